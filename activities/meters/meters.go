@@ -1,0 +1,181 @@
+package meters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/store"
+)
+
+// ErrTypeMeterConfig marks failures retrying cannot fix (unknown meter, bad
+// profile): the workflow goes to dispatch_failed at once.
+const ErrTypeMeterConfig = "MeterConfig"
+
+// Activities run on the devices queue.
+type Activities struct {
+	DB       *store.DB
+	Gateways *Gateways
+	Now      func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// DispatchInput sends one recharge to its meter.
+type DispatchInput struct {
+	RechargeID string       `json:"rechargeId"`
+	MeterID    string       `json:"meterId"`
+	Amount     money.Amount `json:"amount"`
+}
+
+// DispatchResult is what the meter showed after taking the recharge.
+type DispatchResult struct {
+	Counter       int          `json:"counter"`       // purchase counter this recharge created
+	PurchaseCount int          `json:"purchaseCount"` // the meter's counter read back
+	Remaining     money.Amount `json:"remaining"`     // the meter's remaining money read back
+}
+
+// DispatchRecharge writes a recharge into a meter-side prepaid meter exactly
+// once. Under a per-meter lock it reads the meter's purchase counter c,
+// settles earlier claims against it (claims ≤ c were taken, claims > c were
+// not), and only if this recharge holds no taken claim writes it with
+// counter c+1. The meter refuses any other counter, so however often this
+// runs — retries, a worker killed mid-write, an operator's re-dispatch — the
+// meter is credited once.
+func (a *Activities) DispatchRecharge(ctx context.Context, in DispatchInput) (DispatchResult, error) {
+	m, err := loadMeter(ctx, a.DB, in.MeterID)
+	if err != nil {
+		return DispatchResult{}, configError(err)
+	}
+	gw, err := a.Gateways.Get(m.Address, m.Profile)
+	if err != nil {
+		return DispatchResult{}, configError(err)
+	}
+	conn, err := a.DB.Acquire(ctx)
+	if err != nil {
+		return DispatchResult{}, err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `select pg_advisory_lock(hashtext('meter:' || $1))`, m.ID); err != nil {
+		return DispatchResult{}, fmt.Errorf("lock meter %s: %w", m.MeterNo, err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `select pg_advisory_unlock(hashtext('meter:' || $1))`, m.ID)
+	}()
+
+	before, err := a.read(ctx, conn, gw, m)
+	if err != nil {
+		return DispatchResult{}, err
+	}
+	if res, done, err := applied(ctx, conn, m, in.RechargeID, before); err != nil || done {
+		return res, err
+	}
+	counter := int(before.PurchaseCount) + 1
+	if _, err := conn.Exec(ctx, `insert into meter_purchases(meter_id, counter, recharge_id, amount, state)
+		values($1,$2,$3,$4,'claimed')`, m.ID, counter, in.RechargeID, in.Amount); err != nil {
+		if store.IsUniqueViolation(err) {
+			return DispatchResult{}, fmt.Errorf("meter %s: counter %d already claimed although the meter shows %d (meter reset?)",
+				m.MeterNo, counter, before.PurchaseCount)
+		}
+		return DispatchResult{}, fmt.Errorf("claim counter %d on %s: %w", counter, m.MeterNo, err)
+	}
+	werr := gw.Recharge(ctx, m.Unit, uint16(counter), uint32(in.Amount.Cents()))
+	if errors.Is(werr, modbus.ErrRefused) {
+		// Refused means nothing was applied: free the counter for the next try.
+		if _, err := conn.Exec(ctx, `update meter_purchases set state='void', resolved_at=now()
+			where meter_id=$1 and counter=$2 and state='claimed'`, m.ID, counter); err != nil {
+			return DispatchResult{}, err
+		}
+		return DispatchResult{}, fmt.Errorf("meter %s refused counter %d: %w", m.MeterNo, counter, werr)
+	}
+	// Whatever the write returned, the counter read back decides; if the
+	// meter cannot be read the claim stays open and the next attempt settles it.
+	after, err := a.read(ctx, conn, gw, m)
+	if err != nil {
+		return DispatchResult{}, errors.Join(werr, err)
+	}
+	res, done, err := applied(ctx, conn, m, in.RechargeID, after)
+	if err != nil || done {
+		return res, err
+	}
+	return DispatchResult{}, fmt.Errorf("meter %s did not take the recharge (counter %d): %w", m.MeterNo, after.PurchaseCount, werr)
+}
+
+// applied settles open claims against the meter's counter and reports
+// whether this recharge is among the taken ones.
+func applied(ctx context.Context, conn *pgxpool.Conn, m Meter, rechargeID string, s modbus.Snapshot) (DispatchResult, bool, error) {
+	if _, err := conn.Exec(ctx, `update meter_purchases set state = case when counter <= $2 then 'applied' else 'void' end,
+		resolved_at=now() where meter_id=$1 and state='claimed'`, m.ID, int(s.PurchaseCount)); err != nil {
+		return DispatchResult{}, false, fmt.Errorf("settle claims of %s: %w", m.MeterNo, err)
+	}
+	var counter int
+	err := conn.QueryRow(ctx, `select counter from meter_purchases where recharge_id=$1 and state='applied'`, rechargeID).Scan(&counter)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return DispatchResult{}, false, nil
+		}
+		return DispatchResult{}, false, err
+	}
+	return DispatchResult{Counter: counter, PurchaseCount: int(s.PurchaseCount), Remaining: money.FromCents(s.Remaining)}, true, nil
+}
+
+func (a *Activities) read(ctx context.Context, q execer, gw *modbus.Gateway, m Meter) (modbus.Snapshot, error) {
+	s, err := gw.ReadMeter(ctx, m.Unit)
+	if err != nil {
+		return s, fmt.Errorf("read meter %s at %s unit %d: %w", m.MeterNo, m.Address, m.Unit, err)
+	}
+	if err := saveState(ctx, q, m.ID, s, a.now()); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// ReadInput names a meter to read.
+type ReadInput struct {
+	MeterID string `json:"meterId"`
+}
+
+// Reading is a meter's state in business units.
+type Reading struct {
+	MeterNo       string       `json:"meterNo"`
+	Remaining     money.Amount `json:"remaining"`
+	PurchaseCount int          `json:"purchaseCount"`
+	Relay         int          `json:"relay"`
+	Mode          int          `json:"mode"`
+	ReadAt        time.Time    `json:"readAt"`
+}
+
+// ReadMeter reads a meter and records its state.
+func (a *Activities) ReadMeter(ctx context.Context, in ReadInput) (Reading, error) {
+	m, err := loadMeter(ctx, a.DB, in.MeterID)
+	if err != nil {
+		return Reading{}, configError(err)
+	}
+	gw, err := a.Gateways.Get(m.Address, m.Profile)
+	if err != nil {
+		return Reading{}, configError(err)
+	}
+	at := a.now()
+	s, err := a.read(ctx, a.DB, gw, m)
+	if err != nil {
+		return Reading{}, err
+	}
+	return Reading{MeterNo: m.MeterNo, Remaining: money.FromCents(s.Remaining), PurchaseCount: int(s.PurchaseCount),
+		Relay: int(s.Relay), Mode: int(s.Mode), ReadAt: at}, nil
+}
+
+func configError(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMeterConfig, err)
+}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Problem is an RFC 9457 problem detail with Voltflow's stable code.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code"`
+	// Field names the offending input field, when there is one.
+	Field string `json:"field,omitempty"`
+}
+
+// Stable problem codes. Clients match on these, never on titles.
+const (
+	CodeMalformed           = "malformed_request"
+	CodeInvalidAmount       = "invalid_amount"
+	CodeInvalidField        = "invalid_field"
+	CodeUnauthenticated     = "unauthenticated"
+	CodeBadCredentials      = "bad_credentials"
+	CodeForbidden           = "forbidden"
+	CodeNotFound            = "not_found"
+	CodeIdempotencyReuse    = "idempotency_key_reused"
+	CodeTaskDecided         = "task_already_decided"
+	CodeNotRedispatchable   = "not_redispatchable"
+	CodeWorkerUnavailable   = "worker_unavailable"
+	CodeTemporalUnavailable = "temporal_unavailable"
+	CodeInternal            = "internal_error"
+)
+
+var titles = map[string]string{
+	CodeMalformed:           "Malformed request",
+	CodeInvalidAmount:       "Invalid amount",
+	CodeInvalidField:        "Invalid field",
+	CodeUnauthenticated:     "Authentication required",
+	CodeBadCredentials:      "Wrong username or password",
+	CodeForbidden:           "Not allowed",
+	CodeNotFound:            "Not found",
+	CodeIdempotencyReuse:    "Idempotency key reused with a different request",
+	CodeTaskDecided:         "Task already decided",
+	CodeNotRedispatchable:   "Recharge cannot be re-dispatched now",
+	CodeWorkerUnavailable:   "No worker answered in time",
+	CodeTemporalUnavailable: "Workflow service unavailable",
+	CodeInternal:            "Internal error",
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	writeProblemField(w, status, code, detail, "")
+}
+
+func writeProblemField(w http.ResponseWriter, status int, code, detail, field string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Problem{
+		Type: "https://voltflow.dev/problems/" + code, Title: titles[code], Status: status,
+		Detail: detail, Code: code, Field: field,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,225 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/money"
+	domain "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/recharge"
+)
+
+type rechargeRequest struct {
+	MeterNo       string        `json:"meterNo"`
+	Amount        jsonRawAmount `json:"amount"`
+	TransactionNo string        `json:"transactionNo"`
+}
+
+// jsonRawAmount defers amount parsing so a bad amount is a 422 with its own
+// code, not a 400 for the whole body.
+type jsonRawAmount struct{ raw []byte }
+
+func (a *jsonRawAmount) UnmarshalJSON(b []byte) error { a.raw = append([]byte(nil), b...); return nil }
+
+type rechargeCreated struct {
+	ID         string        `json:"id"`
+	Status     domain.Status `json:"status"`
+	WorkflowID string        `json:"workflowId"`
+}
+
+func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	var req rechargeRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	var amount money.Amount
+	if len(req.Amount.raw) == 0 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "amount is required", "amount")
+		return
+	}
+	if err := amount.UnmarshalJSON(req.Amount.raw); err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount,
+			"amount must be a decimal with at most 2 places, e.g. \"100.00\": "+err.Error(), "amount")
+		return
+	}
+	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
+	if errors.Is(err, pgx.ErrNoRows) || req.MeterNo == "" {
+		writeProblemField(w, http.StatusNotFound, CodeNotFound, "meter "+req.MeterNo+" not found", "meterNo")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, m.projectID, req.MeterNo, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
+	if !op.Grants.Can(m.projectID, access.SellEnergy) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "selling energy needs the cashier role")
+		return
+	}
+	policy := domain.DefaultPolicy()
+	policy.AutoApproveUpTo = m.autoApproveUpTo
+	want := domain.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}
+	if err := policy.Validate(want); err != nil {
+		code, field := CodeInvalidField, "transactionNo"
+		switch {
+		case errors.Is(err, domain.ErrAmountNotPositive), errors.Is(err, domain.ErrAmountTooLarge):
+			code, field = CodeInvalidAmount, "amount"
+		case errors.Is(err, domain.ErrMeterNo):
+			field = "meterNo"
+		}
+		writeProblemField(w, http.StatusUnprocessableEntity, code, err.Error(), field)
+		return
+	}
+	id := uuid.NewString()
+	needs := policy.NeedsApproval(amount)
+	status := domain.Approved
+	if needs {
+		status = domain.PendingApproval
+	}
+	rec, created, err := rechargeacts.Create(r.Context(), s.cfg.DB, rechargeacts.Recharge{
+		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Amount: amount,
+		TransactionNo: req.TransactionNo, Status: status, NeedsApproval: needs,
+		WorkflowID: recharge.WorkflowID(id), CreatedBy: op.ID,
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !created && !domain.SameRequest(want, domain.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: rec.TransactionNo}) {
+		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
+			"transactionNo "+req.TransactionNo+" was used for a different recharge", "transactionNo")
+		return
+	}
+	// Starting again on a replay is harmless (the ID is taken) and heals a
+	// recharge whose first start never reached Temporal.
+	if err := s.startRecharge(r.Context(), rec, m.projectCode); err != nil {
+		s.log.Error("start recharge workflow", "recharge", rec.ID, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
+			"the recharge is recorded; send the same request again to start it")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: rec.ID, Status: rec.Status, WorkflowID: rec.WorkflowID})
+}
+
+func (s *Server) startRecharge(ctx context.Context, rec rechargeacts.Recharge, projectCode string) error {
+	in := recharge.Input{RechargeID: rec.ID, ProjectID: rec.ProjectID, ProjectCode: projectCode, MeterID: rec.MeterID,
+		MeterNo: rec.MeterNo, Amount: rec.Amount, NeedsApproval: rec.NeedsApproval, DispatchWindow: s.cfg.DispatchWindow}
+	_, err := s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       rec.WorkflowID,
+		TaskQueue:                names.MainQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)),
+	}, recharge.Kind, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // it ran before and is closed: nothing to heal
+	}
+	return err
+}
+
+func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if errors.Is(err, rechargeacts.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "recharge not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	p, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	items, err := rechargeacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := map[string]any{"items": nonNil(items)}
+	if len(items) == p.limit {
+		last := items[len(items)-1]
+		out["nextCursor"] = cursor(last.CreatedAt, last.ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if errors.Is(err, rechargeacts.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "recharge not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, rec.ProjectID, rec.ID, nil)
+	if !op.Grants.Can(rec.ProjectID, access.Redispatch) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "re-dispatch needs the cashier or maintenance role")
+		return
+	}
+	if rec.Status != domain.DispatchFailed {
+		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, "recharge is "+string(rec.Status)+", not dispatch_failed")
+		return
+	}
+	var status domain.Status
+	if !s.update(w, r, rec.WorkflowID, recharge.UpdateRedispatch, recharge.Redispatch{OperatorID: op.ID, Roles: op.Grants[rec.ProjectID]}, &status) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: rec.ID, Status: status, WorkflowID: rec.WorkflowID})
+}
+
+// update sends a Temporal Update and waits for its result; no worker within
+// the timeout is a 503, never a silent success.
+func (s *Server) update(w http.ResponseWriter, r *http.Request, workflowID, name string, arg, result any) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UpdateTimeout)
+	defer cancel()
+	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, result)
+	}
+	if err == nil {
+		return true
+	}
+	status, code := updateProblem(ctx, err)
+	if status == http.StatusInternalServerError {
+		s.internal(w, r, err)
+		return false
+	}
+	writeProblem(w, status, code, updateDetail(err))
+	return false
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+var _ = time.Second

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+const maxBody = 1 << 20
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// malformed requests. It writes the problem and returns false on failure.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, "request body: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, "request body: data after the JSON object")
+		return false
+	}
+	return true
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "error", err)
+	writeProblem(w, http.StatusInternalServerError, CodeInternal, "request id "+middleware.GetReqID(r.Context()))
+}
+
+// page is a parsed ?limit=&cursor=.
+type page struct {
+	limit    int
+	before   *time.Time
+	beforeID string
+}
+
+// parsePage reads the list parameters; the cursor is opaque to clients.
+func parsePage(r *http.Request) (page, error) {
+	p := page{limit: 50}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return p, fmt.Errorf("limit must be 1..500")
+		}
+		p.limit = n
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil {
+			return p, errors.New("bad cursor")
+		}
+		ts, id, ok := strings.Cut(string(raw), "|")
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if !ok || err != nil {
+			return p, errors.New("bad cursor")
+		}
+		p.before, p.beforeID = &t, id
+	}
+	return p, nil
+}
+
+func cursor(t time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func mustURL(s string) *url.URL {
+	u, _ := url.Parse(s)
+	return u
+}

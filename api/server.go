@@ -1,0 +1,154 @@
+// Package api is Voltflow's HTTP API (contracts.md): it translates HTTP to
+// calls on the store and Temporal and back; business rules live in domain/.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/voltflow/voltflow/store"
+)
+
+// Config of the API.
+type Config struct {
+	DB       *store.DB
+	Temporal client.Client
+	Log      *slog.Logger
+	// UpdateTimeout bounds how long a decision waits for a worker before 503.
+	UpdateTimeout time.Duration
+	// DispatchWindow is passed to new recharges (0: the workflow's default).
+	DispatchWindow time.Duration
+	// SessionTTL is how long a login token lives.
+	SessionTTL time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	router  chi.Router
+	// dummyHash makes a login for an unknown user cost what a wrong password costs.
+	dummyHash []byte
+}
+
+// New builds the API with its own Prometheus registry (no global state).
+func New(cfg Config) *Server {
+	if cfg.UpdateTimeout <= 0 {
+		cfg.UpdateTimeout = 10 * time.Second
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics()}
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.Recoverer, s.observe)
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Get("/openapi.json", serveOpenAPI)
+		r.With(s.audit("auth.login")).Post("/auth/login", s.login)
+		r.Group(func(r chi.Router) {
+			r.Use(s.authenticate)
+			r.With(s.audit("recharge.create")).Post("/recharges", s.createRecharge)
+			r.Get("/recharges", s.listRecharges)
+			r.Get("/recharges/{id}", s.getRecharge)
+			r.With(s.audit("recharge.redispatch")).Post("/recharges/{id}/redispatch", s.redispatchRecharge)
+			r.Get("/tasks", s.listTasks)
+			r.Get("/tasks/{id}", s.getTask)
+			r.With(s.audit("task.approve")).Post("/tasks/{id}/approve", s.decide(true))
+			r.With(s.audit("task.reject")).Post("/tasks/{id}/reject", s.decide(false))
+			r.Get("/meters", s.listMeters)
+			r.Get("/meters/{meterNo}", s.getMeter)
+			r.Get("/ledger/accounts", s.listAccounts)
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "no route "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusMethodNotAllowed, CodeMalformed, r.Method+" not allowed on "+r.URL.Path)
+	})
+	s.router = r
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when PostgreSQL and Temporal both answer.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.cfg.DB.Ping(ctx); err != nil {
+		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.cfg.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, checks)
+}
+
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "voltflow_http_requests_total", Help: "HTTP requests by route and status."},
+			[]string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "voltflow_http_request_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
+	}
+	m.registry.MustRegister(m.requests, m.duration,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe logs and measures every request by its route pattern (not the
+// raw path, which would explode the label set).
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := chi.RouteContext(r.Context()).RoutePattern()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
+		s.metrics.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", status,
+			"ms", time.Since(start).Milliseconds(), "request_id", middleware.GetReqID(r.Context()))
+	})
+}

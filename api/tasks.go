@@ -1,0 +1,156 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/activities/inbox"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/recharge"
+)
+
+func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	p, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	q := r.URL.Query()
+	f := inbox.Filter{Projects: op.projectsFor(access.ViewData), Status: q.Get("status"), Limit: p.limit,
+		Before: p.before, BeforeID: p.beforeID}
+	switch f.Status {
+	case "", inbox.Pending, inbox.Approved, inbox.Rejected, inbox.Expired:
+	default:
+		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be pending, approved, rejected or expired", "status")
+		return
+	}
+	if role := q.Get("role"); role != "" {
+		if !access.Role(role).Valid() {
+			writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "unknown role "+role, "role")
+			return
+		}
+		f.Roles = []string{role}
+	}
+	if project := q.Get("project"); project != "" {
+		f.Projects = filterProjects(f.Projects, project)
+	}
+	items, err := inbox.List(r.Context(), s.cfg.DB, f)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := map[string]any{"items": nonNil(items)}
+	if len(items) == p.limit {
+		last := items[len(items)-1]
+		out["nextCursor"] = cursor(last.CreatedAt, last.ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func filterProjects(ps []string, want string) []string {
+	for _, p := range ps {
+		if p == want {
+			return []string{p}
+		}
+	}
+	return []string{}
+}
+
+func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	t, err := inbox.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if errors.Is(err, inbox.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "task not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+type decisionRequest struct {
+	Comment string `json:"comment"`
+}
+
+// decide forwards an approval or rejection to the waiting workflow as an
+// Update; the workflow's validator has the last word on role and state.
+func (s *Server) decide(approve bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		op := operatorFrom(r.Context())
+		var req decisionRequest
+		if r.ContentLength != 0 && !decode(w, r, &req) {
+			return
+		}
+		if len(req.Comment) > 2000 {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "comment longer than 2000 characters", "comment")
+			return
+		}
+		t, err := inbox.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+		if errors.Is(err, inbox.ErrNotFound) {
+			writeProblem(w, http.StatusNotFound, CodeNotFound, "task not found")
+			return
+		}
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		setAudit(r, t.ProjectID, t.ID, map[string]any{"approve": approve, "comment": req.Comment, "workflowId": t.WorkflowID})
+		if t.Status != inbox.Pending {
+			writeProblem(w, http.StatusConflict, CodeTaskDecided, "task is "+t.Status)
+			return
+		}
+		var decided inbox.Task
+		if !s.update(w, r, t.WorkflowID, approval.UpdateDecide, approval.Decision{
+			TaskID: t.ID, Approve: approve, Comment: req.Comment, OperatorID: op.ID, OperatorName: op.Username,
+			Roles: op.Grants[t.ProjectID],
+		}, &decided) {
+			return
+		}
+		writeJSON(w, http.StatusOK, decided)
+	}
+}
+
+// updateProblem maps an Update's failure to a status and problem code.
+func updateProblem(ctx context.Context, err error) (int, string) {
+	msg := updateDetail(err)
+	var notFound *serviceerror.NotFound
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, CodeWorkerUnavailable
+	case msg == approval.ErrNotYourRole.Error():
+		return http.StatusForbidden, CodeForbidden
+	case msg == approval.ErrAlreadyDecided.Error(), msg == approval.ErrUnknownTask.Error():
+		return http.StatusConflict, CodeTaskDecided
+	case msg == recharge.ErrNotRedispatched.Error():
+		return http.StatusConflict, CodeNotRedispatchable
+	case errors.As(err, &notFound), strings.Contains(msg, "workflow execution already completed"):
+		return http.StatusConflict, CodeTaskDecided
+	case isUnavailable(err):
+		return http.StatusServiceUnavailable, CodeTemporalUnavailable
+	}
+	return http.StatusInternalServerError, CodeInternal
+}
+
+func updateDetail(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
+
+func isUnavailable(err error) bool {
+	var u *serviceerror.Unavailable
+	var d *serviceerror.DeadlineExceeded
+	return errors.As(err, &u) || errors.As(err, &d)
+}

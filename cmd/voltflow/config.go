@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+)
+
+// config is what every subcommand reads from the environment.
+type config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	HTTPAddr          string
+	DispatchWindow    time.Duration
+	UpdateTimeout     time.Duration
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		DatabaseURL:       os.Getenv("DATABASE_URL"),
+		TemporalAddress:   envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: envOr("TEMPORAL_NAMESPACE", "default"),
+		HTTPAddr:          envOr("VOLTFLOW_HTTP_ADDR", "127.0.0.1:8080"),
+	}
+	var err error
+	if c.DispatchWindow, err = time.ParseDuration(envOr("VOLTFLOW_DISPATCH_WINDOW", "10m")); err != nil {
+		return c, fmt.Errorf("VOLTFLOW_DISPATCH_WINDOW: %w", err)
+	}
+	if c.UpdateTimeout, err = time.ParseDuration(envOr("VOLTFLOW_UPDATE_TIMEOUT", "10s")); err != nil {
+		return c, fmt.Errorf("VOLTFLOW_UPDATE_TIMEOUT: %w", err)
+	}
+	return c, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// dialTemporal connects, retrying for a while: in `make run` the server may
+// still be starting.
+func dialTemporal(ctx context.Context, log *slog.Logger, c config) (client.Client, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cl, err := client.DialContext(ctx, client.Options{
+			HostPort: c.TemporalAddress, Namespace: c.TemporalNamespace,
+			Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		})
+		if err == nil {
+			return cl, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", c.TemporalAddress, err)
+		}
+		log.Info("waiting for Temporal", "address", c.TemporalAddress, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/localpg"
+)
+
+// runDev is `make run`: the whole platform on embedded defaults. State lives
+// under .voltflow/, so a second start keeps every account and workflow.
+func runDev(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	stateDir := fs.String("state", ".voltflow", "directory for the local cluster's data and logs")
+	temporalBin := fs.String("temporal-bin", ".voltflow/bin/voltflow-temporal", "the embedded Temporal server (make builds it)")
+	pgPort := fs.Int("pg-port", 25432, "port of the local PostgreSQL cluster")
+	noSim := fs.Bool("no-sim", false, "do not start the meter simulators")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*stateDir, 0o755); err != nil {
+		return err
+	}
+
+	if cfg.DatabaseURL == "" {
+		cluster, err := localpg.Start(ctx, filepath.Join(*stateDir, "pg"), *pgPort)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			log.Info("stopping PostgreSQL")
+			if err := cluster.Stop(context.Background()); err != nil {
+				log.Error("stop PostgreSQL", "error", err)
+			}
+		}()
+		if err := cluster.CreateDB(ctx, "voltflow"); err != nil {
+			return err
+		}
+		cfg.DatabaseURL = cluster.URL("voltflow")
+		log.Info("PostgreSQL ready", "url", cfg.DatabaseURL)
+	}
+	uiURL := "(external cluster)"
+	if os.Getenv("TEMPORAL_ADDRESS") == "" {
+		stopTemporal, ui, err := startTemporal(ctx, log, *temporalBin, *stateDir, *pgPort)
+		if err != nil {
+			return err
+		}
+		defer stopTemporal()
+		uiURL = ui
+	}
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := store.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	tc, err := dialTemporal(ctx, log, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := registerSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	loaded, err := demo.Load(ctx, db, demo.Defaults())
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	log.Info("demo data", "project", loaded.ProjectID, "created", loaded.Created)
+
+	g, gctx := errgroup.WithContext(ctx)
+	if !*noSim {
+		simCfg, _ := meterSimFlags(nil)
+		simCfg.Logger = log.With("component", "meter-sim")
+		g.Go(func() error { return simulator.Run(gctx, simCfg) })
+	}
+	g.Go(func() error { return serve(gctx, log, cfg, db, tc, true, true, []string{"main", "devices"}) })
+	fmt.Printf(`
+Voltflow is running (Ctrl-C stops everything; state stays in %s/)
+
+  API            http://%s/api/v1   (OpenAPI: /api/v1/openapi.json, /healthz, /readyz, /metrics)
+  Temporal UI    %s
+  Temporal gRPC  %s  namespace %s
+  PostgreSQL     %s
+  Meter gateways 127.0.0.1:15020-15023 (Modbus TCP, ref-prepaid-v1, 32 meters each: M0001-M0128)
+
+  Logins (dev only): admin/admin  cashier/cashier  approver/approver
+
+`, *stateDir, cfg.HTTPAddr, uiURL, cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL)
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// startTemporal runs the embedded Temporal server as a child process and waits
+// for its ready line; the returned func stops it.
+func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, pgPort int) (func(), string, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, "", fmt.Errorf("embedded Temporal server %s not built (run make run, or go build -o %s ./cmd/voltflow-temporal): %w", bin, bin, err)
+	}
+	logFile, err := os.OpenFile(filepath.Join(stateDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, "", err
+	}
+	// Not CommandContext: on Ctrl-C we send SIGTERM and wait, not SIGKILL.
+	cmd := exec.Command(bin, "--pg-port", fmt.Sprint(pgPort))
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // our Ctrl-C is not its Ctrl-C
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("start %s: %w", bin, err)
+	}
+	stop := func() {
+		log.Info("stopping Temporal")
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logFile.Close()
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "temporal ready") {
+				ready <- line
+			}
+		}
+	}()
+	select {
+	case line := <-ready:
+		ui := ""
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "ui="); ok {
+				ui = v
+			}
+		}
+		log.Info("Temporal ready", "line", line)
+		return stop, ui, nil
+	case <-time.After(3 * time.Minute):
+		stop()
+		return nil, "", fmt.Errorf("Temporal did not start within 3 minutes; see %s/temporal.log", stateDir)
+	case <-ctx.Done():
+		stop()
+		return nil, "", ctx.Err()
+	}
+}

@@ -1,0 +1,81 @@
+// Command voltflow is the Voltflow platform: one binary, one subcommand per role.
+//
+//	voltflow dev        the whole platform on embedded defaults (make run)
+//	voltflow serve      API and worker in one process
+//	voltflow api        HTTP API only
+//	voltflow worker     Temporal worker only
+//	voltflow migrate    database migrations and Temporal search attributes
+//	voltflow demo       load the demo data into an empty database
+//	voltflow sim meters meter gateway simulators
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "dev":
+		err = runDev(ctx, log, args)
+	case "serve":
+		err = runServe(ctx, log, args, true, true)
+	case "api":
+		err = runServe(ctx, log, args, true, false)
+	case "worker":
+		err = runServe(ctx, log, args, false, true)
+	case "migrate":
+		err = runMigrate(ctx, log, args)
+	case "demo":
+		err = runDemo(ctx, log, args)
+	case "sim":
+		err = runSim(ctx, log, args)
+	case "help", "-h", "--help":
+		usage()
+		return
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		log.Error("voltflow "+os.Args[1]+" failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: voltflow <command> [flags]
+
+commands:
+  dev          the whole platform on embedded defaults (PostgreSQL, Temporal + UI, simulators, demo)
+  serve        API and worker in one process
+  api          HTTP API only
+  worker       Temporal worker only (--queues main,devices)
+  migrate      apply database migrations, register Temporal search attributes
+  demo         load the demo data into an empty database
+  sim meters   run meter gateway simulators
+
+Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info).`)
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("VOLTFLOW_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

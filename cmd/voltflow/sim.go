@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"time"
+
+	"github.com/voltflow/voltflow/devices/simulator"
+)
+
+func runSim(ctx context.Context, log *slog.Logger, args []string) error {
+	if len(args) == 0 || args[0] != "meters" {
+		return errors.New("usage: voltflow sim meters [flags]")
+	}
+	cfg, err := meterSimFlags(args[1:])
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log.With("component", "meter-sim")
+	return simulator.Run(ctx, cfg)
+}
+
+// meterSimFlags reads the simulator's flags; the defaults are the demo
+// fleet of contracts.md.
+func meterSimFlags(args []string) (simulator.Config, error) {
+	fs := flag.NewFlagSet("sim meters", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:15020", "first gateway's address; gateway i listens on port+i")
+	gateways := fs.Int("gateways", 4, "number of gateways")
+	perGateway := fs.Int("per-gateway", 32, "meters per gateway (unit ids 1..N)")
+	remaining := fs.Int64("remaining-cents", 5000, "initial remaining money per meter, 0.01 yuan")
+	price := fs.Int64("price", 12000, "unit price, 0.0001 yuan/kWh")
+	load := fs.Int64("load-watts", 8000, "load of every meter while its relay is closed")
+	speed := fs.Float64("speed", 120, "simulated seconds per real second")
+	latency := fs.Duration("latency", 0, "per-request bus latency")
+	if err := fs.Parse(args); err != nil {
+		return simulator.Config{}, err
+	}
+	return simulator.Config{
+		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency,
+		Meter: simulator.MeterConfig{Remaining: *remaining, UnitPrice: *price, Alarm1: 2000, Alarm2: 1000, Load: *load},
+	}, nil
+}

@@ -1,0 +1,186 @@
+// Package modbus talks to meters behind a Modbus TCP (or RTU-over-TCP)
+// gateway. One Gateway is one connection; every request carries the unit id
+// of the meter on the gateway's RS-485 bus, so requests are queued one at a
+// time. Which registers to read and write comes from a profile.Profile.
+package modbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	mb "github.com/simonvetter/modbus"
+
+	"github.com/voltflow/voltflow/devices/profile"
+)
+
+// DefaultTimeout bounds one request on the wire when Config.Timeout is 0. An
+// RS-485 meter at 9600 baud answers in well under a second; a gateway that
+// times out itself first answers with exception 0x0B.
+const DefaultTimeout = 2 * time.Second
+
+// Config describes one gateway connection.
+type Config struct {
+	// URL is tcp://host:port or rtuovertcp://host:port; host:port alone
+	// means tcp.
+	URL string
+	// Profile describes every meter behind this gateway.
+	Profile *profile.Profile
+	// Timeout bounds one request once it is on the wire.
+	Timeout time.Duration
+	// Logger receives the Modbus library's warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// Gateway is a lazily (re)connected client for one gateway. It is safe for
+// concurrent use; requests are serialized.
+type Gateway struct {
+	url    string
+	prof   *profile.Profile
+	client *mb.ModbusClient
+	turn   chan struct{} // holds one token while a caller owns the connection
+	open   bool          // client connected; guarded by turn
+	done   chan struct{} // closed by Close, to release callers still queued
+	once   sync.Once
+}
+
+// New prepares a gateway client. It does not connect: the first request
+// does, and a request after a transport error reconnects.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Profile == nil {
+		return nil, errors.New("modbus: config without profile")
+	}
+	url := cfg.URL
+	if !strings.Contains(url, "://") {
+		url = "tcp://" + url
+	}
+	if s, _, _ := strings.Cut(url, "://"); s != "tcp" && s != "rtuovertcp" {
+		return nil, fmt.Errorf("modbus: %s: scheme %q, want tcp or rtuovertcp", url, s)
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	// The library logs to stdout unless given a logger.
+	logger := log.New(io.Discard, "", 0)
+	if cfg.Logger != nil {
+		logger = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
+	}
+	client, err := mb.NewClient(&mb.ClientConfiguration{URL: url, Timeout: timeout, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("modbus: %s: %w", url, err)
+	}
+	return &Gateway{
+		url:    url,
+		prof:   cfg.Profile,
+		client: client,
+		turn:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+// URL is the gateway's address, with scheme.
+func (g *Gateway) URL() string { return g.url }
+
+// Profile is the meter profile requests are built from.
+func (g *Gateway) Profile() *profile.Profile { return g.prof }
+
+// Close drops the connection; later requests fail with ErrClosed. It waits
+// for a request in flight to finish.
+func (g *Gateway) Close() error {
+	g.once.Do(func() { close(g.done) })
+	g.turn <- struct{}{}
+	defer func() { <-g.turn }()
+	return g.disconnect()
+}
+
+// conn is the connection while a caller holds the turn.
+type conn struct {
+	g      *Gateway
+	unit   uint8
+	reused bool // the connection was open before this caller took it
+	broken bool // a transport error closed it during this turn
+}
+
+// acquire waits for the connection, connecting if needed. Waiting in the
+// queue honours ctx; a request already on the wire does not (see call).
+func (g *Gateway) acquire(ctx context.Context, unit uint8) (*conn, error) {
+	if unit == 0 || unit > 247 {
+		return nil, fmt.Errorf("modbus %s: unit %d: %w", g.url, unit, ErrBadUnit)
+	}
+	select {
+	case g.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("modbus %s unit %d: waiting for the connection: %w", g.url, unit, ctx.Err())
+	case <-g.done:
+		return nil, fmt.Errorf("modbus %s: %w", g.url, ErrClosed)
+	}
+	// Both may have become ready while we waited for the turn.
+	select {
+	case <-g.done:
+		<-g.turn
+		return nil, fmt.Errorf("modbus %s: %w", g.url, ErrClosed)
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		<-g.turn
+		return nil, fmt.Errorf("modbus %s unit %d: %w", g.url, unit, err)
+	}
+	c := &conn{g: g, unit: unit, reused: g.open}
+	if err := c.connect(); err != nil {
+		<-g.turn
+		return nil, err
+	}
+	return c, nil
+}
+
+// connect opens the connection if it is not open, and addresses the unit.
+func (c *conn) connect() error {
+	g := c.g
+	if !g.open {
+		if err := g.client.Open(); err != nil {
+			return fmt.Errorf("modbus %s: connect: %w: %w", g.url, ErrUnreachable, err)
+		}
+		g.open = true
+	}
+	// The library keeps the unit id as client state, not per call; holding
+	// the turn is what makes SetUnitId-then-request safe.
+	_ = g.client.SetUnitId(c.unit) // never fails
+	return nil
+}
+
+func (c *conn) release() { <-c.g.turn }
+
+// call runs one request and classifies its error. The library has no
+// context support and its Close waits for the request in flight, so a
+// request cannot be abandoned early: Config.Timeout is what bounds it.
+func (c *conn) call(op string, f func(*mb.ModbusClient) error) error {
+	err := f(c.g.client)
+	if err == nil {
+		return nil
+	}
+	if code, ok := exceptionCode(err); ok {
+		// The meter or gateway answered; the connection is in step.
+		return fmt.Errorf("modbus %s unit %d: %s: %w", c.g.url, c.unit, op,
+			&ExceptionError{Unit: c.unit, Code: code})
+	}
+	// Anything else (timeout, reset, garbled frame) may leave a late
+	// response in the stream; start afresh next time.
+	_ = c.g.disconnect()
+	c.broken = true
+	return fmt.Errorf("modbus %s unit %d: %s: %w: %w", c.g.url, c.unit, op, ErrUnreachable, err)
+}
+
+func (g *Gateway) disconnect() error {
+	if !g.open {
+		return nil
+	}
+	g.open = false
+	return g.client.Close()
+}

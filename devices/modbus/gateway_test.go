@@ -1,0 +1,414 @@
+package modbus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/devices/simulator"
+)
+
+var start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+// setup serves meters on a real socket and returns a client for them.
+func setup(t *testing.T, cfg simulator.Config) (*simulator.Fleet, *modbus.Gateway) {
+	t.Helper()
+	cfg.Addr = "127.0.0.1:0"
+	if cfg.Meters == 0 {
+		cfg.Meters = 4
+	}
+	cfg.Start = start
+	f, err := simulator.NewFleet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Stop() })
+	return f, client(t, f.Gateway(0).URL(), time.Second)
+}
+
+func client(t *testing.T, url string, timeout time.Duration) *modbus.Gateway {
+	t.Helper()
+	p, err := profile.Load(profile.RefPrepaidV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := modbus.New(modbus.Config{URL: url, Profile: p, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g
+}
+
+var standard = simulator.MeterConfig{Remaining: 10_000, UnitPrice: 6000, Alarm1: 2000, Alarm2: 500, Load: 1000}
+
+func TestReadMeterMatchesSimulator(t *testing.T) {
+	f, g := setup(t, simulator.Config{Meter: standard})
+	f.Advance(7 * time.Hour) // 12:00–19:00: flat, then peak
+	m := f.Gateway(0).Meter(3)
+	if err := m.Recharge(1, 1234); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := g.ReadMeter(t.Context(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.State()
+	want := modbus.Snapshot{
+		Unit:   3,
+		Energy: s.Energy, EnergySharp: s.TOU[simulator.Sharp], EnergyPeak: s.TOU[simulator.Peak],
+		EnergyFlat: s.TOU[simulator.Flat], EnergyValley: s.TOU[simulator.Valley],
+		Voltage: s.Voltage, Current: s.Current, Power: s.Power, PowerFactor: s.PowerFactor,
+		Remaining: s.Remaining, PurchaseCount: s.PurchaseCount, CumulativePurchased: s.CumulativePurchased,
+		Relay: s.Relay, Mode: s.Mode, Alarm1: s.Alarm1, Alarm2: s.Alarm2, UnitPrice: s.UnitPrice, Status: s.Status,
+	}
+	if len(got.Values) != 18 || got.Values[profile.Remaining] != s.Remaining {
+		t.Errorf("Values = %v", got.Values)
+	}
+	got.Values = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ReadMeter\n got %+v\nwant %+v", got, want)
+	}
+	// 7 kWh at 0.6 yuan: 4.20 yuan used; 6 h flat + 1 h peak.
+	if got.Energy != 700 || got.EnergyFlat != 600 || got.EnergyPeak != 100 || got.Remaining != 10_000-420+1234 {
+		t.Errorf("unexpected readings %+v", got)
+	}
+}
+
+func TestRecharge(t *testing.T) {
+	tests := []struct {
+		name      string
+		counter   uint16
+		amount    uint32
+		wantErr   error
+		wantCount uint16
+		wantMoney int64
+	}{
+		{"next counter credits", 3, 5000, nil, 3, 15_000},
+		{"replay of the last counter", 2, 5000, modbus.ErrRefused, 2, 10_000},
+		{"counter skipping ahead", 4, 5000, modbus.ErrRefused, 2, 10_000},
+		{"counter zero", 0, 5000, modbus.ErrRefused, 2, 10_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, g := setup(t, simulator.Config{Meter: simulator.MeterConfig{UnitPrice: 6000}})
+			// Bring unit 1 to counter 2, 100.00 yuan.
+			for i, a := range []uint32{4000, 6000} {
+				if err := g.Recharge(t.Context(), 1, uint16(i+1), a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := g.Recharge(t.Context(), 1, tt.counter, tt.amount)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil && errors.Is(err, modbus.ErrUnreachable) {
+				t.Errorf("a refusal also reads as unreachable: %v", err)
+			}
+			var ex *modbus.ExceptionError
+			if tt.wantErr != nil && (!errors.As(err, &ex) || ex.Code != modbus.ExDeviceFailure || ex.Unit != 1) {
+				t.Errorf("refusal is not exception 04 from unit 1: %v", err)
+			}
+			s, err := g.ReadMeter(t.Context(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.PurchaseCount != tt.wantCount || s.Remaining != tt.wantMoney {
+				t.Errorf("counter %d remaining %d, want %d %d", s.PurchaseCount, s.Remaining, tt.wantCount, tt.wantMoney)
+			}
+			if other := f.Gateway(0).Meter(2).State(); other.PurchaseCount != 0 {
+				t.Errorf("unit 2 touched: %+v", other)
+			}
+		})
+	}
+}
+
+func TestRefund(t *testing.T) {
+	tests := []struct {
+		name      string
+		counter   uint16
+		amount    uint32
+		wantErr   error
+		wantMoney int64
+	}{
+		{"part", 2, 3000, nil, 7000},
+		{"all", 2, 10_000, nil, 0},
+		{"more than remains", 2, 10_001, modbus.ErrRefused, 10_000},
+		{"stale counter", 1, 100, modbus.ErrRefused, 10_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, g := setup(t, simulator.Config{Meter: simulator.MeterConfig{UnitPrice: 6000}})
+			if err := g.Recharge(t.Context(), 1, 1, 10_000); err != nil {
+				t.Fatal(err)
+			}
+			err := g.Refund(t.Context(), 1, tt.counter, tt.amount)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			s, _ := g.ReadMeter(t.Context(), 1)
+			if s.Remaining != tt.wantMoney {
+				t.Errorf("remaining %d, want %d", s.Remaining, tt.wantMoney)
+			}
+		})
+	}
+}
+
+func TestSwitchModeAndClear(t *testing.T) {
+	ctx := t.Context()
+	_, g := setup(t, simulator.Config{Meter: standard})
+	read := func() modbus.Snapshot {
+		t.Helper()
+		s, err := g.ReadMeter(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	steps := []struct {
+		name      string
+		do        func() error
+		wantErr   error
+		wantRelay uint16
+		wantMode  uint16
+	}{
+		{"switch off", func() error { return g.SwitchOff(ctx, 2) }, nil, profile.RelayOpen, profile.ModePrepaid},
+		{"switch on", func() error { return g.SwitchOn(ctx, 2) }, nil, profile.RelayClosed, profile.ModePrepaid},
+		{"protect", func() error { return g.SetMode(ctx, 2, profile.ModeProtect) }, nil, profile.RelayClosed, profile.ModeProtect},
+		{"switch off refused in protect", func() error { return g.SwitchOff(ctx, 2) }, modbus.ErrRefused, profile.RelayClosed, profile.ModeProtect},
+		{"forced off", func() error { return g.SetMode(ctx, 2, profile.ModeForcedOff) }, nil, profile.RelayOpen, profile.ModeForcedOff},
+		{"prepaid", func() error { return g.SetMode(ctx, 2, profile.ModePrepaid) }, nil, profile.RelayClosed, profile.ModePrepaid},
+		{"clear trips", func() error { return g.ClearRemaining(ctx, 2) }, nil, profile.RelayOpen, profile.ModePrepaid},
+	}
+	for _, st := range steps {
+		if err := st.do(); !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
+		}
+		if s := read(); s.Relay != st.wantRelay || s.Mode != st.wantMode {
+			t.Errorf("%s: relay %d mode %d, want %d %d", st.name, s.Relay, s.Mode, st.wantRelay, st.wantMode)
+		}
+	}
+	s := read()
+	if s.Remaining != 0 || s.Status&profile.StatusArrearsTrip == 0 {
+		t.Errorf("after clear: remaining %d status %05b", s.Remaining, s.Status)
+	}
+
+	// Meter-side validation that is not a refusal: an exception, but neither
+	// ErrRefused nor ErrUnreachable.
+	err := g.SetMode(ctx, 2, 9)
+	var ex *modbus.ExceptionError
+	if !errors.As(err, &ex) || ex.Code != modbus.ExIllegalDataValue || errors.Is(err, modbus.ErrRefused) || errors.Is(err, modbus.ErrUnreachable) {
+		t.Errorf("mode 9: %v", err)
+	}
+}
+
+func TestConsumptionTripsUnlessProtected(t *testing.T) {
+	for _, mode := range []uint16{profile.ModePrepaid, profile.ModeProtect} {
+		f, g := setup(t, simulator.Config{Meter: simulator.MeterConfig{Remaining: 300, UnitPrice: 6000, Load: 1000}})
+		if err := g.SetMode(t.Context(), 1, mode); err != nil {
+			t.Fatal(err)
+		}
+		f.Advance(10 * time.Hour) // 3.00 yuan lasts 5 kWh = 5 h
+		s, err := g.ReadMeter(t.Context(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tripped := s.Relay == profile.RelayOpen && s.Status&profile.StatusArrearsTrip != 0
+		switch mode {
+		case profile.ModePrepaid:
+			if !tripped || s.Remaining != 0 || s.Energy != 500 || s.Power != 0 {
+				t.Errorf("prepaid: %+v", s)
+			}
+			// Money back closes the relay again.
+			if err := g.Recharge(t.Context(), 1, s.PurchaseCount+1, 1000); err != nil {
+				t.Fatal(err)
+			}
+			if s, _ := g.ReadMeter(t.Context(), 1); s.Relay != profile.RelayClosed || s.Power != 1000 {
+				t.Errorf("after recharge: %+v", s)
+			}
+		case profile.ModeProtect:
+			if tripped || s.Remaining != 300-600 || s.Energy != 1000 {
+				t.Errorf("protect: %+v", s)
+			}
+		}
+	}
+}
+
+func TestOutageIsATransportError(t *testing.T) {
+	f, g := setup(t, simulator.Config{Meter: standard})
+	ctx := t.Context()
+	if _, err := g.ReadMeter(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []struct {
+		name string
+		do   func() error
+	}{
+		{"read", func() error { _, err := g.ReadMeter(ctx, 1); return err }},
+		{"recharge", func() error { return g.Recharge(ctx, 1, 1, 100) }},
+		{"switch off", func() error { return g.SwitchOff(ctx, 1) }},
+	} {
+		err := call.do()
+		if !errors.Is(err, modbus.ErrUnreachable) || errors.Is(err, modbus.ErrRefused) {
+			t.Errorf("%s during outage: %v, want ErrUnreachable", call.name, err)
+		}
+	}
+	if err := f.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := g.ReadMeter(ctx, 1)
+	if err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	if s.PurchaseCount != 0 {
+		t.Errorf("a write during the outage reached the meter: %+v", s)
+	}
+	if err := g.Recharge(ctx, 1, 1, 100); err != nil {
+		t.Errorf("recharge after restart: %v", err)
+	}
+}
+
+func TestReadSurvivesAConnectionDroppedWhileIdle(t *testing.T) {
+	f, g := setup(t, simulator.Config{Meter: standard})
+	if _, err := g.ReadMeter(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	// A restart between polls closes our idle connection under us.
+	if err := f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.ReadMeter(t.Context(), 1); err != nil {
+		t.Errorf("read on a dropped idle connection: %v", err)
+	}
+}
+
+func TestConcurrentUnitsOverOneConnection(t *testing.T) {
+	const units = 8
+	f, g := setup(t, simulator.Config{Meters: units, Meter: simulator.MeterConfig{UnitPrice: 6000}})
+	for u := uint8(1); u <= units; u++ {
+		// Unit u holds u yuan after u recharges, so answers cannot be confused.
+		m := f.Gateway(0).Meter(u)
+		for c := uint16(1); c <= uint16(u); c++ {
+			if err := m.Recharge(c, 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 200 {
+		wg.Go(func() {
+			u := uint8(i%units + 1)
+			s, err := g.ReadMeter(t.Context(), u)
+			switch {
+			case err != nil:
+				errs <- err
+			case s.Unit != u || s.Remaining != int64(u)*100 || s.PurchaseCount != uint16(u):
+				errs <- fmt.Errorf("unit %d answered %+v", u, s)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestUnknownUnitAndBadUnit(t *testing.T) {
+	_, g := setup(t, simulator.Config{Meters: 2})
+	_, err := g.ReadMeter(t.Context(), 9)
+	var ex *modbus.ExceptionError
+	if !errors.Is(err, modbus.ErrUnreachable) || !errors.As(err, &ex) || ex.Code != modbus.ExGatewayTarget {
+		t.Errorf("unit 9: %v, want gateway-target exception read as unreachable", err)
+	}
+	if _, err := g.ReadMeter(t.Context(), 1); err != nil {
+		t.Errorf("connection unusable after an exception: %v", err)
+	}
+	for _, u := range []uint8{0, 248} {
+		if _, err := g.ReadMeter(t.Context(), u); !errors.Is(err, modbus.ErrBadUnit) {
+			t.Errorf("unit %d: %v", u, err)
+		}
+	}
+}
+
+func TestTimeoutAndQueueing(t *testing.T) {
+	// Each request holds the simulated bus for 150 ms.
+	f, _ := setup(t, simulator.Config{Meters: 2, Latency: 150 * time.Millisecond})
+
+	slow := client(t, f.Gateway(0).URL(), 50*time.Millisecond)
+	begin := time.Now()
+	_, err := slow.ReadMeter(t.Context(), 1)
+	if !errors.Is(err, modbus.ErrUnreachable) {
+		t.Errorf("timed-out read: %v, want ErrUnreachable", err)
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("timeout took %v", d)
+	}
+
+	// While one read holds the connection, a caller whose deadline passes in
+	// the queue gives up without touching the wire.
+	g := client(t, f.Gateway(0).URL(), 2*time.Second)
+	busy := make(chan error, 1)
+	go func() { _, err := g.ReadMeter(t.Context(), 1); busy <- err }()
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := g.ReadMeter(ctx, 2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("queued read: %v, want DeadlineExceeded", err)
+	}
+	if err := <-busy; err != nil {
+		t.Errorf("read holding the connection: %v", err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	_, g := setup(t, simulator.Config{Meters: 1})
+	if _, err := g.ReadMeter(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.ReadMeter(t.Context(), 1); !errors.Is(err, modbus.ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+func TestNewValidatesURL(t *testing.T) {
+	p, _ := profile.Load(profile.RefPrepaidV1)
+	for url, ok := range map[string]bool{
+		"tcp://127.0.0.1:502":        true,
+		"rtuovertcp://10.0.0.7:4001": true,
+		"127.0.0.1:502":              true,
+		"udp://127.0.0.1:502":        false,
+		"rtu:///dev/ttyUSB0":         false,
+	} {
+		g, err := modbus.New(modbus.Config{URL: url, Profile: p})
+		if (err == nil) != ok {
+			t.Errorf("New(%q): %v", url, err)
+		}
+		if g != nil {
+			_ = g.Close()
+		}
+	}
+	if _, err := modbus.New(modbus.Config{URL: "tcp://x:1"}); err == nil {
+		t.Error("New without profile succeeded")
+	}
+}

@@ -1,0 +1,384 @@
+// Package simulator runs simulated prepaid meters behind simulated Modbus
+// TCP gateways, on real sockets, so the platform can be exercised end to end
+// without hardware: reading, recharging, refunds, switching, consumption that
+// runs the money down and trips the relay, and gateway outages.
+//
+// The register map comes from a profile (ref-prepaid-v1 by default); the
+// behaviour is the reference prepaid meter of docs/meters.md.
+package simulator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/voltflow/voltflow/devices/profile"
+)
+
+// Errors of meter commands. The gateway answers ErrRefused with exception 04
+// and ErrInvalid with exception 03, as the reference meter does.
+var (
+	ErrRefused = errors.New("meter refused")
+	ErrInvalid = errors.New("invalid command value")
+)
+
+// Period is a time-of-use period (尖峰平谷).
+type Period uint8
+
+// Time-of-use periods, in the order of the meter's TOU energy registers.
+const (
+	Sharp  Period = iota // 尖
+	Peak                 // 峰
+	Flat                 // 平
+	Valley               // 谷
+)
+
+// DefaultTOU is a typical provincial schedule: hour of day → period.
+var DefaultTOU = [24]Period{
+	Valley, Valley, Valley, Valley, Valley, Valley, Valley, // 00–07
+	Flat,             // 07–08
+	Peak, Peak, Peak, // 08–11
+	Flat, Flat, Flat, Flat, Flat, Flat, Flat, // 11–18
+	Peak,         // 18–19
+	Sharp, Sharp, // 19–21
+	Peak, Peak, // 21–23
+	Valley, // 23–24
+}
+
+// MeterConfig is a meter's initial state, in register units.
+type MeterConfig struct {
+	Remaining   int64  // 0.01 yuan
+	UnitPrice   int64  // 0.0001 yuan/kWh
+	Alarm1      int64  // 0.01 yuan; status bit 0 while remaining ≤ Alarm1
+	Alarm2      int64  // 0.01 yuan; status bit 1 while remaining ≤ Alarm2
+	Load        int64  // W (= 0.001 kW) drawn while the relay is closed, ≤ MaxLoad
+	Voltage     int64  // 0.1 V; 0 means 220.0 V
+	PowerFactor int64  // 0.001; 0 means 1.000
+	Mode        uint16 // profile.ModePrepaid, ModeProtect or ModeForcedOff
+	TOU         *[24]Period
+}
+
+// State is a meter's registers and the one internal fact they do not show
+// (a pending switch-off command), for tests and inspection.
+type State struct {
+	Energy              int64     // 0.01 kWh
+	TOU                 [4]int64  // 0.01 kWh by Period
+	Voltage             int64     // 0.1 V
+	Current             int64     // 0.01 A
+	Power               int64     // W
+	PowerFactor         int64     // 0.001
+	Remaining           int64     // 0.01 yuan
+	PurchaseCount       uint16    //
+	CumulativePurchased int64     // 0.01 yuan, net of refunds
+	Relay               uint16    // profile.RelayClosed / RelayOpen
+	Mode                uint16    //
+	Alarm1, Alarm2      int64     // 0.01 yuan
+	UnitPrice           int64     // 0.0001 yuan/kWh
+	Status              uint16    // profile.Status* bits
+	SwitchedOff         bool      // a switch-off command is in force
+	Consumed            int64     // 0.01 yuan deducted by consumption so far
+	LastAdvance         time.Time // simulated time consumption has reached
+}
+
+// MaxLoad is the largest load the power register (i16, 0.001 kW) can show;
+// larger loads are clamped to it.
+const MaxLoad = 32767
+
+// Units of the consumption arithmetic, all integers so money stays exact.
+const (
+	// wnsPerUnit is one energy register unit, 0.01 kWh = 36 kJ, in W·ns.
+	wnsPerUnit = 36_000 * int64(time.Second)
+	// microPerCent: price (0.0001 yuan/kWh) × energy (0.01 kWh) is in
+	// 0.000001 yuan; 10 000 of those make the 0.01 yuan of the register.
+	microPerCent = 10_000
+)
+
+// Meter is one simulated ref-prepaid-v1 meter. It is safe for concurrent
+// use: the gateway serves it while the fleet's clock advances it.
+type Meter struct {
+	mu sync.Mutex
+
+	energy      int64
+	tou         [4]int64
+	voltage     int64
+	pf          int64
+	load        int64
+	remaining   int64
+	count       uint16
+	cumulative  int64
+	mode        uint16
+	alarm1      int64
+	alarm2      int64
+	price       int64
+	schedule    [24]Period
+	switchedOff bool // by command (拉闸), cleared only by switch on
+	arrears     bool // tripped because remaining ≤ 0
+	consumed    int64
+	last        time.Time
+
+	energyRem int64 // W·ns measured but not yet a whole 0.01 kWh
+	moneyRem  int64 // 0.000001 yuan owed but not yet a whole 0.01 yuan
+}
+
+// NewMeter builds a meter in its initial state.
+func NewMeter(c MeterConfig) *Meter {
+	m := &Meter{
+		voltage:   c.Voltage,
+		pf:        c.PowerFactor,
+		load:      min(max(c.Load, 0), MaxLoad),
+		remaining: c.Remaining,
+		mode:      c.Mode,
+		alarm1:    c.Alarm1,
+		alarm2:    c.Alarm2,
+		price:     c.UnitPrice,
+		schedule:  DefaultTOU,
+	}
+	if m.voltage == 0 {
+		m.voltage = 2200
+	}
+	if m.pf == 0 {
+		m.pf = 1000
+	}
+	if c.TOU != nil {
+		m.schedule = *c.TOU
+	}
+	m.settle()
+	return m
+}
+
+// settle applies the trip rule after any change: in prepaid mode the meter
+// trips once the money is gone; money coming back releases only that trip.
+func (m *Meter) settle() {
+	switch {
+	case m.remaining > 0:
+		m.arrears = false
+	case m.mode == profile.ModePrepaid:
+		m.arrears = true
+	}
+}
+
+func (m *Meter) relayOpen() bool {
+	switch m.mode {
+	case profile.ModeProtect:
+		return false
+	case profile.ModeForcedOff:
+		return true
+	}
+	return m.switchedOff || m.arrears
+}
+
+// Recharge (充值) credits amount (0.01 yuan) if counter is the purchase
+// counter + 1 (wrapping at 65535, like the u16 register).
+func (m *Meter) Recharge(counter uint16, amount uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.checkCounter(counter); err != nil {
+		return err
+	}
+	a := int64(amount)
+	if a == 0 || m.remaining+a > math.MaxInt32 || m.cumulative+a > math.MaxUint32 {
+		return fmt.Errorf("%w: recharge of %d", ErrInvalid, amount)
+	}
+	m.count = counter
+	m.remaining += a
+	m.cumulative += a
+	m.settle()
+	return nil
+}
+
+// Refund (退费) takes amount back, under the counter rule, and only if at
+// least amount remains.
+func (m *Meter) Refund(counter uint16, amount uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.checkCounter(counter); err != nil {
+		return err
+	}
+	a := int64(amount)
+	if a == 0 {
+		return fmt.Errorf("%w: refund of 0", ErrInvalid)
+	}
+	if a > m.remaining {
+		return fmt.Errorf("%w: refund of %d with %d remaining", ErrRefused, amount, m.remaining)
+	}
+	m.count = counter
+	m.remaining -= a
+	m.cumulative = max(m.cumulative-a, 0)
+	m.settle()
+	return nil
+}
+
+func (m *Meter) checkCounter(counter uint16) error {
+	if counter != m.count+1 {
+		return fmt.Errorf("%w: counter %d, meter expects %d", ErrRefused, counter, m.count+1)
+	}
+	return nil
+}
+
+// ClearRemaining sets the remaining money to zero, which trips a prepaid
+// meter.
+func (m *Meter) ClearRemaining() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.remaining, m.moneyRem = 0, 0
+	m.settle()
+}
+
+// SwitchOff (拉闸) opens the relay by command. A meter in protect mode
+// (保电) refuses.
+func (m *Meter) SwitchOff() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mode == profile.ModeProtect {
+		return fmt.Errorf("%w: switch off in protect mode", ErrRefused)
+	}
+	m.switchedOff = true
+	return nil
+}
+
+// SwitchOn (合闸) withdraws a switch-off command; an arrears trip or forced
+// off mode still keeps the relay open.
+func (m *Meter) SwitchOn() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.switchedOff = false
+}
+
+// SetMode switches between prepaid, protect and forced off.
+func (m *Meter) SetMode(mode uint16) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mode > profile.ModeForcedOff {
+		return fmt.Errorf("%w: mode %d", ErrInvalid, mode)
+	}
+	m.mode = mode
+	m.settle()
+	return nil
+}
+
+// SetLoad changes the power drawn while the relay is closed, in W (clamped
+// to 0..MaxLoad).
+func (m *Meter) SetLoad(watts int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load = min(max(watts, 0), MaxLoad)
+}
+
+// Advance runs the meter from simulated time at for d: energy is counted
+// at the load power into the TOU register of each hour's period, and priced
+// as it is counted. Sub-unit energy and sub-cent money carry over to the
+// next call, so any split of the same span gives the same registers. In
+// prepaid mode consumption stops the moment the money runs out.
+func (m *Meter) Advance(at time.Time, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d > 0 {
+		if m.relayOpen() || m.load == 0 {
+			break
+		}
+		step := d
+		// TOU boundaries fall on the hour (Truncate works on absolute time,
+		// fine for zones with whole-hour offsets such as Asia/Shanghai).
+		if toHour := at.Truncate(time.Hour).Add(time.Hour).Sub(at); toHour < step {
+			step = toHour
+		}
+		step = m.consume(m.schedule[at.Hour()], step)
+		at, d = at.Add(step), d-step
+		m.settle()
+	}
+	m.last = at.Add(d)
+}
+
+// consume counts energy for up to d and returns the time actually used,
+// which is shorter when a prepaid meter's money runs out within d.
+func (m *Meter) consume(p Period, d time.Duration) time.Duration {
+	total := m.energyRem + m.load*int64(d) // MaxLoad × 1 h ≈ 1.2e17 fits int64
+	units := total / wnsPerUnit
+	used := d
+	if m.mode == profile.ModePrepaid && m.price > 0 {
+		// Units after which remaining ≤ 0: ceil(money left / price per unit).
+		left := m.remaining*microPerCent - m.moneyRem
+		if need := (left + m.price - 1) / m.price; need <= units {
+			units = need
+			// Time to measure exactly that many units, rounded up to whole
+			// nanoseconds, so the trip happens at (not before) the last unit.
+			used = time.Duration((units*wnsPerUnit - m.energyRem + m.load - 1) / m.load)
+			total = m.energyRem + m.load*int64(used)
+		}
+	}
+	m.energyRem = total - units*wnsPerUnit
+	m.energy += units
+	m.tou[p] += units
+	m.moneyRem += units * m.price
+	cents := m.moneyRem / microPerCent
+	m.moneyRem -= cents * microPerCent
+	m.remaining -= cents
+	m.consumed += cents
+	return used
+}
+
+// State returns the meter's registers.
+func (m *Meter) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := State{
+		Energy:              m.energy,
+		TOU:                 m.tou,
+		Voltage:             m.voltage,
+		PowerFactor:         m.pf,
+		Remaining:           m.remaining,
+		PurchaseCount:       m.count,
+		CumulativePurchased: m.cumulative,
+		Relay:               profile.RelayClosed,
+		Mode:                m.mode,
+		Alarm1:              m.alarm1,
+		Alarm2:              m.alarm2,
+		UnitPrice:           m.price,
+		SwitchedOff:         m.switchedOff,
+		Consumed:            m.consumed,
+		LastAdvance:         m.last,
+	}
+	if m.relayOpen() {
+		s.Relay = profile.RelayOpen
+	} else {
+		s.Power = m.load
+		// I = P / (U × PF), in 0.01 A from W, 0.1 V and 0.001.
+		s.Current = m.load * 1_000_000 / (m.voltage * m.pf)
+	}
+	if m.remaining <= m.alarm1 {
+		s.Status |= profile.StatusAlarm1
+	}
+	if m.remaining <= m.alarm2 {
+		s.Status |= profile.StatusAlarm2
+	}
+	if m.arrears && m.mode == profile.ModePrepaid {
+		s.Status |= profile.StatusArrearsTrip
+	}
+	return s
+}
+
+// values renders the state as the profile's named quantities.
+func (s State) values() profile.Values {
+	return profile.Values{
+		profile.Energy:              s.Energy,
+		profile.EnergySharp:         s.TOU[Sharp],
+		profile.EnergyPeak:          s.TOU[Peak],
+		profile.EnergyFlat:          s.TOU[Flat],
+		profile.EnergyValley:        s.TOU[Valley],
+		profile.Voltage:             s.Voltage,
+		profile.Current:             s.Current,
+		profile.Power:               s.Power,
+		profile.PowerFactor:         s.PowerFactor,
+		profile.Remaining:           s.Remaining,
+		profile.PurchaseCount:       int64(s.PurchaseCount),
+		profile.CumulativePurchased: s.CumulativePurchased,
+		profile.Relay:               int64(s.Relay),
+		profile.Mode:                int64(s.Mode),
+		profile.Alarm1:              s.Alarm1,
+		profile.Alarm2:              s.Alarm2,
+		profile.UnitPrice:           s.UnitPrice,
+		profile.Status:              int64(s.Status),
+	}
+}

@@ -1,0 +1,26 @@
+package access
+
+import "testing"
+
+func TestCan(t *testing.T) {
+	g := Grants{"p1": {Cashier}, "p2": {Approver}}
+	tests := []struct {
+		project string
+		action  Action
+		want    bool
+	}{
+		{"p1", SellEnergy, true},
+		{"p1", DecideApproval, false},
+		{"p2", DecideApproval, true},
+		{"p2", SellEnergy, false},
+		{"p3", ViewData, false},
+	}
+	for _, tt := range tests {
+		if got := g.Can(tt.project, tt.action); got != tt.want {
+			t.Errorf("Can(%s,%s) = %v", tt.project, tt.action, got)
+		}
+	}
+	if !(Grants{"p": {Admin}}).Has("p", Approver) || g.Has("p1", Approver) {
+		t.Error("Has")
+	}
+}

@@ -1,0 +1,31 @@
+// Package names holds what every workflow and client must agree on: task
+// queues and search attributes (contracts.md, section Temporal).
+package names
+
+import "go.temporal.io/sdk/temporal"
+
+// Task queues.
+const (
+	MainQueue         = "voltflow-main"         // business workflows and their database activities
+	DevicesQueue      = "voltflow-devices"      // device I/O activities
+	InterconnectQueue = "voltflow-interconnect" // regulator exchange
+)
+
+// Search attributes, registered at start, so operators can filter in the Web UI.
+var (
+	Project = temporal.NewSearchAttributeKeyKeyword("VoltflowProject")
+	Kind    = temporal.NewSearchAttributeKeyKeyword("VoltflowKind")
+	Subject = temporal.NewSearchAttributeKeyKeyword("VoltflowSubject")
+	Status  = temporal.NewSearchAttributeKeyKeyword("VoltflowStatus")
+)
+
+// SearchAttributeNames lists them for registration.
+func SearchAttributeNames() []string {
+	return []string{Project.GetName(), Kind.GetName(), Subject.GetName(), Status.GetName()}
+}
+
+// Attributes are the four values set when a workflow starts.
+func Attributes(project, kind, subject, status string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(Project.ValueSet(project), Kind.ValueSet(kind),
+		Subject.ValueSet(subject), Status.ValueSet(status))
+}
