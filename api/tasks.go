@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/api/serviceerror"
@@ -112,7 +113,7 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 		var decided inbox.Task
 		if !s.update(w, r, t.WorkflowID, approval.UpdateDecide, approval.Decision{
 			TaskID: t.ID, Approve: approve, Comment: req.Comment, OperatorID: op.ID, OperatorName: op.Username,
-			Roles: op.Grants[t.ProjectID],
+			Roles: op.Grants[t.ProjectID], Deadline: time.Now().Add(s.cfg.UpdateTimeout),
 		}, &decided) {
 			return
 		}
@@ -125,7 +126,7 @@ func updateProblem(ctx context.Context, err error) (int, string) {
 	msg := updateDetail(err)
 	var notFound *serviceerror.NotFound
 	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded), msg == approval.ErrTooLate.Error():
 		return http.StatusServiceUnavailable, CodeWorkerUnavailable
 	case msg == approval.ErrNotYourRole.Error():
 		return http.StatusForbidden, CodeForbidden

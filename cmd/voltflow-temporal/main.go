@@ -65,6 +65,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "server log level: debug, info, warn, error")
 	fs.IntVar(&o.historyShards, "history-shards", 4, "number of history shards (fixed once the database is initialised)")
 
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of voltflow-temporal (every flag can also be set as %sFLAG_NAME):\n", envPrefix)
+		fs.PrintDefaults()
+	}
+
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
@@ -137,15 +142,13 @@ func run(ctx context.Context, o *options, logger tlog.Logger) error {
 		return err
 	}
 
-	srv, err := startServer(ctx, o, logger)
+	srv, err := startServer(o, logger)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		// Fresh context: ctx is already cancelled when we get here on a signal.
-		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := srv.Stop(stopCtx); err != nil {
+		// Each service gets its own stop timeout inside the server.
+		if err := srv.Stop(); err != nil {
 			slog.Warn("stopping temporal server", "error", err)
 		}
 		slog.Info("temporal server stopped")

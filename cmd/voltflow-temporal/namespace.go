@@ -80,24 +80,38 @@ func prepareNamespace(ctx context.Context, o *options) error {
 	return nil
 }
 
-// addSearchAttributes registers the Keyword search attributes and waits until
-// a visibility query using all of them is accepted.
+// addSearchAttributes registers the missing Keyword search attributes and
+// waits until a visibility query using all of them is accepted.
 func addSearchAttributes(ctx context.Context, c client.Client, o *options) error {
-	attrs := make(map[string]enumspb.IndexedValueType, len(o.searchAttributes))
+	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{
+		Namespace: o.namespace,
+	})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
 	clauses := make([]string, 0, len(o.searchAttributes))
 	for _, name := range o.searchAttributes {
-		attrs[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 		clauses = append(clauses, fmt.Sprintf("%s = ''", name))
+		if t, ok := existing.GetCustomAttributes()[name]; ok {
+			if t != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+				return fmt.Errorf("search attribute %s exists with type %s, want Keyword", name, t)
+			}
+			continue
+		}
+		missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
-	// With SQL visibility, names that already exist are skipped without error;
-	// the AlreadyExists check covers Elasticsearch-style behaviour too.
-	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace:        o.namespace,
-		SearchAttributes: attrs,
-	})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("add search attributes %v: %w", o.searchAttributes, err)
+
+	if len(missing) > 0 {
+		// AlreadyExists can only come from a concurrent registration; fine.
+		_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace:        o.namespace,
+			SearchAttributes: missing,
+		})
+		var exists *serviceerror.AlreadyExists
+		if err != nil && !errors.As(err, &exists) {
+			return fmt.Errorf("add search attributes %v: %w", o.searchAttributes, err)
+		}
 	}
 
 	// The name-to-column mapping lives in the namespace record, so queries

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -162,7 +161,7 @@ func serverConfig(o *options) *config.Config {
 
 // startServer starts frontend, history, matching and worker in this process.
 // Membership is static (one host per service), so no ringpop gossip is needed.
-func startServer(ctx context.Context, o *options, logger tlog.Logger) (temporal.Server, error) {
+func startServer(o *options, logger tlog.Logger) (temporal.Server, error) {
 	b := o.portBase
 	hosts := map[primitives.ServiceName]static.Hosts{
 		primitives.FrontendService: static.SingleLocalHost(hostPort(o.ip, o.frontendPort)),
@@ -182,11 +181,10 @@ func startServer(ctx context.Context, o *options, logger tlog.Logger) (temporal.
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
-	if err := srv.Start(ctx); err != nil {
+	// Start returns once all services run (it does not block: no InterruptOn).
+	if err := srv.Start(); err != nil {
 		// Some services may already be up; release their ports and connections.
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Stop(stopCtx)
+		_ = srv.Stop()
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
 	return srv, nil

@@ -151,6 +151,34 @@ func (s *Server) prepareTemplate(ctx context.Context) error {
 	return store.Migrate(ctx, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
+// CreateDatabase creates an empty database (no migrations) and returns its name.
+func (s *Server) CreateDatabase(ctx context.Context, name string) string {
+	if c, err := pgx.Connect(ctx, s.URL("postgres")); err == nil {
+		_, _ = c.Exec(ctx, fmt.Sprintf(`create database %s`, name))
+		c.Close(ctx)
+	}
+	return name
+}
+
+// HostPort is where the server listens.
+func (s *Server) HostPort() (string, int) {
+	cfg, err := pgx.ParseConfig(s.URL("postgres"))
+	if err != nil {
+		return "127.0.0.1", 0
+	}
+	return cfg.Host, int(cfg.Port)
+}
+
+// PortFree reports whether a loopback port can be bound now.
+func PortFree(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
 // FreePort finds a free TCP port below the ephemeral range (32768–60999).
 func FreePort() (int, error) {
 	for range 200 {

@@ -25,6 +25,9 @@ type Decision struct {
 	OperatorID   string        `json:"operatorId"`
 	OperatorName string        `json:"operatorName"`
 	Roles        []access.Role `json:"roles"` // the decider's roles in the task's project
+	// Deadline is when the caller stops waiting. A decision that reaches the
+	// workflow later is refused, so a caller told 503 can trust nothing happened.
+	Deadline time.Time `json:"deadline"`
 }
 
 // Errors the validator returns; the API maps their messages to problem codes.
@@ -32,6 +35,7 @@ var (
 	ErrNotYourRole    = errors.New("the operator lacks the role this task needs")
 	ErrAlreadyDecided = errors.New("the task is already decided")
 	ErrUnknownTask    = errors.New("no such open task on this workflow")
+	ErrTooLate        = errors.New("the decision arrived after its caller gave up waiting")
 )
 
 // Outcome of a review.
@@ -41,67 +45,88 @@ type Outcome struct {
 	Task     inbox.Task
 }
 
+// Review is the approval step of one workflow. Create it with New at the very
+// start of the workflow: its Update handler must exist before any Update can
+// arrive, including on a replay after a worker restart.
+type Review struct {
+	task            inbox.Task
+	open            bool // task row exists and awaits a decision
+	decided, closed bool
+	out             Outcome
+}
+
+// New registers the decide Update handler.
+func New(ctx workflow.Context) (*Review, error) {
+	r := &Review{}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.decide,
+		workflow.UpdateHandlerOptions{Validator: r.validate})
+	return r, err
+}
+
+func (r *Review) validate(ctx workflow.Context, d Decision) error {
+	switch {
+	case !r.open || d.TaskID != r.task.ID:
+		return ErrUnknownTask
+	case r.decided:
+		return ErrAlreadyDecided
+	case !HasRole(d.Roles, r.task.Role):
+		return ErrNotYourRole
+	case !d.Deadline.IsZero() && workflow.Now(ctx).After(d.Deadline):
+		return ErrTooLate
+	}
+	return nil
+}
+
+func (r *Review) decide(ctx workflow.Context, d Decision) (inbox.Task, error) {
+	if r.decided { // a concurrent update passed the validator first
+		return inbox.Task{}, ErrAlreadyDecided
+	}
+	r.decided = true
+	var acts *inbox.Activities
+	var t inbox.Task
+	err := workflow.ExecuteActivity(dbCtx(ctx), acts.DecideTask, inbox.DecideInput{TaskID: r.task.ID, Approve: d.Approve,
+		Comment: d.Comment, OperatorID: d.OperatorID, OperatorName: d.OperatorName}).Get(ctx, &t)
+	if err != nil {
+		r.decided = false
+		return inbox.Task{}, err
+	}
+	r.out.Approved, r.out.Task, r.closed = d.Approve, t, true
+	return t, nil
+}
+
 // Request opens the task and blocks until it is decided or times out.
 // onOpen runs once the task exists (e.g. to project pending_approval).
-func Request(ctx workflow.Context, in inbox.OpenTaskInput, timeout time.Duration, onOpen func() error) (Outcome, error) {
+func (r *Review) Request(ctx workflow.Context, in inbox.OpenTaskInput, timeout time.Duration, onOpen func() error) (Outcome, error) {
 	var acts *inbox.Activities
-	dbCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
-	var task inbox.Task
-	if err := workflow.ExecuteActivity(dbCtx, acts.OpenTask, in).Get(ctx, &task); err != nil {
+	if err := workflow.ExecuteActivity(dbCtx(ctx), acts.OpenTask, in).Get(ctx, &r.task); err != nil {
 		return Outcome{}, err
 	}
+	r.open = true
 	if onOpen != nil {
 		if err := onOpen(); err != nil {
 			return Outcome{}, err
 		}
 	}
-	var decided, closed bool
-	var out Outcome
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
-		func(ctx workflow.Context, d Decision) (inbox.Task, error) {
-			if decided { // a concurrent update passed the validator first
-				return inbox.Task{}, ErrAlreadyDecided
-			}
-			decided = true
-			var t inbox.Task
-			err := workflow.ExecuteActivity(dbCtx, acts.DecideTask, inbox.DecideInput{TaskID: task.ID, Approve: d.Approve,
-				Comment: d.Comment, OperatorID: d.OperatorID, OperatorName: d.OperatorName}).Get(ctx, &t)
-			if err != nil {
-				decided = false
-				return inbox.Task{}, err
-			}
-			out.Approved, out.Task, closed = d.Approve, t, true
-			return t, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
-			switch {
-			case d.TaskID != task.ID:
-				return ErrUnknownTask
-			case decided:
-				return ErrAlreadyDecided
-			case !HasRole(d.Roles, task.Role):
-				return ErrNotYourRole
-			}
-			return nil
-		}})
-	if err != nil {
-		return Outcome{}, err
-	}
-	ok, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return closed })
+	ok, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return r.closed })
 	if err != nil {
 		return Outcome{}, err
 	}
 	if !ok {
-		decided = true
-		if err := workflow.ExecuteActivity(dbCtx, acts.ExpireTask, inbox.ExpireInput{TaskID: task.ID}).Get(ctx, nil); err != nil {
+		r.decided = true
+		if err := workflow.ExecuteActivity(dbCtx(ctx), acts.ExpireTask, inbox.ExpireInput{TaskID: r.task.ID}).Get(ctx, nil); err != nil {
 			return Outcome{}, err
 		}
-		out.Expired, out.Task = true, task
+		r.out.Expired, r.out.Task = true, r.task
 	}
-	return out, nil
+	r.open = false
+	return r.out, nil
+}
+
+func dbCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
 }
 
 // HasRole reports whether the held roles satisfy the needed one (admin holds all).

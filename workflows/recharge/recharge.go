@@ -86,8 +86,31 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
 	}
 
+	// Update handlers first, so an Update never finds the workflow without them.
+	rev, err := approval.New(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	redispatch := false
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRedispatch,
+		func(ctx workflow.Context, r Redispatch) (domain.Status, error) {
+			redispatch = true
+			return domain.Dispatching, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r Redispatch) error {
+			if status != domain.DispatchFailed || redispatch {
+				return ErrNotRedispatched
+			}
+			if !(access.Grants{in.ProjectID: r.Roles}).Can(in.ProjectID, access.Redispatch) {
+				return approval.ErrNotYourRole
+			}
+			return nil
+		}}); err != nil {
+		return Result{}, err
+	}
+
 	if in.NeedsApproval {
-		approved, err := review(ctx, in, setStatus)
+		approved, err := review(ctx, rev, in, setStatus)
 		if err != nil {
 			return Result{}, err
 		}
@@ -107,24 +130,6 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	status = domain.Dispatching
 	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(status))); err != nil {
-		return Result{}, err
-	}
-
-	redispatch := false
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRedispatch,
-		func(ctx workflow.Context, r Redispatch) (domain.Status, error) {
-			redispatch = true
-			return domain.Dispatching, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r Redispatch) error {
-			if status != domain.DispatchFailed || redispatch {
-				return ErrNotRedispatched
-			}
-			if !(access.Grants{in.ProjectID: r.Roles}).Can(in.ProjectID, access.Redispatch) {
-				return approval.ErrNotYourRole
-			}
-			return nil
-		}}); err != nil {
 		return Result{}, err
 	}
 
@@ -164,8 +169,8 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 }
 
-func review(ctx workflow.Context, in Input, setStatus func(domain.Status, string) error) (bool, error) {
-	out, err := approval.Request(ctx, inbox.OpenTaskInput{
+func review(ctx workflow.Context, rev *approval.Review, in Input, setStatus func(domain.Status, string) error) (bool, error) {
+	out, err := rev.Request(ctx, inbox.OpenTaskInput{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RechargeID),
 		Subject:    fmt.Sprintf("Recharge %s to meter %s", in.Amount, in.MeterNo),

@@ -1,0 +1,46 @@
+SHELL := /bin/bash
+# Voltflow: `make run` brings the whole platform up, `make test` runs every test.
+# Both install what is missing (PostgreSQL 15) and fetch the Go toolchain the
+# module needs through the module proxy.
+export GOTOOLCHAIN := auto
+GO   ?= go
+BIN  := $(CURDIR)/.voltflow/bin
+
+.PHONY: run test deps build vet lint unit e2e bench bench-recharge fuzz clean
+
+run: deps build
+	$(BIN)/voltflow dev
+
+deps:
+	@bash deploy/install-deps.sh
+
+build:
+	$(GO) build -o $(BIN)/voltflow ./cmd/voltflow
+	$(GO) build -o $(BIN)/voltflow-temporal ./cmd/voltflow-temporal
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+# Every test: unit tests on a throwaway PostgreSQL cluster, end-to-end tests on
+# a real Temporal server (PostgreSQL persistence), real sockets, real HTTP.
+test: deps build vet
+	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -p 2 -timeout 20m ./... 2>&1 | tee .voltflow/test.log; exit $${PIPESTATUS[0]}
+
+unit:
+	$(GO) test -short ./...
+
+# Recharges per second end to end next to a bare one-activity workflow.
+bench: deps build
+	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 300x -timeout 20m ./tests/e2e/
+
+# Run every fuzz target for FUZZTIME each.
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./devices/... ./interconnect/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need and a fresh machine lacks:
+# the PostgreSQL 15 server binaries. Go's toolchain comes via GOTOOLCHAIN=auto.
+set -euo pipefail
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  echo "installing PostgreSQL 15 (Debian package postgresql)..."
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq postgresql >/dev/null
+  # The Debian package starts a system cluster on 5432; Voltflow runs its own.
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+if ! command -v go >/dev/null; then
+  echo "Go is not installed (need go >= 1.26; GOTOOLCHAIN=auto fetches the exact patch)" >&2
+  exit 1
+fi
+mkdir -p .voltflow

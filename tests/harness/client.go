@@ -1,0 +1,90 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// Client is an API caller logged in as one operator.
+type Client struct {
+	Base  string
+	Token string
+}
+
+// Login returns a client for username/password, failing the test otherwise.
+func (s *Stack) Login(t testing.TB, username, password string) *Client {
+	t.Helper()
+	c := &Client{Base: s.API.URL}
+	var out struct{ Token string }
+	if code := c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, &out); code != 200 {
+		t.Fatalf("login %s: status %d", username, code)
+	}
+	c.Token = out.Token
+	return c
+}
+
+// Do sends a JSON request and decodes the JSON answer into out (if not nil);
+// it returns the status code. body may be a string of raw JSON.
+func (c *Client) Do(t testing.TB, method, path string, body, out any) int {
+	t.Helper()
+	code, raw, _ := c.DoRaw(t, method, path, body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return code
+}
+
+// DoRaw is Do returning the raw body and content type.
+func (c *Client) DoRaw(t testing.TB, method, path string, body any) (int, []byte, string) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.Base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, resp.Header.Get("Content-Type")
+}
+
+// Eventually polls cond every 50 ms until it holds or the timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal(fmt.Sprintf("%s: not within %s (last: %s)", what, timeout, last))
+}

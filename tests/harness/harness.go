@@ -1,0 +1,292 @@
+// Package harness runs the real platform for end-to-end tests: a throwaway
+// PostgreSQL cluster, the embedded Temporal server on it (PostgreSQL
+// persistence), meter simulators on real sockets, the worker as a separate
+// process that tests may kill, and the HTTP API.
+package harness
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/voltflow/voltflow/api"
+	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/storetest"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// Options tune the stack for a test package.
+type Options struct {
+	DispatchWindow time.Duration // retry window before dispatch_failed
+	UpdateTimeout  time.Duration // decisions wait this long for a worker
+	Gateways       int
+	MetersPerGW    int
+}
+
+// Stack is a running platform.
+type Stack struct {
+	PG           *storetest.Server
+	DB           *store.DB
+	DBURL        string
+	Temporal     client.Client
+	TemporalAddr string
+	UIURL        string
+	Fleet        *simulator.Fleet
+	API          *httptest.Server
+	ProjectID    string
+	Log          *slog.Logger
+
+	opts     Options
+	binDir   string
+	tmpDir   string
+	temporal *exec.Cmd
+	worker   *exec.Cmd
+}
+
+// Start brings the stack up; Stop tears it down.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	if o.Gateways == 0 {
+		o.Gateways = 4
+	}
+	if o.MetersPerGW == 0 {
+		o.MetersPerGW = 32
+	}
+	s = &Stack{opts: o, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if s.tmpDir, err = os.MkdirTemp("", "voltflow-e2e-"); err != nil {
+		return nil, err
+	}
+	if s.binDir, err = binaries(ctx, s.tmpDir); err != nil {
+		return nil, err
+	}
+	if s.PG, err = storetest.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startTemporal(ctx); err != nil {
+		return nil, err
+	}
+	s.DBURL = s.PG.URL(s.PG.CreateDatabase(ctx, "voltflow_e2e"))
+	if s.DB, err = store.Open(ctx, s.DBURL); err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx, s.DB, s.Log); err != nil {
+		return nil, err
+	}
+	s.Fleet, err = simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: o.Gateways, Meters: o.MetersPerGW,
+		Meter: simulator.MeterConfig{Remaining: 5000, UnitPrice: 12000, Alarm1: 2000, Alarm2: 1000}})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Fleet.Start(context.Background()); err != nil { // lives until Stop, not until ctx
+		return nil, err
+	}
+	d := demo.Defaults()
+	d.BcryptCost = 4
+	d.MetersPerGW = o.MetersPerGW
+	d.GatewayPorts = nil
+	for _, g := range s.Fleet.Gateways() {
+		var port int
+		if _, err := fmt.Sscanf(g.Addr()[strings.LastIndex(g.Addr(), ":")+1:], "%d", &port); err != nil {
+			return nil, err
+		}
+		d.GatewayPorts = append(d.GatewayPorts, port)
+	}
+	loaded, err := demo.Load(ctx, s.DB, d)
+	if err != nil {
+		return nil, err
+	}
+	s.ProjectID = loaded.ProjectID
+	if s.Temporal, err = client.DialContext(ctx, client.Options{HostPort: s.TemporalAddr,
+		Logger: sdklog.NewStructuredLogger(s.Log)}); err != nil {
+		return nil, err
+	}
+	if err := s.StartWorker("main,devices"); err != nil {
+		return nil, err
+	}
+	s.API = httptest.NewServer(api.New(api.Config{DB: s.DB, Temporal: s.Temporal, Log: s.Log,
+		UpdateTimeout: o.UpdateTimeout, DispatchWindow: o.DispatchWindow}))
+	return s, nil
+}
+
+// Stop ends everything Start began.
+func (s *Stack) Stop() {
+	if s.API != nil {
+		s.API.Close()
+	}
+	s.StopWorker()
+	if s.Temporal != nil {
+		s.Temporal.Close()
+	}
+	if s.Fleet != nil {
+		_ = s.Fleet.Stop()
+	}
+	if s.DB != nil {
+		s.DB.Close()
+	}
+	if s.temporal != nil {
+		_ = s.temporal.Process.Signal(syscall.SIGTERM)
+		waitOrKill(s.temporal, 20*time.Second)
+	}
+	if s.PG != nil {
+		s.PG.Stop()
+	}
+	if s.tmpDir != "" {
+		_ = os.RemoveAll(s.tmpDir)
+	}
+}
+
+// StartWorker runs `voltflow worker` as a child process polling the queues.
+func (s *Stack) StartWorker(queues string) error {
+	cmd := exec.Command(filepath.Join(s.binDir, "voltflow"), "worker", "--queues", queues)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBURL, "TEMPORAL_ADDRESS="+s.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	s.worker = cmd
+	return nil
+}
+
+// KillWorker kills the worker process with SIGKILL: no cleanup, as in a crash.
+func (s *Stack) KillWorker() {
+	if s.worker == nil {
+		return
+	}
+	_ = s.worker.Process.Kill()
+	_ = s.worker.Wait()
+	s.worker = nil
+}
+
+// StopWorker stops the worker gracefully.
+func (s *Stack) StopWorker() {
+	if s.worker == nil {
+		return
+	}
+	_ = s.worker.Process.Signal(syscall.SIGTERM)
+	waitOrKill(s.worker, 15*time.Second)
+	s.worker = nil
+}
+
+func waitOrKill(cmd *exec.Cmd, d time.Duration) {
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (s *Stack) startTemporal(ctx context.Context) error {
+	front, err := storetest.FreePort()
+	if err != nil {
+		return err
+	}
+	ui, err := storetest.FreePort()
+	if err != nil {
+		return err
+	}
+	// The internal services take a run of ports from the base; pick a base
+	// whose run is free by asking for ports until one fits.
+	base, err := freeRun(8)
+	if err != nil {
+		return err
+	}
+	pgHost, pgPort := s.PG.HostPort()
+	suffix := fmt.Sprint(os.Getpid())
+	cmd := exec.Command(filepath.Join(s.binDir, "voltflow-temporal"), "--pg-host", pgHost, "--pg-port", fmt.Sprint(pgPort),
+		"--db", "temporal_"+suffix, "--visibility-db", "temporal_visibility_"+suffix,
+		"--frontend-port", fmt.Sprint(front), "--port-base", fmt.Sprint(base), "--ui-port", fmt.Sprint(ui), "--log-level", "error")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start temporal: %w", err)
+	}
+	s.temporal = cmd
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "temporal ready") {
+				ready <- sc.Text()
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case <-ready:
+		s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", front)
+		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
+		return nil
+	case <-time.After(3 * time.Minute):
+		return fmt.Errorf("temporal not ready within 3 minutes")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func freeRun(n int) (int, error) {
+	for range 50 {
+		p, err := storetest.FreePort()
+		if err != nil {
+			return 0, err
+		}
+		ok := p+n < 32768
+		for i := 1; ok && i < n; i++ {
+			ok = storetest.PortFree(p + i)
+		}
+		if ok {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no run of %d free ports", n)
+}
+
+// binaries returns a directory holding voltflow and voltflow-temporal:
+// VOLTFLOW_BIN_DIR (make test builds them) or a fresh go build.
+func binaries(ctx context.Context, tmp string) (string, error) {
+	if dir := os.Getenv("VOLTFLOW_BIN_DIR"); dir != "" {
+		return dir, nil
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	dir := filepath.Join(tmp, "bin")
+	for _, b := range []string{"voltflow", "voltflow-temporal"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, b), "./cmd/"+b)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s: %w: %s", b, err, out)
+		}
+	}
+	return dir, nil
+}
+
+// Queues re-exported for tests.
+const (
+	MainQueue    = names.MainQueue
+	DevicesQueue = names.DevicesQueue
+)
