@@ -22,6 +22,8 @@ import (
 	"time"
 
 	tlog "go.temporal.io/server/common/log"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // options holds the command-line configuration.
@@ -63,7 +65,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.namespace, "namespace", "default", "namespace to register")
 	fs.StringVar(&searchAttributes, "search-attributes", "VoltflowProject,VoltflowKind,VoltflowSubject,VoltflowStatus", "comma-separated custom search attributes to register as Keyword")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "server log level: debug, info, warn, error")
-	fs.IntVar(&o.historyShards, "history-shards", 4, "number of history shards (fixed once the database is initialised)")
+	fs.IntVar(&o.historyShards, "history-shards", 4, "number of history shards; only used when the database is first initialised (the server keeps the stored value)")
 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of voltflow-temporal (every flag can also be set as %sFLAG_NAME):\n", envPrefix)
@@ -117,7 +119,11 @@ func main() {
 
 	// One zap logger (stderr, requested level) for the server; our own slog
 	// messages go through it too so both share format and level.
-	logger := tlog.NewZapLogger(tlog.BuildZapLogger(tlog.Config{Level: o.logLevel, Format: "console"}))
+	// Stack traces only from DPanic up: the server logs some benign errors
+	// while shards are acquired, and a trace each drowns the useful lines.
+	zl := tlog.BuildZapLogger(tlog.Config{Level: o.logLevel, Format: "console"}).
+		WithOptions(zap.AddStacktrace(zapcore.DPanicLevel))
+	logger := tlog.NewZapLogger(zl)
 	slog.SetDefault(tlog.NewSlogLogger(logger))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

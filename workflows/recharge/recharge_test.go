@@ -1,0 +1,221 @@
+package recharge
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/voltflow/voltflow/activities/inbox"
+	"github.com/voltflow/voltflow/activities/meters"
+	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/money"
+	domain "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// env builds a test environment whose activities record the statuses written.
+func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]domain.Status, *[]string) {
+	var s testsuite.WorkflowTestSuite
+	e := s.NewTestWorkflowEnvironment()
+	e.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Kind})
+	e.RegisterActivity(&rechargeacts.Activities{})
+	e.RegisterActivity(&inbox.Activities{})
+	e.RegisterActivity(&meters.Activities{})
+	e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", "approved"))
+	statuses := &[]domain.Status{}
+	calls := &[]string{}
+	e.OnActivity("SetRechargeStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in rechargeacts.StatusInput) error {
+		*statuses = append(*statuses, in.Status)
+		return nil
+	})
+	e.OnActivity("BookRecharge", mock.Anything, mock.Anything).Return(func(_ context.Context, in rechargeacts.BookInput) error {
+		*calls = append(*calls, "book")
+		return nil
+	})
+	e.OnActivity("SettleRecharge", mock.Anything, mock.Anything).Return(func(_ context.Context, in rechargeacts.SettleInput) error {
+		*calls = append(*calls, "settle")
+		return nil
+	})
+	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.OpenTaskInput) (inbox.Task, error) {
+		return inbox.Task{ID: "task-1", Role: in.Role, Status: inbox.Pending, WorkflowID: in.WorkflowID}, nil
+	})
+	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.DecideInput) (inbox.Task, error) {
+		*calls = append(*calls, "decide")
+		st := inbox.Rejected
+		if in.Approve {
+			st = inbox.Approved
+		}
+		return inbox.Task{ID: in.TaskID, Status: st}, nil
+	})
+	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.ExpireInput) error {
+		*calls = append(*calls, "expire")
+		return nil
+	})
+	return e, statuses, calls
+}
+
+func input(amount string, approval bool) Input {
+	return Input{RechargeID: "r1", ProjectID: "p1", ProjectCode: "demo", MeterID: "m1", MeterNo: "M1",
+		Amount: money.MustParse(amount), NeedsApproval: approval, DispatchWindow: time.Minute}
+}
+
+type updateResult struct {
+	err    error
+	result any
+}
+
+func sendUpdate(e *testsuite.TestWorkflowEnvironment, name string, arg any) *updateResult {
+	out := &updateResult{}
+	e.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { out.err = err },
+		OnAccept:   func() {},
+		OnComplete: func(r any, err error) { out.result = r; out.err = err },
+	}, arg)
+	return out
+}
+
+func TestAutoApprovedRechargeCompletes(t *testing.T) {
+	e, statuses, calls := env(t)
+	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(meters.DispatchResult{Counter: 8, PurchaseCount: 8}, nil)
+	e.ExecuteWorkflow(Kind, input("100", false))
+	var res Result
+	if err := e.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != domain.Completed || res.Counter != 8 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(*statuses) != 0 || len(*calls) != 2 || (*calls)[0] != "book" || (*calls)[1] != "settle" {
+		t.Fatalf("statuses %v calls %v; want book then settle and no extra status writes", *statuses, *calls)
+	}
+}
+
+func TestApprovalFlow(t *testing.T) {
+	tests := []struct {
+		name       string
+		decisions  []approval.Decision
+		wantErrs   []error // per decision: nil = accepted
+		wantStatus domain.Status
+		wantCalls  []string
+	}{
+		{
+			name: "cashier refused, approver approves, second decision refused",
+			decisions: []approval.Decision{
+				{TaskID: "task-1", Approve: true, Roles: []access.Role{access.Cashier}},
+				{TaskID: "task-1", Approve: true, Roles: []access.Role{access.Approver}},
+				{TaskID: "task-1", Approve: false, Roles: []access.Role{access.Approver}},
+			},
+			wantErrs:   []error{approval.ErrNotYourRole, nil, approval.ErrAlreadyDecided},
+			wantStatus: domain.Completed,
+			wantCalls:  []string{"decide", "book", "settle"},
+		},
+		{
+			name:       "rejected books nothing",
+			decisions:  []approval.Decision{{TaskID: "task-1", Approve: false, Roles: []access.Role{access.Admin}}},
+			wantErrs:   []error{nil},
+			wantStatus: domain.Rejected,
+			wantCalls:  []string{"decide"},
+		},
+		{
+			name:       "wrong task id",
+			decisions:  []approval.Decision{{TaskID: "other", Approve: true, Roles: []access.Role{access.Approver}}},
+			wantErrs:   []error{approval.ErrUnknownTask},
+			wantStatus: domain.Rejected, // then it expires
+			wantCalls:  []string{"expire"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _, calls := env(t)
+			e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(meters.DispatchResult{Counter: 1, PurchaseCount: 1}, nil)
+			results := make([]*updateResult, len(tt.decisions))
+			e.RegisterDelayedCallback(func() {
+				for i, d := range tt.decisions {
+					results[i] = sendUpdate(e, approval.UpdateDecide, d)
+				}
+			}, time.Minute)
+			in := input("600", true)
+			in.ApprovalTimeout = time.Hour
+			e.ExecuteWorkflow(Kind, in)
+			var res Result
+			if err := e.GetWorkflowResult(&res); err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range tt.wantErrs {
+				got := results[i].err
+				if want == nil && got != nil || want != nil && (got == nil || got.Error() != want.Error()) {
+					t.Errorf("decision %d: err %v, want %v", i, got, want)
+				}
+			}
+			if res.Status != tt.wantStatus {
+				t.Fatalf("status %s, want %s", res.Status, tt.wantStatus)
+			}
+			if len(*calls) != len(tt.wantCalls) {
+				t.Fatalf("calls %v, want %v", *calls, tt.wantCalls)
+			}
+			for i := range tt.wantCalls {
+				if (*calls)[i] != tt.wantCalls[i] {
+					t.Fatalf("calls %v, want %v", *calls, tt.wantCalls)
+				}
+			}
+		})
+	}
+}
+
+func TestDecisionAfterDeadlineIsRefused(t *testing.T) {
+	e, _, calls := env(t)
+	var late *updateResult
+	e.RegisterDelayedCallback(func() {
+		late = sendUpdate(e, approval.UpdateDecide, approval.Decision{TaskID: "task-1", Approve: true,
+			Roles: []access.Role{access.Approver}, Deadline: e.Now().Add(-time.Second)})
+	}, time.Minute)
+	in := input("600", true)
+	in.ApprovalTimeout = time.Hour
+	e.ExecuteWorkflow(Kind, in)
+	if late == nil || late.err == nil || late.err.Error() != approval.ErrTooLate.Error() {
+		t.Fatalf("late decision: %+v", late)
+	}
+	if len(*calls) != 1 || (*calls)[0] != "expire" {
+		t.Fatalf("calls %v; the late decision must change nothing", *calls)
+	}
+}
+
+func TestDispatchFailsThenRedispatchCompletes(t *testing.T) {
+	e, statuses, _ := env(t)
+	attempts := 0
+	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(func(_ context.Context, in meters.DispatchInput) (meters.DispatchResult, error) {
+		attempts++
+		if attempts == 1 {
+			return meters.DispatchResult{}, temporal.NewNonRetryableApplicationError("meter unreachable", "test", errors.New("down"))
+		}
+		return meters.DispatchResult{Counter: 3, PurchaseCount: 3}, nil
+	})
+	var wrongRole, ok *updateResult
+	e.RegisterDelayedCallback(func() {
+		wrongRole = sendUpdate(e, UpdateRedispatch, Redispatch{Roles: []access.Role{access.Viewer}})
+		ok = sendUpdate(e, UpdateRedispatch, Redispatch{Roles: []access.Role{access.Cashier}})
+	}, time.Hour)
+	e.ExecuteWorkflow(Kind, input("10", false))
+	var res Result
+	if err := e.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != domain.Completed || attempts != 2 {
+		t.Fatalf("result %+v after %d attempts", res, attempts)
+	}
+	if wrongRole.err == nil || ok.err != nil {
+		t.Fatalf("viewer redispatch err %v, cashier redispatch err %v", wrongRole.err, ok.err)
+	}
+	want := []domain.Status{domain.DispatchFailed, domain.Dispatching}
+	if len(*statuses) != 2 || (*statuses)[0] != want[0] || (*statuses)[1] != want[1] {
+		t.Fatalf("statuses %v, want %v", *statuses, want)
+	}
+}
