@@ -94,6 +94,7 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 	if !*noSim {
 		simCfg, _ := meterSimFlags(nil)
 		simCfg.Logger = log.With("component", "meter-sim")
+		simCfg.StatePath = filepath.Join(*stateDir, "meters.json")
 		g.Go(func() error { return simulator.Run(gctx, simCfg) })
 	}
 	g.Go(func() error { return serve(gctx, log, cfg, db, tc, true, true, []string{"main", "devices"}) })

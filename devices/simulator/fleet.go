@@ -40,6 +40,10 @@ type Config struct {
 	Latency time.Duration
 
 	Logger *slog.Logger // nil discards
+
+	// StatePath, when set, makes Run restore the meters from this file and
+	// save them there every few seconds and on stop (see Save).
+	StatePath string
 }
 
 // Fleet is a set of simulated gateways sharing one simulated clock.
@@ -168,6 +172,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if cfg.StatePath != "" {
+		if err := f.Restore(cfg.StatePath); err != nil {
+			return err
+		}
+		defer func() {
+			if err := f.Save(cfg.StatePath); err != nil {
+				f.cfg.Logger.Error("save simulator state", "error", err)
+			}
+		}()
+	}
 	if err := f.Start(ctx); err != nil {
 		return err
 	}
@@ -177,12 +191,15 @@ func Run(ctx context.Context, cfg Config) error {
 	step := time.Duration(float64(f.cfg.Tick) * f.cfg.Speed)
 	t := time.NewTicker(f.cfg.Tick)
 	defer t.Stop()
-	for {
+	for ticks := 1; ; ticks++ {
 		select {
 		case <-ctx.Done():
 			return f.Stop()
 		case <-t.C:
 			f.Advance(step)
+			if cfg.StatePath != "" && ticks%10 == 0 {
+				_ = f.Save(cfg.StatePath) // a kill loses at most a few seconds of consumption
+			}
 		}
 	}
 }
