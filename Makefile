@@ -22,9 +22,16 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
+# Static checks samples-go runs: staticcheck, and workflowcheck (determinism).
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+lint:
+	$(GO) run $(STATICCHECK) $$($(GO) list ./... | grep -v /cmd/voltflow-temporal)
+	$(GO) run $(WORKFLOWCHECK) ./workflows/...
+
 # Every test: unit tests on a throwaway PostgreSQL cluster, end-to-end tests on
 # a real Temporal server (PostgreSQL persistence), real sockets, real HTTP.
-test: deps build vet
+test: deps build vet lint
 	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -p 2 -timeout 20m ./... 2>&1 | tee .voltflow/test.log; exit $${PIPESTATUS[0]}
 
 unit:

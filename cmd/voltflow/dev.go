@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/localpg"
@@ -89,6 +90,9 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	log.Info("demo data", "project", loaded.ProjectID, "created", loaded.Created)
+	if err := registry.LoadDemo(ctx, db); err != nil {
+		return fmt.Errorf("charging demo data: %w", err)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if !*noSim {
@@ -96,8 +100,11 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 		simCfg.Logger = log.With("component", "meter-sim")
 		simCfg.StatePath = filepath.Join(*stateDir, "meters.json")
 		g.Go(func() error { return simulator.Run(gctx, simCfg) })
+		g.Go(func() error { return runRegulatorSim(gctx, log.With("component", "regulator-sim"), nil) })
 	}
-	g.Go(func() error { return serve(gctx, log, cfg, db, tc, true, true, []string{"main", "devices"}) })
+	g.Go(func() error {
+		return serve(gctx, log, cfg, db, tc, true, true, []string{"main", "devices", "interconnect"})
+	})
 	fmt.Printf(`
 Voltflow is running (Ctrl-C stops everything; state stays in %s/)
 
@@ -171,7 +178,7 @@ func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, 
 		return stop, ui, nil
 	case <-time.After(3 * time.Minute):
 		stop()
-		return nil, "", fmt.Errorf("Temporal did not start within 3 minutes; see %s/temporal.log", stateDir)
+		return nil, "", fmt.Errorf("the Temporal server did not start within 3 minutes; see %s/temporal.log", stateDir)
 	case <-ctx.Done():
 		stop()
 		return nil, "", ctx.Err()

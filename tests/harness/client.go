@@ -86,5 +86,5 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 		last = state
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal(fmt.Sprintf("%s: not within %s (last: %s)", what, timeout, last))
+	t.Fatalf("%s: not within %s (last: %s)", what, timeout, last)
 }
