@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e bench bench-recharge fuzz clean
+.PHONY: run test deps build vet lint unit e2e bench bench-recharge bench-sweep fuzz clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -40,6 +40,17 @@ unit:
 # Recharges per second end to end next to a bare one-activity workflow.
 bench: deps build
 	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 300x -timeout 20m ./tests/e2e/
+
+# 100,000 simulated meters (a separate simulator process on ports 20000-23124)
+# read into PostgreSQL by a Schedule-triggered sweep, next to a bare loop;
+# the last line is `sweep meters=100000 seconds=<s> baseline_seconds=<b>`.
+bench-sweep: deps build
+	@mkdir -p .voltflow
+	@VOLTFLOW_BENCH_SWEEP=1 VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestSweep100k$$' -timeout 15m \
+	  ./tests/sweepbench/ > .voltflow/bench-sweep.log 2>&1; rc=$$?; \
+	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-sweep.log; \
+	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-sweep.log; exit $$rc; fi; \
+	  grep '^sweep meters=' .voltflow/bench-sweep.log | tail -1
 
 # Run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 60s

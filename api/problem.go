@@ -31,6 +31,15 @@ const (
 	CodeWorkerUnavailable   = "worker_unavailable"
 	CodeTemporalUnavailable = "temporal_unavailable"
 	CodeInternal            = "internal_error"
+	CodeMeterUnreachable    = "meter_unreachable"
+
+	// Refunds (退电) and reversals (冲正).
+	CodeRefundExceedsBalance = "refund_exceeds_balance"
+	CodeNotReversible        = "not_reversible"
+	CodeAlreadyReversed      = "already_reversed"
+
+	// Remote meter commands (远程控制).
+	CodeUnknownCommand = "unknown_command"
 )
 
 var titles = map[string]string{
@@ -43,10 +52,17 @@ var titles = map[string]string{
 	CodeNotFound:            "Not found",
 	CodeIdempotencyReuse:    "Idempotency key reused with a different request",
 	CodeTaskDecided:         "Task already decided",
-	CodeNotRedispatchable:   "Recharge cannot be re-dispatched now",
+	CodeNotRedispatchable:   "Cannot be re-dispatched now",
 	CodeWorkerUnavailable:   "No worker answered in time",
 	CodeTemporalUnavailable: "Workflow service unavailable",
 	CodeInternal:            "Internal error",
+	CodeMeterUnreachable:    "Meter did not answer",
+
+	CodeRefundExceedsBalance: "Refund exceeds the refundable balance",
+	CodeNotReversible:        "Recharge cannot be reversed",
+	CodeAlreadyReversed:      "Recharge already reversed",
+
+	CodeUnknownCommand: "Unknown meter command",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

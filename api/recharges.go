@@ -12,11 +12,14 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/delivery"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/recharge"
 )
@@ -33,6 +36,34 @@ type jsonRawAmount struct{ raw []byte }
 
 func (a *jsonRawAmount) UnmarshalJSON(b []byte) error { a.raw = append([]byte(nil), b...); return nil }
 
+// parse reads the amount or writes the 422 problem and reports false.
+func (a jsonRawAmount) parse(w http.ResponseWriter) (money.Amount, bool) {
+	var amount money.Amount
+	if len(a.raw) == 0 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "amount is required", "amount")
+		return amount, false
+	}
+	if err := amount.UnmarshalJSON(a.raw); err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount,
+			"amount must be a decimal with at most 2 places, e.g. \"100.00\": "+err.Error(), "amount")
+		return amount, false
+	}
+	return amount, true
+}
+
+// writeValidationProblem answers a request that domain/recharge.Policy.Validate
+// refused (recharges and refunds share the rules).
+func writeValidationProblem(w http.ResponseWriter, err error) {
+	code, field := CodeInvalidField, "transactionNo"
+	switch {
+	case errors.Is(err, domain.ErrAmountNotPositive), errors.Is(err, domain.ErrAmountTooLarge):
+		code, field = CodeInvalidAmount, "amount"
+	case errors.Is(err, domain.ErrMeterNo):
+		field = "meterNo"
+	}
+	writeProblemField(w, http.StatusUnprocessableEntity, code, err.Error(), field)
+}
+
 type rechargeCreated struct {
 	ID         string        `json:"id"`
 	Status     domain.Status `json:"status"`
@@ -45,14 +76,8 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	var amount money.Amount
-	if len(req.Amount.raw) == 0 {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "amount is required", "amount")
-		return
-	}
-	if err := amount.UnmarshalJSON(req.Amount.raw); err != nil {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount,
-			"amount must be a decimal with at most 2 places, e.g. \"100.00\": "+err.Error(), "amount")
+	amount, ok := req.Amount.parse(w)
+	if !ok {
 		return
 	}
 	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
@@ -73,14 +98,7 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	policy.AutoApproveUpTo = m.autoApproveUpTo
 	want := domain.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}
 	if err := policy.Validate(want); err != nil {
-		code, field := CodeInvalidField, "transactionNo"
-		switch {
-		case errors.Is(err, domain.ErrAmountNotPositive), errors.Is(err, domain.ErrAmountTooLarge):
-			code, field = CodeInvalidAmount, "amount"
-		case errors.Is(err, domain.ErrMeterNo):
-			field = "meterNo"
-		}
-		writeProblemField(w, http.StatusUnprocessableEntity, code, err.Error(), field)
+		writeValidationProblem(w, err)
 		return
 	}
 	id := uuid.NewString()
@@ -117,13 +135,19 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startRecharge(ctx context.Context, rec rechargeacts.Recharge, projectCode string) error {
 	in := recharge.Input{RechargeID: rec.ID, ProjectID: rec.ProjectID, ProjectCode: projectCode, MeterID: rec.MeterID,
 		MeterNo: rec.MeterNo, Amount: rec.Amount, NeedsApproval: rec.NeedsApproval, DispatchWindow: s.cfg.DispatchWindow}
+	return s.startOnce(ctx, rec.WorkflowID, recharge.Kind, names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)), in)
+}
+
+// startOnce starts a business workflow under its meaningful ID. Starting
+// again is harmless: a running one is reused, a closed one is not restarted.
+func (s *Server) startOnce(ctx context.Context, workflowID, kind string, attrs temporal.SearchAttributes, in any) error {
 	_, err := s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       rec.WorkflowID,
+		ID:                       workflowID,
 		TaskQueue:                names.MainQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)),
-	}, recharge.Kind, in)
+		TypedSearchAttributes:    attrs,
+	}, kind, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil // it ran before and is closed: nothing to heal
@@ -176,20 +200,27 @@ func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	setAudit(r, rec.ProjectID, rec.ID, nil)
-	if !op.Grants.Can(rec.ProjectID, access.Redispatch) {
+	s.redispatch(w, r, "recharge", rec.ProjectID, rec.ID, rec.WorkflowID, rec.Status)
+}
+
+// redispatch asks the workflow of a recharge or refund in dispatch_failed
+// to send it to the meter again.
+func (s *Server) redispatch(w http.ResponseWriter, r *http.Request, what, projectID, id, workflowID string, current domain.Status) {
+	op := operatorFrom(r.Context())
+	setAudit(r, projectID, id, nil)
+	if !op.Grants.Can(projectID, access.Redispatch) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "re-dispatch needs the cashier or maintenance role")
 		return
 	}
-	if rec.Status != domain.DispatchFailed {
-		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, "recharge is "+string(rec.Status)+", not dispatch_failed")
+	if current != domain.DispatchFailed {
+		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, what+" is "+string(current)+", not dispatch_failed")
 		return
 	}
 	var status domain.Status
-	if !s.update(w, r, rec.WorkflowID, recharge.UpdateRedispatch, recharge.Redispatch{OperatorID: op.ID, Roles: op.Grants[rec.ProjectID]}, &status) {
+	if !s.update(w, r, workflowID, delivery.UpdateRedispatch, delivery.Redispatch{OperatorID: op.ID, Roles: op.Grants[projectID]}, &status) {
 		return
 	}
-	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: rec.ID, Status: status, WorkflowID: rec.WorkflowID})
+	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: id, Status: status, WorkflowID: workflowID})
 }
 
 // update sends a Temporal Update and waits for its result; no worker within
@@ -197,11 +228,26 @@ func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {
 func (s *Server) update(w http.ResponseWriter, r *http.Request, workflowID, name string, arg, result any) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UpdateTimeout)
 	defer cancel()
-	h, err := s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, result)
+	var err error
+	for attempt := 1; ; attempt++ {
+		var h client.WorkflowUpdateHandle
+		h, err = s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: workflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, result)
+		}
+		// The inbox row the caller read is visible as soon as OpenTask commits,
+		// a moment before the workflow has processed that activity's result;
+		// its validator then calls the task unknown. A refused Update leaves
+		// no trace in history, so asking again shortly is harmless.
+		if err == nil || updateDetail(err) != approval.ErrUnknownTask.Error() || attempt == 20 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	if err == nil {
 		return true
@@ -221,5 +267,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
-var _ = time.Second

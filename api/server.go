@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/crypto/bcrypt"
@@ -30,6 +31,9 @@ type Config struct {
 	DispatchWindow time.Duration
 	// SessionTTL is how long a login token lives.
 	SessionTTL time.Duration
+	// Regulator, when set, serves the regulator's calls at /shevcs/v1/...
+	// (interconnect/serve; it authenticates by its own envelope and token).
+	Regulator http.Handler
 }
 
 // Server is the HTTP API.
@@ -60,6 +64,9 @@ func New(cfg Config) *Server {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	if cfg.Regulator != nil {
+		r.Mount("/shevcs", cfg.Regulator)
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Get("/openapi.json", serveOpenAPI)
 		r.With(s.audit("auth.login")).Post("/auth/login", s.login)
@@ -69,12 +76,23 @@ func New(cfg Config) *Server {
 			r.Get("/recharges", s.listRecharges)
 			r.Get("/recharges/{id}", s.getRecharge)
 			r.With(s.audit("recharge.redispatch")).Post("/recharges/{id}/redispatch", s.redispatchRecharge)
+			r.With(s.audit("recharge.reverse")).Post("/recharges/{id}/reverse", s.reverseRecharge)
+			r.With(s.audit("refund.create")).Post("/refunds", s.createRefund)
+			r.Get("/refunds/{id}", s.getRefund)
+			r.With(s.audit("refund.redispatch")).Post("/refunds/{id}/redispatch", s.redispatchRefund)
 			r.Get("/tasks", s.listTasks)
 			r.Get("/tasks/{id}", s.getTask)
 			r.With(s.audit("task.approve")).Post("/tasks/{id}/approve", s.decide(true))
 			r.With(s.audit("task.reject")).Post("/tasks/{id}/reject", s.decide(false))
 			r.Get("/meters", s.listMeters)
 			r.Get("/meters/{meterNo}", s.getMeter)
+			r.With(s.audit("meter.read")).Post("/meters/{meterNo}/read", s.readMeter)
+			r.With(s.audit("meter.command")).Post("/meters/{meterNo}/commands", s.createMeterCommand)
+			r.Get("/meter-commands/{id}", s.getMeterCommand)
+			r.With(s.audit("meter.command.redispatch")).Post("/meter-commands/{id}/redispatch", s.redispatchMeterCommand)
+			r.With(s.audit("meter.batch")).Post("/meter-batches", s.createMeterBatch)
+			r.Get("/meter-batches/{id}", s.getMeterBatch)
+			r.With(s.audit("meter.batch.redispatch")).Post("/meter-batches/{id}/redispatch", s.redispatchMeterBatch)
 			r.Get("/ledger/accounts", s.listAccounts)
 		})
 	})
@@ -127,7 +145,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
 	}
 	m.registry.MustRegister(m.requests, m.duration,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

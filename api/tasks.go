@@ -14,6 +14,7 @@ import (
 	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 )
 
@@ -132,7 +133,7 @@ func updateProblem(ctx context.Context, err error) (int, string) {
 		return http.StatusForbidden, CodeForbidden
 	case msg == approval.ErrAlreadyDecided.Error(), msg == approval.ErrUnknownTask.Error():
 		return http.StatusConflict, CodeTaskDecided
-	case msg == recharge.ErrNotRedispatched.Error():
+	case msg == recharge.ErrNotRedispatched.Error(), msg == metercmd.ErrNotRedispatched.Error():
 		return http.StatusConflict, CodeNotRedispatchable
 	case errors.As(err, &notFound), strings.Contains(msg, "workflow execution already completed"):
 		return http.StatusConflict, CodeTaskDecided

@@ -40,22 +40,59 @@ type DispatchInput struct {
 	Amount     money.Amount `json:"amount"`
 }
 
-// DispatchResult is what the meter showed after taking the recharge.
+// DispatchResult is what the meter showed after taking the recharge or refund.
 type DispatchResult struct {
-	Counter       int          `json:"counter"`       // purchase counter this recharge created
+	Counter       int          `json:"counter"`       // purchase counter this operation created
 	PurchaseCount int          `json:"purchaseCount"` // the meter's counter read back
 	Remaining     money.Amount `json:"remaining"`     // the meter's remaining money read back
 }
 
+// RefundDispatchInput takes one refund (退电) or reversal (冲正) off its meter.
+type RefundDispatchInput struct {
+	RefundID string       `json:"refundId"`
+	MeterID  string       `json:"meterId"`
+	Amount   money.Amount `json:"amount"`
+}
+
+// ErrTypeInsufficient marks a refund the meter cannot pay because it holds
+// less than the amount: retrying will not help until someone recharges it.
+const ErrTypeInsufficient = "MeterInsufficient"
+
+// Kinds of counted operation; meter_purchases.kind.
+const (
+	opRecharge = "recharge"
+	opRefund   = "refund"
+)
+
+// counted is one operation that takes a purchase-counter value on a meter.
+type counted struct {
+	kind   string
+	id     string
+	meter  string
+	amount money.Amount
+}
+
 // DispatchRecharge writes a recharge into a meter-side prepaid meter exactly
-// once. Under a per-meter lock it reads the meter's purchase counter c,
-// settles earlier claims against it (claims ≤ c were taken, claims > c were
-// not), and only if this recharge holds no taken claim writes it with
-// counter c+1. The meter refuses any other counter, so however often this
-// runs — retries, a worker killed mid-write, an operator's re-dispatch — the
-// meter is credited once.
+// once (see dispatch).
 func (a *Activities) DispatchRecharge(ctx context.Context, in DispatchInput) (DispatchResult, error) {
-	m, err := loadMeter(ctx, a.DB, in.MeterID)
+	return a.dispatch(ctx, counted{kind: opRecharge, id: in.RechargeID, meter: in.MeterID, amount: in.Amount})
+}
+
+// DispatchRefund deducts a refund from a meter-side prepaid meter exactly
+// once (see dispatch), through the meter's refund command.
+func (a *Activities) DispatchRefund(ctx context.Context, in RefundDispatchInput) (DispatchResult, error) {
+	return a.dispatch(ctx, counted{kind: opRefund, id: in.RefundID, meter: in.MeterID, amount: in.Amount})
+}
+
+// dispatch writes a counted operation into its meter exactly once. Under a
+// per-meter lock it reads the meter's purchase counter c, settles earlier
+// claims against it (claims ≤ c were taken, claims > c were not), and only
+// if this operation holds no taken claim writes it with counter c+1. The
+// meter refuses any other counter, so however often this runs — retries, a
+// worker killed mid-write, an operator's re-dispatch — the meter takes it
+// once. Recharges and refunds share the counter, hence the lock and claims.
+func (a *Activities) dispatch(ctx context.Context, op counted) (DispatchResult, error) {
+	m, err := loadMeter(ctx, a.DB, op.meter)
 	if err != nil {
 		return DispatchResult{}, configError(err)
 	}
@@ -79,26 +116,34 @@ func (a *Activities) DispatchRecharge(ctx context.Context, in DispatchInput) (Di
 	if err != nil {
 		return DispatchResult{}, err
 	}
-	if res, done, err := applied(ctx, conn, m, in.RechargeID, before); err != nil || done {
+	if res, done, err := applied(ctx, conn, m, op, before); err != nil || done {
 		return res, err
 	}
+	if op.kind == opRefund && op.amount.GreaterThan(money.FromCents(before.Remaining)) {
+		err := fmt.Errorf("meter %s holds %s, less than the refund of %s", m.MeterNo, money.FromCents(before.Remaining), op.amount)
+		return DispatchResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInsufficient, err)
+	}
 	counter := int(before.PurchaseCount) + 1
-	if _, err := conn.Exec(ctx, `insert into meter_purchases(meter_id, counter, recharge_id, amount, state)
-		values($1,$2,$3,$4,'claimed')`, m.ID, counter, in.RechargeID, in.Amount); err != nil {
+	if _, err := conn.Exec(ctx, `insert into meter_purchases(meter_id, counter, recharge_id, amount, state, kind)
+		values($1,$2,$3,$4,'claimed',$5)`, m.ID, counter, op.id, op.amount, op.kind); err != nil {
 		if store.IsUniqueViolation(err) {
 			return DispatchResult{}, fmt.Errorf("meter %s: counter %d already claimed although the meter shows %d (meter reset?)",
 				m.MeterNo, counter, before.PurchaseCount)
 		}
 		return DispatchResult{}, fmt.Errorf("claim counter %d on %s: %w", counter, m.MeterNo, err)
 	}
-	werr := gw.Recharge(ctx, m.Unit, uint16(counter), uint32(in.Amount.Cents()))
+	write := gw.Recharge
+	if op.kind == opRefund {
+		write = gw.Refund
+	}
+	werr := write(ctx, m.Unit, uint16(counter), uint32(op.amount.Cents()))
 	if errors.Is(werr, modbus.ErrRefused) {
 		// Refused means nothing was applied: free the counter for the next try.
 		if _, err := conn.Exec(ctx, `update meter_purchases set state='void', resolved_at=now()
 			where meter_id=$1 and counter=$2 and state='claimed'`, m.ID, counter); err != nil {
 			return DispatchResult{}, err
 		}
-		return DispatchResult{}, fmt.Errorf("meter %s refused counter %d: %w", m.MeterNo, counter, werr)
+		return DispatchResult{}, fmt.Errorf("meter %s refused %s counter %d: %w", m.MeterNo, op.kind, counter, werr)
 	}
 	// Whatever the write returned, the counter read back decides; if the
 	// meter cannot be read the claim stays open and the next attempt settles it.
@@ -106,22 +151,23 @@ func (a *Activities) DispatchRecharge(ctx context.Context, in DispatchInput) (Di
 	if err != nil {
 		return DispatchResult{}, errors.Join(werr, err)
 	}
-	res, done, err := applied(ctx, conn, m, in.RechargeID, after)
+	res, done, err := applied(ctx, conn, m, op, after)
 	if err != nil || done {
 		return res, err
 	}
-	return DispatchResult{}, fmt.Errorf("meter %s did not take the recharge (counter %d): %w", m.MeterNo, after.PurchaseCount, werr)
+	return DispatchResult{}, fmt.Errorf("meter %s did not take the %s (counter %d): %w", m.MeterNo, op.kind, after.PurchaseCount, werr)
 }
 
 // applied settles open claims against the meter's counter and reports
-// whether this recharge is among the taken ones.
-func applied(ctx context.Context, conn *pgxpool.Conn, m Meter, rechargeID string, s modbus.Snapshot) (DispatchResult, bool, error) {
+// whether this operation is among the taken ones.
+func applied(ctx context.Context, conn *pgxpool.Conn, m Meter, op counted, s modbus.Snapshot) (DispatchResult, bool, error) {
 	if _, err := conn.Exec(ctx, `update meter_purchases set state = case when counter <= $2 then 'applied' else 'void' end,
 		resolved_at=now() where meter_id=$1 and state='claimed'`, m.ID, int(s.PurchaseCount)); err != nil {
 		return DispatchResult{}, false, fmt.Errorf("settle claims of %s: %w", m.MeterNo, err)
 	}
 	var counter int
-	err := conn.QueryRow(ctx, `select counter from meter_purchases where recharge_id=$1 and state='applied'`, rechargeID).Scan(&counter)
+	err := conn.QueryRow(ctx, `select counter from meter_purchases where kind=$1 and recharge_id=$2 and state='applied'`,
+		op.kind, op.id).Scan(&counter)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return DispatchResult{}, false, nil

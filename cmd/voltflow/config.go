@@ -19,6 +19,7 @@ type config struct {
 	HTTPAddr          string
 	DispatchWindow    time.Duration
 	UpdateTimeout     time.Duration
+	SweepInterval     time.Duration // between scheduled sweeps of a project
 }
 
 func loadConfig() (config, error) {
@@ -34,6 +35,9 @@ func loadConfig() (config, error) {
 	}
 	if c.UpdateTimeout, err = time.ParseDuration(envOr("VOLTFLOW_UPDATE_TIMEOUT", "10s")); err != nil {
 		return c, fmt.Errorf("VOLTFLOW_UPDATE_TIMEOUT: %w", err)
+	}
+	if c.SweepInterval, err = time.ParseDuration(envOr("VOLTFLOW_SWEEP_INTERVAL", "30m")); err != nil || c.SweepInterval <= 0 {
+		return c, fmt.Errorf("VOLTFLOW_SWEEP_INTERVAL %q: want a positive duration (%v)", os.Getenv("VOLTFLOW_SWEEP_INTERVAL"), err)
 	}
 	return c, nil
 }

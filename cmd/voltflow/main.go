@@ -67,9 +67,11 @@ commands:
   migrate      apply database migrations, register Temporal search attributes
   demo         load the demo data into an empty database
   sim meters   run meter gateway simulators
+  sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info).`)
+VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info),
+VOLTFLOW_SWEEP_INTERVAL (30m, between scheduled meter sweeps).`)
 }
 
 func logLevel() slog.Level {

@@ -17,15 +17,17 @@ import (
 
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/api"
+	"github.com/voltflow/voltflow/interconnect"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
 	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/sweep"
 )
 
 // runServe runs the API, the worker, or both, until ctx ends.
 func runServe(ctx context.Context, log *slog.Logger, args []string, withAPI, withWorker bool) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	queues := fs.String("queues", "main,devices", "task queues this worker polls: main, devices")
+	queues := fs.String("queues", "main,devices,interconnect", "task queues this worker polls: main, devices, interconnect")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +43,11 @@ func runServe(ctx context.Context, log *slog.Logger, args []string, withAPI, wit
 		return err
 	}
 	defer db.Close()
+	if production() {
+		if err := refuseDefaultPasswords(ctx, db); err != nil {
+			return err
+		}
+	}
 	tc, err := dialTemporal(ctx, log, cfg)
 	if err != nil {
 		return err
@@ -52,6 +59,10 @@ func runServe(ctx context.Context, log *slog.Logger, args []string, withAPI, wit
 // serve is shared by `serve`, `api`, `worker` and `dev`.
 func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc client.Client, withAPI, withWorker bool, queues []string) error {
 	g, ctx := errgroup.WithContext(ctx)
+	regulator, err := interconnect.FromEnv(ctx, db, tc, log)
+	if err != nil {
+		return err
+	}
 	if withWorker {
 		gateways := &meters.Gateways{Timeout: 2 * time.Second, Log: log}
 		defer gateways.Close()
@@ -66,8 +77,13 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			workflows.RegisterDevices(w, db, gateways)
 			workers = append(workers, w)
 		}
+		if slices.Contains(queues, "interconnect") {
+			w := worker.New(tc, names.InterconnectQueue, worker.Options{})
+			workflows.RegisterInterconnect(w, regulator.Activities)
+			workers = append(workers, w)
+		}
 		if len(workers) == 0 {
-			return fmt.Errorf("no known task queue in %v (want main, devices)", queues)
+			return fmt.Errorf("no known task queue in %v (want main, devices, interconnect)", queues)
 		}
 		for _, w := range workers {
 			if err := w.Start(); err != nil {
@@ -76,10 +92,21 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			defer w.Stop()
 		}
 		log.Info("worker started", "queues", queues)
+		if slices.Contains(queues, "interconnect") {
+			if err := regulator.Starter.EnsureRunning(ctx, db); err != nil {
+				log.Warn("start regulator push workflows", "error", err)
+			}
+		}
+		if slices.Contains(queues, "main") {
+			if err := sweep.EnsureSchedules(ctx, tc, db, cfg.SweepInterval, log); err != nil {
+				return err
+			}
+		}
 	}
 	if withAPI {
 		srv := &http.Server{Addr: cfg.HTTPAddr, ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Config{
 			DB: db, Temporal: tc, Log: log, UpdateTimeout: cfg.UpdateTimeout, DispatchWindow: cfg.DispatchWindow,
+			Regulator: regulator.Handler,
 		})}
 		g.Go(func() error {
 			log.Info("API listening", "url", "http://"+cfg.HTTPAddr)

@@ -140,7 +140,7 @@ type handler struct{ g *Gateway }
 func (h handler) HandleHoldingRegisters(req *mb.HoldingRegistersRequest) ([]uint16, error) {
 	g := h.g
 	m := g.Meter(req.UnitId)
-	if m == nil {
+	if m == nil || m.Dead() {
 		// What a real gateway says when nothing on the bus answers.
 		return nil, mb.ErrGWTargetFailedToRespond
 	}

@@ -117,6 +117,7 @@ type Meter struct {
 	arrears     bool // tripped because remaining ≤ 0
 	consumed    int64
 	last        time.Time
+	dead        bool // silent on the bus; see SetDead
 
 	energyRem int64 // W·ns measured but not yet a whole 0.01 kWh
 	moneyRem  int64 // 0.000001 yuan owed but not yet a whole 0.01 yuan
@@ -256,6 +257,23 @@ func (m *Meter) SetMode(mode uint16) error {
 	m.mode = mode
 	m.settle()
 	return nil
+}
+
+// SetDead makes the meter stop answering on the bus (a failed communication
+// module or a cut RS-485 line) or answer again. A dead meter keeps metering;
+// its gateway answers exception 0x0B for it, as a real gateway does when a
+// unit is silent.
+func (m *Meter) SetDead(dead bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dead = dead
+}
+
+// Dead reports whether the meter is silent on the bus.
+func (m *Meter) Dead() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dead
 }
 
 // SetLoad changes the power drawn while the relay is closed, in W (clamped

@@ -28,6 +28,7 @@ const (
 	CashAccount         = "cash"             // cashier's takings
 	PendingDeliveryCode = "pending-delivery" // sold, not yet taken by the meter
 	MeterWalletPrefix   = "meter-wallet:"    // balance held by a meter-side prepaid meter
+	PendingRefundCode   = "pending-refund"   // refund payable: out of a wallet, not yet taken off the meter (退电)
 )
 
 // MeterWallet is the liability account of one prepaid meter.

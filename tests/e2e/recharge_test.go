@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	mb "github.com/simonvetter/modbus"
-
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/tests/harness"
 )
@@ -30,32 +28,10 @@ type problem struct {
 	Status                    int
 }
 
-// meterRegisters reads remaining money (0x0100, i32, 0.01 yuan) and the
-// purchase counter (0x0102) straight from the simulator over Modbus TCP.
+// meterRegisters reads what the meter itself holds (harness.Stack.MeterRegisters).
 func meterRegisters(t *testing.T, meterNo string) (cents int64, counter uint16) {
 	t.Helper()
-	var n int
-	if _, err := fmt.Sscanf(meterNo, "M%d", &n); err != nil {
-		t.Fatal(err)
-	}
-	per := 32
-	gw := stack.Fleet.Gateway((n - 1) / per)
-	c, err := mb.NewClient(&mb.ClientConfiguration{URL: gw.URL(), Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SetUnitId(uint8((n-1)%per + 1)); err != nil {
-		t.Fatal(err)
-	}
-	regs, err := c.ReadRegisters(0x0100, 3, mb.HOLDING_REGISTER)
-	if err != nil {
-		t.Fatalf("read %s: %v", meterNo, err)
-	}
-	return int64(int32(uint32(regs[0])<<16 | uint32(regs[1]))), regs[2]
+	return stack.MeterRegisters(t, meterNo)
 }
 
 func create(t *testing.T, c *harness.Client, meterNo, amount, txNo string) recharge {

@@ -3,11 +3,9 @@
 package recharge
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/activities/inbox"
@@ -17,15 +15,15 @@ import (
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
-	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/delivery"
 )
 
 // Names shared with the API.
 const (
 	Kind             = "recharge"
 	TaskKindApproval = "recharge_approval"
-	UpdateRedispatch = "redispatch"
-	QueryStatus      = "status"
+	UpdateRedispatch = delivery.UpdateRedispatch
+	QueryStatus      = delivery.QueryStatus
 )
 
 // WorkflowID is the workflow of one recharge.
@@ -48,14 +46,11 @@ type Input struct {
 }
 
 // Redispatch is an operator's request to send a failed sale again.
-type Redispatch struct {
-	OperatorID string        `json:"operatorId"`
-	Roles      []access.Role `json:"roles"`
-}
+type Redispatch = delivery.Redispatch
 
 // ErrNotRedispatched is the redispatch validator's answer when the recharge
 // is not waiting in dispatch_failed.
-var ErrNotRedispatched = errors.New("the recharge is not in dispatch_failed")
+var ErrNotRedispatched = delivery.ErrNotRedispatched
 
 // Result is the end state.
 type Result struct {
@@ -66,116 +61,79 @@ type Result struct {
 // Workflow runs one recharge from creation to a final status.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	in = withDefaults(in)
-	log := workflow.GetLogger(ctx)
 	var acts *rechargeacts.Activities
 	var devices *meters.Activities
 
-	status := domain.Approved
+	initial := domain.Approved
 	if in.NeedsApproval {
-		status = domain.PendingApproval
+		initial = domain.PendingApproval
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (domain.Status, error) { return status, nil }); err != nil {
+	status, err := delivery.NewTracker(ctx, initial, func(ctx workflow.Context, s domain.Status, failure string) error {
+		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SetRechargeStatus, rechargeacts.StatusInput{
+			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
+	})
+	if err != nil {
 		return Result{}, err
 	}
-	setStatus := func(s domain.Status, failure string) error {
-		status = s
-		if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(s))); err != nil {
-			return err
-		}
-		return workflow.ExecuteActivity(local(ctx), acts.SetRechargeStatus, rechargeacts.StatusInput{
-			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
-	}
-
 	// Update handlers first, so an Update never finds the workflow without them.
 	rev, err := approval.New(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	redispatch := false
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRedispatch,
-		func(ctx workflow.Context, r Redispatch) (domain.Status, error) {
-			redispatch = true
-			return domain.Dispatching, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r Redispatch) error {
-			if status != domain.DispatchFailed || redispatch {
-				return ErrNotRedispatched
-			}
-			if !(access.Grants{in.ProjectID: r.Roles}).Can(in.ProjectID, access.Redispatch) {
-				return approval.ErrNotYourRole
-			}
-			return nil
-		}}); err != nil {
+	step, err := delivery.NewStep(ctx, status, in.ProjectID)
+	if err != nil {
 		return Result{}, err
 	}
 
 	if in.NeedsApproval {
-		approved, err := review(ctx, rev, in, setStatus)
+		approved, err := review(ctx, rev, in, status)
 		if err != nil {
 			return Result{}, err
 		}
 		if !approved {
 			return Result{Status: domain.Rejected}, nil
 		}
-		if err := setStatus(domain.Approved, ""); err != nil {
+		if err := status.Set(ctx, domain.Approved, ""); err != nil {
 			return Result{}, err
 		}
 	}
 
 	// Booking and the move to dispatching commit together: a dispatching
 	// recharge is always booked, a rejected one never.
-	if err := workflow.ExecuteActivity(local(ctx), acts.BookRecharge, rechargeacts.BookInput{
+	if err := workflow.ExecuteActivity(delivery.DB(ctx), acts.BookRecharge, rechargeacts.BookInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
-	status = domain.Dispatching
-	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(status))); err != nil {
+	if err := status.Mark(ctx, domain.Dispatching); err != nil {
 		return Result{}, err
 	}
 
-	for {
+	sent, err := step.Deliver(ctx, Kind, func(ctx workflow.Context) (meters.DispatchResult, error) {
 		var sent meters.DispatchResult
-		err := workflow.ExecuteActivity(deviceCtx(ctx, in.DispatchWindow), devices.DispatchRecharge, meters.DispatchInput{
+		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRecharge, meters.DispatchInput{
 			RechargeID: in.RechargeID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
-		if err == nil {
-			if !domain.Confirmed(sent.Counter, sent.PurchaseCount) {
-				err = fmt.Errorf("meter counter %d below the recharge's %d", sent.PurchaseCount, sent.Counter)
-			} else {
-				if err := workflow.ExecuteActivity(local(ctx), acts.SettleRecharge, rechargeacts.SettleInput{
-					RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount,
-					Counter: sent.Counter}).Get(ctx, nil); err != nil {
-					return Result{}, err
-				}
-				status = domain.Completed
-				if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(status))); err != nil {
-					return Result{}, err
-				}
-				return Result{Status: domain.Completed, Counter: sent.Counter}, nil
-			}
-		}
-		log.Warn("dispatch failed", "recharge", in.RechargeID, "error", err)
-		if err := setStatus(domain.DispatchFailed, failureText(err)); err != nil {
-			return Result{}, err
-		}
-		// An operator re-dispatches when the meter is back; the meter's
-		// counter makes a second send harmless.
-		if err := workflow.Await(ctx, func() bool { return redispatch }); err != nil {
-			return Result{}, err
-		}
-		redispatch = false
-		if err := setStatus(domain.Dispatching, ""); err != nil {
-			return Result{}, err
-		}
+		return sent, err
+	}, func(sent meters.DispatchResult) error {
+		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SettleRecharge, rechargeacts.SettleInput{
+			RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount,
+			Counter: sent.Counter}).Get(ctx, nil)
+	})
+	if err != nil {
+		return Result{}, err
 	}
+	if err := status.Mark(ctx, domain.Completed); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
 }
 
-func review(ctx workflow.Context, rev *approval.Review, in Input, setStatus func(domain.Status, string) error) (bool, error) {
+func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
 	out, err := rev.Request(ctx, inbox.OpenTaskInput{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RechargeID),
 		Subject:    fmt.Sprintf("Recharge %s to meter %s", in.Amount, in.MeterNo),
 		Details:    map[string]string{"rechargeId": in.RechargeID, "meterNo": in.MeterNo, "amount": in.Amount.String()},
-	}, in.ApprovalTimeout, func() error { return setStatus(domain.PendingApproval, "") })
+	}, in.ApprovalTimeout, func() error { return status.Set(ctx, domain.PendingApproval, "") })
 	if err != nil {
 		return false, err
 	}
@@ -184,7 +142,7 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, setStatus func
 		if out.Expired {
 			reason = "approval expired"
 		}
-		if err := setStatus(domain.Rejected, reason); err != nil {
+		if err := status.Set(ctx, domain.Rejected, reason); err != nil {
 			return false, err
 		}
 	}
@@ -199,38 +157,4 @@ func withDefaults(in Input) Input {
 		in.DispatchWindow = 10 * time.Minute
 	}
 	return in
-}
-
-// local is for database activities on the main queue: quick, retried until they succeed.
-func local(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
-}
-
-// deviceCtx retries the meter with backoff for the dispatch window.
-func deviceCtx(ctx workflow.Context, window time.Duration) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              names.DevicesQueue,
-		ScheduleToCloseTimeout: window,
-		StartToCloseTimeout:    15 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,
-			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{meters.ErrTypeMeterConfig}},
-	})
-}
-
-func failureText(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return appErr.Message()
-	}
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		if cause := errors.Unwrap(timeout); cause != nil {
-			return "meter not reached within the dispatch window: " + failureText(cause)
-		}
-		return "meter not reached within the dispatch window"
-	}
-	return err.Error()
 }

@@ -1,0 +1,209 @@
+// Package metercmd sends remote commands (远程控制) to meters and keeps the
+// command log in PostgreSQL. Devices runs on the devices queue and talks to
+// meters through activities/meters' gateway pool; Activities runs on the
+// main queue and writes the projection the API reads.
+package metercmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/activities/meters"
+	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/devices/profile"
+	domain "github.com/voltflow/voltflow/domain/metercmd"
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/store"
+)
+
+// Error types a workflow must not retry: the meter answered and said no, or
+// took the write and shows another state. Unknown meters and profiles are
+// meters.ErrTypeMeterConfig.
+const (
+	ErrTypeRefused      = "MeterRefused"
+	ErrTypeNotConfirmed = "MeterNotConfirmed"
+)
+
+// Devices runs on the devices queue.
+type Devices struct {
+	DB       *store.DB
+	Gateways *meters.Gateways
+	Now      func() time.Time
+	// ConfirmDelay is the pause before reading a meter again whose state
+	// did not yet confirm (a relay may lag its command); default 300 ms.
+	ConfirmDelay time.Duration
+}
+
+func (d *Devices) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// SendInput sends one command to one meter.
+type SendInput struct {
+	CommandID string `json:"commandId"`
+	MeterID   string `json:"meterId"`
+	Command   string `json:"command"`
+}
+
+// Request is the device write as logged: which registers got which words.
+type Request struct {
+	Gateway  string   `json:"gateway"`
+	Unit     int      `json:"unit"`
+	Profile  string   `json:"profile"`
+	Write    string   `json:"write"`
+	Mode     *int     `json:"mode,omitempty"`
+	Register string   `json:"register"`
+	Words    []string `json:"words"`
+	Attempt  int      `json:"attempt"`
+	SentAt   string   `json:"sentAt"`
+}
+
+// Response is the meter's state read back after the write.
+type Response struct {
+	Relay     int          `json:"relay"`
+	Mode      int          `json:"mode"`
+	Remaining money.Amount `json:"remaining"`
+	Status    int          `json:"statusFlags"`
+	ReadAt    time.Time    `json:"readAt"`
+	Attempt   int          `json:"attempt"`
+}
+
+// SendMeterCommand writes a command to a meter, reads the meter back, records
+// the reading as its last state and confirms the command from it. Every
+// command sets a state, so a retry after a lost answer writes again
+// harmlessly. Each attempt is logged on the command row (attempts, request,
+// the attempt's error) so operators see a retrying command as it happens.
+func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response, error) {
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	cmd, err := domain.Parse(in.Command)
+	if err != nil {
+		return Response{}, meters.ConfigError(err)
+	}
+	m, err := meters.LoadMeter(ctx, d.DB, in.MeterID)
+	if err != nil {
+		if errors.Is(err, meters.ErrUnknownMeter) {
+			return Response{}, meters.ConfigError(err)
+		}
+		return Response{}, err
+	}
+	gw, err := d.Gateways.Get(m.Address, m.Profile)
+	if err != nil {
+		return Response{}, meters.ConfigError(err)
+	}
+	w := cmd.Write()
+	var args profile.Values
+	req := Request{Gateway: m.Address, Unit: int(m.Unit), Profile: m.Profile, Write: w.Name, Attempt: attempt,
+		SentAt: d.now().UTC().Format(time.RFC3339Nano)}
+	if w.Name == profile.CmdSetMode {
+		args = profile.Values{profile.FieldMode: int64(w.Mode)}
+		req.Mode = &w.Mode
+	}
+	addr, regs, err := gw.Profile().EncodeCommand(w.Name, args)
+	if err != nil {
+		return Response{}, meters.ConfigError(fmt.Errorf("meter %s profile %s: %w", m.MeterNo, m.Profile, err))
+	}
+	req.Register = fmt.Sprintf("0x%04X", addr)
+	for _, r := range regs {
+		req.Words = append(req.Words, fmt.Sprintf("%04X", r))
+	}
+	if err := d.logAttempt(ctx, in.CommandID, req); err != nil {
+		return Response{}, err
+	}
+
+	resp, err := d.send(ctx, gw, m, cmd, w, attempt)
+	if err != nil {
+		d.logFailure(ctx, in.CommandID, err)
+		return Response{}, err
+	}
+	return resp, nil
+}
+
+func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, cmd domain.Command, w domain.Write, attempt int) (Response, error) {
+	var err error
+	switch w.Name {
+	case profile.CmdSwitchOff:
+		err = gw.SwitchOff(ctx, m.Unit)
+	case profile.CmdSwitchOn:
+		err = gw.SwitchOn(ctx, m.Unit)
+	case profile.CmdSetMode:
+		err = gw.SetMode(ctx, m.Unit, uint16(w.Mode))
+	case profile.CmdClearRemaining:
+		err = gw.ClearRemaining(ctx, m.Unit)
+	default:
+		return Response{}, meters.ConfigError(fmt.Errorf("no device write for %s", cmd))
+	}
+	if errors.Is(err, modbus.ErrRefused) {
+		// The meter answered no (e.g. switch-off in protect mode): sending
+		// it again gets the same answer.
+		return Response{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("meter %s refused %s: %v", m.MeterNo, cmd, err), ErrTypeRefused, err)
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("meter %s %s: %w", m.MeterNo, cmd, err)
+	}
+	// The write was answered; the state read back decides. A relay may lag
+	// its command, so an unconfirmed state is read twice more before the
+	// command counts as not taken.
+	delay := d.ConfirmDelay
+	if delay <= 0 {
+		delay = 300 * time.Millisecond
+	}
+	for try := 0; ; try++ {
+		s, err := gw.ReadMeter(ctx, m.Unit)
+		if err != nil {
+			return Response{}, fmt.Errorf("read back meter %s after %s: %w", m.MeterNo, cmd, err)
+		}
+		at := d.now()
+		if err := meters.SaveState(ctx, d.DB, m.ID, s, at); err != nil {
+			return Response{}, err
+		}
+		resp := Response{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: money.FromCents(s.Remaining),
+			Status: int(s.Status), ReadAt: at, Attempt: attempt}
+		cerr := cmd.Confirm(domain.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status)})
+		if cerr == nil {
+			return resp, nil
+		}
+		if try == 2 {
+			return Response{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("meter %s: %v", m.MeterNo, cerr), ErrTypeNotConfirmed, cerr)
+		}
+		select {
+		case <-ctx.Done():
+			return Response{}, ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// logAttempt counts the attempt and records its request. A command already
+// done is left alone (a late retry of an answered write).
+func (d *Devices) logAttempt(ctx context.Context, commandID string, req Request) error {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	if _, err := d.DB.Exec(ctx, `update meter_commands set status='dispatching', attempts=attempts+1, request=$2,
+		updated_at=now() where id=$1 and status <> 'done'`, commandID, raw); err != nil {
+		return fmt.Errorf("log attempt of command %s: %w", commandID, err)
+	}
+	return nil
+}
+
+// logFailure records the attempt's error while the command is still being
+// retried; the workflow writes the final failure. Best effort: the error
+// itself is what the workflow acts on.
+func (d *Devices) logFailure(ctx context.Context, commandID string, cause error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, _ = d.DB.Exec(ctx, `update meter_commands set failure=$2, updated_at=now() where id=$1 and status='dispatching'`,
+		commandID, cause.Error())
+}

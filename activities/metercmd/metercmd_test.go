@@ -1,0 +1,146 @@
+package metercmd
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+
+	domain "github.com/voltflow/voltflow/domain/metercmd"
+	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/storetest"
+)
+
+var pg *storetest.Server
+
+func TestMain(m *testing.M) { storetest.Main(m, &pg) }
+
+// fixture loads the demo and returns the DB, the project and the admin's id.
+func fixture(t *testing.T) (*store.DB, string, string) {
+	t.Helper()
+	db := pg.NewDB(t)
+	o := demo.Defaults()
+	o.BcryptCost = 4
+	o.MetersPerGW = 4
+	loaded, err := demo.Load(context.Background(), db, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var admin string
+	if err := db.QueryRow(context.Background(), `select id from operators where username='admin'`).Scan(&admin); err != nil {
+		t.Fatal(err)
+	}
+	return db, loaded.ProjectID, admin
+}
+
+func newBatch(t *testing.T, db *store.DB, project, admin string, meterNos ...string) Batch {
+	t.Helper()
+	ctx := context.Background()
+	var ms []BatchMeter
+	for _, no := range meterNos {
+		var id string
+		if err := db.QueryRow(ctx, `select id from meters where meter_no=$1`, no).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, BatchMeter{ID: id, MeterNo: no})
+	}
+	id := uuid.NewString()
+	b, created, err := CreateBatch(ctx, db, Batch{ID: id, ProjectID: project, Command: "switch_off",
+		WorkflowID: "meter-batch/" + id, CreatedBy: admin}, ms)
+	if err != nil || !created {
+		t.Fatalf("create batch: %v (created %v)", err, created)
+	}
+	return b
+}
+
+func TestBatchOutcomesAreCountedOnceAndDoneStaysDone(t *testing.T) {
+	ctx := context.Background()
+	db, project, admin := fixture(t)
+	a := &Activities{DB: db}
+	b := newBatch(t, db, project, admin, "M0001", "M0002", "M0003")
+	page, err := a.ListMeterBatchPage(ctx, PageInput{BatchID: b.ID, Limit: 2})
+	if err != nil || len(page) != 2 || page[0].MeterNo != "M0001" || page[1].MeterNo != "M0002" {
+		t.Fatalf("first page %+v, %v", page, err)
+	}
+	outs := []Outcome{
+		{CommandID: page[0].CommandID, Status: domain.Done, Response: &Response{Relay: 1}},
+		{CommandID: page[1].CommandID, Status: domain.Failed, Failure: "meter unreachable"},
+	}
+	// A retried activity records the same outcomes twice; totals are recounted, not added.
+	for range 2 {
+		tot, err := a.RecordMeterBatchOutcomes(ctx, RecordInput{BatchID: b.ID, Outcomes: outs})
+		if err != nil || tot != (Totals{Total: 3, Done: 1, Failed: 1}) {
+			t.Fatalf("totals %+v, %v", tot, err)
+		}
+	}
+	// A late failure report cannot undo a confirmed command.
+	if err := a.FinishMeterCommand(ctx, Outcome{CommandID: page[0].CommandID, Status: domain.Failed, Failure: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := GetCommand(ctx, db, []string{project}, page[0].CommandID); err != nil || c.Status != domain.Done || c.Failure != "" || len(c.Response) == 0 {
+		t.Fatalf("done command after a late failure: %+v, %v", c, err)
+	}
+	// Finished commands are not listed again: a resumed batch sends only M0003.
+	rest, err := a.ListMeterBatchPage(ctx, PageInput{BatchID: b.ID, Limit: 10})
+	if err != nil || len(rest) != 1 || rest[0].MeterNo != "M0003" {
+		t.Fatalf("remaining %+v, %v", rest, err)
+	}
+	if _, err := a.RecordMeterBatchOutcomes(ctx, RecordInput{BatchID: b.ID, Outcomes: []Outcome{{CommandID: rest[0].CommandID, Status: domain.Done}}}); err != nil {
+		t.Fatal(err)
+	}
+	tot, err := a.FinishMeterBatch(ctx, FinishInput{BatchID: b.ID})
+	if err != nil || tot != (Totals{Total: 3, Done: 2, Failed: 1}) {
+		t.Fatalf("final totals %+v, %v", tot, err)
+	}
+	got, err := GetBatch(ctx, db, []string{project}, b.ID)
+	if err != nil || got.Status != domain.BatchCompletedWithFailures || got.CompletedAt == nil || got.Pending != 0 {
+		t.Fatalf("batch %+v, %v", got, err)
+	}
+
+	// Re-dispatch takes the failed meter only, once.
+	id := uuid.NewString()
+	r1, created, err := CreateRedispatch(ctx, db, got, Batch{ID: id, WorkflowID: "meter-batch/" + id, CreatedBy: admin})
+	if err != nil || !created || r1.Total != 1 || r1.RedispatchOf == nil || *r1.RedispatchOf != b.ID {
+		t.Fatalf("redispatch %+v created %v, %v", r1, created, err)
+	}
+	id2 := uuid.NewString()
+	r2, created, err := CreateRedispatch(ctx, db, got, Batch{ID: id2, WorkflowID: "meter-batch/" + id2, CreatedBy: admin})
+	if err != nil || created || r2.ID != r1.ID {
+		t.Fatalf("second redispatch %+v created %v, %v; want the first", r2, created, err)
+	}
+	items, err := Items(ctx, db, r1.ID, "", "", 10)
+	if err != nil || len(items) != 1 || items[0].MeterNo != "M0002" || items[0].Status != domain.Pending {
+		t.Fatalf("redispatch items %+v, %v", items, err)
+	}
+	// A batch without failures has nothing to re-dispatch.
+	ok := newBatch(t, db, project, admin, "M0004")
+	id3 := uuid.NewString()
+	if _, _, err := CreateRedispatch(ctx, db, ok, Batch{ID: id3, WorkflowID: "meter-batch/" + id3, CreatedBy: admin}); !errors.Is(err, ErrNothingToRedispatch) {
+		t.Fatalf("redispatch of a batch without failures: %v", err)
+	}
+}
+
+func TestIdempotencyKeyReturnsTheFirstCommand(t *testing.T) {
+	ctx := context.Background()
+	db, project, admin := fixture(t)
+	var meterID string
+	if err := db.QueryRow(ctx, `select id from meters where meter_no='M0001'`).Scan(&meterID); err != nil {
+		t.Fatal(err)
+	}
+	key := "k-1"
+	mk := func() Command {
+		id := uuid.NewString()
+		return Command{ID: id, ProjectID: project, MeterID: meterID, MeterNo: "M0001", Command: "protect",
+			Args: ArgsOf(domain.Protect), WorkflowID: "meter-command/" + id, IdempotencyKey: &key, CreatedBy: admin}
+	}
+	first, created, err := CreateCommand(ctx, db, mk())
+	if err != nil || !created || first.Status != domain.Pending || string(first.Args) != `{"mode": 1}` {
+		t.Fatalf("first %+v created %v, %v", first, created, err)
+	}
+	again, created, err := CreateCommand(ctx, db, mk())
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("replay %+v created %v, %v; want the first", again, created, err)
+	}
+}

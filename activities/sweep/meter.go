@@ -1,0 +1,71 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/activities/meters"
+	"github.com/voltflow/voltflow/domain/money"
+)
+
+// MeterInput names one meter to read now (the API's on-demand read).
+type MeterInput struct {
+	ProjectID string `json:"projectId"`
+	MeterID   string `json:"meterId"`
+}
+
+// MeterReading is the fresh state of one meter.
+type MeterReading struct {
+	MeterNo       string       `json:"meterNo"`
+	Remaining     money.Amount `json:"remaining"`
+	PurchaseCount int          `json:"purchaseCount"`
+	EnergyCenti   int64        `json:"energyCentiKwh"` // 0.01 kWh
+	Relay         int          `json:"relay"`
+	Mode          int          `json:"mode"`
+	ReadAt        time.Time    `json:"readAt"`
+}
+
+// SweepMeter reads one meter through the sweep's path: the reading, the
+// latest state and the contact counters are written as a sweep writes them,
+// with the read time as the slot. A meter that does not answer is an error.
+func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReading, error) {
+	gws, err := loadGateways(ctx, a.DB, in.ProjectID, nil, &in.MeterID)
+	if err == nil && len(gws) == 0 {
+		err = fmt.Errorf("meter %s: %w", in.MeterID, meters.ErrUnknownMeter)
+	}
+	if err != nil {
+		return MeterReading{}, temporal.NewNonRetryableApplicationError(err.Error(), meters.ErrTypeMeterConfig, err)
+	}
+	g := gws[0]
+	// Millisecond slots: a sweep's slots are whole seconds, so an on-demand
+	// read never lands on a sweep's key.
+	at := a.now().UTC().Truncate(time.Millisecond)
+	if at.Truncate(time.Second).Equal(at) {
+		at = at.Add(time.Millisecond)
+	}
+	if err := ensurePartitions(ctx, a.DB, at); err != nil {
+		return MeterReading{}, err
+	}
+	o := a.readGateway(ctx, g, at)
+	var b batch
+	b.add(o)
+	if err := a.write(ctx, at, &b); err != nil {
+		return MeterReading{}, err
+	}
+	m := g.meters[0]
+	switch {
+	case o.down != "":
+		return MeterReading{}, fmt.Errorf("meter %s: gateway %s: %s", m.meterNo, g.code, o.down)
+	case len(o.failed) > 0:
+		return MeterReading{}, fmt.Errorf("meter %s: %s", m.meterNo, o.failed[0].err)
+	case len(o.rows) == 0:
+		return MeterReading{}, errors.New("meter " + m.meterNo + " was not read")
+	}
+	r := o.rows[0]
+	return MeterReading{MeterNo: m.meterNo, Remaining: money.FromCents(r.s.Remaining), PurchaseCount: int(r.s.PurchaseCount),
+		EnergyCenti: r.s.Energy, Relay: int(r.s.Relay), Mode: int(r.s.Mode), ReadAt: r.takenAt}, nil
+}

@@ -1,0 +1,427 @@
+// Package sweep reads many meters at once (抄表) for the scheduled sweep: one
+// activity reads a batch of gateways — one connection each, every meter's
+// snapshot by unit id — and bulk-writes the readings, the latest state and
+// the lost-contact bookkeeping to PostgreSQL.
+//
+// A batch is the unit of work, never a meter: 100,000 meters are a few
+// dozen activities, so orchestration stays small next to the device I/O.
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/voltflow/voltflow/activities/meters"
+	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/store"
+)
+
+// LostAfter is how many consecutive failed reads make a meter lost (失联).
+const LostAfter = 3
+
+// Event kinds in device_events.
+const (
+	EventMeterLost   = "meter_lost_contact"
+	EventGatewayLost = "gateway_lost_contact"
+)
+
+// Activities run on the devices queue.
+type Activities struct {
+	DB       *store.DB
+	Gateways *meters.Gateways
+	// Concurrency is how many gateways one batch reads at once; default 64.
+	// Each gateway is still one connection with one request at a time.
+	Concurrency int
+	// FlushRows is how many readings are buffered before a write; default 2,000.
+	FlushRows int
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Activities) log() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// GatewaysInput names a project to sweep.
+type GatewaysInput struct {
+	ProjectID string `json:"projectId"`
+}
+
+// GatewaysResult lists its gateways, in code order.
+type GatewaysResult struct {
+	GatewayIDs []string `json:"gatewayIds"`
+	Meters     int      `json:"meters"`
+}
+
+// SweepGateways lists the gateways a sweep of the project reads.
+func (a *Activities) SweepGateways(ctx context.Context, in GatewaysInput) (GatewaysResult, error) {
+	var out GatewaysResult
+	rows, err := a.DB.Query(ctx, `select g.id::text, (select count(*) from meters m where m.gateway_id=g.id)
+		from gateways g where g.project_id=$1 order by g.code`, in.ProjectID)
+	if err != nil {
+		return out, fmt.Errorf("list gateways of project %s: %w", in.ProjectID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return out, err
+		}
+		out.GatewayIDs = append(out.GatewayIDs, id)
+		out.Meters += n
+	}
+	return out, rows.Err()
+}
+
+// BatchInput is one activity's share of a sweep.
+type BatchInput struct {
+	ProjectID string `json:"projectId"`
+	// At is the sweep's slot time: every reading of the sweep carries it,
+	// which is what makes a retried batch write nothing twice.
+	At         time.Time `json:"at"`
+	GatewayIDs []string  `json:"gatewayIds"`
+}
+
+// BatchResult counts what a batch did.
+type BatchResult struct {
+	Gateways     int `json:"gateways"`
+	GatewaysDown int `json:"gatewaysDown"` // could not be connected
+	Meters       int `json:"meters"`
+	Read         int `json:"read"`
+	Failed       int `json:"failed"`  // no answer from the meter
+	Skipped      int `json:"skipped"` // already read by an earlier attempt, or a protocol not swept
+	// Where the time went, summed over batches: the batch from start to end,
+	// and the part of it spent writing to PostgreSQL (overlapping the reads).
+	ElapsedMs int64 `json:"elapsedMs"`
+	WriteMs   int64 `json:"writeMs"`
+}
+
+// Add sums results.
+func (r BatchResult) Add(o BatchResult) BatchResult {
+	return BatchResult{r.Gateways + o.Gateways, r.GatewaysDown + o.GatewaysDown, r.Meters + o.Meters,
+		r.Read + o.Read, r.Failed + o.Failed, r.Skipped + o.Skipped, r.ElapsedMs + o.ElapsedMs, r.WriteMs + o.WriteMs}
+}
+
+// Progress is the heartbeat detail of a batch.
+type Progress struct {
+	GatewaysDone int `json:"gatewaysDone"`
+	Written      int `json:"written"`
+}
+
+// SweepBatch reads every meter behind the batch's gateways and writes the
+// readings. Device failures are data (lost-contact counters and events),
+// not activity failures; only a database failure fails the activity, and
+// its retry skips the meters an earlier attempt already wrote.
+func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult, error) {
+	began := time.Now()
+	at := in.At.UTC()
+	if at.IsZero() {
+		return BatchResult{}, errors.New("sweep batch without a slot time")
+	}
+	gws, err := loadGateways(ctx, a.DB, in.ProjectID, in.GatewayIDs, nil)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	res := BatchResult{Gateways: len(gws)}
+	for _, g := range gws {
+		res.Meters += len(g.meters)
+	}
+	if activity.GetInfo(ctx).Attempt > 1 {
+		n, err := skipWritten(ctx, a.DB, at, gws)
+		if err != nil {
+			return res, err
+		}
+		res.Skipped += n
+	}
+	if err := ensurePartitions(ctx, a.DB, at); err != nil {
+		return res, err
+	}
+
+	var done, written atomic.Int64
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx, Progress{GatewaysDone: int(done.Load()), Written: int(written.Load())})
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	outcomes := make(chan gatewayOutcome, a.concurrency())
+	work := make(chan *gateway)
+	var readers sync.WaitGroup
+	for range min(a.concurrency(), len(gws)) {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for g := range work {
+				outcomes <- a.readGateway(ctx, g, at)
+				done.Add(1)
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, g := range gws {
+			select {
+			case work <- g:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { readers.Wait(); close(outcomes) }()
+
+	// One writer goroutine: the readers never wait for PostgreSQL, the
+	// collector hands it full batches (a batch of 200 gateways is at most a
+	// few thousand rows, so the queue stays small).
+	toWrite := make(chan *batch, 64)
+	var werr error
+	var writeMs atomic.Int64
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for b := range toWrite {
+			if werr != nil {
+				continue // drain; the activity fails and its retry skips what was written
+			}
+			t := time.Now()
+			werr = a.write(ctx, at, b)
+			writeMs.Add(time.Since(t).Milliseconds())
+			written.Add(int64(len(b.rows)))
+		}
+	}()
+	pending := &batch{}
+	for o := range outcomes {
+		res.Skipped += o.skipped
+		res.Read += len(o.rows)
+		res.Failed += len(o.failed)
+		if o.down != "" {
+			res.GatewaysDown++
+		}
+		pending.add(o)
+		if len(pending.rows) >= a.flushRows() {
+			toWrite <- pending
+			pending = &batch{}
+		}
+	}
+	if !pending.empty() {
+		toWrite <- pending
+	}
+	close(toWrite)
+	<-wrote
+	res.WriteMs = writeMs.Load()
+	if werr != nil {
+		return res, werr
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	res.ElapsedMs = time.Since(began).Milliseconds()
+	a.log().Debug("sweep batch", "project", in.ProjectID, "at", at, "gateways", res.Gateways,
+		"read", res.Read, "failed", res.Failed, "down", res.GatewaysDown)
+	return res, nil
+}
+
+func (a *Activities) concurrency() int {
+	if a.Concurrency > 0 {
+		return a.Concurrency
+	}
+	return 64
+}
+
+func (a *Activities) flushRows() int {
+	if a.FlushRows > 0 {
+		return a.FlushRows
+	}
+	return 2000
+}
+
+// gateway is a gateway with the meters a batch reads behind it.
+type gateway struct {
+	id, projectID, code, address, protocol string
+	meters                                 []meter
+}
+
+type meter struct {
+	id, meterNo, profile string
+	uuid                 uuid.UUID
+	unit                 int
+}
+
+// loadGateways reads the gateways and their meters; onlyMeter, if set,
+// keeps that one meter.
+func loadGateways(ctx context.Context, db *store.DB, projectID string, ids []string, onlyMeter *string) ([]*gateway, error) {
+	rows, err := db.Query(ctx, `select g.id::text, g.project_id::text, g.code, g.address, g.protocol,
+		m.id::text, m.meter_no, m.profile, m.unit_address
+		from gateways g join meters m on m.gateway_id=g.id
+		where g.project_id=$1 and ($2::text[] is null or g.id = any($2::text[]::uuid[]))
+			and ($3::text is null or m.id=$3::uuid)
+		order by g.code, m.unit_address`, projectID, ids, onlyMeter)
+	if err != nil {
+		return nil, fmt.Errorf("load gateways: %w", err)
+	}
+	defer rows.Close()
+	var out []*gateway
+	byID := map[string]*gateway{}
+	for rows.Next() {
+		var g gateway
+		var m meter
+		if err := rows.Scan(&g.id, &g.projectID, &g.code, &g.address, &g.protocol, &m.id, &m.meterNo, &m.profile, &m.unit); err != nil {
+			return nil, err
+		}
+		if m.uuid, err = uuid.Parse(m.id); err != nil {
+			return nil, err
+		}
+		cur := byID[g.id]
+		if cur == nil {
+			cur = &g
+			byID[g.id] = cur
+			out = append(out, cur)
+		}
+		cur.meters = append(cur.meters, m)
+	}
+	return out, rows.Err()
+}
+
+// skipWritten drops meters that already have this sweep's reading: an
+// earlier attempt read and wrote them before it died.
+func skipWritten(ctx context.Context, db *store.DB, at time.Time, gws []*gateway) (int, error) {
+	var ids []uuid.UUID
+	for _, g := range gws {
+		for _, m := range g.meters {
+			ids = append(ids, m.uuid)
+		}
+	}
+	rows, err := db.Query(ctx, `select meter_id from readings where read_at=$1 and meter_id = any($2)`, at, ids)
+	if err != nil {
+		return 0, fmt.Errorf("readings already written: %w", err)
+	}
+	have := map[uuid.UUID]bool{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		have[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, g := range gws {
+		kept := g.meters[:0]
+		for _, m := range g.meters {
+			if !have[m.uuid] {
+				kept = append(kept, m)
+			}
+		}
+		g.meters = kept
+	}
+	return len(have), nil
+}
+
+// ensurePartitions creates this month's and next month's readings partition.
+func ensurePartitions(ctx context.Context, db *store.DB, at time.Time) error {
+	if _, err := db.Exec(ctx, `select readings_partition($1), readings_partition($1 + interval '1 month')`, at); err != nil {
+		return fmt.Errorf("readings partitions for %s: %w", at.Format("2006-01"), err)
+	}
+	return nil
+}
+
+// gatewayOutcome is what reading one gateway produced.
+type gatewayOutcome struct {
+	gw      *gateway
+	rows    []row
+	failed  []failure
+	down    string // why the gateway could not be connected; "" if it could
+	skipped int
+}
+
+type row struct {
+	meter   uuid.UUID
+	takenAt time.Time
+	s       modbus.Snapshot
+}
+
+type failure struct {
+	meter uuid.UUID
+	err   string
+}
+
+// readGateway reads the gateway's meters one after the other over its one
+// connection. A gateway that cannot be connected is down: its meters are
+// not counted as failing, the gateway event speaks for them.
+func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) gatewayOutcome {
+	out := gatewayOutcome{gw: g}
+	if g.protocol != "modbus-tcp" && g.protocol != "modbus-rtu-tcp" {
+		out.skipped = len(g.meters) // DL/T 645 gateways are read by their own client
+		return out
+	}
+	addr := g.address
+	if g.protocol == "modbus-rtu-tcp" {
+		addr = "rtuovertcp://" + addr
+	}
+	for _, m := range g.meters {
+		if ctx.Err() != nil {
+			return out
+		}
+		if m.unit < 1 || m.unit > 247 {
+			out.failed = append(out.failed, failure{m.uuid, fmt.Sprintf("unit address %d outside 1..247", m.unit)})
+			continue
+		}
+		client, err := a.Gateways.Get(addr, m.profile)
+		if err != nil {
+			out.failed = append(out.failed, failure{m.uuid, err.Error()})
+			continue
+		}
+		s, err := client.ReadMeter(ctx, uint8(m.unit))
+		if err != nil {
+			if isDialError(err) {
+				out.down = err.Error()
+				return out
+			}
+			if ctx.Err() != nil {
+				return out
+			}
+			out.failed = append(out.failed, failure{m.uuid, err.Error()})
+			continue
+		}
+		out.rows = append(out.rows, row{meter: m.uuid, takenAt: a.now(), s: s})
+	}
+	return out
+}
+
+// isDialError tells "cannot connect to the gateway" from "the meter did not
+// answer": only the first is the gateway's lost contact.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

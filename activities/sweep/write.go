@@ -1,0 +1,174 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/store"
+)
+
+// batch is what one write sends to PostgreSQL.
+type batch struct {
+	rows     []row
+	failed   []failure
+	gateways []gatewayOutcome // rows and failed are not used from these
+}
+
+func (b *batch) add(o gatewayOutcome) {
+	b.rows = append(b.rows, o.rows...)
+	b.failed = append(b.failed, o.failed...)
+	if o.skipped < len(o.gw.meters) || len(o.gw.meters) == 0 {
+		b.gateways = append(b.gateways, gatewayOutcome{gw: o.gw, down: o.down})
+	}
+}
+
+func (b *batch) empty() bool { return len(b.rows) == 0 && len(b.failed) == 0 && len(b.gateways) == 0 }
+
+var stageColumns = []string{"meter_id", "taken_at", "energy", "sharp", "peak", "flat", "valley", "voltage", "current",
+	"power", "remaining", "purchase_count", "cumulative", "relay", "mode", "status"}
+
+// write stores a batch in one transaction: readings (COPY into a staging
+// table, then INSERT … ON CONFLICT DO NOTHING, so a retry writes nothing
+// twice), the latest state, the contact counters and the events.
+func (a *Activities) write(ctx context.Context, at time.Time, b *batch) error {
+	now := a.now()
+	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+		if len(b.rows) > 0 {
+			if err := writeReadings(ctx, tx, at, now, b.rows); err != nil {
+				return err
+			}
+		}
+		if err := writeMeterContact(ctx, tx, at, now, b); err != nil {
+			return err
+		}
+		return writeGatewayContact(ctx, tx, at, now, b.gateways)
+	})
+}
+
+func writeReadings(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) error {
+	// Registers in their own integer units: COPY moves plain integers, the
+	// INSERT scales them exactly into numeric.
+	if _, err := tx.Exec(ctx, `create temp table sweep_stage (meter_id uuid, taken_at timestamptz, energy bigint,
+		sharp bigint, peak bigint, flat bigint, valley bigint, voltage bigint, current bigint, power bigint,
+		remaining bigint, purchase_count integer, cumulative bigint, relay smallint, mode smallint, status integer)
+		on commit drop`); err != nil {
+		return fmt.Errorf("staging table: %w", err)
+	}
+	i := 0
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(rows) {
+			return nil, nil
+		}
+		r := rows[i]
+		i++
+		s := r.s
+		return []any{r.meter, r.takenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
+			s.Voltage, s.Current, s.Power, s.Remaining, int32(s.PurchaseCount), s.CumulativePurchased,
+			int16(s.Relay), int16(s.Mode), int32(s.Status)}, nil
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sweep_stage"}, stageColumns, src); err != nil {
+		return fmt.Errorf("copy %d readings: %w", len(rows), err)
+	}
+	if _, err := tx.Exec(ctx, `insert into readings(meter_id, read_at, taken_at, energy_kwh, sharp_kwh, peak_kwh,
+		flat_kwh, valley_kwh, voltage_v, current_a, power_kw, remaining, purchase_count, relay, mode, status_flags)
+		select meter_id, $1, taken_at, energy*0.01, sharp*0.01, peak*0.01, flat*0.01, valley*0.01, voltage*0.1,
+			current*0.01, power*0.001, remaining*0.01, purchase_count, relay, mode, status from sweep_stage
+		on conflict (meter_id, read_at) do nothing`, at); err != nil {
+		return fmt.Errorf("insert readings: %w", err)
+	}
+	// The same upsert as activities/meters saveState: never move the state back in time.
+	if _, err := tx.Exec(ctx, `insert into meter_state(meter_id, remaining, purchase_count, cumulative_purchased,
+		energy_kwh, relay, mode, status_flags, read_at)
+		select meter_id, remaining*0.01, purchase_count, cumulative*0.01, energy*0.01, relay, mode, status, taken_at
+		from sweep_stage
+		on conflict (meter_id) do update set remaining=excluded.remaining, purchase_count=excluded.purchase_count,
+		cumulative_purchased=excluded.cumulative_purchased, energy_kwh=excluded.energy_kwh, relay=excluded.relay,
+		mode=excluded.mode, status_flags=excluded.status_flags, read_at=excluded.read_at
+		where meter_state.read_at <= excluded.read_at`); err != nil {
+		return fmt.Errorf("upsert meter state: %w", err)
+	}
+	// A meter that answers after failures is back: reset it, clear its event.
+	if _, err := tx.Exec(ctx, `with back as (
+			update meter_contact c set failures=0, lost=false, last_error='', last_sweep_at=greatest(c.last_sweep_at, $1),
+				last_ok_at=s.taken_at
+			from sweep_stage s where c.meter_id=s.meter_id and (c.failures > 0 or c.lost)
+			returning c.meter_id)
+		update device_events e set cleared_at=$2 from back
+		where e.kind=$3 and e.subject=back.meter_id and e.cleared_at is null`, at, now, EventMeterLost); err != nil {
+		return fmt.Errorf("meters back in contact: %w", err)
+	}
+	return nil
+}
+
+// writeMeterContact counts failed reads. A failure counts once per sweep
+// slot (last_sweep_at), so a retried batch does not count it twice; at
+// LostAfter the meter is lost and one event is raised (the partial unique
+// index keeps it to one open event).
+func writeMeterContact(ctx context.Context, tx pgx.Tx, at, now time.Time, b *batch) error {
+	if len(b.failed) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(b.failed))
+	errs := make([]string, len(b.failed))
+	for i, f := range b.failed {
+		ids[i], errs[i] = f.meter, f.err
+	}
+	if _, err := tx.Exec(ctx, `with f as (select unnest($1::uuid[]) as meter_id, unnest($2::text[]) as err),
+		counted as (
+			insert into meter_contact as c (meter_id, failures, lost, last_error, last_sweep_at)
+			select meter_id, 1, 1 >= $4, err, $3 from f
+			on conflict (meter_id) do update set
+				failures = c.failures + case when c.last_sweep_at < excluded.last_sweep_at then 1 else 0 end,
+				lost = c.lost or c.failures + case when c.last_sweep_at < excluded.last_sweep_at then 1 else 0 end >= $4,
+				last_error = excluded.last_error,
+				last_sweep_at = greatest(c.last_sweep_at, excluded.last_sweep_at)
+			returning c.meter_id, c.failures, c.last_error)
+		insert into device_events(project_id, kind, subject, subject_no, detail, raised_at)
+		select m.project_id, $5, m.id, m.meter_no,
+			format('no answer in %s consecutive reads: %s', counted.failures, counted.last_error), $6
+		from counted join meters m on m.id=counted.meter_id where counted.failures >= $4
+		on conflict (kind, subject) where cleared_at is null do nothing`,
+		ids, errs, at, LostAfter, EventMeterLost, now); err != nil {
+		return fmt.Errorf("count failed reads of %d meters: %w", len(ids), err)
+	}
+	return nil
+}
+
+// writeGatewayContact records whether each gateway could be connected, and
+// raises or clears the gateway's lost-contact event.
+func writeGatewayContact(ctx context.Context, tx pgx.Tx, at, now time.Time, gws []gatewayOutcome) error {
+	if len(gws) == 0 {
+		return nil
+	}
+	ids := make([]string, len(gws))
+	up := make([]bool, len(gws))
+	errs := make([]string, len(gws))
+	for i, g := range gws {
+		ids[i], up[i], errs[i] = g.gw.id, g.down == "", g.down
+	}
+	if _, err := tx.Exec(ctx, `with g as (select unnest($1::uuid[]) as gateway_id, unnest($2::bool[]) as reachable,
+			unnest($3::text[]) as err),
+		saved as (
+			insert into gateway_contact as c (gateway_id, reachable, last_error, last_sweep_at, since)
+			select gateway_id, reachable, err, $4, $5 from g
+			on conflict (gateway_id) do update set reachable=excluded.reachable, last_error=excluded.last_error,
+				last_sweep_at=greatest(c.last_sweep_at, excluded.last_sweep_at),
+				since = case when c.reachable = excluded.reachable then c.since else excluded.since end
+			where c.last_sweep_at <= excluded.last_sweep_at
+			returning c.gateway_id, c.reachable, c.last_error),
+		raised as (
+			insert into device_events(project_id, kind, subject, subject_no, detail, raised_at)
+			select gw.project_id, $6, gw.id, gw.code, 'cannot connect: ' || saved.last_error, $5
+			from saved join gateways gw on gw.id=saved.gateway_id where not saved.reachable
+			on conflict (kind, subject) where cleared_at is null do nothing)
+		update device_events e set cleared_at=$5 from saved
+		where saved.reachable and e.kind=$6 and e.subject=saved.gateway_id and e.cleared_at is null`,
+		ids, up, errs, at, now, EventGatewayLost); err != nil {
+		return fmt.Errorf("gateway contact of %d gateways: %w", len(ids), err)
+	}
+	return nil
+}

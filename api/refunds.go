@@ -1,0 +1,182 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
+	refundacts "github.com/voltflow/voltflow/activities/refund"
+	"github.com/voltflow/voltflow/domain/access"
+	domain "github.com/voltflow/voltflow/domain/recharge"
+	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/refund"
+)
+
+// createRefund applies for a refund of a meter's balance (退电). It always
+// waits for an approver; one above the refundable balance is refused here.
+func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	var req rechargeRequest // same body as a recharge
+	if !decode(w, r, &req) {
+		return
+	}
+	amount, ok := req.Amount.parse(w)
+	if !ok {
+		return
+	}
+	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
+	if errors.Is(err, pgx.ErrNoRows) || req.MeterNo == "" {
+		writeProblemField(w, http.StatusNotFound, CodeNotFound, "meter "+req.MeterNo+" not found", "meterNo")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, m.projectID, req.MeterNo, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
+	if !op.Grants.Can(m.projectID, access.SellEnergy) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "applying for a refund needs the cashier role")
+		return
+	}
+	if err := domain.DefaultPolicy().Validate(domain.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}); err != nil {
+		writeValidationProblem(w, err)
+		return
+	}
+	s.applyRefund(w, r, m, refundacts.Refund{MeterNo: m.meterNo, Amount: amount, TransactionNo: req.TransactionNo,
+		Kind: refunddomain.Refund})
+}
+
+type reverseRequest struct {
+	TransactionNo string `json:"transactionNo"`
+	Reason        string `json:"reason"`
+}
+
+// reverseRecharge applies for the reversal (冲正) of a mistaken completed
+// recharge: a refund of its whole amount that restores ledger and meter.
+func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	var req reverseRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if errors.Is(err, rechargeacts.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "recharge not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, rec.ProjectID, rec.ID, map[string]any{"transactionNo": req.TransactionNo, "reason": req.Reason})
+	if !op.Grants.Can(rec.ProjectID, access.SellEnergy) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "applying for a reversal needs the cashier role")
+		return
+	}
+	if err := domain.DefaultPolicy().Validate(domain.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo}); err != nil {
+		writeValidationProblem(w, err)
+		return
+	}
+	if req.Reason == "" || len(req.Reason) > 500 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "reason must be 1-500 characters", "reason")
+		return
+	}
+	if err := refunddomain.CheckReversible(rec.Status); err != nil {
+		writeProblem(w, http.StatusConflict, CodeNotReversible, err.Error())
+		return
+	}
+	m, err := s.findMeter(r.Context(), []string{rec.ProjectID}, rec.MeterNo)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.applyRefund(w, r, m, refundacts.Refund{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo,
+		Kind: refunddomain.Reversal, ReversesRechargeID: &rec.ID, Reason: req.Reason})
+}
+
+// applyRefund records the application (idempotent by transactionNo, checked
+// against the refundable balance) and starts its workflow.
+func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef, want refundacts.Refund) {
+	op := operatorFrom(r.Context())
+	id := uuid.NewString()
+	want.ID, want.ProjectID, want.MeterID, want.CreatedBy = id, m.projectID, m.id, op.ID
+	want.Status, want.WorkflowID = domain.PendingApproval, refund.WorkflowID(id)
+	got, created, err := refundacts.Apply(r.Context(), s.cfg.DB, want)
+	switch {
+	case errors.Is(err, refunddomain.ErrExceedsBalance):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeRefundExceedsBalance, err.Error(), "amount")
+		return
+	case errors.Is(err, refundacts.ErrAlreadyReversed):
+		writeProblem(w, http.StatusConflict, CodeAlreadyReversed, err.Error())
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	if !created && !sameRefund(want, got) {
+		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
+			"transactionNo "+want.TransactionNo+" was used for a different refund", "transactionNo")
+		return
+	}
+	// Starting again on a replay is harmless and heals a refund whose first
+	// start never reached Temporal.
+	if err := s.startRefund(r.Context(), got, m.projectCode); err != nil {
+		s.log.Error("start refund workflow", "refund", got.ID, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
+			"the refund is recorded; send the same request again to start it")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: got.ID, Status: got.Status, WorkflowID: got.WorkflowID})
+}
+
+// sameRefund reports whether a repeated transactionNo carries the same
+// application; another body under the same key is a conflict.
+func sameRefund(a, b refundacts.Refund) bool {
+	same := func(x, y *string) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	return a.Kind == b.Kind && same(a.ReversesRechargeID, b.ReversesRechargeID) &&
+		domain.SameRequest(domain.Request{MeterNo: a.MeterNo, Amount: a.Amount, TransactionNo: a.TransactionNo},
+			domain.Request{MeterNo: b.MeterNo, Amount: b.Amount, TransactionNo: b.TransactionNo})
+}
+
+func (s *Server) startRefund(ctx context.Context, f refundacts.Refund, projectCode string) error {
+	in := refund.Input{RefundID: f.ID, ProjectID: f.ProjectID, ProjectCode: projectCode, MeterID: f.MeterID,
+		MeterNo: f.MeterNo, Amount: f.Amount, Kind: f.Kind, Reason: f.Reason, DispatchWindow: s.cfg.DispatchWindow}
+	if f.ReversesRechargeID != nil {
+		in.ReversesRechargeID = *f.ReversesRechargeID
+	}
+	return s.startOnce(ctx, f.WorkflowID, refund.Kind, names.Attributes(projectCode, refund.Kind, f.MeterNo, string(f.Status)), in)
+}
+
+func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if errors.Is(err, refundacts.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "refund not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+func (s *Server) redispatchRefund(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if errors.Is(err, refundacts.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "refund not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.redispatch(w, r, "refund", f.ProjectID, f.ID, f.WorkflowID, f.Status)
+}

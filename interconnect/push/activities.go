@@ -1,0 +1,269 @@
+// Package push delivers our reports to the regulator (DB4403/T 77-2020
+// "充电运营商平台主动上报"): a long-running workflow regulator-push/<station>
+// per station pushes notification_stationStatus at once on every connector
+// status change and periodically at the regulator's cadence.
+//
+// Every push is first a row in regulator_pushes (the outbox, written in the
+// same transaction as the status change), so nothing is lost when the
+// regulator is down: the workflow retries the row durably until the
+// regulator takes it (Status 0) or drops it (Status 1), and supplement_collect
+// answers from the same rows later.
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/interconnect/regclient"
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store"
+)
+
+// Interface names we push (table 23).
+const (
+	NotificationStationStatus = "notification_stationStatus"
+)
+
+// DefaultRegulator names the credentials and pushes of the one regulator
+// we talk to (the Shenzhen platform).
+const DefaultRegulator = "shenzhen"
+
+// Push row statuses.
+const (
+	StatusPending  = "pending"
+	StatusSent     = "sent"
+	StatusDropped  = "dropped"  // the regulator answered Status 1
+	StatusRejected = "rejected" // 4001/4003/4004: retrying cannot help
+)
+
+// StatusPayload is the Data of notification_stationStatus (table 33).
+type StatusPayload struct {
+	ConnectorStatusInfo registry.ConnectorStatusInfo `json:"ConnectorStatusInfo"`
+}
+
+// Change is a recorded status change and the push it owes.
+type Change struct {
+	registry.Change
+	PushID      int64
+	ConnectorID string
+}
+
+// RecordStatusChange sets the connector's status and writes the push it owes
+// to the regulator, in one transaction: a change is never recorded without
+// its push.
+func RecordStatusChange(ctx context.Context, db *store.DB, regulator string, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
+	out := Change{ConnectorID: info.ConnectorID}
+	payload, err := json.Marshal(StatusPayload{ConnectorStatusInfo: info})
+	if err != nil {
+		return Change{}, err
+	}
+	err = store.InTx(ctx, db, func(tx pgx.Tx) error {
+		ch, err := registry.SetConnectorStatusTx(ctx, tx, info, at)
+		if err != nil {
+			return err
+		}
+		out.Change = ch
+		return tx.QueryRow(ctx, `insert into regulator_pushes (regulator, interface, station_id, connector_id, event_key,
+			payload, due_at) values ($1,$2,$3,$4,$5,$6,$7) returning id`,
+			regulator, NotificationStationStatus, ch.StationID, info.ConnectorID, fmt.Sprintf("status/%d", ch.HistoryID),
+			payload, at).Scan(&out.PushID)
+	})
+	if err != nil {
+		return Change{}, fmt.Errorf("record status change of %s: %w", info.ConnectorID, err)
+	}
+	return out, nil
+}
+
+// Activities run on the interconnect queue.
+type Activities struct {
+	DB        *store.DB
+	Client    *regclient.Client
+	Regulator string
+	// OperatorID keys regulator_settings (the cadence the regulator set);
+	// empty means the OperatorID of the client's credentials.
+	OperatorID string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// SendInput names one outbox row.
+type SendInput struct {
+	PushID int64 `json:"pushId"`
+}
+
+// SendResult is the row's final status.
+type SendResult struct {
+	Status string `json:"status"`
+}
+
+// SendPush delivers one outbox row. Already sent, dropped or rejected rows
+// are not sent again (the activity may be retried after a success whose
+// completion was lost). Retryable failures return an error so Temporal
+// retries with backoff; final ones mark the row rejected.
+func (a *Activities) SendPush(ctx context.Context, in SendInput) (SendResult, error) {
+	var iface, status string
+	var payload json.RawMessage
+	if err := a.DB.QueryRow(ctx, `update regulator_pushes set attempts = attempts + 1
+		where id=$1 returning interface, payload, status`, in.PushID).Scan(&iface, &payload, &status); err != nil {
+		return SendResult{}, fmt.Errorf("load push %d: %w", in.PushID, err)
+	}
+	if status != StatusPending {
+		return SendResult{Status: status}, nil
+	}
+	status, err := a.send(ctx, in.PushID, iface, payload)
+	if err != nil {
+		if errors.Is(err, regclient.ErrRejected) {
+			return SendResult{Status: StatusRejected}, temporal.NewNonRetryableApplicationError(err.Error(), "rejected", nil)
+		}
+		return SendResult{}, err
+	}
+	return SendResult{Status: status}, nil
+}
+
+// send posts payload and records the outcome on the row.
+func (a *Activities) send(ctx context.Context, id int64, iface string, payload json.RawMessage) (string, error) {
+	var ans struct{ Status int }
+	err := a.Client.Call(ctx, iface, payload, &ans)
+	switch {
+	case err == nil:
+		status := StatusSent
+		if ans.Status == 1 {
+			status = StatusDropped
+		}
+		if _, err := a.DB.Exec(ctx, `update regulator_pushes set status=$2, sent_at=$3, last_error=null where id=$1`,
+			id, status, a.now()); err != nil {
+			return "", fmt.Errorf("mark push %d %s: %w", id, status, err)
+		}
+		return status, nil
+	case errors.Is(err, regclient.ErrRejected):
+		if _, uerr := a.DB.Exec(ctx, `update regulator_pushes set status='rejected', last_error=$2 where id=$1`,
+			id, err.Error()); uerr != nil {
+			return "", fmt.Errorf("mark push %d rejected: %w", id, uerr)
+		}
+		return StatusRejected, err
+	default:
+		// Keep the row pending; the error text helps an operator see why.
+		_, _ = a.DB.Exec(ctx, `update regulator_pushes set last_error=$2 where id=$1`, id, err.Error())
+		return "", err
+	}
+}
+
+// PeriodicInput is one periodic status report of a station.
+type PeriodicInput struct {
+	StationID string    `json:"stationId"`
+	At        time.Time `json:"at"` // the tick, used as due time and idempotency key
+	// OrphanAge: pending status pushes older than this are returned as
+	// orphans (their signal may have been lost).
+	OrphanAge time.Duration `json:"orphanAge"`
+}
+
+// Pending is a queued push of a connector.
+type Pending struct {
+	PushID      int64  `json:"pushId"`
+	ConnectorID string `json:"connectorId"`
+}
+
+// PeriodicResult tells the workflow the cadence to keep and any orphans.
+type PeriodicResult struct {
+	FrequencySeconds int       `json:"frequencySeconds"` // 0: none configured
+	Sent             int       `json:"sent"`
+	Failed           int       `json:"failed"`
+	Orphans          []Pending `json:"orphans,omitempty"`
+}
+
+// sendConcurrency bounds the periodic fan-out per station.
+const sendConcurrency = 8
+
+// PushStationStatus records the current status of every connector of the
+// station as due at in.At and pushes each once. Failures are not retried:
+// the next tick supersedes them, and the rows stay pending as history for
+// supplement_collect.
+func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (PeriodicResult, error) {
+	var res PeriodicResult
+	infos, err := registry.StationStatus(ctx, a.DB, []string{in.StationID})
+	if err != nil {
+		return res, err
+	}
+	type row struct {
+		id      int64
+		payload json.RawMessage
+	}
+	var rows []row
+	for _, c := range infos[0].ConnectorStatusInfos {
+		payload, err := json.Marshal(StatusPayload{ConnectorStatusInfo: c})
+		if err != nil {
+			return res, err
+		}
+		var id int64
+		var status string
+		if err := a.DB.QueryRow(ctx, `insert into regulator_pushes (regulator, interface, station_id, connector_id, event_key,
+			payload, due_at) values ($1,$2,$3,$4,$5,$6,$7)
+			on conflict (regulator, interface, event_key) do update set attempts = regulator_pushes.attempts
+			returning id, status`, a.Regulator, NotificationStationStatus, in.StationID, c.ConnectorID,
+			fmt.Sprintf("periodic/%d/%s", in.At.Unix(), c.ConnectorID), payload, in.At).Scan(&id, &status); err != nil {
+			return res, fmt.Errorf("record periodic push of %s: %w", c.ConnectorID, err)
+		}
+		if status == StatusPending {
+			rows = append(rows, row{id, payload})
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sendConcurrency)
+	for _, r := range rows {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, _ = a.DB.Exec(ctx, `update regulator_pushes set attempts = attempts + 1 where id=$1`, r.id)
+			_, err := a.send(ctx, r.id, NotificationStationStatus, r.payload)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.Failed++
+			} else {
+				res.Sent++
+			}
+		}()
+	}
+	wg.Wait()
+	op := a.OperatorID
+	if op == "" {
+		if sec, err := a.Client.Secrets(ctx); err == nil {
+			op = sec.OperatorID
+		}
+	}
+	if op != "" {
+		err := a.DB.QueryRow(ctx, `select push_frequency_s from regulator_settings where operator_id=$1`, op).
+			Scan(&res.FrequencySeconds)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return res, fmt.Errorf("load push frequency: %w", err)
+		}
+	}
+	if in.OrphanAge > 0 {
+		r, err := a.DB.Query(ctx, `select id, connector_id from regulator_pushes
+			where status='pending' and station_id=$1 and interface=$2 and event_key like 'status/%' and due_at < $3
+			order by id limit 500`, in.StationID, NotificationStationStatus, a.now().Add(-in.OrphanAge))
+		if err != nil {
+			return res, fmt.Errorf("find orphaned pushes: %w", err)
+		}
+		if res.Orphans, err = pgx.CollectRows(r, pgx.RowToStructByPos[Pending]); err != nil {
+			return res, fmt.Errorf("find orphaned pushes: %w", err)
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,227 @@
+package push
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Names shared with starters and signallers.
+const (
+	Kind                = "regulator-push"
+	SignalStatusChanged = "status-changed" // carries a Pending
+	SignalFrequency     = "frequency"      // carries the cadence in seconds
+)
+
+// WorkflowID is the push workflow of one station.
+func WorkflowID(stationID string) string { return Kind + "/" + stationID }
+
+// Defaults.
+const (
+	DefaultCadence          = 60 * time.Second
+	DefaultRetryMaxInterval = time.Minute
+	DefaultMaxHistory       = 10000
+	// maxInflight bounds concurrent change pushes of one station (one per
+	// connector at a time, so each connector's changes arrive in order).
+	maxInflight = 64
+)
+
+// Input starts (or continues) a station's push workflow. New fields must
+// have a safe zero value: continued runs and replays see old inputs.
+type Input struct {
+	StationID string `json:"stationId"`
+	// Cadence of the periodic status push (the regulator changes it through
+	// query_frequency; default 60 s).
+	Cadence time.Duration `json:"cadence"`
+	// RetryMaxInterval caps the backoff between attempts of a failed push.
+	RetryMaxInterval time.Duration `json:"retryMaxInterval"`
+	// MaxHistory continues as new beyond this many history events.
+	MaxHistory int `json:"maxHistory"`
+	// Queued pushes carried over from the previous run, in order.
+	Queued []Pending `json:"queued,omitempty"`
+}
+
+func withDefaults(in Input) Input {
+	if in.Cadence <= 0 {
+		in.Cadence = DefaultCadence
+	}
+	if in.RetryMaxInterval <= 0 {
+		in.RetryMaxInterval = DefaultRetryMaxInterval
+	}
+	if in.MaxHistory <= 0 {
+		in.MaxHistory = DefaultMaxHistory
+	}
+	return in
+}
+
+// Workflow pushes one station's status to the regulator for ever: each
+// status-changed signal at once (per connector in order, retried until the
+// regulator takes or drops it) and every connector's status each Cadence.
+// It continues as new when its history grows, carrying what is queued.
+func Workflow(ctx workflow.Context, in Input) error {
+	in = withDefaults(in)
+	log := workflow.GetLogger(ctx)
+	var acts *Activities
+	sendCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// No ScheduleToClose: a push is retried until the regulator is back.
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: in.RetryMaxInterval, NonRetryableErrorTypes: []string{"rejected"}},
+	})
+	periodicCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: max(in.Cadence, 30*time.Second),
+		// A missed snapshot is superseded by the next one; its rows stay
+		// pending as history for supplement_collect.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+
+	cadence := in.Cadence
+	queues := map[string][]int64{} // connector → queued push ids, oldest first
+	var ready []string             // connectors with queued pushes and none in flight, FIFO
+	inflight := map[string]bool{}
+	known := map[int64]bool{} // queued or in flight, to ignore duplicates
+	nInflight := 0
+	periodicRunning := false
+	draining := false
+	sel := workflow.NewSelector(ctx)
+
+	enqueue := func(p Pending) {
+		if known[p.PushID] {
+			return
+		}
+		known[p.PushID] = true
+		if len(queues[p.ConnectorID]) == 0 && !inflight[p.ConnectorID] {
+			ready = append(ready, p.ConnectorID)
+		}
+		queues[p.ConnectorID] = append(queues[p.ConnectorID], p.PushID)
+	}
+	for _, p := range in.Queued {
+		enqueue(p)
+	}
+
+	// pump starts the head push of each ready connector. Maps are only
+	// indexed, never ranged over, so replay is deterministic.
+	pump := func() {
+		for !draining && len(ready) > 0 && nInflight < maxInflight {
+			c := ready[0]
+			ready = ready[1:]
+			id := queues[c][0]
+			queues[c] = queues[c][1:]
+			inflight[c] = true
+			nInflight++
+			f := workflow.ExecuteActivity(sendCtx, acts.SendPush, SendInput{PushID: id})
+			sel.AddFuture(f, func(f workflow.Future) {
+				var res SendResult
+				if err := f.Get(ctx, &res); err != nil {
+					log.Warn("push rejected", "pushId", id, "connector", c, "error", err)
+				}
+				delete(known, id)
+				inflight[c] = false
+				nInflight--
+				if len(queues[c]) > 0 {
+					ready = append(ready, c)
+				} else {
+					delete(queues, c)
+				}
+			})
+		}
+	}
+
+	// The tick timer is cancelled and restarted when the cadence changes;
+	// gen tells a cancelled timer's callback that it is stale.
+	gen := 0
+	var cancelTick workflow.CancelFunc
+	var startTick func()
+	startTick = func() {
+		gen++
+		mine := gen
+		var tctx workflow.Context
+		tctx, cancelTick = workflow.WithCancel(ctx)
+		sel.AddFuture(workflow.NewTimer(tctx, cadence), func(f workflow.Future) {
+			if mine != gen {
+				return
+			}
+			startTick()
+			if periodicRunning || draining {
+				return // the last snapshot is still going out; skip this one
+			}
+			periodicRunning = true
+			pf := workflow.ExecuteActivity(periodicCtx, acts.PushStationStatus, PeriodicInput{
+				StationID: in.StationID, At: workflow.Now(ctx), OrphanAge: 2 * max(cadence, 30*time.Second)})
+			sel.AddFuture(pf, func(f workflow.Future) {
+				periodicRunning = false
+				var res PeriodicResult
+				if err := f.Get(ctx, &res); err != nil {
+					log.Warn("periodic status push failed", "station", in.StationID, "error", err)
+					return
+				}
+				if d := time.Duration(res.FrequencySeconds) * time.Second; d > 0 && d != cadence {
+					cadence = d
+					cancelTick()
+					startTick()
+				}
+				for _, p := range res.Orphans {
+					enqueue(p)
+				}
+			})
+		})
+	}
+	startTick()
+
+	statusCh := workflow.GetSignalChannel(ctx, SignalStatusChanged)
+	freqCh := workflow.GetSignalChannel(ctx, SignalFrequency)
+	sel.AddReceive(statusCh, func(ch workflow.ReceiveChannel, _ bool) {
+		var p Pending
+		ch.Receive(ctx, &p)
+		enqueue(p)
+	})
+	sel.AddReceive(freqCh, func(ch workflow.ReceiveChannel, _ bool) {
+		var s int
+		ch.Receive(ctx, &s)
+		if d := time.Duration(s) * time.Second; d > 0 && d != cadence {
+			cadence = d
+			cancelTick()
+			startTick()
+		}
+	})
+
+	for {
+		pump()
+		if draining && nInflight == 0 && !periodicRunning {
+			break
+		}
+		sel.Select(ctx)
+		info := workflow.GetInfo(ctx)
+		if !draining && (info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > in.MaxHistory) {
+			// Finish what is in flight (activities cannot move to the next
+			// run), keep queueing signals, then continue as new.
+			draining = true
+		}
+	}
+	for {
+		var p Pending
+		if !statusCh.ReceiveAsync(&p) {
+			break
+		}
+		enqueue(p)
+	}
+	for {
+		var s int
+		if !freqCh.ReceiveAsync(&s) {
+			break
+		}
+		if s > 0 {
+			cadence = time.Duration(s) * time.Second
+		}
+	}
+	next := in
+	next.Cadence = cadence
+	next.Queued = nil
+	for _, c := range ready {
+		for _, id := range queues[c] {
+			next.Queued = append(next.Queued, Pending{PushID: id, ConnectorID: c})
+		}
+	}
+	return workflow.NewContinueAsNewError(ctx, Kind, next)
+}

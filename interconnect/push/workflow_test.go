@@ -1,0 +1,94 @@
+package push_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/voltflow/voltflow/interconnect/push"
+)
+
+func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
+	acts := &push.Activities{}
+	env.RegisterActivity(acts)
+
+	var sent []int64
+	attempts := map[int64]int{}
+	env.OnActivity(acts.SendPush, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in push.SendInput) (push.SendResult, error) {
+			attempts[in.PushID]++
+			// Push 1 meets an outage twice: retried, and push 2 of the
+			// same connector waits for it.
+			if in.PushID == 1 && attempts[1] < 3 {
+				return push.SendResult{}, temporal.NewApplicationError("regulator unavailable", "retryable")
+			}
+			if in.PushID == 5 {
+				return push.SendResult{Status: push.StatusRejected}, temporal.NewNonRetryableApplicationError("4004", "rejected", nil)
+			}
+			sent = append(sent, in.PushID)
+			return push.SendResult{Status: push.StatusSent}, nil
+		})
+	var ticks []time.Time
+	env.OnActivity(acts.PushStationStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in push.PeriodicInput) (push.PeriodicResult, error) {
+			ticks = append(ticks, env.Now())
+			return push.PeriodicResult{}, nil
+		})
+
+	env.RegisterDelayedCallback(func() {
+		for _, p := range []push.Pending{{PushID: 1, ConnectorID: "A"}, {PushID: 2, ConnectorID: "A"},
+			{PushID: 3, ConnectorID: "B"}, {PushID: 4, ConnectorID: "A"}, {PushID: 5, ConnectorID: "C"},
+			{PushID: 3, ConnectorID: "B"}} { // a duplicate signal is ignored
+			env.SignalWorkflow(push.SignalStatusChanged, p)
+		}
+	}, time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(push.SignalFrequency, 30) }, 35*time.Second)
+
+	env.ExecuteWorkflow(push.Kind, push.Input{StationID: "44030000000000000001", Cadence: 10 * time.Second,
+		RetryMaxInterval: time.Second, MaxHistory: 120})
+
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not reach continue-as-new")
+	}
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	// Connector A's pushes in order, each after the one before succeeded.
+	var a []int64
+	for _, id := range sent {
+		if id == 1 || id == 2 || id == 4 {
+			a = append(a, id)
+		}
+	}
+	if len(a) != 3 || a[0] != 1 || a[1] != 2 || a[2] != 4 {
+		t.Fatalf("connector A pushes went out as %v, want [1 2 4]", a)
+	}
+	if attempts[1] != 3 || attempts[3] != 1 || attempts[5] != 1 {
+		t.Fatalf("attempts %v: want push 1 retried to 3, dup 3 and rejected 5 sent once", attempts)
+	}
+	// B did not wait for A's outage.
+	if sent[0] != 3 {
+		t.Fatalf("first success %d, want B's push 3 while A retried", sent[0])
+	}
+	// Periodic every 10 s, then every 30 s after the frequency signal.
+	if len(ticks) < 5 {
+		t.Fatalf("%d periodic pushes", len(ticks))
+	}
+	if d := ticks[1].Sub(ticks[0]); d != 10*time.Second {
+		t.Fatalf("cadence %s, want 10s", d)
+	}
+	last := ticks[len(ticks)-1].Sub(ticks[len(ticks)-2])
+	if last != 30*time.Second {
+		t.Fatalf("cadence after query_frequency %s, want 30s (ticks %v)", last, ticks)
+	}
+}

@@ -1,0 +1,152 @@
+// Package sweep tests scheduled reading end to end: the worker process
+// creates the project's Schedule at start, the Schedule starts sweeps on a
+// real Temporal server, and the sweeps fill readings and meter_state from
+// simulators on real sockets. It also reads one meter on demand via the API.
+package sweep
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/workflows/sweep"
+)
+
+var stack *harness.Stack
+
+const interval = 2 * time.Second
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("sweep e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	// The worker process reads it at start and sets the Schedule's interval.
+	os.Setenv("VOLTFLOW_SWEEP_INTERVAL", interval.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	s, err := harness.Start(ctx, harness.Options{UpdateTimeout: 3 * time.Second})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sweep e2e stack:", err)
+		os.Exit(1)
+	}
+	stack = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+func count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := stack.DB.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func TestScheduledSweepFillsReadingsAndState(t *testing.T) {
+	ctx := context.Background()
+	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweep.ScheduleID("demo"))
+	var desc *client.ScheduleDescription
+	harness.Eventually(t, 30*time.Second, "schedule created by the worker", func() (bool, string) {
+		var err error
+		desc, err = h.Describe(ctx)
+		return err == nil, fmt.Sprint(err)
+	})
+	if got := desc.Schedule.Spec.Intervals; len(got) != 1 || got[0].Every != interval {
+		t.Fatalf("schedule intervals %+v, want every %v", got, interval)
+	}
+
+	// Two sweeps complete: every meter has a reading of each, and its state.
+	var slots int
+	harness.Eventually(t, 60*time.Second, "two complete sweeps", func() (bool, string) {
+		slots = count(t, `select count(*) from (select read_at from readings group by read_at having count(*) = 128) s`)
+		return slots >= 2, fmt.Sprintf("%d complete slots", slots)
+	})
+	if n := count(t, `select count(*) from meter_state`); n != 128 {
+		t.Fatalf("%d meter states, want 128", n)
+	}
+	if n := count(t, `select count(*) from (select meter_id, read_at from readings group by 1, 2 having count(*) > 1) d`); n != 0 {
+		t.Fatalf("%d duplicated readings", n)
+	}
+	if n := count(t, `select count(*) from meter_state where read_at > now() - interval '1 minute' and remaining = 50.00`); n != 128 {
+		t.Fatalf("%d fresh meter states with 50.00 remaining, want 128", n)
+	}
+
+	// The sweeps are the Schedule's workflows, completed, with the Voltflow search attributes.
+	desc, err := h.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(desc.Info.RecentActions) == 0 {
+		t.Fatal("schedule reports no actions")
+	}
+	first := desc.Info.RecentActions[0].StartWorkflowResult
+	if !strings.HasPrefix(first.WorkflowID, "sweep/demo-") {
+		t.Fatalf("sweep workflow id %q, want sweep/demo-<time>", first.WorkflowID)
+	}
+	var res sweep.Result
+	if err := stack.Temporal.GetWorkflow(ctx, first.WorkflowID, first.FirstExecutionRunID).Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Read != 128 || res.Failed != 0 || res.Gateways != 4 {
+		t.Fatalf("sweep result %+v", res)
+	}
+	d, err := stack.Temporal.DescribeWorkflowExecution(ctx, first.WorkflowID, first.FirstExecutionRunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields(); sa["VoltflowKind"] == nil || sa["VoltflowStatus"] == nil {
+		t.Fatalf("search attributes %v", sa)
+	}
+}
+
+func TestReadMeterOnDemand(t *testing.T) {
+	c := stack.Login(t, "admin", "admin")
+	before := time.Now()
+	var m struct {
+		MeterNo    string     `json:"meterNo"`
+		Remaining  string     `json:"remaining"`
+		LastReadAt *time.Time `json:"lastReadAt"`
+	}
+	// A meter whose state the test sets, so the answer must be the meter's own.
+	stack.Fleet.Gateway(0).Meter(9).ClearRemaining()
+	if code := c.Do(t, "POST", "/api/v1/meters/M0009/read", nil, &m); code != http.StatusOK {
+		t.Fatalf("read M0009: status %d", code)
+	}
+	if m.MeterNo != "M0009" || m.Remaining != "0.00" || m.LastReadAt == nil || m.LastReadAt.Before(before.Add(-time.Second)) {
+		t.Fatalf("read M0009: %+v", m)
+	}
+	if n := count(t, `select count(*) from readings r join meters m on m.id=r.meter_id
+		where m.meter_no='M0009' and r.remaining = 0 and r.read_at >= $1`, before.Add(-time.Second)); n < 1 {
+		t.Fatal("the on-demand read wrote no reading")
+	}
+
+	var p struct{ Code string }
+	if code := c.Do(t, "POST", "/api/v1/meters/NOPE/read", nil, &p); code != http.StatusNotFound || p.Code != "not_found" {
+		t.Fatalf("unknown meter: %d %q", code, p.Code)
+	}
+	// A meter behind a stopped gateway: the caller hears so, with a stable code.
+	if err := stack.Fleet.Gateway(3).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stack.Fleet.Gateway(3).Start(context.Background()) }()
+	if code := c.Do(t, "POST", "/api/v1/meters/M0100/read", nil, &p); code != http.StatusBadGateway || p.Code != "meter_unreachable" {
+		t.Fatalf("meter behind a dead gateway: %d %q", code, p.Code)
+	}
+	// The scheduled sweeps see the dead gateway too, and raise its event.
+	harness.Eventually(t, 30*time.Second, "gateway GW-04 lost-contact event", func() (bool, string) {
+		n := count(t, `select count(*) from device_events where kind='gateway_lost_contact' and subject_no='GW-04' and cleared_at is null`)
+		return n == 1, fmt.Sprintf("%d open events", n)
+	})
+}

@@ -1,0 +1,356 @@
+// Package sweepbench is `make bench-sweep` (contracts.md): 100,000 simulated
+// meters (3,125 gateways × 32, a separate simulator process on ports
+// 20000–23124) read into PostgreSQL by a Schedule-triggered sweep on a real
+// Temporal server and worker process, next to a bare loop reading the same
+// simulators and COPYing the rows. It prints one line:
+//
+//	sweep meters=100000 seconds=<s> baseline_seconds=<b>
+//
+// It runs only with VOLTFLOW_BENCH_SWEEP=1: it needs the built binaries
+// (VOLTFLOW_BIN_DIR) and about a minute of the whole machine.
+package sweepbench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/workflows/sweep"
+)
+
+const (
+	gateways   = 3125
+	perGateway = 32
+	basePort   = 20000 // below the ephemeral range, above the fixed ports
+)
+
+func TestSweep100k(t *testing.T) {
+	if os.Getenv("VOLTFLOW_BENCH_SWEEP") != "1" {
+		t.Skip("set VOLTFLOW_BENCH_SWEEP=1 (make bench-sweep)")
+	}
+	binDir := os.Getenv("VOLTFLOW_BIN_DIR")
+	if binDir == "" {
+		t.Fatal("VOLTFLOW_BIN_DIR must name the built binaries (make build)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	stopSim := startSimulators(t, binDir)
+	defer stopSim()
+
+	stack, err := harness.Start(ctx, harness.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Stop()
+
+	start := time.Now()
+	projectID := loadBenchProject(t, ctx, stack)
+	t.Logf("loaded %d gateways, %d meters in %v", gateways, gateways*perGateway, time.Since(start).Round(time.Millisecond))
+
+	baseline := bareLoop(t, ctx, stack)
+	t.Logf("bare loop: %.2fs", baseline.Seconds())
+
+	p := sweep.Project{ID: projectID, Code: "bench"}
+	if err := sweep.EnsureSchedule(ctx, stack.Temporal, p, 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	first, res := triggerSweep(t, ctx, stack.Temporal, p)
+	t.Logf("scheduled sweep: %.2fs, %+v", first.Seconds(), res)
+	if res.Read != gateways*perGateway || res.Failed != 0 || res.GatewaysDown != 0 {
+		t.Fatalf("sweep read %d of %d meters (%d failed, %d gateways down)", res.Read, gateways*perGateway, res.Failed, res.GatewaysDown)
+	}
+	var rows, states int
+	if err := stack.DB.QueryRow(ctx, `select count(*) from readings r join meters m on m.id=r.meter_id
+		where m.project_id=$1 and r.read_at=$2`, projectID, res.At).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.DB.QueryRow(ctx, `select count(*) from meter_state s join meters m on m.id=s.meter_id
+		where m.project_id=$1 and s.read_at >= $2`, projectID, res.At).Scan(&states); err != nil {
+		t.Fatal(err)
+	}
+	if rows != gateways*perGateway || states != gateways*perGateway {
+		t.Fatalf("%d readings and %d states written for the sweep, want %d", rows, states, gateways*perGateway)
+	}
+	// Steady state: the worker keeps its gateway connections between sweeps.
+	if os.Getenv("VOLTFLOW_BENCH_SECOND") == "1" {
+		time.Sleep(time.Second) // a new slot second
+		second, _ := triggerSweep(t, ctx, stack.Temporal, p)
+		t.Logf("second sweep (connections open): %.2fs", second.Seconds())
+	}
+	fmt.Printf("sweep meters=%d seconds=%.2f baseline_seconds=%.2f\n", rows, first.Seconds(), baseline.Seconds())
+}
+
+// startSimulators runs `voltflow sim meters` as its own process: 3,125
+// listeners plus 3,125 connections would not fit next to the reader's
+// sockets in one process's 20,000 files.
+func startSimulators(t *testing.T, binDir string) func() {
+	t.Helper()
+	for _, p := range []int{basePort, basePort + gateways - 1} {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), 200*time.Millisecond); err == nil {
+			c.Close()
+			t.Fatalf("port %d is taken: another simulator still running?", p)
+		}
+	}
+	cmd := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "meters", "--addr", "127.0.0.1:"+strconv.Itoa(basePort),
+		"--gateways", strconv.Itoa(gateways), "--per-gateway", strconv.Itoa(perGateway), "--load-watts", "0")
+	cmd.Env = append(os.Environ(), "VOLTFLOW_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(basePort+gateways-1), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return stop
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("simulators not listening after 2 minutes: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// loadBenchProject creates project "bench" with the 3,125 gateways and
+// 100,000 meters, by COPY (the demo loader's row-by-row inserts would take
+// longer than the sweep itself).
+func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack) string {
+	t.Helper()
+	projectID := uuid.NewString()
+	tx, err := stack.DB.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `insert into projects(id, organisation_id, code, name)
+		select $1, organisation_id, 'bench', 'bench (100,000 meters)' from projects where code='demo'`, projectID); err != nil {
+		t.Fatal(err)
+	}
+	gwIDs := make([]uuid.UUID, gateways)
+	pid := uuid.MustParse(projectID)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"gateways"}, []string{"id", "project_id", "code", "protocol", "address"},
+		pgx.CopyFromSlice(gateways, func(i int) ([]any, error) {
+			gwIDs[i] = uuid.New()
+			return []any{gwIDs[i], pid, fmt.Sprintf("BG-%04d", i+1), "modbus-tcp", fmt.Sprintf("127.0.0.1:%d", basePort+i)}, nil
+		})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"meters"}, []string{"id", "project_id", "meter_no", "gateway_id", "unit_address", "profile", "price"},
+		pgx.CopyFromSlice(gateways*perGateway, func(i int) ([]any, error) {
+			return []any{uuid.New(), pid, fmt.Sprintf("B%06d", i+1), gwIDs[i/perGateway], int32(i%perGateway + 1),
+				profile.RefPrepaidV1, "1.2000"}, nil
+		})); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stack.DB.Exec(ctx, `analyze gateways; analyze meters`); err != nil {
+		t.Fatal(err)
+	}
+	return projectID
+}
+
+// bareLoop is the baseline: open every gateway, read every meter, COPY the
+// rows into a table — no Temporal, no staging, no state or contact upkeep.
+func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack) time.Duration {
+	t.Helper()
+	prof, err := profile.Load(profile.RefPrepaidV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stack.DB.Exec(ctx, `create table bench_baseline (gateway int, unit int, taken_at timestamptz,
+		energy bigint, remaining bigint, purchase_count int, relay smallint, mode smallint, status int)`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rows := make([][]modbus.Snapshot, gateways)
+	errs := make([]error, gateways)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				gw, err := modbus.New(modbus.Config{URL: fmt.Sprintf("127.0.0.1:%d", basePort+i), Profile: prof})
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				for u := 1; u <= perGateway; u++ {
+					s, err := gw.ReadMeter(ctx, uint8(u))
+					if err != nil {
+						errs[i] = err
+						break
+					}
+					rows[i] = append(rows[i], s)
+				}
+				_ = gw.Close()
+			}
+		}()
+	}
+	for i := range gateways {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("baseline gateway %d: %v", i, err)
+		}
+	}
+	now := time.Now()
+	g, u := 0, 0
+	n, err := stack.DB.CopyFrom(ctx, pgx.Identifier{"bench_baseline"},
+		[]string{"gateway", "unit", "taken_at", "energy", "remaining", "purchase_count", "relay", "mode", "status"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if u == len(rows[g]) {
+				g, u = g+1, 0
+			}
+			if g == len(rows) {
+				return nil, nil
+			}
+			s := rows[g][u]
+			u++
+			return []any{int32(g), int32(s.Unit), now, s.Energy, s.Remaining, int32(s.PurchaseCount), int16(s.Relay),
+				int16(s.Mode), int32(s.Status)}, nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != gateways*perGateway {
+		t.Fatalf("baseline copied %d rows", n)
+	}
+	return time.Since(start)
+}
+
+// triggerSweep starts the project's Schedule now and waits for that sweep.
+func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweep.Project) (time.Duration, sweep.Result) {
+	t.Helper()
+	h := tc.ScheduleClient().GetHandle(ctx, sweep.ScheduleID(p.Code))
+	desc, err := h.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, a := range recent(desc) {
+		seen[a.WorkflowID] = true
+	}
+	start := time.Now()
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var id, runID string
+	for id == "" {
+		desc, err := h.Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range append(desc.Info.RunningWorkflows, recent(desc)...) {
+			if !seen[a.WorkflowID] {
+				id, runID = a.WorkflowID, a.FirstExecutionRunID
+			}
+		}
+		if id == "" {
+			if time.Since(start) > time.Minute {
+				t.Fatal("the schedule started no sweep within a minute")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var res sweep.Result
+	if err := tc.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
+		t.Fatalf("sweep %s: %v", id, err)
+	}
+	got := time.Now()
+	breakdown(t, ctx, tc, id, runID, start, got, res)
+	return got.Sub(start), res
+}
+
+// breakdown logs where a sweep's time went, from its history: the Schedule
+// starting it, listing the gateways, the batches, and finishing.
+func breakdown(t *testing.T, ctx context.Context, tc client.Client, id, runID string, triggered, got time.Time, res sweep.Result) {
+	var started, listed, firstBatch, lastBatch, completed time.Time
+	var batchTimes []time.Duration
+	scheduled := map[int64]time.Time{}
+	it := tc.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Logf("history of %s: %v", id, err)
+			return
+		}
+		at := e.GetEventTime().AsTime()
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			started = at
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			a := e.GetActivityTaskScheduledEventAttributes()
+			scheduled[e.GetEventId()] = at
+			if a.GetActivityType().GetName() == "SweepBatch" && firstBatch.IsZero() {
+				firstBatch = at
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			a := e.GetActivityTaskCompletedEventAttributes()
+			if listed.IsZero() {
+				listed = at
+				continue
+			}
+			batchTimes = append(batchTimes, at.Sub(scheduled[a.GetScheduledEventId()]))
+			lastBatch = at
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+			completed = at
+		}
+	}
+	slices.Sort(batchTimes)
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	t.Logf("where the time went: trigger→start %s, list gateways %s, list→first batch %s, batches %s "+
+		"(%d batches, each %s…%s, median %s), last batch→completed %s, completed→client %s",
+		ms(started.Sub(triggered)), ms(listed.Sub(started)), ms(firstBatch.Sub(listed)), ms(lastBatch.Sub(firstBatch)),
+		len(batchTimes), ms(batchTimes[0]), ms(batchTimes[len(batchTimes)-1]), ms(batchTimes[len(batchTimes)/2]),
+		ms(completed.Sub(lastBatch)), ms(got.Sub(completed)))
+	t.Logf("inside the batches (summed): %s elapsed, of which %s writing to PostgreSQL (overlapping the reads)",
+		ms(time.Duration(res.ElapsedMs)*time.Millisecond), ms(time.Duration(res.WriteMs)*time.Millisecond))
+}
+
+func recent(d *client.ScheduleDescription) []client.ScheduleWorkflowExecution {
+	var out []client.ScheduleWorkflowExecution
+	for _, a := range d.Info.RecentActions {
+		if a.StartWorkflowResult != nil {
+			out = append(out, *a.StartWorkflowResult)
+		}
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+// Package delivery is what the workflows that move money onto or off a
+// meter-side prepaid meter share — the sale (售电), the refund (退电) and the
+// reversal (冲正): a status projected to PostgreSQL and the search attributes,
+// and delivery of the operation to the meter with backoff, dispatch_failed
+// and an operator's re-dispatch.
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/voltflow/voltflow/activities/meters"
+	"github.com/voltflow/voltflow/domain/access"
+	domain "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// Names shared with the API.
+const (
+	UpdateRedispatch = "redispatch"
+	QueryStatus      = "status"
+)
+
+// Redispatch is an operator's request to send a failed operation again.
+type Redispatch struct {
+	OperatorID string        `json:"operatorId"`
+	Roles      []access.Role `json:"roles"`
+}
+
+// ErrNotRedispatched is the redispatch validator's answer when the
+// operation is not waiting in dispatch_failed.
+var ErrNotRedispatched = errors.New("not in dispatch_failed: nothing to re-dispatch")
+
+// Project writes a status (and failure text) where the API reads it,
+// through the workflow's own activity.
+type Project func(ctx workflow.Context, s domain.Status, failure string) error
+
+// Tracker is a workflow's status: it answers the status query, mirrors the
+// VoltflowStatus search attribute and projects to PostgreSQL (search
+// attributes are eventually consistent, the API reads PostgreSQL).
+type Tracker struct {
+	status  domain.Status
+	project Project
+}
+
+// NewTracker registers the status query. Call it first in the workflow.
+func NewTracker(ctx workflow.Context, initial domain.Status, project Project) (*Tracker, error) {
+	t := &Tracker{status: initial, project: project}
+	err := workflow.SetQueryHandler(ctx, QueryStatus, func() (domain.Status, error) { return t.status, nil })
+	return t, err
+}
+
+// Status is the current status.
+func (t *Tracker) Status() domain.Status { return t.status }
+
+// Set moves to a status and projects it.
+func (t *Tracker) Set(ctx workflow.Context, s domain.Status, failure string) error {
+	if err := t.Mark(ctx, s); err != nil {
+		return err
+	}
+	return t.project(ctx, s, failure)
+}
+
+// Mark moves to a status an activity has already projected (in the same
+// transaction as its bookkeeping).
+func (t *Tracker) Mark(ctx workflow.Context, s domain.Status) error {
+	t.status = s
+	return workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(s)))
+}
+
+// Step delivers one counted operation to its meter.
+type Step struct {
+	status     *Tracker
+	projectID  string
+	redispatch bool
+}
+
+// NewStep registers the redispatch Update. Call it at workflow start, so an
+// Update never finds the workflow without its handler.
+func NewStep(ctx workflow.Context, status *Tracker, projectID string) (*Step, error) {
+	s := &Step{status: status, projectID: projectID}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRedispatch,
+		func(ctx workflow.Context, r Redispatch) (domain.Status, error) {
+			s.redispatch = true
+			return domain.Dispatching, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r Redispatch) error {
+			if status.Status() != domain.DispatchFailed || s.redispatch {
+				return ErrNotRedispatched
+			}
+			if !(access.Grants{projectID: r.Roles}).Can(projectID, access.Redispatch) {
+				return approval.ErrNotYourRole // the API maps it to 403, as for decisions
+			}
+			return nil
+		}})
+	return s, err
+}
+
+// Send runs the dispatch activity once (with its own retries).
+type Send func(ctx workflow.Context) (meters.DispatchResult, error)
+
+// Deliver sends until the meter's counter confirms the operation, then
+// settles it. A failed send leaves the operation in dispatch_failed until an
+// operator re-dispatches it; the meter's counter makes a second send
+// harmless. The caller marks the final status.
+func (s *Step) Deliver(ctx workflow.Context, what string, send Send, settle func(meters.DispatchResult) error) (meters.DispatchResult, error) {
+	for {
+		sent, err := send(ctx)
+		if err == nil {
+			if domain.Confirmed(sent.Counter, sent.PurchaseCount) {
+				return sent, settle(sent)
+			}
+			err = fmt.Errorf("meter counter %d below the %s's %d", sent.PurchaseCount, what, sent.Counter)
+		}
+		workflow.GetLogger(ctx).Warn("dispatch failed", what, workflow.GetInfo(ctx).WorkflowExecution.ID, "error", err)
+		if err := s.status.Set(ctx, domain.DispatchFailed, FailureText(err)); err != nil {
+			return meters.DispatchResult{}, err
+		}
+		if err := workflow.Await(ctx, func() bool { return s.redispatch }); err != nil {
+			return meters.DispatchResult{}, err
+		}
+		s.redispatch = false
+		if err := s.status.Set(ctx, domain.Dispatching, ""); err != nil {
+			return meters.DispatchResult{}, err
+		}
+	}
+}
+
+// DB is for database activities on the main queue: quick, retried until they succeed.
+func DB(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+}
+
+// Device retries the meter with backoff for the dispatch window.
+func Device(ctx workflow.Context, window time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              names.DevicesQueue,
+		ScheduleToCloseTimeout: window,
+		StartToCloseTimeout:    15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{meters.ErrTypeMeterConfig, meters.ErrTypeInsufficient}},
+	})
+}
+
+// FailureText is the reason shown with dispatch_failed.
+func FailureText(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		if cause := errors.Unwrap(timeout); cause != nil {
+			return "meter not reached within the dispatch window: " + FailureText(cause)
+		}
+		return "meter not reached within the dispatch window"
+	}
+	return err.Error()
+}

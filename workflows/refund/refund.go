@@ -1,0 +1,168 @@
+// Package refund takes money back from a meter-side prepaid meter as a
+// Temporal workflow — a refund of its balance (退电) or the reversal of a
+// mistaken recharge (冲正): apply → review (always) → book → dispatch the
+// meter's refund command → confirm.
+package refund
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/voltflow/voltflow/activities/inbox"
+	"github.com/voltflow/voltflow/activities/meters"
+	refundacts "github.com/voltflow/voltflow/activities/refund"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/money"
+	domain "github.com/voltflow/voltflow/domain/recharge"
+	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/delivery"
+)
+
+// Names shared with the API.
+const (
+	Kind             = "refund"
+	TaskKindApproval = "refund_approval"
+	UpdateRedispatch = delivery.UpdateRedispatch
+	QueryStatus      = delivery.QueryStatus
+)
+
+// WorkflowID is the workflow of one refund or reversal.
+func WorkflowID(refundID string) string { return "refund/" + refundID }
+
+// Input starts a refund. New fields must have a safe zero value: running
+// workflows replay with the old input.
+type Input struct {
+	RefundID    string            `json:"refundId"`
+	ProjectID   string            `json:"projectId"`
+	ProjectCode string            `json:"projectCode"`
+	MeterID     string            `json:"meterId"`
+	MeterNo     string            `json:"meterNo"`
+	Amount      money.Amount      `json:"amount"`
+	Kind        refunddomain.Kind `json:"kind"`
+	// ReversesRechargeID and Reason describe a reversal (冲正) to the approver.
+	ReversesRechargeID string `json:"reversesRechargeId,omitempty"`
+	Reason             string `json:"reason,omitempty"`
+	// ApprovalTimeout ends an undecided approval as rejected (default 7 days).
+	ApprovalTimeout time.Duration `json:"approvalTimeout"`
+	// DispatchWindow is how long the meter is retried before dispatch_failed.
+	DispatchWindow time.Duration `json:"dispatchWindow"`
+}
+
+// Result is the end state.
+type Result struct {
+	Status  domain.Status `json:"status"`
+	Counter int           `json:"counter,omitempty"`
+}
+
+// Workflow runs one refund from application to a final status.
+func Workflow(ctx workflow.Context, in Input) (Result, error) {
+	in = withDefaults(in)
+	var acts *refundacts.Activities
+	var devices *meters.Activities
+
+	status, err := delivery.NewTracker(ctx, domain.PendingApproval, func(ctx workflow.Context, s domain.Status, failure string) error {
+		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SetRefundStatus, refundacts.StatusInput{
+			RefundID: in.RefundID, Status: s, Failure: failure}).Get(ctx, nil)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	// Update handlers first, so an Update never finds the workflow without them.
+	rev, err := approval.New(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	step, err := delivery.NewStep(ctx, status, in.ProjectID)
+	if err != nil {
+		return Result{}, err
+	}
+
+	// Money leaves the platform: a refund always waits for an approver.
+	approved, err := review(ctx, rev, in, status)
+	if err != nil {
+		return Result{}, err
+	}
+	if !approved {
+		return Result{Status: domain.Rejected}, nil
+	}
+	if err := status.Set(ctx, domain.Approved, ""); err != nil {
+		return Result{}, err
+	}
+
+	// Booking and the move to dispatching commit together. The wallet is
+	// checked again at booking: another refund may have spent it since.
+	err = workflow.ExecuteActivity(delivery.DB(ctx), acts.BookRefund, refundacts.BookInput{
+		RefundID: in.RefundID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount, Kind: in.Kind}).Get(ctx, nil)
+	var refused *temporal.ApplicationError
+	if errors.As(err, &refused) && refused.Type() == refundacts.ErrTypeExceedsBalance {
+		return Result{Status: domain.Rejected}, status.Set(ctx, domain.Rejected, refused.Message())
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if err := status.Mark(ctx, domain.Dispatching); err != nil {
+		return Result{}, err
+	}
+
+	sent, err := step.Deliver(ctx, string(in.Kind), func(ctx workflow.Context) (meters.DispatchResult, error) {
+		var sent meters.DispatchResult
+		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRefund, meters.RefundDispatchInput{
+			RefundID: in.RefundID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
+		return sent, err
+	}, func(sent meters.DispatchResult) error {
+		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SettleRefund, refundacts.SettleInput{
+			RefundID: in.RefundID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount, Kind: in.Kind,
+			Counter: sent.Counter}).Get(ctx, nil)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := status.Mark(ctx, domain.Completed); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
+}
+
+func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
+	subject := fmt.Sprintf("Refund %s from meter %s", in.Amount, in.MeterNo)
+	details := map[string]string{"refundId": in.RefundID, "meterNo": in.MeterNo, "amount": in.Amount.String(), "kind": string(in.Kind)}
+	if in.Kind == refunddomain.Reversal {
+		subject = fmt.Sprintf("Reverse recharge %s of %s on meter %s", in.ReversesRechargeID, in.Amount, in.MeterNo)
+		details["reversesRechargeId"], details["reason"] = in.ReversesRechargeID, in.Reason
+	}
+	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
+		WorkflowID: WorkflowID(in.RefundID), Subject: subject, Details: details,
+	}, in.ApprovalTimeout, nil) // the refund was created pending_approval: nothing to project
+	if err != nil {
+		return false, err
+	}
+	if !out.Approved {
+		reason := "rejected by approver"
+		if out.Expired {
+			reason = "approval expired"
+		}
+		if err := status.Set(ctx, domain.Rejected, reason); err != nil {
+			return false, err
+		}
+	}
+	return out.Approved, nil
+}
+
+func withDefaults(in Input) Input {
+	if in.ApprovalTimeout <= 0 {
+		in.ApprovalTimeout = 7 * 24 * time.Hour
+	}
+	if in.DispatchWindow <= 0 {
+		in.DispatchWindow = 10 * time.Minute
+	}
+	if in.Kind == "" {
+		in.Kind = refunddomain.Refund
+	}
+	return in
+}

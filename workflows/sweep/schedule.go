@@ -1,0 +1,94 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// Project is what a project's Schedule needs.
+type Project struct {
+	ID, Code string
+}
+
+// EnsureSchedules creates or updates the sweep Schedule of every project, so
+// a start with a new interval (or a new project) takes effect. It is safe to
+// run from every process that starts: creating an existing Schedule updates it.
+func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, interval time.Duration, log *slog.Logger) error {
+	rows, err := db.Query(ctx, `select id::text, code from projects order by code`)
+	if err != nil {
+		return fmt.Errorf("list projects: %w", err)
+	}
+	var projects []Project
+	for rows.Next() {
+		var p Project
+		if err := rows.Scan(&p.ID, &p.Code); err != nil {
+			rows.Close()
+			return err
+		}
+		projects = append(projects, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range projects {
+		if err := EnsureSchedule(ctx, tc, p, interval); err != nil {
+			return err
+		}
+		log.Info("sweep schedule", "id", ScheduleID(p.Code), "every", interval)
+	}
+	return nil
+}
+
+// EnsureSchedule creates the project's Schedule, or brings an existing one
+// to this interval and action.
+func EnsureSchedule(ctx context.Context, tc client.Client, p Project, interval time.Duration) error {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
+	action := &client.ScheduleWorkflowAction{
+		ID:        ScheduleWorkflowID(p.Code),
+		Workflow:  Kind,
+		Args:      []any{Input{ProjectID: p.ID, ProjectCode: p.Code}},
+		TaskQueue: names.MainQueue,
+		// A sweep that cannot finish within two intervals is stuck; the next one starts afresh.
+		WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
+		TypedSearchAttributes:    names.Attributes(p.Code, Kind, p.Code, "scheduled"),
+	}
+	sc := tc.ScheduleClient()
+	_, err := sc.Create(ctx, client.ScheduleOptions{
+		ID: ScheduleID(p.Code), Spec: spec, Action: action,
+		// A sweep still running when the next is due: skip the next, do not queue it.
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", ScheduleID(p.Code), err)
+	}
+	h := sc.GetHandle(ctx, ScheduleID(p.Code))
+	if err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Spec = &spec
+		s.Action = action
+		if s.Policy != nil {
+			s.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+		}
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}}); err != nil {
+		return fmt.Errorf("update schedule %s: %w", ScheduleID(p.Code), err)
+	}
+	return nil
+}
