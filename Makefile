@@ -27,7 +27,7 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 lint:
 	$(GO) run $(STATICCHECK) $$($(GO) list ./... | grep -v /cmd/voltflow-temporal)
-	$(GO) run $(WORKFLOWCHECK) ./workflows/...
+	$(GO) run $(WORKFLOWCHECK) ./workflows/... ./interconnect/push/...
 
 # Every test: unit tests on a throwaway PostgreSQL cluster, end-to-end tests on
 # a real Temporal server (PostgreSQL persistence), real sockets, real HTTP.

@@ -94,6 +94,7 @@ func New(cfg Config) *Server {
 			r.Get("/meter-batches/{id}", s.getMeterBatch)
 			r.With(s.audit("meter.batch.redispatch")).Post("/meter-batches/{id}/redispatch", s.redispatchMeterBatch)
 			r.Get("/ledger/accounts", s.listAccounts)
+			r.Get("/sms", s.listSMS)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -6,14 +6,17 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	"github.com/voltflow/voltflow/activities/inbox"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
+	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/workflows/alarm"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -37,9 +40,27 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).
 func RegisterDevices(w worker.Registry, db *store.DB, gateways *meters.Gateways) {
-	w.RegisterActivity(&meters.Activities{DB: db, Gateways: gateways})
+	RegisterDevicesWithAlarms(w, db, gateways, nil)
+}
+
+// RegisterDevicesWithAlarms is RegisterDevices with the alarm hook told of
+// every reading the meter activities take (nil: no alarms).
+func RegisterDevicesWithAlarms(w worker.Registry, db *store.DB, gateways *meters.Gateways, alarms *alarm.Observer) {
+	ma := &meters.Activities{DB: db, Gateways: gateways}
+	if alarms != nil {
+		ma.Alarms = alarms
+	}
+	w.RegisterActivity(ma)
 	w.RegisterActivity(&sweepacts.Activities{DB: db, Gateways: gateways})
 	w.RegisterActivity(&metercmdacts.Devices{DB: db, Gateways: gateways})
+}
+
+// RegisterAlarms registers the alarm workflows and the SMS and alarm-record
+// activities (task queue voltflow-main).
+func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) {
+	w.RegisterWorkflowWithOptions(alarm.LowBalance, workflow.RegisterOptions{Name: alarm.WorkflowType})
+	w.RegisterActivity(&alarmacts.Activities{DB: db})
+	w.RegisterActivity(texts)
 }
 
 // RegisterInterconnect registers the regulator exchange (task queue

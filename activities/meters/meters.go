@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
@@ -24,6 +26,25 @@ type Activities struct {
 	DB       *store.DB
 	Gateways *Gateways
 	Now      func() time.Time
+	// Alarms, when set, hears every fresh reading (workflows/alarm.Observer
+	// starts or signals the meter's low-balance alarm).
+	Alarms AlarmObserver
+}
+
+// AlarmObserver is told of a meter's fresh state.
+type AlarmObserver interface {
+	Observe(ctx context.Context, obs alarm.Observation) error
+}
+
+// observe reports a reading to the alarms; a failure there must not fail
+// the reading or the recharge, so it is only logged.
+func (a *Activities) observe(ctx context.Context, meterID string, remaining money.Amount, recharged bool) {
+	if a.Alarms == nil {
+		return
+	}
+	if err := a.Alarms.Observe(ctx, alarm.Observation{MeterID: meterID, Remaining: remaining, At: a.now(), Recharged: recharged}); err != nil {
+		slog.Warn("alarm hook failed", "meter", meterID, "error", err)
+	}
 }
 
 func (a *Activities) now() time.Time {
@@ -75,13 +96,21 @@ type counted struct {
 // DispatchRecharge writes a recharge into a meter-side prepaid meter exactly
 // once (see dispatch).
 func (a *Activities) DispatchRecharge(ctx context.Context, in DispatchInput) (DispatchResult, error) {
-	return a.dispatch(ctx, counted{kind: opRecharge, id: in.RechargeID, meter: in.MeterID, amount: in.Amount})
+	res, err := a.dispatch(ctx, counted{kind: opRecharge, id: in.RechargeID, meter: in.MeterID, amount: in.Amount})
+	if err == nil {
+		a.observe(ctx, in.MeterID, res.Remaining, true)
+	}
+	return res, err
 }
 
 // DispatchRefund deducts a refund from a meter-side prepaid meter exactly
 // once (see dispatch), through the meter's refund command.
 func (a *Activities) DispatchRefund(ctx context.Context, in RefundDispatchInput) (DispatchResult, error) {
-	return a.dispatch(ctx, counted{kind: opRefund, id: in.RefundID, meter: in.MeterID, amount: in.Amount})
+	res, err := a.dispatch(ctx, counted{kind: opRefund, id: in.RefundID, meter: in.MeterID, amount: in.Amount})
+	if err == nil {
+		a.observe(ctx, in.MeterID, res.Remaining, false)
+	}
+	return res, err
 }
 
 // dispatch writes a counted operation into its meter exactly once. Under a
@@ -218,6 +247,7 @@ func (a *Activities) ReadMeter(ctx context.Context, in ReadInput) (Reading, erro
 	if err != nil {
 		return Reading{}, err
 	}
+	a.observe(ctx, m.ID, money.FromCents(s.Remaining), false)
 	return Reading{MeterNo: m.MeterNo, Remaining: money.FromCents(s.Remaining), PurchaseCount: int(s.PurchaseCount),
 		Relay: int(s.Relay), Mode: int(s.Mode), ReadAt: at}, nil
 }

@@ -146,13 +146,13 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 	for _, g := range gws {
 		res.Meters += len(g.meters)
 	}
-	if activity.GetInfo(ctx).Attempt > 1 {
-		n, err := skipWritten(ctx, a.DB, at, gws)
-		if err != nil {
-			return res, err
-		}
-		res.Skipped += n
+	// A retry (after a worker died mid-batch) or a re-run of the slot reads
+	// only the meters without this slot's reading yet.
+	n, err := skipWritten(ctx, a.DB, at, gws)
+	if err != nil {
+		return res, err
 	}
+	res.Skipped += n
 	if err := ensurePartitions(ctx, a.DB, at); err != nil {
 		return res, err
 	}

@@ -141,8 +141,16 @@ func TestSweepWritesReadingsOnceAndLatestState(t *testing.T) {
 
 	// The same slot again, as a retried batch would: nothing duplicated,
 	// and the ghost's failure is not counted twice.
-	if res := f.sweep(t, at); res.Read != 12 {
-		t.Fatalf("second run read %d", res.Read)
+	// Meters already written are skipped, the one without a reading is tried again.
+	if res := f.sweep(t, at); res.Read != 0 || res.Skipped != 12 || res.Failed != 1 {
+		t.Fatalf("second run of the slot: %+v, want 12 skipped, the ghost failing again", res)
+	}
+	// A meter whose reading is missing (lost with a dead worker) is read by the re-run.
+	if _, err := f.db.Exec(ctx, `delete from readings where read_at=$1 and meter_id=(select id from meters where meter_no='M0002')`, at); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.sweep(t, at); res.Read != 1 || res.Skipped != 11 {
+		t.Fatalf("re-run with one reading missing: %+v, want 1 read, 11 skipped", res)
 	}
 	if n := f.count(t, `select count(*) from readings`); n != 12 {
 		t.Fatalf("%d readings after re-running the slot, want 12", n)

@@ -20,6 +20,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
+	"github.com/voltflow/voltflow/workflows/alarm"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -70,15 +71,23 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 		if slices.Contains(queues, "main") {
 			w := worker.New(tc, names.MainQueue, worker.Options{})
 			workflows.RegisterMain(w, db)
+			texts, err := smsActivities(db)
+			if err != nil {
+				return err
+			}
+			workflows.RegisterAlarms(w, db, texts)
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {
 			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: 256})
-			workflows.RegisterDevices(w, db, gateways)
+			workflows.RegisterDevicesWithAlarms(w, db, gateways, &alarm.Observer{Client: tc, DB: db, Log: log})
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "interconnect") {
-			w := worker.New(tc, names.InterconnectQueue, worker.Options{})
+			// More pollers than the default 2: pushes are many small tasks and
+			// poll latency dominated push latency in tests/regulator.
+			w := worker.New(tc, names.InterconnectQueue, worker.Options{
+				MaxConcurrentActivityTaskPollers: 8, MaxConcurrentWorkflowTaskPollers: 8})
 			workflows.RegisterInterconnect(w, regulator.Activities)
 			workers = append(workers, w)
 		}

@@ -34,6 +34,13 @@ const (
 // MeterWallet is the liability account of one prepaid meter.
 func MeterWallet(meterNo string) string { return MeterWalletPrefix + meterNo }
 
+// CustomerWalletPrefix starts the liability account of a customer's prepaid
+// account (e.g. the balance behind a charging card).
+const CustomerWalletPrefix = "customer-wallet:"
+
+// CustomerWallet is the liability account of one prepaid account.
+func CustomerWallet(accountNo string) string { return CustomerWalletPrefix + accountNo }
+
 // Posting moves Amount into (debit, positive) or out of (credit, negative) an account.
 type Posting struct {
 	Account string       `json:"account"`

@@ -198,22 +198,23 @@ func (s *Store) EnsureDev(ctx context.Context, regulator string) error {
 
 // Valid returns every credential set of operatorID valid now, newest first.
 func (s *Store) Valid(ctx context.Context, operatorID string) ([]envelope.Secrets, error) {
-	return s.query(ctx, `operator_id=$1`, operatorID)
+	return s.query(ctx, `operator_id=$1`, operatorID, 100)
 }
 
 // Current returns the newest valid credentials of regulator: what we send with.
 func (s *Store) Current(ctx context.Context, regulator string) (envelope.Secrets, error) {
-	all, err := s.query(ctx, `regulator=$1`, regulator)
+	// Only the newest row is opened: older ones may predate a master key change.
+	all, err := s.query(ctx, `regulator=$1`, regulator, 1)
 	if err != nil {
 		return envelope.Secrets{}, err
 	}
 	return all[0], nil
 }
 
-func (s *Store) query(ctx context.Context, where string, arg string) ([]envelope.Secrets, error) {
+func (s *Store) query(ctx context.Context, where string, arg string, limit int) ([]envelope.Secrets, error) {
 	rows, err := s.DB.Query(ctx, `select regulator, operator_id, sealed from regulator_credentials
 		where `+where+` and valid_from <= $2 and (valid_until is null or valid_until > $2)
-		order by valid_from desc, id desc`, arg, s.now())
+		order by valid_from desc, id desc limit $3`, arg, s.now(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("keys: load credentials: %w", err)
 	}

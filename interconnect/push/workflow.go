@@ -192,6 +192,9 @@ func Workflow(ctx workflow.Context, in Input) error {
 			break
 		}
 		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return err // cancelled: an operator stopped the station's pushes
+		}
 		info := workflow.GetInfo(ctx)
 		if !draining && (info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > in.MaxHistory) {
 			// Finish what is in flight (activities cannot move to the next

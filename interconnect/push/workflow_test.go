@@ -52,9 +52,12 @@ func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
 		}
 	}, time.Second)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(push.SignalFrequency, 30) }, 35*time.Second)
+	// The server would suggest continue-as-new when history grows.
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 100*time.Second)
+	env.SetTestTimeout(30 * time.Second)
 
 	env.ExecuteWorkflow(push.Kind, push.Input{StationID: "44030000000000000001", Cadence: 10 * time.Second,
-		RetryMaxInterval: time.Second, MaxHistory: 120})
+		RetryMaxInterval: time.Second})
 
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not reach continue-as-new")

@@ -15,12 +15,6 @@ import (
 // ErrUnknown is returned for a station or connector id the registry lacks.
 var ErrUnknown = errors.New("registry: unknown id")
 
-// querier is what both *store.DB and pgx.Tx offer.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // Page is one page of stations (table 31).
 type Page struct {
 	PageNo    int

@@ -83,6 +83,11 @@ func Load(ctx context.Context, db *store.DB, o Options) (Loaded, error) {
 				return err
 			}
 		}
+		// The area manager (片区经理) gets every meter's alarms with the tenant (seed 002).
+		if _, err := tx.Exec(ctx, `insert into alarm_recipients(project_id, phone, name, role)
+			values($1,'13900000000','Area manager','manager')`, out.ProjectID); err != nil {
+			return fmt.Errorf("alarm recipient: %w", err)
+		}
 		building := uuid.NewString()
 		if _, err := tx.Exec(ctx, `insert into sites(id, project_id, level, name) values($1,$2,1,'Building A')`, building, out.ProjectID); err != nil {
 			return err

@@ -82,7 +82,7 @@ func setup(t *testing.T, in push.Input) *env {
 	client := &regclient.Client{BaseURL: sim.URL(), Secrets: func(ctx context.Context) (envelope.Secrets, error) {
 		return ks.Current(ctx, push.DefaultRegulator)
 	}}
-	w := worker.New(stack.Temporal, names.InterconnectQueue, worker.Options{})
+	w := worker.New(stack.Temporal, names.InterconnectQueue, worker.Options{MaxConcurrentActivityTaskPollers: 8, MaxConcurrentWorkflowTaskPollers: 8})
 	workflows.RegisterInterconnect(w, &push.Activities{DB: stack.DB, Client: client, Regulator: push.DefaultRegulator})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,228 @@
+package sms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/store"
+)
+
+// Message statuses (sms_messages.status).
+const (
+	Pending = "pending" // not yet accepted by any provider
+	Sent    = "sent"    // accepted by a provider (or stored in the outbox)
+	Failed  = "failed"  // every provider refused it for good
+)
+
+// ErrTypeUndeliverable marks a message every configured provider rejected:
+// retrying cannot help, the alarm records it and goes on.
+const ErrTypeUndeliverable = "SMSUndeliverable"
+
+// Outbox is the local provider: the sms_messages row is the message, so
+// sending is only giving it an id. It is the default for make run and tests,
+// and the messages show at GET /api/v1/sms.
+type Outbox struct{}
+
+// Name is the provider's name in configuration and records.
+func (Outbox) Name() string { return "outbox" }
+
+// Send accepts every message.
+func (Outbox) Send(_ context.Context, r Request) (Receipt, error) {
+	return Receipt{MessageID: "outbox-" + r.Ref}, nil
+}
+
+// Activities send SMS (task queue voltflow-main).
+type Activities struct {
+	DB        *store.DB
+	Providers []Provider // tried in order; empty means the outbox
+	Templates Templates  // nil means DefaultTemplates
+	// PerProvider is how many throttled or transient failures one provider
+	// gets (across Temporal's retries) before the next provider is tried.
+	PerProvider int
+	Now         func() time.Time
+}
+
+// SendInput is one SMS to one recipient. (WorkflowID, AlarmID, Stage,
+// Recipient) identify it: sending it again is a no-op.
+type SendInput struct {
+	ProjectID  string            `json:"projectId"`
+	WorkflowID string            `json:"workflowId"`
+	AlarmID    string            `json:"alarmId"`
+	Stage      string            `json:"stage"`
+	Recipient  string            `json:"recipient"`
+	Kind       string            `json:"kind"`
+	MeterNo    string            `json:"meterNo"`
+	Template   string            `json:"template"`
+	Values     map[string]string `json:"values"`
+}
+
+// SendResult is the recorded message.
+type SendResult struct {
+	ID                string `json:"id"`
+	Status            string `json:"status"`
+	Provider          string `json:"provider"`
+	ProviderMessageID string `json:"providerMessageId"`
+	// Duplicate: the message had already been sent by an earlier attempt.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Activities) providers() []Provider {
+	if len(a.Providers) == 0 {
+		return []Provider{Outbox{}}
+	}
+	return a.Providers
+}
+
+func (a *Activities) perProvider() int {
+	if a.PerProvider <= 0 {
+		return 3
+	}
+	return a.PerProvider
+}
+
+// SendSMS records the message and sends it through the first provider that
+// takes it. A throttled or transient failure is returned as a retryable
+// error (Temporal retries with backoff) until the provider has failed
+// PerProvider times; then, or at once when the provider rejects the message,
+// the next provider is tried. Each try is recorded in sms_attempts.
+//
+// The row is claimed before the provider is called, so a retry after a
+// recorded success sends nothing. A worker killed between the provider's
+// acceptance and the row update sends the message again on retry; the row
+// id travels as the provider's OutId / SessionContext to spot that.
+func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, error) {
+	templates := a.Templates
+	if templates == nil {
+		templates = DefaultTemplates()
+	}
+	tpl, ok := templates[in.Template]
+	if !ok {
+		err := fmt.Errorf("no SMS template %q", in.Template)
+		return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndeliverable, err)
+	}
+	text, params, err := tpl.render(in.Values)
+	if err != nil {
+		return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndeliverable, err)
+	}
+	row, err := a.claim(ctx, in, text)
+	if err != nil {
+		return SendResult{}, err
+	}
+	if row.status != Pending {
+		return SendResult{ID: row.id, Status: row.status, Provider: row.provider, ProviderMessageID: row.providerMsgID, Duplicate: true}, nil
+	}
+	providers := a.providers()
+	idx := min(row.providerIndex, len(providers)-1)
+	for {
+		p := providers[idx]
+		code := tpl.Codes[p.Name()]
+		if code == "" {
+			code = in.Template
+		}
+		rec, sendErr := p.Send(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.id})
+		if sendErr == nil {
+			return a.markSent(ctx, row.id, p.Name(), rec.MessageID)
+		}
+		class, pcode := classOf(sendErr)
+		failures, err := a.recordFailure(ctx, row.id, p.Name(), idx, pcode, sendErr)
+		if err != nil {
+			return SendResult{}, err
+		}
+		last := idx == len(providers)-1
+		switch {
+		case class == Rejected && last:
+			if err := a.markFailed(ctx, row.id, sendErr); err != nil {
+				return SendResult{}, err
+			}
+			return SendResult{}, temporal.NewNonRetryableApplicationError(sendErr.Error(), ErrTypeUndeliverable, sendErr)
+		case !last && (class == Rejected || failures >= a.perProvider()):
+			idx++
+			if err := a.setProvider(ctx, row.id, idx); err != nil {
+				return SendResult{}, err
+			}
+			continue
+		default:
+			return SendResult{}, fmt.Errorf("send SMS %s to %s: %w", in.Stage, in.Recipient, sendErr)
+		}
+	}
+}
+
+type messageRow struct {
+	id, status, provider, providerMsgID string
+	providerIndex                       int
+}
+
+// claim inserts the message or finds the earlier one with the same key.
+func (a *Activities) claim(ctx context.Context, in SendInput, text string) (messageRow, error) {
+	values, err := json.Marshal(in.Values)
+	if err != nil {
+		return messageRow{}, err
+	}
+	var r messageRow
+	err = a.DB.QueryRow(ctx, `insert into sms_messages(id, project_id, workflow_id, alarm_id, stage, recipient, kind, meter_no,
+		template, params, text, status, created_at) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'pending',$12)
+		on conflict (workflow_id, alarm_id, stage, recipient) do update set workflow_id = excluded.workflow_id
+		returning id, status, provider, provider_message_id, provider_index`,
+		uuid.NewString(), in.ProjectID, in.WorkflowID, in.AlarmID, in.Stage, in.Recipient, in.Kind, in.MeterNo,
+		in.Template, values, text, a.now()).Scan(&r.id, &r.status, &r.provider, &r.providerMsgID, &r.providerIndex)
+	if err != nil {
+		return r, fmt.Errorf("record SMS %s/%s to %s: %w", in.WorkflowID, in.Stage, in.Recipient, err)
+	}
+	return r, nil
+}
+
+func (a *Activities) markSent(ctx context.Context, id, provider, msgID string) (SendResult, error) {
+	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `insert into sms_attempts(message_id, provider, at, ok) values($1,$2,$3,true)`, id, provider, a.now()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `update sms_messages set status='sent', provider=$2, provider_message_id=$3, sent_at=$4,
+			attempts=attempts+1 where id=$1`, id, provider, msgID, a.now())
+		return err
+	})
+}
+
+// recordFailure records a refused try and returns how often this provider
+// has failed for the message.
+func (a *Activities) recordFailure(ctx context.Context, id, provider string, idx int, code string, sendErr error) (int, error) {
+	var n int
+	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `insert into sms_attempts(message_id, provider, at, ok, code, detail) values($1,$2,$3,false,$4,$5)`,
+			id, provider, a.now(), code, sendErr.Error()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `update sms_messages set attempts=attempts+1, last_error=$2, provider_index=$3 where id=$1`,
+			id, sendErr.Error(), idx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `select count(*) from sms_attempts where message_id=$1 and provider=$2 and not ok`, id, provider).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record SMS failure: %w", errors.Join(err, sendErr))
+	}
+	return n, nil
+}
+
+func (a *Activities) setProvider(ctx context.Context, id string, idx int) error {
+	_, err := a.DB.Exec(ctx, `update sms_messages set provider_index=$2 where id=$1`, id, idx)
+	return err
+}
+
+func (a *Activities) markFailed(ctx context.Context, id string, cause error) error {
+	_, err := a.DB.Exec(ctx, `update sms_messages set status='failed', last_error=$2 where id=$1`, id, cause.Error())
+	return err
+}

@@ -1,0 +1,342 @@
+// Package smsfake is a local stand-in for Aliyun SMS (Dysms SendSms) and
+// Tencent Cloud SMS (SendSms, API 3.0) for tests: it checks every request's
+// signature with its own code (written from the providers' documentation,
+// sharing nothing with the clients under test) and answers as the provider
+// does, errors included.
+package smsfake
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Received is one message the fake accepted or refused.
+type Received struct {
+	Phone        string
+	TemplateCode string
+	Params       []string // values in order (Aliyun: sorted by name)
+	Ref          string   // OutId / SessionContext
+	MessageID    string   // empty when refused
+	Code         string   // the answer's code
+}
+
+// Server is one fake provider on a real socket.
+type Server struct {
+	URL string
+
+	mu           sync.Mutex
+	received     []Received
+	throttle     int
+	badTemplates map[string]bool
+	sigFailures  int
+	seq          int
+}
+
+// Throttle makes the next n messages fail with the provider's rate-limit code.
+func (s *Server) Throttle(n int) { s.mu.Lock(); s.throttle = n; s.mu.Unlock() }
+
+// RejectTemplate makes messages with this template code fail as a bad template.
+func (s *Server) RejectTemplate(code string) {
+	s.mu.Lock()
+	s.badTemplates[code] = true
+	s.mu.Unlock()
+}
+
+// Received lists the messages in arrival order, refused ones included.
+func (s *Server) Received() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.received...)
+}
+
+// Accepted lists only the accepted messages.
+func (s *Server) Accepted() []Received {
+	var out []Received
+	for _, r := range s.Received() {
+		if r.MessageID != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// SignatureFailures counts requests whose signature did not verify.
+func (s *Server) SignatureFailures() int { s.mu.Lock(); defer s.mu.Unlock(); return s.sigFailures }
+
+// decide records a message and returns the outcome the script asks for:
+// "" (accept), "throttle" or "template".
+func (s *Server) decide(r Received, prefix string) (Received, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	outcome := ""
+	switch {
+	case s.throttle > 0:
+		s.throttle--
+		outcome = "throttle"
+	case s.badTemplates[r.TemplateCode]:
+		outcome = "template"
+	default:
+		s.seq++
+		r.MessageID = fmt.Sprintf("%s-%06d", prefix, s.seq)
+	}
+	s.received = append(s.received, r)
+	return r, outcome
+}
+
+func (s *Server) sigFailed() { s.mu.Lock(); s.sigFailures++; s.mu.Unlock() }
+
+func newServer(t testing.TB, h func(*Server) http.Handler) *Server {
+	s := &Server{badTemplates: map[string]bool{}}
+	ts := httptest.NewServer(h(s))
+	t.Cleanup(ts.Close)
+	s.URL = ts.URL
+	return s
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ---------- Aliyun (RPC, HMAC-SHA1) ----------
+
+// NewAliyun starts a fake Dysms endpoint knowing one AccessKey pair.
+func NewAliyun(t testing.TB, keyID, keySecret string) *Server {
+	return newServer(t, func(s *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := r.ParseForm(); err != nil {
+				writeJSON(w, 400, map[string]string{"Code": "MissingParameter", "Message": err.Error()})
+				return
+			}
+			params := map[string]string{}
+			for k, v := range r.Form {
+				params[k] = v[0]
+			}
+			reqID := fmt.Sprintf("FAKE-%d", time.Now().UnixNano())
+			if params["AccessKeyId"] != keyID {
+				s.sigFailed()
+				writeJSON(w, 404, map[string]string{"Code": "InvalidAccessKeyId.NotFound", "Message": "Specified access key is not found.", "RequestId": reqID})
+				return
+			}
+			if !aliyunVerify(r.Method, params, keySecret) {
+				s.sigFailed()
+				writeJSON(w, 400, map[string]string{"Code": "SignatureDoesNotMatch",
+					"Message": "Specified signature is not matched with our calculation.", "RequestId": reqID})
+				return
+			}
+			if params["Action"] != "SendSms" || params["Version"] != "2017-05-25" {
+				writeJSON(w, 400, map[string]string{"Code": "InvalidAction.NotFound", "Message": "action " + params["Action"], "RequestId": reqID})
+				return
+			}
+			var tp map[string]string
+			if err := json.Unmarshal([]byte(params["TemplateParam"]), &tp); err != nil {
+				writeJSON(w, 200, map[string]string{"Code": "isv.INVALID_JSON_PARAM", "Message": "JSON参数不合法", "RequestId": reqID})
+				return
+			}
+			names := make([]string, 0, len(tp))
+			for k := range tp {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			rec := Received{Phone: params["PhoneNumbers"], TemplateCode: params["TemplateCode"], Ref: params["OutId"]}
+			for _, n := range names {
+				rec.Params = append(rec.Params, tp[n])
+			}
+			rec, outcome := s.decide(rec, "aliyun")
+			switch outcome {
+			case "throttle":
+				s.setCode(len(s.Received())-1, "isv.BUSINESS_LIMIT_CONTROL")
+				writeJSON(w, 200, map[string]string{"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控Permits:1", "RequestId": reqID})
+			case "template":
+				s.setCode(len(s.Received())-1, "isv.SMS_TEMPLATE_ILLEGAL")
+				writeJSON(w, 200, map[string]string{"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "该账号下找不到对应模板", "RequestId": reqID})
+			default:
+				s.setCode(len(s.Received())-1, "OK")
+				writeJSON(w, 200, map[string]string{"Code": "OK", "Message": "OK", "BizId": rec.MessageID, "RequestId": reqID})
+			}
+		})
+	})
+}
+
+func (s *Server) setCode(i int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= 0 && i < len(s.received) {
+		s.received[i].Code = code
+	}
+}
+
+// aliyunVerify recomputes the RPC signature: StringToSign =
+// Method & enc("/") & enc(canonical query), key = secret + "&".
+func aliyunVerify(method string, params map[string]string, secret string) bool {
+	if params["SignatureMethod"] != "HMAC-SHA1" || params["SignatureVersion"] != "1.0" || params["SignatureNonce"] == "" {
+		return false
+	}
+	ts, err := time.Parse("2006-01-02T15:04:05Z", params["Timestamp"])
+	if err != nil || time.Since(ts).Abs() > 15*time.Minute {
+		return false
+	}
+	var pairs []string
+	for k, v := range params {
+		if k != "Signature" {
+			pairs = append(pairs, rfc3986(k)+"="+rfc3986(v))
+		}
+	}
+	sort.Strings(pairs) // keys are unique, so sorting pairs sorts by key
+	sts := method + "&" + rfc3986("/") + "&" + rfc3986(strings.Join(pairs, "&"))
+	m := hmac.New(sha1.New, []byte(secret+"&"))
+	m.Write([]byte(sts))
+	want := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	return hmac.Equal([]byte(want), []byte(params["Signature"]))
+}
+
+// rfc3986 percent-encodes every byte outside A-Z a-z 0-9 - _ . ~ as %XX.
+func rfc3986(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// ---------- Tencent (API 3.0, TC3-HMAC-SHA256) ----------
+
+// NewTencent starts a fake sms.tencentcloudapi.com knowing one secret pair.
+func NewTencent(t testing.TB, secretID, secretKey string) *Server {
+	return newServer(t, func(s *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reqID := fmt.Sprintf("fake-%d", time.Now().UnixNano())
+			fail := func(code, msg string) {
+				writeJSON(w, 200, map[string]any{"Response": map[string]any{
+					"Error": map[string]string{"Code": code, "Message": msg}, "RequestId": reqID}})
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			if err != nil {
+				fail("InvalidParameter", err.Error())
+				return
+			}
+			if code, msg := tc3Verify(r, body, secretID, secretKey); code != "" {
+				s.sigFailed()
+				fail(code, msg)
+				return
+			}
+			if r.Header.Get("X-TC-Action") != "SendSms" || r.Header.Get("X-TC-Version") != "2021-01-11" {
+				fail("InvalidAction", "action "+r.Header.Get("X-TC-Action")+" version "+r.Header.Get("X-TC-Version"))
+				return
+			}
+			var in struct {
+				PhoneNumberSet   []string
+				SmsSdkAppId      string
+				SignName         string
+				TemplateId       string
+				TemplateParamSet []string
+				SessionContext   string
+			}
+			if err := json.Unmarshal(body, &in); err != nil || len(in.PhoneNumberSet) == 0 || in.SmsSdkAppId == "" {
+				fail("InvalidParameter", "bad body")
+				return
+			}
+			var statuses []map[string]any
+			for _, phone := range in.PhoneNumberSet {
+				rec, outcome := s.decide(Received{Phone: phone, TemplateCode: in.TemplateId, Params: in.TemplateParamSet, Ref: in.SessionContext}, "tencent")
+				switch outcome {
+				case "template":
+					s.setCode(len(s.Received())-1, "FailedOperation.TemplateIncorrectOrUnapproved")
+					fail("FailedOperation.TemplateIncorrectOrUnapproved", "template is not approved or request content does not match the approved template content.")
+					return
+				case "throttle":
+					s.setCode(len(s.Received())-1, "LimitExceeded.PhoneNumberThirtySecondLimit")
+					statuses = append(statuses, map[string]any{"SerialNo": "", "PhoneNumber": phone, "Fee": 0, "SessionContext": in.SessionContext,
+						"Code": "LimitExceeded.PhoneNumberThirtySecondLimit", "Message": "the number of SMS messages sent from a single mobile number within 30 seconds exceeds the upper limit", "IsoCode": "CN"})
+				default:
+					s.setCode(len(s.Received())-1, "Ok")
+					statuses = append(statuses, map[string]any{"SerialNo": rec.MessageID, "PhoneNumber": phone, "Fee": 1, "SessionContext": in.SessionContext,
+						"Code": "Ok", "Message": "send success", "IsoCode": "CN"})
+				}
+			}
+			writeJSON(w, 200, map[string]any{"Response": map[string]any{"SendStatusSet": statuses, "RequestId": reqID}})
+		})
+	})
+}
+
+// tc3Verify checks a TC3-HMAC-SHA256 Authorization header; it returns the
+// provider's error code and message, or "" when the signature holds.
+func tc3Verify(r *http.Request, body []byte, secretID, secretKey string) (string, string) {
+	auth := r.Header.Get("Authorization")
+	alg, rest, ok := strings.Cut(auth, " ")
+	if !ok || alg != "TC3-HMAC-SHA256" {
+		return "AuthFailure.InvalidAuthorization", "Authorization header is not TC3-HMAC-SHA256"
+	}
+	fields := map[string]string{}
+	for _, f := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		fields[k] = v
+	}
+	cred := strings.Split(fields["Credential"], "/")
+	if len(cred) != 4 || cred[2] != "sms" || cred[3] != "tc3_request" {
+		return "AuthFailure.InvalidAuthorization", "bad Credential " + fields["Credential"]
+	}
+	if cred[0] != secretID {
+		return "AuthFailure.SecretIdNotFound", "The SecretId is not found"
+	}
+	var unix int64
+	if _, err := fmt.Sscan(r.Header.Get("X-TC-Timestamp"), &unix); err != nil {
+		return "AuthFailure.InvalidAuthorization", "bad X-TC-Timestamp"
+	}
+	ts := time.Unix(unix, 0).UTC()
+	if time.Since(ts).Abs() > 5*time.Minute {
+		return "AuthFailure.SignatureExpire", "Signature expired"
+	}
+	date := ts.Format("2006-01-02")
+	if cred[1] != date {
+		return "AuthFailure.SignatureFailure", "credential date does not match the timestamp"
+	}
+	signed := strings.Split(fields["SignedHeaders"], ";")
+	var canonHeaders strings.Builder
+	for _, h := range signed {
+		v := r.Header.Get(h)
+		if h == "host" {
+			v = r.Host
+		}
+		canonHeaders.WriteString(h + ":" + strings.ToLower(strings.TrimSpace(v)) + "\n")
+	}
+	payload := sha256.Sum256(body)
+	query := ""
+	if r.Method == http.MethodGet {
+		query = r.URL.RawQuery
+	}
+	canon := strings.Join([]string{r.Method, r.URL.Path, query, canonHeaders.String(), fields["SignedHeaders"], hex.EncodeToString(payload[:])}, "\n")
+	ch := sha256.Sum256([]byte(canon))
+	scope := date + "/sms/tc3_request"
+	sts := "TC3-HMAC-SHA256\n" + r.Header.Get("X-TC-Timestamp") + "\n" + scope + "\n" + hex.EncodeToString(ch[:])
+	mac := func(key []byte, msg string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(msg))
+		return m.Sum(nil)
+	}
+	k := mac(mac(mac([]byte("TC3"+secretKey), date), "sms"), "tc3_request")
+	want := hex.EncodeToString(mac(k, sts))
+	if !hmac.Equal([]byte(want), []byte(fields["Signature"])) {
+		return "AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct."
+	}
+	return "", ""
+}

@@ -1,0 +1,37 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/voltflow/voltflow/activities/sms"
+	"github.com/voltflow/voltflow/domain/access"
+)
+
+// listSMS serves GET /api/v1/sms?limit=&cursor=&meterNo=: the SMS sent
+// (outbox or provider) in the caller's projects, newest first.
+func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	p, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	if _, err := uuid.Parse(p.beforeID); p.before != nil && err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, "bad cursor")
+		return
+	}
+	items, err := sms.List(r.Context(), s.cfg.DB, sms.Filter{Projects: nonNil(op.projectsFor(access.ViewData)),
+		MeterNo: r.URL.Query().Get("meterNo"), Limit: p.limit, Before: p.before, BeforeID: p.beforeID})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	out := map[string]any{"items": nonNil(items)}
+	if len(items) == p.limit {
+		last := items[len(items)-1]
+		out["nextCursor"] = cursor(last.CreatedAt, last.ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
