@@ -41,7 +41,8 @@ unit:
 bench: deps build
 	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 300x -timeout 20m ./tests/e2e/
 
-# 100,000 simulated meters (a separate simulator process on ports 20000-23124)
+# 100,000 simulated meters (a separate simulator process on ports 20000-23124,
+# or the next free run below 32768)
 # read into PostgreSQL by a Schedule-triggered sweep, next to a bare loop;
 # the last line is `sweep meters=100000 seconds=<s> baseline_seconds=<b>`.
 bench-sweep: deps build

@@ -47,11 +47,12 @@ func RegisterDevices(w worker.Registry, db *store.DB, gateways *meters.Gateways)
 // every reading the meter activities take (nil: no alarms).
 func RegisterDevicesWithAlarms(w worker.Registry, db *store.DB, gateways *meters.Gateways, alarms *alarm.Observer) {
 	ma := &meters.Activities{DB: db, Gateways: gateways}
+	sa := &sweepacts.Activities{DB: db, Gateways: gateways}
 	if alarms != nil {
-		ma.Alarms = alarms
+		ma.Alarms, sa.Alarms = alarms, alarms
 	}
 	w.RegisterActivity(ma)
-	w.RegisterActivity(&sweepacts.Activities{DB: db, Gateways: gateways})
+	w.RegisterActivity(sa)
 	w.RegisterActivity(&metercmdacts.Devices{DB: db, Gateways: gateways})
 }
 

@@ -56,6 +56,7 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 	if err := a.write(ctx, at, &b); err != nil {
 		return MeterReading{}, err
 	}
+	a.observe(ctx, b.rows)
 	m := g.meters[0]
 	switch {
 	case o.down != "":

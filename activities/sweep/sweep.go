@@ -22,6 +22,8 @@ import (
 
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/domain/alarm"
+	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -45,6 +47,29 @@ type Activities struct {
 	FlushRows int
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Alarms, when set, hears the readings each write stored
+	// (workflows/alarm.Observer).
+	Alarms AlarmHook
+}
+
+// AlarmHook is told of the readings a sweep stored.
+type AlarmHook interface {
+	ObserveMany(ctx context.Context, obs []alarm.Observation) error
+}
+
+// observe reports written readings to the alarms; a failure there is logged,
+// never a failed sweep.
+func (a *Activities) observe(ctx context.Context, rows []row) {
+	if a.Alarms == nil || len(rows) == 0 {
+		return
+	}
+	obs := make([]alarm.Observation, len(rows))
+	for i, r := range rows {
+		obs[i] = alarm.Observation{MeterID: r.meter.String(), Remaining: money.FromCents(r.s.Remaining), At: r.takenAt}
+	}
+	if err := a.Alarms.ObserveMany(ctx, obs); err != nil {
+		a.log().Warn("alarm hook failed", "error", err)
+	}
 }
 
 func (a *Activities) now() time.Time {
@@ -214,6 +239,9 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			t := time.Now()
 			werr = a.write(ctx, at, b)
 			writeMs.Add(time.Since(t).Milliseconds())
+			if werr == nil {
+				a.observe(ctx, b.rows)
+			}
 			written.Add(int64(len(b.rows)))
 		}
 	}()

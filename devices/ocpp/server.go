@@ -98,8 +98,9 @@ type Server struct {
 	opts Options
 	t    *transport
 	cs   ocpp16.CentralSystem
+	// ctx carries the caller's values, never its cancellation: handlers
+	// of the last disconnects must still write when the server stops.
 	ctx  context.Context
-	stop context.CancelFunc
 	done chan struct{}
 }
 
@@ -114,7 +115,7 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("ocpp: listen %s: %w", opts.Addr, err)
 	}
 	s := &Server{opts: opts, done: make(chan struct{})}
-	s.ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	s.ctx = context.WithoutCancel(ctx)
 	s.t = newTransport(ln, opts.Path, opts.HeartbeatInterval+opts.Grace, opts.WriteWait, s.authenticate, opts.Frames,
 		opts.Log.With("component", "ocpp"))
 	s.cs = ocpp16.NewCentralSystem(nil, s.t)
@@ -162,7 +163,6 @@ func (s *Server) Connections() int { return s.t.connected() }
 
 // Close stops serving and drops every connection.
 func (s *Server) Close() error {
-	s.stop()
 	s.cs.Stop()
 	<-s.done
 	return nil

@@ -1,6 +1,6 @@
 // Package sweepbench is `make bench-sweep` (contracts.md): 100,000 simulated
 // meters (3,125 gateways × 32, a separate simulator process on ports
-// 20000–23124) read into PostgreSQL by a Schedule-triggered sweep on a real
+// 20000–23124, or the next free run of ports) read into PostgreSQL by a Schedule-triggered sweep on a real
 // Temporal server and worker process, next to a bare loop reading the same
 // simulators and COPYing the rows. It prints one line:
 //
@@ -31,6 +31,7 @@ import (
 
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/store/storetest"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -38,8 +39,12 @@ import (
 const (
 	gateways   = 3125
 	perGateway = 32
-	basePort   = 20000 // below the ephemeral range, above the fixed ports
 )
+
+// basePorts are where the simulators may listen: below the ephemeral range,
+// above the fixed ports. Test clusters of other packages take random ports
+// in the same span, so the first whole free run is used.
+var basePorts = []int{20000, 23200, 26400, 29600}
 
 func TestSweep100k(t *testing.T) {
 	if os.Getenv("VOLTFLOW_BENCH_SWEEP") != "1" {
@@ -52,7 +57,7 @@ func TestSweep100k(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	stopSim := startSimulators(t, binDir)
+	basePort, stopSim := startSimulators(t, binDir)
 	defer stopSim()
 
 	stack, err := harness.Start(ctx, harness.Options{})
@@ -62,12 +67,12 @@ func TestSweep100k(t *testing.T) {
 	defer stack.Stop()
 
 	start := time.Now()
-	projectID := loadBenchProject(t, ctx, stack)
+	projectID := loadBenchProject(t, ctx, stack, basePort)
 	t.Logf("loaded %d gateways, %d meters in %v", gateways, gateways*perGateway, time.Since(start).Round(time.Millisecond))
 
 	// The bare loop runs before and after the sweep and counts as their mean:
 	// this 2-core machine's load moves during a run, and both sides should see it.
-	before := bareLoop(t, ctx, stack, "bench_baseline_before")
+	before := bareLoop(t, ctx, stack, basePort, "bench_baseline_before")
 	t.Logf("bare loop before the sweep: %.2fs", before.Seconds())
 
 	p := sweep.Project{ID: projectID, Code: "bench"}
@@ -97,7 +102,7 @@ func TestSweep100k(t *testing.T) {
 		second, _ := triggerSweep(t, ctx, stack.Temporal, p)
 		t.Logf("second sweep (connections open): %.2fs", second.Seconds())
 	}
-	after := bareLoop(t, ctx, stack, "bench_baseline_after")
+	after := bareLoop(t, ctx, stack, basePort, "bench_baseline_after")
 	t.Logf("bare loop after the sweep: %.2fs", after.Seconds())
 	baseline := (before + after) / 2
 	fmt.Printf("sweep meters=%d seconds=%.2f baseline_seconds=%.2f\n", rows, first.Seconds(), baseline.Seconds())
@@ -106,38 +111,52 @@ func TestSweep100k(t *testing.T) {
 // startSimulators runs `voltflow sim meters` as its own process: 3,125
 // listeners plus 3,125 connections would not fit next to the reader's
 // sockets in one process's 20,000 files.
-func startSimulators(t *testing.T, binDir string) func() {
+func startSimulators(t *testing.T, binDir string) (int, func()) {
 	t.Helper()
-	for _, p := range []int{basePort, basePort + gateways - 1} {
-		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), 200*time.Millisecond); err == nil {
-			c.Close()
-			t.Fatalf("port %d is taken: another simulator still running?", p)
+	base := 0
+	for _, b := range basePorts {
+		free := true
+		for p := b; free && p < b+gateways; p++ {
+			free = storetest.PortFree(p)
+		}
+		if free {
+			base = b
+			break
 		}
 	}
-	cmd := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "meters", "--addr", "127.0.0.1:"+strconv.Itoa(basePort),
+	if base == 0 {
+		t.Fatalf("no run of %d free ports from any of %v", gateways, basePorts)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "meters", "--addr", "127.0.0.1:"+strconv.Itoa(base),
 		"--gateways", strconv.Itoa(gateways), "--per-gateway", strconv.Itoa(perGateway), "--load-watts", "0")
 	cmd.Env = append(os.Environ(), "VOLTFLOW_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 	}
+	t.Logf("simulators on 127.0.0.1:%d-%d", base, base+gateways-1)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(basePort+gateways-1), 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(base+gateways-1), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return stop
+			return base, stop
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("simulator process ended: %v", err)
+		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
@@ -150,7 +169,7 @@ func startSimulators(t *testing.T, binDir string) func() {
 // loadBenchProject creates project "bench" with the 3,125 gateways and
 // 100,000 meters, by COPY (the demo loader's row-by-row inserts would take
 // longer than the sweep itself).
-func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack) string {
+func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, basePort int) string {
 	t.Helper()
 	projectID := uuid.NewString()
 	tx, err := stack.DB.Begin(ctx)
@@ -189,7 +208,7 @@ func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack) s
 
 // bareLoop is the baseline: open every gateway, read every meter, COPY the
 // rows into a table — no Temporal, no staging, no state or contact upkeep.
-func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, table string) time.Duration {
+func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, basePort int, table string) time.Duration {
 	t.Helper()
 	prof, err := profile.Load(profile.RefPrepaidV1)
 	if err != nil {

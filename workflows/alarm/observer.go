@@ -83,3 +83,49 @@ func (o *Observer) signal(ctx context.Context, id, name string, arg any) error {
 	}
 	return nil
 }
+
+// ObserveMany reports a sweep's readings: one query picks the few that can
+// change an alarm (a new one at or below the alarm amount, a deeper stage,
+// a balance back above it), and only those are observed one by one.
+func (o *Observer) ObserveMany(ctx context.Context, obs []domain.Observation) error {
+	if len(obs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(obs))
+	amounts := make([]string, len(obs))
+	byID := make(map[string]domain.Observation, len(obs))
+	for i, ob := range obs {
+		ids[i], amounts[i] = ob.MeterID, ob.Remaining.String()
+		byID[ob.MeterID] = ob
+	}
+	rows, err := o.DB.Query(ctx, `select s.meter_id::text from unnest($1::uuid[], $2::numeric[]) as s(meter_id, remaining)
+		join meters m on m.id = s.meter_id
+		left join alarms a on a.meter_id = m.id and a.kind = $3 and a.status = 'open'
+		where m.alarm1 > 0 and (
+			(a.id is null and s.remaining <= m.alarm1)
+			or (a.id is not null and (s.remaining > m.alarm1 or (a.next_threshold is not null and s.remaining <= a.next_threshold))))`,
+		ids, amounts, KindLowBalance)
+	if err != nil {
+		return fmt.Errorf("alarm hook: select readings: %w", err)
+	}
+	var picked []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		picked = append(picked, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range picked {
+		if err := o.Observe(ctx, byID[id]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

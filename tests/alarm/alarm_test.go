@@ -1,0 +1,128 @@
+// Package alarm drives a simulated meter down through its low-balance
+// thresholds on the real platform (PostgreSQL, the Temporal server, the
+// worker process, meter simulators on real sockets) and reads the SMS the
+// alarm sent from GET /api/v1/sms (the outbox provider).
+package alarm
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voltflow/voltflow/tests/harness"
+)
+
+var stack *harness.Stack
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("alarm e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	s, err := harness.Start(ctx, harness.Options{Gateways: 1, MetersPerGW: 4, DispatchWindow: 5 * time.Second, UpdateTimeout: 3 * time.Second})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "alarm e2e stack:", err)
+		os.Exit(1)
+	}
+	stack = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+type smsItem struct {
+	Recipient, Text, Kind, MeterNo, Stage, Status string
+	SentAt                                        *time.Time
+}
+
+// smsFor lists the stages each recipient got for a meter, oldest first.
+func smsFor(t *testing.T, c *harness.Client, meterNo string) map[string][]string {
+	var out struct{ Items []smsItem }
+	if code := c.Do(t, http.MethodGet, "/api/v1/sms?limit=100&meterNo="+meterNo, nil, &out); code != http.StatusOK {
+		t.Fatalf("GET /sms: %d", code)
+	}
+	by := map[string][]string{}
+	for i := len(out.Items) - 1; i >= 0; i-- {
+		it := out.Items[i]
+		if it.Status == "pending" {
+			continue // claimed, the outbox has not taken it yet
+		}
+		if it.Status != "sent" || it.SentAt == nil || it.Kind != "low_balance" || it.MeterNo != meterNo {
+			t.Fatalf("SMS %+v", it)
+		}
+		by[it.Recipient] = append(by[it.Recipient], it.Stage)
+	}
+	return by
+}
+
+func TestMeterRunsDownThroughStagesThenRecharge(t *testing.T) {
+	ctx := context.Background()
+	// No quiet hours, so the test does not depend on the time of day it runs.
+	if _, err := stack.DB.Exec(ctx, `insert into alarm_policies(project_id, quiet_start, quiet_end) values($1,0,0)`, stack.ProjectID); err != nil {
+		t.Fatal(err)
+	}
+	c := stack.Login(t, "admin", "admin")
+	const meterNo, tenant, manager = "M0001", "13800000001", "13900000000"
+	meter := stack.Fleet.Gateway(0).Meter(1)
+	meter.SetLoad(10000) // 10 kW at 1.2000 yuan/kWh: 12.00 yuan an hour
+
+	// Run the meter's clock in 5-minute steps (1.00 yuan each) until it
+	// holds at most the target, then read it through the API.
+	steps := []struct {
+		target int64 // cents
+		stage  string
+	}{{1900, "low_1"}, {950, "low_2"}, {350, "low_3"}, {0, "arrears"}}
+	var want []string
+	for _, s := range steps {
+		for i := 0; meter.State().Remaining > s.target; i++ {
+			if i > 200 {
+				t.Fatalf("meter stuck at %d cents", meter.State().Remaining)
+			}
+			stack.Fleet.Advance(5 * time.Minute)
+		}
+		if code := c.Do(t, http.MethodPost, "/api/v1/meters/"+meterNo+"/read", map[string]any{}, nil); code/100 != 2 {
+			t.Fatalf("read %s: %d", meterNo, code)
+		}
+		want = append(want, s.stage)
+		harness.Eventually(t, 30*time.Second, "SMS "+s.stage, func() (bool, string) {
+			got := smsFor(t, c, meterNo)
+			var remaining string
+			_ = stack.DB.QueryRow(ctx, `select s.remaining::text from meter_state s join meters m on m.id = s.meter_id
+				where m.meter_no = $1`, meterNo).Scan(&remaining)
+			return strings.Join(got[tenant], ",") == strings.Join(want, ",") &&
+				strings.Join(got[manager], ",") == strings.Join(want, ","), fmt.Sprint(got, " remaining ", remaining, " meter ", meter.State().Remaining, " at ", stack.Fleet.Now())
+		})
+	}
+
+	var rc struct{ ID, Status string }
+	if code := c.Do(t, http.MethodPost, "/api/v1/recharges", map[string]any{"meterNo": meterNo, "amount": "100.00",
+		"transactionNo": "alarm-e2e-1"}, &rc); code != http.StatusAccepted {
+		t.Fatalf("recharge: %d", code)
+	}
+	harness.Eventually(t, 30*time.Second, "alarm closed by the recharge", func() (bool, string) {
+		var status, resolution string
+		err := stack.DB.QueryRow(ctx, `select status, resolution from alarms where meter_no=$1`, meterNo).Scan(&status, &resolution)
+		return err == nil && status == "closed" && resolution == "recharged", fmt.Sprint(status, resolution, err)
+	})
+	got := smsFor(t, c, meterNo)
+	if strings.Join(got[manager], ",") != "low_1,low_2,low_3,arrears" ||
+		strings.Join(got[tenant], ",") != "low_1,low_2,low_3,arrears,recharge_received" || len(got) != 2 {
+		t.Fatalf("SMS after the recharge: %v", got)
+	}
+	// A reading after the recharge raises nothing.
+	if code := c.Do(t, http.MethodPost, "/api/v1/meters/"+meterNo+"/read", map[string]any{}, nil); code/100 != 2 {
+		t.Fatalf("read: %d", code)
+	}
+	time.Sleep(time.Second)
+	if again := smsFor(t, c, meterNo); len(again[tenant]) != 5 || len(again[manager]) != 4 {
+		t.Fatalf("SMS after a reading above the alarm amount: %v", again)
+	}
+}
