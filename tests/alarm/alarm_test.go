@@ -6,10 +6,8 @@ package alarm
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,22 +18,7 @@ import (
 var stack *harness.Stack
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("alarm e2e: skipped in -short mode")
-		os.Exit(0)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := harness.Start(ctx, harness.Options{Gateways: 1, MetersPerGW: 4, DispatchWindow: 5 * time.Second, UpdateTimeout: 3 * time.Second})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "alarm e2e stack:", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	harness.Main(m, "alarm", harness.Options{Gateways: 1, MetersPerGW: 4, DispatchWindow: 5 * time.Second, UpdateTimeout: 3 * time.Second}, &stack)
 }
 
 type smsItem struct {

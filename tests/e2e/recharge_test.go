@@ -60,7 +60,7 @@ func txNo(t *testing.T) string {
 }
 
 func TestRechargeCompletesAndCreditsMeterOnce(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	before, counter := meterRegisters(t, "M0005")
 	r := create(t, cashier, "M0005", "100.00", txNo(t))
@@ -88,7 +88,7 @@ func TestRechargeCompletesAndCreditsMeterOnce(t *testing.T) {
 }
 
 func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	before, _ := meterRegisters(t, "M0006")
@@ -126,7 +126,7 @@ func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
 }
 
 func TestRejectedRechargeBooksNothing(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	before, counter := meterRegisters(t, "M0007")
@@ -147,7 +147,7 @@ func TestRejectedRechargeBooksNothing(t *testing.T) {
 }
 
 func TestTransactionNoIsIdempotent(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	key := txNo(t)
 	before, counter := meterRegisters(t, "M0008")
@@ -172,7 +172,7 @@ func TestTransactionNoIsIdempotent(t *testing.T) {
 }
 
 func TestBadAmountsAreRefusedAndChangeNothing(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	count := func() (n int) {
 		_ = stack.DB.QueryRow(context.Background(), `select count(*) from recharges`).Scan(&n)
@@ -199,7 +199,7 @@ func TestBadAmountsAreRefusedAndChangeNothing(t *testing.T) {
 }
 
 func TestOtherProjectSeesNothing(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	o := demo.Defaults()
 	o.Project, o.Organisation, o.MeterPrefix, o.MetersPerGW, o.BcryptCost = "other", "other-group", "X", 2, 4
 	o.GatewayPorts = []int{1}
@@ -231,7 +231,7 @@ func TestOtherProjectSeesNothing(t *testing.T) {
 }
 
 func TestWorkerKilledBetweenBookingAndDispatch(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	before, counter := meterRegisters(t, "M0009")
 	// Only the business queue is served: the sale is booked, the dispatch waits.
@@ -260,7 +260,7 @@ func TestWorkerKilledBetweenBookingAndDispatch(t *testing.T) {
 }
 
 func TestMeterDownThenRedispatchCreditsOnce(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	gw := stack.Fleet.Gateway(3) // M0097–M0128
 	before, counter := meterRegisters(t, "M0100")
@@ -291,7 +291,7 @@ func TestMeterDownThenRedispatchCreditsOnce(t *testing.T) {
 }
 
 func TestDecisionWithoutWorkerIs503(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	r := create(t, cashier, "M0011", "800.00", txNo(t))

@@ -4,10 +4,6 @@
 package metercmd
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -20,20 +16,5 @@ var stack *harness.Stack
 const dispatchWindow = 3 * time.Second
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("metercmd e2e: skipped in -short mode")
-		os.Exit(0)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := harness.Start(ctx, harness.Options{DispatchWindow: dispatchWindow, UpdateTimeout: 3 * time.Second})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "metercmd e2e stack:", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	harness.Main(m, "metercmd", harness.Options{DispatchWindow: dispatchWindow, UpdateTimeout: 3 * time.Second}, &stack)
 }

@@ -140,7 +140,7 @@ func books(t *testing.T, meterNo string) map[string]string {
 }
 
 func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	// The meter holds 50.00 from installation, but nobody paid the platform
 	// for it: with an empty wallet nothing is refundable.
@@ -188,7 +188,7 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 }
 
 func TestRefundRequestsAreValidatedAndIdempotent(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	recharged(t, cashier, "M0021", "100.00")
 	before := footprint(t)
@@ -237,7 +237,7 @@ func TestRefundRequestsAreValidatedAndIdempotent(t *testing.T) {
 }
 
 func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	recharged(t, cashier, "M0022", "100.00")
@@ -309,7 +309,7 @@ func mustCents(t *testing.T, s string) int64 {
 }
 
 func TestReversalRestoresLedgerAndMeter(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	ledgerBefore := books(t, "M0023")
@@ -355,7 +355,7 @@ func TestReversalRestoresLedgerAndMeter(t *testing.T) {
 }
 
 func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	code, pending, _ := post(t, cashier, "/api/v1/recharges", fmt.Sprintf(`{"meterNo":"M0024","amount":"600.00","transactionNo":%q}`, txNo(t)))
@@ -378,7 +378,7 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 }
 
 func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
-	checkLedger(t)
+	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	recharged(t, cashier, "M0101", "50.00")

@@ -7,7 +7,6 @@ package regulator
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -34,22 +33,7 @@ import (
 var stack *harness.Stack
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("regulator e2e: skipped in -short mode")
-		os.Exit(0)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := harness.Start(ctx, harness.Options{Gateways: 1, MetersPerGW: 1})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "regulator e2e stack:", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	harness.Main(m, "regulator", harness.Options{Gateways: 1, MetersPerGW: 1}, &stack)
 }
 
 // env is the regulator side of the stack: the simulator, an interconnect

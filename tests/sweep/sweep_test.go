@@ -6,7 +6,6 @@ package sweep
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -25,24 +24,9 @@ var stack *harness.Stack
 const interval = 2 * time.Second
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("sweep e2e: skipped in -short mode")
-		os.Exit(0)
-	}
 	// The worker process reads it at start and sets the Schedule's interval.
 	os.Setenv("VOLTFLOW_SWEEP_INTERVAL", interval.String())
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	s, err := harness.Start(ctx, harness.Options{UpdateTimeout: 3 * time.Second})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sweep e2e stack:", err)
-		os.Exit(1)
-	}
-	stack = s
-	code := m.Run()
-	s.Stop()
-	os.Exit(code)
+	harness.Main(m, "sweep", harness.Options{UpdateTimeout: 3 * time.Second}, &stack)
 }
 
 func count(t *testing.T, sql string, args ...any) int {
