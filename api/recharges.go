@@ -181,12 +181,7 @@ func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	out := map[string]any{"items": nonNil(items)}
-	if len(items) == p.limit {
-		last := items[len(items)-1]
-		out["nextCursor"] = cursor(last.CreatedAt, last.ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, items, p.limit, func(last rechargeacts.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {

@@ -78,3 +78,14 @@ func mustURL(s string) *url.URL {
 	u, _ := url.Parse(s)
 	return u
 }
+
+// writePage answers a list: {"items": [...], "nextCursor": ...}, with a
+// cursor only when the page is full (there may be more).
+func writePage[T any](w http.ResponseWriter, items []T, limit int, key func(T) (time.Time, string)) {
+	out := map[string]any{"items": nonNil(items)}
+	if len(items) == limit && limit > 0 {
+		at, id := key(items[len(items)-1])
+		out["nextCursor"] = cursor(at, id)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -28,10 +29,5 @@ func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	out := map[string]any{"items": nonNil(items)}
-	if len(items) == p.limit {
-		last := items[len(items)-1]
-		out["nextCursor"] = cursor(last.CreatedAt, last.ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, items, p.limit, func(last sms.Message) (time.Time, string) { return last.CreatedAt, last.ID })
 }

@@ -49,12 +49,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	out := map[string]any{"items": nonNil(items)}
-	if len(items) == p.limit {
-		last := items[len(items)-1]
-		out["nextCursor"] = cursor(last.CreatedAt, last.ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, items, p.limit, func(last inbox.Task) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 func filterProjects(ps []string, want string) []string {
