@@ -40,6 +40,9 @@ const (
 
 	// Remote meter commands (远程控制).
 	CodeUnknownCommand = "unknown_command"
+
+	// Charging cards (充电卡).
+	CodeCardVoid = "card_void"
 )
 
 var titles = map[string]string{
@@ -63,6 +66,8 @@ var titles = map[string]string{
 	CodeAlreadyReversed:      "Recharge already reversed",
 
 	CodeUnknownCommand: "Unknown meter command",
+
+	CodeCardVoid: "Card is void",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -94,7 +95,13 @@ func New(cfg Config) *Server {
 			r.Get("/meter-batches/{id}", s.getMeterBatch)
 			r.With(s.audit("meter.batch.redispatch")).Post("/meter-batches/{id}/redispatch", s.redispatchMeterBatch)
 			r.Get("/ledger/accounts", s.listAccounts)
+			r.Get("/chargers/{id}", s.getCharger)
+			r.Get("/chargers/{id}/messages", s.listChargerMessages)
+			r.Get("/cards/{cardNo}", s.getCard)
+			r.With(s.audit("card.freeze")).Post("/cards/{cardNo}/freeze", s.setCardStatus(card.Frozen))
+			r.With(s.audit("card.unfreeze")).Post("/cards/{cardNo}/unfreeze", s.setCardStatus(card.Active))
 			r.Get("/sms", s.listSMS)
+			r.Get("/reports/{name}", s.report)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

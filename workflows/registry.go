@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
+	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/inbox"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
@@ -46,10 +47,27 @@ func RegisterDevices(w worker.Registry, db *store.DB, gateways *meters.Gateways)
 // RegisterDevicesWithAlarms is RegisterDevices with the alarm hook told of
 // every reading the meter activities take (nil: no alarms).
 func RegisterDevicesWithAlarms(w worker.Registry, db *store.DB, gateways *meters.Gateways, alarms *alarm.Observer) {
+	RegisterDevicesWithHooks(w, db, gateways, DeviceHooks{Alarms: alarms})
+}
+
+// DeviceHooks are told of what the device activities record; nil fields
+// are off.
+type DeviceHooks struct {
+	Alarms *alarm.Observer
+	// Billing prices the sweep's readings of platform-side meters (主站费控).
+	Billing *billingacts.Activities
+}
+
+// RegisterDevicesWithHooks is RegisterDevices with hooks.
+func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *meters.Gateways, h DeviceHooks) {
 	ma := &meters.Activities{DB: db, Gateways: gateways}
 	sa := &sweepacts.Activities{DB: db, Gateways: gateways}
-	if alarms != nil {
-		ma.Alarms, sa.Alarms = alarms, alarms
+	if h.Alarms != nil {
+		ma.Alarms, sa.Alarms = h.Alarms, h.Alarms
+	}
+	if h.Billing != nil {
+		sa.Billing = h.Billing
+		w.RegisterActivity(h.Billing)
 	}
 	w.RegisterActivity(ma)
 	w.RegisterActivity(sa)

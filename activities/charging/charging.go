@@ -125,16 +125,17 @@ func (s *Service) Connected(ctx context.Context, id string) {
 	}
 }
 
-// Disconnected marks the charge point offline and each of its connectors
-// offline (table 8 status 0), so the regulator hears of it.
+// Disconnected marks each of the charge point's connectors offline (table 8
+// status 0), so the regulator hears of it, then the charge point itself:
+// whoever sees it offline sees its connectors offline too.
 func (s *Service) Disconnected(ctx context.Context, id string) {
 	at := s.now()
+	if err := s.connectorsOffline(ctx, id, at); err != nil {
+		s.log().Error("ocpp: connectors offline", "chargePoint", id, "error", err)
+	}
 	if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set online=false, disconnected_at=$2, updated_at=now()
 		where equipment_id=$1`, id, at); err != nil {
 		s.log().Error("ocpp: mark offline", "chargePoint", id, "error", err)
-	}
-	if err := s.connectorsOffline(ctx, id, at); err != nil {
-		s.log().Error("ocpp: connectors offline", "chargePoint", id, "error", err)
 	}
 }
 
@@ -333,7 +334,7 @@ func (s *Service) StartTransaction(ctx context.Context, id string, req *core.Sta
 	if err != nil {
 		return nil, fmt.Errorf("start transaction on %s/%d: %w", id, req.ConnectorId, err)
 	}
-	s.log().Info("ocpp: transaction started", "chargePoint", id, "connector", req.ConnectorId, "transaction", txID,
+	s.log().Debug("ocpp: transaction started", "chargePoint", id, "connector", req.ConnectorId, "transaction", txID,
 		"idTag", req.IdTag, "authorization", st)
 	return core.NewStartTransactionConfirmation(types.NewIdTagInfo(st), txID), nil
 }
@@ -476,7 +477,7 @@ func (s *Service) StopTransaction(ctx context.Context, id string, req *core.Stop
 				return nil, err
 			}
 		}
-		s.log().Info("ocpp: transaction stopped", "chargePoint", id, "transaction", req.TransactionId, "meterStop", req.MeterStop)
+		s.log().Debug("ocpp: transaction stopped", "chargePoint", id, "transaction", req.TransactionId, "meterStop", req.MeterStop)
 	}
 	conf := core.NewStopTransactionConfirmation()
 	if req.IdTag != "" {

@@ -39,7 +39,8 @@ type Command struct {
 var ErrNotFound = errors.New("meter command not found")
 
 const commandColumns = `id, project_id, meter_id, meter_no, command, args, status, batch_id::text, workflow_id,
-	request, response, failure, attempts, idempotency_key, created_by, created_at, updated_at, completed_at`
+	request, response, failure, attempts, idempotency_key, coalesce(created_by::text, ''), created_at, updated_at,
+	completed_at` // created_by is null for the platform's own commands (billing trips)
 
 func scanCommand(row pgx.Row) (Command, error) {
 	var c Command

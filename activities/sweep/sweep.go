@@ -50,6 +50,30 @@ type Activities struct {
 	// Alarms, when set, hears the readings each write stored
 	// (workflows/alarm.Observer).
 	Alarms AlarmHook
+	// Billing, when set, prices the readings of platform-side meters
+	// (activities/billing.Activities.BillSweep) after each write.
+	Billing BillingHook
+}
+
+// BillingHook is told which meters' readings a write stored at a slot.
+type BillingHook interface {
+	BillSweep(ctx context.Context, at time.Time, meterIDs []string) error
+}
+
+// bill hands written readings to billing; a failure is logged, never a
+// failed sweep: billing starts from each meter's last billed reading, so
+// the next sweep bills the longer interval and nothing is lost.
+func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
+	if a.Billing == nil || len(rows) == 0 {
+		return
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.meter.String()
+	}
+	if err := a.Billing.BillSweep(ctx, at, ids); err != nil {
+		a.log().Warn("billing hook failed", "at", at, "error", err)
+	}
 }
 
 // AlarmHook is told of the readings a sweep stored.
@@ -241,6 +265,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			writeMs.Add(time.Since(t).Milliseconds())
 			if werr == nil {
 				a.observe(ctx, b.rows)
+				a.bill(ctx, at, b.rows)
 			}
 			written.Add(int64(len(b.rows)))
 		}

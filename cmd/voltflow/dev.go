@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
@@ -37,6 +38,9 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
+	}
+	if os.Getenv("VOLTFLOW_SWEEP_INTERVAL") == "" {
+		cfg.SweepInterval = time.Minute // the demo meters run on an accelerated clock
 	}
 	if err := os.MkdirAll(*stateDir, 0o755); err != nil {
 		return err
@@ -90,8 +94,14 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 		return fmt.Errorf("demo data: %w", err)
 	}
 	log.Info("demo data", "project", loaded.ProjectID, "created", loaded.Created)
+	if err := demoPace(ctx, db, loaded.ProjectID); err != nil {
+		return err
+	}
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		return fmt.Errorf("charging demo data: %w", err)
+	}
+	if err := charging.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
+		return fmt.Errorf("charging demo chargers and card: %w", err)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -101,6 +111,7 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 		simCfg.StatePath = filepath.Join(*stateDir, "meters.json")
 		g.Go(func() error { return simulator.Run(gctx, simCfg) })
 		g.Go(func() error { return runRegulatorSim(gctx, log.With("component", "regulator-sim"), nil) })
+		g.Go(func() error { return runSimChargers(gctx, log, nil) }) // charger …0001; …0002 stays free
 	}
 	g.Go(func() error {
 		return serve(gctx, log, cfg, db, tc, true, true, []string{"main", "devices", "interconnect"})
@@ -113,6 +124,7 @@ Voltflow is running (Ctrl-C stops everything; state stays in %s/)
   Temporal gRPC  %s  namespace %s
   PostgreSQL     %s
   Meter gateways 127.0.0.1:15020-15023 (Modbus TCP, ref-prepaid-v1, 32 meters each: M0001-M0128)
+  OCPP 1.6J      ws://127.0.0.1:8887/ocpp/<chargePointId> (basic auth <id>:demo-secret; 4403000000000000000002 is free; card D0000001)
 
   Logins (dev only): admin/admin  cashier/cashier  approver/approver
 
@@ -158,7 +170,9 @@ func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, 
 		logFile.Close()
 	}
 	ready := make(chan string, 1)
+	exited := make(chan struct{}) // stdout closed: the server is gone
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if line := sc.Text(); strings.HasPrefix(line, "temporal ready") {
@@ -167,6 +181,9 @@ func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, 
 		}
 	}()
 	select {
+	case <-exited:
+		stop()
+		return nil, "", fmt.Errorf("the Temporal server exited while starting (port in use? see %s/temporal.log)", stateDir)
 	case line := <-ready:
 		ui := ""
 		for _, f := range strings.Fields(line) {
@@ -183,4 +200,16 @@ func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, 
 		stop()
 		return nil, "", ctx.Err()
 	}
+}
+
+// demoPace fits the alarms to the demo meters' accelerated clock: alarm SMS
+// go out at any hour, so the outbox fills while you watch (an operator can
+// change the project's policy).
+func demoPace(ctx context.Context, db *store.DB, projectID string) error {
+	_, err := db.Exec(ctx, `insert into alarm_policies(project_id, quiet_start, quiet_end) values($1, 0, 0)
+		on conflict do nothing`, projectID)
+	if err != nil {
+		return fmt.Errorf("demo alarm policy: %w", err)
+	}
+	return nil
 }

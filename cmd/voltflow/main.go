@@ -42,6 +42,10 @@ func main() {
 	case "demo":
 		err = runDemo(ctx, log, args)
 	case "sim":
+		if len(args) > 0 && args[0] == "chargers" {
+			err = runSimChargers(ctx, log, args[1:])
+			break
+		}
 		err = runSim(ctx, log, args)
 	case "help", "-h", "--help":
 		usage()
@@ -68,6 +72,7 @@ commands:
   demo         load the demo data into an empty database
   sim meters   run meter gateway simulators
   sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
+  sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision)
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info),

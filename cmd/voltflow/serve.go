@@ -15,12 +15,14 @@ import (
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
+	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/interconnect"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/billing"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -80,7 +82,11 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 		}
 		if slices.Contains(queues, "devices") {
 			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: 256})
-			workflows.RegisterDevicesWithAlarms(w, db, gateways, &alarm.Observer{Client: tc, DB: db, Log: log})
+			workflows.RegisterDevicesWithHooks(w, db, gateways, workflows.DeviceHooks{
+				Alarms: &alarm.Observer{Client: tc, DB: db, Log: log},
+				Billing: &billingacts.Activities{DB: db, Log: log,
+					Switch: &billing.Starter{Client: tc, DispatchWindow: cfg.DispatchWindow}},
+			})
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "interconnect") {
@@ -111,6 +117,15 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 		}
+	}
+	if withAPI && withWorker {
+		// The OCPP central system runs in the all-in-one process (serve,
+		// dev) only: one process owns the port and the connections.
+		_, stopOCPP, err := startOCPP(ctx, log, db, regulator.Starter)
+		if err != nil {
+			return err
+		}
+		defer stopOCPP()
 	}
 	if withAPI {
 		srv := &http.Server{Addr: cfg.HTTPAddr, ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Config{

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/voltflow/voltflow/devices/simulator"
@@ -37,11 +39,16 @@ func meterSimFlags(args []string) (simulator.Config, error) {
 	load := fs.Int64("load-watts", 8000, "load of every meter while its relay is closed")
 	speed := fs.Float64("speed", 120, "simulated seconds per real second")
 	latency := fs.Duration("latency", 0, "per-request bus latency")
+	protocol := fs.String("protocol", simulator.ProtocolModbusTCP,
+		"gateway protocol: modbus-tcp, modbus-rtu-tcp (RTU over TCP) or dlt645 (DL/T 645-2007 over TCP; gateway i's unit u is address i×1000+u)")
 	if err := fs.Parse(args); err != nil {
 		return simulator.Config{}, err
 	}
+	if !slices.Contains(simulator.Protocols(), *protocol) {
+		return simulator.Config{}, fmt.Errorf("--protocol %q: want one of %v", *protocol, simulator.Protocols())
+	}
 	return simulator.Config{
-		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency,
+		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency, Protocol: *protocol,
 		Meter: simulator.MeterConfig{Remaining: *remaining, UnitPrice: *price, Alarm1: 2000, Alarm2: 1000, Load: *load},
 	}, nil
 }

@@ -79,9 +79,10 @@ type ChargePoint struct {
 	commands []Command
 	onCmd    chan struct{} // closed and replaced on every command
 
-	stop     chan struct{}
-	stopOnce sync.Once
-	wg       sync.WaitGroup
+	stop      chan struct{}
+	stopOnce  sync.Once
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 // ID is the charge point identity.
@@ -185,11 +186,13 @@ func (c *ChargePoint) Hang() {
 	c.stopOnce.Do(func() { close(c.stop) })
 }
 
-// Close stops heartbeats and closes the connection.
+// Close stops heartbeats and closes the connection. The client is stopped
+// first: that releases a request still waiting for an answer (after Hang,
+// none comes).
 func (c *ChargePoint) Close() {
 	c.stopOnce.Do(func() { close(c.stop) })
+	c.closeOnce.Do(c.cp.Stop)
 	c.wg.Wait()
-	c.cp.Stop()
 }
 
 func (c *ChargePoint) heartbeat() {

@@ -123,13 +123,13 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 	s.cs.SetNewChargePointHandler(func(cp ocpp16.ChargePointConnection) {
 		hctx, cancel := s.handlerContext()
 		defer cancel()
-		opts.Log.Info("ocpp: charge point connected", "chargePoint", cp.ID(), "remote", cp.RemoteAddr())
+		opts.Log.Debug("ocpp: charge point connected", "chargePoint", cp.ID(), "remote", cp.RemoteAddr())
 		opts.Handler.Connected(hctx, cp.ID())
 	})
 	s.cs.SetChargePointDisconnectedHandler(func(cp ocpp16.ChargePointConnection) {
 		hctx, cancel := s.handlerContext()
 		defer cancel()
-		opts.Log.Info("ocpp: charge point disconnected", "chargePoint", cp.ID())
+		opts.Log.Debug("ocpp: charge point disconnected", "chargePoint", cp.ID())
 		opts.Handler.Disconnected(hctx, cp.ID())
 	})
 	go func() {

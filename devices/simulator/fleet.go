@@ -24,6 +24,9 @@ type Config struct {
 	Meters   int // per gateway, unit ids 1..Meters; default 32, at most 247
 	// Profile names the register map; default profile.RefPrepaidV1.
 	Profile string
+	// Protocol is what Run's gateways speak: ProtocolModbusTCP (default),
+	// ProtocolModbusRTUTCP or ProtocolDLT645 (see Fleet.Servers).
+	Protocol string
 	// Meter is every meter's initial state.
 	Meter MeterConfig
 
@@ -168,6 +171,9 @@ func (f *Fleet) Advance(d time.Duration) {
 // Run starts a fleet and advances its clock by Tick×Speed every real Tick
 // until ctx is done, then stops it. It is the body of `voltflow sim meters`.
 func Run(ctx context.Context, cfg Config) error {
+	if cfg.Protocol != "" && cfg.Protocol != ProtocolModbusTCP {
+		return runProtocol(ctx, cfg)
+	}
 	f, err := NewFleet(cfg)
 	if err != nil {
 		return err

@@ -148,6 +148,18 @@ func (p Price) String() string               { return p.d.StringFixed(PricePlace
 func (p Price) Decimal() decimal.Decimal     { return p.d }
 func (p Price) MarshalJSON() ([]byte, error) { return []byte(`"` + p.String() + `"`), nil }
 
+// UnmarshalJSON accepts a decimal string or a bare JSON number with at most
+// 4 places, like ParsePrice (tariffs are stored as JSON).
+func (p *Price) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
+	v, err := ParsePrice(s)
+	if err != nil {
+		return fmt.Errorf("price: %w", err)
+	}
+	*p = v
+	return nil
+}
+
 // Cost is price × quantity rounded to an amount by the one rounding rule.
 func (p Price) Cost(quantity decimal.Decimal) Amount { return Round(p.d.Mul(quantity)) }
 

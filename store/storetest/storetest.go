@@ -185,7 +185,7 @@ func FreePort() (int, error) {
 		b := make([]byte, 2)
 		_, _ = rand.Read(b)
 		port := 20000 + int(b[0])<<8%12000 + int(b[1])
-		if port >= 32768 {
+		if port >= 32768 || port == 25432 { // 25432 is make run's PostgreSQL
 			continue
 		}
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))

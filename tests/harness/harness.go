@@ -36,6 +36,9 @@ type Options struct {
 	UpdateTimeout  time.Duration // decisions wait this long for a worker
 	Gateways       int
 	MetersPerGW    int
+	// Latency is the simulators' per-request bus time (simulator.Config.Latency),
+	// for tests that need a sweep to take a while.
+	Latency time.Duration
 }
 
 // Stack is a running platform.
@@ -91,7 +94,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := store.Migrate(ctx, s.DB, s.Log); err != nil {
 		return nil, err
 	}
-	s.Fleet, err = simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: o.Gateways, Meters: o.MetersPerGW,
+	s.Fleet, err = simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: o.Gateways, Meters: o.MetersPerGW, Latency: o.Latency,
 		Meter: simulator.MeterConfig{Remaining: 5000, UnitPrice: 12000, Alarm1: 2000, Alarm2: 1000}})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/devices/ocpp"
+	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store"
+)
+
+// OCPP central system settings (environment):
+//
+//	VOLTFLOW_OCPP_ADDR       127.0.0.1:8887 (contracts.md); "off" runs none
+//	VOLTFLOW_OCPP_HEARTBEAT  60s, the heartbeat interval told to chargers
+//	VOLTFLOW_OCPP_GRACE      30s, silence beyond the interval before a charger is offline
+type ocppConfig struct {
+	Addr              string
+	HeartbeatInterval time.Duration
+	Grace             time.Duration
+}
+
+func loadOCPPConfig() (ocppConfig, error) {
+	c := ocppConfig{Addr: envOr("VOLTFLOW_OCPP_ADDR", "127.0.0.1:8887")}
+	var err error
+	if c.HeartbeatInterval, err = time.ParseDuration(envOr("VOLTFLOW_OCPP_HEARTBEAT", "60s")); err != nil || c.HeartbeatInterval < time.Second {
+		return c, fmt.Errorf("VOLTFLOW_OCPP_HEARTBEAT %q: want a duration of at least 1s", os.Getenv("VOLTFLOW_OCPP_HEARTBEAT"))
+	}
+	if c.Grace, err = time.ParseDuration(envOr("VOLTFLOW_OCPP_GRACE", "30s")); err != nil || c.Grace <= 0 {
+		return c, fmt.Errorf("VOLTFLOW_OCPP_GRACE %q: want a positive duration", os.Getenv("VOLTFLOW_OCPP_GRACE"))
+	}
+	return c, nil
+}
+
+// startOCPP runs the OCPP 1.6J central system with the device message log.
+// Status changes are recorded with their regulator push and the station's
+// push workflow is signalled (a failed signal is caught by its sweep). The
+// returned func stops it; a nil server means VOLTFLOW_OCPP_ADDR=off.
+func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter) (*ocpp.Server, func(), error) {
+	cfg, err := loadOCPPConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Addr == "off" {
+		return nil, func() {}, nil
+	}
+	if err := charging.ResetPresence(ctx, db); err != nil {
+		return nil, nil, fmt.Errorf("ocpp: reset presence: %w", err)
+	}
+	log = log.With("component", "ocpp")
+	svc := &charging.Service{DB: db, Log: log}
+	if starter != nil {
+		svc.Status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
+			ch, err := push.RecordStatusChange(ctx, db, push.DefaultRegulator, info, at)
+			if err != nil {
+				return err
+			}
+			if err := starter.Notify(ctx, ch); err != nil {
+				log.Warn("ocpp: regulator push not signalled (its sweep will send it)", "connector", info.ConnectorID, "error", err)
+			}
+			return nil
+		}
+	}
+	msgs := charging.NewMessageLog(ctx, db, log)
+	srv, err := ocpp.Listen(ctx, ocpp.Options{Addr: cfg.Addr, HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace,
+		Handler: svc, Frames: msgs, Log: log})
+	if err != nil {
+		msgs.Close()
+		return nil, nil, err
+	}
+	log.Info("OCPP central system listening", "url", srv.URL()+"<chargePointId>",
+		"heartbeat", cfg.HeartbeatInterval, "grace", cfg.Grace)
+	return srv, func() { _ = srv.Close(); msgs.Close() }, nil
+}

@@ -1,0 +1,49 @@
+// Package billing connects platform-side billing (activities/billing) to
+// Temporal: the switch-off and switch-on commands billing decides run as
+// ordinary meter-command/<id> workflows, the same path an operator's
+// command takes (logged, retried for the dispatch window, re-dispatchable).
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	billingacts "github.com/voltflow/voltflow/activities/billing"
+	domain "github.com/voltflow/voltflow/domain/metercmd"
+	"github.com/voltflow/voltflow/workflows/metercmd"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// Starter starts billing's switch commands (billingacts.Switcher).
+type Starter struct {
+	Client client.Client
+	// DispatchWindow is passed to the commands (0: the workflow's default).
+	DispatchWindow time.Duration
+}
+
+// StartSwitch starts the command's workflow; one started before (a
+// retried billing pass) is left as it is.
+func (s *Starter) StartSwitch(ctx context.Context, sw billingacts.Switch) error {
+	if sw.WorkflowID != metercmd.CommandWorkflowID(sw.CommandID) {
+		return fmt.Errorf("switch %s: workflow id %s is not the command's", sw.CommandID, sw.WorkflowID)
+	}
+	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       sw.WorkflowID,
+		TaskQueue:                names.MainQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    names.Attributes(sw.ProjectCode, metercmd.KindCommand, sw.MeterNo, string(domain.Pending)),
+	}, metercmd.KindCommand, metercmd.CommandInput{CommandID: sw.CommandID, ProjectID: sw.ProjectID,
+		MeterID: sw.MeterID, MeterNo: sw.MeterNo, Command: sw.Command, DispatchWindow: s.DispatchWindow})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return fmt.Errorf("start %s: %w", sw.WorkflowID, err)
+	}
+	return nil
+}
