@@ -32,7 +32,7 @@ lint:
 # Every test: unit tests on a throwaway PostgreSQL cluster, end-to-end tests on
 # a real Temporal server (PostgreSQL persistence), real sockets, real HTTP.
 test: deps build vet lint
-	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -p 2 -timeout 20m ./... 2>&1 | tee .voltflow/test.log; exit $${PIPESTATUS[0]}
+	VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -p 2 -timeout 20m ./... 2>&1 | tee .voltflow/test.log; exit $${PIPESTATUS[0]}
 
 unit:
 	$(GO) test -short ./...

@@ -40,7 +40,7 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	if os.Getenv("VOLTFLOW_SWEEP_INTERVAL") == "" {
-		cfg.SweepInterval = time.Minute // the demo meters run on an accelerated clock
+		cfg.SweepInterval = 15 * time.Second // demo meters run on an accelerated clock: catch every alarm stage
 	}
 	if err := os.MkdirAll(*stateDir, 0o755); err != nil {
 		return err
