@@ -3,6 +3,7 @@ package push_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +22,15 @@ func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
 	acts := &push.Activities{}
 	env.RegisterActivity(acts)
 
+	// Activities of different connectors run concurrently in the test
+	// environment, so the mocks' records are guarded.
+	var mu sync.Mutex
 	var sent []int64
 	attempts := map[int64]int{}
 	env.OnActivity(acts.SendPush, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in push.SendInput) (push.SendResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			attempts[in.PushID]++
 			// Push 1 meets an outage twice: retried, and push 2 of the
 			// same connector waits for it.
@@ -40,6 +46,8 @@ func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
 	var ticks []time.Time
 	env.OnActivity(acts.PushStationStatus, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in push.PeriodicInput) (push.PeriodicResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			ticks = append(ticks, env.Now())
 			return push.PeriodicResult{}, nil
 		})
