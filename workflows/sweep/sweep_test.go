@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,10 +77,10 @@ func TestSweepFailsWhenABatchCannotBeWritten(t *testing.T) {
 	var acts *sweepacts.Activities
 	env.OnActivity(acts.SweepGateways, mock.Anything, mock.Anything).
 		Return(sweepacts.GatewaysResult{GatewayIDs: []string{"g1", "g2", "g3"}}, nil)
-	calls := 0
+	var calls atomic.Int32 // batches run concurrently
 	env.OnActivity(acts.SweepBatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in sweepacts.BatchInput) (sweepacts.BatchResult, error) {
-			calls++
+			calls.Add(1)
 			if in.GatewayIDs[0] == "g2" {
 				return sweepacts.BatchResult{}, temporal.NewNonRetryableApplicationError("database gone", "test", nil)
 			}
@@ -92,8 +93,8 @@ func TestSweepFailsWhenABatchCannotBeWritten(t *testing.T) {
 	if !errors.As(err, &appErr) || appErr.Message() != "database gone" {
 		t.Fatalf("workflow error %v, want the batch's", err)
 	}
-	if calls != 3 {
-		t.Fatalf("%d batches ran, want all 3 (one failure does not stop the others)", calls)
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d batches ran, want all 3 (one failure does not stop the others)", n)
 	}
 }
 
