@@ -316,7 +316,8 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 		code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{}`, nil)
 		return code == http.StatusOK, fmt.Sprint(code)
 	})
-	waitStatus(t, cashier, r.ID, "completed", 10*time.Second)
+	// Generous: the restarted worker first replays the workflow.
+	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 }
 
 type taskView struct {
