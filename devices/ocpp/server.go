@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	ocpp16 "github.com/lorenzodonini/ocpp-go/ocpp1.6"
@@ -102,6 +103,9 @@ type Server struct {
 	// of the last disconnects must still write when the server stops.
 	ctx  context.Context
 	done chan struct{}
+	// stop makes Close safe to call twice (ctx ending and the owner's
+	// cleanup both close it); ocpp-go's Stop panics on a second call.
+	stop sync.Once
 }
 
 // Listen binds opts.Addr and serves charge points until ctx ends or Close.
@@ -163,7 +167,7 @@ func (s *Server) Connections() int { return s.t.connected() }
 
 // Close stops serving and drops every connection.
 func (s *Server) Close() error {
-	s.cs.Stop()
+	s.stop.Do(s.cs.Stop)
 	<-s.done
 	return nil
 }
