@@ -70,28 +70,41 @@ type rechargeCreated struct {
 	WorkflowID string        `json:"workflowId"`
 }
 
-func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
+// moneyRequest is the intake every sale or refund of a meter shares: the
+// body, its amount, the meter among the caller's projects (404 otherwise),
+// the audit subject, and the cashier's right. It writes the problem and
+// returns false on failure.
+func (s *Server) moneyRequest(w http.ResponseWriter, r *http.Request, forbidden string) (rechargeRequest, money.Amount, meterRef, bool) {
 	op := operatorFrom(r.Context())
 	var req rechargeRequest
 	if !decode(w, r, &req) {
-		return
+		return req, money.Zero, meterRef{}, false
 	}
 	amount, ok := req.Amount.parse(w)
 	if !ok {
-		return
+		return req, money.Zero, meterRef{}, false
 	}
 	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
 	if errors.Is(err, pgx.ErrNoRows) || req.MeterNo == "" {
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "meter "+req.MeterNo+" not found", "meterNo")
-		return
+		return req, money.Zero, meterRef{}, false
 	}
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return req, money.Zero, meterRef{}, false
 	}
 	setAudit(r, m.projectID, req.MeterNo, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
 	if !op.Grants.Can(m.projectID, access.SellEnergy) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "selling energy needs the cashier role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, forbidden)
+		return req, money.Zero, meterRef{}, false
+	}
+	return req, amount, m, true
+}
+
+func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	req, amount, m, ok := s.moneyRequest(w, r, "selling energy needs the cashier role")
+	if !ok {
 		return
 	}
 	policy := domain.DefaultPolicy()

@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
@@ -21,27 +20,8 @@ import (
 // createRefund applies for a refund of a meter's balance (退电). It always
 // waits for an approver; one above the refundable balance is refused here.
 func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	var req rechargeRequest // same body as a recharge
-	if !decode(w, r, &req) {
-		return
-	}
-	amount, ok := req.Amount.parse(w)
+	req, amount, m, ok := s.moneyRequest(w, r, "applying for a refund needs the cashier role")
 	if !ok {
-		return
-	}
-	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
-	if errors.Is(err, pgx.ErrNoRows) || req.MeterNo == "" {
-		writeProblemField(w, http.StatusNotFound, CodeNotFound, "meter "+req.MeterNo+" not found", "meterNo")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	setAudit(r, m.projectID, req.MeterNo, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
-	if !op.Grants.Can(m.projectID, access.SellEnergy) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "applying for a refund needs the cashier role")
 		return
 	}
 	if err := domain.DefaultPolicy().Validate(domain.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}); err != nil {
