@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/activities/inbox"
@@ -121,8 +122,11 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 func updateProblem(ctx context.Context, err error) (int, string) {
 	msg := updateDetail(err)
 	var notFound *serviceerror.NotFound
+	// The server may give up waiting for a worker a moment before our own
+	// deadline; the SDK names that case with its own error type.
+	var waited *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded), msg == approval.ErrTooLate.Error():
+	case errors.As(err, &waited), ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded), msg == approval.ErrTooLate.Error():
 		return http.StatusServiceUnavailable, CodeWorkerUnavailable
 	case msg == approval.ErrNotYourRole.Error():
 		return http.StatusForbidden, CodeForbidden
