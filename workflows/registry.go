@@ -3,11 +3,16 @@
 package workflows
 
 import (
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	billingacts "github.com/voltflow/voltflow/activities/billing"
+	"github.com/voltflow/voltflow/activities/chargercmd"
+	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/activities/inbox"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
@@ -88,4 +93,20 @@ func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) 
 func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
 	w.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
 	w.RegisterActivity(acts)
+}
+
+// RegisterChargers registers the activities that command chargers (task
+// queue voltflow-chargers, polled only by the process holding the OCPP
+// connections).
+func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmd.Commander) {
+	w.RegisterActivity(&chargercmd.Activities{DB: db, CS: cs})
+}
+
+// ChargerHooks are what the central system tells of transactions and
+// faults: each consumer (charging orders, work orders, the regulator's
+// alarm pushes) adds its hook here, so every process wires the same ones.
+func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
+	var h charging.Hooks
+	_, _ = tc, log
+	return h
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/domain/card"
+	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
@@ -42,6 +43,8 @@ type Service struct {
 	Status StatusRecorder
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Hooks are told of transactions and faults after they are stored.
+	Hooks Hooks
 }
 
 var _ ocpp.Handler = (*Service)(nil)
@@ -119,9 +122,13 @@ func (s *Service) Authenticate(ctx context.Context, id, password string) bool {
 
 // Connected marks the charge point online.
 func (s *Service) Connected(ctx context.Context, id string) {
+	at := s.now()
 	if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set online=true, connected_at=$2, last_seen_at=$2,
-		updated_at=now() where equipment_id=$1`, id, s.now()); err != nil {
+		updated_at=now() where equipment_id=$1`, id, at); err != nil {
 		s.log().Error("ocpp: mark online", "chargePoint", id, "error", err)
+	}
+	if err := s.recoverFaults(ctx, id, 0, chargefault.Offline.Code, at); err != nil {
+		s.log().Error("ocpp: offline fault recovery", "chargePoint", id, "error", err)
 	}
 }
 
@@ -136,6 +143,9 @@ func (s *Service) Disconnected(ctx context.Context, id string) {
 	if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set online=false, disconnected_at=$2, updated_at=now()
 		where equipment_id=$1`, id, at); err != nil {
 		s.log().Error("ocpp: mark offline", "chargePoint", id, "error", err)
+	}
+	if err := s.openFault(ctx, id, 0, "Offline", "", "connection lost", chargefault.Offline, at); err != nil {
+		s.log().Error("ocpp: offline fault", "chargePoint", id, "error", err)
 	}
 }
 
@@ -231,6 +241,9 @@ func (s *Service) StatusNotification(ctx context.Context, id string, req *core.S
 			updated_at=now() where equipment_id=$1`, id, string(req.Status), string(req.ErrorCode), s.now()); err != nil {
 			return nil, fmt.Errorf("status of %s: %w", id, err)
 		}
+		if err := s.statusFault(ctx, id, 0, string(req.ErrorCode), req.VendorErrorCode, req.Info, at); err != nil {
+			return nil, err
+		}
 		return core.NewStatusNotificationConfirmation(), nil
 	}
 	cid := ConnectorID(id, req.ConnectorId)
@@ -250,6 +263,9 @@ func (s *Service) StatusNotification(ctx context.Context, id string, req *core.S
 	}
 	if err := s.recordStatus(ctx, info, at); err != nil {
 		return nil, fmt.Errorf("status of %s: %w", cid, err)
+	}
+	if err := s.statusFault(ctx, id, req.ConnectorId, string(req.ErrorCode), req.VendorErrorCode, req.Info, at); err != nil {
+		return nil, err
 	}
 	return core.NewStatusNotificationConfirmation(), nil
 }
@@ -336,6 +352,9 @@ func (s *Service) StartTransaction(ctx context.Context, id string, req *core.Sta
 	}
 	s.log().Debug("ocpp: transaction started", "chargePoint", id, "connector", req.ConnectorId, "transaction", txID,
 		"idTag", req.IdTag, "authorization", st)
+	s.emitTx(ctx, TxEvent{Kind: TxStarted, ChargePointID: id, Connector: req.ConnectorId,
+		ConnectorID: ConnectorID(id, req.ConnectorId), TransactionID: txID, IdTag: req.IdTag,
+		Authorized: st == types.AuthorizationStatusAccepted, MeterWh: int64(req.MeterStart), At: started})
 	return core.NewStartTransactionConfirmation(types.NewIdTagInfo(st), txID), nil
 }
 
@@ -398,7 +417,9 @@ func (s *Service) meterValues(ctx context.Context, id string, connector int, txI
 	if len(values) == 0 {
 		return nil
 	}
-	return store.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+	var ev *TxEvent
+	err := store.InTx(ctx, s.DB, func(tx pgx.Tx) error {
+		ev = nil
 		var tid any
 		var meterStart int64
 		if txID != nil {
@@ -426,6 +447,8 @@ func (s *Service) meterValues(ctx context.Context, id string, connector int, txI
 				tid, *last.EnergyWh); err != nil {
 				return err
 			}
+			ev = &TxEvent{Kind: TxMeter, ChargePointID: id, Connector: connector, ConnectorID: ConnectorID(id, connector),
+				TransactionID: *txID, MeterWh: *last.EnergyWh, PowerW: last.PowerW, SOC: last.SOC, At: last.At}
 		}
 		if connector > 0 {
 			var charged *float64
@@ -443,6 +466,10 @@ func (s *Service) meterValues(ctx context.Context, id string, connector int, txI
 		}
 		return nil
 	})
+	if err == nil && ev != nil {
+		s.emitTx(ctx, *ev)
+	}
+	return err
 }
 
 func roundPtr(v *float64) *int {
@@ -478,6 +505,8 @@ func (s *Service) StopTransaction(ctx context.Context, id string, req *core.Stop
 			}
 		}
 		s.log().Debug("ocpp: transaction stopped", "chargePoint", id, "transaction", req.TransactionId, "meterStop", req.MeterStop)
+		s.emitTx(ctx, TxEvent{Kind: TxStopped, ChargePointID: id, Connector: connector, ConnectorID: ConnectorID(id, connector),
+			TransactionID: req.TransactionId, IdTag: req.IdTag, MeterWh: int64(req.MeterStop), Reason: string(req.Reason), At: stopped})
 	}
 	conf := core.NewStopTransactionConfirmation()
 	if req.IdTag != "" {

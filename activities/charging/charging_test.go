@@ -53,6 +53,22 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
+	e := setupDB(t)
+	var err error
+	e.log = charging.NewMessageLog(ctx, e.db, nil)
+	e.srv, err = ocpp.Listen(ctx, ocpp.Options{Addr: "127.0.0.1:0", HeartbeatInterval: e.interval, Grace: e.grace,
+		CallTimeout: 5 * time.Second, Handler: &charging.Service{DB: e.db}, Frames: e.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.srv.Close(); e.log.Close() })
+	return e
+}
+
+// setupDB is the database of setup, without a central system.
+func setupDB(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
 	db := pg.NewDB(t)
 	o := demo.Defaults()
 	o.MetersPerGW, o.GatewayPorts, o.BcryptCost = 1, []int{15020}, 4
@@ -66,15 +82,7 @@ func setup(t *testing.T) *env {
 	if err := charging.LoadDemo(ctx, db, p.ProjectID); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{db: db, projectID: p.ProjectID, interval: time.Second, grace: time.Second}
-	e.log = charging.NewMessageLog(ctx, db, nil)
-	e.srv, err = ocpp.Listen(ctx, ocpp.Options{Addr: "127.0.0.1:0", HeartbeatInterval: e.interval, Grace: e.grace,
-		CallTimeout: 5 * time.Second, Handler: &charging.Service{DB: db}, Frames: e.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.srv.Close(); e.log.Close() })
-	return e
+	return &env{db: db, projectID: p.ProjectID, interval: time.Second, grace: time.Second}
 }
 
 func (e *env) connect(t *testing.T, id string) *chargersim.ChargePoint {

@@ -41,7 +41,7 @@ func loadOCPPConfig() (ocppConfig, error) {
 // Status changes are recorded with their regulator push and the station's
 // push workflow is signalled (a failed signal is caught by its sweep). The
 // returned func stops it; a nil server means VOLTFLOW_OCPP_ADDR=off.
-func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter) (*ocpp.Server, func(), error) {
+func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter, hooks charging.Hooks) (*ocpp.Server, func(), error) {
 	cfg, err := loadOCPPConfig()
 	if err != nil {
 		return nil, nil, err
@@ -49,13 +49,10 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	if cfg.Addr == "off" {
 		return nil, func() {}, nil
 	}
-	if err := charging.ResetPresence(ctx, db); err != nil {
-		return nil, nil, fmt.Errorf("ocpp: reset presence: %w", err)
-	}
 	log = log.With("component", "ocpp")
-	svc := &charging.Service{DB: db, Log: log}
+	var status charging.StatusRecorder
 	if starter != nil {
-		svc.Status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
+		status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
 			ch, err := push.RecordStatusChange(ctx, db, push.DefaultRegulator, info, at)
 			if err != nil {
 				return err
@@ -66,14 +63,12 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 			return nil
 		}
 	}
-	msgs := charging.NewMessageLog(ctx, db, log)
-	srv, err := ocpp.Listen(ctx, ocpp.Options{Addr: cfg.Addr, HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace,
-		Handler: svc, Frames: msgs, Log: log})
+	srv, stop, err := charging.StartCentralSystem(ctx, db, charging.CentralConfig{Addr: cfg.Addr,
+		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Hooks: hooks, Log: log})
 	if err != nil {
-		msgs.Close()
 		return nil, nil, err
 	}
 	log.Info("OCPP central system listening", "url", srv.URL()+"<chargePointId>",
 		"heartbeat", cfg.HeartbeatInterval, "grace", cfg.Grace)
-	return srv, func() { _ = srv.Close(); msgs.Close() }, nil
+	return srv, stop, nil
 }

@@ -66,6 +66,24 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 	if err != nil {
 		return err
 	}
+	if withAPI && withWorker {
+		// The OCPP central system runs in the all-in-one process (serve,
+		// dev) only: one process owns the port and the connections, and
+		// polls the chargers' task queue for the commands sent over them.
+		cs, stopOCPP, err := startOCPP(ctx, log, db, regulator.Starter, workflows.ChargerHooks(tc, log))
+		if err != nil {
+			return err
+		}
+		defer stopOCPP()
+		if cs != nil {
+			w := worker.New(tc, names.ChargersQueue, worker.Options{})
+			workflows.RegisterChargers(w, db, cs)
+			if err := w.Start(); err != nil {
+				return fmt.Errorf("start chargers worker: %w", err)
+			}
+			defer w.Stop()
+		}
+	}
 	if withWorker {
 		gateways := &meters.Gateways{Timeout: 2 * time.Second, Log: log}
 		defer gateways.Close()
@@ -117,15 +135,6 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 		}
-	}
-	if withAPI && withWorker {
-		// The OCPP central system runs in the all-in-one process (serve,
-		// dev) only: one process owns the port and the connections.
-		_, stopOCPP, err := startOCPP(ctx, log, db, regulator.Starter)
-		if err != nil {
-			return err
-		}
-		defer stopOCPP()
 	}
 	if withAPI {
 		srv := &http.Server{Addr: cfg.HTTPAddr, ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Config{

@@ -20,9 +20,14 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/api"
+	"github.com/voltflow/voltflow/devices/ocpp"
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/workflows"
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
@@ -39,6 +44,12 @@ type Options struct {
 	// Latency is the simulators' per-request bus time (simulator.Config.Latency),
 	// for tests that need a sweep to take a while.
 	Latency time.Duration
+	// OCPP runs the OCPP central system in the test process on a free port,
+	// with the demo charging registry, its chargers' task queue polled here
+	// (the worker process polls the rest).
+	OCPP          bool
+	OCPPHeartbeat time.Duration // heartbeat told to chargers (default 60 s)
+	OCPPGrace     time.Duration // silence beyond it before offline (default 30 s)
 }
 
 // Stack is a running platform.
@@ -53,12 +64,16 @@ type Stack struct {
 	API          *httptest.Server
 	ProjectID    string
 	Log          *slog.Logger
+	// OCPP is the central system when Options.OCPP (charge points dial
+	// OCPP.URL()+<chargePointId>).
+	OCPP *ocpp.Server
 
 	opts     Options
 	binDir   string
 	tmpDir   string
 	temporal *exec.Cmd
 	worker   *exec.Cmd
+	stopOCPP func()
 }
 
 // Start brings the stack up; Stop tears it down.
@@ -125,6 +140,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := s.StartWorker("main,devices"); err != nil {
 		return nil, err
 	}
+	if o.OCPP {
+		if err := s.startOCPP(ctx); err != nil {
+			return nil, err
+		}
+	}
 	s.API = httptest.NewServer(api.New(api.Config{DB: s.DB, Temporal: s.Temporal, Log: s.Log,
 		UpdateTimeout: o.UpdateTimeout, DispatchWindow: o.DispatchWindow}))
 	return s, nil
@@ -134,6 +154,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 func (s *Stack) Stop() {
 	if s.API != nil {
 		s.API.Close()
+	}
+	if s.stopOCPP != nil {
+		s.stopOCPP()
 	}
 	s.StopWorker()
 	if s.Temporal != nil {
@@ -293,3 +316,33 @@ const (
 	MainQueue    = names.MainQueue
 	DevicesQueue = names.DevicesQueue
 )
+
+// startOCPP loads the demo charging registry and runs the central system
+// with the platform's hooks and a worker for the chargers' queue.
+func (s *Stack) startOCPP(ctx context.Context) error {
+	if err := registry.LoadDemo(ctx, s.DB); err != nil {
+		return err
+	}
+	if err := charging.LoadDemo(ctx, s.DB, s.ProjectID); err != nil {
+		return err
+	}
+	port, err := storetest.FreePort()
+	if err != nil {
+		return err
+	}
+	srv, stop, err := charging.StartCentralSystem(context.Background(), s.DB, charging.CentralConfig{
+		Addr: fmt.Sprintf("127.0.0.1:%d", port), HeartbeatInterval: s.opts.OCPPHeartbeat, Grace: s.opts.OCPPGrace,
+		Hooks: workflows.ChargerHooks(s.Temporal, s.Log), Log: s.Log})
+	if err != nil {
+		return err
+	}
+	w := worker.New(s.Temporal, names.ChargersQueue, worker.Options{})
+	workflows.RegisterChargers(w, s.DB, srv)
+	if err := w.Start(); err != nil {
+		stop()
+		return fmt.Errorf("start chargers worker: %w", err)
+	}
+	s.OCPP = srv
+	s.stopOCPP = func() { w.Stop(); stop() }
+	return nil
+}

@@ -9,6 +9,9 @@ const (
 	MainQueue         = "voltflow-main"         // business workflows and their database activities
 	DevicesQueue      = "voltflow-devices"      // device I/O activities
 	InterconnectQueue = "voltflow-interconnect" // regulator exchange
+	// ChargersQueue carries commands to chargers: only the process holding
+	// their OCPP connections polls it.
+	ChargersQueue = "voltflow-chargers"
 )
 
 // Search attributes, registered at start, so operators can filter in the Web UI.

@@ -1,0 +1,43 @@
+package charging
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/voltflow/voltflow/devices/ocpp"
+	"github.com/voltflow/voltflow/store"
+)
+
+// CentralConfig configures the OCPP central system of a process.
+type CentralConfig struct {
+	Addr              string // listen address (contracts.md: 127.0.0.1:8887)
+	HeartbeatInterval time.Duration
+	Grace             time.Duration
+	Status            StatusRecorder // nil: regulator outbox only
+	Hooks             Hooks
+	Log               *slog.Logger
+}
+
+// StartCentralSystem runs the OCPP 1.6J central system answering from
+// PostgreSQL with the device message log. Every charge point starts
+// offline: nothing is connected to this process yet. stop closes the
+// server, then the message log; call it before closing db.
+func StartCentralSystem(ctx context.Context, db *store.DB, cfg CentralConfig) (srv *ocpp.Server, stop func(), err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := ResetPresence(ctx, db); err != nil {
+		return nil, nil, fmt.Errorf("ocpp: reset presence: %w", err)
+	}
+	svc := &Service{DB: db, Log: cfg.Log, Status: cfg.Status, Hooks: cfg.Hooks}
+	msgs := NewMessageLog(ctx, db, cfg.Log)
+	srv, err = ocpp.Listen(ctx, ocpp.Options{Addr: cfg.Addr, HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace,
+		Handler: svc, Frames: msgs, Log: cfg.Log})
+	if err != nil {
+		msgs.Close()
+		return nil, nil, err
+	}
+	return srv, func() { _ = srv.Close(); msgs.Close() }, nil
+}
