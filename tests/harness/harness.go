@@ -20,18 +20,18 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/devices/ocpp"
-	"github.com/voltflow/voltflow/interconnect/registry"
-	"github.com/voltflow/voltflow/workflows"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
+	"github.com/voltflow/voltflow/workflows"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
