@@ -1,0 +1,83 @@
+package sweep_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/activities/sweep"
+	"github.com/voltflow/voltflow/store/demo"
+)
+
+// BenchmarkWrite100k is the database side of a 100,000-meter sweep alone:
+// 50 writes of 2,000 readings, 8 at a time (the sweep's batches in
+// parallel). The first iteration inserts every meter's state, the later
+// ones update it (a steady-state sweep).
+func BenchmarkWrite100k(b *testing.B) {
+	ctx := context.Background()
+	db := pg.NewDB(b)
+	d := demo.Defaults()
+	d.BcryptCost, d.MetersPerGW, d.GatewayPorts = 4, 1, []int{1}
+	loaded, err := demo.Load(ctx, db, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n, per, parallel = 100_000, 2_000, 8
+	ids := make([]uuid.UUID, n)
+	var gw uuid.UUID
+	if err := db.QueryRow(ctx, `select id from gateways where project_id=$1 limit 1`, loaded.ProjectID).Scan(&gw); err != nil {
+		b.Fatal(err)
+	}
+	pid := uuid.MustParse(loaded.ProjectID)
+	if _, err := db.CopyFrom(ctx, pgx.Identifier{"meters"}, []string{"id", "project_id", "meter_no", "gateway_id", "unit_address", "profile", "price"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			ids[i] = uuid.New()
+			return []any{ids[i], pid, fmt.Sprintf("W%06d", i), gw, int32(1000 + i), "ref-prepaid-v1", "1.2"}, nil
+		})); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `analyze meters`); err != nil {
+		b.Fatal(err)
+	}
+	acts := &sweep.Activities{DB: db}
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if _, err := db.Exec(ctx, `select readings_partition($1)`, at); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for it := 0; it < b.N; it++ {
+		slot := at.Add(time.Duration(it) * 30 * time.Minute)
+		work := make(chan *sweep.Batch)
+		var wg sync.WaitGroup
+		errs := make(chan error, parallel)
+		for range parallel {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for bt := range work {
+					if err := acts.Write(ctx, slot, bt); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		start := time.Now()
+		for i := 0; i < n; i += per {
+			work <- sweep.NewBatch(ids[i:i+per], slot, int64(it*100))
+		}
+		close(work)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+		b.Logf("iteration %d: %v", it, time.Since(start).Round(time.Millisecond))
+	}
+}
