@@ -27,3 +27,12 @@ func (a *Activities) Write(ctx context.Context, at time.Time, b *Batch) error {
 	_, err := a.write(ctx, at, b)
 	return err
 }
+
+// WriteStaged is Write through the conflict-proof staging path.
+func (a *Activities) WriteStaged(ctx context.Context, at time.Time, b *Batch) error {
+	var ph phases
+	return a.writeTx(ctx, at, a.now(), b, true, &ph)
+}
+
+// AppendFixed is appendFixed.
+func AppendFixed(b []byte, v int64, places int) []byte { return appendFixed(b, v, places) }

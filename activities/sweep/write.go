@@ -1,14 +1,15 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"math/big"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/voltflow/voltflow/store"
 )
@@ -82,31 +83,56 @@ func (a *Activities) writeTx(ctx context.Context, at, now time.Time, b *batch, s
 	})
 }
 
-// numeric is an exact decimal v×10^exp, as COPY sends it.
-func numeric(v int64, exp int32) pgtype.Numeric {
-	return pgtype.Numeric{Int: big.NewInt(v), Exp: exp, Valid: true}
-}
-
-// copyReadings COPies the rows into readings; a reading already there is a
-// unique violation that aborts the transaction.
+// copyReadings COPies the rows into readings in text format: pgx's binary
+// COPY encodes each numeric through math/big, which cost more CPU than
+// PostgreSQL's parsing of "123.45". A reading already there is a unique
+// violation that aborts the transaction.
 func copyReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) error {
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(rows) {
-			return nil, nil
-		}
-		r := rows[i]
-		i++
+	buf := make([]byte, 0, len(rows)*160)
+	slot := at.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
+	for _, r := range rows {
 		s := r.s
-		return []any{r.meter, at, r.takenAt, numeric(s.Energy, -2), numeric(s.EnergySharp, -2), numeric(s.EnergyPeak, -2),
-			numeric(s.EnergyFlat, -2), numeric(s.EnergyValley, -2), numeric(s.Voltage, -1), numeric(s.Current, -2),
-			numeric(s.Power, -3), numeric(s.Remaining, -2), int32(s.PurchaseCount), int16(s.Relay), int16(s.Mode),
-			int32(s.Status)}, nil
-	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, readingColumns, src); err != nil {
+		buf = append(buf, r.meter.String()...)
+		buf = append(buf, '\t')
+		buf = append(buf, slot...)
+		buf = append(buf, '\t')
+		buf = r.takenAt.UTC().AppendFormat(buf, "2006-01-02 15:04:05.999999Z07:00")
+		for _, v := range [...]struct {
+			v      int64
+			places int
+		}{{s.Energy, 2}, {s.EnergySharp, 2}, {s.EnergyPeak, 2}, {s.EnergyFlat, 2}, {s.EnergyValley, 2},
+			{s.Voltage, 1}, {s.Current, 2}, {s.Power, 3}, {s.Remaining, 2},
+			{int64(s.PurchaseCount), 0}, {int64(s.Relay), 0}, {int64(s.Mode), 0}, {int64(s.Status), 0}} {
+			buf = append(buf, '\t')
+			buf = appendFixed(buf, v.v, v.places)
+		}
+		buf = append(buf, '\n')
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), copyReadingsSQL); err != nil {
 		return fmt.Errorf("copy %d readings: %w", len(rows), err)
 	}
 	return nil
+}
+
+var copyReadingsSQL = "copy readings (" + strings.Join(readingColumns, ", ") + ") from stdin"
+
+// appendFixed appends v×10^-places as a decimal: appendFixed(b, -5, 2) is "-0.05".
+func appendFixed(b []byte, v int64, places int) []byte {
+	if places == 0 {
+		return strconv.AppendInt(b, v, 10)
+	}
+	if v < 0 {
+		b = append(b, '-')
+		v = -v // a register value is far from math.MinInt64
+	}
+	var digits [24]byte
+	d := strconv.AppendInt(digits[:0], v, 10)
+	for len(d) <= places {
+		d = append([]byte{'0'}, d...)
+	}
+	b = append(b, d[:len(d)-places]...)
+	b = append(b, '.')
+	return append(b, d[len(d)-places:]...)
 }
 
 // stageReadings is the slow, conflict-proof path: COPY into a staging

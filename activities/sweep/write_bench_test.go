@@ -3,7 +3,12 @@ package sweep_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,8 +54,17 @@ func BenchmarkWrite100k(b *testing.B) {
 	if _, err := db.Exec(ctx, `select readings_partition($1)`, at); err != nil {
 		b.Fatal(err)
 	}
+	var dataDir string
+	if err := db.QueryRow(ctx, `show data_directory`).Scan(&dataDir); err != nil {
+		b.Fatal(err)
+	}
+	write := acts.Write
+	if os.Getenv("SWEEP_BENCH_STAGED") == "1" {
+		write = acts.WriteStaged
+	}
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
+		cpu0, self0 := pgCPU(b, dataDir), selfCPU()
 		slot := at.Add(time.Duration(it) * 30 * time.Minute)
 		work := make(chan *sweep.Batch)
 		var wg sync.WaitGroup
@@ -60,7 +74,7 @@ func BenchmarkWrite100k(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for bt := range work {
-					if err := acts.Write(ctx, slot, bt); err != nil {
+					if err := write(ctx, slot, bt); err != nil {
 						errs <- err
 						return
 					}
@@ -78,6 +92,40 @@ func BenchmarkWrite100k(b *testing.B) {
 			b.Fatal(err)
 		default:
 		}
-		b.Logf("iteration %d: %v", it, time.Since(start).Round(time.Millisecond))
+		b.Logf("iteration %d: %v, PostgreSQL CPU %v, this process's CPU %v", it, time.Since(start).Round(time.Millisecond),
+			pgCPU(b, dataDir)-cpu0, (selfCPU() - self0).Round(10*time.Millisecond))
 	}
+}
+
+// pgCPU is the CPU time the server's processes have used so far (user +
+// system), from /proc: wall time on a shared machine says little.
+func pgCPU(b *testing.B, dataDir string) time.Duration {
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		b.Skipf("postmaster.pid: %v", err)
+	}
+	master := strings.SplitN(string(pidFile), "\n", 2)[0]
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, p := range procs {
+		st, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+2:]))
+		pid := strings.TrimSuffix(strings.TrimPrefix(p, "/proc/"), "/stat")
+		if len(f) < 13 || (f[1] != master && pid != master) {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + s
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ = 100
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
