@@ -380,7 +380,7 @@ func loadGateways(ctx context.Context, db *store.DB, projectID string, ids []str
 // skipWritten drops meters that already have this sweep's reading: an
 // earlier attempt read and wrote them before it died.
 func skipWritten(ctx context.Context, db *store.DB, at time.Time, gws []*gateway) (int, error) {
-	var ids []uuid.UUID
+	var ids [][16]byte // not uuid.UUID: see writeState
 	for _, g := range gws {
 		for _, m := range g.meters {
 			ids = append(ids, m.uuid)
@@ -455,13 +455,21 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 		if g.protocol == ProtocolModbusRTUTCP {
 			addr = "rtuovertcp://" + addr
 		}
+		// The gateway's meters nearly always share one profile: look the
+		// client up when the profile changes, not under the worker-wide
+		// lock for every meter.
+		var client *modbus.Gateway
+		var clientProfile string
 		read = func(m meter) (modbus.Snapshot, error) {
 			if m.unit < 1 || m.unit > 247 {
 				return modbus.Snapshot{}, fmt.Errorf("unit address %d outside 1..247", m.unit)
 			}
-			client, err := a.Gateways.Get(addr, m.profile)
-			if err != nil {
-				return modbus.Snapshot{}, err
+			if client == nil || clientProfile != m.profile {
+				c, err := a.Gateways.Get(addr, m.profile)
+				if err != nil {
+					return modbus.Snapshot{}, err
+				}
+				client, clientProfile = c, m.profile
 			}
 			return client.ReadMeter(ctx, uint8(m.unit))
 		}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/store"
@@ -154,7 +153,7 @@ func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) err
 		r := rows[i]
 		i++
 		s := r.s
-		return []any{r.meter, r.takenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
+		return []any{[16]byte(r.meter), r.takenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
 			s.Voltage, s.Current, s.Power, s.Remaining, int32(s.PurchaseCount), s.CumulativePurchased,
 			int16(s.Relay), int16(s.Mode), int32(s.Status)}, nil
 	})
@@ -176,7 +175,9 @@ func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) err
 // resets the contact counters of meters that answer again.
 func writeState(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) error {
 	n := len(rows)
-	ids := make([]uuid.UUID, n)
+	// Plain [16]byte: pgx encodes it directly, while uuid.UUID goes through
+	// driver.Valuer after failed plans whose errors cost more than the COPY.
+	ids := make([][16]byte, n)
 	taken := make([]time.Time, n)
 	remaining, cumulative, energy := make([]int64, n), make([]int64, n), make([]int64, n)
 	count, status := make([]int32, n), make([]int32, n)
@@ -228,7 +229,7 @@ func writeMeterContact(ctx context.Context, tx pgx.Tx, at, now time.Time, b *bat
 	if len(b.failed) == 0 {
 		return nil
 	}
-	ids := make([]uuid.UUID, len(b.failed))
+	ids := make([][16]byte, len(b.failed))
 	errs := make([]string, len(b.failed))
 	for i, f := range b.failed {
 		ids[i], errs[i] = f.meter, f.err
