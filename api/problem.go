@@ -43,6 +43,11 @@ const (
 
 	// Charging cards (充电卡).
 	CodeCardVoid = "card_void"
+
+	// Tariffs of platform-side prepaid (主站费控).
+	CodeInvalidTariff    = "invalid_tariff"
+	CodeTariffExists     = "tariff_exists"
+	CodeMeterNotPlatform = "meter_not_platform"
 )
 
 var titles = map[string]string{
@@ -68,6 +73,10 @@ var titles = map[string]string{
 	CodeUnknownCommand: "Unknown meter command",
 
 	CodeCardVoid: "Card is void",
+
+	CodeInvalidTariff:    "Tariff cannot price anything",
+	CodeTariffExists:     "Tariff code already used in the project",
+	CodeMeterNotPlatform: "Meter is not platform-side prepaid",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

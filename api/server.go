@@ -102,6 +102,9 @@ func New(cfg Config) *Server {
 			r.With(s.audit("card.unfreeze")).Post("/cards/{cardNo}/unfreeze", s.setCardStatus(card.Active))
 			r.Get("/sms", s.listSMS)
 			r.Get("/reports/{name}", s.report)
+			r.Get("/projects/{project}/tariffs", s.listTariffs)
+			r.With(s.audit("tariff.create")).Post("/projects/{project}/tariffs", s.createTariff)
+			r.With(s.audit("meter.tariff")).Put("/meters/{meterNo}/tariff", s.setMeterTariff)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -138,6 +138,10 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, 
 		err = gw.SetMode(ctx, m.Unit, uint16(w.Mode))
 	case profile.CmdClearRemaining:
 		err = gw.ClearRemaining(ctx, m.Unit)
+	case profile.CmdValveClose:
+		err = gw.ValveClose(ctx, m.Unit)
+	case profile.CmdValveOpen:
+		err = gw.ValveOpen(ctx, m.Unit)
 	default:
 		return Response{}, meters.ConfigError(fmt.Errorf("no device write for %s", cmd))
 	}
@@ -168,7 +172,8 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, 
 		}
 		resp := Response{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: money.FromCents(s.Remaining),
 			Status: int(s.Status), ReadAt: at, Attempt: attempt}
-		cerr := cmd.Confirm(domain.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status)})
+		cerr := cmd.Confirm(domain.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status),
+			Valve: int(s.Values[profile.Valve])})
 		if cerr == nil {
 			return resp, nil
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/voltflow/voltflow/devices/dlt645"
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/store"
@@ -25,6 +26,23 @@ type Gateways struct {
 
 	mu      sync.Mutex
 	clients map[string]*modbus.Gateway
+	dlt     map[string]*dlt645.Client
+}
+
+// DLT returns the DL/T 645-2007 client for a gateway address (host:port):
+// one connection per gateway, requests addressed to each meter.
+func (g *Gateways) DLT(address string) *dlt645.Client {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.dlt[address]; ok {
+		return c
+	}
+	c := dlt645.NewClient(dlt645.ClientConfig{Addr: address, Timeout: g.Timeout})
+	if g.dlt == nil {
+		g.dlt = map[string]*dlt645.Client{}
+	}
+	g.dlt[address] = c
+	return c
 }
 
 // Get returns the client for a gateway address and profile.
@@ -57,6 +75,10 @@ func (g *Gateways) Close() {
 	for k, c := range g.clients {
 		_ = c.Close()
 		delete(g.clients, k)
+	}
+	for k, c := range g.dlt {
+		_ = c.Close()
+		delete(g.dlt, k)
 	}
 }
 

@@ -53,7 +53,7 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 	o := a.readGateway(ctx, g, at)
 	var b batch
 	b.add(o)
-	if err := a.write(ctx, at, &b); err != nil {
+	if _, err := a.write(ctx, at, &b); err != nil {
 		return MeterReading{}, err
 	}
 	a.observe(ctx, b.rows)

@@ -115,7 +115,7 @@ func TestSweepWritesReadingsOnceAndLatestState(t *testing.T) {
 	f.fleet.Gateway(1).Meter(3).ClearRemaining()
 
 	res := f.sweep(t, at)
-	res.ElapsedMs, res.WriteMs = 0, 0
+	res.ElapsedMs, res.WriteMs, res.ReadingsMs, res.StateMs, res.HooksMs = 0, 0, 0, 0, 0
 	want := sweep.BatchResult{Gateways: 3, Meters: 13, Read: 12, Failed: 1}
 	if res != want {
 		t.Fatalf("result %+v, want %+v", res, want)

@@ -1,11 +1,13 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/store"
@@ -31,16 +33,47 @@ func (b *batch) empty() bool { return len(b.rows) == 0 && len(b.failed) == 0 && 
 var stageColumns = []string{"meter_id", "taken_at", "energy", "sharp", "peak", "flat", "valley", "voltage", "current",
 	"power", "remaining", "purchase_count", "cumulative", "relay", "mode", "status"}
 
-// write stores a batch in one transaction: readings (COPY into a staging
-// table, then INSERT … ON CONFLICT DO NOTHING, so a retry writes nothing
-// twice), the latest state, the contact counters and the events.
-func (a *Activities) write(ctx context.Context, at time.Time, b *batch) error {
+var readingColumns = []string{"meter_id", "read_at", "taken_at", "energy_kwh", "sharp_kwh", "peak_kwh", "flat_kwh",
+	"valley_kwh", "voltage_v", "current_a", "power_kw", "remaining", "purchase_count", "relay", "mode", "status_flags"}
+
+// phases is where one write's time went.
+type phases struct{ readings, state time.Duration }
+
+// write stores a batch in one transaction: the readings, the latest state,
+// the contact counters and the events. The readings are COPied straight
+// into the table; if one of them is already there (a zombie attempt of the
+// same batch wrote it meanwhile), the transaction is redone through a
+// staging table and INSERT … ON CONFLICT DO NOTHING, so nothing is written
+// twice and nothing is lost.
+func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (phases, error) {
 	now := a.now()
+	var ph phases
+	err := a.writeTx(ctx, at, now, b, false, &ph)
+	if store.IsUniqueViolation(err) {
+		a.log().Info("sweep write: readings already there, writing through the staging table", "at", at, "rows", len(b.rows))
+		ph = phases{}
+		err = a.writeTx(ctx, at, now, b, true, &ph)
+	}
+	return ph, err
+}
+
+func (a *Activities) writeTx(ctx context.Context, at, now time.Time, b *batch, staged bool, ph *phases) error {
 	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
 		if len(b.rows) > 0 {
-			if err := writeReadings(ctx, tx, at, now, b.rows); err != nil {
+			t := time.Now()
+			write := copyReadings
+			if staged {
+				write = stageReadings
+			}
+			if err := write(ctx, tx, at, b.rows); err != nil {
 				return err
 			}
+			ph.readings = time.Since(t)
+			t = time.Now()
+			if err := writeState(ctx, tx, at, now, b.rows); err != nil {
+				return err
+			}
+			ph.state = time.Since(t)
 		}
 		if err := writeMeterContact(ctx, tx, at, now, b); err != nil {
 			return err
@@ -49,7 +82,61 @@ func (a *Activities) write(ctx context.Context, at time.Time, b *batch) error {
 	})
 }
 
-func writeReadings(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) error {
+// copyReadings COPies the rows into readings in text format: pgx's binary
+// COPY encodes each numeric through math/big, which cost more CPU than
+// PostgreSQL's parsing of "123.45". A reading already there is a unique
+// violation that aborts the transaction.
+func copyReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) error {
+	buf := make([]byte, 0, len(rows)*160)
+	slot := at.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
+	for _, r := range rows {
+		s := r.s
+		buf = append(buf, r.meter.String()...)
+		buf = append(buf, '\t')
+		buf = append(buf, slot...)
+		buf = append(buf, '\t')
+		buf = r.takenAt.UTC().AppendFormat(buf, "2006-01-02 15:04:05.999999Z07:00")
+		for _, v := range [...]struct {
+			v      int64
+			places int
+		}{{s.Energy, 2}, {s.EnergySharp, 2}, {s.EnergyPeak, 2}, {s.EnergyFlat, 2}, {s.EnergyValley, 2},
+			{s.Voltage, 1}, {s.Current, 2}, {s.Power, 3}, {s.Remaining, 2},
+			{int64(s.PurchaseCount), 0}, {int64(s.Relay), 0}, {int64(s.Mode), 0}, {int64(s.Status), 0}} {
+			buf = append(buf, '\t')
+			buf = appendFixed(buf, v.v, v.places)
+		}
+		buf = append(buf, '\n')
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), copyReadingsSQL); err != nil {
+		return fmt.Errorf("copy %d readings: %w", len(rows), err)
+	}
+	return nil
+}
+
+var copyReadingsSQL = "copy readings (" + strings.Join(readingColumns, ", ") + ") from stdin"
+
+// appendFixed appends v×10^-places as a decimal: appendFixed(b, -5, 2) is "-0.05".
+func appendFixed(b []byte, v int64, places int) []byte {
+	if places == 0 {
+		return strconv.AppendInt(b, v, 10)
+	}
+	if v < 0 {
+		b = append(b, '-')
+		v = -v // a register value is far from math.MinInt64
+	}
+	var digits [24]byte
+	d := strconv.AppendInt(digits[:0], v, 10)
+	for len(d) <= places {
+		d = append([]byte{'0'}, d...)
+	}
+	b = append(b, d[:len(d)-places]...)
+	b = append(b, '.')
+	return append(b, d[len(d)-places:]...)
+}
+
+// stageReadings is the slow, conflict-proof path: COPY into a staging
+// table, then INSERT … ON CONFLICT DO NOTHING.
+func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) error {
 	// Registers in their own integer units: COPY moves plain integers, the
 	// INSERT scales them exactly into numeric.
 	if _, err := tx.Exec(ctx, `create temp table sweep_stage (meter_id uuid, taken_at timestamptz, energy bigint,
@@ -66,7 +153,7 @@ func writeReadings(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row
 		r := rows[i]
 		i++
 		s := r.s
-		return []any{r.meter, r.takenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
+		return []any{[16]byte(r.meter), r.takenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
 			s.Voltage, s.Current, s.Power, s.Remaining, int32(s.PurchaseCount), s.CumulativePurchased,
 			int16(s.Relay), int16(s.Mode), int32(s.Status)}, nil
 	})
@@ -80,25 +167,55 @@ func writeReadings(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row
 		on conflict (meter_id, read_at) do nothing`, at); err != nil {
 		return fmt.Errorf("insert readings: %w", err)
 	}
-	// The same upsert as activities/meters saveState: never move the state back in time.
-	if _, err := tx.Exec(ctx, `insert into meter_state(meter_id, remaining, purchase_count, cumulative_purchased,
+	return nil
+}
+
+// writeState upserts the latest state from arrays (no staging table: its
+// create and drop cost more catalog work than the arrays' decoding), and
+// resets the contact counters of meters that answer again.
+func writeState(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) error {
+	n := len(rows)
+	// Plain [16]byte: pgx encodes it directly, while uuid.UUID goes through
+	// driver.Valuer after failed plans whose errors cost more than the COPY.
+	ids := make([][16]byte, n)
+	taken := make([]time.Time, n)
+	remaining, cumulative, energy := make([]int64, n), make([]int64, n), make([]int64, n)
+	count, status := make([]int32, n), make([]int32, n)
+	relay, mode := make([]int16, n), make([]int16, n)
+	for i, r := range rows {
+		s := r.s
+		ids[i], taken[i] = r.meter, r.takenAt
+		remaining[i], cumulative[i], energy[i] = s.Remaining, s.CumulativePurchased, s.Energy
+		count[i], status[i], relay[i], mode[i] = int32(s.PurchaseCount), int32(s.Status), int16(s.Relay), int16(s.Mode)
+	}
+	// The same upsert as activities/meters saveState: never move the state
+	// back in time. A row whose values and time are unchanged (a retried
+	// write) is left alone: no dead tuple.
+	if _, err := tx.Exec(ctx, `insert into meter_state as ms (meter_id, remaining, purchase_count, cumulative_purchased,
 		energy_kwh, relay, mode, status_flags, read_at)
 		select meter_id, remaining*0.01, purchase_count, cumulative*0.01, energy*0.01, relay, mode, status, taken_at
-		from sweep_stage
+		from unnest($1::uuid[], $2::bigint[], $3::integer[], $4::bigint[], $5::bigint[], $6::smallint[], $7::smallint[],
+			$8::integer[], $9::timestamptz[])
+			as s(meter_id, remaining, purchase_count, cumulative, energy, relay, mode, status, taken_at)
 		on conflict (meter_id) do update set remaining=excluded.remaining, purchase_count=excluded.purchase_count,
 		cumulative_purchased=excluded.cumulative_purchased, energy_kwh=excluded.energy_kwh, relay=excluded.relay,
 		mode=excluded.mode, status_flags=excluded.status_flags, read_at=excluded.read_at
-		where meter_state.read_at <= excluded.read_at`); err != nil {
+		where ms.read_at < excluded.read_at or (ms.read_at = excluded.read_at and
+			(ms.remaining, ms.purchase_count, ms.cumulative_purchased, ms.energy_kwh, ms.relay, ms.mode, ms.status_flags)
+			is distinct from (excluded.remaining, excluded.purchase_count, excluded.cumulative_purchased,
+				excluded.energy_kwh, excluded.relay, excluded.mode, excluded.status_flags))`,
+		ids, remaining, count, cumulative, energy, relay, mode, status, taken); err != nil {
 		return fmt.Errorf("upsert meter state: %w", err)
 	}
 	// A meter that answers after failures is back: reset it, clear its event.
 	if _, err := tx.Exec(ctx, `with back as (
 			update meter_contact c set failures=0, lost=false, last_error='', last_sweep_at=greatest(c.last_sweep_at, $1),
 				last_ok_at=s.taken_at
-			from sweep_stage s where c.meter_id=s.meter_id and (c.failures > 0 or c.lost)
+			from unnest($4::uuid[], $5::timestamptz[]) as s(meter_id, taken_at)
+			where c.meter_id=s.meter_id and (c.failures > 0 or c.lost)
 			returning c.meter_id)
 		update device_events e set cleared_at=$2 from back
-		where e.kind=$3 and e.subject=back.meter_id and e.cleared_at is null`, at, now, EventMeterLost); err != nil {
+		where e.kind=$3 and e.subject=back.meter_id and e.cleared_at is null`, at, now, EventMeterLost, ids, taken); err != nil {
 		return fmt.Errorf("meters back in contact: %w", err)
 	}
 	return nil
@@ -112,7 +229,7 @@ func writeMeterContact(ctx context.Context, tx pgx.Tx, at, now time.Time, b *bat
 	if len(b.failed) == 0 {
 		return nil
 	}
-	ids := make([]uuid.UUID, len(b.failed))
+	ids := make([][16]byte, len(b.failed))
 	errs := make([]string, len(b.failed))
 	for i, f := range b.failed {
 		ids[i], errs[i] = f.meter, f.err

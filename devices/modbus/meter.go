@@ -174,6 +174,16 @@ func (g *Gateway) ClearRemaining(ctx context.Context, unit uint8) error {
 	return g.command(ctx, unit, profile.CmdClearRemaining, nil)
 }
 
+// ValveClose (关阀) shuts a water or gas meter's valve.
+func (g *Gateway) ValveClose(ctx context.Context, unit uint8) error {
+	return g.command(ctx, unit, profile.CmdValveClose, nil)
+}
+
+// ValveOpen (开阀) opens a water or gas meter's valve.
+func (g *Gateway) ValveOpen(ctx context.Context, unit uint8) error {
+	return g.command(ctx, unit, profile.CmdValveOpen, nil)
+}
+
 // command writes a profile command: one register with function 06, more
 // with function 16.
 func (g *Gateway) command(ctx context.Context, unit uint8, name string, args profile.Values) error {

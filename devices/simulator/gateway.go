@@ -159,7 +159,12 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 	if !g.mapped(addr, n) {
 		return nil, mb.ErrIllegalDataAddress
 	}
-	regs, err := g.prof.EncodeBlock(m.State().values(), addr, int(n))
+	values := m.State().values()
+	// Volume is kept in litres; a gas profile counts it in 0.01 m³.
+	if q, ok := g.prof.Quantity(profile.Volume); ok {
+		values[profile.Volume] = rescale(values[profile.Volume], -3, q.Scale.Exp())
+	}
+	regs, err := g.prof.EncodeBlock(values, addr, int(n))
 	if err != nil {
 		g.logger.Printf("unit register out of range: %v", err)
 		return nil, mb.ErrServerDeviceFailure
@@ -201,6 +206,10 @@ func (g *Gateway) write(m *Meter, addr uint16, regs []uint16) error {
 		m.SwitchOn()
 	case profile.CmdSetMode:
 		err = m.SetMode(uint16(args[profile.FieldMode]))
+	case profile.CmdValveOpen:
+		m.SetValve(true)
+	case profile.CmdValveClose:
+		m.SetValve(false)
 	default:
 		return mb.ErrIllegalDataAddress // a profile command this meter does not implement
 	}
@@ -233,4 +242,15 @@ func (g *Gateway) setLogger(l *slog.Logger) {
 	if l != nil {
 		g.logger = slog.NewLogLogger(l.Handler(), slog.LevelWarn)
 	}
+}
+
+// rescale converts v from 10^from units to 10^to units (truncating).
+func rescale(v int64, from, to int32) int64 {
+	for ; from > to; from-- {
+		v *= 10
+	}
+	for ; from < to; from++ {
+		v /= 10
+	}
+	return v
 }

@@ -58,6 +58,9 @@ type MeterConfig struct {
 	PowerFactor int64  // 0.001; 0 means 1.000
 	Mode        uint16 // profile.ModePrepaid, ModeProtect or ModeForcedOff
 	TOU         *[24]Period
+	// Flow is a water or gas meter's draw while its valve is open, in
+	// 0.001 m³/h (litres per hour); volume counts in 0.001 m³.
+	Flow int64
 }
 
 // State is a meter's registers and the one internal fact they do not show
@@ -80,6 +83,10 @@ type State struct {
 	SwitchedOff         bool      // a switch-off command is in force
 	Consumed            int64     // 0.01 yuan deducted by consumption so far
 	LastAdvance         time.Time // simulated time consumption has reached
+	// Water and gas (ref-water-valve-v1, ref-gas-valve-v1).
+	Volume int64  // 0.001 m³
+	Flow   int64  // 0.001 m³/h, 0 while the valve is closed
+	Valve  uint16 // profile.ValveOpen or ValveClosed
 }
 
 // MaxLoad is the largest load the power register (i16, 0.001 kW) can show;
@@ -121,6 +128,11 @@ type Meter struct {
 
 	energyRem int64 // W·ns measured but not yet a whole 0.01 kWh
 	moneyRem  int64 // 0.000001 yuan owed but not yet a whole 0.01 yuan
+
+	flow        int64 // 0.001 m³/h drawn while the valve is open
+	volume      int64 // 0.001 m³
+	volumeRem   int64 // 0.001 m³ × ns/h measured but not yet a whole litre
+	valveClosed bool  // by command (关阀); a water or gas meter's relay
 }
 
 // NewMeter builds a meter in its initial state.
@@ -135,6 +147,7 @@ func NewMeter(c MeterConfig) *Meter {
 		alarm2:    c.Alarm2,
 		price:     c.UnitPrice,
 		schedule:  DefaultTOU,
+		flow:      max(c.Flow, 0),
 	}
 	if m.voltage == 0 {
 		m.voltage = 2200
@@ -292,6 +305,13 @@ func (m *Meter) SetLoad(watts int64) {
 func (m *Meter) Advance(at time.Time, d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.valveClosed && m.flow > 0 && d > 0 {
+		// Volume is measured, not priced: water and gas are billed
+		// platform-side (主站费控) from the readings.
+		total := m.volumeRem + m.flow*int64(d)
+		m.volume += total / int64(time.Hour)
+		m.volumeRem = total % int64(time.Hour)
+	}
 	for d > 0 {
 		if m.relayOpen() || m.load == 0 {
 			break
@@ -357,6 +377,13 @@ func (m *Meter) State() State {
 		SwitchedOff:         m.switchedOff,
 		Consumed:            m.consumed,
 		LastAdvance:         m.last,
+		Volume:              m.volume,
+		Valve:               profile.ValveOpen,
+	}
+	if m.valveClosed {
+		s.Valve = profile.ValveClosed
+	} else {
+		s.Flow = m.flow
 	}
 	if m.relayOpen() {
 		s.Relay = profile.RelayOpen
@@ -398,5 +425,23 @@ func (s State) values() profile.Values {
 		profile.Alarm2:              s.Alarm2,
 		profile.UnitPrice:           s.UnitPrice,
 		profile.Status:              int64(s.Status),
+		profile.Volume:              s.Volume, // 0.001 m³; the gateway rescales to the profile's unit
+		profile.Flow:                s.Flow,
+		profile.Valve:               int64(s.Valve),
 	}
+}
+
+// SetValve opens or closes a water or gas meter's valve (开阀 / 关阀);
+// flow stops while it is closed.
+func (m *Meter) SetValve(open bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.valveClosed = !open
+}
+
+// SetFlow sets the draw while the valve is open, 0.001 m³/h.
+func (m *Meter) SetFlow(litresPerHour int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.flow = max(litresPerHour, 0)
 }

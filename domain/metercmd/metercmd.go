@@ -21,9 +21,11 @@ const (
 	PrepaidMode    Command = "prepaid_mode"    // mode 0, the meter trips itself at zero
 	ForcedOff      Command = "forced_off"      // mode 2, relay held open whatever the money
 	ClearRemaining Command = "clear_remaining" // 清零: remaining money to zero
+	ValveClose     Command = "valve_close"     // 关阀: a water or gas meter's valve shut
+	ValveOpen      Command = "valve_open"      // 开阀
 )
 
-var commands = []Command{SwitchOff, SwitchOn, Protect, Release, PrepaidMode, ForcedOff, ClearRemaining}
+var commands = []Command{SwitchOff, SwitchOn, Protect, Release, PrepaidMode, ForcedOff, ClearRemaining, ValveClose, ValveOpen}
 
 // Commands lists every command, for validation messages and the OpenAPI document.
 func Commands() []Command { return slices.Clone(commands) }
@@ -48,6 +50,10 @@ const (
 	ModePrepaid   = 0
 	ModeProtect   = 1
 	ModeForcedOff = 2
+
+	// Valve of a water or gas meter (profile quantity "valve").
+	ValveOpened = 0
+	ValveClosed = 1
 )
 
 // Status flag of a meter tripped for arrears (bit 2 of register 0x010D).
@@ -75,6 +81,10 @@ func (c Command) Write() Write {
 		return Write{Name: "set_mode", Mode: ModeForcedOff}
 	case ClearRemaining:
 		return Write{Name: "clear_remaining"}
+	case ValveClose:
+		return Write{Name: "valve_close"}
+	case ValveOpen:
+		return Write{Name: "valve_open"}
 	}
 	return Write{}
 }
@@ -85,6 +95,7 @@ type State struct {
 	Mode      int
 	Remaining int64 // 0.01 yuan
 	Status    int   // flag bits
+	Valve     int   // water and gas meters: ValveOpened or ValveClosed
 }
 
 // ErrNotConfirmed means the meter took the write but does not show the
@@ -130,6 +141,14 @@ func (c Command) Confirm(s State) error {
 		// protect mode, so anything at or below zero confirms.
 		if s.Remaining > 0 {
 			return fail("remaining %d cents, want 0", s.Remaining)
+		}
+	case ValveClose:
+		if s.Valve != ValveClosed {
+			return fail("valve still open")
+		}
+	case ValveOpen:
+		if s.Valve != ValveOpened {
+			return fail("valve still closed")
 		}
 	default:
 		return fmt.Errorf("%w %q", ErrUnknownCommand, string(c))

@@ -33,6 +33,8 @@ func TestWrite(t *testing.T) {
 		{PrepaidMode, Write{Name: "set_mode", Mode: ModePrepaid}},
 		{ForcedOff, Write{Name: "set_mode", Mode: ModeForcedOff}},
 		{ClearRemaining, Write{Name: "clear_remaining"}},
+		{ValveClose, Write{Name: "valve_close"}},
+		{ValveOpen, Write{Name: "valve_open"}},
 	}
 	for _, tt := range tests {
 		if got := tt.c.Write(); got != tt.want {

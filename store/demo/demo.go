@@ -26,6 +26,10 @@ type Options struct {
 	Price          string // yuan/kWh
 	Alarm1, Alarm2 string
 	BcryptCost     int
+	// PlatformMeter, if set, names a meter made platform-side prepaid
+	// (主站费控) with the TOU tariff TOU-DEMO. Empty in Defaults: the
+	// contract's demo meters are all meter-side (contracts.md).
+	PlatformMeter string
 }
 
 // Operator is a login with roles in the demo project.
@@ -122,7 +126,7 @@ func Load(ctx context.Context, db *store.DB, o Options) (Loaded, error) {
 				n++
 			}
 		}
-		return nil
+		return addTariffs(ctx, tx, out.ProjectID, o)
 	})
 	return out, err
 }

@@ -102,6 +102,30 @@ func apiRelay(t *testing.T, c *harness.Client, meterNo, want string) {
 	})
 }
 
+// boardStatus waits until the status board (状态监控) shows the meter cut
+// off (断电, black) or, with cut false, anything else.
+func boardStatus(t *testing.T, c *harness.Client, meterNo string, cut bool) {
+	t.Helper()
+	harness.Eventually(t, 2*time.Second, fmt.Sprintf("board shows %s cut off: %v", meterNo, cut), func() (bool, string) {
+		var board struct {
+			Items []struct {
+				MeterNo string `json:"meterNo"`
+				Status  string `json:"status"`
+				Colour  string `json:"colour"`
+			} `json:"items"`
+		}
+		if code := c.Do(t, "GET", "/api/v1/reports/status-board?status=cut_off&limit=500", nil, &board); code != http.StatusOK {
+			return false, fmt.Sprintf("status %d", code)
+		}
+		for _, row := range board.Items {
+			if row.MeterNo == meterNo {
+				return cut && row.Status == "cut_off" && row.Colour == "black", row.Status + " " + row.Colour
+			}
+		}
+		return !cut, "not among the cut-off meters"
+	})
+}
+
 func sendCommand(t *testing.T, c *harness.Client, meterNo, cmd string) accepted {
 	t.Helper()
 	var a accepted
@@ -136,6 +160,7 @@ func TestSwitchOffAndOnFromTheAPI(t *testing.T) {
 	took := waitRelay(t, m, profile.RelayOpen, 2*time.Second)
 	t.Logf("switch_off: simulator relay open %v after the API answered", took.Round(time.Millisecond))
 	apiRelay(t, admin, m, "open")
+	boardStatus(t, admin, m, true)
 	done := waitCommand(t, admin, off.ID, "done")
 	if done.Attempts != 1 || done.Request.Register != "0x0057" || !slices.Equal(done.Request.Words, []string{"0001", "0001"}) ||
 		done.Request.Unit != 7 || done.Response == nil || done.Response.Relay != 1 || done.MeterNo != m {
@@ -145,6 +170,7 @@ func TestSwitchOffAndOnFromTheAPI(t *testing.T) {
 	on := sendCommand(t, admin, m, "switch_on")
 	waitRelay(t, m, profile.RelayClosed, 2*time.Second)
 	apiRelay(t, admin, m, "closed")
+	boardStatus(t, admin, m, false)
 	if c := waitCommand(t, admin, on.ID, "done"); c.Response == nil || c.Response.Relay != 0 || !slices.Equal(c.Request.Words, []string{"0001", "0000"}) {
 		t.Fatalf("switch_on logged %+v", c)
 	}

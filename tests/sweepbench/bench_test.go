@@ -365,8 +365,10 @@ func breakdown(t *testing.T, ctx context.Context, tc client.Client, id, runID st
 		ms(started.Sub(triggered)), ms(listed.Sub(started)), ms(firstBatch.Sub(listed)), ms(lastBatch.Sub(firstBatch)),
 		len(batchTimes), ms(batchTimes[0]), ms(batchTimes[len(batchTimes)-1]), ms(batchTimes[len(batchTimes)/2]),
 		ms(completed.Sub(lastBatch)), ms(got.Sub(completed)))
-	t.Logf("inside the batches (summed): %s elapsed, of which %s writing to PostgreSQL (overlapping the reads)",
-		ms(time.Duration(res.ElapsedMs)*time.Millisecond), ms(time.Duration(res.WriteMs)*time.Millisecond))
+	d := func(v int64) string { return ms(time.Duration(v) * time.Millisecond) }
+	t.Logf("inside the batches (summed): %s elapsed, of which %s writing to PostgreSQL (overlapping the reads: "+
+		"readings COPY %s, state upsert %s, contact and events the rest) and %s in the alarm and billing hooks",
+		d(res.ElapsedMs), d(res.WriteMs), d(res.ReadingsMs), d(res.StateMs), d(res.HooksMs))
 }
 
 func recent(d *client.ScheduleDescription) []client.ScheduleWorkflowExecution {

@@ -1,0 +1,38 @@
+package sweep
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/voltflow/voltflow/devices/modbus"
+)
+
+// Batch lets the external tests drive the write path alone.
+type Batch = batch
+
+// NewBatch is a batch of one answered reading per meter.
+func NewBatch(ids []uuid.UUID, takenAt time.Time, energy int64) *Batch {
+	b := &batch{rows: make([]row, len(ids))}
+	for i, id := range ids {
+		b.rows[i] = row{meter: id, takenAt: takenAt, s: modbus.Snapshot{Energy: energy + int64(i), Voltage: 2200,
+			Remaining: 5000, PurchaseCount: 1, CumulativePurchased: 5000}}
+	}
+	return b
+}
+
+// Write is the batch write of SweepBatch.
+func (a *Activities) Write(ctx context.Context, at time.Time, b *Batch) error {
+	_, err := a.write(ctx, at, b)
+	return err
+}
+
+// WriteStaged is Write through the conflict-proof staging path.
+func (a *Activities) WriteStaged(ctx context.Context, at time.Time, b *Batch) error {
+	var ph phases
+	return a.writeTx(ctx, at, a.now(), b, true, &ph)
+}
+
+// AppendFixed is appendFixed.
+func AppendFixed(b []byte, v int64, places int) []byte { return appendFixed(b, v, places) }

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/tariff"
+	"github.com/voltflow/voltflow/store"
+)
+
+// Tariffs of platform-side prepaid (主站费控): a project's tariffs are data
+// (domain/tariff: single, TOU 尖峰平谷, tiered 阶梯); a platform-side meter
+// is priced by the tariff assigned to it, or by its own price without one.
+
+// Tariff is the API view of a stored tariff.
+type Tariff struct {
+	Code      string        `json:"code"`
+	Name      string        `json:"name"`
+	Tariff    tariff.Tariff `json:"tariff"`
+	Meters    int           `json:"meters"` // meters assigned to it
+	CreatedAt time.Time     `json:"createdAt"`
+}
+
+// TariffRequest creates a tariff.
+type TariffRequest struct {
+	Code   string         `json:"code"`
+	Name   string         `json:"name"`
+	Tariff *tariff.Tariff `json:"tariff"`
+}
+
+// MeterTariffRequest assigns a tariff (by code) to a meter.
+type MeterTariffRequest struct {
+	Tariff string `json:"tariff"`
+}
+
+var tariffCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+
+// projectFor finds a project by code among those where the caller may do
+// the action; "" if none.
+func (s *Server) projectFor(r *http.Request, code string, a access.Action) (string, error) {
+	var id string
+	err := s.cfg.DB.QueryRow(r.Context(), `select id::text from projects where code=$1 and id::text = any($2)`,
+		code, operatorFrom(r.Context()).projectsFor(a)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+func (s *Server) listTariffs(w http.ResponseWriter, r *http.Request) {
+	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pid == "" {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+		return
+	}
+	rows, err := s.cfg.DB.Query(r.Context(), `select t.code, t.name, t.spec, t.created_at,
+			(select count(*) from meter_tariffs mt where mt.tariff_id=t.id)
+		from tariffs t where t.project_id=$1 order by t.code`, pid)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	defer rows.Close()
+	items := []Tariff{}
+	for rows.Next() {
+		var t Tariff
+		var spec []byte
+		if err := rows.Scan(&t.Code, &t.Name, &spec, &t.CreatedAt, &t.Meters); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if err := json.Unmarshal(spec, &t.Tariff); err != nil {
+			s.internal(w, r, fmt.Errorf("tariff %s: %w", t.Code, err))
+			return
+		}
+		items = append(items, t)
+	}
+	if err := rows.Err(); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// createTariff stores a new tariff of the project; only its admins may.
+func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pid == "" {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+		return
+	}
+	if !op.Grants.Has(pid, access.Admin) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "configuring tariffs needs the admin role in the project")
+		return
+	}
+	var req TariffRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if !tariffCode.MatchString(req.Code) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
+			"code must be 1 to 32 letters, digits, '_', '.' or '-'", "code")
+		return
+	}
+	if req.Tariff == nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "tariff is required", "tariff")
+		return
+	}
+	if err := req.Tariff.Validate(); err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidTariff, err.Error(), "tariff")
+		return
+	}
+	spec, err := json.Marshal(req.Tariff)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	var created time.Time
+	err = s.cfg.DB.QueryRow(r.Context(), `insert into tariffs(id, project_id, code, name, spec) values($1,$2,$3,$4,$5)
+		returning created_at`, uuid.NewString(), pid, req.Code, req.Name, spec).Scan(&created)
+	if store.IsUniqueViolation(err) {
+		writeProblemField(w, http.StatusConflict, CodeTariffExists, "the project already has tariff "+req.Code, "code")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, Tariff{Code: req.Code, Name: req.Name, Tariff: *req.Tariff, CreatedAt: created})
+}
+
+// setMeterTariff assigns one of the project's tariffs to a platform-side
+// meter; billing prices its next interval with it.
+func (s *Server) setMeterTariff(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	m, err := s.findMeter(r.Context(), op.projectsFor(access.ViewData), chi.URLParam(r, "meterNo"))
+	if errors.Is(err, pgx.ErrNoRows) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !op.Grants.Has(m.projectID, access.Admin) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "configuring tariffs needs the admin role in the project")
+		return
+	}
+	var req MeterTariffRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	var mode, tariffID string
+	if err := s.cfg.DB.QueryRow(r.Context(), `select m.prepaid_mode, coalesce((select t.id::text from tariffs t
+		where t.project_id=m.project_id and t.code=$2), '') from meters m where m.id=$1`, m.id, req.Tariff).Scan(&mode, &tariffID); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if tariffID == "" {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "the project has no tariff "+fmt.Sprintf("%q", req.Tariff), "tariff")
+		return
+	}
+	if mode != "platform" {
+		writeProblem(w, http.StatusConflict, CodeMeterNotPlatform,
+			"meter "+m.meterNo+" keeps its balance itself (meter-side prepaid); tariffs price platform-side meters")
+		return
+	}
+	if _, err := s.cfg.DB.Exec(r.Context(), `insert into meter_tariffs(meter_id, tariff_id, since) values($1,$2,now())
+		on conflict (meter_id) do update set tariff_id=excluded.tariff_id, since=excluded.since
+		where meter_tariffs.tariff_id <> excluded.tariff_id`, m.id, tariffID); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"meterNo": m.meterNo, "tariff": req.Tariff})
+}
