@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
@@ -129,6 +130,11 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 	idx := min(row.providerIndex, len(providers)-1)
 	for {
 		p := providers[idx]
+		if activity.IsActivity(ctx) {
+			// A worker that dies mid-call is noticed after the heartbeat
+			// timeout, not the whole start-to-close timeout.
+			activity.RecordHeartbeat(ctx, idx)
+		}
 		code := tpl.Codes[p.Name()]
 		if code == "" {
 			code = in.Template

@@ -284,6 +284,8 @@ func (a *alarm) nextThreshold() *money.Amount {
 func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmacts.Recipient) error {
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 6 * time.Hour,
+		// Above the providers' 10 s HTTP timeout: SendSMS heartbeats before each call.
+		HeartbeatTimeout: 12 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 			NonRetryableErrorTypes: []string{sms.ErrTypeUndeliverable}},
 	})
