@@ -298,7 +298,8 @@ func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmact
 	for i, r := range to {
 		futures[i] = workflow.ExecuteActivity(smsCtx, smsActs.SendSMS, sms.SendInput{
 			ProjectID: p.ProjectID, WorkflowID: a.wfID, AlarmID: a.st.AlarmID, Stage: stage, Recipient: r.Phone,
-			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: template, Values: values})
+			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: template, Values: values,
+			Urgent: stage == domain.StageArrears})
 	}
 	outcome := "sent"
 	phones := make([]string, len(to))
