@@ -78,12 +78,16 @@ func Condition(ctx workflow.Context, in ConditionInput) (Result, error) {
 		timerCtx, cancel := workflow.WithCancel(ctx)
 		defer cancel()
 		timedOut := false
+		var timer workflow.Future
+		if d >= 0 {
+			timer = workflow.NewTimer(timerCtx, d)
+		}
 		for !cleared && !timedOut {
 			sel := workflow.NewSelector(ctx)
 			sel.AddReceive(raises, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 			sel.AddReceive(clears, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil); cleared = true })
-			if d >= 0 {
-				sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) { timedOut = true })
+			if timer != nil {
+				sel.AddFuture(timer, func(workflow.Future) { timedOut = true })
 			}
 			sel.Select(ctx)
 		}
