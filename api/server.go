@@ -101,6 +101,7 @@ func New(cfg Config) *Server {
 			r.With(s.audit("card.freeze")).Post("/cards/{cardNo}/freeze", s.setCardStatus(card.Frozen))
 			r.With(s.audit("card.unfreeze")).Post("/cards/{cardNo}/unfreeze", s.setCardStatus(card.Active))
 			r.Get("/sms", s.listSMS)
+			r.Get("/alarms", s.listAlarms)
 			r.Get("/reports/{name}", s.report)
 			r.Get("/projects/{project}/tariffs", s.listTariffs)
 			r.With(s.audit("tariff.create")).Post("/projects/{project}/tariffs", s.createTariff)

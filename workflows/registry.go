@@ -87,6 +87,15 @@ func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) 
 	w.RegisterActivity(texts)
 }
 
+// RegisterAlarmConditions registers the condition alarms (static meter,
+// over-limit, trips, lost contact) and their scheduled scan, whose activity
+// needs the Temporal client (task queue voltflow-main).
+func RegisterAlarmConditions(w worker.Registry, scanner *alarm.Scanner) {
+	w.RegisterWorkflowWithOptions(alarm.Condition, workflow.RegisterOptions{Name: alarm.ConditionWorkflowType})
+	w.RegisterWorkflowWithOptions(alarm.Scan, workflow.RegisterOptions{Name: alarm.ScanWorkflowType})
+	w.RegisterActivity(scanner)
+}
+
 // RegisterInterconnect registers the regulator exchange (task queue
 // voltflow-interconnect): the regulator-push/<station> workflow and its
 // activities.

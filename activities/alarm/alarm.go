@@ -118,20 +118,23 @@ type OpenInput struct {
 	AlarmAmount   money.Amount  `json:"alarmAmount"`
 	At            time.Time     `json:"at"`
 	NextThreshold *money.Amount `json:"nextThreshold"`
+	Detail        string        `json:"detail,omitempty"` // what a condition alarm found
 }
 
 // OpenAlarm records the alarm as open (once; a retry changes nothing). An
-// earlier alarm of the same meter and kind still marked open lost its
-// workflow (terminated by hand) and is closed as superseded.
+// earlier alarm of the same workflow id (meter and kind) still marked open
+// lost its workflow (terminated by hand) and is closed as superseded.
 func (a *Activities) OpenAlarm(ctx context.Context, in OpenInput) error {
 	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `update alarms set status='closed', closed_at=$4, resolution='superseded'
-			where meter_id=$1 and kind=$2 and status='open' and id<>$3`, in.MeterID, in.Kind, in.AlarmID, in.At); err != nil {
+		if _, err := tx.Exec(ctx, `update alarms set status='closed', closed_at=$3, resolution='superseded'
+			where workflow_id=$1 and status='open' and id<>$2`, in.WorkflowID, in.AlarmID, in.At); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `insert into alarms(id, project_id, meter_id, meter_no, kind, workflow_id, mode, alarm_amount,
-			status, opened_at, next_threshold) values($1,$2,$3,$4,$5,$6,$7,$8,'open',$9,$10) on conflict (id) do nothing`,
-			in.AlarmID, in.ProjectID, in.MeterID, in.MeterNo, in.Kind, in.WorkflowID, in.Mode, in.AlarmAmount, in.At, in.NextThreshold)
+			status, opened_at, next_threshold, detail) values($1,$2,nullif($3,'')::uuid,$4,$5,$6,$7,$8,'open',$9,$10,$11)
+			on conflict (id) do nothing`,
+			in.AlarmID, in.ProjectID, in.MeterID, in.MeterNo, in.Kind, in.WorkflowID, in.Mode, in.AlarmAmount, in.At, in.NextThreshold,
+			in.Detail)
 		if err != nil {
 			return fmt.Errorf("open alarm %s: %w", in.WorkflowID, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
@@ -46,8 +47,16 @@ type Activities struct {
 	// PerProvider is how many throttled or transient failures one provider
 	// gets (across Temporal's retries) before the next provider is tried.
 	PerProvider int
-	Now         func() time.Time
+	// PerNumberPerHour caps the messages one number gets in any hour (0:
+	// no cap). A message over the cap is delayed, never dropped: the
+	// activity is retried when the oldest message of the hour ages out.
+	// Urgent messages (arrears cut-off, trips) are never delayed.
+	PerNumberPerHour int
+	Now              func() time.Time
 }
+
+// ErrTypeRateLimited marks a message held back by the per-number limit.
+const ErrTypeRateLimited = "SMSRateLimited"
 
 // SendInput is one SMS to one recipient. (WorkflowID, AlarmID, Stage,
 // Recipient) identify it: sending it again is a no-op.
@@ -61,6 +70,9 @@ type SendInput struct {
 	MeterNo    string            `json:"meterNo"`
 	Template   string            `json:"template"`
 	Values     map[string]string `json:"values"`
+	// Urgent messages (arrears cut-off, a trip) are never held back by the
+	// per-number rate limit.
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 // SendResult is the recorded message.
@@ -125,10 +137,18 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 	if row.status != Pending {
 		return SendResult{ID: row.id, Status: row.status, Provider: row.provider, ProviderMessageID: row.providerMsgID, Duplicate: true}, nil
 	}
+	if err := a.rateLimit(ctx, in, row.id); err != nil {
+		return SendResult{}, err
+	}
 	providers := a.providers()
 	idx := min(row.providerIndex, len(providers)-1)
 	for {
 		p := providers[idx]
+		if activity.IsActivity(ctx) {
+			// A worker that dies mid-call is noticed after the heartbeat
+			// timeout, not the whole start-to-close timeout.
+			activity.RecordHeartbeat(ctx, idx)
+		}
 		code := tpl.Codes[p.Name()]
 		if code == "" {
 			code = in.Template
@@ -159,6 +179,33 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 			return SendResult{}, fmt.Errorf("send SMS %s to %s: %w", in.Stage, in.Recipient, sendErr)
 		}
 	}
+}
+
+// rateLimit returns a retryable error, with the delay until a slot frees,
+// when the recipient already got PerNumberPerHour messages in the last hour.
+func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) error {
+	if a.PerNumberPerHour <= 0 || in.Urgent {
+		return nil
+	}
+	now := a.now()
+	var n int
+	var oldest *time.Time
+	// The n-th newest send in the hour decides when the next may go.
+	err := a.DB.QueryRow(ctx, `select count(*), min(sent_at) from (select sent_at from sms_messages
+		where recipient=$1 and sent_at > $2 and id <> $3 order by sent_at desc limit $4) s`,
+		in.Recipient, now.Add(-time.Hour), id, a.PerNumberPerHour).Scan(&n, &oldest)
+	if err != nil {
+		return fmt.Errorf("SMS rate of %s: %w", in.Recipient, err)
+	}
+	if n < a.PerNumberPerHour || oldest == nil {
+		return nil
+	}
+	wait := max(oldest.Add(time.Hour).Sub(now), time.Second)
+	msg := fmt.Sprintf("%s got %d SMS in the last hour; next in %s", in.Recipient, n, wait.Round(time.Second))
+	if _, err := a.DB.Exec(ctx, `update sms_messages set last_error=$2 where id=$1`, id, msg); err != nil {
+		return err
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: wait})
 }
 
 type messageRow struct {
@@ -192,6 +239,11 @@ func (a *Activities) markSent(ctx context.Context, id, provider, msgID string) (
 		}
 		_, err := tx.Exec(ctx, `update sms_messages set status='sent', provider=$2, provider_message_id=$3, sent_at=$4,
 			attempts=attempts+1 where id=$1`, id, provider, msgID, a.now())
+		if err != nil || provider != (Outbox{}).Name() {
+			return err
+		}
+		// The outbox is the recipient's phone: storing the message delivers it.
+		_, err = tx.Exec(ctx, `update sms_messages set delivery='delivered', delivery_code='OUTBOX', delivered_at=$2 where id=$1`, id, a.now())
 		return err
 	})
 }

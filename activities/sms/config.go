@@ -3,6 +3,7 @@ package sms
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -12,6 +13,9 @@ type Config struct {
 	Aliyun    Aliyun
 	Tencent   Tencent
 	Templates Templates
+	// PerNumberPerHour caps the SMS one number gets in an hour (0: none);
+	// VOLTFLOW_SMS_PER_NUMBER_PER_HOUR.
+	PerNumberPerHour int
 }
 
 // ConfigFromEnv reads VOLTFLOW_SMS_PROVIDERS (e.g. "aliyun,tencent"; default
@@ -32,6 +36,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if p = strings.TrimSpace(p); p != "" {
 			c.Providers = append(c.Providers, p)
 		}
+	}
+	if raw := getenv("VOLTFLOW_SMS_PER_NUMBER_PER_HOUR"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("VOLTFLOW_SMS_PER_NUMBER_PER_HOUR: want a count, got %q", raw)
+		}
+		c.PerNumberPerHour = n
 	}
 	if raw := getenv("VOLTFLOW_SMS_TEMPLATES"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &c.Templates); err != nil {

@@ -21,6 +21,10 @@ type Message struct {
 	WorkflowID        string     `json:"workflowId"`
 	CreatedAt         time.Time  `json:"createdAt"`
 	SentAt            *time.Time `json:"sentAt"`
+	Delivery          string     `json:"delivery"` // unknown, delivered, failed (receipts)
+	DeliveryCode      string     `json:"deliveryCode"`
+	DeliveredAt       *time.Time `json:"deliveredAt"`
+	AlarmID           string     `json:"alarmId"`
 }
 
 // Filter selects messages, newest first.
@@ -38,7 +42,7 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]Message, error) {
 		f.Limit = 50
 	}
 	rows, err := db.Query(ctx, `select id, recipient, text, kind, meter_no, stage, status, provider, provider_message_id,
-		workflow_id, created_at, sent_at from sms_messages
+		workflow_id, created_at, sent_at, delivery, delivery_code, delivered_at, alarm_id from sms_messages
 		where project_id = any($1::uuid[]) and ($2 = '' or meter_no = $2)
 		  and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid))
 		order by created_at desc, id desc limit $5`,
@@ -51,7 +55,7 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]Message, error) {
 	for rows.Next() {
 		var m Message
 		if err := rows.Scan(&m.ID, &m.Recipient, &m.Text, &m.Kind, &m.MeterNo, &m.Stage, &m.Status, &m.Provider,
-			&m.ProviderMessageID, &m.WorkflowID, &m.CreatedAt, &m.SentAt); err != nil {
+			&m.ProviderMessageID, &m.WorkflowID, &m.CreatedAt, &m.SentAt, &m.Delivery, &m.DeliveryCode, &m.DeliveredAt, &m.AlarmID); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

@@ -113,6 +113,8 @@ func DefaultTemplates() Templates {
 			Params: []string{"meterNo", "remaining"}, Codes: codes("SMS_ARREARS", "1000003")},
 		"recharge_received": {Text: "Meter {meterNo}: recharge received, balance now {remaining} yuan.",
 			Params: []string{"meterNo", "remaining"}, Codes: codes("SMS_RECHARGE", "1000004")},
+		"meter_alarm": {Text: "{subject}: {alarm} alarm. {detail}",
+			Params: []string{"subject", "alarm", "detail"}, Codes: codes("SMS_METER_ALARM", "1000005")},
 	}
 }
 

@@ -96,6 +96,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			workflows.RegisterAlarms(w, db, texts)
+			workflows.RegisterAlarmConditions(w, &alarm.Scanner{Client: tc, DB: db, Log: log})
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {
@@ -132,6 +133,9 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 		}
 		if slices.Contains(queues, "main") {
 			if err := sweep.EnsureSchedules(ctx, tc, db, cfg.SweepInterval, log); err != nil {
+				return err
+			}
+			if err := alarm.EnsureScanSchedules(ctx, tc, db, 0, log); err != nil {
 				return err
 			}
 		}

@@ -18,5 +18,6 @@ func smsActivities(db *store.DB) (*smsacts.Activities, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &smsacts.Activities{DB: db, Providers: providers, Templates: cfg.Templates}, nil
+	return &smsacts.Activities{DB: db, Providers: providers, Templates: cfg.Templates,
+		PerNumberPerHour: cfg.PerNumberPerHour}, nil
 }

@@ -5,6 +5,7 @@
 package alarm
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -12,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+	"go.temporal.io/sdk/client"
+
 	"github.com/voltflow/voltflow/tests/harness"
+	wfalarm "github.com/voltflow/voltflow/workflows/alarm"
 )
 
 var stack *harness.Stack
@@ -108,4 +113,108 @@ func TestMeterRunsDownThroughStagesThenRecharge(t *testing.T) {
 	if again := smsFor(t, c, meterNo); len(again[tenant]) != 5 || len(again[manager]) != 4 {
 		t.Fatalf("SMS after a reading above the alarm amount: %v", again)
 	}
+
+	// The alarm record: closed, its stages in order, every SMS with the
+	// provider's message id and, from the outbox, delivered.
+	var page struct {
+		Items []struct {
+			Kind, MeterNo, Status, Resolution string
+			ClosedAt                          *time.Time
+			Stages                            []struct{ Stage, Outcome string }
+			SMS                               []struct{ Recipient, Stage, Status, Provider, ProviderMessageID, Delivery string }
+		}
+	}
+	if code := c.Do(t, http.MethodGet, "/api/v1/alarms?status=closed&kind=low_balance&meterNo="+meterNo, nil, &page); code != http.StatusOK {
+		t.Fatalf("GET /alarms: %d", code)
+	}
+	if len(page.Items) != 1 {
+		t.Fatalf("alarms: %+v", page.Items)
+	}
+	a := page.Items[0]
+	var stages []string
+	for _, s := range a.Stages {
+		stages = append(stages, s.Stage+":"+s.Outcome)
+	}
+	if a.Resolution != "recharged" || a.ClosedAt == nil || strings.Join(stages, ",") != "low_1:sent,low_2:sent,low_3:sent,arrears:sent,recharge_received:sent" || len(a.SMS) != 9 {
+		t.Fatalf("alarm %+v", a)
+	}
+	for _, m := range a.SMS {
+		if m.Status != "sent" || m.Provider != "outbox" || m.ProviderMessageID == "" || m.Delivery != "delivered" {
+			t.Fatalf("alarm SMS %+v", m)
+		}
+	}
+	if code := c.Do(t, http.MethodGet, "/api/v1/alarms?status=open&meterNo="+meterNo, nil, &page); code != http.StatusOK || len(page.Items) != 0 {
+		t.Fatalf("open alarms of %s: %d %+v", meterNo, code, page.Items)
+	}
+	if code, _, _ := c.DoRaw(t, http.MethodGet, "/api/v1/alarms?status=maybe", nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("bad status: %d", code)
+	}
+	code, body, ctype := c.DoRaw(t, http.MethodGet, "/api/v1/alarms?format=xlsx&meterNo="+meterNo, nil)
+	if code != http.StatusOK || !strings.Contains(ctype, "spreadsheetml") {
+		t.Fatalf("export: %d %s", code, ctype)
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := x.GetRows("alarms")
+	if err != nil || len(rows) != 2 || rows[1][1] != "low_balance" || rows[1][2] != meterNo || rows[1][9] != "9" || rows[1][10] != "9" {
+		t.Fatalf("export rows %v %v", rows, err)
+	}
+}
+
+// TestConditionAlarmThroughScan runs the scan as the Schedule does: a
+// meter's overload-trip flag (written by hand, as a sweep would) opens
+// alarm/<meterNo>/overload_trip, whose SMS goes at once to the area manager
+// only; the flag gone, the next scan closes it.
+func TestConditionAlarmThroughScan(t *testing.T) {
+	ctx := context.Background()
+	c := stack.Login(t, "admin", "admin")
+	const meterNo, manager = "M0003", "13900000000"
+	flags := func(v int) {
+		if _, err := stack.DB.Exec(ctx, `insert into meter_state(meter_id, remaining, purchase_count, cumulative_purchased, energy_kwh,
+			relay, mode, status_flags, read_at) select id, 30, 0, 0, 5, 0, 0, $2, now() from meters where meter_no=$1
+			on conflict (meter_id) do update set status_flags=excluded.status_flags, read_at=excluded.read_at`, meterNo, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scan := func() {
+		run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: harness.MainQueue},
+			wfalarm.ScanWorkflowType, wfalarm.ScanInput{ProjectID: stack.ProjectID, ProjectCode: "demo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Get(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type alarmItem struct{ Kind, MeterNo, Status, Resolution string }
+	alarms := func() []alarmItem {
+		var page struct{ Items []alarmItem }
+		if code := c.Do(t, http.MethodGet, "/api/v1/alarms?kind=overload_trip&meterNo="+meterNo, nil, &page); code != http.StatusOK {
+			t.Fatalf("GET /alarms: %d", code)
+		}
+		return page.Items
+	}
+	flags(1 << 3)
+	scan()
+	harness.Eventually(t, 30*time.Second, "overload alarm open and its SMS sent", func() (bool, string) {
+		var out struct{ Items []smsItem }
+		c.Do(t, http.MethodGet, "/api/v1/sms?meterNo="+meterNo, nil, &out)
+		a := alarms()
+		return len(a) == 1 && a[0].Status == "open" && len(out.Items) == 1 && out.Items[0].Recipient == manager &&
+			out.Items[0].Kind == "overload_trip" && out.Items[0].Status == "sent", fmt.Sprint(a, out.Items)
+	})
+	var wfStatus string
+	if err := stack.DB.QueryRow(ctx, `select workflow_id from alarms where meter_no=$1 and kind='overload_trip'`, meterNo).Scan(&wfStatus); err != nil ||
+		wfStatus != "alarm/M0003/overload_trip" {
+		t.Fatalf("workflow id %q %v", wfStatus, err)
+	}
+	scan() // still tripped: nothing new
+	flags(0)
+	scan()
+	harness.Eventually(t, 30*time.Second, "overload alarm closed", func() (bool, string) {
+		a := alarms()
+		return len(a) == 1 && a[0].Status == "closed" && a[0].Resolution == "cleared", fmt.Sprint(a)
+	})
 }

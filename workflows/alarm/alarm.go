@@ -284,6 +284,8 @@ func (a *alarm) nextThreshold() *money.Amount {
 func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmacts.Recipient) error {
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 6 * time.Hour,
+		// Above the providers' 10 s HTTP timeout: SendSMS heartbeats before each call.
+		HeartbeatTimeout: 12 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 			NonRetryableErrorTypes: []string{sms.ErrTypeUndeliverable}},
 	})
@@ -296,7 +298,8 @@ func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmact
 	for i, r := range to {
 		futures[i] = workflow.ExecuteActivity(smsCtx, smsActs.SendSMS, sms.SendInput{
 			ProjectID: p.ProjectID, WorkflowID: a.wfID, AlarmID: a.st.AlarmID, Stage: stage, Recipient: r.Phone,
-			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: template, Values: values})
+			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: template, Values: values,
+			Urgent: stage == domain.StageArrears})
 	}
 	outcome := "sent"
 	phones := make([]string, len(to))

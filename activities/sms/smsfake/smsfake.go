@@ -6,6 +6,7 @@
 package smsfake
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -43,6 +44,70 @@ type Server struct {
 	badTemplates map[string]bool
 	sigFailures  int
 	seq          int
+	hold         chan struct{} // non-nil: requests wait until Release
+	waiting      int
+	dropped      int
+	close        func()
+}
+
+// Hold makes requests wait (after their body is read) until Release. A
+// request whose client goes away while it waits — a killed worker — is
+// dropped unanswered and unrecorded: the provider never accepted it.
+func (s *Server) Hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold == nil {
+		s.hold = make(chan struct{})
+	}
+}
+
+// Release lets waiting and later requests through.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold != nil {
+		close(s.hold)
+		s.hold = nil
+	}
+}
+
+// Waiting counts requests held now.
+func (s *Server) Waiting() int { s.mu.Lock(); defer s.mu.Unlock(); return s.waiting }
+
+// Dropped counts held requests whose client went away.
+func (s *Server) Dropped() int { s.mu.Lock(); defer s.mu.Unlock(); return s.dropped }
+
+// Close stops the server (servers made by the Start functions).
+func (s *Server) Close() {
+	if s.close != nil {
+		s.close()
+	}
+}
+
+// gate holds a request while Hold is on; false: the client left, drop it.
+func (s *Server) gate(r *http.Request) bool {
+	s.mu.Lock()
+	hold := s.hold
+	if hold != nil {
+		s.waiting++
+	}
+	s.mu.Unlock()
+	if hold == nil {
+		return true
+	}
+	var ok bool
+	select {
+	case <-hold:
+		ok = true
+	case <-r.Context().Done():
+	}
+	s.mu.Lock()
+	s.waiting--
+	if !ok {
+		s.dropped++
+	}
+	s.mu.Unlock()
+	return ok
 }
 
 // Throttle makes the next n messages fail with the provider's rate-limit code.
@@ -99,10 +164,28 @@ func (s *Server) decide(r Received, prefix string) (Received, string) {
 func (s *Server) sigFailed() { s.mu.Lock(); s.sigFailures++; s.mu.Unlock() }
 
 func newServer(t testing.TB, h func(*Server) http.Handler) *Server {
+	s := start(h)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func start(h func(*Server) http.Handler) *Server {
 	s := &Server{badTemplates: map[string]bool{}}
-	ts := httptest.NewServer(h(s))
-	t.Cleanup(ts.Close)
-	s.URL = ts.URL
+	inner := h(s)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: only then does net/http notice a client
+		// that goes away (the request context is cancelled).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !s.gate(r) {
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	s.URL, s.close = ts.URL, ts.Close
 	return s
 }
 
@@ -116,7 +199,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // NewAliyun starts a fake Dysms endpoint knowing one AccessKey pair.
 func NewAliyun(t testing.TB, keyID, keySecret string) *Server {
-	return newServer(t, func(s *Server) http.Handler {
+	s := StartAliyun(keyID, keySecret)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// StartAliyun is NewAliyun for a TestMain: the caller closes it.
+func StartAliyun(keyID, keySecret string) *Server {
+	return start(func(s *Server) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := r.ParseForm(); err != nil {
 				writeJSON(w, 400, map[string]string{"Code": "MissingParameter", "Message": err.Error()})

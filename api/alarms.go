@@ -1,0 +1,73 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/voltflow/voltflow/activities/alarm"
+	"github.com/voltflow/voltflow/activities/report"
+	"github.com/voltflow/voltflow/domain/access"
+)
+
+// listAlarms serves GET /api/v1/alarms?status=&kind=&meterNo=&limit=&cursor=
+// (alarm records, newest first, with stage history and SMS), and with
+// format=xlsx every selected alarm as an Excel download.
+func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	q := r.URL.Query()
+	f := alarm.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"), Kind: q.Get("kind"),
+		MeterNo: q.Get("meterNo")}
+	if f.Status != "" && !slices.Contains(alarm.Statuses(), f.Status) {
+		writeBad(w, invalid("status", fmt.Errorf("status must be one of %v", alarm.Statuses())))
+		return
+	}
+	switch q.Get("format") {
+	case "", "json":
+	case "xlsx":
+		s.exportAlarms(w, r, f)
+		return
+	default:
+		writeBad(w, invalid("format", errors.New("format must be json or xlsx")))
+		return
+	}
+	p, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return
+	}
+	f.Limit, f.Before, f.BeforeID = p.limit, p.before, p.beforeID
+	items, err := alarm.List(r.Context(), s.cfg.DB, f)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writePage(w, items, p.limit, func(last alarm.Record) (time.Time, string) { return last.OpenedAt, last.ID })
+}
+
+func (s *Server) exportAlarms(w http.ResponseWriter, r *http.Request, f alarm.Filter) {
+	sheet, err := report.NewSheet("alarms", alarm.Record{}.Headers())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	defer func() { _ = sheet.Close() }()
+	if err := alarm.Each(r.Context(), s.cfg.DB, f, report.Into[alarm.Record](sheet)); err != nil {
+		if errors.Is(err, report.ErrTooManyRows) {
+			writeBad(w, invalid("format", fmt.Errorf("more than %d rows: narrow the filter", report.MaxRows)))
+			return
+		}
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", xlsxType)
+	w.Header().Set("Content-Disposition",
+		fmt.Sprintf(`attachment; filename="alarms-%s.xlsx"`, time.Now().In(chinaTime).Format("20060102-150405")))
+	w.WriteHeader(http.StatusOK)
+	if _, err := sheet.WriteTo(w); err != nil {
+		s.log.Error("alarm export failed", "error", err)
+		panic(http.ErrAbortHandler)
+	}
+}

@@ -1,0 +1,138 @@
+package alarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	alarmacts "github.com/voltflow/voltflow/activities/alarm"
+	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// ScanWorkflowType is the registered name of Scan.
+const ScanWorkflowType = "alarm_scan"
+
+// DefaultScanInterval is how often a project is scanned for condition alarms.
+const DefaultScanInterval = time.Minute
+
+// Scanner is the scan's activity: it evaluates the project in PostgreSQL and
+// starts (signal-with-start) or clears the condition alarms with the
+// Temporal client. Every step is safe to repeat: a started alarm only gets
+// another raise signal, a cleared one is closed once.
+type Scanner struct {
+	Client client.Client
+	DB     *store.DB
+	Log    *slog.Logger
+}
+
+// ScanAlarmConditions scans one project at in.At.
+func (s *Scanner) ScanAlarmConditions(ctx context.Context, in ScanInput) (ScanResult, error) {
+	var r ScanResult
+	scan, err := alarmacts.ScanConditions(ctx, s.DB, in.ProjectID, in.At)
+	if err != nil {
+		return r, err
+	}
+	var errs []error
+	for _, c := range scan.Active {
+		if scan.Open[c.Key()] {
+			continue
+		}
+		id := ConditionWorkflowID(in.ProjectCode, c)
+		_, err := s.Client.SignalWithStartWorkflow(ctx, id, SignalRaise, in.At, client.StartWorkflowOptions{
+			ID: id, TaskQueue: names.MainQueue, TypedSearchAttributes: names.Attributes(in.ProjectCode, Kind, c.SubjectNo, "open")},
+			ConditionWorkflowType, ConditionInput{ProjectID: in.ProjectID, Condition: c})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("start %s: %w", id, err))
+			continue
+		}
+		r.Raised++
+	}
+	for _, o := range scan.Clear {
+		err := s.Client.SignalWorkflow(ctx, o.WorkflowID, "", SignalClear, Clear{At: in.At})
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			// The workflow is gone (terminated by hand): close the record here.
+			_, err = s.DB.Exec(ctx, `update alarms set status='closed', closed_at=$2, resolution='superseded'
+				where workflow_id=$1 and status='open'`, o.WorkflowID, in.At)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clear %s: %w", o.WorkflowID, err))
+			continue
+		}
+		r.Cleared++
+	}
+	return r, errors.Join(errs...)
+}
+
+// ScanScheduleID is a project's scan Schedule.
+func ScanScheduleID(projectCode string) string { return "alarm-scan-schedule/" + projectCode }
+
+// ScanIntervalFromEnv reads VOLTFLOW_ALARM_SCAN_INTERVAL (a Go duration, or
+// seconds); unset or bad is the default.
+func ScanIntervalFromEnv(getenv func(string) string) time.Duration {
+	v := getenv("VOLTFLOW_ALARM_SCAN_INTERVAL")
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return DefaultScanInterval
+}
+
+// EnsureScanSchedules creates or updates every project's scan Schedule;
+// interval 0 reads VOLTFLOW_ALARM_SCAN_INTERVAL.
+func EnsureScanSchedules(ctx context.Context, tc client.Client, db *store.DB, interval time.Duration, log *slog.Logger) error {
+	if interval <= 0 {
+		interval = ScanIntervalFromEnv(os.Getenv)
+	}
+	rows, err := db.Query(ctx, `select id::text, code from projects order by code`)
+	if err != nil {
+		return fmt.Errorf("list projects: %w", err)
+	}
+	var projects []ScanInput
+	for rows.Next() {
+		var p ScanInput
+		if err := rows.Scan(&p.ProjectID, &p.ProjectCode); err != nil {
+			rows.Close()
+			return err
+		}
+		projects = append(projects, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range projects {
+		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
+		action := &client.ScheduleWorkflowAction{ID: "alarm-scan/" + p.ProjectCode, Workflow: ScanWorkflowType, Args: []any{p},
+			TaskQueue: names.MainQueue, WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
+			TypedSearchAttributes: names.Attributes(p.ProjectCode, "alarm-scan", p.ProjectCode, "scheduled")}
+		sc := tc.ScheduleClient()
+		_, err := sc.Create(ctx, client.ScheduleOptions{ID: ScanScheduleID(p.ProjectCode), Spec: spec, Action: action,
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			err = sc.GetHandle(ctx, ScanScheduleID(p.ProjectCode)).Update(ctx, client.ScheduleUpdateOptions{
+				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+					s := in.Description.Schedule
+					s.Spec, s.Action = &spec, action
+					return &client.ScheduleUpdate{Schedule: &s}, nil
+				}})
+		}
+		if err != nil {
+			return fmt.Errorf("alarm scan schedule %s: %w", ScanScheduleID(p.ProjectCode), err)
+		}
+		log.Info("alarm scan schedule", "id", ScanScheduleID(p.ProjectCode), "every", interval)
+	}
+	return nil
+}
