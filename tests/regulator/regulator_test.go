@@ -43,7 +43,11 @@ type env struct {
 	starter *push.Starter
 }
 
-func setup(t *testing.T, in push.Input) *env {
+func setup(t *testing.T, in push.Input) *env { t.Helper(); return setupWith(t, in, "") }
+
+// setupWith also points the simulator at the platform's served interfaces
+// (platformURL), so it backfills after an outage.
+func setupWith(t *testing.T, in push.Input, platformURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -58,7 +62,7 @@ func setup(t *testing.T, in push.Input) *env {
 	if err := ks.EnsureDev(ctx, push.DefaultRegulator); err != nil {
 		t.Fatal(err)
 	}
-	sim, err := regsim.Start(regsim.Config{Addr: "127.0.0.1:0", Secrets: keys.DevSecrets(), Log: log})
+	sim, err := regsim.Start(regsim.Config{Addr: "127.0.0.1:0", Secrets: keys.DevSecrets(), Log: log, PlatformURL: platformURL})
 	if err != nil {
 		t.Fatal(err)
 	}
