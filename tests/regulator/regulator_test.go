@@ -126,6 +126,13 @@ func connectors() []string {
 func TestOutageLosesNothing(t *testing.T) {
 	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second, MaxHistory: 300})
 	ctx := context.Background()
+	// An earlier test may have started the station's workflow with a large
+	// MaxHistory (a running workflow keeps its input): start it afresh.
+	_ = stack.Temporal.TerminateWorkflow(ctx, push.WorkflowID(registry.DemoStationID), "", "test needs a small MaxHistory")
+	// And leave none behind that continues as new every few hundred events.
+	t.Cleanup(func() {
+		_ = stack.Temporal.TerminateWorkflow(ctx, push.WorkflowID(registry.DemoStationID), "", "test used a small MaxHistory")
+	})
 	// Other tests of the package share the database: count only this test's rows.
 	var baseline int64
 	if err := stack.DB.QueryRow(ctx, `select coalesce(max(id), 0) from regulator_pushes`).Scan(&baseline); err != nil {
