@@ -230,16 +230,16 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 	if err != nil {
 		return res, fmt.Errorf("charging connectors of %s: %w", in.StationID, err)
 	}
-	type sample struct {
-		conn string
-		info json.RawMessage
+	type sample struct { // exported fields: pgx fills only those
+		Conn string
+		Info json.RawMessage
 	}
 	samples, err := pgx.CollectRows(bms, pgx.RowToStructByPos[sample])
 	if err != nil {
 		return res, fmt.Errorf("charging connectors of %s: %w", in.StationID, err)
 	}
 	for _, b := range samples {
-		payload, err := json.Marshal(map[string]any{"ConnectorID": b.conn, "Status": registry.StatusCharging, "BmsInfo": b.info})
+		payload, err := json.Marshal(map[string]any{"ConnectorID": b.Conn, "Status": registry.StatusCharging, "BmsInfo": b.Info})
 		if err != nil {
 			return res, err
 		}
@@ -248,9 +248,9 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 		if err := a.DB.QueryRow(ctx, `insert into regulator_pushes (regulator, interface, station_id, connector_id, event_key,
 			payload, due_at) values ($1,$2,$3,$4,$5,$6,$7)
 			on conflict (regulator, interface, event_key) do update set attempts = regulator_pushes.attempts
-			returning id, status`, a.Regulator, NotificationBmsInfo, in.StationID, b.conn,
-			fmt.Sprintf("periodic-bms/%d/%s", in.At.Unix(), b.conn), payload, in.At).Scan(&id, &status); err != nil {
-			return res, fmt.Errorf("record periodic bms push of %s: %w", b.conn, err)
+			returning id, status`, a.Regulator, NotificationBmsInfo, in.StationID, b.Conn,
+			fmt.Sprintf("periodic-bms/%d/%s", in.At.Unix(), b.Conn), payload, in.At).Scan(&id, &status); err != nil {
+			return res, fmt.Errorf("record periodic bms push of %s: %w", b.Conn, err)
 		}
 		if status == StatusPending {
 			rows = append(rows, row{id, NotificationBmsInfo, payload})
