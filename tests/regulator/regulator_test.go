@@ -302,6 +302,7 @@ func measureLatency(t *testing.T, stations, rounds, writers int, pace time.Durat
 	}
 	var mu sync.Mutex
 	var changes []change
+	notifyFailed := 0
 	paced := pace == 0
 	if paced {
 		pace = 5 * time.Second * time.Duration(writers) / time.Duration(len(ids))
@@ -317,12 +318,18 @@ func measureLatency(t *testing.T, stations, rounds, writers int, pace time.Durat
 				c := ids[i%len(ids)]
 				energy := 500000 + float64(i)
 				at := time.Now()
-				if _, err := e.starter.ChangeStatus(ctx, stack.DB, push.DefaultRegulator, registry.ConnectorStatusInfo{
-					ConnectorID: c, Status: registry.StatusCharging, ChargeElectricity: registry.KWh(energy)}, at); err != nil {
+				ch, err := e.starter.ChangeStatus(ctx, stack.DB, push.DefaultRegulator, registry.ConnectorStatusInfo{
+					ConnectorID: c, Status: registry.StatusCharging, ChargeElectricity: registry.KWh(energy)}, at)
+				if err != nil && ch.PushID == 0 {
 					t.Error(err)
 					return
 				}
 				mu.Lock()
+				if err != nil {
+					// Recorded, but the signal failed (an overloaded server):
+					// the workflow's orphan sweep sends it later.
+					notifyFailed++
+				}
 				changes = append(changes, change{c, registry.StatusCharging, energy, at})
 				mu.Unlock()
 				if paced {
@@ -336,7 +343,7 @@ func measureLatency(t *testing.T, stations, rounds, writers int, pace time.Durat
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	harness.Eventually(t, time.Duration(max(60, len(ids)/10))*time.Second, "every change arrives", func() (bool, string) {
+	harness.Eventually(t, time.Duration(max(120, len(ids)/10))*time.Second, "every change arrives", func() (bool, string) {
 		first, _ := received(e.sim)
 		missing := 0
 		for _, c := range changes {
@@ -354,9 +361,9 @@ func measureLatency(t *testing.T, stations, rounds, writers int, pace time.Durat
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(len(lat))))-1] }
 	periodic := len(e.sim.Received(push.NotificationStationStatus)) - len(changes)
-	line := fmt.Sprintf("regulator push latency connectors=%d changes=%d over=%s p50=%s p99=%s max=%s periodic_pushes=%d",
+	line := fmt.Sprintf("regulator push latency connectors=%d changes=%d over=%s p50=%s p99=%s max=%s periodic_pushes=%d signal_failures=%d",
 		len(ids), len(changes), elapsed.Round(time.Millisecond),
-		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), periodic)
+		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), periodic, notifyFailed)
 	t.Log(line)
 	fmt.Println(line)
 	if pct(0.99) > 5*time.Second {
