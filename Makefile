@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e bench bench-recharge bench-sweep fuzz clean
+.PHONY: run test deps build vet lint unit e2e bench bench-recharge bench-sweep bench-regulator fuzz clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -52,6 +52,13 @@ bench-sweep: deps build
 	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-sweep.log; \
 	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-sweep.log; exit $$rc; fi; \
 	  grep '^sweep meters=' .voltflow/bench-sweep.log | tail -1
+
+# Regulator push latency (connector status change → simulator receipt,
+# p50/p99) at REGULATOR_CONNECTORS connectors on a 5 s cadence.
+REGULATOR_CONNECTORS ?= 6000
+bench-regulator: deps build
+	VOLTFLOW_REGULATOR_BENCH_CONNECTORS=$(REGULATOR_CONNECTORS) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v \
+	  -run '^TestPushLatencyAtScale$$' -timeout 30m ./tests/regulator/ | grep -E '^regulator push latency|^(--- |ok|FAIL)'
 
 # Run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 60s

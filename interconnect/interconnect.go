@@ -4,7 +4,8 @@
 //
 //	interconnect/envelope   §10 envelope crypto
 //	interconnect/keys       credentials sealed under the master key
-//	interconnect/registry   stations, equipment, connectors, status (tables 1–10)
+//	interconnect/registry   stations, equipment, connectors, status (tables 1–10),
+//	                        alarms, events, BMS, statistics, distribution, video (11–22, appendix B)
 //	interconnect/serve      what the regulator queries (§9, appendix C)
 //	interconnect/regclient  our calls to the regulator (token, retry classes)
 //	interconnect/push       regulator-push/<station> workflow and its activities

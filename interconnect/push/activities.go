@@ -200,6 +200,7 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 	}
 	type row struct {
 		id      int64
+		iface   string
 		payload json.RawMessage
 	}
 	var rows []row
@@ -218,7 +219,41 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 			return res, fmt.Errorf("record periodic push of %s: %w", c.ConnectorID, err)
 		}
 		if status == StatusPending {
-			rows = append(rows, row{id, payload})
+			rows = append(rows, row{id, NotificationStationStatus, payload})
+		}
+	}
+	// While a connector charges, its newest BMS sample goes out at the same
+	// cadence (notification_bmsInfo, §8.6), as history for supplement_bmsInfo.
+	bms, err := a.DB.Query(ctx, `select distinct on (b.connector_id) b.connector_id, b.info->'BmsInfo'
+		from regulator_bms b join connector_status s on s.connector_id = b.connector_id and s.status = $2
+		where b.station_id = $1 order by b.connector_id, b.fresh_time desc, b.id desc`, in.StationID, registry.StatusCharging)
+	if err != nil {
+		return res, fmt.Errorf("charging connectors of %s: %w", in.StationID, err)
+	}
+	type sample struct { // exported fields: pgx fills only those
+		Conn string
+		Info json.RawMessage
+	}
+	samples, err := pgx.CollectRows(bms, pgx.RowToStructByPos[sample])
+	if err != nil {
+		return res, fmt.Errorf("charging connectors of %s: %w", in.StationID, err)
+	}
+	for _, b := range samples {
+		payload, err := json.Marshal(map[string]any{"ConnectorID": b.Conn, "Status": registry.StatusCharging, "BmsInfo": b.Info})
+		if err != nil {
+			return res, err
+		}
+		var id int64
+		var status string
+		if err := a.DB.QueryRow(ctx, `insert into regulator_pushes (regulator, interface, station_id, connector_id, event_key,
+			payload, due_at) values ($1,$2,$3,$4,$5,$6,$7)
+			on conflict (regulator, interface, event_key) do update set attempts = regulator_pushes.attempts
+			returning id, status`, a.Regulator, NotificationBmsInfo, in.StationID, b.Conn,
+			fmt.Sprintf("periodic-bms/%d/%s", in.At.Unix(), b.Conn), payload, in.At).Scan(&id, &status); err != nil {
+			return res, fmt.Errorf("record periodic bms push of %s: %w", b.Conn, err)
+		}
+		if status == StatusPending {
+			rows = append(rows, row{id, NotificationBmsInfo, payload})
 		}
 	}
 	var mu sync.Mutex
@@ -230,7 +265,7 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			_, _ = a.DB.Exec(ctx, `update regulator_pushes set attempts = attempts + 1 where id=$1`, r.id)
-			_, err := a.send(ctx, r.id, NotificationStationStatus, r.payload)
+			_, err := a.send(ctx, r.id, r.iface, r.payload)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -254,9 +289,38 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 			return res, fmt.Errorf("load push frequency: %w", err)
 		}
 	}
+	// Station info owed after a registry change (notification_stationInfo):
+	// recorded here so any writer of the registry tables triggers it; the
+	// pages are queued like orphans.
+	var changed, last *time.Time
+	if err := a.DB.QueryRow(ctx, `select greatest(s.updated_at,
+			(select max(e.updated_at) from charging_equipment e where e.station_id = s.station_id),
+			(select max(c.updated_at) from charging_connectors c join charging_equipment e using (equipment_id)
+				where e.station_id = s.station_id)),
+			(select max(due_at) from regulator_pushes p where p.regulator = $2 and p.interface = $3 and p.station_id = s.station_id)
+		from charging_stations s where s.station_id = $1`, in.StationID, a.Regulator, NotificationStationInfo).Scan(&changed, &last); err != nil {
+		return res, fmt.Errorf("station info of %s: %w", in.StationID, err)
+	}
+	if changed != nil && (last == nil || changed.After(*last)) {
+		chs, err := RecordStationInfo(ctx, a.DB, a.Regulator, in.StationID, in.At)
+		if err != nil {
+			return res, err
+		}
+		for _, ch := range chs {
+			res.Orphans = append(res.Orphans, Pending{PushID: ch.PushID, ConnectorID: ch.ConnectorID})
+		}
+	}
 	if in.OrphanAge > 0 {
-		r, err := a.DB.Query(ctx, `select id, connector_id from regulator_pushes
-			where status='pending' and station_id=$1 and interface=$2 and event_key like 'status/%' and due_at < $3
+		// Every retried push (not the periodic ones) with its lane.
+		r, err := a.DB.Query(ctx, `select id, case interface
+				when 'notification_stationStatus' then connector_id
+				when 'notification_bmsInfo' then 'bms/' || connector_id
+				when 'notification_alarmInfo' then 'alarm'
+				when 'notification_eventInfo' then 'event'
+				else 'station-info' end
+			from regulator_pushes
+			where status='pending' and station_id=$1 and due_at < $3
+			and (interface <> $2 or event_key like 'status/%') and event_key not like 'periodic-bms/%'
 			order by id limit 500`, in.StationID, NotificationStationStatus, a.now().Add(-in.OrphanAge))
 		if err != nil {
 			return res, fmt.Errorf("find orphaned pushes: %w", err)

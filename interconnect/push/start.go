@@ -90,3 +90,46 @@ func (s *Starter) EnsureRunning(ctx context.Context, db *store.DB) error {
 	}
 	return nil
 }
+
+// Alarm records an alarm with its push and signals the station's workflow
+// (RecordAlarm + Notify): what a charger-fault hook calls.
+func (s *Starter) Alarm(ctx context.Context, db *store.DB, regulator string, a registry.AlarmInfo, at time.Time) (Change, error) {
+	ch, err := RecordAlarm(ctx, db, regulator, a, at)
+	if err != nil {
+		return Change{}, err
+	}
+	return ch, s.Notify(ctx, ch)
+}
+
+// Event records a station event with its push and signals the workflow.
+func (s *Starter) Event(ctx context.Context, db *store.DB, regulator string, e registry.EventInfo, at time.Time) (Change, error) {
+	ch, err := RecordEvent(ctx, db, regulator, e, at)
+	if err != nil {
+		return Change{}, err
+	}
+	return ch, s.Notify(ctx, ch)
+}
+
+// BMS records a BMS sample with its push and signals the workflow.
+func (s *Starter) BMS(ctx context.Context, db *store.DB, regulator, connectorID string, b registry.BmsInfo, at time.Time) (Change, error) {
+	ch, err := RecordBMS(ctx, db, regulator, connectorID, b, at)
+	if err != nil {
+		return Change{}, err
+	}
+	return ch, s.Notify(ctx, ch)
+}
+
+// StationInfo records a station's info messages after a registry change
+// and signals the workflow for each page.
+func (s *Starter) StationInfo(ctx context.Context, db *store.DB, regulator, stationID string, at time.Time) ([]Change, error) {
+	chs, err := RecordStationInfo(ctx, db, regulator, stationID, at)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range chs {
+		if err := s.Notify(ctx, ch); err != nil {
+			return chs, err
+		}
+	}
+	return chs, nil
+}

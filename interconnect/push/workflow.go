@@ -10,7 +10,7 @@ import (
 // Names shared with starters and signallers.
 const (
 	Kind                = "regulator-push"
-	SignalStatusChanged = "status-changed" // carries a Pending
+	SignalStatusChanged = "status-changed" // carries a Pending (of any lane: connector, alarm, event, …)
 	SignalFrequency     = "frequency"      // carries the cadence in seconds
 )
 
@@ -55,9 +55,11 @@ func withDefaults(in Input) Input {
 	return in
 }
 
-// Workflow pushes one station's status to the regulator for ever: each
-// status-changed signal at once (per connector in order, retried until the
-// regulator takes or drops it) and every connector's status each Cadence.
+// Workflow pushes one station's reports to the regulator for ever: each
+// status-changed signal at once (per lane in order — a connector's status
+// changes, alarms, events, station info, a connector's BMS samples —
+// retried until the regulator takes or drops it) and every connector's
+// status (and BMS while charging) each Cadence.
 // It continues as new when its history grows, carrying what is queued.
 func Workflow(ctx workflow.Context, in Input) error {
 	in = withDefaults(in)
@@ -76,6 +78,11 @@ func Workflow(ctx workflow.Context, in Input) error {
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 
+	// v1: alarm pushes jump the queue of connectors waiting for a slot and
+	// may exceed maxInflight, so an alarm goes out within seconds even while
+	// a burst of status changes is queued (notification_alarmInfo, §8.7).
+	priority := workflow.GetVersion(ctx, "alarm-priority", workflow.DefaultVersion, 1) >= 1
+
 	cadence := in.Cadence
 	queues := map[string][]int64{} // connector → queued push ids, oldest first
 	var ready []string             // connectors with queued pushes and none in flight, FIFO
@@ -92,7 +99,11 @@ func Workflow(ctx workflow.Context, in Input) error {
 		}
 		known[p.PushID] = true
 		if len(queues[p.ConnectorID]) == 0 && !inflight[p.ConnectorID] {
-			ready = append(ready, p.ConnectorID)
+			if priority && p.ConnectorID == LaneAlarm {
+				ready = append([]string{p.ConnectorID}, ready...)
+			} else {
+				ready = append(ready, p.ConnectorID)
+			}
 		}
 		queues[p.ConnectorID] = append(queues[p.ConnectorID], p.PushID)
 	}
@@ -103,7 +114,7 @@ func Workflow(ctx workflow.Context, in Input) error {
 	// pump starts the head push of each ready connector. Maps are only
 	// indexed, never ranged over, so replay is deterministic.
 	pump := func() {
-		for !draining && len(ready) > 0 && nInflight < maxInflight {
+		for !draining && len(ready) > 0 && (nInflight < maxInflight || (priority && ready[0] == LaneAlarm)) {
 			c := ready[0]
 			ready = ready[1:]
 			id := queues[c][0]
@@ -120,7 +131,11 @@ func Workflow(ctx workflow.Context, in Input) error {
 				inflight[c] = false
 				nInflight--
 				if len(queues[c]) > 0 {
-					ready = append(ready, c)
+					if priority && c == LaneAlarm {
+						ready = append([]string{c}, ready...)
+					} else {
+						ready = append(ready, c)
+					}
 				} else {
 					delete(queues, c)
 				}

@@ -3,6 +3,7 @@ package push_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -101,5 +102,62 @@ func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
 	last := ticks[len(ticks)-1].Sub(ticks[len(ticks)-2])
 	if last != 30*time.Second {
 		t.Fatalf("cadence after query_frequency %s, want 30s (ticks %v)", last, ticks)
+	}
+}
+
+// TestAlarmJumpsTheQueue: with every push slot taken by connectors whose
+// pushes meet an outage, an alarm signalled after them still goes out at
+// once (alarm-priority, version 1).
+func TestAlarmJumpsTheQueue(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
+	acts := &push.Activities{}
+	env.RegisterActivity(acts)
+	const alarmID, connectors = 9999, 70
+	var mu sync.Mutex
+	attempts := map[int64]int{}
+	var alarmAt time.Time
+	env.OnActivity(acts.SendPush, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in push.SendInput) (push.SendResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts[in.PushID]++
+			if in.PushID == alarmID {
+				alarmAt = env.Now()
+				return push.SendResult{Status: push.StatusSent}, nil
+			}
+			if attempts[in.PushID] < 3 {
+				return push.SendResult{}, temporal.NewApplicationError("regulator unavailable", "retryable")
+			}
+			return push.SendResult{Status: push.StatusSent}, nil
+		})
+	env.OnActivity(acts.PushStationStatus, mock.Anything, mock.Anything).Return(push.PeriodicResult{}, nil)
+	var signalled time.Time
+	env.RegisterDelayedCallback(func() {
+		for i := range connectors {
+			env.SignalWorkflow(push.SignalStatusChanged, push.Pending{PushID: int64(i + 1), ConnectorID: fmt.Sprintf("C%03d", i)})
+		}
+		env.SignalWorkflow(push.SignalStatusChanged, push.Pending{PushID: alarmID, ConnectorID: push.LaneAlarm})
+		signalled = env.Now()
+	}, time.Second)
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, time.Minute)
+	env.SetTestTimeout(30 * time.Second)
+	env.ExecuteWorkflow(push.Kind, push.Input{StationID: "44030000000000000001", Cadence: time.Hour, RetryMaxInterval: time.Second})
+
+	mu.Lock()
+	defer mu.Unlock()
+	if alarmAt.IsZero() {
+		t.Fatal("the alarm was never pushed")
+	}
+	// Without priority it would wait for a slot, i.e. at least one retry
+	// backoff (500 ms) after the signal.
+	if d := alarmAt.Sub(signalled); d >= 500*time.Millisecond {
+		t.Fatalf("alarm pushed %s after its signal; it waited for a slot", d)
+	}
+	for i := range connectors {
+		if attempts[int64(i+1)] != 3 {
+			t.Fatalf("push %d attempted %d times, want 3", i+1, attempts[int64(i+1)])
+		}
 	}
 }

@@ -7,6 +7,7 @@
 package registry
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -141,9 +142,10 @@ func (f Fixed6) MarshalJSON() ([]byte, error) {
 // Fixed1 is a power in kW sent with one decimal (tables 4–6).
 type Fixed1 float64
 
-// MarshalJSON writes one decimal.
+// MarshalJSON writes one decimal, rounding half away from zero (7.25 → 7.3,
+// where formatting the binary float alone would give 7.2).
 func (f Fixed1) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.FormatFloat(float64(f), 'f', 1, 64)), nil
+	return []byte(strconv.FormatFloat(math.Round(float64(f)*10)/10, 'f', 1, 64)), nil
 }
 
 // KWh is an energy in kWh sent with at least one decimal (table 9).

@@ -20,11 +20,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
+	"github.com/voltflow/voltflow/interconnect/regclient"
 )
 
 // Mode is how the simulator answers pushes.
@@ -37,6 +39,9 @@ const (
 	ModeError  Mode = "error"  // Ret 500, HTTP 500
 	ModeRefuse Mode = "refuse" // listener closed: connection refused
 	ModeDrop   Mode = "drop"   // accept but answer Status 1 (drop, do not retry)
+	// ModeLose answers Status 0 but keeps nothing: the regulator lost data
+	// it acknowledged, which only a backfill (supplement_collect) repairs.
+	ModeLose Mode = "lose"
 )
 
 // Received is one verified push.
@@ -47,6 +52,8 @@ type Received struct {
 	Seq       string          `json:"seq"`
 	Data      json.RawMessage `json:"data"`
 	Status    int             `json:"status"` // what we answered
+	// Backfilled marks data fetched through supplement_collect, not pushed.
+	Backfilled bool `json:"backfilled,omitempty"`
 }
 
 // Config of a simulator.
@@ -56,6 +63,10 @@ type Config struct {
 	TokenTTL time.Duration    // default 2 h
 	Log      *slog.Logger
 	Now      func() time.Time
+	// PlatformURL is the operator platform's /shevcs/v1 base. When set, the
+	// simulator backfills after every outage it was put in (from entering a
+	// non-ok mode until back to ok, with a second of margin each side).
+	PlatformURL string
 }
 
 // Sim is a running simulator.
@@ -75,6 +86,32 @@ type Sim struct {
 	received []Received
 	rejected map[envelope.Ret]int
 	closed   bool
+
+	client    *regclient.Client
+	downSince time.Time // when the current outage began; zero when ok
+	backfills []BackfillReport
+	bg        sync.WaitGroup
+}
+
+// BackfillReport is one automatic backfill after an outage.
+type BackfillReport struct {
+	From, To time.Time
+	Result   BackfillResult
+	Err      string
+}
+
+// Backfills lists the automatic backfills so far.
+func (s *Sim) Backfills() []BackfillReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.backfills)
+}
+
+// record keeps one received (or backfilled) item.
+func (s *Sim) record(r Received) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received = append(s.received, r)
 }
 
 // Start listens on cfg.Addr and serves until Close.
@@ -151,13 +188,24 @@ func (s *Sim) Close() error {
 // changes back.
 func (s *Sim) SetMode(m Mode, d time.Duration) error {
 	switch m {
-	case ModeOK, ModeBusy, ModeError, ModeRefuse, ModeDrop:
+	case ModeOK, ModeBusy, ModeError, ModeRefuse, ModeDrop, ModeLose:
 	default:
 		return fmt.Errorf("regsim: unknown mode %q", m)
 	}
 	s.mu.Lock()
 	prev := s.mode
 	s.mode = m
+	var gapFrom time.Time
+	switch {
+	case m != ModeOK && m != ModeDrop && s.downSince.IsZero():
+		s.downSince = time.Now()
+	case (m == ModeOK || m == ModeDrop) && !s.downSince.IsZero():
+		gapFrom, s.downSince = s.downSince, time.Time{}
+	}
+	if !gapFrom.IsZero() && s.cfg.PlatformURL != "" && !s.closed {
+		s.bg.Add(1)
+		go s.autoBackfill(gapFrom.Add(-time.Second))
+	}
 	if s.restore != nil {
 		s.restore.Stop()
 		s.restore = nil
@@ -281,10 +329,10 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) {
 	if mode == ModeDrop {
 		status = 1
 	}
-	s.mu.Lock()
-	s.received = append(s.received, Received{Interface: name, At: time.Now(), TimeStamp: req.TimeStamp, Seq: req.Seq,
-		Data: json.RawMessage(plain), Status: status})
-	s.mu.Unlock()
+	if mode != ModeLose {
+		s.record(Received{Interface: name, At: time.Now(), TimeStamp: req.TimeStamp, Seq: req.Seq,
+			Data: json.RawMessage(plain), Status: status})
+	}
 	resp, err := s.codec.SealResponse(envelope.RetOK, "", map[string]int{"Status": status})
 	if err != nil {
 		s.write(w, http.StatusOK, s.codec.SealError(err))
@@ -358,7 +406,7 @@ func (s *Sim) control(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch c.Mode {
-	case ModeOK, ModeBusy, ModeError, ModeRefuse, ModeDrop:
+	case ModeOK, ModeBusy, ModeError, ModeRefuse, ModeDrop, ModeLose:
 	default:
 		http.Error(w, "unknown mode", http.StatusBadRequest)
 		return
@@ -397,4 +445,23 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return nil
+}
+
+// autoBackfill waits a moment for the platform's retried pushes to land,
+// then backfills [from, now] and keeps the report.
+func (s *Sim) autoBackfill(from time.Time) {
+	defer s.bg.Done()
+	time.Sleep(2 * time.Second)
+	to := time.Now().Add(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := s.Backfill(ctx, from, to)
+	rep := BackfillReport{From: from, To: to, Result: res}
+	if err != nil {
+		rep.Err = err.Error()
+		s.log.Warn("regulator simulator backfill failed", "error", err)
+	}
+	s.mu.Lock()
+	s.backfills = append(s.backfills, rep)
+	s.mu.Unlock()
 }

@@ -44,6 +44,14 @@ func (h *Handler) table() map[string]route {
 		QueryFrequency:      {payload: func() any { return &FrequencyQuery{} }, handle: h.queryFrequency},
 		SupplementCollect:   {payload: func() any { return &CollectQuery{} }, handle: h.supplementCollect},
 		SupplementStation:   {payload: func() any { return &StationQuery{} }, handle: h.supplementStation},
+		QueryChargeStats:    {payload: func() any { return &StatsQuery{} }, handle: h.queryChargeStats},
+		QueryDischargeStats: {payload: func() any { return &StatsQuery{} }, handle: h.queryDischargeStats},
+		QueryBmsInfo:        {payload: func() any { return &BmsQuery{} }, handle: h.queryBmsInfo},
+		QueryAlarmInfo:      {payload: func() any { return &AlarmQuery{} }, handle: h.queryAlarmInfo},
+		QueryEventInfo:      {payload: func() any { return &EventQuery{} }, handle: h.queryEventInfo},
+		QueryDisEquipment:   {payload: func() any { return &DisEquipmentQuery{} }, handle: h.queryDisEquipment},
+		QueryVideoInfo:      {payload: func() any { return &VideoQuery{} }, handle: h.queryVideoInfo},
+		SupplementBmsIntact: {payload: func() any { return &IntactQuery{} }, handle: h.supplementBmsIntact},
 	}
 }
 
@@ -271,8 +279,11 @@ func (h *Handler) supplementCollect(ctx context.Context, c *call, p any) (any, e
 			ans.Object = append(ans.Object, raw)
 		}
 	case SupplementBMSInfo, SupplementAlarmInfo, SupplementEventInfo:
-		// No BMS, alarm or event source feeds the registry yet: nothing was
-		// owed, so the honest answer is an empty list.
+		objs, err := h.supplementHistory(ctx, q, times)
+		if err != nil {
+			return nil, err
+		}
+		ans.Object = objs
 	default:
 		return nil, business("unknown InterfaceName")
 	}
