@@ -8,7 +8,9 @@ import (
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	billingacts "github.com/voltflow/voltflow/activities/billing"
+	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/activities/inbox"
+	"github.com/voltflow/voltflow/activities/mail"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
@@ -18,6 +20,8 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/credit"
+	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -88,4 +92,14 @@ func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) 
 func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
 	w.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
 	w.RegisterActivity(acts)
+}
+
+// RegisterCredit registers the enterprise chains (enterprise-recharge,
+// credit-limit), the billing/<enterpriseId> cycles and their activities
+// (task queue voltflow-main); mailer sends bills (nil: the local outbox).
+func RegisterCredit(w worker.Registry, db *store.DB, mailer mail.Provider) {
+	w.RegisterWorkflowWithOptions(credit.RechargeWorkflow, workflow.RegisterOptions{Name: credit.KindRecharge})
+	w.RegisterWorkflowWithOptions(credit.LimitWorkflow, workflow.RegisterOptions{Name: credit.KindLimit})
+	w.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
+	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mail.Activities{DB: db, Provider: mailer}})
 }

@@ -78,6 +78,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			workflows.RegisterAlarms(w, db, texts)
+			workflows.RegisterCredit(w, db, mailProvider(log))
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {
