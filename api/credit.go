@@ -71,6 +71,7 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
+	setAudit(r, e.ProjectID, e.Code, map[string]any{"kind": req.Kind, "limit": limit.String(), "applicationNo": req.ApplicationNo})
 	if !txNoSyntax(req.ApplicationNo) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "applicationNo must be 1-64 characters of letters, digits, '-', '_', '.'", "applicationNo")
 		return
@@ -165,6 +166,7 @@ func (s *Server) createConsumption(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	setAudit(r, e.ProjectID, e.Code, map[string]any{"amount": amount.String(), "key": req.Key})
 	if !txNoSyntax(req.Key) || len(req.Description) > 500 {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "key must be 1-64 characters of letters, digits, '-', '_', '.'; description at most 500", "key")
 		return
@@ -235,6 +237,7 @@ func (s *Server) createRepayment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	setAudit(r, e.ProjectID, e.Code, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
 	if !txNoSyntax(req.TransactionNo) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 characters of letters, digits, '-', '_', '.'", "transactionNo")
 		return

@@ -213,6 +213,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
+	setAudit(r, e.ProjectID, e.Code, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
 	want := domain.RechargeRequest{EnterpriseID: e.ID, Amount: amount, TransactionNo: req.TransactionNo}
 	if field, err := want.Validate(); err != nil {
 		code := CodeInvalidField
