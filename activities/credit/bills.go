@@ -283,8 +283,9 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (Escalated,
 		return out, err
 	}
 	for _, b := range bills {
-		switch bill.Escalation(in.At, b.DueAt, b.SuspendAt, b.AmountDue.Sub(b.Paid), b.RemindedAt != nil, b.SuspendedAt != nil) {
-		case bill.Remind:
+		step := bill.Escalation(in.At, b.DueAt, b.SuspendAt, b.AmountDue.Sub(b.Paid), b.RemindedAt != nil, b.SuspendedAt != nil)
+		// A bill suspended before anyone reminded (a check that came late) is reminded too.
+		if step == bill.Remind || step == bill.Suspend && b.RemindedAt == nil {
 			if err := a.mail().SendMail(ctx, mail.SendInput{ProjectID: b.ProjectID, Ref: "bill-reminder/" + b.ID, Message: mail.Message{
 				To: email, Subject: fmt.Sprintf("Reminder: bill %d is overdue", b.CycleNo),
 				Body: fmt.Sprintf("Dear %s,\nbill %d of %s is overdue since %s; %s remains unpaid. Credit is suspended on %s unless it is repaid.\n",
@@ -295,7 +296,8 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (Escalated,
 				return out, err
 			}
 			out.Reminded = append(out.Reminded, b.CycleNo)
-		case bill.Suspend:
+		}
+		if step == bill.Suspend {
 			err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
 				// The lock orders this with Repay: a bill written off meanwhile suspends nothing.
 				if _, err := tx.Exec(ctx, `select 1 from credit_accounts where enterprise_id=$1 for update`, in.EnterpriseID); err != nil {

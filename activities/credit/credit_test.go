@@ -203,7 +203,7 @@ func TestBillRepayAndEscalate(t *testing.T) {
 	}
 	// Past due and past grace: reminder and suspension in one check.
 	esc, err := f.acts.Escalate(ctx, EscalateInput{EnterpriseID: f.e.ID, At: in.SuspendAt})
-	if err != nil || !esc.Suspended {
+	if err != nil || !esc.Suspended || len(esc.Reminded) != 1 {
 		t.Fatalf("escalate %+v %v", esc, err)
 	}
 	if err := f.consume("o4", "1.00"); !errors.Is(err, creditline.ErrSuspended) {
