@@ -100,7 +100,7 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 			"applicationNo "+req.ApplicationNo+" was used for a different application", "applicationNo")
 		return
 	}
-	projectCode, err := s.projectCode(r, e.ProjectID)
+	projectCode, err := s.enterpriseProjectCode(r, e.ProjectID)
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -236,7 +236,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 			"transactionNo "+req.TransactionNo+" was used for a different recharge", "transactionNo")
 		return
 	}
-	projectCode, err := s.projectCode(r, e.ProjectID)
+	projectCode, err := s.enterpriseProjectCode(r, e.ProjectID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -265,7 +265,7 @@ func (s *Server) getEnterpriseRecharge(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rec)
 }
 
-func (s *Server) projectCode(r *http.Request, projectID string) (string, error) {
+func (s *Server) enterpriseProjectCode(r *http.Request, projectID string) (string, error) {
 	var code string
 	err := s.cfg.DB.QueryRow(r.Context(), `select code from projects where id=$1`, projectID).Scan(&code)
 	return code, err
