@@ -30,6 +30,26 @@ func TestEnterpriseRechargeChain(t *testing.T) {
 		t.Fatalf("approver applying: %d %+v", st, p)
 	}
 
+	// Bad input and a reused key are refused and change nothing.
+	key := uniq(t)
+	var first, again created
+	if st, p := post(t, cashier, "/api/v1/enterprise-recharges", map[string]string{"enterpriseId": e.ID, "amount": "1.001",
+		"transactionNo": key}, nil); st != http.StatusUnprocessableEntity || p.Code != "invalid_amount" || p.Field != "amount" {
+		t.Fatalf("three places: %d %+v", st, p)
+	}
+	post(t, cashier, "/api/v1/enterprise-recharges", map[string]string{"enterpriseId": e.ID, "amount": "5.00", "transactionNo": key}, &first)
+	if st, _ := post(t, cashier, "/api/v1/enterprise-recharges", map[string]string{"enterpriseId": e.ID, "amount": "5.00",
+		"transactionNo": key}, &again); st != http.StatusAccepted || again.ID != first.ID || first.ID == "" {
+		t.Fatalf("replay: %d %+v %+v", st, first, again)
+	}
+	if st, p := post(t, cashier, "/api/v1/enterprise-recharges", map[string]string{"enterpriseId": e.ID, "amount": "6.00",
+		"transactionNo": key}, nil); st != http.StatusConflict || p.Code != "idempotency_key_reused" {
+		t.Fatalf("reused key: %d %+v", st, p)
+	}
+	if st, p := decide(t, approver, findTask(t, cashier, first.WorkflowID).ID, "reject"); st != http.StatusOK {
+		t.Fatalf("reject the replayed one: %d %+v", st, p)
+	}
+
 	t.Run("reject", func(t *testing.T) {
 		cash := balance(t, "cash")
 		r, tk := applyRecharge(t, cashier, e.ID, "800.00")
