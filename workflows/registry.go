@@ -13,7 +13,9 @@ import (
 	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/activities/charging"
+	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/activities/inbox"
+	"github.com/voltflow/voltflow/activities/mail"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
@@ -23,6 +25,8 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/credit"
+	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -118,4 +122,14 @@ func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	var h charging.Hooks
 	_, _ = tc, log
 	return h
+}
+
+// RegisterCredit registers the enterprise chains (enterprise-recharge,
+// credit-limit), the billing/<enterpriseId> cycles and their activities
+// (task queue voltflow-main); mailer sends bills (nil: the local outbox).
+func RegisterCredit(w worker.Registry, db *store.DB, mailer mail.Provider) {
+	w.RegisterWorkflowWithOptions(credit.RechargeWorkflow, workflow.RegisterOptions{Name: credit.KindRecharge})
+	w.RegisterWorkflowWithOptions(credit.LimitWorkflow, workflow.RegisterOptions{Name: credit.KindLimit})
+	w.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
+	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mail.Activities{DB: db, Provider: mailer}})
 }

@@ -97,6 +97,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			}
 			workflows.RegisterAlarms(w, db, texts)
 			workflows.RegisterAlarmConditions(w, &alarm.Scanner{Client: tc, DB: db, Log: log})
+			workflows.RegisterCredit(w, db, mailProvider(log))
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {

@@ -1,0 +1,187 @@
+// Package credit runs the enterprise money chains as Temporal workflows,
+// each apply → review (an approver in the task inbox) → book:
+//
+//   - enterprise-recharge/<id>: a recharge of an enterprise's prepaid wallet (企业充值);
+//   - credit-limit/<applicationId>: opening a credit account with a limit
+//     (开通信用账户) or adjusting the limit (信用额度调整). An approved opening
+//     starts the enterprise's billing/<enterpriseId> workflow.
+//
+// Rejection records the decision and books nothing.
+package credit
+
+import (
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	creditacts "github.com/voltflow/voltflow/activities/credit"
+	"github.com/voltflow/voltflow/activities/inbox"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/creditline"
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/enterprisebill"
+	"github.com/voltflow/voltflow/workflows/names"
+)
+
+// Workflow types (also the first part of their IDs) and inbox task kinds.
+const (
+	KindRecharge        = "enterprise-recharge"
+	KindLimit           = "credit-limit"
+	TaskRechargeReview  = "enterprise_recharge_approval" // 企业充值审核
+	TaskOpenReview      = "credit_open_approval"         // 企业信用额度设置审核
+	TaskAdjustReview    = "credit_adjust_approval"       // 企业信用额度调整审核
+	defaultReviewWindow = 7 * 24 * time.Hour
+)
+
+// RechargeWorkflowID is the workflow of one enterprise recharge.
+func RechargeWorkflowID(id string) string { return KindRecharge + "/" + id }
+
+// LimitWorkflowID is the workflow of one credit-limit application.
+func LimitWorkflowID(applicationID string) string { return KindLimit + "/" + applicationID }
+
+// RechargeInput starts an enterprise recharge. New fields need a safe zero value.
+type RechargeInput struct {
+	RechargeID     string       `json:"rechargeId"`
+	ProjectID      string       `json:"projectId"`
+	ProjectCode    string       `json:"projectCode"`
+	EnterpriseID   string       `json:"enterpriseId"`
+	EnterpriseCode string       `json:"enterpriseCode"`
+	Amount         money.Amount `json:"amount"`
+	// ApprovalTimeout ends an undecided review as rejected (default 7 days).
+	ApprovalTimeout time.Duration `json:"approvalTimeout"`
+}
+
+// Result is the end state of a chain.
+type Result struct {
+	Status  recharge.Status `json:"status"`
+	Failure string          `json:"failure,omitempty"`
+}
+
+// RechargeWorkflow is 企业充值 → 企业充值审核 → 企业充值记账.
+func RechargeWorkflow(ctx workflow.Context, in RechargeInput) (Result, error) {
+	rev, err := approval.New(ctx) // before anything else: an Update may come at once
+	if err != nil {
+		return Result{}, err
+	}
+	var acts *creditacts.Activities
+	setStatus := func(s recharge.Status, failure string) error {
+		return workflow.ExecuteActivity(db(ctx), acts.SetEnterpriseRechargeStatus, creditacts.RechargeStatusInput{
+			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
+	}
+	approved, err := review(ctx, rev, inbox.OpenTaskInput{
+		ProjectID: in.ProjectID, Kind: TaskRechargeReview, Role: access.Approver, WorkflowID: RechargeWorkflowID(in.RechargeID),
+		Subject: fmt.Sprintf("Recharge %s to enterprise %s", in.Amount, in.EnterpriseCode),
+		Details: map[string]string{"rechargeId": in.RechargeID, "enterpriseId": in.EnterpriseID,
+			"enterpriseCode": in.EnterpriseCode, "amount": in.Amount.String()},
+	}, in.ApprovalTimeout, setStatus)
+	if err != nil || !approved {
+		return Result{Status: recharge.Rejected}, err
+	}
+	if err := workflow.ExecuteActivity(db(ctx), acts.BookEnterpriseRecharge, creditacts.BookRechargeInput{
+		RechargeID: in.RechargeID, ProjectID: in.ProjectID, EnterpriseCode: in.EnterpriseCode, Amount: in.Amount}).Get(ctx, nil); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: recharge.Completed}, nil
+}
+
+// LimitInput starts a credit-limit application.
+type LimitInput struct {
+	ApplicationID   string          `json:"applicationId"`
+	ProjectID       string          `json:"projectId"`
+	ProjectCode     string          `json:"projectCode"`
+	EnterpriseID    string          `json:"enterpriseId"`
+	EnterpriseCode  string          `json:"enterpriseCode"`
+	Kind            creditline.Kind `json:"kind"`
+	Limit           money.Amount    `json:"limit"`
+	PreviousLimit   string          `json:"previousLimit,omitempty"`
+	ApprovalTimeout time.Duration   `json:"approvalTimeout"`
+}
+
+// LimitWorkflow reviews a credit-limit application and puts the limit in
+// force; an approved opening also starts the enterprise's billing cycles.
+func LimitWorkflow(ctx workflow.Context, in LimitInput) (Result, error) {
+	rev, err := approval.New(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	var acts *creditacts.Activities
+	setStatus := func(s recharge.Status, failure string) error {
+		return workflow.ExecuteActivity(db(ctx), acts.SetApplicationStatus, creditacts.ApplicationStatusInput{
+			ApplicationID: in.ApplicationID, Status: s, Failure: failure}).Get(ctx, nil)
+	}
+	kind, subject := TaskOpenReview, fmt.Sprintf("Open credit for %s with limit %s", in.EnterpriseCode, in.Limit)
+	if in.Kind == creditline.Adjust {
+		kind, subject = TaskAdjustReview, fmt.Sprintf("Adjust credit limit of %s from %s to %s", in.EnterpriseCode, in.PreviousLimit, in.Limit)
+	}
+	approved, err := review(ctx, rev, inbox.OpenTaskInput{
+		ProjectID: in.ProjectID, Kind: kind, Role: access.Approver, WorkflowID: LimitWorkflowID(in.ApplicationID), Subject: subject,
+		Details: map[string]string{"applicationId": in.ApplicationID, "enterpriseId": in.EnterpriseID, "enterpriseCode": in.EnterpriseCode,
+			"kind": string(in.Kind), "limit": in.Limit.String(), "previousLimit": in.PreviousLimit},
+	}, in.ApprovalTimeout, setStatus)
+	if err != nil || !approved {
+		return Result{Status: recharge.Rejected}, err
+	}
+	var applied creditacts.ApplyLimitResult
+	if err := workflow.ExecuteActivity(db(ctx), acts.ApplyCreditLimit, creditacts.ApplyLimitInput{ApplicationID: in.ApplicationID}).Get(ctx, &applied); err != nil {
+		return Result{}, err
+	}
+	if applied.Status == recharge.Completed && in.Kind == creditline.Open {
+		if err := startBilling(ctx, in, applied); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Status: applied.Status, Failure: applied.Failure}, nil
+}
+
+// startBilling starts billing/<enterpriseId> as a child that outlives this
+// workflow; one already running (a replayed start) is left alone.
+func startBilling(ctx workflow.Context, in LimitInput, applied creditacts.ApplyLimitResult) error {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            enterprisebill.WorkflowID(in.EnterpriseID),
+		TaskQueue:             names.MainQueue,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: names.Attributes(in.ProjectCode, enterprisebill.Kind, in.EnterpriseCode, "active"),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, enterprisebill.Kind, enterprisebill.Input{
+		ProjectID: in.ProjectID, ProjectCode: in.ProjectCode, EnterpriseID: in.EnterpriseID, EnterpriseCode: in.EnterpriseCode,
+		Cycle: applied.Cycle, CycleNo: 1})
+	err := child.GetChildWorkflowExecution().Get(ctx, nil)
+	if err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return fmt.Errorf("start billing of %s: %w", in.EnterpriseCode, err)
+	}
+	return nil
+}
+
+// review opens the task, waits for the decision and records a rejection
+// (or an expiry) on the projection.
+func review(ctx workflow.Context, rev *approval.Review, task inbox.OpenTaskInput, timeout time.Duration,
+	setStatus func(recharge.Status, string) error) (bool, error) {
+	if timeout <= 0 {
+		timeout = defaultReviewWindow
+	}
+	out, err := rev.Request(ctx, task, timeout, nil)
+	if err != nil {
+		return false, err
+	}
+	if out.Approved {
+		return true, nil
+	}
+	reason := "rejected by approver"
+	if out.Expired {
+		reason = "approval expired"
+	}
+	return false, setStatus(recharge.Rejected, reason)
+}
+
+func db(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+}
