@@ -43,6 +43,17 @@ const (
 
 	// Charging cards (充电卡).
 	CodeCardVoid = "card_void"
+
+	// Vouchers (代金券), invoices (开票), account closing (销户).
+	CodeNotIssuable     = "voucher_batch_not_issuable"
+	CodeNotRedeemable   = "voucher_not_redeemable"
+	CodeVoucherExceeded = "voucher_amount_exceeded"
+	CodeNotVoidable     = "voucher_not_voidable"
+	CodeVoidUnderWay    = "voucher_void_under_way"
+	CodeAlreadyInvoiced = "already_invoiced"
+	CodeNotInvoiceable  = "not_invoiceable"
+	CodeAccountClosed   = "account_closed"
+	CodeAccountBusy     = "account_busy"
 )
 
 var titles = map[string]string{
@@ -68,6 +79,16 @@ var titles = map[string]string{
 	CodeUnknownCommand: "Unknown meter command",
 
 	CodeCardVoid: "Card is void",
+
+	CodeNotIssuable:     "Voucher batch cannot be issued now",
+	CodeNotRedeemable:   "Voucher cannot be redeemed",
+	CodeVoucherExceeded: "Amount exceeds what the voucher or the sale allows",
+	CodeNotVoidable:     "Voucher cannot be voided",
+	CodeVoidUnderWay:    "A void of this voucher is under way",
+	CodeAlreadyInvoiced: "Transaction already invoiced",
+	CodeNotInvoiceable:  "Transaction cannot be invoiced",
+	CodeAccountClosed:   "Account closed",
+	CodeAccountBusy:     "Account has a sale or refund under way",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
