@@ -117,7 +117,6 @@ func (r MoneyDetailRow) Cells() []any {
 		num(r.VoucherPaid), r.Status, completed, r.InvoiceNo, r.Operator}
 }
 
-
 const rechargeDetailSQL = `select x.id::text, x.created_at, x.meter_no, coalesce(c.name, ''), x.transaction_no, 'recharge', x.amount,
 	coalesce((select sum(amount) from voucher_redemptions v where v.recharge_id = x.id), 0), x.status, x.completed_at,
 	coalesce((select i.invoice_no from invoice_lines l join invoices i on i.id = l.invoice_id
