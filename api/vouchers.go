@@ -356,11 +356,7 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if b.Status != domain.Approved && b.Status != domain.PendingApproval {
-		writeVoucherProblem(w, domain.CheckIssuance(b.Status, b.Quantity, len(ids)))
-		return
-	}
-	if err := domain.CheckIssuance(domain.Approved, b.Quantity, len(ids)); err != nil {
+	if err := domain.CheckIssuance(b.Status, b.Quantity, len(ids)); err != nil {
 		writeVoucherProblem(w, err)
 		return
 	}
