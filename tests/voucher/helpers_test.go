@@ -78,7 +78,7 @@ func pendingTask(t *testing.T, c *harness.Client, workflowID, kind string) task 
 	var found task
 	harness.Eventually(t, 15*time.Second, kind+" task of "+workflowID, func() (bool, string) {
 		var list struct{ Items []task }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&limit=500", nil, &list)
+		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver&limit=500", nil, &list)
 		for _, it := range list.Items {
 			if it.WorkflowID == workflowID && it.Kind == kind {
 				found = it
