@@ -48,6 +48,16 @@ const (
 	CodeInvalidTariff    = "invalid_tariff"
 	CodeTariffExists     = "tariff_exists"
 	CodeMeterNotPlatform = "meter_not_platform"
+	// Vouchers (代金券), invoices (开票), account closing (销户).
+	CodeNotIssuable     = "voucher_batch_not_issuable"
+	CodeNotRedeemable   = "voucher_not_redeemable"
+	CodeVoucherExceeded = "voucher_amount_exceeded"
+	CodeNotVoidable     = "voucher_not_voidable"
+	CodeVoidUnderWay    = "voucher_void_under_way"
+	CodeAlreadyInvoiced = "already_invoiced"
+	CodeNotInvoiceable  = "not_invoiceable"
+	CodeAccountClosed   = "account_closed"
+	CodeAccountBusy     = "account_busy"
 )
 
 var titles = map[string]string{
@@ -77,6 +87,15 @@ var titles = map[string]string{
 	CodeInvalidTariff:    "Tariff cannot price anything",
 	CodeTariffExists:     "Tariff code already used in the project",
 	CodeMeterNotPlatform: "Meter is not platform-side prepaid",
+	CodeNotIssuable:      "Voucher batch cannot be issued now",
+	CodeNotRedeemable:    "Voucher cannot be redeemed",
+	CodeVoucherExceeded:  "Amount exceeds what the voucher or the sale allows",
+	CodeNotVoidable:      "Voucher cannot be voided",
+	CodeVoidUnderWay:     "A void of this voucher is under way",
+	CodeAlreadyInvoiced:  "Transaction already invoiced",
+	CodeNotInvoiceable:   "Transaction cannot be invoiced",
+	CodeAccountClosed:    "Account closed",
+	CodeAccountBusy:      "Account has a sale or refund under way",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

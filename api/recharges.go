@@ -104,7 +104,7 @@ func (s *Server) moneyRequest(w http.ResponseWriter, r *http.Request, forbidden 
 func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	req, amount, m, ok := s.moneyRequest(w, r, "selling energy needs the cashier role")
-	if !ok {
+	if !ok || s.refuseClosed(w, r, m) {
 		return
 	}
 	policy := domain.DefaultPolicy()

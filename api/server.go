@@ -120,6 +120,7 @@ func New(cfg Config) *Server {
 			r.Get("/credit-applications/{id}", s.getCreditApplication)
 			r.With(s.audit("credit.repay")).Post("/repayments", s.createRepayment)
 			r.Get("/mail", s.listMail)
+			s.financeRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -13,8 +13,10 @@ import (
 	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/activities/charging"
+	closingacts "github.com/voltflow/voltflow/activities/closing"
 	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/activities/inbox"
+	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	"github.com/voltflow/voltflow/activities/mail"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
@@ -22,15 +24,19 @@ import (
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
+	voucheracts "github.com/voltflow/voltflow/activities/voucher"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/closing"
 	"github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
+	"github.com/voltflow/voltflow/workflows/invoice"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
 	"github.com/voltflow/voltflow/workflows/sweep"
+	"github.com/voltflow/voltflow/workflows/voucher"
 )
 
 // RegisterMain registers business workflows and their database activities
@@ -46,6 +52,19 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
+	RegisterFinance(w, db)
+}
+
+// RegisterFinance registers vouchers, invoices and account closing (issue 7,
+// F5/F6/M4) on the main queue.
+func RegisterFinance(w worker.Registry, db *store.DB) {
+	w.RegisterWorkflowWithOptions(voucher.BatchWorkflow, workflow.RegisterOptions{Name: voucher.KindBatch})
+	w.RegisterWorkflowWithOptions(voucher.VoidWorkflow, workflow.RegisterOptions{Name: voucher.KindVoid})
+	w.RegisterActivity(&voucheracts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(invoice.Workflow, workflow.RegisterOptions{Name: invoice.Kind})
+	w.RegisterActivity(&invoiceacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(closing.Workflow, workflow.RegisterOptions{Name: closing.Kind})
+	w.RegisterActivity(&closingacts.Activities{DB: db})
 }
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).

@@ -138,3 +138,9 @@ func HasRole(held []access.Role, need access.Role) bool {
 	}
 	return false
 }
+
+// Again readies the review for a further decision in the same workflow (a
+// process with two review steps, e.g. a voucher batch's application and its
+// issuance). Call it only after Request returned; the next Request needs a
+// task kind of its own.
+func (r *Review) Again() { *r = Review{} }

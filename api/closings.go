@@ -1,0 +1,147 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	closingacts "github.com/voltflow/voltflow/activities/closing"
+	refundacts "github.com/voltflow/voltflow/activities/refund"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/recharge"
+	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	"github.com/voltflow/voltflow/workflows/closing"
+	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/refund"
+)
+
+// Account closing (销户, M4): the meter takes no more sales from the moment a
+// closing is recorded; its refundable remainder goes back through the refund
+// workflow (an approver decides); then the rest is settled and the account
+// closed. A refused refund leaves the account open.
+
+type closeRequest struct {
+	TransactionNo string `json:"transactionNo"`
+	Reason        string `json:"reason"`
+}
+
+func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	var req closeRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	meterNo := chi.URLParam(r, "meterNo")
+	m, err := s.findMeter(r.Context(), op.Grants.Projects(), meterNo)
+	if errors.Is(err, pgx.ErrNoRows) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter "+meterNo+" not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, m.projectID, meterNo, map[string]any{"transactionNo": req.TransactionNo, "reason": req.Reason})
+	if !op.Grants.Can(m.projectID, access.SellEnergy) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "closing an account needs the cashier role")
+		return
+	}
+	if !transactionNoOK(req.TransactionNo) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+		return
+	}
+	if len(req.Reason) > 500 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "reason longer than 500 characters", "reason")
+		return
+	}
+	id := uuid.NewString()
+	c, created, err := closingacts.Open(r.Context(), s.cfg.DB, closingacts.Closing{ID: id, ProjectID: m.projectID, MeterID: m.id,
+		MeterNo: m.meterNo, TransactionNo: req.TransactionNo, Reason: strings.TrimSpace(req.Reason),
+		WorkflowID: closing.WorkflowID(id), CreatedBy: op.ID})
+	switch {
+	case errors.Is(err, closingacts.ErrAlreadyClosed):
+		writeProblem(w, http.StatusConflict, CodeAccountClosed, err.Error())
+		return
+	case errors.Is(err, closingacts.ErrBusy):
+		writeProblem(w, http.StatusConflict, CodeAccountBusy, err.Error())
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	if !created && c.MeterNo != m.meterNo {
+		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for another meter", "transactionNo")
+		return
+	}
+	in := closing.Input{ClosingID: c.ID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo}
+	if c.Status == closingacts.StatusClosing {
+		// The refundable remainder, as the refund rules count it (vouchers
+		// and opening balances are not refundable cash).
+		if c.RefundID == nil {
+			b, err := refundacts.Balance(r.Context(), s.cfg.DB, m.projectID, m.id, m.meterNo)
+			if err != nil {
+				s.internal(w, r, err)
+				return
+			}
+			if amount := b.Refundable(); amount.IsPositive() {
+				rid := uuid.NewString()
+				f, _, err := refundacts.Apply(r.Context(), s.cfg.DB, refundacts.Refund{ID: rid, ProjectID: m.projectID, MeterID: m.id,
+					MeterNo: m.meterNo, Amount: amount, TransactionNo: "close-" + c.ID, Kind: refunddomain.Refund,
+					Reason: "account closing (销户)", Status: recharge.PendingApproval, WorkflowID: refund.WorkflowID(rid), CreatedBy: op.ID})
+				if err != nil {
+					s.internal(w, r, err)
+					return
+				}
+				if err := closingacts.SetRefund(r.Context(), s.cfg.DB, c.ID, f.ID, f.Amount); err != nil {
+					s.internal(w, r, err)
+					return
+				}
+				c.RefundID, c.RefundAmount = &f.ID, f.Amount
+			}
+		}
+		if c.RefundID != nil {
+			in.Refund = refund.Input{RefundID: *c.RefundID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id,
+				MeterNo: m.meterNo, Amount: c.RefundAmount, Kind: refunddomain.Refund, Reason: "account closing (销户)",
+				DispatchWindow: s.cfg.DispatchWindow}
+		}
+		if err := s.startOnce(r.Context(), c.WorkflowID, closing.Kind, names.Attributes(m.projectCode, closing.Kind, m.meterNo, string(c.Status)), in); err != nil {
+			s.log.Error("start account closing", "closing", c.ID, "error", err)
+			writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the closing is recorded; send the same request again to start it")
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, c)
+}
+
+func (s *Server) getAccountClosing(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	c, err := closingacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if errors.Is(err, closingacts.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "account closing not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// refuseClosed answers 409 account_closed for a sale to a meter whose account
+// is closed or being closed, and reports whether it did.
+func (s *Server) refuseClosed(w http.ResponseWriter, r *http.Request, m meterRef) bool {
+	closed, err := closingacts.IsClosed(r.Context(), s.cfg.DB, m.id)
+	if err != nil {
+		s.internal(w, r, err)
+		return true
+	}
+	if closed {
+		writeProblemField(w, http.StatusConflict, CodeAccountClosed, "the account of meter "+m.meterNo+" is closed (销户): no more sales", "meterNo")
+		return true
+	}
+	return false
+}

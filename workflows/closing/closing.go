@@ -1,0 +1,72 @@
+// Package closing runs an account closing (销户, M4) of a prepaid meter as a
+// Temporal workflow, account-closing/<id>: the refundable remainder goes back
+// through the refund workflow (refund/<id>, a child: reviewed by an approver,
+// booked, taken off the meter), then the rest is settled in the ledger and
+// the account closed. A refused refund leaves the account open.
+package closing
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	closingacts "github.com/voltflow/voltflow/activities/closing"
+	"github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/refund"
+)
+
+// Kind names the workflow type and its ID prefix.
+const Kind = "account-closing"
+
+// WorkflowID is the workflow of one closing.
+func WorkflowID(closingID string) string { return Kind + "/" + closingID }
+
+// Input starts a closing. Refund is zero-valued when nothing is refundable.
+type Input struct {
+	ClosingID   string       `json:"closingId"`
+	ProjectID   string       `json:"projectId"`
+	ProjectCode string       `json:"projectCode"`
+	MeterID     string       `json:"meterId"`
+	MeterNo     string       `json:"meterNo"`
+	Refund      refund.Input `json:"refund"`
+}
+
+// Result is the end state.
+type Result struct {
+	Status  closingacts.Status  `json:"status"`
+	Settled closingacts.Settled `json:"settled"`
+}
+
+// Workflow runs one closing.
+func Workflow(ctx workflow.Context, in Input) (Result, error) {
+	var acts *closingacts.Activities
+	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	if in.Refund.RefundID != "" {
+		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: refund.WorkflowID(in.Refund.RefundID), TaskQueue: names.MainQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			TypedSearchAttributes: names.Attributes(in.ProjectCode, refund.Kind, in.MeterNo, string(recharge.PendingApproval)),
+		})
+		var res refund.Result
+		if err := workflow.ExecuteChildWorkflow(child, refund.Kind, in.Refund).Get(ctx, &res); err != nil {
+			return Result{}, err
+		}
+		if res.Status != recharge.Completed {
+			err := workflow.ExecuteActivity(db, acts.RejectClosing, closingacts.RejectInput{ClosingID: in.ClosingID,
+				Failure: "the refund of the remainder was " + string(res.Status)}).Get(ctx, nil)
+			return Result{Status: closingacts.StatusRejected}, err
+		}
+	}
+	var settled closingacts.Settled
+	if err := workflow.ExecuteActivity(db, acts.SettleClosing, closingacts.SettleInput{ClosingID: in.ClosingID,
+		ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo}).Get(ctx, &settled); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: closingacts.StatusClosed, Settled: settled}, nil
+}

@@ -1,0 +1,84 @@
+// Package invoice runs an invoice application (开票申请) as a Temporal
+// workflow, invoice/<id>: apply → review → issue (number recorded, the
+// recharges stay invoiced) or reject (the recharges are released).
+package invoice
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/voltflow/voltflow/activities/inbox"
+	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
+	"github.com/voltflow/voltflow/domain/access"
+	domain "github.com/voltflow/voltflow/domain/invoice"
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/workflows/approval"
+)
+
+// Names shared with the API.
+const (
+	Kind             = "invoice"
+	TaskKindApproval = "invoice_approval"
+)
+
+// WorkflowID is the workflow of one invoice.
+func WorkflowID(invoiceID string) string { return Kind + "/" + invoiceID }
+
+// Input starts an invoice. New fields must have a safe zero value.
+type Input struct {
+	InvoiceID   string       `json:"invoiceId"`
+	ProjectID   string       `json:"projectId"`
+	ProjectCode string       `json:"projectCode"`
+	Title       string       `json:"title"`
+	TaxID       string       `json:"taxId"`
+	Amount      money.Amount `json:"amount"`
+	Lines       int          `json:"lines"`
+	// ApprovalTimeout ends an undecided review as rejected (default 7 days).
+	ApprovalTimeout time.Duration `json:"approvalTimeout"`
+}
+
+// Result is the end state.
+type Result struct {
+	Status    domain.Status `json:"status"`
+	InvoiceNo string        `json:"invoiceNo,omitempty"`
+}
+
+// Workflow runs one invoice application.
+func Workflow(ctx workflow.Context, in Input) (Result, error) {
+	if in.ApprovalTimeout <= 0 {
+		in.ApprovalTimeout = 7 * 24 * time.Hour
+	}
+	var acts *invoiceacts.Activities
+	rev, err := approval.New(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver, WorkflowID: WorkflowID(in.InvoiceID),
+		Subject: fmt.Sprintf("Invoice %s to %s for %d recharges", in.Amount, in.Title, in.Lines),
+		Details: map[string]string{"invoiceId": in.InvoiceID, "title": in.Title, "taxId": in.TaxID, "amount": in.Amount.String()},
+	}, in.ApprovalTimeout, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	if !out.Approved {
+		reason := "rejected by approver"
+		if out.Expired {
+			reason = "approval expired"
+		}
+		err := workflow.ExecuteActivity(db, acts.RejectInvoice, invoiceacts.DecideInput{InvoiceID: in.InvoiceID, Reason: reason}).Get(ctx, nil)
+		return Result{Status: domain.Rejected}, err
+	}
+	var no string
+	if err := workflow.ExecuteActivity(db, acts.IssueInvoice, invoiceacts.DecideInput{InvoiceID: in.InvoiceID}).Get(ctx, &no); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: domain.Issued, InvoiceNo: no}, nil
+}
