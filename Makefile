@@ -57,8 +57,10 @@ bench-sweep: deps build
 # p50/p99) at REGULATOR_CONNECTORS connectors on a 5 s cadence.
 REGULATOR_CONNECTORS ?= 6000
 bench-regulator: deps build
-	VOLTFLOW_REGULATOR_BENCH_CONNECTORS=$(REGULATOR_CONNECTORS) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v \
-	  -run '^TestPushLatencyAtScale$$' -timeout 30m ./tests/regulator/ | grep -E '^regulator push latency|^(--- |ok|FAIL)'
+	@mkdir -p .voltflow
+	@VOLTFLOW_REGULATOR_BENCH_CONNECTORS=$(REGULATOR_CONNECTORS) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v \
+	  -run '^TestPushLatencyAtScale$$' -timeout 30m ./tests/regulator/ > .voltflow/bench-regulator.log 2>&1; rc=$$?; \
+	  grep -E '^regulator push latency|^(--- |ok|FAIL)' .voltflow/bench-regulator.log; exit $$rc
 
 # Run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 60s

@@ -23,10 +23,11 @@ func runRegulatorSim(ctx context.Context, log *slog.Logger, args []string) error
 	dataIV := fs.String("data-secret-iv", dev.DataSecretIV, "DataSecretIV (16 bytes)")
 	sigSecret := fs.String("sig-secret", dev.SigSecret, "SigSecret (HMAC-MD5 key)")
 	ttl := fs.Duration("token-ttl", 2*time.Hour, "lifetime of issued tokens")
+	platform := fs.String("platform", "http://127.0.0.1:8080/shevcs/v1", "the platform's /shevcs/v1 base to backfill from after an outage (empty: no backfill)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return regsim.Run(ctx, regsim.Config{Addr: *addr, TokenTTL: *ttl, Log: log,
+	return regsim.Run(ctx, regsim.Config{Addr: *addr, TokenTTL: *ttl, Log: log, PlatformURL: *platform,
 		Secrets: envelope.Secrets{OperatorID: *op, OperatorSecret: *opSecret, DataSecret: *dataSecret,
 			DataSecretIV: *dataIV, SigSecret: *sigSecret}})
 }

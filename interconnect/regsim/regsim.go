@@ -4,8 +4,13 @@
 // into an outage — answering Ret -1, HTTP 500, or refusing connections.
 //
 // Control it from Go (SetMode, Received) or over HTTP: POST /control
-// {"mode":"ok|busy|error|refuse|drop","for":"30s"} (a refusing simulator
+// {"mode":"ok|busy|error|refuse|drop|lose","for":"30s"} (a refusing simulator
 // cannot be reached, so refuse needs "for"), GET /received?interface=.
+//
+// With a PlatformURL it acts as a regulator after an outage: once back to
+// ok it reconciles with the platform (query_stations_info,
+// query_alarm_info) and backfills what it lacks through supplement_collect
+// (Backfill).
 package regsim
 
 import (
