@@ -63,6 +63,15 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 			return nil
 		}
 	}
+	if starter != nil {
+		// A charger fault is a regulator alarm (notification_alarmInfo within
+		// 5 s); a failed signal is caught by the push workflow's sweep.
+		hooks.Fault = append(hooks.Fault, func(ctx context.Context, ev charging.FaultEvent) {
+			if _, err := starter.Alarm(ctx, db, push.DefaultRegulator, regulatorAlarm(ev), ev.At); err != nil {
+				log.Warn("ocpp: regulator alarm not recorded", "chargePoint", ev.ChargePointID, "code", ev.Alarm.Code, "error", err)
+			}
+		})
+	}
 	srv, stop, err := charging.StartCentralSystem(ctx, db, charging.CentralConfig{Addr: cfg.Addr,
 		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Hooks: hooks, Log: log})
 	if err != nil {
@@ -71,4 +80,18 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	log.Info("OCPP central system listening", "url", srv.URL()+"<chargePointId>",
 		"heartbeat", cfg.HeartbeatInterval, "grace", cfg.Grace)
 	return srv, stop, nil
+}
+
+// regulatorAlarm is a charger fault episode's edge as the regulator's
+// AlarmInfo (table 19); the push fills in station and type from the code.
+func regulatorAlarm(ev charging.FaultEvent) registry.AlarmInfo {
+	a := registry.AlarmInfo{EquipmentID: ev.ChargePointID, AlarmCode: ev.Alarm.Code, AlarmType: ev.Alarm.Type,
+		AlarmLevel: ev.Alarm.Level, AlarmStatus: 1, NoteString: ev.OCPPCode}
+	if ev.Recovered {
+		a.AlarmStatus = 0
+	}
+	if ev.Connector > 0 {
+		a.ConnectorID = charging.ConnectorID(ev.ChargePointID, ev.Connector)
+	}
+	return a
 }
