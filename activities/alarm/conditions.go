@@ -62,7 +62,14 @@ type meterRow struct {
 func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time.Time) (Scan, error) {
 	scan := Scan{Open: map[string]bool{}}
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
-		meters, err := loadMeters(ctx, tx, projectID)
+		// Without limits only the trips can hold: a project of many meters
+		// and no limits is scanned by its flagged meters alone, and no
+		// baselines are kept.
+		var limited bool
+		if err := tx.QueryRow(ctx, `select exists(select 1 from alarm_limits where project_id=$1)`, projectID).Scan(&limited); err != nil {
+			return fmt.Errorf("alarm limits of project %s: %w", projectID, err)
+		}
+		meters, err := loadMeters(ctx, tx, projectID, !limited)
 		if err != nil {
 			return err
 		}
@@ -98,8 +105,10 @@ func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time
 				}
 			}
 		}
-		if err := saveWatches(ctx, tx, meters, at); err != nil {
-			return err
+		if limited {
+			if err := saveWatches(ctx, tx, meters, at); err != nil {
+				return err
+			}
 		}
 		lost, err := lostContact(ctx, tx, projectID)
 		if err != nil {
@@ -126,7 +135,7 @@ func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time
 	return scan, err
 }
 
-func loadMeters(ctx context.Context, tx pgx.Tx, projectID string) ([]*meterRow, error) {
+func loadMeters(ctx context.Context, tx pgx.Tx, projectID string, tripsOnly bool) ([]*meterRow, error) {
 	rows, err := tx.Query(ctx, `
 		select m.id::text, m.meter_no, s.meter_id is not null,
 			coalesce(s.energy_kwh, 0), coalesce(s.read_at, 'epoch'), coalesce(s.status_flags, 0), coalesce(s.mode, 0),
@@ -144,9 +153,11 @@ func loadMeters(ctx context.Context, tx pgx.Tx, projectID string) ([]*meterRow, 
 		left join alarm_meter_watch w on w.meter_id = m.id
 		left join lateral (select * from alarm_limits l where l.project_id = m.project_id and (l.meter_id = m.id or l.meter_id is null)
 			order by l.meter_id nulls last limit 1) l on true
-		left join lateral (select voltage_v, current_a from readings r where r.meter_id = m.id
+		left join lateral (select voltage_v, current_a from readings r where r.meter_id = m.id and not $2
 			and r.read_at > coalesce(w.read_at, s.read_at - interval '1 hour') order by r.read_at desc limit 1) r on true
-		where m.project_id = $1 order by m.meter_no`, projectID)
+		where m.project_id = $1 and (not $2 or s.status_flags & 24 <> 0
+			or exists (select 1 from alarms a where a.meter_id = m.id and a.status = 'open' and a.kind <> 'low_balance'))
+		order by m.meter_no`, projectID, tripsOnly)
 	if err != nil {
 		return nil, fmt.Errorf("load meters for the alarm scan: %w", err)
 	}

@@ -217,3 +217,26 @@ func TestLimitsTripsAndLostContact(t *testing.T) {
 		t.Fatalf("third scan: active %s, clear %v", keys(s.Active), cleared)
 	}
 }
+
+// Without limits the scan reads only flagged meters and meters with an open
+// condition alarm, keeps no baselines, and still opens and clears trips.
+func TestTripsWithoutLimits(t *testing.T) {
+	f := setup(t)
+	t0 := time.Date(2026, 11, 3, 4, 0, 0, 0, time.UTC)
+	f.state(t, "M0001", "10", 1<<3, t0)
+	f.state(t, "M0002", "10", 0, t0)
+	s := f.scan(t, t0)
+	if keys(s.Active) != "M0001/overload_trip" {
+		t.Fatalf("active %s", keys(s.Active))
+	}
+	f.open(t, s.Active[0], t0)
+	var watched int
+	if err := f.db.QueryRow(context.Background(), `select count(*) from alarm_meter_watch`).Scan(&watched); err != nil || watched != 0 {
+		t.Fatalf("watch rows %d %v, want none without limits", watched, err)
+	}
+	f.state(t, "M0001", "10", 0, t0.Add(time.Minute))
+	s = f.scan(t, t0.Add(time.Minute))
+	if keys(s.Active) != "" || len(s.Clear) != 1 || s.Clear[0].Key() != "M0001/overload_trip" {
+		t.Fatalf("after the flag cleared: active %s clear %+v", keys(s.Active), s.Clear)
+	}
+}

@@ -23,7 +23,7 @@ import (
 const ScanWorkflowType = "alarm_scan"
 
 // DefaultScanInterval is how often a project is scanned for condition alarms.
-const DefaultScanInterval = time.Minute
+const DefaultScanInterval = 5 * time.Minute
 
 // Scanner is the scan's activity: it evaluates the project in PostgreSQL and
 // starts (signal-with-start) or clears the condition alarms with the
