@@ -1,6 +1,7 @@
 package voucher
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -44,6 +45,22 @@ func TestIndividualRechargeChain(t *testing.T) {
 	decideChecked(t, a, tk, true)
 	statusOf(t, a.cashier, "/api/v1/recharges/"+r.ID, "completed")
 	moved(t, "booked", before, map[string]string{cash: "600.00", wallet(m): "600.00"})
+
+	// The policy is the project's: lowered to 50.00, a sale of 60.00 waits too.
+	if _, err := stack.DB.Exec(t.Context(), `update projects set auto_approve_up_to=50.00 where id=$1`, stack.ProjectID); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = stack.DB.Exec(context.Background(), `update projects set auto_approve_up_to=500.00 where id=$1`, stack.ProjectID)
+	})
+	var small applied
+	mustCall(t, a.cashier, "POST", "/api/v1/recharges", map[string]string{"meterNo": m, "amount": "60.00", "transactionNo": key(t)}, http.StatusAccepted, &small)
+	if small.Status != "pending_approval" {
+		t.Fatalf("60.00 under a 50.00 policy is %s", small.Status)
+	}
+	decideChecked(t, a, pendingTask(t, a.approver, small.WorkflowID, "recharge_approval"), false)
+	statusOf(t, a.cashier, "/api/v1/recharges/"+small.ID, "rejected")
+	moved(t, "policy rejected", before, map[string]string{cash: "600.00", wallet(m): "600.00"})
 }
 
 // TestRefundChain: 个人退款 — apply → reject, apply → approve → book; above the
