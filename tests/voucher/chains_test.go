@@ -36,6 +36,11 @@ func TestIndividualRechargeChain(t *testing.T) {
 	r := apply()
 	tk := pendingTask(t, a.approver, r.WorkflowID, "recharge_approval")
 	moved(t, "applied", before, nil)
+	var inbox struct{ Items []task }
+	mustCall(t, a.approver, "GET", "/api/v1/tasks?status=pending", nil, http.StatusOK, &inbox) // no role filter: every role
+	if !containsTask(inbox.Items, tk.ID) {
+		t.Fatalf("GET /tasks?status=pending misses %s: %+v", tk.ID, inbox.Items)
+	}
 	decideChecked(t, a, tk, false)
 	statusOf(t, a.cashier, "/api/v1/recharges/"+r.ID, "rejected")
 	moved(t, "rejected", before, nil)
@@ -364,4 +369,13 @@ func TestAccountClosing(t *testing.T) {
 	moved(t, "closed", before, map[string]string{cash: "-90.00", wallet(m): "-90.00", meterVoucher(m): "-20.00", income: "20.00"})
 	code, p = call(t, a.cashier, "POST", "/api/v1/recharges", map[string]string{"meterNo": m, "amount": "10.00", "transactionNo": key(t)}, nil)
 	refused(t, "sale to a closed account", code, p, http.StatusConflict, "account_closed")
+}
+
+func containsTask(items []task, id string) bool {
+	for _, it := range items {
+		if it.ID == id {
+			return true
+		}
+	}
+	return false
 }
