@@ -102,13 +102,6 @@ func TestRefundChain(t *testing.T) {
 	moved(t, "booked", before, map[string]string{cash: "-40.00", wallet(m): "-40.00"})
 }
 
-type batchView struct {
-	ID         string   `json:"id"`
-	Status     string   `json:"status"`
-	WorkflowID string   `json:"workflowId"`
-	Recipients []string `json:"recipients"`
-}
-
 type voucherView struct {
 	ID         string `json:"id"`
 	VoucherNo  string `json:"voucherNo"`
