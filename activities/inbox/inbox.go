@@ -145,6 +145,9 @@ type Filter struct {
 
 // List returns tasks newest first.
 func List(ctx context.Context, db *store.DB, f Filter) ([]Task, error) {
+	if f.Roles == nil {
+		f.Roles = []string{} // a nil slice is SQL NULL, whose cardinality is NULL: no task would match
+	}
 	rows, err := db.Query(ctx, `select `+columns+` from tasks where project_id::text = any($1)
 		and (cardinality($2::text[]) = 0 or role = any($2)) and ($3 = '' or status = $3)
 		and ($4::timestamptz is null or (created_at, id::text) < ($4, $5))

@@ -120,7 +120,7 @@ func Redeem(ctx context.Context, db *store.DB, in RedeemInput) (Redemption, bool
 		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `insert into voucher_redemptions(id, project_id, voucher_id, recharge_id, meter_id, amount, entry_key, created_by)
+		if _, err := tx.Exec(ctx, `insert into voucher_redemptions(id, project_id, voucher_id, recharge_id, meter_id, amount, transaction_no, created_by)
 			values($1,$2,$3,$4,$5,$6,$7,$8)`, in.ID, in.ProjectID, v.ID, in.RechargeID, meterID, a, in.Key, in.CreatedBy); err != nil {
 			return err
 		}
@@ -138,9 +138,9 @@ func Redeem(ctx context.Context, db *store.DB, in RedeemInput) (Redemption, bool
 
 func redemptionByKey(ctx context.Context, q querier, projectID, key string) (Redemption, error) {
 	var r Redemption
-	err := q.QueryRow(ctx, `select x.id, x.project_id, x.voucher_id, v.voucher_no, x.recharge_id, m.meter_no, x.amount, x.entry_key,
+	err := q.QueryRow(ctx, `select x.id, x.project_id, x.voucher_id, v.voucher_no, x.recharge_id, m.meter_no, x.amount, x.transaction_no,
 		x.created_by, x.created_at from voucher_redemptions x join vouchers v on v.id=x.voucher_id join meters m on m.id=x.meter_id
-		where x.project_id=$1 and x.entry_key=$2`, projectID, key).Scan(&r.ID, &r.ProjectID, &r.VoucherID, &r.VoucherNo,
+		where x.project_id=$1 and x.transaction_no=$2`, projectID, key).Scan(&r.ID, &r.ProjectID, &r.VoucherID, &r.VoucherNo,
 		&r.RechargeID, &r.MeterNo, &r.Amount, &r.Key, &r.CreatedBy, &r.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound

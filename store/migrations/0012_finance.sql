@@ -74,9 +74,10 @@ create table voucher_redemptions (
     recharge_id uuid not null references recharges(id),
     meter_id    uuid not null references meters(id),
     amount      numeric(18,2) not null check (amount > 0),
-    entry_key   text not null unique,
+    transaction_no text not null, -- the cashier's idempotency key
     created_by  uuid not null references operators(id),
-    created_at  timestamptz not null default now()
+    created_at  timestamptz not null default now(),
+    unique (project_id, transaction_no)
 );
 create index voucher_redemptions_recharge on voucher_redemptions(recharge_id);
 

@@ -1,6 +1,7 @@
 package voucher
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -35,6 +36,11 @@ func TestIndividualRechargeChain(t *testing.T) {
 	r := apply()
 	tk := pendingTask(t, a.approver, r.WorkflowID, "recharge_approval")
 	moved(t, "applied", before, nil)
+	var inbox struct{ Items []task }
+	mustCall(t, a.approver, "GET", "/api/v1/tasks?status=pending", nil, http.StatusOK, &inbox) // no role filter: every role
+	if !containsTask(inbox.Items, tk.ID) {
+		t.Fatalf("GET /tasks?status=pending misses %s: %+v", tk.ID, inbox.Items)
+	}
 	decideChecked(t, a, tk, false)
 	statusOf(t, a.cashier, "/api/v1/recharges/"+r.ID, "rejected")
 	moved(t, "rejected", before, nil)
@@ -44,6 +50,22 @@ func TestIndividualRechargeChain(t *testing.T) {
 	decideChecked(t, a, tk, true)
 	statusOf(t, a.cashier, "/api/v1/recharges/"+r.ID, "completed")
 	moved(t, "booked", before, map[string]string{cash: "600.00", wallet(m): "600.00"})
+
+	// The policy is the project's: lowered to 50.00, a sale of 60.00 waits too.
+	if _, err := stack.DB.Exec(t.Context(), `update projects set auto_approve_up_to=50.00 where id=$1`, stack.ProjectID); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = stack.DB.Exec(context.Background(), `update projects set auto_approve_up_to=500.00 where id=$1`, stack.ProjectID)
+	})
+	var small applied
+	mustCall(t, a.cashier, "POST", "/api/v1/recharges", map[string]string{"meterNo": m, "amount": "60.00", "transactionNo": key(t)}, http.StatusAccepted, &small)
+	if small.Status != "pending_approval" {
+		t.Fatalf("60.00 under a 50.00 policy is %s", small.Status)
+	}
+	decideChecked(t, a, pendingTask(t, a.approver, small.WorkflowID, "recharge_approval"), false)
+	statusOf(t, a.cashier, "/api/v1/recharges/"+small.ID, "rejected")
+	moved(t, "policy rejected", before, map[string]string{cash: "600.00", wallet(m): "600.00"})
 }
 
 // TestRefundChain: 个人退款 — apply → reject, apply → approve → book; above the
@@ -78,13 +100,6 @@ func TestRefundChain(t *testing.T) {
 	decideChecked(t, a, pendingTask(t, a.approver, r.WorkflowID, "refund_approval"), true)
 	statusOf(t, a.cashier, "/api/v1/refunds/"+r.ID, "completed")
 	moved(t, "booked", before, map[string]string{cash: "-40.00", wallet(m): "-40.00"})
-}
-
-type batchView struct {
-	ID         string   `json:"id"`
-	Status     string   `json:"status"`
-	WorkflowID string   `json:"workflowId"`
-	Recipients []string `json:"recipients"`
 }
 
 type voucherView struct {
@@ -347,4 +362,13 @@ func TestAccountClosing(t *testing.T) {
 	moved(t, "closed", before, map[string]string{cash: "-90.00", wallet(m): "-90.00", meterVoucher(m): "-20.00", income: "20.00"})
 	code, p = call(t, a.cashier, "POST", "/api/v1/recharges", map[string]string{"meterNo": m, "amount": "10.00", "transactionNo": key(t)}, nil)
 	refused(t, "sale to a closed account", code, p, http.StatusConflict, "account_closed")
+}
+
+func containsTask(items []task, id string) bool {
+	for _, it := range items {
+		if it.ID == id {
+			return true
+		}
+	}
+	return false
 }
