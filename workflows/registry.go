@@ -12,6 +12,7 @@ import (
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/chargercmd"
+	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/activities/inbox"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
@@ -23,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -42,6 +44,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(chargeorder.Workflow, workflow.RegisterOptions{Name: chargeorder.Kind})
+	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
 }
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).
@@ -108,5 +112,6 @@ func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmd.Commander) 
 func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	var h charging.Hooks
 	_, _ = tc, log
+	h.Transaction = append(h.Transaction, chargeorder.Hook(tc, log))
 	return h
 }

@@ -76,7 +76,8 @@ func (v Version) Validate() error {
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("%w: version %d: %v", ErrInvalid, v.Version, err)
 	}
-	for p, pp := range v.Prices {
+	for _, p := range tariff.Periods() { // not a map range: workflows price with this
+		pp := v.Prices[p]
 		if pp.Energy.Decimal().IsNegative() || pp.Service.Decimal().IsNegative() {
 			return fmt.Errorf("%w: version %d: negative price in %s", ErrInvalid, v.Version, p)
 		}
@@ -121,8 +122,10 @@ func (s Strategy) VersionAt(at time.Time) (Version, error) {
 // tariff reuses domain/tariff's schedule logic (period at a time, zone).
 func (v Version) tariff() tariff.Tariff {
 	prices := map[tariff.Period]money.Price{}
-	for p := range v.Prices {
-		prices[p] = money.Price{}
+	for _, p := range tariff.Periods() {
+		if _, ok := v.Prices[p]; ok {
+			prices[p] = money.Price{}
+		}
 	}
 	return tariff.Tariff{Kind: tariff.TOU, Schedule: v.Schedule, Prices: prices, UTCOffsetMinutes: v.UTCOffsetMinutes}
 }
