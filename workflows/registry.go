@@ -11,8 +11,8 @@ import (
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	billingacts "github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/chargercmd"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
+	"github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/activities/inbox"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
