@@ -1,0 +1,228 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/voltflow/voltflow/activities/chargeorder"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/chargeprice"
+	wf "github.com/voltflow/voltflow/workflows/chargeorder"
+)
+
+// Problem codes of charging orders and pricing.
+const (
+	CodeInvalidPricing  = "invalid_pricing"
+	CodeInvalidGroup    = "invalid_customer_group"
+	CodeOrderNotRunning = "order_not_running"
+)
+
+// listChargingOrders is GET /charging-orders?cardNo=&stationId=&status=&from=&to=&limit=&cursor=.
+func (s *Server) listChargingOrders(w http.ResponseWriter, r *http.Request) {
+	q, ok := orderQuery(w, r)
+	if !ok {
+		return
+	}
+	q.Projects = operatorFrom(r.Context()).projectsFor(access.ViewData)
+	items, err := chargeorder.List(r.Context(), s.cfg.DB, q)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writePage(w, items, q.Limit, func(last chargeorder.Order) (time.Time, string) { return last.CreatedAt, last.ID })
+}
+
+func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool) {
+	v := r.URL.Query()
+	q := chargeorder.Query{CardNo: v.Get("cardNo"), StationID: v.Get("stationId"), Status: v.Get("status")}
+	if q.Status != "" && !slices.Contains([]string{"charging", "completed", "failed"}, q.Status) {
+		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be charging, completed or failed", "status")
+		return q, false
+	}
+	for _, p := range []struct {
+		name string
+		t    **time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if s := v.Get(p.name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				writeProblemField(w, http.StatusBadRequest, CodeInvalidField, p.name+" must be an RFC 3339 time", p.name)
+				return q, false
+			}
+			*p.t = &t
+		}
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return q, false
+	}
+	q.Limit, q.Before, q.BeforeID = pg.limit, pg.before, pg.beforeID
+	return q, true
+}
+
+func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
+	o, err := chargeorder.Get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if errors.Is(err, chargeorder.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging order not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// stopChargingOrder is POST /charging-orders/{id}/stop: the order's
+// workflow sends RemoteStopTransaction and settles when the charger stops.
+func (s *Server) stopChargingOrder(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	o, err := chargeorder.Get(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "id"))
+	if errors.Is(err, chargeorder.ErrNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging order not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if o.Status != "charging" {
+		writeProblem(w, http.StatusConflict, CodeOrderNotRunning, "charging order is "+o.Status)
+		return
+	}
+	if err := s.cfg.Temporal.SignalWorkflow(r.Context(), o.WorkflowID, "", wf.SignalStop, wf.StopRequest{By: op.ID}); err != nil {
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, err.Error())
+		return
+	}
+	setAudit(r, o.ProjectID, "charging-order/"+o.ID, map[string]any{"stop": true})
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": o.ID, "status": "stopping", "workflowId": o.WorkflowID})
+}
+
+// writeProject is the project a write goes to: the one asked for, or the
+// caller's only one.
+func writeProject(w http.ResponseWriter, r *http.Request, asked string) (string, bool) {
+	projects := operatorFrom(r.Context()).projectsFor(access.SellEnergy)
+	switch {
+	case asked != "" && slices.Contains(projects, asked):
+		return asked, true
+	case asked == "" && len(projects) == 1:
+		return projects[0], true
+	case asked == "":
+		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "projectId is required", "projectId")
+	default:
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+	}
+	return "", false
+}
+
+type strategyRequest struct {
+	chargeprice.Strategy
+	ProjectID  string   `json:"projectId"`
+	StationIDs []string `json:"stationIds"`
+}
+
+// savePricingStrategy is POST /pricing-strategies: a strategy with its
+// versions, bound to stations; the same code replaces it.
+func (s *Server) savePricingStrategy(w http.ResponseWriter, r *http.Request) {
+	var req strategyRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	project, ok := writeProject(w, r, req.ProjectID)
+	if !ok {
+		return
+	}
+	req.Strategy.ID = ""
+	st, err := chargeorder.SaveStrategy(r.Context(), s.cfg.DB, project, req.Strategy, req.StationIDs)
+	if errors.Is(err, chargeprice.ErrInvalid) {
+		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidPricing, err.Error())
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, project, "pricing-strategy/"+st.Code, map[string]any{"versions": len(st.Versions)})
+	writeJSON(w, http.StatusCreated, st)
+}
+
+func (s *Server) listPricingStrategies(w http.ResponseWriter, r *http.Request) {
+	items, err := chargeorder.ListStrategies(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+}
+
+type groupRequest struct {
+	chargeorder.Group
+	ProjectID string `json:"projectId"`
+}
+
+// saveCustomerGroup is POST /customer-groups (person or enterprise groups).
+func (s *Server) saveCustomerGroup(w http.ResponseWriter, r *http.Request) {
+	var req groupRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	project, ok := writeProject(w, r, req.ProjectID)
+	if !ok {
+		return
+	}
+	req.Group.ID = ""
+	g, err := chargeorder.SaveGroup(r.Context(), s.cfg.DB, project, req.Group)
+	if errors.Is(err, chargeorder.ErrInvalidGroup) {
+		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidGroup, err.Error())
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, project, "customer-group/"+g.ID, map[string]any{"name": g.Name, "members": len(g.Customers)})
+	writeJSON(w, http.StatusCreated, g)
+}
+
+func (s *Server) listCustomerGroups(w http.ResponseWriter, r *http.Request) {
+	items, err := chargeorder.ListGroups(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+}
+
+type discountRequest struct {
+	chargeprice.Discount
+	ProjectID string `json:"projectId"`
+}
+
+// saveDiscount is POST /charging-discounts (bound to groups and stations).
+func (s *Server) saveDiscount(w http.ResponseWriter, r *http.Request) {
+	var req discountRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	project, ok := writeProject(w, r, req.ProjectID)
+	if !ok {
+		return
+	}
+	req.Discount.ID = ""
+	d, err := chargeorder.SaveDiscount(r.Context(), s.cfg.DB, project, req.Discount)
+	if errors.Is(err, chargeprice.ErrInvalid) {
+		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidPricing, err.Error())
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, project, "charging-discount/"+d.ID, map[string]any{"kind": d.Kind, "percent": d.Percent.String()})
+	writeJSON(w, http.StatusCreated, d)
+}
