@@ -107,9 +107,9 @@ func findPayer(ctx context.Context, q pgx.Tx, idTag string) (payer, error) {
 	return p, err
 }
 
-// Open records the order (once: a repeated call returns the same) and
+// OpenChargingOrder records the order (once: a repeated call returns the same) and
 // loads its pricing. An order whose idTag is refused is failed at once.
-func (a *Activities) Open(ctx context.Context, in OpenInput) (Opened, error) {
+func (a *Activities) OpenChargingOrder(ctx context.Context, in OpenInput) (Opened, error) {
 	out := Opened{OrderID: in.OrderID}
 	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
 		var project *string
@@ -269,11 +269,11 @@ type Settled struct {
 	Abnormal []string     `json:"abnormal"`
 }
 
-// Settle prices the order from the stored meter samples (the database is
+// SettleChargingOrder prices the order from the stored meter samples (the database is
 // the truth, not the signals) with the version in force at start, books the
 // payment from the customer's wallet (key charging/<order id>, once), uses
 // the package quota and completes the order, with its abnormal flags.
-func (a *Activities) Settle(ctx context.Context, in SettleInput) (Settled, error) {
+func (a *Activities) SettleChargingOrder(ctx context.Context, in SettleInput) (Settled, error) {
 	var out Settled
 	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
 		var status, accountNo, equipmentID, stationID string

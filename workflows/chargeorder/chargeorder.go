@@ -97,7 +97,7 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 	})
 
 	var opened acts.Opened
-	if err := workflow.ExecuteActivity(db, a.Open, acts.OpenInput{OrderID: in.OrderID, WorkflowID: WorkflowID(in.OrderID),
+	if err := workflow.ExecuteActivity(db, a.OpenChargingOrder, acts.OpenInput{OrderID: in.OrderID, WorkflowID: WorkflowID(in.OrderID),
 		ChargePointID: in.ChargePointID, TransactionID: in.TransactionID}).Get(ctx, &opened); err != nil {
 		return acts.Settled{}, err
 	}
@@ -182,7 +182,7 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 		}
 	}
 	var out acts.Settled
-	err := workflow.ExecuteActivity(db, a.Settle, acts.SettleInput{OrderID: in.OrderID, StopReason: stopReason,
+	err := workflow.ExecuteActivity(db, a.SettleChargingOrder, acts.SettleInput{OrderID: in.OrderID, StopReason: stopReason,
 		NoStop: noStop, Opened: opened, At: workflow.Now(ctx)}).Get(ctx, &out)
 	if err != nil {
 		return out, err

@@ -1,0 +1,225 @@
+// Package charging drives charging orders end to end: a simulated OCPP
+// charge point on a real socket, the central system and its transaction
+// hook, the charging/<orderId> workflow on the Temporal server and the
+// worker process, PostgreSQL and the HTTP API.
+package charging
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
+
+	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/devices/chargersim"
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/tests/harness"
+)
+
+var stack *harness.Stack
+
+func TestMain(m *testing.M) {
+	harness.Main(m, "charging", harness.Options{Gateways: 1, MetersPerGW: 1, OCPP: true}, &stack)
+}
+
+var (
+	cpOnce sync.Once
+	cp     *chargersim.ChargePoint
+	cpErr  error
+)
+
+// chargePoint is the demo charger …0001, connected once for the package.
+func chargePoint(t *testing.T) *chargersim.ChargePoint {
+	cpOnce.Do(func() {
+		cp, cpErr = chargersim.Connect(context.Background(), chargersim.Config{URL: stack.OCPP.URL(),
+			Password: charging.DemoPassword}, registry.DemoEquipmentIDs[0])
+	})
+	if cpErr != nil {
+		t.Fatal(cpErr)
+	}
+	return cp
+}
+
+var cst = time.FixedZone("CST", 8*3600)
+
+func at(hhmm string) time.Time {
+	t, _ := time.ParseInLocation("2006-01-02 15:04", "2026-11-20 "+hhmm, cst)
+	return t
+}
+
+type order struct {
+	ID, Status, Source, EnergyKwh, Amount, Discount, ServiceFee, EnergyFee string
+	CardNo                                                                 *string
+	StopReason, FailureReason                                              *string
+	Abnormal                                                               []string
+	Periods                                                                []struct{ Period, Kwh, EnergyFee, ServiceFee string }
+}
+
+func orderOf(t *testing.T, c *harness.Client, cardNo string) (order, bool) {
+	var out struct{ Items []order }
+	if code := c.Do(t, http.MethodGet, "/api/v1/charging-orders?cardNo="+cardNo, nil, &out); code != http.StatusOK {
+		t.Fatalf("GET charging-orders: %d", code)
+	}
+	if len(out.Items) == 0 {
+		return order{}, false
+	}
+	return out.Items[0], true
+}
+
+func waitOrder(t *testing.T, c *harness.Client, cardNo, status string) order {
+	var o order
+	harness.Eventually(t, 60*time.Second, "order of "+cardNo+" "+status, func() (bool, string) {
+		var ok bool
+		o, ok = orderOf(t, c, cardNo)
+		return ok && o.Status == status, fmt.Sprintf("%+v", o)
+	})
+	return o
+}
+
+func newCard(t *testing.T, cardNo, opening string) {
+	if err := charging.IssueCard(context.Background(), stack.DB, charging.NewCard{ProjectID: stack.ProjectID,
+		CardNo: cardNo, Holder: "Test " + cardNo, Opening: money.MustParse(opening)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func balance(t *testing.T, c *harness.Client, cardNo string) string {
+	var card struct{ Balance string }
+	if code := c.Do(t, http.MethodGet, "/api/v1/cards/"+cardNo, nil, &card); code != http.StatusOK {
+		t.Fatalf("GET card: %d", code)
+	}
+	return card.Balance
+}
+
+// TestSessionAcrossTOUBoundary charges 10:50–11:20 over the demo strategy's
+// 平→峰 change at 11:00, for a customer in a group with 20 % off the service fee.
+func TestSessionAcrossTOUBoundary(t *testing.T) {
+	stack.CheckLedger(t)
+	c := stack.Login(t, "admin", "admin")
+	var customerID string
+	if err := stack.DB.QueryRow(context.Background(), `select customer_id::text from cards where card_no=$1`,
+		charging.DemoCard).Scan(&customerID); err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ ID string }
+	if code := c.Do(t, http.MethodPost, "/api/v1/customer-groups", map[string]any{"name": "fleet", "kind": "enterprise",
+		"customerIds": []string{customerID}}, &g); code != http.StatusCreated {
+		t.Fatalf("POST customer-groups: %d", code)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/charging-discounts", map[string]any{"name": "fleet 20% service",
+		"kind": "service_percent", "percent": "20", "groupIds": []string{g.ID},
+		"stationIds": []string{registry.DemoStationID}}, nil); code != http.StatusCreated {
+		t.Fatalf("POST charging-discounts: %d", code)
+	}
+	// Bad input changes nothing and says why.
+	if code := c.Do(t, http.MethodPost, "/api/v1/charging-discounts", map[string]any{"name": "x", "kind": "half",
+		"percent": "20"}, nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("bad discount: %d", code)
+	}
+	if got := balance(t, c, charging.DemoCard); got != "200.00" {
+		t.Fatalf("opening balance %s", got)
+	}
+
+	s, err := chargePoint(t).StartSessionAt(1, charging.DemoCard, at("10:50"))
+	if err != nil || s.Authorization != types.AuthorizationStatusAccepted {
+		t.Fatalf("start: %v %v", s, err)
+	}
+	waitOrder(t, c, charging.DemoCard, "charging")
+	if err := s.ChargeAt(10000, 60000, at("11:00")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChargeAt(20000, 60000, at("11:20")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StopAt(core.ReasonLocal, at("11:20")); err != nil {
+		t.Fatal(err)
+	}
+	o := waitOrder(t, c, charging.DemoCard, "completed")
+	// By hand: 平 10 kWh × (0.70 + 0.50) = 7.00 + 5.00; 峰 20 kWh × (1.00 + 0.60) = 20.00 + 12.00.
+	// Energy 27.00, service 17.00, 20 % off the service fee 3.40: 40.60.
+	if o.EnergyKwh != "30.000" || o.EnergyFee != "27.00" || o.ServiceFee != "17.00" || o.Discount != "3.40" || o.Amount != "40.60" {
+		t.Fatalf("order %+v", o)
+	}
+	want := map[string]string{"flat": "10.000", "peak": "20.000"}
+	if len(o.Periods) != 2 {
+		t.Fatalf("periods %+v", o.Periods)
+	}
+	for _, p := range o.Periods {
+		if want[p.Period] != p.Kwh {
+			t.Fatalf("periods %+v", o.Periods)
+		}
+	}
+	if len(o.Abnormal) != 0 || o.StopReason == nil || *o.StopReason != "Local" {
+		t.Fatalf("order %+v", o)
+	}
+	if got := balance(t, c, charging.DemoCard); got != "159.40" {
+		t.Fatalf("balance after %s", got)
+	}
+}
+
+// TestBalanceExhaustedStops charges a card with 10.00 at 平 (1.20/kWh):
+// at 12.00 of cost the order sends RemoteStop and settles the full cost.
+func TestBalanceExhaustedStops(t *testing.T) {
+	stack.CheckLedger(t)
+	c := stack.Login(t, "admin", "admin")
+	const card = "T0000010"
+	newCard(t, card, "10.00")
+	cp := chargePoint(t)
+	s, err := cp.StartSessionAt(2, card, at("09:00"))
+	if err != nil || s.Authorization != types.AuthorizationStatusAccepted {
+		t.Fatalf("start: %v %v", s, err)
+	}
+	waitOrder(t, c, card, "charging")
+	if err := s.ChargeAt(5000, 60000, at("09:05")); err != nil { // 6.00
+		t.Fatal(err)
+	}
+	if err := s.ChargeAt(5000, 60000, at("09:10")); err != nil { // 12.00 ≥ 10.00
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := cp.WaitCommand(ctx, core.RemoteStopTransactionFeatureName); err != nil {
+		t.Fatalf("no RemoteStop: %v", err)
+	}
+	o := waitOrder(t, c, card, "completed")
+	if o.Amount != "12.00" || o.StopReason == nil || *o.StopReason != "balance_exhausted" || !slices.Contains(o.Abnormal, "overdrawn") {
+		t.Fatalf("order %+v", o)
+	}
+	if got := balance(t, c, card); got != "-2.00" {
+		t.Fatalf("balance after %s", got)
+	}
+}
+
+// TestFrozenCardRefused freezes a card from the API: Authorize answers
+// Blocked, and a start anyway makes a failed order with its reason.
+func TestFrozenCardRefused(t *testing.T) {
+	stack.CheckLedger(t)
+	c := stack.Login(t, "admin", "admin")
+	const card = "T0000020"
+	newCard(t, card, "50.00")
+	if code := c.Do(t, http.MethodPost, "/api/v1/cards/"+card+"/freeze", map[string]string{"reason": "lost"}, nil); code != http.StatusOK {
+		t.Fatalf("freeze: %d", code)
+	}
+	cp := chargePoint(t)
+	if st, err := cp.Authorize(card); err != nil || st != types.AuthorizationStatusBlocked {
+		t.Fatalf("authorize frozen: %v %v", st, err)
+	}
+	s, err := cp.StartSessionAt(3, card, at("12:00"))
+	if err != nil || s.Authorization != types.AuthorizationStatusBlocked {
+		t.Fatalf("start frozen: %v %v", s, err)
+	}
+	o := waitOrder(t, c, card, "failed")
+	if o.FailureReason == nil || *o.FailureReason != "id_tag_refused" {
+		t.Fatalf("order %+v", o)
+	}
+	if got := balance(t, c, card); got != "50.00" {
+		t.Fatalf("balance after %s", got)
+	}
+}
