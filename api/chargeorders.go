@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	wf "github.com/voltflow/voltflow/workflows/chargeorder"
+	"github.com/voltflow/voltflow/workflows/names"
 )
 
 // Problem codes of charging orders and pricing.
@@ -19,6 +21,7 @@ const (
 	CodeInvalidPricing  = "invalid_pricing"
 	CodeInvalidGroup    = "invalid_customer_group"
 	CodeOrderNotRunning = "order_not_running"
+	CodeCannotStart     = "cannot_start_charging"
 )
 
 // listChargingOrders is GET /charging-orders?cardNo=&stationId=&status=&from=&to=&limit=&cursor=.
@@ -225,4 +228,47 @@ func (s *Server) saveDiscount(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, project, "charging-discount/"+d.ID, map[string]any{"kind": d.Kind, "percent": d.Percent.String()})
 	writeJSON(w, http.StatusCreated, d)
+}
+
+type appStartRequest struct {
+	CardNo      string `json:"cardNo"`
+	ConnectorID string `json:"connectorId"`
+}
+
+// createChargingOrder is POST /charging-orders {"cardNo","connectorId"}: an
+// app start. 202 with the order (status starting); the charger's
+// StartTransaction moves it to charging.
+func (s *Server) createChargingOrder(w http.ResponseWriter, r *http.Request) {
+	var req appStartRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.CardNo == "" || req.ConnectorID == "" {
+		writeProblem(w, http.StatusBadRequest, CodeInvalidField, "cardNo and connectorId are required")
+		return
+	}
+	op := operatorFrom(r.Context())
+	o, err := chargeorder.CreateAppOrder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy),
+		chargeorder.AppStart{CardNo: req.CardNo, ConnectorID: req.ConnectorID}, wf.AppStartID)
+	switch {
+	case errors.Is(err, chargeorder.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "connector not found")
+		return
+	case errors.Is(err, chargeorder.ErrCannotStart):
+		writeProblem(w, http.StatusConflict, CodeCannotStart, err.Error())
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	_, err = s.cfg.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{ID: o.WorkflowID, TaskQueue: names.MainQueue,
+		TypedSearchAttributes: names.Attributes(o.ProjectID, wf.KindAppStart, o.ID, "starting")}, wf.KindAppStart,
+		wf.AppStartInput{OrderID: o.ID, ChargePointID: o.EquipmentID, Connector: o.Connector, IdTag: req.CardNo})
+	if err != nil {
+		_ = chargeorder.FailStart(r.Context(), s.cfg.DB, o.ID, "temporal_unavailable")
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, err.Error())
+		return
+	}
+	setAudit(r, o.ProjectID, "charging-order/"+o.ID, map[string]any{"start": req.ConnectorID, "cardNo": req.CardNo})
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": o.ID, "status": o.Status, "workflowId": o.WorkflowID})
 }

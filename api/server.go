@@ -103,6 +103,7 @@ func New(cfg Config) *Server {
 			r.Get("/sms", s.listSMS)
 			r.Get("/charging-orders", s.listChargingOrders)
 			r.Get("/charging-orders/{id}", s.getChargingOrder)
+			r.With(s.audit("charging.start")).Post("/charging-orders", s.createChargingOrder)
 			r.With(s.audit("charging.stop")).Post("/charging-orders/{id}/stop", s.stopChargingOrder)
 			r.Get("/pricing-strategies", s.listPricingStrategies)
 			r.With(s.audit("pricing.save")).Post("/pricing-strategies", s.savePricingStrategy)

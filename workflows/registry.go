@@ -45,6 +45,7 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(chargeorder.Workflow, workflow.RegisterOptions{Name: chargeorder.Kind})
+	w.RegisterWorkflowWithOptions(chargeorder.AppStart, workflow.RegisterOptions{Name: chargeorder.KindAppStart})
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
 }
 

@@ -141,19 +141,33 @@ func (a *Activities) OpenChargingOrder(ctx context.Context, in OpenInput) (Opene
 		case py.accountNo == "":
 			status, reason = "failed", "no_prepaid_account"
 		}
-		if _, err := tx.Exec(ctx, `insert into charging_orders (id, project_id, workflow_id, source, id_tag, card_no, vin,
+		// Already opened (a retry), or an app start waiting for this transaction, or new.
+		err = tx.QueryRow(ctx, `select id::text from charging_orders where equipment_id=$1 and transaction_id=$2`,
+			in.ChargePointID, in.TransactionID).Scan(&out.OrderID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = tx.QueryRow(ctx, `update charging_orders set transaction_id=$4, workflow_id=$5, status=$6,
+				failure_reason=nullif($7,''), meter_start_wh=$8, started_at=$9, updated_at=now()
+				where id = (select id from charging_orders where status='starting' and equipment_id=$1 and connector_no=$2
+					and id_tag=$3 order by created_at desc limit 1)
+				returning id::text`, in.ChargePointID, connector, idTag, in.TransactionID, in.WorkflowID, status, reason,
+				out.Start.Wh, out.Start.At).Scan(&out.OrderID)
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			out.OrderID = in.OrderID
+			_, err = tx.Exec(ctx, `insert into charging_orders (id, project_id, workflow_id, source, id_tag, card_no, vin,
 			customer_id, account_no, station_id, equipment_id, connector_no, transaction_id, status, failure_reason,
 			meter_start_wh, started_at)
-			values ($1,$2,$3,$4,$5,nullif($6,''),nullif($7,''),nullif($8,'')::uuid,nullif($9,''),$10,$11,$12,$13,$14,nullif($15,''),$16,$17)
-			on conflict (id) do nothing`,
-			in.OrderID, nullIfEmpty(out.ProjectID), in.WorkflowID, py.source, idTag, py.cardNo, py.vin, py.customerID,
-			py.accountNo, out.StationID, in.ChargePointID, connector, in.TransactionID, status, reason,
-			out.Start.Wh, out.Start.At); err != nil {
-			return fmt.Errorf("order %s: %w", in.OrderID, err)
+			values ($1,$2,$3,$4,$5,nullif($6,''),nullif($7,''),nullif($8,'')::uuid,nullif($9,''),$10,$11,$12,$13,$14,nullif($15,''),$16,$17)`,
+				in.OrderID, nullIfEmpty(out.ProjectID), in.WorkflowID, py.source, idTag, py.cardNo, py.vin, py.customerID,
+				py.accountNo, out.StationID, in.ChargePointID, connector, in.TransactionID, status, reason,
+				out.Start.Wh, out.Start.At)
+		}
+		if err != nil {
+			return fmt.Errorf("order of %s/%d: %w", in.ChargePointID, in.TransactionID, err)
 		}
 		var cur string
 		var fr *string
-		if err := tx.QueryRow(ctx, `select status, failure_reason from charging_orders where id=$1`, in.OrderID).Scan(&cur, &fr); err != nil {
+		if err := tx.QueryRow(ctx, `select status, failure_reason from charging_orders where id=$1`, out.OrderID).Scan(&cur, &fr); err != nil {
 			return err
 		}
 		if cur == "failed" && fr != nil {
@@ -186,6 +200,87 @@ func balanceTx(ctx context.Context, tx pgx.Tx, projectID, accountNo string) (mon
 		return money.Zero, fmt.Errorf("balance of %s: %w", accountNo, err)
 	}
 	return domledger.Display(domledger.Liability, raw), nil
+}
+
+// AppStart is an order asked for from the app: it waits, status starting,
+// for the charger's StartTransaction (which adopts it) after RemoteStart.
+type AppStart struct {
+	ProjectID   string `json:"projectId"`
+	CardNo      string `json:"cardNo"`
+	ConnectorID string `json:"connectorId"`
+}
+
+// ErrCannotStart is an app start the card or connector does not allow.
+var ErrCannotStart = errors.New("cannot start charging")
+
+// CreateAppOrder validates and records an app start; it returns the order
+// with the charger to command.
+func CreateAppOrder(ctx context.Context, db *store.DB, projects []string, in AppStart, workflowID func(string) string) (Order, error) {
+	id := uuid.NewString()
+	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
+		var project, equipment, station string
+		var connector int
+		err := tx.QueryRow(ctx, `select p.project_id::text, c.equipment_id, e.station_id, right(c.connector_id, 3)::int
+			from charging_connectors c join ocpp_charge_points p on p.equipment_id=c.equipment_id
+			join charging_equipment e on e.equipment_id=c.equipment_id
+			where c.connector_id=$1 and p.project_id::text = any($2)`, in.ConnectorID, projects).
+			Scan(&project, &equipment, &station, &connector)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("connector %s: %w", in.ConnectorID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		py, err := findPayer(ctx, tx, in.CardNo)
+		if err != nil {
+			return err
+		}
+		if py.source != "card" || !py.active || py.accountNo == "" {
+			return fmt.Errorf("%w: card %s is not an active card with an account", ErrCannotStart, in.CardNo)
+		}
+		bal, err := balanceTx(ctx, tx, project, py.accountNo)
+		if err != nil {
+			return err
+		}
+		if !bal.IsPositive() {
+			return fmt.Errorf("%w: card %s has no balance", ErrCannotStart, in.CardNo)
+		}
+		var busy bool
+		if err := tx.QueryRow(ctx, `select exists(select 1 from charging_orders where equipment_id=$1 and connector_no=$2
+			and status in ('starting','charging'))`, equipment, connector).Scan(&busy); err != nil {
+			return err
+		}
+		if busy {
+			return fmt.Errorf("%w: connector %s is busy", ErrCannotStart, in.ConnectorID)
+		}
+		_, err = tx.Exec(ctx, `insert into charging_orders (id, project_id, workflow_id, source, id_tag, card_no, customer_id,
+			account_no, station_id, equipment_id, connector_no, status) values ($1,$2,$3,'app',$4,$4,$5,$6,$7,$8,$9,'starting')`,
+			id, project, workflowID(id), in.CardNo, py.customerID, py.accountNo, station, equipment, connector)
+		return err
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return Get(ctx, db, projects, id)
+}
+
+// FailStartInput fails an app start that did not begin.
+type FailStartInput struct {
+	OrderID string `json:"orderId"`
+	Reason  string `json:"reason"`
+}
+
+// FailAppStart fails the order if it is still starting (the charger
+// refused, was offline or never sent StartTransaction).
+func (a *Activities) FailAppStart(ctx context.Context, in FailStartInput) error {
+	return FailStart(ctx, a.DB, in.OrderID, in.Reason)
+}
+
+// FailStart fails an order still starting.
+func FailStart(ctx context.Context, db *store.DB, orderID, reason string) error {
+	_, err := db.Exec(ctx, `update charging_orders set status='failed', failure_reason=$2, updated_at=now()
+		where id=$1 and status='starting'`, orderID, reason)
+	return err
 }
 
 // loadPricing reads the station's strategy version in force at start, the

@@ -223,3 +223,49 @@ func TestFrozenCardRefused(t *testing.T) {
 		t.Fatalf("balance after %s", got)
 	}
 }
+
+// TestAppStartAndUserStop starts from the app (RemoteStartTransaction to the
+// charger), charges 1 kWh and stops from the API (RemoteStopTransaction).
+func TestAppStartAndUserStop(t *testing.T) {
+	stack.CheckLedger(t)
+	c := stack.Login(t, "admin", "admin")
+	const card = "T0000030"
+	newCard(t, card, "100.00")
+	cp := chargePoint(t)
+	connector := registry.DemoEquipmentIDs[0] + "004"
+	if code := c.Do(t, http.MethodPost, "/api/v1/charging-orders", map[string]string{"cardNo": "NOPE", "connectorId": connector}, nil); code != http.StatusConflict {
+		t.Fatalf("unknown card: %d", code)
+	}
+	var started struct{ ID, Status, WorkflowID string }
+	if code := c.Do(t, http.MethodPost, "/api/v1/charging-orders", map[string]string{"cardNo": card, "connectorId": connector}, &started); code != http.StatusAccepted {
+		t.Fatalf("app start: %d", code)
+	}
+	if started.Status != "starting" {
+		t.Fatalf("started %+v", started)
+	}
+	o := waitOrder(t, c, card, "charging")
+	if o.ID != started.ID || o.Source != "app" {
+		t.Fatalf("order %+v, started %+v", o, started)
+	}
+	s := cp.Session(4)
+	if s == nil {
+		t.Fatal("no session on connector 4")
+	}
+	if err := s.Charge(1000, 30000); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/charging-orders/"+o.ID+"/stop", nil, nil); code != http.StatusAccepted {
+		t.Fatalf("stop: %d", code)
+	}
+	o = waitOrder(t, c, card, "completed")
+	if o.StopReason == nil || *o.StopReason != "user" || o.EnergyKwh != "1.000" || o.Amount == "0.00" {
+		t.Fatalf("order %+v", o)
+	}
+	paid := money.MustParse(o.Amount)
+	if got := balance(t, c, card); got != money.MustParse("100.00").Sub(paid).String() {
+		t.Fatalf("balance %s after paying %s", got, paid)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/charging-orders/"+o.ID+"/stop", nil, nil); code != http.StatusConflict {
+		t.Fatalf("stop of a completed order: %d", code)
+	}
+}

@@ -182,7 +182,8 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 		}
 	}
 	var out acts.Settled
-	err := workflow.ExecuteActivity(db, a.SettleChargingOrder, acts.SettleInput{OrderID: in.OrderID, StopReason: stopReason,
+	// An app start adopted by this transaction is settled under its own id.
+	err := workflow.ExecuteActivity(db, a.SettleChargingOrder, acts.SettleInput{OrderID: opened.OrderID, StopReason: stopReason,
 		NoStop: noStop, Opened: opened, At: workflow.Now(ctx)}).Get(ctx, &out)
 	if err != nil {
 		return out, err
@@ -192,6 +193,64 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// KindAppStart is the workflow of an app start: charging-start/<orderId>.
+const KindAppStart = "charging-start"
+
+// AppStartID is the workflow of an app start.
+func AppStartID(orderID string) string { return KindAppStart + "/" + orderID }
+
+// AppStartInput starts charging from the app.
+type AppStartInput struct {
+	OrderID       string `json:"orderId"`
+	ChargePointID string `json:"chargePointId"`
+	Connector     int    `json:"connector"`
+	IdTag         string `json:"idTag"`
+	// StartTimeout fails the order if the charger has not started by then
+	// (default 2 min).
+	StartTimeout time.Duration `json:"startTimeout"`
+}
+
+// AppStart sends RemoteStartTransaction; the charger's StartTransaction
+// then adopts the order (status charging) and its transaction workflow
+// follows it. A refusal, an offline charger or silence fails the order.
+func AppStart(ctx workflow.Context, in AppStartInput) (string, error) {
+	if in.StartTimeout <= 0 {
+		in.StartTimeout = 2 * time.Minute
+	}
+	var a *acts.Activities
+	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: names.MainQueue, StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	cmd := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: names.ChargersQueue, StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3,
+			NonRetryableErrorTypes: []string{chargercmd.ErrOffline}},
+	})
+	var res chargercmd.Result
+	err := workflow.ExecuteActivity(cmd, "Start", chargercmd.Start{ChargePointID: in.ChargePointID, Connector: in.Connector,
+		IdTag: in.IdTag, Origin: AppStartID(in.OrderID)}).Get(ctx, &res)
+	reason := ""
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr) && appErr.Type() == chargercmd.ErrOffline:
+		reason = "charger_offline"
+	case err != nil:
+		reason = "remote_start_failed"
+	case !res.Accepted():
+		reason = "remote_start_rejected"
+	default:
+		if err := workflow.Sleep(ctx, in.StartTimeout); err != nil {
+			return "", err
+		}
+		reason = "charger_did_not_start" // a no-op if StartTransaction adopted the order
+	}
+	if err := workflow.ExecuteActivity(db, a.FailAppStart, acts.FailStartInput{OrderID: in.OrderID, Reason: reason}).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	return res.Status, nil
 }
 
 // Hook is the central system's transaction hook: every event of a
