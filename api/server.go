@@ -102,6 +102,8 @@ func New(cfg Config) *Server {
 			r.With(s.audit("card.unfreeze")).Post("/cards/{cardNo}/unfreeze", s.setCardStatus(card.Active))
 			r.Get("/sms", s.listSMS)
 			r.Get("/charging-orders", s.listChargingOrders)
+			r.Get("/charging-orders/export", s.exportChargingOrders)
+			r.Get("/charging-orders/tou-stats", s.touStats)
 			r.Get("/charging-orders/{id}", s.getChargingOrder)
 			r.With(s.audit("charging.start")).Post("/charging-orders", s.createChargingOrder)
 			r.With(s.audit("charging.stop")).Post("/charging-orders/{id}/stop", s.stopChargingOrder)

@@ -5,16 +5,21 @@
 package charging
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/devices/chargersim"
@@ -162,6 +167,24 @@ func TestSessionAcrossTOUBoundary(t *testing.T) {
 	if got := balance(t, c, charging.DemoCard); got != "159.40" {
 		t.Fatalf("balance after %s", got)
 	}
+
+	// 充电记录尖峰平谷信息 of the station over the session's hour.
+	var stats struct {
+		Items []struct {
+			Period, EnergyFee, ServiceFee string
+			Kwh                           json.Number
+			Orders                        int
+		}
+	}
+	path := "/api/v1/charging-orders/tou-stats?stationId=" + registry.DemoStationID + "&from=" +
+		url.QueryEscape(at("10:30").Format(time.RFC3339)) + "&to=" + url.QueryEscape(at("11:30").Format(time.RFC3339))
+	if code := c.Do(t, http.MethodGet, path, nil, &stats); code != http.StatusOK {
+		t.Fatalf("tou-stats: %d", code)
+	}
+	got := fmt.Sprintf("%+v", stats.Items)
+	if got != "[{Period:peak EnergyFee:20.00 ServiceFee:12.00 Kwh:20 Orders:1} {Period:flat EnergyFee:7.00 ServiceFee:5.00 Kwh:10 Orders:1}]" {
+		t.Fatalf("tou stats %s", got)
+	}
 }
 
 // TestBalanceExhaustedStops charges a card with 10.00 at 平 (1.20/kWh):
@@ -221,6 +244,30 @@ func TestFrozenCardRefused(t *testing.T) {
 	}
 	if got := balance(t, c, card); got != "50.00" {
 		t.Fatalf("balance after %s", got)
+	}
+
+	// The export of failed orders carries the reason.
+	code, body, ctype := c.DoRaw(t, http.MethodGet, "/api/v1/charging-orders/export?status=failed", nil)
+	if code != http.StatusOK || !strings.HasPrefix(ctype, "application/vnd.openxmlformats") {
+		t.Fatalf("export: %d %s", code, ctype)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rows[1:] {
+		found = found || (slices.Contains(r, card) && slices.Contains(r, "id_tag_refused"))
+		if !slices.Contains(r, "failed") {
+			t.Fatalf("export row %v", r)
+		}
+	}
+	if !found {
+		t.Fatalf("export rows %v", rows)
 	}
 }
 
