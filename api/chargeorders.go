@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/activities/chargeorder"
+	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
@@ -23,6 +24,7 @@ const (
 	CodeInvalidGroup    = "invalid_customer_group"
 	CodeOrderNotRunning = "order_not_running"
 	CodeCannotStart     = "cannot_start_charging"
+	CodeCardExists      = "card_exists"
 )
 
 // listChargingOrders is GET /charging-orders?cardNo=&stationId=&status=&from=&to=&limit=&cursor=.
@@ -42,7 +44,7 @@ func (s *Server) listChargingOrders(w http.ResponseWriter, r *http.Request) {
 
 func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool) {
 	v := r.URL.Query()
-	q := chargeorder.Query{CardNo: v.Get("cardNo"), StationID: v.Get("stationId"), Status: v.Get("status")}
+	q := chargeorder.Query{CardNo: v.Get("cardNo"), VIN: v.Get("vin"), StationID: v.Get("stationId"), Status: v.Get("status")}
 	if q.Status != "" && !slices.Contains([]string{"charging", "completed", "failed"}, q.Status) {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be charging, completed or failed", "status")
 		return q, false
@@ -351,4 +353,120 @@ func (s *Server) touStats(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", xlsxType)
 	w.Header().Set("Content-Disposition", `attachment; filename="charging-tou.xlsx"`)
 	_, _ = sheet.WriteTo(w)
+}
+
+type activateCardRequest struct {
+	CardNo    string `json:"cardNo"`
+	Holder    string `json:"holder"`
+	Phone     string `json:"phone"`
+	ProjectID string `json:"projectId"`
+}
+
+// activateCard is POST /cards: issues an active card with a prepaid account
+// (balance 0.00; money comes by recharge). An existing card number → 409.
+func (s *Server) activateCard(w http.ResponseWriter, r *http.Request) {
+	var req activateCardRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.CardNo == "" || len(req.CardNo) > 32 || req.Holder == "" {
+		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidField, "cardNo (≤ 32 chars) and holder are required")
+		return
+	}
+	project, ok := writeProject(w, r, req.ProjectID)
+	if !ok {
+		return
+	}
+	var exists bool
+	if err := s.cfg.DB.QueryRow(r.Context(), `select exists(select 1 from cards where card_no=$1)`, req.CardNo).Scan(&exists); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if exists {
+		writeProblem(w, http.StatusConflict, CodeCardExists, "card "+req.CardNo+" exists")
+		return
+	}
+	if err := charging.IssueCard(r.Context(), s.cfg.DB, charging.NewCard{ProjectID: project, CardNo: req.CardNo,
+		Holder: req.Holder, Phone: req.Phone}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	c, err := charging.GetCard(r.Context(), s.cfg.DB, []string{project}, req.CardNo)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, project, "card/"+req.CardNo, map[string]any{"status": c.Status, "holder": req.Holder})
+	writeJSON(w, http.StatusCreated, c)
+}
+
+type holderRequest struct {
+	Holder string `json:"holder"`
+	Phone  string `json:"phone"`
+}
+
+// assignCardHolder is PUT /cards/{cardNo}/holder.
+func (s *Server) assignCardHolder(w http.ResponseWriter, r *http.Request) {
+	var req holderRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	op := operatorFrom(r.Context())
+	c, err := charging.AssignHolder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "cardNo"),
+		req.Holder, req.Phone, op.ID)
+	switch {
+	case errors.Is(err, charging.ErrNoHolder):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "holder")
+		return
+	case errors.Is(err, charging.ErrCardNotFound):
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, c.ProjectID, "card/"+c.CardNo, map[string]any{"holder": req.Holder})
+	writeJSON(w, http.StatusOK, c)
+}
+
+// cardHistory is GET /cards/{cardNo}/history (every status and holder change).
+func (s *Server) cardHistory(w http.ResponseWriter, r *http.Request) {
+	items, err := charging.CardHistory(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
+	if errors.Is(err, charging.ErrCardNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+}
+
+type vehicleRequest struct {
+	VIN    string `json:"vin"`
+	CardNo string `json:"cardNo"`
+	Plate  string `json:"plate"`
+}
+
+// registerVehicle is POST /vehicles {"vin","cardNo","plate"}: start by VIN.
+func (s *Server) registerVehicle(w http.ResponseWriter, r *http.Request) {
+	var req vehicleRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	err := chargeorder.RegisterVehicle(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),
+		req.VIN, req.CardNo, req.Plate)
+	switch {
+	case errors.Is(err, chargeorder.ErrInvalidVehicle):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "vin")
+		return
+	case errors.Is(err, chargeorder.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, req)
 }

@@ -47,6 +47,7 @@ type Order struct {
 type Query struct {
 	Projects  []string
 	CardNo    string
+	VIN       string
 	StationID string
 	Status    string // completed, failed, charging
 	From, To  *time.Time
@@ -82,8 +83,9 @@ func List(ctx context.Context, db *store.DB, q Query) ([]Order, error) {
 		where project_id::text = any($1) and ($2 = '' or card_no=$2) and ($3 = '' or station_id=$3)
 		and ($4 = '' or status=$4) and ($5::timestamptz is null or started_at >= $5) and ($6::timestamptz is null or started_at < $6)
 		and ($7::timestamptz is null or (created_at, id::text) < ($7, $8))
+		and ($10 = '' or vin=$10)
 		order by created_at desc, id desc limit $9`,
-		q.Projects, q.CardNo, q.StationID, q.Status, q.From, q.To, q.Before, q.BeforeID, q.Limit)
+		q.Projects, q.CardNo, q.StationID, q.Status, q.From, q.To, q.Before, q.BeforeID, q.Limit, q.VIN)
 	if err != nil {
 		return nil, fmt.Errorf("charging orders: %w", err)
 	}

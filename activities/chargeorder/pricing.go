@@ -153,3 +153,24 @@ func LoadDemo(ctx context.Context, db *store.DB, projectID string) error {
 		Versions: []chargeprice.Version{chargeprice.DemoVersion()}}, []string{registry.DemoStationID})
 	return err
 }
+
+// ErrInvalidVehicle is a vehicle that cannot be registered.
+var ErrInvalidVehicle = errors.New("invalid vehicle")
+
+// RegisterVehicle binds a VIN (17 characters) to the customer of a card:
+// the VIN presented as idTag then charges on that customer's account.
+func RegisterVehicle(ctx context.Context, db *store.DB, projects []string, vin, cardNo, plate string) error {
+	if len(vin) != 17 {
+		return fmt.Errorf("%w: a VIN has 17 characters", ErrInvalidVehicle)
+	}
+	tag, err := db.Exec(ctx, `insert into vehicles (vin, project_id, customer_id, plate)
+		select $1, project_id, customer_id, $3 from cards where card_no=$2 and project_id::text = any($4) and customer_id is not null
+		on conflict (vin) do update set customer_id=excluded.customer_id, plate=excluded.plate`, vin, cardNo, plate, projects)
+	if err != nil {
+		return fmt.Errorf("vehicle %s: %w", vin, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("card %s: %w", cardNo, ErrNotFound)
+	}
+	return nil
+}

@@ -69,7 +69,11 @@ type order struct {
 
 func orderOf(t *testing.T, c *harness.Client, cardNo string) (order, bool) {
 	var out struct{ Items []order }
-	if code := c.Do(t, http.MethodGet, "/api/v1/charging-orders?cardNo="+cardNo, nil, &out); code != http.StatusOK {
+	param := "cardNo="
+	if len(cardNo) == 17 {
+		param = "vin="
+	}
+	if code := c.Do(t, http.MethodGet, "/api/v1/charging-orders?"+param+cardNo, nil, &out); code != http.StatusOK {
 		t.Fatalf("GET charging-orders: %d", code)
 	}
 	if len(out.Items) == 0 {
@@ -314,5 +318,66 @@ func TestAppStartAndUserStop(t *testing.T) {
 	}
 	if code := c.Do(t, http.MethodPost, "/api/v1/charging-orders/"+o.ID+"/stop", nil, nil); code != http.StatusConflict {
 		t.Fatalf("stop of a completed order: %d", code)
+	}
+}
+
+// TestCardDeskAndVIN activates a card, names its holder, voids it and reads
+// its history; then a vehicle's VIN starts a session on its owner's account.
+func TestCardDeskAndVIN(t *testing.T) {
+	stack.CheckLedger(t)
+	c := stack.Login(t, "admin", "admin")
+	const card = "T0000040"
+	body := map[string]string{"cardNo": card, "holder": "Fleet Car 40"}
+	if code := c.Do(t, http.MethodPost, "/api/v1/cards", body, nil); code != http.StatusCreated {
+		t.Fatalf("activate: %d", code)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/cards", body, nil); code != http.StatusConflict {
+		t.Fatalf("activate again: %d", code)
+	}
+	if code := c.Do(t, http.MethodPut, "/api/v1/cards/"+card+"/holder", map[string]string{"holder": "Li Lei"}, nil); code != http.StatusOK {
+		t.Fatalf("holder: %d", code)
+	}
+	if code := c.Do(t, http.MethodPut, "/api/v1/cards/"+card+"/holder", map[string]string{"holder": ""}, nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("empty holder: %d", code)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/cards/"+card+"/void", map[string]string{"reason": "damaged"}, nil); code != http.StatusOK {
+		t.Fatalf("void: %d", code)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/cards/"+card+"/unfreeze", nil, nil); code != http.StatusConflict {
+		t.Fatalf("unfreeze void: %d", code)
+	}
+	var hist struct{ Items []struct{ To, Reason string } }
+	if code := c.Do(t, http.MethodGet, "/api/v1/cards/"+card+"/history", nil, &hist); code != http.StatusOK {
+		t.Fatalf("history: %d", code)
+	}
+	if got := fmt.Sprint(hist.Items); got != "[{active issued} {active holder: Li Lei} {void damaged}]" {
+		t.Fatalf("history %s", got)
+	}
+
+	const owner, vin = "T0000041", "LVVDB11B0ND000001"
+	newCard(t, owner, "30.00")
+	if code := c.Do(t, http.MethodPost, "/api/v1/vehicles", map[string]string{"vin": "SHORT", "cardNo": owner}, nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("bad vin: %d", code)
+	}
+	if code := c.Do(t, http.MethodPost, "/api/v1/vehicles", map[string]string{"vin": vin, "cardNo": owner, "plate": "粤B12345"}, nil); code != http.StatusCreated {
+		t.Fatalf("vehicle: %d", code)
+	}
+	s, err := chargePoint(t).StartSessionAt(5, vin, at("03:00"))
+	if err != nil || s.Authorization != types.AuthorizationStatusAccepted {
+		t.Fatalf("start by VIN: %v %v", s, err)
+	}
+	if err := s.ChargeAt(2000, 20000, at("03:06")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StopAt(core.ReasonEVDisconnected, at("03:06")); err != nil {
+		t.Fatal(err)
+	}
+	// 谷 2 kWh × (0.30 + 0.40) = 1.40.
+	o := waitOrder(t, c, vin, "completed")
+	if o.Source != "vin" || o.Amount != "1.40" {
+		t.Fatalf("order %+v", o)
+	}
+	if got := balance(t, c, owner); got != "28.60" {
+		t.Fatalf("owner balance %s", got)
 	}
 }
