@@ -103,6 +103,7 @@ func New(cfg Config) *Server {
 			r.Get("/sms", s.listSMS)
 			r.Get("/charging-orders", s.listChargingOrders)
 			r.Get("/charging-orders/export", s.exportChargingOrders)
+			r.Get("/charging-stations/{id}/live", s.chargingStationLive)
 			r.With(s.audit("card.activate")).Post("/cards", s.activateCard)
 			r.With(s.audit("vehicle.register")).Post("/vehicles", s.registerVehicle)
 			r.With(s.audit("card.void")).Post("/cards/{cardNo}/void", s.setCardStatus(card.Void))

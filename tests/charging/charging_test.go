@@ -298,6 +298,26 @@ func TestAppStartAndUserStop(t *testing.T) {
 	if o.ID != started.ID || o.Source != "app" {
 		t.Fatalf("order %+v, started %+v", o, started)
 	}
+	// The station's live view shows the running order on the connector.
+	var live struct {
+		Connectors []struct {
+			ConnectorID string
+			Online      bool
+			OrderID     *string
+		}
+	}
+	if code := c.Do(t, http.MethodGet, "/api/v1/charging-stations/"+registry.DemoStationID+"/live", nil, &live); code != http.StatusOK {
+		t.Fatalf("live: %d", code)
+	}
+	seen := false
+	for _, k := range live.Connectors {
+		if k.ConnectorID == connector {
+			seen = k.Online && k.OrderID != nil && *k.OrderID == o.ID
+		}
+	}
+	if !seen {
+		t.Fatalf("live %+v", live)
+	}
 	s := cp.Session(4)
 	if s == nil {
 		t.Fatal("no session on connector 4")
