@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/chargercmd"
 	acts "github.com/voltflow/voltflow/activities/chargeorder"
+	"github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/domain/money"
@@ -41,7 +41,7 @@ func TestWorkflow(t *testing.T) {
 			stops: 1, reason: BalanceExhausted},
 		{name: "user stop", balance: "100.00", userStop: true,
 			events: []TxSignal{{Kind: charging.TxStopped, MeterWh: 1000, Reason: "Remote", At: start.Add(7 * time.Minute)}},
-			stops: 1, reason: StopByUser},
+			stops:  1, reason: StopByUser},
 		{name: "no stop within the timeout", balance: "100.00",
 			events: []TxSignal{{Kind: charging.TxMeter, MeterWh: 1000, At: start.Add(5 * time.Minute)}},
 			noStop: true},
