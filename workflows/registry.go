@@ -11,6 +11,7 @@ import (
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	billingacts "github.com/voltflow/voltflow/activities/billing"
+	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/activities/charging"
 	closingacts "github.com/voltflow/voltflow/activities/closing"
@@ -28,6 +29,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/closing"
 	"github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
@@ -52,6 +54,9 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(chargeorder.Workflow, workflow.RegisterOptions{Name: chargeorder.Kind})
+	w.RegisterWorkflowWithOptions(chargeorder.AppStart, workflow.RegisterOptions{Name: chargeorder.KindAppStart})
+	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
 	RegisterFinance(w, db)
 }
 
@@ -140,6 +145,7 @@ func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmd.Commander) 
 func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	var h charging.Hooks
 	_, _ = tc, log
+	h.Transaction = append(h.Transaction, chargeorder.Hook(tc, log))
 	return h
 }
 

@@ -309,6 +309,15 @@ func (s *Service) authorization(ctx context.Context, idTag string) (types.Author
 	var st card.Status
 	err := s.DB.QueryRow(ctx, `select status from cards where card_no=$1`, idTag).Scan(&st)
 	if errors.Is(err, pgx.ErrNoRows) {
+		// Not a card: a registered vehicle's VIN charges on its owner's open account (C6).
+		var vin bool
+		if err := s.DB.QueryRow(ctx, `select exists(select 1 from vehicles v join prepaid_accounts a
+			on a.customer_id=v.customer_id and a.status='open' where v.vin=$1)`, idTag).Scan(&vin); err != nil {
+			return "", fmt.Errorf("vehicle %s: %w", idTag, err)
+		}
+		if vin {
+			return types.AuthorizationStatusAccepted, nil
+		}
 		return types.AuthorizationStatusInvalid, nil
 	}
 	if err != nil {

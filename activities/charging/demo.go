@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
@@ -31,6 +32,9 @@ func LoadDemo(ctx context.Context, db *store.DB, projectID string) error {
 	if err := IssueCard(ctx, db, NewCard{ProjectID: projectID, CardNo: DemoCard, Holder: "Demo Driver",
 		Phone: "13900000001", Opening: DemoOpening}); err != nil {
 		return fmt.Errorf("demo card: %w", err)
+	}
+	if err := chargeorder.LoadDemo(ctx, db, projectID); err != nil {
+		return fmt.Errorf("demo pricing: %w", err)
 	}
 	return nil
 }
