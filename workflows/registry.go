@@ -13,6 +13,7 @@ import (
 	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/activities/charging"
+	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	"github.com/voltflow/voltflow/activities/inbox"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
@@ -23,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
+	"github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -42,6 +44,16 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
+	RegisterDispatch(w, db)
+}
+
+// RegisterDispatch registers the charging dispatch plans (manual, timed,
+// smart) and their database activities (task queue voltflow-main).
+func RegisterDispatch(w worker.Registry, db *store.DB) {
+	w.RegisterWorkflowWithOptions(dispatch.CommandWorkflow, workflow.RegisterOptions{Name: dispatch.KindCommand})
+	w.RegisterWorkflowWithOptions(dispatch.TimedWorkflow, workflow.RegisterOptions{Name: dispatch.KindTimed})
+	w.RegisterWorkflowWithOptions(dispatch.SmartWorkflow, workflow.RegisterOptions{Name: dispatch.KindSmart})
+	w.RegisterActivity(&dispatchacts.Activities{DB: db})
 }
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).
@@ -108,5 +120,6 @@ func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmd.Commander) 
 func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	var h charging.Hooks
 	_, _ = tc, log
+	h.Transaction = append(h.Transaction, dispatch.Hook(tc, log))
 	return h
 }
