@@ -44,7 +44,8 @@ type Config struct {
 	CabinetW   float64       // cabinet power shared by the connectors, default 480 kW
 	ConnectorW float64       // a connector's nameplate power, default 120 kW
 	TimeFactor float64       // sim seconds per real second, default 1
-	Epoch      time.Time     // sim time at connect, default now
+	Epoch      time.Time     // sim time at EpochAt, default now
+	EpochAt    time.Time     // the real instant of Epoch, default connect (share one with the plans' clock)
 	Tick       time.Duration // real time between physics steps (and MeterValues), default 1 s
 }
 
@@ -127,7 +128,10 @@ func Connect(ctx context.Context, cfg Config, id string) (*ChargePoint, error) {
 	cfg.defaults()
 	c := &ChargePoint{id: id, cfg: cfg, meterWh: map[int]int{}, sessions: map[int]*Session{},
 		onCmd: make(chan struct{}), stop: make(chan struct{}),
-		epoch: cfg.Epoch, realStart: time.Now(), vehicles: map[int]*plugged{}, frac: map[int]float64{}}
+		epoch: cfg.Epoch, realStart: cfg.EpochAt, vehicles: map[int]*plugged{}, frac: map[int]float64{}}
+	if c.realStart.IsZero() {
+		c.realStart = time.Now()
+	}
 	if c.epoch.IsZero() {
 		c.epoch = c.realStart
 	}

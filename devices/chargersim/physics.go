@@ -209,9 +209,11 @@ func Share(askW map[int]float64, cabinetW float64) map[int]float64 {
 }
 
 // Now is the charge point's (accelerated) clock.
-func (c *ChargePoint) Now() time.Time {
-	elapsed := time.Since(c.realStart)
-	return c.epoch.Add(time.Duration(float64(elapsed) * c.cfg.TimeFactor))
+func (c *ChargePoint) Now() time.Time { return c.SimAt(time.Now()) }
+
+// SimAt is the charge point's clock at a real instant (e.g. a Command's At).
+func (c *ChargePoint) SimAt(real time.Time) time.Time {
+	return c.epoch.Add(time.Duration(float64(real.Sub(c.realStart)) * c.cfg.TimeFactor))
 }
 
 // Plug plugs a vehicle into a connector without starting a session (a bus
