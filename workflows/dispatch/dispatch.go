@@ -39,9 +39,13 @@ const (
 	CmdRelease = "release"
 )
 
-// ProfileID is the charging profile id dispatch installs and releases, so
-// it replaces its own limits and leaves others' alone.
-const ProfileID = 8000
+// ProfileBase + connector is the charging profile id dispatch installs and
+// releases on a connector, so it replaces its own limits and leaves others'
+// alone (a charger keeps one profile per id across its connectors).
+const ProfileBase = 8000
+
+// ProfileID is dispatch's profile id on a connector.
+func ProfileID(connector int) int { return ProfileBase + connector }
 
 // WorkflowID is dispatch/<stationId>/<planId>.
 func WorkflowID(stationID, planID string) string { return "dispatch/" + stationID + "/" + planID }
@@ -190,10 +194,10 @@ func send(ctx workflow.Context, clock Clock, c Command) Outcome {
 		}
 	case CmdLimit:
 		err = workflow.ExecuteActivity(cctx, ca.SetLimit, chargercmd.Limit{ChargePointID: c.Target.ChargePointID,
-			Connector: c.Target.Connector, LimitW: c.PowerKW * 1000, ProfileID: ProfileID, StackLevel: 1, Origin: origin}).Get(ctx, &res)
+			Connector: c.Target.Connector, LimitW: c.PowerKW * 1000, ProfileID: ProfileID(c.Target.Connector), StackLevel: 1, Origin: origin}).Get(ctx, &res)
 	case CmdRelease:
 		err = workflow.ExecuteActivity(cctx, ca.ClearLimit, chargercmd.Release{ChargePointID: c.Target.ChargePointID,
-			Connector: c.Target.Connector, ProfileID: ProfileID, Origin: origin}).Get(ctx, &res)
+			Connector: c.Target.Connector, ProfileID: ProfileID(c.Target.Connector), Origin: origin}).Get(ctx, &res)
 	}
 	out.CommandID, out.Status = res.CommandID, res.Status
 	if err != nil {
