@@ -47,7 +47,7 @@ const (
 	cabinetKW  = 480.0
 	loweredKW  = 400.0
 	fullSOC    = 97.0 // "full": the taper makes the last percent slow
-	smartScale = 900 // an hour in 4 s
+	smartScale = 900  // an hour in 4 s
 )
 
 func connect(t *testing.T, id string, epoch, at time.Time, factor float64) *chargersim.ChargePoint {
