@@ -224,28 +224,31 @@ func Make(in Input) (Plan, error) {
 	}
 
 	// Slot boundaries: the nominal grid plus every instant where something changes.
-	bset := map[int64]time.Time{in.Now.UnixNano(): in.Now, end.UnixNano(): end}
+	bounds := []time.Time{in.Now, end}
 	for t := in.Now.Add(in.Slot); t.Before(end); t = t.Add(in.Slot) {
-		bset[t.UnixNano()] = t
+		bounds = append(bounds, t)
 	}
 	for t := NextBoundary(in.TOU, in.Now, in.Location); !t.IsZero() && t.Before(end); t = NextBoundary(in.TOU, t, in.Location) {
-		bset[t.UnixNano()] = t
+		bounds = append(bounds, t)
 	}
 	for _, s := range steps {
 		if s.From.After(in.Now) && s.From.Before(end) {
-			bset[s.From.UnixNano()] = s.From
+			bounds = append(bounds, s.From)
 		}
 	}
 	for _, v := range in.Vehicles {
 		if v.Departure.After(in.Now) && v.Departure.Before(end) {
-			bset[v.Departure.UnixNano()] = v.Departure
+			bounds = append(bounds, v.Departure)
 		}
 	}
-	bounds := make([]time.Time, 0, len(bset))
-	for _, t := range bset {
-		bounds = append(bounds, t)
-	}
 	sort.Slice(bounds, func(i, j int) bool { return bounds[i].Before(bounds[j]) })
+	uniq := bounds[:1]
+	for _, t := range bounds[1:] {
+		if !t.Equal(uniq[len(uniq)-1]) {
+			uniq = append(uniq, t)
+		}
+	}
+	bounds = uniq
 
 	plan := Plan{EnergyKWh: map[string]float64{}}
 	for i := 0; i+1 < len(bounds); i++ {
@@ -311,8 +314,10 @@ func Make(in Input) (Plan, error) {
 		s.PowerKW[in.Vehicles[a.veh].Connector] += float64(f) / 1000 / hours
 	}
 	for j := range plan.Slots {
-		for c, kw := range plan.Slots[j].PowerKW {
-			plan.Slots[j].PowerKW[c] = math.Round(kw*1000) / 1000
+		for _, v := range in.Vehicles { // not a map range: plans run inside workflows
+			if kw, ok := plan.Slots[j].PowerKW[v.Connector]; ok {
+				plan.Slots[j].PowerKW[v.Connector] = math.Round(kw*1000) / 1000
+			}
 		}
 	}
 	for i, v := range in.Vehicles {

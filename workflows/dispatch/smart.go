@@ -198,9 +198,9 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 		// site limit while limits move between connectors.
 		want := plan.At(now)
 		var lower, raise []Command
-		keys := make([]string, 0, len(targets))
-		for k := range targets {
-			keys = append(keys, k)
+		keys := make([]string, 0, len(in.Connectors))
+		for _, t := range in.Connectors {
+			keys = append(keys, key(t))
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
@@ -225,8 +225,10 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 		}
 		state.At, state.SiteKW, state.Unmet, state.EnergyKWh = now, in.SiteLimitKW, plan.Unmet, plan.EnergyKWh
 		state.LimitsKW = map[string]float64{}
-		for k, v := range in.Applied {
-			state.LimitsKW[k] = v
+		for _, k := range keys {
+			if v, ok := in.Applied[k]; ok {
+				state.LimitsKW[k] = v
+			}
 		}
 		state.Replans++
 		state.Outcomes = append(state.Outcomes, outs...)
