@@ -64,6 +64,26 @@ type Vehicle struct {
 	BatteryKWh float64
 	MaxKW      float64   // the vehicle's or connector's maximum power, whichever is lower
 	Departure  time.Time // zero: no required departure (charged with what is left)
+	// TaperSOC, when set, is where the vehicle's power starts to taper: the
+	// energy above it takes about twice as long, so the plan reserves twice
+	// that energy at full power (a tapering vehicle just takes less).
+	TaperSOC float64
+}
+
+// PlanKWh is the energy planned for the vehicle: its need plus the taper reserve.
+func (v Vehicle) PlanKWh() float64 {
+	need := v.NeedKWh()
+	if v.TaperSOC <= 0 || v.TaperSOC >= 100 {
+		return need
+	}
+	target := v.TargetSOC
+	if target <= 0 || target > 100 {
+		target = 100
+	}
+	if band := (target - math.Max(v.SOC, v.TaperSOC)) / 100 * v.BatteryKWh; band > 0 {
+		need += band
+	}
+	return need
 }
 
 // NeedKWh is the energy to bring the vehicle to its target SOC.
@@ -270,7 +290,7 @@ func Make(in Input) (Plan, error) {
 	type arc struct{ veh, slot, edge int }
 	var arcs []arc
 	addVehicle := func(i int, v Vehicle) {
-		g.addEdge(0, 2+i, int64(math.Floor(v.NeedKWh()*1000)), 0)
+		g.addEdge(0, 2+i, int64(math.Floor(v.PlanKWh()*1000)), 0)
 		for j, s := range plan.Slots {
 			usable := s.End.Sub(s.Start)
 			if !v.Departure.IsZero() {
@@ -323,12 +343,12 @@ func Make(in Input) (Plan, error) {
 	for i, v := range in.Vehicles {
 		plan.EnergyKWh[v.Connector] = float64(got[i]) / 1000
 		need := int64(math.Floor(v.NeedKWh() * 1000))
-		if v.Departure.IsZero() || got[i] >= need {
+		if v.Departure.IsZero() || got[i] >= int64(math.Floor(v.PlanKWh()*1000)) {
 			continue
 		}
 		plan.Unmet = append(plan.Unmet, Unmet{
 			Connector: v.Connector, NeedKWh: float64(need) / 1000, PlannedKWh: float64(got[i]) / 1000,
-			Departure: v.Departure, Reason: reason(v, in, need, got[i]),
+			Departure: v.Departure, Reason: reason(v, in, int64(math.Floor(v.PlanKWh()*1000)), got[i]),
 		})
 	}
 	return plan, nil
@@ -343,6 +363,10 @@ func reason(v Vehicle, in Input, need, got int64) string {
 	}
 	own := int64(v.MaxKW * hours * 1000)
 	msg := fmt.Sprintf("needs %.1f kWh by %s, at most %.1f kWh deliverable", float64(need)/1000, dep, float64(got)/1000)
+	if v.PlanKWh() > v.NeedKWh() {
+		msg = fmt.Sprintf("needs %.1f kWh by %s (%.1f kWh at full power with its taper above %.0f %%), at most %.1f kWh deliverable",
+			v.NeedKWh(), dep, float64(need)/1000, v.TaperSOC, float64(got)/1000)
+	}
 	if own < need {
 		return msg + fmt.Sprintf(" (vehicle max %.0f kW for %.1f h)", v.MaxKW, hours)
 	}

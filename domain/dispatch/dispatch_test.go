@@ -49,8 +49,8 @@ func checkInvariants(t *testing.T, in Input, p Plan) {
 		}
 	}
 	for c, e := range energy {
-		if e > byConn[c].NeedKWh()+0.01 {
-			t.Errorf("%s: planned %.3f kWh, needs only %.3f", c, e, byConn[c].NeedKWh())
+		if e > byConn[c].PlanKWh()+0.01 {
+			t.Errorf("%s: planned %.3f kWh, needs only %.3f", c, e, byConn[c].PlanKWh())
 		}
 		if math.Abs(e-p.EnergyKWh[c]) > 0.05 {
 			t.Errorf("%s: slots sum to %.3f kWh, plan says %.3f", c, e, p.EnergyKWh[c])
@@ -195,6 +195,18 @@ func TestMake(t *testing.T) {
 				}
 				if p.EnergyKWh["free"] != 600 {
 					t.Errorf("free %.3f kWh, want 600 (the 6 h after the bus)", p.EnergyKWh["free"])
+				}
+			},
+		},
+		{
+			name: "taper reserve: the band above 80 % is planned twice",
+			in: Input{Now: at(0, 0), SiteLimit: []LimitStep{{at(0, 0), 100}},
+				Vehicles: []Vehicle{{Connector: "t", SOC: 60, BatteryKWh: 100, MaxKW: 50, TaperSOC: 80, Departure: at(1, 0)}}},
+			check: func(t *testing.T, p Plan) {
+				// needs 40 kWh, plans 60 (20 kWh above 80 % counted twice); 50 kWh fit in the hour
+				if p.EnergyKWh["t"] != 50 || len(p.Unmet) != 1 || p.Unmet[0].NeedKWh != 40 ||
+					!strings.HasPrefix(p.Unmet[0].Reason, "needs 40.0 kWh by 01:00 (60.0 kWh at full power with its taper above 80 %), at most 50.0 kWh") {
+					t.Errorf("energy %v unmet %+v", p.EnergyKWh, p.Unmet)
 				}
 			},
 		},

@@ -117,7 +117,7 @@ func TestSmartPlanFleetNight(t *testing.T) {
 	for c := 1; c <= 12; c++ {
 		conns = append(conns, acts.Target{ChargePointID: cpID, Connector: c})
 		if c <= buses {
-			fleet = append(fleet, dispatch.Fleet{Target: conns[c-1], CapacityKWh: capacity, MaxKW: busKW, Departure: departure(day, c)})
+			fleet = append(fleet, dispatch.Fleet{Target: conns[c-1], CapacityKWh: capacity, MaxKW: busKW, Departure: departure(day, c), TaperSOC: 80})
 		}
 	}
 	wid := dispatch.WorkflowID(registry.DemoStationID, "fleet-night")
@@ -331,4 +331,53 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 	if soc, _ := cp.VehicleSOC(5); soc < 90 {
 		t.Errorf("connector 5 charged only to %.1f%% overnight", soc)
 	}
+}
+
+func TestManualCommands(t *testing.T) {
+	ctx := context.Background()
+	cpID := registry.DemoEquipmentIDs[0]
+	cp := connect(t, cpID, time.Time{}, time.Time{}, 1)
+	conn := cpID + "003"
+	admin := stack.Login(t, "admin", "admin")
+	var problem struct{ Code, Field string }
+	for _, tc := range []struct {
+		body      map[string]any
+		code      int
+		want, fld string
+	}{
+		{map[string]any{"connectorId": conn, "command": "explode"}, 422, "unknown_command", "command"},
+		{map[string]any{"connectorId": conn, "command": "limit"}, 422, "invalid_field", "powerKw"},
+		{map[string]any{"connectorId": conn, "command": "limit", "powerKw": -5}, 422, "invalid_field", "powerKw"},
+		{map[string]any{"connectorId": conn, "command": "start"}, 422, "invalid_field", "idTag"},
+		{map[string]any{"connectorId": "4403000000000000000009003", "command": "release"}, 404, "not_found", "connectorId"},
+	} {
+		problem.Code, problem.Field = "", ""
+		if code := admin.Do(t, http.MethodPost, "/api/v1/dispatch/commands", tc.body, &problem); code != tc.code ||
+			problem.Code != tc.want || problem.Field != tc.fld {
+			t.Errorf("%v: %d %+v, want %d %s on %s", tc.body, code, problem, tc.code, tc.want, tc.fld)
+		}
+	}
+	var acc struct{ ID, Status, WorkflowID string }
+	if code := admin.Do(t, http.MethodPost, "/api/v1/dispatch/commands",
+		map[string]any{"connectorId": conn, "command": "limit", "powerKw": 50}, &acc); code != http.StatusAccepted || acc.Status != "pending" {
+		t.Fatalf("limit: %d %+v", code, acc)
+	}
+	harness.Eventually(t, 20*time.Second, "limit installed on the charger", func() (bool, string) {
+		w, ok := cp.LimitW(3)
+		return ok && w == 50000, fmt.Sprintf("%v %v", w, ok)
+	})
+	var status string
+	harness.Eventually(t, 10*time.Second, "answer logged", func() (bool, string) {
+		err := stack.DB.QueryRow(ctx, `select coalesce(status,'') from charger_commands where origin = $1 and action = 'SetChargingProfile'`,
+			acc.WorkflowID).Scan(&status)
+		return err == nil && status == "Accepted", fmt.Sprint(status, err)
+	})
+	if code := admin.Do(t, http.MethodPost, "/api/v1/dispatch/commands",
+		map[string]any{"connectorId": conn, "command": "release"}, &acc); code != http.StatusAccepted {
+		t.Fatalf("release: %d", code)
+	}
+	harness.Eventually(t, 20*time.Second, "limit released", func() (bool, string) {
+		_, ok := cp.LimitW(3)
+		return !ok, ""
+	})
 }

@@ -25,6 +25,7 @@ type Fleet struct {
 	CapacityKWh float64     `json:"capacityKwh"`
 	MaxKW       float64     `json:"maxKw"`
 	TargetSOC   float64     `json:"targetSoc,omitempty"`
+	TaperSOC    float64     `json:"taperSoc,omitempty"`  // where its power tapers (0: not modelled)
 	Departure   time.Time   `json:"departure,omitempty"` // plan time; zero: none
 }
 
@@ -187,7 +188,7 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 				dep = time.Time{} // past its departure and still here: charge with what is left
 			}
 			vs = append(vs, planner.Vehicle{Connector: k, SOC: soc, TargetSOC: f.TargetSOC,
-				BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, Departure: dep})
+				BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, Departure: dep, TaperSOC: f.TaperSOC})
 		}
 		plan, err := planner.Make(planner.Input{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: loc,
 			SiteLimit: steps, TOU: in.TOU, Vehicles: vs})
