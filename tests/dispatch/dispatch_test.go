@@ -46,7 +46,7 @@ const (
 	startSOC   = 30.0
 	cabinetKW  = 480.0
 	loweredKW  = 400.0
-	fullSOC    = 97.0 // "full": the taper makes the last percent slow
+	fullSOC    = 95.0 // "full": the taper makes the last percents slow (measured 96–100 % with 97 %: one bus at 96.0)
 	smartScale = 900  // an hour in 4 s
 )
 
