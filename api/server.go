@@ -92,6 +92,8 @@ func New(cfg Config) *Server {
 			r.Get("/meter-commands/{id}", s.getMeterCommand)
 			r.With(s.audit("meter.command.redispatch")).Post("/meter-commands/{id}/redispatch", s.redispatchMeterCommand)
 			r.With(s.audit("meter.batch")).Post("/meter-batches", s.createMeterBatch)
+			r.With(s.audit("dispatch.command")).Post("/dispatch/commands", s.createDispatchCommand)
+			r.With(s.audit("dispatch.site_limit")).Post("/dispatch/plans/{stationId}/{planId}/site-limit", s.setSiteLimit)
 			r.Get("/meter-batches/{id}", s.getMeterBatch)
 			r.With(s.audit("meter.batch.redispatch")).Post("/meter-batches/{id}/redispatch", s.redispatchMeterBatch)
 			r.Get("/ledger/accounts", s.listAccounts)

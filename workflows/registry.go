@@ -16,6 +16,7 @@ import (
 	"github.com/voltflow/voltflow/activities/charging"
 	closingacts "github.com/voltflow/voltflow/activities/closing"
 	creditacts "github.com/voltflow/voltflow/activities/credit"
+	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	"github.com/voltflow/voltflow/activities/inbox"
 	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	"github.com/voltflow/voltflow/activities/mail"
@@ -32,6 +33,7 @@ import (
 	"github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/closing"
 	"github.com/voltflow/voltflow/workflows/credit"
+	"github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/invoice"
 	"github.com/voltflow/voltflow/workflows/metercmd"
@@ -58,6 +60,7 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(chargeorder.AppStart, workflow.RegisterOptions{Name: chargeorder.KindAppStart})
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
 	RegisterFinance(w, db)
+	RegisterDispatch(w, db)
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,
@@ -70,6 +73,15 @@ func RegisterFinance(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&invoiceacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(closing.Workflow, workflow.RegisterOptions{Name: closing.Kind})
 	w.RegisterActivity(&closingacts.Activities{DB: db})
+}
+
+// RegisterDispatch registers the charging dispatch plans (manual, timed,
+// smart) and their database activities (task queue voltflow-main).
+func RegisterDispatch(w worker.Registry, db *store.DB) {
+	w.RegisterWorkflowWithOptions(dispatch.CommandWorkflow, workflow.RegisterOptions{Name: dispatch.KindCommand})
+	w.RegisterWorkflowWithOptions(dispatch.TimedWorkflow, workflow.RegisterOptions{Name: dispatch.KindTimed})
+	w.RegisterWorkflowWithOptions(dispatch.SmartWorkflow, workflow.RegisterOptions{Name: dispatch.KindSmart})
+	w.RegisterActivity(&dispatchacts.Activities{DB: db})
 }
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).
@@ -146,6 +158,7 @@ func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	var h charging.Hooks
 	_, _ = tc, log
 	h.Transaction = append(h.Transaction, chargeorder.Hook(tc, log))
+	h.Transaction = append(h.Transaction, dispatch.Hook(tc, log))
 	return h
 }
 

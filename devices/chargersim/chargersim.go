@@ -40,6 +40,13 @@ type Config struct {
 	// MeterValues every 60 s").
 	MeterInterval time.Duration
 	Log           *slog.Logger
+	// Physics of plugged-in vehicles (physics.go).
+	CabinetW   float64       // cabinet power shared by the connectors, default 480 kW
+	ConnectorW float64       // a connector's nameplate power, default 120 kW
+	TimeFactor float64       // sim seconds per real second, default 1
+	Epoch      time.Time     // sim time at EpochAt, default now
+	EpochAt    time.Time     // the real instant of Epoch, default connect (share one with the plans' clock)
+	Tick       time.Duration // real time between physics steps (and MeterValues), default 1 s
 }
 
 func (c *Config) defaults() {
@@ -55,6 +62,18 @@ func (c *Config) defaults() {
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
+	}
+	if c.CabinetW <= 0 {
+		c.CabinetW = 480_000
+	}
+	if c.ConnectorW <= 0 {
+		c.ConnectorW = 120_000
+	}
+	if c.TimeFactor <= 0 {
+		c.TimeFactor = 1
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
 	}
 }
 
@@ -79,6 +98,14 @@ type ChargePoint struct {
 	commands []Command
 	onCmd    chan struct{} // closed and replaced on every command
 
+	// physics (physics.go), under mu
+	epoch, realStart time.Time
+	profiles         profiles
+	vehicles         map[int]*plugged
+	frac             map[int]float64 // Wh below the register's resolution
+	trace            []Sample
+	physicsOnce      sync.Once
+
 	stop      chan struct{}
 	stopOnce  sync.Once
 	closeOnce sync.Once
@@ -100,7 +127,14 @@ func (c *ChargePoint) HeartbeatInterval() time.Duration {
 func Connect(ctx context.Context, cfg Config, id string) (*ChargePoint, error) {
 	cfg.defaults()
 	c := &ChargePoint{id: id, cfg: cfg, meterWh: map[int]int{}, sessions: map[int]*Session{},
-		onCmd: make(chan struct{}), stop: make(chan struct{})}
+		onCmd: make(chan struct{}), stop: make(chan struct{}),
+		epoch: cfg.Epoch, realStart: cfg.EpochAt, vehicles: map[int]*plugged{}, frac: map[int]float64{}}
+	if c.realStart.IsZero() {
+		c.realStart = time.Now()
+	}
+	if c.epoch.IsZero() {
+		c.epoch = c.realStart
+	}
 	for i := 1; i <= cfg.Connectors; i++ {
 		c.meterWh[i] = 1_000_000 // a used charger's register, in Wh
 	}
@@ -298,6 +332,11 @@ func (c *ChargePoint) StartSession(connector int, idTag string) (*Session, error
 	}
 	s := &Session{c: c, Connector: connector, IdTag: idTag, TransactionID: conf.TransactionId,
 		Authorization: conf.IdTagInfo.Status, MeterStartWh: start, SOC: 20}
+	c.mu.Lock()
+	if v := c.vehicles[connector]; v != nil {
+		s.SOC = int(v.soc)
+	}
+	c.mu.Unlock()
 	if s.Authorization != types.AuthorizationStatusAccepted {
 		if _, err := c.cp.StopTransaction(start, types.NewDateTime(time.Now()), conf.TransactionId, func(r *core.StopTransactionRequest) {
 			r.Reason = core.ReasonDeAuthorized
@@ -349,6 +388,7 @@ func (s *Session) Stop(reason core.Reason) error {
 	}
 	s.c.mu.Lock()
 	delete(s.c.sessions, s.Connector)
+	s.c.profiles = s.c.profiles.dropTx(s.Connector)
 	s.c.mu.Unlock()
 	if err := s.c.Status(s.Connector, core.ChargePointStatusFinishing); err != nil {
 		return err
@@ -364,8 +404,12 @@ func (c *ChargePoint) Session(connector int) *Session {
 }
 
 func meterValue(wh int, powerW float64, soc int) types.MeterValue {
+	return meterValueAt(time.Now(), wh, powerW, soc)
+}
+
+func meterValueAt(at time.Time, wh int, powerW float64, soc int) types.MeterValue {
 	current := powerW / 750
-	return types.MeterValue{Timestamp: types.NewDateTime(time.Now()), SampledValue: []types.SampledValue{
+	return types.MeterValue{Timestamp: types.NewDateTime(at), SampledValue: []types.SampledValue{
 		{Value: fmt.Sprint(wh), Measurand: types.MeasurandEnergyActiveImportRegister, Unit: types.UnitOfMeasureWh},
 		{Value: fmt.Sprintf("%.1f", powerW), Measurand: types.MeasurandPowerActiveImport, Unit: types.UnitOfMeasureW},
 		{Value: fmt.Sprintf("%.1f", current), Measurand: types.MeasurandCurrentImport, Unit: types.UnitOfMeasureA},
@@ -453,6 +497,11 @@ func (h handler) OnRemoteStartTransaction(r *core.RemoteStartTransactionRequest)
 	if connector < 1 || connector > h.c.cfg.Connectors || h.c.Session(connector) != nil {
 		return core.NewRemoteStartTransactionConfirmation(types.RemoteStartStopStatusRejected), nil
 	}
+	if r.ChargingProfile != nil { // a TxProfile for the session about to start
+		h.c.mu.Lock()
+		h.c.profiles = h.c.profiles.set(connector, r.ChargingProfile, h.c.Now())
+		h.c.mu.Unlock()
+	}
 	go func() {
 		if _, err := h.c.StartSession(connector, r.IdTag); err != nil {
 			h.c.cfg.Log.Warn("chargersim: remote start", "chargePoint", h.c.id, "error", err)
@@ -494,11 +543,27 @@ func (h handler) OnUnlockConnector(r *core.UnlockConnectorRequest) (*core.Unlock
 
 func (h handler) OnSetChargingProfile(r *smartcharging.SetChargingProfileRequest) (*smartcharging.SetChargingProfileConfirmation, error) {
 	h.c.note(smartcharging.SetChargingProfileFeatureName, r)
+	p := r.ChargingProfile
+	if p == nil || p.ChargingSchedule == nil || r.ConnectorId > h.c.cfg.Connectors ||
+		(p.ChargingProfilePurpose == types.ChargingProfilePurposeTxProfile && h.c.Session(r.ConnectorId) == nil) ||
+		(p.ChargingProfilePurpose == types.ChargingProfilePurposeChargePointMaxProfile && r.ConnectorId != 0) {
+		return smartcharging.NewSetChargingProfileConfirmation(smartcharging.ChargingProfileStatusRejected), nil
+	}
+	h.c.mu.Lock()
+	h.c.profiles = h.c.profiles.set(r.ConnectorId, p, h.c.Now())
+	h.c.mu.Unlock()
 	return smartcharging.NewSetChargingProfileConfirmation(smartcharging.ChargingProfileStatusAccepted), nil
 }
 
 func (h handler) OnClearChargingProfile(r *smartcharging.ClearChargingProfileRequest) (*smartcharging.ClearChargingProfileConfirmation, error) {
 	h.c.note(smartcharging.ClearChargingProfileFeatureName, r)
+	h.c.mu.Lock()
+	var hit bool
+	h.c.profiles, hit = h.c.profiles.clear(r)
+	h.c.mu.Unlock()
+	if !hit {
+		return smartcharging.NewClearChargingProfileConfirmation(smartcharging.ClearChargingProfileStatusUnknown), nil
+	}
 	return smartcharging.NewClearChargingProfileConfirmation(smartcharging.ClearChargingProfileStatusAccepted), nil
 }
 

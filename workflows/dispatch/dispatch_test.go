@@ -1,0 +1,206 @@
+package dispatch
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/voltflow/voltflow/activities/chargercmd"
+	acts "github.com/voltflow/voltflow/activities/dispatch"
+	planner "github.com/voltflow/voltflow/domain/dispatch"
+)
+
+const cp = "4403000000000000000001"
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// fakeChargers records commands as a charger would apply them.
+type fakeChargers struct {
+	mu      sync.Mutex
+	limits  map[int]float64 // connector → kW
+	maxSum  float64
+	log     []string
+	active  []acts.Active
+	started map[int]bool
+}
+
+func (f *fakeChargers) register(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivity(&chargercmd.Activities{})
+	env.RegisterActivity(&acts.Activities{})
+	env.OnActivity("Start", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Start) (chargercmd.Result, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.started[in.Connector] = true
+		f.log = append(f.log, "start "+itoa(in.Connector))
+		return chargercmd.Result{CommandID: 1, Status: "Accepted"}, nil
+	})
+	env.OnActivity("Stop", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Stop) (chargercmd.Result, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.started, in.Connector)
+		f.log = append(f.log, "stop "+itoa(in.Connector))
+		return chargercmd.Result{CommandID: 2, Status: "Accepted"}, nil
+	})
+	env.OnActivity("SetLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Limit) (chargercmd.Result, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.limits[in.Connector] = in.LimitW / 1000
+		var sum float64
+		for c, kw := range f.limits {
+			if f.isActive(c) {
+				sum += kw
+			}
+		}
+		f.maxSum = math.Max(f.maxSum, sum)
+		return chargercmd.Result{CommandID: 3, Status: "Accepted"}, nil
+	})
+	env.OnActivity("DispatchSnapshot", mock.Anything, mock.Anything).Return(func(_ context.Context, in acts.SnapshotInput) ([]acts.Active, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		out := append([]acts.Active(nil), f.active...)
+		for c := range f.started {
+			out = append(out, acts.Active{Target: acts.Target{ChargePointID: cp, Connector: c}, TransactionID: 100 + c})
+		}
+		return out, nil
+	})
+}
+
+func (f *fakeChargers) isActive(c int) bool {
+	for _, a := range f.active {
+		if a.Connector == c {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTimedTonight(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(time.Date(2026, 11, 23, 20, 0, 0, 0, cst))
+	f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
+	f.register(env)
+	env.RegisterWorkflowWithOptions(TimedWorkflow, regOpts(KindTimed))
+	targets := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
+	epoch := time.Date(2026, 11, 23, 22, 0, 0, 0, cst)
+	in := TimedInput{StationID: "s", PlanID: "tonight", Clock: Clock{Epoch: epoch, Factor: 3600},
+		Actions: []TimedAction{
+			{At: time.Date(2026, 11, 23, 23, 0, 0, 0, cst), Command: CmdStart, Targets: targets, IdTag: "BUS"},
+			{At: time.Date(2026, 11, 24, 7, 0, 0, 0, cst), Command: CmdStop, Targets: targets},
+		}}
+	env.ExecuteWorkflow(KindTimed, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var outs []Outcome
+	if err := env.GetWorkflowResult(&outs); err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 4 {
+		t.Fatalf("outcomes %+v, want 2 starts and 2 stops", outs)
+	}
+	for i, o := range outs {
+		wantCmd, wantAt := CmdStart, in.Actions[0].At
+		if i >= 2 {
+			wantCmd, wantAt = CmdStop, in.Actions[1].At
+		}
+		if o.Command.Command != wantCmd || o.Status != "Accepted" || o.At.Sub(wantAt).Abs() > time.Minute {
+			t.Errorf("outcome %d: %s %s at %s, want %s Accepted at %s", i, o.Command.Command, o.Status, o.At, wantCmd, wantAt)
+		}
+	}
+	if len(f.started) != 0 {
+		t.Errorf("still charging after 07:00: %v", f.started)
+	}
+}
+
+func TestNextOccurrence(t *testing.T) {
+	at := time.Date(2026, 11, 23, 23, 0, 0, 0, cst)
+	cases := []struct {
+		a    TimedAction
+		now  time.Time
+		want time.Time
+	}{
+		{TimedAction{At: at}, at, time.Time{}},
+		{TimedAction{At: at, Every: 24 * time.Hour}, at, at.Add(24 * time.Hour)},
+		{TimedAction{At: at, Every: 24 * time.Hour}, at.Add(50 * time.Hour), at.Add(72 * time.Hour)},
+		{TimedAction{At: at, Every: 24 * time.Hour, Until: at.Add(30 * time.Hour)}, at.Add(25 * time.Hour), time.Time{}},
+	}
+	for i, tc := range cases {
+		if got := next(tc.a, tc.now); !got.Equal(tc.want) {
+			t.Errorf("case %d: next = %s, want %s", i, got, tc.want)
+		}
+	}
+}
+
+func TestSmartReplansOnLimit(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	start := time.Date(2026, 11, 23, 23, 0, 0, 0, cst)
+	env.SetStartTime(start)
+	soc := 40
+	f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
+	for c := 1; c <= 4; c++ {
+		f.active = append(f.active, acts.Active{Target: acts.Target{ChargePointID: cp, Connector: c}, TransactionID: c, SOC: &soc})
+	}
+	f.register(env)
+	env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
+	var conns []acts.Target
+	for c := 1; c <= 6; c++ {
+		conns = append(conns, acts.Target{ChargePointID: cp, Connector: c})
+	}
+	in := SmartInput{StationID: "s", PlanID: "smart", SiteLimitKW: 300, Connectors: conns,
+		TOU:     []planner.TOUPeriod{{Start: 23 * time.Hour, End: 7 * time.Hour, Kind: planner.Valley}},
+		Default: Fleet{CapacityKWh: 300, MaxKW: 120}, Until: start.Add(3 * time.Hour), Location: "Asia/Shanghai"}
+	var afterFirst, afterSignal PlanState
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryPlan)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_ = v.Get(&afterFirst)
+		env.SignalWorkflow(SignalSiteLimit, SiteLimit{KW: 100})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryPlan)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_ = v.Get(&afterSignal)
+	}, 2*time.Minute)
+	env.ExecuteWorkflow(KindSmart, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	sum := func(m map[string]float64) float64 {
+		var s float64
+		for _, v := range m {
+			s += v
+		}
+		return s
+	}
+	if got := sum(afterFirst.LimitsKW); got < 299 || got > 300 {
+		t.Errorf("first plan installs %.1f kW over the connectors, want the 300 kW site limit used: %v", got, afterFirst.LimitsKW)
+	}
+	if afterFirst.LimitsKW[key(conns[5])] != 0 {
+		t.Errorf("idle connector 6 at %v kW, want 0", afterFirst.LimitsKW[key(conns[5])])
+	}
+	if got := sum(afterSignal.LimitsKW); got > 100 || got < 99 || afterSignal.SiteKW != 100 {
+		t.Errorf("after lowering to 100 kW: %.1f kW installed (site %v)", got, afterSignal.SiteKW)
+	}
+	if afterSignal.Replans != afterFirst.Replans+1 {
+		t.Errorf("replans %d → %d, want one re-plan for the signal", afterFirst.Replans, afterSignal.Replans)
+	}
+	if f.maxSum > 300.01 {
+		t.Errorf("the installed limits summed to %.1f kW at some point, over 300", f.maxSum)
+	}
+}
+
+func regOpts(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }

@@ -1,0 +1,290 @@
+package dispatch
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	acts "github.com/voltflow/voltflow/activities/dispatch"
+	planner "github.com/voltflow/voltflow/domain/dispatch"
+)
+
+// Signals and queries of a smart plan.
+const (
+	SignalVehicle   = "vehicle"    // a VehicleEvent: something plugged in or left (the charger hook)
+	SignalSiteLimit = "site-limit" // a SiteLimit
+	QueryPlan       = "plan"
+)
+
+// Fleet is what the operator knows of the vehicle parked at a connector
+// (a bus with its battery and departure); unknown vehicles use Default.
+type Fleet struct {
+	Target      acts.Target `json:"target"`
+	CapacityKWh float64     `json:"capacityKwh"`
+	MaxKW       float64     `json:"maxKw"`
+	TargetSOC   float64     `json:"targetSoc,omitempty"`
+	TaperSOC    float64     `json:"taperSoc,omitempty"`  // where its power tapers (0: not modelled)
+	Departure   time.Time   `json:"departure,omitempty"` // plan time; zero: none
+}
+
+// SiteLimit changes the site limit from a plan time on (zero From: now).
+type SiteLimit struct {
+	KW   float64   `json:"kw"`
+	From time.Time `json:"from,omitempty"`
+}
+
+// VehicleEvent tells a plan that a connector's transaction started or stopped.
+type VehicleEvent struct {
+	Target acts.Target `json:"target"`
+	Kind   string      `json:"kind"` // started, stopped
+}
+
+// SmartInput is a smart plan.
+type SmartInput struct {
+	ProjectID   string              `json:"projectId"`
+	StationID   string              `json:"stationId"`
+	PlanID      string              `json:"planId"`
+	Clock       Clock               `json:"clock"`
+	Location    string              `json:"location,omitempty"` // TOU periods' zone, default Asia/Shanghai
+	SiteLimitKW float64             `json:"siteLimitKw"`
+	Limits      []SiteLimit         `json:"limits,omitempty"` // later changes (carried across continue-as-new)
+	TOU         []planner.TOUPeriod `json:"tou"`
+	Connectors  []acts.Target       `json:"connectors"` // under this plan
+	Fleet       []Fleet             `json:"fleet,omitempty"`
+	Default     Fleet               `json:"default"`          // an unknown vehicle (default 300 kWh, 120 kW)
+	Replan      time.Duration       `json:"replan,omitempty"` // plan time between re-plans, default 15 min
+	Horizon     time.Duration       `json:"horizon,omitempty"`
+	Until       time.Time           `json:"until,omitempty"`   // plan time the plan ends (zero: never)
+	Applied     map[string]float64  `json:"applied,omitempty"` // kW last installed per connector key
+}
+
+// PlanState is what the plan query answers.
+type PlanState struct {
+	At        time.Time          `json:"at"`
+	SiteKW    float64            `json:"siteKw"`
+	LimitsKW  map[string]float64 `json:"limitsKw"`
+	Unmet     []planner.Unmet    `json:"unmet"`
+	Replans   int                `json:"replans"`
+	Outcomes  []Outcome          `json:"outcomes"`
+	EnergyKWh map[string]float64 `json:"energyKwh"`
+}
+
+func key(t acts.Target) string { return t.ChargePointID + "#" + itoa(t.Connector) }
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}
+
+// SmartWorkflow plans and applies per-connector power limits until Until.
+func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
+	var state PlanState
+	if err := workflow.SetQueryHandler(ctx, QueryPlan, func() (PlanState, error) { return state, nil }); err != nil {
+		return state, err
+	}
+	vehicles := workflow.GetSignalChannel(ctx, SignalVehicle)
+	limits := workflow.GetSignalChannel(ctx, SignalSiteLimit)
+	if in.Clock.Origin.IsZero() && !in.Clock.Epoch.IsZero() {
+		in.Clock.Origin = workflow.Now(ctx)
+	}
+	if in.Replan <= 0 {
+		in.Replan = 15 * time.Minute
+	}
+	if in.Horizon <= 0 {
+		in.Horizon = 24 * time.Hour
+	}
+	if in.Default.CapacityKWh <= 0 {
+		in.Default.CapacityKWh = 300
+	}
+	if in.Default.MaxKW <= 0 {
+		in.Default.MaxKW = 120
+	}
+	if in.Applied == nil {
+		in.Applied = map[string]float64{}
+	}
+	loc, err := time.LoadLocation(in.Location)
+	if in.Location == "" || err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	cps := map[string]bool{}
+	var cpIDs []string
+	for _, t := range in.Connectors {
+		if !cps[t.ChargePointID] {
+			cps[t.ChargePointID] = true
+			cpIDs = append(cpIDs, t.ChargePointID)
+		}
+	}
+	sort.Strings(cpIDs)
+	controlled := map[acts.Target]bool{}
+	for _, t := range in.Connectors {
+		controlled[t] = true
+	}
+	fleet := map[acts.Target]Fleet{}
+	for _, f := range in.Fleet {
+		fleet[f.Target] = f
+	}
+	var da *acts.Activities
+
+	for {
+		now := in.Clock.Now(workflow.Now(ctx))
+		if !in.Until.IsZero() && !now.Before(in.Until) {
+			return state, nil
+		}
+		var active []acts.Active
+		if err := workflow.ExecuteActivity(mainCtx(ctx), da.DispatchSnapshot, acts.SnapshotInput{ChargePointIDs: cpIDs}).
+			Get(ctx, &active); err != nil {
+			return state, err
+		}
+		steps := []planner.LimitStep{{From: now.Add(-time.Second), KW: in.SiteLimitKW}}
+		var kept []SiteLimit
+		for _, l := range in.Limits {
+			if !l.From.After(now) {
+				steps[0].KW, in.SiteLimitKW = l.KW, l.KW
+				continue
+			}
+			kept = append(kept, l)
+			steps = append(steps, planner.LimitStep{From: l.From, KW: l.KW})
+		}
+		in.Limits = kept
+		var vs []planner.Vehicle
+		// Every controlled connector gets a limit, idle ones 0 kW: a vehicle
+		// plugging in then waits for its share instead of taking the
+		// nameplate before the re-plan (the limit is a TxDefault profile).
+		targets := map[string]acts.Target{}
+		for _, t := range in.Connectors {
+			targets[key(t)] = t
+		}
+		for _, a := range active {
+			if !controlled[a.Target] {
+				continue
+			}
+			f, ok := fleet[a.Target]
+			if !ok {
+				f = in.Default
+			}
+			soc := 20.0 // before the first meter value: a typical returning bus
+			if a.SOC != nil {
+				soc = float64(*a.SOC)
+			}
+			k := key(a.Target)
+			dep := f.Departure
+			if !dep.IsZero() && !dep.After(now) {
+				dep = time.Time{} // past its departure and still here: charge with what is left
+			}
+			vs = append(vs, planner.Vehicle{Connector: k, SOC: soc, TargetSOC: f.TargetSOC,
+				BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, Departure: dep, TaperSOC: f.TaperSOC})
+		}
+		plan, err := planner.Make(planner.Input{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: loc,
+			SiteLimit: steps, TOU: in.TOU, Vehicles: vs})
+		if err != nil {
+			return state, err
+		}
+		// Install what changed: lower limits first so the sum never passes the
+		// site limit while limits move between connectors.
+		want := plan.At(now)
+		var lower, raise []Command
+		keys := make([]string, 0, len(in.Connectors))
+		for _, t := range in.Connectors {
+			keys = append(keys, key(t))
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			kw := math.Floor(want[k]*10) / 10
+			old, had := in.Applied[k]
+			if had && math.Abs(old-kw) < 0.5 {
+				continue
+			}
+			c := Command{Target: targets[k], Command: CmdLimit, PowerKW: kw}
+			if had && kw > old {
+				raise = append(raise, c)
+			} else {
+				lower = append(lower, c)
+			}
+		}
+		outs := sendAll(ctx, in.Clock, lower)
+		outs = append(outs, sendAll(ctx, in.Clock, raise)...)
+		for _, o := range outs {
+			if o.Status == "Accepted" {
+				in.Applied[key(o.Target)] = o.PowerKW
+			}
+		}
+		state.At, state.SiteKW, state.Unmet, state.EnergyKWh = now, in.SiteLimitKW, plan.Unmet, plan.EnergyKWh
+		state.LimitsKW = map[string]float64{}
+		for _, k := range keys {
+			if v, ok := in.Applied[k]; ok {
+				state.LimitsKW[k] = v
+			}
+		}
+		state.Replans++
+		state.Outcomes = append(state.Outcomes, outs...)
+		if len(state.Outcomes) > 200 {
+			state.Outcomes = state.Outcomes[len(state.Outcomes)-200:]
+		}
+
+		// Wake at the end of the current slot (a TOU boundary, a limit step, a
+		// departure or the re-plan interval), or on a signal.
+		wake := now.Add(in.Replan)
+		if len(plan.Slots) > 0 && plan.Slots[0].End.Before(wake) {
+			wake = plan.Slots[0].End
+		}
+		if b := planner.NextBoundary(in.TOU, now, loc); !b.IsZero() && b.Before(wake) {
+			wake = b
+		}
+		if !in.Until.IsZero() && in.Until.Before(wake) {
+			wake = in.Until
+		}
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(timerCtx, in.Clock.Wait(wake.Sub(now))), func(workflow.Future) {})
+		sel.AddReceive(vehicles, func(c workflow.ReceiveChannel, _ bool) {
+			var ev VehicleEvent
+			c.Receive(ctx, &ev)
+		})
+		sel.AddReceive(limits, func(c workflow.ReceiveChannel, _ bool) {
+			var l SiteLimit
+			c.Receive(ctx, &l)
+			if l.From.IsZero() {
+				l.From = in.Clock.Now(workflow.Now(ctx))
+			}
+			in.Limits = append(in.Limits, l)
+		})
+		sel.Select(ctx)
+		cancel()
+		// Drain what else arrived so one re-plan covers a burst of plug-ins.
+		for {
+			var l SiteLimit
+			if !limits.ReceiveAsync(&l) {
+				break
+			}
+			if l.From.IsZero() {
+				l.From = in.Clock.Now(workflow.Now(ctx))
+			}
+			in.Limits = append(in.Limits, l)
+		}
+		for {
+			var ev VehicleEvent
+			if !vehicles.ReceiveAsync(&ev) {
+				break
+			}
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() || state.Replans >= 300 {
+			return state, workflow.NewContinueAsNewError(ctx, KindSmart, in)
+		}
+	}
+}
