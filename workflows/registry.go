@@ -4,6 +4,7 @@ package workflows
 
 import (
 	"log/slog"
+	"os"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -20,6 +21,8 @@ import (
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
+	workorderacts "github.com/voltflow/voltflow/activities/workorder"
+	domainworkorder "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
@@ -27,6 +30,7 @@ import (
 	"github.com/voltflow/voltflow/workflows/recharge"
 	"github.com/voltflow/voltflow/workflows/refund"
 	"github.com/voltflow/voltflow/workflows/sweep"
+	"github.com/voltflow/voltflow/workflows/workorder"
 )
 
 // RegisterMain registers business workflows and their database activities
@@ -42,6 +46,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(workorder.Workflow, workflow.RegisterOptions{Name: workorder.WorkflowType})
+	w.RegisterActivity(&workorderacts.Activities{DB: db})
 }
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).
@@ -108,5 +114,21 @@ func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmd.Commander) 
 func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	var h charging.Hooks
 	_, _ = tc, log
+	if wo, err := workOrderHook(tc, log); err != nil {
+		log.Error("work orders off", "error", err)
+	} else {
+		h.Fault = append(h.Fault, wo.Fault)
+		h.Transaction = append(h.Transaction, wo.Transaction)
+	}
 	return h
+}
+
+// workOrderHook opens work orders from charger faults and failed sessions
+// (configured by VOLTFLOW_WORKORDER_*).
+func workOrderHook(tc client.Client, log *slog.Logger) (*workorder.Hook, error) {
+	cfg, err := domainworkorder.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return workorder.NewHook(tc, log, cfg), nil
 }

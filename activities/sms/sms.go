@@ -113,6 +113,10 @@ func DefaultTemplates() Templates {
 			Params: []string{"meterNo", "remaining"}, Codes: codes("SMS_ARREARS", "1000003")},
 		"recharge_received": {Text: "Meter {meterNo}: recharge received, balance now {remaining} yuan.",
 			Params: []string{"meterNo", "remaining"}, Codes: codes("SMS_RECHARGE", "1000004")},
+		"work_order_unacknowledged": {Text: "Work order {workOrderId} not acknowledged: {title}.",
+			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNACK", "1000005")},
+		"work_order_unresolved": {Text: "Work order {workOrderId} not resolved in time: {title}.",
+			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNRESOLVED", "1000006")},
 	}
 }
 
