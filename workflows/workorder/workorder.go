@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -117,11 +118,7 @@ type order struct {
 
 // Workflow is one work order.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{acts.ErrTypeConflict}},
-	})
+	ctx = dbCtx(ctx)
 	o := &order{in: in, wfID: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	if err := o.handlers(ctx); err != nil {
 		return Result{}, err
@@ -195,6 +192,16 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	return Result{ID: o.st.ID, Resolution: o.resolution, Escalated: o.st.Sent}, nil
 }
 
+// dbCtx carries the database activities' options (Update handlers get a
+// context without the workflow's).
+func dbCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{acts.ErrTypeConflict}},
+	})
+}
+
 func (o *order) handlers(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAck, o.ack, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, a Ack) error {
@@ -234,7 +241,13 @@ func maintenance(roles []access.Role) bool {
 }
 
 func (o *order) open(ctx workflow.Context, f Fault) error {
-	o.st = State{ID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Status: domain.Open, OpenedAt: workflow.Now(ctx)}
+	// The order's id is new per order; the workflow id is reused by the
+	// charger's next order of the same fault.
+	var id string
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.NewString() }).Get(&id); err != nil {
+		return err
+	}
+	o.st = State{ID: id, Status: domain.Open, OpenedAt: workflow.Now(ctx)}
 	var opened acts.Opened
 	if err := workflow.ExecuteActivity(ctx, db.OpenWorkOrder, acts.OpenInput{ID: o.st.ID, WorkflowID: o.wfID,
 		ChargePointID: o.in.ChargePointID, Connector: o.in.Connector, FaultKey: o.in.FaultKey, Source: o.in.Source,
@@ -262,6 +275,7 @@ func (o *order) fault(ctx workflow.Context, f Fault) error {
 }
 
 func (o *order) ack(ctx workflow.Context, a Ack) error {
+	ctx = dbCtx(ctx)
 	if err := workflow.Await(ctx, func() bool { return o.opened }); err != nil {
 		return err
 	}
@@ -277,6 +291,7 @@ func (o *order) ack(ctx workflow.Context, a Ack) error {
 }
 
 func (o *order) resolve(ctx workflow.Context, r Resolve) error {
+	ctx = dbCtx(ctx)
 	if err := workflow.Await(ctx, func() bool { return o.opened }); err != nil {
 		return err
 	}
