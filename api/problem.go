@@ -68,6 +68,9 @@ var titles = map[string]string{
 	CodeUnknownCommand: "Unknown meter command",
 
 	CodeCardVoid: "Card is void",
+
+	CodeWorkOrderClosed:       "Work order is closed",
+	CodeWorkOrderAcknowledged: "Work order already acknowledged",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

@@ -102,6 +102,7 @@ func New(cfg Config) *Server {
 			r.With(s.audit("card.unfreeze")).Post("/cards/{cardNo}/unfreeze", s.setCardStatus(card.Active))
 			r.Get("/sms", s.listSMS)
 			r.Get("/reports/{name}", s.report)
+			s.workOrderRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -81,16 +81,18 @@ type State struct {
 
 // Ack acknowledges (Update acknowledge).
 type Ack struct {
-	OperatorID string        `json:"operatorId"`
-	Roles      []access.Role `json:"roles"`
-	Note       string        `json:"note"`
+	WorkOrderID string        `json:"workOrderId"` // the order the caller read (the workflow id outlives it)
+	OperatorID  string        `json:"operatorId"`
+	Roles       []access.Role `json:"roles"`
+	Note        string        `json:"note"`
 }
 
 // Resolve closes with a resolution (Update resolve).
 type Resolve struct {
-	OperatorID string        `json:"operatorId"`
-	Roles      []access.Role `json:"roles"`
-	Resolution string        `json:"resolution"`
+	WorkOrderID string        `json:"workOrderId"`
+	OperatorID  string        `json:"operatorId"`
+	Roles       []access.Role `json:"roles"`
+	Resolution  string        `json:"resolution"`
 }
 
 // Result is how the order ended.
@@ -208,7 +210,7 @@ func (o *order) handlers(ctx workflow.Context) error {
 			switch {
 			case !maintenance(a.Roles):
 				return ErrNotMaintenance
-			case o.st.Status == domain.Closed:
+			case o.st.Status == domain.Closed, a.WorkOrderID != "" && a.WorkOrderID != o.st.ID:
 				return ErrClosed
 			case o.st.Status == domain.Acknowledged:
 				return ErrAcknowledged
@@ -224,7 +226,7 @@ func (o *order) handlers(ctx workflow.Context) error {
 				return ErrNotMaintenance
 			case r.Resolution == "":
 				return ErrEmptyResolution
-			case o.st.Status == domain.Closed:
+			case o.st.Status == domain.Closed, r.WorkOrderID != "" && r.WorkOrderID != o.st.ID:
 				return ErrClosed
 			}
 			return nil
