@@ -199,4 +199,3 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 	})
 	stack.CheckLedger(t)
 }
-
