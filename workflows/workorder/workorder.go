@@ -258,10 +258,9 @@ func (o *order) open(ctx workflow.Context, f Fault) error {
 		return err
 	}
 	o.st.Project, o.st.ProjectID, o.opened = opened.ProjectCode, opened.ProjectID, true
-	if opened.ProjectCode != "" {
-		return workflow.UpsertTypedSearchAttributes(ctx, names.Project.ValueSet(opened.ProjectCode))
-	}
-	return nil
+	// A run continued from a closed order inherits its "closed" status.
+	return workflow.UpsertTypedSearchAttributes(ctx, names.Project.ValueSet(opened.ProjectCode),
+		names.Status.ValueSet(domain.Open))
 }
 
 // fault records an episode starting again or recovering.
