@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e bench bench-recharge bench-sweep bench-regulator fuzz clean
+.PHONY: run test deps build vet lint unit e2e bench bench-recharge bench-sweep bench-regulator bench-chargers fuzz clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -61,6 +61,18 @@ bench-regulator: deps build
 	@VOLTFLOW_REGULATOR_BENCH_CONNECTORS=$(REGULATOR_CONNECTORS) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v \
 	  -run '^TestPushLatencyAtScale$$' -timeout 30m ./tests/regulator/ > .voltflow/bench-regulator.log 2>&1; rc=$$?; \
 	  grep -E '^regulator push latency|^(--- |ok|FAIL)' .voltflow/bench-regulator.log; exit $$rc
+# N simulated OCPP charge points (`voltflow sim chargers`, a separate process;
+# heartbeat and MeterValues every 60 s) on the central system, for each N of
+# BENCH_CHARGERS; one line per N: `chargers n=<N> online=<n> msgs=<m>
+# p50_ms=<> p99_ms=<> max_ms=<> heap_kb_per_cp=<> sim_rss_kb_per_cp=<>`.
+BENCH_CHARGERS ?= 1000,5000,10000
+bench-chargers: deps build
+	@mkdir -p .voltflow
+	@VOLTFLOW_BENCH_CHARGERS=$(BENCH_CHARGERS) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestChargers$$' -timeout 60m \
+	  ./tests/chargerbench/ > .voltflow/bench-chargers.log 2>&1; rc=$$?; \
+	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-chargers.log; \
+	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-chargers.log; exit $$rc; fi; \
+	  grep '^chargers n=' .voltflow/bench-chargers.log
 
 # Run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 60s

@@ -84,18 +84,20 @@ var titles = map[string]string{
 
 	CodeCardVoid: "Card is void",
 
-	CodeInvalidTariff:    "Tariff cannot price anything",
-	CodeTariffExists:     "Tariff code already used in the project",
-	CodeMeterNotPlatform: "Meter is not platform-side prepaid",
-	CodeNotIssuable:      "Voucher batch cannot be issued now",
-	CodeNotRedeemable:    "Voucher cannot be redeemed",
-	CodeVoucherExceeded:  "Amount exceeds what the voucher or the sale allows",
-	CodeNotVoidable:      "Voucher cannot be voided",
-	CodeVoidUnderWay:     "A void of this voucher is under way",
-	CodeAlreadyInvoiced:  "Transaction already invoiced",
-	CodeNotInvoiceable:   "Transaction cannot be invoiced",
-	CodeAccountClosed:    "Account closed",
-	CodeAccountBusy:      "Account has a sale or refund under way",
+	CodeInvalidTariff:         "Tariff cannot price anything",
+	CodeTariffExists:          "Tariff code already used in the project",
+	CodeMeterNotPlatform:      "Meter is not platform-side prepaid",
+	CodeNotIssuable:           "Voucher batch cannot be issued now",
+	CodeNotRedeemable:         "Voucher cannot be redeemed",
+	CodeVoucherExceeded:       "Amount exceeds what the voucher or the sale allows",
+	CodeNotVoidable:           "Voucher cannot be voided",
+	CodeVoidUnderWay:          "A void of this voucher is under way",
+	CodeAlreadyInvoiced:       "Transaction already invoiced",
+	CodeNotInvoiceable:        "Transaction cannot be invoiced",
+	CodeAccountClosed:         "Account closed",
+	CodeAccountBusy:           "Account has a sale or refund under way",
+	CodeWorkOrderClosed:       "Work order is closed",
+	CodeWorkOrderAcknowledged: "Work order already acknowledged",
 }
 
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {

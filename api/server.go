@@ -140,6 +140,7 @@ func New(cfg Config) *Server {
 			r.With(s.audit("credit.repay")).Post("/repayments", s.createRepayment)
 			r.Get("/mail", s.listMail)
 			s.financeRoutes(r)
+			s.workOrderRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ package workflows
 
 import (
 	"log/slog"
+	"os"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -27,6 +28,8 @@ import (
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
+	workorderacts "github.com/voltflow/voltflow/activities/workorder"
+	domainworkorder "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows/alarm"
@@ -41,6 +44,7 @@ import (
 	"github.com/voltflow/voltflow/workflows/refund"
 	"github.com/voltflow/voltflow/workflows/sweep"
 	"github.com/voltflow/voltflow/workflows/voucher"
+	"github.com/voltflow/voltflow/workflows/workorder"
 )
 
 // RegisterMain registers business workflows and their database activities
@@ -56,6 +60,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(workorder.Workflow, workflow.RegisterOptions{Name: workorder.WorkflowType})
+	w.RegisterActivity(&workorderacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(chargeorder.Workflow, workflow.RegisterOptions{Name: chargeorder.Kind})
 	w.RegisterWorkflowWithOptions(chargeorder.AppStart, workflow.RegisterOptions{Name: chargeorder.KindAppStart})
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
@@ -159,7 +165,23 @@ func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 	_, _ = tc, log
 	h.Transaction = append(h.Transaction, chargeorder.Hook(tc, log))
 	h.Transaction = append(h.Transaction, dispatch.Hook(tc, log))
+	if wo, err := workOrderHook(tc, log); err != nil {
+		log.Error("work orders off", "error", err)
+	} else {
+		h.Fault = append(h.Fault, wo.Fault)
+		h.Transaction = append(h.Transaction, wo.Transaction)
+	}
 	return h
+}
+
+// workOrderHook opens work orders from charger faults and failed sessions
+// (configured by VOLTFLOW_WORKORDER_*).
+func workOrderHook(tc client.Client, log *slog.Logger) (*workorder.Hook, error) {
+	cfg, err := domainworkorder.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return workorder.NewHook(tc, log, cfg), nil
 }
 
 // RegisterCredit registers the enterprise chains (enterprise-recharge,

@@ -115,6 +115,10 @@ func DefaultTemplates() Templates {
 			Params: []string{"meterNo", "remaining"}, Codes: codes("SMS_RECHARGE", "1000004")},
 		"meter_alarm": {Text: "{subject}: {alarm} alarm. {detail}",
 			Params: []string{"subject", "alarm", "detail"}, Codes: codes("SMS_METER_ALARM", "1000005")},
+		"work_order_unacknowledged": {Text: "Work order {workOrderId} not acknowledged: {title}.",
+			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNACK", "1000006")},
+		"work_order_unresolved": {Text: "Work order {workOrderId} not resolved in time: {title}.",
+			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNRESOLVED", "1000007")},
 	}
 }
 
