@@ -1,6 +1,7 @@
 package push
 
 import (
+	"hash/fnv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -82,6 +83,11 @@ func Workflow(ctx workflow.Context, in Input) error {
 	// may exceed maxInflight, so an alarm goes out within seconds even while
 	// a burst of status changes is queued (notification_alarmInfo, §8.7).
 	priority := workflow.GetVersion(ctx, "alarm-priority", workflow.DefaultVersion, 1) >= 1
+	// v1: the ready heads of several lanes go out as one SendPushes
+	// activity (one Temporal task and two statements instead of one each
+	// per push), and the first periodic tick is offset by the station so
+	// stations started together do not all report in the same second.
+	batched := workflow.GetVersion(ctx, "batch-push", workflow.DefaultVersion, 1) >= 1
 
 	cadence := in.Cadence
 	queues := map[string][]int64{} // connector → queued push ids, oldest first
@@ -113,7 +119,62 @@ func Workflow(ctx workflow.Context, in Input) error {
 
 	// pump starts the head push of each ready connector. Maps are only
 	// indexed, never ranged over, so replay is deterministic.
+	// finish frees lane c after its push id went out (or was given up).
+	finish := func(c string, id int64) {
+		delete(known, id)
+		inflight[c] = false
+		nInflight--
+		if len(queues[c]) > 0 {
+			if priority && c == LaneAlarm {
+				ready = append([]string{c}, ready...)
+			} else {
+				ready = append(ready, c)
+			}
+		} else {
+			delete(queues, c)
+		}
+	}
+	pumpBatch := func() {
+		var lanes []string
+		var ids []int64
+		for !draining && len(ready) > 0 && (nInflight < maxInflight || ready[0] == LaneAlarm) {
+			c := ready[0]
+			ready = ready[1:]
+			id := queues[c][0]
+			queues[c] = queues[c][1:]
+			inflight[c] = true
+			nInflight++
+			if c == LaneAlarm {
+				// Alone, so a slow batch never holds an alarm back.
+				f := workflow.ExecuteActivity(sendCtx, acts.SendPush, SendInput{PushID: id})
+				sel.AddFuture(f, func(f workflow.Future) {
+					if err := f.Get(ctx, nil); err != nil {
+						log.Warn("push rejected", "pushId", id, "connector", c, "error", err)
+					}
+					finish(c, id)
+				})
+				continue
+			}
+			lanes, ids = append(lanes, c), append(ids, id)
+		}
+		if len(ids) == 0 {
+			return
+		}
+		f := workflow.ExecuteActivity(sendCtx, acts.SendPushes, SendBatchInput{PushIDs: ids})
+		sel.AddFuture(f, func(f workflow.Future) {
+			if err := f.Get(ctx, nil); err != nil {
+				log.Warn("push batch failed", "pushIds", ids, "error", err)
+			}
+			for i, c := range lanes {
+				finish(c, ids[i])
+			}
+		})
+	}
 	pump := func() {
+		if batched {
+			pumpBatch()
+			return
+		}
 		for !draining && len(ready) > 0 && (nInflight < maxInflight || (priority && ready[0] == LaneAlarm)) {
 			c := ready[0]
 			ready = ready[1:]
@@ -148,12 +209,18 @@ func Workflow(ctx workflow.Context, in Input) error {
 	gen := 0
 	var cancelTick workflow.CancelFunc
 	var startTick func()
+	firstTick := batched && len(in.Queued) == 0 && in.StationID != ""
 	startTick = func() {
 		gen++
 		mine := gen
 		var tctx workflow.Context
 		tctx, cancelTick = workflow.WithCancel(ctx)
-		sel.AddFuture(workflow.NewTimer(tctx, cadence), func(f workflow.Future) {
+		d := cadence
+		if firstTick {
+			firstTick = false
+			d = spread(in.StationID, cadence)
+		}
+		sel.AddFuture(workflow.NewTimer(tctx, d), func(f workflow.Future) {
 			if mine != gen {
 				return
 			}
@@ -242,4 +309,17 @@ func Workflow(ctx workflow.Context, in Input) error {
 		}
 	}
 	return workflow.NewContinueAsNewError(ctx, Kind, next)
+}
+
+// spread is the first tick of a station: a point in (0, cadence] fixed by
+// the station id, so the stations' periodic reports are spread over the
+// cadence instead of arriving together.
+func spread(stationID string, cadence time.Duration) time.Duration {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(stationID))
+	n := int64(cadence / time.Millisecond)
+	if n <= 0 {
+		return cadence
+	}
+	return time.Duration(int64(h.Sum32())%n+1) * time.Millisecond
 }

@@ -28,22 +28,22 @@ func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
 	var mu sync.Mutex
 	var sent []int64
 	attempts := map[int64]int{}
-	env.OnActivity(acts.SendPush, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in push.SendInput) (push.SendResult, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			attempts[in.PushID]++
-			// Push 1 meets an outage twice: retried, and push 2 of the
-			// same connector waits for it.
-			if in.PushID == 1 && attempts[1] < 3 {
-				return push.SendResult{}, temporal.NewApplicationError("regulator unavailable", "retryable")
-			}
-			if in.PushID == 5 {
-				return push.SendResult{Status: push.StatusRejected}, temporal.NewNonRetryableApplicationError("4004", "rejected", nil)
-			}
-			sent = append(sent, in.PushID)
-			return push.SendResult{Status: push.StatusSent}, nil
-		})
+	send := func(_ context.Context, in push.SendInput) (push.SendResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts[in.PushID]++
+		// Push 1 meets an outage twice: retried, and push 2 of the
+		// same connector waits for it.
+		if in.PushID == 1 && attempts[1] < 3 {
+			return push.SendResult{}, temporal.NewApplicationError("regulator unavailable", "retryable")
+		}
+		if in.PushID == 5 {
+			return push.SendResult{Status: push.StatusRejected}, temporal.NewNonRetryableApplicationError("4004", "rejected", nil)
+		}
+		sent = append(sent, in.PushID)
+		return push.SendResult{Status: push.StatusSent}, nil
+	}
+	mockSend(env, acts, send)
 	var ticks []time.Time
 	env.OnActivity(acts.PushStationStatus, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in push.PeriodicInput) (push.PeriodicResult, error) {
@@ -118,20 +118,20 @@ func TestAlarmJumpsTheQueue(t *testing.T) {
 	var mu sync.Mutex
 	attempts := map[int64]int{}
 	var alarmAt time.Time
-	env.OnActivity(acts.SendPush, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in push.SendInput) (push.SendResult, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			attempts[in.PushID]++
-			if in.PushID == alarmID {
-				alarmAt = env.Now()
-				return push.SendResult{Status: push.StatusSent}, nil
-			}
-			if attempts[in.PushID] < 3 {
-				return push.SendResult{}, temporal.NewApplicationError("regulator unavailable", "retryable")
-			}
+	send := func(_ context.Context, in push.SendInput) (push.SendResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts[in.PushID]++
+		if in.PushID == alarmID {
+			alarmAt = env.Now()
 			return push.SendResult{Status: push.StatusSent}, nil
-		})
+		}
+		if attempts[in.PushID] < 3 {
+			return push.SendResult{}, temporal.NewApplicationError("regulator unavailable", "retryable")
+		}
+		return push.SendResult{Status: push.StatusSent}, nil
+	}
+	mockSend(env, acts, send)
 	env.OnActivity(acts.PushStationStatus, mock.Anything, mock.Anything).Return(push.PeriodicResult{}, nil)
 	var signalled time.Time
 	env.RegisterDelayedCallback(func() {
@@ -160,4 +160,43 @@ func TestAlarmJumpsTheQueue(t *testing.T) {
 			t.Fatalf("push %d attempted %d times, want 3", i+1, attempts[int64(i+1)])
 		}
 	}
+}
+
+// mockSend mocks SendPush with send, and SendPushes (batch-push, version 1)
+// as send per row the way the real one works: rows already final are not
+// sent again on a retry, rejected rows do not fail the batch, any other
+// failure does (Temporal retries the batch).
+func mockSend(env *testsuite.TestWorkflowEnvironment, acts *push.Activities,
+	send func(context.Context, push.SendInput) (push.SendResult, error)) {
+	env.OnActivity(acts.SendPush, mock.Anything, mock.Anything).Return(send)
+	var mu sync.Mutex
+	final := map[int64]string{}
+	env.OnActivity(acts.SendPushes, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in push.SendBatchInput) (push.SendBatchResult, error) {
+			res := push.SendBatchResult{Statuses: make([]string, len(in.PushIDs))}
+			var failed error
+			for i, id := range in.PushIDs {
+				mu.Lock()
+				st, done := final[id]
+				mu.Unlock()
+				if !done {
+					r, err := send(ctx, push.SendInput{PushID: id})
+					var app *temporal.ApplicationError
+					switch {
+					case err == nil:
+						st = r.Status
+					case errors.As(err, &app) && app.NonRetryable():
+						st = push.StatusRejected
+					default:
+						failed = err
+						continue
+					}
+					mu.Lock()
+					final[id] = st
+					mu.Unlock()
+				}
+				res.Statuses[i] = st
+			}
+			return res, failed
+		})
 }
