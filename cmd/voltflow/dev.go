@@ -89,7 +89,12 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := registerSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	loaded, err := demo.Load(ctx, db, demo.Defaults())
+	demoOpts := demo.Defaults()
+	// Opt-in only: contracts.md has every demo meter meter-side with 50.00
+	// in the meter; VOLTFLOW_DEMO_PLATFORM_METER=M0128 on a fresh state
+	// makes that one platform-side (主站费控), billed by each sweep.
+	demoOpts.PlatformMeter = os.Getenv("VOLTFLOW_DEMO_PLATFORM_METER")
+	loaded, err := demo.Load(ctx, db, demoOpts)
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}

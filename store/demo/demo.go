@@ -30,6 +30,12 @@ type Options struct {
 	// (主站费控) with the TOU tariff TOU-DEMO. Empty in Defaults: the
 	// contract's demo meters are all meter-side (contracts.md).
 	PlatformMeter string
+	// PlatformOpening is the platform-side meter's opening wallet balance,
+	// booked in the ledger as a sale (cash in, owed to the meter), so the
+	// meter is billed by each sweep and not cut off at the first one (an
+	// empty wallet is at the cut-off line). "" with PlatformMeter: 50.00,
+	// the money every other demo meter starts with.
+	PlatformOpening string
 }
 
 // Operator is a login with roles in the demo project.
