@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -36,6 +37,9 @@ type Options struct {
 	// empty wallet is at the cut-off line). "" with PlatformMeter: 50.00,
 	// the money every other demo meter starts with.
 	PlatformOpening string
+	// BookTx books the opening balance (activities/ledger.BookTx; passed in
+	// because the ledger package's tests load the demo).
+	BookTx func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error
 }
 
 // Operator is a login with roles in the demo project.

@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 )
@@ -56,7 +55,10 @@ func addTariffs(ctx context.Context, tx pgx.Tx, projectID string, o Options) err
 	e := domledger.Transfer("demo/opening/"+o.PlatformMeter, "recharge", "demo opening balance of platform-side meter "+o.PlatformMeter,
 		domledger.Posting{Account: domledger.MeterWallet(o.PlatformMeter), Kind: domledger.Liability},
 		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, amount)
-	if _, err := ledger.BookTx(ctx, tx, projectID, e); err != nil {
+	if o.BookTx == nil {
+		return fmt.Errorf("opening balance of platform-side meter %s: Options.BookTx not set", o.PlatformMeter)
+	}
+	if err := o.BookTx(ctx, tx, projectID, e); err != nil {
 		return fmt.Errorf("opening balance of platform-side meter %s: %w", o.PlatformMeter, err)
 	}
 	return nil
