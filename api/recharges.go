@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -148,6 +149,10 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startRecharge(ctx context.Context, rec rechargeacts.Recharge, projectCode string) error {
 	in := recharge.Input{RechargeID: rec.ID, ProjectID: rec.ProjectID, ProjectCode: projectCode, MeterID: rec.MeterID,
 		MeterNo: rec.MeterNo, Amount: rec.Amount, NeedsApproval: rec.NeedsApproval, DispatchWindow: s.cfg.DispatchWindow}
+	// A platform-side meter's sale goes to its wallet, not into the meter.
+	if err := s.cfg.DB.QueryRow(ctx, `select prepaid_mode = 'platform' from meters where id=$1`, rec.MeterID).Scan(&in.Platform); err != nil {
+		return fmt.Errorf("prepaid mode of meter %s: %w", rec.MeterNo, err)
+	}
 	return s.startOnce(ctx, rec.WorkflowID, recharge.Kind, names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)), in)
 }
 

@@ -323,7 +323,8 @@ func EntryKey(meterNo string, readAt time.Time) string {
 
 // decide switches the meter off when its wallet plus overdraft allowance
 // is at or below zero (unless it is in protect mode), and on again when it
-// is back above zero after billing switched it off. The command row is
+// is back above zero after billing switched it off — not when an operator
+// cut it off since (LastCutOff). The command row is
 // written here, in the charge's transaction, with an idempotency key per
 // meter and switch decision, so the decision is never lost nor doubled.
 func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult) (meterResult, error) {
@@ -340,6 +341,11 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 		cmd = metercmd.SwitchOn
 	default:
 		return out, nil
+	}
+	// A meter an operator cut off stays as the operator left it: billing
+	// neither switches it on after a recharge nor adds its own switch-off.
+	if reason, err := LastCutOff(ctx, tx, r.meterID); err != nil || reason == CutOffManual {
+		return out, err
 	}
 	s.seq++
 	id := uuid.NewString()

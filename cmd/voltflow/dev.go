@@ -16,8 +16,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/devices/simulator"
+	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
@@ -89,7 +93,16 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := registerSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	loaded, err := demo.Load(ctx, db, demo.Defaults())
+	demoOpts := demo.Defaults()
+	// Opt-in only: contracts.md has every demo meter meter-side with 50.00
+	// in the meter; VOLTFLOW_DEMO_PLATFORM_METER=M0128 on a fresh state
+	// makes that one platform-side (主站费控), billed by each sweep.
+	demoOpts.PlatformMeter = os.Getenv("VOLTFLOW_DEMO_PLATFORM_METER")
+	demoOpts.BookTx = func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error {
+		_, err := ledger.BookTx(ctx, tx, projectID, e)
+		return err
+	}
+	loaded, err := demo.Load(ctx, db, demoOpts)
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}

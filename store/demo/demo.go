@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -30,6 +31,15 @@ type Options struct {
 	// (主站费控) with the TOU tariff TOU-DEMO. Empty in Defaults: the
 	// contract's demo meters are all meter-side (contracts.md).
 	PlatformMeter string
+	// PlatformOpening is the platform-side meter's opening wallet balance,
+	// booked in the ledger as a sale (cash in, owed to the meter), so the
+	// meter is billed by each sweep and not cut off at the first one (an
+	// empty wallet is at the cut-off line). "" with PlatformMeter: 50.00,
+	// the money every other demo meter starts with.
+	PlatformOpening string
+	// BookTx books the opening balance (activities/ledger.BookTx; passed in
+	// because the ledger package's tests load the demo).
+	BookTx func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error
 }
 
 // Operator is a login with roles in the demo project.

@@ -6,6 +6,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	domledger "github.com/voltflow/voltflow/domain/ledger"
+	"github.com/voltflow/voltflow/domain/money"
 )
 
 // TOUTariffCode is the demo project's time-of-use tariff (尖峰平谷).
@@ -37,6 +40,26 @@ func addTariffs(ctx context.Context, tx pgx.Tx, projectID string, o Options) err
 	}
 	if tag.RowsAffected() != 1 {
 		return fmt.Errorf("platform-side meter %s: no such meter in the demo", o.PlatformMeter)
+	}
+	opening := o.PlatformOpening
+	if opening == "" {
+		opening = "50.00"
+	}
+	amount, err := money.Parse(opening)
+	if err != nil || amount.IsNegative() {
+		return fmt.Errorf("opening balance %q of platform-side meter %s: want a non-negative amount (%v)", opening, o.PlatformMeter, err)
+	}
+	if amount.IsZero() {
+		return nil
+	}
+	e := domledger.Transfer("demo/opening/"+o.PlatformMeter, "recharge", "demo opening balance of platform-side meter "+o.PlatformMeter,
+		domledger.Posting{Account: domledger.MeterWallet(o.PlatformMeter), Kind: domledger.Liability},
+		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, amount)
+	if o.BookTx == nil {
+		return fmt.Errorf("opening balance of platform-side meter %s: Options.BookTx not set", o.PlatformMeter)
+	}
+	if err := o.BookTx(ctx, tx, projectID, e); err != nil {
+		return fmt.Errorf("opening balance of platform-side meter %s: %w", o.PlatformMeter, err)
 	}
 	return nil
 }

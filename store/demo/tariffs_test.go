@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/activities/ledger"
+	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -22,6 +26,10 @@ func TestPlatformMeterWithTOUTariff(t *testing.T) {
 	db := pg.NewDB(t)
 	o := demo.Defaults()
 	o.BcryptCost, o.MetersPerGW, o.GatewayPorts, o.PlatformMeter = 4, 4, []int{1, 2}, "M0006"
+	o.BookTx = func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error {
+		_, err := ledger.BookTx(ctx, tx, projectID, e)
+		return err
+	}
 	if _, err := demo.Load(ctx, db, o); err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +51,14 @@ func TestPlatformMeterWithTOUTariff(t *testing.T) {
 	}
 	if meters != 1 || platform != 1 || meterNo != "M0006" {
 		t.Fatalf("%d meters on TOU-DEMO (%s), %d platform-side; want M0006 alone", meters, meterNo, platform)
+	}
+	// Its opening balance (default 50.00) is in its wallet, taken as cash.
+	for _, c := range []struct{ code, want string }{{"meter-wallet:M0006", "-50.00"}, {"cash", "50.00"}} {
+		var bal string
+		if err := db.QueryRow(ctx, `select a.balance::text from ledger_accounts a join projects p on p.id=a.project_id
+			where p.code='demo' and a.code=$1`, c.code).Scan(&bal); err != nil || bal != c.want {
+			t.Fatalf("account %s balance %s (%v), want %s", c.code, bal, err, c.want)
+		}
 	}
 	// A meter number that is not in the demo is an error, not a silent no-op.
 	o.Project, o.Organisation, o.MeterPrefix, o.PlatformMeter, o.Operators = "p2", "o2", "Q", "M0006", nil

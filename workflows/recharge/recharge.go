@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
+	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/activities/meters"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
@@ -16,6 +17,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
+	"github.com/voltflow/voltflow/workflows/names"
 )
 
 // Names shared with the API.
@@ -43,6 +45,10 @@ type Input struct {
 	ApprovalTimeout time.Duration `json:"approvalTimeout"`
 	// DispatchWindow is how long the meter is retried before dispatch_failed.
 	DispatchWindow time.Duration `json:"dispatchWindow"`
+	// Platform: the meter is platform-side prepaid (主站费控); the sale is
+	// credited to its wallet in the ledger, nothing is written into the
+	// meter (false in older runs: they replay the meter-side path).
+	Platform bool `json:"platform,omitempty"`
 }
 
 // Redispatch is an operator's request to send a failed sale again.
@@ -108,6 +114,10 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 
+	if in.Platform {
+		return platform(ctx, in, status)
+	}
+
 	sent, err := step.Deliver(ctx, Kind, func(ctx workflow.Context) (meters.DispatchResult, error) {
 		var sent meters.DispatchResult
 		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRecharge, meters.DispatchInput{
@@ -125,6 +135,24 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
+}
+
+// platform credits a booked sale to a platform-side meter's wallet; the
+// activity also switches on a meter billing cut off for arrears.
+func platform(ctx workflow.Context, in Input, status *delivery.Tracker) (Result, error) {
+	var billing *billingacts.Activities
+	var credited billingacts.CreditResult
+	// Billing activities run with the sweep's, on the devices queue.
+	actx := workflow.WithTaskQueue(delivery.DB(ctx), names.DevicesQueue)
+	if err := workflow.ExecuteActivity(actx, billing.CreditRecharge, billingacts.CreditInput{
+		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo,
+		Amount: in.Amount}).Get(ctx, &credited); err != nil {
+		return Result{}, err
+	}
+	if err := status.Mark(ctx, domain.Completed); err != nil {
+		return Result{}, err
+	}
+	return Result{Status: domain.Completed}, nil
 }
 
 func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {

@@ -3,14 +3,17 @@ package recharge
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	billingacts "github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/activities/meters"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
@@ -217,5 +220,42 @@ func TestDispatchFailsThenRedispatchCompletes(t *testing.T) {
 	want := []domain.Status{domain.DispatchFailed, domain.Dispatching}
 	if len(*statuses) != 2 || (*statuses)[0] != want[0] || (*statuses)[1] != want[1] {
 		t.Fatalf("statuses %v, want %v", *statuses, want)
+	}
+}
+
+// TestPlatformSaleCreditsTheWalletWithoutDispatch: a sale to a
+// platform-side meter is booked and credited by billing; nothing is sent to
+// the meter and nothing is settled against a meter counter.
+func TestPlatformSaleCreditsTheWalletWithoutDispatch(t *testing.T) {
+	e, statuses, calls := env(t)
+	e.RegisterActivity(&billingacts.Activities{})
+	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(func(context.Context, meters.DispatchInput) (meters.DispatchResult, error) {
+		*calls = append(*calls, "dispatch")
+		return meters.DispatchResult{}, nil
+	})
+	var queue string
+	e.OnActivity("CreditRecharge", mock.Anything, mock.Anything).Return(func(ctx context.Context, in billingacts.CreditInput) (billingacts.CreditResult, error) {
+		*calls = append(*calls, "credit "+in.MeterNo+" "+in.Amount.String())
+		queue = activity.GetInfo(ctx).TaskQueue
+		return billingacts.CreditResult{Balance: in.Amount}, nil
+	})
+	in := input("10.00", false)
+	in.Platform = true
+	e.ExecuteWorkflow(Kind, in)
+	var res Result
+	if err := e.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != domain.Completed || res.Counter != 0 {
+		t.Fatalf("result %+v, want completed without a counter", res)
+	}
+	if got := strings.Join(*calls, ","); got != "book,credit M1 10.00" {
+		t.Fatalf("calls %s, want book then credit only", got)
+	}
+	if queue != names.DevicesQueue {
+		t.Fatalf("CreditRecharge ran on %q, want %s (where billing's activities are registered)", queue, names.DevicesQueue)
+	}
+	if len(*statuses) != 0 {
+		t.Fatalf("statuses projected by the workflow %v; book and credit project them", *statuses)
 	}
 }
