@@ -47,6 +47,7 @@ type Server struct {
 	seq          int
 	queries      int
 	hold         chan struct{} // non-nil: requests wait until Release
+	holdAnswers  bool          // Hold waits after the request was handled
 	waiting      int
 	dropped      int
 	close        func()
@@ -63,6 +64,18 @@ func (s *Server) Hold() {
 	}
 }
 
+// HoldAnswers is Hold after the provider acted: a message is accepted and
+// recorded, only its answer waits. A client that goes away meanwhile — a
+// killed worker — never learns that the message was sent.
+func (s *Server) HoldAnswers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold == nil {
+		s.hold = make(chan struct{})
+	}
+	s.holdAnswers = true
+}
+
 // Release lets waiting and later requests through.
 func (s *Server) Release() {
 	s.mu.Lock()
@@ -71,6 +84,7 @@ func (s *Server) Release() {
 		close(s.hold)
 		s.hold = nil
 	}
+	s.holdAnswers = false
 }
 
 // Waiting counts requests held now.
@@ -201,6 +215,22 @@ func start(h func(*Server) http.Handler) *Server {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.mu.Lock()
+		after := s.holdAnswers
+		s.mu.Unlock()
+		if after {
+			rec := httptest.NewRecorder()
+			inner.ServeHTTP(rec, r)
+			if !s.gate(r) {
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
 		if !s.gate(r) {
 			return
 		}
