@@ -113,9 +113,11 @@ func (a *Activities) perProvider() int {
 // the next provider is tried. Each try is recorded in sms_attempts.
 //
 // The row is claimed before the provider is called, so a retry after a
-// recorded success sends nothing. A worker killed between the provider's
-// acceptance and the row update sends the message again on retry; the row
-// id travels as the provider's OutId / SessionContext to spot that.
+// recorded success sends nothing. The call itself is recorded as in flight
+// before it starts (the row id travels as the provider's OutId /
+// SessionContext); a retry that finds a call in flight — the worker died
+// between the provider's acceptance and our record — asks that provider
+// whether it has the message (Finder) and resends only if it has not.
 func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, error) {
 	templates := a.Templates
 	if templates == nil {
@@ -141,6 +143,12 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 		return SendResult{}, err
 	}
 	providers := a.providers()
+	if row.inFlight != "" {
+		res, found, err := a.findInFlight(ctx, in, row, tpl, params, text, providers)
+		if err != nil || found {
+			return res, err
+		}
+	}
 	idx := min(row.providerIndex, len(providers)-1)
 	for {
 		p := providers[idx]
@@ -152,6 +160,10 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 		code := tpl.Codes[p.Name()]
 		if code == "" {
 			code = in.Template
+		}
+		if _, err := a.DB.Exec(ctx, `update sms_messages set in_flight_provider=$2, in_flight_at=$3 where id=$1`,
+			row.id, p.Name(), a.now()); err != nil {
+			return SendResult{}, fmt.Errorf("record SMS call: %w", err)
 		}
 		rec, sendErr := p.Send(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.id})
 		if sendErr == nil {
@@ -211,6 +223,41 @@ func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) err
 type messageRow struct {
 	id, status, provider, providerMsgID string
 	providerIndex                       int
+	inFlight                            string // provider of an unrecorded call
+	inFlightAt                          *time.Time
+}
+
+// findInFlight asks the provider of an unrecorded earlier call whether it
+// accepted the message. Found: the message is recorded as sent with the
+// provider's id (and not sent again). A provider that cannot be asked
+// (the outbox, whose acceptance is our own record) is not.
+func (a *Activities) findInFlight(ctx context.Context, in SendInput, row messageRow, tpl Template, params []Param, text string, providers []Provider) (SendResult, bool, error) {
+	for _, p := range providers {
+		f, ok := p.(Finder)
+		if p.Name() != row.inFlight || !ok {
+			continue
+		}
+		since := a.now()
+		if row.inFlightAt != nil {
+			since = *row.inFlightAt
+		}
+		code := tpl.Codes[p.Name()]
+		if code == "" {
+			code = in.Template
+		}
+		rec, found, err := f.Find(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.id}, since)
+		if err != nil {
+			// Resending blind could send twice: retry the question instead.
+			return SendResult{}, false, fmt.Errorf("ask %s for SMS %s before resending: %w", p.Name(), row.id, err)
+		}
+		if !found {
+			return SendResult{}, false, nil
+		}
+		res, err := a.markSent(ctx, row.id, p.Name(), rec.MessageID)
+		res.Duplicate = true
+		return res, true, err
+	}
+	return SendResult{}, false, nil
 }
 
 // claim inserts the message or finds the earlier one with the same key.
@@ -223,9 +270,9 @@ func (a *Activities) claim(ctx context.Context, in SendInput, text string) (mess
 	err = a.DB.QueryRow(ctx, `insert into sms_messages(id, project_id, workflow_id, alarm_id, stage, recipient, kind, meter_no,
 		template, params, text, status, created_at) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'pending',$12)
 		on conflict (workflow_id, alarm_id, stage, recipient) do update set workflow_id = excluded.workflow_id
-		returning id, status, provider, provider_message_id, provider_index`,
+		returning id, status, provider, provider_message_id, provider_index, in_flight_provider, in_flight_at`,
 		uuid.NewString(), in.ProjectID, in.WorkflowID, in.AlarmID, in.Stage, in.Recipient, in.Kind, in.MeterNo,
-		in.Template, values, text, a.now()).Scan(&r.id, &r.status, &r.provider, &r.providerMsgID, &r.providerIndex)
+		in.Template, values, text, a.now()).Scan(&r.id, &r.status, &r.provider, &r.providerMsgID, &r.providerIndex, &r.inFlight, &r.inFlightAt)
 	if err != nil {
 		return r, fmt.Errorf("record SMS %s/%s to %s: %w", in.WorkflowID, in.Stage, in.Recipient, err)
 	}
@@ -238,7 +285,7 @@ func (a *Activities) markSent(ctx context.Context, id, provider, msgID string) (
 			return err
 		}
 		_, err := tx.Exec(ctx, `update sms_messages set status='sent', provider=$2, provider_message_id=$3, sent_at=$4,
-			attempts=attempts+1 where id=$1`, id, provider, msgID, a.now())
+			attempts=attempts+1, in_flight_provider='', in_flight_at=null where id=$1`, id, provider, msgID, a.now())
 		if err != nil || provider != (Outbox{}).Name() {
 			return err
 		}
@@ -260,6 +307,14 @@ func (a *Activities) recordFailure(ctx context.Context, id, provider string, idx
 		if _, err := tx.Exec(ctx, `update sms_messages set attempts=attempts+1, last_error=$2, provider_index=$3 where id=$1`,
 			id, sendErr.Error(), idx); err != nil {
 			return err
+		}
+		// The provider answered with a refusal: the call did not send.
+		// No answer (network error, 5xx) may still have sent: stay in flight.
+		var pe *Error
+		if errors.As(sendErr, &pe) && pe.Class != Transient {
+			if _, err := tx.Exec(ctx, `update sms_messages set in_flight_provider='', in_flight_at=null where id=$1`, id); err != nil {
+				return err
+			}
 		}
 		return tx.QueryRow(ctx, `select count(*) from sms_attempts where message_id=$1 and provider=$2 and not ok`, id, provider).Scan(&n)
 	})

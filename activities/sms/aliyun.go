@@ -46,6 +46,77 @@ func (a *Aliyun) Send(ctx context.Context, r Request) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
+	body, status, err := a.call(ctx, map[string]string{"Action": "SendSms",
+		"PhoneNumbers": r.Phone, "SignName": a.SignName, "TemplateCode": r.TemplateCode,
+		"TemplateParam": string(tpJSON), "OutId": r.Ref,
+	})
+	if err != nil {
+		return Receipt{}, err
+	}
+	var out struct{ Code, Message, BizId, RequestId string }
+	if err := json.Unmarshal(body, &out); err != nil || out.Code == "" {
+		return Receipt{}, &Error{Provider: a.Name(), Class: Transient, Code: fmt.Sprintf("HTTP%d", status),
+			Message: strings.TrimSpace(string(body))}
+	}
+	if out.Code != "OK" {
+		return Receipt{}, &Error{Provider: a.Name(), Class: aliyunClass(out.Code, status), Code: out.Code, Message: out.Message}
+	}
+	return Receipt{MessageID: out.BizId}, nil
+}
+
+// Find asks QuerySendDetails whether the provider already has the message
+// with OutId r.Ref to r.Phone, sent on the day of since or later (Beijing
+// dates; the API answers per day, 50 records a page). Its records carry no
+// BizId, so a found message's id is "OutId:" + Ref.
+func (a *Aliyun) Find(ctx context.Context, r Request, since time.Time) (Receipt, bool, error) {
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	for day := since.In(chinaTime); !day.After(now().In(chinaTime).Add(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
+		for page := 1; ; page++ {
+			body, status, err := a.call(ctx, map[string]string{"Action": "QuerySendDetails",
+				"PhoneNumber": r.Phone, "SendDate": day.Format("20060102"), "PageSize": "50", "CurrentPage": fmt.Sprint(page)})
+			if err != nil {
+				return Receipt{}, false, err
+			}
+			var out struct {
+				Code, Message     string
+				TotalCount        int
+				SmsSendDetailDTOs struct {
+					SmsSendDetailDTO []struct {
+						PhoneNum, OutId, TemplateCode string
+						SendStatus                    int
+					}
+				}
+			}
+			if err := json.Unmarshal(body, &out); err != nil || out.Code == "" {
+				return Receipt{}, false, &Error{Provider: a.Name(), Class: Transient, Code: fmt.Sprintf("HTTP%d", status), Message: strings.TrimSpace(string(body))}
+			}
+			if out.Code != "OK" {
+				return Receipt{}, false, &Error{Provider: a.Name(), Class: aliyunClass(out.Code, status), Code: out.Code, Message: out.Message}
+			}
+			dtos := out.SmsSendDetailDTOs.SmsSendDetailDTO
+			for _, d := range dtos {
+				if d.OutId == r.Ref && r.Ref != "" {
+					return Receipt{MessageID: "OutId:" + r.Ref}, true, nil
+				}
+			}
+			if len(dtos) < 50 || page*50 >= out.TotalCount {
+				break
+			}
+		}
+		if day.Format("20060102") == now().In(chinaTime).Format("20060102") {
+			break
+		}
+	}
+	return Receipt{}, false, nil
+}
+
+// call signs params (plus the common ones) and posts them; it returns the
+// answer's body and HTTP status.
+func (a *Aliyun) call(ctx context.Context, params map[string]string) ([]byte, int, error) {
+	action := params["Action"]
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
@@ -56,14 +127,14 @@ func (a *Aliyun) Send(ctx context.Context, r Request) (Receipt, error) {
 	}
 	nonce := make([]byte, 16)
 	if _, err := rand.Read(nonce); err != nil {
-		return Receipt{}, err
+		return nil, 0, err
 	}
-	params := map[string]string{
-		"AccessKeyId": a.AccessKeyID, "Action": "SendSms", "Format": "JSON", "RegionId": region,
+	for k, v := range map[string]string{
+		"AccessKeyId": a.AccessKeyID, "Format": "JSON", "RegionId": region,
 		"SignatureMethod": "HMAC-SHA1", "SignatureNonce": hex.EncodeToString(nonce), "SignatureVersion": "1.0",
 		"Timestamp": now().UTC().Format("2006-01-02T15:04:05Z"), "Version": "2017-05-25",
-		"PhoneNumbers": r.Phone, "SignName": a.SignName, "TemplateCode": r.TemplateCode,
-		"TemplateParam": string(tpJSON), "OutId": r.Ref,
+	} {
+		params[k] = v
 	}
 	params["Signature"] = aliyunSignature(http.MethodPost, params, a.AccessKeySecret)
 	form := url.Values{}
@@ -72,7 +143,7 @@ func (a *Aliyun) Send(ctx context.Context, r Request) (Receipt, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(a.Endpoint, "/")+"/", strings.NewReader(form.Encode()))
 	if err != nil {
-		return Receipt{}, err
+		return nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hc := a.HTTP
@@ -81,22 +152,14 @@ func (a *Aliyun) Send(ctx context.Context, r Request) (Receipt, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("aliyun SendSms: %w", err)
+		return nil, 0, fmt.Errorf("aliyun %s: %w", action, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Receipt{}, fmt.Errorf("aliyun SendSms: read answer: %w", err)
+		return nil, 0, fmt.Errorf("aliyun %s: read answer: %w", action, err)
 	}
-	var out struct{ Code, Message, BizId, RequestId string }
-	if err := json.Unmarshal(body, &out); err != nil || out.Code == "" {
-		return Receipt{}, &Error{Provider: a.Name(), Class: Transient, Code: fmt.Sprintf("HTTP%d", resp.StatusCode),
-			Message: strings.TrimSpace(string(body))}
-	}
-	if out.Code != "OK" {
-		return Receipt{}, &Error{Provider: a.Name(), Class: aliyunClass(out.Code, resp.StatusCode), Code: out.Code, Message: out.Message}
-	}
-	return Receipt{MessageID: out.BizId}, nil
+	return body, resp.StatusCode, nil
 }
 
 // aliyunClass sorts Dysms error codes: rate limits (流控) are retried, the

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Request is one message to one phone number, as a provider needs it.
@@ -41,6 +42,14 @@ type Receipt struct {
 type Provider interface {
 	Name() string
 	Send(ctx context.Context, r Request) (Receipt, error)
+}
+
+// Finder is a provider that can say whether it already accepted a message:
+// by our Ref (Aliyun OutId, Tencent SessionContext) to r.Phone, sent at or
+// after since. SendSMS asks it before resending a message whose earlier
+// call may have reached the provider unrecorded (a killed worker).
+type Finder interface {
+	Find(ctx context.Context, r Request, since time.Time) (Receipt, bool, error)
 }
 
 // Failure classes of a provider's answer.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
@@ -118,4 +119,50 @@ func tencentClass(code string) Failure {
 	default:
 		return Rejected
 	}
+}
+
+// Find asks PullSmsSendStatusByPhoneNumber (2021-01-11) whether the
+// provider has a message to r.Phone with SessionContext r.Ref since the
+// given time. Tencent lists a message there once its status report is in,
+// so a message accepted seconds ago may not show yet.
+func (t *Tencent) Find(ctx context.Context, r Request, since time.Time) (Receipt, bool, error) {
+	c, err := t.client()
+	if err != nil {
+		return Receipt{}, false, &Error{Provider: t.Name(), Class: Rejected, Code: "Config", Message: err.Error()}
+	}
+	phone := r.Phone
+	if !strings.HasPrefix(phone, "+") {
+		phone = "+86" + phone
+	}
+	req := tchttp.NewCommonRequest("sms", "2021-01-11", "PullSmsSendStatusByPhoneNumber")
+	req.SetContext(ctx)
+	// Offset is fixed at 0 by the API; 100 is its largest page.
+	if err := req.SetActionParameters(map[string]any{
+		"BeginTime": uint64(since.Add(-time.Minute).Unix()), "Offset": 0, "Limit": 100,
+		"PhoneNumber": phone, "SmsSdkAppId": t.SdkAppID,
+	}); err != nil {
+		return Receipt{}, false, err
+	}
+	resp := tchttp.NewCommonResponse()
+	if err := c.Send(req, resp); err != nil {
+		var se *tcerr.TencentCloudSDKError
+		if errors.As(err, &se) {
+			return Receipt{}, false, &Error{Provider: t.Name(), Class: tencentClass(se.Code), Code: se.Code, Message: se.Message}
+		}
+		return Receipt{}, false, fmt.Errorf("tencent PullSmsSendStatusByPhoneNumber: %w", err)
+	}
+	var out struct {
+		Response struct {
+			PullSmsSendStatusSet []struct{ SerialNo, PhoneNumber, SessionContext, ReportStatus string }
+		}
+	}
+	if err := json.Unmarshal(resp.GetBody(), &out); err != nil {
+		return Receipt{}, false, fmt.Errorf("tencent PullSmsSendStatusByPhoneNumber: answer: %w", err)
+	}
+	for _, s := range out.Response.PullSmsSendStatusSet {
+		if r.Ref != "" && s.SessionContext == r.Ref {
+			return Receipt{MessageID: s.SerialNo}, true, nil
+		}
+	}
+	return Receipt{}, false, nil
 }

@@ -32,6 +32,7 @@ type Received struct {
 	Ref          string   // OutId / SessionContext
 	MessageID    string   // empty when refused
 	Code         string   // the answer's code
+	At           time.Time
 }
 
 // Server is one fake provider on a real socket.
@@ -44,7 +45,9 @@ type Server struct {
 	badTemplates map[string]bool
 	sigFailures  int
 	seq          int
+	queries      int
 	hold         chan struct{} // non-nil: requests wait until Release
+	holdAnswers  bool          // Hold waits after the request was handled
 	waiting      int
 	dropped      int
 	close        func()
@@ -61,6 +64,18 @@ func (s *Server) Hold() {
 	}
 }
 
+// HoldAnswers is Hold after the provider acted: a message is accepted and
+// recorded, only its answer waits. A client that goes away meanwhile — a
+// killed worker — never learns that the message was sent.
+func (s *Server) HoldAnswers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hold == nil {
+		s.hold = make(chan struct{})
+	}
+	s.holdAnswers = true
+}
+
 // Release lets waiting and later requests through.
 func (s *Server) Release() {
 	s.mu.Lock()
@@ -69,6 +84,7 @@ func (s *Server) Release() {
 		close(s.hold)
 		s.hold = nil
 	}
+	s.holdAnswers = false
 }
 
 // Waiting counts requests held now.
@@ -157,8 +173,27 @@ func (s *Server) decide(r Received, prefix string) (Received, string) {
 		s.seq++
 		r.MessageID = fmt.Sprintf("%s-%06d", prefix, s.seq)
 	}
+	r.At = time.Now()
 	s.received = append(s.received, r)
 	return r, outcome
+}
+
+// Queries counts the look-ups answered (QuerySendDetails,
+// PullSmsSendStatusByPhoneNumber).
+func (s *Server) Queries() int { s.mu.Lock(); defer s.mu.Unlock(); return s.queries }
+
+// sentTo lists the accepted messages to phone, counting a query.
+func (s *Server) sentTo(phone string) []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries++
+	var out []Received
+	for _, r := range s.received {
+		if r.MessageID != "" && r.Phone == phone {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (s *Server) sigFailed() { s.mu.Lock(); s.sigFailures++; s.mu.Unlock() }
@@ -180,6 +215,22 @@ func start(h func(*Server) http.Handler) *Server {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.mu.Lock()
+		after := s.holdAnswers
+		s.mu.Unlock()
+		if after {
+			rec := httptest.NewRecorder()
+			inner.ServeHTTP(rec, r)
+			if !s.gate(r) {
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
 		if !s.gate(r) {
 			return
 		}
@@ -228,6 +279,10 @@ func StartAliyun(keyID, keySecret string) *Server {
 					"Message": "Specified signature is not matched with our calculation.", "RequestId": reqID})
 				return
 			}
+			if params["Action"] == "QuerySendDetails" && params["Version"] == "2017-05-25" {
+				aliyunQuery(s, w, params, reqID)
+				return
+			}
 			if params["Action"] != "SendSms" || params["Version"] != "2017-05-25" {
 				writeJSON(w, 400, map[string]string{"Code": "InvalidAction.NotFound", "Message": "action " + params["Action"], "RequestId": reqID})
 				return
@@ -260,6 +315,51 @@ func StartAliyun(keyID, keySecret string) *Server {
 			}
 		})
 	})
+}
+
+// beijing is the zone of Aliyun's SendDate and the record times.
+var beijing = time.FixedZone("CST", 8*3600)
+
+// aliyunQuery answers QuerySendDetails: the accepted messages to one
+// number on one day (yyyyMMdd, Beijing), 1–50 a page, newest first, as
+// SmsSendDetailDTOs.SmsSendDetailDTO (no BizId, as the provider's records).
+func aliyunQuery(s *Server, w http.ResponseWriter, params map[string]string, reqID string) {
+	bad := func(msg string) {
+		writeJSON(w, 400, map[string]string{"Code": "isv.INVALID_PARAMETERS", "Message": msg, "RequestId": reqID})
+	}
+	var size, page int
+	if _, err := fmt.Sscan(params["PageSize"], &size); err != nil || size < 1 || size > 50 {
+		bad("PageSize must be 1-50")
+		return
+	}
+	page = 1
+	if v := params["CurrentPage"]; v != "" {
+		if _, err := fmt.Sscan(v, &page); err != nil || page < 1 {
+			bad("CurrentPage")
+			return
+		}
+	}
+	day, err := time.ParseInLocation("20060102", params["SendDate"], beijing)
+	if err != nil || params["PhoneNumber"] == "" {
+		bad("SendDate (yyyyMMdd) and PhoneNumber are required")
+		return
+	}
+	var match []Received
+	for _, r := range s.sentTo(params["PhoneNumber"]) {
+		if at := r.At.In(beijing); !at.Before(day) && at.Before(day.AddDate(0, 0, 1)) &&
+			(params["BizId"] == "" || params["BizId"] == r.MessageID) {
+			match = append([]Received{r}, match...)
+		}
+	}
+	dtos := []map[string]any{}
+	for i := (page - 1) * size; i < len(match) && i < page*size; i++ {
+		r := match[i]
+		dtos = append(dtos, map[string]any{"PhoneNum": r.Phone, "SendStatus": 3, "ErrCode": "DELIVERED",
+			"TemplateCode": r.TemplateCode, "Content": strings.Join(r.Params, " "), "OutId": r.Ref,
+			"SendDate": r.At.In(beijing).Format(time.DateTime), "ReceiveDate": r.At.In(beijing).Format(time.DateTime)})
+	}
+	writeJSON(w, 200, map[string]any{"Code": "OK", "Message": "OK", "RequestId": reqID, "TotalCount": len(match),
+		"SmsSendDetailDTOs": map[string]any{"SmsSendDetailDTO": dtos}})
 }
 
 func (s *Server) setCode(i int, code string) {
@@ -327,6 +427,29 @@ func NewTencent(t testing.TB, secretID, secretKey string) *Server {
 			if code, msg := tc3Verify(r, body, secretID, secretKey); code != "" {
 				s.sigFailed()
 				fail(code, msg)
+				return
+			}
+			if r.Header.Get("X-TC-Action") == "PullSmsSendStatusByPhoneNumber" && r.Header.Get("X-TC-Version") == "2021-01-11" {
+				var q struct {
+					BeginTime, EndTime, Offset, Limit *int64
+					PhoneNumber, SmsSdkAppId          string
+				}
+				if err := json.Unmarshal(body, &q); err != nil || q.BeginTime == nil || q.Offset == nil || q.Limit == nil ||
+					*q.Limit < 1 || *q.Limit > 100 || q.PhoneNumber == "" || q.SmsSdkAppId == "" {
+					fail("InvalidParameter", "BeginTime, Offset, Limit (1-100), PhoneNumber and SmsSdkAppId are required")
+					return
+				}
+				set := []map[string]any{}
+				for _, m := range s.sentTo(q.PhoneNumber) {
+					if m.At.Unix() < *q.BeginTime || (q.EndTime != nil && m.At.Unix() > *q.EndTime) || int64(len(set)) >= *q.Limit {
+						continue
+					}
+					// The fake's handsets receive at once: the report is in.
+					set = append(set, map[string]any{"UserReceiveTime": m.At.Unix(), "CountryCode": "86",
+						"SubscriberNumber": strings.TrimPrefix(m.Phone, "+86"), "PhoneNumber": m.Phone, "SerialNo": m.MessageID,
+						"ReportStatus": "SUCCESS", "Description": "DELIVRD", "SessionContext": m.Ref})
+				}
+				writeJSON(w, 200, map[string]any{"Response": map[string]any{"PullSmsSendStatusSet": set, "RequestId": reqID}})
 				return
 			}
 			if r.Header.Get("X-TC-Action") != "SendSms" || r.Header.Get("X-TC-Version") != "2021-01-11" {
