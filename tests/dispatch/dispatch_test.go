@@ -148,7 +148,7 @@ func TestSmartPlanFleetNight(t *testing.T) {
 	})
 	sessions := map[int]*chargersim.Session{}
 	for i := 1; i <= buses; i++ {
-		s, err := cp.PlugIn(i, charging.DemoCard, chargersim.Vehicle{SOC: startSOC, CapacityKWh: capacity, MaxKW: busKW})
+		s, err := cp.PlugIn(i, fleetCard(t), chargersim.Vehicle{SOC: startSOC, CapacityKWh: capacity, MaxKW: busKW})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 		dispatch.KindTimed, dispatch.TimedInput{StationID: registry.DemoStationID, PlanID: "tonight",
 			Clock: dispatch.Clock{Epoch: epoch, Origin: origin, Factor: scale},
 			Actions: []dispatch.TimedAction{
-				{At: start, Command: dispatch.CmdStart, Targets: targets, IdTag: charging.DemoCard},
+				{At: start, Command: dispatch.CmdStart, Targets: targets, IdTag: fleetCard(t)},
 				{At: stop, Command: dispatch.CmdStop, Targets: targets},
 			}})
 	if err != nil {
