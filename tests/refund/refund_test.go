@@ -362,6 +362,8 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 	if code != http.StatusAccepted || pending.Status != "pending_approval" {
 		t.Fatalf("recharge: %d %+v", code, pending)
 	}
+	// The approval task is written by the workflow after the 202; wait for it so the footprint is settled.
+	task := findTask(t, approver, pending.WorkflowID)
 	before := footprint(t)
 	code, _, p := post(t, cashier, "/api/v1/recharges/"+pending.ID+"/reverse", fmt.Sprintf(`{"transactionNo":%q,"reason":"typo"}`, txNo(t)))
 	if code != http.StatusConflict || p.Code != "not_reversible" {
@@ -373,7 +375,7 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 	if after := footprint(t); after != before {
 		t.Fatalf("refused reversals wrote rows: %s → %s", before, after)
 	}
-	decide(t, approver, findTask(t, approver, pending.WorkflowID).ID, "reject")
+	decide(t, approver, task.ID, "reject")
 	wait(t, cashier, "/api/v1/recharges/", pending.ID, "rejected", 5*time.Second)
 }
 
