@@ -155,7 +155,10 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 		t.Fatalf("closed %+v", closed)
 	}
 	ep := closed.Faults[0]
-	if want := int64(ep.RecoveredAt.Sub(ep.StartedAt).Round(time.Second) / time.Second); ep.DurationSeconds != want || want < 3 {
+	// The fault outlasted the 3 s escalation, but the recovery carries the
+	// charger's whole-second timestamp while the start is the server's clock:
+	// up to a second of the span can fall off.
+	if want := int64(ep.RecoveredAt.Sub(ep.StartedAt).Round(time.Second) / time.Second); ep.DurationSeconds != want || want < 2 {
 		t.Fatalf("episode %+v, want %d s", ep, want)
 	}
 
