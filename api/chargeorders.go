@@ -75,12 +75,7 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 
 func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
 	o, err := chargeorder.Get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, chargeorder.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging order not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, chargeorder.ErrNotFound, "charging order not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
@@ -91,12 +86,7 @@ func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) stopChargingOrder(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	o, err := chargeorder.Get(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "id"))
-	if errors.Is(err, chargeorder.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging order not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, chargeorder.ErrNotFound, "charging order not found") {
 		return
 	}
 	if o.Status != "charging" {

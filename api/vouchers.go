@@ -245,27 +245,13 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, applied{ID: b.ID, Status: string(b.Status), WorkflowID: b.WorkflowID})
 }
 
-// voucherFound reports whether a voucher lookup found its row; otherwise it
-// answers 404 with notFound (unknown or invisible) or 500.
-func (s *Server) voucherFound(w http.ResponseWriter, r *http.Request, err error, notFound string) bool {
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, notFound)
-		return false
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return false
-	}
-	return true
-}
-
 // cashierVoucher is the voucher {id} a cashier acts on (redeem, void): found
 // in any project of the caller, audited with details, and refused with
 // forbidden (403) without the cashier role in its project.
 func (s *Server) cashierVoucher(w http.ResponseWriter, r *http.Request, details map[string]any, forbidden string) (voucheracts.Voucher, bool) {
 	op := operatorFrom(r.Context())
 	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.voucherFound(w, r, err, "voucher not found") {
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
 		return v, false
 	}
 	setAudit(r, v.ProjectID, v.VoucherNo, details)
@@ -319,7 +305,7 @@ func writeVoucherProblem(w http.ResponseWriter, err error) {
 func (s *Server) getVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.voucherFound(w, r, err, "voucher batch not found") {
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, b)
@@ -354,7 +340,7 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.voucherFound(w, r, err, "voucher batch not found") {
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
 		return
 	}
 	setAudit(r, b.ProjectID, b.ID, map[string]any{"customers": len(req.CustomerIDs), "groupId": req.GroupID})
@@ -455,7 +441,7 @@ func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.voucherFound(w, r, err, "voucher not found") {
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -562,7 +548,7 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucherVoid(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	d, err := voucheracts.GetVoid(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.voucherFound(w, r, err, "void application not found") {
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "void application not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
