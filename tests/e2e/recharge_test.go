@@ -96,7 +96,7 @@ func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
 	if r.Status != "pending_approval" {
 		t.Fatalf("status %s, want pending_approval", r.Status)
 	}
-	task := findTask(t, approver, r.WorkflowID)
+	task := harness.PendingTask(t, approver, r.WorkflowID, "")
 	if task.Kind != "recharge_approval" || task.Status != "pending" {
 		t.Fatalf("task %+v", task)
 	}
@@ -105,7 +105,7 @@ func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
 	if code := cashier.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{"comment":"me"}`, &p); code != http.StatusForbidden || p.Code != "forbidden" {
 		t.Fatalf("cashier approve: %d %+v", code, p)
 	}
-	var decided taskView
+	var decided harness.Task
 	if code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{"comment":"checked the receipt"}`, &decided); code != http.StatusOK {
 		t.Fatalf("approve: status %d", code)
 	}
@@ -131,7 +131,7 @@ func TestRejectedRechargeBooksNothing(t *testing.T) {
 	approver := stack.Login(t, "approver", "approver")
 	before, counter := meterRegisters(t, "M0007")
 	r := create(t, cashier, "M0007", "700.00", txNo(t))
-	task := findTask(t, approver, r.WorkflowID)
+	task := harness.PendingTask(t, approver, r.WorkflowID, "")
 	if code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/reject", `{"comment":"no payment"}`, nil); code != http.StatusOK {
 		t.Fatalf("reject: %d", code)
 	}
@@ -295,7 +295,7 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	r := create(t, cashier, "M0011", "800.00", txNo(t))
-	task := findTask(t, approver, r.WorkflowID)
+	task := harness.PendingTask(t, approver, r.WorkflowID, "")
 	stack.StopWorker()
 	var p problem
 	code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{}`, &p)
@@ -307,7 +307,7 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 	}
 	// The decision that timed out must not land later, when the worker is back.
 	time.Sleep(2 * time.Second)
-	var still taskView
+	var still harness.Task
 	approver.Do(t, "GET", "/api/v1/tasks/"+task.ID, nil, &still)
 	if still.Status != "pending" {
 		t.Fatalf("task is %s after a 503", still.Status)
@@ -318,31 +318,4 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 	})
 	// Generous: the restarted worker first replays the workflow.
 	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
-}
-
-type taskView struct {
-	ID            string `json:"id"`
-	Kind          string `json:"kind"`
-	Status        string `json:"status"`
-	WorkflowID    string `json:"workflowId"`
-	DecidedByName string `json:"decidedByName"`
-	DecidedAt     string `json:"decidedAt"`
-	Comment       string `json:"comment"`
-}
-
-func findTask(t *testing.T, c *harness.Client, workflowID string) taskView {
-	t.Helper()
-	var found taskView
-	harness.Eventually(t, 10*time.Second, "task for "+workflowID, func() (bool, string) {
-		var list struct{ Items []taskView }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver", nil, &list)
-		for _, it := range list.Items {
-			if it.WorkflowID == workflowID {
-				found = it
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d pending tasks", len(list.Items))
-	})
-	return found
 }

@@ -32,14 +32,6 @@ type problem struct {
 	Status                           int
 }
 
-type taskView struct {
-	ID         string            `json:"id"`
-	Kind       string            `json:"kind"`
-	Status     string            `json:"status"`
-	WorkflowID string            `json:"workflowId"`
-	Details    map[string]string `json:"details"`
-}
-
 func txNo(t *testing.T) string {
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	return fmt.Sprintf("%.40s-%d", name, time.Now().UnixNano()) // within the 64 characters of a transactionNo
@@ -84,23 +76,6 @@ func wait(t *testing.T, c *harness.Client, prefix, id, want string, within time.
 		return v.Status == want, v.Status + " " + v.Failure
 	})
 	return v
-}
-
-func findTask(t *testing.T, c *harness.Client, workflowID string) taskView {
-	t.Helper()
-	var found taskView
-	harness.Eventually(t, 10*time.Second, "task for "+workflowID, func() (bool, string) {
-		var list struct{ Items []taskView }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver", nil, &list)
-		for _, it := range list.Items {
-			if it.WorkflowID == workflowID {
-				found = it
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d pending tasks", len(list.Items))
-	})
-	return found
 }
 
 func decide(t *testing.T, c *harness.Client, taskID, verb string) (int, problem) {
@@ -175,7 +150,7 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 		t.Fatalf("second refund over the rest: %d %+v", code, p)
 	}
 	approver := stack.Login(t, "approver", "approver")
-	if code, p := decide(t, approver, findTask(t, approver, first.WorkflowID).ID, "reject"); code != http.StatusOK {
+	if code, p := decide(t, approver, harness.PendingTask(t, approver, first.WorkflowID, "").ID, "reject"); code != http.StatusOK {
 		t.Fatalf("reject: %d %+v", code, p)
 	}
 	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 5*time.Second)
@@ -232,7 +207,7 @@ func TestRefundRequestsAreValidatedAndIdempotent(t *testing.T) {
 		t.Fatalf("%d refunds under one key", n)
 	}
 	approver := stack.Login(t, "approver", "approver")
-	decide(t, approver, findTask(t, approver, first.WorkflowID).ID, "reject")
+	decide(t, approver, harness.PendingTask(t, approver, first.WorkflowID, "").ID, "reject")
 	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 5*time.Second)
 }
 
@@ -248,7 +223,7 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	if code != http.StatusAccepted || f.Status != "pending_approval" {
 		t.Fatalf("apply: %d %+v", code, f)
 	}
-	task := findTask(t, approver, f.WorkflowID)
+	task := harness.PendingTask(t, approver, f.WorkflowID, "")
 	if task.Kind != "refund_approval" || task.Details["amount"] != "40.00" || task.Details["meterNo"] != "M0022" {
 		t.Fatalf("task %+v", task)
 	}
@@ -326,7 +301,7 @@ func TestReversalRestoresLedgerAndMeter(t *testing.T) {
 	if code, again, _ := post(t, cashier, path, body); code != http.StatusAccepted || again.ID != rev.ID {
 		t.Fatalf("same reversal again: %d %+v", code, again)
 	}
-	task := findTask(t, approver, rev.WorkflowID)
+	task := harness.PendingTask(t, approver, rev.WorkflowID, "")
 	if task.Details["reversesRechargeId"] != mistake.ID || task.Details["kind"] != "reversal" {
 		t.Fatalf("task details %v", task.Details)
 	}
@@ -363,7 +338,7 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 		t.Fatalf("recharge: %d %+v", code, pending)
 	}
 	// The approval task is written by the workflow after the 202; wait for it so the footprint is settled.
-	task := findTask(t, approver, pending.WorkflowID)
+	task := harness.PendingTask(t, approver, pending.WorkflowID, "")
 	before := footprint(t)
 	code, _, p := post(t, cashier, "/api/v1/recharges/"+pending.ID+"/reverse", fmt.Sprintf(`{"transactionNo":%q,"reason":"typo"}`, txNo(t)))
 	if code != http.StatusConflict || p.Code != "not_reversible" {
@@ -390,7 +365,7 @@ func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
 	if err := gw.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if code, p := decide(t, approver, findTask(t, approver, f.WorkflowID).ID, "approve"); code != http.StatusOK {
+	if code, p := decide(t, approver, harness.PendingTask(t, approver, f.WorkflowID, "").ID, "approve"); code != http.StatusOK {
 		t.Fatalf("approve: %d %+v", code, p)
 	}
 	failed := wait(t, cashier, "/api/v1/refunds/", f.ID, "dispatch_failed", dispatchWindow+10*time.Second)
