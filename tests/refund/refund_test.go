@@ -64,7 +64,7 @@ func recharged(t *testing.T, c *harness.Client, meterNo, amount string) view {
 	if code != http.StatusAccepted {
 		t.Fatalf("recharge %s %s: %d %+v", meterNo, amount, code, p)
 	}
-	return wait(t, c, "/api/v1/recharges/", r.ID, "completed", 10*time.Second)
+	return wait(t, c, "/api/v1/recharges/", r.ID, "completed", 30*time.Second)
 }
 
 func wait(t *testing.T, c *harness.Client, prefix, id, want string, within time.Duration) view {
@@ -153,7 +153,7 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 	if code, p := decide(t, approver, harness.PendingTask(t, approver, first.WorkflowID, "").ID, "reject"); code != http.StatusOK {
 		t.Fatalf("reject: %d %+v", code, p)
 	}
-	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 5*time.Second)
+	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 30*time.Second)
 	if c, n := stack.MeterRegisters(t, "M0020"); c != cents || n != counter {
 		t.Fatalf("refused and rejected refunds reached the meter: %d→%d cents, counter %d→%d", cents, c, counter, n)
 	}
@@ -208,7 +208,7 @@ func TestRefundRequestsAreValidatedAndIdempotent(t *testing.T) {
 	}
 	approver := stack.Login(t, "approver", "approver")
 	decide(t, approver, harness.PendingTask(t, approver, first.WorkflowID, "").ID, "reject")
-	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 5*time.Second)
+	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 30*time.Second)
 }
 
 func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
@@ -249,7 +249,7 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	if decided.Status != "approved" || decided.DecidedByName != "approver" || decided.Comment != "checked" {
 		t.Fatalf("task after the decisions: %+v; the refused ones must change nothing", decided)
 	}
-	done := wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 10*time.Second)
+	done := wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 30*time.Second)
 	after, counterAfter := stack.MeterRegisters(t, "M0022")
 	if cents-after != 4000 || counterAfter != counter+1 {
 		t.Fatalf("meter: %d→%d cents, counter %d→%d; want −4000 and +1", cents, after, counter, counterAfter)
@@ -308,7 +308,7 @@ func TestReversalRestoresLedgerAndMeter(t *testing.T) {
 	if code, p := decide(t, approver, task.ID, "approve"); code != http.StatusOK {
 		t.Fatalf("approve: %d %+v", code, p)
 	}
-	done := wait(t, cashier, "/api/v1/refunds/", rev.ID, "completed", 10*time.Second)
+	done := wait(t, cashier, "/api/v1/refunds/", rev.ID, "completed", 30*time.Second)
 	if done.Kind != "reversal" || done.ReversesRechargeID != mistake.ID || done.Amount != "80.00" {
 		t.Fatalf("reversal %+v", done)
 	}
@@ -351,7 +351,7 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 		t.Fatalf("refused reversals wrote rows: %s → %s", before, after)
 	}
 	decide(t, approver, task.ID, "reject")
-	wait(t, cashier, "/api/v1/recharges/", pending.ID, "rejected", 5*time.Second)
+	wait(t, cashier, "/api/v1/recharges/", pending.ID, "rejected", 30*time.Second)
 }
 
 func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
@@ -368,7 +368,7 @@ func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
 	if code, p := decide(t, approver, harness.PendingTask(t, approver, f.WorkflowID, "").ID, "approve"); code != http.StatusOK {
 		t.Fatalf("approve: %d %+v", code, p)
 	}
-	failed := wait(t, cashier, "/api/v1/refunds/", f.ID, "dispatch_failed", dispatchWindow+10*time.Second)
+	failed := wait(t, cashier, "/api/v1/refunds/", f.ID, "dispatch_failed", dispatchWindow+30*time.Second)
 	if failed.Failure == "" {
 		t.Fatal("dispatch_failed without a reason")
 	}
@@ -382,7 +382,7 @@ func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
 	if code, _, p := post(t, cashier, "/api/v1/refunds/"+f.ID+"/redispatch", ""); code != http.StatusAccepted {
 		t.Fatalf("redispatch: %d %+v", code, p)
 	}
-	wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 10*time.Second)
+	wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 30*time.Second)
 	if code, _, p := post(t, cashier, "/api/v1/refunds/"+f.ID+"/redispatch", ""); code != http.StatusConflict || p.Code != "not_redispatchable" {
 		t.Fatalf("redispatch of a completed refund: %d %+v", code, p)
 	}
