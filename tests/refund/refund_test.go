@@ -114,26 +114,39 @@ func books(t *testing.T, meterNo string) map[string]string {
 	return out
 }
 
+// unsold is the first of the meters nobody has sold to yet: its wallet is
+// empty, whichever runs came before (go test -count=2).
+func unsold(t *testing.T, meterNos ...string) string {
+	t.Helper()
+	var m string
+	if err := stack.DB.QueryRow(context.Background(), `select meter_no from meters where meter_no = any($1)
+		and not exists (select 1 from recharges r where r.meter_no = meters.meter_no) order by meter_no limit 1`, meterNos).Scan(&m); err != nil {
+		t.Fatalf("no unsold meter among %v: %v", meterNos, err)
+	}
+	return m
+}
+
 func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	// The meter holds 50.00 from installation, but nobody paid the platform
 	// for it: with an empty wallet nothing is refundable.
+	m := unsold(t, "M0020", "M0030", "M0040", "M0050")
 	before := footprint(t)
-	code, _, p := applyRefund(t, cashier, "M0020", "10.00", txNo(t))
+	code, _, p := applyRefund(t, cashier, m, "10.00", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" || p.Field != "amount" {
 		t.Fatalf("refund from an empty wallet: %d %+v", code, p)
 	}
 	if after := footprint(t); after != before {
 		t.Fatalf("refused refund wrote rows: %s → %s", before, after)
 	}
-	recharged(t, cashier, "M0020", "100.00")
-	cents, counter := stack.MeterRegisters(t, "M0020")
+	recharged(t, cashier, m, "100.00")
+	cents, counter := stack.MeterRegisters(t, m)
 	if cents != 15000 {
 		t.Fatalf("meter holds %d cents, want 15000", cents)
 	}
 	before = footprint(t)
-	code, _, p = applyRefund(t, cashier, "M0020", "100.01", txNo(t))
+	code, _, p = applyRefund(t, cashier, m, "100.01", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" || !strings.Contains(p.Detail, "100.00") {
 		t.Fatalf("refund one cent above the wallet: %d %+v", code, p)
 	}
@@ -141,11 +154,11 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 		t.Fatalf("refused refund wrote rows: %s → %s", before, after)
 	}
 	// A pending refund holds its amount: a second one cannot spend it again.
-	code, first, _ := applyRefund(t, cashier, "M0020", "70.00", txNo(t))
+	code, first, _ := applyRefund(t, cashier, m, "70.00", txNo(t))
 	if code != http.StatusAccepted || first.Status != "pending_approval" {
 		t.Fatalf("refund within the wallet: %d %+v", code, first)
 	}
-	code, _, p = applyRefund(t, cashier, "M0020", "30.01", txNo(t))
+	code, _, p = applyRefund(t, cashier, m, "30.01", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" {
 		t.Fatalf("second refund over the rest: %d %+v", code, p)
 	}
@@ -154,10 +167,10 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 		t.Fatalf("reject: %d %+v", code, p)
 	}
 	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 30*time.Second)
-	if c, n := stack.MeterRegisters(t, "M0020"); c != cents || n != counter {
+	if c, n := stack.MeterRegisters(t, m); c != cents || n != counter {
 		t.Fatalf("refused and rejected refunds reached the meter: %d→%d cents, counter %d→%d", cents, c, counter, n)
 	}
-	if w := balance(t, domledger.MeterWallet("M0020")); w != "100.00" {
+	if w := balance(t, domledger.MeterWallet(m)); w != "100.00" {
 		t.Fatalf("wallet %s after refused and rejected refunds, want 100.00", w)
 	}
 }
@@ -218,6 +231,7 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	recharged(t, cashier, "M0022", "100.00")
 	cents, counter := stack.MeterRegisters(t, "M0022")
 	cash := balance(t, domledger.CashAccount)
+	wallet := balance(t, domledger.MeterWallet("M0022")) // 100.00 more per earlier run (go test -count=2)
 
 	code, f, _ := applyRefund(t, cashier, "M0022", "40.00", txNo(t))
 	if code != http.StatusAccepted || f.Status != "pending_approval" {
@@ -257,8 +271,8 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	if done.MeterCounter == nil || *done.MeterCounter != int(counterAfter) {
 		t.Fatalf("refund counter %v, meter %d", done.MeterCounter, counterAfter)
 	}
-	if w, pr := balance(t, domledger.MeterWallet("M0022")), balance(t, domledger.PendingRefundCode); w != "60.00" || pr != "0.00" {
-		t.Fatalf("wallet %s, refund payable %s; want 60.00 and 0.00", w, pr)
+	if w, pr := balance(t, domledger.MeterWallet("M0022")), balance(t, domledger.PendingRefundCode); mustCents(t, wallet)-mustCents(t, w) != 4000 || pr != "0.00" {
+		t.Fatalf("wallet %s → %s, refund payable %s; want 40.00 less and 0.00", wallet, w, pr)
 	}
 	// The cash drawer paid 40.00 out.
 	if now := balance(t, domledger.CashAccount); mustCents(t, cash)-mustCents(t, now) != 4000 {
