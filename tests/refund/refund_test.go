@@ -114,24 +114,12 @@ func books(t *testing.T, meterNo string) map[string]string {
 	return out
 }
 
-// unsold is the first of the meters nobody has sold to yet: its wallet is
-// empty, whichever runs came before (go test -count=2).
-func unsold(t *testing.T, meterNos ...string) string {
-	t.Helper()
-	var m string
-	if err := stack.DB.QueryRow(context.Background(), `select meter_no from meters where meter_no = any($1)
-		and not exists (select 1 from recharges r where r.meter_no = meters.meter_no) order by meter_no limit 1`, meterNos).Scan(&m); err != nil {
-		t.Fatalf("no unsold meter among %v: %v", meterNos, err)
-	}
-	return m
-}
-
 func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 	stack.CheckLedger(t)
 	cashier := stack.Login(t, "cashier", "cashier")
 	// The meter holds 50.00 from installation, but nobody paid the platform
 	// for it: with an empty wallet nothing is refundable.
-	m := unsold(t, "M0020", "M0030", "M0040", "M0050")
+	m := stack.UnsoldMeter(t, "M0020", "M0030", "M0040", "M0050")
 	before := footprint(t)
 	code, _, p := applyRefund(t, cashier, m, "10.00", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" || p.Field != "amount" {
