@@ -75,7 +75,7 @@ func TestIndividualRechargeChain(t *testing.T) {
 func TestRefundChain(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	m := stack.UnsoldMeter(t, "M0002", "M0012", "M0022", "M0032") // an empty wallet, whatever earlier runs sold
+	m := stack.UnsoldMeter(t, "M0002", "M0007") // an empty wallet, whatever earlier runs sold
 	recharged(t, a.cashier, m, "100.00")
 	before := books(t, cash, pendingRefund, wallet(m))
 	fp := footprint(t)
@@ -244,7 +244,7 @@ func TestVoucherVoidChain(t *testing.T) {
 func TestRedeemedVoucherIsNotRefundable(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	m := stack.UnsoldMeter(t, "M0003", "M0013", "M0023", "M0033") // an empty wallet, whatever earlier runs sold
+	m := stack.UnsoldMeter(t, "M0003", "M0008") // an empty wallet, whatever earlier runs sold
 	v := issueVouchers(t, a, customers(t, 1))[0]
 	rid := recharged(t, a.cashier, m, "100.00")
 	account := "voucher:" + v.VoucherNo
@@ -329,7 +329,7 @@ type closingView struct {
 func TestAccountClosing(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	m := stack.UnsoldMeter(t, "M0005", "M0015", "M0025", "M0035") // an empty wallet, whatever earlier runs sold
+	m := stack.UnsoldMeter(t, "M0005", "M0009") // an empty wallet, whatever earlier runs sold
 	v := issueVouchers(t, a, customers(t, 1))[0]
 	rid := recharged(t, a.cashier, m, "100.00")
 	mustCall(t, a.cashier, "POST", "/api/v1/vouchers/"+v.ID+"/redeem", map[string]string{"rechargeId": rid, "amount": "20.00", "transactionNo": key(t)}, http.StatusCreated, nil)
