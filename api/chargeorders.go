@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
+	"github.com/voltflow/voltflow/store"
 	wf "github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -73,12 +75,7 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 
 func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
 	o, err := chargeorder.Get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, chargeorder.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging order not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, chargeorder.ErrNotFound, "charging order not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
@@ -89,12 +86,7 @@ func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) stopChargingOrder(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	o, err := chargeorder.Get(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "id"))
-	if errors.Is(err, chargeorder.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging order not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, chargeorder.ErrNotFound, "charging order not found") {
 		return
 	}
 	if o.Status != "charging" {
@@ -139,26 +131,45 @@ func (s *Server) savePricingStrategy(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	project, ok := writeProject(w, r, req.ProjectID)
+	req.Strategy.ID = ""
+	savePricing(s, w, r, req.ProjectID, chargeprice.ErrInvalid, CodeInvalidPricing,
+		func(ctx context.Context, project string) (chargeprice.Strategy, error) {
+			return chargeorder.SaveStrategy(ctx, s.cfg.DB, project, req.Strategy, req.StationIDs)
+		}, func(st chargeprice.Strategy) (string, map[string]any) {
+			return "pricing-strategy/" + st.Code, map[string]any{"versions": len(st.Versions)}
+		})
+}
+
+func (s *Server) listPricingStrategies(w http.ResponseWriter, r *http.Request) {
+	listPricing(s, w, r, chargeorder.ListStrategies)
+}
+
+// savePricing is what the pricing POSTs share: the project written to, the
+// save, 422 with code for its invalid error, the audit (subject and
+// details of what was saved) and 201 with it.
+func savePricing[T any](s *Server, w http.ResponseWriter, r *http.Request, projectID string, invalid error, code string,
+	save func(ctx context.Context, project string) (T, error), audit func(T) (string, map[string]any)) {
+	project, ok := writeProject(w, r, projectID)
 	if !ok {
 		return
 	}
-	req.Strategy.ID = ""
-	st, err := chargeorder.SaveStrategy(r.Context(), s.cfg.DB, project, req.Strategy, req.StationIDs)
-	if errors.Is(err, chargeprice.ErrInvalid) {
-		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidPricing, err.Error())
+	saved, err := save(r.Context(), project)
+	if errors.Is(err, invalid) {
+		writeProblem(w, http.StatusUnprocessableEntity, code, err.Error())
 		return
 	}
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	setAudit(r, project, "pricing-strategy/"+st.Code, map[string]any{"versions": len(st.Versions)})
-	writeJSON(w, http.StatusCreated, st)
+	subject, details := audit(saved)
+	setAudit(r, project, subject, details)
+	writeJSON(w, http.StatusCreated, saved)
 }
 
-func (s *Server) listPricingStrategies(w http.ResponseWriter, r *http.Request) {
-	items, err := chargeorder.ListStrategies(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData))
+// listPricing answers the pricing lists of the projects the caller may view.
+func listPricing[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(context.Context, *store.DB, []string) ([]T, error)) {
+	items, err := list(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData))
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -177,31 +188,17 @@ func (s *Server) saveCustomerGroup(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	project, ok := writeProject(w, r, req.ProjectID)
-	if !ok {
-		return
-	}
 	req.Group.ID = ""
-	g, err := chargeorder.SaveGroup(r.Context(), s.cfg.DB, project, req.Group)
-	if errors.Is(err, chargeorder.ErrInvalidGroup) {
-		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidGroup, err.Error())
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	setAudit(r, project, "customer-group/"+g.ID, map[string]any{"name": g.Name, "members": len(g.Customers)})
-	writeJSON(w, http.StatusCreated, g)
+	savePricing(s, w, r, req.ProjectID, chargeorder.ErrInvalidGroup, CodeInvalidGroup,
+		func(ctx context.Context, project string) (chargeorder.Group, error) {
+			return chargeorder.SaveGroup(ctx, s.cfg.DB, project, req.Group)
+		}, func(g chargeorder.Group) (string, map[string]any) {
+			return "customer-group/" + g.ID, map[string]any{"name": g.Name, "members": len(g.Customers)}
+		})
 }
 
 func (s *Server) listCustomerGroups(w http.ResponseWriter, r *http.Request) {
-	items, err := chargeorder.ListGroups(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData))
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+	listPricing(s, w, r, chargeorder.ListGroups)
 }
 
 type discountRequest struct {
@@ -215,22 +212,13 @@ func (s *Server) saveDiscount(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	project, ok := writeProject(w, r, req.ProjectID)
-	if !ok {
-		return
-	}
 	req.Discount.ID = ""
-	d, err := chargeorder.SaveDiscount(r.Context(), s.cfg.DB, project, req.Discount)
-	if errors.Is(err, chargeprice.ErrInvalid) {
-		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidPricing, err.Error())
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	setAudit(r, project, "charging-discount/"+d.ID, map[string]any{"kind": d.Kind, "percent": d.Percent.String()})
-	writeJSON(w, http.StatusCreated, d)
+	savePricing(s, w, r, req.ProjectID, chargeprice.ErrInvalid, CodeInvalidPricing,
+		func(ctx context.Context, project string) (chargeprice.Discount, error) {
+			return chargeorder.SaveDiscount(ctx, s.cfg.DB, project, req.Discount)
+		}, func(d chargeprice.Discount) (string, map[string]any) {
+			return "charging-discount/" + d.ID, map[string]any{"kind": d.Kind, "percent": d.Percent.String()}
+		})
 }
 
 type appStartRequest struct {

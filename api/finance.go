@@ -2,14 +2,11 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/voltflow/voltflow/activities/report"
-	"github.com/voltflow/voltflow/domain/access"
 )
 
 // GET /api/v1/finance-reports/{name}?from=&to=&format=json|xlsx — the finance
@@ -26,11 +23,9 @@ func (s *Server) financeExport(w http.ResponseWriter, r *http.Request, name stri
 }
 
 func (s *Server) serveFinance(w http.ResponseWriter, r *http.Request, name string) {
-	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	rq := reportQuery{projects: op.projectsFor(access.ViewData)}
-	if err := rq.parse(r); err != nil {
-		writeBad(w, err)
+	rq, ok := reportParams(w, r)
+	if !ok {
 		return
 	}
 	f := report.FinanceFilter{Projects: rq.projects, MeterNo: q.Get("meterNo"), Granularity: report.Granularity(orDefault(q.Get("granularity"), "day"))}
@@ -68,16 +63,5 @@ func (s *Server) serveFinance(w http.ResponseWriter, r *http.Request, name strin
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no finance report "+name)
 		return
 	}
-	var bad *badParam
-	switch {
-	case err == nil:
-	case errors.As(err, &bad):
-		writeBad(w, bad)
-	case errors.Is(err, report.ErrBadCursor):
-		writeBad(w, malformed("cursor", err))
-	case errors.Is(err, report.ErrTooManyRows):
-		writeBad(w, invalid("format", fmt.Errorf("more than %d rows: narrow the filter", report.MaxRows)))
-	default:
-		s.internal(w, r, err)
-	}
+	s.reportAnswered(w, r, err)
 }

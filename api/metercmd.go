@@ -139,12 +139,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	c, err := cmdacts.GetCommand(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, cmdacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter command not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter command not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
@@ -155,12 +150,7 @@ func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
 func (s *Server) redispatchMeterCommand(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	c, err := cmdacts.GetCommand(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, cmdacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter command not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter command not found") {
 		return
 	}
 	setAudit(r, c.ProjectID, c.ID, map[string]any{"meterNo": c.MeterNo, "command": c.Command})
@@ -329,12 +319,7 @@ type meterBatchView struct {
 func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	b, err := cmdacts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, cmdacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter batch not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter batch not found") {
 		return
 	}
 	q := r.URL.Query()
@@ -380,12 +365,7 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	orig, err := cmdacts.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, cmdacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter batch not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter batch not found") {
 		return
 	}
 	setAudit(r, orig.ProjectID, orig.ID, map[string]any{"command": orig.Command, "failed": orig.Failed})

@@ -176,12 +176,7 @@ func (s *Server) startOnce(ctx context.Context, workflowID, kind string, attrs t
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, rechargeacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "recharge not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, rechargeacts.ErrNotFound, "recharge not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, rec)
@@ -205,12 +200,7 @@ func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, rechargeacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "recharge not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, rechargeacts.ErrNotFound, "recharge not found") {
 		return
 	}
 	s.redispatch(w, r, "recharge", rec.ProjectID, rec.ID, rec.WorkflowID, rec.Status)

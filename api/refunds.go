@@ -46,12 +46,7 @@ func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, rechargeacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "recharge not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, rechargeacts.ErrNotFound, "recharge not found") {
 		return
 	}
 	setAudit(r, rec.ProjectID, rec.ID, map[string]any{"transactionNo": req.TransactionNo, "reason": req.Reason})
@@ -136,12 +131,7 @@ func (s *Server) startRefund(ctx context.Context, f refundacts.Refund, projectCo
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, refundacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "refund not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, refundacts.ErrNotFound, "refund not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, f)
@@ -150,12 +140,7 @@ func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
 func (s *Server) redispatchRefund(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, refundacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "refund not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, refundacts.ErrNotFound, "refund not found") {
 		return
 	}
 	s.redispatch(w, r, "refund", f.ProjectID, f.ID, f.WorkflowID, f.Status)

@@ -49,11 +49,9 @@ type reportQuery struct {
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	rq := reportQuery{projects: op.projectsFor(access.ViewData)}
-	if err := rq.parse(r); err != nil {
-		writeBad(w, err)
+	rq, ok := reportParams(w, r)
+	if !ok {
 		return
 	}
 	name := chi.URLParam(r, "name")
@@ -138,6 +136,34 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no report "+name)
 		return
 	}
+	s.reportAnswered(w, r, err)
+}
+
+func writeBad(w http.ResponseWriter, err error) {
+	var b *badParam
+	if errors.As(err, &b) {
+		writeProblemField(w, b.status, b.code, b.Error(), b.field)
+		return
+	}
+	writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+}
+
+// reportParams reads what every report takes from the query string
+// (format, limit, cursor) for the projects the caller may view; on a bad
+// parameter it answers the problem and reports false.
+func reportParams(w http.ResponseWriter, r *http.Request) (reportQuery, bool) {
+	rq := reportQuery{projects: operatorFrom(r.Context()).projectsFor(access.ViewData)}
+	if err := rq.parse(r); err != nil {
+		writeBad(w, err)
+		return rq, false
+	}
+	return rq, true
+}
+
+// reportAnswered finishes a report handler: nothing more when the report
+// was served, else the problem for a bad parameter or cursor, an export of
+// too many rows, or an internal error.
+func (s *Server) reportAnswered(w http.ResponseWriter, r *http.Request, err error) {
 	var bad *badParam
 	switch {
 	case err == nil:
@@ -150,15 +176,6 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.internal(w, r, err)
 	}
-}
-
-func writeBad(w http.ResponseWriter, err error) {
-	var b *badParam
-	if errors.As(err, &b) {
-		writeProblemField(w, b.status, b.code, b.Error(), b.field)
-		return
-	}
-	writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
 }
 
 func (rq *reportQuery) parse(r *http.Request) error {

@@ -33,6 +33,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// found reports whether a lookup found its row; otherwise it answers 404
+// with detail when err is the package's notFound (an unknown row, or one of
+// a project the caller cannot see), else 500.
+func (s *Server) found(w http.ResponseWriter, r *http.Request, err, notFound error, detail string) bool {
+	if errors.Is(err, notFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, detail)
+		return false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	return true
+}
+
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request failed", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "error", err)
 	writeProblem(w, http.StatusInternalServerError, CodeInternal, "request id "+middleware.GetReqID(r.Context()))

@@ -245,6 +245,23 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, applied{ID: b.ID, Status: string(b.Status), WorkflowID: b.WorkflowID})
 }
 
+// cashierVoucher is the voucher {id} a cashier acts on (redeem, void): found
+// in any project of the caller, audited with details, and refused with
+// forbidden (403) without the cashier role in its project.
+func (s *Server) cashierVoucher(w http.ResponseWriter, r *http.Request, details map[string]any, forbidden string) (voucheracts.Voucher, bool) {
+	op := operatorFrom(r.Context())
+	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
+		return v, false
+	}
+	setAudit(r, v.ProjectID, v.VoucherNo, details)
+	if !op.Grants.Can(v.ProjectID, access.SellEnergy) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, forbidden)
+		return v, false
+	}
+	return v, true
+}
+
 // amountField parses a money field or writes the 422.
 func amountField(w http.ResponseWriter, raw jsonRawAmount, field string) (money.Amount, bool) {
 	var a money.Amount
@@ -288,12 +305,7 @@ func writeVoucherProblem(w http.ResponseWriter, err error) {
 func (s *Server) getVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "voucher batch not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, b)
@@ -328,12 +340,7 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "voucher batch not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
 		return
 	}
 	setAudit(r, b.ProjectID, b.ID, map[string]any{"customers": len(req.CustomerIDs), "groupId": req.GroupID})
@@ -434,12 +441,7 @@ func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "voucher not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -459,18 +461,9 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "voucher not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	setAudit(r, v.ProjectID, v.VoucherNo, map[string]any{"rechargeId": req.RechargeID, "transactionNo": req.TransactionNo})
-	if !op.Grants.Can(v.ProjectID, access.SellEnergy) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "redeeming a voucher needs the cashier role")
+	v, ok := s.cashierVoucher(w, r, map[string]any{"rechargeId": req.RechargeID, "transactionNo": req.TransactionNo},
+		"redeeming a voucher needs the cashier role")
+	if !ok {
 		return
 	}
 	amount, ok := amountField(w, req.Amount, "amount")
@@ -516,18 +509,8 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "voucher not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	setAudit(r, v.ProjectID, v.VoucherNo, map[string]any{"reason": req.Reason})
-	if !op.Grants.Can(v.ProjectID, access.SellEnergy) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "applying to void a voucher needs the cashier role")
+	v, ok := s.cashierVoucher(w, r, map[string]any{"reason": req.Reason}, "applying to void a voucher needs the cashier role")
+	if !ok {
 		return
 	}
 	if n := len([]rune(strings.TrimSpace(req.Reason))); n == 0 || n > 500 {
@@ -565,12 +548,7 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucherVoid(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	d, err := voucheracts.GetVoid(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, voucheracts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "void application not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, voucheracts.ErrNotFound, "void application not found") {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)

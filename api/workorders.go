@@ -196,13 +196,12 @@ func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name st
 
 // omView answers the O&M views as JSON pages or streamed xlsx.
 func (s *Server) omView(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	rq := reportQuery{projects: nonNil(op.projectsFor(access.ViewData))}
-	if err := rq.parse(r); err != nil {
-		writeBad(w, err)
+	rq, ok := reportParams(w, r)
+	if !ok {
 		return
 	}
+	rq.projects = nonNil(rq.projects)
 	name := chi.URLParam(r, "name")
 	var err error
 	switch name {
@@ -239,16 +238,5 @@ func (s *Server) omView(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no O&M view "+name)
 		return
 	}
-	var bad *badParam
-	switch {
-	case err == nil:
-	case errors.As(err, &bad):
-		writeBad(w, bad)
-	case errors.Is(err, report.ErrBadCursor):
-		writeBad(w, malformed("cursor", err))
-	case errors.Is(err, report.ErrTooManyRows):
-		writeBad(w, invalid("format", errors.New("too many rows: narrow the filter")))
-	default:
-		s.internal(w, r, err)
-	}
+	s.reportAnswered(w, r, err)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
@@ -121,12 +122,7 @@ type ApplicationStatusInput struct {
 
 // SetApplicationStatus writes the status the API shows.
 func (a *Activities) SetApplicationStatus(ctx context.Context, in ApplicationStatusInput) error {
-	_, err := a.DB.Exec(ctx, `update credit_applications set status=$2, failure=$3, updated_at=now() where id=$1`,
-		in.ApplicationID, string(in.Status), in.Failure)
-	if err != nil {
-		return fmt.Errorf("credit application %s status %s: %w", in.ApplicationID, in.Status, err)
-	}
-	return nil
+	return rechargeacts.WriteStatus(ctx, a.DB, "credit_applications", "credit application", in.ApplicationID, in.Status, in.Failure)
 }
 
 // ApplyLimitInput puts an approved application into force.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/ledger"
+	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
@@ -82,12 +83,7 @@ type RechargeStatusInput struct {
 
 // SetEnterpriseRechargeStatus writes the status the API shows.
 func (a *Activities) SetEnterpriseRechargeStatus(ctx context.Context, in RechargeStatusInput) error {
-	_, err := a.DB.Exec(ctx, `update enterprise_recharges set status=$2, failure=$3, updated_at=now() where id=$1`,
-		in.RechargeID, string(in.Status), in.Failure)
-	if err != nil {
-		return fmt.Errorf("enterprise recharge %s status %s: %w", in.RechargeID, in.Status, err)
-	}
-	return nil
+	return rechargeacts.WriteStatus(ctx, a.DB, "enterprise_recharges", "enterprise recharge", in.RechargeID, in.Status, in.Failure)
 }
 
 // BookRechargeInput books an approved enterprise recharge.

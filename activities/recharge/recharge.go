@@ -28,10 +28,16 @@ type StatusInput struct {
 
 // SetRechargeStatus writes the status the API shows.
 func (a *Activities) SetRechargeStatus(ctx context.Context, in StatusInput) error {
-	_, err := a.DB.Exec(ctx, `update recharges set status=$2, failure=$3, updated_at=now() where id=$1`,
-		in.RechargeID, string(in.Status), in.Failure)
+	return WriteStatus(ctx, a.DB, "recharges", "recharge", in.RechargeID, in.Status, in.Failure)
+}
+
+// WriteStatus writes the status the API shows of a process that follows the
+// recharge life cycle (a sale, a refund, an enterprise recharge, a credit
+// application) into its projection table; subject names it in the error.
+func WriteStatus(ctx context.Context, db *store.DB, table, subject, id string, status domain.Status, failure string) error {
+	_, err := db.Exec(ctx, `update `+table+` set status=$2, failure=$3, updated_at=now() where id=$1`, id, string(status), failure)
 	if err != nil {
-		return fmt.Errorf("recharge %s status %s: %w", in.RechargeID, in.Status, err)
+		return fmt.Errorf("%s %s status %s: %w", subject, id, status, err)
 	}
 	return nil
 }
@@ -78,12 +84,19 @@ func (a *Activities) SettleRecharge(ctx context.Context, in SettleInput) error {
 	e := domledger.Transfer(deliveryKey(in.RechargeID), "recharge-delivered", "meter "+in.MeterNo+" took the recharge",
 		domledger.Posting{Account: domledger.MeterWallet(in.MeterNo), Kind: domledger.Liability},
 		domledger.Posting{Account: domledger.PendingDeliveryCode, Kind: domledger.Liability}, in.Amount)
-	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+	return Settle(ctx, a.DB, "recharges", in.ProjectID, in.RechargeID, in.Counter, e)
+}
+
+// Settle books the entry of an operation its meter confirmed (a sale or a
+// refund) and marks its row of table completed with the meter's counter, in
+// one transaction: a completed operation is always booked.
+func Settle(ctx context.Context, db *store.DB, table, projectID, id string, counter int, e domledger.Entry) error {
+	return store.InTx(ctx, db, func(tx pgx.Tx) error {
+		if _, err := ledger.BookTx(ctx, tx, projectID, e); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `update recharges set status='completed', failure='', meter_counter=$2,
-			completed_at=coalesce(completed_at, now()), updated_at=now() where id=$1`, in.RechargeID, in.Counter)
+		_, err := tx.Exec(ctx, `update `+table+` set status='completed', failure='', meter_counter=$2,
+			completed_at=coalesce(completed_at, now()), updated_at=now() where id=$1`, id, counter)
 		return err
 	})
 }

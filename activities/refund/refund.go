@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/activities/ledger"
+	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
@@ -32,12 +33,7 @@ type StatusInput struct {
 
 // SetRefundStatus writes the status the API shows.
 func (a *Activities) SetRefundStatus(ctx context.Context, in StatusInput) error {
-	_, err := a.DB.Exec(ctx, `update refunds set status=$2, failure=$3, updated_at=now() where id=$1`,
-		in.RefundID, string(in.Status), in.Failure)
-	if err != nil {
-		return fmt.Errorf("refund %s status %s: %w", in.RefundID, in.Status, err)
-	}
-	return nil
+	return rechargeacts.WriteStatus(ctx, a.DB, "refunds", "refund", in.RefundID, in.Status, in.Failure)
 }
 
 // BookInput books a refund once it is approved.
@@ -106,14 +102,7 @@ func (a *Activities) SettleRefund(ctx context.Context, in SettleInput) error {
 	e := domledger.Transfer(paidKey(in.RefundID), string(in.Kind)+"-paid", "meter "+in.MeterNo+" gave back the "+string(in.Kind),
 		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset},
 		domledger.Posting{Account: domledger.PendingRefundCode, Kind: domledger.Liability}, in.Amount)
-	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `update refunds set status='completed', failure='', meter_counter=$2,
-			completed_at=coalesce(completed_at, now()), updated_at=now() where id=$1`, in.RefundID, in.Counter)
-		return err
-	})
+	return rechargeacts.Settle(ctx, a.DB, "refunds", in.ProjectID, in.RefundID, in.Counter, e)
 }
 
 // Refund is the projection the API reads.

@@ -320,54 +320,13 @@ type Session struct {
 // StartTransaction, then Charging — or, if the central system refuses the
 // card, StopTransaction (DeAuthorized) and Available, as a charger must.
 func (c *ChargePoint) StartSession(connector int, idTag string) (*Session, error) {
-	if err := c.Status(connector, core.ChargePointStatusPreparing); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	start := c.meterWh[connector]
-	c.mu.Unlock()
-	conf, err := c.cp.StartTransaction(connector, idTag, start, types.NewDateTime(time.Now()))
-	if err != nil {
-		return nil, fmt.Errorf("charge point %s: start on %d: %w", c.id, connector, err)
-	}
-	s := &Session{c: c, Connector: connector, IdTag: idTag, TransactionID: conf.TransactionId,
-		Authorization: conf.IdTagInfo.Status, MeterStartWh: start, SOC: 20}
-	c.mu.Lock()
-	if v := c.vehicles[connector]; v != nil {
-		s.SOC = int(v.soc)
-	}
-	c.mu.Unlock()
-	if s.Authorization != types.AuthorizationStatusAccepted {
-		if _, err := c.cp.StopTransaction(start, types.NewDateTime(time.Now()), conf.TransactionId, func(r *core.StopTransactionRequest) {
-			r.Reason = core.ReasonDeAuthorized
-		}); err != nil {
-			return s, err
-		}
-		return s, c.Status(connector, core.ChargePointStatusAvailable)
-	}
-	c.mu.Lock()
-	c.sessions[connector] = s
-	c.mu.Unlock()
-	return s, c.Status(connector, core.ChargePointStatusCharging)
+	return c.StartSessionAt(connector, idTag, time.Now())
 }
 
 // Charge delivers wh more energy at powerW and sends MeterValues (energy
 // register, power, current, voltage, SoC).
 func (s *Session) Charge(wh int, powerW float64) error {
-	s.c.mu.Lock()
-	s.c.meterWh[s.Connector] += wh
-	reg := s.c.meterWh[s.Connector]
-	s.c.mu.Unlock()
-	s.SOC = min(100, s.SOC+wh/1000) // a 100 kWh pack: 1 % per kWh
-	mv := meterValue(reg, powerW, s.SOC)
-	tx := s.TransactionID
-	_, err := s.c.cp.MeterValues(s.Connector, []types.MeterValue{mv}, func(r *core.MeterValuesRequest) {
-		r.TransactionId = &tx
-	})
-	if err != nil {
-		return fmt.Errorf("charge point %s: meter values: %w", s.c.id, err)
-	}
-	return nil
+	return s.ChargeAt(wh, powerW, time.Now())
 }
 
 // MeterWh is the connector's energy register now.
@@ -380,20 +339,7 @@ func (s *Session) MeterWh() int {
 // Stop ends the transaction (reason Local, Remote, EVDisconnected, ...) and
 // goes through Finishing to Available.
 func (s *Session) Stop(reason core.Reason) error {
-	_, err := s.c.cp.StopTransaction(s.MeterWh(), types.NewDateTime(time.Now()), s.TransactionID, func(r *core.StopTransactionRequest) {
-		r.Reason, r.IdTag = reason, s.IdTag
-	})
-	if err != nil {
-		return fmt.Errorf("charge point %s: stop transaction %d: %w", s.c.id, s.TransactionID, err)
-	}
-	s.c.mu.Lock()
-	delete(s.c.sessions, s.Connector)
-	s.c.profiles = s.c.profiles.dropTx(s.Connector)
-	s.c.mu.Unlock()
-	if err := s.c.Status(s.Connector, core.ChargePointStatusFinishing); err != nil {
-		return err
-	}
-	return s.c.Status(s.Connector, core.ChargePointStatusAvailable)
+	return s.StopAt(reason, time.Now())
 }
 
 // Session is the running session on a connector, if any.

@@ -25,6 +25,11 @@ func (c *ChargePoint) StartSessionAt(connector int, idTag string, at time.Time) 
 	}
 	s := &Session{c: c, Connector: connector, IdTag: idTag, TransactionID: conf.TransactionId,
 		Authorization: conf.IdTagInfo.Status, MeterStartWh: start, SOC: 20}
+	c.mu.Lock()
+	if v := c.vehicles[connector]; v != nil {
+		s.SOC = int(v.soc)
+	}
+	c.mu.Unlock()
 	if s.Authorization != types.AuthorizationStatusAccepted {
 		if _, err := c.cp.StopTransaction(start, types.NewDateTime(at), conf.TransactionId, func(r *core.StopTransactionRequest) {
 			r.Reason = core.ReasonDeAuthorized
@@ -45,9 +50,8 @@ func (s *Session) ChargeAt(wh int, powerW float64, at time.Time) error {
 	s.c.meterWh[s.Connector] += wh
 	reg := s.c.meterWh[s.Connector]
 	s.c.mu.Unlock()
-	s.SOC = min(100, s.SOC+wh/1000)
-	mv := meterValue(reg, powerW, s.SOC)
-	mv.Timestamp = types.NewDateTime(at)
+	s.SOC = min(100, s.SOC+wh/1000) // a 100 kWh pack: 1 % per kWh
+	mv := meterValueAt(at, reg, powerW, s.SOC)
 	tx := s.TransactionID
 	if _, err := s.c.cp.MeterValues(s.Connector, []types.MeterValue{mv}, func(r *core.MeterValuesRequest) {
 		r.TransactionId = &tx
@@ -67,6 +71,7 @@ func (s *Session) StopAt(reason core.Reason, at time.Time) error {
 	}
 	s.c.mu.Lock()
 	delete(s.c.sessions, s.Connector)
+	s.c.profiles = s.c.profiles.dropTx(s.Connector)
 	s.c.mu.Unlock()
 	if err := s.c.Status(s.Connector, core.ChargePointStatusFinishing); err != nil {
 		return err

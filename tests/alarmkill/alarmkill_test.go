@@ -134,7 +134,7 @@ func TestWorkerKilledDuringEscalation(t *testing.T) {
 			return fake.Waiting() == 2, fmt.Sprint("waiting ", fake.Waiting())
 		})
 		stack.KillWorker()
-		harness.Eventually(t, 10*time.Second, "provider sees the worker gone", func() (bool, string) {
+		harness.Eventually(t, 30*time.Second, "provider sees the worker gone", func() (bool, string) {
 			return fake.Dropped() == dropped+2, fmt.Sprint("dropped ", fake.Dropped())
 		})
 		fake.Release()

@@ -8,14 +8,14 @@ import (
 )
 
 // applyRecharge applies for an enterprise recharge and returns it with its task.
-func applyRecharge(t *testing.T, c *harness.Client, enterpriseID, amount string) (created, taskView) {
+func applyRecharge(t *testing.T, c *harness.Client, enterpriseID, amount string) (created, harness.Task) {
 	t.Helper()
 	var r created
 	if st, p := post(t, c, "/api/v1/enterprise-recharges", map[string]string{"enterpriseId": enterpriseID, "amount": amount,
 		"transactionNo": uniq(t)}, &r); st != http.StatusAccepted || r.Status != "pending_approval" {
 		t.Fatalf("apply recharge: %d %+v %+v", st, p, r)
 	}
-	return r, findTask(t, c, r.WorkflowID)
+	return r, harness.PendingTask(t, c, r.WorkflowID, "")
 }
 
 func TestEnterpriseRechargeChain(t *testing.T) {
@@ -46,7 +46,7 @@ func TestEnterpriseRechargeChain(t *testing.T) {
 		"transactionNo": key}, nil); st != http.StatusConflict || p.Code != "idempotency_key_reused" {
 		t.Fatalf("reused key: %d %+v", st, p)
 	}
-	if st, p := decide(t, approver, findTask(t, cashier, first.WorkflowID).ID, "reject"); st != http.StatusOK {
+	if st, p := decide(t, approver, harness.PendingTask(t, cashier, first.WorkflowID, "").ID, "reject"); st != http.StatusOK {
 		t.Fatalf("reject the replayed one: %d %+v", st, p)
 	}
 
@@ -92,14 +92,14 @@ func TestEnterpriseRechargeChain(t *testing.T) {
 }
 
 // applyCredit applies for opening or adjusting credit and returns it with its task.
-func applyCredit(t *testing.T, c *harness.Client, body map[string]string) (created, taskView) {
+func applyCredit(t *testing.T, c *harness.Client, body map[string]string) (created, harness.Task) {
 	t.Helper()
 	body["applicationNo"] = uniq(t)
 	var a created
 	if st, p := post(t, c, "/api/v1/credit-applications", body, &a); st != http.StatusAccepted || a.Status != "pending_approval" {
 		t.Fatalf("apply credit %v: %d %+v", body, st, p)
 	}
-	return a, findTask(t, c, a.WorkflowID)
+	return a, harness.PendingTask(t, c, a.WorkflowID, "")
 }
 
 // openCredit walks an opening through approval.

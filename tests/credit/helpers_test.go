@@ -18,15 +18,6 @@ type problem struct {
 	Status                           int
 }
 
-type taskView struct {
-	ID         string            `json:"id"`
-	Kind       string            `json:"kind"`
-	Status     string            `json:"status"`
-	WorkflowID string            `json:"workflowId"`
-	Details    map[string]string `json:"details"`
-	Comment    string            `json:"comment"`
-}
-
 type created struct {
 	ID         string `json:"id"`
 	Status     string `json:"status"`
@@ -90,26 +81,9 @@ func enterprise(t *testing.T, c *harness.Client, id string) enterpriseView {
 	return e
 }
 
-func findTask(t *testing.T, c *harness.Client, workflowID string) taskView {
+func task(t *testing.T, c *harness.Client, id string) harness.Task {
 	t.Helper()
-	var found taskView
-	harness.Eventually(t, 20*time.Second, "task for "+workflowID, func() (bool, string) {
-		var list struct{ Items []taskView }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver&limit=500", nil, &list)
-		for _, it := range list.Items {
-			if it.WorkflowID == workflowID {
-				found = it
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d pending tasks", len(list.Items))
-	})
-	return found
-}
-
-func task(t *testing.T, c *harness.Client, id string) taskView {
-	t.Helper()
-	var v taskView
+	var v harness.Task
 	get(t, c, "/api/v1/tasks/"+id, &v)
 	return v
 }
@@ -149,7 +123,7 @@ func entries(t *testing.T) int {
 }
 
 // refusedDecisions checks that a cashier's decision is 403 and changes nothing.
-func wrongRoleRefused(t *testing.T, cashier *harness.Client, tk taskView) {
+func wrongRoleRefused(t *testing.T, cashier *harness.Client, tk harness.Task) {
 	t.Helper()
 	before := entries(t)
 	if st, p := decide(t, cashier, tk.ID, "approve"); st != http.StatusForbidden || p.Code != "forbidden" {
@@ -161,7 +135,7 @@ func wrongRoleRefused(t *testing.T, cashier *harness.Client, tk taskView) {
 }
 
 // secondDecisionRefused checks that deciding a decided task is 409 and changes nothing.
-func secondDecisionRefused(t *testing.T, approver *harness.Client, tk taskView, status string) {
+func secondDecisionRefused(t *testing.T, approver *harness.Client, tk harness.Task, status string) {
 	t.Helper()
 	before := entries(t)
 	for _, verb := range []string{"approve", "reject"} {

@@ -13,6 +13,9 @@ import (
 
 var stack *harness.Stack
 
+// UpdateTimeout is how long a decision waits for the worker before 503: on a
+// loaded 2-core CI machine 3-5 s was not always enough, and no test here
+// needs the 503.
 func TestMain(m *testing.M) {
-	harness.Main(m, "credit", harness.Options{UpdateTimeout: 5 * time.Second, Gateways: 1, MetersPerGW: 2}, &stack)
+	harness.Main(m, "credit", harness.Options{UpdateTimeout: 30 * time.Second, Gateways: 1, MetersPerGW: 2}, &stack)
 }

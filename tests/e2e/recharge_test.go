@@ -67,7 +67,7 @@ func TestRechargeCompletesAndCreditsMeterOnce(t *testing.T) {
 	if r.Status != "approved" || r.WorkflowID != "recharge/"+r.ID {
 		t.Fatalf("created %+v; want approved and workflow recharge/<id>", r)
 	}
-	done := waitStatus(t, cashier, r.ID, "completed", 5*time.Second)
+	done := waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 	after, counterAfter := meterRegisters(t, "M0005")
 	if after-before != 10000 || counterAfter != counter+1 {
 		t.Fatalf("meter: remaining %d→%d, counter %d→%d; want +10000 cents and +1", before, after, counter, counterAfter)
@@ -96,7 +96,7 @@ func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
 	if r.Status != "pending_approval" {
 		t.Fatalf("status %s, want pending_approval", r.Status)
 	}
-	task := findTask(t, approver, r.WorkflowID)
+	task := harness.PendingTask(t, approver, r.WorkflowID, "")
 	if task.Kind != "recharge_approval" || task.Status != "pending" {
 		t.Fatalf("task %+v", task)
 	}
@@ -105,7 +105,7 @@ func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
 	if code := cashier.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{"comment":"me"}`, &p); code != http.StatusForbidden || p.Code != "forbidden" {
 		t.Fatalf("cashier approve: %d %+v", code, p)
 	}
-	var decided taskView
+	var decided harness.Task
 	if code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{"comment":"checked the receipt"}`, &decided); code != http.StatusOK {
 		t.Fatalf("approve: status %d", code)
 	}
@@ -115,7 +115,7 @@ func TestRechargeAboveLimitWaitsForApprover(t *testing.T) {
 	if code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{}`, &p); code != http.StatusConflict || p.Code != "task_already_decided" {
 		t.Fatalf("second approve: %d %+v", code, p)
 	}
-	waitStatus(t, cashier, r.ID, "completed", 10*time.Second)
+	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 	if after, _ := meterRegisters(t, "M0006"); after-before != 60000 {
 		t.Fatalf("meter credited %d cents, want 60000", after-before)
 	}
@@ -131,11 +131,11 @@ func TestRejectedRechargeBooksNothing(t *testing.T) {
 	approver := stack.Login(t, "approver", "approver")
 	before, counter := meterRegisters(t, "M0007")
 	r := create(t, cashier, "M0007", "700.00", txNo(t))
-	task := findTask(t, approver, r.WorkflowID)
+	task := harness.PendingTask(t, approver, r.WorkflowID, "")
 	if code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/reject", `{"comment":"no payment"}`, nil); code != http.StatusOK {
 		t.Fatalf("reject: %d", code)
 	}
-	waitStatus(t, cashier, r.ID, "rejected", 5*time.Second)
+	waitStatus(t, cashier, r.ID, "rejected", 30*time.Second)
 	var entries int
 	_ = stack.DB.QueryRow(context.Background(), `select count(*) from journal_entries where key like $1`, "recharge/"+r.ID+"/%").Scan(&entries)
 	if entries != 0 {
@@ -156,7 +156,7 @@ func TestTransactionNoIsIdempotent(t *testing.T) {
 	if again.ID != first.ID {
 		t.Fatalf("same key gave %s and %s", first.ID, again.ID)
 	}
-	waitStatus(t, cashier, first.ID, "completed", 5*time.Second)
+	waitStatus(t, cashier, first.ID, "completed", 30*time.Second)
 	if third := create(t, cashier, "M0008", "50", key); third.ID != first.ID {
 		t.Fatal("same key after completion made a new recharge")
 	}
@@ -165,7 +165,15 @@ func TestTransactionNoIsIdempotent(t *testing.T) {
 	if code != http.StatusConflict || p.Code != "idempotency_key_reused" {
 		t.Fatalf("same key, other body: %d %+v", code, p)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Wait for the recharge's workflow to end rather than for a while: once
+	// it has, nothing more of this key can reach the meter.
+	if err := stack.Temporal.GetWorkflow(context.Background(), first.WorkflowID, "").Get(context.Background(), nil); err != nil {
+		t.Fatalf("workflow %s: %v", first.WorkflowID, err)
+	}
+	var n int
+	if err := stack.DB.QueryRow(context.Background(), `select count(*) from recharges where transaction_no=$1`, key).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d recharges under one key (%v)", n, err)
+	}
 	if after, c := meterRegisters(t, "M0008"); after-before != 5000 || c != counter+1 {
 		t.Fatalf("meter credited %d cents in %d recharges; want 5000 in 1", after-before, c-counter)
 	}
@@ -227,7 +235,7 @@ func TestOtherProjectSeesNothing(t *testing.T) {
 	if code := other.Do(t, "GET", "/api/v1/meters/X0001", nil, nil); code != http.StatusOK {
 		t.Fatalf("own meter: %d", code)
 	}
-	waitStatus(t, cashier, mine.ID, "completed", 5*time.Second)
+	waitStatus(t, cashier, mine.ID, "completed", 30*time.Second)
 }
 
 func TestWorkerKilledBetweenBookingAndDispatch(t *testing.T) {
@@ -240,7 +248,7 @@ func TestWorkerKilledBetweenBookingAndDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := create(t, cashier, "M0009", "30.00", txNo(t))
-	waitStatus(t, cashier, r.ID, "dispatching", 10*time.Second)
+	waitStatus(t, cashier, r.ID, "dispatching", 30*time.Second)
 	var booked int
 	_ = stack.DB.QueryRow(context.Background(), `select count(*) from journal_entries where key=$1`, "recharge/"+r.ID+"/sale").Scan(&booked)
 	if booked != 1 {
@@ -253,7 +261,7 @@ func TestWorkerKilledBetweenBookingAndDispatch(t *testing.T) {
 	if err := stack.StartWorker("main,devices"); err != nil {
 		t.Fatal(err)
 	}
-	waitStatus(t, cashier, r.ID, "completed", 20*time.Second)
+	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 	if after, c := meterRegisters(t, "M0009"); after-before != 3000 || c != counter+1 {
 		t.Fatalf("meter credited %d cents, counter +%d; want 3000 once", after-before, c-counter)
 	}
@@ -268,7 +276,7 @@ func TestMeterDownThenRedispatchCreditsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := create(t, cashier, "M0100", "40.00", txNo(t))
-	failed := waitStatus(t, cashier, r.ID, "dispatch_failed", dispatchWindow+10*time.Second)
+	failed := waitStatus(t, cashier, r.ID, "dispatch_failed", dispatchWindow+30*time.Second)
 	if failed.Failure == "" {
 		t.Fatal("dispatch_failed without a reason")
 	}
@@ -280,7 +288,7 @@ func TestMeterDownThenRedispatchCreditsOnce(t *testing.T) {
 	if code := cashier.Do(t, "POST", "/api/v1/recharges/"+r.ID+"/redispatch", nil, &accepted); code != http.StatusAccepted {
 		t.Fatalf("redispatch: %d", code)
 	}
-	waitStatus(t, cashier, r.ID, "completed", 10*time.Second)
+	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 	var p problem
 	if code := cashier.Do(t, "POST", "/api/v1/recharges/"+r.ID+"/redispatch", nil, &p); code != http.StatusConflict || p.Code != "not_redispatchable" {
 		t.Fatalf("redispatch of a completed recharge: %d %+v", code, p)
@@ -295,7 +303,7 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 	cashier := stack.Login(t, "cashier", "cashier")
 	approver := stack.Login(t, "approver", "approver")
 	r := create(t, cashier, "M0011", "800.00", txNo(t))
-	task := findTask(t, approver, r.WorkflowID)
+	task := harness.PendingTask(t, approver, r.WorkflowID, "")
 	stack.StopWorker()
 	var p problem
 	code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{}`, &p)
@@ -307,42 +315,15 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 	}
 	// The decision that timed out must not land later, when the worker is back.
 	time.Sleep(2 * time.Second)
-	var still taskView
+	var still harness.Task
 	approver.Do(t, "GET", "/api/v1/tasks/"+task.ID, nil, &still)
 	if still.Status != "pending" {
 		t.Fatalf("task is %s after a 503", still.Status)
 	}
-	harness.Eventually(t, 20*time.Second, "approve after the worker is back", func() (bool, string) {
+	harness.Eventually(t, 30*time.Second, "approve after the worker is back", func() (bool, string) {
 		code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{}`, nil)
 		return code == http.StatusOK, fmt.Sprint(code)
 	})
 	// Generous: the restarted worker first replays the workflow.
 	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
-}
-
-type taskView struct {
-	ID            string `json:"id"`
-	Kind          string `json:"kind"`
-	Status        string `json:"status"`
-	WorkflowID    string `json:"workflowId"`
-	DecidedByName string `json:"decidedByName"`
-	DecidedAt     string `json:"decidedAt"`
-	Comment       string `json:"comment"`
-}
-
-func findTask(t *testing.T, c *harness.Client, workflowID string) taskView {
-	t.Helper()
-	var found taskView
-	harness.Eventually(t, 10*time.Second, "task for "+workflowID, func() (bool, string) {
-		var list struct{ Items []taskView }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver", nil, &list)
-		for _, it := range list.Items {
-			if it.WorkflowID == workflowID {
-				found = it
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d pending tasks", len(list.Items))
-	})
-	return found
 }

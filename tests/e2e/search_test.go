@@ -20,10 +20,10 @@ import (
 func TestRechargesFilterableInTemporalUI(t *testing.T) {
 	cashier := stack.Login(t, "cashier", "cashier")
 	r := create(t, cashier, "M0014", "12.00", txNo(t))
-	waitStatus(t, cashier, r.ID, "completed", 5*time.Second)
+	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 	query := fmt.Sprintf(`VoltflowProject="demo" AND VoltflowKind="recharge" AND VoltflowStatus="completed" AND VoltflowSubject="M0014" AND WorkflowId=%q`, r.WorkflowID)
 
-	harness.Eventually(t, 10*time.Second, "visibility lists the recharge", func() (bool, string) {
+	harness.Eventually(t, 30*time.Second, "visibility lists the recharge", func() (bool, string) {
 		resp, err := stack.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		if err != nil {
 			return false, err.Error()

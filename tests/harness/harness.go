@@ -85,9 +85,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		o.MetersPerGW = 32
 	}
 	s = &Stack{opts: o, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	started := s // the returns below set s to nil: stop what was started, and report the error
 	defer func() {
 		if err != nil {
-			s.Stop()
+			started.Stop()
 		}
 	}()
 	if s.tmpDir, err = os.MkdirTemp("", "voltflow-e2e-"); err != nil {

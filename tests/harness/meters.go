@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -34,4 +35,18 @@ func (s *Stack) MeterRegisters(t testing.TB, meterNo string) (cents int64, count
 		t.Fatalf("read %s: %v", meterNo, err)
 	}
 	return int64(int32(uint32(regs[0])<<16 | uint32(regs[1]))), regs[2]
+}
+
+// UnsoldMeter is the first of the meters nobody has sold to yet (no
+// recharge, so an empty wallet and an open account), whatever earlier runs
+// of the package left (go test -count=2). A test that needs an empty wallet
+// names a few candidates.
+func (s *Stack) UnsoldMeter(t testing.TB, meterNos ...string) string {
+	t.Helper()
+	var m string
+	if err := s.DB.QueryRow(context.Background(), `select meter_no from meters where meter_no = any($1)
+		and not exists (select 1 from recharges r where r.meter_no = meters.meter_no) order by meter_no limit 1`, meterNos).Scan(&m); err != nil {
+		t.Fatalf("no unsold meter among %v: %v", meterNos, err)
+	}
+	return m
 }

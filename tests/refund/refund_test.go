@@ -32,14 +32,6 @@ type problem struct {
 	Status                           int
 }
 
-type taskView struct {
-	ID         string            `json:"id"`
-	Kind       string            `json:"kind"`
-	Status     string            `json:"status"`
-	WorkflowID string            `json:"workflowId"`
-	Details    map[string]string `json:"details"`
-}
-
 func txNo(t *testing.T) string {
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	return fmt.Sprintf("%.40s-%d", name, time.Now().UnixNano()) // within the 64 characters of a transactionNo
@@ -72,7 +64,7 @@ func recharged(t *testing.T, c *harness.Client, meterNo, amount string) view {
 	if code != http.StatusAccepted {
 		t.Fatalf("recharge %s %s: %d %+v", meterNo, amount, code, p)
 	}
-	return wait(t, c, "/api/v1/recharges/", r.ID, "completed", 10*time.Second)
+	return wait(t, c, "/api/v1/recharges/", r.ID, "completed", 30*time.Second)
 }
 
 func wait(t *testing.T, c *harness.Client, prefix, id, want string, within time.Duration) view {
@@ -84,23 +76,6 @@ func wait(t *testing.T, c *harness.Client, prefix, id, want string, within time.
 		return v.Status == want, v.Status + " " + v.Failure
 	})
 	return v
-}
-
-func findTask(t *testing.T, c *harness.Client, workflowID string) taskView {
-	t.Helper()
-	var found taskView
-	harness.Eventually(t, 10*time.Second, "task for "+workflowID, func() (bool, string) {
-		var list struct{ Items []taskView }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver", nil, &list)
-		for _, it := range list.Items {
-			if it.WorkflowID == workflowID {
-				found = it
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d pending tasks", len(list.Items))
-	})
-	return found
 }
 
 func decide(t *testing.T, c *harness.Client, taskID, verb string) (int, problem) {
@@ -144,21 +119,22 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 	cashier := stack.Login(t, "cashier", "cashier")
 	// The meter holds 50.00 from installation, but nobody paid the platform
 	// for it: with an empty wallet nothing is refundable.
+	m := stack.UnsoldMeter(t, "M0020", "M0030", "M0040", "M0050")
 	before := footprint(t)
-	code, _, p := applyRefund(t, cashier, "M0020", "10.00", txNo(t))
+	code, _, p := applyRefund(t, cashier, m, "10.00", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" || p.Field != "amount" {
 		t.Fatalf("refund from an empty wallet: %d %+v", code, p)
 	}
 	if after := footprint(t); after != before {
 		t.Fatalf("refused refund wrote rows: %s → %s", before, after)
 	}
-	recharged(t, cashier, "M0020", "100.00")
-	cents, counter := stack.MeterRegisters(t, "M0020")
+	recharged(t, cashier, m, "100.00")
+	cents, counter := stack.MeterRegisters(t, m)
 	if cents != 15000 {
 		t.Fatalf("meter holds %d cents, want 15000", cents)
 	}
 	before = footprint(t)
-	code, _, p = applyRefund(t, cashier, "M0020", "100.01", txNo(t))
+	code, _, p = applyRefund(t, cashier, m, "100.01", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" || !strings.Contains(p.Detail, "100.00") {
 		t.Fatalf("refund one cent above the wallet: %d %+v", code, p)
 	}
@@ -166,23 +142,23 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 		t.Fatalf("refused refund wrote rows: %s → %s", before, after)
 	}
 	// A pending refund holds its amount: a second one cannot spend it again.
-	code, first, _ := applyRefund(t, cashier, "M0020", "70.00", txNo(t))
+	code, first, _ := applyRefund(t, cashier, m, "70.00", txNo(t))
 	if code != http.StatusAccepted || first.Status != "pending_approval" {
 		t.Fatalf("refund within the wallet: %d %+v", code, first)
 	}
-	code, _, p = applyRefund(t, cashier, "M0020", "30.01", txNo(t))
+	code, _, p = applyRefund(t, cashier, m, "30.01", txNo(t))
 	if code != http.StatusUnprocessableEntity || p.Code != "refund_exceeds_balance" {
 		t.Fatalf("second refund over the rest: %d %+v", code, p)
 	}
 	approver := stack.Login(t, "approver", "approver")
-	if code, p := decide(t, approver, findTask(t, approver, first.WorkflowID).ID, "reject"); code != http.StatusOK {
+	if code, p := decide(t, approver, harness.PendingTask(t, approver, first.WorkflowID, "").ID, "reject"); code != http.StatusOK {
 		t.Fatalf("reject: %d %+v", code, p)
 	}
-	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 5*time.Second)
-	if c, n := stack.MeterRegisters(t, "M0020"); c != cents || n != counter {
+	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 30*time.Second)
+	if c, n := stack.MeterRegisters(t, m); c != cents || n != counter {
 		t.Fatalf("refused and rejected refunds reached the meter: %d→%d cents, counter %d→%d", cents, c, counter, n)
 	}
-	if w := balance(t, domledger.MeterWallet("M0020")); w != "100.00" {
+	if w := balance(t, domledger.MeterWallet(m)); w != "100.00" {
 		t.Fatalf("wallet %s after refused and rejected refunds, want 100.00", w)
 	}
 }
@@ -232,8 +208,8 @@ func TestRefundRequestsAreValidatedAndIdempotent(t *testing.T) {
 		t.Fatalf("%d refunds under one key", n)
 	}
 	approver := stack.Login(t, "approver", "approver")
-	decide(t, approver, findTask(t, approver, first.WorkflowID).ID, "reject")
-	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 5*time.Second)
+	decide(t, approver, harness.PendingTask(t, approver, first.WorkflowID, "").ID, "reject")
+	wait(t, cashier, "/api/v1/refunds/", first.ID, "rejected", 30*time.Second)
 }
 
 func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
@@ -243,12 +219,13 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	recharged(t, cashier, "M0022", "100.00")
 	cents, counter := stack.MeterRegisters(t, "M0022")
 	cash := balance(t, domledger.CashAccount)
+	wallet := balance(t, domledger.MeterWallet("M0022")) // 100.00 more per earlier run (go test -count=2)
 
 	code, f, _ := applyRefund(t, cashier, "M0022", "40.00", txNo(t))
 	if code != http.StatusAccepted || f.Status != "pending_approval" {
 		t.Fatalf("apply: %d %+v", code, f)
 	}
-	task := findTask(t, approver, f.WorkflowID)
+	task := harness.PendingTask(t, approver, f.WorkflowID, "")
 	if task.Kind != "refund_approval" || task.Details["amount"] != "40.00" || task.Details["meterNo"] != "M0022" {
 		t.Fatalf("task %+v", task)
 	}
@@ -274,7 +251,7 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	if decided.Status != "approved" || decided.DecidedByName != "approver" || decided.Comment != "checked" {
 		t.Fatalf("task after the decisions: %+v; the refused ones must change nothing", decided)
 	}
-	done := wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 10*time.Second)
+	done := wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 30*time.Second)
 	after, counterAfter := stack.MeterRegisters(t, "M0022")
 	if cents-after != 4000 || counterAfter != counter+1 {
 		t.Fatalf("meter: %d→%d cents, counter %d→%d; want −4000 and +1", cents, after, counter, counterAfter)
@@ -282,8 +259,8 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	if done.MeterCounter == nil || *done.MeterCounter != int(counterAfter) {
 		t.Fatalf("refund counter %v, meter %d", done.MeterCounter, counterAfter)
 	}
-	if w, pr := balance(t, domledger.MeterWallet("M0022")), balance(t, domledger.PendingRefundCode); w != "60.00" || pr != "0.00" {
-		t.Fatalf("wallet %s, refund payable %s; want 60.00 and 0.00", w, pr)
+	if w, pr := balance(t, domledger.MeterWallet("M0022")), balance(t, domledger.PendingRefundCode); mustCents(t, wallet)-mustCents(t, w) != 4000 || pr != "0.00" {
+		t.Fatalf("wallet %s → %s, refund payable %s; want 40.00 less and 0.00", wallet, w, pr)
 	}
 	// The cash drawer paid 40.00 out.
 	if now := balance(t, domledger.CashAccount); mustCents(t, cash)-mustCents(t, now) != 4000 {
@@ -326,14 +303,14 @@ func TestReversalRestoresLedgerAndMeter(t *testing.T) {
 	if code, again, _ := post(t, cashier, path, body); code != http.StatusAccepted || again.ID != rev.ID {
 		t.Fatalf("same reversal again: %d %+v", code, again)
 	}
-	task := findTask(t, approver, rev.WorkflowID)
+	task := harness.PendingTask(t, approver, rev.WorkflowID, "")
 	if task.Details["reversesRechargeId"] != mistake.ID || task.Details["kind"] != "reversal" {
 		t.Fatalf("task details %v", task.Details)
 	}
 	if code, p := decide(t, approver, task.ID, "approve"); code != http.StatusOK {
 		t.Fatalf("approve: %d %+v", code, p)
 	}
-	done := wait(t, cashier, "/api/v1/refunds/", rev.ID, "completed", 10*time.Second)
+	done := wait(t, cashier, "/api/v1/refunds/", rev.ID, "completed", 30*time.Second)
 	if done.Kind != "reversal" || done.ReversesRechargeID != mistake.ID || done.Amount != "80.00" {
 		t.Fatalf("reversal %+v", done)
 	}
@@ -363,7 +340,7 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 		t.Fatalf("recharge: %d %+v", code, pending)
 	}
 	// The approval task is written by the workflow after the 202; wait for it so the footprint is settled.
-	task := findTask(t, approver, pending.WorkflowID)
+	task := harness.PendingTask(t, approver, pending.WorkflowID, "")
 	before := footprint(t)
 	code, _, p := post(t, cashier, "/api/v1/recharges/"+pending.ID+"/reverse", fmt.Sprintf(`{"transactionNo":%q,"reason":"typo"}`, txNo(t)))
 	if code != http.StatusConflict || p.Code != "not_reversible" {
@@ -376,7 +353,7 @@ func TestOnlyCompletedRechargesAreReversed(t *testing.T) {
 		t.Fatalf("refused reversals wrote rows: %s → %s", before, after)
 	}
 	decide(t, approver, task.ID, "reject")
-	wait(t, cashier, "/api/v1/recharges/", pending.ID, "rejected", 5*time.Second)
+	wait(t, cashier, "/api/v1/recharges/", pending.ID, "rejected", 30*time.Second)
 }
 
 func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
@@ -390,10 +367,10 @@ func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
 	if err := gw.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if code, p := decide(t, approver, findTask(t, approver, f.WorkflowID).ID, "approve"); code != http.StatusOK {
+	if code, p := decide(t, approver, harness.PendingTask(t, approver, f.WorkflowID, "").ID, "approve"); code != http.StatusOK {
 		t.Fatalf("approve: %d %+v", code, p)
 	}
-	failed := wait(t, cashier, "/api/v1/refunds/", f.ID, "dispatch_failed", dispatchWindow+10*time.Second)
+	failed := wait(t, cashier, "/api/v1/refunds/", f.ID, "dispatch_failed", dispatchWindow+30*time.Second)
 	if failed.Failure == "" {
 		t.Fatal("dispatch_failed without a reason")
 	}
@@ -407,7 +384,7 @@ func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
 	if code, _, p := post(t, cashier, "/api/v1/refunds/"+f.ID+"/redispatch", ""); code != http.StatusAccepted {
 		t.Fatalf("redispatch: %d %+v", code, p)
 	}
-	wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 10*time.Second)
+	wait(t, cashier, "/api/v1/refunds/", f.ID, "completed", 30*time.Second)
 	if code, _, p := post(t, cashier, "/api/v1/refunds/"+f.ID+"/redispatch", ""); code != http.StatusConflict || p.Code != "not_redispatchable" {
 		t.Fatalf("redispatch of a completed refund: %d %+v", code, p)
 	}

@@ -91,6 +91,16 @@ func TestKillWorkerMidSweep(t *testing.T) {
 		return n >= 2*perGateway, fmt.Sprintf("%d readings", n)
 	})
 	stack.KillWorker()
+	// A reading the worker sent just before it died may still be committing
+	// in its PostgreSQL session; counted after the snapshot, it would be
+	// skipped on resume and break read ≥ total − before. Wait until no other
+	// session of the database is busy: then the snapshot holds every row the
+	// killed worker wrote.
+	harness.Eventually(t, 30*time.Second, "the killed worker's sessions settled", func() (bool, string) {
+		n := count(t, `select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+			and coalesce(state, 'idle') <> 'idle'`)
+		return n == 0, fmt.Sprintf("%d busy sessions", n)
+	})
 	before := takenAt(t, at)
 	t.Logf("killed the worker %v into the sweep with %d of %d readings written",
 		time.Since(started).Round(time.Millisecond), len(before), total)

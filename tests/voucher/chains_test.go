@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/voltflow/voltflow/tests/harness"
 )
 
 const (
@@ -34,9 +36,9 @@ func TestIndividualRechargeChain(t *testing.T) {
 		return r
 	}
 	r := apply()
-	tk := pendingTask(t, a.approver, r.WorkflowID, "recharge_approval")
+	tk := harness.PendingTask(t, a.approver, r.WorkflowID, "recharge_approval")
 	moved(t, "applied", before, nil)
-	var inbox struct{ Items []task }
+	var inbox struct{ Items []harness.Task }
 	mustCall(t, a.approver, "GET", "/api/v1/tasks?status=pending", nil, http.StatusOK, &inbox) // no role filter: every role
 	if !containsTask(inbox.Items, tk.ID) {
 		t.Fatalf("GET /tasks?status=pending misses %s: %+v", tk.ID, inbox.Items)
@@ -46,7 +48,7 @@ func TestIndividualRechargeChain(t *testing.T) {
 	moved(t, "rejected", before, nil)
 
 	r = apply()
-	tk = pendingTask(t, a.approver, r.WorkflowID, "recharge_approval")
+	tk = harness.PendingTask(t, a.approver, r.WorkflowID, "recharge_approval")
 	decideChecked(t, a, tk, true)
 	statusOf(t, a.cashier, "/api/v1/recharges/"+r.ID, "completed")
 	moved(t, "booked", before, map[string]string{cash: "600.00", wallet(m): "600.00"})
@@ -63,7 +65,7 @@ func TestIndividualRechargeChain(t *testing.T) {
 	if small.Status != "pending_approval" {
 		t.Fatalf("60.00 under a 50.00 policy is %s", small.Status)
 	}
-	decideChecked(t, a, pendingTask(t, a.approver, small.WorkflowID, "recharge_approval"), false)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, small.WorkflowID, "recharge_approval"), false)
 	statusOf(t, a.cashier, "/api/v1/recharges/"+small.ID, "rejected")
 	moved(t, "policy rejected", before, map[string]string{cash: "600.00", wallet(m): "600.00"})
 }
@@ -73,7 +75,7 @@ func TestIndividualRechargeChain(t *testing.T) {
 func TestRefundChain(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	const m = "M0002"
+	m := stack.UnsoldMeter(t, "M0002", "M0007") // an empty wallet, whatever earlier runs sold
 	recharged(t, a.cashier, m, "100.00")
 	before := books(t, cash, pendingRefund, wallet(m))
 	fp := footprint(t)
@@ -90,14 +92,14 @@ func TestRefundChain(t *testing.T) {
 		return r
 	}
 	r := apply()
-	tk := pendingTask(t, a.approver, r.WorkflowID, "refund_approval")
+	tk := harness.PendingTask(t, a.approver, r.WorkflowID, "refund_approval")
 	moved(t, "applied", before, nil)
 	decideChecked(t, a, tk, false)
 	statusOf(t, a.cashier, "/api/v1/refunds/"+r.ID, "rejected")
 	moved(t, "rejected", before, nil)
 
 	r = apply()
-	decideChecked(t, a, pendingTask(t, a.approver, r.WorkflowID, "refund_approval"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, r.WorkflowID, "refund_approval"), true)
 	statusOf(t, a.cashier, "/api/v1/refunds/"+r.ID, "completed")
 	moved(t, "booked", before, map[string]string{cash: "-40.00", wallet(m): "-40.00"})
 }
@@ -131,10 +133,10 @@ func listVouchers(t *testing.T, a actors, batchID string) []voucherView {
 func issueVouchers(t *testing.T, a actors, customerIDs []string) []voucherView {
 	t.Helper()
 	b := applyBatch(t, a, len(customerIDs))
-	mustCall(t, a.approver, "POST", "/api/v1/tasks/"+pendingTask(t, a.approver, b.WorkflowID, "voucher_application").ID+"/approve", nil, http.StatusOK, nil)
+	mustCall(t, a.approver, "POST", "/api/v1/tasks/"+harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_application").ID+"/approve", nil, http.StatusOK, nil)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "approved")
 	mustCall(t, a.cashier, "POST", "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"customerIds": customerIDs}, http.StatusAccepted, nil)
-	mustCall(t, a.approver, "POST", "/api/v1/tasks/"+pendingTask(t, a.approver, b.WorkflowID, "voucher_issuance").ID+"/approve", nil, http.StatusOK, nil)
+	mustCall(t, a.approver, "POST", "/api/v1/tasks/"+harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_issuance").ID+"/approve", nil, http.StatusOK, nil)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "issued")
 	return listVouchers(t, a, b.ID)
 }
@@ -165,13 +167,13 @@ func TestVoucherIssuanceChain(t *testing.T) {
 	b := applyBatch(t, a, 3)
 	code, p = call(t, a.cashier, "POST", "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"groupId": group.ID}, nil)
 	refused(t, "issue before approval", code, p, http.StatusConflict, "voucher_batch_not_issuable")
-	decideChecked(t, a, pendingTask(t, a.approver, b.WorkflowID, "voucher_application"), false)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_application"), false)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "rejected")
 	moved(t, "application rejected", before, nil)
 
 	// Approved, issued, the issuance rejected: nothing is booked.
 	b = applyBatch(t, a, 3)
-	decideChecked(t, a, pendingTask(t, a.approver, b.WorkflowID, "voucher_application"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_application"), true)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "approved")
 	code, p = call(t, a.approver, "POST", "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"groupId": group.ID}, nil)
 	refused(t, "approver issues", code, p, http.StatusForbidden, "forbidden")
@@ -180,7 +182,7 @@ func TestVoucherIssuanceChain(t *testing.T) {
 	mustCall(t, a.cashier, "POST", "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"groupId": group.ID}, http.StatusAccepted, nil)
 	code, p = call(t, a.cashier, "POST", "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"groupId": group.ID}, nil)
 	refused(t, "second issuance", code, p, http.StatusConflict, "voucher_batch_not_issuable")
-	decideChecked(t, a, pendingTask(t, a.approver, b.WorkflowID, "voucher_issuance"), false)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_issuance"), false)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "issuance_rejected")
 	if vs := listVouchers(t, a, b.ID); len(vs) != 0 {
 		t.Fatalf("a rejected issuance made vouchers: %+v", vs)
@@ -189,10 +191,10 @@ func TestVoucherIssuanceChain(t *testing.T) {
 
 	// Approved, issued to the group and one more person, approved: booked.
 	b = applyBatch(t, a, 3)
-	decideChecked(t, a, pendingTask(t, a.approver, b.WorkflowID, "voucher_application"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_application"), true)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "approved")
 	mustCall(t, a.cashier, "POST", "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"groupId": group.ID, "customerIds": cs[2:]}, http.StatusAccepted, nil)
-	decideChecked(t, a, pendingTask(t, a.approver, b.WorkflowID, "voucher_issuance"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, b.WorkflowID, "voucher_issuance"), true)
 	statusOf(t, a.cashier, "/api/v1/voucher-batches/"+b.ID, "issued")
 	vs := listVouchers(t, a, b.ID)
 	if len(vs) != 3 {
@@ -223,13 +225,13 @@ func TestVoucherVoidChain(t *testing.T) {
 	mustCall(t, a.cashier, "POST", "/api/v1/vouchers/"+v.ID+"/void", map[string]string{"reason": "issued to the wrong shop"}, http.StatusAccepted, &d)
 	code, p = call(t, a.cashier, "POST", "/api/v1/vouchers/"+v.ID+"/void", map[string]string{"reason": "again"}, nil)
 	refused(t, "second void under way", code, p, http.StatusConflict, "voucher_void_under_way")
-	decideChecked(t, a, pendingTask(t, a.approver, d.WorkflowID, "voucher_void"), false)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, d.WorkflowID, "voucher_void"), false)
 	statusOf(t, a.cashier, "/api/v1/voucher-voids/"+d.ID, "rejected")
 	statusOf(t, a.cashier, "/api/v1/vouchers/"+v.ID, "active")
 	moved(t, "void rejected", before, nil)
 
 	mustCall(t, a.cashier, "POST", "/api/v1/vouchers/"+v.ID+"/void", map[string]string{"reason": "issued to the wrong shop"}, http.StatusAccepted, &d)
-	decideChecked(t, a, pendingTask(t, a.approver, d.WorkflowID, "voucher_void"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, d.WorkflowID, "voucher_void"), true)
 	statusOf(t, a.cashier, "/api/v1/voucher-voids/"+d.ID, "completed")
 	statusOf(t, a.cashier, "/api/v1/vouchers/"+v.ID, "voided")
 	moved(t, "voided", before, map[string]string{promotion: "-20.00", account: "-20.00"})
@@ -242,7 +244,7 @@ func TestVoucherVoidChain(t *testing.T) {
 func TestRedeemedVoucherIsNotRefundable(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	const m = "M0003"
+	m := stack.UnsoldMeter(t, "M0003", "M0008") // an empty wallet, whatever earlier runs sold
 	v := issueVouchers(t, a, customers(t, 1))[0]
 	rid := recharged(t, a.cashier, m, "100.00")
 	account := "voucher:" + v.VoucherNo
@@ -287,11 +289,11 @@ func TestInvoiceChain(t *testing.T) {
 	mustCall(t, a.cashier, "POST", "/api/v1/invoices", body(r1, r2), http.StatusAccepted, &v)
 	code, p = call(t, a.cashier, "POST", "/api/v1/invoices", body(r2), nil)
 	refused(t, "held recharge", code, p, http.StatusConflict, "already_invoiced")
-	decideChecked(t, a, pendingTask(t, a.approver, v.WorkflowID, "invoice_approval"), false)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, v.WorkflowID, "invoice_approval"), false)
 	statusOf(t, a.cashier, "/api/v1/invoices/"+v.ID, "rejected")
 
 	mustCall(t, a.cashier, "POST", "/api/v1/invoices", body(r1, r2), http.StatusAccepted, &v)
-	decideChecked(t, a, pendingTask(t, a.approver, v.WorkflowID, "invoice_approval"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, v.WorkflowID, "invoice_approval"), true)
 	statusOf(t, a.cashier, "/api/v1/invoices/"+v.ID, "issued")
 	mustCall(t, a.cashier, "GET", "/api/v1/invoices/"+v.ID, nil, http.StatusOK, &v)
 	if v.Amount != "75.50" || v.InvoiceNo == nil || len(*v.InvoiceNo) < 10 {
@@ -327,7 +329,7 @@ type closingView struct {
 func TestAccountClosing(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	const m = "M0005"
+	m := stack.UnsoldMeter(t, "M0005", "M0009") // an empty wallet, whatever earlier runs sold
 	v := issueVouchers(t, a, customers(t, 1))[0]
 	rid := recharged(t, a.cashier, m, "100.00")
 	mustCall(t, a.cashier, "POST", "/api/v1/vouchers/"+v.ID+"/redeem", map[string]string{"rechargeId": rid, "amount": "20.00", "transactionNo": key(t)}, http.StatusCreated, nil)
@@ -344,7 +346,7 @@ func TestAccountClosing(t *testing.T) {
 	refused(t, "sale while closing", code, p, http.StatusConflict, "account_closed")
 	code, p = call(t, a.cashier, "POST", "/api/v1/meters/"+m+"/close", map[string]string{"transactionNo": key(t)}, nil)
 	refused(t, "second closing", code, p, http.StatusConflict, "account_closed")
-	decideChecked(t, a, pendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"), false)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"), false)
 	statusOf(t, a.cashier, "/api/v1/account-closings/"+c.ID, "rejected")
 	moved(t, "closing rejected", before, nil)
 
@@ -354,7 +356,7 @@ func TestAccountClosing(t *testing.T) {
 	if c.RefundAmount != "90.00" {
 		t.Fatalf("closing %+v: want a refund of the 90.00 cash", c)
 	}
-	decideChecked(t, a, pendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"), true)
+	decideChecked(t, a, harness.PendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"), true)
 	got := statusOf(t, a.cashier, "/api/v1/account-closings/"+c.ID, "closed")
 	if got["finalBalance"] != "110.00" || got["writtenOff"] != "20.00" {
 		t.Fatalf("settled %v", got)
@@ -364,7 +366,7 @@ func TestAccountClosing(t *testing.T) {
 	refused(t, "sale to a closed account", code, p, http.StatusConflict, "account_closed")
 }
 
-func containsTask(items []task, id string) bool {
+func containsTask(items []harness.Task, id string) bool {
 	for _, it := range items {
 		if it.ID == id {
 			return true

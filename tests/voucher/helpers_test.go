@@ -18,15 +18,6 @@ type problem struct {
 	Status                           int
 }
 
-type task struct {
-	ID         string            `json:"id"`
-	Kind       string            `json:"kind"`
-	Status     string            `json:"status"`
-	WorkflowID string            `json:"workflowId"`
-	DecidedBy  *string           `json:"decidedBy"`
-	Details    map[string]string `json:"details"`
-}
-
 // actors are the three demo operators.
 type actors struct{ cashier, approver, admin *harness.Client }
 
@@ -72,27 +63,9 @@ func refused(t *testing.T, what string, code int, p problem, wantCode int, wantP
 	}
 }
 
-// pendingTask waits for the pending task of kind on a workflow.
-func pendingTask(t *testing.T, c *harness.Client, workflowID, kind string) task {
+func taskStatus(t *testing.T, c *harness.Client, id string) harness.Task {
 	t.Helper()
-	var found task
-	harness.Eventually(t, 15*time.Second, kind+" task of "+workflowID, func() (bool, string) {
-		var list struct{ Items []task }
-		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver&limit=500", nil, &list)
-		for _, it := range list.Items {
-			if it.WorkflowID == workflowID && it.Kind == kind {
-				found = it
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d pending", len(list.Items))
-	})
-	return found
-}
-
-func taskStatus(t *testing.T, c *harness.Client, id string) task {
-	t.Helper()
-	var tk task
+	var tk harness.Task
 	mustCall(t, c, "GET", "/api/v1/tasks/"+id, nil, http.StatusOK, &tk)
 	return tk
 }
@@ -100,7 +73,7 @@ func taskStatus(t *testing.T, c *harness.Client, id string) task {
 // decideChecked runs the refusals every decision must survive — the cashier
 // deciding (403), nothing changed — then decides as the approver, checks the
 // inbox, and checks a second decision is refused (409) with nothing changed.
-func decideChecked(t *testing.T, a actors, tk task, approve bool) {
+func decideChecked(t *testing.T, a actors, tk harness.Task, approve bool) {
 	t.Helper()
 	verb, want := "reject", "rejected"
 	if approve {
@@ -112,7 +85,7 @@ func decideChecked(t *testing.T, a actors, tk task, approve bool) {
 	if got := taskStatus(t, a.approver, tk.ID); got.Status != "pending" || footprint(t) != before {
 		t.Fatalf("a refused decision changed something: task %s, %s → %s", got.Status, before, footprint(t))
 	}
-	var decided task
+	var decided harness.Task
 	mustCall(t, a.approver, "POST", "/api/v1/tasks/"+tk.ID+"/"+verb, map[string]string{"comment": "checked"}, http.StatusOK, &decided)
 	if decided.Status != want || decided.DecidedBy == nil {
 		t.Fatalf("decided task %+v", decided)

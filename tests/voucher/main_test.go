@@ -16,7 +16,10 @@ import (
 
 var stack *harness.Stack
 
+// UpdateTimeout is how long a decision waits for the worker before 503: on a
+// loaded 2-core CI machine 3-5 s was not always enough, and no test here
+// needs the 503.
 func TestMain(m *testing.M) {
-	harness.Main(m, "voucher", harness.Options{DispatchWindow: 4 * time.Second, UpdateTimeout: 3 * time.Second,
+	harness.Main(m, "voucher", harness.Options{DispatchWindow: 4 * time.Second, UpdateTimeout: 30 * time.Second,
 		Gateways: 1, MetersPerGW: 12}, &stack)
 }

@@ -17,7 +17,7 @@ type summaryRow struct {
 func TestFinanceReports(t *testing.T) {
 	stack.CheckLedger(t)
 	a := login(t)
-	const m = "M0006"
+	m := stack.UnsoldMeter(t, "M0006", "M0010") // an empty wallet, whatever earlier runs sold
 	rid := recharged(t, a.cashier, m, "123.45")
 	day := time.Now().In(time.FixedZone("CST", 8*3600))
 	from, to := day.AddDate(0, 0, -1).Format(time.DateOnly), day.AddDate(0, 0, 2).Format(time.DateOnly)

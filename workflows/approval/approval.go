@@ -45,6 +45,15 @@ type Outcome struct {
 	Task     inbox.Task
 }
 
+// Refusal is the reason a refused review shows: it expired or an approver
+// rejected it.
+func (o Outcome) Refusal() string {
+	if o.Expired {
+		return "approval expired"
+	}
+	return "rejected by approver"
+}
+
 // Review is the approval step of one workflow. Create it with New at the very
 // start of the workflow: its Update handler must exist before any Update can
 // arrive, including on a replay after a worker restart.

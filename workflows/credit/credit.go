@@ -172,11 +172,7 @@ func review(ctx workflow.Context, rev *approval.Review, task inbox.OpenTaskInput
 	if out.Approved {
 		return true, nil
 	}
-	reason := "rejected by approver"
-	if out.Expired {
-		reason = "approval expired"
-	}
-	return false, setStatus(recharge.Rejected, reason)
+	return false, setStatus(recharge.Rejected, out.Refusal())
 }
 
 func db(ctx workflow.Context) workflow.Context {

@@ -107,7 +107,7 @@ type Send func(ctx workflow.Context) (meters.DispatchResult, error)
 // Deliver sends until the meter's counter confirms the operation, then
 // settles it. A failed send leaves the operation in dispatch_failed until an
 // operator re-dispatches it; the meter's counter makes a second send
-// harmless. The caller marks the final status.
+// harmless. The caller marks the final status (or uses Complete).
 func (s *Step) Deliver(ctx workflow.Context, what string, send Send, settle func(meters.DispatchResult) error) (meters.DispatchResult, error) {
 	for {
 		sent, err := send(ctx)
@@ -129,6 +129,29 @@ func (s *Step) Deliver(ctx workflow.Context, what string, send Send, settle func
 			return meters.DispatchResult{}, err
 		}
 	}
+}
+
+// Complete delivers the operation (Deliver) and marks it completed: the
+// settle activity has projected the status with its bookkeeping.
+func (s *Step) Complete(ctx workflow.Context, what string, send Send, settle func(meters.DispatchResult) error) (meters.DispatchResult, error) {
+	sent, err := s.Deliver(ctx, what, send, settle)
+	if err != nil {
+		return sent, err
+	}
+	return sent, s.status.Mark(ctx, domain.Completed)
+}
+
+// Windows fills in the default approval timeout (7 days: an undecided
+// approval then ends as rejected) and dispatch window (10 minutes of meter
+// retries before dispatch_failed).
+func Windows(approvalTimeout, dispatchWindow time.Duration) (time.Duration, time.Duration) {
+	if approvalTimeout <= 0 {
+		approvalTimeout = 7 * 24 * time.Hour
+	}
+	if dispatchWindow <= 0 {
+		dispatchWindow = 10 * time.Minute
+	}
+	return approvalTimeout, dispatchWindow
 }
 
 // DB is for database activities on the main queue: quick, retried until they succeed.

@@ -69,11 +69,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	if !out.Approved {
-		reason := "rejected by approver"
-		if out.Expired {
-			reason = "approval expired"
-		}
-		err := workflow.ExecuteActivity(db, acts.RejectInvoice, invoiceacts.DecideInput{InvoiceID: in.InvoiceID, Reason: reason}).Get(ctx, nil)
+		err := workflow.ExecuteActivity(db, acts.RejectInvoice, invoiceacts.DecideInput{InvoiceID: in.InvoiceID, Reason: out.Refusal()}).Get(ctx, nil)
 		return Result{Status: domain.Rejected}, err
 	}
 	var no string

@@ -118,7 +118,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return platform(ctx, in, status)
 	}
 
-	sent, err := step.Deliver(ctx, Kind, func(ctx workflow.Context) (meters.DispatchResult, error) {
+	sent, err := step.Complete(ctx, Kind, func(ctx workflow.Context) (meters.DispatchResult, error) {
 		var sent meters.DispatchResult
 		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRecharge, meters.DispatchInput{
 			RechargeID: in.RechargeID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
@@ -129,9 +129,6 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			Counter: sent.Counter}).Get(ctx, nil)
 	})
 	if err != nil {
-		return Result{}, err
-	}
-	if err := status.Mark(ctx, domain.Completed); err != nil {
 		return Result{}, err
 	}
 	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
@@ -166,11 +163,7 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 		return false, err
 	}
 	if !out.Approved {
-		reason := "rejected by approver"
-		if out.Expired {
-			reason = "approval expired"
-		}
-		if err := status.Set(ctx, domain.Rejected, reason); err != nil {
+		if err := status.Set(ctx, domain.Rejected, out.Refusal()); err != nil {
 			return false, err
 		}
 	}
@@ -178,11 +171,6 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 }
 
 func withDefaults(in Input) Input {
-	if in.ApprovalTimeout <= 0 {
-		in.ApprovalTimeout = 7 * 24 * time.Hour
-	}
-	if in.DispatchWindow <= 0 {
-		in.DispatchWindow = 10 * time.Minute
-	}
+	in.ApprovalTimeout, in.DispatchWindow = delivery.Windows(in.ApprovalTimeout, in.DispatchWindow)
 	return in
 }

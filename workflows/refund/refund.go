@@ -109,7 +109,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 
-	sent, err := step.Deliver(ctx, string(in.Kind), func(ctx workflow.Context) (meters.DispatchResult, error) {
+	sent, err := step.Complete(ctx, string(in.Kind), func(ctx workflow.Context) (meters.DispatchResult, error) {
 		var sent meters.DispatchResult
 		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRefund, meters.RefundDispatchInput{
 			RefundID: in.RefundID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
@@ -120,9 +120,6 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			Counter: sent.Counter}).Get(ctx, nil)
 	})
 	if err != nil {
-		return Result{}, err
-	}
-	if err := status.Mark(ctx, domain.Completed); err != nil {
 		return Result{}, err
 	}
 	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
@@ -143,11 +140,7 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 		return false, err
 	}
 	if !out.Approved {
-		reason := "rejected by approver"
-		if out.Expired {
-			reason = "approval expired"
-		}
-		if err := status.Set(ctx, domain.Rejected, reason); err != nil {
+		if err := status.Set(ctx, domain.Rejected, out.Refusal()); err != nil {
 			return false, err
 		}
 	}
@@ -155,12 +148,7 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 }
 
 func withDefaults(in Input) Input {
-	if in.ApprovalTimeout <= 0 {
-		in.ApprovalTimeout = 7 * 24 * time.Hour
-	}
-	if in.DispatchWindow <= 0 {
-		in.DispatchWindow = 10 * time.Minute
-	}
+	in.ApprovalTimeout, in.DispatchWindow = delivery.Windows(in.ApprovalTimeout, in.DispatchWindow)
 	if in.Kind == "" {
 		in.Kind = refunddomain.Refund
 	}
