@@ -60,6 +60,13 @@ func (f *fakeChargers) register(env *testsuite.TestWorkflowEnvironment) {
 		f.maxSum = math.Max(f.maxSum, sum)
 		return chargercmd.Result{CommandID: 3, Status: "Accepted"}, nil
 	})
+	env.OnActivity("ClearLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Release) (chargercmd.Result, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.limits, in.Connector)
+		f.log = append(f.log, "release "+itoa(in.Connector))
+		return chargercmd.Result{CommandID: 4, Status: "Accepted"}, nil
+	})
 	env.OnActivity("DispatchSnapshot", mock.Anything, mock.Anything).Return(func(_ context.Context, in acts.SnapshotInput) ([]acts.Active, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -204,3 +211,41 @@ func TestSmartReplansOnLimit(t *testing.T) {
 }
 
 func regOpts(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }
+
+// A smart plan cancelled from the API (or reaching its end) releases every
+// limit it installed: no idle connector stays held at 0 kW.
+func TestSmartReleasesWhenCancelledOrDone(t *testing.T) {
+	for _, cancelled := range []bool{true, false} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		start := time.Date(2026, 11, 23, 23, 0, 0, 0, cst)
+		env.SetStartTime(start)
+		soc := 40
+		f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
+		f.active = []acts.Active{{Target: acts.Target{ChargePointID: cp, Connector: 1}, TransactionID: 1, SOC: &soc}}
+		f.register(env)
+		env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
+		conns := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
+		var installed int
+		env.RegisterDelayedCallback(func() {
+			f.mu.Lock()
+			installed = len(f.limits)
+			f.mu.Unlock()
+			if cancelled {
+				env.CancelWorkflow()
+			}
+		}, time.Minute)
+		env.ExecuteWorkflow(KindSmart, SmartInput{StationID: "s", PlanID: "p", SiteLimitKW: 100, Connectors: conns,
+			Default: Fleet{CapacityKWh: 300, MaxKW: 120}, Until: start.Add(2 * time.Hour)})
+		err := env.GetWorkflowError()
+		if cancelled != (err != nil) {
+			t.Errorf("cancelled %v: workflow error %v", cancelled, err)
+		}
+		if installed != 2 {
+			t.Errorf("cancelled %v: %d limits installed before, want 2", cancelled, installed)
+		}
+		if len(f.limits) != 0 {
+			t.Errorf("cancelled %v: limits left on the chargers: %v (log %v)", cancelled, f.limits, f.log)
+		}
+	}
+}

@@ -92,9 +92,11 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// SmartWorkflow plans and applies per-connector power limits until Until.
-func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
-	var state PlanState
+// SmartWorkflow plans and applies per-connector power limits until Until,
+// or until cancelled (DELETE /dispatch/plans/...); either way it then
+// releases the limits it installed, so no connector stays held at its
+// last share (idle ones at 0 kW) after the plan.
+func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err error) {
 	if err := workflow.SetQueryHandler(ctx, QueryPlan, func() (PlanState, error) { return state, nil }); err != nil {
 		return state, err
 	}
@@ -140,6 +142,17 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 		fleet[f.Target] = f
 	}
 	var da *acts.Activities
+	defer func() {
+		if workflow.IsContinueAsNewError(err) {
+			return
+		}
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		if workflow.GetVersion(dctx, "release-at-end", workflow.DefaultVersion, 1) < 1 {
+			return
+		}
+		state.Outcomes = append(state.Outcomes, release(dctx, in)...)
+	}()
 
 	for {
 		now := in.Clock.Now(workflow.Now(ctx))
@@ -287,4 +300,13 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 			return state, workflow.NewContinueAsNewError(ctx, KindSmart, in)
 		}
 	}
+}
+
+// release clears the plan's profile from every connector it controls.
+func release(ctx workflow.Context, in SmartInput) []Outcome {
+	cmds := make([]Command, 0, len(in.Connectors))
+	for _, t := range in.Connectors {
+		cmds = append(cmds, Command{Target: t, Command: CmdRelease})
+	}
+	return sendAll(ctx, in.Clock, cmds)
 }
