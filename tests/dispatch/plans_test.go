@@ -21,11 +21,8 @@ type planView struct {
 	CancelledAt                                     *time.Time
 	Input                                           struct{ TOU []json.RawMessage }
 	Outcomes                                        []struct {
-		Command struct {
-			Command string
-			Target  struct{ Connector int }
-		}
-		Status, Failure string
+		Target                   struct{ Connector int }
+		Command, Status, Failure string
 	}
 	State *struct {
 		Replans  int
@@ -177,9 +174,9 @@ func TestPlansAPI(t *testing.T) {
 	var sent []string
 	for _, o := range done.Outcomes {
 		if o.Status != "Accepted" {
-			t.Errorf("%s on %d: %s %s", o.Command.Command, o.Command.Target.Connector, o.Status, o.Failure)
+			t.Errorf("%s on %d: %s %s", o.Command, o.Target.Connector, o.Status, o.Failure)
 		}
-		sent = append(sent, fmt.Sprintf("%s %d", o.Command.Command, o.Command.Target.Connector))
+		sent = append(sent, fmt.Sprintf("%s %d", o.Command, o.Target.Connector))
 	}
 	sort.Strings(sent)
 	if fmt.Sprint(sent) != "[start 4 start 6 stop 4 stop 6]" {
