@@ -125,6 +125,8 @@ func New(cfg Config) *Server {
 			r.Get("/customer-groups", s.listCustomerGroups)
 			r.With(s.audit("customer-group.save")).Post("/customer-groups", s.saveCustomerGroup)
 			r.With(s.audit("charging-discount.save")).Post("/charging-discounts", s.saveDiscount)
+			r.Get("/charging-packages", s.listChargingPackages)
+			r.With(s.audit("charging-package.save")).Post("/charging-packages", s.saveChargingPackage)
 			r.Get("/reports/{name}", s.report)
 			r.Get("/projects/{project}/tariffs", s.listTariffs)
 			r.With(s.audit("tariff.create")).Post("/projects/{project}/tariffs", s.createTariff)
