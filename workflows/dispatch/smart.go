@@ -1,10 +1,12 @@
 package dispatch
 
 import (
+	"context"
 	"math"
 	"sort"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	acts "github.com/voltflow/voltflow/activities/dispatch"
@@ -120,10 +122,7 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 	if in.Applied == nil {
 		in.Applied = map[string]float64{}
 	}
-	loc, err := time.LoadLocation(in.Location)
-	if in.Location == "" || err != nil {
-		loc = time.FixedZone("CST", 8*3600)
-	}
+	loc := planLocation(in.Location)
 	cps := map[string]bool{}
 	var cpIDs []string
 	for _, t := range in.Connectors {
@@ -203,14 +202,22 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 			vs = append(vs, planner.Vehicle{Connector: k, SOC: soc, TargetSOC: f.TargetSOC,
 				BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, Departure: dep, TaperSOC: f.TaperSOC})
 		}
-		plan, err := planner.Make(planner.Input{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: loc,
-			SiteLimit: steps, TOU: in.TOU, Vehicles: vs})
+		pin := PlanInput{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: in.Location,
+			SiteLimit: steps, TOU: in.TOU, Vehicles: vs}
+		var plan Planned
+		if workflow.GetVersion(ctx, "plan-in-local-activity", workflow.DefaultVersion, 1) >= 1 {
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute,
+				RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}})
+			err = workflow.ExecuteLocalActivity(lctx, MakePlan, pin).Get(ctx, &plan)
+		} else {
+			plan, err = MakePlan(context.Background(), pin) // as recorded before the local activity
+		}
 		if err != nil {
 			return state, err
 		}
 		// Install what changed: lower limits first so the sum never passes the
 		// site limit while limits move between connectors.
-		want := plan.At(now)
+		want := plan.Want
 		var lower, raise []Command
 		keys := make([]string, 0, len(in.Connectors))
 		for _, t := range in.Connectors {
@@ -253,8 +260,8 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 		// Wake at the end of the current slot (a TOU boundary, a limit step, a
 		// departure or the re-plan interval), or on a signal.
 		wake := now.Add(in.Replan)
-		if len(plan.Slots) > 0 && plan.Slots[0].End.Before(wake) {
-			wake = plan.Slots[0].End
+		if !plan.SlotEnd.IsZero() && plan.SlotEnd.Before(wake) {
+			wake = plan.SlotEnd
 		}
 		if b := planner.NextBoundary(in.TOU, now, loc); !b.IsZero() && b.Before(wake) {
 			wake = b
@@ -309,4 +316,51 @@ func release(ctx workflow.Context, in SmartInput) []Outcome {
 		cmds = append(cmds, Command{Target: t, Command: CmdRelease})
 	}
 	return sendAll(ctx, in.Clock, cmds)
+}
+
+// planLocation is the zone of a plan's TOU periods (default China Standard Time).
+func planLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if name == "" || err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+// PlanInput is the planner's input as a workflow can record it (a zone
+// name instead of a *time.Location).
+type PlanInput struct {
+	Now       time.Time           `json:"now"`
+	Horizon   time.Duration       `json:"horizon"`
+	Slot      time.Duration       `json:"slot"`
+	Location  string              `json:"location,omitempty"`
+	SiteLimit []planner.LimitStep `json:"siteLimit"`
+	TOU       []planner.TOUPeriod `json:"tou"`
+	Vehicles  []planner.Vehicle   `json:"vehicles"`
+}
+
+// Planned is what a re-plan needs of the plan: the limits now, the unmet
+// vehicles, the energy per connector and when the current slot ends —
+// small enough to record on every re-plan.
+type Planned struct {
+	Want      map[string]float64 `json:"want"`
+	Unmet     []planner.Unmet    `json:"unmet"`
+	EnergyKWh map[string]float64 `json:"energyKwh"`
+	SlotEnd   time.Time          `json:"slotEnd,omitempty"`
+}
+
+// MakePlan runs the planner. Smart plans call it as a local activity: a
+// large plan on a busy machine may hold the CPU longer than a workflow task
+// may keep its goroutine (the SDK's deadlock detector allows 1 s).
+func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
+	p, err := planner.Make(planner.Input{Now: in.Now, Horizon: in.Horizon, Slot: in.Slot, Location: planLocation(in.Location),
+		SiteLimit: in.SiteLimit, TOU: in.TOU, Vehicles: in.Vehicles})
+	if err != nil {
+		return Planned{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidPlan", err)
+	}
+	out := Planned{Want: p.At(in.Now), Unmet: p.Unmet, EnergyKWh: p.EnergyKWh}
+	if len(p.Slots) > 0 {
+		out.SlotEnd = p.Slots[0].End
+	}
+	return out, nil
 }
