@@ -205,15 +205,24 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 		pin := PlanInput{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: in.Location,
 			SiteLimit: steps, TOU: in.TOU, Vehicles: vs}
 		var plan Planned
+		fallback := false
 		if workflow.GetVersion(ctx, "plan-in-local-activity", workflow.DefaultVersion, 1) >= 1 {
-			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute,
-				RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 3}})
-			err = workflow.ExecuteLocalActivity(lctx, MakePlan, pin).Get(ctx, &plan)
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: planTimeout,
+				ScheduleToCloseTimeout: planTimeout, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+			if err := workflow.ExecuteLocalActivity(lctx, MakePlan, pin).Get(ctx, &plan); err != nil {
+				if ctx.Err() != nil {
+					return state, err
+				}
+				// The planner's search can take very long on rare inputs: share
+				// the limit safely until the next re-plan rather than stall.
+				workflow.GetLogger(ctx).Warn("dispatch: planner failed; sharing the site limit equally", "error", err)
+				plan, fallback = EqualShare(steps[0].KW, vs), true
+			}
 		} else {
 			plan, err = MakePlan(context.Background(), pin) // as recorded before the local activity
-		}
-		if err != nil {
-			return state, err
+			if err != nil {
+				return state, err
+			}
 		}
 		// Install what changed: lower limits first so the sum never passes the
 		// site limit while limits move between connectors.
@@ -265,6 +274,13 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 		}
 		if b := planner.NextBoundary(in.TOU, now, loc); !b.IsZero() && b.Before(wake) {
 			wake = b
+		}
+		if fallback {
+			for _, l := range in.Limits { // the plan's slots would have ended there
+				if l.From.After(now) && l.From.Before(wake) {
+					wake = l.From
+				}
+			}
 		}
 		if !in.Until.IsZero() && in.Until.Before(wake) {
 			wake = in.Until
@@ -347,6 +363,24 @@ type Planned struct {
 	Unmet     []planner.Unmet    `json:"unmet"`
 	EnergyKWh map[string]float64 `json:"energyKwh"`
 	SlotEnd   time.Time          `json:"slotEnd,omitempty"`
+}
+
+// planTimeout bounds one run of the planner.
+const planTimeout = 20 * time.Second
+
+// EqualShare is the plan when the planner fails: the site limit shared
+// equally by the plugged-in vehicles (each at most its own maximum), idle
+// connectors at 0 — never over the limit, though blind to TOU and departures.
+func EqualShare(siteKW float64, vs []planner.Vehicle) Planned {
+	out := Planned{Want: map[string]float64{}}
+	if len(vs) == 0 {
+		return out
+	}
+	share := math.Max(siteKW, 0) / float64(len(vs))
+	for _, v := range vs {
+		out.Want[v.Connector] = math.Min(share, v.MaxKW)
+	}
+	return out
 }
 
 // MakePlan runs the planner. Smart plans call it as a local activity: a
