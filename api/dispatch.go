@@ -122,11 +122,8 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
-	var projectID string
-	err := s.cfg.DB.QueryRow(r.Context(), `select c.project_id::text from ocpp_charge_points c
-		join charging_equipment e on e.equipment_id = c.equipment_id
-		where e.station_id = $1 and c.project_id is not null limit 1`, station).Scan(&projectID)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !op.Grants.Can(projectID, access.ViewData)) {
+	st, err := dispatchacts.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), station)
+	if errors.Is(err, dispatchacts.ErrNotFound) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "station "+station+" not found")
 		return
 	}
@@ -134,6 +131,7 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	projectID := st.ProjectID
 	setAudit(r, projectID, station+"/"+plan, map[string]any{"kw": *req.KW})
 	if !op.Grants.Can(projectID, access.ControlMeter) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch needs the maintenance or admin role")

@@ -105,10 +105,14 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 }
 
 func writeProblemField(w http.ResponseWriter, status int, code, detail, field string) {
+	title := titles[code]
+	if title == "" { // codes defined beside their handlers carry the status text
+		title = http.StatusText(status)
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(Problem{
-		Type: "https://voltflow.dev/problems/" + code, Title: titles[code], Status: status,
+		Type: "https://voltflow.dev/problems/" + code, Title: title, Status: status,
 		Detail: detail, Code: code, Field: field,
 	})
 }

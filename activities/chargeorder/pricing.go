@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -173,4 +174,34 @@ func RegisterVehicle(ctx context.Context, db *store.DB, projects []string, vin, 
 		return fmt.Errorf("card %s: %w", cardNo, ErrNotFound)
 	}
 	return nil
+}
+
+// The demo's customer group and its discount (make run shows a discounted
+// charging order out of the box): the demo card's customer is a member.
+const (
+	DemoGroup    = "Demo members"
+	DemoDiscount = "Demo members: 10% off the service fee"
+)
+
+// LoadDemoMembers puts the customer of the demo card in the group
+// DemoGroup with 10 % off the service fee at the demo station; once (a
+// discount of that name in the project is kept as it is).
+func LoadDemoMembers(ctx context.Context, db *store.DB, projectID, cardNo string) error {
+	var exists bool
+	if err := db.QueryRow(ctx, `select exists(select 1 from charging_discounts where project_id=$1 and name=$2)`,
+		projectID, DemoDiscount).Scan(&exists); err != nil || exists {
+		return err
+	}
+	var customerID string
+	if err := db.QueryRow(ctx, `select customer_id::text from cards where card_no=$1 and project_id=$2`, cardNo, projectID).
+		Scan(&customerID); err != nil {
+		return fmt.Errorf("demo card %s: %w", cardNo, err)
+	}
+	g, err := SaveGroup(ctx, db, projectID, Group{Name: DemoGroup, Kind: "person", Customers: []string{customerID}})
+	if err != nil {
+		return fmt.Errorf("demo group: %w", err)
+	}
+	_, err = SaveDiscount(ctx, db, projectID, chargeprice.Discount{Name: DemoDiscount, Kind: chargeprice.ServicePercent,
+		Percent: decimal.NewFromInt(10), GroupIDs: []string{g.ID}, StationIDs: []string{registry.DemoStationID}})
+	return err
 }

@@ -21,7 +21,8 @@ var DemoOpening = money.MustParse("200.00")
 
 // LoadDemo allow-lists the demo chargers (registry.LoadDemo must have run)
 // with password demo-secret and issues card D0000001 with 200.00 to a demo
-// customer of the project. Safe on every start: what exists is kept (the
+// customer of the project, in the group "Demo members" with 10 % off the
+// service fee at the demo station. Safe on every start: what exists is kept (the
 // chargers' passwords are reset to the demo one).
 func LoadDemo(ctx context.Context, db *store.DB, projectID string) error {
 	for _, id := range registry.DemoEquipmentIDs {
@@ -35,6 +36,9 @@ func LoadDemo(ctx context.Context, db *store.DB, projectID string) error {
 	}
 	if err := chargeorder.LoadDemo(ctx, db, projectID); err != nil {
 		return fmt.Errorf("demo pricing: %w", err)
+	}
+	if err := chargeorder.LoadDemoMembers(ctx, db, projectID, DemoCard); err != nil {
+		return fmt.Errorf("demo members: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -59,6 +60,13 @@ func (f *fakeChargers) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		f.maxSum = math.Max(f.maxSum, sum)
 		return chargercmd.Result{CommandID: 3, Status: "Accepted"}, nil
+	})
+	env.OnActivity("ClearLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Release) (chargercmd.Result, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.limits, in.Connector)
+		f.log = append(f.log, "release "+itoa(in.Connector))
+		return chargercmd.Result{CommandID: 4, Status: "Accepted"}, nil
 	})
 	env.OnActivity("DispatchSnapshot", mock.Anything, mock.Anything).Return(func(_ context.Context, in acts.SnapshotInput) ([]acts.Active, error) {
 		f.mu.Lock()
@@ -204,3 +212,99 @@ func TestSmartReplansOnLimit(t *testing.T) {
 }
 
 func regOpts(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }
+
+// A smart plan cancelled from the API (or reaching its end) releases every
+// limit it installed: no idle connector stays held at 0 kW.
+func TestSmartReleasesWhenCancelledOrDone(t *testing.T) {
+	for _, cancelled := range []bool{true, false} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		start := time.Date(2026, 11, 23, 23, 0, 0, 0, cst)
+		env.SetStartTime(start)
+		soc := 40
+		f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
+		f.active = []acts.Active{{Target: acts.Target{ChargePointID: cp, Connector: 1}, TransactionID: 1, SOC: &soc}}
+		f.register(env)
+		env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
+		conns := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
+		var installed int
+		env.RegisterDelayedCallback(func() {
+			f.mu.Lock()
+			installed = len(f.limits)
+			f.mu.Unlock()
+			if cancelled {
+				env.CancelWorkflow()
+			}
+		}, time.Minute)
+		env.ExecuteWorkflow(KindSmart, SmartInput{StationID: "s", PlanID: "p", SiteLimitKW: 100, Connectors: conns,
+			Default: Fleet{CapacityKWh: 300, MaxKW: 120}, Until: start.Add(2 * time.Hour)})
+		err := env.GetWorkflowError()
+		if cancelled != (err != nil) {
+			t.Errorf("cancelled %v: workflow error %v", cancelled, err)
+		}
+		if installed != 2 {
+			t.Errorf("cancelled %v: %d limits installed before, want 2", cancelled, installed)
+		}
+		if len(f.limits) != 0 {
+			t.Errorf("cancelled %v: limits left on the chargers: %v (log %v)", cancelled, f.limits, f.log)
+		}
+	}
+}
+
+// When the planner fails, the plan shares the site limit equally (each
+// vehicle at most its maximum, idle connectors 0) and keeps running.
+func TestSmartFallsBackToEqualShare(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	start := time.Date(2026, 11, 23, 23, 0, 0, 0, cst)
+	env.SetStartTime(start)
+	soc := 40
+	f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
+	for c := 1; c <= 2; c++ {
+		f.active = append(f.active, acts.Active{Target: acts.Target{ChargePointID: cp, Connector: c}, TransactionID: c, SOC: &soc})
+	}
+	f.register(env)
+	env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
+	conns := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}, {ChargePointID: cp, Connector: 3}}
+	var mid PlanState
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryPlan)
+		if err == nil {
+			err = v.Get(&mid)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, time.Minute)
+	// A battery of 0 kWh is input the planner refuses.
+	env.ExecuteWorkflow(KindSmart, SmartInput{StationID: "s", PlanID: "p", SiteLimitKW: 100, Connectors: conns,
+		Fleet:   []Fleet{{Target: conns[0], CapacityKWh: 0, MaxKW: 30}},
+		Default: Fleet{CapacityKWh: 300, MaxKW: 120}, Until: start.Add(time.Hour)})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("plan failed: %v", err)
+	}
+	want := map[string]float64{key(conns[0]): 30, key(conns[1]): 50, key(conns[2]): 0}
+	for k, kw := range want {
+		if got, ok := mid.LimitsKW[k]; !ok || got != kw {
+			t.Errorf("%s at %v kW (%v), want %v: %v", k, got, ok, kw, mid.LimitsKW)
+		}
+	}
+}
+
+func TestEqualShare(t *testing.T) {
+	for _, tc := range []struct {
+		site float64
+		vs   []planner.Vehicle
+		want map[string]float64
+	}{
+		{100, nil, map[string]float64{}},
+		{100, []planner.Vehicle{{Connector: "a", MaxKW: 120}, {Connector: "b", MaxKW: 120}}, map[string]float64{"a": 50, "b": 50}},
+		{300, []planner.Vehicle{{Connector: "a", MaxKW: 60}, {Connector: "b", MaxKW: 200}}, map[string]float64{"a": 60, "b": 150}},
+		{-5, []planner.Vehicle{{Connector: "a", MaxKW: 60}}, map[string]float64{"a": 0}},
+	} {
+		got := EqualShare(tc.site, tc.vs).Want
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("EqualShare(%v, %d vehicles) = %v, want %v", tc.site, len(tc.vs), got, tc.want)
+		}
+	}
+}

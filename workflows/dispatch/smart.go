@@ -1,10 +1,12 @@
 package dispatch
 
 import (
+	"context"
 	"math"
 	"sort"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	acts "github.com/voltflow/voltflow/activities/dispatch"
@@ -92,9 +94,11 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// SmartWorkflow plans and applies per-connector power limits until Until.
-func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
-	var state PlanState
+// SmartWorkflow plans and applies per-connector power limits until Until,
+// or until cancelled (DELETE /dispatch/plans/...); either way it then
+// releases the limits it installed, so no connector stays held at its
+// last share (idle ones at 0 kW) after the plan.
+func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err error) {
 	if err := workflow.SetQueryHandler(ctx, QueryPlan, func() (PlanState, error) { return state, nil }); err != nil {
 		return state, err
 	}
@@ -118,10 +122,7 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 	if in.Applied == nil {
 		in.Applied = map[string]float64{}
 	}
-	loc, err := time.LoadLocation(in.Location)
-	if in.Location == "" || err != nil {
-		loc = time.FixedZone("CST", 8*3600)
-	}
+	loc := planLocation(in.Location)
 	cps := map[string]bool{}
 	var cpIDs []string
 	for _, t := range in.Connectors {
@@ -140,6 +141,17 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 		fleet[f.Target] = f
 	}
 	var da *acts.Activities
+	defer func() {
+		if workflow.IsContinueAsNewError(err) {
+			return
+		}
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		if workflow.GetVersion(dctx, "release-at-end", workflow.DefaultVersion, 1) < 1 {
+			return
+		}
+		state.Outcomes = append(state.Outcomes, release(dctx, in)...)
+	}()
 
 	for {
 		now := in.Clock.Now(workflow.Now(ctx))
@@ -190,14 +202,31 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 			vs = append(vs, planner.Vehicle{Connector: k, SOC: soc, TargetSOC: f.TargetSOC,
 				BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, Departure: dep, TaperSOC: f.TaperSOC})
 		}
-		plan, err := planner.Make(planner.Input{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: loc,
-			SiteLimit: steps, TOU: in.TOU, Vehicles: vs})
-		if err != nil {
-			return state, err
+		pin := PlanInput{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: in.Location,
+			SiteLimit: steps, TOU: in.TOU, Vehicles: vs}
+		var plan Planned
+		fallback := false
+		if workflow.GetVersion(ctx, "plan-in-local-activity", workflow.DefaultVersion, 1) >= 1 {
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: planTimeout,
+				ScheduleToCloseTimeout: planTimeout, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+			if err := workflow.ExecuteLocalActivity(lctx, MakePlan, pin).Get(ctx, &plan); err != nil {
+				if ctx.Err() != nil {
+					return state, err
+				}
+				// The planner's search can take very long on rare inputs: share
+				// the limit safely until the next re-plan rather than stall.
+				workflow.GetLogger(ctx).Warn("dispatch: planner failed; sharing the site limit equally", "error", err)
+				plan, fallback = EqualShare(steps[0].KW, vs), true
+			}
+		} else {
+			plan, err = MakePlan(context.Background(), pin) // as recorded before the local activity
+			if err != nil {
+				return state, err
+			}
 		}
 		// Install what changed: lower limits first so the sum never passes the
 		// site limit while limits move between connectors.
-		want := plan.At(now)
+		want := plan.Want
 		var lower, raise []Command
 		keys := make([]string, 0, len(in.Connectors))
 		for _, t := range in.Connectors {
@@ -240,11 +269,18 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 		// Wake at the end of the current slot (a TOU boundary, a limit step, a
 		// departure or the re-plan interval), or on a signal.
 		wake := now.Add(in.Replan)
-		if len(plan.Slots) > 0 && plan.Slots[0].End.Before(wake) {
-			wake = plan.Slots[0].End
+		if !plan.SlotEnd.IsZero() && plan.SlotEnd.Before(wake) {
+			wake = plan.SlotEnd
 		}
 		if b := planner.NextBoundary(in.TOU, now, loc); !b.IsZero() && b.Before(wake) {
 			wake = b
+		}
+		if fallback {
+			for _, l := range in.Limits { // the plan's slots would have ended there
+				if l.From.After(now) && l.From.Before(wake) {
+					wake = l.From
+				}
+			}
 		}
 		if !in.Until.IsZero() && in.Until.Before(wake) {
 			wake = in.Until
@@ -287,4 +323,78 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (PlanState, error) {
 			return state, workflow.NewContinueAsNewError(ctx, KindSmart, in)
 		}
 	}
+}
+
+// release clears the plan's profile from every connector it controls.
+func release(ctx workflow.Context, in SmartInput) []Outcome {
+	cmds := make([]Command, 0, len(in.Connectors))
+	for _, t := range in.Connectors {
+		cmds = append(cmds, Command{Target: t, Command: CmdRelease})
+	}
+	return sendAll(ctx, in.Clock, cmds)
+}
+
+// planLocation is the zone of a plan's TOU periods (default China Standard Time).
+func planLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if name == "" || err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+// PlanInput is the planner's input as a workflow can record it (a zone
+// name instead of a *time.Location).
+type PlanInput struct {
+	Now       time.Time           `json:"now"`
+	Horizon   time.Duration       `json:"horizon"`
+	Slot      time.Duration       `json:"slot"`
+	Location  string              `json:"location,omitempty"`
+	SiteLimit []planner.LimitStep `json:"siteLimit"`
+	TOU       []planner.TOUPeriod `json:"tou"`
+	Vehicles  []planner.Vehicle   `json:"vehicles"`
+}
+
+// Planned is what a re-plan needs of the plan: the limits now, the unmet
+// vehicles, the energy per connector and when the current slot ends —
+// small enough to record on every re-plan.
+type Planned struct {
+	Want      map[string]float64 `json:"want"`
+	Unmet     []planner.Unmet    `json:"unmet"`
+	EnergyKWh map[string]float64 `json:"energyKwh"`
+	SlotEnd   time.Time          `json:"slotEnd,omitempty"`
+}
+
+// planTimeout bounds one run of the planner.
+const planTimeout = 20 * time.Second
+
+// EqualShare is the plan when the planner fails: the site limit shared
+// equally by the plugged-in vehicles (each at most its own maximum), idle
+// connectors at 0 — never over the limit, though blind to TOU and departures.
+func EqualShare(siteKW float64, vs []planner.Vehicle) Planned {
+	out := Planned{Want: map[string]float64{}}
+	if len(vs) == 0 {
+		return out
+	}
+	share := math.Max(siteKW, 0) / float64(len(vs))
+	for _, v := range vs {
+		out.Want[v.Connector] = math.Min(share, v.MaxKW)
+	}
+	return out
+}
+
+// MakePlan runs the planner. Smart plans call it as a local activity: a
+// large plan on a busy machine may hold the CPU longer than a workflow task
+// may keep its goroutine (the SDK's deadlock detector allows 1 s).
+func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
+	p, err := planner.Make(planner.Input{Now: in.Now, Horizon: in.Horizon, Slot: in.Slot, Location: planLocation(in.Location),
+		SiteLimit: in.SiteLimit, TOU: in.TOU, Vehicles: in.Vehicles})
+	if err != nil {
+		return Planned{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidPlan", err)
+	}
+	out := Planned{Want: p.At(in.Now), Unmet: p.Unmet, EnergyKWh: p.EnergyKWh}
+	if len(p.Slots) > 0 {
+		out.SlotEnd = p.Slots[0].End
+	}
+	return out, nil
 }
