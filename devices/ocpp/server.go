@@ -19,10 +19,19 @@ import (
 	"time"
 
 	ocpp16 "github.com/lorenzodonini/ocpp-go/ocpp1.6"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/certificates"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/extendedtriggermessage"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/firmware"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/localauth"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/logging"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/remotetrigger"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/reservation"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/securefirmware"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/security"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/smartcharging"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
+	"github.com/lorenzodonini/ocpp-go/ocppj"
 )
 
 // ErrNotConnected is returned for a command to a charge point that has no
@@ -122,7 +131,7 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 	s.ctx = context.WithoutCancel(ctx)
 	s.t = newTransport(ln, opts.Path, opts.HeartbeatInterval+opts.Grace, opts.WriteWait, s.authenticate, opts.Frames,
 		opts.Log.With("component", "ocpp"))
-	s.cs = ocpp16.NewCentralSystem(nil, s.t)
+	s.cs = ocpp16.NewCentralSystem(newEndpoint(s.t, opts.CallTimeout), s.t)
 	s.cs.SetCoreHandler(coreHandler{s})
 	s.cs.SetNewChargePointHandler(func(cp ocpp16.ChargePointConnection) {
 		hctx, cancel := s.handlerContext()
@@ -170,6 +179,17 @@ func (s *Server) Close() error {
 	s.stop.Do(s.cs.Stop)
 	<-s.done
 	return nil
+}
+
+// newEndpoint is ocpp16.NewCentralSystem's default OCPP-J endpoint (every
+// 1.6 profile) with our dispatcher in place of ocpp-go's (dispatcher.go)
+// and pending-request state under a lock of its own.
+func newEndpoint(t *transport, callTimeout time.Duration) *ocppj.Server {
+	t.AddSupportedSubprotocol(types.V16Subprotocol)
+	return ocppj.NewServer(t, newDispatcher(callTimeout), ocppj.NewServerState(&sync.RWMutex{}),
+		core.Profile, localauth.Profile, firmware.Profile, reservation.Profile, remotetrigger.Profile,
+		smartcharging.Profile, logging.Profile, security.Profile, extendedtriggermessage.Profile,
+		certificates.Profile, securefirmware.Profile)
 }
 
 func (s *Server) handlerContext() (context.Context, context.CancelFunc) {
