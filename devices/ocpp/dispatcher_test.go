@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -283,4 +284,65 @@ func TestMassDisconnect(t *testing.T) {
 	})
 	within(t, hang, "Close", s.Close)
 	closed = true
+}
+
+// orderHandler records presence calls and holds Disconnected until gate
+// closes: a disconnect still being written to the database.
+type orderHandler struct {
+	memHandler
+	gate   chan struct{}
+	mu     sync.Mutex
+	events []string
+}
+
+func (h *orderHandler) Connected(ctx context.Context, id string) {
+	h.mu.Lock()
+	h.events = append(h.events, "connected")
+	h.mu.Unlock()
+}
+
+func (h *orderHandler) Disconnected(ctx context.Context, id string) {
+	<-h.gate
+	h.mu.Lock()
+	h.events = append(h.events, "disconnected")
+	h.mu.Unlock()
+}
+
+// A charger that reconnects while its last disconnect is still being
+// handled is marked connected after it, not before (it was left shown
+// offline while connected).
+func TestReconnectAfterDisconnectHandled(t *testing.T) {
+	h := &orderHandler{gate: make(chan struct{})}
+	s, err := Listen(context.Background(), Options{Addr: "127.0.0.1:0", Handler: h,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	ctx := context.Background()
+	c, err := dialCP(ctx, s.URL(), "CP1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call("Heartbeat", "{}"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.ws.NetConn().Close()
+	within(t, time.Minute, "old connection gone", func() error { return waitFor(func() bool { return !s.Connected("CP1") }) })
+	redial := make(chan error, 1)
+	go func() {
+		c2, err := dialCP(ctx, s.URL(), "CP1")
+		if err == nil {
+			err = c2.call("Heartbeat", "{}")
+		}
+		redial <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let the new connection reach the server; the order holds either way
+	close(h.gate)
+	within(t, time.Minute, "reconnect", func() error { return <-redial })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if want := []string{"connected", "disconnected", "connected"}; !slices.Equal(h.events, want) {
+		t.Fatalf("presence calls %v, want %v", h.events, want)
+	}
 }
