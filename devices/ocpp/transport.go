@@ -80,7 +80,10 @@ func (c *conn) close() { c.closeOnce.Do(func() { _ = c.ws.Close() }) }
 func newTransport(ln net.Listener, prefix string, idle, writeWait time.Duration, auth func(context.Context, string, string) bool, frames FrameSink, log *slog.Logger) *transport {
 	t := &transport{ln: ln, prefix: prefix, idle: idle, writeWait: writeWait, auth: auth, frames: frames, log: log,
 		conns: map[string]*conn{}, leaving: map[string]*conn{}}
-	t.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
+	// Write buffers come from a pool for the length of a write: ten
+	// thousand chargers idle between heartbeats need none held each.
+	t.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{}}
 	t.http = &http.Server{Handler: http.HandlerFunc(t.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	return t
 }
