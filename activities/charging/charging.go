@@ -426,59 +426,56 @@ func (s *Service) meterValues(ctx context.Context, id string, connector int, txI
 	if len(values) == 0 {
 		return nil
 	}
+	var tid any
+	var meterStart int64
+	if txID != nil {
+		// Only our own transaction on this charger links the samples.
+		if err := s.DB.QueryRow(ctx, `select id, meter_start_wh from ocpp_transactions where id=$1 and equipment_id=$2`,
+			*txID, id).Scan(&tid, &meterStart); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("meter values of %s: %w", id, err)
+		}
+	}
+	// The writes go in one batch: one round trip (MeterValues is most of
+	// what thousands of chargers send), and PostgreSQL runs a batch as one
+	// implicit transaction, so they are stored all or none.
+	var b pgx.Batch
+	var last Sample
+	for _, mv := range values {
+		smp := ParseMeterValue(mv)
+		if smp.At.IsZero() {
+			smp.At = s.now()
+		}
+		b.Queue(`insert into ocpp_meter_values (transaction_id, equipment_id, connector_no, at,
+			energy_wh, power_w, current_a, voltage_v, soc) values ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+			tid, id, connector, smp.At, smp.EnergyWh, smp.PowerW, smp.CurrentA, smp.VoltageV, smp.SOC)
+		last = smp
+	}
 	var ev *TxEvent
-	err := store.InTx(ctx, s.DB, func(tx pgx.Tx) error {
-		ev = nil
-		var tid any
-		var meterStart int64
-		if txID != nil {
-			// Only our own transaction on this charger links the samples.
-			if err := tx.QueryRow(ctx, `select id, meter_start_wh from ocpp_transactions where id=$1 and equipment_id=$2`,
-				*txID, id).Scan(&tid, &meterStart); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("meter values of %s: %w", id, err)
-			}
-		}
-		var last Sample
-		for _, mv := range values {
-			smp := ParseMeterValue(mv)
-			if smp.At.IsZero() {
-				smp.At = s.now()
-			}
-			if _, err := tx.Exec(ctx, `insert into ocpp_meter_values (transaction_id, equipment_id, connector_no, at,
-				energy_wh, power_w, current_a, voltage_v, soc) values ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-				tid, id, connector, smp.At, smp.EnergyWh, smp.PowerW, smp.CurrentA, smp.VoltageV, smp.SOC); err != nil {
-				return fmt.Errorf("meter values of %s: %w", id, err)
-			}
-			last = smp
-		}
+	if tid != nil && last.EnergyWh != nil {
+		b.Queue(`update ocpp_transactions set meter_last_wh=$2 where id=$1 and status='active'`, tid, *last.EnergyWh)
+		ev = &TxEvent{Kind: TxMeter, ChargePointID: id, Connector: connector, ConnectorID: ConnectorID(id, connector),
+			TransactionID: *txID, MeterWh: *last.EnergyWh, PowerW: last.PowerW, SOC: last.SOC, At: last.At}
+	}
+	if connector > 0 {
+		var charged *float64
 		if tid != nil && last.EnergyWh != nil {
-			if _, err := tx.Exec(ctx, `update ocpp_transactions set meter_last_wh=$2 where id=$1 and status='active'`,
-				tid, *last.EnergyWh); err != nil {
-				return err
-			}
-			ev = &TxEvent{Kind: TxMeter, ChargePointID: id, Connector: connector, ConnectorID: ConnectorID(id, connector),
-				TransactionID: *txID, MeterWh: *last.EnergyWh, PowerW: last.PowerW, SOC: last.SOC, At: last.At}
+			kwh := float64(*last.EnergyWh-meterStart) / 1000
+			charged = &kwh
 		}
-		if connector > 0 {
-			var charged *float64
-			if tid != nil && last.EnergyWh != nil {
-				kwh := float64(*last.EnergyWh-meterStart) / 1000
-				charged = &kwh
-			}
-			if _, err := tx.Exec(ctx, `update connector_status set
-				current_a = coalesce($2::integer, current_a), voltage_a = coalesce($3::integer, voltage_a),
-				soc = coalesce($4::integer, soc), charge_electricity = coalesce($5::numeric, charge_electricity)
-				where connector_id=$1`, ConnectorID(id, connector), roundPtr(last.CurrentA), roundPtr(last.VoltageV),
-				last.SOC, charged); err != nil {
-				return fmt.Errorf("live figures of %s/%d: %w", id, connector, err)
-			}
-		}
-		return nil
-	})
-	if err == nil && ev != nil {
+		b.Queue(`update connector_status set
+			current_a = coalesce($2::integer, current_a), voltage_a = coalesce($3::integer, voltage_a),
+			soc = coalesce($4::integer, soc), charge_electricity = coalesce($5::numeric, charge_electricity)
+			where connector_id=$1`, ConnectorID(id, connector), roundPtr(last.CurrentA), roundPtr(last.VoltageV),
+			last.SOC, charged)
+	}
+	if err := s.DB.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("meter values of %s/%d: %w", id, connector, err)
+	}
+	if ev != nil {
+		// Hooks (charging orders) hear only of samples of a transaction.
 		s.emitTx(ctx, *ev)
 	}
-	return err
+	return nil
 }
 
 func roundPtr(v *float64) *int {

@@ -19,10 +19,19 @@ import (
 	"time"
 
 	ocpp16 "github.com/lorenzodonini/ocpp-go/ocpp1.6"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/certificates"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/extendedtriggermessage"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/firmware"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/localauth"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/logging"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/remotetrigger"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/reservation"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/securefirmware"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/security"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/smartcharging"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
+	"github.com/lorenzodonini/ocpp-go/ocppj"
 )
 
 // ErrNotConnected is returned for a command to a charge point that has no
@@ -62,9 +71,15 @@ type Options struct {
 	CallTimeout       time.Duration // our requests to charge points (default 30 s)
 	HandlerTimeout    time.Duration // each Handler call (default 10 s)
 	WriteWait         time.Duration // one frame write (default 10 s)
-	Handler           Handler
-	Frames            FrameSink // the device message log; nil logs nothing
-	Log               *slog.Logger
+	// PresenceConcurrency bounds the Connected/Disconnected calls running
+	// at once (default 4); each one's HandlerTimeout starts when it runs.
+	// Thousands of chargers dropping together must neither starve the
+	// live ones' messages of database connections nor time out waiting
+	// for them, which would leave the dropped ones shown online.
+	PresenceConcurrency int
+	Handler             Handler
+	Frames              FrameSink // the device message log; nil logs nothing
+	Log                 *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -89,6 +104,9 @@ func (o *Options) defaults() {
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
 	}
+	if o.PresenceConcurrency <= 0 {
+		o.PresenceConcurrency = 4
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -106,6 +124,8 @@ type Server struct {
 	// stop makes Close safe to call twice (ctx ending and the owner's
 	// cleanup both close it); ocpp-go's Stop panics on a second call.
 	stop sync.Once
+	// presence holds a slot per Connected/Disconnected call running.
+	presence chan struct{}
 }
 
 // Listen binds opts.Addr and serves charge points until ctx ends or Close.
@@ -118,23 +138,19 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ocpp: listen %s: %w", opts.Addr, err)
 	}
-	s := &Server{opts: opts, done: make(chan struct{})}
+	s := &Server{opts: opts, done: make(chan struct{}), presence: make(chan struct{}, opts.PresenceConcurrency)}
 	s.ctx = context.WithoutCancel(ctx)
 	s.t = newTransport(ln, opts.Path, opts.HeartbeatInterval+opts.Grace, opts.WriteWait, s.authenticate, opts.Frames,
 		opts.Log.With("component", "ocpp"))
-	s.cs = ocpp16.NewCentralSystem(nil, s.t)
+	s.cs = ocpp16.NewCentralSystem(newEndpoint(s.t, opts.CallTimeout), s.t)
 	s.cs.SetCoreHandler(coreHandler{s})
 	s.cs.SetNewChargePointHandler(func(cp ocpp16.ChargePointConnection) {
-		hctx, cancel := s.handlerContext()
-		defer cancel()
 		opts.Log.Debug("ocpp: charge point connected", "chargePoint", cp.ID(), "remote", cp.RemoteAddr())
-		opts.Handler.Connected(hctx, cp.ID())
+		s.presenceCall(func(ctx context.Context) { opts.Handler.Connected(ctx, cp.ID()) })
 	})
 	s.cs.SetChargePointDisconnectedHandler(func(cp ocpp16.ChargePointConnection) {
-		hctx, cancel := s.handlerContext()
-		defer cancel()
 		opts.Log.Debug("ocpp: charge point disconnected", "chargePoint", cp.ID())
-		opts.Handler.Disconnected(hctx, cp.ID())
+		s.presenceCall(func(ctx context.Context) { opts.Handler.Disconnected(ctx, cp.ID()) })
 	})
 	go func() {
 		defer close(s.done)
@@ -170,6 +186,27 @@ func (s *Server) Close() error {
 	s.stop.Do(s.cs.Stop)
 	<-s.done
 	return nil
+}
+
+// newEndpoint is ocpp16.NewCentralSystem's default OCPP-J endpoint (every
+// 1.6 profile) with our dispatcher in place of ocpp-go's (dispatcher.go)
+// and pending-request state under a lock of its own.
+func newEndpoint(t *transport, callTimeout time.Duration) *ocppj.Server {
+	t.AddSupportedSubprotocol(types.V16Subprotocol)
+	return ocppj.NewServer(t, newDispatcher(callTimeout), ocppj.NewServerState(&sync.RWMutex{}),
+		core.Profile, localauth.Profile, firmware.Profile, reservation.Profile, remotetrigger.Profile,
+		smartcharging.Profile, logging.Profile, security.Profile, extendedtriggermessage.Profile,
+		certificates.Profile, securefirmware.Profile)
+}
+
+// presenceCall runs f when a presence slot is free, with its deadline
+// starting then.
+func (s *Server) presenceCall(f func(context.Context)) {
+	s.presence <- struct{}{}
+	defer func() { <-s.presence }()
+	ctx, cancel := s.handlerContext()
+	defer cancel()
+	f(ctx)
 }
 
 func (s *Server) handlerContext() (context.Context, context.CancelFunc) {

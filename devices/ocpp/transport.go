@@ -37,6 +37,11 @@ type transport struct {
 
 	mu    sync.RWMutex
 	conns map[string]*conn
+	// leaving are connections closed but whose disconnect is still being
+	// handled: the same charger's next connection waits for it, or its
+	// Connected could run before the old Disconnected and leave it
+	// marked offline while connected.
+	leaving map[string]*conn
 
 	// Set by ocppj before Start.
 	onMessage    func(ws.Channel, []byte) error
@@ -74,8 +79,11 @@ func (c *conn) close() { c.closeOnce.Do(func() { _ = c.ws.Close() }) }
 
 func newTransport(ln net.Listener, prefix string, idle, writeWait time.Duration, auth func(context.Context, string, string) bool, frames FrameSink, log *slog.Logger) *transport {
 	t := &transport{ln: ln, prefix: prefix, idle: idle, writeWait: writeWait, auth: auth, frames: frames, log: log,
-		conns: map[string]*conn{}}
-	t.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
+		conns: map[string]*conn{}, leaving: map[string]*conn{}}
+	// Write buffers come from a pool for the length of a write: ten
+	// thousand chargers idle between heartbeats need none held each.
+	t.upgrader = websocket.Upgrader{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{}}
 	t.http = &http.Server{Handler: http.HandlerFunc(t.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	return t
 }
@@ -239,12 +247,16 @@ func (t *transport) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		t.mu.Lock()
 		old := t.conns[id]
 		if old == nil {
+			old = t.leaving[id]
+		} else {
+			t.log.Info("ocpp: replacing connection", "chargePoint", id)
+		}
+		if old == nil {
 			t.conns[id] = c
 			t.mu.Unlock()
 			break
 		}
 		t.mu.Unlock()
-		t.log.Info("ocpp: replacing connection", "chargePoint", id)
 		old.close()
 		select {
 		case <-old.done:
@@ -313,11 +325,17 @@ func (t *transport) cleanup(c *conn) {
 	t.mu.Lock()
 	if t.conns[c.id] == c {
 		delete(t.conns, c.id)
+		t.leaving[c.id] = c
 	}
 	t.mu.Unlock()
 	if t.onDisconnect != nil {
 		t.onDisconnect(c)
 	}
+	t.mu.Lock()
+	if t.leaving[c.id] == c {
+		delete(t.leaving, c.id)
+	}
+	t.mu.Unlock()
 	close(c.done)
 }
 

@@ -6,11 +6,18 @@
 // all are online, then times every message the central system handles for
 // one measuring window and prints
 //
-//	chargers n=<N> online=<n> msgs=<m> p50_ms=<> p99_ms=<> max_ms=<> heap_kb_per_cp=<> sim_rss_kb_per_cp=<>
+//	chargers n=<N> online=<n> msgs=<m> p50_ms=<> p99_ms=<> max_ms=<> heap_kb_per_cp=<> sim_rss_kb_per_cp=<> rss_kb_per_cp=<> ramp_s=<>
 //
 // "Handling" is the handler's time from the decoded CALL to its answer
-// (PostgreSQL writes included; the socket and the JSON codec not). It runs
-// only with VOLTFLOW_BENCH_CHARGERS set and needs VOLTFLOW_BIN_DIR.
+// (PostgreSQL writes included; the socket and the JSON codec not).
+// heap_kb_per_cp and rss_kb_per_cp are the central system's (this
+// process's) live heap and resident set growth from before Listen to the
+// end of the window, per charge point; sim_rss_kb_per_cp is the
+// simulator's. Then the simulator is killed — N charge points drop at
+// once — and the central system must mark them all offline and Close.
+// It runs only with VOLTFLOW_BENCH_CHARGERS set and needs
+// VOLTFLOW_BIN_DIR; VOLTFLOW_BENCH_PPROF=<dir> writes a CPU profile of each
+// window and a heap profile after it there.
 package chargerbench
 
 import (
@@ -20,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,18 +191,13 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 	h := &timed{Service: &charging.Service{DB: db}}
 	msgs := charging.NewMessageLog(ctx, db, nil)
 	defer msgs.Close()
-	heap0 := heapInuse()
+	heap0, rss0 := heapInuse(), rssKB(os.Getpid())
 	srv, err := ocpp.Listen(ctx, ocpp.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), HeartbeatInterval: interval,
 		Grace: interval / 2, Handler: h, Frames: msgs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The server is left running (the process exit ends it): ocpp-go
-	// v0.19.0's dispatcher wedges when thousands of clients disconnect at
-	// once (DeleteClient holds its read lock while sending on a 20-slot
-	// channel) and Stop then waits for ever on the write lock. Give each N
-	// its own process (make bench-chargers does) for clean memory figures.
-	_ = srv
+	defer func() { _ = srv.Close() }()
 	sim := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "chargers", "--count", strconv.Itoa(n),
 		"--url", fmt.Sprintf("ws://127.0.0.1:%d/ocpp", port), "--meter-interval", interval.String())
 	sim.Stdout, sim.Stderr = os.Stderr, os.Stderr
@@ -202,10 +205,15 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		_ = syscall.Kill(-sim.Process.Pid, syscall.SIGTERM)
-		_ = sim.Wait()
-	}()
+	killed := false
+	kill := func() {
+		if !killed {
+			killed = true
+			_ = syscall.Kill(-sim.Process.Pid, syscall.SIGKILL)
+			_ = sim.Wait()
+		}
+	}
+	defer kill()
 	began := time.Now()
 	online := 0
 	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
@@ -217,18 +225,20 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 		}
 	}
 	ramp := time.Since(began)
-	boot := h.window(true) // nothing recorded yet: start the window
-	_ = boot
+	h.window(true) // start the window; boot messages are not in it
+	stopProfile := profile(t, fmt.Sprintf("cpu-%d.pprof", n))
 	// One whole heartbeat/meter period plus a margin, so every charge point
 	// sends both at least once within the window.
 	time.Sleep(interval + interval/4)
 	took := h.window(false)
+	stopProfile()
 	var stillOnline int
 	if err := db.QueryRow(ctx, `select count(*) from ocpp_charge_points where online`).Scan(&stillOnline); err != nil {
 		t.Fatal(err)
 	}
-	heap := heapInuse()
-	rss := rssKB(sim.Process.Pid)
+	heap, rss := heapInuse(), rssKB(os.Getpid())
+	simRSS := rssKB(sim.Process.Pid)
+	writeHeapProfile(t, fmt.Sprintf("heap-%d.pprof", n))
 	slices.Sort(took)
 	pct := func(p float64) float64 {
 		if len(took) == 0 {
@@ -241,9 +251,69 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 		perCP = int64(heap-heap0) / int64(n) / 1024
 	}
 	t.Logf("ramp to %d online took %s", online, ramp.Round(time.Second))
-	fmt.Printf("chargers n=%d online=%d msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f heap_kb_per_cp=%d sim_rss_kb_per_cp=%d\n",
-		n, stillOnline, len(took), pct(0.50), pct(0.99), pct(1), perCP, rss/int64(n))
+	fmt.Printf("chargers n=%d online=%d msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f heap_kb_per_cp=%d sim_rss_kb_per_cp=%d rss_kb_per_cp=%d ramp_s=%.0f\n",
+		n, stillOnline, len(took), pct(0.50), pct(0.99), pct(1), perCP, simRSS/int64(n), max(rss-rss0, 0)/int64(n),
+		ramp.Seconds())
 	if stillOnline < n {
 		t.Errorf("n=%d: only %d online at the end", n, stillOnline)
+	}
+
+	// All N drop at once; the central system marks them offline, then
+	// closes (ocpp-go's own dispatcher wedged here: devices/ocpp).
+	kill()
+	began = time.Now()
+	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(2 * time.Second) {
+		if err := db.QueryRow(ctx, `select count(*) from ocpp_charge_points where online`).Scan(&online); err != nil {
+			t.Fatal(err)
+		}
+		if online == 0 && srv.Connections() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n=%d: %d still online, %d connections 10 min after the simulator died", n, online, srv.Connections())
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatalf("n=%d: central system Close hung after the mass disconnect", n)
+	}
+	t.Logf("n=%d: all offline and closed %s after the simulator died", n, time.Since(began).Round(time.Second))
+}
+
+// profile writes a CPU profile to $VOLTFLOW_BENCH_PPROF/name until the
+// returned stop.
+func profile(t *testing.T, name string) (stop func()) {
+	dir := os.Getenv("VOLTFLOW_BENCH_PPROF")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
+func writeHeapProfile(t *testing.T, name string) {
+	dir := os.Getenv("VOLTFLOW_BENCH_PPROF")
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatal(err)
 	}
 }
