@@ -147,6 +147,7 @@ func RegisterAlarmConditions(w worker.Registry, scanner *alarm.Scanner) {
 // activities.
 func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
 	w.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
+	w.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.PumpKind})
 	w.RegisterActivity(acts)
 }
 
