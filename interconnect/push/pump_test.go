@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,5 +201,80 @@ func TestPumpPeriodic(t *testing.T) {
 	})
 	if n := len(sim.Received(push.NotificationStationInfo)); n != 1 {
 		t.Fatalf("station info pushed %d times, want once", n)
+	}
+}
+
+// TestBatcherGroupCommit: concurrent callers' changes are recorded together
+// with their pushes; each caller's changes of a connector get increasing
+// push ids (the pump's order), the connector keeps its newest status, and
+// a change of an unknown connector fails alone.
+func TestBatcherGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	db, _, _ := pumpFixture(t)
+	b := &push.Batcher{DB: db, Regulator: push.DefaultRegulator, Max: 7}
+	conns := []string{"4403000000000000000001001", "4403000000000000000001002", "4403000000000000000002001"}
+	const callers, each = 12, 10
+	type result struct {
+		conn   string
+		pushID int64
+		err    error
+	}
+	results := make([][]result, callers)
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Go(func() {
+			for i := range each {
+				c := conns[(g+i)%len(conns)]
+				if g == 0 && i == 5 {
+					c = "4403999999999999999999999" // unknown
+				}
+				ch, err := b.Record(ctx, registry.ConnectorStatusInfo{ConnectorID: c, Status: registry.StatusCharging,
+					ChargeElectricity: registry.KWh(g*100 + i)}, time.Now())
+				results[g] = append(results[g], result{c, ch.PushID, err})
+			}
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for g, rs := range results {
+		last := map[string]int64{}
+		for i, r := range rs {
+			if g == 0 && i == 5 {
+				if r.err == nil {
+					t.Errorf("unknown connector recorded")
+				}
+				continue
+			}
+			if r.err != nil || r.pushID == 0 {
+				t.Fatalf("caller %d change %d: %v", g, i, r.err)
+			}
+			if r.pushID <= last[r.conn] {
+				t.Errorf("caller %d: %s push %d after %d", g, r.conn, r.pushID, last[r.conn])
+			}
+			last[r.conn] = r.pushID
+			ok++
+		}
+	}
+	var pushes, history int
+	if err := db.QueryRow(ctx, `select (select count(*) from regulator_pushes where event_key like 'status/%'),
+		(select count(*) from connector_status_history)`).Scan(&pushes, &history); err != nil {
+		t.Fatal(err)
+	}
+	if pushes != ok || history != ok {
+		t.Fatalf("%d pushes and %d history rows for %d changes", pushes, history, ok)
+	}
+	// Every connector's status is its newest change's.
+	for _, c := range conns {
+		var newest, current float64
+		if err := db.QueryRow(ctx, `select (payload->'ConnectorStatusInfo'->>'ChargeElectricity')::float8 from regulator_pushes
+			where connector_id=$1 order by id desc limit 1`, c).Scan(&newest); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(ctx, `select charge_electricity::float8 from connector_status where connector_id=$1`, c).Scan(&current); err != nil {
+			t.Fatal(err)
+		}
+		if newest != current {
+			t.Errorf("%s: status %v, newest push %v", c, current, newest)
+		}
 	}
 }

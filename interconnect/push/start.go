@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,24 @@ type Starter struct {
 	Regulator string
 
 	started atomic.Bool // the pump workflow was started (or found running)
+
+	mu       sync.Mutex
+	batchers map[string]*Batcher // by regulator
+}
+
+// batcher is the group-commit recorder of regulator's status changes.
+func (s *Starter) batcher(db *store.DB, regulator string) *Batcher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.batchers[regulator]
+	if b == nil || b.DB != db {
+		if s.batchers == nil {
+			s.batchers = map[string]*Batcher{}
+		}
+		b = &Batcher{DB: db, Regulator: regulator}
+		s.batchers[regulator] = b
+	}
+	return b
 }
 
 func (s *Starter) regulator() string {
@@ -78,9 +97,12 @@ func (s *Starter) Notify(ctx context.Context, _ Change) error {
 }
 
 // ChangeStatus records a connector status change with its push (the pump
-// sends it): what a charging integration calls on every change.
+// sends it): what a charging integration calls on every change. Concurrent
+// calls are committed together (Batcher); each returns once its change is.
+// An error with a non-zero PushID means recorded, but the pump could not
+// be started (it sends the push once it runs).
 func (s *Starter) ChangeStatus(ctx context.Context, db *store.DB, regulator string, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
-	ch, err := RecordStatusChange(ctx, db, regulator, info, at)
+	ch, err := s.batcher(db, regulator).Record(ctx, info, at)
 	if err != nil {
 		return Change{}, err
 	}
