@@ -1,13 +1,14 @@
 // Package push delivers our reports to the regulator (DB4403/T 77-2020
-// "充电运营商平台主动上报"): a long-running workflow regulator-push/<station>
-// per station pushes notification_stationStatus at once on every connector
-// status change and periodically at the regulator's cadence.
+// "充电运营商平台主动上报"): notification_stationStatus at once on every
+// connector status change and periodically at the regulator's cadence,
+// and station info, BMS, alarms and events.
 //
 // Every push is first a row in regulator_pushes (the outbox, written in the
 // same transaction as the status change), so nothing is lost when the
-// regulator is down: the workflow retries the row durably until the
-// regulator takes it (Status 0) or drops it (Status 1), and supplement_collect
-// answers from the same rows later.
+// regulator is down: the pump (pump.go, one per regulator, supervised by
+// the regulator-pump/<regulator> workflow) retries the row until the
+// regulator takes it (Status 0) or drops it (Status 1), and
+// supplement_collect answers from the same rows later.
 package push
 
 import (

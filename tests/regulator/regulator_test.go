@@ -300,8 +300,8 @@ func TestPushLatencyAtScale(t *testing.T) {
 	}
 	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second})
 	ids := benchStations(t, e, (n+23)/24)
-	measureLatency(t, e, ids, load{name: "realistic", rounds: 6, writers: 4, share: realisticShare, energy: 520000})
-	measureLatency(t, e, ids, load{name: "every-connector", rounds: 3, writers: 16, share: 1, energy: 540000})
+	measureLatency(t, e, ids, load{name: "realistic", rounds: 6, writers: 8, share: realisticShare, energy: 520000})
+	measureLatency(t, e, ids, load{name: "every-connector", rounds: 3, writers: 64, share: 1, energy: 540000})
 }
 
 // benchStations makes the registry hold at least stations stations (24
