@@ -60,13 +60,7 @@ func RecordStatusChanges(ctx context.Context, db *store.DB, regulator string, ch
 					(i->>'ConnectorTemp')::int, (i->>'EquipmentTemp')::int, (i->>'ConnectorLock')::int,
 					(i->>'ChargeElectricity')::numeric, (i->>'DischargeElectricity')::numeric, at
 				from t order by i->>'ConnectorID', ord desc
-				on conflict (connector_id) do update set status=excluded.status, park_status=excluded.park_status,
-				lock_status=excluded.lock_status, current_a=excluded.current_a, current_b=excluded.current_b,
-				current_c=excluded.current_c, voltage_a=excluded.voltage_a, voltage_b=excluded.voltage_b,
-				voltage_c=excluded.voltage_c, soc=excluded.soc, connector_temp=excluded.connector_temp,
-				equipment_temp=excluded.equipment_temp, connector_lock=excluded.connector_lock,
-				charge_electricity=excluded.charge_electricity, discharge_electricity=excluded.discharge_electricity,
-				changed_at=excluded.changed_at
+				`+registry.StatusUpsert+`
 			)
 			insert into regulator_pushes (regulator, interface, station_id, connector_id, event_key, payload, due_at)
 			select $3, $4, e.station_id, h.connector_id, 'status/' || h.id, jsonb_build_object('ConnectorStatusInfo', h.info), h.changed_at
