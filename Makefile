@@ -54,7 +54,9 @@ bench-sweep: deps build
 	  grep '^sweep meters=' .voltflow/bench-sweep.log | tail -1
 
 # Regulator push latency (connector status change → simulator receipt,
-# p50/p99) at REGULATOR_CONNECTORS connectors on a 5 s cadence.
+# p50/p99) and push rate at REGULATOR_CONNECTORS connectors, all pushed
+# periodically every 5 s; two lines: case=realistic (2 % changing per
+# cadence) and case=every-connector (each changing every 5 s).
 REGULATOR_CONNECTORS ?= 6000
 bench-regulator: deps build
 	@mkdir -p .voltflow

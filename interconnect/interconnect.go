@@ -8,7 +8,7 @@
 //	                        alarms, events, BMS, statistics, distribution, video (11–22, appendix B)
 //	interconnect/serve      what the regulator queries (§9, appendix C)
 //	interconnect/regclient  our calls to the regulator (token, retry classes)
-//	interconnect/push       regulator-push/<station> workflow and its activities
+//	interconnect/push       outbox, regulator-pump/<regulator> workflow and its pump
 //	interconnect/regsim     the regulator simulator (voltflow sim regulator)
 package interconnect
 

@@ -143,10 +143,12 @@ func RegisterAlarmConditions(w worker.Registry, scanner *alarm.Scanner) {
 }
 
 // RegisterInterconnect registers the regulator exchange (task queue
-// voltflow-interconnect): the regulator-push/<station> workflow and its
-// activities.
+// voltflow-interconnect): the regulator-pump/<regulator> workflow, the
+// legacy regulator-push/<station> one (kept so running ones replay) and
+// their activities.
 func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
 	w.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
+	w.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.PumpKind})
 	w.RegisterActivity(acts)
 }
 

@@ -38,9 +38,9 @@ func loadOCPPConfig() (ocppConfig, error) {
 }
 
 // startOCPP runs the OCPP 1.6J central system with the device message log.
-// Status changes are recorded with their regulator push and the station's
-// push workflow is signalled (a failed signal is caught by its sweep). The
-// returned func stops it; a nil server means VOLTFLOW_OCPP_ADDR=off.
+// Status changes are recorded with their regulator push (group commit,
+// push.Starter.ChangeStatus); the regulator pump sends it. The returned
+// func stops it; a nil server means VOLTFLOW_OCPP_ADDR=off.
 func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter, hooks charging.Hooks) (*ocpp.Server, func(), error) {
 	cfg, err := loadOCPPConfig()
 	if err != nil {
@@ -53,12 +53,12 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	var status charging.StatusRecorder
 	if starter != nil {
 		status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
-			ch, err := push.RecordStatusChange(ctx, db, push.DefaultRegulator, info, at)
-			if err != nil {
+			ch, err := starter.ChangeStatus(ctx, db, push.DefaultRegulator, info, at)
+			if err != nil && ch.PushID == 0 {
 				return err
 			}
-			if err := starter.Notify(ctx, ch); err != nil {
-				log.Warn("ocpp: regulator push not signalled (its sweep will send it)", "connector", info.ConnectorID, "error", err)
+			if err != nil {
+				log.Warn("ocpp: regulator pump not started (it sends the push once it runs)", "connector", info.ConnectorID, "error", err)
 			}
 			return nil
 		}

@@ -1,13 +1,14 @@
 // Package push delivers our reports to the regulator (DB4403/T 77-2020
-// "充电运营商平台主动上报"): a long-running workflow regulator-push/<station>
-// per station pushes notification_stationStatus at once on every connector
-// status change and periodically at the regulator's cadence.
+// "充电运营商平台主动上报"): notification_stationStatus at once on every
+// connector status change and periodically at the regulator's cadence,
+// and station info, BMS, alarms and events.
 //
 // Every push is first a row in regulator_pushes (the outbox, written in the
 // same transaction as the status change), so nothing is lost when the
-// regulator is down: the workflow retries the row durably until the
-// regulator takes it (Status 0) or drops it (Status 1), and supplement_collect
-// answers from the same rows later.
+// regulator is down: the pump (pump.go, one per regulator, supervised by
+// the regulator-pump/<regulator> workflow) retries the row until the
+// regulator takes it (Status 0) or drops it (Status 1), and
+// supplement_collect answers from the same rows later.
 package push
 
 import (
@@ -191,82 +192,13 @@ const sendConcurrency = 8
 // PushStationStatus records the current status of every connector of the
 // station as due at in.At and pushes each once. Failures are not retried:
 // the next tick supersedes them, and the rows stay pending as history for
-// supplement_collect.
+// supplement_collect. (The legacy per-station workflow's tick; the pump
+// does the same for many stations at once.)
 func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (PeriodicResult, error) {
 	var res PeriodicResult
-	infos, err := registry.StationStatus(ctx, a.DB, []string{in.StationID})
+	rows, err := a.snapshot(ctx, []string{in.StationID}, in.At)
 	if err != nil {
 		return res, err
-	}
-	// Every row of the tick (statuses, then BMS samples) is written by one
-	// set-based statement: at 6,000 connectors on a 5 s cadence a statement
-	// per connector is 1,200 inserts a second.
-	var ifaces, conns, keys []string
-	var payloads [][]byte
-	add := func(iface, conn, key string, v any) error {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		ifaces, conns, keys, payloads = append(ifaces, iface), append(conns, conn), append(keys, key), append(payloads, raw)
-		return nil
-	}
-	for _, c := range infos[0].ConnectorStatusInfos {
-		if err := add(NotificationStationStatus, c.ConnectorID, fmt.Sprintf("periodic/%d/%s", in.At.Unix(), c.ConnectorID),
-			StatusPayload{ConnectorStatusInfo: c}); err != nil {
-			return res, err
-		}
-	}
-	// While a connector charges, its newest BMS sample goes out at the same
-	// cadence (notification_bmsInfo, §8.6), as history for supplement_bmsInfo.
-	bms, err := a.DB.Query(ctx, `select distinct on (b.connector_id) b.connector_id, b.info->'BmsInfo'
-		from regulator_bms b join connector_status s on s.connector_id = b.connector_id and s.status = $2
-		where b.station_id = $1 order by b.connector_id, b.fresh_time desc, b.id desc`, in.StationID, registry.StatusCharging)
-	if err != nil {
-		return res, fmt.Errorf("charging connectors of %s: %w", in.StationID, err)
-	}
-	type sample struct { // exported fields: pgx fills only those
-		Conn string
-		Info json.RawMessage
-	}
-	samples, err := pgx.CollectRows(bms, pgx.RowToStructByPos[sample])
-	if err != nil {
-		return res, fmt.Errorf("charging connectors of %s: %w", in.StationID, err)
-	}
-	for _, b := range samples {
-		if err := add(NotificationBmsInfo, b.Conn, fmt.Sprintf("periodic-bms/%d/%s", in.At.Unix(), b.Conn),
-			map[string]any{"ConnectorID": b.Conn, "Status": registry.StatusCharging, "BmsInfo": b.Info}); err != nil {
-			return res, err
-		}
-	}
-	var rows []outgoing
-	if len(keys) > 0 {
-		// attempts + 1 here too: every row of the tick is sent below (a
-		// retried tick's rows already final are not returned as pending).
-		r, err := a.DB.Query(ctx, `insert into regulator_pushes as p (regulator, interface, station_id, connector_id, event_key,
-				payload, due_at, attempts)
-			select $1, i, $2, c, k, pl, $3, 1 from unnest($4::text[], $5::text[], $6::text[], $7::jsonb[]) as t(i, c, k, pl)
-			on conflict (regulator, interface, event_key) do update set attempts = p.attempts + 1
-			returning id, interface, payload, status`,
-			a.Regulator, in.StationID, in.At, ifaces, conns, keys, payloads)
-		if err != nil {
-			return res, fmt.Errorf("record periodic pushes of %s: %w", in.StationID, err)
-		}
-		type rec struct {
-			ID      int64
-			Iface   string
-			Payload json.RawMessage
-			Status  string
-		}
-		recs, err := pgx.CollectRows(r, pgx.RowToStructByPos[rec])
-		if err != nil {
-			return res, fmt.Errorf("record periodic pushes of %s: %w", in.StationID, err)
-		}
-		for _, x := range recs {
-			if x.Status == StatusPending {
-				rows = append(rows, outgoing{id: x.ID, iface: x.Iface, payload: x.Payload})
-			}
-		}
 	}
 	outcome, failed, err := a.sendAll(ctx, rows, sendConcurrency)
 	if err != nil {
@@ -279,52 +211,22 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 			res.Failed++
 		}
 	}
-	op := a.OperatorID
-	if op == "" {
-		if sec, err := a.Client.Secrets(ctx); err == nil {
-			op = sec.OperatorID
-		}
+	if res.FrequencySeconds, err = a.frequency(ctx); err != nil {
+		return res, err
 	}
-	if op != "" {
-		err := a.DB.QueryRow(ctx, `select push_frequency_s from regulator_settings where operator_id=$1`, op).
-			Scan(&res.FrequencySeconds)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return res, fmt.Errorf("load push frequency: %w", err)
-		}
+	chs, err := a.stationInfoOwed(ctx, []string{in.StationID}, in.At)
+	if err != nil {
+		return res, err
 	}
-	// Station info owed after a registry change (notification_stationInfo):
-	// recorded here so any writer of the registry tables triggers it; the
-	// pages are queued like orphans.
-	var changed, last *time.Time
-	if err := a.DB.QueryRow(ctx, `select greatest(s.updated_at,
-			(select max(e.updated_at) from charging_equipment e where e.station_id = s.station_id),
-			(select max(c.updated_at) from charging_connectors c join charging_equipment e using (equipment_id)
-				where e.station_id = s.station_id)),
-			(select max(due_at) from regulator_pushes p where p.regulator = $2 and p.interface = $3 and p.station_id = s.station_id)
-		from charging_stations s where s.station_id = $1`, in.StationID, a.Regulator, NotificationStationInfo).Scan(&changed, &last); err != nil {
-		return res, fmt.Errorf("station info of %s: %w", in.StationID, err)
-	}
-	if changed != nil && (last == nil || changed.After(*last)) {
-		chs, err := RecordStationInfo(ctx, a.DB, a.Regulator, in.StationID, in.At)
-		if err != nil {
-			return res, err
-		}
-		for _, ch := range chs {
-			res.Orphans = append(res.Orphans, Pending{PushID: ch.PushID, ConnectorID: ch.ConnectorID})
-		}
+	for _, ch := range chs {
+		res.Orphans = append(res.Orphans, Pending{PushID: ch.PushID, ConnectorID: ch.ConnectorID})
 	}
 	if in.OrphanAge > 0 {
 		// Every retried push (not the periodic ones) with its lane.
-		r, err := a.DB.Query(ctx, `select id, case interface
-				when 'notification_stationStatus' then connector_id
-				when 'notification_bmsInfo' then 'bms/' || connector_id
-				when 'notification_alarmInfo' then 'alarm'
-				when 'notification_eventInfo' then 'event'
-				else 'station-info' end
+		r, err := a.DB.Query(ctx, `select id, `+laneSQL+`
 			from regulator_pushes
-			where status='pending' and station_id=$1 and due_at < $3
-			and (interface <> $2 or event_key like 'status/%') and event_key not like 'periodic-bms/%'
-			order by id limit 500`, in.StationID, NotificationStationStatus, a.now().Add(-in.OrphanAge))
+			where status='pending' and station_id=$1 and due_at < $2 and event_key not like 'periodic%'
+			order by id limit 500`, in.StationID, a.now().Add(-in.OrphanAge))
 		if err != nil {
 			return res, fmt.Errorf("find orphaned pushes: %w", err)
 		}
@@ -333,6 +235,145 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 		}
 	}
 	return res, nil
+}
+
+// laneSQL is a push row's lane (see LaneAlarm), in SQL.
+const laneSQL = `case interface
+		when 'notification_stationStatus' then connector_id
+		when 'notification_bmsInfo' then 'bms/' || connector_id
+		when 'notification_alarmInfo' then 'alarm'
+		when 'notification_eventInfo' then 'event'
+		else 'station-info' end`
+
+// snapshot records the periodic report of stations as due at — every
+// connector's status and, while it charges, its newest BMS sample — and
+// returns the rows still to send. Every row of the tick is written by one
+// set-based statement: at 6,000 connectors on a 5 s cadence a statement
+// per connector is 1,200 inserts a second.
+func (a *Activities) snapshot(ctx context.Context, stations []string, at time.Time) ([]outgoing, error) {
+	infos, err := registry.StationStatus(ctx, a.DB, stations)
+	if err != nil {
+		return nil, err
+	}
+	var ifaces, sts, conns, keys []string
+	var payloads [][]byte
+	add := func(iface, st, conn, key string, v any) error {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		ifaces, sts, conns, keys, payloads = append(ifaces, iface), append(sts, st), append(conns, conn), append(keys, key), append(payloads, raw)
+		return nil
+	}
+	for _, st := range infos {
+		for _, c := range st.ConnectorStatusInfos {
+			if err := add(NotificationStationStatus, st.StationID, c.ConnectorID, fmt.Sprintf("periodic/%d/%s", at.Unix(), c.ConnectorID),
+				StatusPayload{ConnectorStatusInfo: c}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// While a connector charges, its newest BMS sample goes out at the same
+	// cadence (notification_bmsInfo, §8.6), as history for supplement_bmsInfo.
+	bms, err := a.DB.Query(ctx, `select distinct on (b.connector_id) b.station_id::text, b.connector_id, b.info->'BmsInfo'
+		from regulator_bms b join connector_status s on s.connector_id = b.connector_id and s.status = $2
+		where b.station_id = any($1) order by b.connector_id, b.fresh_time desc, b.id desc`, stations, registry.StatusCharging)
+	if err != nil {
+		return nil, fmt.Errorf("charging connectors: %w", err)
+	}
+	type sample struct { // exported fields: pgx fills only those
+		Station string
+		Conn    string
+		Info    json.RawMessage
+	}
+	samples, err := pgx.CollectRows(bms, pgx.RowToStructByPos[sample])
+	if err != nil {
+		return nil, fmt.Errorf("charging connectors: %w", err)
+	}
+	for _, b := range samples {
+		if err := add(NotificationBmsInfo, b.Station, b.Conn, fmt.Sprintf("periodic-bms/%d/%s", at.Unix(), b.Conn),
+			map[string]any{"ConnectorID": b.Conn, "Status": registry.StatusCharging, "BmsInfo": b.Info}); err != nil {
+			return nil, err
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	// attempts + 1 here too: every row of the tick is sent (a retried
+	// tick's rows already final are not returned as pending).
+	r, err := a.DB.Query(ctx, `insert into regulator_pushes as p (regulator, interface, station_id, connector_id, event_key,
+			payload, due_at, attempts)
+		select $1, i, s, c, k, pl, $2, 1 from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) as t(i, s, c, k, pl)
+		on conflict (regulator, interface, event_key) do update set attempts = p.attempts + 1
+		returning id, interface, payload, status`,
+		a.Regulator, at, ifaces, sts, conns, keys, payloads)
+	if err != nil {
+		return nil, fmt.Errorf("record periodic pushes: %w", err)
+	}
+	type rec struct {
+		ID      int64
+		Iface   string
+		Payload json.RawMessage
+		Status  string
+	}
+	recs, err := pgx.CollectRows(r, pgx.RowToStructByPos[rec])
+	if err != nil {
+		return nil, fmt.Errorf("record periodic pushes: %w", err)
+	}
+	var rows []outgoing
+	for _, x := range recs {
+		if x.Status == StatusPending {
+			rows = append(rows, outgoing{id: x.ID, iface: x.Iface, payload: x.Payload})
+		}
+	}
+	return rows, nil
+}
+
+// frequency is the cadence the regulator set through query_frequency, in
+// seconds (0: none).
+func (a *Activities) frequency(ctx context.Context) (int, error) {
+	op := a.OperatorID
+	if op == "" {
+		op, _ = a.Client.OperatorID(ctx)
+	}
+	if op == "" {
+		return 0, nil
+	}
+	var s int
+	err := a.DB.QueryRow(ctx, `select push_frequency_s from regulator_settings where operator_id=$1`, op).Scan(&s)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("load push frequency: %w", err)
+	}
+	return s, nil
+}
+
+// stationInfoOwed records the notification_stationInfo pages owed by those
+// of stations whose registry rows changed since their last station info
+// push (as of at), so any writer of the registry tables triggers it.
+func (a *Activities) stationInfoOwed(ctx context.Context, stations []string, at time.Time) ([]Change, error) {
+	r, err := a.DB.Query(ctx, `select s.station_id::text from charging_stations s
+		where s.station_id = any($1) and greatest(s.updated_at,
+			(select max(e.updated_at) from charging_equipment e where e.station_id = s.station_id),
+			(select max(c.updated_at) from charging_connectors c join charging_equipment e using (equipment_id)
+				where e.station_id = s.station_id))
+		> coalesce((select max(due_at) from regulator_pushes p where p.regulator = $2 and p.interface = $3
+			and p.station_id = s.station_id), '-infinity')`, stations, a.Regulator, NotificationStationInfo)
+	if err != nil {
+		return nil, fmt.Errorf("station info owed: %w", err)
+	}
+	owed, err := pgx.CollectRows(r, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("station info owed: %w", err)
+	}
+	var out []Change
+	for _, st := range owed {
+		chs, err := RecordStationInfo(ctx, a.DB, a.Regulator, st, at)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, chs...)
+	}
+	return out, nil
 }
 
 // SendBatchInput names outbox rows of different lanes of one station.

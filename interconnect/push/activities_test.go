@@ -3,16 +3,11 @@ package push_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/interconnect/envelope"
-	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/interconnect/push"
-	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
-	"github.com/voltflow/voltflow/interconnect/regsim"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -25,25 +20,7 @@ func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 // and after a registry change only — the station info, paged.
 func TestPeriodicReport(t *testing.T) {
 	ctx := context.Background()
-	db := pg.NewDB(t)
-	if err := registry.LoadDemo(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	mk, err := keys.MasterKeyFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks := &keys.Store{DB: db, Key: mk}
-	if err := ks.EnsureDev(ctx, push.DefaultRegulator); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := regsim.Start(regsim.Config{Addr: "127.0.0.1:0", Secrets: keys.DevSecrets(), Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	acts := &push.Activities{DB: db, Regulator: push.DefaultRegulator, Client: &regclient.Client{BaseURL: sim.URL(),
-		Secrets: func(ctx context.Context) (envelope.Secrets, error) { return ks.Current(ctx, push.DefaultRegulator) }}}
+	db, sim, acts := pumpFixture(t)
 
 	conn := "4403000000000000000002005"
 	t0 := time.Now().Truncate(time.Second)

@@ -2,10 +2,14 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -13,85 +17,125 @@ import (
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
-// Starter starts and signals push workflows.
+// Starter records pushes and keeps the regulator's pump running.
 type Starter struct {
 	Temporal client.Client
 	// Project is the VoltflowProject search attribute of the workflows.
 	Project string
-	// Input is the template for new workflows (StationID is filled in).
+	// Input is the legacy per-station workflow's template; its Cadence and
+	// RetryMaxInterval also configure the pump unless Pump sets them.
 	Input Input
+	// Pump configures the pump workflow.
+	Pump PumpInput
+	// Regulator whose pump runs (DefaultRegulator when empty).
+	Regulator string
+
+	started atomic.Bool // the pump workflow was started (or found running)
+
+	mu       sync.Mutex
+	batchers map[string]*Batcher // by regulator
 }
 
-func (s *Starter) options(stationID string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       WorkflowID(stationID),
-		TaskQueue:                names.InterconnectQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    names.Attributes(s.Project, Kind, stationID, "running"),
+// batcher is the group-commit recorder of regulator's status changes.
+func (s *Starter) batcher(db *store.DB, regulator string) *Batcher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.batchers[regulator]
+	if b == nil || b.DB != db {
+		if s.batchers == nil {
+			s.batchers = map[string]*Batcher{}
+		}
+		b = &Batcher{DB: db, Regulator: regulator}
+		s.batchers[regulator] = b
 	}
+	return b
 }
 
-func (s *Starter) input(stationID string) Input {
-	in := s.Input
-	in.StationID = stationID
-	in.Queued = nil
+func (s *Starter) regulator() string {
+	if s.Regulator == "" {
+		return DefaultRegulator
+	}
+	return s.Regulator
+}
+
+func (s *Starter) pumpInput() PumpInput {
+	in := s.Pump
+	if in.Cadence <= 0 {
+		in.Cadence = s.Input.Cadence
+	}
+	if in.RetryMaxInterval <= 0 {
+		in.RetryMaxInterval = s.Input.RetryMaxInterval
+	}
 	return in
 }
 
-// Notify tells the station's workflow about a recorded change, starting the
-// workflow if it is not running. If Notify fails the push is still in the
-// outbox; the workflow's periodic sweep finds it.
-func (s *Starter) Notify(ctx context.Context, ch Change) error {
-	_, err := s.Temporal.SignalWithStartWorkflow(ctx, WorkflowID(ch.StationID), SignalStatusChanged,
-		Pending{PushID: ch.PushID, ConnectorID: ch.ConnectorID}, s.options(ch.StationID), Kind, s.input(ch.StationID))
+// StartPump starts the regulator's pump workflow unless it is running.
+func (s *Starter) StartPump(ctx context.Context) error {
+	id := PumpWorkflowID(s.regulator())
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                names.InterconnectQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    names.Attributes(s.Project, PumpKind, s.regulator(), "running"),
+	}, PumpKind, s.pumpInput())
 	if err != nil {
-		return fmt.Errorf("signal %s: %w", WorkflowID(ch.StationID), err)
+		return fmt.Errorf("start %s: %w", id, err)
 	}
+	s.started.Store(true)
 	return nil
 }
 
-// ChangeStatus records a connector status change with its push and signals
-// the station's workflow: what a charging integration calls on every change.
+// Notify makes sure the pump runs after a change was recorded: the first
+// call starts the pump workflow, later ones cost nothing (the outbox row's
+// insert trigger wakes the pump). If Notify fails the push is still in the
+// outbox; the pump sends it once it runs.
+func (s *Starter) Notify(ctx context.Context, _ Change) error {
+	if s.started.Load() {
+		return nil
+	}
+	return s.StartPump(ctx)
+}
+
+// ChangeStatus records a connector status change with its push (the pump
+// sends it): what a charging integration calls on every change. Concurrent
+// calls are committed together (Batcher); each returns once its change is.
+// An error with a non-zero PushID means recorded, but the pump could not
+// be started (it sends the push once it runs).
 func (s *Starter) ChangeStatus(ctx context.Context, db *store.DB, regulator string, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
-	ch, err := RecordStatusChange(ctx, db, regulator, info, at)
+	ch, err := s.batcher(db, regulator).Record(ctx, info, at)
 	if err != nil {
 		return Change{}, err
 	}
 	return ch, s.Notify(ctx, ch)
 }
 
-// SetFrequency signals every station's workflow to push at a new cadence
-// (query_frequency); workflows not running pick it up from the database.
-func (s *Starter) SetFrequency(ctx context.Context, db *store.DB, seconds int) error {
-	ids, err := registry.StationIDs(ctx, db)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.Temporal.SignalWorkflow(ctx, WorkflowID(id), "", SignalFrequency, seconds); err != nil {
-			// A station without a running workflow reads the setting when it starts.
-			continue
-		}
-	}
-	return nil
-}
+// SetFrequency is called after the regulator set a new push cadence
+// (query_frequency, stored in regulator_settings): the pump reads it from
+// there within one cadence, so nothing needs telling.
+func (s *Starter) SetFrequency(context.Context, *store.DB, int) error { return nil }
 
-// EnsureRunning starts a push workflow for every station that has none, so
-// periodic reports flow without any change.
+// EnsureRunning starts the pump and cancels the legacy per-station push
+// workflows still running (their queued pushes are pending rows the pump
+// sends), so each push has one sender.
 func (s *Starter) EnsureRunning(ctx context.Context, db *store.DB) error {
+	if err := s.StartPump(ctx); err != nil {
+		return err
+	}
 	ids, err := registry.StationIDs(ctx, db)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if _, err := s.Temporal.ExecuteWorkflow(ctx, s.options(id), Kind, s.input(id)); err != nil {
-			return fmt.Errorf("start %s: %w", WorkflowID(id), err)
+		err := s.Temporal.CancelWorkflow(ctx, WorkflowID(id), "")
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("cancel legacy %s: %w", WorkflowID(id), err)
 		}
 	}
 	return nil
 }
 
-// Alarm records an alarm with its push and signals the station's workflow
+// Alarm records an alarm with its push and makes sure the pump runs
 // (RecordAlarm + Notify): what a charger-fault hook calls.
 func (s *Starter) Alarm(ctx context.Context, db *store.DB, regulator string, a registry.AlarmInfo, at time.Time) (Change, error) {
 	ch, err := RecordAlarm(ctx, db, regulator, a, at)
@@ -101,7 +145,7 @@ func (s *Starter) Alarm(ctx context.Context, db *store.DB, regulator string, a r
 	return ch, s.Notify(ctx, ch)
 }
 
-// Event records a station event with its push and signals the workflow.
+// Event records a station event with its push (see Notify).
 func (s *Starter) Event(ctx context.Context, db *store.DB, regulator string, e registry.EventInfo, at time.Time) (Change, error) {
 	ch, err := RecordEvent(ctx, db, regulator, e, at)
 	if err != nil {
@@ -110,7 +154,7 @@ func (s *Starter) Event(ctx context.Context, db *store.DB, regulator string, e r
 	return ch, s.Notify(ctx, ch)
 }
 
-// BMS records a BMS sample with its push and signals the workflow.
+// BMS records a BMS sample with its push (see Notify).
 func (s *Starter) BMS(ctx context.Context, db *store.DB, regulator, connectorID string, b registry.BmsInfo, at time.Time) (Change, error) {
 	ch, err := RecordBMS(ctx, db, regulator, connectorID, b, at)
 	if err != nil {
@@ -120,7 +164,7 @@ func (s *Starter) BMS(ctx context.Context, db *store.DB, regulator, connectorID 
 }
 
 // StationInfo records a station's info messages after a registry change
-// and signals the workflow for each page.
+// (see Notify).
 func (s *Starter) StationInfo(ctx context.Context, db *store.DB, regulator, stationID string, at time.Time) ([]Change, error) {
 	chs, err := RecordStationInfo(ctx, db, regulator, stationID, at)
 	if err != nil {

@@ -56,13 +56,23 @@ func withDefaults(in Input) Input {
 	return in
 }
 
-// Workflow pushes one station's reports to the regulator for ever: each
-// status-changed signal at once (per lane in order — a connector's status
+// Workflow is the legacy push workflow of one station, superseded by the
+// pump (PumpWorkflow) and kept so running ones replay. It pushes one
+// station's reports to the regulator for ever: each status-changed signal at once (per lane in order — a connector's status
 // changes, alarms, events, station info, a connector's BMS samples —
 // retried until the regulator takes or drops it) and every connector's
 // status (and BMS while charging) each Cadence.
 // It continues as new when its history grows, carrying what is queued.
 func Workflow(ctx workflow.Context, in Input) error {
+	// v1: pushes go out through the regulator pump (PumpWorkflow), not a
+	// workflow per station. A run started under this version (a fresh start
+	// or a continue-as-new of a running one) ends at once: what it had
+	// queued is pending in the outbox, where the pump finds every row.
+	// Runs already going replay as before until Starter.EnsureRunning
+	// cancels them.
+	if workflow.GetVersion(ctx, "pump", workflow.DefaultVersion, 1) >= 1 {
+		return nil
+	}
 	in = withDefaults(in)
 	log := workflow.GetLogger(ctx)
 	var acts *Activities

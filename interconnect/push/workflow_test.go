@@ -22,6 +22,7 @@ func TestWorkflowOrderRetryCadenceAndContinueAsNew(t *testing.T) {
 	env.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
 	acts := &push.Activities{}
 	env.RegisterActivity(acts)
+	legacy(env)
 
 	// Activities of different connectors run concurrently in the test
 	// environment, so the mocks' records are guarded.
@@ -114,6 +115,7 @@ func TestAlarmJumpsTheQueue(t *testing.T) {
 	env.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
 	acts := &push.Activities{}
 	env.RegisterActivity(acts)
+	legacy(env)
 	const alarmID, connectors = 9999, 70
 	var mu sync.Mutex
 	attempts := map[int64]int{}
@@ -199,4 +201,54 @@ func mockSend(env *testsuite.TestWorkflowEnvironment, acts *push.Activities,
 			}
 			return res, failed
 		})
+}
+
+// legacy replays the per-station workflow as runs started before the pump
+// do (no "pump" marker in their history).
+func legacy(env *testsuite.TestWorkflowEnvironment) {
+	env.OnGetVersion("pump", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+}
+
+// TestLegacyWorkflowRetiresUnderThePump: a run of the per-station workflow
+// started by the new code (or continued as new) ends at once, sending
+// nothing; its pushes are rows the pump sends.
+func TestLegacyWorkflowRetiresUnderThePump(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
+	acts := &push.Activities{}
+	env.RegisterActivity(acts)
+	env.ExecuteWorkflow(push.Kind, push.Input{StationID: "s", Queued: []push.Pending{{PushID: 1, ConnectorID: "c"}}})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+}
+
+// TestPumpWorkflowRestartsThePump: the supervisor runs the pump activity
+// again after it fails or ends, and continues as new after a while.
+func TestPumpWorkflowRestartsThePump(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.PumpKind})
+	acts := &push.Activities{}
+	env.RegisterActivity(acts)
+	runs := 0
+	env.OnActivity(acts.RunPump, mock.Anything, mock.Anything).Return(func(_ context.Context, in push.PumpInput) error {
+		runs++
+		if in.Cadence != 5*time.Second || in.Concurrency != 32 {
+			t.Errorf("pump input %+v: want the cadence given and defaults", in)
+		}
+		if runs == 2 {
+			return temporal.NewNonRetryableApplicationError("database gone", "test", nil)
+		}
+		return nil
+	})
+	env.ExecuteWorkflow(push.PumpKind, push.PumpInput{Cadence: 5 * time.Second})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue as new, got %v", err)
+	}
+	if runs < 3 {
+		t.Fatalf("pump ran %d times", runs)
+	}
 }

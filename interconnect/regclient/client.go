@@ -43,6 +43,20 @@ type Client struct {
 	// RefreshBefore renews a token this long before it expires (default 5 min,
 	// capped at half the token's lifetime).
 	RefreshBefore time.Duration
+	// SecretsMaxAge is how long credentials from Secrets are reused before
+	// being asked for again (default 10 s; negative: ask on every call). At
+	// thousands of pushes a second a database read and unseal per call is
+	// the busiest statement of all; a rotation has an overlap window far
+	// longer than this.
+	SecretsMaxAge time.Duration
+
+	httpOnce sync.Once
+	http     *http.Client
+
+	secMu    sync.Mutex
+	sec      envelope.Secrets
+	codec    *envelope.Codec
+	secUntil time.Time
 
 	seqOnce sync.Once
 	seq     *envelope.SeqGenerator
@@ -59,23 +73,51 @@ func (c *Client) now() time.Time {
 	return time.Now()
 }
 
+// maxIdlePerHost keeps a connection per concurrent push open: Go's default
+// of 2 idle connections per host makes most concurrent calls dial anew.
+const maxIdlePerHost = 256
+
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	c.httpOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = maxIdlePerHost, maxIdlePerHost
+		c.http = &http.Client{Timeout: 10 * time.Second, Transport: t}
+	})
+	return c.http
+}
+
+// credentials returns our secrets and their codec, cached for SecretsMaxAge.
+func (c *Client) credentials(ctx context.Context) (envelope.Secrets, *envelope.Codec, error) {
+	age := c.SecretsMaxAge
+	if age == 0 {
+		age = 10 * time.Second
+	}
+	c.secMu.Lock()
+	defer c.secMu.Unlock()
+	if c.codec != nil && age > 0 && c.now().Before(c.secUntil) {
+		return c.sec, c.codec, nil
+	}
+	sec, err := c.Secrets(ctx)
+	if err != nil {
+		return envelope.Secrets{}, nil, fmt.Errorf("regulator credentials: %w: %w", ErrRetryable, err)
+	}
+	codec, err := envelope.NewCodec(sec)
+	if err != nil {
+		return envelope.Secrets{}, nil, fmt.Errorf("regulator credentials: %w: %w", ErrRejected, err)
+	}
+	c.sec, c.codec, c.secUntil = sec, codec, c.now().Add(age)
+	return sec, codec, nil
 }
 
 // Call seals payload, posts it to name, and opens the answer into out
 // (skipped when out is nil). Errors wrap ErrRetryable or ErrRejected.
 func (c *Client) Call(ctx context.Context, name string, payload, out any) error {
-	sec, err := c.Secrets(ctx)
+	sec, codec, err := c.credentials(ctx)
 	if err != nil {
-		return fmt.Errorf("regulator credentials: %w: %w", ErrRetryable, err)
-	}
-	codec, err := envelope.NewCodec(sec)
-	if err != nil {
-		return fmt.Errorf("regulator credentials: %w: %w", ErrRejected, err)
+		return err
 	}
 	token, err := c.Token(ctx, codec, sec)
 	if err != nil {
@@ -87,6 +129,12 @@ func (c *Client) Call(ctx context.Context, name string, payload, out any) error 
 		c.invalidate(token)
 	}
 	return err
+}
+
+// OperatorID is the OperatorID of our current credentials.
+func (c *Client) OperatorID(ctx context.Context) (string, error) {
+	sec, _, err := c.credentials(ctx)
+	return sec.OperatorID, err
 }
 
 // Token returns a valid token, fetching a new one through query_token when

@@ -248,6 +248,16 @@ func scanStatus(rows pgx.Rows, station *string, c *ConnectorStatusInfo) error {
 	return nil
 }
 
+// StatusUpsert ends an insert into connector_status (all its columns):
+// the newest status replaces the row.
+const StatusUpsert = `on conflict (connector_id) do update set status=excluded.status, park_status=excluded.park_status,
+	lock_status=excluded.lock_status, current_a=excluded.current_a, current_b=excluded.current_b,
+	current_c=excluded.current_c, voltage_a=excluded.voltage_a, voltage_b=excluded.voltage_b,
+	voltage_c=excluded.voltage_c, soc=excluded.soc, connector_temp=excluded.connector_temp,
+	equipment_temp=excluded.equipment_temp, connector_lock=excluded.connector_lock,
+	charge_electricity=excluded.charge_electricity, discharge_electricity=excluded.discharge_electricity,
+	changed_at=excluded.changed_at`
+
 // Change is a recorded connector status change.
 type Change struct {
 	HistoryID int64     // connector_status_history.id, increasing per change
@@ -274,13 +284,7 @@ func SetConnectorStatusTx(ctx context.Context, tx pgx.Tx, info ConnectorStatusIn
 		current_a, current_b, current_c, voltage_a, voltage_b, voltage_c, soc, connector_temp, equipment_temp,
 		connector_lock, charge_electricity, discharge_electricity, changed_at)
 		values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
-		on conflict (connector_id) do update set status=excluded.status, park_status=excluded.park_status,
-		lock_status=excluded.lock_status, current_a=excluded.current_a, current_b=excluded.current_b,
-		current_c=excluded.current_c, voltage_a=excluded.voltage_a, voltage_b=excluded.voltage_b,
-		voltage_c=excluded.voltage_c, soc=excluded.soc, connector_temp=excluded.connector_temp,
-		equipment_temp=excluded.equipment_temp, connector_lock=excluded.connector_lock,
-		charge_electricity=excluded.charge_electricity, discharge_electricity=excluded.discharge_electricity,
-		changed_at=excluded.changed_at`,
+		`+StatusUpsert,
 		info.ConnectorID, info.Status, info.ParkStatus, info.LockStatus, info.CurrentA, info.CurrentB, info.CurrentC,
 		info.VoltageA, info.VoltageB, info.VoltageC, info.SOC, info.ConnectorTemp, info.EquipmentTemp,
 		info.ConnectorLock, float64(info.ChargeElectricity), float64(info.DischargeElectricity), at); err != nil {

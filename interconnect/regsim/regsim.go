@@ -263,6 +263,16 @@ func (s *Sim) Received(iface string) []Received {
 	return out
 }
 
+// ReceivedFrom returns a copy of the verified pushes of every interface
+// from the i-th on, in arrival order, and the index to ask from next time:
+// for callers that follow a long run without copying it all each time.
+func (s *Sim) ReceivedFrom(i int) ([]Received, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i = min(max(i, 0), len(s.received))
+	return append([]Received(nil), s.received[i:]...), len(s.received)
+}
+
 // Rejected counts requests refused with each Ret (bad token, Sig …).
 func (s *Sim) Rejected(ret envelope.Ret) int {
 	s.mu.Lock()

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -42,6 +41,9 @@ func TestMain(m *testing.M) {
 type env struct {
 	sim     *regsim.Sim
 	starter *push.Starter
+	// crashWorker stops the interconnect worker as a crash would (the pump
+	// running on it stops heartbeating) and starts a new one.
+	crashWorker func()
 }
 
 func setup(t *testing.T, in push.Input) *env { t.Helper(); return setupWith(t, in, "") }
@@ -71,13 +73,28 @@ func setupWith(t *testing.T, in push.Input, platformURL string) *env {
 	client := &regclient.Client{BaseURL: sim.URL(), Secrets: func(ctx context.Context) (envelope.Secrets, error) {
 		return ks.Current(ctx, push.DefaultRegulator)
 	}}
-	w := worker.New(stack.Temporal, names.InterconnectQueue, worker.Options{MaxConcurrentActivityTaskPollers: 8, MaxConcurrentWorkflowTaskPollers: 8})
-	workflows.RegisterInterconnect(w, &push.Activities{DB: stack.DB, Client: client, Regulator: push.DefaultRegulator})
-	if err := w.Start(); err != nil {
+	acts := &push.Activities{DB: stack.DB, Client: client, Regulator: push.DefaultRegulator}
+	start := func() worker.Worker {
+		w := worker.New(stack.Temporal, names.InterconnectQueue, worker.Options{MaxConcurrentActivityTaskPollers: 8, MaxConcurrentWorkflowTaskPollers: 8})
+		workflows.RegisterInterconnect(w, acts)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := start()
+	t.Cleanup(func() { w.Stop() })
+	// A short heartbeat timeout, so a crashed pump is restarted within seconds.
+	e := &env{sim: sim, starter: &push.Starter{Temporal: stack.Temporal, Project: "demo", Input: in,
+		Pump: push.PumpInput{HeartbeatTimeout: 2 * time.Second}}}
+	e.crashWorker = func() { w.Stop(); w = start() }
+	// The pump of an earlier test pushed to that test's simulator: start
+	// one for this test (and its worker's client).
+	_ = stack.Temporal.TerminateWorkflow(ctx, push.PumpWorkflowID(push.DefaultRegulator), "", "new test")
+	if err := e.starter.StartPump(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Stop)
-	return &env{sim: sim, starter: &push.Starter{Temporal: stack.Temporal, Project: "demo", Input: in}}
+	return e
 }
 
 // change is one status change the test made, keyed by its unique energy.
@@ -119,20 +136,13 @@ func connectors() []string {
 }
 
 // TestOutageLosesNothing changes statuses while the regulator refuses
-// connections, then answers Ret -1, then HTTP 500; afterwards the simulator
-// holds every change, each connector's changes arrived in order, and the
-// workflow continued as new on the way (small MaxHistory) without losing
-// its queue.
+// connections, then answers Ret -1, then HTTP 500, and the worker running
+// the pump crashes in the middle of it; afterwards the simulator holds
+// every change, each connector's changes arrived in order, and the pump
+// was restarted on the new worker.
 func TestOutageLosesNothing(t *testing.T) {
-	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second, MaxHistory: 300})
+	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second})
 	ctx := context.Background()
-	// An earlier test may have started the station's workflow with a large
-	// MaxHistory (a running workflow keeps its input): start it afresh.
-	_ = stack.Temporal.TerminateWorkflow(ctx, push.WorkflowID(registry.DemoStationID), "", "test needs a small MaxHistory")
-	// And leave none behind that continues as new every few hundred events.
-	t.Cleanup(func() {
-		_ = stack.Temporal.TerminateWorkflow(ctx, push.WorkflowID(registry.DemoStationID), "", "test used a small MaxHistory")
-	})
 	// Other tests of the package share the database: count only this test's rows.
 	var baseline int64
 	if err := stack.DB.QueryRow(ctx, `select coalesce(max(id), 0) from regulator_pushes`).Scan(&baseline); err != nil {
@@ -162,18 +172,17 @@ func TestOutageLosesNothing(t *testing.T) {
 		first, _ := received(e.sim)
 		return len(first) >= 24, fmt.Sprintf("%d of 24", len(first))
 	})
-	runBefore, err := stack.Temporal.DescribeWorkflowExecution(ctx, push.WorkflowID(registry.DemoStationID), "")
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// The outage: refused connections, then Ret -1, then HTTP 500 (≈ 9 s
 	// standing in for the issue's "10 minutes"; retry backoff capped at 1 s).
 	outage := []regsim.Mode{regsim.ModeRefuse, regsim.ModeBusy, regsim.ModeError}
 	outageStart := time.Now()
-	for _, m := range outage {
+	for i, m := range outage {
 		if err := e.sim.SetMode(m, 0); err != nil {
 			t.Fatal(err)
+		}
+		if i == 1 {
+			e.crashWorker()
 		}
 		for range 30 {
 			step()
@@ -221,21 +230,26 @@ func TestOutageLosesNothing(t *testing.T) {
 	}
 
 	// The outbox agrees: every change row sent, some after several attempts.
-	var pending, sent, retried int
-	if err := stack.DB.QueryRow(ctx, `select count(*) filter (where status='pending'), count(*) filter (where status='sent'),
-		count(*) filter (where attempts > 1) from regulator_pushes where event_key like 'status/%' and id > $1`, baseline).Scan(&pending, &sent, &retried); err != nil {
-		t.Fatal(err)
-	}
-	if pending != 0 || sent != len(changes) || retried == 0 {
-		t.Fatalf("outbox: %d pending, %d sent of %d, %d retried", pending, sent, len(changes), retried)
-	}
+	// (A change may reach the regulator first in a periodic snapshot, while
+	// its own push still waits out its backoff: wait for the outbox.)
+	harness.Eventually(t, 30*time.Second, "every change row sent", func() (bool, string) {
+		var pending, sent, retried int
+		if err := stack.DB.QueryRow(ctx, `select count(*) filter (where status='pending'), count(*) filter (where status='sent'),
+			count(*) filter (where attempts > 1) from regulator_pushes where event_key like 'status/%' and id > $1`, baseline).Scan(&pending, &sent, &retried); err != nil {
+			t.Fatal(err)
+		}
+		return pending == 0 && sent == len(changes) && retried > 0,
+			fmt.Sprintf("outbox: %d pending, %d sent of %d, %d retried", pending, sent, len(changes), retried)
+	})
 
-	runAfter, err := stack.Temporal.DescribeWorkflowExecution(ctx, push.WorkflowID(registry.DemoStationID), "")
+	// The pump that sent them after the outage is a later attempt than the
+	// one that died with the worker.
+	desc, err := stack.Temporal.DescribeWorkflowExecution(ctx, push.PumpWorkflowID(push.DefaultRegulator), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if runAfter.GetWorkflowExecutionInfo().GetExecution().GetRunId() == runBefore.GetWorkflowExecutionInfo().GetExecution().GetRunId() {
-		t.Fatalf("workflow never continued as new (history %d events)", runAfter.GetWorkflowExecutionInfo().GetHistoryLength())
+	if pa := desc.GetPendingActivities(); len(pa) != 1 || pa[0].GetAttempt() < 2 {
+		t.Fatalf("pump activities %v: want one, restarted after the crash", pa)
 	}
 
 	// Status 1 means drop: the push is not retried.
@@ -260,119 +274,178 @@ func TestOutageLosesNothing(t *testing.T) {
 // scale: 10 stations × 24 connectors, 5 s cadence, every connector changing
 // twice.
 func TestPushLatency(t *testing.T) {
-	measureLatency(t, 10, 2, 8, 100*time.Millisecond)
+	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second})
+	ids := benchStations(t, e, 10)
+	measureLatency(t, e, ids, load{name: "small", rounds: 2, writers: 8, share: 1, energy: 500000})
 }
 
 // EnvBenchConnectors sizes TestPushLatencyAtScale (make bench-regulator).
 const EnvBenchConnectors = "VOLTFLOW_REGULATOR_BENCH_CONNECTORS"
 
+// realisticShare is the share of connectors whose status changes within one
+// 5 s cadence in the realistic case: 2 % (each connector changing every
+// ~4 minutes — more than the handful of changes of a charging session of
+// an hour or so).
+const realisticShare = 0.02
+
 // TestPushLatencyAtScale is the issue's latency run: N connectors (24 per
-// station) on a 5 s cadence, each changing once per cadence for three
-// cadences, so N/5 changes a second on top of the N/5 periodic pushes.
+// station) pushed periodically every 5 s (N/5 pushes a second), measured
+// twice: the realistic case (2 % of the connectors changing per cadence)
+// and the extreme one (every connector changing once per cadence for
+// three cadences: N/5 changes a second more).
 func TestPushLatencyAtScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(EnvBenchConnectors))
 	if n <= 0 {
 		t.Skip("set " + EnvBenchConnectors + " (make bench-regulator)")
 	}
-	measureLatency(t, (n+23)/24, 3, 16, 0)
+	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second})
+	ids := benchStations(t, e, (n+23)/24)
+	measureLatency(t, e, ids, load{name: "realistic", rounds: 6, writers: 8, share: realisticShare, energy: 520000})
+	measureLatency(t, e, ids, load{name: "every-connector", rounds: 3, writers: 64, share: 1, energy: 540000})
 }
 
-// measureLatency runs stations × 24 connectors, each changing rounds
-// times, from writers concurrent writers each waiting pace after a change
-// (0: paced so every connector changes once per 5 s cadence), and reports
-// p50/p99.
-func measureLatency(t *testing.T, stations, rounds, writers int, pace time.Duration) {
-	e := setup(t, push.Input{Cadence: 5 * time.Second, RetryMaxInterval: time.Second})
+// benchStations makes the registry hold at least stations stations (24
+// connectors each) and returns their connectors; the pump reports them all
+// periodically.
+func benchStations(t *testing.T, e *env, stations int) []string {
 	ctx := context.Background()
-	extra, err := registry.AddStations(ctx, stack.DB, stations-1, 2, 12)
+	have, err := registry.StationIDs(ctx, stack.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stations > len(have) {
+		if _, err := registry.AddStations(ctx, stack.DB, stations-len(have), 2, 12); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := registry.StationIDs(ctx, stack.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, st := range append([]string{registry.DemoStationID}, extra...) {
+	for _, st := range all[:stations] {
 		cs, err := registry.ConnectorIDs(ctx, stack.DB, st)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, cs...)
 	}
-	// Start every station's workflow first, as a running platform has them.
 	if err := e.starter.EnsureRunning(ctx, stack.DB); err != nil {
 		t.Fatal(err)
 	}
+	return ids
+}
+
+// load is one latency measurement: each cadence (5 s) share of the
+// connectors change once, paced evenly by writers concurrent writers, for
+// rounds cadences.
+type load struct {
+	name    string
+	rounds  int
+	writers int
+	share   float64
+	// energy of the first change: each change's is unique (it identifies
+	// the change at the regulator), so loads use disjoint ranges.
+	energy float64
+}
+
+// measureLatency runs l over ids and prints p50/p99 of change → receipt
+// and the push rate the simulator saw.
+func measureLatency(t *testing.T, e *env, ids []string, l load) {
+	ctx := context.Background()
+	const cadence = 5 * time.Second
+	perRound := max(1, int(l.share*float64(len(ids))))
+	total := perRound * l.rounds
+	// Change i is connector ids[i mod N]: each round moves on to the next
+	// perRound connectors.
+	pace := cadence * time.Duration(l.writers) / time.Duration(perRound)
+	base := l.energy
+	_, from := e.sim.ReceivedFrom(1 << 62)
 	var mu sync.Mutex
-	var changes []change
-	notifyFailed := 0
-	paced := pace == 0
-	if paced {
-		pace = 5 * time.Second * time.Duration(writers) / time.Duration(len(ids))
-	}
+	changes := make([]change, 0, total)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for wkr := range writers {
+	for wkr := range l.writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			next := time.Now()
-			for i := wkr; i < len(ids)*rounds; i += writers {
+			for i := wkr; i < total; i += l.writers {
 				c := ids[i%len(ids)]
-				energy := 500000 + float64(i)
+				energy := base + float64(i)
 				at := time.Now()
-				ch, err := e.starter.ChangeStatus(ctx, stack.DB, push.DefaultRegulator, registry.ConnectorStatusInfo{
+				_, err := e.starter.ChangeStatus(ctx, stack.DB, push.DefaultRegulator, registry.ConnectorStatusInfo{
 					ConnectorID: c, Status: registry.StatusCharging, ChargeElectricity: registry.KWh(energy)}, at)
-				if err != nil && ch.PushID == 0 {
+				if err != nil {
 					t.Error(err)
 					return
 				}
 				mu.Lock()
-				if err != nil {
-					// Recorded, but the signal failed (an overloaded server):
-					// the workflow's orphan sweep sends it later.
-					notifyFailed++
-				}
 				changes = append(changes, change{c, registry.StatusCharging, energy, at})
 				mu.Unlock()
-				if paced {
-					next = next.Add(pace)
-					time.Sleep(time.Until(next))
-				} else {
-					time.Sleep(pace)
-				}
+				next = next.Add(pace)
+				time.Sleep(time.Until(next))
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	harness.Eventually(t, time.Duration(max(120, len(ids)/10))*time.Second, "every change arrives", func() (bool, string) {
-		first, _ := received(e.sim)
+	if t.Failed() {
+		return
+	}
+	// Follow the simulator incrementally: parsing everything it holds on
+	// every poll would load the machine under test.
+	first := map[float64]time.Time{}
+	pushes, seen := 0, from
+	deadline := time.Now().Add(time.Duration(max(120, len(ids)/10)) * time.Second)
+	for {
+		var rs []regsim.Received
+		rs, seen = e.sim.ReceivedFrom(seen)
+		for _, r := range rs {
+			if r.Interface != push.NotificationStationStatus {
+				continue
+			}
+			pushes++
+			var p push.StatusPayload
+			if json.Unmarshal(r.Data, &p) != nil {
+				continue
+			}
+			if _, ok := first[float64(p.ConnectorStatusInfo.ChargeElectricity)]; !ok {
+				first[float64(p.ConnectorStatusInfo.ChargeElectricity)] = r.At
+			}
+		}
 		missing := 0
 		for _, c := range changes {
 			if _, ok := first[c.energy]; !ok {
 				missing++
 			}
 		}
-		return missing == 0, fmt.Sprintf("%d of %d missing", missing, len(changes))
-	})
-	first, _ := received(e.sim)
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d changes never arrived", l.name, missing, len(changes))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	span := time.Since(start)
 	lat := make([]time.Duration, 0, len(changes))
 	for _, c := range changes {
 		lat = append(lat, first[c.energy].Sub(c.at))
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[int(math.Ceil(p*float64(len(lat))))-1] }
-	periodic := len(e.sim.Received(push.NotificationStationStatus)) - len(changes)
-	line := fmt.Sprintf("regulator push latency connectors=%d changes=%d over=%s p50=%s p99=%s max=%s periodic_pushes=%d signal_failures=%d",
-		len(ids), len(changes), elapsed.Round(time.Millisecond),
-		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), periodic, notifyFailed)
+	line := fmt.Sprintf("regulator push latency case=%s connectors=%d changing_per_cadence=%d changes=%d over=%s change_rate=%.0f/s "+
+		"p50=%s p99=%s max=%s status_pushes=%d push_rate=%.0f/s",
+		l.name, len(ids), perRound, len(changes), elapsed.Round(time.Millisecond), float64(len(changes))/elapsed.Seconds(),
+		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
+		pushes, float64(pushes)/span.Seconds())
 	t.Log(line)
 	fmt.Println(line)
 	// Latency is a measurement (make bench-regulator), not a pass mark: on
 	// a loaded machine it says more about the machine than the code. What
 	// must hold is above: every change arrives.
-	if os.Getenv(EnvBenchConnectors) != "" && pct(0.99) > 5*time.Second {
-		t.Logf("p99 %s is beyond one cadence", pct(0.99))
-	}
-	if !slices.IsSortedFunc(lat, func(a, b time.Duration) int { return int(a - b) }) || lat[0] < 0 {
+	if lat[0] < 0 {
 		t.Fatalf("negative latency %s: clocks disagree", lat[0])
 	}
 }

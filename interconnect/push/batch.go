@@ -1,0 +1,193 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store"
+)
+
+// StatusChange is one connector status change to record.
+type StatusChange struct {
+	Info registry.ConnectorStatusInfo
+	At   time.Time
+}
+
+// RecordStatusChanges records many status changes with their pushes in one
+// transaction of one statement (what RecordStatusChange does for one):
+// each change's history row and outbox row, in the order given, and every
+// connector's newest status. It fails as a whole (e.g. an unknown
+// connector); the Changes are in the order given.
+func RecordStatusChanges(ctx context.Context, db *store.DB, regulator string, changes []StatusChange) ([]Change, error) {
+	infos := make([][]byte, len(changes))
+	ats := make([]time.Time, len(changes))
+	for i, c := range changes {
+		if !registry.ValidStatus(c.Info.Status) {
+			return nil, fmt.Errorf("connector %s: status %d is not in table 8", c.Info.ConnectorID, c.Info.Status)
+		}
+		raw, err := json.Marshal(c.Info)
+		if err != nil {
+			return nil, err
+		}
+		infos[i], ats[i] = raw, c.At
+	}
+	out := make([]Change, 0, len(changes))
+	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
+		out = out[:0]
+		// History ids, and so push ids, follow the order given: a
+		// connector's pushes are sent in id order.
+		rows, err := tx.Query(ctx, `with t as (
+				select i, at, ord from unnest($1::jsonb[], $2::timestamptz[]) with ordinality as t(i, at, ord)
+			), h as (
+				insert into connector_status_history (connector_id, info, changed_at)
+				select i->>'ConnectorID', i, at from t order by ord
+				returning id, connector_id, info, changed_at
+			), s as (
+				insert into connector_status (connector_id, status, park_status, lock_status, current_a, current_b,
+					current_c, voltage_a, voltage_b, voltage_c, soc, connector_temp, equipment_temp, connector_lock,
+					charge_electricity, discharge_electricity, changed_at)
+				select distinct on (i->>'ConnectorID') i->>'ConnectorID', (i->>'Status')::int, (i->>'ParkStatus')::int,
+					(i->>'LockStatus')::int, (i->>'CurrentA')::int, (i->>'CurrentB')::int, (i->>'CurrentC')::int,
+					(i->>'VoltageA')::int, (i->>'VoltageB')::int, (i->>'VoltageC')::int, (i->>'SOC')::int,
+					(i->>'ConnectorTemp')::int, (i->>'EquipmentTemp')::int, (i->>'ConnectorLock')::int,
+					(i->>'ChargeElectricity')::numeric, (i->>'DischargeElectricity')::numeric, at
+				from t order by i->>'ConnectorID', ord desc
+				`+registry.StatusUpsert+`
+			)
+			insert into regulator_pushes (regulator, interface, station_id, connector_id, event_key, payload, due_at)
+			select $3, $4, e.station_id, h.connector_id, 'status/' || h.id, jsonb_build_object('ConnectorStatusInfo', h.info), h.changed_at
+			from h join charging_connectors c using (connector_id) join charging_equipment e using (equipment_id)
+			order by h.id
+			returning id, connector_id, station_id::text, event_key, due_at`, infos, ats, regulator, NotificationStationStatus)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ch Change
+			var key string
+			if err := rows.Scan(&ch.PushID, &ch.ConnectorID, &ch.StationID, &key, &ch.At); err != nil {
+				return err
+			}
+			if ch.HistoryID, err = strconv.ParseInt(strings.TrimPrefix(key, "status/"), 10, 64); err != nil {
+				return err
+			}
+			out = append(out, ch)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(out) != len(changes) {
+			return fmt.Errorf("%d of %d changes recorded", len(out), len(changes))
+		}
+		for i, ch := range out {
+			if ch.ConnectorID != changes[i].Info.ConnectorID || (i > 0 && ch.PushID <= out[i-1].PushID) {
+				return fmt.Errorf("change %d recorded out of order", i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record %d status changes: %w", len(changes), err)
+	}
+	return out, nil
+}
+
+// Batcher records status changes with group commit: concurrent callers'
+// changes go into the database together, in one transaction per batch
+// (RecordStatusChanges), so the cost per change falls as the rate rises.
+// Each caller still returns only after its change and its push are
+// committed. A batch that fails as a whole (one unknown connector) is
+// recorded change by change, so only the bad ones fail. The zero value
+// (with DB and Regulator set) is ready; safe for concurrent use.
+type Batcher struct {
+	DB        *store.DB
+	Regulator string
+	// Max bounds a batch (default 500).
+	Max int
+
+	mu      sync.Mutex
+	queue   []*batched
+	leading bool
+}
+
+type batched struct {
+	change StatusChange
+	out    Change
+	err    error
+	turn   chan bool // true: lead the next batches; false: done
+}
+
+// Record records one change (see RecordStatusChange).
+func (b *Batcher) Record(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
+	r := &batched{change: StatusChange{Info: info, At: at}, turn: make(chan bool, 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, r)
+	lead := !b.leading
+	b.leading = true
+	b.mu.Unlock()
+	if !lead && !<-r.turn {
+		return r.out, r.err
+	}
+	// Lead: write batches until our own change is in, then hand the lead
+	// to the oldest waiting caller, so no caller serves others for long.
+	// The write is not cancelled with one caller's ctx: others wait on it.
+	wctx := context.WithoutCancel(ctx)
+	for {
+		b.mu.Lock()
+		limit := b.Max
+		if limit <= 0 {
+			limit = 500
+		}
+		n := min(len(b.queue), limit)
+		batch := append([]*batched(nil), b.queue[:n]...)
+		b.queue = b.queue[n:]
+		b.mu.Unlock()
+		b.write(wctx, batch)
+		mine := false
+		for _, x := range batch {
+			if x == r {
+				mine = true
+			} else {
+				x.turn <- false
+			}
+		}
+		if mine {
+			break
+		}
+	}
+	b.mu.Lock()
+	if len(b.queue) > 0 {
+		b.queue[0].turn <- true
+	} else {
+		b.leading = false
+	}
+	b.mu.Unlock()
+	return r.out, r.err
+}
+
+// write records batch, falling back to one transaction per change when the
+// batch fails as a whole.
+func (b *Batcher) write(ctx context.Context, batch []*batched) {
+	changes := make([]StatusChange, len(batch))
+	for i, x := range batch {
+		changes[i] = x.change
+	}
+	chs, err := RecordStatusChanges(ctx, b.DB, b.Regulator, changes)
+	if err == nil {
+		for i, x := range batch {
+			x.out = chs[i]
+		}
+		return
+	}
+	for _, x := range batch {
+		x.out, x.err = RecordStatusChange(ctx, b.DB, b.Regulator, x.change.Info, x.change.At)
+	}
+}
