@@ -451,28 +451,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 	var read func(m meter) (modbus.Snapshot, error)
 	switch g.protocol {
 	case ProtocolModbusTCP, ProtocolModbusRTUTCP:
-		addr := g.address
-		if g.protocol == ProtocolModbusRTUTCP {
-			addr = "rtuovertcp://" + addr
-		}
-		// The gateway's meters nearly always share one profile: look the
-		// client up when the profile changes, not under the worker-wide
-		// lock for every meter.
-		var client *modbus.Gateway
-		var clientProfile string
-		read = func(m meter) (modbus.Snapshot, error) {
-			if m.unit < 1 || m.unit > 247 {
-				return modbus.Snapshot{}, fmt.Errorf("unit address %d outside 1..247", m.unit)
-			}
-			if client == nil || clientProfile != m.profile {
-				c, err := a.Gateways.Get(addr, m.profile)
-				if err != nil {
-					return modbus.Snapshot{}, err
-				}
-				client, clientProfile = c, m.profile
-			}
-			return client.ReadMeter(ctx, uint8(m.unit))
-		}
+		return a.readModbus(ctx, g, out)
 	case ProtocolDLT645TCP:
 		client := a.Gateways.DLT(g.address)
 		read = func(m meter) (modbus.Snapshot, error) { return readDLT(ctx, client, m) }
@@ -497,6 +476,59 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 			continue
 		}
 		out.rows = append(out.rows, row{meter: m.uuid, takenAt: a.now(), s: s})
+	}
+	return out
+}
+
+// readModbus reads a Modbus gateway's meters through one client per
+// profile (nearly always one), with requests pipelined (modbus.ReadMeters).
+func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutcome) gatewayOutcome {
+	addr := g.address
+	if g.protocol == ProtocolModbusRTUTCP {
+		addr = "rtuovertcp://" + addr
+	}
+	for i := 0; i < len(g.meters); {
+		// A run of meters with the same profile.
+		j := i + 1
+		for j < len(g.meters) && g.meters[j].profile == g.meters[i].profile {
+			j++
+		}
+		run := g.meters[i:j]
+		i = j
+		client, err := a.Gateways.Get(addr, run[0].profile)
+		units := make([]uint8, 0, len(run))
+		var valid []meter
+		for _, m := range run {
+			switch {
+			case err != nil:
+				out.failed = append(out.failed, failure{m.uuid, err.Error()})
+			case m.unit < 1 || m.unit > 247:
+				out.failed = append(out.failed, failure{m.uuid, fmt.Sprintf("unit address %d outside 1..247", m.unit)})
+			default:
+				units = append(units, uint8(m.unit))
+				valid = append(valid, m)
+			}
+		}
+		if len(units) == 0 {
+			continue
+		}
+		res := client.ReadMeters(ctx, units)
+		takenAt := a.now()
+		for k, r := range res {
+			m := valid[k]
+			if r.Err != nil {
+				if isDialError(r.Err) {
+					out.down = r.Err.Error()
+					return out
+				}
+				if ctx.Err() != nil {
+					return out
+				}
+				out.failed = append(out.failed, failure{m.uuid, r.Err.Error()})
+				continue
+			}
+			out.rows = append(out.rows, row{meter: m.uuid, takenAt: takenAt, s: r.Snapshot})
+		}
 	}
 	return out
 }

@@ -171,3 +171,9 @@ func (p *Profile) encode(t Type, v int64) ([]uint16, error) {
 	}
 	return words, nil
 }
+
+// DecodeQuantity reads one quantity's value from its words
+// (len(words) == q.Words), as Decode does without building a map.
+func (p *Profile) DecodeQuantity(q Quantity, words []uint16) int64 {
+	return p.decode(q.Type, words)
+}
