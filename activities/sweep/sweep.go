@@ -47,6 +47,11 @@ type Activities struct {
 	Concurrency int
 	// FlushRows is how many readings are buffered before a write; default 2,000.
 	FlushRows int
+	// WriteParallel is how many batch writes of this worker run in
+	// PostgreSQL at once, across all its batches; default 2. More writers
+	// than cores only contend: relation extension, index pages, the meters
+	// rows the new state rows' foreign keys lock.
+	WriteParallel int
 	Log       *slog.Logger
 	Now       func() time.Time
 	// Alarms, when set, hears the readings each write stored
@@ -55,6 +60,26 @@ type Activities struct {
 	// Billing, when set, prices the readings of platform-side meters
 	// (activities/billing.Activities.BillSweep) after each write.
 	Billing BillingHook
+
+	writeOnce  sync.Once
+	writeSlots chan struct{} // one token per write in PostgreSQL
+}
+
+// writeSlot waits for a turn to write; release it with the returned func.
+func (a *Activities) writeSlot(ctx context.Context) (func(), error) {
+	a.writeOnce.Do(func() {
+		n := a.WriteParallel
+		if n <= 0 {
+			n = 2
+		}
+		a.writeSlots = make(chan struct{}, n)
+	})
+	select {
+	case a.writeSlots <- struct{}{}:
+		return func() { <-a.writeSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // BillingHook is told which meters' readings a write stored at a slot.
@@ -268,9 +293,14 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			if werr != nil {
 				continue // drain; the activity fails and its retry skips what was written
 			}
-			t := time.Now()
 			var ph phases
+			var release func()
+			if release, werr = a.writeSlot(ctx); werr != nil {
+				continue
+			}
+			t := time.Now() // the write's own time, not its wait for a slot
 			ph, werr = a.write(ctx, at, b)
+			release()
 			writeT += time.Since(t)
 			readingsT += ph.readings
 			stateT += ph.state

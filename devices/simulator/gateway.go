@@ -191,12 +191,17 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 	if !g.mapped(addr, n) {
 		return nil, mb.ErrIllegalDataAddress
 	}
-	values := m.State().values()
-	// Volume is kept in litres; a gas profile counts it in 0.01 m³.
-	if q, ok := g.prof.Quantity(profile.Volume); ok {
-		values[profile.Volume] = rescale(values[profile.Volume], -3, q.Scale.Exp())
+	st := m.State()
+	value := func(name string) int64 {
+		v := st.value(name)
+		if name == profile.Volume {
+			// Volume is kept in litres; a gas profile counts it in 0.01 m³.
+			q, _ := g.prof.Quantity(profile.Volume)
+			v = rescale(v, -3, q.Scale.Exp())
+		}
+		return v
 	}
-	regs, err := g.prof.EncodeBlock(values, addr, int(n))
+	regs, err := g.prof.EncodeBlockFunc(value, addr, int(n))
 	if err != nil {
 		g.logger.Printf("unit register out of range: %v", err)
 		return nil, mb.ErrServerDeviceFailure

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -57,7 +58,7 @@ func TestSweep100k(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	basePort, stopSim := startSimulators(t, binDir)
+	basePort, simPID, stopSim := startSimulators(t, binDir)
 	defer stopSim()
 
 	stack, err := harness.Start(ctx, harness.Options{})
@@ -72,14 +73,18 @@ func TestSweep100k(t *testing.T) {
 
 	// The bare loop runs before and after the sweep and counts as their mean:
 	// this 2-core machine's load moves during a run, and both sides should see it.
+	cpuBare := cpuByRole(t, ctx, stack, simPID)
 	before := bareLoop(t, ctx, stack, basePort, "bench_baseline_before")
+	logCPU(t, "the bare loop", cpuBare, cpuByRole(t, ctx, stack, simPID))
 	t.Logf("bare loop before the sweep: %.2fs", before.Seconds())
 
 	p := sweep.Project{ID: projectID, Code: "bench"}
 	if err := sweep.EnsureSchedule(ctx, stack.Temporal, p, 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	cpu0 := cpuByRole(t, ctx, stack, simPID)
 	first, res := triggerSweep(t, ctx, stack.Temporal, p)
+	logCPU(t, "the sweep", cpu0, cpuByRole(t, ctx, stack, simPID))
 	t.Logf("scheduled sweep: %.2fs, %+v", first.Seconds(), res)
 	if res.Read != gateways*perGateway || res.Failed != 0 || res.GatewaysDown != 0 {
 		t.Fatalf("sweep read %d of %d meters (%d failed, %d gateways down)", res.Read, gateways*perGateway, res.Failed, res.GatewaysDown)
@@ -111,7 +116,7 @@ func TestSweep100k(t *testing.T) {
 // startSimulators runs `voltflow sim meters` as its own process: 3,125
 // listeners plus 3,125 connections would not fit next to the reader's
 // sockets in one process's 20,000 files.
-func startSimulators(t *testing.T, binDir string) (int, func()) {
+func startSimulators(t *testing.T, binDir string) (int, int, func()) {
 	t.Helper()
 	base := 0
 	for _, b := range basePorts {
@@ -151,7 +156,7 @@ func startSimulators(t *testing.T, binDir string) (int, func()) {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(base+gateways-1), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return base, stop
+			return base, cmd.Process.Pid, stop
 		}
 		select {
 		case err := <-exited:
@@ -384,4 +389,73 @@ func recent(d *client.ScheduleDescription) []client.ScheduleWorkflowExecution {
 		}
 	}
 	return out
+}
+
+// cpuByRole is the CPU time (user + system) each part of the bench has used
+// so far: PostgreSQL's processes, the simulator process, the worker and
+// Temporal server processes this test started, and this process (the bare
+// loop's reader, the Temporal client). Wall time on a shared 2-core machine
+// says little; CPU per part says where a sweep's time goes.
+func cpuByRole(t *testing.T, ctx context.Context, stack *harness.Stack, simPID int) map[string]time.Duration {
+	t.Helper()
+	var dataDir string
+	if err := stack.DB.QueryRow(ctx, `show data_directory`).Scan(&dataDir); err != nil {
+		t.Fatal(err)
+	}
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _ := strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
+	self := os.Getpid()
+	out := map[string]time.Duration{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		st, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		open, close := strings.IndexByte(string(st), '('), strings.LastIndexByte(string(st), ')')
+		if open < 0 || close < 0 {
+			continue
+		}
+		comm := string(st[open+1 : close])
+		f := strings.Fields(string(st[close+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/proc/"), "/stat"))
+		ppid, _ := strconv.Atoi(f[1])
+		var role string
+		switch {
+		case pid == master || ppid == master:
+			role = "postgres"
+		case pid == simPID:
+			role = "simulator"
+		case pid == self:
+			role = "bench process"
+		case ppid == self && comm == "voltflow":
+			role = "worker"
+		case ppid == self && strings.HasPrefix(comm, "voltflow-tem"):
+			role = "temporal"
+		default:
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		out[role] += time.Duration(u+s) * 10 * time.Millisecond // USER_HZ = 100
+	}
+	return out
+}
+
+func logCPU(t *testing.T, what string, before, after map[string]time.Duration) {
+	t.Helper()
+	var parts []string
+	var total time.Duration
+	for _, role := range []string{"postgres", "worker", "simulator", "temporal", "bench process"} {
+		d := after[role] - before[role]
+		total += d
+		parts = append(parts, fmt.Sprintf("%s %.2fs", role, d.Seconds()))
+	}
+	t.Logf("CPU during %s: %.2fs (%s)", what, total.Seconds(), strings.Join(parts, ", "))
 }
