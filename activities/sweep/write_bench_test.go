@@ -67,7 +67,7 @@ func BenchmarkWrite100k(b *testing.B) {
 	}
 	var readingsT, stateT atomic.Int64
 	write := func(ctx context.Context, at time.Time, b *sweep.Batch) error {
-		r, s, err := acts.WritePhases(ctx, at, b)
+		r, s, err := sweep.WritePhases(ctx, acts, at, b)
 		readingsT.Add(int64(r))
 		stateT.Add(int64(s))
 		return err
