@@ -24,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/devices/dlt645"
 	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
@@ -52,8 +53,8 @@ type Activities struct {
 	// than cores only contend: relation extension, index pages, the meters
 	// rows the new state rows' foreign keys lock.
 	WriteParallel int
-	Log       *slog.Logger
-	Now       func() time.Time
+	Log           *slog.Logger
+	Now           func() time.Time
 	// Alarms, when set, hears the readings each write stored
 	// (workflows/alarm.Observer).
 	Alarms AlarmHook
@@ -572,7 +573,9 @@ const (
 
 // readDLT reads a DL/T 645-2007 meter, whose address is its meter number
 // (the twelve digits on its nameplate), into the sweep's register units.
-// The identifiers read carry no relay, mode or status: those stay zero.
+// The relay comes from run status word 3, so the board shows a DL/T 645
+// meter cut off; mode and status flags have no identifier read: they stay
+// zero.
 func readDLT(ctx context.Context, c *dlt645.Client, m meter) (modbus.Snapshot, error) {
 	addr, err := dlt645.ParseAddress(m.meterNo)
 	if err == nil && strings.ContainsFunc(m.meterNo, func(r rune) bool { return r < '0' || r > '9' }) {
@@ -585,7 +588,12 @@ func readDLT(ctx context.Context, c *dlt645.Client, m meter) (modbus.Snapshot, e
 	if err != nil {
 		return modbus.Snapshot{}, err
 	}
+	relay := uint16(profile.RelayClosed)
+	if r.HasRunStatus && r.RunStatus3&dlt645.Status3RelayOpen != 0 {
+		relay = profile.RelayOpen
+	}
 	return modbus.Snapshot{
+		Relay:         relay,
 		Energy:        r.Energy,       // 0.01 kWh both
 		Voltage:       r.Voltage,      // 0.1 V both
 		Current:       r.Current / 10, // 0.001 A → 0.01 A
