@@ -314,7 +314,8 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			written.Add(int64(len(b.rows)))
 		}
 	}()
-	pending := &batch{}
+	newBatch := func() *batch { return &batch{rows: make([]row, 0, a.flushRows()+256)} }
+	pending := newBatch()
 	for o := range outcomes {
 		res.Skipped += o.skipped
 		res.Read += len(o.rows)
@@ -325,7 +326,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 		pending.add(o)
 		if len(pending.rows) >= a.flushRows() {
 			toWrite <- pending
-			pending = &batch{}
+			pending = newBatch()
 		}
 	}
 	if !pending.empty() {
@@ -514,6 +515,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 // readModbus reads a Modbus gateway's meters through one client per
 // profile (nearly always one), with requests pipelined (modbus.ReadMeters).
 func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutcome) gatewayOutcome {
+	out.rows = make([]row, 0, len(g.meters))
 	addr := g.address
 	if g.protocol == ProtocolModbusRTUTCP {
 		addr = "rtuovertcp://" + addr
