@@ -77,6 +77,12 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 		"000000000001", "000000000002", "000000000003", "000000000009") // the last: nobody answers
 	add("RTU-1", sweep.ProtocolModbusRTUTCP, addr(servers[simulator.ProtocolModbusRTUTCP]), "R1", "R2", "R3")
 
+	// Meter 2 behind the DL/T 645 gateway is switched off: the sweep learns
+	// it from run status word 3.
+	if err := servers[simulator.ProtocolDLT645].(*simulator.DLTGateway).Meter(2).SwitchOff(); err != nil {
+		t.Fatal(err)
+	}
+
 	gws := &meters.Gateways{Timeout: 300 * time.Millisecond}
 	t.Cleanup(gws.Close)
 	acts := &sweep.Activities{DB: db, Gateways: gws}
@@ -87,7 +93,7 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 	}
 
 	rows, err := db.Query(ctx, `select m.meter_no, r.remaining::text, r.energy_kwh::text, r.voltage_v::text, r.power_kw::text,
-			s.remaining::text
+			s.remaining::text, s.relay
 		from readings r join meters m on m.id=r.meter_id join meter_state s on s.meter_id=m.id
 		where r.read_at=$1 order by m.meter_no`, at)
 	if err != nil {
@@ -96,22 +102,24 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 	var got []string
 	for rows.Next() {
 		var no, rem, energy, volt, power, state string
-		if err := rows.Scan(&no, &rem, &energy, &volt, &power, &state); err != nil {
+		var relay int
+		if err := rows.Scan(&no, &rem, &energy, &volt, &power, &state, &relay); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, fmt.Sprintf("%s %s %s %s %s %s", no, rem, energy, volt, power, state))
+		got = append(got, fmt.Sprintf("%s %s %s %s %s %s relay=%d", no, rem, energy, volt, power, state, relay))
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// 1.5 kW for 2 h = 3.00 kWh at 1.2 yuan/kWh = 3.60 yuan spent.
+	// 1.5 kW for 2 h = 3.00 kWh at 1.2 yuan/kWh = 3.60 yuan spent; the
+	// switched-off meter draws nothing now and reads relay open (1).
 	want := []string{
-		"000000000001 39.61 3.00 220.0 1.500 39.61",
-		"000000000002 39.61 3.00 220.0 1.500 39.61",
-		"000000000003 39.61 3.00 220.0 1.500 39.61",
-		"R1 84.05 3.00 220.0 1.500 84.05",
-		"R2 84.05 3.00 220.0 1.500 84.05",
-		"R3 84.05 3.00 220.0 1.500 84.05",
+		"000000000001 39.61 3.00 220.0 1.500 39.61 relay=0",
+		"000000000002 39.61 3.00 220.0 0.000 39.61 relay=1",
+		"000000000003 39.61 3.00 220.0 1.500 39.61 relay=0",
+		"R1 84.05 3.00 220.0 1.500 84.05 relay=0",
+		"R2 84.05 3.00 220.0 1.500 84.05 relay=0",
+		"R3 84.05 3.00 220.0 1.500 84.05 relay=0",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("readings\n%q\nwant\n%q", got, want)

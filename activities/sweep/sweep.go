@@ -24,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/devices/dlt645"
 	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
@@ -47,14 +48,39 @@ type Activities struct {
 	Concurrency int
 	// FlushRows is how many readings are buffered before a write; default 2,000.
 	FlushRows int
-	Log       *slog.Logger
-	Now       func() time.Time
+	// WriteParallel is how many batch writes of this worker run in
+	// PostgreSQL at once, across all its batches; default 2. More writers
+	// than cores only contend: relation extension, index pages, the meters
+	// rows the new state rows' foreign keys lock.
+	WriteParallel int
+	Log           *slog.Logger
+	Now           func() time.Time
 	// Alarms, when set, hears the readings each write stored
 	// (workflows/alarm.Observer).
 	Alarms AlarmHook
 	// Billing, when set, prices the readings of platform-side meters
 	// (activities/billing.Activities.BillSweep) after each write.
 	Billing BillingHook
+
+	writeOnce  sync.Once
+	writeSlots chan struct{} // one token per write in PostgreSQL
+}
+
+// writeSlot waits for a turn to write; release it with the returned func.
+func (a *Activities) writeSlot(ctx context.Context) (func(), error) {
+	a.writeOnce.Do(func() {
+		n := a.WriteParallel
+		if n <= 0 {
+			n = 2
+		}
+		a.writeSlots = make(chan struct{}, n)
+	})
+	select {
+	case a.writeSlots <- struct{}{}:
+		return func() { <-a.writeSlots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // BillingHook is told which meters' readings a write stored at a slot.
@@ -268,9 +294,14 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			if werr != nil {
 				continue // drain; the activity fails and its retry skips what was written
 			}
-			t := time.Now()
 			var ph phases
+			var release func()
+			if release, werr = a.writeSlot(ctx); werr != nil {
+				continue
+			}
+			t := time.Now() // the write's own time, not its wait for a slot
 			ph, werr = a.write(ctx, at, b)
+			release()
 			writeT += time.Since(t)
 			readingsT += ph.readings
 			stateT += ph.state
@@ -283,7 +314,8 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			written.Add(int64(len(b.rows)))
 		}
 	}()
-	pending := &batch{}
+	newBatch := func() *batch { return &batch{rows: make([]row, 0, a.flushRows()+256)} }
+	pending := newBatch()
 	for o := range outcomes {
 		res.Skipped += o.skipped
 		res.Read += len(o.rows)
@@ -294,7 +326,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 		pending.add(o)
 		if len(pending.rows) >= a.flushRows() {
 			toWrite <- pending
-			pending = &batch{}
+			pending = newBatch()
 		}
 	}
 	if !pending.empty() {
@@ -451,28 +483,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 	var read func(m meter) (modbus.Snapshot, error)
 	switch g.protocol {
 	case ProtocolModbusTCP, ProtocolModbusRTUTCP:
-		addr := g.address
-		if g.protocol == ProtocolModbusRTUTCP {
-			addr = "rtuovertcp://" + addr
-		}
-		// The gateway's meters nearly always share one profile: look the
-		// client up when the profile changes, not under the worker-wide
-		// lock for every meter.
-		var client *modbus.Gateway
-		var clientProfile string
-		read = func(m meter) (modbus.Snapshot, error) {
-			if m.unit < 1 || m.unit > 247 {
-				return modbus.Snapshot{}, fmt.Errorf("unit address %d outside 1..247", m.unit)
-			}
-			if client == nil || clientProfile != m.profile {
-				c, err := a.Gateways.Get(addr, m.profile)
-				if err != nil {
-					return modbus.Snapshot{}, err
-				}
-				client, clientProfile = c, m.profile
-			}
-			return client.ReadMeter(ctx, uint8(m.unit))
-		}
+		return a.readModbus(ctx, g, out)
 	case ProtocolDLT645TCP:
 		client := a.Gateways.DLT(g.address)
 		read = func(m meter) (modbus.Snapshot, error) { return readDLT(ctx, client, m) }
@@ -501,6 +512,60 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 	return out
 }
 
+// readModbus reads a Modbus gateway's meters through one client per
+// profile (nearly always one), with requests pipelined (modbus.ReadMeters).
+func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutcome) gatewayOutcome {
+	out.rows = make([]row, 0, len(g.meters))
+	addr := g.address
+	if g.protocol == ProtocolModbusRTUTCP {
+		addr = "rtuovertcp://" + addr
+	}
+	for i := 0; i < len(g.meters); {
+		// A run of meters with the same profile.
+		j := i + 1
+		for j < len(g.meters) && g.meters[j].profile == g.meters[i].profile {
+			j++
+		}
+		run := g.meters[i:j]
+		i = j
+		client, err := a.Gateways.Get(addr, run[0].profile)
+		units := make([]uint8, 0, len(run))
+		var valid []meter
+		for _, m := range run {
+			switch {
+			case err != nil:
+				out.failed = append(out.failed, failure{m.uuid, err.Error()})
+			case m.unit < 1 || m.unit > 247:
+				out.failed = append(out.failed, failure{m.uuid, fmt.Sprintf("unit address %d outside 1..247", m.unit)})
+			default:
+				units = append(units, uint8(m.unit))
+				valid = append(valid, m)
+			}
+		}
+		if len(units) == 0 {
+			continue
+		}
+		res := client.ReadMeters(ctx, units)
+		takenAt := a.now()
+		for k, r := range res {
+			m := valid[k]
+			if r.Err != nil {
+				if isDialError(r.Err) {
+					out.down = r.Err.Error()
+					return out
+				}
+				if ctx.Err() != nil {
+					return out
+				}
+				out.failed = append(out.failed, failure{m.uuid, r.Err.Error()})
+				continue
+			}
+			out.rows = append(out.rows, row{meter: m.uuid, takenAt: takenAt, s: r.Snapshot})
+		}
+	}
+	return out
+}
+
 // Gateway protocols (gateways.protocol).
 const (
 	ProtocolModbusTCP    = "modbus-tcp"
@@ -510,7 +575,9 @@ const (
 
 // readDLT reads a DL/T 645-2007 meter, whose address is its meter number
 // (the twelve digits on its nameplate), into the sweep's register units.
-// The identifiers read carry no relay, mode or status: those stay zero.
+// The relay comes from run status word 3, so the board shows a DL/T 645
+// meter cut off; mode and status flags have no identifier read: they stay
+// zero.
 func readDLT(ctx context.Context, c *dlt645.Client, m meter) (modbus.Snapshot, error) {
 	addr, err := dlt645.ParseAddress(m.meterNo)
 	if err == nil && strings.ContainsFunc(m.meterNo, func(r rune) bool { return r < '0' || r > '9' }) {
@@ -523,7 +590,12 @@ func readDLT(ctx context.Context, c *dlt645.Client, m meter) (modbus.Snapshot, e
 	if err != nil {
 		return modbus.Snapshot{}, err
 	}
+	relay := uint16(profile.RelayClosed)
+	if r.HasRunStatus && r.RunStatus3&dlt645.Status3RelayOpen != 0 {
+		relay = profile.RelayOpen
+	}
 	return modbus.Snapshot{
+		Relay:         relay,
 		Energy:        r.Energy,       // 0.01 kWh both
 		Voltage:       r.Voltage,      // 0.1 V both
 		Current:       r.Current / 10, // 0.001 A → 0.01 A

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +33,11 @@ func BenchmarkWrite100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n, per, parallel = 100_000, 2_000, 8
+	const n, per = 100_000, 2_000
+	parallel := 8
+	if p, err := strconv.Atoi(os.Getenv("SWEEP_BENCH_PARALLEL")); err == nil && p > 0 {
+		parallel = p
+	}
 	ids := make([]uuid.UUID, n)
 	var gw uuid.UUID
 	if err := db.QueryRow(ctx, `select id from gateways where project_id=$1 limit 1`, loaded.ProjectID).Scan(&gw); err != nil {
@@ -60,13 +65,21 @@ func BenchmarkWrite100k(b *testing.B) {
 	if err := db.QueryRow(ctx, `show data_directory`).Scan(&dataDir); err != nil {
 		b.Fatal(err)
 	}
-	write := acts.Write
+	var readingsT, stateT atomic.Int64
+	write := func(ctx context.Context, at time.Time, b *sweep.Batch) error {
+		r, s, err := sweep.WritePhases(ctx, acts, at, b)
+		readingsT.Add(int64(r))
+		stateT.Add(int64(s))
+		return err
+	}
 	if os.Getenv("SWEEP_BENCH_STAGED") == "1" {
 		write = acts.WriteStaged
 	}
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
 		cpu0, self0 := pgCPU(b, dataDir), selfCPU()
+		readingsT.Store(0)
+		stateT.Store(0)
 		slot := at.Add(time.Duration(it) * time.Second)
 		work := make(chan *sweep.Batch)
 		var wg sync.WaitGroup
@@ -94,8 +107,9 @@ func BenchmarkWrite100k(b *testing.B) {
 			b.Fatal(err)
 		default:
 		}
-		b.Logf("iteration %d: %v, PostgreSQL CPU %v, this process's CPU %v", it, time.Since(start).Round(time.Millisecond),
-			pgCPU(b, dataDir)-cpu0, (selfCPU() - self0).Round(10*time.Millisecond))
+		b.Logf("iteration %d: %v, PostgreSQL CPU %v, this process's CPU %v; summed over writes: readings COPY %v, state upsert %v",
+			it, time.Since(start).Round(time.Millisecond), pgCPU(b, dataDir)-cpu0, (selfCPU() - self0).Round(10*time.Millisecond),
+			time.Duration(readingsT.Load()).Round(time.Millisecond), time.Duration(stateT.Load()).Round(time.Millisecond))
 	}
 }
 

@@ -26,6 +26,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile := cpuProfile(log)
 	var err error
 	args := os.Args[2:]
 	switch os.Args[1] {
@@ -54,6 +55,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
+	stopProfile()
 	if err != nil {
 		log.Error("voltflow "+os.Args[1]+" failed", "error", err)
 		os.Exit(1)

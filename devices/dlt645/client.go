@@ -173,12 +173,15 @@ type MeterReading struct {
 	Power         int64 // total active power, 0.0001 kW
 	Remaining     int64 // remaining money, 0.01 yuan
 	PurchaseCount int64 // 购电次数
+	RunStatus3    int64 // 电表运行状态字3: Status3RelayOpen, Status3RelayCommandOpen, ...
+	HasRunStatus  bool  // the meter answered run status word 3
 }
 
 // ReadMeter reads the identifiers of docs/meters.md one after the other
 // (DL/T 645-2007 reads one identifier per request), holding nothing between
 // them: another caller's request may come in between, which is harmless for
-// readings.
+// readings. Run status word 3 comes last; a meter that answers it with "no
+// data" (some models do not keep it) reads with HasRunStatus false.
 func (c *Client) ReadMeter(ctx context.Context, meter Address) (MeterReading, error) {
 	out := MeterReading{Address: meter}
 	for _, f := range []struct {
@@ -197,6 +200,13 @@ func (c *Client) ReadMeter(ctx context.Context, meter Address) (MeterReading, er
 			return out, err
 		}
 		*f.dst = v
+	}
+	v, err := c.Read(ctx, meter, DIRunStatus3)
+	switch {
+	case err == nil:
+		out.RunStatus3, out.HasRunStatus = v, true
+	case !errors.Is(err, CodeNoData):
+		return out, err
 	}
 	return out, nil
 }

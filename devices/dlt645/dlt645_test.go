@@ -201,6 +201,8 @@ func TestReadResponseRoundTrip(t *testing.T) {
 		{DIActivePowerTotal, -12345, "45 23 81"},   // -1.2345 kW (exporting)
 		{DIRemainingMoney, 1000050, "50 00 00 01"}, // 10000.50 yuan
 		{DIPurchaseCount, 37, "37 00"},
+		{DIRunStatus3, 0x0250, "50 02"}, // relay open, command in force, money-type prepaid
+		{DIRunStatus3, 0xFFFF, "FF FF"}, // bits, not BCD
 	}
 	for _, tc := range tests {
 		it, ok := Lookup(tc.id)
@@ -493,6 +495,10 @@ func TestValueCodec(t *testing.T) {
 		{"8 bytes max", Item{Length: 8}, 9999999999999999, nil},
 		{"zero length", Item{Length: 0}, 0, ErrBadItem},
 		{"9 bytes", Item{Length: 9}, 0, ErrBadItem},
+		{"bits max", Item{Length: 2, Bits: true}, 0xFFFF, nil},
+		{"bits over", Item{Length: 2, Bits: true}, 0x10000, ErrOutOfRange},
+		{"bits negative", Item{Length: 2, Bits: true}, -1, ErrOutOfRange},
+		{"bits 8 bytes", Item{Length: 8, Bits: true}, 0, ErrBadItem},
 	}
 	for _, tc := range tests {
 		b, err := EncodeValue(tc.it, tc.v)
@@ -519,6 +525,42 @@ func TestValueCodec(t *testing.T) {
 	// Meters fill missing values with FF.
 	if _, err := ParseValue(Item{Length: 2}, []byte{0xFF, 0xFF}); !errors.Is(err, ErrBadBCD) {
 		t.Errorf("FF: %v", err)
+	}
+}
+
+// TestRunStatusWord reads run status word 3 (04 00 05 03), a bit string
+// rather than BCD: relay open (bit 4) on a money-type prepaid meter (bits
+// 8–9 = 10) is 0x0210, sent low byte first and +0x33 like every data byte.
+func TestRunStatusWord(t *testing.T) {
+	it, ok := Lookup(DIRunStatus3)
+	if !ok || !it.Bits || it.Length != 2 {
+		t.Fatalf("run status word 3: %+v %v", it, ok)
+	}
+	addr := mustAddr(t, "000000000001")
+	resp, err := ReadResponse(addr, it, 0x0210)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := Encode(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 68 A0..A5 68 91 L=06, DI 03 05 00 04 and value 10 02, each +33.
+	data := wire[10 : 10+6]
+	if want := []byte{0x36, 0x38, 0x33, 0x37, 0x43, 0x35}; !bytes.Equal(data, want) {
+		t.Fatalf("data field % X, want % X (frame % X)", data, want, wire)
+	}
+	back, err := Decode(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ParseReadResponse(back, it)
+	if err != nil || v != 0x0210 || v&Status3RelayOpen == 0 || v&Status3RelayCommandOpen != 0 {
+		t.Fatalf("parsed %#x, %v", v, err)
+	}
+	// FF bytes are a valid bit string, not a BCD error.
+	if v, err := ParseValue(it, []byte{0xFF, 0xFF}); err != nil || v != 0xFFFF {
+		t.Errorf("FF FF: %#x %v", v, err)
 	}
 }
 

@@ -17,6 +17,13 @@ const (
 	DIActivePowerTotal         DataID = 0x02030000
 	DIRemainingMoney           DataID = 0x00900200
 	DIPurchaseCount            DataID = 0x03330201
+	DIRunStatus3               DataID = 0x04000503 // 电表运行状态字3 (operation)
+)
+
+// Bits of run status word 3 (DIRunStatus3) the platform uses.
+const (
+	Status3RelayOpen        = 1 << 4 // 继电器状态: the relay is open (cut off)
+	Status3RelayCommandOpen = 1 << 6 // 继电器命令状态: a switch-off command is in force
 )
 
 // wire returns the identifier in transmission order (DI0 first).
@@ -42,7 +49,10 @@ type Item struct {
 	Length   int // value bytes, excluding the identifier; 1..MaxValueLen
 	Decimals int
 	Signed   bool
-	Unit     string
+	// Bits marks a status word: the bytes are a bit string (low byte
+	// first), not BCD digits.
+	Bits bool
+	Unit string
 }
 
 // MaxValueLen keeps any BCD value (up to 16 digits) inside an int64.
@@ -56,6 +66,7 @@ var items = []Item{
 	{ID: DIActivePowerTotal, Name: "total active power", Length: 3, Decimals: 4, Signed: true, Unit: "kW"},     // XX.XXXX
 	{ID: DIRemainingMoney, Name: "remaining money", Length: 4, Decimals: 2, Unit: "yuan"},                      // XXXXXX.XX
 	{ID: DIPurchaseCount, Name: "purchase count", Length: 2, Decimals: 0, Unit: ""},                            // XXXX
+	{ID: DIRunStatus3, Name: "run status word 3", Length: 2, Bits: true},                                       // XXXX, bits
 }
 
 // Lookup returns the table row for id.
@@ -80,7 +91,8 @@ var (
 )
 
 func (it Item) check() error {
-	if it.Length < 1 || it.Length > MaxValueLen {
+	if it.Length < 1 || it.Length > MaxValueLen || (it.Bits && it.Length > 7) {
+		// A bit string of 8 bytes would not fit a non-negative int64.
 		return fmt.Errorf("%w: %s length %d", ErrBadItem, it.ID, it.Length)
 	}
 	return nil
@@ -94,6 +106,13 @@ func ParseValue(it Item, data []byte) (int64, error) {
 	}
 	if len(data) != it.Length {
 		return 0, fmt.Errorf("%w: %s value has %d bytes, want %d", ErrLength, it.ID, len(data), it.Length)
+	}
+	if it.Bits {
+		var v int64
+		for i := len(data) - 1; i >= 0; i-- {
+			v = v<<8 | int64(data[i])
+		}
+		return v, nil
 	}
 	var v int64
 	neg := false
@@ -132,6 +151,16 @@ func (it Item) maxMagnitude() int64 {
 func EncodeValue(it Item, v int64) ([]byte, error) {
 	if err := it.check(); err != nil {
 		return nil, err
+	}
+	if it.Bits {
+		if v < 0 || (it.Length < 8 && v >= 1<<(8*it.Length)) {
+			return nil, fmt.Errorf("%w: %s value %d", ErrOutOfRange, it.ID, v)
+		}
+		out := make([]byte, it.Length)
+		for i := range out {
+			out[i] = byte(v >> (8 * i))
+		}
+		return out, nil
 	}
 	maxV := it.maxMagnitude()
 	if v > maxV || v < -maxV || (v < 0 && !it.Signed) {

@@ -36,17 +36,31 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives the Modbus library's warnings; nil discards them.
 	Logger *slog.Logger
+	// MaxInFlight is how many requests ReadMeters may have on a Modbus TCP
+	// connection at once (0 means DefaultMaxInFlight, 1 one at a time). A
+	// Modbus TCP gateway takes them from its socket one after the other;
+	// pipelining saves the round trip between them, not bus time. RTU over
+	// TCP has no transaction ids and is never pipelined.
+	MaxInFlight int
 }
+
+// DefaultMaxInFlight is the pipelining window of a Modbus TCP gateway: a
+// few meters' reads, well inside the request queues gateways keep per
+// connection.
+const DefaultMaxInFlight = 16
 
 // Gateway is a lazily (re)connected client for one gateway. It is safe for
 // concurrent use; requests are serialized.
 type Gateway struct {
 	url    string
 	prof   *profile.Profile
-	client *mb.ModbusClient
-	turn   chan struct{} // holds one token while a caller owns the connection
-	open   bool          // client connected; guarded by turn
-	done   chan struct{} // closed by Close, to release callers still queued
+	tr     transport
+	window int             // requests in flight for ReadMeters
+	blocks []profile.Block // the profile's reads
+	reads  []readField     // how a snapshot is decoded from them
+	turn   chan struct{}   // holds one token while a caller owns the connection
+	open   bool            // client connected; guarded by turn
+	done   chan struct{}   // closed by Close, to release callers still queued
 	once   sync.Once
 }
 
@@ -72,14 +86,28 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger != nil {
 		logger = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	}
-	client, err := mb.NewClient(&mb.ClientConfiguration{URL: url, Timeout: timeout, Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("modbus: %s: %w", url, err)
+	var tr transport
+	window := 1
+	if s, hostPort, _ := strings.Cut(url, "://"); s == "tcp" {
+		tr = &tcpTransport{addr: hostPort, timeout: timeout}
+		window = cfg.MaxInFlight
+		if window <= 0 {
+			window = DefaultMaxInFlight
+		}
+	} else {
+		client, err := mb.NewClient(&mb.ClientConfiguration{URL: url, Timeout: timeout, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("modbus: %s: %w", url, err)
+		}
+		tr = libTransport{client}
 	}
 	return &Gateway{
 		url:    url,
 		prof:   cfg.Profile,
-		client: client,
+		tr:     tr,
+		window: window,
+		blocks: cfg.Profile.Blocks(),
+		reads:  planReads(cfg.Profile),
 		turn:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}, nil
@@ -140,41 +168,48 @@ func (g *Gateway) acquire(ctx context.Context, unit uint8) (*conn, error) {
 	return c, nil
 }
 
-// connect opens the connection if it is not open, and addresses the unit.
+// connect opens the connection if it is not open.
 func (c *conn) connect() error {
 	g := c.g
 	if !g.open {
-		if err := g.client.Open(); err != nil {
+		if err := g.tr.open(); err != nil {
 			return fmt.Errorf("modbus %s: connect: %w: %w", g.url, ErrUnreachable, err)
 		}
 		g.open = true
 	}
-	// The library keeps the unit id as client state, not per call; holding
-	// the turn is what makes SetUnitId-then-request safe.
-	_ = g.client.SetUnitId(c.unit) // never fails
 	return nil
 }
 
 func (c *conn) release() { <-c.g.turn }
 
-// call runs one request and classifies its error. The library has no
-// context support and its Close waits for the request in flight, so a
-// request cannot be abandoned early: Config.Timeout is what bounds it.
-func (c *conn) call(op string, f func(*mb.ModbusClient) error) error {
-	err := f(c.g.client)
+// exchange runs requests and classifies a transport error. An exception
+// is an answer (the connection is in step) and stays in answers. The
+// library has no context support and its Close waits for the request in
+// flight, so a request cannot be abandoned early: Config.Timeout is what
+// bounds it.
+func (c *conn) exchange(reqs []request, answers []answer) (int, error) {
+	n, err := c.g.tr.exchange(reqs, answers)
 	if err == nil {
-		return nil
+		return n, nil
 	}
-	if code, ok := exceptionCode(err); ok {
-		// The meter or gateway answered; the connection is in step.
-		return fmt.Errorf("modbus %s unit %d: %s: %w", c.g.url, c.unit, op,
-			&ExceptionError{Unit: c.unit, Code: code})
-	}
-	// Anything else (timeout, reset, garbled frame) may leave a late
-	// response in the stream; start afresh next time.
+	// A timeout, reset or garbled frame may leave a late response in the
+	// stream; start afresh next time.
 	_ = c.g.disconnect()
 	c.broken = true
-	return fmt.Errorf("modbus %s unit %d: %s: %w: %w", c.g.url, c.unit, op, ErrUnreachable, err)
+	r := reqs[n]
+	return n, fmt.Errorf("modbus %s unit %d: %s: %w: %w", c.g.url, r.unit, r.describe(), ErrUnreachable, err)
+}
+
+// call runs one request: an exception answer is its error.
+func (c *conn) call(r request) (answer, error) {
+	var a [1]answer
+	if _, err := c.exchange([]request{r}, a[:]); err != nil {
+		return answer{}, err
+	}
+	if a[0].err != nil {
+		return answer{}, fmt.Errorf("modbus %s unit %d: %s: %w", c.g.url, r.unit, r.describe(), a[0].err)
+	}
+	return a[0], nil
 }
 
 func (g *Gateway) disconnect() error {
@@ -182,5 +217,5 @@ func (g *Gateway) disconnect() error {
 		return nil
 	}
 	g.open = false
-	return g.client.Close()
+	return g.tr.close()
 }

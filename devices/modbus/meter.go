@@ -2,9 +2,9 @@ package modbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
-
-	mb "github.com/simonvetter/modbus"
+	"maps"
 
 	"github.com/voltflow/voltflow/devices/profile"
 )
@@ -68,58 +68,142 @@ var snapshotFields = []struct {
 	{profile.Status, 0, func(s *Snapshot, v int64) { s.Status = uint16(v) }},
 }
 
-// ReadMeter reads every quantity of the profile with one request per
-// profile block (two for ref-prepaid-v1), holding the connection between
-// them so the blocks are read back to back.
-func (g *Gateway) ReadMeter(ctx context.Context, unit uint8) (Snapshot, error) {
-	c, err := g.acquire(ctx, unit)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	defer c.release()
+// readField is where one Snapshot field comes from: a quantity inside one
+// of the profile's read blocks.
+type readField struct {
+	block, off int
+	q          profile.Quantity
+	exp        int32
+	set        func(*Snapshot, int64)
+}
 
-	values, err := c.readBlocks()
-	if err != nil && c.broken && c.reused {
-		// The gateway may have dropped a connection we left idle without us
-		// noticing. A read is safe to repeat, so try once on a fresh one.
-		c.broken, c.reused = false, false
-		if err = c.connect(); err == nil {
-			values, err = c.readBlocks()
-		}
-	}
-	if err != nil {
-		return Snapshot{}, err
-	}
-
-	s := Snapshot{Unit: unit, Values: values}
+// planReads locates every Snapshot field of the profile in its blocks once,
+// so decoding a meter is a walk over a slice, not a map per meter.
+func planReads(p *profile.Profile) []readField {
+	var out []readField
+	blocks := p.Blocks()
 	for _, f := range snapshotFields {
-		q, ok := g.prof.Quantity(f.name)
+		q, ok := p.Quantity(f.name)
 		if !ok {
 			continue
 		}
-		f.set(&s, rescale(values[f.name], q.Scale.Exp(), f.exp))
+		for i, b := range blocks {
+			if q.Address >= profile.Word(b.Address) && int(q.Address)+q.Words <= int(b.Address)+int(b.Words) {
+				out = append(out, readField{block: i, off: int(q.Address) - int(b.Address), q: q, exp: f.exp, set: f.set})
+				break
+			}
+		}
 	}
-	return s, nil
+	return out
 }
 
-// readBlocks reads and decodes every block of the profile.
-func (c *conn) readBlocks() (profile.Values, error) {
-	values := profile.Values{}
-	for _, b := range c.g.prof.Blocks() {
-		var regs []uint16
-		op := fmt.Sprintf("read 0x%04X+%d", b.Address, b.Words)
-		err := c.call(op, func(m *mb.ModbusClient) (err error) {
-			regs, err = m.ReadRegisters(b.Address, b.Words, mb.HOLDING_REGISTER)
-			return err
-		})
-		if err != nil {
-			return nil, err
+// ReadMeter reads every quantity of the profile with one request per
+// profile block (two for ref-prepaid-v1), sent together, and fills
+// Snapshot.Values too.
+func (g *Gateway) ReadMeter(ctx context.Context, unit uint8) (Snapshot, error) {
+	r := g.readMeters(ctx, []uint8{unit}, true)[0]
+	return r.Snapshot, r.Err
+}
+
+// MeterResult is one meter's outcome in ReadMeters.
+type MeterResult struct {
+	Snapshot
+	Err error
+}
+
+// ReadMeters reads the meters one after the other, as ReadMeter would, but
+// with up to Config.MaxInFlight requests on the wire at once (Modbus TCP).
+// The connection is taken for a window of meters at a time, so commands
+// queued meanwhile are not held up by a whole gateway's read. A meter that
+// times out fails alone: the connection is reopened for the next one. The
+// snapshots leave Values nil: only the fields are decoded.
+func (g *Gateway) ReadMeters(ctx context.Context, units []uint8) []MeterResult {
+	return g.readMeters(ctx, units, false)
+}
+
+func (g *Gateway) readMeters(ctx context.Context, units []uint8, values bool) []MeterResult {
+	out := make([]MeterResult, len(units))
+	blocks := g.blocks
+	if len(blocks) == 0 { // a profile without quantities: nothing to ask
+		for i, u := range units {
+			out[i].Unit = u
 		}
-		for k, v := range c.g.prof.Decode(b.Address, regs) {
-			values[k] = v
+		return out
+	}
+	per := len(blocks)
+	window := max(g.window/per, 1)
+	reqs := make([]request, 0, window*per)
+	answers := make([]answer, window*per)
+	for i := 0; i < len(units); {
+		c, err := g.acquire(ctx, units[i])
+		if err != nil {
+			if errors.Is(err, ErrBadUnit) {
+				out[i].Err = err
+				i++
+				continue
+			}
+			for ; i < len(units); i++ {
+				out[i].Err = err
+			}
+			return out
+		}
+		// The window: up to window meters with valid units, in order.
+		reqs = reqs[:0]
+		n := 0
+		for ; n < window && i+n < len(units); n++ {
+			u := units[i+n]
+			if u == 0 || u > 247 {
+				break
+			}
+			for _, b := range blocks {
+				reqs = append(reqs, request{unit: u, fn: fnReadHolding, addr: b.Address, words: b.Words})
+			}
+		}
+		got, err := c.exchange(reqs, answers)
+		if err != nil && c.reused && got == 0 {
+			// The gateway may have dropped a connection we left idle without
+			// us noticing. A read is safe to repeat, so try once on a fresh one.
+			c.broken, c.reused = false, false
+			if err = c.connect(); err == nil {
+				got, err = c.exchange(reqs, answers)
+			}
+		}
+		c.release()
+		done := got / per // meters with every block answered
+		for k := range done {
+			out[i+k] = g.decode(units[i+k], answers[k*per:(k+1)*per], values)
+		}
+		i += done
+		if err != nil {
+			out[i].Err = err // the meter whose answer did not come
+			i++
 		}
 	}
-	return values, nil
+	return out
+}
+
+// decode turns a meter's block answers into its snapshot; an exception
+// answer to any block is the meter's error.
+func (g *Gateway) decode(unit uint8, answers []answer, values bool) MeterResult {
+	blocks := g.blocks
+	for k, a := range answers {
+		if a.err != nil {
+			r := request{unit: unit, fn: fnReadHolding, addr: blocks[k].Address, words: blocks[k].Words}
+			return MeterResult{Err: fmt.Errorf("modbus %s unit %d: %s: %w", g.url, unit, r.describe(), a.err)}
+		}
+	}
+	s := Snapshot{Unit: unit}
+	for _, f := range g.reads {
+		words := answers[f.block].regs[f.off : f.off+f.q.Words]
+		f.set(&s, rescale(g.prof.DecodeQuantity(f.q, words), f.q.Scale.Exp(), f.exp))
+	}
+	if values {
+		s.Values = profile.Values{}
+		for k, b := range blocks {
+			maps.Copy(s.Values, g.prof.Decode(b.Address, answers[k].regs))
+		}
+	}
+	return MeterResult{Snapshot: s}
 }
 
 // rescale converts v from 10^from units to 10^to units.
@@ -196,10 +280,12 @@ func (g *Gateway) command(ctx context.Context, unit uint8, name string, args pro
 		return err
 	}
 	defer c.release()
-	return c.call(name, func(m *mb.ModbusClient) error {
-		if len(regs) == 1 {
-			return m.WriteRegister(addr, regs[0])
-		}
-		return m.WriteRegisters(addr, regs)
-	})
+	r := request{unit: unit, fn: fnWriteMultiple, addr: addr, regs: regs}
+	if len(regs) == 1 {
+		r.fn = fnWriteSingle
+	}
+	if _, err := c.call(r); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }

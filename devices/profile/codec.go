@@ -30,17 +30,23 @@ func (p *Profile) Decode(start uint16, regs []uint16) Values {
 // that belong to no quantity read as 0, and a quantity cut by the block edge
 // contributes the words inside it.
 func (p *Profile) EncodeBlock(values Values, start uint16, count int) ([]uint16, error) {
+	return p.EncodeBlockFunc(func(name string) int64 { return values[name] }, start, count)
+}
+
+// EncodeBlockFunc is EncodeBlock with each quantity's value asked of value,
+// so a simulator answering many reads builds no map per read.
+func (p *Profile) EncodeBlockFunc(value func(name string) int64, start uint16, count int) ([]uint16, error) {
 	regs := make([]uint16, count)
 	end := uint32(start) + uint32(count)
 	for _, q := range p.Quantities {
 		if q.end() <= uint32(start) || uint32(q.Address) >= end {
 			continue
 		}
-		words, err := p.encode(q.Type, values[q.Name])
+		words, n, err := p.encodeWords(q.Type, value(q.Name))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", q.Name, err)
 		}
-		for i, w := range words {
+		for i, w := range words[:n] {
 			if a := uint32(q.Address) + uint32(i); a >= uint32(start) && a < end {
 				regs[a-uint32(start)] = w
 			}
@@ -145,6 +151,15 @@ func (p *Profile) decode(t Type, words []uint16) int64 {
 }
 
 func (p *Profile) encode(t Type, v int64) ([]uint16, error) {
+	words, n, err := p.encodeWords(t, v)
+	if err != nil {
+		return nil, err
+	}
+	return words[:n:n], nil
+}
+
+// encodeWords renders v as n (1 or 2) registers, without allocating.
+func (p *Profile) encodeWords(t Type, v int64) ([2]uint16, int, error) {
 	var lo, hi int64
 	switch t {
 	case U16:
@@ -156,18 +171,24 @@ func (p *Profile) encode(t Type, v int64) ([]uint16, error) {
 	case I32:
 		lo, hi = -0x80000000, 0x7FFFFFFF
 	default:
-		return nil, fmt.Errorf("%w: unknown type %q", ErrBadValue, t)
+		return [2]uint16{}, 0, fmt.Errorf("%w: unknown type %q", ErrBadValue, t)
 	}
 	if v < lo || v > hi {
-		return nil, fmt.Errorf("%w: %d out of range for %s", ErrBadValue, v, t)
+		return [2]uint16{}, 0, fmt.Errorf("%w: %d out of range for %s", ErrBadValue, v, t)
 	}
 	if t.Words() == 1 {
-		return []uint16{uint16(v)}, nil
+		return [2]uint16{uint16(v)}, 1, nil
 	}
 	u := uint32(v)
-	words := []uint16{uint16(u >> 16), uint16(u)}
+	words := [2]uint16{uint16(u >> 16), uint16(u)}
 	if p.lowFirst {
 		words[0], words[1] = words[1], words[0]
 	}
-	return words, nil
+	return words, 2, nil
+}
+
+// DecodeQuantity reads one quantity's value from its words
+// (len(words) == q.Words), as Decode does without building a map.
+func (p *Profile) DecodeQuantity(q Quantity, words []uint16) int64 {
+	return p.decode(q.Type, words)
 }

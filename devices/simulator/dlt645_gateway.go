@@ -166,6 +166,15 @@ func dltValue(s State, id dlt645.DataID) (int64, bool) {
 		return max(s.Remaining, 0), true
 	case dlt645.DIPurchaseCount:
 		return int64(s.PurchaseCount), true
+	case dlt645.DIRunStatus3:
+		v := int64(0b10 << 8) // bits 8–9: 电费型预付费表, a money-type prepaid meter
+		if s.Relay == profile.RelayOpen {
+			v |= dlt645.Status3RelayOpen
+		}
+		if s.SwitchedOff {
+			v |= dlt645.Status3RelayCommandOpen
+		}
+		return v, true
 	}
 	return 0, false
 }

@@ -75,7 +75,8 @@ func TestDLTClientAgainstGateway(t *testing.T) {
 	}
 	st := g.Meter(2).State()
 	want := dlt645.MeterReading{Address: g.MeterAddress(2), Energy: st.Energy, Voltage: 2200,
-		Current: st.Current * 10, Power: 11000, Remaining: 4421, PurchaseCount: 1}
+		Current: st.Current * 10, Power: 11000, Remaining: 4421, PurchaseCount: 1,
+		RunStatus3: 0b10 << 8, HasRunStatus: true} // a money-type prepaid meter, relay closed
 	if r != want {
 		t.Fatalf("reading %+v, want %+v", r, want)
 	}
@@ -102,6 +103,17 @@ func TestDLTClientAgainstGateway(t *testing.T) {
 		}
 		if got := m.State(); got.Relay != s.wantRelay || got.Mode != s.wantMd {
 			t.Fatalf("after %s: relay %d mode %d, want %d %d", s.cmd, got.Relay, got.Mode, s.wantRelay, s.wantMd)
+		}
+		// Run status word 3 tells the relay over the wire (bit 4), and a
+		// switch-off command in force (bit 6).
+		r, err := c.ReadMeter(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := r.RunStatus3&dlt645.Status3RelayOpen != 0
+		commanded := r.RunStatus3&dlt645.Status3RelayCommandOpen != 0
+		if open != (s.wantRelay == profile.RelayOpen) || commanded != (s.cmd == dlt645.CmdSwitchOff) {
+			t.Fatalf("after %s: run status word 3 %#04x", s.cmd, r.RunStatus3)
 		}
 	}
 	// Protect mode refuses a switch off: an abnormal answer, relay stays closed.

@@ -1,13 +1,15 @@
 package simulator
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,39 +20,36 @@ import (
 
 // Gateway is one simulated Modbus TCP gateway: a listener with meters behind
 // it as unit ids 1..N. Like an RS-485 bus it answers one request at a time,
-// across all its connections.
+// across all its connections; requests pipelined on a connection wait in
+// its socket, as on a real gateway.
 type Gateway struct {
 	prof    *profile.Profile
-	meters  []*Meter // unit id i+1
+	blocks  []profile.Block // the register areas a read may cover
+	meters  []*Meter        // unit id i+1
 	latency time.Duration
 	logger  *log.Logger
 
 	bus sync.Mutex // one request on the simulated RS-485 bus at a time
 
-	mu        sync.Mutex // guards the fields below
-	addr      string     // host:port; a port 0 is resolved on the first Start
-	server    *mb.ModbusServer
-	stopWatch func() bool
+	srv streamServer
 }
 
 // NewGateway puts meters behind a gateway that will listen on addr
 // ("127.0.0.1:0" for any free port). meters[i] answers unit id i+1.
 func NewGateway(addr string, prof *profile.Profile, meters []*Meter) *Gateway {
-	return &Gateway{
-		addr:   addr,
+	g := &Gateway{
 		prof:   prof,
+		blocks: prof.Blocks(),
 		meters: meters,
 		logger: log.New(io.Discard, "", 0),
 	}
+	g.srv = streamServer{addr: addr, serve: g.serveConn}
+	return g
 }
 
 // Addr is the listen address (host:port). Before the first Start it may
 // still have port 0.
-func (g *Gateway) Addr() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.addr
-}
+func (g *Gateway) Addr() string { return g.srv.Addr() }
 
 // URL is the address as the Modbus client takes it.
 func (g *Gateway) URL() string { return "tcp://" + g.Addr() }
@@ -69,102 +68,140 @@ func (g *Gateway) Meters() int { return len(g.meters) }
 // Start listens and serves until Stop or until ctx is done. Starting a
 // running gateway does nothing. A restart keeps the address, port
 // included, so clients see an outage and a recovery of the same gateway.
-func (g *Gateway) Start(ctx context.Context) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.server != nil {
-		return nil
-	}
-	if err := g.resolvePort(); err != nil {
-		return err
-	}
-	srv, err := mb.NewServer(&mb.ServerConfiguration{
-		URL:        "tcp://" + g.addr,
-		Timeout:    10 * time.Minute, // idle connections; polling keeps ours busy
-		MaxClients: 32,               // the library's default of 10 is tight for tests
-		Logger:     g.logger,
-	}, handler{g})
-	if err != nil {
-		return fmt.Errorf("simulator gateway %s: %w", g.addr, err)
-	}
-	if err := srv.Start(); err != nil {
-		return fmt.Errorf("simulator gateway %s: %w", g.addr, err)
-	}
-	g.server = srv
-	g.stopWatch = context.AfterFunc(ctx, func() { _ = g.Stop() })
-	return nil
-}
-
-// resolvePort replaces a port 0 with a free port, once. The library listens
-// on a URL and does not tell which port it got, so we ask the kernel first;
-// another process could take the port in between, which tests can live with.
-func (g *Gateway) resolvePort() error {
-	host, port, err := net.SplitHostPort(g.addr)
-	if err != nil {
-		return fmt.Errorf("simulator gateway %s: %w", g.addr, err)
-	}
-	if port != "0" {
-		return nil
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return fmt.Errorf("simulator gateway %s: %w", g.addr, err)
-	}
-	g.addr = l.Addr().String()
-	return l.Close()
-}
+func (g *Gateway) Start(ctx context.Context) error { return g.srv.Start(ctx) }
 
 // Stop closes the listener and every open connection, so clients see the
 // gateway as unreachable until the next Start.
-func (g *Gateway) Stop() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.server == nil {
-		return nil
+func (g *Gateway) Stop() error { return g.srv.Stop() }
+
+// serveConn answers Modbus TCP frames in order. Answers are buffered and
+// sent when no further request is waiting, so a pipelined burst costs one
+// read and one write.
+func (g *Gateway) serveConn(c net.Conn) {
+	br := bufio.NewReaderSize(c, 4096)
+	bw := bufio.NewWriterSize(c, 4096)
+	var head [7]byte
+	for {
+		if br.Buffered() == 0 {
+			if bw.Flush() != nil {
+				return
+			}
+			// Idle connections are kept a long time; polling keeps ours busy.
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Minute))
+		}
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(head[4:])) - 1
+		if binary.BigEndian.Uint16(head[2:]) != 0 || n < 1 || n > 253 {
+			return // not Modbus TCP: drop the connection
+		}
+		pdu, err := br.Peek(n)
+		if err != nil {
+			return
+		}
+		resp := g.handleTCP(head[6], pdu)
+		if _, err := br.Discard(n); err != nil {
+			return
+		}
+		var mbap [7]byte
+		copy(mbap[:4], head[:4])
+		binary.BigEndian.PutUint16(mbap[4:], uint16(len(resp)+1))
+		mbap[6] = head[6]
+		_, _ = bw.Write(mbap[:])
+		if _, err := bw.Write(resp); err != nil {
+			return
+		}
 	}
-	g.stopWatch()
-	err := g.server.Stop()
-	g.server = nil
-	if err != nil {
-		return fmt.Errorf("simulator gateway %s: stop: %w", g.addr, err)
-	}
-	return nil
 }
 
-// handler serves the library's request callbacks; it keeps them off the
-// Gateway's own API.
-type handler struct{ g *Gateway }
-
-// HandleHoldingRegisters answers reads (03) from the meter's registers and
-// runs writes (06, 16) as profile commands.
-func (h handler) HandleHoldingRegisters(req *mb.HoldingRegistersRequest) ([]uint16, error) {
-	g := h.g
-	m := g.Meter(req.UnitId)
+// handleTCP answers one request PDU with a response PDU.
+func (g *Gateway) handleTCP(unit uint8, pdu []byte) []byte {
+	fn := pdu[0]
+	exception := func(code uint8) []byte { return []byte{fn | 0x80, code} }
+	var addr, qty uint16
+	var regs []uint16
+	switch fn {
+	case fnReadHolding, fnWriteSingle:
+		if len(pdu) != 5 {
+			return exception(0x03)
+		}
+		addr, qty = binary.BigEndian.Uint16(pdu[1:]), binary.BigEndian.Uint16(pdu[3:])
+		if fn == fnWriteSingle {
+			regs, qty = []uint16{qty}, 1
+		} else if qty == 0 || qty > profile.MaxReadWords {
+			return exception(0x03)
+		}
+	case fnWriteMultiple:
+		if len(pdu) < 6 {
+			return exception(0x03)
+		}
+		addr, qty = binary.BigEndian.Uint16(pdu[1:]), binary.BigEndian.Uint16(pdu[3:])
+		if qty == 0 || qty > 123 || int(pdu[5]) != 2*int(qty) || len(pdu) != 6+2*int(qty) {
+			return exception(0x03)
+		}
+		regs = make([]uint16, qty)
+		for i := range regs {
+			regs[i] = binary.BigEndian.Uint16(pdu[6+2*i:])
+		}
+	default:
+		return exception(0x01) // no coils, no inputs: holding registers only
+	}
+	if uint32(addr)+uint32(qty) > 0x10000 {
+		return exception(0x02)
+	}
+	m := g.Meter(unit)
 	if m == nil || m.Dead() {
 		// What a real gateway says when nothing on the bus answers.
-		return nil, mb.ErrGWTargetFailedToRespond
+		return exception(0x0B)
 	}
+	out, code := g.request(m, fn, addr, qty, regs)
+	switch {
+	case code != 0:
+		return exception(code)
+	case fn == fnReadHolding:
+		resp := make([]byte, 2, 2+2*len(out))
+		resp[0], resp[1] = fn, byte(2*len(out))
+		for _, v := range out {
+			resp = binary.BigEndian.AppendUint16(resp, v)
+		}
+		return resp
+	case fn == fnWriteSingle:
+		return slices.Clone(pdu)
+	}
+	return slices.Clone(pdu[:5]) // 16: function, address, quantity
+}
+
+// request runs one request against meter m, holding the bus: the
+// registers read, or an exception code.
+func (g *Gateway) request(m *Meter, fn uint8, addr, qty uint16, regs []uint16) ([]uint16, uint8) {
 	g.bus.Lock()
 	defer g.bus.Unlock()
 	if g.latency > 0 {
 		time.Sleep(g.latency)
 	}
-	if !req.IsWrite {
-		return g.read(m, req.Addr, req.Quantity)
+	if fn == fnReadHolding {
+		out, err := g.read(m, addr, qty)
+		return out, exceptionOf(err)
 	}
-	return nil, g.write(m, req.Addr, req.Args)
+	return nil, exceptionOf(g.write(m, addr, regs))
 }
 
 func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 	if !g.mapped(addr, n) {
 		return nil, mb.ErrIllegalDataAddress
 	}
-	values := m.State().values()
-	// Volume is kept in litres; a gas profile counts it in 0.01 m³.
-	if q, ok := g.prof.Quantity(profile.Volume); ok {
-		values[profile.Volume] = rescale(values[profile.Volume], -3, q.Scale.Exp())
+	st := m.State()
+	value := func(name string) int64 {
+		v := st.value(name)
+		if name == profile.Volume {
+			// Volume is kept in litres; a gas profile counts it in 0.01 m³.
+			q, _ := g.prof.Quantity(profile.Volume)
+			v = rescale(v, -3, q.Scale.Exp())
+		}
+		return v
 	}
-	regs, err := g.prof.EncodeBlock(values, addr, int(n))
+	regs, err := g.prof.EncodeBlockFunc(value, addr, int(n))
 	if err != nil {
 		g.logger.Printf("unit register out of range: %v", err)
 		return nil, mb.ErrServerDeviceFailure
@@ -177,7 +214,7 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 // meter.
 func (g *Gateway) mapped(addr, n uint16) bool {
 	end := uint32(addr) + uint32(n)
-	for _, b := range g.prof.Blocks() {
+	for _, b := range g.blocks {
 		if uint32(addr) >= uint32(b.Address) && end <= uint32(b.Address)+uint32(b.Words) {
 			return true
 		}
@@ -222,22 +259,7 @@ func (g *Gateway) write(m *Meter, addr uint16, regs []uint16) error {
 	return nil
 }
 
-// HandleCoils refuses: the meter has no coils.
-func (handler) HandleCoils(*mb.CoilsRequest) ([]bool, error) { return nil, mb.ErrIllegalFunction }
-
-// HandleDiscreteInputs refuses: the meter has no discrete inputs.
-func (handler) HandleDiscreteInputs(*mb.DiscreteInputsRequest) ([]bool, error) {
-	return nil, mb.ErrIllegalFunction
-}
-
-// HandleInputRegisters refuses: the profile uses holding registers only.
-func (handler) HandleInputRegisters(*mb.InputRegistersRequest) ([]uint16, error) {
-	return nil, mb.ErrIllegalFunction
-}
-
-var _ mb.RequestHandler = handler{}
-
-// setLogger routes the library's log lines to l.
+// setLogger routes the gateway's log lines to l.
 func (g *Gateway) setLogger(l *slog.Logger) {
 	if l != nil {
 		g.logger = slog.NewLogLogger(l.Handler(), slog.LevelWarn)

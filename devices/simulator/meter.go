@@ -404,31 +404,54 @@ func (m *Meter) State() State {
 	return s
 }
 
-// values renders the state as the profile's named quantities.
-func (s State) values() profile.Values {
-	return profile.Values{
-		profile.Energy:              s.Energy,
-		profile.EnergySharp:         s.TOU[Sharp],
-		profile.EnergyPeak:          s.TOU[Peak],
-		profile.EnergyFlat:          s.TOU[Flat],
-		profile.EnergyValley:        s.TOU[Valley],
-		profile.Voltage:             s.Voltage,
-		profile.Current:             s.Current,
-		profile.Power:               s.Power,
-		profile.PowerFactor:         s.PowerFactor,
-		profile.Remaining:           s.Remaining,
-		profile.PurchaseCount:       int64(s.PurchaseCount),
-		profile.CumulativePurchased: s.CumulativePurchased,
-		profile.Relay:               int64(s.Relay),
-		profile.Mode:                int64(s.Mode),
-		profile.Alarm1:              s.Alarm1,
-		profile.Alarm2:              s.Alarm2,
-		profile.UnitPrice:           s.UnitPrice,
-		profile.Status:              int64(s.Status),
-		profile.Volume:              s.Volume, // 0.001 m³; the gateway rescales to the profile's unit
-		profile.Flow:                s.Flow,
-		profile.Valve:               int64(s.Valve),
+// value is the state's quantity called name, as the profile names it; 0 for
+// a quantity the simulator does not keep.
+func (s *State) value(name string) int64 {
+	switch name {
+	case profile.Energy:
+		return s.Energy
+	case profile.EnergySharp:
+		return s.TOU[Sharp]
+	case profile.EnergyPeak:
+		return s.TOU[Peak]
+	case profile.EnergyFlat:
+		return s.TOU[Flat]
+	case profile.EnergyValley:
+		return s.TOU[Valley]
+	case profile.Voltage:
+		return s.Voltage
+	case profile.Current:
+		return s.Current
+	case profile.Power:
+		return s.Power
+	case profile.PowerFactor:
+		return s.PowerFactor
+	case profile.Remaining:
+		return s.Remaining
+	case profile.PurchaseCount:
+		return int64(s.PurchaseCount)
+	case profile.CumulativePurchased:
+		return s.CumulativePurchased
+	case profile.Relay:
+		return int64(s.Relay)
+	case profile.Mode:
+		return int64(s.Mode)
+	case profile.Alarm1:
+		return s.Alarm1
+	case profile.Alarm2:
+		return s.Alarm2
+	case profile.UnitPrice:
+		return s.UnitPrice
+	case profile.Status:
+		return int64(s.Status)
+	case profile.Volume:
+		return s.Volume // 0.001 m³; the gateway rescales to the profile's unit
+	case profile.Flow:
+		return s.Flow
+	case profile.Valve:
+		return int64(s.Valve)
 	}
+	return 0
 }
 
 // SetValve opens or closes a water or gas meter's valve (开阀 / 关阀);

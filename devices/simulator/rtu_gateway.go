@@ -103,20 +103,12 @@ func (r *RTUGateway) handle(req RTURequest) []byte {
 	if m == nil || m.Dead() {
 		return nil
 	}
-	g.bus.Lock()
-	defer g.bus.Unlock()
-	if g.latency > 0 {
-		time.Sleep(g.latency)
-	}
-	if req.Function == fnReadHolding {
-		regs, err := g.read(m, req.Addr, req.Quantity)
-		return EncodeRTUResponse(req, regs, exceptionOf(err))
-	}
-	return EncodeRTUResponse(req, nil, exceptionOf(g.write(m, req.Addr, req.Regs)))
+	regs, code := g.request(m, req.Function, req.Addr, req.Quantity, req.Regs)
+	return EncodeRTUResponse(req, regs, code)
 }
 
 // exceptionOf maps the Modbus library's exception errors, which Gateway's
-// handlers return, to their codes.
+// read and write return, to their codes.
 func exceptionOf(err error) uint8 {
 	switch {
 	case err == nil:

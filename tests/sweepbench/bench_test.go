@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,7 +32,6 @@ import (
 
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
-	"github.com/voltflow/voltflow/store/storetest"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -57,7 +57,7 @@ func TestSweep100k(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 
-	basePort, stopSim := startSimulators(t, binDir)
+	sims, simPID, stopSim := startSimulators(t, binDir)
 	defer stopSim()
 
 	stack, err := harness.Start(ctx, harness.Options{})
@@ -67,19 +67,23 @@ func TestSweep100k(t *testing.T) {
 	defer stack.Stop()
 
 	start := time.Now()
-	projectID := loadBenchProject(t, ctx, stack, basePort)
+	projectID := loadBenchProject(t, ctx, stack, sims)
 	t.Logf("loaded %d gateways, %d meters in %v", gateways, gateways*perGateway, time.Since(start).Round(time.Millisecond))
 
 	// The bare loop runs before and after the sweep and counts as their mean:
 	// this 2-core machine's load moves during a run, and both sides should see it.
-	before := bareLoop(t, ctx, stack, basePort, "bench_baseline_before")
+	cpuBare := cpuByRole(t, ctx, stack, simPID)
+	before := bareLoop(t, ctx, stack, sims, "bench_baseline_before")
+	logCPU(t, "the bare loop", cpuBare, cpuByRole(t, ctx, stack, simPID))
 	t.Logf("bare loop before the sweep: %.2fs", before.Seconds())
 
 	p := sweep.Project{ID: projectID, Code: "bench"}
 	if err := sweep.EnsureSchedule(ctx, stack.Temporal, p, 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	cpu0 := cpuByRole(t, ctx, stack, simPID)
 	first, res := triggerSweep(t, ctx, stack.Temporal, p)
+	logCPU(t, "the sweep", cpu0, cpuByRole(t, ctx, stack, simPID))
 	t.Logf("scheduled sweep: %.2fs, %+v", first.Seconds(), res)
 	if res.Read != gateways*perGateway || res.Failed != 0 || res.GatewaysDown != 0 {
 		t.Fatalf("sweep read %d of %d meters (%d failed, %d gateways down)", res.Read, gateways*perGateway, res.Failed, res.GatewaysDown)
@@ -102,32 +106,48 @@ func TestSweep100k(t *testing.T) {
 		second, _ := triggerSweep(t, ctx, stack.Temporal, p)
 		t.Logf("second sweep (connections open): %.2fs", second.Seconds())
 	}
-	after := bareLoop(t, ctx, stack, basePort, "bench_baseline_after")
+	after := bareLoop(t, ctx, stack, sims, "bench_baseline_after")
 	t.Logf("bare loop after the sweep: %.2fs", after.Seconds())
 	baseline := (before + after) / 2
 	fmt.Printf("sweep meters=%d seconds=%.2f baseline_seconds=%.2f\n", rows, first.Seconds(), baseline.Seconds())
 }
 
+// simAddrs is where the simulated gateways listen: gateway i on host:base+i.
+type simAddrs struct {
+	host string
+	base int
+}
+
+func (a simAddrs) addr(i int) string { return net.JoinHostPort(a.host, strconv.Itoa(a.base+i)) }
+
+// simHosts are the loopback addresses tried in turn: other packages' test
+// clusters take random ports on 127.0.0.1, and often leave no whole run of
+// 3,125 free there, while the rest of 127.0.0.0/8 is loopback too.
+var simHosts = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+
 // startSimulators runs `voltflow sim meters` as its own process: 3,125
 // listeners plus 3,125 connections would not fit next to the reader's
 // sockets in one process's 20,000 files.
-func startSimulators(t *testing.T, binDir string) (int, func()) {
+func startSimulators(t *testing.T, binDir string) (simAddrs, int, func()) {
 	t.Helper()
-	base := 0
-	for _, b := range basePorts {
-		free := true
-		for p := b; free && p < b+gateways; p++ {
-			free = storetest.PortFree(p)
-		}
-		if free {
-			base = b
-			break
+	var sims simAddrs
+find:
+	for _, host := range simHosts {
+		for _, b := range basePorts {
+			free := true
+			for p := b; free && p < b+gateways; p++ {
+				free = portFree(host, p)
+			}
+			if free {
+				sims = simAddrs{host, b}
+				break find
+			}
 		}
 	}
-	if base == 0 {
-		t.Fatalf("no run of %d free ports from any of %v", gateways, basePorts)
+	if sims.base == 0 {
+		t.Fatalf("no run of %d free ports from any of %v on any of %v", gateways, basePorts, simHosts)
 	}
-	cmd := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "meters", "--addr", "127.0.0.1:"+strconv.Itoa(base),
+	cmd := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "meters", "--addr", sims.addr(0),
 		"--gateways", strconv.Itoa(gateways), "--per-gateway", strconv.Itoa(perGateway), "--load-watts", "0")
 	cmd.Env = append(os.Environ(), "VOLTFLOW_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -145,13 +165,13 @@ func startSimulators(t *testing.T, binDir string) (int, func()) {
 			<-exited
 		}
 	}
-	t.Logf("simulators on 127.0.0.1:%d-%d", base, base+gateways-1)
+	t.Logf("simulators on %s-%d", sims.addr(0), sims.base+gateways-1)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(base+gateways-1), 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", sims.addr(gateways-1), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return base, stop
+			return sims, cmd.Process.Pid, stop
 		}
 		select {
 		case err := <-exited:
@@ -166,10 +186,19 @@ func startSimulators(t *testing.T, binDir string) (int, func()) {
 	}
 }
 
+func portFree(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
 // loadBenchProject creates project "bench" with the 3,125 gateways and
 // 100,000 meters, by COPY (the demo loader's row-by-row inserts would take
 // longer than the sweep itself).
-func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, basePort int) string {
+func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, sims simAddrs) string {
 	t.Helper()
 	projectID := uuid.NewString()
 	tx, err := stack.DB.Begin(ctx)
@@ -186,7 +215,7 @@ func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, b
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"gateways"}, []string{"id", "project_id", "code", "protocol", "address"},
 		pgx.CopyFromSlice(gateways, func(i int) ([]any, error) {
 			gwIDs[i] = uuid.New()
-			return []any{gwIDs[i], pid, fmt.Sprintf("BG-%04d", i+1), "modbus-tcp", fmt.Sprintf("127.0.0.1:%d", basePort+i)}, nil
+			return []any{gwIDs[i], pid, fmt.Sprintf("BG-%04d", i+1), "modbus-tcp", sims.addr(i)}, nil
 		})); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +237,7 @@ func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, b
 
 // bareLoop is the baseline: open every gateway, read every meter, COPY the
 // rows into a table — no Temporal, no staging, no state or contact upkeep.
-func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, basePort int, table string) time.Duration {
+func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simAddrs, table string) time.Duration {
 	t.Helper()
 	prof, err := profile.Load(profile.RefPrepaidV1)
 	if err != nil {
@@ -228,18 +257,23 @@ func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, basePort 
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				gw, err := modbus.New(modbus.Config{URL: fmt.Sprintf("127.0.0.1:%d", basePort+i), Profile: prof})
+				gw, err := modbus.New(modbus.Config{URL: sims.addr(i), Profile: prof})
 				if err != nil {
 					errs[i] = err
 					continue
 				}
-				for u := 1; u <= perGateway; u++ {
-					s, err := gw.ReadMeter(ctx, uint8(u))
-					if err != nil {
-						errs[i] = err
+				// The same client call the sweep makes: a gateway's meters
+				// with requests pipelined on its one connection.
+				units := make([]uint8, perGateway)
+				for u := range units {
+					units[u] = uint8(u + 1)
+				}
+				for _, r := range gw.ReadMeters(ctx, units) {
+					if r.Err != nil {
+						errs[i] = r.Err
 						break
 					}
-					rows[i] = append(rows[i], s)
+					rows[i] = append(rows[i], r.Snapshot)
 				}
 				_ = gw.Close()
 			}
@@ -379,4 +413,89 @@ func recent(d *client.ScheduleDescription) []client.ScheduleWorkflowExecution {
 		}
 	}
 	return out
+}
+
+// cpuByRole is the CPU time (user + system) each part of the bench has used
+// so far: PostgreSQL's processes, the simulator process, the worker and
+// Temporal server processes this test started, and this process (the bare
+// loop's reader, the Temporal client). Wall time on a shared 2-core machine
+// says little; CPU per part says where a sweep's time goes.
+func cpuByRole(t *testing.T, ctx context.Context, stack *harness.Stack, simPID int) map[string]time.Duration {
+	t.Helper()
+	var dataDir string
+	if err := stack.DB.QueryRow(ctx, `show data_directory`).Scan(&dataDir); err != nil {
+		t.Fatal(err)
+	}
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _ := strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
+	// Temporal's persistence shares the PostgreSQL server: tell its backends apart.
+	temporalPG := map[int]bool{}
+	rows, err := stack.DB.Query(ctx, `select pid from pg_stat_activity where datname like 'temporal%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		temporalPG[pid] = true
+	}
+	rows.Close()
+	self := os.Getpid()
+	out := map[string]time.Duration{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		st, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		open, close := strings.IndexByte(string(st), '('), strings.LastIndexByte(string(st), ')')
+		if open < 0 || close < 0 {
+			continue
+		}
+		comm := string(st[open+1 : close])
+		f := strings.Fields(string(st[close+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/proc/"), "/stat"))
+		ppid, _ := strconv.Atoi(f[1])
+		var role string
+		switch {
+		case ppid == master && temporalPG[pid]:
+			role = "postgres for temporal"
+		case pid == master || ppid == master:
+			role = "postgres"
+		case pid == simPID:
+			role = "simulator"
+		case pid == self:
+			role = "bench process"
+		case ppid == self && comm == "voltflow":
+			role = "worker"
+		case ppid == self && strings.HasPrefix(comm, "voltflow-tem"):
+			role = "temporal"
+		default:
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		out[role] += time.Duration(u+s) * 10 * time.Millisecond // USER_HZ = 100
+	}
+	return out
+}
+
+func logCPU(t *testing.T, what string, before, after map[string]time.Duration) {
+	t.Helper()
+	var parts []string
+	var total time.Duration
+	for _, role := range []string{"postgres", "postgres for temporal", "worker", "simulator", "temporal", "bench process"} {
+		d := after[role] - before[role]
+		total += d
+		parts = append(parts, fmt.Sprintf("%s %.2fs", role, d.Seconds()))
+	}
+	t.Logf("CPU during %s: %.2fs (%s)", what, total.Seconds(), strings.Join(parts, ", "))
 }

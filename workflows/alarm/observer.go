@@ -98,12 +98,14 @@ func (o *Observer) ObserveMany(ctx context.Context, obs []domain.Observation) er
 		ids[i], amounts[i] = ob.MeterID, ob.Remaining.String()
 		byID[ob.MeterID] = ob
 	}
+	// One index probe per reading (the lateral join, kept from being
+	// flattened by offset 0): a join the planner is free to turn around
+	// scans all of meters for every sweep write.
 	rows, err := o.DB.Query(ctx, `select s.meter_id::text from unnest($1::uuid[], $2::numeric[]) as s(meter_id, remaining)
-		join meters m on m.id = s.meter_id
+		cross join lateral (select m.id, m.alarm1 from meters m where m.id = s.meter_id and m.alarm1 > 0 offset 0) m
 		left join alarms a on a.meter_id = m.id and a.kind = $3 and a.status = 'open'
-		where m.alarm1 > 0 and (
-			(a.id is null and s.remaining <= m.alarm1)
-			or (a.id is not null and (s.remaining > m.alarm1 or (a.next_threshold is not null and s.remaining <= a.next_threshold))))`,
+		where (a.id is null and s.remaining <= m.alarm1)
+			or (a.id is not null and (s.remaining > m.alarm1 or (a.next_threshold is not null and s.remaining <= a.next_threshold)))`,
 		ids, amounts, KindLowBalance)
 	if err != nil {
 		return fmt.Errorf("alarm hook: select readings: %w", err)
