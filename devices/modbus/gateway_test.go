@@ -412,3 +412,46 @@ func TestNewValidatesURL(t *testing.T) {
 		t.Error("New without profile succeeded")
 	}
 }
+
+// ReadMeters pipelines a window of meters at a time; each meter's answer
+// lands on that meter, and a meter that does not answer fails alone.
+func TestReadMetersPipelined(t *testing.T) {
+	const units = 7
+	f, _ := setup(t, simulator.Config{Meters: units, Meter: simulator.MeterConfig{UnitPrice: 6000}})
+	for u := uint8(1); u <= units; u++ {
+		m := f.Gateway(0).Meter(u)
+		for c := uint16(1); c <= uint16(u); c++ { // unit u holds u yuan
+			if err := m.Recharge(c, 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.Gateway(0).Meter(3).SetDead(true)
+	p, _ := profile.Load(profile.RefPrepaidV1)
+	for _, inFlight := range []int{1, 4, 64} { // one request at a time, two meters a turn, all at once
+		g, err := modbus.New(modbus.Config{URL: f.Gateway(0).URL(), Profile: p, Timeout: time.Second, MaxInFlight: inFlight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := g.ReadMeters(t.Context(), []uint8{1, 2, 3, 4, 9, 0, 5, 6, 7})
+		_ = g.Close()
+		for i, u := range []uint8{1, 2, 3, 4, 9, 0, 5, 6, 7} {
+			r := res[i]
+			var ex *modbus.ExceptionError
+			switch {
+			case u == 0:
+				if !errors.Is(r.Err, modbus.ErrBadUnit) {
+					t.Errorf("in flight %d, unit 0: %v", inFlight, r.Err)
+				}
+			case u == 3 || u == 9: // dead, absent: the gateway answers 0B for them
+				if !errors.As(r.Err, &ex) || ex.Code != modbus.ExGatewayTarget {
+					t.Errorf("in flight %d, unit %d: %v, want exception 0B", inFlight, u, r.Err)
+				}
+			case r.Err != nil:
+				t.Errorf("in flight %d, unit %d: %v", inFlight, u, r.Err)
+			case r.Unit != u || r.Remaining != int64(u)*100 || r.PurchaseCount != uint16(u) || r.Values != nil:
+				t.Errorf("in flight %d, unit %d answered %+v", inFlight, u, r.Snapshot)
+			}
+		}
+	}
+}
