@@ -48,12 +48,13 @@ type Activities struct {
 	Concurrency int
 	// FlushRows is how many readings are buffered before a write; default 2,000.
 	FlushRows int
-	// WriteParallel is how many batch writes of this worker run in
-	// PostgreSQL at once, across all its batches; default 4. Eight writers
-	// (one per batch) cost PostgreSQL about 40% more CPU than two for the
-	// same rows (contention on relation extension, index pages and the
-	// meters rows the new state rows' foreign keys lock), while two leave
-	// the writes the long pole when the machine is busy.
+	// WriteParallel is how many of this worker's sweep statements run in
+	// PostgreSQL at once, across all its batches: the batches' set-up
+	// queries, their writes and the hooks after them; default 4. Eight
+	// writers (one per batch) cost PostgreSQL about 40% more CPU than two
+	// for the same rows (contention on relation extension and index pages,
+	// and every extra connection is a backend to start and warm), while two
+	// leave the writes the long pole when the machine is busy.
 	WriteParallel int
 	Log           *slog.Logger
 	Now           func() time.Time
@@ -65,10 +66,10 @@ type Activities struct {
 	Billing BillingHook
 
 	writeOnce  sync.Once
-	writeSlots chan struct{} // one token per write in PostgreSQL
+	writeSlots chan struct{} // one token per sweep statement in PostgreSQL
 }
 
-// writeSlot waits for a turn to write; release it with the returned func.
+// writeSlot waits for a turn in PostgreSQL; release it with the returned func.
 func (a *Activities) writeSlot(ctx context.Context) (func(), error) {
 	a.writeOnce.Do(func() {
 		n := a.WriteParallel
@@ -94,12 +95,17 @@ type BillingHook interface {
 // failed sweep: billing starts from each meter's last billed reading, so
 // the next sweep bills the longer interval and nothing is lost.
 func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
-	if a.Billing == nil || len(rows) == 0 {
+	if a.Billing == nil {
 		return
 	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.meter.String()
+	var ids []string
+	for _, r := range rows {
+		if r.platform {
+			ids = append(ids, r.meter.String())
+		}
+	}
+	if len(ids) == 0 {
+		return
 	}
 	if err := a.Billing.BillSweep(ctx, at, ids); err != nil {
 		a.log().Warn("billing hook failed", "at", at, "error", err)
@@ -114,12 +120,17 @@ type AlarmHook interface {
 // observe reports written readings to the alarms; a failure there is logged,
 // never a failed sweep.
 func (a *Activities) observe(ctx context.Context, rows []row) {
-	if a.Alarms == nil || len(rows) == 0 {
+	if a.Alarms == nil {
 		return
 	}
-	obs := make([]alarm.Observation, len(rows))
-	for i, r := range rows {
-		obs[i] = alarm.Observation{MeterID: r.meter.String(), Remaining: money.FromCents(r.s.Remaining), At: r.takenAt}
+	var obs []alarm.Observation
+	for _, r := range rows {
+		if r.alarmed {
+			obs = append(obs, alarm.Observation{MeterID: r.meter.String(), Remaining: money.FromCents(r.s.Remaining), At: r.takenAt})
+		}
+	}
+	if len(obs) == 0 {
+		return
 	}
 	if err := a.Alarms.ObserveMany(ctx, obs); err != nil {
 		a.log().Warn("alarm hook failed", "error", err)
@@ -154,8 +165,8 @@ type GatewaysResult struct {
 // SweepGateways lists the gateways a sweep of the project reads.
 func (a *Activities) SweepGateways(ctx context.Context, in GatewaysInput) (GatewaysResult, error) {
 	var out GatewaysResult
-	rows, err := a.DB.Query(ctx, `select g.id::text, (select count(*) from meters m where m.gateway_id=g.id)
-		from gateways g where g.project_id=$1 order by g.code`, in.ProjectID)
+	rows, err := a.DB.Query(ctx, `select g.id::text, count(m.id) from gateways g left join meters m on m.gateway_id=g.id
+		where g.project_id=$1 group by g.id order by g.code`, in.ProjectID)
 	if err != nil {
 		return out, fmt.Errorf("list gateways of project %s: %w", in.ProjectID, err)
 	}
@@ -223,22 +234,8 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 	if at.IsZero() {
 		return BatchResult{}, errors.New("sweep batch without a slot time")
 	}
-	gws, err := loadGateways(ctx, a.DB, in.ProjectID, in.GatewayIDs, nil)
+	gws, res, err := a.prepareBatch(ctx, in.ProjectID, at, in.GatewayIDs)
 	if err != nil {
-		return BatchResult{}, err
-	}
-	res := BatchResult{Gateways: len(gws)}
-	for _, g := range gws {
-		res.Meters += len(g.meters)
-	}
-	// A retry (after a worker died mid-batch) or a re-run of the slot reads
-	// only the meters without this slot's reading yet.
-	n, err := skipWritten(ctx, a.DB, at, gws)
-	if err != nil {
-		return res, err
-	}
-	res.Skipped += n
-	if err := ensurePartitions(ctx, a.DB, at); err != nil {
 		return res, err
 	}
 
@@ -303,16 +300,18 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			}
 			t := time.Now() // the write's own time, not its wait for a slot
 			ph, werr = a.write(ctx, at, b)
-			release()
 			writeT += time.Since(t)
 			readingsT += ph.readings
 			stateT += ph.state
 			if werr == nil {
+				// In the same turn: the hooks' queries count against the
+				// same bound on PostgreSQL work.
 				t = time.Now()
 				a.observe(ctx, b.rows)
 				a.bill(ctx, at, b.rows)
 				hooksT += time.Since(t)
 			}
+			release()
 			written.Add(int64(len(b.rows)))
 		}
 	}()
@@ -350,6 +349,34 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 	return res, nil
 }
 
+// prepareBatch loads the batch's gateways and meters, drops the meters an
+// earlier attempt already wrote and makes sure the partitions exist: in one
+// turn in PostgreSQL, so eight batches starting at once do not open eight
+// connections for it.
+func (a *Activities) prepareBatch(ctx context.Context, projectID string, at time.Time, ids []string) ([]*gateway, BatchResult, error) {
+	release, err := a.writeSlot(ctx)
+	if err != nil {
+		return nil, BatchResult{}, err
+	}
+	defer release()
+	gws, err := loadGateways(ctx, a.DB, projectID, ids, nil)
+	if err != nil {
+		return nil, BatchResult{}, err
+	}
+	res := BatchResult{Gateways: len(gws)}
+	for _, g := range gws {
+		res.Meters += len(g.meters)
+	}
+	// A retry (after a worker died mid-batch) or a re-run of the slot reads
+	// only the meters without this slot's reading yet.
+	n, err := skipWritten(ctx, a.DB, at, gws)
+	if err != nil {
+		return nil, res, err
+	}
+	res.Skipped += n
+	return gws, res, ensurePartitions(ctx, a.DB, at)
+}
+
 func (a *Activities) concurrency() int {
 	if a.Concurrency > 0 {
 		return a.Concurrency
@@ -371,16 +398,20 @@ type gateway struct {
 }
 
 type meter struct {
-	id, meterNo, profile string
-	uuid                 uuid.UUID
-	unit                 int
+	meterNo, profile string
+	uuid             uuid.UUID
+	unit             int
+	// What the hooks after a write need to hear of: an alarm amount is set
+	// (alarm hook), the platform prices its readings (billing hook). Read
+	// with the gateways; a change during a sweep counts from the next one.
+	alarmed, platform bool
 }
 
 // loadGateways reads the gateways and their meters; onlyMeter, if set,
 // keeps that one meter.
 func loadGateways(ctx context.Context, db *store.DB, projectID string, ids []string, onlyMeter *string) ([]*gateway, error) {
 	rows, err := db.Query(ctx, `select g.id::text, g.project_id::text, g.code, g.address, g.protocol,
-		m.id::text, m.meter_no, m.profile, m.unit_address
+		m.id, m.meter_no, m.profile, m.unit_address, m.alarm1 > 0, m.prepaid_mode = 'platform'
 		from gateways g join meters m on m.gateway_id=g.id
 		where g.project_id=$1 and ($2::text[] is null or g.id = any($2::text[]::uuid[]))
 			and ($3::text is null or m.id=$3::uuid)
@@ -394,10 +425,8 @@ func loadGateways(ctx context.Context, db *store.DB, projectID string, ids []str
 	for rows.Next() {
 		var g gateway
 		var m meter
-		if err := rows.Scan(&g.id, &g.projectID, &g.code, &g.address, &g.protocol, &m.id, &m.meterNo, &m.profile, &m.unit); err != nil {
-			return nil, err
-		}
-		if m.uuid, err = uuid.Parse(m.id); err != nil {
+		if err := rows.Scan(&g.id, &g.projectID, &g.code, &g.address, &g.protocol, (*[16]byte)(&m.uuid), &m.meterNo,
+			&m.profile, &m.unit, &m.alarmed, &m.platform); err != nil {
 			return nil, err
 		}
 		cur := byID[g.id]
@@ -467,9 +496,10 @@ type gatewayOutcome struct {
 }
 
 type row struct {
-	meter   uuid.UUID
-	takenAt time.Time
-	s       modbus.Snapshot
+	meter             uuid.UUID
+	takenAt           time.Time
+	s                 modbus.Snapshot
+	alarmed, platform bool // see meter
 }
 
 type failure struct {
@@ -509,7 +539,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 			out.failed = append(out.failed, failure{m.uuid, err.Error()})
 			continue
 		}
-		out.rows = append(out.rows, row{meter: m.uuid, takenAt: a.now(), s: s})
+		out.rows = append(out.rows, row{meter: m.uuid, takenAt: a.now(), s: s, alarmed: m.alarmed, platform: m.platform})
 	}
 	return out
 }
@@ -562,7 +592,7 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 				out.failed = append(out.failed, failure{m.uuid, r.Err.Error()})
 				continue
 			}
-			out.rows = append(out.rows, row{meter: m.uuid, takenAt: takenAt, s: r.Snapshot})
+			out.rows = append(out.rows, row{meter: m.uuid, takenAt: takenAt, s: r.Snapshot, alarmed: m.alarmed, platform: m.platform})
 		}
 	}
 	return out

@@ -24,7 +24,8 @@ const (
 
 // Defaults; Input fields of zero take them.
 const (
-	DefaultBatchSize = 200 // gateways per activity
+	DefaultBatchSize = 200 // gateways per activity, in sweeps started before the even split
+	MaxBatchSize     = 500 // gateways per activity, at most, when the sweep splits them evenly
 	DefaultParallel  = 8   // batches at once
 	DefaultInterval  = 30 * time.Minute
 )
@@ -53,9 +54,11 @@ type Input struct {
 	ProjectCode string `json:"projectCode"`
 	// At is the slot every reading carries; zero means the workflow's start
 	// time to the second (what a Schedule's sweeps use).
-	At        time.Time `json:"at"`
-	BatchSize int       `json:"batchSize"`
-	Parallel  int       `json:"parallel"`
+	At time.Time `json:"at"`
+	// BatchSize is gateways per activity; zero splits them evenly over
+	// Parallel batches, at most MaxBatchSize each.
+	BatchSize int `json:"batchSize"`
+	Parallel  int `json:"parallel"`
 }
 
 // Result counts the sweep.
@@ -68,9 +71,6 @@ type Result struct {
 // Workflow reads every gateway of a project. Device failures are counted,
 // not raised: the sweep completes with whatever the meters answered.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
-	if in.BatchSize <= 0 {
-		in.BatchSize = DefaultBatchSize
-	}
 	if in.Parallel <= 0 {
 		in.Parallel = DefaultParallel
 	}
@@ -95,9 +95,19 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	// A sliding window of batches: a new one starts when one ends, so a slow
 	// batch (dead meters timing out) does not hold the others back.
+	size := in.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+		// Fewer, larger batches: every activity costs the Temporal server
+		// its events and the database the batch's set-up queries, whatever
+		// its size; inside a batch 64 gateways are read at once anyway.
+		if workflow.GetVersion(ctx, "even-batches", workflow.DefaultVersion, 1) == 1 {
+			size = min(MaxBatchSize, max(1, (len(list.GatewayIDs)+in.Parallel-1)/in.Parallel))
+		}
+	}
 	var batches [][]string
 	for ids := list.GatewayIDs; len(ids) > 0; {
-		n := min(in.BatchSize, len(ids))
+		n := min(size, len(ids))
 		batches = append(batches, ids[:n])
 		ids = ids[n:]
 	}
