@@ -33,7 +33,7 @@ type MeterReading struct {
 // latest state and the contact counters are written as a sweep writes them,
 // with the read time as the slot. A meter that does not answer is an error.
 func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReading, error) {
-	gws, err := loadGateways(ctx, a.DB, in.ProjectID, nil, &in.MeterID)
+	gws, err := loadMeter(ctx, a.DB, in.ProjectID, in.MeterID)
 	if err == nil && len(gws) == 0 {
 		err = fmt.Errorf("meter %s: %w", in.MeterID, meters.ErrUnknownMeter)
 	}

@@ -8,17 +8,20 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/voltflow/voltflow/activities/meters"
@@ -359,7 +362,7 @@ func (a *Activities) prepareBatch(ctx context.Context, projectID string, at time
 		return nil, BatchResult{}, err
 	}
 	defer release()
-	gws, err := loadGateways(ctx, a.DB, projectID, ids, nil)
+	gws, err := loadBatch(ctx, a.DB, projectID, ids)
 	if err != nil {
 		return nil, BatchResult{}, err
 	}
@@ -367,14 +370,25 @@ func (a *Activities) prepareBatch(ctx context.Context, projectID string, at time
 	for _, g := range gws {
 		res.Meters += len(g.meters)
 	}
-	// A retry (after a worker died mid-batch) or a re-run of the slot reads
-	// only the meters without this slot's reading yet.
-	n, err := skipWritten(ctx, a.DB, at, gws)
-	if err != nil {
-		return nil, res, err
+	// A retry (after a worker died mid-batch) reads only the meters without
+	// this slot's reading yet. A first attempt has nothing of its own to
+	// skip, and does not ask: if another run of the same slot wrote some
+	// readings, the write notices and keeps the ones there (write).
+	if retried(ctx) {
+		n, err := skipWritten(ctx, a.DB, at, gws)
+		if err != nil {
+			return nil, res, err
+		}
+		res.Skipped += n
 	}
-	res.Skipped += n
 	return gws, res, ensurePartitions(ctx, a.DB, at)
+}
+
+// retried tells a retried attempt, or a call outside Temporal, from a
+// first attempt. Heartbeat details left by an earlier attempt count too
+// (Temporal's test environment sets those, not the attempt).
+func retried(ctx context.Context) bool {
+	return !activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt > 1 || activity.HasHeartbeatDetails(ctx)
 }
 
 func (a *Activities) concurrency() int {
@@ -407,18 +421,49 @@ type meter struct {
 	alarmed, platform bool
 }
 
-// loadGateways reads the gateways and their meters; onlyMeter, if set,
-// keeps that one meter.
-func loadGateways(ctx context.Context, db *store.DB, projectID string, ids []string, onlyMeter *string) ([]*gateway, error) {
+// loadBatch reads a batch's gateways, in the order given, and their meters
+// by unit address. The gateways drive the plan (one index range of meters
+// each): a join the planner may turn around scans every meter of the
+// deployment for every batch.
+func loadBatch(ctx context.Context, db *store.DB, projectID string, ids []string) ([]*gateway, error) {
 	rows, err := db.Query(ctx, `select g.id::text, g.project_id::text, g.code, g.address, g.protocol,
 		m.id, m.meter_no, m.profile, m.unit_address, m.alarm1 > 0, m.prepaid_mode = 'platform'
-		from gateways g join meters m on m.gateway_id=g.id
-		where g.project_id=$1 and ($2::text[] is null or g.id = any($2::text[]::uuid[]))
-			and ($3::text is null or m.id=$3::uuid)
-		order by g.code, m.unit_address`, projectID, ids, onlyMeter)
+		from unnest($2::text[]::uuid[]) as b(id) join gateways g on g.id = b.id
+		join meters m on m.gateway_id = g.id
+		where g.project_id = $1`, projectID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load gateways: %w", err)
 	}
+	gws, err := scanGateways(rows)
+	if err != nil {
+		return nil, err
+	}
+	// In the batch's order (the sweep lists gateways by code), meters by unit.
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(gws, func(x, y *gateway) int { return cmp.Compare(at[x.id], at[y.id]) })
+	for _, g := range gws {
+		slices.SortFunc(g.meters, func(x, y meter) int { return cmp.Compare(x.unit, y.unit) })
+	}
+	return gws, nil
+}
+
+// loadMeter reads one meter with its gateway.
+func loadMeter(ctx context.Context, db *store.DB, projectID, meterID string) ([]*gateway, error) {
+	rows, err := db.Query(ctx, `select g.id::text, g.project_id::text, g.code, g.address, g.protocol,
+		m.id, m.meter_no, m.profile, m.unit_address, m.alarm1 > 0, m.prepaid_mode = 'platform'
+		from meters m join gateways g on g.id = m.gateway_id
+		where g.project_id = $1 and m.id = $2::uuid`, projectID, meterID)
+	if err != nil {
+		return nil, fmt.Errorf("load meter: %w", err)
+	}
+	return scanGateways(rows)
+}
+
+// scanGateways groups rows of gateway and meter columns by gateway.
+func scanGateways(rows pgx.Rows) ([]*gateway, error) {
 	defer rows.Close()
 	var out []*gateway
 	byID := map[string]*gateway{}
@@ -449,7 +494,8 @@ func skipWritten(ctx context.Context, db *store.DB, at time.Time, gws []*gateway
 			ids = append(ids, m.uuid)
 		}
 	}
-	rows, err := db.Query(ctx, `select meter_id from readings where read_at=$1 and meter_id = any($2)`, at, ids)
+	rows, err := db.Query(ctx, `select r.meter_id from unnest($2::uuid[]) as b(id)
+		join readings r on r.meter_id = b.id and r.read_at = $1`, at, ids)
 	if err != nil {
 		return 0, fmt.Errorf("readings already written: %w", err)
 	}

@@ -82,7 +82,9 @@ func TestSweep100k(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpu0 := cpuByRole(t, ctx, stack, simPID)
+	stopPerf := perfRecord(t, os.Getenv("VOLTFLOW_BENCH_PERF"))
 	first, res := triggerSweep(t, ctx, stack.Temporal, p)
+	stopPerf()
 	logCPU(t, "the sweep", cpu0, cpuByRole(t, ctx, stack, simPID))
 	t.Logf("scheduled sweep: %.2fs, %+v", first.Seconds(), res)
 	if res.Read != gateways*perGateway || res.Failed != 0 || res.GatewaysDown != 0 {
@@ -110,6 +112,27 @@ func TestSweep100k(t *testing.T) {
 	t.Logf("bare loop after the sweep: %.2fs", after.Seconds())
 	baseline := (before + after) / 2
 	fmt.Printf("sweep meters=%d seconds=%.2f baseline_seconds=%.2f\n", rows, first.Seconds(), baseline.Seconds())
+}
+
+// perfRecord, given a file name, samples every process on the machine with
+// perf (call graphs) until the returned func is called: the sweep alone,
+// without the set-up around it. Read it with
+// `perf report -i FILE --comm postgres --children --sort sym`.
+func perfRecord(t *testing.T, file string) func() {
+	t.Helper()
+	if file == "" {
+		return func() {}
+	}
+	cmd := exec.Command("perf", "record", "-a", "-g", "-F", "1999", "-o", file)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("perf: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond) // perf's own start-up, before the sweep's
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	}
 }
 
 // simAddrs is where the simulated gateways listen: gateway i on host:base+i.
