@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/voltflow/voltflow/activities/meters"
@@ -408,6 +407,7 @@ func (a *Activities) flushRows() int {
 // gateway is a gateway with the meters a batch reads behind it.
 type gateway struct {
 	id, projectID, code, address, protocol string
+	uuid                                   uuid.UUID
 	meters                                 []meter
 }
 
@@ -422,67 +422,105 @@ type meter struct {
 }
 
 // loadBatch reads a batch's gateways, in the order given, and their meters
-// by unit address. The gateways drive the plan (one index range of meters
-// each): a join the planner may turn around scans every meter of the
-// deployment for every batch.
+// by unit address: the gateways first, then their meters through the
+// meters' (gateway, unit) index. One join of both made the planner scan
+// every meter of the deployment for every batch, and repeated each
+// gateway's columns on each of its meters' rows.
 func loadBatch(ctx context.Context, db *store.DB, projectID string, ids []string) ([]*gateway, error) {
-	rows, err := db.Query(ctx, `select g.id::text, g.project_id::text, g.code, g.address, g.protocol,
-		m.id, m.meter_no, m.profile, m.unit_address, m.alarm1 > 0, m.prepaid_mode = 'platform'
+	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol
 		from unnest($2::text[]::uuid[]) as b(id) join gateways g on g.id = b.id
-		join meters m on m.gateway_id = g.id
 		where g.project_id = $1`, projectID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load gateways: %w", err)
-	}
-	gws, err := scanGateways(rows)
 	if err != nil {
 		return nil, err
 	}
-	// In the batch's order (the sweep lists gateways by code), meters by unit.
-	at := make(map[string]int, len(ids))
+	// In the batch's order (the sweep lists gateways by code).
+	order := make(map[string]int, len(ids))
 	for i, id := range ids {
-		at[id] = i
+		order[id] = i
 	}
-	slices.SortFunc(gws, func(x, y *gateway) int { return cmp.Compare(at[x.id], at[y.id]) })
-	for _, g := range gws {
-		slices.SortFunc(g.meters, func(x, y meter) int { return cmp.Compare(x.unit, y.unit) })
+	slices.SortFunc(gws, func(x, y *gateway) int { return cmp.Compare(order[x.id], order[y.id]) })
+	gwIDs := make([][16]byte, len(gws))
+	for i, g := range gws {
+		gwIDs[i] = g.uuid
 	}
-	return gws, nil
+	err = loadMeters(ctx, db, gws, `select m.gateway_id, m.id, m.meter_no, m.profile, m.unit_address,
+		m.alarm1 > 0, m.prepaid_mode = 'platform'
+		from unnest($1::uuid[]) as b(id) join meters m on m.gateway_id = b.id`, gwIDs)
+	return gws, err
 }
 
 // loadMeter reads one meter with its gateway.
 func loadMeter(ctx context.Context, db *store.DB, projectID, meterID string) ([]*gateway, error) {
-	rows, err := db.Query(ctx, `select g.id::text, g.project_id::text, g.code, g.address, g.protocol,
-		m.id, m.meter_no, m.profile, m.unit_address, m.alarm1 > 0, m.prepaid_mode = 'platform'
+	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol
 		from meters m join gateways g on g.id = m.gateway_id
 		where g.project_id = $1 and m.id = $2::uuid`, projectID, meterID)
-	if err != nil {
-		return nil, fmt.Errorf("load meter: %w", err)
+	if err != nil || len(gws) == 0 {
+		return nil, err
 	}
-	return scanGateways(rows)
+	err = loadMeters(ctx, db, gws, `select m.gateway_id, m.id, m.meter_no, m.profile, m.unit_address,
+		m.alarm1 > 0, m.prepaid_mode = 'platform'
+		from meters m where m.id = $1::uuid`, meterID)
+	return gws, err
 }
 
-// scanGateways groups rows of gateway and meter columns by gateway.
-func scanGateways(rows pgx.Rows) ([]*gateway, error) {
+// loadGateways runs a query of gateway columns.
+func loadGateways(ctx context.Context, db *store.DB, sql string, args ...any) ([]*gateway, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load gateways: %w", err)
+	}
 	defer rows.Close()
 	var out []*gateway
-	byID := map[string]*gateway{}
 	for rows.Next() {
 		var g gateway
-		var m meter
-		if err := rows.Scan(&g.id, &g.projectID, &g.code, &g.address, &g.protocol, (*[16]byte)(&m.uuid), &m.meterNo,
-			&m.profile, &m.unit, &m.alarmed, &m.platform); err != nil {
+		if err := rows.Scan((*[16]byte)(&g.uuid), &g.projectID, &g.code, &g.address, &g.protocol); err != nil {
 			return nil, err
 		}
-		cur := byID[g.id]
-		if cur == nil {
-			cur = &g
-			byID[g.id] = cur
-			out = append(out, cur)
-		}
-		cur.meters = append(cur.meters, m)
+		g.id = g.uuid.String()
+		out = append(out, &g)
 	}
 	return out, rows.Err()
+}
+
+// loadMeters runs a query of meter columns (the gateway's id first) and
+// hands each meter to its gateway among gws, by unit address.
+func loadMeters(ctx context.Context, db *store.DB, gws []*gateway, sql string, args ...any) error {
+	byID := make(map[uuid.UUID]*gateway, len(gws))
+	for _, g := range gws {
+		byID[g.uuid] = g
+	}
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("load meters: %w", err)
+	}
+	defer rows.Close()
+	var gw uuid.UUID
+	var m meter
+	var profile []byte
+	for rows.Next() {
+		if err := rows.Scan((*[16]byte)(&gw), (*[16]byte)(&m.uuid), &m.meterNo, &profile, &m.unit, &m.alarmed,
+			&m.platform); err != nil {
+			return err
+		}
+		g := byID[gw]
+		if g == nil {
+			continue
+		}
+		// A gateway's meters nearly always share a profile: one string for them.
+		if n := len(g.meters); n > 0 && g.meters[n-1].profile == string(profile) {
+			m.profile = g.meters[n-1].profile
+		} else {
+			m.profile = string(profile)
+		}
+		g.meters = append(g.meters, m)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, g := range gws {
+		slices.SortFunc(g.meters, func(x, y meter) int { return cmp.Compare(x.unit, y.unit) })
+	}
+	return nil
 }
 
 // skipWritten drops meters that already have this sweep's reading: an

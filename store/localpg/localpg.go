@@ -76,6 +76,11 @@ func start(ctx context.Context, dir string, port int, durable bool) (*Cluster, e
 	if !durable {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	}
+	// More server settings for one run, e.g. "-c shared_preload_libraries=pg_stat_statements"
+	// (make bench-sweep's statement breakdown).
+	if extra := os.Getenv("VOLTFLOW_PG_OPTS"); extra != "" {
+		opts += " " + extra
+	}
 	logFile := filepath.Join(dir, "postgres.log")
 	if out, err := c.run(ctx, "pg_ctl", "-D", dir, "-o", opts, "-l", logFile, "-w", "-t", "60", "start"); err != nil {
 		return nil, fmt.Errorf("pg_ctl start (log %s): %w: %s", logFile, err, out)

@@ -81,11 +81,13 @@ func TestSweep100k(t *testing.T) {
 	if err := sweep.EnsureSchedule(ctx, stack.Temporal, p, 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	statements := statementsReset(t, ctx, stack)
 	cpu0 := cpuByRole(t, ctx, stack, simPID)
 	stopPerf := perfRecord(t, os.Getenv("VOLTFLOW_BENCH_PERF"))
 	first, res := triggerSweep(t, ctx, stack.Temporal, p)
 	stopPerf()
 	logCPU(t, "the sweep", cpu0, cpuByRole(t, ctx, stack, simPID))
+	statements()
 	t.Logf("scheduled sweep: %.2fs, %+v", first.Seconds(), res)
 	if res.Read != gateways*perGateway || res.Failed != 0 || res.GatewaysDown != 0 {
 		t.Fatalf("sweep read %d of %d meters (%d failed, %d gateways down)", res.Read, gateways*perGateway, res.Failed, res.GatewaysDown)
@@ -132,6 +134,40 @@ func perfRecord(t *testing.T, file string) func() {
 	return func() {
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		_ = cmd.Wait()
+	}
+}
+
+// statementsReset, when the server loads pg_stat_statements (make
+// bench-sweep VOLTFLOW_PG_OPTS="-c shared_preload_libraries=pg_stat_statements"),
+// starts counting afresh; the returned func logs the statements that took
+// the most of the server's time since, planning included.
+func statementsReset(t *testing.T, ctx context.Context, stack *harness.Stack) func() {
+	t.Helper()
+	if _, err := stack.DB.Exec(ctx, `create extension if not exists pg_stat_statements`); err != nil {
+		return func() {}
+	}
+	if _, err := stack.DB.Exec(ctx, `select pg_stat_statements_reset()`); err != nil {
+		return func() {} // the library is not preloaded
+	}
+	return func() {
+		rows, err := stack.DB.Query(ctx, `select calls, round(total_plan_time)::bigint, round(total_exec_time)::bigint,
+				rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+			from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+			order by total_plan_time + total_exec_time desc limit 12`)
+		if err != nil {
+			t.Logf("pg_stat_statements: %v", err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var calls, plan, exec, n int64
+			var q string
+			if err := rows.Scan(&calls, &plan, &exec, &n, &q); err != nil {
+				t.Logf("pg_stat_statements: %v", err)
+				return
+			}
+			t.Logf("statement: %5d calls, plan %5d ms, exec %5d ms, %7d rows: %s", calls, plan, exec, n, q)
+		}
 	}
 }
 
@@ -260,6 +296,8 @@ func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, s
 
 // bareLoop is the baseline: open every gateway, read every meter, COPY the
 // rows into a table — no Temporal, no staging, no state or contact upkeep.
+// A row holds every value a reading of the sweep stores, as the registers'
+// integers, in a plain table without a key.
 func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simAddrs, table string) time.Duration {
 	t.Helper()
 	prof, err := profile.Load(profile.RefPrepaidV1)
@@ -267,7 +305,8 @@ func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simA
 		t.Fatal(err)
 	}
 	if _, err := stack.DB.Exec(ctx, `create table `+table+` (gateway int, unit int, taken_at timestamptz,
-		energy bigint, remaining bigint, purchase_count int, relay smallint, mode smallint, status int)`); err != nil {
+		energy bigint, sharp bigint, peak bigint, flat bigint, valley bigint, voltage bigint, current bigint,
+		power bigint, remaining bigint, purchase_count int, relay smallint, mode smallint, status int)`); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -315,7 +354,8 @@ func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simA
 	now := time.Now()
 	g, u := 0, 0
 	n, err := stack.DB.CopyFrom(ctx, pgx.Identifier{table},
-		[]string{"gateway", "unit", "taken_at", "energy", "remaining", "purchase_count", "relay", "mode", "status"},
+		[]string{"gateway", "unit", "taken_at", "energy", "sharp", "peak", "flat", "valley", "voltage", "current", "power",
+			"remaining", "purchase_count", "relay", "mode", "status"},
 		pgx.CopyFromFunc(func() ([]any, error) {
 			if u == len(rows[g]) {
 				g, u = g+1, 0
@@ -325,8 +365,9 @@ func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simA
 			}
 			s := rows[g][u]
 			u++
-			return []any{int32(g), int32(s.Unit), now, s.Energy, s.Remaining, int32(s.PurchaseCount), int16(s.Relay),
-				int16(s.Mode), int32(s.Status)}, nil
+			return []any{int32(g), int32(s.Unit), now, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
+				s.Voltage, s.Current, s.Power, s.Remaining, int32(s.PurchaseCount), int16(s.Relay), int16(s.Mode),
+				int32(s.Status)}, nil
 		}))
 	if err != nil {
 		t.Fatal(err)
