@@ -87,7 +87,8 @@ func (a *Activities) writeTx(ctx context.Context, at, now time.Time, b *batch, s
 // PostgreSQL's parsing of "123.45". A reading already there is a unique
 // violation that aborts the transaction.
 func copyReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) error {
-	buf := make([]byte, 0, len(rows)*160)
+	// About 200 bytes a row; growing a buffer of megabytes costs copies.
+	buf := make([]byte, 0, len(rows)*256)
 	slot := at.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
 	for _, r := range rows {
 		s := r.s
@@ -116,6 +117,7 @@ func copyReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) erro
 var copyReadingsSQL = "copy readings (" + strings.Join(readingColumns, ", ") + ") from stdin"
 
 // appendFixed appends v×10^-places as a decimal: appendFixed(b, -5, 2) is "-0.05".
+// It runs 13 times per reading: no allocation.
 func appendFixed(b []byte, v int64, places int) []byte {
 	if places == 0 {
 		return strconv.AppendInt(b, v, 10)
@@ -124,14 +126,17 @@ func appendFixed(b []byte, v int64, places int) []byte {
 		b = append(b, '-')
 		v = -v // a register value is far from math.MinInt64
 	}
-	var digits [24]byte
-	d := strconv.AppendInt(digits[:0], v, 10)
-	for len(d) <= places {
-		d = append([]byte{'0'}, d...)
+	var scale int64 = 1
+	for range places {
+		scale *= 10
 	}
-	b = append(b, d[:len(d)-places]...)
+	b = strconv.AppendInt(b, v/scale, 10)
 	b = append(b, '.')
-	return append(b, d[len(d)-places:]...)
+	frac := v % scale
+	for p := scale / 10; p > 1 && frac < p; p /= 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, frac, 10)
 }
 
 // stageReadings is the slow, conflict-proof path: COPY into a staging
