@@ -109,17 +109,22 @@ func Workflow(ctx workflow.Context, in Input) error {
 	draining := false
 	sel := workflow.NewSelector(ctx)
 
+	// makeReady queues lane c for a slot (v1 "alarm-priority": the alarm
+	// lane goes first).
+	makeReady := func(c string) {
+		if priority && c == LaneAlarm {
+			ready = append([]string{c}, ready...)
+		} else {
+			ready = append(ready, c)
+		}
+	}
 	enqueue := func(p Pending) {
 		if known[p.PushID] {
 			return
 		}
 		known[p.PushID] = true
 		if len(queues[p.ConnectorID]) == 0 && !inflight[p.ConnectorID] {
-			if priority && p.ConnectorID == LaneAlarm {
-				ready = append([]string{p.ConnectorID}, ready...)
-			} else {
-				ready = append(ready, p.ConnectorID)
-			}
+			makeReady(p.ConnectorID)
 		}
 		queues[p.ConnectorID] = append(queues[p.ConnectorID], p.PushID)
 	}
@@ -135,25 +140,26 @@ func Workflow(ctx workflow.Context, in Input) error {
 		inflight[c] = false
 		nInflight--
 		if len(queues[c]) > 0 {
-			if priority && c == LaneAlarm {
-				ready = append([]string{c}, ready...)
-			} else {
-				ready = append(ready, c)
-			}
+			makeReady(c)
 		} else {
 			delete(queues, c)
 		}
+	}
+	// take puts the head push of the first ready lane in flight.
+	take := func() (string, int64) {
+		c := ready[0]
+		ready = ready[1:]
+		id := queues[c][0]
+		queues[c] = queues[c][1:]
+		inflight[c] = true
+		nInflight++
+		return c, id
 	}
 	pumpBatch := func() {
 		var lanes []string
 		var ids []int64
 		for !draining && len(ready) > 0 && (nInflight < maxInflight || ready[0] == LaneAlarm) {
-			c := ready[0]
-			ready = ready[1:]
-			id := queues[c][0]
-			queues[c] = queues[c][1:]
-			inflight[c] = true
-			nInflight++
+			c, id := take()
 			if c == LaneAlarm {
 				// Alone, so a slow batch never holds an alarm back.
 				f := workflow.ExecuteActivity(sendCtx, acts.SendPush, SendInput{PushID: id})
@@ -186,30 +192,14 @@ func Workflow(ctx workflow.Context, in Input) error {
 			return
 		}
 		for !draining && len(ready) > 0 && (nInflight < maxInflight || (priority && ready[0] == LaneAlarm)) {
-			c := ready[0]
-			ready = ready[1:]
-			id := queues[c][0]
-			queues[c] = queues[c][1:]
-			inflight[c] = true
-			nInflight++
+			c, id := take()
 			f := workflow.ExecuteActivity(sendCtx, acts.SendPush, SendInput{PushID: id})
 			sel.AddFuture(f, func(f workflow.Future) {
 				var res SendResult
 				if err := f.Get(ctx, &res); err != nil {
 					log.Warn("push rejected", "pushId", id, "connector", c, "error", err)
 				}
-				delete(known, id)
-				inflight[c] = false
-				nInflight--
-				if len(queues[c]) > 0 {
-					if priority && c == LaneAlarm {
-						ready = append([]string{c}, ready...)
-					} else {
-						ready = append(ready, c)
-					}
-				} else {
-					delete(queues, c)
-				}
+				finish(c, id)
 			})
 		}
 	}
