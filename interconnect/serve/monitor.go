@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store"
 )
 
 // The remaining queries of §9 (tables 38–79).
@@ -90,6 +91,34 @@ func operatorArg(c *call, id string, required bool) error {
 	return nil
 }
 
+// stationCaller checks the arguments tables 51, 57, 66 and 78 share: the
+// station id, and the OperatorID, which may be left out but otherwise must
+// match the envelope's.
+func stationCaller(c *call, stationID, operatorID string) error {
+	if err := stationArg(stationID); err != nil {
+		return err
+	}
+	return operatorArg(c, operatorID, false)
+}
+
+// ofStation checks an optional id the query narrows to (an EquipmentID, a
+// DisequipmentID) against the station's own with lookup; what names it in
+// the 4004 answer.
+func (h *Handler) ofStation(ctx context.Context, stationID, id, what string,
+	lookup func(context.Context, registry.Querier, string, string) (bool, error)) error {
+	if id == "" {
+		return nil
+	}
+	ok, err := lookup(ctx, h.cfg.DB, stationID, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return business("unknown " + what + " of the station")
+	}
+	return nil
+}
+
 // unknown maps registry.ErrUnknown to 4004.
 func unknown(err error, what string) error {
 	if errors.Is(err, registry.ErrUnknown) {
@@ -98,34 +127,38 @@ func unknown(err error, what string) error {
 	return err
 }
 
-func (h *Handler) queryChargeStats(ctx context.Context, _ *call, p any) (any, error) {
-	q := p.(*StatsQuery)
+// stationStats reads the station's statistics over the query's days with
+// stats (registry.ChargeStats or DischargeStats): tables 39 and 42 differ
+// only in what is summed.
+func stationStats[T any](ctx context.Context, h *Handler, q *StatsQuery,
+	stats func(context.Context, *store.DB, string, time.Time, time.Time) (T, error)) (T, error) {
+	var none T
 	if err := stationArg(q.StationID); err != nil {
-		return nil, err
+		return none, err
 	}
 	from, to, err := h.dateRange(q.StartTime, q.EndTime)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	st, err := registry.ChargeStats(ctx, h.cfg.DB, q.StationID, from, to)
+	st, err := stats(ctx, h.cfg.DB, q.StationID, from, to)
 	if err != nil {
-		return nil, unknown(err, "StationID")
+		return none, unknown(err, "StationID")
+	}
+	return st, nil
+}
+
+func (h *Handler) queryChargeStats(ctx context.Context, _ *call, p any) (any, error) {
+	st, err := stationStats(ctx, h, p.(*StatsQuery), registry.ChargeStats)
+	if err != nil {
+		return nil, err
 	}
 	return ChargeStatsAnswer{StationStats: st}, nil
 }
 
 func (h *Handler) queryDischargeStats(ctx context.Context, _ *call, p any) (any, error) {
-	q := p.(*StatsQuery)
-	if err := stationArg(q.StationID); err != nil {
-		return nil, err
-	}
-	from, to, err := h.dateRange(q.StartTime, q.EndTime)
+	st, err := stationStats(ctx, h, p.(*StatsQuery), registry.DischargeStats)
 	if err != nil {
 		return nil, err
-	}
-	st, err := registry.DischargeStats(ctx, h.cfg.DB, q.StationID, from, to)
-	if err != nil {
-		return nil, unknown(err, "StationID")
 	}
 	return DischargeStatsAnswer{StationStats: st}, nil
 }
@@ -164,23 +197,14 @@ type AlarmAnswer struct {
 // reconciling after an outage needs recent history, not only open alarms).
 func (h *Handler) queryAlarmInfo(ctx context.Context, c *call, p any) (any, error) {
 	q := p.(*AlarmQuery)
-	if err := stationArg(q.StationID); err != nil {
-		return nil, err
-	}
-	if err := operatorArg(c, q.OperatorID, false); err != nil {
+	if err := stationCaller(c, q.StationID, q.OperatorID); err != nil {
 		return nil, err
 	}
 	if _, err := registry.Head(ctx, h.cfg.DB, q.StationID); err != nil {
 		return nil, unknown(err, "StationID")
 	}
-	if q.EquipmentID != "" {
-		ok, err := registry.EquipmentOf(ctx, h.cfg.DB, q.StationID, q.EquipmentID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, business("unknown EquipmentID of the station")
-		}
+	if err := h.ofStation(ctx, q.StationID, q.EquipmentID, "EquipmentID", registry.EquipmentOf); err != nil {
+		return nil, err
 	}
 	alarms, err := registry.Alarms(ctx, h.cfg.DB, q.StationID, q.EquipmentID, h.cfg.Now().Add(-alarmQueryWindow), maxListed)
 	if err != nil {
@@ -204,10 +228,7 @@ type EventAnswer struct {
 
 func (h *Handler) queryEventInfo(ctx context.Context, c *call, p any) (any, error) {
 	q := p.(*EventQuery)
-	if err := stationArg(q.StationID); err != nil {
-		return nil, err
-	}
-	if err := operatorArg(c, q.OperatorID, false); err != nil {
+	if err := stationCaller(c, q.StationID, q.OperatorID); err != nil {
 		return nil, err
 	}
 	from, to, err := h.dateRange(q.StartTime, q.EndTime)
@@ -238,20 +259,11 @@ type DisEquipmentAnswer struct {
 
 func (h *Handler) queryDisEquipment(ctx context.Context, c *call, p any) (any, error) {
 	q := p.(*DisEquipmentQuery)
-	if err := stationArg(q.StationID); err != nil {
+	if err := stationCaller(c, q.StationID, q.OperatorID); err != nil {
 		return nil, err
 	}
-	if err := operatorArg(c, q.OperatorID, false); err != nil {
+	if err := h.ofStation(ctx, q.StationID, q.DisequipmentID, "DisequipmentID", registry.DisEquipmentOf); err != nil {
 		return nil, err
-	}
-	if q.DisequipmentID != "" {
-		ok, err := registry.DisEquipmentOf(ctx, h.cfg.DB, q.StationID, q.DisequipmentID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, business("unknown DisequipmentID of the station")
-		}
 	}
 	infos, err := registry.DisEquipmentStatus(ctx, h.cfg.DB, q.StationID, q.DisequipmentID)
 	if err != nil {
@@ -273,10 +285,7 @@ type VideoAnswer struct {
 
 func (h *Handler) queryVideoInfo(ctx context.Context, c *call, p any) (any, error) {
 	q := p.(*VideoQuery)
-	if err := stationArg(q.StationID); err != nil {
-		return nil, err
-	}
-	if err := operatorArg(c, q.OperatorID, false); err != nil {
+	if err := stationCaller(c, q.StationID, q.OperatorID); err != nil {
 		return nil, err
 	}
 	v, err := registry.Videos(ctx, h.cfg.DB, q.StationID)
