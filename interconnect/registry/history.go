@@ -122,63 +122,72 @@ func energy(ctx context.Context, db *store.DB, stationID string, from, to time.T
 	})
 }
 
-// ChargeStats answers query_station_charge_stats (table 40) for the days
-// from..to. Each level is summed before rounding to 0.1 kWh.
-func ChargeStats(ctx context.Context, db *store.DB, stationID string, from, to time.Time) (StationChargeStatsInfo, error) {
+// stationEnergy is energy of a known station (registry.ErrUnknown otherwise).
+func stationEnergy(ctx context.Context, db *store.DB, stationID string, from, to time.Time) ([]connectorEnergy, error) {
 	if _, err := Head(ctx, db, stationID); err != nil {
-		return StationChargeStatsInfo{}, err
+		return nil, err
 	}
-	cs, err := energy(ctx, db, stationID, from, to)
+	return energy(ctx, db, stationID, from, to)
+}
+
+// levels sums one direction (kwh: charge or discharge) of the station's
+// connectors, which energy orders by equipment, into the levels of tables
+// 13–16: each connector, each equipment and the station, each level summed
+// before rounding to 0.1 kWh. equipment and connector build the table's
+// rows, whose field names differ between charge and discharge.
+func levels[E, C any](cs []connectorEnergy, kwh func(connectorEnergy) float64,
+	equipment func(id string, sum Fixed1, connectors []C) E, connector func(id string, v Fixed1) C) ([]E, Fixed1) {
+	out := []E{}
+	var total float64
+	for start := 0; start < len(cs); {
+		connectors := []C{}
+		var sum float64
+		end := start
+		for ; end < len(cs) && cs[end].equipment == cs[start].equipment; end++ {
+			v := kwh(cs[end])
+			connectors = append(connectors, connector(cs[end].connector, Fixed1(v)))
+			sum += v
+			total += v
+		}
+		out = append(out, equipment(cs[start].equipment, Fixed1(sum), connectors))
+		start = end
+	}
+	return out, Fixed1(total)
+}
+
+// ChargeStats answers query_station_charge_stats (table 40) for the days
+// from..to.
+func ChargeStats(ctx context.Context, db *store.DB, stationID string, from, to time.Time) (StationChargeStatsInfo, error) {
+	cs, err := stationEnergy(ctx, db, stationID, from, to)
 	if err != nil {
 		return StationChargeStatsInfo{}, err
 	}
-	out := StationChargeStatsInfo{StationID: stationID, StartTime: from.Format(DateLayout), EndTime: to.Format(DateLayout),
-		EquipmentChargeStatsInfos: []EquipmentChargeStatsInfo{}}
-	var total, eqSum float64
-	for i, c := range cs {
-		if i == 0 || cs[i-1].equipment != c.equipment {
-			out.EquipmentChargeStatsInfos = append(out.EquipmentChargeStatsInfos, EquipmentChargeStatsInfo{
-				EquipmentID: c.equipment, ConnectorChargeStatsInfos: []ConnectorChargeStatsInfo{}})
-			eqSum = 0
-		}
-		e := &out.EquipmentChargeStatsInfos[len(out.EquipmentChargeStatsInfos)-1]
-		e.ConnectorChargeStatsInfos = append(e.ConnectorChargeStatsInfos, ConnectorChargeStatsInfo{
-			ConnectorID: c.connector, ConnectorChargeElectricity: Fixed1(c.charge)})
-		eqSum += c.charge
-		total += c.charge
-		e.EquipmentChargeElectricity = Fixed1(eqSum)
-	}
-	out.StationChargeElectricity = Fixed1(total)
-	return out, nil
+	equipments, total := levels(cs, func(c connectorEnergy) float64 { return c.charge },
+		func(id string, sum Fixed1, connectors []ConnectorChargeStatsInfo) EquipmentChargeStatsInfo {
+			return EquipmentChargeStatsInfo{EquipmentID: id, EquipmentChargeElectricity: sum, ConnectorChargeStatsInfos: connectors}
+		},
+		func(id string, v Fixed1) ConnectorChargeStatsInfo {
+			return ConnectorChargeStatsInfo{ConnectorID: id, ConnectorChargeElectricity: v}
+		})
+	return StationChargeStatsInfo{StationID: stationID, StartTime: from.Format(DateLayout), EndTime: to.Format(DateLayout),
+		StationChargeElectricity: total, EquipmentChargeStatsInfos: equipments}, nil
 }
 
 // DischargeStats answers query_station_discharge_stats (table 43).
 func DischargeStats(ctx context.Context, db *store.DB, stationID string, from, to time.Time) (StationDischargeStatsInfo, error) {
-	if _, err := Head(ctx, db, stationID); err != nil {
-		return StationDischargeStatsInfo{}, err
-	}
-	cs, err := energy(ctx, db, stationID, from, to)
+	cs, err := stationEnergy(ctx, db, stationID, from, to)
 	if err != nil {
 		return StationDischargeStatsInfo{}, err
 	}
-	out := StationDischargeStatsInfo{StationID: stationID, StartTime: from.Format(DateLayout), EndTime: to.Format(DateLayout),
-		EquipmentDischargeStatsInfos: []EquipmentDischargeStatsInfo{}}
-	var total, eqSum float64
-	for i, c := range cs {
-		if i == 0 || cs[i-1].equipment != c.equipment {
-			out.EquipmentDischargeStatsInfos = append(out.EquipmentDischargeStatsInfos, EquipmentDischargeStatsInfo{
-				EquipmentID: c.equipment, ConnectorDischargeStatsInfos: []ConnectorDischargeStatsInfo{}})
-			eqSum = 0
-		}
-		e := &out.EquipmentDischargeStatsInfos[len(out.EquipmentDischargeStatsInfos)-1]
-		e.ConnectorDischargeStatsInfos = append(e.ConnectorDischargeStatsInfos, ConnectorDischargeStatsInfo{
-			ConnectorID: c.connector, ConnectorDischargeElectricity: Fixed1(c.discharge)})
-		eqSum += c.discharge
-		total += c.discharge
-		e.EquipmentDischargeElectricity = Fixed1(eqSum)
-	}
-	out.StationDischargeElectricity = Fixed1(total)
-	return out, nil
+	equipments, total := levels(cs, func(c connectorEnergy) float64 { return c.discharge },
+		func(id string, sum Fixed1, connectors []ConnectorDischargeStatsInfo) EquipmentDischargeStatsInfo {
+			return EquipmentDischargeStatsInfo{EquipmentID: id, EquipmentDischargeElectricity: sum, ConnectorDischargeStatsInfos: connectors}
+		},
+		func(id string, v Fixed1) ConnectorDischargeStatsInfo {
+			return ConnectorDischargeStatsInfo{ConnectorID: id, ConnectorDischargeElectricity: v}
+		})
+	return StationDischargeStatsInfo{StationID: stationID, StartTime: from.Format(DateLayout), EndTime: to.Format(DateLayout),
+		StationDischargeElectricity: total, EquipmentDischargeStatsInfos: equipments}, nil
 }
 
 // collectJSON reads rows of one jsonb column into T.
