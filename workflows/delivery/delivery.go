@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/recharge"
@@ -53,6 +54,38 @@ func NewTracker(ctx workflow.Context, initial domain.Status, project Project) (*
 	t := &Tracker{status: initial, project: project}
 	err := workflow.SetQueryHandler(ctx, QueryStatus, func() (domain.Status, error) { return t.status, nil })
 	return t, err
+}
+
+// Begin registers a delivery workflow's handlers in the order the sale and
+// the refund have always used — status query (NewTracker), decide Update
+// (approval.New), redispatch Update (NewStep) — before an Update can arrive.
+func Begin(ctx workflow.Context, initial domain.Status, projectID string, project Project) (*Tracker, *approval.Review, *Step, error) {
+	status, err := NewTracker(ctx, initial, project)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rev, err := approval.New(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	step, err := NewStep(ctx, status, projectID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return status, rev, step, nil
+}
+
+// Review asks for approval (rev.Request) and projects the outcome:
+// approved, or rejected with the refusal's reason.
+func (t *Tracker) Review(ctx workflow.Context, rev *approval.Review, task inbox.OpenTaskInput, timeout time.Duration, onOpen func() error) (bool, error) {
+	out, err := rev.Request(ctx, task, timeout, onOpen)
+	if err != nil {
+		return false, err
+	}
+	if !out.Approved {
+		return false, t.Set(ctx, domain.Rejected, out.Refusal())
+	}
+	return true, t.Set(ctx, domain.Approved, "")
 }
 
 // Status is the current status.

@@ -74,19 +74,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if in.NeedsApproval {
 		initial = domain.PendingApproval
 	}
-	status, err := delivery.NewTracker(ctx, initial, func(ctx workflow.Context, s domain.Status, failure string) error {
+	// Update handlers first, so an Update never finds the workflow without them.
+	status, rev, step, err := delivery.Begin(ctx, initial, in.ProjectID, func(ctx workflow.Context, s domain.Status, failure string) error {
 		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SetRechargeStatus, rechargeacts.StatusInput{
 			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
 	})
-	if err != nil {
-		return Result{}, err
-	}
-	// Update handlers first, so an Update never finds the workflow without them.
-	rev, err := approval.New(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	step, err := delivery.NewStep(ctx, status, in.ProjectID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -98,9 +90,6 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		}
 		if !approved {
 			return Result{Status: domain.Rejected}, nil
-		}
-		if err := status.Set(ctx, domain.Approved, ""); err != nil {
-			return Result{}, err
 		}
 	}
 
@@ -153,21 +142,12 @@ func platform(ctx workflow.Context, in Input, status *delivery.Tracker) (Result,
 }
 
 func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
-	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+	return status.Review(ctx, rev, inbox.OpenTaskInput{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RechargeID),
 		Subject:    fmt.Sprintf("Recharge %s to meter %s", in.Amount, in.MeterNo),
 		Details:    map[string]string{"rechargeId": in.RechargeID, "meterNo": in.MeterNo, "amount": in.Amount.String()},
 	}, in.ApprovalTimeout, func() error { return status.Set(ctx, domain.PendingApproval, "") })
-	if err != nil {
-		return false, err
-	}
-	if !out.Approved {
-		if err := status.Set(ctx, domain.Rejected, out.Refusal()); err != nil {
-			return false, err
-		}
-	}
-	return out.Approved, nil
 }
 
 func withDefaults(in Input) Input {

@@ -65,19 +65,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	var acts *refundacts.Activities
 	var devices *meters.Activities
 
-	status, err := delivery.NewTracker(ctx, domain.PendingApproval, func(ctx workflow.Context, s domain.Status, failure string) error {
+	// Update handlers first, so an Update never finds the workflow without them.
+	status, rev, step, err := delivery.Begin(ctx, domain.PendingApproval, in.ProjectID, func(ctx workflow.Context, s domain.Status, failure string) error {
 		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SetRefundStatus, refundacts.StatusInput{
 			RefundID: in.RefundID, Status: s, Failure: failure}).Get(ctx, nil)
 	})
-	if err != nil {
-		return Result{}, err
-	}
-	// Update handlers first, so an Update never finds the workflow without them.
-	rev, err := approval.New(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	step, err := delivery.NewStep(ctx, status, in.ProjectID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -89,9 +81,6 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	if !approved {
 		return Result{Status: domain.Rejected}, nil
-	}
-	if err := status.Set(ctx, domain.Approved, ""); err != nil {
-		return Result{}, err
 	}
 
 	// Booking and the move to dispatching commit together. The wallet is
@@ -132,19 +121,10 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 		subject = fmt.Sprintf("Reverse recharge %s of %s on meter %s", in.ReversesRechargeID, in.Amount, in.MeterNo)
 		details["reversesRechargeId"], details["reason"] = in.ReversesRechargeID, in.Reason
 	}
-	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+	return status.Review(ctx, rev, inbox.OpenTaskInput{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RefundID), Subject: subject, Details: details,
 	}, in.ApprovalTimeout, nil) // the refund was created pending_approval: nothing to project
-	if err != nil {
-		return false, err
-	}
-	if !out.Approved {
-		if err := status.Set(ctx, domain.Rejected, out.Refusal()); err != nil {
-			return false, err
-		}
-	}
-	return out.Approved, nil
 }
 
 func withDefaults(in Input) Input {
