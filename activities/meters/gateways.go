@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -103,9 +104,11 @@ var ErrUnknownMeter = errors.New("unknown meter")
 func loadMeter(ctx context.Context, db *store.DB, id string) (Meter, error) {
 	var m Meter
 	var unit int
-	err := db.QueryRow(ctx, `select m.id, m.project_id, m.meter_no, g.address, g.protocol, m.unit_address, m.profile
+	var window int
+	err := db.QueryRow(ctx, `select m.id, m.project_id, m.meter_no, g.address, g.protocol, m.unit_address, m.profile,
+			coalesce(g.max_in_flight, 0)
 		from meters m join gateways g on g.id=m.gateway_id where m.id=$1`, id).
-		Scan(&m.ID, &m.ProjectID, &m.MeterNo, &m.Address, &m.Protocol, &unit, &m.Profile)
+		Scan(&m.ID, &m.ProjectID, &m.MeterNo, &m.Address, &m.Protocol, &unit, &m.Profile, &window)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("meter %s: %w", id, ErrUnknownMeter)
 	}
@@ -116,10 +119,23 @@ func loadMeter(ctx context.Context, db *store.DB, id string) (Meter, error) {
 		return m, fmt.Errorf("meter %s: unit address %d outside 1..247", m.MeterNo, unit)
 	}
 	m.Unit = uint8(unit)
-	if m.Protocol == "modbus-rtu-tcp" {
-		m.Address = "rtuovertcp://" + m.Address
+	if m.Protocol != "dlt645-tcp" {
+		m.Address = GatewayURL(m.Protocol, m.Address, window)
 	}
 	return m, nil
+}
+
+// GatewayURL is what a Modbus client dials for a gateway row: its address
+// with the scheme of its protocol, and its own pipelining window (gateways.max_in_flight,
+// 0 for the default) as an option of the URL.
+func GatewayURL(protocol, address string, maxInFlight int) string {
+	if protocol == "modbus-rtu-tcp" {
+		address = "rtuovertcp://" + address
+	} // host:port alone is Modbus TCP
+	if maxInFlight > 0 {
+		address += "?max_in_flight=" + strconv.Itoa(maxInFlight)
+	}
+	return address
 }
 
 // saveState records a reading as the meter's last known state.

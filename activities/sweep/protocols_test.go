@@ -126,6 +126,65 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 	}
 }
 
+// TestGatewayWindowFromItsRow sweeps two gateways that drop requests
+// arriving while they answer: the one whose row says max_in_flight 1 reads
+// every meter, the other (the platform's pipelining default) loses reads.
+func TestGatewayWindowFromItsRow(t *testing.T) {
+	ctx := context.Background()
+	db := pg.NewDB(t)
+	d := demo.Defaults()
+	d.BcryptCost, d.MetersPerGW, d.GatewayPorts = 4, 1, []int{1}
+	loaded, err := demo.Load(ctx, db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: 2, Meters: 4,
+		Latency: 5 * time.Millisecond, NoPipelining: true, Meter: simulator.MeterConfig{Remaining: 1000, UnitPrice: 12000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fleet.Stop() })
+	var ids []string
+	for i, window := range []any{1, nil} {
+		gw := uuid.NewString()
+		if _, err := db.Exec(ctx, `insert into gateways(id, project_id, code, protocol, address, max_in_flight)
+			values($1,$2,$3,'modbus-tcp',$4,$5)`, gw, loaded.ProjectID, fmt.Sprintf("SERIAL-%d", i), fleet.Gateway(i).Addr(),
+			window); err != nil {
+			t.Fatal(err)
+		}
+		for u := 1; u <= 4; u++ {
+			if _, err := db.Exec(ctx, `insert into meters(id, project_id, meter_no, gateway_id, unit_address, profile, price)
+				values(gen_random_uuid(), $1, $2, $3, $4, 'ref-prepaid-v1', 1.2)`, loaded.ProjectID, fmt.Sprintf("S%d-%d", i, u),
+				gw, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids = append(ids, gw)
+	}
+	gws := &meters.Gateways{Timeout: 200 * time.Millisecond}
+	t.Cleanup(gws.Close)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	runBatch(t, &sweep.Activities{DB: db, Gateways: gws}, sweep.BatchInput{ProjectID: loaded.ProjectID, At: at, GatewayIDs: ids})
+	var serial, pipelined int
+	if err := db.QueryRow(ctx, `select count(*) filter (where m.meter_no like 'S0-%'), count(*) filter (where m.meter_no like 'S1-%')
+		from readings r join meters m on m.id=r.meter_id where r.read_at=$1`, at).Scan(&serial, &pipelined); err != nil {
+		t.Fatal(err)
+	}
+	if serial != 4 {
+		t.Errorf("gateway with max_in_flight 1: %d of 4 meters read", serial)
+	}
+	if pipelined == 4 {
+		t.Error("the pipelined gateway read all 4 meters: the simulator does not drop, the test proves nothing")
+	}
+	// A window a Modbus client cannot honour is refused by the database.
+	if _, err := db.Exec(ctx, `update gateways set max_in_flight=2, protocol='modbus-rtu-tcp' where id=$1`, ids[0]); err == nil {
+		t.Error("RTU over TCP gateway accepted max_in_flight 2")
+	}
+}
+
 // TestWriteTwiceStoresOnce is a zombie attempt's write landing after the
 // retry's: the direct COPY meets the readings already there, and the write
 // goes through the conflict-proof path instead of failing or duplicating.

@@ -408,6 +408,7 @@ func (a *Activities) flushRows() int {
 type gateway struct {
 	id, projectID, code, address, protocol string
 	uuid                                   uuid.UUID
+	maxInFlight                            int // gateways.max_in_flight, 0 for the default
 	meters                                 []meter
 }
 
@@ -429,7 +430,8 @@ type meter struct {
 // meters with the unnested ids (a hash of all 100,000 meters per batch),
 // where "= any(array)" is an index condition.
 func loadBatch(ctx context.Context, db *store.DB, projectID string, ids []string) ([]*gateway, error) {
-	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol
+	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol,
+			coalesce(g.max_in_flight, 0)
 		from unnest($2::text[]::uuid[]) as b(id) join gateways g on g.id = b.id
 		where g.project_id = $1`, projectID, ids)
 	if err != nil {
@@ -453,7 +455,8 @@ func loadBatch(ctx context.Context, db *store.DB, projectID string, ids []string
 
 // loadMeter reads one meter with its gateway.
 func loadMeter(ctx context.Context, db *store.DB, projectID, meterID string) ([]*gateway, error) {
-	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol
+	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol,
+			coalesce(g.max_in_flight, 0)
 		from meters m join gateways g on g.id = m.gateway_id
 		where g.project_id = $1 and m.id = $2::uuid`, projectID, meterID)
 	if err != nil || len(gws) == 0 {
@@ -475,7 +478,7 @@ func loadGateways(ctx context.Context, db *store.DB, sql string, args ...any) ([
 	var out []*gateway
 	for rows.Next() {
 		var g gateway
-		if err := rows.Scan((*[16]byte)(&g.uuid), &g.projectID, &g.code, &g.address, &g.protocol); err != nil {
+		if err := rows.Scan((*[16]byte)(&g.uuid), &g.projectID, &g.code, &g.address, &g.protocol, &g.maxInFlight); err != nil {
 			return nil, err
 		}
 		g.id = g.uuid.String()
@@ -634,10 +637,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 // profile (nearly always one), with requests pipelined (modbus.ReadMeters).
 func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutcome) gatewayOutcome {
 	out.rows = make([]row, 0, len(g.meters))
-	addr := g.address
-	if g.protocol == ProtocolModbusRTUTCP {
-		addr = "rtuovertcp://" + addr
-	}
+	addr := meters.GatewayURL(g.protocol, g.address, g.maxInFlight)
 	for i := 0; i < len(g.meters); {
 		// A run of meters with the same profile.
 		j := i + 1

@@ -39,6 +39,7 @@ func meterSimFlags(args []string) (simulator.Config, error) {
 	load := fs.Int64("load-watts", 8000, "load of every meter while its relay is closed")
 	speed := fs.Float64("speed", 120, "simulated seconds per real second")
 	latency := fs.Duration("latency", 0, "per-request bus latency")
+	noPipelining := fs.Bool("no-pipelining", false, "Modbus TCP gateways drop requests that arrive while they answer (serial servers that need max_in_flight=1)")
 	protocol := fs.String("protocol", simulator.ProtocolModbusTCP,
 		"gateway protocol: modbus-tcp, modbus-rtu-tcp (RTU over TCP) or dlt645 (DL/T 645-2007 over TCP; gateway i's unit u is address i×1000+u)")
 	if err := fs.Parse(args); err != nil {
@@ -48,7 +49,7 @@ func meterSimFlags(args []string) (simulator.Config, error) {
 		return simulator.Config{}, fmt.Errorf("--protocol %q: want one of %v", *protocol, simulator.Protocols())
 	}
 	return simulator.Config{
-		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency, Protocol: *protocol,
+		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency, NoPipelining: *noPipelining, Protocol: *protocol,
 		Meter: simulator.MeterConfig{Remaining: *remaining, UnitPrice: *price, Alarm1: 2000, Alarm2: 1000, Load: *load},
 	}, nil
 }

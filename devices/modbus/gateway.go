@@ -11,6 +11,8 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +30,9 @@ const DefaultTimeout = 2 * time.Second
 // Config describes one gateway connection.
 type Config struct {
 	// URL is tcp://host:port or rtuovertcp://host:port; host:port alone
-	// means tcp.
+	// means tcp. A Modbus TCP gateway that cannot take pipelined requests
+	// says so in its URL: tcp://host:port?max_in_flight=1 (it overrides
+	// MaxInFlight for that gateway).
 	URL string
 	// Profile describes every meter behind this gateway.
 	Profile *profile.Profile
@@ -86,14 +90,13 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger != nil {
 		logger = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
 	}
+	url, window, err := gatewayWindow(url, cfg.MaxInFlight)
+	if err != nil {
+		return nil, err
+	}
 	var tr transport
-	window := 1
 	if s, hostPort, _ := strings.Cut(url, "://"); s == "tcp" {
 		tr = &tcpTransport{addr: hostPort, timeout: timeout}
-		window = cfg.MaxInFlight
-		if window <= 0 {
-			window = DefaultMaxInFlight
-		}
 	} else {
 		client, err := mb.NewClient(&mb.ClientConfiguration{URL: url, Timeout: timeout, Logger: logger})
 		if err != nil {
@@ -111,6 +114,43 @@ func New(cfg Config) (*Gateway, error) {
 		turn:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}, nil
+}
+
+// MaxInFlightLimit bounds a gateway's pipelining window: far more than a
+// gateway's request queue, far less than the transaction id space.
+const MaxInFlightLimit = 256
+
+// gatewayWindow takes the URL's options off it and returns how many
+// requests may be in flight: the URL's max_in_flight, else the client's
+// default; always 1 for RTU over TCP, whose frames carry no transaction id.
+func gatewayWindow(url string, clientDefault int) (string, int, error) {
+	base, rawQuery, hasQuery := strings.Cut(url, "?")
+	tcp := strings.HasPrefix(base, "tcp://")
+	window := 1
+	if tcp {
+		window = clientDefault
+		if window <= 0 {
+			window = DefaultMaxInFlight
+		}
+	}
+	if !hasQuery {
+		return base, window, nil
+	}
+	q, err := neturl.ParseQuery(rawQuery)
+	if err != nil {
+		return "", 0, fmt.Errorf("modbus: %s: %w", url, err)
+	}
+	for k, v := range q {
+		if k != "max_in_flight" || len(v) != 1 {
+			return "", 0, fmt.Errorf("modbus: %s: unknown option %q (want max_in_flight=N)", url, k)
+		}
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 || n > MaxInFlightLimit || (!tcp && n != 1) {
+			return "", 0, fmt.Errorf("modbus: %s: max_in_flight %q: want 1..%d for tcp, 1 for rtuovertcp", url, v[0], MaxInFlightLimit)
+		}
+		window = n
+	}
+	return base, window, nil
 }
 
 // URL is the gateway's address, with scheme.
@@ -188,7 +228,17 @@ func (c *conn) release() { <-c.g.turn }
 // flight, so a request cannot be abandoned early: Config.Timeout is what
 // bounds it.
 func (c *conn) exchange(reqs []request, answers []answer) (int, error) {
-	n, err := c.g.tr.exchange(reqs, answers)
+	// At most window requests on the wire, whatever the caller batched: a
+	// gateway that cannot take pipelined requests drops those that come
+	// while it answers, even a meter's second block.
+	n := 0
+	var err error
+	for n < len(reqs) && err == nil {
+		end := min(n+max(c.g.window, 1), len(reqs))
+		var got int
+		got, err = c.g.tr.exchange(reqs[n:end], answers[n:end])
+		n += got
+	}
 	if err == nil {
 		return n, nil
 	}

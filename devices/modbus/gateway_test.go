@@ -399,6 +399,16 @@ func TestNewValidatesURL(t *testing.T) {
 		"127.0.0.1:502":              true,
 		"udp://127.0.0.1:502":        false,
 		"rtu:///dev/ttyUSB0":         false,
+		// A gateway's own pipelining window.
+		"tcp://127.0.0.1:502?max_in_flight=1":        true,
+		"127.0.0.1:502?max_in_flight=256":            true,
+		"rtuovertcp://10.0.0.7:4001?max_in_flight=1": true,
+		"tcp://127.0.0.1:502?max_in_flight=0":        false,
+		"tcp://127.0.0.1:502?max_in_flight=257":      false,
+		"tcp://127.0.0.1:502?max_in_flight=two":      false,
+		"tcp://127.0.0.1:502?max_in_flight=1&x=1":    false,
+		"tcp://127.0.0.1:502?maxInFlight=1":          false,
+		"rtuovertcp://10.0.0.7:4001?max_in_flight=2": false,
 	} {
 		g, err := modbus.New(modbus.Config{URL: url, Profile: p})
 		if (err == nil) != ok {
@@ -453,5 +463,40 @@ func TestReadMetersPipelined(t *testing.T) {
 				t.Errorf("in flight %d, unit %d answered %+v", inFlight, u, r.Snapshot)
 			}
 		}
+	}
+}
+
+// A gateway that drops requests arriving while it answers loses pipelined
+// reads; its URL's max_in_flight=1 keeps one request on the wire and reads
+// every meter.
+func TestMaxInFlightFromURL(t *testing.T) {
+	const units = 6
+	f, err := simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Meters: units, Start: start,
+		Meter: standard, Latency: 5 * time.Millisecond, NoPipelining: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Stop() })
+	all := []uint8{1, 2, 3, 4, 5, 6}
+	failed := func(g *modbus.Gateway) (n int) {
+		for _, r := range g.ReadMeters(t.Context(), all) {
+			if r.Err != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := failed(client(t, f.Gateway(0).URL(), 200*time.Millisecond)); n == 0 {
+		t.Fatal("pipelined reads all answered by a gateway that drops waiting requests: the simulator does not drop")
+	}
+	one := client(t, f.Gateway(0).URL()+"?max_in_flight=1", 200*time.Millisecond)
+	if one.URL() != f.Gateway(0).URL() {
+		t.Errorf("URL() = %q, want it without options", one.URL())
+	}
+	if n := failed(one); n != 0 {
+		t.Fatalf("%d of %d meters failed with max_in_flight=1", n, units)
 	}
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// Latency is how long each request holds a gateway's bus, as an
 	// RS-485 round trip would; default 0.
 	Latency time.Duration
+	// NoPipelining makes the Modbus TCP gateways behave like the many
+	// serial servers that forward one request and drop whatever arrived
+	// while the bus was busy: a client must keep one request in flight.
+	NoPipelining bool
 
 	Logger *slog.Logger // nil discards
 
@@ -110,6 +114,7 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		}
 		g := NewGateway(net.JoinHostPort(host, strconv.Itoa(p)), prof, meters)
 		g.latency = cfg.Latency
+		g.noPipelining = cfg.NoPipelining
 		g.setLogger(cfg.Logger)
 		f.gateways = append(f.gateways, g)
 	}

@@ -27,7 +27,10 @@ type Gateway struct {
 	blocks  []profile.Block // the register areas a read may cover
 	meters  []*Meter        // unit id i+1
 	latency time.Duration
-	logger  *log.Logger
+	// noPipelining drops requests that arrived during an answer (see
+	// Config.NoPipelining).
+	noPipelining bool
+	logger       *log.Logger
 
 	bus sync.Mutex // one request on the simulated RS-485 bus at a time
 
@@ -111,6 +114,30 @@ func (g *Gateway) serveConn(c net.Conn) {
 		_, _ = bw.Write(mbap[:])
 		if _, err := bw.Write(resp); err != nil {
 			return
+		}
+		if g.noPipelining && !dropWaiting(c, br) {
+			return
+		}
+	}
+}
+
+// dropWaiting discards every request already received, buffered or still
+// in the socket, as a gateway that forwards one request at a time does
+// with those that came while it was busy. It reports whether the
+// connection is still usable.
+func dropWaiting(c net.Conn, br *bufio.Reader) bool {
+	for {
+		if _, err := br.Discard(br.Buffered()); err != nil {
+			return false
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+		if _, err := br.Peek(1); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				_ = c.SetReadDeadline(time.Time{})
+				return true
+			}
+			return false
 		}
 	}
 }
