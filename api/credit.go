@@ -133,15 +133,7 @@ func txNoSyntax(s string) bool {
 func (s *Server) getCreditApplication(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	a, err := creditacts.GetApplication(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, creditacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "credit application not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	s.writeFound(w, r, a, err, creditacts.ErrNotFound, "credit application not found")
 }
 
 type consumptionRequest struct {
@@ -204,15 +196,7 @@ func (s *Server) listBills(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getBill(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	b, err := creditacts.GetBill(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, creditacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "bill not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
+	s.writeFound(w, r, b, err, creditacts.ErrNotFound, "bill not found")
 }
 
 type repaymentRequest struct {

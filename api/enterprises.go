@@ -254,15 +254,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 func (s *Server) getEnterpriseRecharge(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	rec, err := creditacts.GetRecharge(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, creditacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "enterprise recharge not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
+	s.writeFound(w, r, rec, err, creditacts.ErrNotFound, "enterprise recharge not found")
 }
 
 func (s *Server) enterpriseProjectCode(r *http.Request, projectID string) (string, error) {

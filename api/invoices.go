@@ -109,15 +109,7 @@ func sameSet(a, b []string) bool {
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	v, err := invoiceacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, invoiceacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "invoice not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeFound(w, r, v, err, invoiceacts.ErrNotFound, "invoice not found")
 }
 
 // listInvoices lists invoices (发票管理); ?format=xlsx exports them all.

@@ -48,6 +48,14 @@ func (s *Server) found(w http.ResponseWriter, r *http.Request, err, notFound err
 	return true
 }
 
+// writeFound answers a lookup of one resource: 200 with v when it was found,
+// else the problem found writes.
+func (s *Server) writeFound(w http.ResponseWriter, r *http.Request, v any, err, notFound error, detail string) {
+	if s.found(w, r, err, notFound, detail) {
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request failed", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "error", err)
 	writeProblem(w, http.StatusInternalServerError, CodeInternal, "request id "+middleware.GetReqID(r.Context()))

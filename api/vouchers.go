@@ -305,10 +305,7 @@ func writeVoucherProblem(w http.ResponseWriter, err error) {
 func (s *Server) getVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
+	s.writeFound(w, r, b, err, voucheracts.ErrNotFound, "voucher batch not found")
 }
 
 func (s *Server) listVoucherBatches(w http.ResponseWriter, r *http.Request) {
@@ -441,10 +438,7 @@ func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeFound(w, r, v, err, voucheracts.ErrNotFound, "voucher not found")
 }
 
 type redeemRequest struct {
@@ -548,8 +542,5 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucherVoid(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	d, err := voucheracts.GetVoid(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "void application not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	s.writeFound(w, r, d, err, voucheracts.ErrNotFound, "void application not found")
 }

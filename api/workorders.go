@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -77,12 +76,7 @@ func (s *Server) findWorkOrder(w http.ResponseWriter, r *http.Request, projects 
 		return woacts.WorkOrder{}, false
 	}
 	o, err := woacts.Get(r.Context(), s.cfg.DB, nonNil(projects), id)
-	if errors.Is(err, woacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "work order not found")
-		return o, false
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, woacts.ErrNotFound, "work order not found") {
 		return o, false
 	}
 	return o, true
