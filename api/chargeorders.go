@@ -64,9 +64,8 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 			*p.t = &t
 		}
 	}
-	pg, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	pg, ok := pageParams(w, r)
+	if !ok {
 		return q, false
 	}
 	q.Limit, q.Before, q.BeforeID = pg.limit, pg.before, pg.beforeID

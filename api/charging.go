@@ -92,17 +92,18 @@ func (s *Server) listChargerMessages(w http.ResponseWriter, r *http.Request) {
 			*p.t = t
 		}
 	}
-	pg, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	pg, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q.Limit = pg.limit
 	if pg.beforeID != "" {
-		if q.AfterID, err = strconv.ParseInt(pg.beforeID, 10, 64); err != nil {
+		after, err := strconv.ParseInt(pg.beforeID, 10, 64)
+		if err != nil {
 			writeProblem(w, http.StatusBadRequest, CodeMalformed, "bad cursor")
 			return
 		}
+		q.AfterID = after
 	}
 	visible, err := s.chargerVisible(r, id)
 	if err != nil {

@@ -246,15 +246,7 @@ func (s *Server) createRepayment(w http.ResponseWriter, r *http.Request) {
 // (?ref= filters by ref prefix, e.g. "bill/").
 func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := mail.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("ref"), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(m mail.Sent) (time.Time, string) { return m.CreatedAt, m.ID })
+	servePage(s, w, r, func(p page) ([]mail.Sent, error) {
+		return mail.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("ref"), p.limit, p.before, p.beforeID)
+	}, func(m mail.Sent) (time.Time, string) { return m.CreatedAt, m.ID })
 }

@@ -516,9 +516,8 @@ func (s *Server) listDispatchPlans(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "kind must be timed or smart", "kind")
 		return
 	}
-	pg, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	pg, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q.Limit, q.Before, q.BeforeID = pg.limit, pg.before, pg.beforeID

@@ -139,17 +139,9 @@ func (s *Server) getEnterprise(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listEnterprises(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := creditacts.ListEnterprises(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(e creditacts.Enterprise) (time.Time, string) { return e.CreatedAt, e.ID })
+	servePage(s, w, r, func(p page) ([]creditacts.Enterprise, error) {
+		return creditacts.ListEnterprises(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
+	}, func(e creditacts.Enterprise) (time.Time, string) { return e.CreatedAt, e.ID })
 }
 
 // addStaff records a staff member and their cards (人员管理).

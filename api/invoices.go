@@ -126,15 +126,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 		s.financeExport(w, r, "invoices")
 		return
 	}
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := invoiceacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), status, p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last invoiceacts.Invoice) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]invoiceacts.Invoice, error) {
+		return invoiceacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), status, p.limit, p.before, p.beforeID)
+	}, func(last invoiceacts.Invoice) (time.Time, string) { return last.CreatedAt, last.ID })
 }

@@ -78,9 +78,8 @@ func (s *Server) getMeter(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listMeters(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	after := r.URL.Query().Get("cursor")

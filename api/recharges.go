@@ -181,17 +181,9 @@ func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := rechargeacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last rechargeacts.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]rechargeacts.Recharge, error) {
+		return rechargeacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
+	}, func(last rechargeacts.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {

@@ -93,6 +93,17 @@ func parsePage(r *http.Request) (page, error) {
 	return p, nil
 }
 
+// pageParams is parsePage for a list handler: an unreadable limit or cursor
+// is answered 400 here and reported false.
+func pageParams(w http.ResponseWriter, r *http.Request) (page, bool) {
+	p, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return p, false
+	}
+	return p, true
+}
+
 func cursor(t time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id))
 }
@@ -111,4 +122,19 @@ func writePage[T any](w http.ResponseWriter, items []T, limit int, key func(T) (
 		out["nextCursor"] = cursor(at, id)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// servePage answers a plain list: the page asked for (400 when unreadable),
+// the rows list finds for it (500 on error) and writePage keyed by key.
+func servePage[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(page) ([]T, error), key func(T) (time.Time, string)) {
+	p, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	items, err := list(p)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writePage(w, items, p.limit, key)
 }

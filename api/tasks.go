@@ -21,9 +21,8 @@ import (
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

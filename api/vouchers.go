@@ -310,17 +310,9 @@ func (s *Server) getVoucherBatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listVoucherBatches(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := voucheracts.ListBatches(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last voucheracts.Batch) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]voucheracts.Batch, error) {
+		return voucheracts.ListBatches(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
+	}, func(last voucheracts.Batch) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 type issueRequest struct {

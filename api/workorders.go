@@ -41,9 +41,8 @@ func (s *Server) workOrderRoutes(r chi.Router) {
 
 func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
