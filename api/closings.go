@@ -45,8 +45,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "closing an account needs the cashier role")
 		return
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	if len(req.Reason) > 500 {

@@ -54,8 +54,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	id := uuid.NewString()

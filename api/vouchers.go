@@ -87,7 +87,18 @@ func (s *Server) projectCode(ctx context.Context, id string) (string, error) {
 	return code, err
 }
 
-var transactionNoOK = func(v string) bool {
+// checkTransactionNo answers 422 unless v is a usable idempotency key and
+// reports whether it is.
+func checkTransactionNo(w http.ResponseWriter, v string) bool {
+	if !transactionNoOK(v) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+		return false
+	}
+	return true
+}
+
+// transactionNoOK: 1-64 letters, digits, '-', '_', '.'.
+func transactionNoOK(v string) bool {
 	if len(v) == 0 || len(v) > 64 {
 		return false
 	}
@@ -219,8 +230,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		writeVoucherProblem(w, err)
 		return
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	id := uuid.NewString()
@@ -456,8 +466,7 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	if _, err := uuid.Parse(req.RechargeID); err != nil {
