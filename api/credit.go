@@ -96,8 +96,7 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if !created && !want.Same(got) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"applicationNo "+req.ApplicationNo+" was used for a different application", "applicationNo")
+		writeKeyReused(w, "applicationNo", req.ApplicationNo, "application")
 		return
 	}
 	projectCode, err := s.enterpriseProjectCode(r, e.ProjectID)

@@ -224,8 +224,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if !created && !want.Same(got.Request()) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"transactionNo "+req.TransactionNo+" was used for a different recharge", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
 		return
 	}
 	projectCode, err := s.enterpriseProjectCode(r, e.ProjectID)

@@ -76,7 +76,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created && (v.Title != app.Title || v.TaxID != app.TaxID || !sameSet(v.RechargeIDs, app.RechargeIDs)) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for a different invoice", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "invoice")
 		return
 	}
 	in := invoice.Input{InvoiceID: v.ID, ProjectID: v.ProjectID, ProjectCode: code, Title: v.Title, TaxID: v.TaxID,

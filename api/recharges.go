@@ -131,8 +131,7 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created && !domain.SameRequest(want, domain.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: rec.TransactionNo}) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"transactionNo "+req.TransactionNo+" was used for a different recharge", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
 		return
 	}
 	// Starting again on a replay is harmless (the ID is taken) and heals a

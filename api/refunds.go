@@ -95,8 +95,7 @@ func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef,
 		return
 	}
 	if !created && !sameRefund(want, got) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"transactionNo "+want.TransactionNo+" was used for a different refund", "transactionNo")
+		writeKeyReused(w, "transactionNo", want.TransactionNo, "refund")
 		return
 	}
 	// Starting again on a replay is harmless and heals a refund whose first

@@ -242,7 +242,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created && (b.Name != app.Name || !b.FaceValue.Equal(face) || b.Quantity != app.Quantity || !b.ExpiresAt.Equal(app.ExpiresAt)) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for a different batch", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "batch")
 		return
 	}
 	in := voucher.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, ProjectCode: code, Name: b.Name, FaceValue: b.FaceValue,
