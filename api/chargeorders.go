@@ -73,8 +73,7 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 }
 
 func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
-	o, err := chargeorder.Get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, o, err, chargeorder.ErrNotFound, "charging order not found")
+	getByID(s, w, r, chargeorder.Get, chargeorder.ErrNotFound, "charging order not found")
 }
 
 // stopChargingOrder is POST /charging-orders/{id}/stop: the order's

@@ -130,9 +130,7 @@ func txNoSyntax(s string) bool {
 }
 
 func (s *Server) getCreditApplication(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	a, err := creditacts.GetApplication(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, a, err, creditacts.ErrNotFound, "credit application not found")
+	getByID(s, w, r, creditacts.GetApplication, creditacts.ErrNotFound, "credit application not found")
 }
 
 type consumptionRequest struct {
@@ -193,9 +191,7 @@ func (s *Server) listBills(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getBill(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	b, err := creditacts.GetBill(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, b, err, creditacts.ErrNotFound, "bill not found")
+	getByID(s, w, r, creditacts.GetBill, creditacts.ErrNotFound, "bill not found")
 }
 
 type repaymentRequest struct {

@@ -243,9 +243,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) getEnterpriseRecharge(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	rec, err := creditacts.GetRecharge(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, rec, err, creditacts.ErrNotFound, "enterprise recharge not found")
+	getByID(s, w, r, creditacts.GetRecharge, creditacts.ErrNotFound, "enterprise recharge not found")
 }
 
 func (s *Server) enterpriseProjectCode(r *http.Request, projectID string) (string, error) {

@@ -132,9 +132,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	c, err := cmdacts.GetCommand(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, c, err, cmdacts.ErrNotFound, "meter command not found")
+	getByID(s, w, r, cmdacts.GetCommand, cmdacts.ErrNotFound, "meter command not found")
 }
 
 // redispatchMeterCommand sends a failed single command again (an Update to

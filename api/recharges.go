@@ -173,9 +173,7 @@ func (s *Server) startOnce(ctx context.Context, workflowID, kind string, attrs t
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, rec, err, rechargeacts.ErrNotFound, "recharge not found")
+	getByID(s, w, r, rechargeacts.Get, rechargeacts.ErrNotFound, "recharge not found")
 }
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {

@@ -128,9 +128,7 @@ func (s *Server) startRefund(ctx context.Context, f refundacts.Refund, projectCo
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, f, err, refundacts.ErrNotFound, "refund not found")
+	getByID(s, w, r, refundacts.Get, refundacts.ErrNotFound, "refund not found")
 }
 
 func (s *Server) redispatchRefund(w http.ResponseWriter, r *http.Request) {

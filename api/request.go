@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
 )
 
 const maxBody = 1 << 20
@@ -54,6 +59,14 @@ func (s *Server) writeFound(w http.ResponseWriter, r *http.Request, v any, err, 
 	if s.found(w, r, err, notFound, detail) {
 		writeJSON(w, http.StatusOK, v)
 	}
+}
+
+// getByID answers GET of the resource {id} among the projects the caller may
+// view: 200 with it, 404 with detail when get returns notFound, else 500.
+func getByID[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	get func(context.Context, *store.DB, []string, string) (T, error), notFound error, detail string) {
+	v, err := get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, v, err, notFound, detail)
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -62,9 +62,7 @@ func filterProjects(ps []string, want string) []string {
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	t, err := inbox.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, t, err, inbox.ErrNotFound, "task not found")
+	getByID(s, w, r, inbox.Get, inbox.ErrNotFound, "task not found")
 }
 
 type decisionRequest struct {
