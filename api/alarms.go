@@ -33,18 +33,10 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
 		writeBad(w, invalid("format", errors.New("format must be json or xlsx")))
 		return
 	}
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	f.Limit, f.Before, f.BeforeID = p.limit, p.before, p.beforeID
-	items, err := alarm.List(r.Context(), s.cfg.DB, f)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last alarm.Record) (time.Time, string) { return last.OpenedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]alarm.Record, error) {
+		f.Limit, f.Before, f.BeforeID = p.limit, p.before, p.beforeID
+		return alarm.List(r.Context(), s.cfg.DB, f)
+	}, func(last alarm.Record) (time.Time, string) { return last.OpenedAt, last.ID })
 }
 
 func (s *Server) exportAlarms(w http.ResponseWriter, r *http.Request, f alarm.Filter) {

@@ -64,9 +64,8 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 			*p.t = &t
 		}
 	}
-	pg, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	pg, ok := pageParams(w, r)
+	if !ok {
 		return q, false
 	}
 	q.Limit, q.Before, q.BeforeID = pg.limit, pg.before, pg.beforeID
@@ -74,11 +73,7 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 }
 
 func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
-	o, err := chargeorder.Get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, chargeorder.ErrNotFound, "charging order not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	getByID(s, w, r, chargeorder.Get, chargeorder.ErrNotFound, "charging order not found")
 }
 
 // stopChargingOrder is POST /charging-orders/{id}/stop: the order's
@@ -420,15 +415,7 @@ func (s *Server) assignCardHolder(w http.ResponseWriter, r *http.Request) {
 // cardHistory is GET /cards/{cardNo}/history (every status and holder change).
 func (s *Server) cardHistory(w http.ResponseWriter, r *http.Request) {
 	items, err := charging.CardHistory(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
-	if errors.Is(err, charging.ErrCardNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+	s.writeFound(w, r, map[string]any{"items": nonNil(items)}, err, charging.ErrCardNotFound, "card not found")
 }
 
 type vehicleRequest struct {

@@ -52,12 +52,7 @@ func (s *Server) getCharger(w http.ResponseWriter, r *http.Request) {
 		firmware_version, status from ocpp_charge_points where equipment_id=$1 and project_id::text = any($2)`,
 		id, operatorFrom(r.Context()).projectsFor(access.ViewData)).Scan(&c.Online, &c.Enabled, &c.LastSeenAt,
 		&c.ConnectedAt, &c.DisconnectedAt, &c.Vendor, &c.Model, &c.FirmwareVersion, &c.Status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "charger not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, pgx.ErrNoRows, "charger not found") {
 		return
 	}
 	rows, err := s.cfg.DB.Query(r.Context(), `select c.connector_id, coalesce(st.status, 0), coalesce(st.changed_at, c.updated_at)
@@ -97,17 +92,18 @@ func (s *Server) listChargerMessages(w http.ResponseWriter, r *http.Request) {
 			*p.t = t
 		}
 	}
-	pg, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	pg, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q.Limit = pg.limit
 	if pg.beforeID != "" {
-		if q.AfterID, err = strconv.ParseInt(pg.beforeID, 10, 64); err != nil {
+		after, err := strconv.ParseInt(pg.beforeID, 10, 64)
+		if err != nil {
 			writeProblem(w, http.StatusBadRequest, CodeMalformed, "bad cursor")
 			return
 		}
+		q.AfterID = after
 	}
 	visible, err := s.chargerVisible(r, id)
 	if err != nil {
@@ -130,15 +126,7 @@ func (s *Server) listChargerMessages(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getCard(w http.ResponseWriter, r *http.Request) {
 	c, err := charging.GetCard(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
-	if errors.Is(err, charging.ErrCardNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.writeFound(w, r, c, err, charging.ErrCardNotFound, "card not found")
 }
 
 type cardStatusRequest struct {

@@ -37,12 +37,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	meterNo := chi.URLParam(r, "meterNo")
 	m, err := s.findMeter(r.Context(), op.Grants.Projects(), meterNo)
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter "+meterNo+" not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, pgx.ErrNoRows, "meter "+meterNo+" not found") {
 		return
 	}
 	setAudit(r, m.projectID, meterNo, map[string]any{"transactionNo": req.TransactionNo, "reason": req.Reason})
@@ -50,8 +45,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "closing an account needs the cashier role")
 		return
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	if len(req.Reason) > 500 {
@@ -120,15 +114,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getAccountClosing(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	c, err := closingacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, closingacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "account closing not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.writeFound(w, r, c, err, closingacts.ErrNotFound, "account closing not found")
 }
 
 // refuseClosed answers 409 account_closed for a sale to a meter whose account

@@ -96,8 +96,7 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if !created && !want.Same(got) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"applicationNo "+req.ApplicationNo+" was used for a different application", "applicationNo")
+		writeKeyReused(w, "applicationNo", req.ApplicationNo, "application")
 		return
 	}
 	projectCode, err := s.enterpriseProjectCode(r, e.ProjectID)
@@ -131,17 +130,7 @@ func txNoSyntax(s string) bool {
 }
 
 func (s *Server) getCreditApplication(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	a, err := creditacts.GetApplication(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, creditacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "credit application not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	getByID(s, w, r, creditacts.GetApplication, creditacts.ErrNotFound, "credit application not found")
 }
 
 type consumptionRequest struct {
@@ -202,17 +191,7 @@ func (s *Server) listBills(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getBill(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	b, err := creditacts.GetBill(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, creditacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "bill not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
+	getByID(s, w, r, creditacts.GetBill, creditacts.ErrNotFound, "bill not found")
 }
 
 type repaymentRequest struct {
@@ -262,15 +241,7 @@ func (s *Server) createRepayment(w http.ResponseWriter, r *http.Request) {
 // (?ref= filters by ref prefix, e.g. "bill/").
 func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := mail.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("ref"), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(m mail.Sent) (time.Time, string) { return m.CreatedAt, m.ID })
+	servePage(s, w, r, func(p page) ([]mail.Sent, error) {
+		return mail.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("ref"), p.limit, p.before, p.beforeID)
+	}, func(m mail.Sent) (time.Time, string) { return m.CreatedAt, m.ID })
 }

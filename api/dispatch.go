@@ -123,12 +123,7 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 	}
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
 	st, err := dispatchacts.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), station)
-	if errors.Is(err, dispatchacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "station "+station+" not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, dispatchacts.ErrNotFound, "station "+station+" not found") {
 		return
 	}
 	projectID := st.ProjectID

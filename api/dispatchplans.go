@@ -516,9 +516,8 @@ func (s *Server) listDispatchPlans(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "kind must be timed or smart", "kind")
 		return
 	}
-	pg, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	pg, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q.Limit, q.Before, q.BeforeID = pg.limit, pg.before, pg.beforeID
@@ -564,12 +563,7 @@ func (s *Server) getDispatchPlan(w http.ResponseWriter, r *http.Request) {
 func (s *Server) findPlan(w http.ResponseWriter, r *http.Request, need access.Action) (dispatchacts.Plan, bool) {
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
 	p, err := dispatchacts.GetPlan(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(need), station, plan)
-	if errors.Is(err, dispatchacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "no plan "+plan+" at station "+station)
-		return p, false
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, dispatchacts.ErrNotFound, "no plan "+plan+" at station "+station) {
 		return p, false
 	}
 	return p, true

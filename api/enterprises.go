@@ -139,17 +139,9 @@ func (s *Server) getEnterprise(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listEnterprises(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := creditacts.ListEnterprises(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(e creditacts.Enterprise) (time.Time, string) { return e.CreatedAt, e.ID })
+	servePage(s, w, r, func(p page) ([]creditacts.Enterprise, error) {
+		return creditacts.ListEnterprises(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
+	}, func(e creditacts.Enterprise) (time.Time, string) { return e.CreatedAt, e.ID })
 }
 
 // addStaff records a staff member and their cards (人员管理).
@@ -232,8 +224,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if !created && !want.Same(got.Request()) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"transactionNo "+req.TransactionNo+" was used for a different recharge", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
 		return
 	}
 	projectCode, err := s.enterpriseProjectCode(r, e.ProjectID)
@@ -252,17 +243,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) getEnterpriseRecharge(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	rec, err := creditacts.GetRecharge(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, creditacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "enterprise recharge not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
+	getByID(s, w, r, creditacts.GetRecharge, creditacts.ErrNotFound, "enterprise recharge not found")
 }
 
 func (s *Server) enterpriseProjectCode(r *http.Request, projectID string) (string, error) {

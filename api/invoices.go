@@ -54,8 +54,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	id := uuid.NewString()
@@ -77,7 +76,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created && (v.Title != app.Title || v.TaxID != app.TaxID || !sameSet(v.RechargeIDs, app.RechargeIDs)) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for a different invoice", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "invoice")
 		return
 	}
 	in := invoice.Input{InvoiceID: v.ID, ProjectID: v.ProjectID, ProjectCode: code, Title: v.Title, TaxID: v.TaxID,
@@ -109,15 +108,7 @@ func sameSet(a, b []string) bool {
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	v, err := invoiceacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, invoiceacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "invoice not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeFound(w, r, v, err, invoiceacts.ErrNotFound, "invoice not found")
 }
 
 // listInvoices lists invoices (发票管理); ?format=xlsx exports them all.
@@ -134,15 +125,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 		s.financeExport(w, r, "invoices")
 		return
 	}
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := invoiceacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), status, p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last invoiceacts.Invoice) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]invoiceacts.Invoice, error) {
+		return invoiceacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), status, p.limit, p.before, p.beforeID)
+	}, func(last invoiceacts.Invoice) (time.Time, string) { return last.CreatedAt, last.ID })
 }

@@ -92,12 +92,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	meterNo := chi.URLParam(r, "meterNo")
 	m, err := s.findMeter(r.Context(), op.Grants.Projects(), meterNo)
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter "+meterNo+" not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, pgx.ErrNoRows, "meter "+meterNo+" not found") {
 		return
 	}
 	setAudit(r, m.projectID, meterNo, map[string]any{"command": cmd})
@@ -137,12 +132,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	c, err := cmdacts.GetCommand(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter command not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	getByID(s, w, r, cmdacts.GetCommand, cmdacts.ErrNotFound, "meter command not found")
 }
 
 // redispatchMeterCommand sends a failed single command again (an Update to

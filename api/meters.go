@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -74,22 +73,13 @@ func (s *Server) getMeter(w http.ResponseWriter, r *http.Request) {
 	m, err := scanMeter(s.cfg.DB.QueryRow(r.Context(), `select `+meterColumns+` from meters m join gateways g on g.id=m.gateway_id
 		left join meter_state s on s.meter_id=m.id where m.meter_no=$1 and m.project_id::text = any($2)`,
 		chi.URLParam(r, "meterNo"), op.projectsFor(access.ViewData)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, m)
+	s.writeFound(w, r, m, err, pgx.ErrNoRows, "meter not found")
 }
 
 func (s *Server) listMeters(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	after := r.URL.Query().Get("cursor")

@@ -117,6 +117,12 @@ func writeProblemField(w http.ResponseWriter, status int, code, detail, field st
 	})
 }
 
+// writeKeyReused answers 409 for an idempotency key, sent in field, that an
+// earlier request with another body used.
+func writeKeyReused(w http.ResponseWriter, field, key, what string) {
+	writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, field+" "+key+" was used for a different "+what, field)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

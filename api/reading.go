@@ -25,12 +25,7 @@ func (s *Server) readMeter(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	meterNo := chi.URLParam(r, "meterNo")
 	m, err := s.findMeter(r.Context(), op.projectsFor(access.ViewData), meterNo)
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter "+meterNo+" not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, pgx.ErrNoRows, "meter "+meterNo+" not found") {
 		return
 	}
 	workflowID := sweep.MeterReadWorkflowID(m.meterNo, uuid.NewString())

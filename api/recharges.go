@@ -131,8 +131,7 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created && !domain.SameRequest(want, domain.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: rec.TransactionNo}) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"transactionNo "+req.TransactionNo+" was used for a different recharge", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
 		return
 	}
 	// Starting again on a replay is harmless (the ID is taken) and heals a
@@ -174,27 +173,14 @@ func (s *Server) startOnce(ctx context.Context, workflowID, kind string, attrs t
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, rechargeacts.ErrNotFound, "recharge not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
+	getByID(s, w, r, rechargeacts.Get, rechargeacts.ErrNotFound, "recharge not found")
 }
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := rechargeacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last rechargeacts.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]rechargeacts.Recharge, error) {
+		return rechargeacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
+	}, func(last rechargeacts.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {

@@ -95,8 +95,7 @@ func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef,
 		return
 	}
 	if !created && !sameRefund(want, got) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
-			"transactionNo "+want.TransactionNo+" was used for a different refund", "transactionNo")
+		writeKeyReused(w, "transactionNo", want.TransactionNo, "refund")
 		return
 	}
 	// Starting again on a replay is harmless and heals a refund whose first
@@ -129,12 +128,7 @@ func (s *Server) startRefund(ctx context.Context, f refundacts.Refund, projectCo
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, refundacts.ErrNotFound, "refund not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, f)
+	getByID(s, w, r, refundacts.Get, refundacts.ErrNotFound, "refund not found")
 }
 
 func (s *Server) redispatchRefund(w http.ResponseWriter, r *http.Request) {

@@ -80,12 +80,8 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		f := report.ConsumptionFilter{Projects: rq.projects, MeterNo: q.Get("meterNo"),
 			Granularity: report.Granularity(orDefault(q.Get("granularity"), "day")),
 			GroupBy:     report.GroupBy(orDefault(q.Get("groupBy"), "meter"))}
-		if f.Period, err = period(r, true); err != nil {
-			writeBad(w, err)
-			return
-		}
-		if field, verr := f.Validate(); verr != nil {
-			writeBad(w, invalid(field, verr))
+		f.Period, err = period(r, true)
+		if !filterOK(w, err, f) {
 			return
 		}
 		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(report.ConsumptionRow) error) error {
@@ -108,12 +104,8 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if f.Period, err = optionalPeriod(r); err != nil {
-			writeBad(w, err)
-			return
-		}
-		if field, verr := f.Validate(); verr != nil {
-			writeBad(w, invalid(field, verr))
+		f.Period, err = optionalPeriod(r)
+		if !filterOK(w, err, f) {
 			return
 		}
 		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(report.LostContactRow) error) error {
@@ -121,12 +113,8 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		}, nil)
 	case "command-log":
 		f := report.CommandLogFilter{Projects: rq.projects, MeterNo: q.Get("meterNo"), Status: q.Get("status")}
-		if f.Period, err = optionalPeriod(r); err != nil {
-			writeBad(w, err)
-			return
-		}
-		if field, verr := f.Validate(); verr != nil {
-			writeBad(w, invalid(field, verr))
+		f.Period, err = optionalPeriod(r)
+		if !filterOK(w, err, f) {
 			return
 		}
 		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(report.CommandRow) error) error {
@@ -146,6 +134,26 @@ func writeBad(w http.ResponseWriter, err error) {
 		return
 	}
 	writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+}
+
+// validator is a report filter that checks itself, naming the field at fault.
+type validator interface {
+	Validate() (field string, err error)
+}
+
+// filterOK answers the problem for a filter whose period did not read (err)
+// or that its report refuses, and reports whether there was none.
+func filterOK(w http.ResponseWriter, err error, f validator) bool {
+	if err == nil {
+		if field, verr := f.Validate(); verr != nil {
+			err = invalid(field, verr)
+		}
+	}
+	if err != nil {
+		writeBad(w, err)
+		return false
+	}
+	return true
 }
 
 // reportParams reads what every report takes from the query string

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
 )
 
 const maxBody = 1 << 20
@@ -46,6 +51,22 @@ func (s *Server) found(w http.ResponseWriter, r *http.Request, err, notFound err
 		return false
 	}
 	return true
+}
+
+// writeFound answers a lookup of one resource: 200 with v when it was found,
+// else the problem found writes.
+func (s *Server) writeFound(w http.ResponseWriter, r *http.Request, v any, err, notFound error, detail string) {
+	if s.found(w, r, err, notFound, detail) {
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// getByID answers GET of the resource {id} among the projects the caller may
+// view: 200 with it, 404 with detail when get returns notFound, else 500.
+func getByID[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	get func(context.Context, *store.DB, []string, string) (T, error), notFound error, detail string) {
+	v, err := get(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, v, err, notFound, detail)
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -85,6 +106,17 @@ func parsePage(r *http.Request) (page, error) {
 	return p, nil
 }
 
+// pageParams is parsePage for a list handler: an unreadable limit or cursor
+// is answered 400 here and reported false.
+func pageParams(w http.ResponseWriter, r *http.Request) (page, bool) {
+	p, err := parsePage(r)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+		return p, false
+	}
+	return p, true
+}
+
 func cursor(t time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id))
 }
@@ -103,4 +135,19 @@ func writePage[T any](w http.ResponseWriter, items []T, limit int, key func(T) (
 		out["nextCursor"] = cursor(at, id)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// servePage answers a plain list: the page asked for (400 when unreadable),
+// the rows list finds for it (500 on error) and writePage keyed by key.
+func servePage[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(page) ([]T, error), key func(T) (time.Time, string)) {
+	p, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	items, err := list(p)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writePage(w, items, p.limit, key)
 }

@@ -14,9 +14,8 @@ import (
 // (outbox or provider) in the caller's projects, newest first.
 func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	if _, err := uuid.Parse(p.beforeID); p.before != nil && err != nil {

@@ -152,12 +152,7 @@ func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
 func (s *Server) setMeterTariff(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	m, err := s.findMeter(r.Context(), op.projectsFor(access.ViewData), chi.URLParam(r, "meterNo"))
-	if errors.Is(err, pgx.ErrNoRows) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "meter not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, pgx.ErrNoRows, "meter not found") {
 		return
 	}
 	if !op.Grants.Has(m.projectID, access.Admin) {

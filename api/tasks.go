@@ -21,9 +21,8 @@ import (
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -63,17 +62,7 @@ func filterProjects(ps []string, want string) []string {
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	t, err := inbox.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if errors.Is(err, inbox.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "task not found")
-		return
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	getByID(s, w, r, inbox.Get, inbox.ErrNotFound, "task not found")
 }
 
 type decisionRequest struct {
@@ -94,12 +83,7 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 			return
 		}
 		t, err := inbox.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-		if errors.Is(err, inbox.ErrNotFound) {
-			writeProblem(w, http.StatusNotFound, CodeNotFound, "task not found")
-			return
-		}
-		if err != nil {
-			s.internal(w, r, err)
+		if !s.found(w, r, err, inbox.ErrNotFound, "task not found") {
 			return
 		}
 		setAudit(r, t.ProjectID, t.ID, map[string]any{"approve": approve, "comment": req.Comment, "workflowId": t.WorkflowID})

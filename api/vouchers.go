@@ -87,7 +87,18 @@ func (s *Server) projectCode(ctx context.Context, id string) (string, error) {
 	return code, err
 }
 
-var transactionNoOK = func(v string) bool {
+// checkTransactionNo answers 422 unless v is a usable idempotency key and
+// reports whether it is.
+func checkTransactionNo(w http.ResponseWriter, v string) bool {
+	if !transactionNoOK(v) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+		return false
+	}
+	return true
+}
+
+// transactionNoOK: 1-64 letters, digits, '-', '_', '.'.
+func transactionNoOK(v string) bool {
 	if len(v) == 0 || len(v) > 64 {
 		return false
 	}
@@ -219,8 +230,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		writeVoucherProblem(w, err)
 		return
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	id := uuid.NewString()
@@ -232,7 +242,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !created && (b.Name != app.Name || !b.FaceValue.Equal(face) || b.Quantity != app.Quantity || !b.ExpiresAt.Equal(app.ExpiresAt)) {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for a different batch", "transactionNo")
+		writeKeyReused(w, "transactionNo", req.TransactionNo, "batch")
 		return
 	}
 	in := voucher.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, ProjectCode: code, Name: b.Name, FaceValue: b.FaceValue,
@@ -305,25 +315,14 @@ func writeVoucherProblem(w http.ResponseWriter, err error) {
 func (s *Server) getVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, b)
+	s.writeFound(w, r, b, err, voucheracts.ErrNotFound, "voucher batch not found")
 }
 
 func (s *Server) listVoucherBatches(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
-		return
-	}
-	items, err := voucheracts.ListBatches(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writePage(w, items, p.limit, func(last voucheracts.Batch) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]voucheracts.Batch, error) {
+		return voucheracts.ListBatches(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
+	}, func(last voucheracts.Batch) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 type issueRequest struct {
@@ -441,10 +440,7 @@ func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.writeFound(w, r, v, err, voucheracts.ErrNotFound, "voucher not found")
 }
 
 type redeemRequest struct {
@@ -470,8 +466,7 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !transactionNoOK(req.TransactionNo) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 letters, digits, '-', '_', '.'", "transactionNo")
+	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
 	if _, err := uuid.Parse(req.RechargeID); err != nil {
@@ -548,8 +543,5 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getVoucherVoid(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	d, err := voucheracts.GetVoid(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "void application not found") {
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
+	s.writeFound(w, r, d, err, voucheracts.ErrNotFound, "void application not found")
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -42,9 +41,8 @@ func (s *Server) workOrderRoutes(r chi.Router) {
 
 func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	p, err := parsePage(r)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, err.Error())
+	p, ok := pageParams(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -77,12 +75,7 @@ func (s *Server) findWorkOrder(w http.ResponseWriter, r *http.Request, projects 
 		return woacts.WorkOrder{}, false
 	}
 	o, err := woacts.Get(r.Context(), s.cfg.DB, nonNil(projects), id)
-	if errors.Is(err, woacts.ErrNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "work order not found")
-		return o, false
-	}
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.found(w, r, err, woacts.ErrNotFound, "work order not found") {
 		return o, false
 	}
 	return o, true
