@@ -41,5 +41,12 @@ func (a *Activities) WriteStaged(ctx context.Context, at time.Time, b *Batch) er
 	return a.writeTx(ctx, at, a.now(), b, true, &ph)
 }
 
-// AppendFixed is appendFixed.
-func AppendFixed(b []byte, v int64, places int) []byte { return appendFixed(b, v, places) }
+// NumericCopy is a binary COPY stream of one numeric column: v[i]×10^-places[i].
+func NumericCopy(v []int64, places []int) []byte {
+	b := append([]byte(nil), copyBinaryHeader...)
+	for i := range v {
+		b = appendFieldCount(b, 1)
+		b = appendNumeric(b, v[i], places[i])
+	}
+	return append(b, copyBinaryTrailer...)
+}
