@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 )
 
@@ -20,13 +21,7 @@ import (
 // same batch activity into readings and the latest state.
 func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 	ctx := context.Background()
-	db := pg.NewDB(t)
-	d := demo.Defaults()
-	d.BcryptCost, d.MetersPerGW, d.GatewayPorts = 4, 1, []int{1}
-	loaded, err := demo.Load(ctx, db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, projectID := smallProject(t)
 
 	// Two fleets of 3 meters with different balances, so a value cannot land
 	// on the other protocol's rows: one behind a DL/T 645 gateway (addresses
@@ -57,25 +52,12 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 		return s.(addressed).Addr()
 	}
 
-	var ids []string
-	add := func(code, protocol, address string, meterNos ...string) {
-		t.Helper()
-		gw := uuid.NewString()
-		if _, err := db.Exec(ctx, `insert into gateways(id, project_id, code, protocol, address) values($1,$2,$3,$4,$5)`,
-			gw, loaded.ProjectID, code, protocol, address); err != nil {
-			t.Fatal(err)
-		}
-		for i, no := range meterNos {
-			if _, err := db.Exec(ctx, `insert into meters(id, project_id, meter_no, gateway_id, unit_address, profile, price)
-				values(gen_random_uuid(), $1, $2, $3, $4, 'ref-prepaid-v1', 1.2)`, loaded.ProjectID, no, gw, i+1); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ids = append(ids, gw)
+	ids := []string{
+		addGateway(t, db, projectID, "DLT-1", sweep.ProtocolDLT645TCP, addr(servers[simulator.ProtocolDLT645]), nil,
+			"000000000001", "000000000002", "000000000003", "000000000009"), // the last: nobody answers
+		addGateway(t, db, projectID, "RTU-1", sweep.ProtocolModbusRTUTCP, addr(servers[simulator.ProtocolModbusRTUTCP]), nil,
+			"R1", "R2", "R3"),
 	}
-	add("DLT-1", sweep.ProtocolDLT645TCP, addr(servers[simulator.ProtocolDLT645]),
-		"000000000001", "000000000002", "000000000003", "000000000009") // the last: nobody answers
-	add("RTU-1", sweep.ProtocolModbusRTUTCP, addr(servers[simulator.ProtocolModbusRTUTCP]), "R1", "R2", "R3")
 
 	// Meter 2 behind the DL/T 645 gateway is switched off: the sweep learns
 	// it from run status word 3.
@@ -87,7 +69,7 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 	t.Cleanup(gws.Close)
 	acts := &sweep.Activities{DB: db, Gateways: gws}
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	res := runBatch(t, acts, sweep.BatchInput{ProjectID: loaded.ProjectID, At: at, GatewayIDs: ids})
+	res := runBatch(t, acts, sweep.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
 	if res.Read != 6 || res.Failed != 1 || res.Skipped != 0 || res.GatewaysDown != 0 {
 		t.Fatalf("batch %+v, want 6 read and the unknown DL/T 645 address failed", res)
 	}
@@ -131,13 +113,7 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 // every meter, the other (the platform's pipelining default) loses reads.
 func TestGatewayWindowFromItsRow(t *testing.T) {
 	ctx := context.Background()
-	db := pg.NewDB(t)
-	d := demo.Defaults()
-	d.BcryptCost, d.MetersPerGW, d.GatewayPorts = 4, 1, []int{1}
-	loaded, err := demo.Load(ctx, db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, projectID := smallProject(t)
 	fleet, err := simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: 2, Meters: 4,
 		Latency: 5 * time.Millisecond, NoPipelining: true, Meter: simulator.MeterConfig{Remaining: 1000, UnitPrice: 12000}})
 	if err != nil {
@@ -147,27 +123,14 @@ func TestGatewayWindowFromItsRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fleet.Stop() })
-	var ids []string
-	for i, window := range []any{1, nil} {
-		gw := uuid.NewString()
-		if _, err := db.Exec(ctx, `insert into gateways(id, project_id, code, protocol, address, max_in_flight)
-			values($1,$2,$3,'modbus-tcp',$4,$5)`, gw, loaded.ProjectID, fmt.Sprintf("SERIAL-%d", i), fleet.Gateway(i).Addr(),
-			window); err != nil {
-			t.Fatal(err)
-		}
-		for u := 1; u <= 4; u++ {
-			if _, err := db.Exec(ctx, `insert into meters(id, project_id, meter_no, gateway_id, unit_address, profile, price)
-				values(gen_random_uuid(), $1, $2, $3, $4, 'ref-prepaid-v1', 1.2)`, loaded.ProjectID, fmt.Sprintf("S%d-%d", i, u),
-				gw, u); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ids = append(ids, gw)
+	ids := []string{
+		addGateway(t, db, projectID, "SERIAL-0", sweep.ProtocolModbusTCP, fleet.Gateway(0).Addr(), 1, "S0-1", "S0-2", "S0-3", "S0-4"),
+		addGateway(t, db, projectID, "SERIAL-1", sweep.ProtocolModbusTCP, fleet.Gateway(1).Addr(), nil, "S1-1", "S1-2", "S1-3", "S1-4"),
 	}
 	gws := &meters.Gateways{Timeout: 200 * time.Millisecond}
 	t.Cleanup(gws.Close)
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	runBatch(t, &sweep.Activities{DB: db, Gateways: gws}, sweep.BatchInput{ProjectID: loaded.ProjectID, At: at, GatewayIDs: ids})
+	runBatch(t, &sweep.Activities{DB: db, Gateways: gws}, sweep.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
 	var serial, pipelined int
 	if err := db.QueryRow(ctx, `select count(*) filter (where m.meter_no like 'S0-%'), count(*) filter (where m.meter_no like 'S1-%')
 		from readings r join meters m on m.id=r.meter_id where r.read_at=$1`, at).Scan(&serial, &pipelined); err != nil {
@@ -234,6 +197,38 @@ func TestWriteTwiceStoresOnce(t *testing.T) {
 	if n != 4 || energy != "1.00 1.01 5.02 5.03" {
 		t.Fatalf("%d readings (%s), want 4: 1.00 1.01 5.02 5.03", n, energy)
 	}
+}
+
+// smallProject is a fresh database with the demo project (one gateway of one meter).
+func smallProject(t *testing.T) (*store.DB, string) {
+	t.Helper()
+	db := pg.NewDB(t)
+	d := demo.Defaults()
+	d.BcryptCost, d.MetersPerGW, d.GatewayPorts = 4, 1, []int{1}
+	loaded, err := demo.Load(context.Background(), db, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, loaded.ProjectID
+}
+
+// addGateway adds a gateway (maxInFlight nil: the default window) with
+// ref-prepaid-v1 meters at unit 1, 2, … and returns its id.
+func addGateway(t *testing.T, db *store.DB, projectID, code, protocol, address string, maxInFlight any, meterNos ...string) string {
+	t.Helper()
+	ctx := context.Background()
+	gw := uuid.NewString()
+	if _, err := db.Exec(ctx, `insert into gateways(id, project_id, code, protocol, address, max_in_flight)
+		values($1,$2,$3,$4,$5,$6)`, gw, projectID, code, protocol, address, maxInFlight); err != nil {
+		t.Fatal(err)
+	}
+	for i, no := range meterNos {
+		if _, err := db.Exec(ctx, `insert into meters(id, project_id, meter_no, gateway_id, unit_address, profile, price)
+			values(gen_random_uuid(), $1, $2, $3, $4, 'ref-prepaid-v1', 1.2)`, projectID, no, gw, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return gw
 }
 
 // runBatch runs one SweepBatch through Temporal's activity environment.
