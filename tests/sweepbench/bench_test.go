@@ -217,8 +217,12 @@ find:
 	if sims.base == 0 {
 		t.Fatalf("no run of %d free ports from any of %v on any of %v", gateways, basePorts, simHosts)
 	}
-	cmd := exec.Command(filepath.Join(binDir, "voltflow"), "sim", "meters", "--addr", sims.addr(0),
-		"--gateways", strconv.Itoa(gateways), "--per-gateway", strconv.Itoa(perGateway), "--load-watts", "0")
+	args := []string{"sim", "meters", "--addr", sims.addr(0),
+		"--gateways", strconv.Itoa(gateways), "--per-gateway", strconv.Itoa(perGateway), "--load-watts", "0"}
+	// More simulator flags for one run, e.g. VOLTFLOW_BENCH_SIM_ARGS="--latency 100ms"
+	// for a bus that takes time to answer.
+	args = append(args, strings.Fields(os.Getenv("VOLTFLOW_BENCH_SIM_ARGS"))...)
+	cmd := exec.Command(filepath.Join(binDir, "voltflow"), args...)
 	cmd.Env = append(os.Environ(), "VOLTFLOW_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
