@@ -45,10 +45,14 @@ func BenchmarkMassDisconnect(b *testing.B) {
 	batcher := &push.Batcher{DB: e.db, Regulator: push.DefaultRegulator}
 	recorders := map[string]*charging.Service{
 		"outbox": {DB: e.db},
-		// As the platform records with Temporal (push.Starter.ChangeStatus),
+		// As the platform records with Temporal (push.Starter.ChangeStatus and
+		// ChangeStatuses),
 		// less the pump's start.
 		"groupcommit": {DB: e.db, Status: func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
 			_, err := batcher.Record(ctx, info, at)
+			return err
+		}, Statuses: func(ctx context.Context, changes []push.StatusChange) error {
+			_, err := batcher.RecordAll(ctx, changes)
 			return err
 		}},
 	}
