@@ -15,7 +15,8 @@ type CentralConfig struct {
 	Addr              string // listen address (contracts.md: 127.0.0.1:8887)
 	HeartbeatInterval time.Duration
 	Grace             time.Duration
-	Status            StatusRecorder // nil: regulator outbox only
+	Status            StatusRecorder   // nil: regulator outbox only
+	Statuses          StatusesRecorder // a group of Status; nil: Status for each
 	Hooks             Hooks
 	Log               *slog.Logger
 }
@@ -31,7 +32,7 @@ func StartCentralSystem(ctx context.Context, db *store.DB, cfg CentralConfig) (s
 	if err := ResetPresence(ctx, db); err != nil {
 		return nil, nil, fmt.Errorf("ocpp: reset presence: %w", err)
 	}
-	svc := &Service{DB: db, Log: cfg.Log, Status: cfg.Status, Hooks: cfg.Hooks}
+	svc := &Service{DB: db, Log: cfg.Log, Status: cfg.Status, Statuses: cfg.Statuses, Hooks: cfg.Hooks}
 	msgs := NewMessageLog(ctx, db, cfg.Log)
 	srv, err = ocpp.Listen(ctx, ocpp.Options{Addr: cfg.Addr, HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace,
 		Handler: svc, Frames: msgs, Log: cfg.Log})

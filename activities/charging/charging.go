@@ -34,6 +34,11 @@ import (
 // with Temporal; push.RecordStatusChange, outbox only, otherwise).
 type StatusRecorder func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error
 
+// StatusesRecorder records several connectors' status changes together, in
+// the order given, with their pushes (push.Starter.ChangeStatuses in a
+// process with Temporal).
+type StatusesRecorder func(ctx context.Context, changes []push.StatusChange) error
+
 // Service answers charge points. The zero value is not usable: set DB.
 type Service struct {
 	DB  *store.DB
@@ -41,6 +46,10 @@ type Service struct {
 	// Status records connector status changes; nil writes the regulator
 	// outbox without signalling (its workflow's periodic sweep finds them).
 	Status StatusRecorder
+	// Statuses records a charge point's connectors going offline together;
+	// nil uses Status for each, or when that is nil too, the outbox in one
+	// transaction.
+	Statuses StatusesRecorder
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Hooks are told of transactions and faults after they are stored.
@@ -61,6 +70,26 @@ func (s *Service) log() *slog.Logger {
 		return s.Log
 	}
 	return slog.Default()
+}
+
+// recordStatuses records a charge point's connector changes together, in
+// order: through Statuses, else Status one by one, else the outbox alone.
+func (s *Service) recordStatuses(ctx context.Context, changes []push.StatusChange) error {
+	switch {
+	case len(changes) == 0:
+		return nil
+	case s.Statuses != nil:
+		return s.Statuses(ctx, changes)
+	case s.Status != nil:
+		for _, c := range changes {
+			if err := s.Status(ctx, c.Info, c.At); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err := push.RecordStatusChangesEach(ctx, s.DB, push.DefaultRegulator, changes)
+	return err
 }
 
 func (s *Service) recordStatus(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
@@ -149,29 +178,30 @@ func (s *Service) Disconnected(ctx context.Context, id string) {
 	}
 }
 
+// connectorsOffline records status 0 for every connector of the charge
+// point not already offline, keeping the rest of each one's status row;
+// one read and one commit for all of them, so thousands of chargers
+// dropping at once are marked offline quickly.
 func (s *Service) connectorsOffline(ctx context.Context, id string, at time.Time) error {
-	rows, err := s.DB.Query(ctx, `select c.connector_id from charging_connectors c
-		left join connector_status st using (connector_id)
+	rows, err := s.DB.Query(ctx, `select `+statusColumns+`
+		from charging_connectors c left join connector_status st using (connector_id)
 		where c.equipment_id=$1 and coalesce(st.status, -1) <> 0 order by c.connector_id`, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("connectors of %s: %w", id, err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	infos, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (registry.ConnectorStatusInfo, error) {
+		return scanStatus(row)
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("connectors of %s: %w", id, err)
 	}
-	for _, c := range ids {
-		info, err := s.currentStatus(ctx, c)
-		if err != nil {
-			return err
-		}
+	changes := make([]push.StatusChange, len(infos))
+	for i, info := range infos {
 		info.Status = registry.StatusOffline
 		info.CurrentA, info.CurrentB, info.CurrentC = 0, 0, 0
-		if err := s.recordStatus(ctx, info, at); err != nil {
-			return err
-		}
+		changes[i] = push.StatusChange{Info: info, At: at}
 	}
-	return nil
+	return s.recordStatuses(ctx, changes)
 }
 
 // ResetPresence marks every charge point offline: at start-up nothing is
@@ -270,28 +300,37 @@ func (s *Service) StatusNotification(ctx context.Context, id string, req *core.S
 	return core.NewStatusNotificationConfirmation(), nil
 }
 
+// statusColumns select a connector's status row (c: charging_connectors
+// joined left with st: connector_status) for scanStatus.
+const statusColumns = `c.connector_id, coalesce(st.status,0), st.park_status, st.lock_status,
+	coalesce(st.current_a,0), coalesce(st.current_b,0), coalesce(st.current_c,0),
+	coalesce(st.voltage_a,0), coalesce(st.voltage_b,0), coalesce(st.voltage_c,0), coalesce(st.soc,0),
+	st.connector_temp, st.equipment_temp, st.connector_lock,
+	coalesce(st.charge_electricity,0)::float8, coalesce(st.discharge_electricity,0)::float8`
+
+// scanStatus reads a row of statusColumns.
+func scanStatus(row pgx.Row) (registry.ConnectorStatusInfo, error) {
+	var info registry.ConnectorStatusInfo
+	var charged, discharged float64
+	err := row.Scan(&info.ConnectorID, &info.Status, &info.ParkStatus, &info.LockStatus, &info.CurrentA, &info.CurrentB,
+		&info.CurrentC, &info.VoltageA, &info.VoltageB, &info.VoltageC, &info.SOC, &info.ConnectorTemp,
+		&info.EquipmentTemp, &info.ConnectorLock, &charged, &discharged)
+	info.ChargeElectricity, info.DischargeElectricity = registry.KWh(charged), registry.KWh(discharged)
+	return info, err
+}
+
 // currentStatus loads a connector's status row, so a change keeps the fields
 // it does not touch.
 func (s *Service) currentStatus(ctx context.Context, connectorID string) (registry.ConnectorStatusInfo, error) {
-	info := registry.ConnectorStatusInfo{ConnectorID: connectorID}
-	var known bool
-	var charged, discharged float64
-	err := s.DB.QueryRow(ctx, `select true, coalesce(st.status,0), st.park_status, st.lock_status,
-		coalesce(st.current_a,0), coalesce(st.current_b,0), coalesce(st.current_c,0),
-		coalesce(st.voltage_a,0), coalesce(st.voltage_b,0), coalesce(st.voltage_c,0), coalesce(st.soc,0),
-		st.connector_temp, st.equipment_temp, st.connector_lock,
-		coalesce(st.charge_electricity,0)::float8, coalesce(st.discharge_electricity,0)::float8
+	info, err := scanStatus(s.DB.QueryRow(ctx, `select `+statusColumns+`
 		from charging_connectors c left join connector_status st using (connector_id) where c.connector_id=$1`,
-		connectorID).Scan(&known, &info.Status, &info.ParkStatus, &info.LockStatus, &info.CurrentA, &info.CurrentB,
-		&info.CurrentC, &info.VoltageA, &info.VoltageB, &info.VoltageC, &info.SOC, &info.ConnectorTemp,
-		&info.EquipmentTemp, &info.ConnectorLock, &charged, &discharged)
+		connectorID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return info, fmt.Errorf("connector %s: %w", connectorID, registry.ErrUnknown)
+		return registry.ConnectorStatusInfo{ConnectorID: connectorID}, fmt.Errorf("connector %s: %w", connectorID, registry.ErrUnknown)
 	}
 	if err != nil {
-		return info, fmt.Errorf("connector %s: %w", connectorID, err)
+		return registry.ConnectorStatusInfo{ConnectorID: connectorID}, fmt.Errorf("connector %s: %w", connectorID, err)
 	}
-	info.ChargeElectricity, info.DischargeElectricity = registry.KWh(charged), registry.KWh(discharged)
 	return info, nil
 }
 

@@ -66,7 +66,7 @@ func setup(t *testing.T) *env {
 }
 
 // setupDB is the database of setup, without a central system.
-func setupDB(t *testing.T) *env {
+func setupDB(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db := pg.NewDB(t)

@@ -51,6 +51,7 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	}
 	log = log.With("component", "ocpp")
 	var status charging.StatusRecorder
+	var statuses charging.StatusesRecorder
 	if starter != nil {
 		status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
 			ch, err := starter.ChangeStatus(ctx, db, push.DefaultRegulator, info, at)
@@ -60,6 +61,19 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 			if err != nil {
 				log.Warn("ocpp: regulator pump not started (it sends the push once it runs)", "connector", info.ConnectorID, "error", err)
 			}
+			return nil
+		}
+		statuses = func(ctx context.Context, changes []push.StatusChange) error {
+			chs, err := starter.ChangeStatuses(ctx, db, push.DefaultRegulator, changes)
+			if err == nil {
+				return nil
+			}
+			for _, ch := range chs {
+				if ch.PushID == 0 {
+					return err
+				}
+			}
+			log.Warn("ocpp: regulator pump not started (it sends the pushes once it runs)", "changes", len(changes), "error", err)
 			return nil
 		}
 	}
@@ -73,7 +87,7 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 		})
 	}
 	srv, stop, err := charging.StartCentralSystem(ctx, db, charging.CentralConfig{Addr: cfg.Addr,
-		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Hooks: hooks, Log: log})
+		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Statuses: statuses, Hooks: hooks, Log: log})
 	if err != nil {
 		return nil, nil, err
 	}

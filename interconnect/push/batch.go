@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -100,17 +101,56 @@ func RecordStatusChanges(ctx context.Context, db *store.DB, regulator string, ch
 	return out, nil
 }
 
+// RecordStatusChangesEach records changes as RecordStatusChanges does, in
+// one transaction, and when that fails as a whole (an unknown connector)
+// one by one with RecordStatusChange, in the order given, so only the bad
+// ones fail: a failed change's Change is zero and its error is in the
+// joined error.
+func RecordStatusChangesEach(ctx context.Context, db *store.DB, regulator string, changes []StatusChange) ([]Change, error) {
+	out, errs := recordEach(ctx, db, regulator, changes)
+	return out, joinErrors(errs)
+}
+
+// recordEach is RecordStatusChangesEach with each change's error apart.
+func recordEach(ctx context.Context, db *store.DB, regulator string, changes []StatusChange) ([]Change, []error) {
+	errs := make([]error, len(changes))
+	out, err := RecordStatusChanges(ctx, db, regulator, changes)
+	if err == nil {
+		return out, errs
+	}
+	out = make([]Change, len(changes))
+	for i, c := range changes {
+		out[i], errs[i] = RecordStatusChange(ctx, db, regulator, c.Info, c.At)
+	}
+	return out, errs
+}
+
+// joinErrors is nil, the one error, or all of them joined.
+func joinErrors(errs []error) error {
+	var bad []error
+	for _, err := range errs {
+		if err != nil {
+			bad = append(bad, err)
+		}
+	}
+	if len(bad) == 1 {
+		return bad[0]
+	}
+	return errors.Join(bad...)
+}
+
 // Batcher records status changes with group commit: concurrent callers'
 // changes go into the database together, in one transaction per batch
 // (RecordStatusChanges), so the cost per change falls as the rate rises.
-// Each caller still returns only after its change and its push are
+// Each caller still returns only after its changes and their pushes are
 // committed. A batch that fails as a whole (one unknown connector) is
 // recorded change by change, so only the bad ones fail. The zero value
 // (with DB and Regulator set) is ready; safe for concurrent use.
 type Batcher struct {
 	DB        *store.DB
 	Regulator string
-	// Max bounds a batch (default 500).
+	// Max bounds a batch (default 500); one caller's group larger than
+	// that is a batch of its own.
 	Max int
 
 	mu      sync.Mutex
@@ -118,25 +158,39 @@ type Batcher struct {
 	leading bool
 }
 
+// batched is one caller's group of changes, kept together in one batch.
 type batched struct {
-	change StatusChange
-	out    Change
-	err    error
-	turn   chan bool // true: lead the next batches; false: done
+	changes []StatusChange
+	out     []Change
+	errs    []error
+	turn    chan bool // true: lead the next batches; false: done
 }
 
 // Record records one change (see RecordStatusChange).
 func (b *Batcher) Record(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
-	r := &batched{change: StatusChange{Info: info, At: at}, turn: make(chan bool, 1)}
+	out, err := b.RecordAll(ctx, []StatusChange{{Info: info, At: at}})
+	return out[0], err
+}
+
+// RecordAll records a group of changes, in the order given, in one batch
+// (one transaction unless it fails as a whole): a charge point's
+// connectors going offline together cost one commit, not one each. A
+// failed change's Change is zero and its error is in the joined error;
+// the others are recorded.
+func (b *Batcher) RecordAll(ctx context.Context, changes []StatusChange) ([]Change, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	r := &batched{changes: changes, turn: make(chan bool, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
 	lead := !b.leading
 	b.leading = true
 	b.mu.Unlock()
 	if !lead && !<-r.turn {
-		return r.out, r.err
+		return r.out, joinErrors(r.errs)
 	}
-	// Lead: write batches until our own change is in, then hand the lead
+	// Lead: write batches until our own changes are in, then hand the lead
 	// to the oldest waiting caller, so no caller serves others for long.
 	// The write is not cancelled with one caller's ctx: others wait on it.
 	wctx := context.WithoutCancel(ctx)
@@ -146,11 +200,15 @@ func (b *Batcher) Record(ctx context.Context, info registry.ConnectorStatusInfo,
 		if limit <= 0 {
 			limit = 500
 		}
-		n := min(len(b.queue), limit)
+		n, size := 0, 0
+		for n < len(b.queue) && (n == 0 || size+len(b.queue[n].changes) <= limit) {
+			size += len(b.queue[n].changes)
+			n++
+		}
 		batch := append([]*batched(nil), b.queue[:n]...)
 		b.queue = b.queue[n:]
 		b.mu.Unlock()
-		b.write(wctx, batch)
+		b.write(wctx, batch, size)
 		mine := false
 		for _, x := range batch {
 			if x == r {
@@ -170,24 +228,20 @@ func (b *Batcher) Record(ctx context.Context, info registry.ConnectorStatusInfo,
 		b.leading = false
 	}
 	b.mu.Unlock()
-	return r.out, r.err
+	return r.out, joinErrors(r.errs)
 }
 
-// write records batch, falling back to one transaction per change when the
-// batch fails as a whole.
-func (b *Batcher) write(ctx context.Context, batch []*batched) {
-	changes := make([]StatusChange, len(batch))
-	for i, x := range batch {
-		changes[i] = x.change
-	}
-	chs, err := RecordStatusChanges(ctx, b.DB, b.Regulator, changes)
-	if err == nil {
-		for i, x := range batch {
-			x.out = chs[i]
-		}
-		return
-	}
+// write records batch (size changes in all), falling back to one
+// transaction per change when the batch fails as a whole.
+func (b *Batcher) write(ctx context.Context, batch []*batched, size int) {
+	changes := make([]StatusChange, 0, size)
 	for _, x := range batch {
-		x.out, x.err = RecordStatusChange(ctx, b.DB, b.Regulator, x.change.Info, x.change.At)
+		changes = append(changes, x.changes...)
+	}
+	out, errs := recordEach(ctx, b.DB, b.Regulator, changes)
+	for _, x := range batch {
+		n := len(x.changes)
+		x.out, x.errs = out[:n:n], errs[:n:n]
+		out, errs = out[n:], errs[n:]
 	}
 }

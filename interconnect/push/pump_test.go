@@ -278,3 +278,64 @@ func TestBatcherGroupCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestBatcherRecordAll: a caller's group of changes goes in together with
+// other callers' changes, in the order given even when it is larger than
+// Max; a group with an unknown connector records the rest and fails that
+// one alone.
+func TestBatcherRecordAll(t *testing.T) {
+	ctx := context.Background()
+	db, _, _ := pumpFixture(t)
+	b := &push.Batcher{DB: db, Regulator: push.DefaultRegulator, Max: 4}
+	group := func(n, status int, conns ...string) []push.StatusChange {
+		var out []push.StatusChange
+		for i := range n {
+			out = append(out, push.StatusChange{Info: registry.ConnectorStatusInfo{ConnectorID: conns[i%len(conns)],
+				Status: status, ChargeElectricity: registry.KWh(i)}, At: time.Now()})
+		}
+		return out
+	}
+	a1, a2 := "4403000000000000000001001", "4403000000000000000001002"
+	unknown := "4403999999999999999999999"
+	var wg sync.WaitGroup
+	results := make([][]push.Change, 4)
+	errs := make([]error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			conns := []string{a1, a2}
+			if g == 3 {
+				conns = []string{a1, unknown}
+			}
+			results[g], errs[g] = b.RecordAll(ctx, group(7, registry.StatusCharging, conns...))
+		})
+	}
+	wg.Wait()
+	for g, chs := range results {
+		if len(chs) != 7 {
+			t.Fatalf("caller %d: %d changes back", g, len(chs))
+		}
+		for i, ch := range chs {
+			if g == 3 && i%2 == 1 {
+				if ch.PushID != 0 {
+					t.Errorf("unknown connector recorded: %+v", ch)
+				}
+				continue
+			}
+			if ch.PushID == 0 {
+				t.Fatalf("caller %d change %d not recorded: %v", g, i, errs[g])
+			}
+			if i > 0 && chs[i-1].PushID != 0 && ch.PushID <= chs[i-1].PushID {
+				t.Errorf("caller %d: change %d push %d after %d", g, i, ch.PushID, chs[i-1].PushID)
+			}
+		}
+		if (errs[g] != nil) != (g == 3) {
+			t.Errorf("caller %d: error %v", g, errs[g])
+		}
+	}
+	if !errors.Is(errs[3], registry.ErrUnknown) {
+		t.Errorf("unknown connector error = %v", errs[3])
+	}
+	if chs, err := b.RecordAll(ctx, nil); chs != nil || err != nil {
+		t.Errorf("empty group = %v, %v", chs, err)
+	}
+}

@@ -109,6 +109,22 @@ func (s *Starter) ChangeStatus(ctx context.Context, db *store.DB, regulator stri
 	return ch, s.Notify(ctx, ch)
 }
 
+// ChangeStatuses records a group of status changes with their pushes, in
+// the order given and together (Batcher.RecordAll): a charge point's
+// connectors changing at once. A failed change's Change has a zero PushID;
+// an error with every PushID non-zero means all recorded, but the pump
+// could not be started (it sends the pushes once it runs).
+func (s *Starter) ChangeStatuses(ctx context.Context, db *store.DB, regulator string, changes []StatusChange) ([]Change, error) {
+	chs, err := s.batcher(db, regulator).RecordAll(ctx, changes)
+	for _, ch := range chs {
+		if ch.PushID != 0 {
+			// Recorded ones are sent once the pump runs, whatever failed.
+			return chs, errors.Join(err, s.Notify(ctx, ch))
+		}
+	}
+	return chs, err
+}
+
 // SetFrequency is called after the regulator set a new push cadence
 // (query_frequency, stored in regulator_settings): the pump reads it from
 // there within one cadence, so nothing needs telling.
