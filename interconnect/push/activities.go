@@ -223,7 +223,7 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 	}
 	if in.OrphanAge > 0 {
 		// Every retried push (not the periodic ones) with its lane.
-		r, err := a.DB.Query(ctx, `select id, `+laneSQL+`
+		r, err := a.DB.Query(ctx, `select id, lane
 			from regulator_pushes
 			where status='pending' and station_id=$1 and due_at < $2 and event_key not like 'periodic%'
 			order by id limit 500`, in.StationID, a.now().Add(-in.OrphanAge))
@@ -236,14 +236,6 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 	}
 	return res, nil
 }
-
-// laneSQL is a push row's lane (see LaneAlarm), in SQL.
-const laneSQL = `case interface
-		when 'notification_stationStatus' then connector_id
-		when 'notification_bmsInfo' then 'bms/' || connector_id
-		when 'notification_alarmInfo' then 'alarm'
-		when 'notification_eventInfo' then 'event'
-		else 'station-info' end`
 
 // snapshot records the periodic report of stations as due at — every
 // connector's status and, while it charges, its newest BMS sample — and

@@ -22,7 +22,8 @@ const (
 
 // Lanes order the pushes of a station that are not connector statuses:
 // each lane goes out in order, independently of the others (a connector's
-// status pushes use the connector id as lane).
+// status pushes use the connector id as lane). In SQL a row's lane is the
+// generated column regulator_pushes.lane (migration 0026).
 const (
 	LaneAlarm       = "alarm"
 	LaneEvent       = "event"
