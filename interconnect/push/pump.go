@@ -298,40 +298,28 @@ func backoff(n int, limit time.Duration) time.Duration {
 	return min(d, limit)
 }
 
-// pendingOutbox selects the rows of regulator_pushes_lanes and
-// regulator_pushes_null_lanes, in the words of their predicate (see
-// migration 0026 for why not status = 'pending').
+// pendingOutbox selects the rows of regulator_pushes_lanes, in the words
+// of its predicate (see migration 0026 for why not status = 'pending').
 const pendingOutbox = `status not in ('sent', 'dropped', 'rejected') and event_key not like 'periodic%'`
 
 // claim returns up to limit due heads of lanes not in flight, alarms
-// first, then oldest first. It reads one index entry per lane, not every
-// pending row: heads walks regulator_pushes_lanes (migration 0026) from
-// lane to lane, each step a probe for the first row past the last lane.
-// pendingOutbox, not status = 'pending', keeps the planner on that index.
+// first, then oldest first. The heads come from regulator_pushes_lanes in
+// its order (migration 0026): one pass over the pending rows' index
+// entries, no sort. A walk from lane to lane (one probe per lane) was 5×
+// faster on a 200,000-row backlog but 3× slower in steady state, where
+// nearly every lane holds one row: push latency at 6,000 connectors went
+// from p99 21 ms to 50 ms.
 func (p *Pump) claim(ctx context.Context, inflight map[int64]bool, limit int) ([]claimed, error) {
 	skip := make([]int64, 0, len(inflight))
 	for id := range inflight {
 		skip = append(skip, id)
 	}
-	rows, err := p.Acts.DB.Query(ctx, `with recursive heads as (
-			(select coalesce(station_id, '') as station, lane, id, next_at from regulator_pushes
-			where regulator = $1 and `+pendingOutbox+` and lane is not null
-			order by coalesce(station_id, ''), lane, id limit 1)
-			union all
-			select n.* from heads h cross join lateral (
-				select coalesce(station_id, '') as station, lane, id, next_at from regulator_pushes
-				where regulator = $1 and `+pendingOutbox+` and lane is not null
-					and (coalesce(station_id, ''), lane) > (h.station, h.lane)
-				order by coalesce(station_id, ''), lane, id limit 1) n
-		), nulls as (
-			-- No writer leaves a lane null (a status or BMS row without a
-			-- connector); such rows share one lane per station, as ever.
-			select distinct on (coalesce(station_id, '')) lane, id, next_at from regulator_pushes
-			where regulator = $1 and `+pendingOutbox+` and lane is null
-			order by coalesce(station_id, ''), id
+	rows, err := p.Acts.DB.Query(ctx, `with heads as (
+			select distinct on (coalesce(station_id, ''), lane) lane, id, next_at from regulator_pushes
+			where regulator = $1 and `+pendingOutbox+`
+			order by coalesce(station_id, ''), lane, id
 		), due as (
-			select lane, id from (select lane, id, next_at from heads union all select * from nulls) h
-			where (next_at is null or next_at <= $2) and id <> all($3)
+			select lane, id from heads where (next_at is null or next_at <= $2) and id <> all($3)
 			order by lane = 'alarm' desc, id limit $4
 		)
 		select p.id, p.interface, p.payload, p.attempts from due join regulator_pushes p using (id)
