@@ -243,9 +243,15 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 
 	var done, written atomic.Int64
 	hbCtx, stopHB := context.WithCancel(ctx)
-	defer stopHB()
+	hbDone := make(chan struct{})
+	// The batch returns only once no heartbeat is on its way: one still
+	// sending when the activity completes fails on the cancelled context
+	// and the SDK logs a warning for it.
+	defer func() { stopHB(); <-hbDone }()
 	go func() {
-		t := time.NewTicker(time.Second)
+		defer close(hbDone)
+		// Every 5 s, well inside the 20 s heartbeat timeout.
+		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		for {
 			activity.RecordHeartbeat(ctx, Progress{GatewaysDone: int(done.Load()), Written: int(written.Load())})
