@@ -49,7 +49,7 @@ func BenchmarkMassDisconnect(b *testing.B) {
 		// ChangeStatuses),
 		// less the pump's start.
 		"groupcommit": {DB: e.db, Status: func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
-			_, err := batcher.Record(ctx, info, at)
+			_, err := batcher.RecordAll(ctx, []push.StatusChange{{Info: info, At: at}})
 			return err
 		}, Statuses: func(ctx context.Context, changes []push.StatusChange) error {
 			_, err := batcher.RecordAll(ctx, changes)

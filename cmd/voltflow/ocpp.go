@@ -53,16 +53,6 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	var status charging.StatusRecorder
 	var statuses charging.StatusesRecorder
 	if starter != nil {
-		status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
-			ch, err := starter.ChangeStatus(ctx, db, push.DefaultRegulator, info, at)
-			if err != nil && ch.PushID == 0 {
-				return err
-			}
-			if err != nil {
-				log.Warn("ocpp: regulator pump not started (it sends the push once it runs)", "connector", info.ConnectorID, "error", err)
-			}
-			return nil
-		}
 		statuses = func(ctx context.Context, changes []push.StatusChange) error {
 			chs, err := starter.ChangeStatuses(ctx, db, push.DefaultRegulator, changes)
 			if err == nil {
@@ -75,6 +65,9 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 			}
 			log.Warn("ocpp: regulator pump not started (it sends the pushes once it runs)", "changes", len(changes), "error", err)
 			return nil
+		}
+		status = func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
+			return statuses(ctx, []push.StatusChange{{Info: info, At: at}})
 		}
 	}
 	if starter != nil {

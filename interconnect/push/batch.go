@@ -166,12 +166,6 @@ type batched struct {
 	turn    chan bool // true: lead the next batches; false: done
 }
 
-// Record records one change (see RecordStatusChange).
-func (b *Batcher) Record(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
-	out, err := b.RecordAll(ctx, []StatusChange{{Info: info, At: at}})
-	return out[0], err
-}
-
 // RecordAll records a group of changes, in the order given, in one batch
 // (one transaction unless it fails as a whole): a charge point's
 // connectors going offline together cost one commit, not one each. A

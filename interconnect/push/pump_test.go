@@ -228,9 +228,9 @@ func TestBatcherGroupCommit(t *testing.T) {
 				if g == 0 && i == 5 {
 					c = "4403999999999999999999999" // unknown
 				}
-				ch, err := b.Record(ctx, registry.ConnectorStatusInfo{ConnectorID: c, Status: registry.StatusCharging,
-					ChargeElectricity: registry.KWh(g*100 + i)}, time.Now())
-				results[g] = append(results[g], result{c, ch.PushID, err})
+				chs, err := b.RecordAll(ctx, []push.StatusChange{{Info: registry.ConnectorStatusInfo{ConnectorID: c,
+					Status: registry.StatusCharging, ChargeElectricity: registry.KWh(g*100 + i)}, At: time.Now()}})
+				results[g] = append(results[g], result{c, chs[0].PushID, err})
 			}
 		})
 	}

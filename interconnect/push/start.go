@@ -102,11 +102,8 @@ func (s *Starter) Notify(ctx context.Context, _ Change) error {
 // An error with a non-zero PushID means recorded, but the pump could not
 // be started (it sends the push once it runs).
 func (s *Starter) ChangeStatus(ctx context.Context, db *store.DB, regulator string, info registry.ConnectorStatusInfo, at time.Time) (Change, error) {
-	ch, err := s.batcher(db, regulator).Record(ctx, info, at)
-	if err != nil {
-		return Change{}, err
-	}
-	return ch, s.Notify(ctx, ch)
+	chs, err := s.ChangeStatuses(ctx, db, regulator, []StatusChange{{Info: info, At: at}})
+	return chs[0], err
 }
 
 // ChangeStatuses records a group of status changes with their pushes, in
