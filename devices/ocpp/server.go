@@ -126,6 +126,11 @@ type Server struct {
 	stop sync.Once
 	// presence holds a slot per Connected/Disconnected call running.
 	presence chan struct{}
+	// open counts connections whose Disconnected call has not finished:
+	// Close waits for them, so the last disconnects are written before the
+	// owner closes the database.
+	mu   sync.Mutex
+	open int
 }
 
 // Listen binds opts.Addr and serves charge points until ctx ends or Close.
@@ -146,10 +151,12 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 	s.cs.SetCoreHandler(coreHandler{s})
 	s.cs.SetNewChargePointHandler(func(cp ocpp16.ChargePointConnection) {
 		opts.Log.Debug("ocpp: charge point connected", "chargePoint", cp.ID(), "remote", cp.RemoteAddr())
+		s.count(1)
 		s.presenceCall(func(ctx context.Context) { opts.Handler.Connected(ctx, cp.ID()) })
 	})
 	s.cs.SetChargePointDisconnectedHandler(func(cp ocpp16.ChargePointConnection) {
 		opts.Log.Debug("ocpp: charge point disconnected", "chargePoint", cp.ID())
+		defer s.count(-1)
 		s.presenceCall(func(ctx context.Context) { opts.Handler.Disconnected(ctx, cp.ID()) })
 	})
 	go func() {
@@ -181,11 +188,31 @@ func (s *Server) Connected(chargePointID string) bool { return s.t.get(chargePoi
 // Connections is the number of open connections.
 func (s *Server) Connections() int { return s.t.connected() }
 
-// Close stops serving and drops every connection.
+// Close stops serving, drops every connection and waits (up to twice
+// HandlerTimeout) for their Disconnected calls.
 func (s *Server) Close() error {
 	s.stop.Do(s.cs.Stop)
 	<-s.done
-	return nil
+	deadline := time.Now().Add(2 * s.opts.HandlerTimeout)
+	for {
+		n := s.count(0)
+		if n <= 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.opts.Log.Warn("ocpp: closed before every disconnect was recorded", "left", n)
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// count adds d to the open connections and returns their number.
+func (s *Server) count(d int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open += d
+	return s.open
 }
 
 // newEndpoint is ocpp16.NewCentralSystem's default OCPP-J endpoint (every
