@@ -61,6 +61,42 @@ func BenchmarkWrite100k(b *testing.B) {
 	if _, err := db.Exec(ctx, `select readings_partition($1), readings_partition($1 + interval '1 month')`, at); err != nil {
 		b.Fatal(err)
 	}
+	// A month partition fills up: SWEEP_BENCH_PRIOR=N first stores N earlier
+	// sweeps of every meter, 30 minutes apart, as sweeps would have (slot by
+	// slot). An empty partition is the best case, the end of a month the worst.
+	prior, _ := strconv.Atoi(os.Getenv("SWEEP_BENCH_PRIOR"))
+	sweeps := b.N
+	if prior > 0 {
+		// All in one month partition: the sweeps measured come after the
+		// earlier ones of the same month (up to 1,400 fit).
+		month := time.Date(at.Year(), at.Month(), 1, 0, 0, 0, 0, time.UTC)
+		at = month.Add(time.Duration(prior+1) * 30 * time.Minute)
+		if _, err := db.Exec(ctx, `select readings_partition($1)`, at); err != nil {
+			b.Fatal(err)
+		}
+		// The first sweep after filling splits the pages the filling packed;
+		// the second is what the rest of the month looks like.
+		sweeps = max(sweeps, 2)
+		t0 := time.Now()
+		for k := prior; k >= 1; k-- {
+			if _, err := db.Exec(ctx, `insert into readings (meter_id, read_at, taken_at, energy_kwh, sharp_kwh, peak_kwh,
+					flat_kwh, valley_kwh, voltage_v, current_a, power_kw, remaining, purchase_count, relay, mode, status_flags)
+				select id, $2::timestamptz, $2::timestamptz, 1000 + $3 * 0.5, 0, 0, 0, 0, 220, 1.5, 0.33, 50, 1, 0, 0, 0
+				from unnest($1::uuid[]) id`, ids, at.Add(-time.Duration(k)*30*time.Minute), prior-k); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var size string
+		if _, err := db.Exec(ctx, `vacuum analyze readings`); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.QueryRow(ctx, `select pg_size_pretty(sum(pg_relation_size(c.oid))) from pg_class c
+			where c.relname like 'readings_%pkey'`).Scan(&size); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("stored %d earlier sweeps (%d readings) in %v; the readings' key index is %s", prior, prior*n,
+			time.Since(t0).Round(time.Second), size)
+	}
 	var dataDir string
 	if err := db.QueryRow(ctx, `show data_directory`).Scan(&dataDir); err != nil {
 		b.Fatal(err)
@@ -75,8 +111,43 @@ func BenchmarkWrite100k(b *testing.B) {
 	if os.Getenv("SWEEP_BENCH_STAGED") == "1" {
 		write = acts.WriteStaged
 	}
+	// SWEEP_BENCH_WAL_COMPRESSION="off lz4" measures one more sweep per
+	// setting of wal_compression, in turn (server-wide, reset at the end).
+	compressions := strings.Fields(os.Getenv("SWEEP_BENCH_WAL_COMPRESSION"))
+	sweeps = max(sweeps, 1+len(compressions))
+	setCompression := func(v string) {
+		sql := `alter system reset wal_compression`
+		if v != "" {
+			sql = fmt.Sprintf(`alter system set wal_compression = '%s'`, v)
+		}
+		if _, err := db.Exec(ctx, sql); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `select pg_reload_conf()`); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // the backends take the new setting at their next command
+	}
+	if len(compressions) > 0 {
+		defer setCompression("")
+	}
 	b.ResetTimer()
-	for it := 0; it < b.N; it++ {
+	for it := 0; it < sweeps; it++ {
+		setting := ""
+		if it >= 1 && it-1 < len(compressions) {
+			setting = "wal_compression=" + compressions[it-1] + ": "
+			setCompression(compressions[it-1])
+		}
+		// Sweeps are 30 minutes apart and checkpoints at most 5: every sweep
+		// is the first write to its pages after a checkpoint (full-page images).
+		if _, err := db.Exec(ctx, `checkpoint`); err != nil {
+			b.Fatal(err)
+		}
+		var lsn0 string
+		var fpi0 int64
+		if err := db.QueryRow(ctx, `select pg_current_wal_insert_lsn()::text, (select wal_fpi from pg_stat_wal)`).Scan(&lsn0, &fpi0); err != nil {
+			b.Fatal(err)
+		}
 		cpu0, self0 := pgCPU(b, dataDir), selfCPU()
 		readingsT.Store(0)
 		stateT.Store(0)
@@ -107,8 +178,14 @@ func BenchmarkWrite100k(b *testing.B) {
 			b.Fatal(err)
 		default:
 		}
-		b.Logf("iteration %d: %v, PostgreSQL CPU %v, this process's CPU %v; summed over writes: readings COPY %v, state upsert %v",
-			it, time.Since(start).Round(time.Millisecond), pgCPU(b, dataDir)-cpu0, (selfCPU() - self0).Round(10*time.Millisecond),
+		elapsed, cpu := time.Since(start).Round(time.Millisecond), pgCPU(b, dataDir)-cpu0
+		var wal, fpi int64
+		if err := db.QueryRow(ctx, `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::bigint,
+			(select wal_fpi from pg_stat_wal) - $2`, lsn0, fpi0).Scan(&wal, &fpi); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("iteration %d: %s%v, PostgreSQL CPU %v, WAL %d MB (%d full-page images), this process's CPU %v; summed over writes: readings COPY %v, state upsert %v",
+			it, setting, elapsed, cpu, wal>>20, fpi, (selfCPU() - self0).Round(10*time.Millisecond),
 			time.Duration(readingsT.Load()).Round(time.Millisecond), time.Duration(stateT.Load()).Round(time.Millisecond))
 	}
 }
