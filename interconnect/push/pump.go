@@ -462,8 +462,32 @@ func (p *Pump) snapshot(ctx context.Context, stations []string, at time.Time) er
 	return err
 }
 
-// RunPump is the pump as an activity (see Pump), heartbeating.
+// RunPump is the pump as an activity (see Pump), heartbeating. It ends
+// without error when its worker stops: PumpWorkflow then runs it again at
+// once on the next worker, where a failure would wait for a retry (and log
+// an error at every clean shutdown).
 func (a *Activities) RunPump(ctx context.Context, in PumpInput) error {
-	p := &Pump{Acts: a, In: in, Heartbeat: func() { activity.RecordHeartbeat(ctx) }}
-	return p.Run(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopping := activity.GetWorkerStopChannel(ctx)
+	go func() {
+		select {
+		case <-stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	p := &Pump{Acts: a, In: in, Heartbeat: func() {
+		if ctx.Err() == nil {
+			activity.RecordHeartbeat(ctx)
+		}
+	}}
+	err := p.Run(ctx)
+	select {
+	case <-stopping:
+		activity.GetLogger(ctx).Info("regulator pump: worker stopping, the pump ends here", "regulator", a.Regulator)
+		return nil
+	default:
+		return err
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/testsuite"
+
 	"github.com/voltflow/voltflow/interconnect/envelope"
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/interconnect/push"
@@ -337,5 +339,31 @@ func TestBatcherRecordAll(t *testing.T) {
 	}
 	if chs, err := b.RecordAll(ctx, nil); chs != nil || err != nil {
 		t.Errorf("empty group = %v, %v", chs, err)
+	}
+}
+
+// A stopping worker ends the pump activity without error, so Temporal runs
+// it again at once elsewhere instead of logging a failure and backing off.
+func TestRunPumpEndsWithItsWorker(t *testing.T) {
+	_, _, acts := pumpFixture(t)
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	stop := make(chan struct{})
+	env.SetWorkerStopChannel(stop)
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.ExecuteActivity(acts.RunPump, push.PumpInput{Cadence: 50 * time.Millisecond, RunFor: time.Hour})
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the pump is running
+	close(stop)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("pump ended with %v, want nil when its worker stops", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pump did not end when its worker stopped")
 	}
 }
