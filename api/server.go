@@ -130,6 +130,7 @@ func New(cfg Config) *Server {
 			r.Get("/reports/{name}", s.report)
 			r.Get("/projects/{project}/tariffs", s.listTariffs)
 			r.With(s.audit("tariff.create")).Post("/projects/{project}/tariffs", s.createTariff)
+			r.With(s.audit("meter.import")).Post("/projects/{project}/meter-imports", s.importMeters)
 			r.With(s.audit("meter.tariff")).Put("/meters/{meterNo}/tariff", s.setMeterTariff)
 			r.With(s.audit("enterprise.create")).Post("/enterprises", s.createEnterprise)
 			r.Get("/enterprises", s.listEnterprises)

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/xuri/excelize/v2"
+
+	importacts "github.com/voltflow/voltflow/activities/meterimport"
+	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/meterimport"
+)
+
+// CodeInvalidImport is a sheet with problems; nothing of it was stored.
+const CodeInvalidImport = "invalid_import"
+
+// maxImportBytes bounds an uploaded sheet: 100,000 meters take about 10 MB
+// of CSV.
+const maxImportBytes = 64 << 20
+
+// maxListedProblems bounds the problems a response lists (all are counted).
+const maxListedProblems = 200
+
+// importProblem is the problem of a sheet with bad rows: every row's
+// problems, so the operator mends the sheet in one go.
+type importProblem struct {
+	Problem
+	ProblemCount int                   `json:"problemCount"`
+	Problems     []meterimport.Problem `json:"problems"`
+}
+
+// importMeters stores a sheet of gateways and meters (M2 bulk import):
+// text/csv or an xlsx workbook (its first sheet), a heading row then one
+// meter per row. All rows or none; ?dry_run=true checks without storing.
+func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pid == "" {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+		return
+	}
+	if !op.Grants.Has(pid, access.Admin) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "importing meters needs the admin role in the project")
+		return
+	}
+	dryRun := false
+	switch r.URL.Query().Get("dry_run") {
+	case "", "false":
+	case "true":
+		dryRun = true
+	default:
+		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "dry_run is true or false", "dry_run")
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var heading []string
+	var next func() ([]string, bool, error)
+	switch mediaType {
+	case "text/csv":
+		cr := csv.NewReader(body)
+		cr.FieldsPerRecord = -1 // short rows are blank cells
+		heading, err = cr.Read()
+		next = func() ([]string, bool, error) {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				return nil, false, nil
+			}
+			return rec, err == nil, err
+		}
+	case xlsxType:
+		heading, next, err = xlsxRows(body)
+	default:
+		writeProblem(w, http.StatusUnsupportedMediaType, CodeMalformed, "send text/csv or "+xlsxType)
+		return
+	}
+	if err == nil && heading == nil {
+		err = errors.New("the sheet is empty")
+	}
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, "cannot read the sheet: "+err.Error())
+		return
+	}
+	profiles := profile.Names()
+	sh, err := meterimport.Read(heading, next, func(name string) bool { return slices.Contains(profiles, name) })
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, CodeMalformed, "cannot read the sheet: "+err.Error())
+		return
+	}
+	problems := sh.Problems
+	var res importacts.Result
+	if len(problems) == 0 {
+		res, problems, err = importacts.Apply(r.Context(), s.cfg.DB, pid, sh, dryRun)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
+	if len(problems) > 0 {
+		p := importProblem{
+			Problem: Problem{Type: "https://voltflow.dev/problems/" + CodeInvalidImport, Title: "The sheet has problems",
+				Status: http.StatusUnprocessableEntity, Code: CodeInvalidImport,
+				Detail: fmt.Sprintf("%d problems, first %s; nothing was stored", len(problems), problems[0])},
+			ProblemCount: len(problems),
+			Problems:     problems[:min(len(problems), maxListedProblems)],
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_ = json.NewEncoder(w).Encode(p)
+		return
+	}
+	setAudit(r, pid, "", map[string]any{"gatewaysCreated": res.GatewaysCreated, "metersCreated": res.MetersCreated,
+		"metersUnchanged": res.MetersUnchanged, "dryRun": dryRun})
+	status := http.StatusCreated
+	if dryRun {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, res)
+}
+
+// xlsxRows reads a workbook's first sheet row by row.
+func xlsxRows(body io.Reader) ([]string, func() ([]string, bool, error), error) {
+	f, err := excelize.OpenReader(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, nil, errors.New("the workbook has no sheet")
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	next := func() ([]string, bool, error) {
+		if !rows.Next() {
+			return nil, false, rows.Error()
+		}
+		cells, err := rows.Columns()
+		return cells, err == nil, err
+	}
+	heading, ok, err := next()
+	if err != nil || !ok {
+		return nil, nil, err
+	}
+	return heading, next, nil
+}

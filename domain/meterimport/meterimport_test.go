@@ -1,0 +1,109 @@
+package meterimport
+
+import (
+	"strings"
+	"testing"
+)
+
+// rows turns "a,b,c" lines into a heading and a row source.
+func rows(lines ...string) ([]string, func() ([]string, bool, error)) {
+	i := 0
+	next := func() ([]string, bool, error) {
+		if i == len(lines)-1 {
+			return nil, false, nil
+		}
+		i++
+		return strings.Split(lines[i], ","), true, nil
+	}
+	return strings.Split(lines[0], ","), next
+}
+
+func knownProfile(name string) bool { return name == "ref-prepaid-v1" || name == "ref-water-valve-v1" }
+
+const heading = "meter_no,gateway,gateway_address,protocol,unit_address,profile,price"
+
+func TestRead(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		lines []string
+		want  []string // problems, as "row N, column: detail" prefixes
+	}{
+		{"good rows", []string{heading,
+			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
+			"A2,GW-A,,,2,ref-prepaid-v1,1.2",
+			",,,,,,", // blank: skipped
+			"000000000007,GW-D,10.0.0.2:8899,dlt645-tcp,1,ref-prepaid-v1,0.95"}, nil},
+		{"chinese headings", []string{"表号,网关编号,网关地址,协议,通讯地址,型号,单价,类型",
+			"W1,GW-W,10.0.0.3:502,modbus-rtu-tcp,4,ref-water-valve-v1,3.5,water"}, nil},
+		{"unknown and missing columns", []string{"meter_no,gateway,colour", "A1,GW-A,red"},
+			[]string{"row 1, colour: unknown column", "row 1, unit_address: required column missing",
+				"row 1, profile: required column missing", "row 1, price: required column missing"}},
+		{"bad cells", []string{heading + ",kind,ct_ratio,alarm1",
+			"A 1,GW-A,nohost,modbus,0,ref-x,-1,steam,0,1.234"},
+			[]string{"row 2, meter_no:", "row 2, protocol:", "row 2, gateway_address:", "row 2, unit_address:",
+				"row 2, profile:", "row 2, kind:", "row 2, price: -1 is negative", "row 2, ct_ratio:",
+				"row 2, alarm1: 1.234 has more than 2 decimal places"}},
+		{"repeats inside the sheet", []string{heading,
+			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
+			"A1,GW-A,,,2,ref-prepaid-v1,1.2",
+			"A3,GW-A,,,1,ref-prepaid-v1,1.2"},
+			[]string{"row 3, meter_no: A1 is also on row 2", "row 4, unit_address: gateway GW-A unit 1 is also on row 2"}},
+		{"a gateway said two ways", []string{heading,
+			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
+			"A2,GW-A,10.0.0.9:502,modbus-rtu-tcp,2,ref-prepaid-v1,1.2"},
+			[]string{"row 3, protocol: gateway GW-A is modbus-tcp on row 2",
+				"row 3, gateway_address: gateway GW-A is 10.0.0.1:502 on row 2"}},
+		{"a DL/T 645 meter number that is not an address", []string{heading,
+			"D1,GW-D,10.0.0.2:8899,dlt645-tcp,1,ref-prepaid-v1,1"},
+			[]string{"row 2, meter_no: a DL/T 645 meter's number is its address"}},
+		{"the protocol given on a later row still decides", []string{heading,
+			"D1,GW-D,,,1,ref-prepaid-v1,1", "000000000002,GW-D,10.0.0.2:8899,dlt645-tcp,2,ref-prepaid-v1,1"},
+			[]string{"row 2, meter_no: a DL/T 645 meter's number is its address"}},
+		{"pipelining only on Modbus TCP", []string{heading + ",max_in_flight",
+			"R1,GW-R,10.0.0.4:502,modbus-rtu-tcp,1,ref-prepaid-v1,1,4"},
+			[]string{"row 2, max_in_flight: only a Modbus TCP gateway"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, next := rows(c.lines...)
+			sh, err := Read(h, next, knownProfile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range sh.Problems {
+				got = append(got, p.String())
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("problems %q, want %d: %q", got, len(c.want), c.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], c.want[i]) {
+					t.Errorf("problem %d is %q, want %q…", i, got[i], c.want[i])
+				}
+			}
+		})
+	}
+}
+
+// What a good sheet says, value by value: defaults filled in, a gateway
+// given once for all its rows.
+func TestReadValues(t *testing.T) {
+	h, next := rows(heading+",prepaid_mode,pt_ratio,alarm2",
+		"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2,platform,10,20.50",
+		"A2,GW-A,,,2,ref-prepaid-v1,0.8765,,,")
+	sh, err := Read(h, next, knownProfile)
+	if err != nil || len(sh.Problems) > 0 {
+		t.Fatalf("%v %v", err, sh.Problems)
+	}
+	if len(sh.Gateways) != 1 || *sh.Gateways[0] != (Gateway{Code: "GW-A", Protocol: ModbusTCP, Address: "10.0.0.1:502", Line: 2}) {
+		t.Fatalf("gateways %+v", sh.Gateways[0])
+	}
+	a, b := sh.Meters[0], sh.Meters[1]
+	if a.MeterNo != "A1" || a.Unit != 1 || a.PrepaidMode != "platform" || a.PT != 10 || a.CT != 1 ||
+		a.Alarm2.String() != "20.5" || a.Kind != "electricity" || a.Price.String() != "1.2" {
+		t.Errorf("first meter %+v", a)
+	}
+	if b.PrepaidMode != "meter" || b.PT != 1 || b.Price.String() != "0.8765" || b.Gateway != "GW-A" || b.Line != 3 {
+		t.Errorf("second meter %+v", b)
+	}
+}
