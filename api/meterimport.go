@@ -10,12 +10,10 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/xuri/excelize/v2"
 
 	importacts "github.com/voltflow/voltflow/activities/meterimport"
 	"github.com/voltflow/voltflow/devices/profile"
-	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/meterimport"
 )
 
@@ -41,18 +39,8 @@ type importProblem struct {
 // text/csv or an xlsx workbook (its first sheet), a heading row then one
 // meter per row. All rows or none; ?dry_run=true checks without storing.
 func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
-	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if pid == "" {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
-		return
-	}
-	if !op.Grants.Has(pid, access.Admin) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "importing meters needs the admin role in the project")
+	pid, ok := s.adminProject(w, r, "importing meters")
+	if !ok {
 		return
 	}
 	dryRun := false
@@ -68,6 +56,7 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var heading []string
 	var next func() ([]string, bool, error)
+	var err error
 	switch mediaType {
 	case "text/csv":
 		cr := csv.NewReader(body)

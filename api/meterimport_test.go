@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,19 +15,7 @@ import (
 
 func upload(t *testing.T, srv *httptest.Server, token, path, contentType string, body []byte) (int, string, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", srv.URL+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	return request(t, srv, token, "POST", path, contentType, body)
 }
 
 func TestMeterImportAPI(t *testing.T) {

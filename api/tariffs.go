@@ -96,19 +96,30 @@ func (s *Server) listTariffs(w http.ResponseWriter, r *http.Request) {
 }
 
 // createTariff stores a new tariff of the project; only its admins may.
-func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
+// adminProject is the {project} of the path for a change that needs the
+// admin role there (what: "configuring tariffs"); false when a problem
+// was written: 404 for a project the caller cannot see, 403 for one it
+// may only view.
+func (s *Server) adminProject(w http.ResponseWriter, r *http.Request, what string) (string, bool) {
 	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return "", false
 	}
 	if pid == "" {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
-		return
+		return "", false
 	}
-	if !op.Grants.Has(pid, access.Admin) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "configuring tariffs needs the admin role in the project")
+	if !operatorFrom(r.Context()).Grants.Has(pid, access.Admin) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, what+" needs the admin role in the project")
+		return "", false
+	}
+	return pid, true
+}
+
+func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.adminProject(w, r, "configuring tariffs")
+	if !ok {
 		return
 	}
 	var req TariffRequest

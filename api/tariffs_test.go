@@ -1,12 +1,12 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/voltflow/voltflow/api"
@@ -14,8 +14,16 @@ import (
 
 func send(t *testing.T, srv *httptest.Server, token, method, path, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	code, _, b := request(t, srv, token, method, path, "application/json", []byte(body))
+	return code, b
+}
+
+// request sends body as contentType and returns the status, the answer's
+// Content-Type and its body.
+func request(t *testing.T, srv *httptest.Server, token, method, path, contentType string, body []byte) (int, string, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -26,7 +34,7 @@ func send(t *testing.T, srv *httptest.Server, token, method, path, body string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b
 }
 
 const touTariff = `{"kind":"tou","prices":{"sharp":"1.5000","peak":"1.2000","flat":"0.8000","valley":"0.4000"},
