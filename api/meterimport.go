@@ -9,12 +9,15 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/xuri/excelize/v2"
 
 	importacts "github.com/voltflow/voltflow/activities/meterimport"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/meterimport"
+	"github.com/voltflow/voltflow/workflows/sweep"
 )
 
 // CodeInvalidImport is a sheet with problems; nothing of it was stored.
@@ -62,6 +65,12 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 		cr := csv.NewReader(body)
 		cr.FieldsPerRecord = -1 // short rows are blank cells
 		heading, err = cr.Read()
+		if errors.Is(err, io.EOF) {
+			heading, err = nil, nil
+		}
+		if len(heading) > 0 { // Excel writes UTF-8 CSV with a byte order mark
+			heading[0] = strings.TrimPrefix(heading[0], "\ufeff")
+		}
 		next = func() ([]string, bool, error) {
 			rec, err := cr.Read()
 			if err == io.EOF {
@@ -110,6 +119,9 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(p)
 		return
 	}
+	if !dryRun && res.MetersCreated > 0 {
+		s.ensureSweeps(r, pid)
+	}
 	setAudit(r, pid, "", map[string]any{"gatewaysCreated": res.GatewaysCreated, "metersCreated": res.MetersCreated,
 		"metersUnchanged": res.MetersUnchanged, "dryRun": dryRun})
 	status := http.StatusCreated
@@ -145,4 +157,21 @@ func xlsxRows(body io.Reader) ([]string, func() ([]string, bool, error), error) 
 		return nil, nil, err
 	}
 	return heading, next, nil
+}
+
+// ensureSweeps gives the project a sweep Schedule if it has none: workers
+// create Schedules when they start, for the projects there then. A failure
+// is logged, not the import's: the next worker start creates it.
+func (s *Server) ensureSweeps(r *http.Request, projectID string) {
+	if s.cfg.Temporal == nil {
+		return
+	}
+	p := sweep.Project{ID: projectID, Code: chi.URLParam(r, "project")}
+	created, err := sweep.CreateSchedule(r.Context(), s.cfg.Temporal, p, s.cfg.SweepInterval)
+	switch {
+	case err != nil:
+		s.log.Warn("meter import: the project's sweep schedule is missing and could not be created", "project", p.Code, "error", err)
+	case created:
+		s.log.Info("meter import: sweep schedule created", "project", p.Code, "schedule", sweep.ScheduleID(p.Code))
+	}
 }

@@ -37,7 +37,7 @@ func TestMeterImportAPI(t *testing.T) {
 		return m
 	}
 	before := meters()
-	sheet := []byte("表号,网关编号,网关地址,协议,通讯地址,型号,单价,kind\n" +
+	sheet := []byte("\ufeff表号,网关编号,网关地址,协议,通讯地址,型号,单价,kind\n" +
 		"N-1,GW-NEW,10.1.2.3:502,modbus-tcp,1,ref-prepaid-v1,1.20,\n" +
 		"N-2,GW-NEW,,,2,ref-water-valve-v1,3.5,water\n" +
 		"N-3,GW-01,,,33,ref-prepaid-v1,1.20,\n") // a stored gateway of the demo

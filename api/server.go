@@ -32,6 +32,10 @@ type Config struct {
 	DispatchWindow time.Duration
 	// SessionTTL is how long a login token lives.
 	SessionTTL time.Duration
+	// SweepInterval is the reading interval of a sweep Schedule the API
+	// creates: for a project whose first meters are imported while the
+	// workers run (0: the sweep's default, 30 minutes).
+	SweepInterval time.Duration
 	// Regulator, when set, serves the regulator's calls at /shevcs/v1/...
 	// (interconnect/serve; it authenticates by its own envelope and token).
 	Regulator http.Handler

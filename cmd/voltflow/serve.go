@@ -144,7 +144,8 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 	if withAPI {
 		srv := &http.Server{Addr: cfg.HTTPAddr, ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Config{
 			DB: db, Temporal: tc, Log: log, UpdateTimeout: cfg.UpdateTimeout, DispatchWindow: cfg.DispatchWindow,
-			Regulator: regulator.Handler,
+			SweepInterval: cfg.SweepInterval,
+			Regulator:     regulator.Handler,
 		})}
 		g.Go(func() error {
 			log.Info("API listening", "url", "http://"+cfg.HTTPAddr)

@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -133,4 +134,64 @@ func TestReadMeterOnDemand(t *testing.T) {
 		n := count(t, `select count(*) from device_events where kind='gateway_lost_contact' and subject_no='GW-04' and cleared_at is null`)
 		return n == 1, fmt.Sprintf("%d open events", n)
 	})
+}
+
+// A project added while the workers run has no sweep Schedule (workers
+// create them at start): importing its first meters creates one, and its
+// sweeps read them.
+func TestImportStartsTheProjectsSweeps(t *testing.T) {
+	ctx := context.Background()
+	var pid string
+	if err := stack.DB.QueryRow(ctx, `insert into projects(id, organisation_id, code, name)
+		select gen_random_uuid(), organisation_id, 'imported', 'Imported later' from projects where code='demo'
+		returning id::text`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stack.DB.Exec(ctx, `insert into operator_roles(operator_id, project_id, role)
+		select id, $1, 'admin' from operators where username='admin'`, pid); err != nil {
+		t.Fatal(err)
+	}
+	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweep.ScheduleID("imported"))
+	if _, err := h.Describe(ctx); err == nil {
+		t.Fatal("the new project has a sweep schedule before any import")
+	}
+	fleet, err := simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: 1, Meters: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fleet.Stop() })
+	csv := "meter_no,gateway,gateway_address,protocol,unit_address,profile,price\n" +
+		"IMP-1,IMP-GW," + fleet.Gateway(0).Addr() + ",modbus-tcp,1,ref-prepaid-v1,1.2\n" +
+		"IMP-2,IMP-GW,,,2,ref-prepaid-v1,1.2\nIMP-3,IMP-GW,,,3,ref-prepaid-v1,1.2\n"
+	c := stack.Login(t, "admin", "admin")
+	req, _ := http.NewRequest("POST", c.Base+"/api/v1/projects/imported/meter-imports", strings.NewReader(csv))
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("import: status %d", resp.StatusCode)
+	}
+	desc, err := h.Describe(ctx)
+	if err != nil {
+		t.Fatalf("no sweep schedule after the import: %v", err)
+	}
+	if got := desc.Schedule.Spec.Intervals; len(got) != 1 || got[0].Every != sweep.DefaultInterval {
+		t.Fatalf("schedule intervals %+v, want the default %v", got, sweep.DefaultInterval)
+	}
+	// Its next sweep, now rather than in 30 minutes, reads the new meters.
+	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 60*time.Second, "the imported meters read", func() (bool, string) {
+		n := count(t, `select count(*) from meter_state s join meters m on m.id = s.meter_id where m.project_id = $1`, pid)
+		return n == 3, fmt.Sprintf("%d of 3 meters read", n)
+	})
+	_ = h.Delete(ctx)
 }

@@ -53,6 +53,35 @@ func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, interv
 // EnsureSchedule creates the project's Schedule, or brings an existing one
 // to this interval and action.
 func EnsureSchedule(ctx context.Context, tc client.Client, p Project, interval time.Duration) error {
+	spec, action, created, err := createSchedule(ctx, tc, p, interval)
+	if err != nil || created {
+		return err
+	}
+	h := tc.ScheduleClient().GetHandle(ctx, ScheduleID(p.Code))
+	if err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Spec = &spec
+		s.Action = action
+		if s.Policy != nil {
+			s.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+		}
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}}); err != nil {
+		return fmt.Errorf("update schedule %s: %w", ScheduleID(p.Code), err)
+	}
+	return nil
+}
+
+// CreateSchedule creates the project's Schedule if it has none, and leaves
+// an existing one as it is (the worker that made it chose its interval).
+// It reports whether it created one: a project added while the workers
+// run gets its sweeps when its first meters arrive, not at the next start.
+func CreateSchedule(ctx context.Context, tc client.Client, p Project, interval time.Duration) (bool, error) {
+	_, _, created, err := createSchedule(ctx, tc, p, interval)
+	return created, err
+}
+
+func createSchedule(ctx context.Context, tc client.Client, p Project, interval time.Duration) (client.ScheduleSpec, *client.ScheduleWorkflowAction, bool, error) {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
@@ -66,29 +95,17 @@ func EnsureSchedule(ctx context.Context, tc client.Client, p Project, interval t
 		WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
 		TypedSearchAttributes:    names.Attributes(p.Code, Kind, p.Code, "scheduled"),
 	}
-	sc := tc.ScheduleClient()
-	_, err := sc.Create(ctx, client.ScheduleOptions{
+	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID: ScheduleID(p.Code), Spec: spec, Action: action,
 		// A sweep still running when the next is due: skip the next, do not queue it.
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 	})
-	if err == nil {
-		return nil
+	switch {
+	case err == nil:
+		return spec, action, true, nil
+	case errors.Is(err, temporal.ErrScheduleAlreadyRunning):
+		return spec, action, false, nil
+	default:
+		return spec, action, false, fmt.Errorf("create schedule %s: %w", ScheduleID(p.Code), err)
 	}
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", ScheduleID(p.Code), err)
-	}
-	h := sc.GetHandle(ctx, ScheduleID(p.Code))
-	if err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		s.Spec = &spec
-		s.Action = action
-		if s.Policy != nil {
-			s.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
-		}
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}}); err != nil {
-		return fmt.Errorf("update schedule %s: %w", ScheduleID(p.Code), err)
-	}
-	return nil
 }
