@@ -135,6 +135,8 @@ func New(cfg Config) *Server {
 			r.Get("/projects/{project}/tariffs", s.listTariffs)
 			r.With(s.audit("tariff.create")).Post("/projects/{project}/tariffs", s.createTariff)
 			r.With(s.audit("meter.import")).Post("/projects/{project}/meter-imports", s.importMeters)
+			r.Get("/projects/{project}/gateways/{code}", s.getGateway)
+			r.With(s.audit("gateway.update")).Patch("/projects/{project}/gateways/{code}", s.patchGateway)
 			r.With(s.audit("meter.tariff")).Put("/meters/{meterNo}/tariff", s.setMeterTariff)
 			r.With(s.audit("enterprise.create")).Post("/enterprises", s.createEnterprise)
 			r.Get("/enterprises", s.listEnterprises)

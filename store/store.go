@@ -65,6 +65,12 @@ func IsUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// IsCheckViolation reports a check constraint refusing a row (SQLSTATE 23514).
+func IsCheckViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514"
+}
+
 // Migrate applies every migration not yet applied, in file-name order, each in
 // its own transaction, under an advisory lock so concurrent starts are safe.
 func Migrate(ctx context.Context, db *DB, log *slog.Logger) error {

@@ -1,0 +1,124 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
+)
+
+// Gateway is a meter gateway (通讯管理机) as operators see and change it.
+type Gateway struct {
+	Code     string `json:"code"`
+	Protocol string `json:"protocol"`
+	Address  string `json:"address"`
+	// MaxInFlight is how many Modbus TCP requests it takes at once; null is
+	// the platform's default.
+	MaxInFlight *int       `json:"maxInFlight"`
+	Meters      int        `json:"meters"`
+	Reachable   *bool      `json:"reachable"` // at its last sweep; null before the first
+	LastSweepAt *time.Time `json:"lastSweepAt"`
+}
+
+// GatewayPatch changes a gateway: an absent field stays as it is;
+// "maxInFlight": null goes back to the platform's default.
+type GatewayPatch struct {
+	Address     *string         `json:"address"`
+	MaxInFlight json.RawMessage `json:"maxInFlight"`
+}
+
+func (s *Server) getGateway(w http.ResponseWriter, r *http.Request) {
+	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pid == "" {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+		return
+	}
+	s.writeGateway(w, r, http.StatusOK, pid, chi.URLParam(r, "code"))
+}
+
+// patchGateway changes a gateway's address (its IP changed) or its
+// pipelining window (a serial server that drops what arrives while its bus
+// is busy needs 1). The next sweep dials the new address.
+func (s *Server) patchGateway(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.adminProject(w, r, "changing gateways")
+	if !ok {
+		return
+	}
+	var req GatewayPatch
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Address != nil {
+		host, port, err := net.SplitHostPort(*req.Address)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "address is host:port", "address")
+			return
+		}
+	}
+	setWindow, resetWindow := len(req.MaxInFlight) > 0, bytes.Equal(req.MaxInFlight, []byte("null"))
+	var window *int
+	if setWindow && !resetWindow {
+		var n int
+		if err := json.Unmarshal(req.MaxInFlight, &n); err != nil || n < 1 || n > 256 {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "maxInFlight is 1 to 256, or null", "maxInFlight")
+			return
+		}
+		window = &n
+	}
+	code := chi.URLParam(r, "code")
+	var protocol string
+	err := s.cfg.DB.QueryRow(r.Context(), `update gateways set address = coalesce($3, address),
+			max_in_flight = case when $4 then $5::smallint else max_in_flight end
+		where project_id = $1 and code = $2 returning protocol`, pid, code, req.Address, setWindow, window).Scan(&protocol)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "gateway not found")
+		return
+	case store.IsCheckViolation(err):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
+			"only a Modbus TCP gateway takes more than one request at a time", "maxInFlight")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, pid, code, map[string]any{"address": req.Address, "maxInFlight": window, "resetMaxInFlight": resetWindow})
+	s.writeGateway(w, r, http.StatusOK, pid, code)
+}
+
+func (s *Server) writeGateway(w http.ResponseWriter, r *http.Request, status int, projectID, code string) {
+	g, err := loadGateway(r.Context(), s.cfg.DB, projectID, code)
+	if errors.Is(err, pgx.ErrNoRows) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "gateway not found")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, status, g)
+}
+
+func loadGateway(ctx context.Context, db *store.DB, projectID, code string) (Gateway, error) {
+	var g Gateway
+	err := db.QueryRow(ctx, `select g.code, g.protocol, g.address, g.max_in_flight::int,
+			(select count(*) from meters m where m.gateway_id = g.id), c.reachable, c.last_sweep_at
+		from gateways g left join gateway_contact c on c.gateway_id = g.id
+		where g.project_id = $1 and g.code = $2`, projectID, code).
+		Scan(&g.Code, &g.Protocol, &g.Address, &g.MaxInFlight, &g.Meters, &g.Reachable, &g.LastSweepAt)
+	return g, err
+}
