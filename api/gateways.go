@@ -13,7 +13,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -38,13 +37,8 @@ type GatewayPatch struct {
 }
 
 func (s *Server) getGateway(w http.ResponseWriter, r *http.Request) {
-	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if pid == "" {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+	pid, ok := s.viewProject(w, r)
+	if !ok {
 		return
 	}
 	s.writeGateway(w, r, http.StatusOK, pid, chi.URLParam(r, "code"))

@@ -57,13 +57,8 @@ func (s *Server) projectFor(r *http.Request, code string, a access.Action) (stri
 }
 
 func (s *Server) listTariffs(w http.ResponseWriter, r *http.Request) {
-	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if pid == "" {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+	pid, ok := s.viewProject(w, r)
+	if !ok {
 		return
 	}
 	rows, err := s.cfg.DB.Query(r.Context(), `select t.code, t.name, t.spec, t.created_at,
@@ -96,11 +91,9 @@ func (s *Server) listTariffs(w http.ResponseWriter, r *http.Request) {
 }
 
 // createTariff stores a new tariff of the project; only its admins may.
-// adminProject is the {project} of the path for a change that needs the
-// admin role there (what: "configuring tariffs"); false when a problem
-// was written: 404 for a project the caller cannot see, 403 for one it
-// may only view.
-func (s *Server) adminProject(w http.ResponseWriter, r *http.Request, what string) (string, bool) {
+// viewProject is the {project} of the path, if the caller may see its
+// data; false when a problem (404) was written.
+func (s *Server) viewProject(w http.ResponseWriter, r *http.Request) (string, bool) {
 	pid, err := s.projectFor(r, chi.URLParam(r, "project"), access.ViewData)
 	if err != nil {
 		s.internal(w, r, err)
@@ -108,6 +101,18 @@ func (s *Server) adminProject(w http.ResponseWriter, r *http.Request, what strin
 	}
 	if pid == "" {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "project not found")
+		return "", false
+	}
+	return pid, true
+}
+
+// adminProject is the {project} of the path for a change that needs the
+// admin role there (what: "configuring tariffs"); false when a problem
+// was written: 404 for a project the caller cannot see, 403 for one it
+// may only view.
+func (s *Server) adminProject(w http.ResponseWriter, r *http.Request, what string) (string, bool) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
 		return "", false
 	}
 	if !operatorFrom(r.Context()).Grants.Has(pid, access.Admin) {
