@@ -59,6 +59,7 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var heading []string
 	var next func() ([]string, bool, error)
+	var sh meterimport.Sheet
 	var err error
 	switch mediaType {
 	case "text/csv":
@@ -79,7 +80,9 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 			return rec, err == nil, err
 		}
 	case xlsxType:
-		heading, next, err = xlsxRows(body)
+		var done func()
+		heading, next, done, err = xlsxRows(body)
+		defer done()
 	default:
 		writeProblem(w, http.StatusUnsupportedMediaType, CodeMalformed, "send text/csv or "+xlsxType)
 		return
@@ -87,13 +90,17 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	if err == nil && heading == nil {
 		err = errors.New("the sheet is empty")
 	}
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, "cannot read the sheet: "+err.Error())
-		return
+	if err == nil {
+		profiles := profile.Names()
+		sh, err = meterimport.Read(heading, next, func(name string) bool { return slices.Contains(profiles, name) })
 	}
-	profiles := profile.Names()
-	sh, err := meterimport.Read(heading, next, func(name string) bool { return slices.Contains(profiles, name) })
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeProblem(w, http.StatusRequestEntityTooLarge, CodeMalformed,
+			fmt.Sprintf("the sheet is larger than %d MB: split it", maxImportBytes>>20))
+		return
+	case err != nil:
 		writeProblem(w, http.StatusBadRequest, CodeMalformed, "cannot read the sheet: "+err.Error())
 		return
 	}
@@ -131,21 +138,26 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, res)
 }
 
-// xlsxRows reads a workbook's first sheet row by row.
-func xlsxRows(body io.Reader) ([]string, func() ([]string, bool, error), error) {
+// xlsxRows reads a workbook's first sheet row by row; done frees what
+// reading it took (excelize may spill a large sheet to temporary files).
+func xlsxRows(body io.Reader) (heading []string, next func() ([]string, bool, error), done func(), err error) {
+	done = func() {}
 	f, err := excelize.OpenReader(body)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, done, err
 	}
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
-		return nil, nil, errors.New("the workbook has no sheet")
+		_ = f.Close()
+		return nil, nil, done, errors.New("the workbook has no sheet")
 	}
 	rows, err := f.Rows(sheets[0])
 	if err != nil {
-		return nil, nil, err
+		_ = f.Close()
+		return nil, nil, done, err
 	}
-	next := func() ([]string, bool, error) {
+	done = func() { _ = rows.Close(); _ = f.Close() }
+	next = func() ([]string, bool, error) {
 		if !rows.Next() {
 			return nil, false, rows.Error()
 		}
@@ -154,9 +166,9 @@ func xlsxRows(body io.Reader) ([]string, func() ([]string, bool, error), error) 
 	}
 	heading, ok, err := next()
 	if err != nil || !ok {
-		return nil, nil, err
+		return nil, nil, done, err
 	}
-	return heading, next, nil
+	return heading, next, done, nil
 }
 
 // ensureSweeps gives the project a sweep Schedule if it has none: workers

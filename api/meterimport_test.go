@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -128,6 +129,7 @@ func TestMeterImportAPI(t *testing.T) {
 		{"not a sheet", admin, path, "application/json", `{"meters":[]}`, 415, api.CodeMalformed, 0},
 		{"broken CSV", admin, path, "text/csv", "meter_no,gateway,unit_address,profile,price\n\"N-9,GW-01\n", 400, api.CodeMalformed, 0},
 		{"empty", admin, path, "text/csv", "", 400, api.CodeMalformed, 0},
+		{"too large", admin, path, "text/csv", strings.Repeat("x", 65<<20), 413, api.CodeMalformed, 0},
 		{"another tenant's project", other, path, "text/csv", "meter_no\n", 404, api.CodeNotFound, 0},
 		{"a viewer", other, "/api/v1/projects/other/meter-imports", "text/csv", "meter_no\n", 403, api.CodeForbidden, 0},
 	} {

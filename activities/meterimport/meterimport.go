@@ -6,6 +6,7 @@ package meterimport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ type Result struct {
 }
 
 // errDryRun rolls a dry run back.
-var errDryRun = fmt.Errorf("dry run")
+var errDryRun = errors.New("dry run")
 
 // Apply stores the sheet in the project. It returns the rows' problems
 // with stored data instead of writing anything when there are any; dryRun
@@ -63,7 +64,7 @@ func Apply(ctx context.Context, db *store.DB, projectID string, sh dom.Sheet, dr
 		}
 		return nil
 	})
-	if err == errDryRun {
+	if errors.Is(err, errDryRun) {
 		err = nil
 	}
 	if err != nil {
