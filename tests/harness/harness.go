@@ -7,6 +7,7 @@ package harness
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -224,7 +225,25 @@ func waitOrKill(cmd *exec.Cmd, d time.Duration) {
 	}
 }
 
+// errTemporalExited is a Temporal server that ended before it was ready:
+// most often a port found free was taken by another test before the
+// server bound it.
+var errTemporalExited = errors.New("the Temporal server exited before it was ready")
+
+// startTemporal runs the Temporal server on free ports, with new ports
+// when it exits before it is ready.
 func (s *Stack) startTemporal(ctx context.Context) error {
+	var err error
+	for range 3 {
+		if err = s.startTemporalOnce(ctx); !errors.Is(err, errTemporalExited) {
+			return err
+		}
+		s.Log.Warn("harness: Temporal server exited while starting; again on other ports", "error", err)
+	}
+	return err
+}
+
+func (s *Stack) startTemporalOnce(ctx context.Context) error {
 	front, err := storetest.FreePort()
 	if err != nil {
 		return err
@@ -254,7 +273,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 	}
 	s.temporal = cmd
 	ready := make(chan string, 1)
+	exited := make(chan struct{}) // its stdout closed: the server is gone
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if strings.HasPrefix(sc.Text(), "temporal ready") {
@@ -268,6 +289,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 		s.TemporalAddr = fmt.Sprintf("127.0.0.1:%d", front)
 		s.UIURL = fmt.Sprintf("http://127.0.0.1:%d", ui)
 		return nil
+	case <-exited:
+		s.temporal = nil
+		return fmt.Errorf("%w: %v", errTemporalExited, cmd.Wait())
 	case <-time.After(3 * time.Minute):
 		return fmt.Errorf("temporal not ready within 3 minutes")
 	case <-ctx.Done():
