@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"testing"
@@ -158,8 +159,28 @@ func TestGatewayStopsWithItsContext(t *testing.T) {
 }
 
 func TestFleetUsesConsecutivePorts(t *testing.T) {
-	base := freePort(t)
-	f := startFleet(t, Config{Addr: "127.0.0.1:" + strconv.Itoa(base), Gateways: 3, Meters: 4})
+	// Below the ephemeral range (32768-60999), where no outgoing connection
+	// takes a port; another test may still hold one: try other bases.
+	var f *Fleet
+	var base int
+	for attempt := 0; f == nil; attempt++ {
+		base = 20000 + rand.IntN(12000)
+		fl, err := NewFleet(Config{Addr: "127.0.0.1:" + strconv.Itoa(base), Gateways: 3, Meters: 4})
+		if err == nil {
+			err = fl.Start(t.Context())
+		}
+		switch {
+		case err == nil:
+			f = fl
+			t.Cleanup(func() { _ = f.Stop() })
+		case attempt == 20:
+			t.Fatal(err)
+		default:
+			if fl != nil {
+				_ = fl.Stop() // whatever of it started
+			}
+		}
+	}
 	for i, g := range f.Gateways() {
 		if want := "127.0.0.1:" + strconv.Itoa(base+i); g.Addr() != want {
 			t.Errorf("gateway %d at %s, want %s", i, g.Addr(), want)

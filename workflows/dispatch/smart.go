@@ -226,26 +226,13 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 		}
 		// Install what changed: lower limits first so the sum never passes the
 		// site limit while limits move between connectors.
-		want := plan.Want
-		var lower, raise []Command
 		keys := make([]string, 0, len(in.Connectors))
 		for _, t := range in.Connectors {
 			keys = append(keys, key(t))
 		}
 		sort.Strings(keys)
-		for _, k := range keys {
-			kw := math.Floor(want[k]*10) / 10
-			old, had := in.Applied[k]
-			if had && math.Abs(old-kw) < 0.5 {
-				continue
-			}
-			c := Command{Target: targets[k], Command: CmdLimit, PowerKW: kw}
-			if had && kw > old {
-				raise = append(raise, c)
-			} else {
-				lower = append(lower, c)
-			}
-		}
+		belowOnly := workflow.GetVersion(ctx, "small-change-below-plan-only", workflow.DefaultVersion, 1) >= 1
+		lower, raise := limitCommands(keys, plan.Want, in.Applied, targets, belowOnly)
 		outs := sendAll(ctx, in.Clock, lower)
 		outs = append(outs, sendAll(ctx, in.Clock, raise)...)
 		for _, o := range outs {
@@ -397,4 +384,27 @@ func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
 		out.SlotEnd = p.Slots[0].End
 	}
 	return out, nil
+}
+
+// limitCommands are the limit commands that install a plan's wants over
+// the applied limits: the lowered ones, to send first, and the raised
+// ones. Changes under 0.5 kW are not sent (chargers take each limit as a
+// command), but with belowOnly only a limit at or below its new plan may
+// stay: one left above lets the sum pass the site limit (it did by 100 W
+// in tests/dispatch).
+func limitCommands(keys []string, want, applied map[string]float64, targets map[string]acts.Target, belowOnly bool) (lower, raise []Command) {
+	for _, k := range keys {
+		kw := math.Floor(want[k]*10) / 10
+		old, had := applied[k]
+		if had && math.Abs(old-kw) < 0.5 && (!belowOnly || old <= kw) {
+			continue
+		}
+		c := Command{Target: targets[k], Command: CmdLimit, PowerKW: kw}
+		if had && kw > old {
+			raise = append(raise, c)
+		} else {
+			lower = append(lower, c)
+		}
+	}
+	return lower, raise
 }
