@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/voltflow/voltflow/domain/meterimport"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -56,12 +55,9 @@ func (s *Server) patchGateway(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if req.Address != nil {
-		host, port, err := net.SplitHostPort(*req.Address)
-		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "address is host:port", "address")
-			return
-		}
+	if req.Address != nil && !meterimport.ValidAddress(*req.Address) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "address is host:port", "address")
+		return
 	}
 	setWindow, resetWindow := len(req.MaxInFlight) > 0, bytes.Equal(req.MaxInFlight, []byte("null"))
 	var window *int

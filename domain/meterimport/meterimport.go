@@ -216,6 +216,13 @@ func (sh *Sheet) CheckAddresses(protocol func(gateway string) string) {
 	slices.SortStableFunc(sh.Problems, func(a, b Problem) int { return a.Line - b.Line })
 }
 
+// ValidAddress reports whether s is a gateway address: host:port.
+func ValidAddress(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	n, perr := strconv.Atoi(port)
+	return err == nil && host != "" && perr == nil && n >= 1 && n <= 65535
+}
+
 func blank(cells []string) bool {
 	for _, c := range cells {
 		if strings.TrimSpace(c) != "" {
@@ -256,11 +263,8 @@ func (r rowReader) gateway() *Gateway {
 	default:
 		r.fail(ColProtocol, fmt.Sprintf("%q: want %s, %s or %s", g.Protocol, ModbusTCP, ModbusRTUTCP, DLT645TCP))
 	}
-	if g.Address != "" {
-		host, port, err := net.SplitHostPort(g.Address)
-		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			r.fail(ColGatewayAddress, fmt.Sprintf("%q: want host:port", g.Address))
-		}
+	if g.Address != "" && !ValidAddress(g.Address) {
+		r.fail(ColGatewayAddress, fmt.Sprintf("%q: want host:port", g.Address))
 	}
 	g.MaxInFlight = r.integer(ColMaxInFlight, 0, 1, 256)
 	if g.MaxInFlight > 1 && g.Protocol != "" && g.Protocol != ModbusTCP {
