@@ -110,6 +110,8 @@ type ChargePoint struct {
 	stopOnce  sync.Once
 	closeOnce sync.Once
 	wg        sync.WaitGroup
+	spawned   sync.WaitGroup // handlers' follow-ups (spawn)
+	spawnMu   sync.Mutex     // orders spawn's Add before Close's Wait
 }
 
 // ID is the charge point identity.
@@ -224,9 +226,48 @@ func (c *ChargePoint) Hang() {
 // first: that releases a request still waiting for an answer (after Hang,
 // none comes).
 func (c *ChargePoint) Close() {
+	c.spawnMu.Lock()
 	c.stopOnce.Do(func() { close(c.stop) })
+	c.spawnMu.Unlock()
+	// What handlers started (a remote stop's StopTransaction and status)
+	// finishes first, unless the central system no longer answers.
+	done := make(chan struct{})
+	go func() { c.spawned.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 	c.closeOnce.Do(c.cp.Stop)
 	c.wg.Wait()
+}
+
+// spawn runs f, a handler's follow-up that sends requests, on its own
+// goroutine. ocpp-go panics on a request sent after its client stopped
+// ("send on closed channel"): once Close has begun, such a panic ends f
+// and nothing else.
+func (c *ChargePoint) spawn(f func()) {
+	c.spawnMu.Lock()
+	defer c.spawnMu.Unlock()
+	select {
+	case <-c.stop:
+		return // closing: Close may be waiting for the others already
+	default:
+	}
+	c.spawned.Add(1)
+	go func() {
+		defer c.spawned.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				select {
+				case <-c.stop:
+					c.cfg.Log.Debug("chargersim: request after close dropped", "chargePoint", c.id, "panic", r)
+				default:
+					panic(r)
+				}
+			}
+		}()
+		f()
+	}()
 }
 
 func (c *ChargePoint) heartbeat() {
@@ -448,11 +489,11 @@ func (h handler) OnRemoteStartTransaction(r *core.RemoteStartTransactionRequest)
 		h.c.profiles = h.c.profiles.set(connector, r.ChargingProfile, h.c.Now())
 		h.c.mu.Unlock()
 	}
-	go func() {
+	h.c.spawn(func() {
 		if _, err := h.c.StartSession(connector, r.IdTag); err != nil {
 			h.c.cfg.Log.Warn("chargersim: remote start", "chargePoint", h.c.id, "error", err)
 		}
-	}()
+	})
 	return core.NewRemoteStartTransactionConfirmation(types.RemoteStartStopStatusAccepted), nil
 }
 
@@ -469,11 +510,11 @@ func (h handler) OnRemoteStopTransaction(r *core.RemoteStopTransactionRequest) (
 	if s == nil {
 		return core.NewRemoteStopTransactionConfirmation(types.RemoteStartStopStatusRejected), nil
 	}
-	go func() {
+	h.c.spawn(func() {
 		if err := s.Stop(core.ReasonRemote); err != nil {
 			h.c.cfg.Log.Warn("chargersim: remote stop", "chargePoint", h.c.id, "error", err)
 		}
-	}()
+	})
 	return core.NewRemoteStopTransactionConfirmation(types.RemoteStartStopStatusAccepted), nil
 }
 
@@ -522,9 +563,9 @@ func (h handler) OnTriggerMessage(r *remotetrigger.TriggerMessageRequest) (*remo
 	h.c.note(remotetrigger.TriggerMessageFeatureName, r)
 	switch r.RequestedMessage {
 	case core.HeartbeatFeatureName:
-		go func() { _, _ = h.c.cp.Heartbeat() }()
+		h.c.spawn(func() { _, _ = h.c.cp.Heartbeat() })
 	case core.StatusNotificationFeatureName:
-		go func() { _ = h.c.Status(0, core.ChargePointStatusAvailable) }()
+		h.c.spawn(func() { _ = h.c.Status(0, core.ChargePointStatusAvailable) })
 	default:
 		return remotetrigger.NewTriggerMessageConfirmation(remotetrigger.TriggerMessageStatusNotImplemented), nil
 	}
