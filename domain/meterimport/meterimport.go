@@ -173,7 +173,9 @@ func Read(heading []string, next func() ([]string, bool, error), knownProfile fu
 			gateways[m.Gateway] = gw
 			sh.Gateways = append(sh.Gateways, gw)
 		}
-		m.Unit = r.integer(ColUnitAddress, 0, 1, 247)
+		if m.Unit = r.integer(ColUnitAddress, 0, 1, 247); r.get(ColUnitAddress) == "" {
+			r.fail(ColUnitAddress, "required")
+		}
 		if key := m.Gateway + "\x00" + strconv.Itoa(m.Unit); m.Unit > 0 && m.Gateway != "" {
 			if l := unitLine[key]; l != 0 {
 				r.fail(ColUnitAddress, fmt.Sprintf("gateway %s unit %d is also on row %d", m.Gateway, m.Unit, l))
@@ -305,9 +307,6 @@ func itoa(n int) string {
 func (r rowReader) integer(col string, dflt, lo, hi int) int {
 	s := r.get(col)
 	if s == "" {
-		if dflt == 0 && col == ColUnitAddress {
-			r.fail(col, "required")
-		}
 		return dflt
 	}
 	n, err := strconv.Atoi(s)
