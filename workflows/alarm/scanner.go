@@ -16,6 +16,7 @@ import (
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	"github.com/voltflow/voltflow/store"
+	alarmstore "github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -62,8 +63,7 @@ func (s *Scanner) ScanAlarmConditions(ctx context.Context, in ScanInput) (ScanRe
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			// The workflow is gone (terminated by hand): close the record here.
-			_, err = s.DB.Exec(ctx, `update alarms set status='closed', closed_at=$2, resolution='superseded'
-				where workflow_id=$1 and status='open'`, o.WorkflowID, in.At)
+			err = alarmstore.CloseSupersededAlarm(ctx, s.DB, o.WorkflowID, in.At)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clear %s: %w", o.WorkflowID, err))
@@ -96,22 +96,13 @@ func EnsureScanSchedules(ctx context.Context, tc client.Client, db *store.DB, in
 	if interval <= 0 {
 		interval = ScanIntervalFromEnv(os.Getenv)
 	}
-	rows, err := db.Query(ctx, `select id::text, code from projects order by code`)
+	listed, err := alarmstore.ListScanProjects(ctx, db)
 	if err != nil {
-		return fmt.Errorf("list projects: %w", err)
-	}
-	var projects []ScanInput
-	for rows.Next() {
-		var p ScanInput
-		if err := rows.Scan(&p.ProjectID, &p.ProjectCode); err != nil {
-			rows.Close()
-			return err
-		}
-		projects = append(projects, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
+	}
+	projects := make([]ScanInput, len(listed))
+	for i, p := range listed {
+		projects[i] = ScanInput{ProjectID: p.ID, ProjectCode: p.Code}
 	}
 	for _, p := range projects {
 		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}

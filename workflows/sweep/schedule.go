@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -24,25 +25,12 @@ type Project struct {
 // a start with a new interval (or a new project) takes effect. It is safe to
 // run from every process that starts: creating an existing Schedule updates it.
 func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, interval time.Duration, log *slog.Logger) error {
-	rows, err := db.Query(ctx, `select id::text, code from projects order by code`)
+	projects, err := sweepstore.ListScheduleProjects(ctx, db)
 	if err != nil {
-		return fmt.Errorf("list projects: %w", err)
-	}
-	var projects []Project
-	for rows.Next() {
-		var p Project
-		if err := rows.Scan(&p.ID, &p.Code); err != nil {
-			rows.Close()
-			return err
-		}
-		projects = append(projects, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, p := range projects {
-		if err := EnsureSchedule(ctx, tc, p, interval); err != nil {
+		if err := EnsureSchedule(ctx, tc, Project{ID: p.ID, Code: p.Code}, interval); err != nil {
 			return err
 		}
 		log.Info("sweep schedule", "id", ScheduleID(p.Code), "every", interval)
