@@ -7,7 +7,6 @@
 package alarm
 
 import (
-	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -32,8 +31,8 @@ const (
 
 // Resolutions of an alarm.
 const (
-	Recharged = "recharged" // a recharge reached the meter
-	Recovered = "recovered" // a reading came back above the alarm amount
+	Recharged = domain.Recharged
+	Recovered = domain.Recovered
 )
 
 // WorkflowID is the workflow of a meter's open alarm of one kind.
@@ -59,16 +58,13 @@ type Input struct {
 	Carry     *State `json:"carry,omitempty"`
 }
 
-// State is what the alarm knows; it crosses continue-as-new.
+// State is what the alarm knows; it crosses continue-as-new. The embedded
+// stage machine's fields encode at the top level, as before it moved to
+// domain/alarm.
 type State struct {
-	AlarmID   string           `json:"alarmId"`
-	Policy    alarmacts.Policy `json:"policy"`
-	Remaining money.Amount     `json:"remaining"`
-	Done      []string         `json:"done"`      // stages sent or skipped
-	Pending   string           `json:"pending"`   // a non-urgent stage waiting for quiet hours to end
-	PendingAt time.Time        `json:"pendingAt"` // when it may go out
-	Daily     int              `json:"daily"`     // daily reminders queued so far
-	NextDaily time.Time        `json:"nextDaily"` // when the next one is due (daily mode)
+	AlarmID string           `json:"alarmId"`
+	Policy  alarmacts.Policy `json:"policy"`
+	domain.LowBalance
 }
 
 // Result is how the alarm ended.
@@ -95,11 +91,12 @@ func LowBalance(ctx workflow.Context, in Input) (Result, error) {
 	} else if err := a.open(ctx); err != nil {
 		return Result{}, err
 	}
-	thresholds, err := domain.Thresholds(a.st.Policy.AlarmAmount, a.st.Policy.Ratios)
+	p := a.st.Policy
+	rules, err := domain.NewLowBalanceRules(p.Mode, p.AlarmAmount, p.Ratios, p.Quiet)
 	if err != nil {
 		return Result{}, err
 	}
-	a.thresholds = thresholds
+	a.rules = rules
 
 	readings := workflow.GetSignalChannel(ctx, SignalReading)
 	recharges := workflow.GetSignalChannel(ctx, SignalRecharge)
@@ -118,7 +115,7 @@ func LowBalance(ctx workflow.Context, in Input) (Result, error) {
 			recharge, resolution = &r, Recharged
 		})
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		if wake, ok := a.wake(); ok {
+		if wake, ok := a.st.Wake(); ok {
 			d := wake.Sub(workflow.Now(ctx))
 			if d < 0 {
 				d = 0
@@ -143,11 +140,10 @@ func LowBalance(ctx workflow.Context, in Input) (Result, error) {
 }
 
 type alarm struct {
-	in         Input
-	wfID       string
-	st         State
-	thresholds []money.Amount
-	arrearsDue bool
+	in    Input
+	wfID  string
+	st    State
+	rules domain.LowBalanceRules
 }
 
 // Activity receivers: nil pointers name the methods (the SDK's idiom).
@@ -171,117 +167,37 @@ func (a *alarm) open(ctx workflow.Context) error {
 		At: workflow.Now(ctx), NextThreshold: &next}).Get(ctx, nil)
 }
 
-func (a *alarm) done(stage string) bool {
-	for _, s := range a.st.Done {
-		if s == stage {
-			return true
-		}
-	}
-	return false
-}
-
 // onReading takes a reading in; it returns a resolution when the balance is
 // back above the alarm amount.
 func (a *alarm) onReading(ctx workflow.Context, r Reading) string {
-	a.st.Remaining = r.Remaining
-	if r.Remaining.GreaterThan(a.st.Policy.AlarmAmount) {
+	if a.st.Read(a.rules, r.Remaining, workflow.Now(ctx)) {
 		return Recovered
-	}
-	if !r.Remaining.IsPositive() && !a.done(domain.StageArrears) {
-		a.arrearsDue = true
-	}
-	switch a.st.Policy.Mode {
-	case domain.Daily:
-		if a.st.Daily == 0 && a.st.NextDaily.IsZero() {
-			a.st.NextDaily = workflow.Now(ctx)
-		}
-	default:
-		if i := domain.Deepest(r.Remaining, a.thresholds); i >= 0 && !a.done(domain.LowStage(i)) {
-			// A deeper stage replaces a shallower one still waiting.
-			a.st.Pending, a.st.PendingAt = domain.LowStage(i), time.Time{}
-		}
 	}
 	return ""
 }
 
-// wake is when the loop must run without a signal: the end of quiet hours
-// for a waiting stage, or the next daily reminder.
-func (a *alarm) wake() (time.Time, bool) {
-	t := a.st.PendingAt
-	if !a.st.NextDaily.IsZero() && (t.IsZero() || a.st.NextDaily.Before(t)) {
-		t = a.st.NextDaily
-	}
-	return t, !t.IsZero()
-}
-
-// due sends what is due now: the arrears notice at once, a waiting stage
-// unless quiet hours hold it back, the daily reminder when its day comes.
+// due takes the steps due now, one after the other.
 func (a *alarm) due(ctx workflow.Context) error {
-	now := workflow.Now(ctx)
-	if a.arrearsDue {
-		a.arrearsDue = false
-		if a.st.Pending != "" && a.st.Policy.Mode != domain.Daily {
-			// The cut-off notice says more than a low-balance one still waiting.
-			if err := a.record(ctx, a.st.Pending, nil, "skipped"); err != nil {
-				return err
-			}
-			a.st.Pending, a.st.PendingAt = "", time.Time{}
-		}
-		if err := a.send(ctx, domain.StageArrears, "arrears", a.st.Policy.Recipients); err != nil {
+	for _, step := range a.st.Due(a.rules, workflow.Now(ctx)) {
+		if err := a.take(ctx, step, a.st.Policy.Recipients); err != nil {
 			return err
 		}
 	}
-	if a.st.Policy.Mode == domain.Daily && !a.st.NextDaily.IsZero() && !now.Before(a.st.NextDaily) && a.st.Pending == "" {
-		a.st.Daily++
-		a.st.Pending = domain.DailyStage(a.st.Daily)
-		a.st.NextDaily = a.st.NextDaily.Add(24 * time.Hour)
-	}
-	if a.st.Pending == "" {
-		return nil
-	}
-	if at := a.st.Policy.Quiet.Until(now); at.After(now) {
-		a.st.PendingAt = at
-		return nil
-	}
-	stage := a.st.Pending
-	a.st.Pending, a.st.PendingAt = "", time.Time{}
-	template := "daily_low_balance"
-	if a.st.Policy.Mode != domain.Daily {
-		template = "low_balance"
-		for i := range a.thresholds {
-			if s := domain.LowStage(i); s == stage {
-				break
-			} else if !a.done(s) {
-				if err := a.record(ctx, s, nil, "skipped"); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return a.send(ctx, stage, template, a.st.Policy.Recipients)
+	return nil
 }
 
-// nextThreshold is the reading the hook must pass on: the next staged
-// threshold, else zero until the arrears notice went, else none.
-func (a *alarm) nextThreshold() *money.Amount {
-	if a.st.Policy.Mode != domain.Daily {
-		for i, th := range a.thresholds {
-			if !a.done(domain.LowStage(i)) {
-				return &th
-			}
-		}
+// take sends a step's SMS to recipients, or records it skipped.
+func (a *alarm) take(ctx workflow.Context, step domain.Step, to []alarmacts.Recipient) error {
+	if step.Skip {
+		return a.record(ctx, step.Stage, nil, "skipped")
 	}
-	if !a.done(domain.StageArrears) {
-		zero := money.Zero
-		return &zero
-	}
-	return nil
+	return a.send(ctx, step, to)
 }
 
 // send sends one stage to every recipient in parallel and records it. Each
 // SMS is keyed by (workflow, alarm, stage, recipient): a replay or a retry
 // after a crash finds the sent row and sends nothing.
-func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmacts.Recipient) error {
+func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmacts.Recipient) error {
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 6 * time.Hour,
 		// Above the providers' 10 s HTTP timeout: SendSMS heartbeats before each call.
@@ -290,16 +206,15 @@ func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmact
 			NonRetryableErrorTypes: []string{sms.ErrTypeUndeliverable}},
 	})
 	p := a.st.Policy
-	values := map[string]string{"meterNo": a.in.MeterNo, "remaining": a.st.Remaining.String(), "threshold": p.AlarmAmount.String()}
-	if i := indexOf(stage); i >= 0 && i < len(a.thresholds) {
-		values["threshold"] = a.thresholds[i].String()
-	}
+	stage := step.Stage
+	values := map[string]string{"meterNo": a.in.MeterNo, "remaining": a.st.Remaining.String(),
+		"threshold": a.rules.Threshold(stage).String()}
 	futures := make([]workflow.Future, len(to))
 	for i, r := range to {
 		futures[i] = workflow.ExecuteActivity(smsCtx, smsActs.SendSMS, sms.SendInput{
 			ProjectID: p.ProjectID, WorkflowID: a.wfID, AlarmID: a.st.AlarmID, Stage: stage, Recipient: r.Phone,
-			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: template, Values: values,
-			Urgent: stage == domain.StageArrears})
+			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: step.Template, Values: values,
+			Urgent: step.Urgent()})
 	}
 	outcome := "sent"
 	phones := make([]string, len(to))
@@ -315,29 +230,26 @@ func (a *alarm) send(ctx workflow.Context, stage, template string, to []alarmact
 }
 
 func (a *alarm) record(ctx workflow.Context, stage string, phones []string, outcome string) error {
-	if !a.done(stage) {
-		a.st.Done = append(a.st.Done, stage)
-	}
+	a.st.MarkDone(stage)
 	return workflow.ExecuteActivity(ctx, acts.RecordStage, alarmacts.StageInput{AlarmID: a.st.AlarmID, Stage: stage,
-		At: workflow.Now(ctx), Recipients: phones, Outcome: outcome, NextThreshold: a.nextThreshold()}).Get(ctx, nil)
+		At: workflow.Now(ctx), Recipients: phones, Outcome: outcome, NextThreshold: a.st.NextThreshold(a.rules)}).Get(ctx, nil)
 }
 
 // close resolves the alarm: the "recharge received" SMS to the tenant when
 // configured, the record closed, the search attribute set.
 func (a *alarm) close(ctx workflow.Context, resolution string, r *Recharge) (Result, error) {
 	if r != nil {
-		a.st.Remaining = r.Remaining
+		var tenants []alarmacts.Recipient
 		if a.st.Policy.RechargeSMS {
-			var tenants []alarmacts.Recipient
 			for _, rc := range a.st.Policy.Recipients {
 				if rc.Role == "tenant" {
 					tenants = append(tenants, rc)
 				}
 			}
-			if len(tenants) > 0 {
-				if err := a.send(ctx, domain.StageRecharge, "recharge_received", tenants); err != nil {
-					return Result{}, err
-				}
+		}
+		for _, step := range a.st.Recharge(r.Remaining, len(tenants) > 0) {
+			if err := a.take(ctx, step, tenants); err != nil {
+				return Result{}, err
 			}
 		}
 	}
@@ -349,13 +261,4 @@ func (a *alarm) close(ctx workflow.Context, resolution string, r *Recharge) (Res
 		return Result{}, err
 	}
 	return Result{AlarmID: a.st.AlarmID, Resolution: resolution, Stages: a.st.Done}, nil
-}
-
-// indexOf is the threshold index of a staged stage name, or -1.
-func indexOf(stage string) int {
-	var i int
-	if _, err := fmt.Sscanf(stage, "low_%d", &i); err != nil {
-		return -1
-	}
-	return i - 1
 }
