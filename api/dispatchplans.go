@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"regexp"
 	"time"
@@ -134,7 +133,7 @@ func (cs connectorSet) targets(field string, ids []string) ([]dispatchacts.Targe
 }
 
 func validPower(field string, kw *float64, max float64) error {
-	if kw != nil && (math.IsNaN(*kw) || *kw < 0 || *kw > max) {
+	if kw != nil && !planner.ValidPower(*kw, max) {
 		return badField(field, "must be 0–%.0f kW", max)
 	}
 	return nil
@@ -143,11 +142,11 @@ func validPower(field string, kw *float64, max float64) error {
 // timedInput validates a timed plan and builds its workflow input.
 func timedInput(req planRequest, cs connectorSet, now time.Time) (dispatch.TimedInput, error) {
 	in := dispatch.TimedInput{Late: time.Duration(req.LateMinutes) * time.Minute}
-	if req.LateMinutes < 0 || req.LateMinutes > 24*60 {
-		return in, badField("lateMinutes", "must be 0–1440")
+	if req.LateMinutes < 0 || req.LateMinutes > planner.MaxLateMinutes {
+		return in, badField("lateMinutes", "must be 0–%d", planner.MaxLateMinutes)
 	}
-	if len(req.Actions) == 0 || len(req.Actions) > 100 {
-		return in, badField("actions", "a timed plan needs 1–100 actions")
+	if len(req.Actions) == 0 || len(req.Actions) > planner.MaxActions {
+		return in, badField("actions", "a timed plan needs 1–%d actions", planner.MaxActions)
 	}
 	for i, a := range req.Actions {
 		f := fmt.Sprintf("actions[%d].", i)
@@ -159,8 +158,8 @@ func timedInput(req planRequest, cs connectorSet, now time.Time) (dispatch.Timed
 		if a.At.IsZero() {
 			return in, badField(f+"at", "is required (RFC 3339)")
 		}
-		if a.EveryMinutes < 0 || a.EveryMinutes > 31*24*60 {
-			return in, badField(f+"everyMinutes", "must be 1–44640 (or absent: once)")
+		if a.EveryMinutes < 0 || a.EveryMinutes > planner.MaxEveryMinutes {
+			return in, badField(f+"everyMinutes", "must be 1–%d (or absent: once)", planner.MaxEveryMinutes)
 		}
 		if a.EveryMinutes == 0 && a.At.Before(now.Add(-time.Minute)) {
 			return in, badField(f+"at", "%s is in the past", a.At.Format(time.RFC3339))
@@ -168,7 +167,7 @@ func timedInput(req planRequest, cs connectorSet, now time.Time) (dispatch.Timed
 		if a.Until != nil && (a.EveryMinutes == 0 || a.Until.Before(a.At)) {
 			return in, badField(f+"until", "needs everyMinutes and must not be before at")
 		}
-		if err := validPower(f+"powerKw", a.PowerKW, 10_000); err != nil {
+		if err := validPower(f+"powerKw", a.PowerKW, planner.MaxCommandKW); err != nil {
 			return in, err
 		}
 		if a.Command == dispatch.CmdLimit && a.PowerKW == nil {
@@ -208,13 +207,13 @@ func hhmm(field, s string) (time.Duration, error) {
 func (v planVehicle) fleet(field string, t dispatchacts.Target) (dispatch.Fleet, error) {
 	f := dispatch.Fleet{Target: t, CapacityKWh: v.CapacityKWh, MaxKW: v.MaxKW, TargetSOC: v.TargetSOC, TaperSOC: v.TaperSOC}
 	switch {
-	case math.IsNaN(v.CapacityKWh) || v.CapacityKWh <= 0 || v.CapacityKWh > 5000:
-		return f, badField(field+".capacityKwh", "must be more than 0 and at most 5000")
-	case math.IsNaN(v.MaxKW) || v.MaxKW <= 0 || v.MaxKW > 2000:
-		return f, badField(field+".maxKw", "must be more than 0 and at most 2000")
-	case math.IsNaN(v.TargetSOC) || v.TargetSOC < 0 || v.TargetSOC > 100:
+	case !planner.ValidBattery(v.CapacityKWh):
+		return f, badField(field+".capacityKwh", "must be more than 0 and at most %d", planner.MaxBatteryKWh)
+	case !planner.ValidVehiclePower(v.MaxKW):
+		return f, badField(field+".maxKw", "must be more than 0 and at most %d", planner.MaxVehicleKW)
+	case !planner.ValidSOC(v.TargetSOC):
 		return f, badField(field+".targetSoc", "must be 0–100")
-	case math.IsNaN(v.TaperSOC) || v.TaperSOC < 0 || v.TaperSOC > 100:
+	case !planner.ValidSOC(v.TaperSOC):
 		return f, badField(field+".taperSoc", "must be 0–100")
 	}
 	if v.Departure != nil {
@@ -230,7 +229,7 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 	if req.SiteLimitKW == nil {
 		return in, badField("siteLimitKw", "a smart plan needs siteLimitKw")
 	}
-	if err := validPower("siteLimitKw", req.SiteLimitKW, 100_000); err != nil {
+	if err := validPower("siteLimitKw", req.SiteLimitKW, planner.MaxSiteLimitKW); err != nil {
 		return in, err
 	}
 	in.SiteLimitKW = *req.SiteLimitKW
@@ -263,11 +262,11 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 			return in, err
 		}
 	}
-	if req.ReplanMinutes < 0 || req.ReplanMinutes > 24*60 {
-		return in, badField("replanMinutes", "must be 1–1440")
+	if req.ReplanMinutes < 0 || req.ReplanMinutes > planner.MaxReplanMinutes {
+		return in, badField("replanMinutes", "must be 1–%d", planner.MaxReplanMinutes)
 	}
-	if req.HorizonHours < 0 || req.HorizonHours > 7*24 {
-		return in, badField("horizonHours", "must be 1–168")
+	if req.HorizonHours < 0 || req.HorizonHours > planner.MaxHorizonHours {
+		return in, badField("horizonHours", "must be 1–%d", planner.MaxHorizonHours)
 	}
 	in.Replan, in.Horizon = time.Duration(req.ReplanMinutes)*time.Minute, time.Duration(req.HorizonHours)*time.Hour
 	if req.Until != nil {
@@ -332,8 +331,9 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 	clock := dispatch.Clock{}
 	now := time.Now()
 	if req.Clock != nil {
-		if req.Clock.Epoch.IsZero() || math.IsNaN(req.Clock.Factor) || req.Clock.Factor < 1 || req.Clock.Factor > 10_000 {
-			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "clock needs an epoch and a factor 1–10000", "clock")
+		if req.Clock.Epoch.IsZero() || !planner.ValidClockFactor(req.Clock.Factor) {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
+				fmt.Sprintf("clock needs an epoch and a factor %d–%d", planner.MinClockFactor, planner.MaxClockFactor), "clock")
 			return
 		}
 		clock = dispatch.Clock{Epoch: req.Clock.Epoch, Factor: req.Clock.Factor}

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"math"
 	"sort"
 	"time"
 
@@ -107,22 +106,14 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 	if in.Clock.Origin.IsZero() && !in.Clock.Epoch.IsZero() {
 		in.Clock.Origin = workflow.Now(ctx)
 	}
-	if in.Replan <= 0 {
-		in.Replan = 15 * time.Minute
-	}
-	if in.Horizon <= 0 {
-		in.Horizon = 24 * time.Hour
-	}
-	if in.Default.CapacityKWh <= 0 {
-		in.Default.CapacityKWh = 300
-	}
-	if in.Default.MaxKW <= 0 {
-		in.Default.MaxKW = 120
-	}
+	cadence := planner.Cadence{Replan: in.Replan, Horizon: in.Horizon}.WithDefaults()
+	in.Replan, in.Horizon = cadence.Replan, cadence.Horizon
+	unknown := in.Default.model().WithDefaults()
+	in.Default.CapacityKWh, in.Default.MaxKW = unknown.BatteryKWh, unknown.MaxKW
 	if in.Applied == nil {
 		in.Applied = map[string]float64{}
 	}
-	loc := planLocation(in.Location)
+	loc := planner.PlanLocation(in.Location)
 	cps := map[string]bool{}
 	var cpIDs []string
 	for _, t := range in.Connectors {
@@ -163,17 +154,15 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 			Get(ctx, &active); err != nil {
 			return state, err
 		}
-		steps := []planner.LimitStep{{From: now.Add(-time.Second), KW: in.SiteLimitKW}}
-		var kept []SiteLimit
-		for _, l := range in.Limits {
-			if !l.From.After(now) {
-				steps[0].KW, in.SiteLimitKW = l.KW, l.KW
-				continue
-			}
-			kept = append(kept, l)
-			steps = append(steps, planner.LimitStep{From: l.From, KW: l.KW})
+		changes := make([]planner.LimitStep, len(in.Limits))
+		for i, l := range in.Limits {
+			changes[i] = planner.LimitStep{From: l.From, KW: l.KW}
 		}
-		in.Limits = kept
+		steps, siteKW, later := planner.SiteLimits(now, in.SiteLimitKW, changes)
+		in.SiteLimitKW, in.Limits = siteKW, nil
+		for _, l := range later {
+			in.Limits = append(in.Limits, SiteLimit{KW: l.KW, From: l.From})
+		}
 		var vs []planner.Vehicle
 		// Every controlled connector gets a limit, idle ones 0 kW: a vehicle
 		// plugging in then waits for its share instead of taking the
@@ -190,17 +179,7 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 			if !ok {
 				f = in.Default
 			}
-			soc := 20.0 // before the first meter value: a typical returning bus
-			if a.SOC != nil {
-				soc = float64(*a.SOC)
-			}
-			k := key(a.Target)
-			dep := f.Departure
-			if !dep.IsZero() && !dep.After(now) {
-				dep = time.Time{} // past its departure and still here: charge with what is left
-			}
-			vs = append(vs, planner.Vehicle{Connector: k, SOC: soc, TargetSOC: f.TargetSOC,
-				BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, Departure: dep, TaperSOC: f.TaperSOC})
+			vs = append(vs, planner.PluggedIn(key(a.Target), f.model(), a.SOC, f.Departure, now))
 		}
 		pin := PlanInput{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: in.Location,
 			SiteLimit: steps, TOU: in.TOU, Vehicles: vs}
@@ -321,13 +300,9 @@ func release(ctx workflow.Context, in SmartInput) []Outcome {
 	return sendAll(ctx, in.Clock, cmds)
 }
 
-// planLocation is the zone of a plan's TOU periods (default China Standard Time).
-func planLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if name == "" || err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return loc
+// model is what the planner knows of the vehicle.
+func (f Fleet) model() planner.Model {
+	return planner.Model{BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, TargetSOC: f.TargetSOC, TaperSOC: f.TaperSOC}
 }
 
 // PlanInput is the planner's input as a workflow can record it (a zone
@@ -359,22 +334,14 @@ const planTimeout = 20 * time.Second
 // equally by the plugged-in vehicles (each at most its own maximum), idle
 // connectors at 0 — never over the limit, though blind to TOU and departures.
 func EqualShare(siteKW float64, vs []planner.Vehicle) Planned {
-	out := Planned{Want: map[string]float64{}}
-	if len(vs) == 0 {
-		return out
-	}
-	share := math.Max(siteKW, 0) / float64(len(vs))
-	for _, v := range vs {
-		out.Want[v.Connector] = math.Min(share, v.MaxKW)
-	}
-	return out
+	return Planned{Want: planner.EqualShare(siteKW, vs)}
 }
 
 // MakePlan runs the planner. Smart plans call it as a local activity: a
 // large plan on a busy machine may hold the CPU longer than a workflow task
 // may keep its goroutine (the SDK's deadlock detector allows 1 s).
 func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
-	p, err := planner.Make(planner.Input{Now: in.Now, Horizon: in.Horizon, Slot: in.Slot, Location: planLocation(in.Location),
+	p, err := planner.Make(planner.Input{Now: in.Now, Horizon: in.Horizon, Slot: in.Slot, Location: planner.PlanLocation(in.Location),
 		SiteLimit: in.SiteLimit, TOU: in.TOU, Vehicles: in.Vehicles})
 	if err != nil {
 		return Planned{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidPlan", err)
@@ -387,24 +354,20 @@ func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
 }
 
 // limitCommands are the limit commands that install a plan's wants over
-// the applied limits: the lowered ones, to send first, and the raised
-// ones. Changes under 0.5 kW are not sent (chargers take each limit as a
-// command), but with belowOnly only a limit at or below its new plan may
-// stay: one left above lets the sum pass the site limit (it did by 100 W
-// in tests/dispatch).
+// the applied limits (planner.LimitChanges): the lowered ones, to send
+// first, and the raised ones. belowOnly is the versioned fix for a small
+// rise left in force that let the sum pass the site limit (by 100 W in
+// tests/dispatch).
 func limitCommands(keys []string, want, applied map[string]float64, targets map[string]acts.Target, belowOnly bool) (lower, raise []Command) {
-	for _, k := range keys {
-		kw := math.Floor(want[k]*10) / 10
-		old, had := applied[k]
-		if had && math.Abs(old-kw) < 0.5 && (!belowOnly || old <= kw) {
-			continue
-		}
-		c := Command{Target: targets[k], Command: CmdLimit, PowerKW: kw}
-		if had && kw > old {
-			raise = append(raise, c)
-		} else {
-			lower = append(lower, c)
-		}
+	lc, rc := planner.LimitChanges(keys, want, applied, belowOnly)
+	cmd := func(c planner.LimitChange) Command {
+		return Command{Target: targets[c.Connector], Command: CmdLimit, PowerKW: c.KW}
+	}
+	for _, c := range lc {
+		lower = append(lower, cmd(c))
+	}
+	for _, c := range rc {
+		raise = append(raise, cmd(c))
 	}
 	return lower, raise
 }
