@@ -79,10 +79,13 @@ bench-chargers: deps build
 	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-chargers.log; exit $$rc; fi; \
 	  grep '^chargers n=' .voltflow/bench-chargers.log
 
-# Run every fuzz target for FUZZTIME each.
+# Run every fuzz target of the module for FUZZTIME each. Only packages whose
+# tests declare a Fuzz function are asked for the list: asking runs the test
+# binary, and many start a PostgreSQL cluster in TestMain first.
 FUZZTIME ?= 60s
 fuzz:
-	@for pkg in $$($(GO) list ./devices/... ./interconnect/...); do \
+	@for pkg in $$($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | \
+	    while read -r p d; do grep -qs '^func Fuzz' $$d/*_test.go && echo $$p; done); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
