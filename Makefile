@@ -16,17 +16,20 @@ deps:
 
 build:
 	$(GO) build -o $(BIN)/voltflow ./cmd/voltflow
-	$(GO) build -o $(BIN)/voltflow-temporal ./cmd/voltflow-temporal
+	cd cmd/voltflow-temporal && $(GO) build -o $(BIN)/voltflow-temporal .
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	cd cmd/voltflow-temporal && $(GO) vet ./...
 
-# Static checks samples-go runs: staticcheck, and workflowcheck (determinism).
+# Static checks samples-go runs: staticcheck, and workflowcheck (determinism),
+# on the application module (the Temporal server in cmd/voltflow-temporal is
+# a module of its own, which `go list ./...` does not enter).
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 lint:
-	$(GO) run $(STATICCHECK) $$($(GO) list ./... | grep -v /cmd/voltflow-temporal)
+	$(GO) run $(STATICCHECK) $$($(GO) list ./...)
 	$(GO) run $(WORKFLOWCHECK) ./workflows/... ./interconnect/push/...
 
 # Every test: unit tests on a throwaway PostgreSQL cluster, end-to-end tests on
@@ -76,10 +79,13 @@ bench-chargers: deps build
 	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-chargers.log; exit $$rc; fi; \
 	  grep '^chargers n=' .voltflow/bench-chargers.log
 
-# Run every fuzz target for FUZZTIME each.
+# Run every fuzz target of the module for FUZZTIME each. Only packages whose
+# tests declare a Fuzz function are asked for the list: asking runs the test
+# binary, and many start a PostgreSQL cluster in TestMain first.
 FUZZTIME ?= 60s
 fuzz:
-	@for pkg in $$($(GO) list ./devices/... ./interconnect/...); do \
+	@for pkg in $$($(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | \
+	    while read -r p d; do grep -qs '^func Fuzz' $$d/*_test.go && echo $$p; done); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done

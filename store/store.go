@@ -4,13 +4,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"sort"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -73,7 +74,46 @@ func IsCheckViolation(err error) bool {
 
 // Migrate applies every migration not yet applied, in file-name order, each in
 // its own transaction, under an advisory lock so concurrent starts are safe.
+// It refuses to start when a migration already applied has changed since: the
+// database would not have the schema the file now describes.
 func Migrate(ctx context.Context, db *DB, log *slog.Logger) error {
+	files, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, db, log, files)
+}
+
+// migration is one file of the migrations directory.
+type migration struct {
+	name     string // file name, e.g. 0003_readings.sql
+	sql      string
+	checksum string // hex sha256 of the file's content
+}
+
+func readMigrations(files fs.FS) ([]migration, error) {
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]migration, 0, len(names))
+	for _, name := range names {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		sum := sha256.Sum256(b)
+		out = append(out, migration{name: name, sql: string(b), checksum: hex.EncodeToString(sum[:])})
+	}
+	return out, nil
+}
+
+func migrate(ctx context.Context, db *DB, log *slog.Logger, files fs.FS) error {
+	all, err := readMigrations(files)
+	if err != nil {
+		return err
+	}
 	conn, err := db.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire: %w", err)
@@ -84,44 +124,62 @@ func Migrate(ctx context.Context, db *DB, log *slog.Logger) error {
 		return fmt.Errorf("migration lock: %w", err)
 	}
 	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `select pg_advisory_unlock($1)`, lockID) }()
+	// The checksum column came later than the table: a database from before
+	// it gets the column here, and its rows the checksums of today's files
+	// (the best record there is of what was applied).
 	if _, err := conn.Exec(ctx, `create table if not exists schema_migrations (
-		name text primary key, applied_at timestamptz not null default now())`); err != nil {
+		name text primary key, applied_at timestamptz not null default now(), checksum text);
+		alter table schema_migrations add column if not exists checksum text`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
+	for _, m := range all {
+		if _, err := conn.Exec(ctx, `update schema_migrations set checksum=$2 where name=$1 and checksum is null`,
+			m.name, m.checksum); err != nil {
+			return fmt.Errorf("record checksum of %s: %w", m.name, err)
+		}
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		var done bool
-		if err := conn.QueryRow(ctx, `select exists(select 1 from schema_migrations where name=$1)`, base).Scan(&done); err != nil {
-			return fmt.Errorf("check %s: %w", base, err)
+	applied := map[string]string{}
+	rows, err := conn.Query(ctx, `select name, checksum from schema_migrations where checksum is not null`)
+	if err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var name, sum string
+		if err := rows.Scan(&name, &sum); err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
 		}
-		if done {
+		applied[name] = sum
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	// Check every applied file before applying anything new.
+	for _, m := range all {
+		if sum, ok := applied[m.name]; ok && sum != m.checksum {
+			return fmt.Errorf("migration %s changed after it was applied (sha256 applied %s, file now %s): "+
+				"restore its applied content and put the change in a new migration", m.name, sum, m.checksum)
+		}
+	}
+	for _, m := range all {
+		if _, ok := applied[m.name]; ok {
 			continue
-		}
-		sql, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
 		}
 		tx, err := conn.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, string(sql)); err != nil {
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			_ = tx.Rollback(ctx)
-			return fmt.Errorf("apply %s: %w", base, err)
+			return fmt.Errorf("apply %s: %w", m.name, err)
 		}
-		if _, err := tx.Exec(ctx, `insert into schema_migrations(name) values($1)`, base); err != nil {
+		if _, err := tx.Exec(ctx, `insert into schema_migrations(name, checksum) values($1, $2)`, m.name, m.checksum); err != nil {
 			_ = tx.Rollback(ctx)
-			return fmt.Errorf("record %s: %w", base, err)
+			return fmt.Errorf("record %s: %w", m.name, err)
 		}
 		if err := tx.Commit(ctx); err != nil {
-			return fmt.Errorf("commit %s: %w", base, err)
+			return fmt.Errorf("commit %s: %w", m.name, err)
 		}
-		log.Info("migration applied", "name", base)
+		log.Info("migration applied", "name", m.name)
 	}
 	return nil
 }

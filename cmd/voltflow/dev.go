@@ -153,7 +153,7 @@ Voltflow is running (Ctrl-C stops everything; state stays in %s/)
 // for its ready line; the returned func stops it.
 func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, pgPort int) (func(), string, error) {
 	if _, err := os.Stat(bin); err != nil {
-		return nil, "", fmt.Errorf("embedded Temporal server %s not built (run make run, or go build -o %s ./cmd/voltflow-temporal): %w", bin, bin, err)
+		return nil, "", fmt.Errorf("embedded Temporal server %s not built (make build builds it from its own module, cmd/voltflow-temporal): %w", bin, err)
 	}
 	logFile, err := os.OpenFile(filepath.Join(stateDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {

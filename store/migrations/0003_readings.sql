@@ -83,7 +83,3 @@ create table device_events (
 );
 create unique index device_events_open on device_events(kind, subject) where cleared_at is null;
 create index device_events_project_raised on device_events(project_id, raised_at desc);
-
--- Every sweep rewrites every meter's latest state: leave room on each page so
--- the update stays on the page (HOT) and the primary key is not touched.
-alter table meter_state set (fillfactor = 70);

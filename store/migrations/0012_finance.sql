@@ -74,10 +74,9 @@ create table voucher_redemptions (
     recharge_id uuid not null references recharges(id),
     meter_id    uuid not null references meters(id),
     amount      numeric(18,2) not null check (amount > 0),
-    transaction_no text not null, -- the cashier's idempotency key
+    entry_key   text not null unique,
     created_by  uuid not null references operators(id),
-    created_at  timestamptz not null default now(),
-    unique (project_id, transaction_no)
+    created_at  timestamptz not null default now()
 );
 create index voucher_redemptions_recharge on voucher_redemptions(recharge_id);
 

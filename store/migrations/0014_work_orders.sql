@@ -3,7 +3,7 @@
 -- sessions; one open work order per charger, connector and fault. The
 -- workflow work-order/<equipment>/<connector>/<fault key> drives it.
 create table work_orders (
-    id               uuid primary key,              -- made by the workflow (SideEffect)
+    id               uuid primary key,              -- the first run id of its workflow
     project_id       uuid references projects(id),  -- of the charger (ocpp_charge_points.project_id)
     workflow_id      text not null,
     equipment_id     varchar(23) not null,

@@ -1,8 +1,8 @@
 -- The pump's claim takes the head (lowest id) of each lane of pending
 -- pushes. With the lane computed per row at claim time, every claim sorted
 -- all pending rows, so a backlog after an outage drained ever slower. The
--- lane is stored and indexed with its station instead: the claim reads the
--- lanes' heads in index order, with no sort.
+-- lane is stored and indexed with its station instead: the claim skips
+-- from lane to lane in the index, one probe per lane.
 --
 -- The lane (interconnect/push: LaneAlarm, BmsLane, …) is a connector's
 -- statuses, its BMS samples, or a station's alarms, events or station
@@ -19,7 +19,13 @@ alter table regulator_pushes add column lane text generated always as (case inte
 -- "status not in (…)" means status = 'pending' (the check constraint) but,
 -- unlike it, does not match regulator_pushes_pending: with statistics
 -- older than a backlog the planner would otherwise scan and sort that
--- index (every pending row) for every claim.
+-- index (every pending row) at each step of the claim.
 create index regulator_pushes_lanes on regulator_pushes(regulator, coalesce(station_id, ''), lane, id)
     include (next_at) where status not in ('sent', 'dropped', 'rejected') and event_key not like 'periodic%';
 drop index regulator_pushes_outbox;
+
+-- The lane is null for a status or BMS push without a connector. No writer
+-- makes one, but the claim still serves such rows, one lane per station;
+-- this index stays empty and lets it find them without a scan.
+create index regulator_pushes_null_lanes on regulator_pushes(regulator, coalesce(station_id, ''), id)
+    where status not in ('sent', 'dropped', 'rejected') and event_key not like 'periodic%' and lane is null;

@@ -326,8 +326,9 @@ func binaries(ctx context.Context, tmp string) (string, error) {
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	dir := filepath.Join(tmp, "bin")
 	for _, b := range []string{"voltflow", "voltflow-temporal"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, b), "./cmd/"+b)
-		cmd.Dir = root
+		// Built from its own directory: voltflow-temporal is a module of its own.
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, b), ".")
+		cmd.Dir = filepath.Join(root, "cmd", b)
 		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=auto")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", fmt.Errorf("build %s: %w: %s", b, err, out)
