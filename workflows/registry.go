@@ -144,10 +144,10 @@ func RegisterAlarmConditions(w worker.Registry, scanner *alarm.Scanner) {
 
 // RegisterInterconnect registers the regulator exchange (task queue
 // voltflow-interconnect): the regulator-pump/<regulator> workflow, the
-// legacy regulator-push/<station> one (kept so running ones replay) and
-// their activities.
+// legacy regulator-push/<station> type (now a workflow that ends at once:
+// the pump's start terminates old runs) and their activities.
 func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
-	w.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
+	w.RegisterWorkflowWithOptions(push.Retired, workflow.RegisterOptions{Name: push.Kind})
 	w.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.PumpKind})
 	w.RegisterActivity(acts)
 }
