@@ -78,8 +78,8 @@ func (s *Starter) StartPump(ctx context.Context) error {
 		ID:                       id,
 		TaskQueue:                names.InterconnectQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    names.Attributes(s.Project, PumpKind, s.regulator(), "running"),
-	}, PumpKind, s.pumpInput())
+		TypedSearchAttributes:    names.Attributes(s.Project, KindPump, s.regulator(), "running"),
+	}, KindPump, s.pumpInput())
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}

@@ -35,7 +35,7 @@ func TestRetiredLegacyWorkflowEnds(t *testing.T) {
 func TestPumpWorkflowRestartsThePump(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.PumpKind})
+	env.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.KindPump})
 	acts := &push.Activities{}
 	env.RegisterActivity(acts)
 	runs := 0
@@ -49,7 +49,7 @@ func TestPumpWorkflowRestartsThePump(t *testing.T) {
 		}
 		return nil
 	})
-	env.ExecuteWorkflow(push.PumpKind, push.PumpInput{Cadence: 5 * time.Second})
+	env.ExecuteWorkflow(push.KindPump, push.PumpInput{Cadence: 5 * time.Second})
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue as new, got %v", err)

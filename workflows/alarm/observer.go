@@ -64,7 +64,7 @@ func (o *Observer) Observe(ctx context.Context, obs domain.Observation) error {
 	_, err = o.Client.SignalWithStartWorkflow(ctx, id, SignalReading, Reading{Remaining: obs.Remaining, At: obs.At},
 		client.StartWorkflowOptions{ID: id, TaskQueue: names.MainQueue,
 			TypedSearchAttributes: names.Attributes(projectCode, Kind, meterNo, "open")},
-		WorkflowType, Input{ProjectID: projectID, MeterID: obs.MeterID, MeterNo: meterNo})
+		KindLowBalanceWorkflow, Input{ProjectID: projectID, MeterID: obs.MeterID, MeterNo: meterNo})
 	if err != nil {
 		return fmt.Errorf("alarm hook: start %s: %w", id, err)
 	}
