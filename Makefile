@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e bench bench-recharge bench-sweep bench-regulator bench-chargers fuzz clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-regulator bench-chargers fuzz clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -39,6 +39,22 @@ test: deps build vet lint
 
 unit:
 	$(GO) test -short ./...
+
+# Workflow histories for the replay tests (workflows/replay_test.go): the
+# end-to-end packages record one per workflow type on the current code, and
+# each GetVersion branch's old side is recorded on the code from before it
+# (workflows/testdata/histories/README.md).
+HISTORIES   := $(CURDIR)/workflows/testdata/histories
+RECORD_PKGS := alarm billing charging credit dispatch e2e metercmd refund regulator sweep voucher workorder
+record-histories: deps build
+	find $(HISTORIES) -name '*.json' ! -name '*.before-*' -delete
+	VOLTFLOW_RECORD_HISTORIES=$(HISTORIES) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -p 2 -timeout 30m \
+	  $(addprefix ./tests/,$(addsuffix /,$(RECORD_PKGS)))
+	tests/harness/record-before.sh even-batches sweep tests/sweep TestScheduledSweep
+	tests/harness/record-before.sh release-at-end dispatch-smart tests/dispatch TestSmartPlan
+	tests/harness/record-before.sh plan-in-local-activity dispatch-smart tests/dispatch TestSmartPlan
+	tests/harness/record-before.sh small-change-below-plan-only dispatch-smart tests/dispatch TestSmartPlan
+	$(GO) test -count=1 -run 'Replay|History|Histories' ./workflows/
 
 # Recharges per second end to end next to a bare one-activity workflow.
 bench: deps build

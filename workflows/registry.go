@@ -60,7 +60,7 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
 	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(workorder.Workflow, workflow.RegisterOptions{Name: workorder.WorkflowType})
+	w.RegisterWorkflowWithOptions(workorder.Workflow, workflow.RegisterOptions{Name: workorder.KindWorkflow})
 	w.RegisterActivity(&workorderacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(chargeorder.Workflow, workflow.RegisterOptions{Name: chargeorder.Kind})
 	w.RegisterWorkflowWithOptions(chargeorder.AppStart, workflow.RegisterOptions{Name: chargeorder.KindAppStart})
@@ -128,7 +128,7 @@ func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *meters.
 // RegisterAlarms registers the alarm workflows and the SMS and alarm-record
 // activities (task queue voltflow-main).
 func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) {
-	w.RegisterWorkflowWithOptions(alarm.LowBalance, workflow.RegisterOptions{Name: alarm.WorkflowType})
+	w.RegisterWorkflowWithOptions(alarm.LowBalance, workflow.RegisterOptions{Name: alarm.KindLowBalanceWorkflow})
 	w.RegisterActivity(&alarmacts.Activities{DB: db})
 	w.RegisterActivity(texts)
 }
@@ -137,18 +137,18 @@ func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) 
 // over-limit, trips, lost contact) and their scheduled scan, whose activity
 // needs the Temporal client (task queue voltflow-main).
 func RegisterAlarmConditions(w worker.Registry, scanner *alarm.Scanner) {
-	w.RegisterWorkflowWithOptions(alarm.Condition, workflow.RegisterOptions{Name: alarm.ConditionWorkflowType})
-	w.RegisterWorkflowWithOptions(alarm.Scan, workflow.RegisterOptions{Name: alarm.ScanWorkflowType})
+	w.RegisterWorkflowWithOptions(alarm.Condition, workflow.RegisterOptions{Name: alarm.KindConditionWorkflow})
+	w.RegisterWorkflowWithOptions(alarm.Scan, workflow.RegisterOptions{Name: alarm.KindScanWorkflow})
 	w.RegisterActivity(scanner)
 }
 
 // RegisterInterconnect registers the regulator exchange (task queue
 // voltflow-interconnect): the regulator-pump/<regulator> workflow, the
-// legacy regulator-push/<station> one (kept so running ones replay) and
-// their activities.
+// legacy regulator-push/<station> type (now a workflow that ends at once:
+// the pump's start terminates old runs) and their activities.
 func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
-	w.RegisterWorkflowWithOptions(push.Workflow, workflow.RegisterOptions{Name: push.Kind})
-	w.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.PumpKind})
+	w.RegisterWorkflowWithOptions(push.Retired, workflow.RegisterOptions{Name: push.Kind})
+	w.RegisterWorkflowWithOptions(push.PumpWorkflow, workflow.RegisterOptions{Name: push.KindPump})
 	w.RegisterActivity(acts)
 }
 

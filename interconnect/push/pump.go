@@ -46,13 +46,13 @@ import (
 
 // Names of the pump workflow.
 const (
-	PumpKind = "regulator-pump"
+	KindPump = "regulator-pump"
 	// outboxChannel is what the insert trigger of migration 0021 notifies.
 	outboxChannel = "regulator_outbox"
 )
 
 // PumpWorkflowID is the pump workflow of one regulator.
-func PumpWorkflowID(regulator string) string { return PumpKind + "/" + regulator }
+func PumpWorkflowID(regulator string) string { return KindPump + "/" + regulator }
 
 // PumpInput configures the pump. New fields must have a safe zero value.
 type PumpInput struct {

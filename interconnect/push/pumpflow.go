@@ -36,5 +36,5 @@ func PumpWorkflow(ctx workflow.Context, in PumpInput) error {
 			}
 		}
 	}
-	return workflow.NewContinueAsNewError(ctx, PumpKind, in)
+	return workflow.NewContinueAsNewError(ctx, KindPump, in)
 }

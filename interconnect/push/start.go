@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -22,8 +24,8 @@ type Starter struct {
 	Temporal client.Client
 	// Project is the VoltflowProject search attribute of the workflows.
 	Project string
-	// Input is the legacy per-station workflow's template; its Cadence and
-	// RetryMaxInterval also configure the pump unless Pump sets them.
+	// Input's Cadence and RetryMaxInterval configure the pump unless Pump
+	// sets them.
 	Input Input
 	// Pump configures the pump workflow.
 	Pump PumpInput
@@ -76,8 +78,8 @@ func (s *Starter) StartPump(ctx context.Context) error {
 		ID:                       id,
 		TaskQueue:                names.InterconnectQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    names.Attributes(s.Project, PumpKind, s.regulator(), "running"),
-	}, PumpKind, s.pumpInput())
+		TypedSearchAttributes:    names.Attributes(s.Project, KindPump, s.regulator(), "running"),
+	}, KindPump, s.pumpInput())
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
@@ -127,25 +129,45 @@ func (s *Starter) ChangeStatuses(ctx context.Context, db *store.DB, regulator st
 // there within one cadence, so nothing needs telling.
 func (s *Starter) SetFrequency(context.Context, *store.DB, int) error { return nil }
 
-// EnsureRunning starts the pump and cancels the legacy per-station push
-// workflows still running (their queued pushes are pending rows the pump
-// sends), so each push has one sender.
-func (s *Starter) EnsureRunning(ctx context.Context, db *store.DB) error {
+// EnsureRunning starts the pump and terminates the legacy per-station push
+// workflows (type Kind) of the project still running, so each push has one
+// sender. Termination needs no workflow task, so it ends runs whose old
+// code is gone (the type now runs Retired); what they had queued is
+// pending in the outbox, where the pump sends it.
+func (s *Starter) EnsureRunning(ctx context.Context, _ *store.DB) error {
 	if err := s.StartPump(ctx); err != nil {
 		return err
 	}
-	ids, err := registry.StationIDs(ctx, db)
-	if err != nil {
-		return err
+	return s.TerminateLegacy(ctx)
+}
+
+// TerminateLegacy terminates every running legacy per-station push
+// workflow of the project, found by type in visibility (not by station, so
+// a station since removed from the registry is not missed).
+func (s *Starter) TerminateLegacy(ctx context.Context) error {
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", Kind)
+	if s.Project != "" {
+		query += fmt.Sprintf(" AND %s = '%s'", names.Project.GetName(), strings.ReplaceAll(s.Project, "'", "''"))
 	}
-	for _, id := range ids {
-		err := s.Temporal.CancelWorkflow(ctx, WorkflowID(id), "")
-		var nf *serviceerror.NotFound
-		if err != nil && !errors.As(err, &nf) {
-			return fmt.Errorf("cancel legacy %s: %w", WorkflowID(id), err)
+	var token []byte
+	for {
+		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: query, NextPageToken: token})
+		if err != nil {
+			return fmt.Errorf("list legacy push workflows: %w", err)
+		}
+		for _, e := range resp.Executions {
+			id := e.GetExecution().GetWorkflowId()
+			err := s.Temporal.TerminateWorkflow(ctx, id, "", "replaced by the regulator pump")
+			var nf *serviceerror.NotFound
+			if err != nil && !errors.As(err, &nf) {
+				return fmt.Errorf("terminate legacy %s: %w", id, err)
+			}
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			return nil
 		}
 	}
-	return nil
 }
 
 // Alarm records an alarm with its push and makes sure the pump runs

@@ -180,7 +180,7 @@ func TestConditionAlarmThroughScan(t *testing.T) {
 	}
 	scan := func() {
 		run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: harness.MainQueue},
-			wfalarm.ScanWorkflowType, wfalarm.ScanInput{ProjectID: stack.ProjectID, ProjectCode: "demo"})
+			wfalarm.KindScanWorkflow, wfalarm.ScanInput{ProjectID: stack.ProjectID, ProjectCode: "demo"})
 		if err != nil {
 			t.Fatal(err)
 		}

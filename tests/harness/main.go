@@ -28,6 +28,14 @@ func Main(m *testing.M, name string, o Options, out **Stack) {
 	}
 	*out = s
 	code := m.Run()
+	if dir := os.Getenv(RecordEnv); dir != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		if err := s.recordHistories(ctx, dir); err != nil {
+			fmt.Fprintln(os.Stderr, name+" e2e: record histories:", err)
+			code = 1
+		}
+		cancel()
+	}
 	s.Stop()
 	os.Exit(code)
 }

@@ -23,10 +23,12 @@ import (
 const (
 	Kind           = "alarm"
 	KindLowBalance = "low_balance"
-	// WorkflowType is the registered name of LowBalance.
-	WorkflowType   = "alarm_low_balance"
-	SignalReading  = "reading"
-	SignalRecharge = "recharge"
+	// KindLowBalanceWorkflow is the registered name of LowBalance
+	// (KindLowBalance is the alarm's kind, Kind the VoltflowKind search
+	// attribute's value).
+	KindLowBalanceWorkflow = "alarm_low_balance"
+	SignalReading          = "reading"
+	SignalRecharge         = "recharge"
 )
 
 // Resolutions of an alarm.

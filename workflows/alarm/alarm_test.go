@@ -62,7 +62,7 @@ func setup(t *testing.T, start time.Time, providers ...sms.Provider) *fixture {
 	var s testsuite.WorkflowTestSuite
 	f.env = s.NewTestWorkflowEnvironment()
 	f.env.SetStartTime(start)
-	f.env.RegisterWorkflowWithOptions(LowBalance, workflow.RegisterOptions{Name: WorkflowType})
+	f.env.RegisterWorkflowWithOptions(LowBalance, workflow.RegisterOptions{Name: KindLowBalanceWorkflow})
 	f.env.RegisterActivity(&alarmacts.Activities{DB: db})
 	f.env.RegisterActivity(&sms.Activities{DB: db, Providers: providers, PerProvider: 3})
 	f.env.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M0001", "open"))
@@ -82,7 +82,7 @@ func (f *fixture) recharge(after time.Duration, remaining string) {
 }
 
 func (f *fixture) run(t *testing.T) Result {
-	f.env.ExecuteWorkflow(WorkflowType, Input{ProjectID: f.project, MeterID: f.meterID, MeterNo: "M0001"})
+	f.env.ExecuteWorkflow(KindLowBalanceWorkflow, Input{ProjectID: f.project, MeterID: f.meterID, MeterNo: "M0001"})
 	if !f.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}

@@ -17,8 +17,8 @@ import (
 // contact): one generic workflow, alarm/<subject>/<kind>, open while the
 // condition holds.
 const (
-	// ConditionWorkflowType is the registered name of Condition.
-	ConditionWorkflowType = "alarm_condition"
+	// KindConditionWorkflow is the registered name of Condition.
+	KindConditionWorkflow = "alarm_condition"
 	SignalRaise           = "raise" // the scan found the condition (again)
 	SignalClear           = "clear" // the scan found it gone
 	StageRaised           = "raised"

@@ -13,10 +13,10 @@ import (
 // runCondition runs a condition alarm of M0001 that the scan clears after
 // clearAfter, and returns its record.
 func runCondition(t *testing.T, f *fixture, kind string, clearAfter time.Duration) (Result, string, []alarmacts.Stage) {
-	f.env.RegisterWorkflowWithOptions(Condition, workflow.RegisterOptions{Name: ConditionWorkflowType})
+	f.env.RegisterWorkflowWithOptions(Condition, workflow.RegisterOptions{Name: KindConditionWorkflow})
 	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalRaise, time.Time{}) }, time.Minute)
 	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalClear, Clear{}) }, clearAfter)
-	f.env.ExecuteWorkflow(ConditionWorkflowType, ConditionInput{ProjectID: f.project, Condition: alarmacts.Condition{
+	f.env.ExecuteWorkflow(KindConditionWorkflow, ConditionInput{ProjectID: f.project, Condition: alarmacts.Condition{
 		Kind: kind, MeterID: f.meterID, SubjectNo: "M0001", Detail: "energy 12.00 kWh unchanged"}})
 	if !f.env.IsWorkflowCompleted() || f.env.GetWorkflowError() != nil {
 		t.Fatalf("workflow: completed %v, error %v", f.env.IsWorkflowCompleted(), f.env.GetWorkflowError())

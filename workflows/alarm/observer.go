@@ -56,7 +56,7 @@ func (o *Observer) Observe(ctx context.Context, obs domain.Observation) error {
 	_, err = o.Client.SignalWithStartWorkflow(ctx, id, SignalReading, Reading{Remaining: obs.Remaining, At: obs.At},
 		client.StartWorkflowOptions{ID: id, TaskQueue: names.MainQueue,
 			TypedSearchAttributes: names.Attributes(m.ProjectCode, Kind, m.MeterNo, "open")},
-		WorkflowType, Input{ProjectID: m.ProjectID, MeterID: obs.MeterID, MeterNo: m.MeterNo})
+		KindLowBalanceWorkflow, Input{ProjectID: m.ProjectID, MeterID: obs.MeterID, MeterNo: m.MeterNo})
 	if err != nil {
 		return fmt.Errorf("alarm hook: start %s: %w", id, err)
 	}

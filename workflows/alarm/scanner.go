@@ -20,8 +20,8 @@ import (
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
-// ScanWorkflowType is the registered name of Scan.
-const ScanWorkflowType = "alarm_scan"
+// KindScanWorkflow is the registered name of Scan.
+const KindScanWorkflow = "alarm_scan"
 
 // DefaultScanInterval is how often a project is scanned for condition alarms.
 const DefaultScanInterval = 5 * time.Minute
@@ -51,7 +51,7 @@ func (s *Scanner) ScanAlarmConditions(ctx context.Context, in ScanInput) (ScanRe
 		id := ConditionWorkflowID(in.ProjectCode, c)
 		_, err := s.Client.SignalWithStartWorkflow(ctx, id, SignalRaise, in.At, client.StartWorkflowOptions{
 			ID: id, TaskQueue: names.MainQueue, TypedSearchAttributes: names.Attributes(in.ProjectCode, Kind, c.SubjectNo, "open")},
-			ConditionWorkflowType, ConditionInput{ProjectID: in.ProjectID, Condition: c})
+			KindConditionWorkflow, ConditionInput{ProjectID: in.ProjectID, Condition: c})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("start %s: %w", id, err))
 			continue
@@ -106,7 +106,7 @@ func EnsureScanSchedules(ctx context.Context, tc client.Client, db *store.DB, in
 	}
 	for _, p := range projects {
 		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
-		action := &client.ScheduleWorkflowAction{ID: "alarm-scan/" + p.ProjectCode, Workflow: ScanWorkflowType, Args: []any{p},
+		action := &client.ScheduleWorkflowAction{ID: "alarm-scan/" + p.ProjectCode, Workflow: KindScanWorkflow, Args: []any{p},
 			TaskQueue: names.MainQueue, WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
 			TypedSearchAttributes: names.Attributes(p.ProjectCode, "alarm-scan", p.ProjectCode, "scheduled")}
 		sc := tc.ScheduleClient()

@@ -89,7 +89,7 @@ func (h *Hook) start(ctx context.Context, cp string, connector int, key, source,
 	_, err := h.Client.SignalWithStartWorkflow(ctx, id, SignalFault, f,
 		client.StartWorkflowOptions{ID: id, TaskQueue: names.MainQueue,
 			TypedSearchAttributes: names.Attributes("", Kind, cp, domain.Open)},
-		WorkflowType, Input{ChargePointID: cp, Connector: connector, FaultKey: key, Source: source, Title: title,
+		KindWorkflow, Input{ChargePointID: cp, Connector: connector, FaultKey: key, Source: source, Title: title,
 			Policy: h.Config.Policy})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", id, err)

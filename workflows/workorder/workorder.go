@@ -26,8 +26,10 @@ import (
 
 // Names shared with the hook and the API.
 const (
-	Kind          = "work-order"
-	WorkflowType  = "work_order"
+	Kind = "work-order"
+	// KindWorkflow is the registered name of Workflow (Kind is the
+	// VoltflowKind search attribute's value).
+	KindWorkflow  = "work_order"
 	SignalFault   = "fault"
 	UpdateAck     = "acknowledge"
 	UpdateResolve = "resolve"

@@ -70,7 +70,7 @@ func setup(t *testing.T) *fixture {
 	var s testsuite.WorkflowTestSuite
 	f.env = s.NewTestWorkflowEnvironment()
 	f.env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	f.env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowType})
+	f.env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: KindWorkflow})
 	f.env.RegisterActivity(&acts.Activities{DB: db})
 	f.env.RegisterActivity(&sms.Activities{DB: db})
 	f.env.SetTypedSearchAttributesOnStart(names.Attributes("", Kind, cp, domain.Open))
@@ -153,7 +153,7 @@ func TestEscalatesAndClosesWithResolution(t *testing.T) {
 	empty := f.update(UpdateResolve, Resolve{OperatorID: f.fixer, Roles: []access.Role{access.Maintenance}}, 75*time.Minute, nil)
 	resolve := f.update(UpdateResolve, Resolve{OperatorID: f.fixer, Roles: []access.Role{access.Maintenance},
 		Resolution: "fan replaced"}, 80*time.Minute, nil)
-	f.env.ExecuteWorkflow(WorkflowType, input(policy))
+	f.env.ExecuteWorkflow(KindWorkflow, input(policy))
 	if err := f.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestAutoCloseOnRecovery(t *testing.T) {
 	f.signal(5*time.Minute, Fault{FaultID: id, Recovered: true, At: t0.Add(5 * time.Minute)})
 	resolveLate := f.update(UpdateResolve, Resolve{OperatorID: f.fixer, Roles: []access.Role{access.Maintenance}, Resolution: "x"},
 		6*time.Minute, nil)
-	f.env.ExecuteWorkflow(WorkflowType, input(p))
+	f.env.ExecuteWorkflow(KindWorkflow, input(p))
 	var res Result
 	if err := f.env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
