@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -95,13 +96,12 @@ func TestCommands(t *testing.T) {
 	if err != nil || !res.Accepted() {
 		t.Fatalf("start = %+v, %v", res, err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for c.Session(3) == nil || c.Session(3).TransactionID == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("remote start did not start a session")
+	eventually.True(t, 3*time.Second, "remote start starts a session", func() (bool, string) {
+		if s := c.Session(3); s != nil {
+			return s.TransactionID != 0, "a session without a transaction id"
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false, "no session"
+	})
 	res, err = a.Stop(ctx, chargercmd.Stop{ChargePointID: cp1, Connector: 3, TransactionID: c.Session(3).TransactionID})
 	if err != nil || !res.Accepted() {
 		t.Fatalf("stop = %+v, %v", res, err)

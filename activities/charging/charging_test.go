@@ -25,6 +25,7 @@ import (
 	domcard "github.com/voltflow/voltflow/domain/card"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -95,17 +96,6 @@ func (e *env) connect(t *testing.T, id string) *chargersim.ChargePoint {
 	return c
 }
 
-func eventually(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (e *env) online(t *testing.T, id string) bool {
 	t.Helper()
 	var on bool
@@ -155,7 +145,7 @@ func TestSessionWithSimulator(t *testing.T) {
 	if c.HeartbeatInterval() != e.interval {
 		t.Fatalf("boot gave interval %v, want %v", c.HeartbeatInterval(), e.interval)
 	}
-	eventually(t, 2*time.Second, "charger online", func() bool { return e.online(t, cp1) })
+	eventually.True(t, 2*time.Second, "charger online", func() (bool, string) { return e.online(t, cp1), "offline" })
 	if st, err := c.Authorize(charging.DemoCard); err != nil || st != types.AuthorizationStatusAccepted {
 		t.Fatalf("authorize demo card = %s, %v", st, err)
 	}
@@ -214,7 +204,7 @@ func TestSessionWithSimulator(t *testing.T) {
 	}
 	// The message log: each CALL in, and its result out naming the action.
 	wantActions := []string{"BootNotification", "StatusNotification", "Authorize", "StartTransaction", "MeterValues", "StopTransaction"}
-	eventually(t, 3*time.Second, "frames logged", func() bool {
+	eventually.True(t, 3*time.Second, "frames logged", func() (bool, string) {
 		msgs, err := charging.Messages(context.Background(), e.db, charging.MessageQuery{ChargePointID: cp1, Limit: 500})
 		if err != nil {
 			t.Fatal(err)
@@ -225,10 +215,10 @@ func TestSessionWithSimulator(t *testing.T) {
 		}
 		for _, a := range wantActions {
 			if seen["in/2/"+a] == 0 || seen["out/3/"+a] == 0 {
-				return false
+				return false, fmt.Sprint(seen)
 			}
 		}
-		return seen["in/2/MeterValues"] == 3 && seen["out/3/MeterValues"] == 3
+		return seen["in/2/MeterValues"] == 3 && seen["out/3/MeterValues"] == 3, fmt.Sprint(seen)
 	})
 	// Time-bounded search: nothing logged before the test began.
 	old, err := charging.Messages(context.Background(), e.db, charging.MessageQuery{ChargePointID: cp1,
@@ -318,7 +308,7 @@ func TestSilentChargerOffline(t *testing.T) {
 	e := setup(t)
 	c := e.connect(t, cp1)
 	limit := e.interval + e.grace
-	eventually(t, 2*time.Second, "online", func() bool { return e.online(t, cp1) })
+	eventually.True(t, 2*time.Second, "online", func() (bool, string) { return e.online(t, cp1), "offline" })
 	time.Sleep(2 * limit) // longer than the limit: only heartbeats keep it
 	if !e.online(t, cp1) || !e.srv.Connected(cp1) {
 		t.Fatal("a heartbeating charger was dropped")
@@ -329,14 +319,17 @@ func TestSilentChargerOffline(t *testing.T) {
 	}
 	c.Hang()
 	hungAt := time.Now()
-	eventually(t, limit+2*time.Second, "offline", func() bool { return !e.online(t, cp1) })
+	eventually.True(t, limit+2*time.Second, "offline", func() (bool, string) { return !e.online(t, cp1), "online" })
 	took := time.Since(hungAt)
 	// The last frame may have been up to one interval before the hang.
 	if took > limit+time.Second {
 		t.Fatalf("offline after %v, want within %v", took, limit)
 	}
 	t.Logf("silent charger offline after %v (interval %v + grace %v)", took.Round(10*time.Millisecond), e.interval, e.grace)
-	eventually(t, time.Second, "connectors offline", func() bool { return e.connectorStatus(t, conn) == registry.StatusOffline })
+	eventually.True(t, time.Second, "connectors offline", func() (bool, string) {
+		st := e.connectorStatus(t, conn)
+		return st == registry.StatusOffline, fmt.Sprint("status ", st)
+	})
 }
 
 // Commands from the central system reach the charge point and come back
@@ -350,11 +343,14 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("remote start = %s, %v", st, err)
 	}
 	var s *chargersim.Session
-	eventually(t, 3*time.Second, "remote session", func() bool { s = c.Session(2); return s != nil })
+	eventually.True(t, 3*time.Second, "remote session", func() (bool, string) { s = c.Session(2); return s != nil, "no session" })
 	if st, err := e.srv.RemoteStopTransaction(ctx, cp1, s.TransactionID); err != nil || st != types.RemoteStartStopStatusAccepted {
 		t.Fatalf("remote stop = %s, %v", st, err)
 	}
-	eventually(t, 3*time.Second, "remote stop", func() bool { return e.transaction(t, s.TransactionID).status == "stopped" })
+	eventually.True(t, 3*time.Second, "remote stop", func() (bool, string) {
+		st := e.transaction(t, s.TransactionID).status
+		return st == "stopped", st
+	})
 	if st, _ := e.srv.RemoteStopTransaction(ctx, cp1, 999999); st != types.RemoteStartStopStatusRejected {
 		t.Fatalf("remote stop of unknown transaction = %s", st)
 	}

@@ -2,6 +2,7 @@ package charging_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/chargefault"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // recorder collects what the central system's hooks are told.
@@ -70,7 +72,7 @@ func TestFaultEpisodes(t *testing.T) {
 	rec := &recorder{}
 	e := startCentral(t, rec)
 	c := e.connect(t, cp1)
-	eventually(t, 2*time.Second, "charger online", func() bool { return e.online(t, cp1) })
+	eventually.True(t, 2*time.Second, "charger online", func() (bool, string) { return e.online(t, cp1), "offline" })
 	for range 3 {
 		if err := c.Fault(2, core.HighTemperature); err != nil {
 			t.Fatal(err)
@@ -92,14 +94,20 @@ func TestFaultEpisodes(t *testing.T) {
 	}
 
 	c.Close()
-	eventually(t, 3*time.Second, "offline episode", func() bool { open, _ := openFaults(t, e, cp1); return open == 1 })
+	eventually.True(t, 3*time.Second, "offline episode", func() (bool, string) {
+		open, _ := openFaults(t, e, cp1)
+		return open == 1, fmt.Sprint(open, " open faults")
+	})
 	var code, connector int
 	if err := e.db.QueryRow(context.Background(), `select alarm_code, connector_no from charger_faults
 		where equipment_id=$1 and recovered_at is null`, cp1).Scan(&code, &connector); err != nil || code != 27 || connector != 0 {
 		t.Fatalf("offline episode = code %d connector %d, %v", code, connector, err)
 	}
 	e.connect(t, cp1)
-	eventually(t, 3*time.Second, "offline episode closed", func() bool { open, _ := openFaults(t, e, cp1); return open == 0 })
+	eventually.True(t, 3*time.Second, "offline episode closed", func() (bool, string) {
+		open, _ := openFaults(t, e, cp1)
+		return open == 0, fmt.Sprint(open, " open faults")
+	})
 	faults, _ = rec.snapshot()
 	if len(faults) != 4 || faults[2].Alarm.Code != 27 || faults[2].Recovered || !faults[3].Recovered {
 		t.Fatalf("fault events after reconnect = %+v", faults)

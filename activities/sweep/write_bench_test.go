@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/sweep"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store/demo"
 )
 
@@ -123,10 +124,23 @@ func BenchmarkWrite100k(b *testing.B) {
 		if _, err := db.Exec(ctx, sql); err != nil {
 			b.Fatal(err)
 		}
+		var asked time.Time
+		if err := db.QueryRow(ctx, `select clock_timestamp()`).Scan(&asked); err != nil {
+			b.Fatal(err)
+		}
 		if _, err := db.Exec(ctx, `select pg_reload_conf()`); err != nil {
 			b.Fatal(err)
 		}
-		time.Sleep(200 * time.Millisecond) // the backends take the new setting at their next command
+		// The postmaster passes the reload on to every backend at once; a
+		// backend takes it at its next command, and pg_conf_load_time()
+		// says when it did.
+		eventually.True(b, 10*time.Second, "the configuration reloaded", func() (bool, string) {
+			var loaded time.Time
+			if err := db.QueryRow(ctx, `select pg_conf_load_time()`).Scan(&loaded); err != nil {
+				b.Fatal(err)
+			}
+			return loaded.After(asked), "loaded " + loaded.String()
+		})
 	}
 	if len(compressions) > 0 {
 		defer setCompression("")

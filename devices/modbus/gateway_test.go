@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 var start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
@@ -364,10 +368,14 @@ func TestTimeoutAndQueueing(t *testing.T) {
 
 	// While one read holds the connection, a caller whose deadline passes in
 	// the queue gives up without touching the wire.
-	g := client(t, f.Gateway(0).URL(), 2*time.Second)
+	wire := newRelay(t, f.Gateway(0).Addr())
+	g := client(t, "tcp://"+wire.addr, 2*time.Second)
 	busy := make(chan error, 1)
 	go func() { _, err := g.ReadMeter(t.Context(), 1); busy <- err }()
-	time.Sleep(50 * time.Millisecond)
+	eventually.True(t, 5*time.Second, "the first read on the wire", func() (bool, string) {
+		n := wire.forwarded.Load()
+		return n > 0, fmt.Sprint(n, " bytes forwarded")
+	})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := g.ReadMeter(ctx, 2); !errors.Is(err, context.DeadlineExceeded) {
@@ -376,6 +384,69 @@ func TestTimeoutAndQueueing(t *testing.T) {
 	if err := <-busy; err != nil {
 		t.Errorf("read holding the connection: %v", err)
 	}
+}
+
+// relay passes TCP connections through to target, counting the bytes it
+// forwarded toward it: how a test sees that a request went on the wire.
+type relay struct {
+	addr      string
+	forwarded atomic.Int64
+}
+
+func newRelay(t *testing.T, target string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{addr: ln.Addr().String()}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, in, out)
+			mu.Unlock()
+			go func() {
+				defer out.Close()
+				buf := make([]byte, 512)
+				for {
+					n, err := in.Read(buf)
+					if n > 0 {
+						if _, err := out.Write(buf[:n]); err != nil {
+							return
+						}
+						r.forwarded.Add(int64(n))
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer in.Close()
+				_, _ = io.Copy(in, out)
+			}()
+		}
+	}()
+	return r
 }
 
 func TestClose(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // idle is a Handler no charge point ever reaches in this test.
@@ -67,7 +69,11 @@ func TestCloseWaitsForDisconnects(t *testing.T) {
 				return err
 			}
 		}
-		return waitFor(func() bool { return h.connected.Load() == n })
+		return nil
+	})
+	eventually.True(t, 30*time.Second, "every charger connected", func() (bool, string) {
+		c := h.connected.Load()
+		return c == n, fmt.Sprint(c, " connected")
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

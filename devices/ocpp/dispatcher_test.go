@@ -18,6 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
+
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // memHandler answers every charge point at once and counts presence.
@@ -132,13 +134,6 @@ func within(t *testing.T, d time.Duration, what string, f func() error) {
 	}
 }
 
-func waitFor(cond func() bool) error {
-	for !cond() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
-}
-
 // Hundreds of chargers dropping at once (a site losing its uplink, or the
 // load benchmark ending) while others keep talking: with ocpp-go's own
 // dispatcher the central system wedged for good — survivors unanswered,
@@ -173,7 +168,11 @@ func TestMassDisconnect(t *testing.T) {
 				keepers = append(keepers, c)
 			}
 		}
-		return waitFor(func() bool { return h.connected.Load() == drop+keep })
+		return nil
+	})
+	eventually.True(t, hang, "every charger connected", func() (bool, string) {
+		n := h.connected.Load()
+		return n == drop+keep, fmt.Sprint(n, " connected")
 	})
 
 	// The keepers heartbeat throughout: each incoming frame takes the
@@ -213,12 +212,14 @@ func TestMassDisconnect(t *testing.T) {
 	}
 	close(start)
 	dwg.Wait()
-	within(t, hang, "disconnects handled", func() error {
-		return waitFor(func() bool { return h.disconnected.Load() == drop && s.Connections() == keep })
+	eventually.True(t, hang, "disconnects handled", func() (bool, string) {
+		gone, open := h.disconnected.Load(), s.Connections()
+		return gone == drop && open == keep, fmt.Sprint(gone, " disconnected, ", open, " open")
 	})
 	after := answered.Load()
-	within(t, hang, "keepers answered after the drop", func() error {
-		return waitFor(func() bool { return answered.Load() >= after+keep })
+	eventually.True(t, hang, "keepers answered after the drop", func() (bool, string) {
+		n := answered.Load() - after
+		return n >= keep, fmt.Sprint(n, " answered")
 	})
 	close(stop)
 	wg.Wait()
@@ -263,18 +264,19 @@ func TestMassDisconnect(t *testing.T) {
 		}
 		return nil
 	})
+	eventually.True(t, hang, "the dropped charger gone", func() (bool, string) {
+		return !s.Connected(fresh[1].id), "still connected"
+	})
+	var c *rawCP
+	within(t, hang, "reconnect", func() (err error) {
+		c, err = dialCP(ctx, s.URL(), fresh[1].id)
+		return err
+	})
+	// The upgrade is answered before the connection is registered.
+	eventually.True(t, hang, "the reconnected charger registered", func() (bool, string) {
+		return s.Connected(c.id), "not registered"
+	})
 	within(t, hang, "command after reconnect", func() error {
-		if err := waitFor(func() bool { return !s.Connected(fresh[1].id) }); err != nil {
-			return err
-		}
-		c, err := dialCP(ctx, s.URL(), fresh[1].id)
-		if err != nil {
-			return err
-		}
-		// The upgrade is answered before the connection is registered.
-		if err := waitFor(func() bool { return s.Connected(c.id) }); err != nil {
-			return err
-		}
 		go func() { _ = c.answer(`{"status":"Accepted"}`) }()
 		st, err := s.ChangeConfiguration(ctx, c.id, "HeartbeatInterval", "60")
 		if err == nil && st != core.ConfigurationStatusAccepted {
@@ -290,9 +292,15 @@ func TestMassDisconnect(t *testing.T) {
 // closes: a disconnect still being written to the database.
 type orderHandler struct {
 	memHandler
-	gate   chan struct{}
-	mu     sync.Mutex
-	events []string
+	gate          chan struct{}
+	authenticated atomic.Int64
+	mu            sync.Mutex
+	events        []string
+}
+
+func (h *orderHandler) Authenticate(ctx context.Context, id, password string) bool {
+	h.authenticated.Add(1)
+	return h.memHandler.Authenticate(ctx, id, password)
 }
 
 func (h *orderHandler) Connected(ctx context.Context, id string) {
@@ -328,7 +336,7 @@ func TestReconnectAfterDisconnectHandled(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.ws.NetConn().Close()
-	within(t, time.Minute, "old connection gone", func() error { return waitFor(func() bool { return !s.Connected("CP1") }) })
+	eventually.True(t, time.Minute, "old connection gone", func() (bool, string) { return !s.Connected("CP1"), "still connected" })
 	redial := make(chan error, 1)
 	go func() {
 		c2, err := dialCP(ctx, s.URL(), "CP1")
@@ -337,7 +345,12 @@ func TestReconnectAfterDisconnectHandled(t *testing.T) {
 		}
 		redial <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // let the new connection reach the server; the order holds either way
+	// The new connection has reached the server (it waits there for the old
+	// one's Disconnected); the order holds either way.
+	eventually.True(t, time.Minute, "the new connection reaches the server", func() (bool, string) {
+		n := h.authenticated.Load()
+		return n == 2, fmt.Sprint(n, " connections authenticated")
+	})
 	close(h.gate)
 	within(t, time.Minute, "reconnect", func() error { return <-redial })
 	h.mu.Lock()

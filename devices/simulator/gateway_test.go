@@ -14,6 +14,7 @@ import (
 	mb "github.com/simonvetter/modbus"
 
 	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 func startFleet(t *testing.T, cfg Config) *Fleet {
@@ -144,18 +145,14 @@ func TestGatewayStopsWithItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	eventually.True(t, 2*time.Second, "gateway stops listening after its context ended", func() (bool, string) {
 		conn, err := net.DialTimeout("tcp", g.Addr(), time.Second)
 		if err != nil {
-			break
+			return true, ""
 		}
 		_ = conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("gateway still listening after its context ended")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false, "a connection accepted"
+	})
 }
 
 func TestFleetUsesConsecutivePorts(t *testing.T) {
@@ -218,22 +215,21 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}()
 
 	url := "tcp://127.0.0.1:" + strconv.Itoa(port)
-	var energy uint32
-	deadline := time.Now().Add(5 * time.Second)
-	for energy == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	eventually.True(t, 5*time.Second, "consumption seen through the socket", func() (bool, string) {
 		c, err := mb.NewClient(&mb.ClientConfiguration{URL: url, Logger: log.New(io.Discard, "", 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Open() == nil {
-			energy, _ = c.ReadUint32(0x0000, mb.HOLDING_REGISTER)
-			_ = c.Close()
+		if err := c.Open(); err != nil {
+			return false, err.Error()
 		}
-	}
-	if energy == 0 {
-		t.Fatal("no consumption seen through the socket")
-	}
+		defer func() { _ = c.Close() }()
+		energy, err := c.ReadUint32(0x0000, mb.HOLDING_REGISTER)
+		if err != nil {
+			return false, err.Error()
+		}
+		return energy != 0, "energy 0"
+	})
 	cancel()
 	select {
 	case err := <-done:

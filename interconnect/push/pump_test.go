@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
@@ -18,6 +21,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/interconnect/regsim"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -61,19 +65,6 @@ func runPump(t *testing.T, acts *push.Activities, in push.PumpInput) {
 	})
 }
 
-// waitFor polls cond until it holds or a minute passes.
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	var last string
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-	}
-	t.Fatalf("%s: %s", what, last)
-}
-
 // TestPumpOrderOutageAndDrop: changes recorded while the regulator refuses
 // connections reach it afterwards, each connector's in the order made, the
 // failed rows retried with their attempts counted; an alarm goes out with
@@ -113,7 +104,7 @@ func TestPumpOrderOutageAndDrop(t *testing.T) {
 		_ = db.QueryRow(ctx, `select count(*) from regulator_pushes where attempts > 1 and status = 'pending'`).Scan(&n)
 		return n > 0, fmt.Sprintf("%d rows retried", n)
 	}
-	waitFor(t, "pushes retried during the outage", attempted)
+	eventually.True(t, time.Minute, "pushes retried during the outage", attempted)
 
 	busy := (&push.Pump{Acts: acts, In: in}).Run(ctx)
 	if !errors.Is(busy, push.ErrPumpBusy) {
@@ -123,7 +114,7 @@ func TestPumpOrderOutageAndDrop(t *testing.T) {
 	if err := sim.SetMode(regsim.ModeOK, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "every change and the alarm arrive", func() (bool, string) {
+	eventually.True(t, time.Minute, "every change and the alarm arrive", func() (bool, string) {
 		n := len(sim.Received(push.NotificationStationStatus))
 		a := len(sim.Received(push.NotificationAlarmInfo))
 		return n >= len(changes) && a == 1, fmt.Sprintf("%d of %d changes, %d alarms", n, len(changes), a)
@@ -162,7 +153,7 @@ func TestPumpOrderOutageAndDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "dropped push recorded", func() (bool, string) {
+	eventually.True(t, time.Minute, "dropped push recorded", func() (bool, string) {
 		var status string
 		var attempts int
 		_ = db.QueryRow(ctx, `select status, attempts from regulator_pushes where id=$1`, ch.PushID).Scan(&status, &attempts)
@@ -186,7 +177,7 @@ func TestPumpPeriodic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a periodic report of every connector and the station info", func() (bool, string) {
+	eventually.True(t, time.Minute, "a periodic report of every connector and the station info", func() (bool, string) {
 		n := map[string]int{}
 		for _, r := range sim.Received(push.NotificationStationStatus) {
 			var p push.StatusPayload
@@ -351,12 +342,17 @@ func TestRunPumpEndsWithItsWorker(t *testing.T) {
 	env.RegisterActivity(acts)
 	stop := make(chan struct{})
 	env.SetWorkerStopChannel(stop)
+	// The pump heartbeats once it holds its lock and listens, and on.
+	var beats atomic.Int64
+	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })
 	done := make(chan error, 1)
 	go func() {
 		_, err := env.ExecuteActivity(acts.RunPump, push.PumpInput{Cadence: 50 * time.Millisecond, RunFor: time.Hour})
 		done <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // the pump is running
+	eventually.True(t, 30*time.Second, "the pump is running", func() (bool, string) {
+		return beats.Load() > 0, "no heartbeat yet"
+	})
 	close(stop)
 	select {
 	case err := <-done:

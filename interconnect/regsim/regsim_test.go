@@ -14,6 +14,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/regsim"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 func start(t *testing.T, ttl time.Duration) *regsim.Sim {
@@ -69,10 +70,10 @@ func TestPushModes(t *testing.T) {
 	if err := s.SetMode(regsim.ModeBusy, 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
-	if s.Mode() != regsim.ModeOK {
-		t.Fatalf("mode %s after timed outage", s.Mode())
-	}
+	eventually.True(t, 5*time.Second, "the timed outage ends", func() (bool, string) {
+		m := s.Mode()
+		return m == regsim.ModeOK, "mode " + string(m)
+	})
 	if n := len(s.Received("")); n != 2 {
 		t.Fatalf("%d pushes recorded, want 2", n)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/interconnect/serve"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -375,8 +376,16 @@ func TestQueryStationsInfo(t *testing.T) {
 	}
 
 	// LastQueryTime: only stations changed since then.
-	since := time.Now().Add(time.Second).In(time.FixedZone("CST", 8*3600)).Format(serve.DateTimeLayout)
-	time.Sleep(1100 * time.Millisecond)
+	sinceAt := time.Now().Add(time.Second).Truncate(time.Second) // the layout has whole seconds
+	since := sinceAt.In(time.FixedZone("CST", 8*3600)).Format(serve.DateTimeLayout)
+	// The change below must be stamped after since.
+	eventually.True(t, 5*time.Second, "the database clock past "+since, func() (bool, string) {
+		var now time.Time
+		if err := f.db.QueryRow(ctx, `select now()`).Scan(&now); err != nil {
+			t.Fatal(err)
+		}
+		return now.After(sinceAt), now.String()
+	})
 	if _, err := f.db.Exec(ctx, `update charging_connectors set park_no='X1', updated_at=now() where connector_id='4403000000000000000002012'`); err != nil {
 		t.Fatal(err)
 	}

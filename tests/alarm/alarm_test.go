@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"go.temporal.io/sdk/client"
 
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	wfalarm "github.com/voltflow/voltflow/workflows/alarm"
 )
@@ -80,7 +81,7 @@ func TestMeterRunsDownThroughStagesThenRecharge(t *testing.T) {
 			t.Fatalf("read %s: %d", meterNo, code)
 		}
 		want = append(want, s.stage)
-		harness.Eventually(t, 30*time.Second, "SMS "+s.stage, func() (bool, string) {
+		eventually.True(t, 30*time.Second, "SMS "+s.stage, func() (bool, string) {
 			got := smsFor(t, c, meterNo)
 			var remaining string
 			_ = stack.DB.QueryRow(ctx, `select s.remaining::text from meter_state s join meters m on m.id = s.meter_id
@@ -95,7 +96,7 @@ func TestMeterRunsDownThroughStagesThenRecharge(t *testing.T) {
 		"transactionNo": "alarm-e2e-1"}, &rc); code != http.StatusAccepted {
 		t.Fatalf("recharge: %d", code)
 	}
-	harness.Eventually(t, 30*time.Second, "alarm closed by the recharge", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "alarm closed by the recharge", func() (bool, string) {
 		var status, resolution string
 		err := stack.DB.QueryRow(ctx, `select status, resolution from alarms where meter_no=$1`, meterNo).Scan(&status, &resolution)
 		return err == nil && status == "closed" && resolution == "recharged", fmt.Sprint(status, resolution, err)
@@ -198,7 +199,7 @@ func TestConditionAlarmThroughScan(t *testing.T) {
 	}
 	flags(1 << 3)
 	scan()
-	harness.Eventually(t, 30*time.Second, "overload alarm open and its SMS sent", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "overload alarm open and its SMS sent", func() (bool, string) {
 		var out struct{ Items []smsItem }
 		c.Do(t, http.MethodGet, "/api/v1/sms?meterNo="+meterNo, nil, &out)
 		a := alarms()
@@ -213,7 +214,7 @@ func TestConditionAlarmThroughScan(t *testing.T) {
 	scan() // still tripped: nothing new
 	flags(0)
 	scan()
-	harness.Eventually(t, 30*time.Second, "overload alarm closed", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "overload alarm closed", func() (bool, string) {
 		a := alarms()
 		return len(a) == 1 && a[0].Status == "closed" && a[0].Resolution == "cleared", fmt.Sprint(a)
 	})

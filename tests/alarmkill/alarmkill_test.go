@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/activities/sms/smsfake"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -110,7 +111,7 @@ func TestWorkerKilledDuringEscalation(t *testing.T) {
 	waitStage := func(stage string) {
 		t.Helper()
 		want = append(want, stage)
-		harness.Eventually(t, 60*time.Second, "SMS "+stage, func() (bool, string) {
+		eventually.True(t, 60*time.Second, "SMS "+stage, func() (bool, string) {
 			got := sentStages(t)
 			return strings.Join(got[tenant], ",") == strings.Join(want, ",") &&
 				strings.Join(got[manager], ",") == strings.Join(want, ","), fmt.Sprint(got)
@@ -130,11 +131,11 @@ func TestWorkerKilledDuringEscalation(t *testing.T) {
 		dropped, queries := fake.Dropped(), fake.Queries()
 		runDown(target)
 		read()
-		harness.Eventually(t, 30*time.Second, stage+" SMS at the provider", func() (bool, string) {
+		eventually.True(t, 30*time.Second, stage+" SMS at the provider", func() (bool, string) {
 			return fake.Waiting() == 2, fmt.Sprint("waiting ", fake.Waiting())
 		})
 		stack.KillWorker()
-		harness.Eventually(t, 30*time.Second, "provider sees the worker gone", func() (bool, string) {
+		eventually.True(t, 30*time.Second, "provider sees the worker gone", func() (bool, string) {
 			return fake.Dropped() == dropped+2, fmt.Sprint("dropped ", fake.Dropped())
 		})
 		fake.Release()

@@ -18,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"
@@ -65,7 +66,7 @@ func TestPlatformMeterIsCutOffAtZeroAndBackOnAfterRecharge(t *testing.T) {
 	if res := runSweep(t, at); res.Read != 4 {
 		t.Fatalf("sweep read %d meters, want 4", res.Read)
 	}
-	harness.Eventually(t, 20*time.Second, "M0002's relay opened by billing", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "M0002's relay opened by billing", func() (bool, string) {
 		var status string
 		_ = stack.DB.QueryRow(ctx, `select status from meter_commands where meter_no='M0002' and command='switch_off'`).Scan(&status)
 		return relay(2) == profile.RelayOpen && status == "done", fmt.Sprintf("relay %d, command %q", relay(2), status)
@@ -85,7 +86,7 @@ func TestPlatformMeterIsCutOffAtZeroAndBackOnAfterRecharge(t *testing.T) {
 		t.Fatal(err)
 	}
 	runSweep(t, at.Add(time.Minute))
-	harness.Eventually(t, 20*time.Second, "M0002's relay closed after the recharge", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "M0002's relay closed after the recharge", func() (bool, string) {
 		return relay(2) == profile.RelayClosed, fmt.Sprintf("relay %d", relay(2))
 	})
 	var n int

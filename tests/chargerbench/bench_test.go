@@ -42,6 +42,7 @@ import (
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -216,14 +217,12 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 	defer kill()
 	began := time.Now()
 	online := 0
-	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+	eventually.True(t, 10*time.Minute, fmt.Sprintf("%d charge points online", n), func() (bool, string) {
 		if err := db.QueryRow(ctx, `select count(*) from ocpp_charge_points where online`).Scan(&online); err != nil {
 			t.Fatal(err)
 		}
-		if online >= n {
-			break
-		}
-	}
+		return online >= n, fmt.Sprint(online, " online")
+	})
 	ramp := time.Since(began)
 	h.window(true) // start the window; boot messages are not in it
 	stopProfile := profile(t, fmt.Sprintf("cpu-%d.pprof", n))
@@ -262,17 +261,13 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 	// closes (ocpp-go's own dispatcher wedged here: devices/ocpp).
 	kill()
 	began = time.Now()
-	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(2 * time.Second) {
+	eventually.True(t, 10*time.Minute, fmt.Sprintf("n=%d: all offline and disconnected after the simulator died", n), func() (bool, string) {
 		if err := db.QueryRow(ctx, `select count(*) from ocpp_charge_points where online`).Scan(&online); err != nil {
 			t.Fatal(err)
 		}
-		if online == 0 && srv.Connections() == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("n=%d: %d still online, %d connections 10 min after the simulator died", n, online, srv.Connections())
-		}
-	}
+		conns := srv.Connections()
+		return online == 0 && conns == 0, fmt.Sprintf("%d still online, %d connections", online, conns)
+	})
 	closed := make(chan error, 1)
 	go func() { closed <- srv.Close() }()
 	select {

@@ -25,6 +25,7 @@ import (
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -84,7 +85,7 @@ func orderOf(t *testing.T, c *harness.Client, cardNo string) (order, bool) {
 
 func waitOrder(t *testing.T, c *harness.Client, cardNo, status string) order {
 	var o order
-	harness.Eventually(t, 60*time.Second, "order of "+cardNo+" "+status, func() (bool, string) {
+	eventually.True(t, 60*time.Second, "order of "+cardNo+" "+status, func() (bool, string) {
 		var ok bool
 		o, ok = orderOf(t, c, cardNo)
 		return ok && o.Status == status, fmt.Sprintf("%+v", o)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -37,7 +38,7 @@ type billView struct {
 func waitBill(t *testing.T, c *harness.Client, enterpriseID string, cycle int, within time.Duration) billView {
 	t.Helper()
 	var found billView
-	harness.Eventually(t, within, fmt.Sprintf("bill %d", cycle), func() (bool, string) {
+	eventually.True(t, within, fmt.Sprintf("bill %d", cycle), func() (bool, string) {
 		var list struct{ Items []billView }
 		c.Do(t, "GET", "/api/v1/enterprises/"+enterpriseID+"/bills", nil, &list)
 		for _, b := range list.Items {
@@ -133,7 +134,7 @@ func TestBillingCyclesOnAnAcceleratedClock(t *testing.T) {
 	}
 
 	// Bill 2 unpaid: a reminder when due, credit suspended after the grace.
-	harness.Eventually(t, 30*time.Second, "credit suspended", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "credit suspended", func() (bool, string) {
 		c := enterprise(t, cashier, e.ID).Credit
 		return c.Status == "suspended", c.Status
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/activities/ledger"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -96,7 +97,7 @@ func decide(t *testing.T, c *harness.Client, taskID, verb string) (int, problem)
 func waitStatus(t *testing.T, c *harness.Client, path, want string) map[string]any {
 	t.Helper()
 	var v map[string]any
-	harness.Eventually(t, 20*time.Second, path+" "+want, func() (bool, string) {
+	eventually.True(t, 20*time.Second, path+" "+want, func() (bool, string) {
 		v = map[string]any{}
 		c.Do(t, "GET", path, nil, &v)
 		return v["status"] == want, fmt.Sprint(v["status"], " ", v["failure"])

@@ -19,6 +19,7 @@ import (
 	"github.com/voltflow/voltflow/devices/chargersim"
 	planner "github.com/voltflow/voltflow/domain/dispatch"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -61,11 +62,18 @@ func connect(t *testing.T, id string, epoch, at time.Time, factor float64) *char
 	return cp
 }
 
+// waitSim waits until the charge point's clock reads at; it runs at a fixed
+// rate from the real clock, so the wait is bounded by the time left at that
+// rate, plus a margin.
 func waitSim(t *testing.T, cp *chargersim.ChargePoint, at time.Time) {
 	t.Helper()
-	for cp.Now().Before(at) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	now := time.Now()
+	rate := float64(cp.SimAt(now.Add(time.Second)).Sub(cp.SimAt(now))) / float64(time.Second)
+	left := time.Duration(float64(at.Sub(cp.SimAt(now))) / rate)
+	eventually.True(t, left+time.Minute, "simulated clock at "+at.Format(time.DateTime), func() (bool, string) {
+		sim := cp.Now()
+		return !sim.Before(at), sim.Format(time.DateTime)
+	})
 }
 
 // departure of bus i (1-based): the first half leaves at 05:00, the rest at 07:00.
@@ -142,7 +150,7 @@ func TestSmartPlanFleetNight(t *testing.T) {
 		return st
 	}
 	// The idle connectors are held at 0 kW before the buses arrive.
-	harness.Eventually(t, 30*time.Second, "first plan installed", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "first plan installed", func() (bool, string) {
 		st := plan()
 		return st.Replans >= 1 && len(st.LimitsKW) == 12, fmt.Sprintf("%+v", st.LimitsKW)
 	})
@@ -154,7 +162,7 @@ func TestSmartPlanFleetNight(t *testing.T) {
 		}
 		sessions[i] = s
 	}
-	harness.Eventually(t, 20*time.Second, "a plan with the buses and none unmet", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "a plan with the buses and none unmet", func() (bool, string) {
 		st := plan()
 		return len(st.EnergyKWh) == buses && len(st.Unmet) == 0, fmt.Sprintf("energy %v unmet %+v", st.EnergyKWh, st.Unmet)
 	})
@@ -168,7 +176,7 @@ func TestSmartPlanFleetNight(t *testing.T) {
 		t.Fatalf("site limit: %d", code)
 	}
 	var replanned time.Duration
-	harness.Eventually(t, 15*time.Second, "re-planned under the lowered limit", func() (bool, string) {
+	eventually.True(t, 15*time.Second, "re-planned under the lowered limit", func() (bool, string) {
 		tr := cp.Trace()
 		last := tr[len(tr)-1]
 		if st := plan(); st.SiteKW == loweredKW && last.TotalW <= loweredKW*1000+1 && last.At.After(cp.SimAt(lowered)) {
@@ -269,7 +277,7 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSim(t, cp, start.Add(30*time.Minute))
-	harness.Eventually(t, 10*time.Second, "three sessions at 23:00", func() (bool, string) {
+	eventually.True(t, 10*time.Second, "three sessions at 23:00", func() (bool, string) {
 		n := 0
 		for c := 1; c <= 8; c++ {
 			if cp.Session(c) != nil {
@@ -315,7 +323,7 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 			}
 		}
 	}
-	harness.Eventually(t, 10*time.Second, "all stopped", func() (bool, string) {
+	eventually.True(t, 10*time.Second, "all stopped", func() (bool, string) {
 		for c := 1; c <= 8; c++ {
 			if cp.Session(c) != nil {
 				return false, fmt.Sprintf("connector %d still charging", c)
@@ -362,12 +370,12 @@ func TestManualCommands(t *testing.T) {
 		map[string]any{"connectorId": conn, "command": "limit", "powerKw": 50}, &acc); code != http.StatusAccepted || acc.Status != "pending" {
 		t.Fatalf("limit: %d %+v", code, acc)
 	}
-	harness.Eventually(t, 20*time.Second, "limit installed on the charger", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "limit installed on the charger", func() (bool, string) {
 		w, ok := cp.LimitW(3)
 		return ok && w == 50000, fmt.Sprintf("%v %v", w, ok)
 	})
 	var status string
-	harness.Eventually(t, 10*time.Second, "answer logged", func() (bool, string) {
+	eventually.True(t, 10*time.Second, "answer logged", func() (bool, string) {
 		err := stack.DB.QueryRow(ctx, `select coalesce(status,'') from charger_commands where origin = $1 and action = 'SetChargingProfile'`,
 			acc.WorkflowID).Scan(&status)
 		return err == nil && status == "Accepted", fmt.Sprint(status, err)
@@ -376,7 +384,7 @@ func TestManualCommands(t *testing.T) {
 		map[string]any{"connectorId": conn, "command": "release"}, &acc); code != http.StatusAccepted {
 		t.Fatalf("release: %d", code)
 	}
-	harness.Eventually(t, 20*time.Second, "limit released", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "limit released", func() (bool, string) {
 		_, ok := cp.LimitW(3)
 		return !ok, ""
 	})

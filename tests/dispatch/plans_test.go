@@ -13,6 +13,7 @@ import (
 
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -156,7 +157,7 @@ func TestPlansAPI(t *testing.T) {
 	if n := plans(); n != before+1 {
 		t.Errorf("%d plans recorded, want one", n-before)
 	}
-	harness.Eventually(t, 15*time.Second, "sessions on 4 and 6 only", func() (bool, string) {
+	eventually.True(t, 15*time.Second, "sessions on 4 and 6 only", func() (bool, string) {
 		var on []int
 		for c := 1; c <= 12; c++ {
 			if cp.Session(c) != nil {
@@ -166,7 +167,7 @@ func TestPlansAPI(t *testing.T) {
 		return fmt.Sprint(on) == "[4 6]", fmt.Sprint(on)
 	})
 	var done planView
-	harness.Eventually(t, 20*time.Second, "timed plan completed", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "timed plan completed", func() (bool, string) {
 		done = planView{}
 		admin.Do(t, http.MethodGet, "/api/v1/dispatch/plans/"+station+"/evening", nil, &done)
 		return done.Status == "completed", done.Status
@@ -182,7 +183,7 @@ func TestPlansAPI(t *testing.T) {
 	if fmt.Sprint(sent) != "[start 4 start 6 stop 4 stop 6]" {
 		t.Errorf("timed plan sent %v", sent)
 	}
-	harness.Eventually(t, 10*time.Second, "sessions stopped", func() (bool, string) {
+	eventually.True(t, 10*time.Second, "sessions stopped", func() (bool, string) {
 		return cp.Session(4) == nil && cp.Session(6) == nil, ""
 	})
 	if code := admin.Do(t, http.MethodDelete, "/api/v1/dispatch/plans/"+station+"/evening", nil, &p); code != 409 || p.Code != "plan_not_running" {
@@ -199,7 +200,7 @@ func TestPlansAPI(t *testing.T) {
 	if len(smart.Input.TOU) != 7 {
 		t.Errorf("smart plan TOU periods %d, want the demo strategy's 7", len(smart.Input.TOU))
 	}
-	harness.Eventually(t, 20*time.Second, "limits installed", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "limits installed", func() (bool, string) {
 		w1, ok1 := cp.LimitW(1)
 		w2, ok2 := cp.LimitW(2)
 		return ok1 && ok2 && w1 == 0 && w2 == 0, fmt.Sprint(w1, ok1, w2, ok2)
@@ -217,12 +218,12 @@ func TestPlansAPI(t *testing.T) {
 		cancelled.Status != "cancelling" || cancelled.CancelledAt == nil {
 		t.Errorf("cancel: %d %+v", code, cancelled)
 	}
-	harness.Eventually(t, 20*time.Second, "limits released", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "limits released", func() (bool, string) {
 		_, ok1 := cp.LimitW(1)
 		_, ok2 := cp.LimitW(2)
 		return !ok1 && !ok2, ""
 	})
-	harness.Eventually(t, 10*time.Second, "smart plan cancelled", func() (bool, string) {
+	eventually.True(t, 10*time.Second, "smart plan cancelled", func() (bool, string) {
 		live = planView{}
 		admin.Do(t, http.MethodGet, "/api/v1/dispatch/plans/"+station+"/hold", nil, &live)
 		return live.Status == "cancelled", live.Status

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 const benchConcurrency = 64
@@ -46,7 +46,7 @@ func BenchmarkRechargeEndToEnd(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	harness.Eventually(b, 10*time.Minute, "all bench recharges completed", func() (bool, string) {
+	eventually.True(b, 10*time.Minute, "all bench recharges completed", func() (bool, string) {
 		var done int
 		_ = stack.DB.QueryRow(context.Background(), `select count(*) from recharges where status='completed' and transaction_no like $1`,
 			fmt.Sprintf("bench-%d-%%", run)).Scan(&done)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/tests/harness"
 )
@@ -47,7 +48,7 @@ func create(t *testing.T, c *harness.Client, meterNo, amount, txNo string) recha
 func waitStatus(t *testing.T, c *harness.Client, id, want string, within time.Duration) recharge {
 	t.Helper()
 	var r recharge
-	harness.Eventually(t, within, "recharge "+id+" "+want, func() (bool, string) {
+	eventually.True(t, within, "recharge "+id+" "+want, func() (bool, string) {
 		r = recharge{}
 		c.Do(t, "GET", "/api/v1/recharges/"+id, nil, &r)
 		return r.Status == want, r.Status + " " + r.Failure
@@ -320,7 +321,7 @@ func TestDecisionWithoutWorkerIs503(t *testing.T) {
 	if still.Status != "pending" {
 		t.Fatalf("task is %s after a 503", still.Status)
 	}
-	harness.Eventually(t, 30*time.Second, "approve after the worker is back", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "approve after the worker is back", func() (bool, string) {
 		code := approver.Do(t, "POST", "/api/v1/tasks/"+task.ID+"/approve", `{}`, nil)
 		return code == http.StatusOK, fmt.Sprint(code)
 	})

@@ -12,7 +12,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // An operator filters recharges in the Web UI by project and status: the
@@ -23,7 +23,7 @@ func TestRechargesFilterableInTemporalUI(t *testing.T) {
 	waitStatus(t, cashier, r.ID, "completed", 30*time.Second)
 	query := fmt.Sprintf(`VoltflowProject="demo" AND VoltflowKind="recharge" AND VoltflowStatus="completed" AND VoltflowSubject="M0014" AND WorkflowId=%q`, r.WorkflowID)
 
-	harness.Eventually(t, 30*time.Second, "visibility lists the recharge", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "visibility lists the recharge", func() (bool, string) {
 		resp, err := stack.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		if err != nil {
 			return false, err.Error()

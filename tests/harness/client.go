@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"testing"
-	"time"
 )
 
 // Client is an API caller logged in as one operator.
@@ -70,20 +69,4 @@ func (c *Client) DoRaw(t testing.TB, method, path string, body any) (int, []byte
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, raw, resp.Header.Get("Content-Type")
-}
-
-// Eventually polls cond every 50 ms until it holds or the timeout passes.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %s (last: %s)", what, timeout, last)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // Task is an inbox task (审批任务) as the API shows it.
@@ -26,7 +28,7 @@ type Task struct {
 func PendingTask(t testing.TB, c *Client, workflowID, kind string) Task {
 	t.Helper()
 	var found Task
-	Eventually(t, 30*time.Second, "pending "+kind+" task of "+workflowID, func() (bool, string) {
+	eventually.True(t, 30*time.Second, "pending "+kind+" task of "+workflowID, func() (bool, string) {
 		var list struct{ Items []Task }
 		c.Do(t, "GET", "/api/v1/tasks?status=pending&role=approver&limit=500", nil, &list)
 		for _, it := range list.Items {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -82,7 +83,7 @@ func meterNo(n int) string { return fmt.Sprintf("M%04d", n) }
 func waitRelay(t *testing.T, meterNo string, want uint16, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	harness.Eventually(t, within, meterNo+" relay", func() (bool, string) {
+	eventually.True(t, within, meterNo+" relay", func() (bool, string) {
 		s := meter(t, meterNo).State()
 		return s.Relay == want, fmt.Sprintf("relay %d", s.Relay)
 	})
@@ -91,7 +92,7 @@ func waitRelay(t *testing.T, meterNo string, want uint16, within time.Duration) 
 
 func apiRelay(t *testing.T, c *harness.Client, meterNo, want string) {
 	t.Helper()
-	harness.Eventually(t, 30*time.Second, "GET meter "+meterNo+" relay "+want, func() (bool, string) {
+	eventually.True(t, 30*time.Second, "GET meter "+meterNo+" relay "+want, func() (bool, string) {
 		var m struct {
 			Relay *string `json:"relay"`
 		}
@@ -106,7 +107,7 @@ func apiRelay(t *testing.T, c *harness.Client, meterNo, want string) {
 // off (断电, black) or, with cut false, anything else.
 func boardStatus(t *testing.T, c *harness.Client, meterNo string, cut bool) {
 	t.Helper()
-	harness.Eventually(t, 30*time.Second, fmt.Sprintf("board shows %s cut off: %v", meterNo, cut), func() (bool, string) {
+	eventually.True(t, 30*time.Second, fmt.Sprintf("board shows %s cut off: %v", meterNo, cut), func() (bool, string) {
 		var board struct {
 			Items []struct {
 				MeterNo string `json:"meterNo"`
@@ -138,7 +139,7 @@ func sendCommand(t *testing.T, c *harness.Client, meterNo, cmd string) accepted 
 func waitCommand(t *testing.T, c *harness.Client, id, want string) command {
 	t.Helper()
 	var cmd command
-	harness.Eventually(t, 30*time.Second, "command "+id+" "+want, func() (bool, string) {
+	eventually.True(t, 30*time.Second, "command "+id+" "+want, func() (bool, string) {
 		cmd = command{}
 		c.Do(t, "GET", "/api/v1/meter-commands/"+id, nil, &cmd)
 		return cmd.Status == want, cmd.Status + " " + cmd.Failure
@@ -337,7 +338,7 @@ func getBatch(t *testing.T, c *harness.Client, id, query string) batch {
 func waitBatch(t *testing.T, c *harness.Client, id string, within time.Duration) batch {
 	t.Helper()
 	var b batch
-	harness.Eventually(t, within, "batch "+id+" ends", func() (bool, string) {
+	eventually.True(t, within, "batch "+id+" ends", func() (bool, string) {
 		b = getBatch(t, c, id, "")
 		return b.Status != "running", fmt.Sprintf("%s done %d failed %d", b.Status, b.Done, b.Failed)
 	})
@@ -373,7 +374,7 @@ func TestBatchSwitchOffWithDeadMetersThenRedispatch(t *testing.T) {
 	if a.Total != 128 || a.Status != "running" || a.WorkflowID != "meter-batch/"+a.ID {
 		t.Fatalf("accepted %+v", a)
 	}
-	harness.Eventually(t, 60*time.Second, "123 live meters done", func() (bool, string) {
+	eventually.True(t, 60*time.Second, "123 live meters done", func() (bool, string) {
 		b := getBatch(t, admin, a.ID, "?limit=1")
 		return b.Done >= 123, fmt.Sprintf("done %d failed %d", b.Done, b.Failed)
 	})

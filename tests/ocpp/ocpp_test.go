@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -111,17 +112,6 @@ func (c *client) do(t *testing.T, method, path string, body, out any) int {
 	return resp.StatusCode
 }
 
-func eventually(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // A card frozen from the API is refused (Blocked) at the charger's next
 // Authorize; unfrozen, it is accepted again. Only roles that sell may
 // freeze; the card's balance stays.
@@ -197,14 +187,14 @@ func TestMessagesAndOffline(t *testing.T) {
 	admin := s.login(t, "admin")
 	path := "/api/v1/chargers/" + cp1 + "/messages?from=" + url.QueryEscape(before.Add(-time.Second).Format(time.RFC3339Nano))
 	var page messagePage
-	eventually(t, 3*time.Second, "DataTransfer logged", func() bool {
+	eventually.True(t, 3*time.Second, "DataTransfer logged", func() (bool, string) {
 		admin.do(t, http.MethodGet, path, nil, &page)
 		for _, m := range page.Items {
 			if m.Action == "DataTransfer" && m.Direction == "out" && m.MessageType == 3 {
-				return true
+				return true, ""
 			}
 		}
-		return false
+		return false, fmt.Sprint(len(page.Items), " frames")
 	})
 	if page.Items[0].Action != "BootNotification" || page.Items[0].Direction != "in" {
 		t.Fatalf("first frame = %+v", page.Items[0])
@@ -260,9 +250,9 @@ func TestMessagesAndOffline(t *testing.T) {
 	}
 	c.Hang()
 	hung := time.Now()
-	eventually(t, heartbeat+grace+2*time.Second, "offline in the API", func() bool {
+	eventually.True(t, heartbeat+grace+2*time.Second, "offline in the API", func() (bool, string) {
 		admin.do(t, http.MethodGet, "/api/v1/chargers/"+cp1, nil, &ch)
-		return !ch.Online
+		return !ch.Online, "online"
 	})
 	took := time.Since(hung)
 	if took > heartbeat+grace+time.Second {
@@ -298,15 +288,21 @@ func TestFleet(t *testing.T) {
 	go func() {
 		done <- chargersim.Run(ctx, chargersim.Config{URL: s.cs.URL(), Password: "fleet-secret"}, ids)
 	}()
-	eventually(t, 20*time.Second, "fleet connected", func() bool { return s.cs.Connections() == n })
+	eventually.True(t, 20*time.Second, "fleet connected", func() (bool, string) {
+		c := s.cs.Connections()
+		return c == n, fmt.Sprint(c, " connections")
+	})
 	var online int
-	eventually(t, 5*time.Second, "fleet online", func() bool {
+	eventually.True(t, 5*time.Second, "fleet online", func() (bool, string) {
 		_ = s.db.QueryRow(ctx, `select count(*) from ocpp_charge_points where online and equipment_id = any($1)`, ids).Scan(&online)
-		return online == n
+		return online == n, fmt.Sprint(online, " online")
 	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "fleet gone", func() bool { return s.cs.Connections() == 0 })
+	eventually.True(t, 5*time.Second, "fleet gone", func() (bool, string) {
+		c := s.cs.Connections()
+		return c == 0, fmt.Sprint(c, " connections")
+	})
 }

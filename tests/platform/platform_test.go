@@ -18,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"
@@ -98,7 +99,7 @@ func commands(t *testing.T, meterNo string) []string {
 
 func waitRelay(t *testing.T, unit uint8, want uint16, what string) {
 	t.Helper()
-	harness.Eventually(t, 20*time.Second, what, func() (bool, string) {
+	eventually.True(t, 20*time.Second, what, func() (bool, string) {
 		r := sim(unit).State().Relay
 		return r == want, fmt.Sprintf("relay %d", r)
 	})
@@ -106,7 +107,7 @@ func waitRelay(t *testing.T, unit uint8, want uint16, what string) {
 
 func waitCommandsDone(t *testing.T, meterNo string, n int) {
 	t.Helper()
-	harness.Eventually(t, 20*time.Second, fmt.Sprintf("%d commands of %s done", n, meterNo), func() (bool, string) {
+	eventually.True(t, 20*time.Second, fmt.Sprintf("%d commands of %s done", n, meterNo), func() (bool, string) {
 		var done int
 		_ = stack.DB.QueryRow(context.Background(), `select count(*) from meter_commands where meter_no=$1 and status='done'`,
 			meterNo).Scan(&done)
@@ -122,7 +123,7 @@ func recharge(t *testing.T, c *harness.Client, meterNo, amount, txn string) rech
 		t.Fatalf("recharge %s: HTTP %d", meterNo, code)
 	}
 	var v rechargeView
-	harness.Eventually(t, 20*time.Second, "recharge of "+meterNo+" completed", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "recharge of "+meterNo+" completed", func() (bool, string) {
 		c.Do(t, "GET", "/api/v1/recharges/"+acc.ID, nil, &v)
 		return v.Status == "completed", v.Status + " " + v.Failure
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -70,7 +71,7 @@ func recharged(t *testing.T, c *harness.Client, meterNo, amount string) view {
 func wait(t *testing.T, c *harness.Client, prefix, id, want string, within time.Duration) view {
 	t.Helper()
 	var v view
-	harness.Eventually(t, within, prefix+id+" "+want, func() (bool, string) {
+	eventually.True(t, within, prefix+id+" "+want, func() (bool, string) {
 		v = view{}
 		c.Do(t, "GET", prefix+id, nil, &v)
 		return v.Status == want, v.Status + " " + v.Failure

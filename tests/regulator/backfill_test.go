@@ -14,7 +14,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/interconnect/regsim"
 	"github.com/voltflow/voltflow/interconnect/serve"
-	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // platform serves the regulator's queries over stack.DB (what `voltflow
@@ -75,7 +75,7 @@ func TestOutageBackfill(t *testing.T) {
 	for range ids {
 		step()
 	}
-	harness.Eventually(t, 30*time.Second, "first reports arrive", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "first reports arrive", func() (bool, string) {
 		first, _ := received(e.sim)
 		got := 0
 		for _, c := range changes {
@@ -123,7 +123,7 @@ func TestOutageBackfill(t *testing.T) {
 		}
 		return held, backfilled
 	}
-	harness.Eventually(t, 120*time.Second, "every status change and alarm is held", func() (bool, string) {
+	eventually.True(t, 120*time.Second, "every status change and alarm is held", func() (bool, string) {
 		if len(e.sim.Backfills()) == 0 {
 			return false, "no backfill yet"
 		}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
-	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/internal/eventually"
 )
 
 // TestOtherPushes: station info (paged), events, BMS samples and alarms
@@ -39,7 +39,7 @@ func TestOtherPushes(t *testing.T) {
 		AlarmStatus: registry.AlarmRaised, AlarmCode: 18}, alarmAt); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 30*time.Second, "station info, event, bms and alarm arrive", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "station info, event, bms and alarm arrive", func() (bool, string) {
 		n := map[string]int{}
 		for _, iface := range []string{push.NotificationStationInfo, push.NotificationEventInfo, push.NotificationBmsInfo, push.NotificationAlarmInfo} {
 			n[iface] = len(e.sim.Received(iface))

@@ -26,6 +26,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/interconnect/regsim"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -183,7 +184,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	for range 24 {
 		step()
 	}
-	harness.Eventually(t, 30*time.Second, "first pushes arrive", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "first pushes arrive", func() (bool, string) {
 		first, _ := received(e.sim)
 		return len(first) >= 24, fmt.Sprintf("%d of 24", len(first))
 	})
@@ -220,7 +221,7 @@ func TestOutageLosesNothing(t *testing.T) {
 		step()
 	}
 
-	harness.Eventually(t, 90*time.Second, "every change reaches the regulator", func() (bool, string) {
+	eventually.True(t, 90*time.Second, "every change reaches the regulator", func() (bool, string) {
 		first, _ := received(e.sim)
 		missing := 0
 		for _, c := range changes {
@@ -249,7 +250,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	// The outbox agrees: every change row sent, some after several attempts.
 	// (A change may reach the regulator first in a periodic snapshot, while
 	// its own push still waits out its backoff: wait for the outbox.)
-	harness.Eventually(t, 30*time.Second, "every change row sent", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "every change row sent", func() (bool, string) {
 		var pending, sent, retried int
 		if err := stack.DB.QueryRow(ctx, `select count(*) filter (where status='pending'), count(*) filter (where status='sent'),
 			count(*) filter (where attempts > 1) from regulator_pushes where event_key like 'status/%' and id > $1`, baseline).Scan(&pending, &sent, &retried); err != nil {
@@ -275,7 +276,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 20*time.Second, "dropped push recorded", func() (bool, string) {
+	eventually.True(t, 20*time.Second, "dropped push recorded", func() (bool, string) {
 		var status string
 		var attempts int
 		_ = stack.DB.QueryRow(ctx, `select status, attempts from regulator_pushes where id=$1`, ch.PushID).Scan(&status, &attempts)
@@ -411,8 +412,7 @@ func measureLatency(t *testing.T, e *env, ids []string, l load) {
 	// every poll would load the machine under test.
 	first := map[float64]time.Time{}
 	pushes, seen := 0, from
-	deadline := time.Now().Add(time.Duration(max(120, len(ids)/10)) * time.Second)
-	for {
+	eventually.True(t, time.Duration(max(120, len(ids)/10))*time.Second, l.name+": every change arrives", func() (bool, string) {
 		var rs []regsim.Received
 		rs, seen = e.sim.ReceivedFrom(seen)
 		for _, r := range rs {
@@ -434,14 +434,8 @@ func measureLatency(t *testing.T, e *env, ids []string, l load) {
 				missing++
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d of %d changes never arrived", l.name, missing, len(changes))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return missing == 0, fmt.Sprintf("%d of %d changes not arrived", missing, len(changes))
+	})
 	span := time.Since(start)
 	lat := make([]time.Duration, 0, len(changes))
 	for _, c := range changes {

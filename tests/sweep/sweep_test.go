@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -43,7 +44,7 @@ func TestScheduledSweepFillsReadingsAndState(t *testing.T) {
 	ctx := context.Background()
 	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweep.ScheduleID("demo"))
 	var desc *client.ScheduleDescription
-	harness.Eventually(t, 30*time.Second, "schedule created by the worker", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "schedule created by the worker", func() (bool, string) {
 		var err error
 		desc, err = h.Describe(ctx)
 		return err == nil, fmt.Sprint(err)
@@ -54,7 +55,7 @@ func TestScheduledSweepFillsReadingsAndState(t *testing.T) {
 
 	// Two sweeps complete: every meter has a reading of each, and its state.
 	var slots int
-	harness.Eventually(t, 60*time.Second, "two complete sweeps", func() (bool, string) {
+	eventually.True(t, 60*time.Second, "two complete sweeps", func() (bool, string) {
 		slots = count(t, `select count(*) from (select read_at from readings group by read_at having count(*) = 128) s`)
 		return slots >= 2, fmt.Sprintf("%d complete slots", slots)
 	})
@@ -130,7 +131,7 @@ func TestReadMeterOnDemand(t *testing.T) {
 		t.Fatalf("meter behind a dead gateway: %d %q", code, p.Code)
 	}
 	// The scheduled sweeps see the dead gateway too, and raise its event.
-	harness.Eventually(t, 30*time.Second, "gateway GW-04 lost-contact event", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "gateway GW-04 lost-contact event", func() (bool, string) {
 		n := count(t, `select count(*) from device_events where kind='gateway_lost_contact' and subject_no='GW-04' and cleared_at is null`)
 		return n == 1, fmt.Sprintf("%d open events", n)
 	})
@@ -189,7 +190,7 @@ func TestImportStartsTheProjectsSweeps(t *testing.T) {
 	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 60*time.Second, "the imported meters read", func() (bool, string) {
+	eventually.True(t, 60*time.Second, "the imported meters read", func() (bool, string) {
 		n := count(t, `select count(*) from meter_state s join meters m on m.id = s.meter_id where m.project_id = $1`, pid)
 		return n == 3, fmt.Sprintf("%d of 3 meters read", n)
 	})

@@ -32,6 +32,7 @@ import (
 
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -110,7 +111,11 @@ func TestSweep100k(t *testing.T) {
 	// Steady state, what 47 of a day's 48 sweeps are: the worker keeps its
 	// gateway connections between sweeps and every meter has a state row.
 	// Logged, not in the contract line: that one is the first, cold sweep.
-	time.Sleep(time.Second) // a new slot second
+	// The second sweep's slot (its readings' read_at) is a later second.
+	eventually.True(t, 2*time.Second, "a slot second after "+res.At.Format(time.TimeOnly), func() (bool, string) {
+		now := time.Now()
+		return now.Truncate(time.Second).After(res.At), now.Format(time.TimeOnly)
+	})
 	cpu1 := cpuByRole(t, ctx, stack, simPID)
 	second, res2 := triggerSweep(t, ctx, stack.Temporal, p)
 	logCPU(t, "the second sweep", cpu1, cpuByRole(t, ctx, stack, simPID))
@@ -281,8 +286,9 @@ find:
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -293,24 +299,27 @@ find:
 		}
 	}
 	t.Logf("simulators on %s-%d", sims.addr(0), sims.base+gateways-1)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		c, err := net.DialTimeout("tcp", sims.addr(gateways-1), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return sims, cmd.Process.Pid, stop
+	listening := false
+	defer func() {
+		if !listening {
+			stop() // the test ends here: do not leave the simulators behind
 		}
+	}()
+	eventually.True(t, 2*time.Minute, "simulators listening", func() (bool, string) {
 		select {
-		case err := <-exited:
-			t.Fatalf("simulator process ended: %v", err)
+		case <-exited:
+			t.Fatalf("simulator process ended: %v", exitErr)
 		default:
 		}
-		if time.Now().After(deadline) {
-			stop()
-			t.Fatalf("simulators not listening after 2 minutes: %v", err)
+		c, err := net.DialTimeout("tcp", sims.addr(gateways-1), 200*time.Millisecond)
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		c.Close()
+		return true, ""
+	})
+	listening = true
+	return sims, cmd.Process.Pid, stop
 }
 
 func portFree(host string, port int) bool {
@@ -478,7 +487,7 @@ func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweep.P
 		t.Fatal(err)
 	}
 	var id, runID string
-	for id == "" {
+	eventually.True(t, time.Minute, "the schedule starts a sweep", func() (bool, string) {
 		desc, err := h.Describe(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -488,13 +497,8 @@ func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweep.P
 				id, runID = a.WorkflowID, a.FirstExecutionRunID
 			}
 		}
-		if id == "" {
-			if time.Since(start) > time.Minute {
-				t.Fatal("the schedule started no sweep within a minute")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+		return id != "", fmt.Sprint(len(desc.Info.RunningWorkflows), " running, none new")
+	})
 	var res sweep.Result
 	if err := tc.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
 		t.Fatalf("sweep %s: %v", id, err)

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"
@@ -86,7 +87,7 @@ func TestKillWorkerMidSweep(t *testing.T) {
 	started := time.Now()
 
 	// Kill once a few gateways are written, well before the last.
-	harness.Eventually(t, 30*time.Second, "some readings of the slot written", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "some readings of the slot written", func() (bool, string) {
 		n := count(t, `select count(*) from readings where read_at = $1`, at)
 		return n >= 2*perGateway, fmt.Sprintf("%d readings", n)
 	})
@@ -96,7 +97,7 @@ func TestKillWorkerMidSweep(t *testing.T) {
 	// skipped on resume and break read ≥ total − before. Wait until no other
 	// session of the database is busy: then the snapshot holds every row the
 	// killed worker wrote.
-	harness.Eventually(t, 30*time.Second, "the killed worker's sessions settled", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "the killed worker's sessions settled", func() (bool, string) {
 		n := count(t, `select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
 			and coalesce(state, 'idle') <> 'idle'`)
 		return n == 0, fmt.Sprintf("%d busy sessions", n)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/devices/chargersim"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -80,7 +81,7 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 		}
 	}
 	var orders []workOrder
-	harness.Eventually(t, 30*time.Second, "one work order", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "one work order", func() (bool, string) {
 		orders = active(t, admin)
 		return len(orders) == 1, "orders: " + strconv.Itoa(len(orders))
 	})
@@ -93,7 +94,7 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 	}
 
 	// Nobody acknowledges within 3 s: the escalation SMS is in the outbox.
-	harness.Eventually(t, 60*time.Second, "escalation SMS", func() (bool, string) {
+	eventually.True(t, 60*time.Second, "escalation SMS", func() (bool, string) {
 		var out struct {
 			Items []struct{ Recipient, Kind, Stage, Status, Text string }
 		}
@@ -115,7 +116,7 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 	if err := cp.Status(1, core.ChargePointStatusAvailable); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 30*time.Second, "recovery recorded", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "recovery recorded", func() (bool, string) {
 		var got workOrder
 		admin.Do(t, http.MethodGet, "/api/v1/work-orders/"+o.ID, nil, &got)
 		o = got
@@ -196,7 +197,7 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 	if err := cp.Fault(1, core.HighTemperature); err != nil {
 		t.Fatal(err)
 	}
-	harness.Eventually(t, 30*time.Second, "a second work order", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "a second work order", func() (bool, string) {
 		orders = active(t, admin)
 		return len(orders) == 1 && orders[0].ID != o.ID, "orders: " + strconv.Itoa(len(orders))
 	})
