@@ -12,10 +12,10 @@ import (
 
 	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/activities/charging"
-	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/report"
 	wf "github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
