@@ -10,11 +10,11 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/report"
 	wf "github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/names"

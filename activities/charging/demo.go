@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/chargeorder"
 )
 
 // Demo values (contracts.md, "Charging").

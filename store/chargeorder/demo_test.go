@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
