@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/alarm"
-	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store/alarm"
+	"github.com/voltflow/voltflow/store/report"
 )
 
 // listAlarms serves GET /api/v1/alarms?status=&kind=&meterNo=&limit=&cursor=

@@ -10,12 +10,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
-	"github.com/voltflow/voltflow/activities/charging"
-	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/chargeorder"
+	"github.com/voltflow/voltflow/store/charger"
+	"github.com/voltflow/voltflow/store/report"
 	wf "github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -369,12 +369,12 @@ func (s *Server) activateCard(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusConflict, CodeCardExists, "card "+req.CardNo+" exists")
 		return
 	}
-	if err := charging.IssueCard(r.Context(), s.cfg.DB, charging.NewCard{ProjectID: project, CardNo: req.CardNo,
+	if err := charger.IssueCard(r.Context(), s.cfg.DB, charger.NewCard{ProjectID: project, CardNo: req.CardNo,
 		Holder: req.Holder, Phone: req.Phone}); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	c, err := charging.GetCard(r.Context(), s.cfg.DB, []string{project}, req.CardNo)
+	c, err := charger.GetCard(r.Context(), s.cfg.DB, []string{project}, req.CardNo)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -395,13 +395,13 @@ func (s *Server) assignCardHolder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := operatorFrom(r.Context())
-	c, err := charging.AssignHolder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "cardNo"),
+	c, err := charger.AssignHolder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "cardNo"),
 		req.Holder, req.Phone, op.ID)
 	switch {
-	case errors.Is(err, charging.ErrNoHolder):
+	case errors.Is(err, charger.ErrNoHolder):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "holder")
 		return
-	case errors.Is(err, charging.ErrCardNotFound):
+	case errors.Is(err, charger.ErrCardNotFound):
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
 		return
 	case err != nil:
@@ -414,8 +414,8 @@ func (s *Server) assignCardHolder(w http.ResponseWriter, r *http.Request) {
 
 // cardHistory is GET /cards/{cardNo}/history (every status and holder change).
 func (s *Server) cardHistory(w http.ResponseWriter, r *http.Request) {
-	items, err := charging.CardHistory(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
-	s.writeFound(w, r, map[string]any{"items": nonNil(items)}, err, charging.ErrCardNotFound, "card not found")
+	items, err := charger.CardHistory(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
+	s.writeFound(w, r, map[string]any{"items": nonNil(items)}, err, charger.ErrCardNotFound, "card not found")
 }
 
 type vehicleRequest struct {

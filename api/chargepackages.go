@@ -6,8 +6,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store/chargeorder"
 )
 
 type packageRequest struct {

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // TestChargingPackagesAPI grants a monthly terminal package (终端包月) to the
@@ -23,7 +23,7 @@ func TestChargingPackagesAPI(t *testing.T) {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := charging.LoadDemo(ctx, db, projectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, projectID); err != nil {
 		t.Fatal(err)
 	}
 	count := func() int {

@@ -9,9 +9,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/card"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // Charger is the API view of an OCPP charge point with its connectors.
@@ -78,7 +78,7 @@ func (s *Server) getCharger(w http.ResponseWriter, r *http.Request) {
 // charger: GET /chargers/{id}/messages?from=&to=&limit=&cursor=, oldest first.
 func (s *Server) listChargerMessages(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	q := charging.MessageQuery{ChargePointID: id}
+	q := charger.MessageQuery{ChargePointID: id}
 	for _, p := range []struct {
 		name string
 		t    *time.Time
@@ -114,19 +114,19 @@ func (s *Server) listChargerMessages(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "charger not found")
 		return
 	}
-	items, err := charging.Messages(r.Context(), s.cfg.DB, q)
+	items, err := charger.Messages(r.Context(), s.cfg.DB, q)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writePage(w, items, q.Limit, func(last charging.Message) (time.Time, string) {
+	writePage(w, items, q.Limit, func(last charger.Message) (time.Time, string) {
 		return last.At, strconv.FormatInt(last.ID, 10)
 	})
 }
 
 func (s *Server) getCard(w http.ResponseWriter, r *http.Request) {
-	c, err := charging.GetCard(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
-	s.writeFound(w, r, c, err, charging.ErrCardNotFound, "card not found")
+	c, err := charger.GetCard(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData), chi.URLParam(r, "cardNo"))
+	s.writeFound(w, r, c, err, charger.ErrCardNotFound, "card not found")
 }
 
 type cardStatusRequest struct {
@@ -144,10 +144,10 @@ func (s *Server) setCardStatus(to card.Status) http.HandlerFunc {
 		}
 		op := operatorFrom(r.Context())
 		cardNo := chi.URLParam(r, "cardNo")
-		c, err := charging.SetCardStatus(r.Context(), s.cfg.DB, charging.StatusChange{CardNo: cardNo,
+		c, err := charger.SetCardStatus(r.Context(), s.cfg.DB, charger.StatusChange{CardNo: cardNo,
 			Projects: op.projectsFor(access.SellEnergy), To: to, OperatorID: op.ID, Reason: req.Reason})
 		switch {
-		case errors.Is(err, charging.ErrCardNotFound):
+		case errors.Is(err, charger.ErrCardNotFound):
 			writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
 			return
 		case errors.Is(err, card.ErrFinal):

@@ -9,11 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	closingacts "github.com/voltflow/voltflow/activities/closing"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/recharge"
 	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	closingstore "github.com/voltflow/voltflow/store/closing"
 	"github.com/voltflow/voltflow/workflows/closing"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -53,14 +53,14 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	c, created, err := closingacts.Open(r.Context(), s.cfg.DB, closingacts.Closing{ID: id, ProjectID: m.projectID, MeterID: m.id,
+	c, created, err := closingstore.Open(r.Context(), s.cfg.DB, closingstore.Closing{ID: id, ProjectID: m.projectID, MeterID: m.id,
 		MeterNo: m.meterNo, TransactionNo: req.TransactionNo, Reason: strings.TrimSpace(req.Reason),
 		WorkflowID: closing.WorkflowID(id), CreatedBy: op.ID})
 	switch {
-	case errors.Is(err, closingacts.ErrAlreadyClosed):
+	case errors.Is(err, closingstore.ErrAlreadyClosed):
 		writeProblem(w, http.StatusConflict, CodeAccountClosed, err.Error())
 		return
-	case errors.Is(err, closingacts.ErrBusy):
+	case errors.Is(err, closingstore.ErrBusy):
 		writeProblem(w, http.StatusConflict, CodeAccountBusy, err.Error())
 		return
 	case err != nil:
@@ -72,7 +72,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := closing.Input{ClosingID: c.ID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo}
-	if c.Status == closingacts.StatusClosing {
+	if c.Status == closingstore.StatusClosing {
 		// The refundable remainder, as the refund rules count it (vouchers
 		// and opening balances are not refundable cash).
 		if c.RefundID == nil {
@@ -90,7 +90,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 					s.internal(w, r, err)
 					return
 				}
-				if err := closingacts.SetRefund(r.Context(), s.cfg.DB, c.ID, f.ID, f.Amount); err != nil {
+				if err := closingstore.SetRefund(r.Context(), s.cfg.DB, c.ID, f.ID, f.Amount); err != nil {
 					s.internal(w, r, err)
 					return
 				}
@@ -113,14 +113,14 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getAccountClosing(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	c, err := closingacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, c, err, closingacts.ErrNotFound, "account closing not found")
+	c, err := closingstore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, c, err, closingstore.ErrNotFound, "account closing not found")
 }
 
 // refuseClosed answers 409 account_closed for a sale to a meter whose account
 // is closed or being closed, and reports whether it did.
 func (s *Server) refuseClosed(w http.ResponseWriter, r *http.Request, m meterRef) bool {
-	closed, err := closingacts.IsClosed(r.Context(), s.cfg.DB, m.id)
+	closed, err := closingstore.IsClosed(r.Context(), s.cfg.DB, m.id)
 	if err != nil {
 		s.internal(w, r, err)
 		return true

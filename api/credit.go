@@ -10,12 +10,12 @@ import (
 	"github.com/google/uuid"
 
 	creditacts "github.com/voltflow/voltflow/activities/credit"
-	"github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/store/mail"
 	"github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/names"
 )

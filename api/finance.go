@@ -6,7 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/voltflow/voltflow/activities/report"
+	"github.com/voltflow/voltflow/store/report"
 )
 
 // GET /api/v1/finance-reports/{name}?from=&to=&format=json|xlsx — the finance

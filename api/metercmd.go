@@ -19,9 +19,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	cmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
+	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -105,9 +105,9 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	c, created, err := cmdacts.CreateCommand(r.Context(), s.cfg.DB, cmdacts.Command{
+	c, created, err := cmdstore.CreateCommand(r.Context(), s.cfg.DB, cmdstore.Command{
 		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Command: string(cmd),
-		Args: cmdacts.ArgsOf(cmd), WorkflowID: metercmd.CommandWorkflowID(id), IdempotencyKey: key, CreatedBy: op.ID,
+		Args: cmdstore.ArgsOf(cmd), WorkflowID: metercmd.CommandWorkflowID(id), IdempotencyKey: key, CreatedBy: op.ID,
 	})
 	if err != nil {
 		s.internal(w, r, err)
@@ -132,15 +132,15 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, cmdacts.GetCommand, cmdacts.ErrNotFound, "meter command not found")
+	getByID(s, w, r, cmdstore.GetCommand, cmdstore.ErrNotFound, "meter command not found")
 }
 
 // redispatchMeterCommand sends a failed single command again (an Update to
 // its workflow). Commands of a batch are re-dispatched with their batch.
 func (s *Server) redispatchMeterCommand(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	c, err := cmdacts.GetCommand(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter command not found") {
+	c, err := cmdstore.GetCommand(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, cmdstore.ErrNotFound, "meter command not found") {
 		return
 	}
 	setAudit(r, c.ProjectID, c.ID, map[string]any{"meterNo": c.MeterNo, "command": c.Command})
@@ -232,12 +232,12 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256([]byte(string(cmd) + "\n" + strings.Join(sorted, "\n")))
 	hash := hex.EncodeToString(sum[:])
-	meters := make([]cmdacts.BatchMeter, len(ms))
+	meters := make([]cmdstore.BatchMeter, len(ms))
 	for i, m := range ms {
-		meters[i] = cmdacts.BatchMeter{ID: m.id, MeterNo: m.meterNo}
+		meters[i] = cmdstore.BatchMeter{ID: m.id, MeterNo: m.meterNo}
 	}
 	id := uuid.NewString()
-	b, created, err := cmdacts.CreateBatch(r.Context(), s.cfg.DB, cmdacts.Batch{ID: id, ProjectID: project, Command: string(cmd),
+	b, created, err := cmdstore.CreateBatch(r.Context(), s.cfg.DB, cmdstore.Batch{ID: id, ProjectID: project, Command: string(cmd),
 		WorkflowID: metercmd.BatchWorkflowID(id), IdempotencyKey: key, RequestHash: hash, CreatedBy: op.ID}, meters)
 	if err != nil {
 		s.internal(w, r, err)
@@ -251,7 +251,7 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 	s.startBatch(w, r, b, ms[0].projectCode)
 }
 
-func (s *Server) startBatch(w http.ResponseWriter, r *http.Request, b cmdacts.Batch, projectCode string) {
+func (s *Server) startBatch(w http.ResponseWriter, r *http.Request, b cmdstore.Batch, projectCode string) {
 	in := metercmd.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, Command: b.Command, DispatchWindow: s.cfg.DispatchWindow}
 	subject := fmt.Sprintf("%s x%d", b.Command, b.Total)
 	if err := s.startWorkflow(r.Context(), b.WorkflowID, metercmd.KindBatch, client.StartWorkflowOptions{
@@ -298,9 +298,9 @@ func missing(want []string, found []batchMeter) string {
 }
 
 type meterBatchView struct {
-	cmdacts.Batch
-	Items      []cmdacts.Item `json:"items"`
-	NextCursor string         `json:"nextCursor,omitempty"`
+	cmdstore.Batch
+	Items      []cmdstore.Item `json:"items"`
+	NextCursor string          `json:"nextCursor,omitempty"`
 }
 
 // getMeterBatch is GET /meter-batches/{id}: totals and per-meter outcomes,
@@ -308,8 +308,8 @@ type meterBatchView struct {
 // up to 10,000, default 1,000, ?cursor=).
 func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	b, err := cmdacts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter batch not found") {
+	b, err := cmdstore.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, cmdstore.ErrNotFound, "meter batch not found") {
 		return
 	}
 	q := r.URL.Query()
@@ -338,7 +338,7 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		after = string(raw)
 	}
-	items, err := cmdacts.Items(r.Context(), s.cfg.DB, b.ID, status, after, limit)
+	items, err := cmdstore.Items(r.Context(), s.cfg.DB, b.ID, status, after, limit)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -354,8 +354,8 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 // over the meters that failed. Asking twice returns the same new batch.
 func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	orig, err := cmdacts.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdacts.ErrNotFound, "meter batch not found") {
+	orig, err := cmdstore.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, cmdstore.ErrNotFound, "meter batch not found") {
 		return
 	}
 	setAudit(r, orig.ProjectID, orig.ID, map[string]any{"command": orig.Command, "failed": orig.Failed})
@@ -368,9 +368,9 @@ func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	b, _, err := cmdacts.CreateRedispatch(r.Context(), s.cfg.DB, orig, cmdacts.Batch{ID: id,
+	b, _, err := cmdstore.CreateRedispatch(r.Context(), s.cfg.DB, orig, cmdstore.Batch{ID: id,
 		WorkflowID: metercmd.BatchWorkflowID(id), CreatedBy: op.ID})
-	if errors.Is(err, cmdacts.ErrNothingToRedispatch) {
+	if errors.Is(err, cmdstore.ErrNothingToRedispatch) {
 		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, "no meter of the batch failed")
 		return
 	}

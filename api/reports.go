@@ -12,8 +12,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store/report"
 )
 
 // GET /api/v1/reports/{name}?format=json|xlsx&... — the report centre (报表中心).

@@ -6,8 +6,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/activities/sms"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store/sms"
 )
 
 // listSMS serves GET /api/v1/sms?limit=&cursor=&meterNo=: the SMS sent

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store/inbox"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/recharge"

@@ -9,10 +9,10 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/report"
 	woacts "github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/domain/access"
 	domainwo "github.com/voltflow/voltflow/domain/workorder"
+	"github.com/voltflow/voltflow/store/report"
 	"github.com/voltflow/voltflow/workflows/workorder"
 )
 

@@ -19,12 +19,12 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	cmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
+	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 )
 
 // ConsumptionIncome is the income account consumption is booked to (售电收入).
@@ -354,7 +354,7 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 	tag, err := tx.Exec(ctx, `insert into meter_commands(id, project_id, meter_id, meter_no, command, args, status,
 			workflow_id, idempotency_key, created_by) values($1,$2,$3,$4,$5,$6,'pending',$7,$8,null)
 		on conflict (project_id, idempotency_key) where idempotency_key is not null do nothing`,
-		id, r.projectID, r.meterID, r.meterNo, string(cmd), []byte(cmdacts.ArgsOf(cmd)), wf, key)
+		id, r.projectID, r.meterID, r.meterNo, string(cmd), []byte(cmdstore.ArgsOf(cmd)), wf, key)
 	if err != nil {
 		return out, fmt.Errorf("record %s: %w", cmd, err)
 	}

@@ -9,12 +9,12 @@ import (
 
 	"github.com/voltflow/voltflow/activities/billing"
 	"github.com/voltflow/voltflow/activities/ledger"
-	cmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -247,7 +247,7 @@ func TestTOUBoundaryChargedExactly(t *testing.T) {
 		t.Fatalf("replay: %+v %v", again, err)
 	}
 	// The command is logged like an operator's, without an operator.
-	cmd, err := cmdacts.GetCommand(ctx, f.db, []string{f.projectID}, res.SwitchOff[0].CommandID)
+	cmd, err := cmdstore.GetCommand(ctx, f.db, []string{f.projectID}, res.SwitchOff[0].CommandID)
 	if err != nil || cmd.Command != "switch_off" || cmd.Status != "pending" || cmd.CreatedBy != "" ||
 		cmd.WorkflowID != "meter-command/"+cmd.ID {
 		t.Fatalf("command %+v %v", cmd, err)

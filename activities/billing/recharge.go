@@ -9,11 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	cmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 )
 
 // Reasons of a meter's last cut-off (LastCutOff).
@@ -143,7 +143,7 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		sw.WorkflowID = "meter-command/" + sw.CommandID
 		if _, err := tx.Exec(ctx, `insert into meter_commands(id, project_id, meter_id, meter_no, command, args, status,
 				workflow_id, idempotency_key, created_by) values($1,$2,$3,$4,$5,$6,'pending',$7,$8,null)`,
-			sw.CommandID, in.ProjectID, in.MeterID, in.MeterNo, sw.Command, []byte(cmdacts.ArgsOf(metercmd.SwitchOn)),
+			sw.CommandID, in.ProjectID, in.MeterID, in.MeterNo, sw.Command, []byte(cmdstore.ArgsOf(metercmd.SwitchOn)),
 			sw.WorkflowID, switchOnKey(in.RechargeID)); err != nil {
 			return fmt.Errorf("record switch-on of meter %s: %w", in.MeterNo, err)
 		}

@@ -7,9 +7,6 @@ package charging
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // StatusRecorder records a connector status change and the push the
@@ -108,45 +106,13 @@ func ConnectorID(chargePointID string, connector int) string {
 
 // --- Allow-list and presence.
 
-func hashPassword(salt []byte, password string) []byte {
-	h := sha256.New()
-	h.Write(salt)
-	h.Write([]byte(password))
-	return h.Sum(nil)
-}
-
-// Enroll allow-lists registry equipment as an OCPP charge point with a
-// basic-auth password, in a project (for API scoping). Enrolling again
-// changes the password and re-enables it.
-func Enroll(ctx context.Context, db *store.DB, equipmentID, projectID, password string) error {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	var project any
-	if projectID != "" {
-		project = projectID
-	}
-	_, err := db.Exec(ctx, `insert into ocpp_charge_points (equipment_id, project_id, password_salt, password_hash)
-		values ($1,$2,$3,$4) on conflict (equipment_id) do update set project_id=excluded.project_id,
-		password_salt=excluded.password_salt, password_hash=excluded.password_hash, enabled=true, updated_at=now()`,
-		equipmentID, project, salt, hashPassword(salt, password))
-	if err != nil {
-		return fmt.Errorf("enroll charge point %s: %w", equipmentID, err)
-	}
-	return nil
-}
-
 // Authenticate checks an allow-listed, enabled charge point's password.
 func (s *Service) Authenticate(ctx context.Context, id, password string) bool {
-	var salt, hash []byte
-	err := s.DB.QueryRow(ctx, `select password_salt, password_hash from ocpp_charge_points
-		where equipment_id=$1 and enabled`, id).Scan(&salt, &hash)
+	ok, err := charger.Authenticate(ctx, s.DB, id, password)
 	if err != nil {
-		if !errors.Is(err, pgx.ErrNoRows) {
-			s.log().Error("ocpp: authenticate", "chargePoint", id, "error", err)
-		}
-		return false
+		s.log().Error("ocpp: authenticate", "chargePoint", id, "error", err)
 	}
-	return subtle.ConstantTimeCompare(hashPassword(salt, password), hash) == 1
+	return ok
 }
 
 // Connected marks the charge point online.

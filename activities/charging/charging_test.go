@@ -27,6 +27,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -205,7 +206,7 @@ func TestSessionWithSimulator(t *testing.T) {
 	// The message log: each CALL in, and its result out naming the action.
 	wantActions := []string{"BootNotification", "StatusNotification", "Authorize", "StartTransaction", "MeterValues", "StopTransaction"}
 	eventually.True(t, 3*time.Second, "frames logged", func() (bool, string) {
-		msgs, err := charging.Messages(context.Background(), e.db, charging.MessageQuery{ChargePointID: cp1, Limit: 500})
+		msgs, err := charger.Messages(context.Background(), e.db, charger.MessageQuery{ChargePointID: cp1, Limit: 500})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +222,7 @@ func TestSessionWithSimulator(t *testing.T) {
 		return seen["in/2/MeterValues"] == 3 && seen["out/3/MeterValues"] == 3, fmt.Sprint(seen)
 	})
 	// Time-bounded search: nothing logged before the test began.
-	old, err := charging.Messages(context.Background(), e.db, charging.MessageQuery{ChargePointID: cp1,
+	old, err := charger.Messages(context.Background(), e.db, charger.MessageQuery{ChargePointID: cp1,
 		To: time.Now().Add(-time.Hour)})
 	if err != nil || len(old) != 0 {
 		t.Fatalf("frames older than an hour = %d, %v", len(old), err)
@@ -260,7 +261,7 @@ func TestFrozenCardBlocked(t *testing.T) {
 	if st, _ := c.Authorize(charging.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("before freezing: %s", st)
 	}
-	card, err := charging.SetCardStatus(ctx, e.db, charging.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID},
+	card, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID},
 		To: domcard.Frozen, Reason: "reported lost"})
 	if err != nil || card.Status != domcard.Frozen || card.Balance.String() != "200.00" {
 		t.Fatalf("freeze = %+v, %v", card, err)
@@ -276,14 +277,14 @@ func TestFrozenCardBlocked(t *testing.T) {
 		t.Fatalf("refused transaction = %+v", tx)
 	}
 	// Freezing twice is not an error; a card of another project is not found.
-	if _, err := charging.SetCardStatus(ctx, e.db, charging.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID}, To: domcard.Frozen}); err != nil {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID}, To: domcard.Frozen}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := charging.SetCardStatus(ctx, e.db, charging.StatusChange{CardNo: charging.DemoCard,
-		Projects: []string{"00000000-0000-0000-0000-000000000000"}, To: domcard.Active}); !errors.Is(err, charging.ErrCardNotFound) {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard,
+		Projects: []string{"00000000-0000-0000-0000-000000000000"}, To: domcard.Active}); !errors.Is(err, charger.ErrCardNotFound) {
 		t.Fatalf("other tenant: %v", err)
 	}
-	if _, err := charging.SetCardStatus(ctx, e.db, charging.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID}, To: domcard.Active}); err != nil {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID}, To: domcard.Active}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := c.Authorize(charging.DemoCard); st != types.AuthorizationStatusAccepted {

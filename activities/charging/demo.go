@@ -2,43 +2,26 @@ package charging
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
-	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
-// Demo values (contracts.md, "Charging").
+// The allow-list and the demo live in store/charger; these names stay for
+// the central system's callers (cmd, simulators, end-to-end tests).
 const (
-	DemoPassword = "demo-secret"
-	DemoCard     = "D0000001"
+	DemoPassword = charger.DemoPassword
+	DemoCard     = charger.DemoCard
 )
 
-// DemoOpening is the prepaid balance of the demo card.
-var DemoOpening = money.MustParse("200.00")
+// Enroll allow-lists registry equipment as an OCPP charge point
+// (charger.Enroll).
+func Enroll(ctx context.Context, db *store.DB, equipmentID, projectID, password string) error {
+	return charger.Enroll(ctx, db, equipmentID, projectID, password)
+}
 
-// LoadDemo allow-lists the demo chargers (registry.LoadDemo must have run)
-// with password demo-secret and issues card D0000001 with 200.00 to a demo
-// customer of the project, in the group "Demo members" with 10 % off the
-// service fee at the demo station. Safe on every start: what exists is kept (the
-// chargers' passwords are reset to the demo one).
+// LoadDemo allow-lists the demo chargers and issues the demo card
+// (charger.LoadDemo).
 func LoadDemo(ctx context.Context, db *store.DB, projectID string) error {
-	for _, id := range registry.DemoEquipmentIDs {
-		if err := Enroll(ctx, db, id, projectID, DemoPassword); err != nil {
-			return err
-		}
-	}
-	if err := IssueCard(ctx, db, NewCard{ProjectID: projectID, CardNo: DemoCard, Holder: "Demo Driver",
-		Phone: "13900000001", Opening: DemoOpening}); err != nil {
-		return fmt.Errorf("demo card: %w", err)
-	}
-	if err := chargeorder.LoadDemo(ctx, db, projectID); err != nil {
-		return fmt.Errorf("demo pricing: %w", err)
-	}
-	if err := chargeorder.LoadDemoMembers(ctx, db, projectID, DemoCard); err != nil {
-		return fmt.Errorf("demo members: %w", err)
-	}
-	return nil
+	return charger.LoadDemo(ctx, db, projectID)
 }

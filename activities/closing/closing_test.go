@@ -12,6 +12,7 @@ import (
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/voucher"
+	"github.com/voltflow/voltflow/store/closing"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -50,9 +51,9 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	open := func(key string) (Closing, bool, error) {
+	open := func(key string) (closing.Closing, bool, error) {
 		id := uuid.NewString()
-		return Open(ctx, db, Closing{ID: id, ProjectID: p.ProjectID, MeterID: meterID, MeterNo: "M0001", TransactionNo: key,
+		return closing.Open(ctx, db, closing.Closing{ID: id, ProjectID: p.ProjectID, MeterID: meterID, MeterNo: "M0001", TransactionNo: key,
 			WorkflowID: "account-closing/" + id, CreatedBy: operator})
 	}
 	// A sale under way blocks the closing.
@@ -61,7 +62,7 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 		workflow_id, created_by) values($1,$2,$3,'M0001','R1',10,'dispatching',false,'recharge/x',$4)`, rid, p.ProjectID, meterID, operator); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := open("C0"); !errors.Is(err, ErrBusy) {
+	if _, _, err := open("C0"); !errors.Is(err, closing.ErrBusy) {
 		t.Fatalf("closing with a sale under way: %v", err)
 	}
 	if _, err := db.Exec(ctx, `update recharges set status='completed' where id=$1`, rid); err != nil {
@@ -74,10 +75,10 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 	if again, created, err := open("C1"); err != nil || created || again.ID != c.ID {
 		t.Fatalf("replay: %v %v", created, err)
 	}
-	if _, _, err := open("C2"); !errors.Is(err, ErrAlreadyClosed) {
+	if _, _, err := open("C2"); !errors.Is(err, closing.ErrAlreadyClosed) {
 		t.Fatalf("second closing: %v", err)
 	}
-	if closed, _ := IsClosed(ctx, db, meterID); !closed {
+	if closed, _ := closing.IsClosed(ctx, db, meterID); !closed {
 		t.Fatal("a closing under way must stop sales")
 	}
 	a := &Activities{DB: db}

@@ -1,45 +1,26 @@
-// Package inbox keeps the task inbox: one row per decision a workflow waits
-// for. Workflows open and close tasks through these activities; the API lists
-// them and forwards decisions to the workflow as Updates.
+// Package inbox is the Temporal adapter over store/inbox: workflows open and
+// close tasks through these activities.
 package inbox
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/inbox"
 )
 
 // Status of a task.
 const (
-	Pending  = "pending"
-	Approved = "approved"
-	Rejected = "rejected"
-	Expired  = "expired"
+	Pending  = inbox.Pending
+	Approved = inbox.Approved
+	Rejected = inbox.Rejected
+	Expired  = inbox.Expired
 )
 
-// Task is one decision.
-type Task struct {
-	ID            string            `json:"id"`
-	ProjectID     string            `json:"projectId"`
-	Kind          string            `json:"kind"`
-	Subject       string            `json:"subject"`
-	Role          access.Role       `json:"role"`
-	WorkflowID    string            `json:"workflowId"`
-	Status        string            `json:"status"`
-	Details       map[string]string `json:"details"`
-	CreatedAt     time.Time         `json:"createdAt"`
-	DecidedBy     *string           `json:"decidedBy,omitempty"`
-	DecidedByName *string           `json:"decidedByName,omitempty"`
-	DecidedAt     *time.Time        `json:"decidedAt,omitempty"`
-	Comment       string            `json:"comment,omitempty"`
-}
+// Task is the stored row; the alias keeps the activities' result type where
+// workflows (and their recorded histories) expect it.
+type Task = inbox.Task
 
 // Activities run on the main queue.
 type Activities struct{ DB *store.DB }
@@ -56,17 +37,7 @@ type OpenTaskInput struct {
 
 // OpenTask writes the task row once per workflow and kind.
 func (a *Activities) OpenTask(ctx context.Context, in OpenTaskInput) (Task, error) {
-	details, err := json.Marshal(in.Details)
-	if err != nil {
-		return Task{}, err
-	}
-	_, err = a.DB.Exec(ctx, `insert into tasks(id, project_id, kind, subject, role, workflow_id, status, details)
-		values($1,$2,$3,$4,$5,$6,'pending',$7) on conflict (workflow_id, kind) do nothing`,
-		uuid.NewString(), in.ProjectID, in.Kind, in.Subject, string(in.Role), in.WorkflowID, details)
-	if err != nil {
-		return Task{}, fmt.Errorf("open task %s for %s: %w", in.Kind, in.WorkflowID, err)
-	}
-	return scan(a.DB.QueryRow(ctx, `select `+columns+` from tasks where workflow_id=$1 and kind=$2`, in.WorkflowID, in.Kind))
+	return inbox.Open(ctx, a.DB, inbox.NewTask(in))
 }
 
 // Decision as recorded on the task.
@@ -78,26 +49,9 @@ type DecideInput struct {
 	OperatorName string `json:"operatorName"`
 }
 
-// DecideTask records who decided, when and why. Deciding again with the
-// same outcome returns the task (a retried activity); a different outcome is refused.
+// DecideTask records who decided, when and why (see inbox.Decide).
 func (a *Activities) DecideTask(ctx context.Context, in DecideInput) (Task, error) {
-	status := Rejected
-	if in.Approve {
-		status = Approved
-	}
-	_, err := a.DB.Exec(ctx, `update tasks set status=$2, decided_by=$3, decided_by_name=$4, decided_at=now(), comment=$5
-		where id=$1 and status='pending'`, in.TaskID, status, in.OperatorID, in.OperatorName, in.Comment)
-	if err != nil {
-		return Task{}, fmt.Errorf("decide task %s: %w", in.TaskID, err)
-	}
-	t, err := scan(a.DB.QueryRow(ctx, `select `+columns+` from tasks where id=$1`, in.TaskID))
-	if err != nil {
-		return Task{}, err
-	}
-	if t.Status != status {
-		return Task{}, fmt.Errorf("task %s is already %s", in.TaskID, t.Status)
-	}
-	return t, nil
+	return inbox.Decide(ctx, a.DB, inbox.Decision(in))
 }
 
 // ExpireInput closes an undecided task.
@@ -107,62 +61,5 @@ type ExpireInput struct {
 
 // ExpireTask marks a task no one decided in time.
 func (a *Activities) ExpireTask(ctx context.Context, in ExpireInput) error {
-	_, err := a.DB.Exec(ctx, `update tasks set status='expired', decided_at=now() where id=$1 and status='pending'`, in.TaskID)
-	return err
-}
-
-// ErrNotFound is an unknown task or one of a project the caller cannot see.
-var ErrNotFound = errors.New("task not found")
-
-const columns = `id, project_id, kind, subject, role, workflow_id, status, details, created_at, decided_by, decided_by_name, decided_at, comment`
-
-func scan(row pgx.Row) (Task, error) {
-	var t Task
-	var role string
-	err := row.Scan(&t.ID, &t.ProjectID, &t.Kind, &t.Subject, &role, &t.WorkflowID, &t.Status, &t.Details, &t.CreatedAt,
-		&t.DecidedBy, &t.DecidedByName, &t.DecidedAt, &t.Comment)
-	t.Role = access.Role(role)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return t, ErrNotFound
-	}
-	return t, err
-}
-
-// Get reads a task within the given projects.
-func Get(ctx context.Context, db *store.DB, projects []string, id string) (Task, error) {
-	return scan(db.QueryRow(ctx, `select `+columns+` from tasks where id::text=$1 and project_id::text = any($2)`, id, projects))
-}
-
-// Filter selects tasks for the inbox.
-type Filter struct {
-	Projects []string
-	Roles    []string // empty: any role
-	Status   string   // empty: any status
-	Limit    int
-	Before   *time.Time
-	BeforeID string
-}
-
-// List returns tasks newest first.
-func List(ctx context.Context, db *store.DB, f Filter) ([]Task, error) {
-	if f.Roles == nil {
-		f.Roles = []string{} // a nil slice is SQL NULL, whose cardinality is NULL: no task would match
-	}
-	rows, err := db.Query(ctx, `select `+columns+` from tasks where project_id::text = any($1)
-		and (cardinality($2::text[]) = 0 or role = any($2)) and ($3 = '' or status = $3)
-		and ($4::timestamptz is null or (created_at, id::text) < ($4, $5))
-		order by created_at desc, id::text desc limit $6`, f.Projects, f.Roles, f.Status, f.Before, f.BeforeID, f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Task
-	for rows.Next() {
-		t, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return inbox.Expire(ctx, a.DB, in.TaskID)
 }

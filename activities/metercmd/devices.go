@@ -1,5 +1,5 @@
 // Package metercmd sends remote commands (远程控制) to meters and keeps the
-// command log in PostgreSQL. Devices runs on the devices queue and talks to
+// command log through store/metercmd. Devices runs on the devices queue and talks to
 // meters through activities/meters' gateway pool; Activities runs on the
 // main queue and writes the projection the API reads.
 package metercmd
@@ -20,6 +20,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/metercmd"
 )
 
 // Error types a workflow must not retry: the meter answered and said no, or
@@ -196,11 +197,7 @@ func (d *Devices) logAttempt(ctx context.Context, commandID string, req Request)
 	if err != nil {
 		return err
 	}
-	if _, err := d.DB.Exec(ctx, `update meter_commands set status='dispatching', attempts=attempts+1, request=$2,
-		updated_at=now() where id=$1 and status <> 'done'`, commandID, raw); err != nil {
-		return fmt.Errorf("log attempt of command %s: %w", commandID, err)
-	}
-	return nil
+	return metercmd.LogAttempt(ctx, d.DB, commandID, raw)
 }
 
 // logFailure records the attempt's error while the command is still being
@@ -209,6 +206,5 @@ func (d *Devices) logAttempt(ctx context.Context, commandID string, req Request)
 func (d *Devices) logFailure(ctx context.Context, commandID string, cause error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	_, _ = d.DB.Exec(ctx, `update meter_commands set failure=$2, updated_at=now() where id=$1 and status='dispatching'`,
-		commandID, cause.Error())
+	_ = metercmd.LogFailure(ctx, d.DB, commandID, cause.Error())
 }

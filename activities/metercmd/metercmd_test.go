@@ -10,6 +10,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -35,19 +36,19 @@ func fixture(t *testing.T) (*store.DB, string, string) {
 	return db, loaded.ProjectID, admin
 }
 
-func newBatch(t *testing.T, db *store.DB, project, admin string, meterNos ...string) Batch {
+func newBatch(t *testing.T, db *store.DB, project, admin string, meterNos ...string) metercmd.Batch {
 	t.Helper()
 	ctx := context.Background()
-	var ms []BatchMeter
+	var ms []metercmd.BatchMeter
 	for _, no := range meterNos {
 		var id string
 		if err := db.QueryRow(ctx, `select id from meters where meter_no=$1`, no).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		ms = append(ms, BatchMeter{ID: id, MeterNo: no})
+		ms = append(ms, metercmd.BatchMeter{ID: id, MeterNo: no})
 	}
 	id := uuid.NewString()
-	b, created, err := CreateBatch(ctx, db, Batch{ID: id, ProjectID: project, Command: "switch_off",
+	b, created, err := metercmd.CreateBatch(ctx, db, metercmd.Batch{ID: id, ProjectID: project, Command: "switch_off",
 		WorkflowID: "meter-batch/" + id, CreatedBy: admin}, ms)
 	if err != nil || !created {
 		t.Fatalf("create batch: %v (created %v)", err, created)
@@ -79,7 +80,7 @@ func TestBatchOutcomesAreCountedOnceAndDoneStaysDone(t *testing.T) {
 	if err := a.FinishMeterCommand(ctx, Outcome{CommandID: page[0].CommandID, Status: domain.Failed, Failure: "late"}); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := GetCommand(ctx, db, []string{project}, page[0].CommandID); err != nil || c.Status != domain.Done || c.Failure != "" || len(c.Response) == 0 {
+	if c, err := metercmd.GetCommand(ctx, db, []string{project}, page[0].CommandID); err != nil || c.Status != domain.Done || c.Failure != "" || len(c.Response) == 0 {
 		t.Fatalf("done command after a late failure: %+v, %v", c, err)
 	}
 	// Finished commands are not listed again: a resumed batch sends only M0003.
@@ -94,53 +95,30 @@ func TestBatchOutcomesAreCountedOnceAndDoneStaysDone(t *testing.T) {
 	if err != nil || tot != (Totals{Total: 3, Done: 2, Failed: 1}) {
 		t.Fatalf("final totals %+v, %v", tot, err)
 	}
-	got, err := GetBatch(ctx, db, []string{project}, b.ID)
+	got, err := metercmd.GetBatch(ctx, db, []string{project}, b.ID)
 	if err != nil || got.Status != domain.BatchCompletedWithFailures || got.CompletedAt == nil || got.Pending != 0 {
 		t.Fatalf("batch %+v, %v", got, err)
 	}
 
 	// Re-dispatch takes the failed meter only, once.
 	id := uuid.NewString()
-	r1, created, err := CreateRedispatch(ctx, db, got, Batch{ID: id, WorkflowID: "meter-batch/" + id, CreatedBy: admin})
+	r1, created, err := metercmd.CreateRedispatch(ctx, db, got, metercmd.Batch{ID: id, WorkflowID: "meter-batch/" + id, CreatedBy: admin})
 	if err != nil || !created || r1.Total != 1 || r1.RedispatchOf == nil || *r1.RedispatchOf != b.ID {
 		t.Fatalf("redispatch %+v created %v, %v", r1, created, err)
 	}
 	id2 := uuid.NewString()
-	r2, created, err := CreateRedispatch(ctx, db, got, Batch{ID: id2, WorkflowID: "meter-batch/" + id2, CreatedBy: admin})
+	r2, created, err := metercmd.CreateRedispatch(ctx, db, got, metercmd.Batch{ID: id2, WorkflowID: "meter-batch/" + id2, CreatedBy: admin})
 	if err != nil || created || r2.ID != r1.ID {
 		t.Fatalf("second redispatch %+v created %v, %v; want the first", r2, created, err)
 	}
-	items, err := Items(ctx, db, r1.ID, "", "", 10)
+	items, err := metercmd.Items(ctx, db, r1.ID, "", "", 10)
 	if err != nil || len(items) != 1 || items[0].MeterNo != "M0002" || items[0].Status != domain.Pending {
 		t.Fatalf("redispatch items %+v, %v", items, err)
 	}
 	// A batch without failures has nothing to re-dispatch.
 	ok := newBatch(t, db, project, admin, "M0004")
 	id3 := uuid.NewString()
-	if _, _, err := CreateRedispatch(ctx, db, ok, Batch{ID: id3, WorkflowID: "meter-batch/" + id3, CreatedBy: admin}); !errors.Is(err, ErrNothingToRedispatch) {
+	if _, _, err := metercmd.CreateRedispatch(ctx, db, ok, metercmd.Batch{ID: id3, WorkflowID: "meter-batch/" + id3, CreatedBy: admin}); !errors.Is(err, metercmd.ErrNothingToRedispatch) {
 		t.Fatalf("redispatch of a batch without failures: %v", err)
-	}
-}
-
-func TestIdempotencyKeyReturnsTheFirstCommand(t *testing.T) {
-	ctx := context.Background()
-	db, project, admin := fixture(t)
-	var meterID string
-	if err := db.QueryRow(ctx, `select id from meters where meter_no='M0001'`).Scan(&meterID); err != nil {
-		t.Fatal(err)
-	}
-	key := "k-1"
-	mk := func() Command {
-		id := uuid.NewString()
-		return Command{ID: id, ProjectID: project, MeterID: meterID, MeterNo: "M0001", Command: "protect",
-			Args: ArgsOf(domain.Protect), WorkflowID: "meter-command/" + id, IdempotencyKey: &key, CreatedBy: admin}
-	}
-	first, created, err := CreateCommand(ctx, db, mk())
-	if err != nil || !created || first.Status != domain.Pending || string(first.Args) != `{"mode": 1}` {
-		t.Fatalf("first %+v created %v, %v", first, created, err)
-	}
-	again, created, err := CreateCommand(ctx, db, mk())
-	if err != nil || created || again.ID != first.ID {
-		t.Fatalf("replay %+v created %v, %v; want the first", again, created, err)
 	}
 }

@@ -2,24 +2,22 @@ package sms
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/sms"
 )
 
 // Message statuses (sms_messages.status).
 const (
-	Pending = "pending" // not yet accepted by any provider
-	Sent    = "sent"    // accepted by a provider (or stored in the outbox)
-	Failed  = "failed"  // every provider refused it for good
+	Pending = sms.Pending
+	Sent    = sms.Sent
+	Failed  = sms.Failed
 )
 
 // ErrTypeUndeliverable marks a message every configured provider rejected:
@@ -136,20 +134,20 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 	if err != nil {
 		return SendResult{}, err
 	}
-	if row.status != Pending {
-		return SendResult{ID: row.id, Status: row.status, Provider: row.provider, ProviderMessageID: row.providerMsgID, Duplicate: true}, nil
+	if row.Status != Pending {
+		return SendResult{ID: row.ID, Status: row.Status, Provider: row.Provider, ProviderMessageID: row.ProviderMsgID, Duplicate: true}, nil
 	}
-	if err := a.rateLimit(ctx, in, row.id); err != nil {
+	if err := a.rateLimit(ctx, in, row.ID); err != nil {
 		return SendResult{}, err
 	}
 	providers := a.providers()
-	if row.inFlight != "" {
+	if row.InFlight != "" {
 		res, found, err := a.findInFlight(ctx, in, row, tpl, params, text, providers)
 		if err != nil || found {
 			return res, err
 		}
 	}
-	idx := min(row.providerIndex, len(providers)-1)
+	idx := min(row.ProviderIndex, len(providers)-1)
 	for {
 		p := providers[idx]
 		if activity.IsActivity(ctx) {
@@ -161,29 +159,28 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 		if code == "" {
 			code = in.Template
 		}
-		if _, err := a.DB.Exec(ctx, `update sms_messages set in_flight_provider=$2, in_flight_at=$3 where id=$1`,
-			row.id, p.Name(), a.now()); err != nil {
-			return SendResult{}, fmt.Errorf("record SMS call: %w", err)
+		if err := sms.MarkInFlight(ctx, a.DB, row.ID, p.Name(), a.now()); err != nil {
+			return SendResult{}, err
 		}
-		rec, sendErr := p.Send(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.id})
+		rec, sendErr := p.Send(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.ID})
 		if sendErr == nil {
-			return a.markSent(ctx, row.id, p.Name(), rec.MessageID)
+			return a.markSent(ctx, row.ID, p.Name(), rec.MessageID)
 		}
 		class, pcode := classOf(sendErr)
-		failures, err := a.recordFailure(ctx, row.id, p.Name(), idx, pcode, sendErr)
+		failures, err := a.recordFailure(ctx, row.ID, p.Name(), idx, pcode, sendErr)
 		if err != nil {
 			return SendResult{}, err
 		}
 		last := idx == len(providers)-1
 		switch {
 		case class == Rejected && last:
-			if err := a.markFailed(ctx, row.id, sendErr); err != nil {
+			if err := sms.MarkFailed(ctx, a.DB, row.ID, sendErr.Error()); err != nil {
 				return SendResult{}, err
 			}
 			return SendResult{}, temporal.NewNonRetryableApplicationError(sendErr.Error(), ErrTypeUndeliverable, sendErr)
 		case !last && (class == Rejected || failures >= a.perProvider()):
 			idx++
-			if err := a.setProvider(ctx, row.id, idx); err != nil {
+			if err := sms.SetProvider(ctx, a.DB, row.ID, idx); err != nil {
 				return SendResult{}, err
 			}
 			continue
@@ -200,60 +197,49 @@ func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) err
 		return nil
 	}
 	now := a.now()
-	var n int
-	var oldest *time.Time
 	// The n-th newest send in the hour decides when the next may go.
-	err := a.DB.QueryRow(ctx, `select count(*), min(sent_at) from (select sent_at from sms_messages
-		where recipient=$1 and sent_at > $2 and id <> $3 order by sent_at desc limit $4) s`,
-		in.Recipient, now.Add(-time.Hour), id, a.PerNumberPerHour).Scan(&n, &oldest)
+	n, oldest, err := sms.RecentSends(ctx, a.DB, in.Recipient, now.Add(-time.Hour), id, a.PerNumberPerHour)
 	if err != nil {
-		return fmt.Errorf("SMS rate of %s: %w", in.Recipient, err)
+		return err
 	}
 	if n < a.PerNumberPerHour || oldest == nil {
 		return nil
 	}
 	wait := max(oldest.Add(time.Hour).Sub(now), time.Second)
 	msg := fmt.Sprintf("%s got %d SMS in the last hour; next in %s", in.Recipient, n, wait.Round(time.Second))
-	if _, err := a.DB.Exec(ctx, `update sms_messages set last_error=$2 where id=$1`, id, msg); err != nil {
+	if err := sms.NoteError(ctx, a.DB, id, msg); err != nil {
 		return err
 	}
 	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: wait})
-}
-
-type messageRow struct {
-	id, status, provider, providerMsgID string
-	providerIndex                       int
-	inFlight                            string // provider of an unrecorded call
-	inFlightAt                          *time.Time
 }
 
 // findInFlight asks the provider of an unrecorded earlier call whether it
 // accepted the message. Found: the message is recorded as sent with the
 // provider's id (and not sent again). A provider that cannot be asked
 // (the outbox, whose acceptance is our own record) is not.
-func (a *Activities) findInFlight(ctx context.Context, in SendInput, row messageRow, tpl Template, params []Param, text string, providers []Provider) (SendResult, bool, error) {
+func (a *Activities) findInFlight(ctx context.Context, in SendInput, row sms.Claimed, tpl Template, params []Param, text string, providers []Provider) (SendResult, bool, error) {
 	for _, p := range providers {
 		f, ok := p.(Finder)
-		if p.Name() != row.inFlight || !ok {
+		if p.Name() != row.InFlight || !ok {
 			continue
 		}
 		since := a.now()
-		if row.inFlightAt != nil {
-			since = *row.inFlightAt
+		if row.InFlightAt != nil {
+			since = *row.InFlightAt
 		}
 		code := tpl.Codes[p.Name()]
 		if code == "" {
 			code = in.Template
 		}
-		rec, found, err := f.Find(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.id}, since)
+		rec, found, err := f.Find(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.ID}, since)
 		if err != nil {
 			// Resending blind could send twice: retry the question instead.
-			return SendResult{}, false, fmt.Errorf("ask %s for SMS %s before resending: %w", p.Name(), row.id, err)
+			return SendResult{}, false, fmt.Errorf("ask %s for SMS %s before resending: %w", p.Name(), row.ID, err)
 		}
 		if !found {
 			return SendResult{}, false, nil
 		}
-		res, err := a.markSent(ctx, row.id, p.Name(), rec.MessageID)
+		res, err := a.markSent(ctx, row.ID, p.Name(), rec.MessageID)
 		res.Duplicate = true
 		return res, true, err
 	}
@@ -261,75 +247,26 @@ func (a *Activities) findInFlight(ctx context.Context, in SendInput, row message
 }
 
 // claim inserts the message or finds the earlier one with the same key.
-func (a *Activities) claim(ctx context.Context, in SendInput, text string) (messageRow, error) {
-	values, err := json.Marshal(in.Values)
-	if err != nil {
-		return messageRow{}, err
-	}
-	var r messageRow
-	err = a.DB.QueryRow(ctx, `insert into sms_messages(id, project_id, workflow_id, alarm_id, stage, recipient, kind, meter_no,
-		template, params, text, status, created_at) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'pending',$12)
-		on conflict (workflow_id, alarm_id, stage, recipient) do update set workflow_id = excluded.workflow_id
-		returning id, status, provider, provider_message_id, provider_index, in_flight_provider, in_flight_at`,
-		uuid.NewString(), in.ProjectID, in.WorkflowID, in.AlarmID, in.Stage, in.Recipient, in.Kind, in.MeterNo,
-		in.Template, values, text, a.now()).Scan(&r.id, &r.status, &r.provider, &r.providerMsgID, &r.providerIndex, &r.inFlight, &r.inFlightAt)
-	if err != nil {
-		return r, fmt.Errorf("record SMS %s/%s to %s: %w", in.WorkflowID, in.Stage, in.Recipient, err)
-	}
-	return r, nil
+func (a *Activities) claim(ctx context.Context, in SendInput, text string) (sms.Claimed, error) {
+	return sms.Claim(ctx, a.DB, sms.NewMessage{ProjectID: in.ProjectID, WorkflowID: in.WorkflowID, AlarmID: in.AlarmID,
+		Stage: in.Stage, Recipient: in.Recipient, Kind: in.Kind, MeterNo: in.MeterNo, Template: in.Template,
+		Values: in.Values, Text: text}, a.now())
 }
 
 func (a *Activities) markSent(ctx context.Context, id, provider, msgID string) (SendResult, error) {
-	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `insert into sms_attempts(message_id, provider, at, ok) values($1,$2,$3,true)`, id, provider, a.now()); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `update sms_messages set status='sent', provider=$2, provider_message_id=$3, sent_at=$4,
-			attempts=attempts+1, in_flight_provider='', in_flight_at=null where id=$1`, id, provider, msgID, a.now())
-		if err != nil || provider != (Outbox{}).Name() {
-			return err
-		}
-		// The outbox is the recipient's phone: storing the message delivers it.
-		_, err = tx.Exec(ctx, `update sms_messages set delivery='delivered', delivery_code='OUTBOX', delivered_at=$2 where id=$1`, id, a.now())
-		return err
-	})
+	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, sms.MarkSent(ctx, a.DB, id, provider, msgID, a.now())
 }
 
 // recordFailure records a refused try and returns how often this provider
 // has failed for the message.
 func (a *Activities) recordFailure(ctx context.Context, id, provider string, idx int, code string, sendErr error) (int, error) {
-	var n int
-	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `insert into sms_attempts(message_id, provider, at, ok, code, detail) values($1,$2,$3,false,$4,$5)`,
-			id, provider, a.now(), code, sendErr.Error()); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `update sms_messages set attempts=attempts+1, last_error=$2, provider_index=$3 where id=$1`,
-			id, sendErr.Error(), idx); err != nil {
-			return err
-		}
-		// The provider answered with a refusal: the call did not send.
-		// No answer (network error, 5xx) may still have sent: stay in flight.
-		var pe *Error
-		if errors.As(sendErr, &pe) && pe.Class != Transient {
-			if _, err := tx.Exec(ctx, `update sms_messages set in_flight_provider='', in_flight_at=null where id=$1`, id); err != nil {
-				return err
-			}
-		}
-		return tx.QueryRow(ctx, `select count(*) from sms_attempts where message_id=$1 and provider=$2 and not ok`, id, provider).Scan(&n)
-	})
+	// The provider answered with a refusal: the call did not send.
+	// No answer (network error, 5xx) may still have sent: stay in flight.
+	var pe *Error
+	answered := errors.As(sendErr, &pe) && pe.Class != Transient
+	n, err := sms.RecordFailure(ctx, a.DB, id, sms.Failure{Provider: provider, Index: idx, Code: code, Detail: sendErr.Error(), Answered: answered}, a.now())
 	if err != nil {
 		return 0, fmt.Errorf("record SMS failure: %w", errors.Join(err, sendErr))
 	}
 	return n, nil
-}
-
-func (a *Activities) setProvider(ctx context.Context, id string, idx int) error {
-	_, err := a.DB.Exec(ctx, `update sms_messages set provider_index=$2 where id=$1`, id, idx)
-	return err
-}
-
-func (a *Activities) markFailed(ctx context.Context, id string, cause error) error {
-	_, err := a.DB.Exec(ctx, `update sms_messages set status='failed', last_error=$2 where id=$1`, id, cause.Error())
-	return err
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/activities/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 )
 
 // A number that got its hour's quota waits — with the retry delay until
@@ -80,11 +81,11 @@ func TestDeliveryReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := sms.ApplyReceipts(ctx, db, append(aliRs, tcRs...))
+	n, err := smsstore.ApplyReceipts(ctx, db, append(aliRs, tcRs...))
 	if err != nil || n != 2 {
 		t.Fatalf("applied %d %v, want 2 (one receipt is another system's)", n, err)
 	}
-	if n, err := sms.ApplyReceipts(ctx, db, aliRs); err != nil || n != 0 {
+	if n, err := smsstore.ApplyReceipts(ctx, db, aliRs); err != nil || n != 0 {
 		t.Fatalf("again: %d %v", n, err)
 	}
 	want := map[string]string{"low_1": "delivered OUTBOX", "low_2": "delivered DELIVERED", "low_3": "failed MK:0001"}

@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/activities/sms/smsfake"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -259,12 +260,12 @@ func TestOutboxIsTheDefault(t *testing.T) {
 	if err != nil || res.Provider != "outbox" || res.Status != sms.Sent {
 		t.Fatalf("res %+v err %v", res, err)
 	}
-	msgs, err := sms.List(context.Background(), db, sms.Filter{Projects: []string{project}, Limit: 10})
+	msgs, err := smsstore.List(context.Background(), db, smsstore.Filter{Projects: []string{project}, Limit: 10})
 	if err != nil || len(msgs) != 1 || msgs[0].Text != "Meter M0001: balance 19.50 yuan is at or below 20.00 yuan. Please recharge to avoid a cut-off." ||
 		msgs[0].SentAt == nil || msgs[0].Stage != "low_1" {
 		t.Fatalf("list %+v err %v", msgs, err)
 	}
-	other, err := sms.List(context.Background(), db, sms.Filter{Projects: []string{"00000000-0000-0000-0000-000000000000"}, Limit: 10})
+	other, err := smsstore.List(context.Background(), db, smsstore.Filter{Projects: []string{"00000000-0000-0000-0000-000000000000"}, Limit: 10})
 	if err != nil || len(other) != 0 {
 		t.Fatalf("another project sees %v (err %v)", other, err)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/report"
 )
 
 // The O&M views (运维统计报表, seed 000): failure records (设备故障信息),

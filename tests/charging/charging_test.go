@@ -26,6 +26,7 @@ import (
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -94,7 +95,7 @@ func waitOrder(t *testing.T, c *harness.Client, cardNo, status string) order {
 }
 
 func newCard(t *testing.T, cardNo, opening string) {
-	if err := charging.IssueCard(context.Background(), stack.DB, charging.NewCard{ProjectID: stack.ProjectID,
+	if err := charger.IssueCard(context.Background(), stack.DB, charger.NewCard{ProjectID: stack.ProjectID,
 		CardNo: cardNo, Holder: "Test " + cardNo, Opening: money.MustParse(opening)}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // fleetCard is the buses' card: a fleet's prepaid account large enough for a
@@ -14,7 +14,7 @@ import (
 func fleetCard(t *testing.T) string {
 	t.Helper()
 	const no = "FLEET0001"
-	if err := charging.IssueCard(context.Background(), stack.DB, charging.NewCard{ProjectID: stack.ProjectID,
+	if err := charger.IssueCard(context.Background(), stack.DB, charger.NewCard{ProjectID: stack.ProjectID,
 		CardNo: no, Holder: "Bus fleet", Phone: "13900000099", Opening: money.MustParse("100000.00")}); err != nil {
 		t.Fatal(err)
 	}

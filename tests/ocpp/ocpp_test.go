@@ -25,6 +25,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -130,7 +131,7 @@ func TestFreezeFromAPI(t *testing.T) {
 		t.Fatalf("approver freeze = %d %+v, want 404 not_found", code, problem)
 	}
 	cashier := s.login(t, "cashier")
-	var card charging.Card
+	var card charger.Card
 	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+charging.DemoCard+"/freeze", map[string]string{"reason": "reported lost"}, &card); code != 200 ||
 		card.Status != "frozen" || card.Balance.String() != "200.00" {
 		t.Fatalf("freeze = %d %+v", code, card)

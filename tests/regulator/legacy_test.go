@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/interconnect/push"
-	"github.com/voltflow/voltflow/tests/harness"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -41,7 +41,7 @@ func TestPumpStartEndsLegacyPushRuns(t *testing.T) {
 	t.Cleanup(func() { _ = stack.Temporal.TerminateWorkflow(ctx, theirs.GetID(), "", "test done") })
 
 	// Visibility is eventually consistent: wait until both runs are listed.
-	harness.Eventually(t, 30*time.Second, "legacy runs listed", func() (bool, string) {
+	eventually.True(t, 30*time.Second, "legacy runs listed", func() (bool, string) {
 		resp, err := stack.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", push.Kind)})
 		if err != nil {

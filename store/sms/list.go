@@ -1,3 +1,6 @@
+// Package sms stores text messages (短信) in sms_messages and their tries in
+// sms_attempts, keyed so that a retried or replayed send never sends twice.
+// activities/sms sends them through the providers.
 package sms
 
 import (

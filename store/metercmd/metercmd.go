@@ -1,3 +1,6 @@
+// Package metercmd stores meter commands and batches (meter_commands,
+// meter_batches): the rows the API creates and shows, and the status,
+// attempts and outcomes activities/metercmd records while it sends them.
 package metercmd
 
 import (

@@ -1,4 +1,4 @@
-package charging
+package charger
 
 import (
 	"context"

@@ -98,8 +98,7 @@ func keys(cs []Condition) string {
 // open records an alarm open the way the condition workflow does.
 func (f *fixture) open(t *testing.T, c Condition, at time.Time) {
 	t.Helper()
-	a := &Activities{DB: f.db}
-	if err := a.OpenAlarm(context.Background(), OpenInput{AlarmID: "run-" + c.Key(), ProjectID: f.project, MeterID: c.MeterID,
+	if err := Open(context.Background(), f.db, NewAlarm{AlarmID: "run-" + c.Key(), ProjectID: f.project, MeterID: c.MeterID,
 		MeterNo: c.SubjectNo, Kind: c.Kind, WorkflowID: "alarm/" + c.Key(), Mode: "condition", At: at, Detail: c.Detail}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/chargeorder"
-	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store/chargeorder"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -35,12 +35,12 @@ func TestDemoMembersDiscount(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := charging.LoadDemo(ctx, db, p.ProjectID); err != nil {
+		if err := charger.LoadDemo(ctx, db, p.ProjectID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var customerID string
-	if err := db.QueryRow(ctx, `select customer_id::text from cards where card_no=$1`, charging.DemoCard).Scan(&customerID); err != nil {
+	if err := db.QueryRow(ctx, `select customer_id::text from cards where card_no=$1`, charger.DemoCard).Scan(&customerID); err != nil {
 		t.Fatal(err)
 	}
 	groups, err := chargeorder.ListGroups(ctx, db, []string{p.ProjectID})

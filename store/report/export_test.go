@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/voltflow/voltflow/activities/report"
+	"github.com/voltflow/voltflow/store/report"
 )
 
 const exportMeters = 100_000

@@ -8,9 +8,9 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/report"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/report"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 

@@ -266,27 +266,22 @@ func openConditions(ctx context.Context, tx pgx.Tx, projectID string) ([]OpenCon
 	return out, rows.Err()
 }
 
-// ConditionPolicyInput names the subject of a condition alarm.
-type ConditionPolicyInput struct {
-	ProjectID string `json:"projectId"`
-	MeterID   string `json:"meterId"` // empty for a gateway
-}
-
 // LoadConditionPolicy reads who gets a condition alarm and the quiet hours.
 // Condition alarms (theft, limits, trips, lost contact) go to the numbers set
 // for the meter and the project — area managers — and never to the tenant's
-// own phone: a possible-theft alarm must not warn the suspect.
-func (a *Activities) LoadConditionPolicy(ctx context.Context, in ConditionPolicyInput) (Policy, error) {
-	p := Policy{ProjectID: in.ProjectID, Mode: "condition", Quiet: domain.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480}}
-	err := a.DB.QueryRow(ctx, `select quiet_start, quiet_end, utc_offset_minutes from alarm_policies
+// own phone: a possible-theft alarm must not warn the suspect. meterID is
+// empty for a gateway.
+func LoadConditionPolicy(ctx context.Context, db *store.DB, projectID, meterID string) (Policy, error) {
+	p := Policy{ProjectID: projectID, Mode: "condition", Quiet: domain.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480}}
+	err := db.QueryRow(ctx, `select quiet_start, quiet_end, utc_offset_minutes from alarm_policies
 		where project_id=$1 and (meter_id=nullif($2,'')::uuid or meter_id is null) order by meter_id nulls last limit 1`,
-		in.ProjectID, in.MeterID).Scan(&p.Quiet.Start, &p.Quiet.End, &p.Quiet.OffsetMinutes)
+		projectID, meterID).Scan(&p.Quiet.Start, &p.Quiet.End, &p.Quiet.OffsetMinutes)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return p, fmt.Errorf("load alarm policy: %w", err)
 	}
-	rows, err := a.DB.Query(ctx, `select phone, name, role from alarm_recipients
+	rows, err := db.Query(ctx, `select phone, name, role from alarm_recipients
 		where project_id = $1 and (meter_id = nullif($2,'')::uuid or meter_id is null) and role <> 'tenant'
-		order by meter_id nulls last, role, phone`, in.ProjectID, in.MeterID)
+		order by meter_id nulls last, role, phone`, projectID, meterID)
 	if err != nil {
 		return p, fmt.Errorf("load alarm recipients: %w", err)
 	}
