@@ -258,7 +258,7 @@ func (s *Server) setOperatorDisabled(disabled bool) http.HandlerFunc {
 			return
 		}
 		if t.ID == operatorFrom(r.Context()).ID {
-			writeProblem(w, http.StatusConflict, CodeForbidden, "an operator cannot disable itself")
+			writeProblem(w, http.StatusForbidden, CodeForbidden, "an operator cannot disable or enable itself")
 			return
 		}
 		if err := operator.SetDisabled(r.Context(), s.cfg.DB, t.ID, disabled); err != nil {
