@@ -21,9 +21,10 @@ type meterRef struct {
 // findMeter finds a meter by number among the given projects.
 func (s *Server) findMeter(ctx context.Context, projects []string, meterNo string) (meterRef, error) {
 	var m meterRef
+	scoped, sites := operatorFrom(ctx).siteScope()
 	err := s.cfg.DB.QueryRow(ctx, `select m.id, m.project_id, p.code, m.meter_no, p.auto_approve_up_to
-		from meters m join projects p on p.id=m.project_id where m.meter_no=$1 and m.project_id::text = any($2)`,
-		meterNo, projects).Scan(&m.id, &m.projectID, &m.projectCode, &m.meterNo, &m.autoApproveUpTo)
+		from meters m join projects p on p.id=m.project_id where m.meter_no=$1 and m.project_id::text = any($2)`+meterScopeSQL(3, 4),
+		meterNo, projects, scoped, sites).Scan(&m.id, &m.projectID, &m.projectCode, &m.meterNo, &m.autoApproveUpTo)
 	return m, err
 }
 
@@ -70,9 +71,10 @@ func scanMeter(row pgx.Row) (Meter, error) {
 
 func (s *Server) getMeter(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
+	scoped, sites := op.siteScope()
 	m, err := scanMeter(s.cfg.DB.QueryRow(r.Context(), `select `+meterColumns+` from meters m join gateways g on g.id=m.gateway_id
-		left join meter_state s on s.meter_id=m.id where m.meter_no=$1 and m.project_id::text = any($2)`,
-		chi.URLParam(r, "meterNo"), op.projectsFor(access.ViewData)))
+		left join meter_state s on s.meter_id=m.id where m.meter_no=$1 and m.project_id::text = any($2)`+meterScopeSQL(3, 4),
+		chi.URLParam(r, "meterNo"), op.projectsFor(access.ViewData), scoped, sites))
 	s.writeFound(w, r, m, err, pgx.ErrNoRows, "meter not found")
 }
 
@@ -83,9 +85,10 @@ func (s *Server) listMeters(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	after := r.URL.Query().Get("cursor")
+	scoped, sites := op.siteScope()
 	rows, err := s.cfg.DB.Query(r.Context(), `select `+meterColumns+` from meters m join gateways g on g.id=m.gateway_id
-		left join meter_state s on s.meter_id=m.id where m.project_id::text = any($1) and m.meter_no > $2
-		order by m.meter_no limit $3`, op.projectsFor(access.ViewData), decodeMeterCursor(after), p.limit)
+		left join meter_state s on s.meter_id=m.id where m.project_id::text = any($1) and m.meter_no > $2`+meterScopeSQL(4, 5)+`
+		order by m.meter_no limit $3`, op.projectsFor(access.ViewData), decodeMeterCursor(after), p.limit, scoped, sites)
 	if err != nil {
 		s.internal(w, r, err)
 		return

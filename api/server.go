@@ -19,6 +19,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/operator"
 )
 
 // Config of the API.
@@ -36,6 +37,10 @@ type Config struct {
 	// creates: for a project whose first meters are imported while the
 	// workers run (0: the sweep's default, 30 minutes).
 	SweepInterval time.Duration
+	// LoginMaxFailures failed logins of one username within LoginWindow
+	// lock it until the oldest leaves the window (defaults 5 in 15 minutes).
+	LoginMaxFailures int
+	LoginWindow      time.Duration
 	// Regulator, when set, serves the regulator's calls at /shevcs/v1/...
 	// (interconnect/serve; it authenticates by its own envelope and token).
 	Regulator http.Handler
@@ -49,6 +54,7 @@ type Server struct {
 	router  chi.Router
 	// dummyHash makes a login for an unknown user cost what a wrong password costs.
 	dummyHash []byte
+	lockout   operator.Lockout
 }
 
 // New builds the API with its own Prometheus registry (no global state).
@@ -62,7 +68,14 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics()}
+	if cfg.LoginMaxFailures <= 0 {
+		cfg.LoginMaxFailures = 5
+	}
+	if cfg.LoginWindow <= 0 {
+		cfg.LoginWindow = 15 * time.Minute
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics(),
+		lockout: operator.Lockout{Max: cfg.LoginMaxFailures, Window: cfg.LoginWindow}}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.Recoverer, s.observe)
@@ -153,6 +166,7 @@ func New(cfg Config) *Server {
 			r.With(s.audit("credit.repay")).Post("/repayments", s.createRepayment)
 			r.Get("/mail", s.listMail)
 			s.financeRoutes(r)
+			s.operatorRoutes(r)
 			s.workOrderRoutes(r)
 		})
 	})

@@ -26,13 +26,17 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/serve"
+	"github.com/voltflow/voltflow/production"
 	"github.com/voltflow/voltflow/store"
 )
 
 // Environment.
 const (
 	EnvRegulatorURL = "VOLTFLOW_REGULATOR_URL" // push target, default the simulator
-	EnvProduction   = "VOLTFLOW_PRODUCTION"    // "1": refuse dev keys and dev credentials
+	// EnvProduction is the deprecated spelling of the production switch
+	// (package production: VOLTFLOW_ENV=production); both refuse dev keys
+	// and dev credentials.
+	EnvProduction = production.DeprecatedEnv
 )
 
 // Wiring is the regulator exchange of one process.
@@ -52,9 +56,9 @@ func FromEnv(ctx context.Context, db *store.DB, tc client.Client, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	production := os.Getenv(EnvProduction) == "1"
+	prod, _ := production.Enabled(os.Getenv)
 	ks := &keys.Store{DB: db, Key: mk}
-	if production {
+	if prod {
 		if mk.Dev {
 			return nil, errors.New("interconnect: production start refuses the dev master key; set " + keys.EnvMasterKey)
 		}

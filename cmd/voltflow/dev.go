@@ -39,6 +39,10 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if isProduction(log, os.Getenv) {
+		// dev loads the demo data and its published passwords.
+		return errors.New("voltflow dev is for development: in production run voltflow admin create, then voltflow serve")
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@
 //	voltflow worker     Temporal worker only
 //	voltflow migrate    database migrations and Temporal search attributes
 //	voltflow demo       load the demo data into an empty database
+//	voltflow admin create  the first platform administrator (password on stdin)
 //	voltflow sim meters meter gateway simulators
 package main
 
@@ -42,6 +43,8 @@ func main() {
 		err = runMigrate(ctx, log, args)
 	case "demo":
 		err = runDemo(ctx, log, args)
+	case "admin":
+		err = runAdmin(ctx, log, args, os.Stdin)
 	case "sim":
 		if len(args) > 0 && args[0] == "chargers" {
 			err = runSimChargers(ctx, log, args[1:])
@@ -72,13 +75,18 @@ commands:
   worker       Temporal worker only (--queues main,devices)
   migrate      apply database migrations, register Temporal search attributes
   demo         load the demo data into an empty database
+  admin create --username U [--password-file F]
+               create a platform administrator (password from the file or standard input)
   sim meters   run meter gateway simulators
   sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
   sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision)
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info),
-VOLTFLOW_SWEEP_INTERVAL (30m, between scheduled meter sweeps).`)
+VOLTFLOW_SWEEP_INTERVAL (30m, between scheduled meter sweeps),
+VOLTFLOW_ENV=production (the production switch: readiness check at start, no demo data;
+VOLTFLOW_PRODUCTION=1 is its deprecated spelling), VOLTFLOW_ALLOW_OUTBOX=1 (keep SMS and mail in
+the local outbox in production on purpose).`)
 }
 
 func logLevel() slog.Level {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -46,8 +47,8 @@ func runServe(ctx context.Context, log *slog.Logger, args []string, withAPI, wit
 		return err
 	}
 	defer db.Close()
-	if production() {
-		if err := refuseDefaultPasswords(ctx, db); err != nil {
+	if isProduction(log, os.Getenv) {
+		if err := refuseUnready(ctx, log, db, os.Getenv); err != nil {
 			return err
 		}
 	}

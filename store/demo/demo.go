@@ -46,6 +46,9 @@ type Options struct {
 type Operator struct {
 	Username, Password string
 	Roles              []string
+	// PlatformAdmin may create organisations, projects and operators (the
+	// demo's admin is one: dev only, contracts.md "Setting up").
+	PlatformAdmin bool
 }
 
 // Defaults is the contract's demo.
@@ -56,9 +59,9 @@ func Defaults() Options {
 		MeterPrefix: "M", FirstMeter: 1, Price: "1.2000", Alarm1: "20.00", Alarm2: "10.00",
 		BcryptCost: bcrypt.DefaultCost,
 		Operators: []Operator{
-			{"admin", "admin", []string{"admin", "cashier", "approver", "maintenance", "viewer"}},
-			{"cashier", "cashier", []string{"cashier"}},
-			{"approver", "approver", []string{"approver"}},
+			{"admin", "admin", []string{"admin", "cashier", "approver", "maintenance", "viewer"}, true},
+			{"cashier", "cashier", []string{"cashier"}, false},
+			{"approver", "approver", []string{"approver"}, false},
 		},
 	}
 }
@@ -147,9 +150,9 @@ func addOperator(ctx context.Context, tx pgx.Tx, orgID, projectID string, op Ope
 		return err
 	}
 	id := uuid.NewString()
-	if err := tx.QueryRow(ctx, `insert into operators(id, organisation_id, username, display_name, password_hash)
-		values($1,$2,$3,$3,$4) on conflict (username) do update set username=excluded.username returning id`,
-		id, orgID, op.Username, string(hash)).Scan(&id); err != nil {
+	if err := tx.QueryRow(ctx, `insert into operators(id, organisation_id, username, display_name, password_hash, platform_admin)
+		values($1,$2,$3,$3,$4,$5) on conflict (username) do update set username=excluded.username returning id`,
+		id, orgID, op.Username, string(hash), op.PlatformAdmin).Scan(&id); err != nil {
 		return fmt.Errorf("operator %s: %w", op.Username, err)
 	}
 	for _, r := range op.Roles {
