@@ -163,6 +163,10 @@ func (d *dev) cycle(t *testing.T, moment int) {
 		<-exited
 		t.Errorf("voltflow dev still running %v after the Ctrl-C", stopDeadline)
 	}
+	// A deadline saves the stop, but a step that needs it is a bug.
+	if b, err := os.ReadFile(logPath); err == nil && strings.Contains(string(b), "overran its deadline") {
+		t.Errorf("a shutdown step overran its deadline (see the log)")
+	}
 	// The kernel's parent-death signal reaches the children at once; a
 	// postgres stopped in immediate mode takes a moment.
 	var left []string
