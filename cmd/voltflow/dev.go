@@ -37,7 +37,13 @@ import (
 
 // runDev is `make run`: the whole platform on embedded defaults. State lives
 // under .voltflow/, so a second start keeps every account and workflow.
-func runDev(ctx context.Context, log *slog.Logger, args []string) error {
+func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
+	defer func() {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			log.Info("voltflow dev interrupted while starting")
+			err = nil // a requested stop, not a failure
+		}
+	}()
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	stateDir := fs.String("state", ".voltflow", "directory for the local cluster's data and logs")
 	temporalBin := fs.String("temporal-bin", ".voltflow/bin/voltflow-temporal", "the embedded Temporal server (make builds it)")
