@@ -39,9 +39,11 @@ import (
 // under .voltflow/, so a second start keeps every account and workflow.
 func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	defer func() {
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			log.Info("voltflow dev interrupted while starting")
-			err = nil // a requested stop, not a failure
+		// Interrupted while starting, a step fails with the context or with
+		// the Ctrl-C its tools got too (initdb, psql): a requested stop.
+		if err != nil && ctx.Err() != nil {
+			log.Info("voltflow dev interrupted while starting", "step", err)
+			err = nil
 		}
 	}()
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)

@@ -145,7 +145,7 @@ func (f PIDFile) StopStale(ctx context.Context, grace time.Duration) (int, error
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
-	for alive(pid, st) {
+	for Running(pid, st) {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			deadline = time.Now().Add(grace)
@@ -160,9 +160,9 @@ func (f PIDFile) StopStale(ctx context.Context, grace time.Duration) (int, error
 	return pid, nil
 }
 
-// alive: pid still names the process that started at st and is not a
-// zombie (a stale server's parent is gone, so init reaps it soon).
-func alive(pid int, st uint64) bool {
+// Running: pid still names the process that started at st, and it is not a
+// zombie (an orphan's is reaped by init soon).
+func Running(pid int, st uint64) bool {
 	now, err := StartTime(pid)
 	if err != nil || now != st {
 		return false

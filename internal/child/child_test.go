@@ -51,7 +51,7 @@ func TestDiesWithParent(t *testing.T) {
 	_ = parent.Process.Kill()
 	_ = parent.Wait()
 	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid, st) {
+	for Running(pid, st) {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("child %d outlived its killed parent by 5 s", pid)
@@ -129,7 +129,7 @@ func TestPIDFileStopStale(t *testing.T) {
 			if tt.wantStop != (got == pid) {
 				t.Errorf("StopStale = %d, want stopped %v (pid %d)", got, tt.wantStop, pid)
 			}
-			if tt.wantStop == alive(pid, st) {
+			if tt.wantStop == Running(pid, st) {
 				t.Errorf("pid %d alive = %v after StopStale", pid, !tt.wantStop)
 			}
 			if _, err := os.Stat(string(f)); !os.IsNotExist(err) {
