@@ -39,10 +39,11 @@ import (
 // under .voltflow/, so a second start keeps every account and workflow.
 func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	defer func() {
-		// Interrupted while starting, a step fails with the context or with
-		// the Ctrl-C its tools got too (initdb, psql): a requested stop.
+		// Stopped by a signal (most often while starting), a step fails with
+		// the context or with the Ctrl-C its tools got too (initdb, psql):
+		// the stop was asked for, it is not a failure.
 		if err != nil && ctx.Err() != nil {
-			log.Info("voltflow dev interrupted while starting", "step", err)
+			log.Info("voltflow dev stopped; the step it interrupted ended with", "error", err)
 			err = nil
 		}
 	}()
@@ -88,6 +89,7 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 			return err
 		}
 		defer stopStep(log, "stop PostgreSQL", 45*time.Second, func() {
+			log.Info("stopping PostgreSQL")
 			if err := cluster.Stop(context.Background()); err != nil {
 				log.Error("stop PostgreSQL", "error", err)
 			}
