@@ -150,8 +150,17 @@ func Connect(ctx context.Context, cfg Config, id string) (*ChargePoint, error) {
 	if err := c.cp.Start(cfg.URL); err != nil {
 		return nil, fmt.Errorf("charge point %s: connect %s: %w", id, cfg.URL, err)
 	}
-	if err := c.boot(); err != nil {
-		c.cp.Stop()
+	// A central system that drops the connection mid-boot (it is shutting
+	// down) leaves ocpp-go reconnecting forever with the request paused, not
+	// timed out: only stopping the client ends the wait, so ctx does. It
+	// hung voltflow dev's Ctrl-C around readiness.
+	stopBoot := context.AfterFunc(ctx, func() { c.closeOnce.Do(c.cp.Stop) })
+	err := c.boot()
+	if !stopBoot() {
+		return nil, fmt.Errorf("charge point %s: boot: %w", id, context.Cause(ctx))
+	}
+	if err != nil {
+		c.closeOnce.Do(c.cp.Stop)
 		return nil, err
 	}
 	c.wg.Add(1)

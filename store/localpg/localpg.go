@@ -16,7 +16,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/child"
 )
 
 // BinDir is where Debian puts the PostgreSQL 15 server binaries.
@@ -27,6 +30,8 @@ type Cluster struct {
 	Dir  string // data directory
 	Port int
 	User string // superuser role, trust auth on loopback
+
+	postmaster *child.Process // Start's server, a child of this process; nil: pg_ctl's
 }
 
 // URL of a database in the cluster.
@@ -34,8 +39,12 @@ func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", c.User, c.Port, db)
 }
 
-// Start initialises dir if empty and starts postgres on 127.0.0.1:port. A
-// cluster already running on that directory is reused.
+// Start initialises dir if empty and starts postgres on 127.0.0.1:port as a
+// child of this process, which the kernel shuts down (immediate mode, as
+// after a crash: the data is safe) if this process dies without Stop.
+//
+// The caller must own dir: a server still running on it is taken for one
+// an earlier run left behind and is stopped first.
 func Start(ctx context.Context, dir string, port int) (*Cluster, error) {
 	return start(ctx, dir, port, true)
 }
@@ -66,30 +75,119 @@ func start(ctx context.Context, dir string, port int, durable bool) (*Cluster, e
 			return nil, fmt.Errorf("initdb %s: %w: %s", dir, err, out)
 		}
 	}
-	if c.running(ctx) {
-		return c, c.waitReady(ctx)
-	}
-	opts := strings.Join([]string{
+	opts := []string{
 		"-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "max_connections=300", "-c", "shared_buffers=256MB",
-	}, " ")
+	}
 	if !durable {
-		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+		opts = append(opts, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	// More server settings for one run, e.g. "-c shared_preload_libraries=pg_stat_statements"
 	// (make bench-sweep's statement breakdown).
 	if extra := os.Getenv("VOLTFLOW_PG_OPTS"); extra != "" {
-		opts += " " + extra
+		opts = append(opts, strings.Fields(extra)...)
 	}
 	logFile := filepath.Join(dir, "postgres.log")
-	if out, err := c.run(ctx, "pg_ctl", "-D", dir, "-o", opts, "-l", logFile, "-w", "-t", "60", "start"); err != nil {
-		return nil, fmt.Errorf("pg_ctl start (log %s): %w: %s", logFile, err, out)
+	if !durable {
+		if c.running(ctx) {
+			return c, c.waitReady(ctx)
+		}
+		if out, err := c.run(ctx, "pg_ctl", "-D", dir, "-o", strings.Join(opts, " "), "-l", logFile, "-w", "-t", "60", "start"); err != nil {
+			return nil, fmt.Errorf("pg_ctl start (log %s): %w: %s", logFile, err, out)
+		}
+		return c, c.waitReady(ctx)
 	}
-	return c, c.waitReady(ctx)
+	if c.running(ctx) {
+		if err := c.stopStale(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.startPostmaster(ctx, opts, logFile); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// Stop shuts the cluster down (fast mode: sessions are ended, data is safe).
+// startPostmaster runs postgres itself (no pg_ctl, which detaches it) and
+// waits until postmaster.pid says it accepts connections.
+func (c *Cluster) startPostmaster(ctx context.Context, opts []string, logFile string) error {
+	log, err := os.OpenFile(logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer log.Close() // the child has its own descriptor
+	if err := chownFileToPostgres(logFile); err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(BinDir, "postgres"), append([]string{"-D", c.Dir}, opts...)...)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = log, log
+	// Its own process group: a Ctrl-C to ours must not shut it down before
+	// the processes that use it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if os.Geteuid() == 0 {
+		// Not runuser: the parent-death signal must reach postgres itself.
+		uid, gid, err := postgresIDs()
+		if err != nil {
+			return err
+		}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}
+	}
+	p, err := child.Start(cmd, syscall.SIGQUIT)
+	if err != nil {
+		return fmt.Errorf("start postgres on %s: %w", c.Dir, err)
+	}
+	c.postmaster = p
+	deadline := time.Now().Add(60 * time.Second)
+	for !c.accepting(p.Pid()) {
+		select {
+		case <-p.Done():
+			return fmt.Errorf("postgres on %s exited while starting (%v; port %d in use? see %s)", c.Dir, p.Err(), c.Port, logFile)
+		case <-ctx.Done():
+			_ = p.Stop(syscall.SIGQUIT, 5*time.Second)
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = p.Stop(syscall.SIGQUIT, 5*time.Second)
+			return fmt.Errorf("postgres on %s not ready within 60 s; see %s", c.Dir, logFile)
+		}
+	}
+	return nil
+}
+
+// accepting reads what pg_ctl -w reads: postmaster.pid names pid and its
+// status line says ready.
+func (c *Cluster) accepting(pid int) bool {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(string(b), "\n")
+	return len(lines) > 7 && strings.TrimSpace(lines[0]) == strconv.Itoa(pid) && strings.TrimSpace(lines[7]) == "ready"
+}
+
+// stopStale stops a server an earlier run left on c.Dir: fast, then
+// immediate if it does not stop within 30 s.
+func (c *Cluster) stopStale(ctx context.Context) error {
+	if _, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "-t", "30", "stop"); err == nil {
+		return nil
+	}
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "immediate", "-w", "-t", "30", "stop"); err != nil {
+		return fmt.Errorf("stop the PostgreSQL server an earlier run left on %s: %w: %s", c.Dir, err, out)
+	}
+	return nil
+}
+
+// Stop shuts the cluster down (fast mode: sessions are ended, data is
+// safe); Start's server gets 30 s, then immediate mode, then SIGKILL.
 func (c *Cluster) Stop(ctx context.Context) error {
+	if c.postmaster != nil {
+		if err := c.postmaster.Stop(syscall.SIGINT, 30*time.Second); err == nil {
+			return nil
+		}
+		return fmt.Errorf("postgres on %s: fast shutdown took over 30 s, killed", c.Dir)
+	}
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.Dir, "-m", "fast", "-w", "stop"); err != nil {
 		return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
 	}
@@ -157,17 +255,36 @@ func (c *Cluster) run(ctx context.Context, tool string, args ...string) (string,
 	return string(out), err
 }
 
+func postgresIDs() (uid, gid uint32, err error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return 0, 0, fmt.Errorf("user postgres (install postgresql): %w", err)
+	}
+	id, _ := strconv.Atoi(u.Uid)
+	g, _ := strconv.Atoi(u.Gid)
+	return uint32(id), uint32(g), nil
+}
+
+func chownFileToPostgres(path string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	uid, gid, err := postgresIDs()
+	if err != nil {
+		return err
+	}
+	return os.Chown(path, int(uid), int(gid))
+}
+
 func chownToPostgres(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	u, err := user.Lookup("postgres")
+	uid, gid, err := postgresIDs()
 	if err != nil {
-		return fmt.Errorf("user postgres (install postgresql): %w", err)
+		return err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(dir, uid, gid); err != nil {
+	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
 		return fmt.Errorf("chown %s: %w", dir, err)
 	}
 	// The postgres user must be able to reach dir through its parents.
