@@ -8,12 +8,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
 // Application is a credit-limit application (信用额度申请 / 调整申请).
@@ -122,7 +122,7 @@ type ApplicationStatusInput struct {
 
 // SetApplicationStatus writes the status the API shows.
 func (a *Activities) SetApplicationStatus(ctx context.Context, in ApplicationStatusInput) error {
-	return rechargeacts.WriteStatus(ctx, a.DB, "credit_applications", "credit application", in.ApplicationID, in.Status, in.Failure)
+	return rechargestore.WriteStatus(ctx, a.DB, "credit_applications", "credit application", in.ApplicationID, in.Status, in.Failure)
 }
 
 // ApplyLimitInput puts an approved application into force.

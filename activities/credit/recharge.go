@@ -9,11 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
 // Recharge is an enterprise recharge (企业充值) as the API shows it. Its
@@ -83,7 +83,7 @@ type RechargeStatusInput struct {
 
 // SetEnterpriseRechargeStatus writes the status the API shows.
 func (a *Activities) SetEnterpriseRechargeStatus(ctx context.Context, in RechargeStatusInput) error {
-	return rechargeacts.WriteStatus(ctx, a.DB, "enterprise_recharges", "enterprise recharge", in.RechargeID, in.Status, in.Failure)
+	return rechargestore.WriteStatus(ctx, a.DB, "enterprise_recharges", "enterprise recharge", in.RechargeID, in.Status, in.Failure)
 }
 
 // BookRechargeInput books an approved enterprise recharge.

@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
-	refundacts "github.com/voltflow/voltflow/activities/refund"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
@@ -19,6 +17,8 @@ import (
 	domain "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
+	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -58,16 +58,15 @@ func setup(t *testing.T) fixture {
 	}
 	rows.Close()
 	hundred := money.MustParse("100.00")
-	if _, _, err := rechargeacts.Create(ctx, db, rechargeacts.Recharge{ID: f.rechargeID, ProjectID: f.projectID, MeterID: f.meterID,
+	if _, _, err := rechargestore.Create(ctx, db, rechargestore.Recharge{ID: f.rechargeID, ProjectID: f.projectID, MeterID: f.meterID,
 		MeterNo: "M0001", Amount: hundred, TransactionNo: "T1", Status: recharge.Approved, WorkflowID: "recharge/" + f.rechargeID,
 		CreatedBy: f.operator}); err != nil {
 		t.Fatal(err)
 	}
-	ra := &rechargeacts.Activities{DB: db}
-	if err := ra.BookRecharge(ctx, rechargeacts.BookInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred}); err != nil {
+	if err := rechargestore.BookRecharge(ctx, db, rechargestore.BookInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ra.SettleRecharge(ctx, rechargeacts.SettleInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred, Counter: 1}); err != nil {
+	if err := rechargestore.SettleRecharge(ctx, db, rechargestore.SettleInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred, Counter: 1}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -140,7 +139,7 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 		}
 	}
 	// The refund rules see only the cash wallet: 85.00, not 100.00.
-	bal, err := refundacts.Balance(f.ctx, f.db, f.projectID, f.meterID, "M0001")
+	bal, err := refundstore.Balance(f.ctx, f.db, f.projectID, f.meterID, "M0001")
 	if err != nil {
 		t.Fatal(err)
 	}
