@@ -87,12 +87,11 @@ func (f fixture) issued(t *testing.T) Batch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Activities{DB: f.db}
-	if err := a.RecordIssuance(f.ctx, IssuanceInput{BatchID: b.ID, CustomerIDs: f.customers}); err != nil {
+	if err := RecordIssuance(f.ctx, f.db, IssuanceInput{BatchID: b.ID, CustomerIDs: f.customers}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // issuing again books nothing new
-		if n, err := a.IssueBatch(f.ctx, IssueInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != 2 {
+		if n, err := IssueBatch(f.ctx, f.db, IssueInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != 2 {
 			t.Fatalf("issue: %d %v", n, err)
 		}
 	}
@@ -178,9 +177,8 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if _, _, err := redeem(vs[1], "1.00", "R4"); !errors.Is(err, domain.ErrNotRedeemable) {
 		t.Fatalf("expired voucher redeemed: %v", err)
 	}
-	a := &Activities{DB: f.db}
 	for want := 1; want >= 0; want-- { // expiring again finds nothing
-		if n, err := a.ExpireBatch(f.ctx, ExpireInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != want {
+		if n, err := ExpireBatch(f.ctx, f.db, ExpireInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != want {
 			t.Fatalf("expire: %d %v", n, err)
 		}
 	}
@@ -218,9 +216,8 @@ func TestVoidBooksTheUnusedValueBackOnce(t *testing.T) {
 	if _, err := apply(); !errors.Is(err, ErrVoidUnderWay) {
 		t.Fatalf("second void: %v", err)
 	}
-	a := &Activities{DB: f.db}
 	for range 2 {
-		if st, err := a.VoidVoucher(f.ctx, VoidInput{VoidID: d.ID}); err != nil || (st != domain.Voided) {
+		if st, err := VoidVoucher(f.ctx, f.db, VoidInput{VoidID: d.ID}); err != nil || (st != domain.Voided) {
 			t.Fatalf("void: %s %v", st, err)
 		}
 	}

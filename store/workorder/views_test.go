@@ -9,11 +9,11 @@ import (
 
 	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/activities/report"
-	"github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
+	"github.com/voltflow/voltflow/store/workorder"
 )
 
 var pg *storetest.Server
