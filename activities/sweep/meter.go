@@ -10,6 +10,7 @@ import (
 
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/domain/money"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
 // MeterInput names one meter to read now (the API's on-demand read).
@@ -18,16 +19,9 @@ type MeterInput struct {
 	MeterID   string `json:"meterId"`
 }
 
-// MeterReading is the fresh state of one meter.
-type MeterReading struct {
-	MeterNo       string       `json:"meterNo"`
-	Remaining     money.Amount `json:"remaining"`
-	PurchaseCount int          `json:"purchaseCount"`
-	EnergyCenti   int64        `json:"energyCentiKwh"` // 0.01 kWh
-	Relay         int          `json:"relay"`
-	Mode          int          `json:"mode"`
-	ReadAt        time.Time    `json:"readAt"`
-}
+// MeterReading is the fresh state of one meter; the store's type, so the
+// workflow's history keeps the same JSON.
+type MeterReading = sweepstore.MeterReading
 
 // SweepMeter reads one meter through the sweep's path: the reading, the
 // latest state and the contact counters are written as a sweep writes them,
