@@ -46,21 +46,21 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 	}
 	o := a.readGateway(ctx, g, at)
 	var b batch
-	b.add(o)
+	addOutcome(&b, o)
 	if _, err := a.write(ctx, at, &b); err != nil {
 		return MeterReading{}, err
 	}
-	a.observe(ctx, b.rows)
+	a.observe(ctx, b.Rows)
 	m := g.meters[0]
 	switch {
 	case o.down != "":
 		return MeterReading{}, fmt.Errorf("meter %s: gateway %s: %s", m.meterNo, g.code, o.down)
 	case len(o.failed) > 0:
-		return MeterReading{}, fmt.Errorf("meter %s: %s", m.meterNo, o.failed[0].err)
+		return MeterReading{}, fmt.Errorf("meter %s: %s", m.meterNo, o.failed[0].Err)
 	case len(o.rows) == 0:
 		return MeterReading{}, errors.New("meter " + m.meterNo + " was not read")
 	}
 	r := o.rows[0]
-	return MeterReading{MeterNo: m.meterNo, Remaining: money.FromCents(r.s.Remaining), PurchaseCount: int(r.s.PurchaseCount),
-		EnergyCenti: r.s.Energy, Relay: int(r.s.Relay), Mode: int(r.s.Mode), ReadAt: r.takenAt}, nil
+	return MeterReading{MeterNo: m.meterNo, Remaining: money.FromCents(r.S.Remaining), PurchaseCount: int(r.S.PurchaseCount),
+		EnergyCenti: r.S.Energy, Relay: int(r.S.Relay), Mode: int(r.S.Mode), ReadAt: r.TakenAt}, nil
 }

@@ -1,6 +1,8 @@
-// Package sweep holds what the meter sweep reads and writes in PostgreSQL
-// that others read too: the fresh state of one meter the API's on-demand
-// read answers with. The sweep's activities (activities/sweep) produce it.
+// Package sweep holds what the meter sweep writes in PostgreSQL — a batch's
+// readings, the latest state, contact counters and lost-contact events, in
+// one transaction — and the fresh state of one meter the API's on-demand
+// read answers with. The sweep's activities (activities/sweep) read the
+// devices and write through it.
 package sweep
 
 import (
