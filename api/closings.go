@@ -9,11 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	refundacts "github.com/voltflow/voltflow/activities/refund"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/recharge"
 	refunddomain "github.com/voltflow/voltflow/domain/refund"
 	closingstore "github.com/voltflow/voltflow/store/closing"
+	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/workflows/closing"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -76,14 +76,14 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		// The refundable remainder, as the refund rules count it (vouchers
 		// and opening balances are not refundable cash).
 		if c.RefundID == nil {
-			b, err := refundacts.Balance(r.Context(), s.cfg.DB, m.projectID, m.id, m.meterNo)
+			b, err := refundstore.Balance(r.Context(), s.cfg.DB, m.projectID, m.id, m.meterNo)
 			if err != nil {
 				s.internal(w, r, err)
 				return
 			}
 			if amount := b.Refundable(); amount.IsPositive() {
 				rid := uuid.NewString()
-				f, _, err := refundacts.Apply(r.Context(), s.cfg.DB, refundacts.Refund{ID: rid, ProjectID: m.projectID, MeterID: m.id,
+				f, _, err := refundstore.Apply(r.Context(), s.cfg.DB, refundstore.Refund{ID: rid, ProjectID: m.projectID, MeterID: m.id,
 					MeterNo: m.meterNo, Amount: amount, TransactionNo: "close-" + c.ID, Kind: refunddomain.Refund,
 					Reason: "account closing (销户)", Status: recharge.PendingApproval, WorkflowID: refund.WorkflowID(rid), CreatedBy: op.ID})
 				if err != nil {

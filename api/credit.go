@@ -9,12 +9,12 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
+	creditstore "github.com/voltflow/voltflow/store/credit"
 	"github.com/voltflow/voltflow/store/mail"
 	"github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -82,10 +82,10 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	id := uuid.NewString()
-	want := creditacts.Application{ID: id, ProjectID: e.ProjectID, EnterpriseID: e.ID, EnterpriseCode: e.Code,
+	want := creditstore.Application{ID: id, ProjectID: e.ProjectID, EnterpriseID: e.ID, EnterpriseCode: e.Code,
 		ApplicationNo: req.ApplicationNo, Kind: req.Kind, RequestedLimit: limit, Cycle: cycle,
 		Status: recharge.PendingApproval, WorkflowID: credit.LimitWorkflowID(id), CreatedBy: op.ID}
-	got, created, err := creditacts.Apply(r.Context(), s.cfg.DB, want)
+	got, created, err := creditstore.Apply(r.Context(), s.cfg.DB, want)
 	if err != nil {
 		if errors.Is(err, creditline.ErrNotOpen) || errors.Is(err, creditline.ErrAlreadyOpen) || errors.Is(err, creditline.ErrLimitRange) ||
 			errors.Is(err, creditline.ErrSameLimit) || errors.Is(err, creditline.ErrUnknownKind) {
@@ -130,7 +130,7 @@ func txNoSyntax(s string) bool {
 }
 
 func (s *Server) getCreditApplication(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, creditacts.GetApplication, creditacts.ErrNotFound, "credit application not found")
+	getByID(s, w, r, creditstore.GetApplication, creditstore.ErrNotFound, "credit application not found")
 }
 
 type consumptionRequest struct {
@@ -160,10 +160,10 @@ func (s *Server) createConsumption(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "key must be 1-64 characters of letters, digits, '-', '_', '.'; description at most 500", "key")
 		return
 	}
-	c, created, err := creditacts.Consume(r.Context(), s.cfg.DB, creditacts.ConsumeInput{ProjectID: e.ProjectID, EnterpriseID: e.ID,
+	c, created, err := creditstore.Consume(r.Context(), s.cfg.DB, creditstore.ConsumeInput{ProjectID: e.ProjectID, EnterpriseID: e.ID,
 		Key: req.Key, Amount: amount, Description: req.Description})
 	switch {
-	case errors.Is(err, creditacts.ErrKeyReused):
+	case errors.Is(err, creditstore.ErrKeyReused):
 		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, err.Error(), "key")
 	case err != nil && errors.Is(err, creditline.ErrNotOpen), errors.Is(err, creditline.ErrExceedsLimit),
 		errors.Is(err, creditline.ErrSuspended), errors.Is(err, creditline.ErrNotPositive):
@@ -182,7 +182,7 @@ func (s *Server) listBills(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	items, err := creditacts.ListBills(r.Context(), s.cfg.DB, e.ID)
+	items, err := creditstore.ListBills(r.Context(), s.cfg.DB, e.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -191,7 +191,7 @@ func (s *Server) listBills(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getBill(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, creditacts.GetBill, creditacts.ErrNotFound, "bill not found")
+	getByID(s, w, r, creditstore.GetBill, creditstore.ErrNotFound, "bill not found")
 }
 
 type repaymentRequest struct {
@@ -221,10 +221,10 @@ func (s *Server) createRepayment(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "transactionNo must be 1-64 characters of letters, digits, '-', '_', '.'", "transactionNo")
 		return
 	}
-	rep, created, err := creditacts.Repay(r.Context(), s.cfg.DB, creditacts.RepayInput{ProjectID: e.ProjectID, EnterpriseID: e.ID,
+	rep, created, err := creditstore.Repay(r.Context(), s.cfg.DB, creditstore.RepayInput{ProjectID: e.ProjectID, EnterpriseID: e.ID,
 		TransactionNo: req.TransactionNo, Amount: amount, OperatorID: op.ID})
 	switch {
-	case errors.Is(err, creditacts.ErrKeyReused):
+	case errors.Is(err, creditstore.ErrKeyReused):
 		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, err.Error(), "transactionNo")
 	case err != nil && (errors.Is(err, creditline.ErrNotOpen) || errors.Is(err, creditline.ErrRepayTooLarge) || errors.Is(err, creditline.ErrNotPositive)):
 		writeCreditRuleProblem(w, err)

@@ -10,10 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	"github.com/voltflow/voltflow/domain/access"
+	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 	"github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -68,9 +67,8 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "connectorId is required", "connectorId")
 		return
 	}
-	place, err := dispatchacts.Locate(r.Context(), s.cfg.DB, req.ConnectorID)
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == dispatchacts.ErrUnknownConnector {
+	place, err := dispatchstore.Locate(r.Context(), s.cfg.DB, req.ConnectorID)
+	if errors.Is(err, dispatchstore.ErrUnknownConnector) {
 		err = pgx.ErrNoRows
 	}
 	var projectID, projectCode string
@@ -122,8 +120,8 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
-	st, err := dispatchacts.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), station)
-	if !s.found(w, r, err, dispatchacts.ErrNotFound, "station "+station+" not found") {
+	st, err := dispatchstore.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), station)
+	if !s.found(w, r, err, dispatchstore.ErrNotFound, "station "+station+" not found") {
 		return
 	}
 	projectID := st.ProjectID

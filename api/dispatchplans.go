@@ -17,9 +17,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	"github.com/voltflow/voltflow/domain/access"
 	planner "github.com/voltflow/voltflow/domain/dispatch"
+	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 	"github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -94,7 +94,7 @@ type planVehicle struct {
 // planView is a plan as the API shows it: the record, the workflow's
 // status and, for one plan, its live state.
 type planView struct {
-	dispatchacts.Plan
+	dispatchstore.Plan
 	Status string `json:"status"` // not_started | running | completed | cancelled | terminated | failed | unknown
 	// Outcomes of a timed plan's commands so far; State of a smart plan.
 	Outcomes []dispatch.Outcome  `json:"outcomes,omitempty"`
@@ -111,14 +111,14 @@ func badField(field, format string, args ...any) error {
 }
 
 // connectorSet resolves connector ids of the station.
-type connectorSet map[string]dispatchacts.Place
+type connectorSet map[string]dispatchstore.Place
 
-func (cs connectorSet) targets(field string, ids []string) ([]dispatchacts.Target, error) {
+func (cs connectorSet) targets(field string, ids []string) ([]dispatchstore.Target, error) {
 	if len(ids) == 0 {
 		return nil, badField(field, "at least one connector is required")
 	}
 	seen := map[string]bool{}
-	out := make([]dispatchacts.Target, 0, len(ids))
+	out := make([]dispatchstore.Target, 0, len(ids))
 	for _, id := range ids {
 		p, ok := cs[id]
 		if !ok {
@@ -204,7 +204,7 @@ func hhmm(field, s string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-func (v planVehicle) fleet(field string, t dispatchacts.Target) (dispatch.Fleet, error) {
+func (v planVehicle) fleet(field string, t dispatchstore.Target) (dispatch.Fleet, error) {
 	f := dispatch.Fleet{Target: t, CapacityKWh: v.CapacityKWh, MaxKW: v.MaxKW, TargetSOC: v.TargetSOC, TaperSOC: v.TaperSOC}
 	switch {
 	case !planner.ValidBattery(v.CapacityKWh):
@@ -241,7 +241,7 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 	if in.Connectors, err = cs.targets("connectorIds", ids); err != nil {
 		return in, err
 	}
-	controlled := map[dispatchacts.Target]bool{}
+	controlled := map[dispatchstore.Target]bool{}
 	for _, t := range in.Connectors {
 		controlled[t] = true
 	}
@@ -258,7 +258,7 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 		in.Fleet = append(in.Fleet, f)
 	}
 	if req.DefaultVehicle != nil {
-		if in.Default, err = req.DefaultVehicle.fleet("defaultVehicle", dispatchacts.Target{}); err != nil {
+		if in.Default, err = req.DefaultVehicle.fleet("defaultVehicle", dispatchstore.Target{}); err != nil {
 			return in, err
 		}
 	}
@@ -293,7 +293,7 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 		in.TOU = append(in.TOU, planner.TOUPeriod{Start: start, End: end, Kind: planner.Period(p.Period)})
 	}
 	if len(req.TOU) == 0 {
-		segs, offset, err := dispatchacts.StationSchedule(ctx, s.cfg.DB, req.StationID, now)
+		segs, offset, err := dispatchstore.StationSchedule(ctx, s.cfg.DB, req.StationID, now)
 		if err != nil {
 			return in, err
 		}
@@ -339,8 +339,8 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		clock = dispatch.Clock{Epoch: req.Clock.Epoch, Factor: req.Clock.Factor}
 		now = req.Clock.Epoch
 	}
-	st, err := dispatchacts.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), req.StationID)
-	if errors.Is(err, dispatchacts.ErrNotFound) {
+	st, err := dispatchstore.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), req.StationID)
+	if errors.Is(err, dispatchstore.ErrNotFound) {
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "station "+req.StationID+" not found", "stationId")
 		return
 	}
@@ -353,7 +353,7 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch plans need the maintenance or admin role")
 		return
 	}
-	places, err := dispatchacts.StationConnectors(r.Context(), s.cfg.DB, st.ID)
+	places, err := dispatchstore.StationConnectors(r.Context(), s.cfg.DB, st.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -406,7 +406,7 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	p, _, err := dispatchacts.CreatePlan(r.Context(), s.cfg.DB, dispatchacts.Plan{ID: uuid.NewString(),
+	p, _, err := dispatchstore.CreatePlan(r.Context(), s.cfg.DB, dispatchstore.Plan{ID: uuid.NewString(),
 		ProjectID: st.ProjectID, StationID: st.ID, PlanID: planID, Kind: req.Kind, WorkflowID: dispatch.WorkflowID(st.ID, planID),
 		Input: input, RequestHash: hash, IdempotencyKey: key, CreatedBy: &op.ID})
 	if err != nil {
@@ -418,16 +418,16 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 
 // existingPlan is the plan a retry refers to: by its Idempotency-Key in the
 // project, else by its plan id at the station.
-func (s *Server) existingPlan(ctx context.Context, st dispatchacts.Station, planID string, key *string) (dispatchacts.Plan, bool, error) {
-	var p dispatchacts.Plan
-	err := dispatchacts.ErrNotFound
+func (s *Server) existingPlan(ctx context.Context, st dispatchstore.Station, planID string, key *string) (dispatchstore.Plan, bool, error) {
+	var p dispatchstore.Plan
+	err := dispatchstore.ErrNotFound
 	if key != nil {
-		p, err = dispatchacts.FindPlanByKey(ctx, s.cfg.DB, st.ProjectID, *key)
+		p, err = dispatchstore.FindPlanByKey(ctx, s.cfg.DB, st.ProjectID, *key)
 	}
-	if errors.Is(err, dispatchacts.ErrNotFound) && planID != "" {
-		p, err = dispatchacts.GetPlan(ctx, s.cfg.DB, []string{st.ProjectID}, st.ID, planID)
+	if errors.Is(err, dispatchstore.ErrNotFound) && planID != "" {
+		p, err = dispatchstore.GetPlan(ctx, s.cfg.DB, []string{st.ProjectID}, st.ID, planID)
 	}
-	if errors.Is(err, dispatchacts.ErrNotFound) {
+	if errors.Is(err, dispatchstore.ErrNotFound) {
 		return p, false, nil
 	}
 	return p, err == nil, err
@@ -450,7 +450,7 @@ func (s *Server) planErr(w http.ResponseWriter, r *http.Request, err error) erro
 // answerPlan starts the recorded plan's workflow (harmless when it runs or
 // ran: a retry heals a plan whose first start never reached Temporal) and
 // answers 202 with it; a plan recorded for another body is a conflict.
-func (s *Server) answerPlan(w http.ResponseWriter, r *http.Request, p dispatchacts.Plan, hash string, key *string, st dispatchacts.Station) {
+func (s *Server) answerPlan(w http.ResponseWriter, r *http.Request, p dispatchstore.Plan, hash string, key *string, st dispatchstore.Station) {
 	if p.RequestHash != hash {
 		if key != nil && p.IdempotencyKey != nil && *p.IdempotencyKey == *key {
 			writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "Idempotency-Key was used for a different plan", "Idempotency-Key")
@@ -482,7 +482,7 @@ func (s *Server) answerPlan(w http.ResponseWriter, r *http.Request, p dispatchac
 }
 
 // planStatus is the plan's workflow status.
-func (s *Server) planStatus(ctx context.Context, p dispatchacts.Plan) string {
+func (s *Server) planStatus(ctx context.Context, p dispatchstore.Plan) string {
 	d, err := s.cfg.Temporal.DescribeWorkflowExecution(ctx, p.WorkflowID, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) && p.CancelledAt != nil {
@@ -510,7 +510,7 @@ func (s *Server) planStatus(ctx context.Context, p dispatchacts.Plan) string {
 
 // listDispatchPlans is GET /dispatch/plans?stationId=&kind=&limit=&cursor=.
 func (s *Server) listDispatchPlans(w http.ResponseWriter, r *http.Request) {
-	q := dispatchacts.PlanQuery{Projects: operatorFrom(r.Context()).projectsFor(access.ViewData),
+	q := dispatchstore.PlanQuery{Projects: operatorFrom(r.Context()).projectsFor(access.ViewData),
 		StationID: r.URL.Query().Get("stationId"), Kind: r.URL.Query().Get("kind")}
 	if q.Kind != "" && q.Kind != planTimed && q.Kind != planSmart {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "kind must be timed or smart", "kind")
@@ -521,7 +521,7 @@ func (s *Server) listDispatchPlans(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Limit, q.Before, q.BeforeID = pg.limit, pg.before, pg.beforeID
-	plans, err := dispatchacts.ListPlans(r.Context(), s.cfg.DB, q)
+	plans, err := dispatchstore.ListPlans(r.Context(), s.cfg.DB, q)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -560,10 +560,10 @@ func (s *Server) getDispatchPlan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-func (s *Server) findPlan(w http.ResponseWriter, r *http.Request, need access.Action) (dispatchacts.Plan, bool) {
+func (s *Server) findPlan(w http.ResponseWriter, r *http.Request, need access.Action) (dispatchstore.Plan, bool) {
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
-	p, err := dispatchacts.GetPlan(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(need), station, plan)
-	if !s.found(w, r, err, dispatchacts.ErrNotFound, "no plan "+plan+" at station "+station) {
+	p, err := dispatchstore.GetPlan(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(need), station, plan)
+	if !s.found(w, r, err, dispatchstore.ErrNotFound, "no plan "+plan+" at station "+station) {
 		return p, false
 	}
 	return p, true
@@ -599,7 +599,7 @@ func (s *Server) cancelDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusConflict, CodePlanNotRunning, "plan "+p.PlanID+" is "+status)
 		return
 	}
-	if err := dispatchacts.MarkCancelled(r.Context(), s.cfg.DB, p.ID, op.ID); err != nil {
+	if err := dispatchstore.MarkCancelled(r.Context(), s.cfg.DB, p.ID, op.ID); err != nil {
 		s.internal(w, r, err)
 		return
 	}

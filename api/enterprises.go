@@ -9,11 +9,11 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/creditline"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/recharge"
+	creditstore "github.com/voltflow/voltflow/store/credit"
 	"github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -98,8 +98,8 @@ func (s *Server) createEnterprise(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), field)
 		return
 	}
-	e, err := creditacts.CreateEnterprise(r.Context(), s.cfg.DB, project, req.Enterprise)
-	if errors.Is(err, creditacts.ErrDuplicate) {
+	e, err := creditstore.CreateEnterprise(r.Context(), s.cfg.DB, project, req.Enterprise)
+	if errors.Is(err, creditstore.ErrDuplicate) {
 		writeCreditProblem(w, http.StatusConflict, CodeDuplicate, "enterprise code "+req.Code+" is taken", "code")
 		return
 	}
@@ -112,10 +112,10 @@ func (s *Server) createEnterprise(w http.ResponseWriter, r *http.Request) {
 
 // enterpriseFor loads the enterprise in the URL or body among the caller's
 // projects (404), records the audit subject and checks the action (403).
-func (s *Server) enterpriseFor(w http.ResponseWriter, r *http.Request, id string, a access.Action, forbidden string) (creditacts.Enterprise, bool) {
+func (s *Server) enterpriseFor(w http.ResponseWriter, r *http.Request, id string, a access.Action, forbidden string) (creditstore.Enterprise, bool) {
 	op := operatorFrom(r.Context())
-	e, err := creditacts.GetEnterprise(r.Context(), s.cfg.DB, op.Grants.Projects(), id)
-	if errors.Is(err, creditacts.ErrNotFound) || (err == nil && !op.Grants.Can(e.ProjectID, access.ViewData)) {
+	e, err := creditstore.GetEnterprise(r.Context(), s.cfg.DB, op.Grants.Projects(), id)
+	if errors.Is(err, creditstore.ErrNotFound) || (err == nil && !op.Grants.Can(e.ProjectID, access.ViewData)) {
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "enterprise not found", "enterpriseId")
 		return e, false
 	}
@@ -139,9 +139,9 @@ func (s *Server) getEnterprise(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listEnterprises(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	servePage(s, w, r, func(p page) ([]creditacts.Enterprise, error) {
-		return creditacts.ListEnterprises(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
-	}, func(e creditacts.Enterprise) (time.Time, string) { return e.CreatedAt, e.ID })
+	servePage(s, w, r, func(p page) ([]creditstore.Enterprise, error) {
+		return creditstore.ListEnterprises(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
+	}, func(e creditstore.Enterprise) (time.Time, string) { return e.CreatedAt, e.ID })
 }
 
 // addStaff records a staff member and their cards (人员管理).
@@ -158,8 +158,8 @@ func (s *Server) addStaff(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), field)
 		return
 	}
-	m, err := creditacts.AddStaff(r.Context(), s.cfg.DB, e.ID, req)
-	if errors.Is(err, creditacts.ErrDuplicate) {
+	m, err := creditstore.AddStaff(r.Context(), s.cfg.DB, e.ID, req)
+	if errors.Is(err, creditstore.ErrDuplicate) {
 		writeCreditProblem(w, http.StatusConflict, CodeDuplicate, err.Error(), "cards")
 		return
 	}
@@ -175,7 +175,7 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	items, err := creditacts.ListStaff(r.Context(), s.cfg.DB, e.ID)
+	items, err := creditstore.ListStaff(r.Context(), s.cfg.DB, e.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -216,7 +216,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 		return
 	}
 	id := uuid.NewString()
-	got, created, err := creditacts.ApplyRecharge(r.Context(), s.cfg.DB, creditacts.Recharge{ID: id, ProjectID: e.ProjectID,
+	got, created, err := creditstore.ApplyRecharge(r.Context(), s.cfg.DB, creditstore.Recharge{ID: id, ProjectID: e.ProjectID,
 		EnterpriseID: e.ID, TransactionNo: req.TransactionNo, Amount: amount, Status: recharge.PendingApproval,
 		WorkflowID: credit.RechargeWorkflowID(id), CreatedBy: op.ID})
 	if err != nil {
@@ -243,7 +243,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) getEnterpriseRecharge(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, creditacts.GetRecharge, creditacts.ErrNotFound, "enterprise recharge not found")
+	getByID(s, w, r, creditstore.GetRecharge, creditstore.ErrNotFound, "enterprise recharge not found")
 }
 
 func (s *Server) enterpriseProjectCode(r *http.Request, projectID string) (string, error) {

@@ -9,9 +9,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/invoice"
+	invoicestore "github.com/voltflow/voltflow/store/invoice"
 	"github.com/voltflow/voltflow/workflows/invoice"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -58,7 +58,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	v, created, err := invoiceacts.Apply(r.Context(), s.cfg.DB, invoiceacts.Invoice{ID: id, ProjectID: projectID,
+	v, created, err := invoicestore.Apply(r.Context(), s.cfg.DB, invoicestore.Invoice{ID: id, ProjectID: projectID,
 		TransactionNo: req.TransactionNo, Title: app.Title, TaxID: app.TaxID, RechargeIDs: app.RechargeIDs,
 		WorkflowID: invoice.WorkflowID(id), CreatedBy: op.ID})
 	switch {
@@ -68,7 +68,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, domain.ErrNotPaid):
 		writeProblemField(w, http.StatusConflict, CodeNotInvoiceable, err.Error(), "rechargeIds")
 		return
-	case errors.Is(err, invoiceacts.ErrUnknownRecharges):
+	case errors.Is(err, invoicestore.ErrUnknownRecharges):
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, err.Error(), "rechargeIds")
 		return
 	case err != nil:
@@ -107,8 +107,8 @@ func sameSet(a, b []string) bool {
 
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	v, err := invoiceacts.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, v, err, invoiceacts.ErrNotFound, "invoice not found")
+	v, err := invoicestore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, v, err, invoicestore.ErrNotFound, "invoice not found")
 }
 
 // listInvoices lists invoices (发票管理); ?format=xlsx exports them all.
@@ -125,7 +125,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 		s.financeExport(w, r, "invoices")
 		return
 	}
-	servePage(s, w, r, func(p page) ([]invoiceacts.Invoice, error) {
-		return invoiceacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), status, p.limit, p.before, p.beforeID)
-	}, func(last invoiceacts.Invoice) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]invoicestore.Invoice, error) {
+		return invoicestore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), status, p.limit, p.before, p.beforeID)
+	}, func(last invoicestore.Invoice) (time.Time, string) { return last.CreatedAt, last.ID })
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/xuri/excelize/v2"
 
-	importacts "github.com/voltflow/voltflow/activities/meterimport"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/meterimport"
+	importstore "github.com/voltflow/voltflow/store/meterimport"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
 
@@ -105,9 +105,9 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	problems := sh.Problems
-	var res importacts.Result
+	var res importstore.Result
 	if len(problems) == 0 {
-		res, problems, err = importacts.Apply(r.Context(), s.cfg.DB, pid, sh, dryRun)
+		res, problems, err = importstore.Apply(r.Context(), s.cfg.DB, pid, sh, dryRun)
 		if err != nil {
 			s.internal(w, r, err)
 			return

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/domain/access"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"
 )
@@ -43,7 +43,7 @@ func (s *Server) readMeter(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "start the read: "+err.Error())
 		return
 	}
-	var reading sweepacts.MeterReading
+	var reading sweepstore.MeterReading
 	if err := run.Get(ctx, &reading); err != nil {
 		if ctx.Err() != nil {
 			writeProblem(w, http.StatusServiceUnavailable, CodeWorkerUnavailable, "no worker read the meter in time")

@@ -15,10 +15,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -121,7 +121,7 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	if needs {
 		status = domain.PendingApproval
 	}
-	rec, created, err := rechargeacts.Create(r.Context(), s.cfg.DB, rechargeacts.Recharge{
+	rec, created, err := rechargestore.Create(r.Context(), s.cfg.DB, rechargestore.Recharge{
 		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Amount: amount,
 		TransactionNo: req.TransactionNo, Status: status, NeedsApproval: needs,
 		WorkflowID: recharge.WorkflowID(id), CreatedBy: op.ID,
@@ -145,7 +145,7 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: rec.ID, Status: rec.Status, WorkflowID: rec.WorkflowID})
 }
 
-func (s *Server) startRecharge(ctx context.Context, rec rechargeacts.Recharge, projectCode string) error {
+func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, projectCode string) error {
 	in := recharge.Input{RechargeID: rec.ID, ProjectID: rec.ProjectID, ProjectCode: projectCode, MeterID: rec.MeterID,
 		MeterNo: rec.MeterNo, Amount: rec.Amount, NeedsApproval: rec.NeedsApproval, DispatchWindow: s.cfg.DispatchWindow}
 	// A platform-side meter's sale goes to its wallet, not into the meter.
@@ -173,20 +173,20 @@ func (s *Server) startOnce(ctx context.Context, workflowID, kind string, attrs t
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, rechargeacts.Get, rechargeacts.ErrNotFound, "recharge not found")
+	getByID(s, w, r, rechargestore.Get, rechargestore.ErrNotFound, "recharge not found")
 }
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	servePage(s, w, r, func(p page) ([]rechargeacts.Recharge, error) {
-		return rechargeacts.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
-	}, func(last rechargeacts.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]rechargestore.Recharge, error) {
+		return rechargestore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
+	}, func(last rechargestore.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, rechargeacts.ErrNotFound, "recharge not found") {
+	rec, err := rechargestore.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, rechargestore.ErrNotFound, "recharge not found") {
 		return
 	}
 	s.redispatch(w, r, "recharge", rec.ProjectID, rec.ID, rec.WorkflowID, rec.Status)

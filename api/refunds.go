@@ -8,11 +8,11 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
-	refundacts "github.com/voltflow/voltflow/activities/refund"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
+	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/refund"
 )
@@ -28,7 +28,7 @@ func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 		writeValidationProblem(w, err)
 		return
 	}
-	s.applyRefund(w, r, m, refundacts.Refund{MeterNo: m.meterNo, Amount: amount, TransactionNo: req.TransactionNo,
+	s.applyRefund(w, r, m, refundstore.Refund{MeterNo: m.meterNo, Amount: amount, TransactionNo: req.TransactionNo,
 		Kind: refunddomain.Refund})
 }
 
@@ -45,8 +45,8 @@ func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	rec, err := rechargeacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, rechargeacts.ErrNotFound, "recharge not found") {
+	rec, err := rechargestore.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, rechargestore.ErrNotFound, "recharge not found") {
 		return
 	}
 	setAudit(r, rec.ProjectID, rec.ID, map[string]any{"transactionNo": req.TransactionNo, "reason": req.Reason})
@@ -71,23 +71,23 @@ func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.applyRefund(w, r, m, refundacts.Refund{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo,
+	s.applyRefund(w, r, m, refundstore.Refund{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo,
 		Kind: refunddomain.Reversal, ReversesRechargeID: &rec.ID, Reason: req.Reason})
 }
 
 // applyRefund records the application (idempotent by transactionNo, checked
 // against the refundable balance) and starts its workflow.
-func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef, want refundacts.Refund) {
+func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef, want refundstore.Refund) {
 	op := operatorFrom(r.Context())
 	id := uuid.NewString()
 	want.ID, want.ProjectID, want.MeterID, want.CreatedBy = id, m.projectID, m.id, op.ID
 	want.Status, want.WorkflowID = domain.PendingApproval, refund.WorkflowID(id)
-	got, created, err := refundacts.Apply(r.Context(), s.cfg.DB, want)
+	got, created, err := refundstore.Apply(r.Context(), s.cfg.DB, want)
 	switch {
 	case errors.Is(err, refunddomain.ErrExceedsBalance):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeRefundExceedsBalance, err.Error(), "amount")
 		return
-	case errors.Is(err, refundacts.ErrAlreadyReversed):
+	case errors.Is(err, refundstore.ErrAlreadyReversed):
 		writeProblem(w, http.StatusConflict, CodeAlreadyReversed, err.Error())
 		return
 	case err != nil:
@@ -111,14 +111,14 @@ func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef,
 
 // sameRefund reports whether a repeated transactionNo carries the same
 // application; another body under the same key is a conflict.
-func sameRefund(a, b refundacts.Refund) bool {
+func sameRefund(a, b refundstore.Refund) bool {
 	same := func(x, y *string) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	return a.Kind == b.Kind && same(a.ReversesRechargeID, b.ReversesRechargeID) &&
 		domain.SameRequest(domain.Request{MeterNo: a.MeterNo, Amount: a.Amount, TransactionNo: a.TransactionNo},
 			domain.Request{MeterNo: b.MeterNo, Amount: b.Amount, TransactionNo: b.TransactionNo})
 }
 
-func (s *Server) startRefund(ctx context.Context, f refundacts.Refund, projectCode string) error {
+func (s *Server) startRefund(ctx context.Context, f refundstore.Refund, projectCode string) error {
 	in := refund.Input{RefundID: f.ID, ProjectID: f.ProjectID, ProjectCode: projectCode, MeterID: f.MeterID,
 		MeterNo: f.MeterNo, Amount: f.Amount, Kind: f.Kind, Reason: f.Reason, DispatchWindow: s.cfg.DispatchWindow}
 	if f.ReversesRechargeID != nil {
@@ -128,13 +128,13 @@ func (s *Server) startRefund(ctx context.Context, f refundacts.Refund, projectCo
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, refundacts.Get, refundacts.ErrNotFound, "refund not found")
+	getByID(s, w, r, refundstore.Get, refundstore.ErrNotFound, "refund not found")
 }
 
 func (s *Server) redispatchRefund(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	f, err := refundacts.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, refundacts.ErrNotFound, "refund not found") {
+	f, err := refundstore.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, refundstore.ErrNotFound, "refund not found") {
 		return
 	}
 	s.redispatch(w, r, "refund", f.ProjectID, f.ID, f.WorkflowID, f.Status)

@@ -12,11 +12,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 
-	voucheracts "github.com/voltflow/voltflow/activities/voucher"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
+	voucherstore "github.com/voltflow/voltflow/store/voucher"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/voucher"
@@ -144,8 +144,8 @@ func (s *Server) createIssuingGroup(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "customerIds names 1..10000 customers", "customerIds")
 		return
 	}
-	ids, err := voucheracts.Customers(r.Context(), s.cfg.DB, projectID, req.CustomerIDs, "")
-	if errors.Is(err, voucheracts.ErrUnknownCustomers) {
+	ids, err := voucherstore.Customers(r.Context(), s.cfg.DB, projectID, req.CustomerIDs, "")
+	if errors.Is(err, voucherstore.ErrUnknownCustomers) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "customerIds")
 		return
 	}
@@ -234,7 +234,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	b, created, err := voucheracts.CreateBatch(r.Context(), s.cfg.DB, voucheracts.Batch{ID: id, ProjectID: projectID,
+	b, created, err := voucherstore.CreateBatch(r.Context(), s.cfg.DB, voucherstore.Batch{ID: id, ProjectID: projectID,
 		TransactionNo: req.TransactionNo, Name: app.Name, FaceValue: face, Quantity: app.Quantity, ExpiresAt: app.ExpiresAt,
 		Status: domain.PendingApproval, WorkflowID: voucher.BatchWorkflowID(id), CreatedBy: op.ID})
 	if err != nil {
@@ -258,10 +258,10 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 // cashierVoucher is the voucher {id} a cashier acts on (redeem, void): found
 // in any project of the caller, audited with details, and refused with
 // forbidden (403) without the cashier role in its project.
-func (s *Server) cashierVoucher(w http.ResponseWriter, r *http.Request, details map[string]any, forbidden string) (voucheracts.Voucher, bool) {
+func (s *Server) cashierVoucher(w http.ResponseWriter, r *http.Request, details map[string]any, forbidden string) (voucherstore.Voucher, bool) {
 	op := operatorFrom(r.Context())
-	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher not found") {
+	v, err := voucherstore.GetVoucher(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, voucherstore.ErrNotFound, "voucher not found") {
 		return v, false
 	}
 	setAudit(r, v.ProjectID, v.VoucherNo, details)
@@ -314,15 +314,15 @@ func writeVoucherProblem(w http.ResponseWriter, err error) {
 
 func (s *Server) getVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, b, err, voucheracts.ErrNotFound, "voucher batch not found")
+	b, err := voucherstore.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, b, err, voucherstore.ErrNotFound, "voucher batch not found")
 }
 
 func (s *Server) listVoucherBatches(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	servePage(s, w, r, func(p page) ([]voucheracts.Batch, error) {
-		return voucheracts.ListBatches(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
-	}, func(last voucheracts.Batch) (time.Time, string) { return last.CreatedAt, last.ID })
+	servePage(s, w, r, func(p page) ([]voucherstore.Batch, error) {
+		return voucherstore.ListBatches(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), p.limit, p.before, p.beforeID)
+	}, func(last voucherstore.Batch) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 type issueRequest struct {
@@ -338,8 +338,8 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	b, err := voucheracts.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, voucheracts.ErrNotFound, "voucher batch not found") {
+	b, err := voucherstore.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, voucherstore.ErrNotFound, "voucher batch not found") {
 		return
 	}
 	setAudit(r, b.ProjectID, b.ID, map[string]any{"customers": len(req.CustomerIDs), "groupId": req.GroupID})
@@ -353,8 +353,8 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ids, err := voucheracts.Customers(r.Context(), s.cfg.DB, b.ProjectID, req.CustomerIDs, req.GroupID)
-	if errors.Is(err, voucheracts.ErrUnknownCustomers) {
+	ids, err := voucherstore.Customers(r.Context(), s.cfg.DB, b.ProjectID, req.CustomerIDs, req.GroupID)
+	if errors.Is(err, voucherstore.ErrUnknownCustomers) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "customerIds")
 		return
 	}
@@ -428,7 +428,7 @@ func (s *Server) voucherUpdate(w http.ResponseWriter, r *http.Request, workflowI
 func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	items, err := voucheracts.ListVouchers(r.Context(), s.cfg.DB, voucheracts.VoucherFilter{Projects: op.projectsFor(access.ViewData),
+	items, err := voucherstore.ListVouchers(r.Context(), s.cfg.DB, voucherstore.VoucherFilter{Projects: op.projectsFor(access.ViewData),
 		BatchID: q.Get("batchId"), CustomerID: q.Get("customerId"), Status: q.Get("status")})
 	if err != nil {
 		s.internal(w, r, err)
@@ -439,8 +439,8 @@ func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	v, err := voucheracts.GetVoucher(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, v, err, voucheracts.ErrNotFound, "voucher not found")
+	v, err := voucherstore.GetVoucher(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, v, err, voucherstore.ErrNotFound, "voucher not found")
 }
 
 type redeemRequest struct {
@@ -473,14 +473,14 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "recharge not found", "rechargeId")
 		return
 	}
-	red, created, err := voucheracts.Redeem(r.Context(), s.cfg.DB, voucheracts.RedeemInput{ID: uuid.NewString(), ProjectID: v.ProjectID,
+	red, created, err := voucherstore.Redeem(r.Context(), s.cfg.DB, voucherstore.RedeemInput{ID: uuid.NewString(), ProjectID: v.ProjectID,
 		VoucherID: v.ID, RechargeID: req.RechargeID, Amount: amount, Key: req.TransactionNo, CreatedBy: op.ID, Now: time.Now()})
 	switch {
-	case errors.Is(err, voucheracts.ErrKeyReused):
+	case errors.Is(err, voucherstore.ErrKeyReused):
 		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, err.Error(), "transactionNo")
-	case errors.Is(err, voucheracts.ErrNotFound):
+	case errors.Is(err, voucherstore.ErrNotFound):
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "recharge not found", "rechargeId")
-	case errors.Is(err, voucheracts.ErrRechargeNotPaid), errors.Is(err, voucheracts.ErrWalletShort):
+	case errors.Is(err, voucherstore.ErrRechargeNotPaid), errors.Is(err, voucherstore.ErrWalletShort):
 		writeProblem(w, http.StatusConflict, CodeNotRedeemable, err.Error())
 	case errors.Is(err, domain.ErrNotRedeemable), errors.Is(err, domain.ErrExceedsValue), errors.Is(err, domain.ErrExceedsSale):
 		writeVoucherProblem(w, err)
@@ -518,10 +518,10 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	d, err := voucheracts.ApplyVoid(r.Context(), s.cfg.DB, voucheracts.Void{ID: id, ProjectID: v.ProjectID, VoucherID: v.ID,
+	d, err := voucherstore.ApplyVoid(r.Context(), s.cfg.DB, voucherstore.Void{ID: id, ProjectID: v.ProjectID, VoucherID: v.ID,
 		Reason: strings.TrimSpace(req.Reason), WorkflowID: voucher.VoidWorkflowID(id), CreatedBy: op.ID})
 	switch {
-	case errors.Is(err, voucheracts.ErrVoidUnderWay):
+	case errors.Is(err, voucherstore.ErrVoidUnderWay):
 		writeProblem(w, http.StatusConflict, CodeVoidUnderWay, err.Error())
 		return
 	case errors.Is(err, domain.ErrNotVoidable):
@@ -542,6 +542,6 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getVoucherVoid(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	d, err := voucheracts.GetVoid(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	s.writeFound(w, r, d, err, voucheracts.ErrNotFound, "void application not found")
+	d, err := voucherstore.GetVoid(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	s.writeFound(w, r, d, err, voucherstore.ErrNotFound, "void application not found")
 }

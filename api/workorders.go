@@ -9,10 +9,10 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
-	woacts "github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/domain/access"
 	domainwo "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/store/report"
+	wostore "github.com/voltflow/voltflow/store/workorder"
 	"github.com/voltflow/voltflow/workflows/workorder"
 )
 
@@ -46,7 +46,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := woacts.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"),
+	f := wostore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"),
 		ChargePointID: q.Get("chargePointId"), AssigneeID: q.Get("assigneeId"), Limit: p.limit, Before: p.before, BeforeID: p.beforeID}
 	switch f.Status {
 	case "", "active", domainwo.Open, domainwo.Acknowledged, domainwo.Closed:
@@ -60,22 +60,22 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	items, err := woacts.List(r.Context(), s.cfg.DB, f)
+	items, err := wostore.List(r.Context(), s.cfg.DB, f)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writePage(w, items, p.limit, func(last woacts.WorkOrder) (time.Time, string) { return last.OpenedAt, last.ID })
+	writePage(w, items, p.limit, func(last wostore.WorkOrder) (time.Time, string) { return last.OpenedAt, last.ID })
 }
 
-func (s *Server) findWorkOrder(w http.ResponseWriter, r *http.Request, projects []string) (woacts.WorkOrder, bool) {
+func (s *Server) findWorkOrder(w http.ResponseWriter, r *http.Request, projects []string) (wostore.WorkOrder, bool) {
 	id := chi.URLParam(r, "id")
 	if _, err := uuid.Parse(id); err != nil {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "work order not found")
-		return woacts.WorkOrder{}, false
+		return wostore.WorkOrder{}, false
 	}
-	o, err := woacts.Get(r.Context(), s.cfg.DB, nonNil(projects), id)
-	if !s.found(w, r, err, woacts.ErrNotFound, "work order not found") {
+	o, err := wostore.Get(r.Context(), s.cfg.DB, nonNil(projects), id)
+	if !s.found(w, r, err, wostore.ErrNotFound, "work order not found") {
 		return o, false
 	}
 	return o, true
@@ -104,7 +104,7 @@ func (s *Server) ackWorkOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "note longer than 2000 characters", "note")
 		return
 	}
-	s.workOrderUpdate(w, r, workorder.UpdateAck, func(op *Operator, o woacts.WorkOrder) any {
+	s.workOrderUpdate(w, r, workorder.UpdateAck, func(op *Operator, o wostore.WorkOrder) any {
 		return workorder.Ack{WorkOrderID: o.ID, OperatorID: op.ID, Roles: op.Grants[o.ProjectID], Note: req.Note}
 	}, map[string]any{"note": req.Note})
 }
@@ -122,14 +122,14 @@ func (s *Server) resolveWorkOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "resolution longer than 2000 characters", "resolution")
 		return
 	}
-	s.workOrderUpdate(w, r, workorder.UpdateResolve, func(op *Operator, o woacts.WorkOrder) any {
+	s.workOrderUpdate(w, r, workorder.UpdateResolve, func(op *Operator, o wostore.WorkOrder) any {
 		return workorder.Resolve{WorkOrderID: o.ID, OperatorID: op.ID, Roles: op.Grants[o.ProjectID], Resolution: req.Resolution}
 	}, map[string]any{"resolution": req.Resolution})
 }
 
 // workOrderUpdate checks role and state, sends the Update to the order's
 // workflow and answers the order as it is afterwards.
-func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name string, arg func(*Operator, woacts.WorkOrder) any, detail map[string]any) {
+func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name string, arg func(*Operator, wostore.WorkOrder) any, detail map[string]any) {
 	op := operatorFrom(r.Context())
 	o, ok := s.findWorkOrder(w, r, op.Grants.Projects())
 	if !ok {
@@ -179,7 +179,7 @@ func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name st
 		}
 		return
 	}
-	o, err = woacts.Get(r.Context(), s.cfg.DB, []string{o.ProjectID}, o.ID)
+	o, err = wostore.Get(r.Context(), s.cfg.DB, []string{o.ProjectID}, o.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -199,33 +199,33 @@ func (s *Server) omView(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch name {
 	case "failure-records", "concentrator-offline":
-		f := woacts.FaultFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId")}
+		f := wostore.FaultFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId")}
 		if f.Period, err = optionalPeriod(r); err != nil {
 			writeBad(w, err)
 			return
 		}
 		if name == "failure-records" {
-			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(woacts.FailureRecord) error) error {
-				return woacts.FailureRecords(ctx, s.cfg.DB, f, p, fn)
+			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.FailureRecord) error) error {
+				return wostore.FailureRecords(ctx, s.cfg.DB, f, p, fn)
 			}, nil)
 		} else {
-			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(woacts.OfflineRecord) error) error {
-				return woacts.ConcentratorOffline(ctx, s.cfg.DB, f, p, fn)
+			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.OfflineRecord) error) error {
+				return wostore.ConcentratorOffline(ctx, s.cfg.DB, f, p, fn)
 			}, nil)
 		}
 	case "terminal-status":
-		f := woacts.TerminalFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId"), StationID: q.Get("stationId")}
-		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(woacts.TerminalStatus) error) error {
-			return woacts.TerminalStatuses(ctx, s.cfg.DB, f, p, fn)
+		f := wostore.TerminalFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId"), StationID: q.Get("stationId")}
+		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.TerminalStatus) error) error {
+			return wostore.TerminalStatuses(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	case "station-failure-rate":
-		f := woacts.RateFilter{Projects: rq.projects}
+		f := wostore.RateFilter{Projects: rq.projects}
 		if f.Period, err = period(r, true); err != nil {
 			writeBad(w, err)
 			return
 		}
-		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(woacts.StationFailureRate) error) error {
-			return woacts.StationFailureRates(ctx, s.cfg.DB, f, p, fn)
+		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.StationFailureRate) error) error {
+			return wostore.StationFailureRates(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	default:
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no O&M view "+name)

@@ -1,92 +1,29 @@
-// Package dispatch holds the database activities of charging dispatch: what
-// runs on a station's connectors now (active transactions with their last
-// SOC), and where a connector is.
+// Package dispatch is the Temporal face of store/dispatch: the planner's view
+// of what runs on a station's connectors, read through the store.
 package dispatch
 
 import (
 	"context"
-	"errors"
-	"fmt"
-
-	"github.com/jackc/pgx/v5"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
+	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 )
-
-// ErrUnknownConnector is the error type of a connector id that is not registered.
-const ErrUnknownConnector = "UnknownConnector"
 
 // Activities read dispatch state (task queue voltflow-main).
 type Activities struct {
 	DB *store.DB
 }
 
-// Target is a connector of a charger.
-type Target struct {
-	ChargePointID string `json:"chargePointId"`
-	Connector     int    `json:"connector"`
-}
-
-// Active is a running transaction on a connector.
-type Active struct {
-	Target
-	TransactionID int  `json:"transactionId"`
-	SOC           *int `json:"soc,omitempty"` // last reported, percent
-}
-
-// SnapshotInput names the chargers to look at.
-type SnapshotInput struct {
-	ChargePointIDs []string `json:"chargePointIds"`
-}
+// The store's types, so workflows and their histories keep the same names
+// and JSON as before the store moved out.
+type (
+	Target        = dispatchstore.Target
+	Active        = dispatchstore.Active
+	SnapshotInput = dispatchstore.SnapshotInput
+)
 
 // DispatchSnapshot lists the active transactions of the chargers with the
 // last SOC each reported: the planner's view of who is plugged in.
 func (a *Activities) DispatchSnapshot(ctx context.Context, in SnapshotInput) ([]Active, error) {
-	rows, err := a.DB.Query(ctx, `select t.equipment_id, t.connector_no, t.id,
-		(select m.soc from ocpp_meter_values m where m.transaction_id = t.id and m.soc is not null
-		  order by m.at desc, m.id desc limit 1)
-		from ocpp_transactions t where t.status = 'active' and t.equipment_id = any($1)
-		order by t.equipment_id, t.connector_no, t.id`, in.ChargePointIDs)
-	if err != nil {
-		return nil, fmt.Errorf("dispatch snapshot: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Active, error) {
-		var x Active
-		err := r.Scan(&x.ChargePointID, &x.Connector, &x.TransactionID, &x.SOC)
-		return x, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dispatch snapshot: %w", err)
-	}
-	return out, nil
-}
-
-// Place is where a connector is.
-type Place struct {
-	Target
-	StationID   string `json:"stationId"`
-	ConnectorID string `json:"connectorId"`
-}
-
-// Locate finds a connector by its registry id (<equipment id><3-digit connector no>).
-func Locate(ctx context.Context, db *store.DB, connectorID string) (Place, error) {
-	p := Place{ConnectorID: connectorID}
-	err := db.QueryRow(ctx, `select c.equipment_id, e.station_id from charging_connectors c
-		join charging_equipment e on e.equipment_id = c.equipment_id where c.connector_id = $1`, connectorID).
-		Scan(&p.ChargePointID, &p.StationID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf("connector %q is not registered", connectorID), ErrUnknownConnector, err)
-	}
-	if err != nil {
-		return p, fmt.Errorf("locate connector %s: %w", connectorID, err)
-	}
-	if len(connectorID) != len(p.ChargePointID)+3 {
-		return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf("connector %q has no connector number", connectorID), ErrUnknownConnector, nil)
-	}
-	_, err = fmt.Sscanf(connectorID[len(p.ChargePointID):], "%03d", &p.Connector)
-	if err != nil {
-		return p, temporal.NewNonRetryableApplicationError(fmt.Sprintf("connector %q has no connector number", connectorID), ErrUnknownConnector, err)
-	}
-	return p, nil
+	return dispatchstore.DispatchSnapshot(ctx, a.DB, in)
 }

@@ -1,238 +1,56 @@
-// Package refund keeps the refund projection in PostgreSQL (退电 and 冲正) and
-// books refunds in the ledger. Each activity is idempotent.
+// Package refund is the Temporal face of store/refund (退电 and 冲正): each
+// activity books or records one step of a refund through the store's
+// functions. Each activity is idempotent.
 package refund
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/voltflow/voltflow/activities/ledger"
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
-	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
 	domain "github.com/voltflow/voltflow/domain/refund"
 	"github.com/voltflow/voltflow/store"
+	refundstore "github.com/voltflow/voltflow/store/refund"
 )
 
 // Activities run on the main queue.
 type Activities struct{ DB *store.DB }
 
-// StatusInput moves a refund to a status.
-type StatusInput struct {
-	RefundID string          `json:"refundId"`
-	Status   recharge.Status `json:"status"`
-	Failure  string          `json:"failure"`
-}
-
-// SetRefundStatus writes the status the API shows.
-func (a *Activities) SetRefundStatus(ctx context.Context, in StatusInput) error {
-	return rechargeacts.WriteStatus(ctx, a.DB, "refunds", "refund", in.RefundID, in.Status, in.Failure)
-}
-
-// BookInput books a refund once it is approved.
-type BookInput struct {
-	RefundID  string       `json:"refundId"`
-	ProjectID string       `json:"projectId"`
-	MeterNo   string       `json:"meterNo"`
-	Amount    money.Amount `json:"amount"`
-	Kind      domain.Kind  `json:"kind"`
-}
+// Inputs of the activities; they are the store's, so a workflow's history
+// encodes the same JSON as before the store moved out.
+type (
+	StatusInput = refundstore.StatusInput
+	BookInput   = refundstore.BookInput
+	SettleInput = refundstore.SettleInput
+)
 
 // ErrTypeExceedsBalance is BookRefund's refusal when the wallet no longer
 // covers the refund (another refund was booked since the application).
 const ErrTypeExceedsBalance = "RefundExceedsBalance"
 
-// Entry keys, one per step, so a replayed step books nothing new.
-func withdrawnKey(id string) string { return "refund/" + id + "/withdrawn" }
-func paidKey(id string) string      { return "refund/" + id + "/paid" }
-
-// BookRefund takes the amount out of the meter's wallet into refund payable
-// and marks the refund dispatching, in one transaction. The wallet is
-// locked and checked first: a wallet never goes below zero.
-func (a *Activities) BookRefund(ctx context.Context, in BookInput) error {
-	wallet := domledger.MeterWallet(in.MeterNo)
-	e := domledger.Transfer(withdrawnKey(in.RefundID), string(in.Kind), string(in.Kind)+" from meter "+in.MeterNo,
-		domledger.Posting{Account: domledger.PendingRefundCode, Kind: domledger.Liability},
-		domledger.Posting{Account: wallet, Kind: domledger.Liability}, in.Amount)
-	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		var booked bool
-		if err := tx.QueryRow(ctx, `select exists(select 1 from journal_entries where project_id=$1 and key=$2)`,
-			in.ProjectID, e.Key).Scan(&booked); err != nil {
-			return fmt.Errorf("book refund %s: %w", in.RefundID, err)
-		}
-		if !booked {
-			var raw money.Amount
-			err := tx.QueryRow(ctx, `select balance from ledger_accounts where project_id=$1 and code=$2 for update`,
-				in.ProjectID, wallet).Scan(&raw)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("lock wallet %s: %w", wallet, err)
-			}
-			if have := domledger.Display(domledger.Liability, raw); in.Amount.GreaterThan(have) {
-				msg := fmt.Sprintf("wallet %s holds %s, less than the %s of %s", wallet, have, in.Kind, in.Amount)
-				return temporal.NewNonRetryableApplicationError(msg, ErrTypeExceedsBalance, domain.ErrExceedsBalance)
-			}
-			if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(ctx, `update refunds set status='dispatching', updated_at=now() where id=$1`, in.RefundID)
-		return err
-	})
+// SetRefundStatus writes the status the API shows.
+func (a *Activities) SetRefundStatus(ctx context.Context, in StatusInput) error {
+	return refundstore.SetRefundStatus(ctx, a.DB, in)
 }
 
-// SettleInput completes a refund the meter took.
-type SettleInput struct {
-	RefundID  string       `json:"refundId"`
-	ProjectID string       `json:"projectId"`
-	MeterNo   string       `json:"meterNo"`
-	Amount    money.Amount `json:"amount"`
-	Kind      domain.Kind  `json:"kind"`
-	Counter   int          `json:"counter"`
+// BookRefund takes the amount out of the meter's wallet and marks the refund
+// dispatching; a wallet that no longer covers it is a non-retryable refusal.
+func (a *Activities) BookRefund(ctx context.Context, in BookInput) error {
+	return refusal(refundstore.BookRefund(ctx, a.DB, in))
+}
+
+// refusal makes the store's balance refusal one a retry cannot change, typed
+// for the workflow to tell it from a failure.
+func refusal(err error) error {
+	var short *refundstore.BalanceError
+	if errors.As(err, &short) {
+		return temporal.NewNonRetryableApplicationError(short.Error(), ErrTypeExceedsBalance, domain.ErrExceedsBalance)
+	}
+	return err
 }
 
 // SettleRefund pays the refund out in cash and marks it completed.
 func (a *Activities) SettleRefund(ctx context.Context, in SettleInput) error {
-	e := domledger.Transfer(paidKey(in.RefundID), string(in.Kind)+"-paid", "meter "+in.MeterNo+" gave back the "+string(in.Kind),
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset},
-		domledger.Posting{Account: domledger.PendingRefundCode, Kind: domledger.Liability}, in.Amount)
-	return rechargeacts.Settle(ctx, a.DB, "refunds", in.ProjectID, in.RefundID, in.Counter, e)
-}
-
-// Refund is the projection the API reads.
-type Refund struct {
-	ID                 string          `json:"id"`
-	ProjectID          string          `json:"-"`
-	MeterID            string          `json:"-"`
-	MeterNo            string          `json:"meterNo"`
-	Amount             money.Amount    `json:"amount"`
-	TransactionNo      string          `json:"transactionNo"`
-	Kind               domain.Kind     `json:"kind"`
-	ReversesRechargeID *string         `json:"reversesRechargeId,omitempty"`
-	Reason             string          `json:"reason,omitempty"`
-	Status             recharge.Status `json:"status"`
-	WorkflowID         string          `json:"workflowId"`
-	CreatedBy          string          `json:"createdBy"`
-	CreatedAt          time.Time       `json:"createdAt"`
-	UpdatedAt          time.Time       `json:"updatedAt"`
-	CompletedAt        *time.Time      `json:"completedAt,omitempty"`
-	MeterCounter       *int            `json:"meterCounter,omitempty"`
-	Failure            string          `json:"failure,omitempty"`
-}
-
-// Errors of the projection.
-var (
-	ErrNotFound        = errors.New("refund not found")
-	ErrAlreadyReversed = errors.New("the recharge is already reversed or has a reversal under way")
-)
-
-const columns = `id, project_id, meter_id, meter_no, amount, transaction_no, kind, reverses_recharge_id, reason, status,
-	workflow_id, created_by, created_at, updated_at, completed_at, meter_counter, failure`
-
-func scan(row pgx.Row) (Refund, error) {
-	var r Refund
-	var status, kind string
-	err := row.Scan(&r.ID, &r.ProjectID, &r.MeterID, &r.MeterNo, &r.Amount, &r.TransactionNo, &kind, &r.ReversesRechargeID,
-		&r.Reason, &status, &r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure)
-	r.Status, r.Kind = recharge.Status(status), domain.Kind(kind)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, ErrNotFound
-	}
-	return r, err
-}
-
-// Get reads one refund within the given projects.
-func Get(ctx context.Context, db *store.DB, projects []string, id string) (Refund, error) {
-	return scan(db.QueryRow(ctx, `select `+columns+` from refunds where id::text=$1 and project_id::text = any($2)`, id, projects))
-}
-
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func byTransactionNo(ctx context.Context, q querier, projectID, transactionNo string) (Refund, error) {
-	return scan(q.QueryRow(ctx, `select `+columns+` from refunds where project_id=$1 and transaction_no=$2`, projectID, transactionNo))
-}
-
-// Balance reads what bounds a new refund on a meter (domain/refund.Balance).
-func Balance(ctx context.Context, q querier, projectID, meterID, meterNo string) (domain.Balance, error) {
-	var b domain.Balance
-	var raw money.Amount
-	err := q.QueryRow(ctx, `select
-		coalesce((select balance from ledger_accounts where project_id=$1 and code=$2), 0),
-		(select remaining from meter_state where meter_id=$3),
-		coalesce((select sum(amount) from refunds where meter_id=$3 and status in ('pending_approval','approved')), 0),
-		coalesce((select sum(amount) from refunds where meter_id=$3 and status not in ('completed','rejected')), 0)`,
-		projectID, domledger.MeterWallet(meterNo), meterID).Scan(&raw, &b.Remaining, &b.Unbooked, &b.Undelivered)
-	if err != nil {
-		return b, fmt.Errorf("refundable balance of %s: %w", meterNo, err)
-	}
-	b.Wallet = domledger.Display(domledger.Liability, raw)
-	return b, nil
-}
-
-// Apply records a refund application. A transaction number used before in
-// the project returns that refund (created=false) without any check; a new
-// one is checked against the refundable balance under a per-meter lock, so
-// two applications cannot both spend the same balance, and is refused with
-// domain.ErrExceedsBalance without writing anything.
-func Apply(ctx context.Context, db *store.DB, r Refund) (out Refund, created bool, err error) {
-	err = store.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtext('refund:' || $1))`, r.MeterID); err != nil {
-			return fmt.Errorf("lock refunds of %s: %w", r.MeterNo, err)
-		}
-		existing, err := byTransactionNo(ctx, tx, r.ProjectID, r.TransactionNo)
-		if err == nil {
-			out = existing
-			return nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		if r.ReversesRechargeID != nil {
-			// Before the balance: a reversed recharge's amount has left the wallet.
-			var reversed bool
-			if err := tx.QueryRow(ctx, `select exists(select 1 from refunds where reverses_recharge_id=$1 and status <> 'rejected')`,
-				*r.ReversesRechargeID).Scan(&reversed); err != nil {
-				return err
-			}
-			if reversed {
-				return ErrAlreadyReversed
-			}
-		}
-		b, err := Balance(ctx, tx, r.ProjectID, r.MeterID, r.MeterNo)
-		if err != nil {
-			return err
-		}
-		if err := b.Check(r.Amount); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `insert into refunds(id, project_id, meter_id, meter_no, transaction_no, amount, kind,
-			reverses_recharge_id, reason, status, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
-			r.ID, r.ProjectID, r.MeterID, r.MeterNo, r.TransactionNo, r.Amount, string(r.Kind), r.ReversesRechargeID,
-			r.Reason, string(r.Status), r.WorkflowID, r.CreatedBy); err != nil {
-			return err
-		}
-		out, err = scan(tx.QueryRow(ctx, `select `+columns+` from refunds where id=$1`, r.ID))
-		created = true
-		return err
-	})
-	var pe *pgconn.PgError
-	switch {
-	case errors.Is(err, ErrAlreadyReversed), errors.As(err, &pe) && pe.ConstraintName == "refunds_reverses_once":
-		return Refund{}, false, ErrAlreadyReversed
-	case store.IsUniqueViolation(err):
-		// The same number on another meter, in a race: the first one holds it.
-		existing, err := byTransactionNo(ctx, db, r.ProjectID, r.TransactionNo)
-		return existing, false, err
-	case err != nil:
-		return Refund{}, false, fmt.Errorf("apply for %s: %w", r.Kind, err)
-	}
-	return out, created, nil
+	return refundstore.SettleRefund(ctx, a.DB, in)
 }

@@ -14,9 +14,9 @@ type Batch = batch
 
 // NewBatch is a batch of one answered reading per meter.
 func NewBatch(ids []uuid.UUID, takenAt time.Time, energy int64) *Batch {
-	b := &batch{rows: make([]row, len(ids))}
+	b := &batch{Rows: make([]row, len(ids))}
 	for i, id := range ids {
-		b.rows[i] = row{meter: id, takenAt: takenAt, s: modbus.Snapshot{Energy: energy + int64(i), Voltage: 2200,
+		b.Rows[i] = row{Meter: id, TakenAt: takenAt, S: modbus.Snapshot{Energy: energy + int64(i), Voltage: 2200,
 			Remaining: 5000, PurchaseCount: 1, CumulativePurchased: 5000}}
 	}
 	return b
@@ -26,27 +26,4 @@ func NewBatch(ids []uuid.UUID, takenAt time.Time, energy int64) *Batch {
 func (a *Activities) Write(ctx context.Context, at time.Time, b *Batch) error {
 	_, err := a.write(ctx, at, b)
 	return err
-}
-
-// WritePhases is Write, telling how long the readings' COPY and the state
-// upsert took. A function, not a method: tests register Activities whole.
-func WritePhases(ctx context.Context, a *Activities, at time.Time, b *Batch) (readings, state time.Duration, err error) {
-	ph, err := a.write(ctx, at, b)
-	return ph.readings, ph.state, err
-}
-
-// WriteStaged is Write through the conflict-proof staging path.
-func (a *Activities) WriteStaged(ctx context.Context, at time.Time, b *Batch) error {
-	var ph phases
-	return a.writeTx(ctx, at, a.now(), b, true, &ph)
-}
-
-// NumericCopy is a binary COPY stream of one numeric column: v[i]×10^-places[i].
-func NumericCopy(v []int64, places []int) []byte {
-	b := append([]byte(nil), copyBinaryHeader...)
-	for i := range v {
-		b = appendFieldCount(b, 1)
-		b = appendNumeric(b, v[i], places[i])
-	}
-	return append(b, copyBinaryTrailer...)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/domain/money"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
 // MeterInput names one meter to read now (the API's on-demand read).
@@ -18,16 +19,9 @@ type MeterInput struct {
 	MeterID   string `json:"meterId"`
 }
 
-// MeterReading is the fresh state of one meter.
-type MeterReading struct {
-	MeterNo       string       `json:"meterNo"`
-	Remaining     money.Amount `json:"remaining"`
-	PurchaseCount int          `json:"purchaseCount"`
-	EnergyCenti   int64        `json:"energyCentiKwh"` // 0.01 kWh
-	Relay         int          `json:"relay"`
-	Mode          int          `json:"mode"`
-	ReadAt        time.Time    `json:"readAt"`
-}
+// MeterReading is the fresh state of one meter; the store's type, so the
+// workflow's history keeps the same JSON.
+type MeterReading = sweepstore.MeterReading
 
 // SweepMeter reads one meter through the sweep's path: the reading, the
 // latest state and the contact counters are written as a sweep writes them,
@@ -52,21 +46,21 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 	}
 	o := a.readGateway(ctx, g, at)
 	var b batch
-	b.add(o)
+	addOutcome(&b, o)
 	if _, err := a.write(ctx, at, &b); err != nil {
 		return MeterReading{}, err
 	}
-	a.observe(ctx, b.rows)
+	a.observe(ctx, b.Rows)
 	m := g.meters[0]
 	switch {
 	case o.down != "":
 		return MeterReading{}, fmt.Errorf("meter %s: gateway %s: %s", m.meterNo, g.code, o.down)
 	case len(o.failed) > 0:
-		return MeterReading{}, fmt.Errorf("meter %s: %s", m.meterNo, o.failed[0].err)
+		return MeterReading{}, fmt.Errorf("meter %s: %s", m.meterNo, o.failed[0].Err)
 	case len(o.rows) == 0:
 		return MeterReading{}, errors.New("meter " + m.meterNo + " was not read")
 	}
 	r := o.rows[0]
-	return MeterReading{MeterNo: m.meterNo, Remaining: money.FromCents(r.s.Remaining), PurchaseCount: int(r.s.PurchaseCount),
-		EnergyCenti: r.s.Energy, Relay: int(r.s.Relay), Mode: int(r.s.Mode), ReadAt: r.takenAt}, nil
+	return MeterReading{MeterNo: m.meterNo, Remaining: money.FromCents(r.S.Remaining), PurchaseCount: int(r.S.PurchaseCount),
+		EnergyCenti: r.S.Energy, Relay: int(r.S.Relay), Mode: int(r.S.Mode), ReadAt: r.TakenAt}, nil
 }

@@ -30,16 +30,38 @@ import (
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
 // LostAfter is how many consecutive failed reads make a meter lost (失联).
-const LostAfter = 3
+const LostAfter = sweepstore.LostAfter
 
 // Event kinds in device_events.
 const (
-	EventMeterLost   = "meter_lost_contact"
-	EventGatewayLost = "gateway_lost_contact"
+	EventMeterLost   = sweepstore.EventMeterLost
+	EventGatewayLost = sweepstore.EventGatewayLost
 )
+
+// What a write sends to PostgreSQL, as store/sweep takes it.
+type (
+	batch   = sweepstore.Batch
+	row     = sweepstore.Row
+	failure = sweepstore.Failure
+)
+
+// addOutcome adds what reading one gateway produced to the next write.
+func addOutcome(b *batch, o gatewayOutcome) {
+	b.Rows = append(b.Rows, o.rows...)
+	b.Failed = append(b.Failed, o.failed...)
+	if o.skipped < len(o.gw.meters) || len(o.gw.meters) == 0 {
+		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.id, Down: o.down})
+	}
+}
+
+// write stores a batch through store/sweep (see sweepstore.Write).
+func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (sweepstore.Phases, error) {
+	return sweepstore.Write(ctx, a.DB, a.log(), at, a.now(), b)
+}
 
 // Activities run on the devices queue.
 type Activities struct {
@@ -102,8 +124,8 @@ func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
 	}
 	var ids []string
 	for _, r := range rows {
-		if r.platform {
-			ids = append(ids, r.meter.String())
+		if r.Platform {
+			ids = append(ids, r.Meter.String())
 		}
 	}
 	if len(ids) == 0 {
@@ -127,8 +149,8 @@ func (a *Activities) observe(ctx context.Context, rows []row) {
 	}
 	var obs []alarm.Observation
 	for _, r := range rows {
-		if r.alarmed {
-			obs = append(obs, alarm.Observation{MeterID: r.meter.String(), Remaining: money.FromCents(r.s.Remaining), At: r.takenAt})
+		if r.Alarmed {
+			obs = append(obs, alarm.Observation{MeterID: r.Meter.String(), Remaining: money.FromCents(r.S.Remaining), At: r.TakenAt})
 		}
 	}
 	if len(obs) == 0 {
@@ -301,7 +323,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			if werr != nil {
 				continue // drain; the activity fails and its retry skips what was written
 			}
-			var ph phases
+			var ph sweepstore.Phases
 			var release func()
 			if release, werr = a.writeSlot(ctx); werr != nil {
 				continue
@@ -309,21 +331,21 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 			t := time.Now() // the write's own time, not its wait for a slot
 			ph, werr = a.write(ctx, at, b)
 			writeT += time.Since(t)
-			readingsT += ph.readings
-			stateT += ph.state
+			readingsT += ph.Readings
+			stateT += ph.State
 			if werr == nil {
 				// In the same turn: the hooks' queries count against the
 				// same bound on PostgreSQL work.
 				t = time.Now()
-				a.observe(ctx, b.rows)
-				a.bill(ctx, at, b.rows)
+				a.observe(ctx, b.Rows)
+				a.bill(ctx, at, b.Rows)
 				hooksT += time.Since(t)
 			}
 			release()
-			written.Add(int64(len(b.rows)))
+			written.Add(int64(len(b.Rows)))
 		}
 	}()
-	newBatch := func() *batch { return &batch{rows: make([]row, 0, a.flushRows()+256)} }
+	newBatch := func() *batch { return &batch{Rows: make([]row, 0, a.flushRows()+256)} }
 	pending := newBatch()
 	for o := range outcomes {
 		res.Skipped += o.skipped
@@ -332,13 +354,13 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 		if o.down != "" {
 			res.GatewaysDown++
 		}
-		pending.add(o)
-		if len(pending.rows) >= a.flushRows() {
+		addOutcome(pending, o)
+		if len(pending.Rows) >= a.flushRows() {
 			toWrite <- pending
 			pending = newBatch()
 		}
 	}
-	if !pending.empty() {
+	if !pending.Empty() {
 		toWrite <- pending
 	}
 	close(toWrite)
@@ -590,18 +612,6 @@ type gatewayOutcome struct {
 	skipped int
 }
 
-type row struct {
-	meter             uuid.UUID
-	takenAt           time.Time
-	s                 modbus.Snapshot
-	alarmed, platform bool // see meter
-}
-
-type failure struct {
-	meter uuid.UUID
-	err   string
-}
-
 // readGateway reads the gateway's meters one after the other over its one
 // connection. A gateway that cannot be connected is down: its meters are
 // not counted as failing, the gateway event speaks for them.
@@ -631,10 +641,10 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 			if ctx.Err() != nil {
 				return out
 			}
-			out.failed = append(out.failed, failure{m.uuid, err.Error()})
+			out.failed = append(out.failed, failure{Meter: m.uuid, Err: err.Error()})
 			continue
 		}
-		out.rows = append(out.rows, row{meter: m.uuid, takenAt: a.now(), s: s, alarmed: m.alarmed, platform: m.platform})
+		out.rows = append(out.rows, row{Meter: m.uuid, TakenAt: a.now(), S: s, Alarmed: m.alarmed, Platform: m.platform})
 	}
 	return out
 }
@@ -658,9 +668,9 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 		for _, m := range run {
 			switch {
 			case err != nil:
-				out.failed = append(out.failed, failure{m.uuid, err.Error()})
+				out.failed = append(out.failed, failure{Meter: m.uuid, Err: err.Error()})
 			case m.unit < 1 || m.unit > 247:
-				out.failed = append(out.failed, failure{m.uuid, fmt.Sprintf("unit address %d outside 1..247", m.unit)})
+				out.failed = append(out.failed, failure{Meter: m.uuid, Err: fmt.Sprintf("unit address %d outside 1..247", m.unit)})
 			default:
 				units = append(units, uint8(m.unit))
 				valid = append(valid, m)
@@ -681,10 +691,10 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 				if ctx.Err() != nil {
 					return out
 				}
-				out.failed = append(out.failed, failure{m.uuid, r.Err.Error()})
+				out.failed = append(out.failed, failure{Meter: m.uuid, Err: r.Err.Error()})
 				continue
 			}
-			out.rows = append(out.rows, row{meter: m.uuid, takenAt: takenAt, s: r.Snapshot, alarmed: m.alarmed, platform: m.platform})
+			out.rows = append(out.rows, row{Meter: m.uuid, TakenAt: takenAt, S: r.Snapshot, Alarmed: m.alarmed, Platform: m.platform})
 		}
 	}
 	return out

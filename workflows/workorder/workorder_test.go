@@ -20,6 +20,7 @@ import (
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
+	wostore "github.com/voltflow/voltflow/store/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -173,7 +174,7 @@ func TestEscalatesAndClosesWithResolution(t *testing.T) {
 	if res.Resolution != "fan replaced" || len(res.Escalated) != 2 {
 		t.Fatalf("result %+v", res)
 	}
-	o, err := acts.Get(context.Background(), f.db, []string{f.project}, res.ID)
+	o, err := wostore.Get(context.Background(), f.db, []string{f.project}, res.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

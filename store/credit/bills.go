@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	"github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
@@ -112,9 +111,9 @@ type CloseInput struct {
 // must equal the receivable's ledger balance to the cent, and money repaid
 // but not yet allocated settles bills oldest first. Closing a cycle again
 // returns its bill.
-func (a *Activities) CloseCycle(ctx context.Context, in CloseInput) (Bill, error) {
+func CloseCycle(ctx context.Context, db *store.DB, in CloseInput) (Bill, error) {
 	var out Bill
-	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var code string
 		if err := tx.QueryRow(ctx, `select e.code from credit_accounts c join enterprises e on e.id=c.enterprise_id
 			where c.enterprise_id=$1 for update of c`, in.EnterpriseID).Scan(&code); err != nil {
@@ -179,7 +178,7 @@ func (a *Activities) CloseCycle(ctx context.Context, in CloseInput) (Bill, error
 	if err != nil {
 		return out, err
 	}
-	out.Lines, out.PaymentList, err = lines(ctx, a.DB, out.ID)
+	out.Lines, out.PaymentList, err = lines(ctx, db, out.ID)
 	return out, err
 }
 
@@ -221,34 +220,36 @@ type BillInput struct {
 	BillID string `json:"billId"`
 }
 
+// Mail is a message a bill step sends; Ref makes sending it idempotent.
+type Mail struct {
+	ProjectID, Ref    string
+	To, Subject, Body string
+}
+
+// Send delivers a Mail; the activities send through activities/mail.
+type Send func(ctx context.Context, m Mail) error
+
 // EmailBill sends the bill to the enterprise's address once.
-func (a *Activities) EmailBill(ctx context.Context, in BillInput) error {
+func EmailBill(ctx context.Context, db *store.DB, in BillInput, send Send) error {
 	var e Enterprise
-	b, err := scanBill(a.DB.QueryRow(ctx, `select `+billColumns+` from enterprise_bills b where b.id=$1`, in.BillID))
+	b, err := scanBill(db.QueryRow(ctx, `select `+billColumns+` from enterprise_bills b where b.id=$1`, in.BillID))
 	if err != nil {
 		return fmt.Errorf("bill %s: %w", in.BillID, err)
 	}
-	if err := a.DB.QueryRow(ctx, `select code, name, email from enterprises where id=$1`, b.EnterpriseID).Scan(&e.Code, &e.Name, &e.Email); err != nil {
+	if err := db.QueryRow(ctx, `select code, name, email from enterprises where id=$1`, b.EnterpriseID).Scan(&e.Code, &e.Name, &e.Email); err != nil {
 		return err
 	}
-	if b.Lines, b.PaymentList, err = lines(ctx, a.DB, b.ID); err != nil {
+	if b.Lines, b.PaymentList, err = lines(ctx, db, b.ID); err != nil {
 		return err
 	}
 	text := bill.Render(bill.Header{EnterpriseName: e.Name, EnterpriseCode: e.Code, CycleNo: b.CycleNo, PeriodStart: b.PeriodStart,
 		PeriodEnd: b.PeriodEnd, DueAt: b.DueAt}, b.Statement)
-	if err := a.mail().SendMail(ctx, mail.SendInput{ProjectID: b.ProjectID, Ref: "bill/" + b.ID, Message: mail.Message{
-		To: e.Email, Subject: fmt.Sprintf("Bill %d: %s due %s", b.CycleNo, b.AmountDue, b.DueAt.Format("2006-01-02")), Body: text}}); err != nil {
+	if err := send(ctx, Mail{ProjectID: b.ProjectID, Ref: "bill/" + b.ID,
+		To: e.Email, Subject: fmt.Sprintf("Bill %d: %s due %s", b.CycleNo, b.AmountDue, b.DueAt.Format("2006-01-02")), Body: text}); err != nil {
 		return err
 	}
-	_, err = a.DB.Exec(ctx, `update enterprise_bills set emailed_at=coalesce(emailed_at, now()) where id=$1`, b.ID)
+	_, err = db.Exec(ctx, `update enterprise_bills set emailed_at=coalesce(emailed_at, now()) where id=$1`, b.ID)
 	return err
-}
-
-func (a *Activities) mail() *mail.Activities {
-	if a.Mail == nil {
-		return &mail.Activities{DB: a.DB}
-	}
-	return a.Mail
 }
 
 // EscalateInput checks an enterprise's unpaid bills at a moment.
@@ -267,9 +268,9 @@ type Escalated struct {
 // still unpaid after its grace. The reminder is mailed before the bill is
 // marked, so a retry after a crash mails (idempotently) again rather than
 // never.
-func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (Escalated, error) {
+func Escalate(ctx context.Context, db *store.DB, in EscalateInput, send Send) (Escalated, error) {
 	var out Escalated
-	rows, err := a.DB.Query(ctx, `select `+billColumns+` from enterprise_bills b where b.enterprise_id=$1 and b.status <> 'written_off'
+	rows, err := db.Query(ctx, `select `+billColumns+` from enterprise_bills b where b.enterprise_id=$1 and b.status <> 'written_off'
 		order by b.cycle_no`, in.EnterpriseID)
 	if err != nil {
 		return out, err
@@ -279,26 +280,26 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (Escalated,
 		return out, err
 	}
 	var email, name string
-	if err := a.DB.QueryRow(ctx, `select email, name from enterprises where id=$1`, in.EnterpriseID).Scan(&email, &name); err != nil {
+	if err := db.QueryRow(ctx, `select email, name from enterprises where id=$1`, in.EnterpriseID).Scan(&email, &name); err != nil {
 		return out, err
 	}
 	for _, b := range bills {
 		step := bill.Escalation(in.At, b.DueAt, b.SuspendAt, b.AmountDue.Sub(b.Paid), b.RemindedAt != nil, b.SuspendedAt != nil)
 		// A bill suspended before anyone reminded (a check that came late) is reminded too.
 		if step == bill.Remind || step == bill.Suspend && b.RemindedAt == nil {
-			if err := a.mail().SendMail(ctx, mail.SendInput{ProjectID: b.ProjectID, Ref: "bill-reminder/" + b.ID, Message: mail.Message{
+			if err := send(ctx, Mail{ProjectID: b.ProjectID, Ref: "bill-reminder/" + b.ID,
 				To: email, Subject: fmt.Sprintf("Reminder: bill %d is overdue", b.CycleNo),
 				Body: fmt.Sprintf("Dear %s,\nbill %d of %s is overdue since %s; %s remains unpaid. Credit is suspended on %s unless it is repaid.\n",
-					name, b.CycleNo, b.AmountDue, b.DueAt.Format(time.RFC3339), b.AmountDue.Sub(b.Paid), b.SuspendAt.Format(time.RFC3339))}}); err != nil {
+					name, b.CycleNo, b.AmountDue, b.DueAt.Format(time.RFC3339), b.AmountDue.Sub(b.Paid), b.SuspendAt.Format(time.RFC3339))}); err != nil {
 				return out, err
 			}
-			if _, err := a.DB.Exec(ctx, `update enterprise_bills set status='overdue', reminded_at=$2 where id=$1 and status='issued'`, b.ID, in.At); err != nil {
+			if _, err := db.Exec(ctx, `update enterprise_bills set status='overdue', reminded_at=$2 where id=$1 and status='issued'`, b.ID, in.At); err != nil {
 				return out, err
 			}
 			out.Reminded = append(out.Reminded, b.CycleNo)
 		}
 		if step == bill.Suspend {
-			err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+			err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 				// The lock orders this with Repay: a bill written off meanwhile suspends nothing.
 				if _, err := tx.Exec(ctx, `select 1 from credit_accounts where enterprise_id=$1 for update`, in.EnterpriseID); err != nil {
 					return err

@@ -9,11 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
 // Recharge is an enterprise recharge (企业充值) as the API shows it. Its
@@ -82,8 +82,8 @@ type RechargeStatusInput struct {
 }
 
 // SetEnterpriseRechargeStatus writes the status the API shows.
-func (a *Activities) SetEnterpriseRechargeStatus(ctx context.Context, in RechargeStatusInput) error {
-	return rechargeacts.WriteStatus(ctx, a.DB, "enterprise_recharges", "enterprise recharge", in.RechargeID, in.Status, in.Failure)
+func SetEnterpriseRechargeStatus(ctx context.Context, db *store.DB, in RechargeStatusInput) error {
+	return rechargestore.WriteStatus(ctx, db, "enterprise_recharges", "enterprise recharge", in.RechargeID, in.Status, in.Failure)
 }
 
 // BookRechargeInput books an approved enterprise recharge.
@@ -97,9 +97,9 @@ type BookRechargeInput struct {
 // BookEnterpriseRecharge books cash into the enterprise's wallet (记账) and
 // completes the recharge in one transaction: a completed recharge is
 // always booked, a rejected one never.
-func (a *Activities) BookEnterpriseRecharge(ctx context.Context, in BookRechargeInput) error {
+func BookEnterpriseRecharge(ctx context.Context, db *store.DB, in BookRechargeInput) error {
 	e := domain.RechargeEntry("enterprise-recharge/"+in.RechargeID, in.EnterpriseCode, in.Amount)
-	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+	return store.InTx(ctx, db, func(tx pgx.Tx) error {
 		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}

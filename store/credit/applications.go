@@ -8,12 +8,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
 // Application is a credit-limit application (信用额度申请 / 调整申请).
@@ -121,8 +121,8 @@ type ApplicationStatusInput struct {
 }
 
 // SetApplicationStatus writes the status the API shows.
-func (a *Activities) SetApplicationStatus(ctx context.Context, in ApplicationStatusInput) error {
-	return rechargeacts.WriteStatus(ctx, a.DB, "credit_applications", "credit application", in.ApplicationID, in.Status, in.Failure)
+func SetApplicationStatus(ctx context.Context, db *store.DB, in ApplicationStatusInput) error {
+	return rechargestore.WriteStatus(ctx, db, "credit_applications", "credit application", in.ApplicationID, in.Status, in.Failure)
 }
 
 // ApplyLimitInput puts an approved application into force.
@@ -140,9 +140,9 @@ type ApplyLimitResult struct {
 // ApplyCreditLimit opens the credit account or changes its limit under the
 // enterprise's row lock, checking the application again (another opening
 // may have been approved meanwhile). Applying twice changes nothing more.
-func (a *Activities) ApplyCreditLimit(ctx context.Context, in ApplyLimitInput) (ApplyLimitResult, error) {
+func ApplyCreditLimit(ctx context.Context, db *store.DB, in ApplyLimitInput) (ApplyLimitResult, error) {
 	var out ApplyLimitResult
-	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		app, err := scanApplication(tx.QueryRow(ctx, `select `+applicationColumns+` from credit_applications a join enterprises e on e.id=a.enterprise_id
 			where a.id=$1 for update of a`, in.ApplicationID))
 		if err != nil {

@@ -88,8 +88,8 @@ type VoidInput struct {
 }
 
 // RejectVoid records a refused void; the voucher stays as it was.
-func (a *Activities) RejectVoid(ctx context.Context, in VoidInput) error {
-	_, err := a.DB.Exec(ctx, `update voucher_voids set status='rejected', updated_at=now() where id=$1 and status='pending_approval'`, in.VoidID)
+func RejectVoid(ctx context.Context, db *store.DB, in VoidInput) error {
+	_, err := db.Exec(ctx, `update voucher_voids set status='rejected', updated_at=now() where id=$1 and status='pending_approval'`, in.VoidID)
 	return err
 }
 
@@ -98,9 +98,9 @@ func (a *Activities) RejectVoid(ctx context.Context, in VoidInput) error {
 // in one transaction. A voucher that stopped being active meanwhile (spent
 // or expired) has nothing left to void: the application completes without
 // booking. It reports the voucher's status afterwards.
-func (a *Activities) VoidVoucher(ctx context.Context, in VoidInput) (domain.Status, error) {
+func VoidVoucher(ctx context.Context, db *store.DB, in VoidInput) (domain.Status, error) {
 	var out domain.Status
-	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var voucherID, projectID string
 		if err := tx.QueryRow(ctx, `select voucher_id, project_id from voucher_voids where id=$1`, in.VoidID).Scan(&voucherID, &projectID); err != nil {
 			return fmt.Errorf("void %s: %w", in.VoidID, err)

@@ -9,13 +9,13 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/meterimport"
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/simulator"
 	dom "github.com/voltflow/voltflow/domain/meterimport"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/meterimport"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 

@@ -4,30 +4,55 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/store"
 )
 
-// batch is what one write sends to PostgreSQL.
-type batch struct {
-	rows     []row
-	failed   []failure
-	gateways []gatewayOutcome // rows and failed are not used from these
+// LostAfter is how many consecutive failed reads make a meter lost (失联).
+const LostAfter = 3
+
+// Event kinds in device_events.
+const (
+	EventMeterLost   = "meter_lost_contact"
+	EventGatewayLost = "gateway_lost_contact"
+)
+
+// Batch is what one write sends to PostgreSQL.
+type Batch struct {
+	Rows     []Row
+	Failed   []Failure
+	Gateways []Contact
 }
 
-func (b *batch) add(o gatewayOutcome) {
-	b.rows = append(b.rows, o.rows...)
-	b.failed = append(b.failed, o.failed...)
-	if o.skipped < len(o.gw.meters) || len(o.gw.meters) == 0 {
-		b.gateways = append(b.gateways, gatewayOutcome{gw: o.gw, down: o.down})
-	}
+// Empty reports a batch with nothing to write.
+func (b *Batch) Empty() bool { return len(b.Rows) == 0 && len(b.Failed) == 0 && len(b.Gateways) == 0 }
+
+// Row is one meter's answer.
+type Row struct {
+	Meter             uuid.UUID
+	TakenAt           time.Time
+	S                 modbus.Snapshot
+	Alarmed, Platform bool // what the hooks after a write need to hear of
 }
 
-func (b *batch) empty() bool { return len(b.rows) == 0 && len(b.failed) == 0 && len(b.gateways) == 0 }
+// Failure is a meter that did not answer.
+type Failure struct {
+	Meter uuid.UUID
+	Err   string
+}
+
+// Contact is whether a gateway could be connected.
+type Contact struct {
+	GatewayID string
+	Down      string // why the gateway could not be connected; "" if it could
+}
 
 var stageColumns = []string{"meter_id", "taken_at", "energy", "sharp", "peak", "flat", "valley", "voltage", "current",
 	"power", "remaining", "purchase_count", "cumulative", "relay", "mode", "status"}
@@ -35,49 +60,49 @@ var stageColumns = []string{"meter_id", "taken_at", "energy", "sharp", "peak", "
 var readingColumns = []string{"meter_id", "read_at", "taken_at", "energy_kwh", "sharp_kwh", "peak_kwh", "flat_kwh",
 	"valley_kwh", "voltage_v", "current_a", "power_kw", "remaining", "purchase_count", "relay", "mode", "status_flags"}
 
-// phases is where one write's time went.
-type phases struct{ readings, state time.Duration }
+// Phases is where one write's time went.
+type Phases struct{ Readings, State time.Duration }
 
-// write stores a batch in one transaction: the readings, the latest state,
+// Write stores a batch in one transaction: the readings, the latest state,
 // the contact counters and the events. The readings are COPied straight
 // into the table; if one of them is already there (a zombie attempt of the
 // same batch wrote it meanwhile), the transaction is redone through a
 // staging table and INSERT … ON CONFLICT DO NOTHING, so nothing is written
 // twice and nothing is lost.
-func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (phases, error) {
-	now := a.now()
-	var ph phases
-	err := a.writeTx(ctx, at, now, b, false, &ph)
+func Write(ctx context.Context, db *store.DB, log *slog.Logger, at, now time.Time, b *Batch) (Phases, error) {
+	var ph Phases
+	err := WriteTx(ctx, db, at, now, b, false, &ph)
 	if store.IsUniqueViolation(err) {
-		a.log().Info("sweep write: readings already there, writing through the staging table", "at", at, "rows", len(b.rows))
-		ph = phases{}
-		err = a.writeTx(ctx, at, now, b, true, &ph)
+		log.Info("sweep write: readings already there, writing through the staging table", "at", at, "rows", len(b.Rows))
+		ph = Phases{}
+		err = WriteTx(ctx, db, at, now, b, true, &ph)
 	}
 	return ph, err
 }
 
-func (a *Activities) writeTx(ctx context.Context, at, now time.Time, b *batch, staged bool, ph *phases) error {
-	return store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		if len(b.rows) > 0 {
+// WriteTx is one attempt of Write: straight COPY, or staged.
+func WriteTx(ctx context.Context, db *store.DB, at, now time.Time, b *Batch, staged bool, ph *Phases) error {
+	return store.InTx(ctx, db, func(tx pgx.Tx) error {
+		if len(b.Rows) > 0 {
 			t := time.Now()
 			write := copyReadings
 			if staged {
 				write = stageReadings
 			}
-			if err := write(ctx, tx, at, b.rows); err != nil {
+			if err := write(ctx, tx, at, b.Rows); err != nil {
 				return err
 			}
-			ph.readings = time.Since(t)
+			ph.Readings = time.Since(t)
 			t = time.Now()
-			if err := writeState(ctx, tx, at, now, b.rows); err != nil {
+			if err := writeState(ctx, tx, at, now, b.Rows); err != nil {
 				return err
 			}
-			ph.state = time.Since(t)
+			ph.State = time.Since(t)
 		}
 		if err := writeMeterContact(ctx, tx, at, now, b); err != nil {
 			return err
 		}
-		return writeGatewayContact(ctx, tx, at, now, b.gateways)
+		return writeGatewayContact(ctx, tx, at, now, b.Gateways)
 	})
 }
 
@@ -86,16 +111,16 @@ func (a *Activities) writeTx(ctx context.Context, at, now time.Time, b *batch, s
 // numeric through math/big, and the text format made the server parse
 // every value. A reading already there is a unique violation that aborts
 // the transaction.
-func copyReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) error {
+func copyReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []Row) error {
 	// About 190 bytes a row; growing a buffer of megabytes costs copies.
 	buf := make([]byte, 0, len(copyBinaryHeader)+len(rows)*200+len(copyBinaryTrailer))
 	buf = append(buf, copyBinaryHeader...)
 	for _, r := range rows {
-		s := r.s
+		s := r.S
 		buf = appendFieldCount(buf, len(readingColumns))
-		buf = appendUUID(buf, r.meter)
+		buf = appendUUID(buf, r.Meter)
 		buf = appendTimestamptz(buf, at)
-		buf = appendTimestamptz(buf, r.takenAt)
+		buf = appendTimestamptz(buf, r.TakenAt)
 		for _, v := range [...]struct {
 			v      int64
 			places int
@@ -119,7 +144,7 @@ var copyReadingsSQL = "copy readings (" + strings.Join(readingColumns, ", ") + "
 
 // stageReadings is the slow, conflict-proof path: COPY into a staging
 // table, then INSERT … ON CONFLICT DO NOTHING.
-func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) error {
+func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []Row) error {
 	// Registers in their own integer units: COPY moves plain integers, the
 	// INSERT scales them exactly into numeric.
 	if _, err := tx.Exec(ctx, `create temp table sweep_stage (meter_id uuid, taken_at timestamptz, energy bigint,
@@ -135,8 +160,8 @@ func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) err
 		}
 		r := rows[i]
 		i++
-		s := r.s
-		return []any{[16]byte(r.meter), r.takenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
+		s := r.S
+		return []any{[16]byte(r.Meter), r.TakenAt, s.Energy, s.EnergySharp, s.EnergyPeak, s.EnergyFlat, s.EnergyValley,
 			s.Voltage, s.Current, s.Power, s.Remaining, int32(s.PurchaseCount), s.CumulativePurchased,
 			int16(s.Relay), int16(s.Mode), int32(s.Status)}, nil
 	})
@@ -156,7 +181,7 @@ func stageReadings(ctx context.Context, tx pgx.Tx, at time.Time, rows []row) err
 // writeState upserts the latest state from arrays (no staging table: its
 // create and drop cost more catalog work than the arrays' decoding), and
 // resets the contact counters of meters that answer again.
-func writeState(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) error {
+func writeState(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []Row) error {
 	n := len(rows)
 	// Plain [16]byte: pgx encodes it directly, while uuid.UUID goes through
 	// driver.Valuer after failed plans whose errors cost more than the COPY.
@@ -166,8 +191,8 @@ func writeState(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) e
 	count, status := make([]int32, n), make([]int32, n)
 	relay, mode := make([]int16, n), make([]int16, n)
 	for i, r := range rows {
-		s := r.s
-		ids[i], taken[i] = r.meter, r.takenAt
+		s := r.S
+		ids[i], taken[i] = r.Meter, r.TakenAt
 		remaining[i], cumulative[i], energy[i] = s.Remaining, s.CumulativePurchased, s.Energy
 		count[i], status[i], relay[i], mode[i] = int32(s.PurchaseCount), int32(s.Status), int16(s.Relay), int16(s.Mode)
 	}
@@ -210,14 +235,14 @@ func writeState(ctx context.Context, tx pgx.Tx, at, now time.Time, rows []row) e
 // slot (last_sweep_at), so a retried batch does not count it twice; at
 // LostAfter the meter is lost and one event is raised (the partial unique
 // index keeps it to one open event).
-func writeMeterContact(ctx context.Context, tx pgx.Tx, at, now time.Time, b *batch) error {
-	if len(b.failed) == 0 {
+func writeMeterContact(ctx context.Context, tx pgx.Tx, at, now time.Time, b *Batch) error {
+	if len(b.Failed) == 0 {
 		return nil
 	}
-	ids := make([][16]byte, len(b.failed))
-	errs := make([]string, len(b.failed))
-	for i, f := range b.failed {
-		ids[i], errs[i] = f.meter, f.err
+	ids := make([][16]byte, len(b.Failed))
+	errs := make([]string, len(b.Failed))
+	for i, f := range b.Failed {
+		ids[i], errs[i] = f.Meter, f.Err
 	}
 	if _, err := tx.Exec(ctx, `with f as (select unnest($1::uuid[]) as meter_id, unnest($2::text[]) as err),
 		counted as (
@@ -242,7 +267,7 @@ func writeMeterContact(ctx context.Context, tx pgx.Tx, at, now time.Time, b *bat
 
 // writeGatewayContact records whether each gateway could be connected, and
 // raises or clears the gateway's lost-contact event.
-func writeGatewayContact(ctx context.Context, tx pgx.Tx, at, now time.Time, gws []gatewayOutcome) error {
+func writeGatewayContact(ctx context.Context, tx pgx.Tx, at, now time.Time, gws []Contact) error {
 	if len(gws) == 0 {
 		return nil
 	}
@@ -250,7 +275,7 @@ func writeGatewayContact(ctx context.Context, tx pgx.Tx, at, now time.Time, gws 
 	up := make([]bool, len(gws))
 	errs := make([]string, len(gws))
 	for i, g := range gws {
-		ids[i], up[i], errs[i] = g.gw.id, g.down == "", g.down
+		ids[i], up[i], errs[i] = g.GatewayID, g.Down == "", g.Down
 	}
 	if _, err := tx.Exec(ctx, `with g as (select unnest($1::uuid[]) as gateway_id, unnest($2::bool[]) as reachable,
 			unnest($3::text[]) as err),

@@ -1,8 +1,8 @@
 // Package credit keeps enterprise customers, their prepaid recharges,
 // credit accounts, consumption on credit, bills and repayments in
 // PostgreSQL, and books each in the ledger in the same transaction as its
-// projection. Activities are idempotent; the functions without a receiver
-// are the API's reads and intakes.
+// projection. The API and the activities (activities/credit) share these
+// queries and writes; the activities' steps are idempotent.
 package credit
 
 import (
@@ -15,18 +15,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	"github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/domain/creditline"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
-
-// Activities run on the main queue.
-type Activities struct {
-	DB   *store.DB
-	Mail *mail.Activities // bills and reminders go out through it
-}
 
 // Errors the API maps to problem codes.
 var (

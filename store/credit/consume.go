@@ -91,12 +91,6 @@ func Consume(ctx context.Context, db *store.DB, in ConsumeInput) (Consumption, b
 	return out, created, err
 }
 
-// Consume is the activity form of Consume, for workflows that charge to credit.
-func (a *Activities) Consume(ctx context.Context, in ConsumeInput) (Consumption, error) {
-	c, _, err := Consume(ctx, a.DB, in)
-	return c, err
-}
-
 const consumptionColumns = `id, enterprise_id, key, amount, description, bill_id, created_at`
 
 func scanConsumption(row pgx.Row) (Consumption, error) {

@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/activities/ledger"
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
-	refundacts "github.com/voltflow/voltflow/activities/refund"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
@@ -19,6 +17,8 @@ import (
 	domain "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
+	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -58,16 +58,15 @@ func setup(t *testing.T) fixture {
 	}
 	rows.Close()
 	hundred := money.MustParse("100.00")
-	if _, _, err := rechargeacts.Create(ctx, db, rechargeacts.Recharge{ID: f.rechargeID, ProjectID: f.projectID, MeterID: f.meterID,
+	if _, _, err := rechargestore.Create(ctx, db, rechargestore.Recharge{ID: f.rechargeID, ProjectID: f.projectID, MeterID: f.meterID,
 		MeterNo: "M0001", Amount: hundred, TransactionNo: "T1", Status: recharge.Approved, WorkflowID: "recharge/" + f.rechargeID,
 		CreatedBy: f.operator}); err != nil {
 		t.Fatal(err)
 	}
-	ra := &rechargeacts.Activities{DB: db}
-	if err := ra.BookRecharge(ctx, rechargeacts.BookInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred}); err != nil {
+	if err := rechargestore.BookRecharge(ctx, db, rechargestore.BookInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ra.SettleRecharge(ctx, rechargeacts.SettleInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred, Counter: 1}); err != nil {
+	if err := rechargestore.SettleRecharge(ctx, db, rechargestore.SettleInput{RechargeID: f.rechargeID, ProjectID: f.projectID, MeterNo: "M0001", Amount: hundred, Counter: 1}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -88,12 +87,11 @@ func (f fixture) issued(t *testing.T) Batch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Activities{DB: f.db}
-	if err := a.RecordIssuance(f.ctx, IssuanceInput{BatchID: b.ID, CustomerIDs: f.customers}); err != nil {
+	if err := RecordIssuance(f.ctx, f.db, IssuanceInput{BatchID: b.ID, CustomerIDs: f.customers}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // issuing again books nothing new
-		if n, err := a.IssueBatch(f.ctx, IssueInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != 2 {
+		if n, err := IssueBatch(f.ctx, f.db, IssueInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != 2 {
 			t.Fatalf("issue: %d %v", n, err)
 		}
 	}
@@ -140,7 +138,7 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 		}
 	}
 	// The refund rules see only the cash wallet: 85.00, not 100.00.
-	bal, err := refundacts.Balance(f.ctx, f.db, f.projectID, f.meterID, "M0001")
+	bal, err := refundstore.Balance(f.ctx, f.db, f.projectID, f.meterID, "M0001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,9 +177,8 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if _, _, err := redeem(vs[1], "1.00", "R4"); !errors.Is(err, domain.ErrNotRedeemable) {
 		t.Fatalf("expired voucher redeemed: %v", err)
 	}
-	a := &Activities{DB: f.db}
 	for want := 1; want >= 0; want-- { // expiring again finds nothing
-		if n, err := a.ExpireBatch(f.ctx, ExpireInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != want {
+		if n, err := ExpireBatch(f.ctx, f.db, ExpireInput{BatchID: b.ID, ProjectID: f.projectID}); err != nil || n != want {
 			t.Fatalf("expire: %d %v", n, err)
 		}
 	}
@@ -219,9 +216,8 @@ func TestVoidBooksTheUnusedValueBackOnce(t *testing.T) {
 	if _, err := apply(); !errors.Is(err, ErrVoidUnderWay) {
 		t.Fatalf("second void: %v", err)
 	}
-	a := &Activities{DB: f.db}
 	for range 2 {
-		if st, err := a.VoidVoucher(f.ctx, VoidInput{VoidID: d.ID}); err != nil || (st != domain.Voided) {
+		if st, err := VoidVoucher(f.ctx, f.db, VoidInput{VoidID: d.ID}); err != nil || (st != domain.Voided) {
 			t.Fatalf("void: %s %v", st, err)
 		}
 	}

@@ -8,12 +8,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/activities/charging"
-	"github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/report"
 	"github.com/voltflow/voltflow/store/storetest"
+	"github.com/voltflow/voltflow/store/workorder"
 )
 
 var pg *storetest.Server

@@ -73,9 +73,8 @@ func TestATransactionIsInvoicedOnce(t *testing.T) {
 		t.Fatalf("replay: %v %v", created, err)
 	}
 
-	a := &Activities{DB: db}
 	// A rejection releases the recharges for another application...
-	if err := a.RejectInvoice(ctx, DecideInput{InvoiceID: first.ID, Reason: "wrong title"}); err != nil {
+	if err := RejectInvoice(ctx, db, DecideInput{InvoiceID: first.ID, Reason: "wrong title"}); err != nil {
 		t.Fatal(err)
 	}
 	second, _, err := apply("I5", paid2)
@@ -83,11 +82,11 @@ func TestATransactionIsInvoicedOnce(t *testing.T) {
 		t.Fatalf("after rejection: %v", err)
 	}
 	// ...an issue keeps them invoiced for good, with one number.
-	no, err := a.IssueInvoice(ctx, DecideInput{InvoiceID: second.ID})
+	no, err := IssueInvoice(ctx, db, DecideInput{InvoiceID: second.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := a.IssueInvoice(ctx, DecideInput{InvoiceID: second.ID}); again != no {
+	if again, _ := IssueInvoice(ctx, db, DecideInput{InvoiceID: second.ID}); again != no {
 		t.Fatalf("reissue gave %s, then %s", no, again)
 	}
 	got, err := Get(ctx, db, []string{p.ProjectID}, second.ID)

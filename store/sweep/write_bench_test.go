@@ -3,6 +3,7 @@ package sweep_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,9 +17,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/sweep"
 )
 
 // BenchmarkWrite100k is the database side of a 100,000-meter sweep alone:
@@ -55,7 +56,7 @@ func BenchmarkWrite100k(b *testing.B) {
 	if _, err := db.Exec(ctx, `analyze meters`); err != nil {
 		b.Fatal(err)
 	}
-	acts := &sweep.Activities{DB: db}
+	log := slog.New(slog.DiscardHandler) // as the activities log by default
 	// A slot of its own for every run: the benchmark function runs again
 	// for each b.N, on the same database.
 	at := time.Now().UTC().Truncate(time.Second)
@@ -104,13 +105,16 @@ func BenchmarkWrite100k(b *testing.B) {
 	}
 	var readingsT, stateT atomic.Int64
 	write := func(ctx context.Context, at time.Time, b *sweep.Batch) error {
-		r, s, err := sweep.WritePhases(ctx, acts, at, b)
-		readingsT.Add(int64(r))
-		stateT.Add(int64(s))
+		ph, err := sweep.Write(ctx, db, log, at, time.Now(), b)
+		readingsT.Add(int64(ph.Readings))
+		stateT.Add(int64(ph.State))
 		return err
 	}
 	if os.Getenv("SWEEP_BENCH_STAGED") == "1" {
-		write = acts.WriteStaged
+		write = func(ctx context.Context, at time.Time, b *sweep.Batch) error {
+			var ph sweep.Phases
+			return sweep.WriteTx(ctx, db, at, time.Now(), b, true, &ph)
+		}
 	}
 	// SWEEP_BENCH_WAL_COMPRESSION="off lz4" measures one more sweep per
 	// setting of wal_compression, in turn (server-wide, reset at the end).

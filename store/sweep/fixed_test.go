@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/voltflow/voltflow/activities/sweep"
+	"github.com/voltflow/voltflow/store/sweep"
 )
 
 // The readings' numerics go to PostgreSQL in its binary format: what the

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/activities/ledger"
+	"github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
 type fixture struct {
 	db       *store.DB
-	acts     *Activities
+	send     Send
 	project  string
 	operator string
 	e        Enterprise
@@ -44,7 +45,13 @@ func setup(t *testing.T, limit string) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fixture{db: db, acts: &Activities{DB: db}, project: p.ProjectID}
+	// Bills go out through the mail activities, as they do in the worker.
+	mailer := &mail.Activities{DB: db}
+	send := func(ctx context.Context, m Mail) error {
+		return mailer.SendMail(ctx, mail.SendInput{ProjectID: m.ProjectID, Ref: m.Ref,
+			Message: mail.Message{To: m.To, Subject: m.Subject, Body: m.Body}})
+	}
+	f := fixture{db: db, send: send, project: p.ProjectID}
 	if err := db.QueryRow(ctx, `select id from operators where username='cashier'`).Scan(&f.operator); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +65,7 @@ func setup(t *testing.T, limit string) fixture {
 	})
 	if limit != "" {
 		a := f.apply(t, creditline.Open, limit)
-		if res, err := f.acts.ApplyCreditLimit(ctx, ApplyLimitInput{ApplicationID: a.ID}); err != nil || res.Status != recharge.Completed {
+		if res, err := ApplyCreditLimit(ctx, f.db, ApplyLimitInput{ApplicationID: a.ID}); err != nil || res.Status != recharge.Completed {
 			t.Fatalf("open credit: %+v %v", res, err)
 		}
 	}
@@ -141,9 +148,9 @@ func TestOpeningTwiceOpensOnce(t *testing.T) {
 	f := setup(t, "")
 	ctx := context.Background()
 	a1, a2 := f.apply(t, creditline.Open, "100.00"), f.apply(t, creditline.Open, "200.00") // both pass: no account yet
-	r1, err1 := f.acts.ApplyCreditLimit(ctx, ApplyLimitInput{ApplicationID: a1.ID})
-	r2, err2 := f.acts.ApplyCreditLimit(ctx, ApplyLimitInput{ApplicationID: a2.ID})
-	again, err3 := f.acts.ApplyCreditLimit(ctx, ApplyLimitInput{ApplicationID: a1.ID})
+	r1, err1 := ApplyCreditLimit(ctx, f.db, ApplyLimitInput{ApplicationID: a1.ID})
+	r2, err2 := ApplyCreditLimit(ctx, f.db, ApplyLimitInput{ApplicationID: a2.ID})
+	again, err3 := ApplyCreditLimit(ctx, f.db, ApplyLimitInput{ApplicationID: a1.ID})
 	if err := errors.Join(err1, err2, err3); err != nil {
 		t.Fatal(err)
 	}
@@ -173,17 +180,17 @@ func TestBillRepayAndEscalate(t *testing.T) {
 	}
 	in := CloseInput{ProjectID: f.project, EnterpriseID: f.e.ID, CycleNo: 1, PeriodStart: t0, PeriodEnd: t0.Add(time.Hour),
 		DueAt: t0.Add(2 * time.Hour), SuspendAt: t0.Add(3 * time.Hour)}
-	b, err := f.acts.CloseCycle(ctx, in)
+	b, err := CloseCycle(ctx, f.db, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.Closing.String() != "100.29" || b.AmountDue.String() != "100.29" || len(b.Lines) != 3 || b.Status != bill.Issued {
 		t.Fatalf("bill %+v", b)
 	}
-	if again, err := f.acts.CloseCycle(ctx, in); err != nil || again.ID != b.ID {
+	if again, err := CloseCycle(ctx, f.db, in); err != nil || again.ID != b.ID {
 		t.Fatalf("closing again: %+v %v", again, err)
 	}
-	if err := f.acts.EmailBill(ctx, BillInput{BillID: b.ID}); err != nil {
+	if err := EmailBill(ctx, f.db, BillInput{BillID: b.ID}, f.send); err != nil {
 		t.Fatal(err)
 	}
 	var mails int
@@ -202,7 +209,7 @@ func TestBillRepayAndEscalate(t *testing.T) {
 		t.Fatalf("partial repayment %+v", r)
 	}
 	// Past due and past grace: reminder and suspension in one check.
-	esc, err := f.acts.Escalate(ctx, EscalateInput{EnterpriseID: f.e.ID, At: in.SuspendAt})
+	esc, err := Escalate(ctx, f.db, EscalateInput{EnterpriseID: f.e.ID, At: in.SuspendAt}, f.send)
 	if err != nil || !esc.Suspended || len(esc.Reminded) != 1 {
 		t.Fatalf("escalate %+v %v", esc, err)
 	}
@@ -220,7 +227,7 @@ func TestBillRepayAndEscalate(t *testing.T) {
 		t.Fatal("a repeated transactionNo booked twice")
 	}
 	// The next cycle lists both payments and opens with the last closing.
-	b2, err := f.acts.CloseCycle(ctx, CloseInput{ProjectID: f.project, EnterpriseID: f.e.ID, CycleNo: 2, PeriodStart: in.PeriodEnd,
+	b2, err := CloseCycle(ctx, f.db, CloseInput{ProjectID: f.project, EnterpriseID: f.e.ID, CycleNo: 2, PeriodStart: in.PeriodEnd,
 		PeriodEnd: in.PeriodEnd.Add(time.Hour), DueAt: in.DueAt.Add(time.Hour), SuspendAt: in.SuspendAt.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
