@@ -65,7 +65,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Log, metrics: newMetrics()}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.Recoverer, s.observe)
+	r.Use(s.guard, middleware.Recoverer, s.observe)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
