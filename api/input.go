@@ -202,19 +202,35 @@ func parseQuery(raw string) ([][2]string, error) {
 
 // pathParamName names the path parameter that holds bad text, from the
 // route the path matches ("path" when none does or no parameter holds it).
+// It runs before routing, only for a refused request, so it walks the
+// routes itself.
 func pathParamName(r *http.Request) string {
 	rctx := chi.RouteContext(r.Context())
 	if rctx == nil || rctx.Routes == nil {
 		return "path"
 	}
-	probe := chi.NewRouteContext()
-	if !rctx.Routes.Match(probe, r.Method, r.URL.Path) {
-		return "path"
-	}
-	for i, v := range probe.URLParams.Values {
-		if textRule(v, false) != "" && i < len(probe.URLParams.Keys) {
-			return probe.URLParams.Keys[i]
+	segments := strings.Split(r.URL.Path, "/")
+	name := "path"
+	_ = chi.Walk(rctx.Routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		parts := strings.Split(strings.TrimSuffix(route, "/"), "/")
+		if name != "path" || method != r.Method || len(parts) != len(segments) {
+			return nil
 		}
-	}
-	return "path"
+		bad := ""
+		for i, p := range parts {
+			switch {
+			case strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}"):
+				if bad == "" && textRule(segments[i], false) != "" {
+					bad = strings.Trim(p, "{}")
+				}
+			case p != segments[i]:
+				return nil
+			}
+		}
+		if bad != "" {
+			name = bad
+		}
+		return nil
+	})
+	return name
 }
