@@ -177,6 +177,7 @@ type schemaProblem struct{ field, rule, code string }
 // pattern", with the document's components to resolve $ref.
 type schemas struct {
 	ops        map[string]map[string]any
+	query      map[string]map[string]map[string]any // "METHOD pattern" → query parameter → schema
 	components map[string]any
 }
 
@@ -186,7 +187,7 @@ var bodySchemas = sync.OnceValue(func() *schemas {
 		Paths      map[string]map[string]json.RawMessage
 		Components struct{ Schemas map[string]any }
 	}
-	s := &schemas{ops: map[string]map[string]any{}}
+	s := &schemas{ops: map[string]map[string]any{}, query: map[string]map[string]map[string]any{}}
 	if err := json.Unmarshal(openAPI, &doc); err != nil {
 		return s // TestOpenAPIDocument fails on a broken document
 	}
@@ -197,9 +198,22 @@ var bodySchemas = sync.OnceValue(func() *schemas {
 				RequestBody struct {
 					Content map[string]struct{ Schema map[string]any }
 				}
+				Parameters []struct {
+					Name, In string
+					Schema   map[string]any
+				}
 			}
 			if json.Unmarshal(raw, &op) != nil {
 				continue
+			}
+			for _, p := range op.Parameters {
+				if p.In == "query" && p.Schema != nil {
+					key := strings.ToUpper(method) + " " + path
+					if s.query[key] == nil {
+						s.query[key] = map[string]map[string]any{}
+					}
+					s.query[key][p.Name] = p.Schema
+				}
 			}
 			if c, ok := op.RequestBody.Content["application/json"]; ok && c.Schema != nil {
 				s.ops[strings.ToUpper(method)+" "+path] = c.Schema
@@ -208,6 +222,37 @@ var bodySchemas = sync.OnceValue(func() *schemas {
 	}
 	return s
 })
+
+// checkQuery checks a query parameter against its schema in the document:
+// a number where one is documented (400), its bounds and enum (422).
+func (s *schemas) checkQuery(method, pattern, name, value string) *refusal {
+	schema := s.query[method+" "+pattern][name]
+	if schema == nil {
+		return nil
+	}
+	var v any = value
+	switch t, _ := schema["type"].(string); t {
+	case "integer", "number":
+		if _, err := strconv.ParseFloat(value, 64); err != nil || (t == "integer" && strings.ContainsAny(value, ".eE")) {
+			return &refusal{field: name, rule: "must be a " + map[string]string{"integer": "whole number", "number": "number"}[t],
+				value: escapeText(value), status: http.StatusBadRequest, code: CodeMalformed}
+		}
+		v = json.Number(value)
+	case "boolean":
+		if value != "true" && value != "false" {
+			return &refusal{field: name, rule: "must be true or false", value: escapeText(value),
+				status: http.StatusBadRequest, code: CodeInvalidField}
+		}
+		v = value == "true"
+	case "string", "":
+	default:
+		return nil // arrays and objects: the handler reads them
+	}
+	if p := s.value(schema, v, name, false); p != nil {
+		return &refusal{field: name, rule: p.rule, value: escapeText(value), status: http.StatusUnprocessableEntity, code: CodeInvalidField}
+	}
+	return nil
+}
 
 const moneyRef = "#/components/schemas/Money"
 

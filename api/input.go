@@ -153,6 +153,9 @@ func checkParams(r *http.Request) *refusal {
 		if rule := textRule(kv[1], false); rule != "" {
 			return &refusal{field: kv[0], rule: rule, value: escapeText(kv[1]), status: http.StatusBadRequest, code: CodeInvalidText}
 		}
+		if f := bodySchemas().checkQuery(r.Method, pattern(r), kv[0], kv[1]); f != nil {
+			return f
+		}
 		switch kv[0] {
 		case "limit":
 			// Each list bounds limit itself (1..500, a batch's items 1..10,000);
@@ -174,6 +177,22 @@ func checkParams(r *http.Request) *refusal {
 		}
 	}
 	return nil
+}
+
+// pattern is the route pattern the request will match ("" for none); guard
+// runs before routing, so it asks the router.
+func pattern(r *http.Request) string {
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil {
+		return ""
+	}
+	finder, ok := rctx.Routes.(interface {
+		Find(*chi.Context, string, string) string
+	})
+	if !ok {
+		return ""
+	}
+	return finder.Find(chi.NewRouteContext(), r.Method, r.URL.Path)
 }
 
 // parseQuery splits a raw query into its pairs in order, unescaped;
