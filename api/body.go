@@ -280,10 +280,7 @@ func (s *schemas) value(schema map[string]any, v any, path string, money bool) *
 	if p, _ := schema["pattern"].(string); p == `^-?[0-9]+\.[0-9]{2}$` {
 		money = true
 	}
-	code := CodeInvalidField
-	if money {
-		code = CodeInvalidAmount
-	}
+	code := fieldCode(path, money)
 	bad := func(rule string) *schemaProblem { return &schemaProblem{nonEmpty(path), rule, code} }
 	if v == nil {
 		return nil // null is absence; required fields are checked by the object holding them
@@ -343,11 +340,7 @@ func (s *schemas) value(schema map[string]any, v any, path string, money bool) *
 				name, _ := name.(string)
 				prop, _ := props[name].(map[string]any)
 				if v[name] == nil && !slices.Contains(schemaTypes(prop), "null") && prop["nullable"] != true {
-					code := CodeInvalidField
-					if isMoney(prop) {
-						code = CodeInvalidAmount
-					}
-					return &schemaProblem{join(path, name), "is required", code}
+					return &schemaProblem{join(path, name), "is required", fieldCode(join(path, name), isMoney(prop))}
 				}
 			}
 		}
@@ -365,6 +358,18 @@ func (s *schemas) value(schema map[string]any, v any, path string, money bool) *
 		}
 	}
 	return nil
+}
+
+// fieldCode is the problem code of a refused field: the codes clients
+// already match on for an amount and for a meter or dispatch command.
+func fieldCode(path string, money bool) string {
+	switch {
+	case money:
+		return CodeInvalidAmount
+	case path == "command" || strings.HasSuffix(path, ".command"):
+		return CodeUnknownCommand
+	}
+	return CodeInvalidField
 }
 
 func isMoney(prop map[string]any) bool {

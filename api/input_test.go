@@ -37,6 +37,7 @@ func TestInputRules(t *testing.T) {
 		{"money as a JSON number", admin, "POST", "/api/v1/recharges", `{"meterNo":"M0001","amount":12345,"transactionNo":"t-1"}`, 422, api.CodeInvalidAmount, "amount"},
 		{"null for a required field", admin, "POST", "/api/v1/charging-discounts", `{"name":null,"kind":"service_percent","percent":"5"}`, 422, api.CodeInvalidField, "name"},
 		{"a required field missing", admin, "POST", "/api/v1/charging-discounts", `{"kind":"service_percent","percent":"5"}`, 422, api.CodeInvalidField, "name"},
+		{"an unknown command", admin, "POST", "/api/v1/dispatch/plans", `{"stationId":"S1","kind":"timed","actions":[{"at":"2030-01-01T00:00:00Z","command":"explode","connectorIds":["c"]}]}`, 422, api.CodeUnknownCommand, "actions[0].command"},
 		{"an unknown enum value", admin, "POST", "/api/v1/charging-discounts", `{"name":"a","kind":"half_off","percent":"5"}`, 422, api.CodeInvalidField, "kind"},
 		{"a version below 1", admin, "POST", "/api/v1/pricing-strategies",
 			`{"code":"S","versions":[{"version":-1,"effectiveFrom":"2026-01-01T00:00:00Z","schedule":[],"prices":{}}]}`, 422, api.CodeInvalidField, "versions[0].version"},
