@@ -61,16 +61,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidText, field+" "+rule, field)
 		return false
 	}
+	strict := json.NewDecoder(bytes.NewReader(body))
+	strict.DisallowUnknownFields()
+	err = strict.Decode(v)
+	field, detail := decodeDetail(err)
+	if err != nil && field == "" { // an unknown field is a malformed request before it is an invalid one
+		writeProblemField(w, http.StatusBadRequest, CodeMalformed, detail, field)
+		return false
+	}
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
 		if p := bodySchemas().check(r.Method, rctx.RoutePattern(), doc); p != nil {
 			writeProblemField(w, http.StatusUnprocessableEntity, p.code, p.field+" "+p.rule, p.field)
 			return false
 		}
 	}
-	strict := json.NewDecoder(bytes.NewReader(body))
-	strict.DisallowUnknownFields()
-	if err := strict.Decode(v); err != nil {
-		field, detail := decodeDetail(err)
+	if err != nil {
 		writeProblemField(w, http.StatusBadRequest, CodeMalformed, detail, field)
 		return false
 	}
@@ -93,13 +98,13 @@ func jsonSyntaxDetail(err error) string {
 // decodeDetail says what a strict decode refused in the API's words: the
 // field and the JSON type it needs, never a Go type name.
 func decodeDetail(err error) (field, detail string) {
+	if err == nil {
+		return "", ""
+	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		field = typ.Field
-		if field == "" {
-			field = "body"
-		}
-		return typ.Field, fmt.Sprintf("%s must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		field = nonEmpty(typ.Field)
+		return field, fmt.Sprintf("%s must be %s, not %s", field, jsonKind(typ.Type.Kind().String()), typ.Value)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name, _ = strconv.Unquote(name)
