@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-regulator bench-chargers fuzz clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-regulator bench-chargers fuzz fuzz-api clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -105,6 +105,15 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+
+# The API fuzzer (tests/apifuzz) for longer than its bounded run in `make
+# test`: FUZZ_API_REQUESTS requests from FUZZ_API_SEED to every operation of
+# the OpenAPI document, on the real platform.
+FUZZ_API_REQUESTS ?= 50000
+FUZZ_API_SEED     ?= $(shell date +%s)
+fuzz-api: deps build
+	VOLTFLOW_FUZZ_REQUESTS=$(FUZZ_API_REQUESTS) VOLTFLOW_FUZZ_SEED=$(FUZZ_API_SEED) VOLTFLOW_BIN_DIR=$(BIN) \
+	  $(GO) test -count=1 -v -run '^TestFuzzAPI$$' -timeout 60m ./tests/apifuzz/
 
 clean:
 	rm -rf $(BIN)

@@ -332,7 +332,7 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 	after := ""
 	if c := q.Get("cursor"); c != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil {
+		if err != nil || textRule(string(raw), false) != "" {
 			writeProblem(w, http.StatusBadRequest, CodeMalformed, "bad cursor")
 			return
 		}

@@ -74,6 +74,7 @@ var titles = map[string]string{
 	CodeWorkerUnavailable:   "No worker answered in time",
 	CodeTemporalUnavailable: "Workflow service unavailable",
 	CodeInternal:            "Internal error",
+	CodeInvalidText:         "Text with a control character or invalid UTF-8",
 	CodeMeterUnreachable:    "Meter did not answer",
 
 	CodeRefundExceedsBalance: "Refund exceeds the refundable balance",
@@ -111,9 +112,11 @@ func writeProblemField(w http.ResponseWriter, status int, code, detail, field st
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
+	// The detail may echo an input: escaped and cut, so a problem never
+	// carries control characters or a 10,000-character value back.
 	_ = json.NewEncoder(w).Encode(Problem{
 		Type: "https://voltflow.dev/problems/" + code, Title: title, Status: status,
-		Detail: detail, Code: code, Field: field,
+		Detail: clip(detail, maxDetail), Code: code, Field: clip(field, maxDetail),
 	})
 }
 

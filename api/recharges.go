@@ -44,6 +44,11 @@ func (a jsonRawAmount) parse(w http.ResponseWriter) (money.Amount, bool) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "amount is required", "amount")
 		return amount, false
 	}
+	if a.raw[0] != '"' { // contracts.md: money is a decimal string, never a JSON number
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount,
+			"amount must be a decimal string with at most 2 places, e.g. \"100.00\"", "amount")
+		return amount, false
+	}
 	if err := amount.UnmarshalJSON(a.raw); err != nil {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount,
 			"amount must be a decimal with at most 2 places, e.g. \"100.00\": "+err.Error(), "amount")

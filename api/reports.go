@@ -209,7 +209,7 @@ func (rq *reportQuery) parse(r *http.Request) error {
 	}
 	if c := q.Get("cursor"); c != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil {
+		if err != nil || textRule(string(raw), false) != "" {
 			return malformed("cursor", errors.New("bad cursor"))
 		}
 		rq.page.After = string(raw)

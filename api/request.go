@@ -3,10 +3,8 @@ package api
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,24 +17,6 @@ import (
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/store"
 )
-
-const maxBody = 1 << 20
-
-// decode reads a JSON body strictly: unknown fields and trailing data are
-// malformed requests. It writes the problem and returns false on failure.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, "request body: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		writeProblem(w, http.StatusBadRequest, CodeMalformed, "request body: data after the JSON object")
-		return false
-	}
-	return true
-}
 
 // found reports whether a lookup found its row; otherwise it answers 404
 // with detail when err is the package's notFound (an unknown row, or one of
@@ -98,7 +78,7 @@ func parsePage(r *http.Request) (page, error) {
 		}
 		ts, id, ok := strings.Cut(string(raw), "|")
 		t, err := time.Parse(time.RFC3339Nano, ts)
-		if !ok || err != nil {
+		if !ok || err != nil || textRule(id, false) != "" {
 			return p, errors.New("bad cursor")
 		}
 		p.before, p.beforeID = &t, id

@@ -78,7 +78,7 @@ func New(cfg Config) *Server {
 		lockout: operator.Lockout{Max: cfg.LoginMaxFailures, Window: cfg.LoginWindow}}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.Recoverer, s.observe)
+	r.Use(s.guard, middleware.Recoverer, s.observe)
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
