@@ -18,17 +18,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 )
 
 // ConsumptionIncome is the income account consumption is booked to (售电收入).
-const ConsumptionIncome = "consumption-income"
+const ConsumptionIncome = domledger.ConsumptionIncome
 
 // EntryKind of the consumption entries.
 const EntryKind = "consumption"

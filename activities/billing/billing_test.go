@@ -8,12 +8,12 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/store/storetest"
 )

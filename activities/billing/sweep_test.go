@@ -10,13 +10,13 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/ledger"
 	cmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // deviceSwitcher sends billing's commands straight through the meter

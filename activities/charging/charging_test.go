@@ -19,7 +19,6 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
 
 	"github.com/voltflow/voltflow/activities/charging"
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	domcard "github.com/voltflow/voltflow/domain/card"
@@ -29,6 +28,7 @@ import (
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 

@@ -8,12 +8,12 @@ import (
 	"github.com/google/uuid"
 
 	billingacts "github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store/closing"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 

@@ -27,7 +27,7 @@ type MeterReading = sweepstore.MeterReading
 // latest state and the contact counters are written as a sweep writes them,
 // with the read time as the slot. A meter that does not answer is an error.
 func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReading, error) {
-	gws, err := loadMeter(ctx, a.DB, in.ProjectID, in.MeterID)
+	gws, err := sweepstore.LoadMeter(ctx, a.DB, in.ProjectID, in.MeterID)
 	if err == nil && len(gws) == 0 {
 		err = fmt.Errorf("meter %s: %w", in.MeterID, meters.ErrUnknownMeter)
 	}
@@ -41,7 +41,7 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 	if at.Truncate(time.Second).Equal(at) {
 		at = at.Add(time.Millisecond)
 	}
-	if err := ensurePartitions(ctx, a.DB, at); err != nil {
+	if err := sweepstore.EnsurePartitions(ctx, a.DB, at); err != nil {
 		return MeterReading{}, err
 	}
 	o := a.readGateway(ctx, g, at)
@@ -51,16 +51,16 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 		return MeterReading{}, err
 	}
 	a.observe(ctx, b.Rows)
-	m := g.meters[0]
+	m := g.Meters[0]
 	switch {
 	case o.down != "":
-		return MeterReading{}, fmt.Errorf("meter %s: gateway %s: %s", m.meterNo, g.code, o.down)
+		return MeterReading{}, fmt.Errorf("meter %s: gateway %s: %s", m.MeterNo, g.Code, o.down)
 	case len(o.failed) > 0:
-		return MeterReading{}, fmt.Errorf("meter %s: %s", m.meterNo, o.failed[0].Err)
+		return MeterReading{}, fmt.Errorf("meter %s: %s", m.MeterNo, o.failed[0].Err)
 	case len(o.rows) == 0:
-		return MeterReading{}, errors.New("meter " + m.meterNo + " was not read")
+		return MeterReading{}, errors.New("meter " + m.MeterNo + " was not read")
 	}
 	r := o.rows[0]
-	return MeterReading{MeterNo: m.meterNo, Remaining: money.FromCents(r.S.Remaining), PurchaseCount: int(r.S.PurchaseCount),
+	return MeterReading{MeterNo: m.MeterNo, Remaining: money.FromCents(r.S.Remaining), PurchaseCount: int(r.S.PurchaseCount),
 		EnergyCenti: r.S.Energy, Relay: int(r.S.Relay), Mode: int(r.S.Mode), ReadAt: r.TakenAt}, nil
 }

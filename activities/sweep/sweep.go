@@ -8,19 +8,16 @@
 package sweep
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/voltflow/voltflow/activities/meters"
@@ -53,8 +50,8 @@ type (
 func addOutcome(b *batch, o gatewayOutcome) {
 	b.Rows = append(b.Rows, o.rows...)
 	b.Failed = append(b.Failed, o.failed...)
-	if o.skipped < len(o.gw.meters) || len(o.gw.meters) == 0 {
-		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.id, Down: o.down})
+	if o.skipped < len(o.gw.Meters) || len(o.gw.Meters) == 0 {
+		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.ID, Down: o.down})
 	}
 }
 
@@ -389,26 +386,26 @@ func (a *Activities) prepareBatch(ctx context.Context, projectID string, at time
 		return nil, BatchResult{}, err
 	}
 	defer release()
-	gws, err := loadBatch(ctx, a.DB, projectID, ids)
+	gws, err := sweepstore.LoadBatch(ctx, a.DB, projectID, ids)
 	if err != nil {
 		return nil, BatchResult{}, err
 	}
 	res := BatchResult{Gateways: len(gws)}
 	for _, g := range gws {
-		res.Meters += len(g.meters)
+		res.Meters += len(g.Meters)
 	}
 	// A retry (after a worker died mid-batch) reads only the meters without
 	// this slot's reading yet. A first attempt has nothing of its own to
 	// skip, and does not ask: if another run of the same slot wrote some
 	// readings, the write notices and keeps the ones there (write).
 	if retried(ctx) {
-		n, err := skipWritten(ctx, a.DB, at, gws)
+		n, err := sweepstore.SkipWritten(ctx, a.DB, at, gws)
 		if err != nil {
 			return nil, res, err
 		}
 		res.Skipped += n
 	}
-	return gws, res, ensurePartitions(ctx, a.DB, at)
+	return gws, res, sweepstore.EnsurePartitions(ctx, a.DB, at)
 }
 
 // retried tells a retried attempt, or a call outside Temporal, from a
@@ -432,176 +429,11 @@ func (a *Activities) flushRows() int {
 	return 2000
 }
 
-// gateway is a gateway with the meters a batch reads behind it.
-type gateway struct {
-	id, projectID, code, address, protocol string
-	uuid                                   uuid.UUID
-	maxInFlight                            int // gateways.max_in_flight, 0 for the default
-	meters                                 []meter
-}
-
-type meter struct {
-	meterNo, profile string
-	uuid             uuid.UUID
-	unit             int
-	// What the hooks after a write need to hear of: an alarm amount is set
-	// (alarm hook), the platform prices its readings (billing hook). Read
-	// with the gateways; a change during a sweep counts from the next one.
-	alarmed, platform bool
-}
-
-// loadBatch reads a batch's gateways, in the order given, and their meters
-// by unit address: the gateways first, then their meters through the
-// meters' (gateway, unit) index. One join of both made the planner scan
-// every meter of the deployment for every batch, and repeated each
-// gateway's columns on each of its meters' rows; so did a join of the
-// meters with the unnested ids (a hash of all 100,000 meters per batch),
-// where "= any(array)" is an index condition.
-func loadBatch(ctx context.Context, db *store.DB, projectID string, ids []string) ([]*gateway, error) {
-	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol,
-			coalesce(g.max_in_flight, 0)
-		from unnest($2::text[]::uuid[]) as b(id) join gateways g on g.id = b.id
-		where g.project_id = $1`, projectID, ids)
-	if err != nil {
-		return nil, err
-	}
-	// In the batch's order (the sweep lists gateways by code).
-	order := make(map[string]int, len(ids))
-	for i, id := range ids {
-		order[id] = i
-	}
-	slices.SortFunc(gws, func(x, y *gateway) int { return cmp.Compare(order[x.id], order[y.id]) })
-	gwIDs := make([][16]byte, len(gws))
-	for i, g := range gws {
-		gwIDs[i] = g.uuid
-	}
-	err = loadMeters(ctx, db, gws, `select m.gateway_id, m.id, m.meter_no, m.profile, m.unit_address,
-		m.alarm1 > 0, m.prepaid_mode = 'platform'
-		from meters m where m.gateway_id = any($1::uuid[])`, gwIDs)
-	return gws, err
-}
-
-// loadMeter reads one meter with its gateway.
-func loadMeter(ctx context.Context, db *store.DB, projectID, meterID string) ([]*gateway, error) {
-	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol,
-			coalesce(g.max_in_flight, 0)
-		from meters m join gateways g on g.id = m.gateway_id
-		where g.project_id = $1 and m.id = $2::uuid`, projectID, meterID)
-	if err != nil || len(gws) == 0 {
-		return nil, err
-	}
-	err = loadMeters(ctx, db, gws, `select m.gateway_id, m.id, m.meter_no, m.profile, m.unit_address,
-		m.alarm1 > 0, m.prepaid_mode = 'platform'
-		from meters m where m.id = $1::uuid`, meterID)
-	return gws, err
-}
-
-// loadGateways runs a query of gateway columns.
-func loadGateways(ctx context.Context, db *store.DB, sql string, args ...any) ([]*gateway, error) {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("load gateways: %w", err)
-	}
-	defer rows.Close()
-	var out []*gateway
-	for rows.Next() {
-		var g gateway
-		if err := rows.Scan((*[16]byte)(&g.uuid), &g.projectID, &g.code, &g.address, &g.protocol, &g.maxInFlight); err != nil {
-			return nil, err
-		}
-		g.id = g.uuid.String()
-		out = append(out, &g)
-	}
-	return out, rows.Err()
-}
-
-// loadMeters runs a query of meter columns (the gateway's id first) and
-// hands each meter to its gateway among gws, by unit address.
-func loadMeters(ctx context.Context, db *store.DB, gws []*gateway, sql string, args ...any) error {
-	byID := make(map[uuid.UUID]*gateway, len(gws))
-	for _, g := range gws {
-		byID[g.uuid] = g
-	}
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return fmt.Errorf("load meters: %w", err)
-	}
-	defer rows.Close()
-	var gw uuid.UUID
-	var m meter
-	var profile []byte
-	for rows.Next() {
-		if err := rows.Scan((*[16]byte)(&gw), (*[16]byte)(&m.uuid), &m.meterNo, &profile, &m.unit, &m.alarmed,
-			&m.platform); err != nil {
-			return err
-		}
-		g := byID[gw]
-		if g == nil {
-			continue
-		}
-		// A gateway's meters nearly always share a profile: one string for them.
-		if n := len(g.meters); n > 0 && g.meters[n-1].profile == string(profile) {
-			m.profile = g.meters[n-1].profile
-		} else {
-			m.profile = string(profile)
-		}
-		g.meters = append(g.meters, m)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, g := range gws {
-		slices.SortFunc(g.meters, func(x, y meter) int { return cmp.Compare(x.unit, y.unit) })
-	}
-	return nil
-}
-
-// skipWritten drops meters that already have this sweep's reading: an
-// earlier attempt read and wrote them before it died.
-func skipWritten(ctx context.Context, db *store.DB, at time.Time, gws []*gateway) (int, error) {
-	var ids [][16]byte // not uuid.UUID: see writeState
-	for _, g := range gws {
-		for _, m := range g.meters {
-			ids = append(ids, m.uuid)
-		}
-	}
-	rows, err := db.Query(ctx, `select r.meter_id from unnest($2::uuid[]) as b(id)
-		join readings r on r.meter_id = b.id and r.read_at = $1`, at, ids)
-	if err != nil {
-		return 0, fmt.Errorf("readings already written: %w", err)
-	}
-	have := map[uuid.UUID]bool{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		have[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	for _, g := range gws {
-		kept := g.meters[:0]
-		for _, m := range g.meters {
-			if !have[m.uuid] {
-				kept = append(kept, m)
-			}
-		}
-		g.meters = kept
-	}
-	return len(have), nil
-}
-
-// ensurePartitions creates this month's and next month's readings partition.
-func ensurePartitions(ctx context.Context, db *store.DB, at time.Time) error {
-	if _, err := db.Exec(ctx, `select readings_partition($1), readings_partition($1 + interval '1 month')`, at); err != nil {
-		return fmt.Errorf("readings partitions for %s: %w", at.Format("2006-01"), err)
-	}
-	return nil
-}
+// The gateways and meters a sweep reads, as store/sweep loads them.
+type (
+	gateway = sweepstore.Gateway
+	meter   = sweepstore.Meter
+)
 
 // gatewayOutcome is what reading one gateway produced.
 type gatewayOutcome struct {
@@ -618,17 +450,17 @@ type gatewayOutcome struct {
 func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) gatewayOutcome {
 	out := gatewayOutcome{gw: g}
 	var read func(m meter) (modbus.Snapshot, error)
-	switch g.protocol {
+	switch g.Protocol {
 	case ProtocolModbusTCP, ProtocolModbusRTUTCP:
 		return a.readModbus(ctx, g, out)
 	case ProtocolDLT645TCP:
-		client := a.Gateways.DLT(g.address)
+		client := a.Gateways.DLT(g.Address)
 		read = func(m meter) (modbus.Snapshot, error) { return readDLT(ctx, client, m) }
 	default:
-		out.skipped = len(g.meters)
+		out.skipped = len(g.Meters)
 		return out
 	}
-	for _, m := range g.meters {
+	for _, m := range g.Meters {
 		if ctx.Err() != nil {
 			return out
 		}
@@ -641,10 +473,10 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 			if ctx.Err() != nil {
 				return out
 			}
-			out.failed = append(out.failed, failure{Meter: m.uuid, Err: err.Error()})
+			out.failed = append(out.failed, failure{Meter: m.UUID, Err: err.Error()})
 			continue
 		}
-		out.rows = append(out.rows, row{Meter: m.uuid, TakenAt: a.now(), S: s, Alarmed: m.alarmed, Platform: m.platform})
+		out.rows = append(out.rows, row{Meter: m.UUID, TakenAt: a.now(), S: s, Alarmed: m.Alarmed, Platform: m.Platform})
 	}
 	return out
 }
@@ -652,27 +484,27 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 // readModbus reads a Modbus gateway's meters through one client per
 // profile (nearly always one), with requests pipelined (modbus.ReadMeters).
 func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutcome) gatewayOutcome {
-	out.rows = make([]row, 0, len(g.meters))
-	addr := meters.GatewayURL(g.protocol, g.address, g.maxInFlight)
-	for i := 0; i < len(g.meters); {
+	out.rows = make([]row, 0, len(g.Meters))
+	addr := meters.GatewayURL(g.Protocol, g.Address, g.MaxInFlight)
+	for i := 0; i < len(g.Meters); {
 		// A run of meters with the same profile.
 		j := i + 1
-		for j < len(g.meters) && g.meters[j].profile == g.meters[i].profile {
+		for j < len(g.Meters) && g.Meters[j].Profile == g.Meters[i].Profile {
 			j++
 		}
-		run := g.meters[i:j]
+		run := g.Meters[i:j]
 		i = j
-		client, err := a.Gateways.Get(addr, run[0].profile)
+		client, err := a.Gateways.Get(addr, run[0].Profile)
 		units := make([]uint8, 0, len(run))
 		var valid []meter
 		for _, m := range run {
 			switch {
 			case err != nil:
-				out.failed = append(out.failed, failure{Meter: m.uuid, Err: err.Error()})
-			case m.unit < 1 || m.unit > 247:
-				out.failed = append(out.failed, failure{Meter: m.uuid, Err: fmt.Sprintf("unit address %d outside 1..247", m.unit)})
+				out.failed = append(out.failed, failure{Meter: m.UUID, Err: err.Error()})
+			case m.Unit < 1 || m.Unit > 247:
+				out.failed = append(out.failed, failure{Meter: m.UUID, Err: fmt.Sprintf("unit address %d outside 1..247", m.Unit)})
 			default:
-				units = append(units, uint8(m.unit))
+				units = append(units, uint8(m.Unit))
 				valid = append(valid, m)
 			}
 		}
@@ -691,10 +523,10 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 				if ctx.Err() != nil {
 					return out
 				}
-				out.failed = append(out.failed, failure{Meter: m.uuid, Err: r.Err.Error()})
+				out.failed = append(out.failed, failure{Meter: m.UUID, Err: r.Err.Error()})
 				continue
 			}
-			out.rows = append(out.rows, row{Meter: m.uuid, TakenAt: takenAt, S: r.Snapshot, Alarmed: m.alarmed, Platform: m.platform})
+			out.rows = append(out.rows, row{Meter: m.UUID, TakenAt: takenAt, S: r.Snapshot, Alarmed: m.Alarmed, Platform: m.Platform})
 		}
 	}
 	return out
@@ -713,12 +545,12 @@ const (
 // meter cut off; mode and status flags have no identifier read: they stay
 // zero.
 func readDLT(ctx context.Context, c *dlt645.Client, m meter) (modbus.Snapshot, error) {
-	addr, err := dlt645.ParseAddress(m.meterNo)
-	if err == nil && strings.ContainsFunc(m.meterNo, func(r rune) bool { return r < '0' || r > '9' }) {
+	addr, err := dlt645.ParseAddress(m.MeterNo)
+	if err == nil && strings.ContainsFunc(m.MeterNo, func(r rune) bool { return r < '0' || r > '9' }) {
 		err = errors.New("not all digits") // "AA" parses as the wildcard byte
 	}
 	if err != nil {
-		return modbus.Snapshot{}, fmt.Errorf("meter number %q is not a DL/T 645 address: %w", m.meterNo, err)
+		return modbus.Snapshot{}, fmt.Errorf("meter number %q is not a DL/T 645 address: %w", m.MeterNo, err)
 	}
 	r, err := c.ReadMeter(ctx, addr)
 	if err != nil {

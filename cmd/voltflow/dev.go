@@ -25,13 +25,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/activities/charging"
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/devices/simulator"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/child"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/localpg"
 )
 

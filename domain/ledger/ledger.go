@@ -31,6 +31,10 @@ const (
 	PendingRefundCode   = "pending-refund"   // refund payable: out of a wallet, not yet taken off the meter (退电)
 )
 
+// ConsumptionIncome is the income account energy the meters used up is
+// booked to (售电收入): by billing, and by closings settling what is left.
+const ConsumptionIncome = "consumption-income"
+
 // MeterWallet is the liability account of one prepaid meter.
 func MeterWallet(meterNo string) string { return MeterWalletPrefix + meterNo }
 

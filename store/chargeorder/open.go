@@ -1,7 +1,8 @@
 // Package chargeorder stores charging orders (C7): who pays for a
 // transaction (card, VIN or app), the pricing in force, app starts, the
 // orders the API lists, pricing strategies, customer groups, vehicles and
-// monthly packages. activities/chargeorder opens and settles orders through it.
+// monthly packages, and settling an order (Settle). activities/chargeorder
+// adapts them for the workflow.
 package chargeorder
 
 import (

@@ -9,11 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/domain/card"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // ErrCardNotFound is returned for a card number unknown in the caller's projects.

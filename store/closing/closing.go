@@ -1,7 +1,7 @@
 // Package closing stores account closings (销户, M4) of prepaid meters: the
 // projection the API reads, opening one (refused while the meter is busy or
-// already closed) and the refund that pays its remainder out.
-// activities/closing books the final settlement.
+// already closed), the refund that pays its remainder out and the final
+// settlement (Settle). activities/closing adapts them for the workflow.
 package closing
 
 import (

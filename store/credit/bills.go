@@ -9,11 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // Bill is one closed billing cycle as the API shows it.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
@@ -19,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 

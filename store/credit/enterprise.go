@@ -14,11 +14,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/domain/creditline"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // Errors the API maps to problem codes.

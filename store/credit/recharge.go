@@ -8,11 +8,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domain "github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 

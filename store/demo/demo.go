@@ -37,8 +37,8 @@ type Options struct {
 	// empty wallet is at the cut-off line). "" with PlatformMeter: 50.00,
 	// the money every other demo meter starts with.
 	PlatformOpening string
-	// BookTx books the opening balance (activities/ledger.BookTx; passed in
-	// because the ledger package's tests load the demo).
+	// BookTx books the opening balance (store/ledger.BookTx; passed in
+	// because store/ledger's tests load the demo).
 	BookTx func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error
 }
 

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // StatusInput moves a recharge to a status.

@@ -8,13 +8,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
 	domain "github.com/voltflow/voltflow/domain/refund"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 

@@ -8,11 +8,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // Redemption is a voucher paying part of a recharge.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
@@ -17,6 +16,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
+	"github.com/voltflow/voltflow/store/ledger"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/store/storetest"

@@ -14,11 +14,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/devices/profile"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/sweep"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/ledger"
+	"github.com/voltflow/voltflow/store/ledger"
 )
 
 // Main is TestMain for an end-to-end package: it starts the stack (nothing

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	domledger "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/ledger"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 

@@ -1,4 +1,7 @@
 // Package ledger writes and reads the double-entry ledger in PostgreSQL.
+// Every store package that books money (recharges, refunds, vouchers,
+// credit, closings, charging orders) books through BookTx inside its own
+// transaction, so a projection and its bookkeeping commit together.
 package ledger
 
 import (
