@@ -390,8 +390,9 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	setAudit(r, "", "session "+chi.URLParam(r, "id"), nil)
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err == nil {
+	// A session id that is not a number names no session: 404, like an unknown one.
+	err := operator.ErrNotFound
+	if id, perr := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64); perr == nil && id > 0 {
 		err = operator.EndSession(r.Context(), s.cfg.DB, op.ID, id)
 	}
 	if err != nil && !errors.Is(err, operator.ErrNotFound) {
