@@ -29,6 +29,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
@@ -60,7 +61,7 @@ func addOutcome(b *batch, o gatewayOutcome) {
 
 // write stores a batch through store/sweep (see sweepstore.Write).
 func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (sweepstore.Phases, error) {
-	return sweepstore.Write(ctx, a.DB, a.log(), at, a.now(), b)
+	return sweepstore.Write(ctx, a.DB, a.log(), at, a.Clock.Now(), b)
 }
 
 // Activities run on the devices queue.
@@ -81,7 +82,7 @@ type Activities struct {
 	// leave the writes the long pole when the machine is busy.
 	WriteParallel int
 	Log           *slog.Logger
-	Now           func() time.Time
+	Clock         clock.Clock
 	// Alarms, when set, hears the readings each write stored
 	// (workflows/alarm.Observer).
 	Alarms AlarmHook
@@ -159,13 +160,6 @@ func (a *Activities) observe(ctx context.Context, rows []row) {
 	if err := a.Alarms.ObserveMany(ctx, obs); err != nil {
 		a.log().Warn("alarm hook failed", "error", err)
 	}
-}
-
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }
 
 func (a *Activities) log() *slog.Logger {
@@ -644,7 +638,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 			out.failed = append(out.failed, failure{Meter: m.uuid, Err: err.Error()})
 			continue
 		}
-		out.rows = append(out.rows, row{Meter: m.uuid, TakenAt: a.now(), S: s, Alarmed: m.alarmed, Platform: m.platform})
+		out.rows = append(out.rows, row{Meter: m.uuid, TakenAt: a.Clock.Now(), S: s, Alarmed: m.alarmed, Platform: m.platform})
 	}
 	return out
 }
@@ -680,7 +674,7 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 			continue
 		}
 		res := client.ReadMeters(ctx, units)
-		takenAt := a.now()
+		takenAt := a.Clock.Now()
 		for k, r := range res {
 			m := valid[k]
 			if r.Err != nil {

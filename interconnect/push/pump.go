@@ -323,7 +323,7 @@ func (p *Pump) claim(ctx context.Context, inflight map[int64]bool, limit int) ([
 			order by lane = 'alarm' desc, id limit $4
 		)
 		select p.id, p.interface, p.payload, p.attempts from due join regulator_pushes p using (id)
-		order by due.lane = 'alarm' desc, p.id`, p.Acts.Regulator, p.Acts.now(), skip, limit)
+		order by due.lane = 'alarm' desc, p.id`, p.Acts.Regulator, p.Acts.Clock.Now(), skip, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim pushes: %w", err)
 	}
@@ -365,7 +365,7 @@ func (p *Pump) mark(ctx context.Context, done []sent) error {
 	if len(done) == 0 {
 		return nil
 	}
-	now := p.Acts.now()
+	now := p.Acts.Clock.Now()
 	ids := make([]int64, len(done))
 	statuses := make([]string, len(done))
 	errs := make([]string, len(done))
