@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +13,7 @@ import (
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 )
@@ -44,7 +44,7 @@ func (a *Activities) observe(ctx context.Context, meterID string, remaining mone
 		return
 	}
 	if err := a.Alarms.Observe(ctx, alarm.Observation{MeterID: meterID, Remaining: remaining, At: a.Clock.Now(), Recharged: recharged}); err != nil {
-		slog.Warn("alarm hook failed", "meter", meterID, "error", err)
+		activitylog.Logger(ctx, nil).Warn("alarm hook failed", "meter", meterID, "error", err)
 	}
 }
 

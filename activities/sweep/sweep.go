@@ -29,6 +29,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
@@ -61,7 +62,7 @@ func addOutcome(b *batch, o gatewayOutcome) {
 
 // write stores a batch through store/sweep (see sweepstore.Write).
 func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (sweepstore.Phases, error) {
-	return sweepstore.Write(ctx, a.DB, a.log(), at, a.Clock.Now(), b)
+	return sweepstore.Write(ctx, a.DB, a.log(ctx), at, a.Clock.Now(), b)
 }
 
 // Activities run on the devices queue.
@@ -133,7 +134,7 @@ func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
 		return
 	}
 	if err := a.Billing.BillSweep(ctx, at, ids); err != nil {
-		a.log().Warn("billing hook failed", "at", at, "error", err)
+		a.log(ctx).Warn("billing hook failed", "at", at, "error", err)
 	}
 }
 
@@ -158,13 +159,14 @@ func (a *Activities) observe(ctx context.Context, rows []row) {
 		return
 	}
 	if err := a.Alarms.ObserveMany(ctx, obs); err != nil {
-		a.log().Warn("alarm hook failed", "error", err)
+		a.log(ctx).Warn("alarm hook failed", "error", err)
 	}
 }
 
-func (a *Activities) log() *slog.Logger {
+// log is Log (discarding when nil) with the running activity's ids.
+func (a *Activities) log(ctx context.Context) *slog.Logger {
 	if a.Log != nil {
-		return a.Log
+		return activitylog.Logger(ctx, a.Log)
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -368,7 +370,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 		return res, err
 	}
 	res.ElapsedMs = time.Since(began).Milliseconds()
-	a.log().Debug("sweep batch", "project", in.ProjectID, "at", at, "gateways", res.Gateways,
+	a.log(ctx).Debug("sweep batch", "project", in.ProjectID, "at", at, "gateways", res.Gateways,
 		"read", res.Read, "failed", res.Failed, "down", res.GatewaysDown)
 	return res, nil
 }

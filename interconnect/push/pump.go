@@ -15,6 +15,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/activitylog"
 )
 
 // The pump is the hot path of the regulator exchange. A per-station
@@ -485,7 +486,7 @@ func (a *Activities) RunPump(ctx context.Context, in PumpInput) error {
 	err := p.Run(ctx)
 	select {
 	case <-stopping:
-		activity.GetLogger(ctx).Info("regulator pump: worker stopping, the pump ends here", "regulator", a.Regulator)
+		activitylog.Logger(ctx, nil).Info("regulator pump: worker stopping, the pump ends here", "regulator", a.Regulator)
 		return nil
 	default:
 		return err
