@@ -23,13 +23,16 @@ vet:
 	$(GO) vet ./...
 	cd cmd/voltflow-temporal && $(GO) vet ./...
 
-# Static checks samples-go runs: staticcheck, and workflowcheck (determinism),
-# on the application module (the Temporal server in cmd/voltflow-temporal is
-# a module of its own, which `go list ./...` does not enter).
+# Static checks samples-go runs: staticcheck, errcheck and workflowcheck
+# (determinism), on the application module (the Temporal server in
+# cmd/voltflow-temporal is a module of its own, which `go list ./...` does not
+# enter). errcheck skips only the closes listed in errcheck-excludes.txt.
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ERRCHECK      := github.com/kisielk/errcheck@v1.30.0
 WORKFLOWCHECK := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 lint:
 	$(GO) run $(STATICCHECK) $$($(GO) list ./...)
+	$(GO) run $(ERRCHECK) -exclude errcheck-excludes.txt $$($(GO) list ./...)
 	$(GO) run $(WORKFLOWCHECK) ./workflows/... ./interconnect/push/...
 
 # Every test: unit tests on a throwaway PostgreSQL cluster, end-to-end tests on

@@ -280,7 +280,7 @@ func (s *Server) exportChargingOrders(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	defer sheet.Close()
+	defer func() { _ = sheet.Close() }()
 	for {
 		items, err := chargeorder.List(r.Context(), s.cfg.DB, q)
 		if err != nil {
@@ -326,7 +326,7 @@ func (s *Server) touStats(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	defer sheet.Close()
+	defer func() { _ = sheet.Close() }()
 	for _, row := range rows {
 		if err := sheet.Add(row); err != nil {
 			s.internal(w, r, err)

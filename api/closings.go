@@ -102,7 +102,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 				MeterNo: m.meterNo, Amount: c.RefundAmount, Kind: refunddomain.Refund, Reason: "account closing (销户)",
 				DispatchWindow: s.cfg.DispatchWindow}
 		}
-		if err := s.startOnce(r.Context(), c.WorkflowID, closing.Kind, names.Attributes(m.projectCode, closing.Kind, m.meterNo, string(c.Status)), in); err != nil {
+		if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, closing.Kind, names.Attributes(m.projectCode, closing.Kind, m.meterNo, string(c.Status)), in); err != nil {
 			s.log.Error("start account closing", "closing", c.ID, "error", err)
 			writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the closing is recorded; send the same request again to start it")
 			return

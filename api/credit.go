@@ -109,7 +109,7 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 	if got.PreviousLimit != nil {
 		in.PreviousLimit = got.PreviousLimit.String()
 	}
-	if err := s.startOnce(r.Context(), got.WorkflowID, credit.KindLimit, names.Attributes(projectCode, credit.KindLimit, e.Code, string(got.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, got.WorkflowID, credit.KindLimit, names.Attributes(projectCode, credit.KindLimit, e.Code, string(got.Status)), in); err != nil {
 		s.log.Error("start credit-limit workflow", "application", got.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the application is recorded; send the same request again to start it")
 		return

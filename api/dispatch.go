@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/access"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
@@ -93,9 +92,7 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 	cmd.Target = place.Target
 	planID := "cmd-" + id
 	wid := dispatch.WorkflowID(place.StationID, planID)
-	if err := s.startWorkflow(r.Context(), wid, dispatch.KindCommand, client.StartWorkflowOptions{
-		TypedSearchAttributes: names.Attributes(projectCode, dispatch.KindCommand, req.ConnectorID, "pending"),
-	}, dispatch.CommandInput{ProjectID: projectID, StationID: place.StationID, PlanID: planID, Command: cmd}); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, wid, dispatch.KindCommand, names.Attributes(projectCode, dispatch.KindCommand, req.ConnectorID, "pending"), dispatch.CommandInput{ProjectID: projectID, StationID: place.StationID, PlanID: planID, Command: cmd}); err != nil {
 		s.log.Error("start dispatch command", "connector", req.ConnectorID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the command was not sent; try again")
 		return

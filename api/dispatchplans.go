@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/access"
 	planner "github.com/voltflow/voltflow/domain/dispatch"
@@ -469,9 +468,7 @@ func (s *Server) answerPlan(w http.ResponseWriter, r *http.Request, p dispatchst
 		return
 	}
 	if p.CancelledAt == nil {
-		if err := s.startWorkflow(r.Context(), p.WorkflowID, kind, client.StartWorkflowOptions{
-			TypedSearchAttributes: names.Attributes(st.ProjectCode, kind, p.StationID, "running"),
-		}, in); err != nil {
+		if err := names.StartOnce(r.Context(), s.cfg.Temporal, p.WorkflowID, kind, names.Attributes(st.ProjectCode, kind, p.StationID, "running"), in); err != nil {
 			s.log.Error("start dispatch plan", "workflowId", p.WorkflowID, "error", err)
 			writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 				"the plan is recorded; send the same request (same Idempotency-Key or planId) again to start it")

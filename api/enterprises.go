@@ -232,7 +232,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 		s.internal(w, r, err)
 		return
 	}
-	if err := s.startOnce(r.Context(), got.WorkflowID, credit.KindRecharge, names.Attributes(projectCode, credit.KindRecharge, e.Code, string(got.Status)),
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, got.WorkflowID, credit.KindRecharge, names.Attributes(projectCode, credit.KindRecharge, e.Code, string(got.Status)),
 		credit.RechargeInput{RechargeID: got.ID, ProjectID: got.ProjectID, ProjectCode: projectCode, EnterpriseID: e.ID,
 			EnterpriseCode: e.Code, Amount: got.Amount}); err != nil {
 		s.log.Error("start enterprise recharge workflow", "recharge", got.ID, "error", err)

@@ -81,7 +81,7 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 	}
 	in := invoice.Input{InvoiceID: v.ID, ProjectID: v.ProjectID, ProjectCode: code, Title: v.Title, TaxID: v.TaxID,
 		Amount: v.Amount, Lines: len(v.RechargeIDs)}
-	if err := s.startOnce(r.Context(), v.WorkflowID, invoice.Kind, names.Attributes(code, invoice.Kind, v.Title, string(v.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, v.WorkflowID, invoice.Kind, names.Attributes(code, invoice.Kind, v.Title, string(v.Status)), in); err != nil {
 		s.log.Error("start invoice", "invoice", v.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the application is recorded; send the same request again to start it")
 		return

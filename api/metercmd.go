@@ -15,9 +15,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
@@ -63,22 +60,6 @@ func parseCommand(w http.ResponseWriter, name string) (domain.Command, bool) {
 	return c, true
 }
 
-// startWorkflow starts a command or batch workflow; starting one that ran
-// before is harmless (the ID is taken) and heals a row whose first start
-// never reached Temporal.
-func (s *Server) startWorkflow(ctx context.Context, id, kind string, attrs client.StartWorkflowOptions, in any) error {
-	attrs.ID = id
-	attrs.TaskQueue = names.MainQueue
-	attrs.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-	attrs.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
-	_, err := s.cfg.Temporal.ExecuteWorkflow(ctx, attrs, kind, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil
-	}
-	return err
-}
-
 // createMeterCommand is POST /meters/{meterNo}/commands.
 func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
@@ -120,9 +101,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	in := metercmd.CommandInput{CommandID: c.ID, ProjectID: c.ProjectID, MeterID: c.MeterID, MeterNo: c.MeterNo,
 		Command: c.Command, DispatchWindow: s.cfg.DispatchWindow}
-	if err := s.startWorkflow(r.Context(), c.WorkflowID, metercmd.KindCommand, client.StartWorkflowOptions{
-		TypedSearchAttributes: names.Attributes(m.projectCode, metercmd.KindCommand, c.MeterNo, string(domain.Pending)),
-	}, in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, metercmd.KindCommand, names.Attributes(m.projectCode, metercmd.KindCommand, c.MeterNo, string(domain.Pending)), in); err != nil {
 		s.log.Error("start meter command workflow", "command", c.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the command is recorded; send the same request with the same Idempotency-Key again to start it")
@@ -254,9 +233,7 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startBatch(w http.ResponseWriter, r *http.Request, b cmdstore.Batch, projectCode string) {
 	in := metercmd.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, Command: b.Command, DispatchWindow: s.cfg.DispatchWindow}
 	subject := fmt.Sprintf("%s x%d", b.Command, b.Total)
-	if err := s.startWorkflow(r.Context(), b.WorkflowID, metercmd.KindBatch, client.StartWorkflowOptions{
-		TypedSearchAttributes: names.Attributes(projectCode, metercmd.KindBatch, subject, string(domain.BatchRunning)),
-	}, in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, b.WorkflowID, metercmd.KindBatch, names.Attributes(projectCode, metercmd.KindBatch, subject, string(domain.BatchRunning)), in); err != nil {
 		s.log.Error("start meter batch workflow", "batch", b.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the batch is recorded; send the same request again to start it")

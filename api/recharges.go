@@ -10,10 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
@@ -157,24 +154,7 @@ func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, 
 	if err := s.cfg.DB.QueryRow(ctx, `select prepaid_mode = 'platform' from meters where id=$1`, rec.MeterID).Scan(&in.Platform); err != nil {
 		return fmt.Errorf("prepaid mode of meter %s: %w", rec.MeterNo, err)
 	}
-	return s.startOnce(ctx, rec.WorkflowID, recharge.Kind, names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)), in)
-}
-
-// startOnce starts a business workflow under its meaningful ID. Starting
-// again is harmless: a running one is reused, a closed one is not restarted.
-func (s *Server) startOnce(ctx context.Context, workflowID, kind string, attrs temporal.SearchAttributes, in any) error {
-	_, err := s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflowID,
-		TaskQueue:                names.MainQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    attrs,
-	}, kind, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil // it ran before and is closed: nothing to heal
-	}
-	return err
+	return names.StartOnce(ctx, s.cfg.Temporal, rec.WorkflowID, recharge.Kind, names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)), in)
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {

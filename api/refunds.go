@@ -124,7 +124,7 @@ func (s *Server) startRefund(ctx context.Context, f refundstore.Refund, projectC
 	if f.ReversesRechargeID != nil {
 		in.ReversesRechargeID = *f.ReversesRechargeID
 	}
-	return s.startOnce(ctx, f.WorkflowID, refund.Kind, names.Attributes(projectCode, refund.Kind, f.MeterNo, string(f.Status)), in)
+	return names.StartOnce(ctx, s.cfg.Temporal, f.WorkflowID, refund.Kind, names.Attributes(projectCode, refund.Kind, f.MeterNo, string(f.Status)), in)
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {

@@ -247,7 +247,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	in := voucher.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, ProjectCode: code, Name: b.Name, FaceValue: b.FaceValue,
 		Quantity: b.Quantity, ExpiresAt: b.ExpiresAt}
-	if err := s.startOnce(r.Context(), b.WorkflowID, voucher.KindBatch, names.Attributes(code, voucher.KindBatch, b.Name, string(b.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, b.WorkflowID, voucher.KindBatch, names.Attributes(code, voucher.KindBatch, b.Name, string(b.Status)), in); err != nil {
 		s.log.Error("start voucher batch", "batch", b.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the application is recorded; send the same request again to start it")
 		return
@@ -532,7 +532,7 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := voucher.VoidInput{VoidID: d.ID, ProjectID: d.ProjectID, ProjectCode: code, VoucherNo: d.VoucherNo, Reason: d.Reason}
-	if err := s.startOnce(r.Context(), d.WorkflowID, voucher.KindVoid, names.Attributes(code, voucher.KindVoid, d.VoucherNo, string(d.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, d.WorkflowID, voucher.KindVoid, names.Attributes(code, voucher.KindVoid, d.VoucherNo, string(d.Status)), in); err != nil {
 		s.log.Error("start voucher void", "void", d.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the void application is recorded but its review did not start")
 		return

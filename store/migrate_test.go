@@ -40,7 +40,7 @@ func emptyDB(t *testing.T) *store.DB {
 		db.Close()
 		if c, err := pgx.Connect(ctx, pg.URL("postgres")); err == nil {
 			_, _ = c.Exec(ctx, `drop database if exists `+name+` with (force)`)
-			c.Close(ctx)
+			_ = c.Close(ctx)
 		}
 	})
 	return db

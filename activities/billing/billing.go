@@ -22,6 +22,7 @@ import (
 	"github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
+	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/ledger"
 	cmdstore "github.com/voltflow/voltflow/store/metercmd"
@@ -51,9 +52,10 @@ type Activities struct {
 	Log    *slog.Logger
 }
 
-func (a *Activities) log() *slog.Logger {
+// log is Log (discarding when nil) with the running activity's ids.
+func (a *Activities) log(ctx context.Context) *slog.Logger {
 	if a.Log != nil {
-		return a.Log
+		return activitylog.Logger(ctx, a.Log)
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -111,7 +113,7 @@ func (a *Activities) BillReadings(ctx context.Context, in BillInput) (BillResult
 		var res meterResult
 		err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
 			var err error
-			res, err = bill(ctx, tx, r, a.log())
+			res, err = bill(ctx, tx, r, a.log(ctx))
 			return err
 		})
 		if err != nil {

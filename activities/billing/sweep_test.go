@@ -15,6 +15,7 @@ import (
 	"github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/ledger"
 )
@@ -87,7 +88,7 @@ func TestSweepBillsPlatformMeters(t *testing.T) {
 	gws := &meters.Gateways{Timeout: time.Second}
 	t.Cleanup(gws.Close)
 	sw := &deviceSwitcher{devices: &cmdacts.Devices{DB: db, Gateways: gws, ConfirmDelay: 10 * time.Millisecond}}
-	acts := &sweep.Activities{DB: db, Gateways: gws, Now: fleet.Now,
+	acts := &sweep.Activities{DB: db, Gateways: gws, Clock: clock.Func(fleet.Now),
 		Billing: &billing.Activities{DB: db, Switch: sw}}
 	var suite testsuite.WorkflowTestSuite
 	run := func() {

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/devices/ocpp"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -37,9 +38,9 @@ type Commander interface {
 
 // Activities send commands. Register them on the chargers' task queue.
 type Activities struct {
-	DB  *store.DB
-	CS  Commander
-	Now func() time.Time
+	DB    *store.DB
+	CS    Commander
+	Clock clock.Clock
 }
 
 // Result is the charger's answer to a command.
@@ -196,7 +197,7 @@ func (a *Activities) send(ctx context.Context, cp string, connector int, action 
 		errText = &e
 	}
 	if _, err := a.DB.Exec(context.WithoutCancel(ctx), `update charger_commands set status=nullif($2,''), error=$3,
-		answered_at=$4 where id=$1`, res.CommandID, status, errText, a.now()); err != nil {
+		answered_at=$4 where id=$1`, res.CommandID, status, errText, a.Clock.Now()); err != nil {
 		return res, fmt.Errorf("record answer of %s to %s: %w", action, cp, err)
 	}
 	if errors.Is(callErr, ocpp.ErrNotConnected) {
@@ -207,11 +208,4 @@ func (a *Activities) send(ctx context.Context, cp string, connector int, action 
 	}
 	res.Status = status
 	return res, nil
-}
-
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/charger"
 )
@@ -48,20 +49,13 @@ type Service struct {
 	// nil uses Status for each, or when that is nil too, the outbox in one
 	// transaction.
 	Statuses StatusesRecorder
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the time source; the zero Clock is the real clock.
+	Clock clock.Clock
 	// Hooks are told of transactions and faults after they are stored.
 	Hooks Hooks
 }
 
 var _ ocpp.Handler = (*Service)(nil)
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
 
 func (s *Service) log() *slog.Logger {
 	if s.Log != nil {
@@ -117,7 +111,7 @@ func (s *Service) Authenticate(ctx context.Context, id, password string) bool {
 
 // Connected marks the charge point online.
 func (s *Service) Connected(ctx context.Context, id string) {
-	at := s.now()
+	at := s.Clock.Now()
 	if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set online=true, connected_at=$2, last_seen_at=$2,
 		updated_at=now() where equipment_id=$1`, id, at); err != nil {
 		s.log().Error("ocpp: mark online", "chargePoint", id, "error", err)
@@ -131,7 +125,7 @@ func (s *Service) Connected(ctx context.Context, id string) {
 // status 0), so the regulator hears of it, then the charge point itself:
 // whoever sees it offline sees its connectors offline too.
 func (s *Service) Disconnected(ctx context.Context, id string) {
-	at := s.now()
+	at := s.Clock.Now()
 	if err := s.connectorsOffline(ctx, id, at); err != nil {
 		s.log().Error("ocpp: connectors offline", "chargePoint", id, "error", err)
 	}
@@ -183,7 +177,7 @@ func ResetPresence(ctx context.Context, db *store.DB) error {
 // BootNotification records what the charge point says it is and accepts it
 // (the connection itself was allow-listed).
 func (s *Service) BootNotification(ctx context.Context, id string, req *core.BootNotificationRequest) (*core.BootNotificationConfirmation, error) {
-	now := s.now()
+	now := s.Clock.Now()
 	if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set vendor=$2, model=$3, serial_number=nullif($4,''),
 		firmware_version=nullif($5,''), booted_at=$6, last_seen_at=$6, updated_at=now() where equipment_id=$1`,
 		id, req.ChargePointVendor, req.ChargePointModel, req.ChargePointSerialNumber, req.FirmwareVersion, now); err != nil {
@@ -195,7 +189,7 @@ func (s *Service) BootNotification(ctx context.Context, id string, req *core.Boo
 
 // Heartbeat notes the charge point alive and gives it our time.
 func (s *Service) Heartbeat(ctx context.Context, id string, _ *core.HeartbeatRequest) (*core.HeartbeatConfirmation, error) {
-	now := s.now()
+	now := s.Clock.Now()
 	if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set last_seen_at=$2 where equipment_id=$1`, id, now); err != nil {
 		return nil, fmt.Errorf("heartbeat of %s: %w", id, err)
 	}
@@ -228,13 +222,13 @@ func TableStatus(st core.ChargePointStatus) int {
 // StatusNotification records a connector's status in the registry (with its
 // history and the regulator push); connector 0 is the charge point itself.
 func (s *Service) StatusNotification(ctx context.Context, id string, req *core.StatusNotificationRequest) (*core.StatusNotificationConfirmation, error) {
-	at := s.now()
+	at := s.Clock.Now()
 	if req.Timestamp != nil && !req.Timestamp.IsZero() {
 		at = req.Timestamp.Time
 	}
 	if req.ConnectorId == 0 {
 		if _, err := s.DB.Exec(ctx, `update ocpp_charge_points set status=$2, error_code=$3, last_seen_at=$4,
-			updated_at=now() where equipment_id=$1`, id, string(req.Status), string(req.ErrorCode), s.now()); err != nil {
+			updated_at=now() where equipment_id=$1`, id, string(req.Status), string(req.ErrorCode), s.Clock.Now()); err != nil {
 			return nil, fmt.Errorf("status of %s: %w", id, err)
 		}
 		if err := s.statusFault(ctx, id, 0, string(req.ErrorCode), req.VendorErrorCode, req.Info, at); err != nil {
@@ -346,7 +340,7 @@ func (s *Service) StartTransaction(ctx context.Context, id string, req *core.Sta
 	if err != nil {
 		return nil, err
 	}
-	started := s.now()
+	started := s.Clock.Now()
 	if req.Timestamp != nil && !req.Timestamp.IsZero() {
 		started = req.Timestamp.Time
 	}
@@ -448,7 +442,7 @@ func (s *Service) meterValues(ctx context.Context, id string, connector int, txI
 	for _, mv := range values {
 		smp := ParseMeterValue(mv)
 		if smp.At.IsZero() {
-			smp.At = s.now()
+			smp.At = s.Clock.Now()
 		}
 		b.Queue(`insert into ocpp_meter_values (transaction_id, equipment_id, connector_no, at,
 			energy_wh, power_w, current_a, voltage_v, soc) values ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
@@ -494,7 +488,7 @@ func roundPtr(v *float64) *int {
 // StopTransaction closes the transaction with its final meter. A repeated
 // stop (a lost answer) changes nothing.
 func (s *Service) StopTransaction(ctx context.Context, id string, req *core.StopTransactionRequest) (*core.StopTransactionConfirmation, error) {
-	stopped := s.now()
+	stopped := s.Clock.Now()
 	if req.Timestamp != nil && !req.Timestamp.IsZero() {
 		stopped = req.Timestamp.Time
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // offlinePush is a connector's newest status push and status row.
@@ -53,7 +54,7 @@ func TestDisconnectMarksEverythingOffline(t *testing.T) {
 			ctx := context.Background()
 			e := setupDB(t)
 			rec := &recorder{}
-			svc := &charging.Service{DB: e.db, Hooks: rec.hooks(), Now: func() time.Time { return at }}
+			svc := &charging.Service{DB: e.db, Hooks: rec.hooks(), Clock: clock.Fixed(at)}
 			svc.Status, svc.Statuses = modes[name](e)
 			svc.Connected(ctx, cp1)
 			for _, info := range []registry.ConnectorStatusInfo{

@@ -40,7 +40,7 @@ func (s *SMTP) Deliver(ctx context.Context, m Message) error {
 		conn.Close()
 		return fmt.Errorf("smtp %s: %w", s.Addr, err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // after Quit it has nothing to close; on an error path that error is the one returned
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		if err := c.StartTLS(nil); err != nil {
 			return fmt.Errorf("smtp starttls: %w", err)

@@ -27,7 +27,7 @@ func fakeSMTP(t *testing.T) (addr string, got chan []string) {
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 		r, w := bufio.NewReader(c), bufio.NewWriter(c)
-		say := func(s string) { w.WriteString(s + "\r\n"); w.Flush() }
+		say := func(s string) { _, _ = w.WriteString(s + "\r\n"); _ = w.Flush() } // a failed write shows as the client's error
 		var lines []string
 		say("220 fake ESMTP")
 		for {

@@ -19,6 +19,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/metercmd"
 )
@@ -35,17 +36,10 @@ const (
 type Devices struct {
 	DB       *store.DB
 	Gateways *meters.Gateways
-	Now      func() time.Time
+	Clock    clock.Clock
 	// ConfirmDelay is the pause before reading a meter again whose state
 	// did not yet confirm (a relay may lag its command); default 300 ms.
 	ConfirmDelay time.Duration
-}
-
-func (d *Devices) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
 }
 
 // SendInput sends one command to one meter.
@@ -103,7 +97,7 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 	w := cmd.Write()
 	var args profile.Values
 	req := Request{Gateway: m.Address, Unit: int(m.Unit), Profile: m.Profile, Write: w.Name, Attempt: attempt,
-		SentAt: d.now().UTC().Format(time.RFC3339Nano)}
+		SentAt: d.Clock.Now().UTC().Format(time.RFC3339Nano)}
 	if w.Name == profile.CmdSetMode {
 		args = profile.Values{profile.FieldMode: int64(w.Mode)}
 		req.Mode = &w.Mode
@@ -167,7 +161,7 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, 
 		if err != nil {
 			return Response{}, fmt.Errorf("read back meter %s after %s: %w", m.MeterNo, cmd, err)
 		}
-		at := d.now()
+		at := d.Clock.Now()
 		if err := meters.SaveState(ctx, d.DB, m.ID, s, at); err != nil {
 			return Response{}, err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +13,8 @@ import (
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/activitylog"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -25,7 +26,7 @@ const ErrTypeMeterConfig = "MeterConfig"
 type Activities struct {
 	DB       *store.DB
 	Gateways *Gateways
-	Now      func() time.Time
+	Clock    clock.Clock
 	// Alarms, when set, hears every fresh reading (workflows/alarm.Observer
 	// starts or signals the meter's low-balance alarm).
 	Alarms AlarmObserver
@@ -42,16 +43,9 @@ func (a *Activities) observe(ctx context.Context, meterID string, remaining mone
 	if a.Alarms == nil {
 		return
 	}
-	if err := a.Alarms.Observe(ctx, alarm.Observation{MeterID: meterID, Remaining: remaining, At: a.now(), Recharged: recharged}); err != nil {
-		slog.Warn("alarm hook failed", "meter", meterID, "error", err)
+	if err := a.Alarms.Observe(ctx, alarm.Observation{MeterID: meterID, Remaining: remaining, At: a.Clock.Now(), Recharged: recharged}); err != nil {
+		activitylog.Logger(ctx, nil).Warn("alarm hook failed", "meter", meterID, "error", err)
 	}
-}
-
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }
 
 // DispatchInput sends one recharge to its meter.
@@ -211,7 +205,7 @@ func (a *Activities) read(ctx context.Context, q execer, gw *modbus.Gateway, m M
 	if err != nil {
 		return s, fmt.Errorf("read meter %s at %s unit %d: %w", m.MeterNo, m.Address, m.Unit, err)
 	}
-	if err := saveState(ctx, q, m.ID, s, a.now()); err != nil {
+	if err := saveState(ctx, q, m.ID, s, a.Clock.Now()); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -242,7 +236,7 @@ func (a *Activities) ReadMeter(ctx context.Context, in ReadInput) (Reading, erro
 	if err != nil {
 		return Reading{}, configError(err)
 	}
-	at := a.now()
+	at := a.Clock.Now()
 	s, err := a.read(ctx, a.DB, gw, m)
 	if err != nil {
 		return Reading{}, err

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/sms"
 )
@@ -50,7 +51,7 @@ type Activities struct {
 	// activity is retried when the oldest message of the hour ages out.
 	// Urgent messages (arrears cut-off, trips) are never delayed.
 	PerNumberPerHour int
-	Now              func() time.Time
+	Clock            clock.Clock
 }
 
 // ErrTypeRateLimited marks a message held back by the per-number limit.
@@ -81,13 +82,6 @@ type SendResult struct {
 	ProviderMessageID string `json:"providerMessageId"`
 	// Duplicate: the message had already been sent by an earlier attempt.
 	Duplicate bool `json:"duplicate,omitempty"`
-}
-
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }
 
 func (a *Activities) providers() []Provider {
@@ -159,7 +153,7 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 		if code == "" {
 			code = in.Template
 		}
-		if err := sms.MarkInFlight(ctx, a.DB, row.ID, p.Name(), a.now()); err != nil {
+		if err := sms.MarkInFlight(ctx, a.DB, row.ID, p.Name(), a.Clock.Now()); err != nil {
 			return SendResult{}, err
 		}
 		rec, sendErr := p.Send(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.ID})
@@ -196,7 +190,7 @@ func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) err
 	if a.PerNumberPerHour <= 0 || in.Urgent {
 		return nil
 	}
-	now := a.now()
+	now := a.Clock.Now()
 	// The n-th newest send in the hour decides when the next may go.
 	n, oldest, err := sms.RecentSends(ctx, a.DB, in.Recipient, now.Add(-time.Hour), id, a.PerNumberPerHour)
 	if err != nil {
@@ -223,7 +217,7 @@ func (a *Activities) findInFlight(ctx context.Context, in SendInput, row sms.Cla
 		if p.Name() != row.InFlight || !ok {
 			continue
 		}
-		since := a.now()
+		since := a.Clock.Now()
 		if row.InFlightAt != nil {
 			since = *row.InFlightAt
 		}
@@ -250,11 +244,11 @@ func (a *Activities) findInFlight(ctx context.Context, in SendInput, row sms.Cla
 func (a *Activities) claim(ctx context.Context, in SendInput, text string) (sms.Claimed, error) {
 	return sms.Claim(ctx, a.DB, sms.NewMessage{ProjectID: in.ProjectID, WorkflowID: in.WorkflowID, AlarmID: in.AlarmID,
 		Stage: in.Stage, Recipient: in.Recipient, Kind: in.Kind, MeterNo: in.MeterNo, Template: in.Template,
-		Values: in.Values, Text: text}, a.now())
+		Values: in.Values, Text: text}, a.Clock.Now())
 }
 
 func (a *Activities) markSent(ctx context.Context, id, provider, msgID string) (SendResult, error) {
-	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, sms.MarkSent(ctx, a.DB, id, provider, msgID, a.now())
+	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, sms.MarkSent(ctx, a.DB, id, provider, msgID, a.Clock.Now())
 }
 
 // recordFailure records a refused try and returns how often this provider
@@ -264,7 +258,7 @@ func (a *Activities) recordFailure(ctx context.Context, id, provider string, idx
 	// No answer (network error, 5xx) may still have sent: stay in flight.
 	var pe *Error
 	answered := errors.As(sendErr, &pe) && pe.Class != Transient
-	n, err := sms.RecordFailure(ctx, a.DB, id, sms.Failure{Provider: provider, Index: idx, Code: code, Detail: sendErr.Error(), Answered: answered}, a.now())
+	n, err := sms.RecordFailure(ctx, a.DB, id, sms.Failure{Provider: provider, Index: idx, Code: code, Detail: sendErr.Error(), Answered: answered}, a.Clock.Now())
 	if err != nil {
 		return 0, fmt.Errorf("record SMS failure: %w", errors.Join(err, sendErr))
 	}

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // Aliyun sends through Aliyun SMS (Dysms) SendSms, RPC style, version
@@ -30,7 +32,7 @@ type Aliyun struct {
 	SignName        string // the approved signature (签名)
 	RegionID        string // default cn-hangzhou
 	HTTP            *http.Client
-	Now             func() time.Time
+	Clock           clock.Clock
 }
 
 // Name is the provider's name in configuration and records.
@@ -69,10 +71,7 @@ func (a *Aliyun) Send(ctx context.Context, r Request) (Receipt, error) {
 // dates; the API answers per day, 50 records a page). Its records carry no
 // BizId, so a found message's id is "OutId:" + Ref.
 func (a *Aliyun) Find(ctx context.Context, r Request, since time.Time) (Receipt, bool, error) {
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
+	now := a.Clock.Now
 	for day := since.In(chinaTime); !day.After(now().In(chinaTime).Add(24 * time.Hour)); day = day.AddDate(0, 0, 1) {
 		for page := 1; ; page++ {
 			body, status, err := a.call(ctx, map[string]string{"Action": "QuerySendDetails",
@@ -117,10 +116,7 @@ func (a *Aliyun) Find(ctx context.Context, r Request, since time.Time) (Receipt,
 // answer's body and HTTP status.
 func (a *Aliyun) call(ctx context.Context, params map[string]string) ([]byte, int, error) {
 	action := params["Action"]
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
+	now := a.Clock.Now
 	region := a.RegionID
 	if region == "" {
 		region = "cn-hangzhou"

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/activities/sms"
+	"github.com/voltflow/voltflow/internal/clock"
 	smsstore "github.com/voltflow/voltflow/store/sms"
 )
 
@@ -19,7 +20,7 @@ func TestPerNumberRateLimitDelaysButNeverDropsOrHoldsUrgent(t *testing.T) {
 	db, project := fixture(t)
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	a := &sms.Activities{DB: db, PerNumberPerHour: 2, Now: func() time.Time { return now }}
+	a := &sms.Activities{DB: db, PerNumberPerHour: 2, Clock: clock.Func(func() time.Time { return now })}
 	for i, stage := range []string{"low_1", "low_2"} {
 		now = now.Add(time.Duration(i*10) * time.Minute) // 10:00, 10:10
 		if _, err := a.SendSMS(ctx, input(project, stage)); err != nil {

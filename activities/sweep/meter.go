@@ -37,7 +37,7 @@ func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReadin
 	g := gws[0]
 	// Millisecond slots: a sweep's slots are whole seconds, so an on-demand
 	// read never lands on a sweep's key.
-	at := a.now().UTC().Truncate(time.Millisecond)
+	at := a.Clock.Now().UTC().Truncate(time.Millisecond)
 	if at.Truncate(time.Second).Equal(at) {
 		at = at.Add(time.Millisecond)
 	}

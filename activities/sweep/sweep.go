@@ -26,6 +26,8 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/activitylog"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
@@ -57,7 +59,7 @@ func addOutcome(b *batch, o gatewayOutcome) {
 
 // write stores a batch through store/sweep (see sweepstore.Write).
 func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (sweepstore.Phases, error) {
-	return sweepstore.Write(ctx, a.DB, a.log(), at, a.now(), b)
+	return sweepstore.Write(ctx, a.DB, a.log(ctx), at, a.Clock.Now(), b)
 }
 
 // Activities run on the devices queue.
@@ -78,7 +80,7 @@ type Activities struct {
 	// leave the writes the long pole when the machine is busy.
 	WriteParallel int
 	Log           *slog.Logger
-	Now           func() time.Time
+	Clock         clock.Clock
 	// Alarms, when set, hears the readings each write stored
 	// (workflows/alarm.Observer).
 	Alarms AlarmHook
@@ -129,7 +131,7 @@ func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
 		return
 	}
 	if err := a.Billing.BillSweep(ctx, at, ids); err != nil {
-		a.log().Warn("billing hook failed", "at", at, "error", err)
+		a.log(ctx).Warn("billing hook failed", "at", at, "error", err)
 	}
 }
 
@@ -154,20 +156,14 @@ func (a *Activities) observe(ctx context.Context, rows []row) {
 		return
 	}
 	if err := a.Alarms.ObserveMany(ctx, obs); err != nil {
-		a.log().Warn("alarm hook failed", "error", err)
+		a.log(ctx).Warn("alarm hook failed", "error", err)
 	}
 }
 
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
-
-func (a *Activities) log() *slog.Logger {
+// log is Log (discarding when nil) with the running activity's ids.
+func (a *Activities) log(ctx context.Context) *slog.Logger {
 	if a.Log != nil {
-		return a.Log
+		return activitylog.Logger(ctx, a.Log)
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -371,7 +367,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 		return res, err
 	}
 	res.ElapsedMs = time.Since(began).Milliseconds()
-	a.log().Debug("sweep batch", "project", in.ProjectID, "at", at, "gateways", res.Gateways,
+	a.log(ctx).Debug("sweep batch", "project", in.ProjectID, "at", at, "gateways", res.Gateways,
 		"read", res.Read, "failed", res.Failed, "down", res.GatewaysDown)
 	return res, nil
 }
@@ -476,7 +472,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 			out.failed = append(out.failed, failure{Meter: m.UUID, Err: err.Error()})
 			continue
 		}
-		out.rows = append(out.rows, row{Meter: m.UUID, TakenAt: a.now(), S: s, Alarmed: m.Alarmed, Platform: m.Platform})
+		out.rows = append(out.rows, row{Meter: m.UUID, TakenAt: a.Clock.Now(), S: s, Alarmed: m.Alarmed, Platform: m.Platform})
 	}
 	return out
 }
@@ -512,7 +508,7 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 			continue
 		}
 		res := client.ReadMeters(ctx, units)
-		takenAt := a.now()
+		takenAt := a.Clock.Now()
 		for k, r := range res {
 			m := valid[k]
 			if r.Err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -286,7 +287,7 @@ func TestDeadGatewayRaisesAndClearsEvent(t *testing.T) {
 
 func TestSweepMeterReadsOneMeter(t *testing.T) {
 	f := newFixture(t)
-	f.acts.Now = func() time.Time { return time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) }
+	f.acts.Clock = clock.Fixed(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 	var id string
 	if err := f.db.QueryRow(context.Background(), `select id::text from meters where meter_no='M0006'`).Scan(&id); err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func runAdmin(ctx context.Context, log *slog.Logger, args []string, stdin io.Rea
 		if err != nil {
 			return fmt.Errorf("admin create: %w", err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		in = f
 	}
 	password, err := readPassword(in)

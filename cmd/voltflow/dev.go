@@ -224,12 +224,12 @@ func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // our Ctrl-C is not its Ctrl-C
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		logFile.Close()
+		_ = logFile.Close() // the start failed: that error is the one to report
 		return nil, "", err
 	}
 	proc, err := child.Start(cmd, syscall.SIGKILL)
 	if err != nil {
-		logFile.Close()
+		_ = logFile.Close() // the start failed: that error is the one to report
 		return nil, "", fmt.Errorf("start %s: %w", bin, err)
 	}
 	if err := pidFile.Write(proc); err != nil {
@@ -241,7 +241,7 @@ func startTemporal(ctx context.Context, log *slog.Logger, bin, stateDir string, 
 			log.Warn("stop Temporal", "error", err)
 		}
 		pidFile.Remove()
-		logFile.Close()
+		_ = logFile.Close() // the server is stopped; its log is written by the child
 	}
 	ready := make(chan string, 1)
 	go func() {
@@ -286,13 +286,13 @@ func lockState(dir string) (unlock func(), err error) {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+		_ = f.Close() // not locked: nothing written
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another voltflow dev runs on %s (or pass --state)", dir)
 		}
 		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
-	return func() { f.Close() }, nil
+	return func() { _ = f.Close() }, nil // closing releases the lock; the file stays empty
 }
 
 // stopStep runs one step of the shutdown with a deadline; a step that

@@ -32,7 +32,7 @@ func TestConnectEndsWithContext(t *testing.T) {
 				if err != nil {
 					return
 				}
-				defer conn.Close()
+				defer func() { _ = conn.Close() }()
 				if _, msg, err := conn.ReadMessage(); err == nil && strings.Contains(string(msg), "BootNotification") {
 					gotBoot <- struct{}{}
 				}

@@ -64,7 +64,7 @@ func FuzzClientResponse(f *testing.F) {
 		}()
 		c := NewClient(ClientConfig{Addr: "fuzz", Timeout: 200 * time.Millisecond,
 			Dial: func(context.Context, string, string) (net.Conn, error) { return client, nil }})
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		start := time.Now()
 		v, err := c.Read(context.Background(), addr, DIForwardActiveEnergyTotal)
 		if time.Since(start) > 2*time.Second {

@@ -34,7 +34,7 @@ func TestClientTimeoutAndCancel(t *testing.T) {
 	meter := Address{1}
 
 	c := NewClient(ClientConfig{Addr: ln.Addr().String(), Timeout: 150 * time.Millisecond})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	start := time.Now()
 	if _, err := c.Read(context.Background(), meter, DIVoltageA); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("silent meter: %v, want ErrUnreachable", err)
@@ -44,7 +44,7 @@ func TestClientTimeoutAndCancel(t *testing.T) {
 	}
 
 	slow := NewClient(ClientConfig{Addr: ln.Addr().String(), Timeout: 10 * time.Second})
-	defer slow.Close()
+	defer func() { _ = slow.Close() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start = time.Now()

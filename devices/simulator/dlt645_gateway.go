@@ -9,6 +9,7 @@ import (
 
 	"github.com/voltflow/voltflow/devices/dlt645"
 	"github.com/voltflow/voltflow/devices/profile"
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // DLTAuth is what a simulated DL/T 645 meter accepts for remote control
@@ -36,7 +37,7 @@ type DLTGateway struct {
 	base    uint64
 	auth    DLTAuth
 	latency time.Duration
-	now     func() time.Time
+	clock   clock.Clock
 	streamServer
 	bus chan struct{} // one request on the bus at a time, across connections
 }
@@ -48,7 +49,7 @@ func NewDLTGateway(addr string, base uint64, auth DLTAuth, meters []*Meter) (*DL
 		return nil, fmt.Errorf("simulator dlt645 gateway %s: base %d with %d meters exceeds 12 digits", addr, base, len(meters))
 	}
 	g := &DLTGateway{meters: meters, addrs: map[dlt645.Address]*Meter{}, base: base, auth: auth,
-		now: time.Now, bus: make(chan struct{}, 1)}
+		bus: make(chan struct{}, 1)}
 	for i, m := range meters {
 		g.addrs[g.MeterAddress(uint8(i+1))] = m
 	}
@@ -181,14 +182,14 @@ func dltValue(s State, id dlt645.DataID) (int64, bool) {
 
 func (g *DLTGateway) control(f dlt645.Frame, m *Meter) dlt645.Frame {
 	fail := func(code dlt645.ErrorCode) dlt645.Frame { return dlt645.ErrorResponse(f.Address, f.Control, code) }
-	rc, err := dlt645.ParseRemoteControlRequest(f, g.now().Location())
+	rc, err := dlt645.ParseRemoteControlRequest(f, g.clock.Now().Location())
 	if err != nil {
 		return fail(dlt645.CodeOther)
 	}
 	if rc.Password != g.auth.Password || rc.Operator != g.auth.Operator {
 		return fail(dlt645.CodeUnauthorized)
 	}
-	if !rc.ValidUntil.After(g.now()) {
+	if !rc.ValidUntil.After(g.clock.Now()) {
 		return fail(dlt645.CodeOther) // an expired command is not carried out
 	}
 	switch rc.Command {

@@ -67,7 +67,7 @@ func TestDLTClientAgainstGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dlt645.NewClient(dlt645.ClientConfig{Addr: g.Addr(), Timeout: 300 * time.Millisecond})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	r, err := c.ReadMeter(ctx, g.MeterAddress(2))
 	if err != nil {
@@ -192,11 +192,11 @@ func TestFleetServersDLT645(t *testing.T) {
 		if err := s.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		defer s.Stop()
+		defer func() { _ = s.Stop() }()
 	}
 	d := servers[1].(*DLTGateway)
 	c := dlt645.NewClient(dlt645.ClientConfig{Addr: d.Addr(), Timeout: 300 * time.Millisecond})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	addr, _ := dlt645.ParseAddress("000000001002") // gateway 1, unit 2
 	v, err := c.Read(context.Background(), addr, dlt645.DIRemainingMoney)
 	if err != nil || v != 777 {

@@ -54,7 +54,7 @@ func TestRTUGatewayWithModbusClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	s, err := c.ReadMeter(ctx, 2)
 	if err != nil {

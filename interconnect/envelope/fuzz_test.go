@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // Seed inputs shared by the fuzz targets.
@@ -47,7 +49,7 @@ func checkEnvelopeErr(t *testing.T, err error, allowed ...Ret) {
 func FuzzDecodeRequest(f *testing.F) {
 	addBodies(f)
 	now := mustParse(f, vecTimeStamp)
-	clk := func() time.Time { return now }
+	clk := clock.Fixed(now)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := DecodeRequest(body)
 		checkEnvelopeErr(t, err, RetEnvelope)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // DefaultReplayWindow is the ±tolerance used when NewReplayGuard gets zero.
@@ -33,7 +35,7 @@ const DefaultReplayCapacity = 1 << 22
 type ReplayGuard struct {
 	window   time.Duration
 	capacity int
-	now      func() time.Time
+	clock    clock.Clock
 
 	mu   sync.Mutex
 	seen map[replayKey]*seqSet
@@ -51,19 +53,16 @@ func (s *seqSet) has(n int) bool { return s[n/64]&(1<<(n%64)) != 0 }
 func (s *seqSet) add(n int)      { s[n/64] |= 1 << (n % 64) }
 
 // NewReplayGuard returns a guard accepting TimeStamps within ±window of
-// now() and remembering at most capacity triples. Zero or negative values
-// select DefaultReplayWindow and DefaultReplayCapacity; nil now is time.Now.
-func NewReplayGuard(window time.Duration, capacity int, now func() time.Time) *ReplayGuard {
+// the clock and remembering at most capacity triples. Zero or negative values
+// select DefaultReplayWindow and DefaultReplayCapacity.
+func NewReplayGuard(window time.Duration, capacity int, c clock.Clock) *ReplayGuard {
 	if window <= 0 {
 		window = DefaultReplayWindow
 	}
 	if capacity <= 0 {
 		capacity = DefaultReplayCapacity
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &ReplayGuard{window: window, capacity: capacity, now: now, seen: make(map[replayKey]*seqSet)}
+	return &ReplayGuard{window: window, capacity: capacity, clock: c, seen: make(map[replayKey]*seqSet)}
 }
 
 // Check records r and reports whether it may be processed. A TimeStamp
@@ -77,7 +76,7 @@ func (g *ReplayGuard) Check(r Request) error {
 		return err
 	}
 	ts, _ := ParseTimeStamp(r.TimeStamp) // validated by checkStamp
-	now := g.now()
+	now := g.clock.Now()
 	if ts.Before(now.Add(-g.window)) || ts.After(now.Add(g.window)) {
 		return &Error{Ret: RetEnvelope, Msg: "TimeStamp out of range",
 			Err: fmt.Errorf("envelope: TimeStamp %s vs now %s: %w", r.TimeStamp, FormatTimeStamp(now), ErrStaleTimeStamp)}
@@ -111,7 +110,7 @@ func (g *ReplayGuard) Check(r Request) error {
 func (g *ReplayGuard) Len() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.prune(g.now())
+	g.prune(g.clock.Now())
 	return g.n
 }
 

@@ -6,12 +6,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 func TestReplayGuard(t *testing.T) {
 	base := mustParse(t, vecTimeStamp)
-	clk := &fakeClock{t: base}
-	g := NewReplayGuard(5*time.Minute, 0, clk.Now)
+	clk := clock.NewFake(base)
+	g := NewReplayGuard(5*time.Minute, 0, clk.Clock())
 	req := func(op string, at time.Time, seq string) Request {
 		return Request{OperatorID: op, TimeStamp: FormatTimeStamp(at), Seq: seq}
 	}
@@ -59,8 +61,8 @@ func TestReplayGuard(t *testing.T) {
 
 func TestReplayGuardCapacity(t *testing.T) {
 	base := mustParse(t, vecTimeStamp)
-	clk := &fakeClock{t: base}
-	g := NewReplayGuard(time.Minute, 3, clk.Now)
+	clk := clock.NewFake(base)
+	g := NewReplayGuard(time.Minute, 3, clk.Clock())
 	for i := 1; i <= 3; i++ {
 		if err := g.Check(Request{OperatorID: "A", TimeStamp: vecTimeStamp, Seq: fmt.Sprintf("%04d", i)}); err != nil {
 			t.Fatal(err)
@@ -85,8 +87,8 @@ func TestReplayGuardCapacity(t *testing.T) {
 }
 
 func TestReplayGuardConcurrent(t *testing.T) {
-	clk := &fakeClock{t: mustParse(t, vecTimeStamp)}
-	g := NewReplayGuard(0, 0, clk.Now)
+	clk := clock.NewFake(mustParse(t, vecTimeStamp))
+	g := NewReplayGuard(0, 0, clk.Clock())
 	var (
 		wg sync.WaitGroup
 		mu sync.Mutex
@@ -113,7 +115,7 @@ func TestReplayGuardConcurrent(t *testing.T) {
 func TestReplayGuardAfterOpen(t *testing.T) {
 	// The intended server flow: open (authenticates), then check replay.
 	c := mustCodec(t, vecSecrets())
-	g := NewReplayGuard(5*time.Minute, 0, func() time.Time { return mustParse(t, vecTimeStamp) })
+	g := NewReplayGuard(5*time.Minute, 0, clock.Fixed(mustParse(t, vecTimeStamp)))
 	body := mustJSON(t, vecRequest())
 	for i, want := range []error{nil, ErrReplay} {
 		r, err := c.OpenRequest(body, nil)

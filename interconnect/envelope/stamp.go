@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // TimeStampLayout is yyyyMMddHHmmss in Go layout form.
@@ -50,18 +52,18 @@ const maxSeq = 9999
 
 // SeqGenerator issues TimeStamp/Seq pairs: Seq counts 0001, 0002, … within a
 // second and restarts at 0001 when the second changes (table 80). It is safe
-// for concurrent use; the zero value uses time.Now.
+// for concurrent use; the zero value uses the real clock.
 type SeqGenerator struct {
-	now func() time.Time
+	clock clock.Clock
 
 	mu  sync.Mutex
 	sec int64 // Unix second of the last stamp
 	n   int   // last Seq issued in sec
 }
 
-// NewSeqGenerator returns a generator reading now (time.Now when nil).
-func NewSeqGenerator(now func() time.Time) *SeqGenerator {
-	return &SeqGenerator{now: now}
+// NewSeqGenerator returns a generator reading c.
+func NewSeqGenerator(c clock.Clock) *SeqGenerator {
+	return &SeqGenerator{clock: c}
 }
 
 // Next returns the next unique stamp. If the wall clock steps backwards the
@@ -69,11 +71,7 @@ func NewSeqGenerator(now func() time.Time) *SeqGenerator {
 // peer may already have seen. After 9999 stamps in one second it returns an
 // *Error with RetBusy wrapping ErrSeqExhausted; retry after the clock moves.
 func (g *SeqGenerator) Next() (Stamp, error) {
-	now := time.Now
-	if g.now != nil {
-		now = g.now
-	}
-	sec := now().Unix()
+	sec := g.clock.Now().Unix()
 
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -5,25 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/voltflow/voltflow/internal/clock"
 )
-
-// fakeClock is a settable clock for tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 func mustParse(t testing.TB, s string) time.Time {
 	t.Helper()
@@ -50,8 +34,8 @@ func TestTimeStampFormat(t *testing.T) {
 }
 
 func TestSeqGenerator(t *testing.T) {
-	clk := &fakeClock{t: mustParse(t, vecTimeStamp).Add(300 * time.Millisecond)}
-	g := NewSeqGenerator(clk.Now)
+	clk := clock.NewFake(mustParse(t, vecTimeStamp).Add(300 * time.Millisecond))
+	g := NewSeqGenerator(clk.Clock())
 	next := func() Stamp {
 		t.Helper()
 		st, err := g.Next()
@@ -100,8 +84,8 @@ func TestSeqGeneratorZeroValue(t *testing.T) {
 }
 
 func TestSeqGeneratorConcurrent(t *testing.T) {
-	clk := &fakeClock{t: mustParse(t, vecTimeStamp)}
-	g := NewSeqGenerator(clk.Now)
+	clk := clock.NewFake(mustParse(t, vecTimeStamp))
+	g := NewSeqGenerator(clk.Clock())
 	const workers, per = 8, 500
 	var (
 		mu   sync.Mutex

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -145,15 +146,8 @@ func (m *MasterKey) open(regulator, operatorID string, box []byte) (envelope.Sec
 type Store struct {
 	DB  *store.DB
 	Key *MasterKey
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
-}
-
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
+	// Clock is the time source; the zero Clock is the real clock.
+	Clock clock.Clock
 }
 
 // Put stores new credentials for regulator, valid from now. When overlap is
@@ -167,7 +161,7 @@ func (s *Store) Put(ctx context.Context, regulator string, sec envelope.Secrets,
 	if err != nil {
 		return err
 	}
-	now := s.now()
+	now := s.Clock.Now()
 	return store.InTx(ctx, s.DB, func(tx pgx.Tx) error {
 		if overlap > 0 {
 			if _, err := tx.Exec(ctx, `update regulator_credentials set valid_until = $4
@@ -214,7 +208,7 @@ func (s *Store) Current(ctx context.Context, regulator string) (envelope.Secrets
 func (s *Store) query(ctx context.Context, where string, arg string, limit int) ([]envelope.Secrets, error) {
 	rows, err := s.DB.Query(ctx, `select regulator, operator_id, sealed from regulator_credentials
 		where `+where+` and valid_from <= $2 and (valid_until is null or valid_until > $2)
-		order by valid_from desc, id desc limit $3`, arg, s.now(), limit)
+		order by valid_from desc, id desc limit $3`, arg, s.Clock.Now(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("keys: load credentials: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
 	"github.com/voltflow/voltflow/interconnect/keys"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -52,7 +53,7 @@ func TestSealedAtRestAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	st := &keys.Store{DB: db, Key: mk, Now: func() time.Time { return now }}
+	st := &keys.Store{DB: db, Key: mk, Clock: clock.Func(func() time.Time { return now })}
 	old := secrets("123456789", "aaaaaaaaaaaaaaaa")
 	if err := st.Put(ctx, "shenzhen", old, 0); err != nil {
 		t.Fatal(err)
@@ -67,7 +68,7 @@ func TestSealedAtRestAndRotation(t *testing.T) {
 	}
 	// Another master key cannot open it.
 	other, _ := keys.NewMasterKey(strings.Repeat("ff", 32))
-	if _, err := (&keys.Store{DB: db, Key: other, Now: st.Now}).Current(ctx, "shenzhen"); err == nil {
+	if _, err := (&keys.Store{DB: db, Key: other, Clock: st.Clock}).Current(ctx, "shenzhen"); err == nil {
 		t.Fatal("opened with the wrong master key")
 	}
 

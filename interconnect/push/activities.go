@@ -24,6 +24,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -90,15 +91,8 @@ type Activities struct {
 	// OperatorID keys regulator_settings (the cadence the regulator set);
 	// empty means the OperatorID of the client's credentials.
 	OperatorID string
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
-}
-
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
+	// Clock is the time source; the zero Clock is the real clock.
+	Clock clock.Clock
 }
 
 // SendInput names one outbox row.
@@ -146,7 +140,7 @@ func (a *Activities) send(ctx context.Context, id int64, iface string, payload j
 			status = StatusDropped
 		}
 		if _, err := a.DB.Exec(ctx, `update regulator_pushes set status=$2, sent_at=$3, last_error=null where id=$1`,
-			id, status, a.now()); err != nil {
+			id, status, a.Clock.Now()); err != nil {
 			return "", fmt.Errorf("mark push %d %s: %w", id, status, err)
 		}
 		return status, nil
@@ -226,7 +220,7 @@ func (a *Activities) PushStationStatus(ctx context.Context, in PeriodicInput) (P
 		r, err := a.DB.Query(ctx, `select id, lane
 			from regulator_pushes
 			where status='pending' and station_id=$1 and due_at < $2 and event_key not like 'periodic%'
-			order by id limit 500`, in.StationID, a.now().Add(-in.OrphanAge))
+			order by id limit 500`, in.StationID, a.Clock.Now().Add(-in.OrphanAge))
 		if err != nil {
 			return res, fmt.Errorf("find orphaned pushes: %w", err)
 		}
@@ -480,7 +474,7 @@ func (a *Activities) sendAll(ctx context.Context, rows []outgoing, conc int) (ma
 		}()
 	}
 	wg.Wait()
-	now := a.now()
+	now := a.Clock.Now()
 	for _, g := range []struct {
 		status string
 		ids    []int64

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // outboxRow is what the claim oracle knows of a regulator_pushes row.
@@ -77,7 +78,7 @@ func TestClaimHeads(t *testing.T) {
 	ctx := context.Background()
 	db := pg.NewDB(t)
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	acts := &push.Activities{DB: db, Regulator: push.DefaultRegulator, Now: func() time.Time { return now }}
+	acts := &push.Activities{DB: db, Regulator: push.DefaultRegulator, Clock: clock.Func(func() time.Time { return now })}
 	pump := &push.Pump{Acts: acts}
 	rnd := rand.New(rand.NewPCG(1, 2))
 

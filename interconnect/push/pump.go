@@ -15,6 +15,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/activitylog"
 )
 
 // The pump is the hot path of the regulator exchange. A per-station
@@ -323,7 +324,7 @@ func (p *Pump) claim(ctx context.Context, inflight map[int64]bool, limit int) ([
 			order by lane = 'alarm' desc, id limit $4
 		)
 		select p.id, p.interface, p.payload, p.attempts from due join regulator_pushes p using (id)
-		order by due.lane = 'alarm' desc, p.id`, p.Acts.Regulator, p.Acts.now(), skip, limit)
+		order by due.lane = 'alarm' desc, p.id`, p.Acts.Regulator, p.Acts.Clock.Now(), skip, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim pushes: %w", err)
 	}
@@ -365,7 +366,7 @@ func (p *Pump) mark(ctx context.Context, done []sent) error {
 	if len(done) == 0 {
 		return nil
 	}
-	now := p.Acts.now()
+	now := p.Acts.Clock.Now()
 	ids := make([]int64, len(done))
 	statuses := make([]string, len(done))
 	errs := make([]string, len(done))
@@ -485,7 +486,7 @@ func (a *Activities) RunPump(ctx context.Context, in PumpInput) error {
 	err := p.Run(ctx)
 	select {
 	case <-stopping:
-		activity.GetLogger(ctx).Info("regulator pump: worker stopping, the pump ends here", "regulator", a.Regulator)
+		activitylog.Logger(ctx, nil).Info("regulator pump: worker stopping, the pump ends here", "regulator", a.Regulator)
 		return nil
 	default:
 		return err

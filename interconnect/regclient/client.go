@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // DefaultURL is the simulator of contracts.md.
@@ -38,8 +39,8 @@ type Client struct {
 	Secrets func(ctx context.Context) (envelope.Secrets, error)
 	// HTTP is the transport (a 10 s timeout client when nil).
 	HTTP *http.Client
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the time source; the zero Clock is the real clock.
+	Clock clock.Clock
 	// RefreshBefore renews a token this long before it expires (default 5 min,
 	// capped at half the token's lifetime).
 	RefreshBefore time.Duration
@@ -66,13 +67,6 @@ type Client struct {
 	expires time.Time
 }
 
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
-
 // maxIdlePerHost keeps a connection per concurrent push open: Go's default
 // of 2 idle connections per host makes most concurrent calls dial anew.
 const maxIdlePerHost = 256
@@ -97,7 +91,7 @@ func (c *Client) credentials(ctx context.Context) (envelope.Secrets, *envelope.C
 	}
 	c.secMu.Lock()
 	defer c.secMu.Unlock()
-	if c.codec != nil && age > 0 && c.now().Before(c.secUntil) {
+	if c.codec != nil && age > 0 && c.Clock.Now().Before(c.secUntil) {
 		return c.sec, c.codec, nil
 	}
 	sec, err := c.Secrets(ctx)
@@ -108,7 +102,7 @@ func (c *Client) credentials(ctx context.Context) (envelope.Secrets, *envelope.C
 	if err != nil {
 		return envelope.Secrets{}, nil, fmt.Errorf("regulator credentials: %w: %w", ErrRejected, err)
 	}
-	c.sec, c.codec, c.secUntil = sec, codec, c.now().Add(age)
+	c.sec, c.codec, c.secUntil = sec, codec, c.Clock.Now().Add(age)
 	return sec, codec, nil
 }
 
@@ -142,7 +136,7 @@ func (c *Client) OperatorID(ctx context.Context) (string, error) {
 func (c *Client) Token(ctx context.Context, codec *envelope.Codec, sec envelope.Secrets) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.expires) {
+	if c.token != "" && c.Clock.Now().Before(c.expires) {
 		return c.token, nil
 	}
 	var ans struct {
@@ -166,7 +160,7 @@ func (c *Client) Token(ctx context.Context, codec *envelope.Codec, sec envelope.
 		early = 5 * time.Minute
 	}
 	early = min(early, life/2)
-	c.token, c.expires = ans.AccessToken, c.now().Add(life-early)
+	c.token, c.expires = ans.AccessToken, c.Clock.Now().Add(life-early)
 	return c.token, nil
 }
 
@@ -179,7 +173,7 @@ func (c *Client) invalidate(token string) {
 }
 
 func (c *Client) post(ctx context.Context, codec *envelope.Codec, name, token string, payload, out any) error {
-	c.seqOnce.Do(func() { c.seq = envelope.NewSeqGenerator(c.Now) })
+	c.seqOnce.Do(func() { c.seq = envelope.NewSeqGenerator(c.Clock) })
 	st, err := c.seq.Next()
 	if err != nil {
 		return fmt.Errorf("%s: %w: %w", name, ErrRetryable, err)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
 	"github.com/voltflow/voltflow/interconnect/regclient"
+	"github.com/voltflow/voltflow/internal/clock"
 )
 
 // Mode is how the simulator answers pushes.
@@ -67,7 +68,7 @@ type Config struct {
 	Secrets  envelope.Secrets // the operator's credentials the simulator knows
 	TokenTTL time.Duration    // default 2 h
 	Log      *slog.Logger
-	Now      func() time.Time
+	Clock    clock.Clock
 	// PlatformURL is the operator platform's /shevcs/v1 base. When set, the
 	// simulator backfills after every outage it was put in (from entering a
 	// non-ok mode until back to ok, with a second of margin each side).
@@ -124,9 +125,6 @@ func Start(cfg Config) (*Sim, error) {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 2 * time.Hour
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -135,7 +133,7 @@ func Start(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{cfg: cfg, codec: codec, log: cfg.Log.With("component", "regulator-sim"), mode: ModeOK,
-		guard:  envelope.NewReplayGuard(0, 0, cfg.Now),
+		guard:  envelope.NewReplayGuard(0, 0, cfg.Clock),
 		tokens: map[string]time.Time{}, rejected: map[envelope.Ret]int{}}
 	s.addr = cfg.Addr
 	if err := s.listen(); err != nil {
@@ -361,7 +359,7 @@ func (s *Sim) checkToken(r *http.Request) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	exp, known := s.tokens[tok]
-	if !ok || !known || !s.cfg.Now().Before(exp) {
+	if !ok || !known || !s.cfg.Clock.Now().Before(exp) {
 		return &envelope.Error{Ret: envelope.RetToken, Msg: "token missing, unknown or expired"}
 	}
 	return nil
@@ -384,7 +382,7 @@ func (s *Sim) issueToken(w http.ResponseWriter, plain []byte) {
 		_, _ = rand.Read(raw)
 		tok := hex.EncodeToString(raw)
 		s.mu.Lock()
-		s.tokens[tok] = s.cfg.Now().Add(s.cfg.TokenTTL)
+		s.tokens[tok] = s.cfg.Clock.Now().Add(s.cfg.TokenTTL)
 		s.mu.Unlock()
 		ans["SuccStat"], ans["AccessToken"], ans["TokenAvailableTime"] = 0, tok, int(s.cfg.TokenTTL/time.Second)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/regsim"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/internal/eventually"
 )
 
@@ -102,7 +103,7 @@ func TestTokenRefresh(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	c := client(s, keys.DevSecrets())
-	c.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	c.Clock = clock.Func(func() time.Time { return time.Unix(0, now.Load()) })
 	c.RefreshBefore = time.Second
 	ctx := context.Background()
 	codec, _ := envelope.NewCodec(keys.DevSecrets())

@@ -50,7 +50,7 @@ type DischargeStatsAnswer struct {
 // mean today, as tables 11 and 12 default.
 func (h *Handler) dateRange(start, end string) (time.Time, time.Time, error) {
 	if start == "" && end == "" {
-		d := h.cfg.Now().In(chinaTime)
+		d := h.cfg.Clock.Now().In(chinaTime)
 		day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, chinaTime)
 		return day, day, nil
 	}
@@ -206,7 +206,7 @@ func (h *Handler) queryAlarmInfo(ctx context.Context, c *call, p any) (any, erro
 	if err := h.ofStation(ctx, q.StationID, q.EquipmentID, "EquipmentID", registry.EquipmentOf); err != nil {
 		return nil, err
 	}
-	alarms, err := registry.Alarms(ctx, h.cfg.DB, q.StationID, q.EquipmentID, h.cfg.Now().Add(-alarmQueryWindow), maxListed)
+	alarms, err := registry.Alarms(ctx, h.cfg.DB, q.StationID, q.EquipmentID, h.cfg.Clock.Now().Add(-alarmQueryWindow), maxListed)
 	if err != nil {
 		return nil, err
 	}

@@ -156,7 +156,7 @@ func (h *Handler) queryFrequency(ctx context.Context, c *call, p any) (any, erro
 	}
 	if _, err := h.cfg.DB.Exec(ctx, `insert into regulator_settings (operator_id, push_frequency_s, updated_at)
 		values ($1,$2,$3) on conflict (operator_id) do update set push_frequency_s=excluded.push_frequency_s,
-		updated_at=excluded.updated_at`, c.operatorID, f, h.cfg.Now()); err != nil {
+		updated_at=excluded.updated_at`, c.operatorID, f, h.cfg.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("store frequency: %w", err)
 	}
 	if h.cfg.OnFrequency != nil {

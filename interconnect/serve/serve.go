@@ -27,6 +27,7 @@ import (
 
 	"github.com/voltflow/voltflow/interconnect/envelope"
 	"github.com/voltflow/voltflow/interconnect/keys"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -41,8 +42,8 @@ type Config struct {
 	DB   *store.DB
 	Keys *keys.Store
 	Log  *slog.Logger
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the time source; the zero Clock is the real clock.
+	Clock clock.Clock
 	// TokenTTL is the lifetime of issued tokens (default 24 h, at most 7 days).
 	TokenTTL time.Duration
 	// ReplayWindow is the accepted TimeStamp skew (envelope default when 0).
@@ -77,9 +78,6 @@ type call struct {
 
 // New builds the handler.
 func New(cfg Config) *Handler {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 24 * time.Hour
 	}
@@ -88,7 +86,7 @@ func New(cfg Config) *Handler {
 		cfg.Log = slog.Default()
 	}
 	h := &Handler{cfg: cfg, log: cfg.Log.With("component", "regulator-serve"),
-		guard: envelope.NewReplayGuard(cfg.ReplayWindow, 0, cfg.Now)}
+		guard: envelope.NewReplayGuard(cfg.ReplayWindow, 0, cfg.Clock)}
 	h.routes = h.table()
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("POST /shevcs/v1/{name}", h.serve)
@@ -214,7 +212,7 @@ func (h *Handler) checkToken(ctx context.Context, r *http.Request, operatorID st
 	}
 	var owner string
 	err := h.cfg.DB.QueryRow(ctx, `select operator_id from regulator_tokens where token_hash=$1 and expires_at > $2`,
-		tokenHash(strings.TrimSpace(token)), h.cfg.Now()).Scan(&owner)
+		tokenHash(strings.TrimSpace(token)), h.cfg.Clock.Now()).Scan(&owner)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != operatorID) {
 		return errToken
 	}
@@ -276,7 +274,7 @@ func (h *Handler) queryToken(ctx context.Context, c *call, p any) (any, error) {
 		return nil, err
 	}
 	token := strings.ToUpper(hex.EncodeToString(raw))
-	now := h.cfg.Now()
+	now := h.cfg.Clock.Now()
 	if _, err := h.cfg.DB.Exec(ctx, `insert into regulator_tokens (token_hash, operator_id, created_at, expires_at)
 		values ($1,$2,$3,$4)`, tokenHash(token), c.operatorID, now, now.Add(h.cfg.TokenTTL)); err != nil {
 		return nil, fmt.Errorf("store token: %w", err)

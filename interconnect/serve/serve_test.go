@@ -18,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/interconnect/serve"
+	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -40,7 +41,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{db: pg.NewDB(t), seq: envelope.NewSeqGenerator(nil)}
+	f := &fixture{db: pg.NewDB(t), seq: envelope.NewSeqGenerator(clock.Clock{})}
 	if err := registry.LoadDemo(ctx, f.db); err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func (c *Cluster) startPostmaster(ctx context.Context, opts []string, logFile st
 	if err != nil {
 		return err
 	}
-	defer log.Close() // the child has its own descriptor
+	defer func() { _ = log.Close() }() // the child has its own descriptor
 	if err := chownFileToPostgres(logFile); err != nil {
 		return err
 	}

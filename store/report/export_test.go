@@ -53,7 +53,7 @@ func TestExportStatusBoard100k(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer out.Close()
+	defer func() { _ = out.Close() }() // WriteTo's error is checked and the file read back below
 
 	// Sample the heap while the export runs.
 	runtime.GC()
@@ -88,7 +88,7 @@ func TestExportStatusBoard100k(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sheet.Close()
+	defer func() { _ = sheet.Close() }()
 	// Live heap (after a collection) every 10,000 rows and every 256 writes
 	// of the zip: what the export retains, as opposed to garbage awaiting
 	// collection that HeapInuse also counts.
@@ -138,7 +138,7 @@ func TestExportStatusBoard100k(t *testing.T) {
 			sheetXML = f.UncompressedSize64
 		}
 	}
-	zr.Close()
+	_ = zr.Close() // read only
 	st, _ := os.Stat(path)
 	if st.Size() != written {
 		t.Errorf("WriteTo reported %d bytes, file has %d", written, st.Size())
@@ -163,7 +163,7 @@ func TestExportStatusBoard100k(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	rows, err := f.Rows("status-board")
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,7 @@ func Main(m *testing.M, out **Server) {
 func (s *Server) Stop() {
 	if c, err := pgx.Connect(context.Background(), s.URL("postgres")); err == nil {
 		_, _ = c.Exec(context.Background(), `drop database if exists `+s.template+` with (force)`)
-		c.Close(context.Background())
+		_ = c.Close(context.Background())
 	}
 	if s.cluster != nil {
 		_ = s.cluster.Stop(context.Background())
@@ -108,7 +108,7 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer admin.Close(ctx)
+	defer func() { _ = admin.Close(ctx) }()
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`create database %s template %s strategy file_copy`, name, s.template)); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
@@ -116,7 +116,7 @@ func (s *Server) NewDatabase(t testing.TB) string {
 		c, err := pgx.Connect(ctx, s.URL("postgres"))
 		if err == nil {
 			_, _ = c.Exec(ctx, fmt.Sprintf(`drop database if exists %s with (force)`, name))
-			c.Close(ctx)
+			_ = c.Close(ctx)
 		}
 	})
 	return s.URL(name)
@@ -138,7 +138,7 @@ func (s *Server) prepareTemplate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer admin.Close(ctx)
+	defer func() { _ = admin.Close(ctx) }()
 	_, _ = admin.Exec(ctx, `drop database if exists `+s.template+` with (force)`)
 	if _, err := admin.Exec(ctx, `create database `+s.template); err != nil {
 		return fmt.Errorf("create template: %w", err)
@@ -155,7 +155,7 @@ func (s *Server) prepareTemplate(ctx context.Context) error {
 func (s *Server) CreateDatabase(ctx context.Context, name string) string {
 	if c, err := pgx.Connect(ctx, s.URL("postgres")); err == nil {
 		_, _ = c.Exec(ctx, fmt.Sprintf(`create database %s`, name))
-		c.Close(ctx)
+		_ = c.Close(ctx)
 	}
 	return name
 }

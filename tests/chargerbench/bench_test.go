@@ -271,7 +271,10 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 	closed := make(chan error, 1)
 	go func() { closed <- srv.Close() }()
 	select {
-	case <-closed:
+	case err := <-closed:
+		if err != nil {
+			t.Logf("n=%d: central system Close: %v", n, err)
+		}
 	case <-time.After(time.Minute):
 		t.Fatalf("n=%d: central system Close hung after the mass disconnect", n)
 	}
@@ -307,8 +310,11 @@ func writeHeapProfile(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := pprof.WriteHeapProfile(f); err != nil {
+	err = pprof.WriteHeapProfile(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 }

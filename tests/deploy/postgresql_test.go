@@ -69,7 +69,7 @@ func TestPostgreSQLConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	for name, value := range want {
 		var got, file string
 		if err := conn.QueryRow(ctx, `select setting || coalesce(unit, ''), coalesce(sourcefile, '')

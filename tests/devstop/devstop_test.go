@@ -99,7 +99,7 @@ func (d *dev) cycle(t *testing.T, moment int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }() // the child wrote it through its own descriptor
 	cmd := exec.Command(filepath.Join(d.bin, "voltflow"), d.args...)
 	cmd.Env = d.env
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -160,7 +160,7 @@ func (d *dev) cycle(t *testing.T, moment int) {
 		t.Logf("exited in %v (%v)", time.Since(stopAt).Round(time.Millisecond), err)
 	case <-time.After(stopDeadline):
 		_ = syscall.Kill(pid, syscall.SIGQUIT) // its goroutines, to the log
-		<-exited
+		_ = <-exited                           // after the goroutine dump; the test fails below either way
 		t.Errorf("voltflow dev still running %v after the Ctrl-C", stopDeadline)
 	}
 	// A deadline saves the stop, but a step that needs it is a bug.

@@ -26,7 +26,7 @@ func (s *Stack) MeterRegisters(t testing.TB, meterNo string) (cents int64, count
 	if err := c.Open(); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if err := c.SetUnitId(uint8((n-1)%per + 1)); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,9 @@ const interval = 2 * time.Second
 
 func TestMain(m *testing.M) {
 	// The worker process reads it at start and sets the Schedule's interval.
-	os.Setenv("VOLTFLOW_SWEEP_INTERVAL", interval.String())
+	if err := os.Setenv("VOLTFLOW_SWEEP_INTERVAL", interval.String()); err != nil {
+		panic(err)
+	}
 	harness.Main(m, "sweep", harness.Options{UpdateTimeout: 3 * time.Second}, &stack)
 }
 

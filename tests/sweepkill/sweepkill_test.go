@@ -32,7 +32,9 @@ const (
 
 func TestMain(m *testing.M) {
 	// Keep the Schedule's own sweeps out of the way: this test starts its own.
-	os.Setenv("VOLTFLOW_SWEEP_INTERVAL", "24h")
+	if err := os.Setenv("VOLTFLOW_SWEEP_INTERVAL", "24h"); err != nil {
+		panic(err)
+	}
 	harness.Main(m, "sweepkill", harness.Options{Gateways: gateways, MetersPerGW: perGateway, Latency: latency}, &stack)
 }
 

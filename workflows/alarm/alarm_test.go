@@ -65,7 +65,9 @@ func setup(t *testing.T, start time.Time, providers ...sms.Provider) *fixture {
 	f.env.RegisterWorkflowWithOptions(LowBalance, workflow.RegisterOptions{Name: KindLowBalanceWorkflow})
 	f.env.RegisterActivity(&alarmacts.Activities{DB: db})
 	f.env.RegisterActivity(&sms.Activities{DB: db, Providers: providers, PerProvider: 3})
-	f.env.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M0001", "open"))
+	if err := f.env.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M0001", "open")); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // UpdateDecide is the Update the inbox API sends.
@@ -132,10 +132,7 @@ func (r *Review) Request(ctx workflow.Context, in inbox.OpenTaskInput, timeout t
 }
 
 func dbCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	return options.DB(ctx)
 }
 
 // HasRole reports whether the held roles satisfy the needed one (admin holds all).

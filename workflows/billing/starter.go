@@ -6,12 +6,9 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	billingacts "github.com/voltflow/voltflow/activities/billing"
@@ -33,16 +30,11 @@ func (s *Starter) StartSwitch(ctx context.Context, sw billingacts.Switch) error 
 	if sw.WorkflowID != metercmd.CommandWorkflowID(sw.CommandID) {
 		return fmt.Errorf("switch %s: workflow id %s is not the command's", sw.CommandID, sw.WorkflowID)
 	}
-	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       sw.WorkflowID,
-		TaskQueue:                names.MainQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    names.Attributes(sw.ProjectCode, metercmd.KindCommand, sw.MeterNo, string(domain.Pending)),
-	}, metercmd.KindCommand, metercmd.CommandInput{CommandID: sw.CommandID, ProjectID: sw.ProjectID,
-		MeterID: sw.MeterID, MeterNo: sw.MeterNo, Command: sw.Command, DispatchWindow: s.DispatchWindow})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
+	err := names.StartOnce(ctx, s.Client, sw.WorkflowID, metercmd.KindCommand,
+		names.Attributes(sw.ProjectCode, metercmd.KindCommand, sw.MeterNo, string(domain.Pending)),
+		metercmd.CommandInput{CommandID: sw.CommandID, ProjectID: sw.ProjectID,
+			MeterID: sw.MeterID, MeterNo: sw.MeterNo, Command: sw.Command, DispatchWindow: s.DispatchWindow})
+	if err != nil {
 		return fmt.Errorf("start %s: %w", sw.WorkflowID, err)
 	}
 	return nil

@@ -6,15 +6,13 @@
 package closing
 
 import (
-	"time"
-
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	closingacts "github.com/voltflow/voltflow/activities/closing"
 	"github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/options"
 	"github.com/voltflow/voltflow/workflows/refund"
 )
 
@@ -43,10 +41,7 @@ type Result struct {
 // Workflow runs one closing.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	var acts *closingacts.Activities
-	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	db := options.DB(ctx)
 	if in.Refund.RefundID != "" {
 		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: refund.WorkflowID(in.Refund.RefundID), TaskQueue: names.MainQueue,

@@ -26,6 +26,7 @@ import (
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Workflow types (also the first part of their IDs) and inbox task kinds.
@@ -176,8 +177,5 @@ func review(ctx workflow.Context, rev *approval.Review, task inbox.OpenTaskInput
 }
 
 func db(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	return options.DB(ctx)
 }

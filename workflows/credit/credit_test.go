@@ -30,7 +30,9 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]string) {
 	e.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
 	e.RegisterActivity(&creditacts.Activities{})
 	e.RegisterActivity(&inbox.Activities{})
-	e.SetTypedSearchAttributesOnStart(names.Attributes("demo", KindRecharge, "ACME", "pending_approval"))
+	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", KindRecharge, "ACME", "pending_approval")); err != nil {
+		t.Fatal(err)
+	}
 	calls := &[]string{}
 	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.OpenTaskInput) (inbox.Task, error) {
 		*calls = append(*calls, "open:"+in.Kind)

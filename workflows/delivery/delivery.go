@@ -19,6 +19,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Names shared with the API.
@@ -189,10 +190,7 @@ func Windows(approvalTimeout, dispatchWindow time.Duration) (time.Duration, time
 
 // DB is for database activities on the main queue: quick, retried until they succeed.
 func DB(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	return options.DB(ctx)
 }
 
 // Device retries the meter with backoff for the dispatch window.

@@ -15,11 +15,11 @@ import (
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/domain/bill"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Kind is the workflow type and the first part of its ID.
@@ -99,8 +99,5 @@ func Workflow(ctx workflow.Context, in Input) error {
 }
 
 func db(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	return options.DB(ctx)
 }

@@ -26,7 +26,9 @@ func run(t *testing.T, in Input, status bill.Status) ([]call, Input) {
 	e := s.NewTestWorkflowEnvironment()
 	e.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Kind})
 	e.RegisterActivity(&creditacts.Activities{})
-	e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "ACME", "active"))
+	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "ACME", "active")); err != nil {
+		t.Fatal(err)
+	}
 	e.SetStartTime(t0)
 	start := t0
 	var calls []call

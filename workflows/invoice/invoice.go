@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/activities/inbox"
@@ -16,6 +15,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/invoice"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Names shared with the API.
@@ -56,10 +56,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	db := options.DB(ctx)
 	out, err := rev.Request(ctx, inbox.OpenTaskInput{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver, WorkflowID: WorkflowID(in.InvoiceID),
 		Subject: fmt.Sprintf("Invoice %s to %s for %d recharges", in.Amount, in.Title, in.Lines),

@@ -19,6 +19,7 @@ import (
 	domain "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Names shared with the API.
@@ -161,10 +162,7 @@ func commandDefaults(in CommandInput) CommandInput {
 
 // local is for database activities on the main queue: quick, retried until they succeed.
 func local(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	return options.DB(ctx)
 }
 
 // deviceCtx retries the meter with backoff for the dispatch window; refusals,

@@ -29,7 +29,9 @@ func newEnv(kind string) *testsuite.TestWorkflowEnvironment {
 	e.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: KindBatch})
 	e.RegisterActivity(&metercmd.Activities{})
 	e.RegisterActivity(&metercmd.Devices{})
-	e.SetTypedSearchAttributesOnStart(names.Attributes("demo", kind, "M1", "pending"))
+	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", kind, "M1", "pending")); err != nil {
+		panic(err)
+	}
 	return e
 }
 

@@ -32,7 +32,9 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]domain.Status, *[
 	e.RegisterActivity(&rechargeacts.Activities{})
 	e.RegisterActivity(&inbox.Activities{})
 	e.RegisterActivity(&meters.Activities{})
-	e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", "approved"))
+	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", "approved")); err != nil {
+		t.Fatal(err)
+	}
 	statuses := &[]domain.Status{}
 	calls := &[]string{}
 	e.OnActivity("SetRechargeStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in rechargeacts.StatusInput) error {

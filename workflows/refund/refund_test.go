@@ -41,7 +41,9 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	e.RegisterActivity(&refundacts.Activities{})
 	e.RegisterActivity(&inbox.Activities{})
 	e.RegisterActivity(&meters.Activities{})
-	e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", string(domain.PendingApproval)))
+	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", string(domain.PendingApproval))); err != nil {
+		t.Fatal(err)
+	}
 	rec := &recorder{}
 	e.OnActivity("SetRefundStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in refundacts.StatusInput) error {
 		rec.statuses = append(rec.statuses, in.Status)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/activities/inbox"
@@ -17,6 +16,7 @@ import (
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/workflows/approval"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Names shared with the API.
@@ -243,9 +243,5 @@ func VoidWorkflow(ctx workflow.Context, in VoidInput) (VoidResult, error) {
 // dbCtx runs database activities: short, retried; refusals that retrying
 // cannot fix are non-retryable application errors.
 func dbCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{"NoRecipients"}},
-	})
+	return options.DB(ctx, "NoRecipients")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
+	"github.com/voltflow/voltflow/workflows/options"
 )
 
 // Names shared with the hook and the API.
@@ -199,11 +200,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 // dbCtx carries the database activities' options (Update handlers get a
 // context without the workflow's).
 func dbCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{acts.ErrTypeConflict}},
-	})
+	return options.DB(ctx, acts.ErrTypeConflict)
 }
 
 func (o *order) handlers(ctx workflow.Context) error {

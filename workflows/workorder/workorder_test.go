@@ -74,7 +74,9 @@ func setup(t *testing.T) *fixture {
 	f.env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: KindWorkflow})
 	f.env.RegisterActivity(&acts.Activities{DB: db})
 	f.env.RegisterActivity(&sms.Activities{DB: db})
-	f.env.SetTypedSearchAttributesOnStart(names.Attributes("", Kind, cp, domain.Open))
+	if err := f.env.SetTypedSearchAttributesOnStart(names.Attributes("", Kind, cp, domain.Open)); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
