@@ -121,7 +121,11 @@ func TestRefusedInputIsAudited(t *testing.T) {
 		if _, err := db.Exec(ctx, `alter table audit_log add constraint refuse_all check (false) not valid`); err != nil {
 			t.Fatal(err)
 		}
-		defer db.Exec(ctx, `alter table audit_log drop constraint refuse_all`)
+		defer func() {
+			if _, err := db.Exec(ctx, `alter table audit_log drop constraint refuse_all`); err != nil {
+				t.Error(err)
+			}
+		}()
 		resp, body := do(t, srv.URL, "", "POST", "/api/v1/auth/login", `{"username":"admin","password":"admin"}`)
 		var p api.Problem
 		_ = json.Unmarshal(body, &p)
