@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 
@@ -26,9 +27,6 @@ const CodeInvalidImport = "invalid_import"
 // maxImportBytes bounds an uploaded sheet: 100,000 meters take about 10 MB
 // of CSV.
 const maxImportBytes = 64 << 20
-
-// maxListedProblems bounds the problems a response lists (all are counted).
-const maxListedProblems = 200
 
 // importProblem is the problem of a sheet with bad rows: every row's
 // problems, so the operator mends the sheet in one go.
@@ -55,20 +53,23 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "dry_run is true or false", "dry_run")
 		return
 	}
+	// The sheet is read as it arrives, never held whole: rows go one by one
+	// through the checks into the store's staging table.
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var heading []string
 	var next func() ([]string, bool, error)
-	var sh meterimport.Sheet
 	var err error
 	switch mediaType {
 	case "text/csv":
 		cr := csv.NewReader(body)
 		cr.FieldsPerRecord = -1 // short rows are blank cells
+		cr.ReuseRecord = true   // a checked row keeps none of its cells
 		heading, err = cr.Read()
 		if errors.Is(err, io.EOF) {
 			heading, err = nil, nil
 		}
+		heading = slices.Clone(heading)
 		if len(heading) > 0 { // Excel writes UTF-8 CSV with a byte order mark
 			heading[0] = strings.TrimPrefix(heading[0], "\ufeff")
 		}
@@ -90,36 +91,38 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	if err == nil && heading == nil {
 		err = errors.New("the sheet is empty")
 	}
+	var res importstore.Result
+	var problems importstore.Problems
 	if err == nil {
 		profiles := profile.Names()
-		sh, err = meterimport.Read(heading, next, func(name string) bool { return slices.Contains(profiles, name) })
+		cols, bad := meterimport.ReadHeading(heading, func(name string) bool { return slices.Contains(profiles, name) })
+		if len(bad) > 0 {
+			problems = importstore.Problems{Count: len(bad), List: bad}
+		} else {
+			res, problems, err = importstore.Apply(r.Context(), s.cfg.DB, pid, cols, next, dryRun)
+		}
 	}
 	var tooLarge *http.MaxBytesError
+	var unreadable *importstore.ReadError
 	switch {
 	case errors.As(err, &tooLarge):
 		writeProblem(w, http.StatusRequestEntityTooLarge, CodeMalformed,
 			fmt.Sprintf("the sheet is larger than %d MB: split it", maxImportBytes>>20))
 		return
-	case err != nil:
+	case errors.As(err, &unreadable), err != nil && heading == nil:
 		writeProblem(w, http.StatusBadRequest, CodeMalformed, "cannot read the sheet: "+err.Error())
 		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
 	}
-	problems := sh.Problems
-	var res importstore.Result
-	if len(problems) == 0 {
-		res, problems, err = importstore.Apply(r.Context(), s.cfg.DB, pid, sh, dryRun)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-	}
-	if len(problems) > 0 {
+	if problems.Count > 0 {
 		p := importProblem{
 			Problem: Problem{Type: "https://voltflow.dev/problems/" + CodeInvalidImport, Title: "The sheet has problems",
 				Status: http.StatusUnprocessableEntity, Code: CodeInvalidImport,
-				Detail: fmt.Sprintf("%d problems, first %s; nothing was stored", len(problems), problems[0])},
-			ProblemCount: len(problems),
-			Problems:     problems[:min(len(problems), maxListedProblems)],
+				Detail: fmt.Sprintf("%d problems, first %s; nothing was stored", problems.Count, problems.List[0])},
+			ProblemCount: problems.Count,
+			Problems:     problems.List,
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusUnprocessableEntity)
@@ -138,11 +141,26 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, res)
 }
 
+// xlsxMemory is how much of a workbook's unzipped XML excelize keeps in
+// memory; a larger sheet is unzipped to a temporary file and read from it.
+const xlsxMemory = 1 << 20
+
 // xlsxRows reads a workbook's first sheet row by row; done frees what
-// reading it took (excelize may spill a large sheet to temporary files).
+// reading it took. The upload is spooled to a temporary file (a zip is
+// read from its end), and excelize unzips a large sheet to another one.
 func xlsxRows(body io.Reader) (heading []string, next func() ([]string, bool, error), done func(), err error) {
 	done = func() {}
-	f, err := excelize.OpenReader(body)
+	spool, err := os.CreateTemp("", "meter-import-*.xlsx")
+	if err != nil {
+		return nil, nil, done, fmt.Errorf("spool the workbook: %w", err)
+	}
+	removeSpool := func() { _ = spool.Close(); _ = os.Remove(spool.Name()) }
+	if _, err := io.Copy(spool, body); err != nil {
+		removeSpool()
+		return nil, nil, done, err
+	}
+	f, err := excelize.OpenFile(spool.Name(), excelize.Options{UnzipSizeLimit: 16 * maxImportBytes, UnzipXMLSizeLimit: xlsxMemory})
+	removeSpool() // OpenFile has read what it needs
 	if err != nil {
 		return nil, nil, done, err
 	}

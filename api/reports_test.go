@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
 // reportsAPI serves the API (no Temporal: reports need none) over the demo
 // project and a second tenant's project, and logs in as each.
-func reportsAPI(t *testing.T) (srv *httptest.Server, db *store.DB, admin, other string) {
+func reportsAPI(t testing.TB) (srv *httptest.Server, db *store.DB, admin, other string) {
 	t.Helper()
 	ctx := context.Background()
 	db = pg.NewDB(t)

@@ -428,13 +428,11 @@ func (s *Server) voucherUpdate(w http.ResponseWriter, r *http.Request, workflowI
 func (s *Server) listVouchers(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	items, err := voucherstore.ListVouchers(r.Context(), s.cfg.DB, voucherstore.VoucherFilter{Projects: op.projectsFor(access.ViewData),
-		BatchID: q.Get("batchId"), CustomerID: q.Get("customerId"), Status: q.Get("status")})
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+	// By number: the cursor's key is the last number, its time unused.
+	servePage(s, w, r, func(p page) ([]voucherstore.Voucher, error) {
+		return voucherstore.ListVouchers(r.Context(), s.cfg.DB, voucherstore.VoucherFilter{Projects: op.projectsFor(access.ViewData),
+			BatchID: q.Get("batchId"), CustomerID: q.Get("customerId"), Status: q.Get("status"), Limit: p.limit, After: p.beforeID})
+	}, func(last voucherstore.Voucher) (time.Time, string) { return time.Time{}, last.VoucherNo })
 }
 
 func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,6 @@ package meterimport
 import (
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -54,17 +53,6 @@ const (
 	DLT645TCP    = "dlt645-tcp"
 )
 
-// Gateway is what the sheet says of one gateway. Empty Protocol and
-// Address (and zero MaxInFlight) were not given: the gateway must then be
-// stored already.
-type Gateway struct {
-	Code        string
-	Protocol    string
-	Address     string
-	MaxInFlight int
-	Line        int // first row naming it
-}
-
 // Meter is one checked row.
 type Meter struct {
 	Line           int
@@ -94,19 +82,28 @@ func (p Problem) String() string {
 	return fmt.Sprintf("row %d, %s: %s", p.Line, p.Column, p.Detail)
 }
 
-// Sheet is a checked import. Problems empty means every row is good.
-type Sheet struct {
-	Gateways []*Gateway // in order of first appearance
-	Meters   []Meter
-	Problems []Problem
+// Row is one checked row of the sheet: the meter and what the row says of
+// its gateway. A cell with a problem is left zero ("" or 0), so checks
+// across rows (a meter number given twice, a gateway said two ways), which
+// the writer makes on all rows at once, skip it.
+type Row struct {
+	Meter
+	GatewayProtocol string
+	GatewayAddress  string
+	MaxInFlight     int // 0: not given
 }
 
-// Read checks a sheet given as its heading row and then each row in turn
-// (next returns false after the last). knownProfile says whether a meter
-// profile exists. Blank rows are skipped.
-func Read(heading []string, next func() ([]string, bool, error), knownProfile func(string) bool) (Sheet, error) {
-	var sh Sheet
-	col := map[string]int{}
+// Columns is a checked heading row: where each column is.
+type Columns struct {
+	col          map[string]int // 1-based; 0 is "absent"
+	knownProfile func(string) bool
+}
+
+// ReadHeading checks the heading row. knownProfile says whether a meter
+// profile exists. Problems mean no row can be read.
+func ReadHeading(heading []string, knownProfile func(string) bool) (Columns, []Problem) {
+	c := Columns{col: map[string]int{}, knownProfile: knownProfile}
+	var problems []Problem
 	for i, h := range heading {
 		name := strings.ToLower(strings.TrimSpace(h))
 		if a, ok := Aliases[strings.TrimSpace(h)]; ok {
@@ -115,108 +112,74 @@ func Read(heading []string, next func() ([]string, bool, error), knownProfile fu
 		switch {
 		case name == "":
 		case !known[name]:
-			sh.Problems = append(sh.Problems, Problem{Line: 1, Column: h, Detail: "unknown column"})
-		case col[name] != 0:
-			sh.Problems = append(sh.Problems, Problem{Line: 1, Column: name, Detail: "column given twice"})
+			problems = append(problems, Problem{Line: 1, Column: h, Detail: "unknown column"})
+		case c.col[name] != 0:
+			problems = append(problems, Problem{Line: 1, Column: name, Detail: "column given twice"})
 		default:
-			col[name] = i + 1 // 0 is "absent"
+			c.col[name] = i + 1
 		}
 	}
-	for _, c := range required {
-		if col[c] == 0 {
-			sh.Problems = append(sh.Problems, Problem{Line: 1, Column: c, Detail: "required column missing"})
+	for _, name := range required {
+		if c.col[name] == 0 {
+			problems = append(problems, Problem{Line: 1, Column: name, Detail: "required column missing"})
 		}
 	}
-	if len(sh.Problems) > 0 {
-		return sh, nil
-	}
-	gateways := map[string]*Gateway{}
-	meterLine := map[string]int{}
-	unitLine := map[string]int{}
-	for line := 2; ; line++ {
-		cells, ok, err := next()
-		if err != nil {
-			return sh, fmt.Errorf("row %d: %w", line, err)
-		}
-		if !ok {
-			break
-		}
-		get := func(c string) string {
-			if i := col[c]; i > 0 && i <= len(cells) {
-				return strings.TrimSpace(cells[i-1])
-			}
-			return ""
-		}
-		if blank(cells) {
-			continue
-		}
-		r := rowReader{line: line, get: get, sh: &sh}
-		m := Meter{Line: line, MeterNo: get(ColMeterNo), Gateway: get(ColGateway)}
-		switch {
-		case m.MeterNo == "":
-			r.fail(ColMeterNo, "required")
-		case len(m.MeterNo) > 32 || strings.ContainsAny(m.MeterNo, " \t/?#%"):
-			r.fail(ColMeterNo, "at most 32 characters, without spaces or / ? # %")
-		case meterLine[m.MeterNo] != 0:
-			r.fail(ColMeterNo, fmt.Sprintf("%s is also on row %d", m.MeterNo, meterLine[m.MeterNo]))
-		default:
-			meterLine[m.MeterNo] = line
-		}
-		if m.Gateway == "" {
-			r.fail(ColGateway, "required")
-		}
-		gw := r.gateway()
-		if g := gateways[m.Gateway]; g != nil && m.Gateway != "" {
-			r.agree(g, gw)
-		} else if m.Gateway != "" {
-			gw.Code, gw.Line = m.Gateway, line
-			gateways[m.Gateway] = gw
-			sh.Gateways = append(sh.Gateways, gw)
-		}
-		if m.Unit = r.integer(ColUnitAddress, 0, 1, 247); r.get(ColUnitAddress) == "" {
-			r.fail(ColUnitAddress, "required")
-		}
-		if key := m.Gateway + "\x00" + strconv.Itoa(m.Unit); m.Unit > 0 && m.Gateway != "" {
-			if l := unitLine[key]; l != 0 {
-				r.fail(ColUnitAddress, fmt.Sprintf("gateway %s unit %d is also on row %d", m.Gateway, m.Unit, l))
-			} else {
-				unitLine[key] = line
-			}
-		}
-		if m.Profile = get(ColProfile); !knownProfile(m.Profile) {
-			r.fail(ColProfile, fmt.Sprintf("no meter profile %q", m.Profile))
-		}
-		m.Kind = r.oneOf(ColKind, "electricity", "electricity", "water", "gas")
-		m.PrepaidMode = r.oneOf(ColPrepaidMode, "meter", "meter", "platform")
-		m.Price = r.amount(ColPrice, true, 4)
-		m.CT = r.integer(ColCTRatio, 1, 1, 100000)
-		m.PT = r.integer(ColPTRatio, 1, 1, 100000)
-		m.Alarm1 = r.amount(ColAlarm1, false, 2)
-		m.Alarm2 = r.amount(ColAlarm2, false, 2)
-		sh.Meters = append(sh.Meters, m)
-	}
-	sh.CheckAddresses(func(code string) string {
-		if g := gateways[code]; g != nil {
-			return g.Protocol
-		}
-		return ""
-	})
-	return sh, nil
+	return c, problems
 }
 
-// CheckAddresses notes every meter behind a DL/T 645 gateway whose number
-// is not a DL/T 645 address (12 digits): that number is what the platform
-// addresses it by. protocol gives a gateway's protocol by code, "" if not
-// known yet.
-func (sh *Sheet) CheckAddresses(protocol func(gateway string) string) {
-	for _, m := range sh.Meters {
-		if protocol(m.Gateway) == DLT645TCP && !dltAddress(m.MeterNo) {
-			sh.Problems = append(sh.Problems, Problem{Line: m.Line, Column: ColMeterNo,
-				Detail: "a DL/T 645 meter's number is its address: 12 digits"})
-		}
+// ReadRow checks one row on its own (line counts from 1, the heading).
+// blank is a row without any value: skip it. The row holds no reference
+// to cells, so a reader may reuse them.
+func (c Columns) ReadRow(line int, cells []string) (row Row, problems []Problem, blank bool) {
+	if isBlank(cells) {
+		return Row{}, nil, true
 	}
-	slices.SortStableFunc(sh.Problems, func(a, b Problem) int { return a.Line - b.Line })
+	get := func(name string) string {
+		if i := c.col[name]; i > 0 && i <= len(cells) {
+			return strings.TrimSpace(cells[i-1])
+		}
+		return ""
+	}
+	r := rowReader{line: line, get: get, problems: &problems}
+	m := Meter{Line: line, MeterNo: get(ColMeterNo), Gateway: strings.Clone(get(ColGateway))}
+	switch {
+	case m.MeterNo == "":
+		r.fail(ColMeterNo, "required")
+	case len(m.MeterNo) > 32 || strings.ContainsAny(m.MeterNo, " \t/?#%"):
+		r.fail(ColMeterNo, "at most 32 characters, without spaces or / ? # %")
+		m.MeterNo = ""
+	default:
+		m.MeterNo = strings.Clone(m.MeterNo)
+	}
+	if m.Gateway == "" {
+		r.fail(ColGateway, "required")
+	}
+	row.GatewayProtocol, row.GatewayAddress, row.MaxInFlight = r.gateway()
+	if m.Unit = r.integer(ColUnitAddress, 0, 1, 247); r.get(ColUnitAddress) == "" {
+		r.fail(ColUnitAddress, "required")
+	}
+	if m.Profile = strings.Clone(get(ColProfile)); !c.knownProfile(m.Profile) {
+		r.fail(ColProfile, fmt.Sprintf("no meter profile %q", m.Profile))
+	}
+	m.Kind = r.oneOf(ColKind, "electricity", "electricity", "water", "gas")
+	m.PrepaidMode = r.oneOf(ColPrepaidMode, "meter", "meter", "platform")
+	m.Price = r.amount(ColPrice, true, 4)
+	m.CT = r.integer(ColCTRatio, 1, 1, 100000)
+	m.PT = r.integer(ColPTRatio, 1, 1, 100000)
+	m.Alarm1 = r.amount(ColAlarm1, false, 2)
+	m.Alarm2 = r.amount(ColAlarm2, false, 2)
+	row.Meter = m
+	return row, problems, false
 }
+
+// DLTAddressRule is the problem of a meter behind a DL/T 645 gateway whose
+// number is not a DL/T 645 address (DLTAddressPattern): that number is
+// what the platform addresses it by. The writer checks it, as the gateway's
+// protocol may come from another row or from stored data.
+const (
+	DLTAddressRule    = "a DL/T 645 meter's number is its address: 12 digits"
+	DLTAddressPattern = `^[0-9]{12}$`
+)
 
 // ValidAddress reports whether s is a gateway address: host:port.
 func ValidAddress(s string) bool {
@@ -225,7 +188,7 @@ func ValidAddress(s string) bool {
 	return err == nil && host != "" && perr == nil && n >= 1 && n <= 65535
 }
 
-func blank(cells []string) bool {
+func isBlank(cells []string) bool {
 	for _, c := range cells {
 		if strings.TrimSpace(c) != "" {
 			return false
@@ -234,74 +197,35 @@ func blank(cells []string) bool {
 	return true
 }
 
-func dltAddress(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // rowReader reads one row's cells, noting problems.
 type rowReader struct {
-	line int
-	get  func(string) string
-	sh   *Sheet
+	line     int
+	get      func(string) string
+	problems *[]Problem
 }
 
 func (r rowReader) fail(column, detail string) {
-	r.sh.Problems = append(r.sh.Problems, Problem{Line: r.line, Column: column, Detail: detail})
+	*r.problems = append(*r.problems, Problem{Line: r.line, Column: column, Detail: detail})
 }
 
-// gateway is what this row says of its gateway.
-func (r rowReader) gateway() *Gateway {
-	g := &Gateway{Protocol: r.get(ColProtocol), Address: r.get(ColGatewayAddress)}
-	switch g.Protocol {
+// gateway is what this row says of its gateway; an invalid value is "".
+func (r rowReader) gateway() (protocol, address string, maxInFlight int) {
+	protocol, address = r.get(ColProtocol), r.get(ColGatewayAddress)
+	switch protocol {
 	case "", ModbusTCP, ModbusRTUTCP, DLT645TCP:
 	default:
-		r.fail(ColProtocol, fmt.Sprintf("%q: want %s, %s or %s", g.Protocol, ModbusTCP, ModbusRTUTCP, DLT645TCP))
+		r.fail(ColProtocol, fmt.Sprintf("%q: want %s, %s or %s", protocol, ModbusTCP, ModbusRTUTCP, DLT645TCP))
+		protocol = ""
 	}
-	if g.Address != "" && !ValidAddress(g.Address) {
-		r.fail(ColGatewayAddress, fmt.Sprintf("%q: want host:port", g.Address))
+	if address != "" && !ValidAddress(address) {
+		r.fail(ColGatewayAddress, fmt.Sprintf("%q: want host:port", address))
+		address = ""
 	}
-	g.MaxInFlight = r.integer(ColMaxInFlight, 0, 1, 256)
-	if g.MaxInFlight > 1 && g.Protocol != "" && g.Protocol != ModbusTCP {
+	maxInFlight = r.integer(ColMaxInFlight, 0, 1, 256)
+	if maxInFlight > 1 && protocol != "" && protocol != ModbusTCP {
 		r.fail(ColMaxInFlight, "only a Modbus TCP gateway takes more than one request at a time")
 	}
-	return g
-}
-
-// agree checks a later row's gateway columns against the first row's, and
-// fills in what the first left blank.
-func (r rowReader) agree(g, row *Gateway) {
-	for _, f := range []struct {
-		col       string
-		have, got string
-		set       func()
-	}{
-		{ColProtocol, g.Protocol, row.Protocol, func() { g.Protocol = row.Protocol }},
-		{ColGatewayAddress, g.Address, row.Address, func() { g.Address = row.Address }},
-		{ColMaxInFlight, itoa(g.MaxInFlight), itoa(row.MaxInFlight), func() { g.MaxInFlight = row.MaxInFlight }},
-	} {
-		switch {
-		case f.got == "" || f.got == f.have:
-		case f.have == "":
-			f.set()
-		default:
-			r.fail(f.col, fmt.Sprintf("gateway %s is %s on row %d", g.Code, f.have, g.Line))
-		}
-	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return strconv.Itoa(n)
+	return strings.Clone(protocol), strings.Clone(address), maxInFlight
 }
 
 func (r rowReader) integer(col string, dflt, lo, hi int) int {

@@ -5,23 +5,30 @@ import (
 	"testing"
 )
 
-// rows turns "a,b,c" lines into a heading and a row source.
-func rows(lines ...string) ([]string, func() ([]string, bool, error)) {
-	i := 0
-	next := func() ([]string, bool, error) {
-		if i == len(lines)-1 {
-			return nil, false, nil
-		}
-		i++
-		return strings.Split(lines[i], ","), true, nil
+// read checks "a,b,c" lines as a reader does: the heading, then each row
+// on its own. It returns every problem and the rows read.
+func read(lines ...string) ([]Problem, []Row) {
+	cols, problems := ReadHeading(strings.Split(lines[0], ","), knownProfile)
+	if len(problems) > 0 {
+		return problems, nil
 	}
-	return strings.Split(lines[0], ","), next
+	var out []Row
+	for i, l := range lines[1:] {
+		row, p, blank := cols.ReadRow(i+2, strings.Split(l, ","))
+		problems = append(problems, p...)
+		if !blank {
+			out = append(out, row)
+		}
+	}
+	return problems, out
 }
 
 func knownProfile(name string) bool { return name == "ref-prepaid-v1" || name == "ref-water-valve-v1" }
 
 const heading = "meter_no,gateway,gateway_address,protocol,unit_address,profile,price"
 
+// The checks of one row on its own; those across rows are the store's
+// (store/meterimport).
 func TestRead(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -43,34 +50,14 @@ func TestRead(t *testing.T) {
 			[]string{"row 2, meter_no:", "row 2, protocol:", "row 2, gateway_address:", "row 2, unit_address:",
 				"row 2, profile:", "row 2, kind:", "row 2, price: -1 is negative", "row 2, ct_ratio:",
 				"row 2, alarm1: 1.234 has more than 2 decimal places"}},
-		{"repeats inside the sheet", []string{heading,
-			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
-			"A1,GW-A,,,2,ref-prepaid-v1,1.2",
-			"A3,GW-A,,,1,ref-prepaid-v1,1.2"},
-			[]string{"row 3, meter_no: A1 is also on row 2", "row 4, unit_address: gateway GW-A unit 1 is also on row 2"}},
-		{"a gateway said two ways", []string{heading,
-			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
-			"A2,GW-A,10.0.0.9:502,modbus-rtu-tcp,2,ref-prepaid-v1,1.2"},
-			[]string{"row 3, protocol: gateway GW-A is modbus-tcp on row 2",
-				"row 3, gateway_address: gateway GW-A is 10.0.0.1:502 on row 2"}},
-		{"a DL/T 645 meter number that is not an address", []string{heading,
-			"D1,GW-D,10.0.0.2:8899,dlt645-tcp,1,ref-prepaid-v1,1"},
-			[]string{"row 2, meter_no: a DL/T 645 meter's number is its address"}},
-		{"the protocol given on a later row still decides", []string{heading,
-			"D1,GW-D,,,1,ref-prepaid-v1,1", "000000000002,GW-D,10.0.0.2:8899,dlt645-tcp,2,ref-prepaid-v1,1"},
-			[]string{"row 2, meter_no: a DL/T 645 meter's number is its address"}},
 		{"pipelining only on Modbus TCP", []string{heading + ",max_in_flight",
 			"R1,GW-R,10.0.0.4:502,modbus-rtu-tcp,1,ref-prepaid-v1,1,4"},
 			[]string{"row 2, max_in_flight: only a Modbus TCP gateway"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h, next := rows(c.lines...)
-			sh, err := Read(h, next, knownProfile)
-			if err != nil {
-				t.Fatal(err)
-			}
+			problems, _ := read(c.lines...)
 			var got []string
-			for _, p := range sh.Problems {
+			for _, p := range problems {
 				got = append(got, p.String())
 			}
 			if len(got) != len(c.want) {
@@ -88,17 +75,19 @@ func TestRead(t *testing.T) {
 // What a good sheet says, value by value: defaults filled in, a gateway
 // given once for all its rows.
 func TestReadValues(t *testing.T) {
-	h, next := rows(heading+",prepaid_mode,pt_ratio,alarm2",
+	problems, rows := read(heading+",prepaid_mode,pt_ratio,alarm2",
 		"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2,platform,10,20.50",
 		"A2,GW-A,,,2,ref-prepaid-v1,0.8765,,,")
-	sh, err := Read(h, next, knownProfile)
-	if err != nil || len(sh.Problems) > 0 {
-		t.Fatalf("%v %v", err, sh.Problems)
+	if len(problems) > 0 || len(rows) != 2 {
+		t.Fatalf("%v %d rows", problems, len(rows))
 	}
-	if len(sh.Gateways) != 1 || *sh.Gateways[0] != (Gateway{Code: "GW-A", Protocol: ModbusTCP, Address: "10.0.0.1:502", Line: 2}) {
-		t.Fatalf("gateways %+v", sh.Gateways[0])
+	if g := rows[0]; g.GatewayProtocol != ModbusTCP || g.GatewayAddress != "10.0.0.1:502" || g.MaxInFlight != 0 {
+		t.Fatalf("gateway of the first row %+v", g)
 	}
-	a, b := sh.Meters[0], sh.Meters[1]
+	if g := rows[1]; g.GatewayProtocol != "" || g.GatewayAddress != "" {
+		t.Fatalf("the second row says nothing of its gateway: %+v", g)
+	}
+	a, b := rows[0], rows[1]
 	if a.MeterNo != "A1" || a.Unit != 1 || a.PrepaidMode != "platform" || a.PT != 10 || a.CT != 1 ||
 		a.Alarm2.String() != "20.5" || a.Kind != "electricity" || a.Price.String() != "1.2" {
 		t.Errorf("first meter %+v", a)

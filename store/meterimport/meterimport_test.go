@@ -23,24 +23,23 @@ var pg *storetest.Server
 
 func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
-// sheet checks CSV-like lines as the API does.
-func sheet(t testing.TB, lines ...string) dom.Sheet {
-	t.Helper()
+// apply imports CSV-like lines as the API does.
+func apply(ctx context.Context, db *store.DB, pid string, dryRun bool, lines ...string) (meterimport.Result, []dom.Problem, error) {
+	cols, problems := dom.ReadHeading(strings.Split(lines[0], ","), func(name string) bool {
+		return name == "ref-prepaid-v1" || name == "ref-water-valve-v1"
+	})
+	if len(problems) > 0 {
+		return meterimport.Result{}, problems, nil
+	}
 	i := 0
-	sh, err := dom.Read(strings.Split(lines[0], ","), func() ([]string, bool, error) {
+	res, p, err := meterimport.Apply(ctx, db, pid, cols, func() ([]string, bool, error) {
 		if i == len(lines)-1 {
 			return nil, false, nil
 		}
 		i++
 		return strings.Split(lines[i], ","), true, nil
-	}, func(name string) bool { return name == "ref-prepaid-v1" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sh.Problems) > 0 {
-		t.Fatalf("sheet problems: %v", sh.Problems)
-	}
-	return sh
+	}, dryRun)
+	return res, p.List, err
 }
 
 func project(t testing.TB, db *store.DB) string {
@@ -88,14 +87,14 @@ func TestImportedMetersAreRead(t *testing.T) {
 	}
 	before := count()
 
-	res, problems, err := meterimport.Apply(ctx, db, pid, sheet(t, lines...), true)
+	res, problems, err := apply(ctx, db, pid, true, lines...)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("dry run: %v %v", err, problems)
 	}
 	if res != (meterimport.Result{GatewaysCreated: 2, MetersCreated: 6, DryRun: true}) || count() != before {
 		t.Fatalf("dry run %+v stored %d meters", res, count()-before)
 	}
-	res, problems, err = meterimport.Apply(ctx, db, pid, sheet(t, lines...), false)
+	res, problems, err = apply(ctx, db, pid, false, lines...)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("import: %v %v", err, problems)
 	}
@@ -136,21 +135,21 @@ func TestImportedMetersAreRead(t *testing.T) {
 	}
 
 	// The same sheet again: nothing new, nothing changed.
-	res, problems, err = meterimport.Apply(ctx, db, pid, sheet(t, lines...), false)
+	res, problems, err = apply(ctx, db, pid, false, lines...)
 	if err != nil || len(problems) > 0 || res != (meterimport.Result{MetersUnchanged: 6}) || count() != before+6 {
 		t.Fatalf("second import: %+v %v %v, %d meters stored", res, problems, err, count()-before)
 	}
 
 	// Contradictions with stored data, each on its row; none of the sheet's
 	// rows is stored (IMP-NEW is good on its own).
-	_, problems, err = meterimport.Apply(ctx, db, pid, sheet(t,
+	_, problems, err = apply(ctx, db, pid, false,
 		"meter_no,gateway,gateway_address,protocol,unit_address,profile,price",
 		"IMP-NEW,IMP-GW0,,,9,ref-prepaid-v1,1",
 		"IMP-0-1,IMP-GW0,,,1,ref-prepaid-v1,2.5",        // stored at 1.25
 		"IMP-X,IMP-GW1,,,2,ref-prepaid-v1,1",            // unit 2 is IMP-1-2
 		"IMP-Y,IMP-GW1,127.0.0.9:1,,7,ref-prepaid-v1,1", // another address
 		"IMP-Z,IMP-NEWGW,,,1,ref-prepaid-v1,1",          // new gateway, no protocol or address
-	), false)
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,13 +196,88 @@ func BenchmarkImport100k(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		sh := sheet(b, lines...)
-		checked := time.Since(start)
-		res, problems, err := meterimport.Apply(ctx, db, pid, sh, false)
+		res, problems, err := apply(ctx, db, pid, false, lines...)
 		if err != nil || len(problems) > 0 || res.MetersCreated != 100_000 {
 			b.Fatalf("%+v %v %v", res, problems, err)
 		}
-		b.Logf("100,000 meters on 3,125 gateways: sheet checked in %v, stored in %v", checked.Round(time.Millisecond),
-			(time.Since(start) - checked).Round(time.Millisecond))
+		b.Logf("100,000 meters on 3,125 gateways: checked and stored in %v", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// The checks across a sheet's rows, made on the staged rows: each problem
+// on its row, and nothing stored.
+func TestSheetChecks(t *testing.T) {
+	ctx := context.Background()
+	db := pg.NewDB(t)
+	pid := project(t, db)
+	const heading = "meter_no,gateway,gateway_address,protocol,unit_address,profile,price"
+	for _, c := range []struct {
+		name  string
+		lines []string
+		want  []string // problems, as "row N, column: detail" prefixes
+	}{
+		{"repeats inside the sheet", []string{heading,
+			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
+			"A1,GW-A,,,2,ref-prepaid-v1,1.2",
+			"A3,GW-A,,,1,ref-prepaid-v1,1.2"},
+			[]string{"row 3, meter_no: A1 is also on row 2", "row 4, unit_address: gateway GW-A unit 1 is also on row 2"}},
+		{"a gateway said two ways", []string{heading,
+			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
+			"A2,GW-A,10.0.0.9:502,modbus-rtu-tcp,2,ref-prepaid-v1,1.2"},
+			[]string{"row 3, protocol: gateway GW-A is modbus-tcp on row 2",
+				"row 3, gateway_address: gateway GW-A is 10.0.0.1:502 on row 2"}},
+		{"a DL/T 645 meter number that is not an address", []string{heading,
+			"D1,GW-D,10.0.0.2:8899,dlt645-tcp,1,ref-prepaid-v1,1"},
+			[]string{"row 2, meter_no: a DL/T 645 meter's number is its address"}},
+		{"the protocol given on a later row still decides", []string{heading,
+			"D1,GW-D,,,1,ref-prepaid-v1,1", "000000000002,GW-D,10.0.0.2:8899,dlt645-tcp,2,ref-prepaid-v1,1"},
+			[]string{"row 2, meter_no: a DL/T 645 meter's number is its address"}},
+		{"a row's own problems come first on its row", []string{heading,
+			"A1,GW-A,10.0.0.1:502,modbus-tcp,1,ref-prepaid-v1,1.2",
+			"A1,GW-A,,,1,ref-prepaid-v1,x"},
+			[]string{"row 3, price:", "row 3, meter_no: A1 is also on row 2", "row 3, unit_address: gateway GW-A unit 1 is also on row 2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, problems, err := apply(ctx, db, pid, false, c.lines...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range problems {
+				got = append(got, p.String())
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("problems %q, want %d: %q", got, len(c.want), c.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], c.want[i]) {
+					t.Errorf("problem %d is %q, want %q…", i, got[i], c.want[i])
+				}
+			}
+			var n int
+			if err := db.QueryRow(ctx, `select count(*) from gateways where code in ('GW-A', 'GW-D')`).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%d gateways stored (%v)", n, err)
+			}
+		})
+	}
+}
+
+// A sheet with more problems than an answer lists counts them all and
+// keeps the first ones in row order.
+func TestManyProblems(t *testing.T) {
+	ctx := context.Background()
+	db := pg.NewDB(t)
+	pid := project(t, db)
+	lines := []string{"meter_no,gateway,gateway_address,protocol,unit_address,profile,price"}
+	for i := range 1000 {
+		lines = append(lines, fmt.Sprintf("Q%d,GW-Q,10.0.0.1:502,modbus-tcp,%d,ref-prepaid-v1,-1", i, i%247+1))
+	}
+	_, problems, err := apply(ctx, db, pid, false, lines...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1000 negative prices, and units 1..247 repeated from row 249 on.
+	if len(problems) != meterimport.MaxProblems || problems[0].Line != 2 || problems[len(problems)-1].Line != 201 {
+		t.Fatalf("%d problems kept, rows %d..%d", len(problems), problems[0].Line, problems[len(problems)-1].Line)
 	}
 }

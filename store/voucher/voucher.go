@@ -139,19 +139,26 @@ func GetVoucher(ctx context.Context, q querier, projects []string, idOrNo string
 		where (v.id::text=$1 or v.voucher_no=$1) and v.project_id::text = any($2)`, idOrNo, projects))
 }
 
-// VoucherFilter selects vouchers.
+// VoucherFilter selects vouchers, a page at a time: at most Limit (500
+// when 0) with numbers after After.
 type VoucherFilter struct {
 	Projects   []string
 	BatchID    string
 	CustomerID string
 	Status     string
+	Limit      int
+	After      string // the last voucher number of the previous page
 }
 
 // ListVouchers returns the vouchers the filter selects, by number.
 func ListVouchers(ctx context.Context, q querier, f VoucherFilter) ([]Voucher, error) {
+	if f.Limit == 0 {
+		f.Limit = 500
+	}
 	rows, err := q.Query(ctx, `select `+voucherColumns+` from vouchers v where v.project_id::text = any($1)
 		and ($2 = '' or v.batch_id::text = $2) and ($3 = '' or v.customer_id::text = $3) and ($4 = '' or v.status = $4)
-		order by v.voucher_no limit 1000`, f.Projects, f.BatchID, f.CustomerID, f.Status)
+		and v.voucher_no > $5
+		order by v.voucher_no limit $6`, f.Projects, f.BatchID, f.CustomerID, f.Status, f.After, f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -236,3 +236,30 @@ func TestVoidBooksTheUnusedValueBackOnce(t *testing.T) {
 		t.Fatalf("voided voucher redeemed: %v", err)
 	}
 }
+
+// Vouchers are listed by number a page at a time, each page after the
+// last number of the one before.
+func TestListVouchersPaged(t *testing.T) {
+	f := setup(t)
+	b := f.issued(t)
+	all := f.vouchers(t, b.ID)
+	var got []string
+	after := ""
+	for range 3 {
+		page, err := ListVouchers(f.ctx, f.db, VoucherFilter{Projects: []string{f.projectID}, BatchID: b.ID, Limit: 1, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) != 1 {
+			t.Fatalf("a page of %d, want 1", len(page))
+		}
+		after = page[0].VoucherNo
+		got = append(got, after)
+	}
+	if len(got) != 2 || got[0] != all[0].VoucherNo || got[1] != all[1].VoucherNo || got[0] >= got[1] {
+		t.Fatalf("pages %q, want %q then %q", got, all[0].VoucherNo, all[1].VoucherNo)
+	}
+}
