@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/voltflow/voltflow/domain/identifier"
 )
 
 // Columns of the sheet, by their English names; Aliases maps the Chinese
@@ -145,8 +147,8 @@ func (c Columns) ReadRow(line int, cells []string) (row Row, problems []Problem,
 	switch {
 	case m.MeterNo == "":
 		r.fail(ColMeterNo, "required")
-	case len(m.MeterNo) > 32 || strings.ContainsAny(m.MeterNo, " \t/?#%"):
-		r.fail(ColMeterNo, "at most 32 characters, without spaces or / ? # %")
+	case identifier.MeterNo(m.MeterNo) != nil:
+		r.fail(ColMeterNo, "at most 32 characters, without spaces, control characters or / ? # %")
 		m.MeterNo = ""
 	default:
 		m.MeterNo = strings.Clone(m.MeterNo)
