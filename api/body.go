@@ -82,6 +82,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// checkFormat refuses a business number that breaks its format
+// (domain/identifier) with 422 invalid_field naming the field, and reports
+// false. An empty value passes: each handler already says what a missing
+// one means.
+func checkFormat(w http.ResponseWriter, field, value string, format func(string) error) bool {
+	if value == "" {
+		return true
+	}
+	if err := format(value); err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, field+" "+err.Error(), field)
+		return false
+	}
+	return true
+}
+
 func jsonSyntaxDetail(err error) string {
 	var syntax *json.SyntaxError
 	switch {

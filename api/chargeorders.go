@@ -12,6 +12,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/chargeprice"
+	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
@@ -233,6 +234,9 @@ func (s *Server) createChargingOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, CodeInvalidField, "cardNo and connectorId are required")
 		return
 	}
+	if !checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) {
+		return
+	}
 	op := operatorFrom(r.Context())
 	o, err := chargeorder.CreateAppOrder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy),
 		chargeorder.AppStart{CardNo: req.CardNo, ConnectorID: req.ConnectorID}, wf.AppStartID)
@@ -356,6 +360,9 @@ func (s *Server) activateCard(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidField, "cardNo (≤ 32 chars) and holder are required")
 		return
 	}
+	if !checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) {
+		return
+	}
 	project, ok := writeProject(w, r, req.ProjectID)
 	if !ok {
 		return
@@ -427,7 +434,8 @@ type vehicleRequest struct {
 // registerVehicle is POST /vehicles {"vin","cardNo","plate"}: start by VIN.
 func (s *Server) registerVehicle(w http.ResponseWriter, r *http.Request) {
 	var req vehicleRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req) || !checkFormat(w, "vin", req.VIN, identifier.VIN) ||
+		!checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) || !checkFormat(w, "plate", req.Plate, identifier.Plate) {
 		return
 	}
 	err := chargeorder.RegisterVehicle(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),

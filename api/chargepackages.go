@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/store/chargeorder"
 )
 
@@ -27,6 +28,9 @@ func (s *Server) saveChargingPackage(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.CardNo == "" {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "cardNo is required", "cardNo")
+		return
+	}
+	if !checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) {
 		return
 	}
 	p, err := chargeorder.SavePackage(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),

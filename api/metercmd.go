@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/identifier"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
 	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/workflows/metercmd"
@@ -175,6 +176,11 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
 			fmt.Sprintf("meterNos must list 1 to %d meters", maxBatchMeters), "meterNos")
 		return
+	}
+	for i, no := range req.MeterNos {
+		if !checkFormat(w, fmt.Sprintf("meterNos[%d]", i), no, identifier.MeterNo) {
+			return
+		}
 	}
 	sorted := slices.Clone(req.MeterNos)
 	slices.Sort(sorted)

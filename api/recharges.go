@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
@@ -84,7 +85,7 @@ func (s *Server) moneyRequest(w http.ResponseWriter, r *http.Request, forbidden 
 		return req, money.Zero, meterRef{}, false
 	}
 	amount, ok := req.Amount.parse(w)
-	if !ok {
+	if !ok || !checkFormat(w, "meterNo", req.MeterNo, identifier.MeterNo) {
 		return req, money.Zero, meterRef{}, false
 	}
 	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
