@@ -1,6 +1,6 @@
-// Package billing holds what workflows send to the platform-side billing
-// activities (activities/billing), so that they and the API that starts
-// them build it without importing the activities.
+// Package billing holds what workflows exchange with the platform-side
+// billing activities (activities/billing), so that they and the API that
+// starts them use it without importing the activities.
 package billing
 
 import "github.com/voltflow/voltflow/domain/money"
@@ -12,4 +12,18 @@ type CreditInput struct {
 	MeterID    string       `json:"meterId"`
 	MeterNo    string       `json:"meterNo"`
 	Amount     money.Amount `json:"amount"`
+}
+
+// Switch is a switch-off or switch-on billing decided, recorded as a meter
+// command in the same transaction as the charge that caused it.
+type Switch struct {
+	CommandID   string `json:"commandId"`
+	WorkflowID  string `json:"workflowId"`
+	ProjectID   string `json:"projectId"`
+	ProjectCode string `json:"projectCode"`
+	MeterID     string `json:"meterId"`
+	MeterNo     string `json:"meterNo"`
+	Command     string `json:"command"`
+	// Balance is the meter wallet when it was decided (without overdraft).
+	Balance money.Amount `json:"balance"`
 }
