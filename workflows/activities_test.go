@@ -28,10 +28,6 @@ const activitiesPrefix = "github.com/voltflow/voltflow/activities/"
 // The API starts workflows, so it imports workflow packages; it must not
 // pull in the activities (their SQL, device I/O and providers) through them.
 func TestAPIDependsOnNoActivities(t *testing.T) {
-	// Still imported by store/ until the ledger moves to store/ledger (the
-	// ledger branch); delete this entry when it does.
-	pending := map[string]bool{activitiesPrefix + "ledger": true}
-
 	cmd := exec.Command("go", "list", "-deps", "./api/...")
 	cmd.Dir = ".." // the module root
 	out, err := cmd.Output()
@@ -43,7 +39,7 @@ func TestAPIDependsOnNoActivities(t *testing.T) {
 		t.Fatalf("go list -deps ./api/... lists %d packages, not the workflows the API starts", len(deps))
 	}
 	for _, p := range deps {
-		if strings.HasPrefix(p, activitiesPrefix) && !pending[p] {
+		if strings.HasPrefix(p, activitiesPrefix) {
 			t.Errorf("api depends on %s: workflow packages call activities by name and take their types from store/ or domain/", p)
 		}
 	}
