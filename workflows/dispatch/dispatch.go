@@ -31,7 +31,7 @@ const (
 	KindSmart   = "dispatch-smart"
 )
 
-// Commands (contrdispatchstore.md: POST /api/v1/dispatch/commands).
+// Commands (contracts.md: POST /api/v1/dispatch/commands).
 const (
 	CmdStart   = "start"
 	CmdStop    = "stop"

@@ -304,7 +304,7 @@ func (o *order) close(ctx workflow.Context, operatorID, resolution string) error
 	return nil
 }
 
-// escalate records the stage and texts its contwostore. Each SMS is keyed by
+// escalate records the stage and texts its contacts. Each SMS is keyed by
 // (workflow, order, stage, phone), so a retry sends nothing twice; a failed
 // SMS is recorded in sms_messages and the order goes on.
 func (o *order) escalate(ctx workflow.Context, stage string) error {
