@@ -11,13 +11,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	domain "github.com/voltflow/voltflow/domain/alarm"
-	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/alarm"
 )
 
 // ErrTypeConfig marks an alarm that cannot run (unknown meter, bad ratios).
-const ErrTypeConfig = "AlarmConfig"
+const ErrTypeConfig = alarm.ErrTypeConfig
 
 // Activities run on the main queue.
 type Activities struct {
@@ -41,10 +40,15 @@ func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time
 	return alarm.ScanConditions(ctx, db, projectID, at)
 }
 
-// PolicyInput names the meter.
-type PolicyInput struct {
-	MeterID string `json:"meterId"`
-}
+// The activities' inputs live in store/alarm, so workflows build them
+// without importing this package.
+type (
+	PolicyInput          = alarm.PolicyInput
+	ConditionPolicyInput = alarm.ConditionPolicyInput
+	OpenInput            = alarm.NewAlarm
+	StageInput           = alarm.StageInput
+	CloseInput           = alarm.CloseInput
+)
 
 // LoadPolicy reads the meter's policy and recipients (alarm.LoadPolicy). An
 // unknown meter or ratios the meter's alarm amount cannot use fail for good.
@@ -62,47 +66,15 @@ func (a *Activities) LoadPolicy(ctx context.Context, in PolicyInput) (Policy, er
 	return p, nil
 }
 
-// ConditionPolicyInput names the subject of a condition alarm.
-type ConditionPolicyInput struct {
-	ProjectID string `json:"projectId"`
-	MeterID   string `json:"meterId"` // empty for a gateway
-}
-
 // LoadConditionPolicy reads who gets a condition alarm and the quiet hours
 // (alarm.LoadConditionPolicy: never the tenant's own phone).
 func (a *Activities) LoadConditionPolicy(ctx context.Context, in ConditionPolicyInput) (Policy, error) {
 	return alarm.LoadConditionPolicy(ctx, a.DB, in.ProjectID, in.MeterID)
 }
 
-// OpenInput opens an alarm record.
-type OpenInput struct {
-	AlarmID       string        `json:"alarmId"`
-	ProjectID     string        `json:"projectId"`
-	MeterID       string        `json:"meterId"`
-	MeterNo       string        `json:"meterNo"`
-	Kind          string        `json:"kind"`
-	WorkflowID    string        `json:"workflowId"`
-	Mode          domain.Mode   `json:"mode"`
-	AlarmAmount   money.Amount  `json:"alarmAmount"`
-	At            time.Time     `json:"at"`
-	NextThreshold *money.Amount `json:"nextThreshold"`
-	Detail        string        `json:"detail,omitempty"` // what a condition alarm found
-}
-
 // OpenAlarm records the alarm as open, once (alarm.Open).
 func (a *Activities) OpenAlarm(ctx context.Context, in OpenInput) error {
-	return alarm.Open(ctx, a.DB, alarm.NewAlarm(in))
-}
-
-// StageInput records one stage of an alarm.
-type StageInput struct {
-	AlarmID    string    `json:"alarmId"`
-	Stage      string    `json:"stage"`
-	At         time.Time `json:"at"`
-	Recipients []string  `json:"recipients"`
-	// Outcome: sent, skipped (a deeper stage superseded it), failed.
-	Outcome       string        `json:"outcome"`
-	NextThreshold *money.Amount `json:"nextThreshold"`
+	return alarm.Open(ctx, a.DB, in)
 }
 
 // RecordStage appends a stage to the alarm's history once, and the next
@@ -110,13 +82,6 @@ type StageInput struct {
 func (a *Activities) RecordStage(ctx context.Context, in StageInput) error {
 	return alarm.RecordStage(ctx, a.DB, in.AlarmID,
 		Stage{Stage: in.Stage, At: in.At, Recipients: in.Recipients, Outcome: in.Outcome}, in.NextThreshold)
-}
-
-// CloseInput closes an alarm.
-type CloseInput struct {
-	AlarmID    string    `json:"alarmId"`
-	At         time.Time `json:"at"`
-	Resolution string    `json:"resolution"` // recharged, recovered
 }
 
 // CloseAlarm marks the alarm closed (once).

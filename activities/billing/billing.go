@@ -24,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/store"
+	billingstore "github.com/voltflow/voltflow/store/billing"
 	"github.com/voltflow/voltflow/store/ledger"
 	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 )
@@ -60,19 +61,8 @@ func (a *Activities) log(ctx context.Context) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Switch is a switch-off or switch-on billing decided, recorded as a meter
-// command in the same transaction as the charge that caused it.
-type Switch struct {
-	CommandID   string `json:"commandId"`
-	WorkflowID  string `json:"workflowId"`
-	ProjectID   string `json:"projectId"`
-	ProjectCode string `json:"projectCode"`
-	MeterID     string `json:"meterId"`
-	MeterNo     string `json:"meterNo"`
-	Command     string `json:"command"`
-	// Balance is the meter wallet when it was decided (without overdraft).
-	Balance money.Amount `json:"balance"`
-}
+// Switch is a switch-off or switch-on billing decided (store/billing).
+type Switch = billingstore.Switch
 
 // BillInput names the readings just written: the sweep slot and the meters.
 // Meters that are not platform-side are ignored.

@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	billingstore "github.com/voltflow/voltflow/store/billing"
 	"github.com/voltflow/voltflow/store/ledger"
 	cmdstore "github.com/voltflow/voltflow/store/metercmd"
 )
@@ -50,14 +51,9 @@ func LastCutOff(ctx context.Context, q interface {
 	return "", nil
 }
 
-// CreditInput is a completed sale (售电) to a platform-side meter.
-type CreditInput struct {
-	RechargeID string       `json:"rechargeId"`
-	ProjectID  string       `json:"projectId"`
-	MeterID    string       `json:"meterId"`
-	MeterNo    string       `json:"meterNo"`
-	Amount     money.Amount `json:"amount"`
-}
+// CreditInput is a completed sale (售电) to a platform-side meter; it lives
+// in store/billing so the recharge workflow builds it without this package.
+type CreditInput = billingstore.CreditInput
 
 // CreditResult is the wallet after the credit and the switch-on it caused.
 type CreditResult struct {

@@ -6,9 +6,6 @@ package chargeorder
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/chargeorder"
@@ -25,26 +22,21 @@ const (
 	Overdrawn      = chargeorder.Overdrawn
 )
 
-// orderNS makes order ids of charger-started transactions deterministic, so
-// every hook call for one transaction reaches the same workflow.
-var orderNS = uuid.MustParse("5d1f3d8e-61a4-4b8e-9d4e-0c6f1f6d2a11")
+// The activities' inputs live in store/chargeorder, so workflows build them
+// without importing this package.
+type (
+	OpenInput      = chargeorder.Transaction
+	FailStartInput = chargeorder.FailStartInput
+)
 
-// TxOrderID is the order id of an OCPP transaction.
+// TxOrderID is the order id of an OCPP transaction (chargeorder.TxOrderID).
 func TxOrderID(chargePointID string, transactionID int) string {
-	return uuid.NewSHA1(orderNS, fmt.Appendf(nil, "%s/%d", chargePointID, transactionID)).String()
+	return chargeorder.TxOrderID(chargePointID, transactionID)
 }
 
 // Activities are the order's database activities (task queue voltflow-main).
 type Activities struct {
 	DB *store.DB
-}
-
-// OpenInput opens the order of a transaction.
-type OpenInput struct {
-	OrderID       string `json:"orderId"`
-	WorkflowID    string `json:"workflowId"`
-	ChargePointID string `json:"chargePointId"`
-	TransactionID int    `json:"transactionId"`
 }
 
 // Opened is the order as the workflow follows it (store/chargeorder).
@@ -53,13 +45,7 @@ type Opened = chargeorder.Opened
 // OpenChargingOrder records the order (once: a repeated call returns the same) and
 // loads its pricing (chargeorder.Open).
 func (a *Activities) OpenChargingOrder(ctx context.Context, in OpenInput) (Opened, error) {
-	return chargeorder.Open(ctx, a.DB, chargeorder.Transaction(in))
-}
-
-// FailStartInput fails an app start that did not begin.
-type FailStartInput struct {
-	OrderID string `json:"orderId"`
-	Reason  string `json:"reason"`
+	return chargeorder.Open(ctx, a.DB, in)
 }
 
 // FailAppStart fails the order if it is still starting (the charger

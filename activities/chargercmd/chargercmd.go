@@ -21,11 +21,12 @@ import (
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/chargercmd"
 )
 
 // ErrOffline is the error type (temporal.ApplicationError) of a command to
 // a charger that is not connected: retryable, callers bound the attempts.
-const ErrOffline = "ChargerOffline"
+const ErrOffline = chargercmd.ErrOffline
 
 // Commander is what the OCPP central system offers (devices/ocpp.Server).
 type Commander interface {
@@ -43,64 +44,16 @@ type Activities struct {
 	Clock clock.Clock
 }
 
-// Result is the charger's answer to a command.
-type Result struct {
-	CommandID int64  `json:"commandId"`
-	Status    string `json:"status"` // Accepted, Rejected, ...
-}
-
-// Accepted says whether the charger accepted it.
-func (r Result) Accepted() bool { return r.Status == "Accepted" }
-
-// Start asks a charger to start charging IdTag on a connector, optionally
-// already limited to LimitW.
-type Start struct {
-	ChargePointID string  `json:"chargePointId"`
-	Connector     int     `json:"connector"`
-	IdTag         string  `json:"idTag"`
-	LimitW        float64 `json:"limitW,omitempty"` // 0: no limit
-	Origin        string  `json:"origin,omitempty"` // who asks: a workflow id, an operator
-}
-
-// Stop asks a charger to stop a transaction.
-type Stop struct {
-	ChargePointID string `json:"chargePointId"`
-	Connector     int    `json:"connector,omitempty"` // for the log
-	TransactionID int    `json:"transactionId"`
-	Origin        string `json:"origin,omitempty"`
-}
-
-// Limit installs a power limit on a connector as a charging profile:
-// TxDefaultProfile (stays for the connector's next sessions) unless
-// TransactionID is set (TxProfile, this session only). ProfileID and
-// StackLevel let callers replace their own profile (same id) without
-// touching others.
-type Limit struct {
-	ChargePointID string     `json:"chargePointId"`
-	Connector     int        `json:"connector"`
-	LimitW        float64    `json:"limitW"`
-	TransactionID int        `json:"transactionId,omitempty"`
-	ProfileID     int        `json:"profileId"`
-	StackLevel    int        `json:"stackLevel"`
-	ValidTo       *time.Time `json:"validTo,omitempty"`
-	Origin        string     `json:"origin,omitempty"`
-}
-
-// Release removes a profile installed by Limit.
-type Release struct {
-	ChargePointID string `json:"chargePointId"`
-	Connector     int    `json:"connector"`
-	ProfileID     int    `json:"profileId"`
-	Origin        string `json:"origin,omitempty"`
-}
-
-// Availability makes a connector (0: the whole charger) operative or not.
-type Availability struct {
-	ChargePointID string `json:"chargePointId"`
-	Connector     int    `json:"connector"`
-	Operative     bool   `json:"operative"`
-	Origin        string `json:"origin,omitempty"`
-}
+// The commands and the answer live in store/chargercmd, so workflows build
+// them without importing this package.
+type (
+	Result       = chargercmd.Result
+	Start        = chargercmd.Start
+	Stop         = chargercmd.Stop
+	Limit        = chargercmd.Limit
+	Release      = chargercmd.Release
+	Availability = chargercmd.Availability
+)
 
 // PowerProfile is a charging profile limiting a connector to limitW (one
 // period from the start of the profile, in W).

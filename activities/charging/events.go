@@ -8,49 +8,23 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/chargefault"
+	"github.com/voltflow/voltflow/domain/charging"
 )
 
-// TxKind says what happened to a transaction.
-type TxKind string
+// The events live in domain/charging, so workflows and their hooks use
+// them without importing this package.
+type (
+	TxKind     = charging.TxKind
+	TxEvent    = charging.TxEvent
+	FaultEvent = charging.FaultEvent
+)
 
 // Transaction events.
 const (
-	TxStarted TxKind = "started"
-	TxMeter   TxKind = "meter"
-	TxStopped TxKind = "stopped"
+	TxStarted = charging.TxStarted
+	TxMeter   = charging.TxMeter
+	TxStopped = charging.TxStopped
 )
-
-// TxEvent is what the central system tells the rest of the platform about a
-// transaction, after it is stored: charging orders follow these.
-type TxEvent struct {
-	Kind          TxKind
-	ChargePointID string
-	Connector     int
-	ConnectorID   string
-	TransactionID int
-	IdTag         string
-	Authorized    bool // the card's standing at start (Accepted)
-	MeterWh       int64
-	PowerW        *float64
-	SOC           *int
-	Reason        string // stop reason
-	At            time.Time
-}
-
-// FaultEvent is a fault episode beginning or ending (recorded in
-// charger_faults first): work orders and the regulator's alarm pushes
-// follow these.
-type FaultEvent struct {
-	FaultID       int64
-	ChargePointID string
-	Connector     int // 0: the charge point as a whole
-	OCPPCode      string
-	VendorCode    string
-	Info          string
-	Alarm         chargefault.Alarm
-	Recovered     bool
-	At            time.Time // start, or recovery
-}
 
 // Hooks are told of events after they are stored. They run on the
 // charger's message path, so they must be quick (a Temporal signal) and

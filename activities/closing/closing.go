@@ -25,11 +25,8 @@ const (
 // Activities run on the main queue.
 type Activities struct{ DB *store.DB }
 
-// RejectInput ends a closing whose refund was refused.
-type RejectInput struct {
-	ClosingID string `json:"closingId"`
-	Failure   string `json:"failure"`
-}
+// RejectInput ends a closing whose refund was refused (store/closing).
+type RejectInput = closing.RejectInput
 
 // RejectClosing reopens the account: its refund was refused.
 func (a *Activities) RejectClosing(ctx context.Context, in RejectInput) error {

@@ -28,8 +28,8 @@ import (
 // took the write and shows another state. Unknown meters and profiles are
 // meters.ErrTypeMeterConfig.
 const (
-	ErrTypeRefused      = "MeterRefused"
-	ErrTypeNotConfirmed = "MeterNotConfirmed"
+	ErrTypeRefused      = metercmd.ErrTypeRefused
+	ErrTypeNotConfirmed = metercmd.ErrTypeNotConfirmed
 )
 
 // Devices runs on the devices queue.
@@ -42,12 +42,12 @@ type Devices struct {
 	ConfirmDelay time.Duration
 }
 
-// SendInput sends one command to one meter.
-type SendInput struct {
-	CommandID string `json:"commandId"`
-	MeterID   string `json:"meterId"`
-	Command   string `json:"command"`
-}
+// SendInput and Response live in store/metercmd, so workflows use them
+// without importing this package.
+type (
+	SendInput = metercmd.SendInput
+	Response  = metercmd.Response
+)
 
 // Request is the device write as logged: which registers got which words.
 type Request struct {
@@ -60,16 +60,6 @@ type Request struct {
 	Words    []string `json:"words"`
 	Attempt  int      `json:"attempt"`
 	SentAt   string   `json:"sentAt"`
-}
-
-// Response is the meter's state read back after the write.
-type Response struct {
-	Relay     int          `json:"relay"`
-	Mode      int          `json:"mode"`
-	Remaining money.Amount `json:"remaining"`
-	Status    int          `json:"statusFlags"`
-	ReadAt    time.Time    `json:"readAt"`
-	Attempt   int          `json:"attempt"`
 }
 
 // SendMeterCommand writes a command to a meter, reads the meter back, records

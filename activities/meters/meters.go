@@ -16,11 +16,12 @@ import (
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/meters"
 )
 
 // ErrTypeMeterConfig marks failures retrying cannot fix (unknown meter, bad
 // profile): the workflow goes to dispatch_failed at once.
-const ErrTypeMeterConfig = "MeterConfig"
+const ErrTypeMeterConfig = meters.ErrTypeMeterConfig
 
 // Activities run on the devices queue.
 type Activities struct {
@@ -48,30 +49,17 @@ func (a *Activities) observe(ctx context.Context, meterID string, remaining mone
 	}
 }
 
-// DispatchInput sends one recharge to its meter.
-type DispatchInput struct {
-	RechargeID string       `json:"rechargeId"`
-	MeterID    string       `json:"meterId"`
-	Amount     money.Amount `json:"amount"`
-}
-
-// DispatchResult is what the meter showed after taking the recharge or refund.
-type DispatchResult struct {
-	Counter       int          `json:"counter"`       // purchase counter this operation created
-	PurchaseCount int          `json:"purchaseCount"` // the meter's counter read back
-	Remaining     money.Amount `json:"remaining"`     // the meter's remaining money read back
-}
-
-// RefundDispatchInput takes one refund (退电) or reversal (冲正) off its meter.
-type RefundDispatchInput struct {
-	RefundID string       `json:"refundId"`
-	MeterID  string       `json:"meterId"`
-	Amount   money.Amount `json:"amount"`
-}
+// The dispatch activities' inputs and result live in store/meters, so
+// workflows build them without importing this package.
+type (
+	DispatchInput       = meters.DispatchInput
+	DispatchResult      = meters.DispatchResult
+	RefundDispatchInput = meters.RefundDispatchInput
+)
 
 // ErrTypeInsufficient marks a refund the meter cannot pay because it holds
 // less than the amount: retrying will not help until someone recharges it.
-const ErrTypeInsufficient = "MeterInsufficient"
+const ErrTypeInsufficient = meters.ErrTypeInsufficient
 
 // Kinds of counted operation; meter_purchases.kind.
 const (

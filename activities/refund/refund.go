@@ -27,7 +27,7 @@ type (
 
 // ErrTypeExceedsBalance is BookRefund's refusal when the wallet no longer
 // covers the refund (another refund was booked since the application).
-const ErrTypeExceedsBalance = "RefundExceedsBalance"
+const ErrTypeExceedsBalance = refundstore.ErrTypeExceedsBalance
 
 // SetRefundStatus writes the status the API shows.
 func (a *Activities) SetRefundStatus(ctx context.Context, in StatusInput) error {

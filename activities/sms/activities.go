@@ -23,7 +23,7 @@ const (
 
 // ErrTypeUndeliverable marks a message every configured provider rejected:
 // retrying cannot help, the alarm records it and goes on.
-const ErrTypeUndeliverable = "SMSUndeliverable"
+const ErrTypeUndeliverable = sms.ErrTypeUndeliverable
 
 // Outbox is the local provider: the sms_messages row is the message, so
 // sending is only giving it an id. It is the default for make run and tests,
@@ -57,22 +57,9 @@ type Activities struct {
 // ErrTypeRateLimited marks a message held back by the per-number limit.
 const ErrTypeRateLimited = "SMSRateLimited"
 
-// SendInput is one SMS to one recipient. (WorkflowID, AlarmID, Stage,
-// Recipient) identify it: sending it again is a no-op.
-type SendInput struct {
-	ProjectID  string            `json:"projectId"`
-	WorkflowID string            `json:"workflowId"`
-	AlarmID    string            `json:"alarmId"`
-	Stage      string            `json:"stage"`
-	Recipient  string            `json:"recipient"`
-	Kind       string            `json:"kind"`
-	MeterNo    string            `json:"meterNo"`
-	Template   string            `json:"template"`
-	Values     map[string]string `json:"values"`
-	// Urgent messages (arrears cut-off, a trip) are never held back by the
-	// per-number rate limit.
-	Urgent bool `json:"urgent,omitempty"`
-}
+// SendInput is one SMS to one recipient; it lives in store/sms so
+// workflows build it without importing this package.
+type SendInput = sms.SendInput
 
 // SendResult is the recorded message.
 type SendResult struct {

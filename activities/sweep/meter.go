@@ -13,11 +13,8 @@ import (
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
-// MeterInput names one meter to read now (the API's on-demand read).
-type MeterInput struct {
-	ProjectID string `json:"projectId"`
-	MeterID   string `json:"meterId"`
-}
+// MeterInput names one meter to read now (store/sweep).
+type MeterInput = sweepstore.MeterInput
 
 // MeterReading is the fresh state of one meter; the store's type, so the
 // workflow's history keeps the same JSON.

@@ -14,7 +14,7 @@ import (
 
 // ErrTypeConflict: another open work order holds the charger and fault
 // (the workflow id should have prevented it); retrying cannot help.
-const ErrTypeConflict = "WorkOrderConflict"
+const ErrTypeConflict = wostore.ErrTypeConflict
 
 // Activities are the work order's database steps (task queue voltflow-main).
 type Activities struct {

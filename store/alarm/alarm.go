@@ -93,19 +93,20 @@ func LoadPolicy(ctx context.Context, db *store.DB, meterID string) (Policy, erro
 	return p, rows.Err()
 }
 
-// NewAlarm is an alarm record to open.
+// NewAlarm is an alarm record to open; the OpenAlarm activity's input, hence
+// the JSON names.
 type NewAlarm struct {
-	AlarmID       string
-	ProjectID     string
-	MeterID       string
-	MeterNo       string
-	Kind          string
-	WorkflowID    string
-	Mode          domain.Mode
-	AlarmAmount   money.Amount
-	At            time.Time
-	NextThreshold *money.Amount
-	Detail        string // what a condition alarm found
+	AlarmID       string        `json:"alarmId"`
+	ProjectID     string        `json:"projectId"`
+	MeterID       string        `json:"meterId"`
+	MeterNo       string        `json:"meterNo"`
+	Kind          string        `json:"kind"`
+	WorkflowID    string        `json:"workflowId"`
+	Mode          domain.Mode   `json:"mode"`
+	AlarmAmount   money.Amount  `json:"alarmAmount"`
+	At            time.Time     `json:"at"`
+	NextThreshold *money.Amount `json:"nextThreshold"`
+	Detail        string        `json:"detail,omitempty"` // what a condition alarm found
 }
 
 // Open records the alarm as open (once; a retry changes nothing). An

@@ -74,12 +74,13 @@ func findPayer(ctx context.Context, q pgx.Tx, idTag string) (payer, error) {
 	return p, err
 }
 
-// Transaction names the OCPP transaction an order is opened for.
+// Transaction names the OCPP transaction an order is opened for; it is the
+// OpenChargingOrder activity's input, hence the JSON names.
 type Transaction struct {
-	OrderID       string
-	WorkflowID    string
-	ChargePointID string
-	TransactionID int
+	OrderID       string `json:"orderId"`
+	WorkflowID    string `json:"workflowId"`
+	ChargePointID string `json:"chargePointId"`
+	TransactionID int    `json:"transactionId"`
 }
 
 // Open records the order (once: a repeated call returns the same) and

@@ -42,13 +42,14 @@ type Task struct {
 }
 
 // NewTask describes the decision a workflow needs.
+// It is also the input of the OpenTask activity, hence the JSON names.
 type NewTask struct {
-	ProjectID  string
-	Kind       string
-	Subject    string
-	Role       access.Role
-	WorkflowID string
-	Details    map[string]string
+	ProjectID  string            `json:"projectId"`
+	Kind       string            `json:"kind"`
+	Subject    string            `json:"subject"`
+	Role       access.Role       `json:"role"`
+	WorkflowID string            `json:"workflowId"`
+	Details    map[string]string `json:"details"`
 }
 
 // Open writes the task row once per workflow and kind.
@@ -66,13 +67,13 @@ func Open(ctx context.Context, db *store.DB, in NewTask) (Task, error) {
 	return scan(db.QueryRow(ctx, `select `+columns+` from tasks where workflow_id=$1 and kind=$2`, in.WorkflowID, in.Kind))
 }
 
-// Decision as recorded on the task.
+// Decision as recorded on the task; also the DecideTask activity's input.
 type Decision struct {
-	TaskID       string
-	Approve      bool
-	Comment      string
-	OperatorID   string
-	OperatorName string
+	TaskID       string `json:"taskId"`
+	Approve      bool   `json:"approve"`
+	Comment      string `json:"comment"`
+	OperatorID   string `json:"operatorId"`
+	OperatorName string `json:"operatorName"`
 }
 
 // Decide records who decided, when and why. Deciding again with the
@@ -95,6 +96,11 @@ func Decide(ctx context.Context, db *store.DB, in Decision) (Task, error) {
 		return Task{}, fmt.Errorf("task %s is already %s", in.TaskID, t.Status)
 	}
 	return t, nil
+}
+
+// Expiry closes an undecided task: the ExpireTask activity's input.
+type Expiry struct {
+	TaskID string `json:"taskId"`
 }
 
 // Expire marks a task no one decided in time.

@@ -50,6 +50,10 @@ type BalanceError struct{ Msg string }
 func (e *BalanceError) Error() string { return e.Msg }
 func (e *BalanceError) Unwrap() error { return domain.ErrExceedsBalance }
 
+// ErrTypeExceedsBalance is the error type (temporal.ApplicationError) the
+// BookRefund activity reports a BalanceError with.
+const ErrTypeExceedsBalance = "RefundExceedsBalance"
+
 // Entry keys, one per step, so a replayed step books nothing new.
 func withdrawnKey(id string) string { return "refund/" + id + "/withdrawn" }
 func paidKey(id string) string      { return "refund/" + id + "/paid" }

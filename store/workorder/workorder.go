@@ -15,6 +15,10 @@ import (
 	"github.com/voltflow/voltflow/store"
 )
 
+// ErrTypeConflict is the error type (temporal.ApplicationError) the
+// OpenWorkOrder activity reports a ConflictError with.
+const ErrTypeConflict = "WorkOrderConflict"
+
 // ConflictError is OpenWorkOrder's refusal when another open work order holds
 // the charger and fault (the workflow id should have prevented it); retrying
 // cannot help.

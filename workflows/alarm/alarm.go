@@ -12,10 +12,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	alarmacts "github.com/voltflow/voltflow/activities/alarm"
-	"github.com/voltflow/voltflow/activities/sms"
 	domain "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	alarmstore "github.com/voltflow/voltflow/store/alarm"
+	"github.com/voltflow/voltflow/store/sms"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -64,8 +64,8 @@ type Input struct {
 // stage machine's fields encode at the top level, as before it moved to
 // domain/alarm.
 type State struct {
-	AlarmID string           `json:"alarmId"`
-	Policy  alarmacts.Policy `json:"policy"`
+	AlarmID string            `json:"alarmId"`
+	Policy  alarmstore.Policy `json:"policy"`
 	domain.LowBalance
 }
 
@@ -85,7 +85,7 @@ func LowBalance(ctx workflow.Context, in Input) (Result, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{alarmacts.ErrTypeConfig, sms.ErrTypeUndeliverable}},
+			NonRetryableErrorTypes: []string{alarmstore.ErrTypeConfig, sms.ErrTypeUndeliverable}},
 	})
 	a := &alarm{in: in, wfID: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	if in.Carry != nil {
@@ -148,22 +148,16 @@ type alarm struct {
 	rules domain.LowBalanceRules
 }
 
-// Activity receivers: nil pointers name the methods (the SDK's idiom).
-var (
-	acts    *alarmacts.Activities
-	smsActs *sms.Activities
-)
-
 // open loads the policy and records the alarm. The alarm id is this first
 // run's id: the workflow id is reused by the meter's next alarm.
 func (a *alarm) open(ctx workflow.Context) error {
 	a.st.AlarmID = workflow.GetInfo(ctx).WorkflowExecution.RunID
-	if err := workflow.ExecuteActivity(ctx, acts.LoadPolicy, alarmacts.PolicyInput{MeterID: a.in.MeterID}).Get(ctx, &a.st.Policy); err != nil {
+	if err := loadPolicy(ctx, alarmstore.PolicyInput{MeterID: a.in.MeterID}).Get(ctx, &a.st.Policy); err != nil {
 		return err
 	}
 	a.st.Remaining = a.st.Policy.AlarmAmount
 	next := a.st.Policy.AlarmAmount
-	return workflow.ExecuteActivity(ctx, acts.OpenAlarm, alarmacts.OpenInput{
+	return openAlarm(ctx, alarmstore.NewAlarm{
 		AlarmID: a.st.AlarmID, ProjectID: a.st.Policy.ProjectID, MeterID: a.in.MeterID, MeterNo: a.in.MeterNo,
 		Kind: KindLowBalance, WorkflowID: a.wfID, Mode: a.st.Policy.Mode, AlarmAmount: a.st.Policy.AlarmAmount,
 		At: workflow.Now(ctx), NextThreshold: &next}).Get(ctx, nil)
@@ -189,7 +183,7 @@ func (a *alarm) due(ctx workflow.Context) error {
 }
 
 // take sends a step's SMS to recipients, or records it skipped.
-func (a *alarm) take(ctx workflow.Context, step domain.Step, to []alarmacts.Recipient) error {
+func (a *alarm) take(ctx workflow.Context, step domain.Step, to []alarmstore.Recipient) error {
 	if step.Skip {
 		return a.record(ctx, step.Stage, nil, "skipped")
 	}
@@ -199,7 +193,7 @@ func (a *alarm) take(ctx workflow.Context, step domain.Step, to []alarmacts.Reci
 // send sends one stage to every recipient in parallel and records it. Each
 // SMS is keyed by (workflow, alarm, stage, recipient): a replay or a retry
 // after a crash finds the sent row and sends nothing.
-func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmacts.Recipient) error {
+func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmstore.Recipient) error {
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 6 * time.Hour,
 		// Above the providers' 10 s HTTP timeout: SendSMS heartbeats before each call.
@@ -213,7 +207,7 @@ func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmacts.Reci
 		"threshold": a.rules.Threshold(stage).String()}
 	futures := make([]workflow.Future, len(to))
 	for i, r := range to {
-		futures[i] = workflow.ExecuteActivity(smsCtx, smsActs.SendSMS, sms.SendInput{
+		futures[i] = sendSMS(smsCtx, sms.SendInput{
 			ProjectID: p.ProjectID, WorkflowID: a.wfID, AlarmID: a.st.AlarmID, Stage: stage, Recipient: r.Phone,
 			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: step.Template, Values: values,
 			Urgent: step.Urgent()})
@@ -233,7 +227,7 @@ func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmacts.Reci
 
 func (a *alarm) record(ctx workflow.Context, stage string, phones []string, outcome string) error {
 	a.st.MarkDone(stage)
-	return workflow.ExecuteActivity(ctx, acts.RecordStage, alarmacts.StageInput{AlarmID: a.st.AlarmID, Stage: stage,
+	return recordStage(ctx, alarmstore.StageInput{AlarmID: a.st.AlarmID, Stage: stage,
 		At: workflow.Now(ctx), Recipients: phones, Outcome: outcome, NextThreshold: a.st.NextThreshold(a.rules)}).Get(ctx, nil)
 }
 
@@ -241,7 +235,7 @@ func (a *alarm) record(ctx workflow.Context, stage string, phones []string, outc
 // configured, the record closed, the search attribute set.
 func (a *alarm) close(ctx workflow.Context, resolution string, r *Recharge) (Result, error) {
 	if r != nil {
-		var tenants []alarmacts.Recipient
+		var tenants []alarmstore.Recipient
 		if a.st.Policy.RechargeSMS {
 			for _, rc := range a.st.Policy.Recipients {
 				if rc.Role == "tenant" {
@@ -255,7 +249,7 @@ func (a *alarm) close(ctx workflow.Context, resolution string, r *Recharge) (Res
 			}
 		}
 	}
-	if err := workflow.ExecuteActivity(ctx, acts.CloseAlarm, alarmacts.CloseInput{AlarmID: a.st.AlarmID,
+	if err := closeAlarm(ctx, alarmstore.CloseInput{AlarmID: a.st.AlarmID,
 		At: workflow.Now(ctx), Resolution: resolution}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}

@@ -6,10 +6,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	alarmacts "github.com/voltflow/voltflow/activities/alarm"
-	"github.com/voltflow/voltflow/activities/sms"
 	domain "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	alarmstore "github.com/voltflow/voltflow/store/alarm"
+	"github.com/voltflow/voltflow/store/sms"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -28,7 +28,7 @@ const (
 // ConditionWorkflowID is the workflow of a condition alarm. A gateway has no
 // meter number: its code is unique only in its project, so the project's
 // code qualifies it.
-func ConditionWorkflowID(projectCode string, c alarmacts.Condition) string {
+func ConditionWorkflowID(projectCode string, c alarmstore.Condition) string {
 	if c.MeterID == "" {
 		return "alarm/" + projectCode + "." + c.SubjectNo + "/" + c.Kind
 	}
@@ -37,8 +37,8 @@ func ConditionWorkflowID(projectCode string, c alarmacts.Condition) string {
 
 // ConditionInput starts a condition alarm.
 type ConditionInput struct {
-	ProjectID string              `json:"projectId"`
-	Condition alarmacts.Condition `json:"condition"`
+	ProjectID string               `json:"projectId"`
+	Condition alarmstore.Condition `json:"condition"`
 }
 
 // Clear is the scan finding the condition gone (signal clear).
@@ -55,17 +55,17 @@ func Condition(ctx workflow.Context, in ConditionInput) (Result, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{alarmacts.ErrTypeConfig}},
+			NonRetryableErrorTypes: []string{alarmstore.ErrTypeConfig}},
 	})
 	c := in.Condition
 	wfID := workflow.GetInfo(ctx).WorkflowExecution.ID
 	alarmID := workflow.GetInfo(ctx).WorkflowExecution.RunID
-	var policy alarmacts.Policy
-	if err := workflow.ExecuteActivity(ctx, acts.LoadConditionPolicy, alarmacts.ConditionPolicyInput{ProjectID: in.ProjectID,
+	var policy alarmstore.Policy
+	if err := loadConditionPolicy(ctx, alarmstore.ConditionPolicyInput{ProjectID: in.ProjectID,
 		MeterID: c.MeterID}).Get(ctx, &policy); err != nil {
 		return Result{}, err
 	}
-	if err := workflow.ExecuteActivity(ctx, acts.OpenAlarm, alarmacts.OpenInput{AlarmID: alarmID, ProjectID: in.ProjectID,
+	if err := openAlarm(ctx, alarmstore.NewAlarm{AlarmID: alarmID, ProjectID: in.ProjectID,
 		MeterID: c.MeterID, MeterNo: c.SubjectNo, Kind: c.Kind, WorkflowID: wfID, Mode: "condition", AlarmAmount: money.Zero,
 		At: workflow.Now(ctx), Detail: c.Detail}).Get(ctx, nil); err != nil {
 		return Result{}, err
@@ -102,12 +102,12 @@ func Condition(ctx workflow.Context, in ConditionInput) (Result, error) {
 		outcome, phones = sendCondition(ctx, in.ProjectID, wfID, alarmID, c, policy.Recipients)
 	}
 	stages = append(stages, StageRaised)
-	if err := workflow.ExecuteActivity(ctx, acts.RecordStage, alarmacts.StageInput{AlarmID: alarmID, Stage: StageRaised,
+	if err := recordStage(ctx, alarmstore.StageInput{AlarmID: alarmID, Stage: StageRaised,
 		At: workflow.Now(ctx), Recipients: phones, Outcome: outcome}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
 	wait(-1)
-	if err := workflow.ExecuteActivity(ctx, acts.CloseAlarm, alarmacts.CloseInput{AlarmID: alarmID,
+	if err := closeAlarm(ctx, alarmstore.CloseInput{AlarmID: alarmID,
 		At: workflow.Now(ctx), Resolution: Cleared}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
@@ -119,7 +119,7 @@ func Condition(ctx workflow.Context, in ConditionInput) (Result, error) {
 
 // sendCondition sends the alarm to every recipient in parallel, each SMS
 // keyed by (workflow, alarm, stage, recipient) like the low-balance stages.
-func sendCondition(ctx workflow.Context, projectID, wfID, alarmID string, c alarmacts.Condition, to []alarmacts.Recipient) (string, []string) {
+func sendCondition(ctx workflow.Context, projectID, wfID, alarmID string, c alarmstore.Condition, to []alarmstore.Recipient) (string, []string) {
 	if len(to) == 0 {
 		return "no_recipients", nil
 	}
@@ -133,7 +133,7 @@ func sendCondition(ctx workflow.Context, projectID, wfID, alarmID string, c alar
 	phones := make([]string, len(to))
 	for i, r := range to {
 		phones[i] = r.Phone
-		futures[i] = workflow.ExecuteActivity(smsCtx, smsActs.SendSMS, sms.SendInput{ProjectID: projectID, WorkflowID: wfID,
+		futures[i] = sendSMS(smsCtx, sms.SendInput{ProjectID: projectID, WorkflowID: wfID,
 			AlarmID: alarmID, Stage: StageRaised, Recipient: r.Phone, Kind: c.Kind, MeterNo: c.SubjectNo,
 			Template: "meter_alarm", Values: values, Urgent: domain.Urgent(c.Kind)})
 	}

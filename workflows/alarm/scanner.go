@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	"github.com/voltflow/voltflow/store"
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -39,7 +38,7 @@ type Scanner struct {
 // ScanAlarmConditions scans one project at in.At.
 func (s *Scanner) ScanAlarmConditions(ctx context.Context, in ScanInput) (ScanResult, error) {
 	var r ScanResult
-	scan, err := alarmacts.ScanConditions(ctx, s.DB, in.ProjectID, in.At)
+	scan, err := alarmstore.ScanConditions(ctx, s.DB, in.ProjectID, in.At)
 	if err != nil {
 		return r, err
 	}

@@ -9,8 +9,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store/inbox"
 	"github.com/voltflow/voltflow/workflows/options"
 )
 
@@ -91,9 +91,8 @@ func (r *Review) decide(ctx workflow.Context, d Decision) (inbox.Task, error) {
 		return inbox.Task{}, ErrAlreadyDecided
 	}
 	r.decided = true
-	var acts *inbox.Activities
 	var t inbox.Task
-	err := workflow.ExecuteActivity(dbCtx(ctx), acts.DecideTask, inbox.DecideInput{TaskID: r.task.ID, Approve: d.Approve,
+	err := decideTask(dbCtx(ctx), inbox.Decision{TaskID: r.task.ID, Approve: d.Approve,
 		Comment: d.Comment, OperatorID: d.OperatorID, OperatorName: d.OperatorName}).Get(ctx, &t)
 	if err != nil {
 		r.decided = false
@@ -105,9 +104,8 @@ func (r *Review) decide(ctx workflow.Context, d Decision) (inbox.Task, error) {
 
 // Request opens the task and blocks until it is decided or times out.
 // onOpen runs once the task exists (e.g. to project pending_approval).
-func (r *Review) Request(ctx workflow.Context, in inbox.OpenTaskInput, timeout time.Duration, onOpen func() error) (Outcome, error) {
-	var acts *inbox.Activities
-	if err := workflow.ExecuteActivity(dbCtx(ctx), acts.OpenTask, in).Get(ctx, &r.task); err != nil {
+func (r *Review) Request(ctx workflow.Context, in inbox.NewTask, timeout time.Duration, onOpen func() error) (Outcome, error) {
+	if err := openTask(dbCtx(ctx), in).Get(ctx, &r.task); err != nil {
 		return Outcome{}, err
 	}
 	r.open = true
@@ -122,7 +120,7 @@ func (r *Review) Request(ctx workflow.Context, in inbox.OpenTaskInput, timeout t
 	}
 	if !ok {
 		r.decided = true
-		if err := workflow.ExecuteActivity(dbCtx(ctx), acts.ExpireTask, inbox.ExpireInput{TaskID: r.task.ID}).Get(ctx, nil); err != nil {
+		if err := expireTask(dbCtx(ctx), inbox.Expiry{TaskID: r.task.ID}).Get(ctx, nil); err != nil {
 			return Outcome{}, err
 		}
 		r.out.Expired, r.out.Task = true, r.task

@@ -11,13 +11,13 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
+	billingstore "github.com/voltflow/voltflow/store/billing"
 	"github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
-// Starter starts billing's switch commands (billingacts.Switcher).
+// Starter starts billing's switch commands (activities/billing.Switcher).
 type Starter struct {
 	Client client.Client
 	// DispatchWindow is passed to the commands (0: the workflow's default).
@@ -26,7 +26,7 @@ type Starter struct {
 
 // StartSwitch starts the command's workflow; one started before (a
 // retried billing pass) is left as it is.
-func (s *Starter) StartSwitch(ctx context.Context, sw billingacts.Switch) error {
+func (s *Starter) StartSwitch(ctx context.Context, sw billingstore.Switch) error {
 	if sw.WorkflowID != metercmd.CommandWorkflowID(sw.CommandID) {
 		return fmt.Errorf("switch %s: workflow id %s is not the command's", sw.CommandID, sw.WorkflowID)
 	}

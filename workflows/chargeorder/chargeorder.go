@@ -21,11 +21,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	acts "github.com/voltflow/voltflow/activities/chargeorder"
-	"github.com/voltflow/voltflow/activities/chargercmd"
-	"github.com/voltflow/voltflow/activities/charging"
 	"github.com/voltflow/voltflow/domain/chargeprice"
+	"github.com/voltflow/voltflow/domain/charging"
 	"github.com/voltflow/voltflow/domain/money"
+	orders "github.com/voltflow/voltflow/store/chargeorder"
+	"github.com/voltflow/voltflow/store/chargercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -80,26 +80,25 @@ type Live struct {
 }
 
 // Workflow runs one order.
-func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
+func Workflow(ctx workflow.Context, in Input) (orders.Settled, error) {
 	if in.NoStopTimeout <= 0 {
 		in.NoStopTimeout = 6 * time.Hour
 	}
 	live := Live{Status: "charging"}
 	if err := workflow.SetQueryHandler(ctx, QueryLive, func() (Live, error) { return live, nil }); err != nil {
-		return acts.Settled{}, err
+		return orders.Settled{}, err
 	}
 	txCh := workflow.GetSignalChannel(ctx, SignalTx)
 	stopCh := workflow.GetSignalChannel(ctx, SignalStop)
-	var a *acts.Activities
 	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue: names.MainQueue, StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 
-	var opened acts.Opened
-	if err := workflow.ExecuteActivity(db, a.OpenChargingOrder, acts.OpenInput{OrderID: in.OrderID, WorkflowID: WorkflowID(in.OrderID),
+	var opened orders.Opened
+	if err := openChargingOrder(db, orders.Transaction{OrderID: in.OrderID, WorkflowID: WorkflowID(in.OrderID),
 		ChargePointID: in.ChargePointID, TransactionID: in.TransactionID}).Get(ctx, &opened); err != nil {
-		return acts.Settled{}, err
+		return orders.Settled{}, err
 	}
 	status := "charging"
 	if opened.Refused != "" {
@@ -107,11 +106,11 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Project.ValueSet(opened.ProjectID),
 		names.Status.ValueSet(status)); err != nil {
-		return acts.Settled{}, err
+		return orders.Settled{}, err
 	}
 	if opened.Refused != "" {
 		live.Status = "failed"
-		return acts.Settled{Status: "failed"}, nil
+		return orders.Settled{Status: "failed"}, nil
 	}
 	live.Balance = opened.Balance
 
@@ -127,7 +126,7 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
 		})
 		var res chargercmd.Result
-		err := workflow.ExecuteActivity(cmd, "Stop", chargercmd.Stop{ChargePointID: in.ChargePointID, Connector: in.Connector,
+		err := remoteStop(cmd, chargercmd.Stop{ChargePointID: in.ChargePointID, Connector: in.Connector,
 			TransactionID: in.TransactionID, Origin: WorkflowID(in.OrderID)}).Get(ctx, &res)
 		if err != nil || !res.Accepted() {
 			// The charger did not take it: a later event may try again.
@@ -181,9 +180,9 @@ func Workflow(ctx workflow.Context, in Input) (acts.Settled, error) {
 			sendStop(BalanceExhausted)
 		}
 	}
-	var out acts.Settled
+	var out orders.Settled
 	// An app start adopted by this transaction is settled under its own id.
-	err := workflow.ExecuteActivity(db, a.SettleChargingOrder, acts.SettleInput{OrderID: opened.OrderID, StopReason: stopReason,
+	err := settleChargingOrder(db, orders.SettleInput{OrderID: opened.OrderID, StopReason: stopReason,
 		NoStop: noStop, Opened: opened, At: workflow.Now(ctx)}).Get(ctx, &out)
 	if err != nil {
 		return out, err
@@ -219,7 +218,6 @@ func AppStart(ctx workflow.Context, in AppStartInput) (string, error) {
 	if in.StartTimeout <= 0 {
 		in.StartTimeout = 2 * time.Minute
 	}
-	var a *acts.Activities
 	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue: names.MainQueue, StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
@@ -230,7 +228,7 @@ func AppStart(ctx workflow.Context, in AppStartInput) (string, error) {
 			NonRetryableErrorTypes: []string{chargercmd.ErrOffline}},
 	})
 	var res chargercmd.Result
-	err := workflow.ExecuteActivity(cmd, "Start", chargercmd.Start{ChargePointID: in.ChargePointID, Connector: in.Connector,
+	err := remoteStart(cmd, chargercmd.Start{ChargePointID: in.ChargePointID, Connector: in.Connector,
 		IdTag: in.IdTag, Origin: AppStartID(in.OrderID)}).Get(ctx, &res)
 	reason := ""
 	var appErr *temporal.ApplicationError
@@ -247,7 +245,7 @@ func AppStart(ctx workflow.Context, in AppStartInput) (string, error) {
 		}
 		reason = "charger_did_not_start" // a no-op if StartTransaction adopted the order
 	}
-	if err := workflow.ExecuteActivity(db, a.FailAppStart, acts.FailStartInput{OrderID: in.OrderID, Reason: reason}).Get(ctx, nil); err != nil {
+	if err := failAppStart(db, orders.FailStartInput{OrderID: in.OrderID, Reason: reason}).Get(ctx, nil); err != nil {
 		return "", err
 	}
 	return res.Status, nil
@@ -260,7 +258,7 @@ func Hook(tc client.Client, log *slog.Logger) func(context.Context, charging.TxE
 		if tc == nil || ev.TransactionID == 0 {
 			return
 		}
-		orderID := acts.TxOrderID(ev.ChargePointID, ev.TransactionID)
+		orderID := orders.TxOrderID(ev.ChargePointID, ev.TransactionID)
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		_, err := tc.SignalWithStartWorkflow(ctx, WorkflowID(orderID), SignalTx,

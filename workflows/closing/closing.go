@@ -9,8 +9,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
-	closingacts "github.com/voltflow/voltflow/activities/closing"
 	"github.com/voltflow/voltflow/domain/recharge"
+	closingstore "github.com/voltflow/voltflow/store/closing"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
 	"github.com/voltflow/voltflow/workflows/refund"
@@ -34,13 +34,12 @@ type Input struct {
 
 // Result is the end state.
 type Result struct {
-	Status  closingacts.Status  `json:"status"`
-	Settled closingacts.Settled `json:"settled"`
+	Status  closingstore.Status  `json:"status"`
+	Settled closingstore.Settled `json:"settled"`
 }
 
 // Workflow runs one closing.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
-	var acts *closingacts.Activities
 	db := options.DB(ctx)
 	if in.Refund.RefundID != "" {
 		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
@@ -53,15 +52,15 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			return Result{}, err
 		}
 		if res.Status != recharge.Completed {
-			err := workflow.ExecuteActivity(db, acts.RejectClosing, closingacts.RejectInput{ClosingID: in.ClosingID,
+			err := rejectClosing(db, closingstore.RejectInput{ClosingID: in.ClosingID,
 				Failure: "the refund of the remainder was " + string(res.Status)}).Get(ctx, nil)
-			return Result{Status: closingacts.StatusRejected}, err
+			return Result{Status: closingstore.StatusRejected}, err
 		}
 	}
-	var settled closingacts.Settled
-	if err := workflow.ExecuteActivity(db, acts.SettleClosing, closingacts.SettleInput{ClosingID: in.ClosingID,
+	var settled closingstore.Settled
+	if err := settleClosing(db, closingstore.SettleInput{ClosingID: in.ClosingID,
 		ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo}).Get(ctx, &settled); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: closingacts.StatusClosed, Settled: settled}, nil
+	return Result{Status: closingstore.StatusClosed, Settled: settled}, nil
 }

@@ -17,12 +17,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	creditacts "github.com/voltflow/voltflow/activities/credit"
-	"github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/recharge"
+	creditstore "github.com/voltflow/voltflow/store/credit"
+	"github.com/voltflow/voltflow/store/inbox"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -69,12 +69,11 @@ func RechargeWorkflow(ctx workflow.Context, in RechargeInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	var acts *creditacts.Activities
 	setStatus := func(s recharge.Status, failure string) error {
-		return workflow.ExecuteActivity(db(ctx), acts.SetEnterpriseRechargeStatus, creditacts.RechargeStatusInput{
+		return setEnterpriseRechargeStatus(db(ctx), creditstore.RechargeStatusInput{
 			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
 	}
-	approved, err := review(ctx, rev, inbox.OpenTaskInput{
+	approved, err := review(ctx, rev, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskRechargeReview, Role: access.Approver, WorkflowID: RechargeWorkflowID(in.RechargeID),
 		Subject: fmt.Sprintf("Recharge %s to enterprise %s", in.Amount, in.EnterpriseCode),
 		Details: map[string]string{"rechargeId": in.RechargeID, "enterpriseId": in.EnterpriseID,
@@ -83,7 +82,7 @@ func RechargeWorkflow(ctx workflow.Context, in RechargeInput) (Result, error) {
 	if err != nil || !approved {
 		return Result{Status: recharge.Rejected}, err
 	}
-	if err := workflow.ExecuteActivity(db(ctx), acts.BookEnterpriseRecharge, creditacts.BookRechargeInput{
+	if err := bookEnterpriseRecharge(db(ctx), creditstore.BookRechargeInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, EnterpriseCode: in.EnterpriseCode, Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
@@ -110,16 +109,15 @@ func LimitWorkflow(ctx workflow.Context, in LimitInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	var acts *creditacts.Activities
 	setStatus := func(s recharge.Status, failure string) error {
-		return workflow.ExecuteActivity(db(ctx), acts.SetApplicationStatus, creditacts.ApplicationStatusInput{
+		return setApplicationStatus(db(ctx), creditstore.ApplicationStatusInput{
 			ApplicationID: in.ApplicationID, Status: s, Failure: failure}).Get(ctx, nil)
 	}
 	kind, subject := TaskOpenReview, fmt.Sprintf("Open credit for %s with limit %s", in.EnterpriseCode, in.Limit)
 	if in.Kind == creditline.Adjust {
 		kind, subject = TaskAdjustReview, fmt.Sprintf("Adjust credit limit of %s from %s to %s", in.EnterpriseCode, in.PreviousLimit, in.Limit)
 	}
-	approved, err := review(ctx, rev, inbox.OpenTaskInput{
+	approved, err := review(ctx, rev, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: kind, Role: access.Approver, WorkflowID: LimitWorkflowID(in.ApplicationID), Subject: subject,
 		Details: map[string]string{"applicationId": in.ApplicationID, "enterpriseId": in.EnterpriseID, "enterpriseCode": in.EnterpriseCode,
 			"kind": string(in.Kind), "limit": in.Limit.String(), "previousLimit": in.PreviousLimit},
@@ -127,8 +125,8 @@ func LimitWorkflow(ctx workflow.Context, in LimitInput) (Result, error) {
 	if err != nil || !approved {
 		return Result{Status: recharge.Rejected}, err
 	}
-	var applied creditacts.ApplyLimitResult
-	if err := workflow.ExecuteActivity(db(ctx), acts.ApplyCreditLimit, creditacts.ApplyLimitInput{ApplicationID: in.ApplicationID}).Get(ctx, &applied); err != nil {
+	var applied creditstore.ApplyLimitResult
+	if err := applyCreditLimit(db(ctx), creditstore.ApplyLimitInput{ApplicationID: in.ApplicationID}).Get(ctx, &applied); err != nil {
 		return Result{}, err
 	}
 	if applied.Status == recharge.Completed && in.Kind == creditline.Open {
@@ -141,7 +139,7 @@ func LimitWorkflow(ctx workflow.Context, in LimitInput) (Result, error) {
 
 // startBilling starts billing/<enterpriseId> as a child that outlives this
 // workflow; one already running (a replayed start) is left alone.
-func startBilling(ctx workflow.Context, in LimitInput, applied creditacts.ApplyLimitResult) error {
+func startBilling(ctx workflow.Context, in LimitInput, applied creditstore.ApplyLimitResult) error {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            enterprisebill.WorkflowID(in.EnterpriseID),
 		TaskQueue:             names.MainQueue,
@@ -161,7 +159,7 @@ func startBilling(ctx workflow.Context, in LimitInput, applied creditacts.ApplyL
 
 // review opens the task, waits for the decision and records a rejection
 // (or an expiry) on the projection.
-func review(ctx workflow.Context, rev *approval.Review, task inbox.OpenTaskInput, timeout time.Duration,
+func review(ctx workflow.Context, rev *approval.Review, task inbox.NewTask, timeout time.Duration,
 	setStatus func(recharge.Status, string) error) (bool, error) {
 	if timeout <= 0 {
 		timeout = defaultReviewWindow

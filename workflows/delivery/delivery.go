@@ -13,10 +13,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
-	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/store/inbox"
+	"github.com/voltflow/voltflow/store/meters"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
@@ -78,7 +78,7 @@ func Begin(ctx workflow.Context, initial domain.Status, projectID string, projec
 
 // Review asks for approval (rev.Request) and projects the outcome:
 // approved, or rejected with the refusal's reason.
-func (t *Tracker) Review(ctx workflow.Context, rev *approval.Review, task inbox.OpenTaskInput, timeout time.Duration, onOpen func() error) (bool, error) {
+func (t *Tracker) Review(ctx workflow.Context, rev *approval.Review, task inbox.NewTask, timeout time.Duration, onOpen func() error) (bool, error) {
 	out, err := rev.Request(ctx, task, timeout, onOpen)
 	if err != nil {
 		return false, err

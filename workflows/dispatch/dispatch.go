@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/chargercmd"
-	acts "github.com/voltflow/voltflow/activities/dispatch"
+	"github.com/voltflow/voltflow/store/chargercmd"
+	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -84,10 +84,10 @@ func (c Clock) Wait(d time.Duration) time.Duration {
 
 // Command is one command to one connector.
 type Command struct {
-	Target  acts.Target `json:"target"`
-	Command string      `json:"command"`
-	PowerKW float64     `json:"powerKw,omitempty"`
-	IdTag   string      `json:"idTag,omitempty"`
+	Target  dispatchstore.Target `json:"target"`
+	Command string               `json:"command"`
+	PowerKW float64              `json:"powerKw,omitempty"`
+	IdTag   string               `json:"idTag,omitempty"`
 }
 
 // Validate checks the command before anything is sent.
@@ -159,8 +159,6 @@ func mainCtx(ctx workflow.Context) workflow.Context {
 // failures are outcomes, not workflow errors, so one offline charger does
 // not end a plan.
 func send(ctx workflow.Context, clock Clock, c Command) Outcome {
-	var ca *chargercmd.Activities
-	var da *acts.Activities
 	out := Outcome{Command: c, At: clock.Now(workflow.Now(ctx))}
 	if err := c.Validate(); err != nil {
 		out.Status, out.Failure = "failed", err.Error()
@@ -172,11 +170,11 @@ func send(ctx workflow.Context, clock Clock, c Command) Outcome {
 	var err error
 	switch c.Command {
 	case CmdStart:
-		err = workflow.ExecuteActivity(cctx, ca.Start, chargercmd.Start{ChargePointID: c.Target.ChargePointID,
+		err = remoteStart(cctx, chargercmd.Start{ChargePointID: c.Target.ChargePointID,
 			Connector: c.Target.Connector, IdTag: c.IdTag, LimitW: c.PowerKW * 1000, Origin: origin}).Get(ctx, &res)
 	case CmdStop:
-		var active []acts.Active
-		err = workflow.ExecuteActivity(mainCtx(ctx), da.DispatchSnapshot, acts.SnapshotInput{
+		var active []dispatchstore.Active
+		err = dispatchSnapshot(mainCtx(ctx), dispatchstore.SnapshotInput{
 			ChargePointIDs: []string{c.Target.ChargePointID}}).Get(ctx, &active)
 		if err == nil {
 			for _, a := range active {
@@ -189,14 +187,14 @@ func send(ctx workflow.Context, clock Clock, c Command) Outcome {
 				workflow.GetLogger(ctx).Info("dispatch: command", "command", c.Command, "target", c.Target, "status", out.Status, "failure", out.Failure)
 				return out
 			}
-			err = workflow.ExecuteActivity(cctx, ca.Stop, chargercmd.Stop{ChargePointID: c.Target.ChargePointID,
+			err = remoteStop(cctx, chargercmd.Stop{ChargePointID: c.Target.ChargePointID,
 				Connector: c.Target.Connector, TransactionID: out.TransactionID, Origin: origin}).Get(ctx, &res)
 		}
 	case CmdLimit:
-		err = workflow.ExecuteActivity(cctx, ca.SetLimit, chargercmd.Limit{ChargePointID: c.Target.ChargePointID,
+		err = setLimit(cctx, chargercmd.Limit{ChargePointID: c.Target.ChargePointID,
 			Connector: c.Target.Connector, LimitW: c.PowerKW * 1000, ProfileID: ProfileID(c.Target.Connector), StackLevel: 1, Origin: origin}).Get(ctx, &res)
 	case CmdRelease:
-		err = workflow.ExecuteActivity(cctx, ca.ClearLimit, chargercmd.Release{ChargePointID: c.Target.ChargePointID,
+		err = clearLimit(cctx, chargercmd.Release{ChargePointID: c.Target.ChargePointID,
 			Connector: c.Target.Connector, ProfileID: ProfileID(c.Target.Connector), Origin: origin}).Get(ctx, &res)
 	}
 	out.CommandID, out.Status = res.CommandID, res.Status

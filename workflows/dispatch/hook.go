@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/charging"
-	acts "github.com/voltflow/voltflow/activities/dispatch"
+	"github.com/voltflow/voltflow/domain/charging"
+	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 )
 
 // Hook tells the running smart plans that a vehicle plugged in or left
@@ -30,7 +30,7 @@ func Hook(tc client.Client, log *slog.Logger) func(context.Context, charging.TxE
 				log.Warn("dispatch hook: list smart plans", "error", err)
 				return
 			}
-			sig := VehicleEvent{Target: acts.Target{ChargePointID: ev.ChargePointID, Connector: ev.Connector}, Kind: string(ev.Kind)}
+			sig := VehicleEvent{Target: dispatchstore.Target{ChargePointID: ev.ChargePointID, Connector: ev.Connector}, Kind: string(ev.Kind)}
 			for _, w := range resp.GetExecutions() {
 				if err := tc.SignalWorkflow(ctx, w.GetExecution().GetWorkflowId(), "", SignalVehicle, sig); err != nil {
 					log.Debug("dispatch hook: signal", "workflowId", w.GetExecution().GetWorkflowId(), "error", err)

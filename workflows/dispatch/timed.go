@@ -6,19 +6,19 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	acts "github.com/voltflow/voltflow/activities/dispatch"
+	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 )
 
 // TimedAction sends a command to connectors at a plan time, once or every
 // Every (e.g. start at 23:00 and stop at 07:00, daily).
 type TimedAction struct {
-	At      time.Time     `json:"at"`
-	Every   time.Duration `json:"every,omitempty"`
-	Until   time.Time     `json:"until,omitempty"` // last occurrence at or before (recurring only; zero: forever)
-	Command string        `json:"command"`
-	Targets []acts.Target `json:"targets"`
-	PowerKW float64       `json:"powerKw,omitempty"`
-	IdTag   string        `json:"idTag,omitempty"`
+	At      time.Time              `json:"at"`
+	Every   time.Duration          `json:"every,omitempty"`
+	Until   time.Time              `json:"until,omitempty"` // last occurrence at or before (recurring only; zero: forever)
+	Command string                 `json:"command"`
+	Targets []dispatchstore.Target `json:"targets"`
+	PowerKW float64                `json:"powerKw,omitempty"`
+	IdTag   string                 `json:"idTag,omitempty"`
 }
 
 // TimedInput is a timed plan; Actions carry their next occurrence across

@@ -17,8 +17,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	creditacts "github.com/voltflow/voltflow/activities/credit"
 	"github.com/voltflow/voltflow/domain/bill"
+	creditstore "github.com/voltflow/voltflow/store/credit"
 	"github.com/voltflow/voltflow/workflows/options"
 )
 
@@ -52,7 +52,6 @@ func Workflow(ctx workflow.Context, in Input) error {
 		in.PeriodStart = workflow.Now(ctx)
 	}
 	end := in.PeriodStart.Add(in.Cycle.Length)
-	var acts *creditacts.Activities
 	for {
 		next := end
 		for _, d := range in.Deadlines {
@@ -70,13 +69,13 @@ func Workflow(ctx workflow.Context, in Input) error {
 		if closed {
 			due := end.Add(in.Cycle.DueAfter)
 			suspend := due.Add(in.Cycle.SuspendWait)
-			var b creditacts.Bill
-			if err := workflow.ExecuteActivity(db(ctx), acts.CloseCycle, creditacts.CloseInput{
+			var b creditstore.Bill
+			if err := closeCycle(db(ctx), creditstore.CloseInput{
 				ProjectID: in.ProjectID, EnterpriseID: in.EnterpriseID, CycleNo: in.CycleNo,
 				PeriodStart: in.PeriodStart, PeriodEnd: end, DueAt: due, SuspendAt: suspend}).Get(ctx, &b); err != nil {
 				return err
 			}
-			if err := workflow.ExecuteActivity(db(ctx), acts.EmailBill, creditacts.BillInput{BillID: b.ID}).Get(ctx, nil); err != nil {
+			if err := emailBill(db(ctx), creditstore.BillInput{BillID: b.ID}).Get(ctx, nil); err != nil {
 				return err
 			}
 			if b.Status != bill.WrittenOff {
@@ -84,7 +83,7 @@ func Workflow(ctx workflow.Context, in Input) error {
 			}
 		}
 		if slices.ContainsFunc(in.Deadlines, func(d time.Time) bool { return !d.After(now) }) {
-			if err := workflow.ExecuteActivity(db(ctx), acts.Escalate, creditacts.EscalateInput{
+			if err := escalate(db(ctx), creditstore.EscalateInput{
 				EnterpriseID: in.EnterpriseID, At: now}).Get(ctx, nil); err != nil {
 				return err
 			}

@@ -9,11 +9,11 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
-	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/invoice"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/store/inbox"
+	invoicestore "github.com/voltflow/voltflow/store/invoice"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/options"
 )
@@ -51,13 +51,12 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if in.ApprovalTimeout <= 0 {
 		in.ApprovalTimeout = 7 * 24 * time.Hour
 	}
-	var acts *invoiceacts.Activities
 	rev, err := approval.New(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	db := options.DB(ctx)
-	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+	out, err := rev.Request(ctx, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver, WorkflowID: WorkflowID(in.InvoiceID),
 		Subject: fmt.Sprintf("Invoice %s to %s for %d recharges", in.Amount, in.Title, in.Lines),
 		Details: map[string]string{"invoiceId": in.InvoiceID, "title": in.Title, "taxId": in.TaxID, "amount": in.Amount.String()},
@@ -66,11 +65,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	if !out.Approved {
-		err := workflow.ExecuteActivity(db, acts.RejectInvoice, invoiceacts.DecideInput{InvoiceID: in.InvoiceID, Reason: out.Refusal()}).Get(ctx, nil)
+		err := rejectInvoice(db, invoicestore.DecideInput{InvoiceID: in.InvoiceID, Reason: out.Refusal()}).Get(ctx, nil)
 		return Result{Status: domain.Rejected}, err
 	}
 	var no string
-	if err := workflow.ExecuteActivity(db, acts.IssueInvoice, invoiceacts.DecideInput{InvoiceID: in.InvoiceID}).Get(ctx, &no); err != nil {
+	if err := issueInvoice(db, invoicestore.DecideInput{InvoiceID: in.InvoiceID}).Get(ctx, &no); err != nil {
 		return Result{}, err
 	}
 	return Result{Status: domain.Issued, InvoiceNo: no}, nil

@@ -5,8 +5,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/metercmd"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
+	"github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -49,14 +49,13 @@ const QueryProgress = "progress"
 // its dispatch window counts as failed and does not hold up the others.
 func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	in = batchDefaults(in)
-	var acts *metercmd.Activities
 	var totals metercmd.Totals
 	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (metercmd.Totals, error) { return totals, nil }); err != nil {
 		return BatchResult{}, err
 	}
 	for {
 		var items []metercmd.BatchItem
-		if err := workflow.ExecuteActivity(local(ctx), acts.ListMeterBatchPage, metercmd.PageInput{
+		if err := listMeterBatchPage(local(ctx), metercmd.PageInput{
 			BatchID: in.BatchID, AfterMeterNo: in.AfterMeterNo, Limit: in.PageSize}).Get(ctx, &items); err != nil {
 			return BatchResult{}, err
 		}
@@ -73,7 +72,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 			return BatchResult{}, workflow.NewContinueAsNewError(ctx, KindBatch, in)
 		}
 	}
-	if err := workflow.ExecuteActivity(local(ctx), acts.FinishMeterBatch, metercmd.FinishInput{BatchID: in.BatchID}).
+	if err := finishMeterBatch(local(ctx), metercmd.FinishInput{BatchID: in.BatchID}).
 		Get(ctx, &totals); err != nil {
 		return BatchResult{}, err
 	}
@@ -87,14 +86,12 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 // runPage sends the page's commands with at most in.Concurrency in flight,
 // starting the next as soon as one ends, and records outcomes in groups.
 func runPage(ctx workflow.Context, in BatchInput, items []metercmd.BatchItem, totals *metercmd.Totals) error {
-	var devices *metercmd.Devices
-	var acts *metercmd.Activities
 	dctx := deviceCtx(ctx, in.DispatchWindow)
 	timerCtx, cancelTimers := workflow.WithCancel(ctx)
 	defer cancelTimers()
 
 	sel := workflow.NewSelector(ctx)
-	var waiting []metercmd.Outcome
+	var waiting []metercmd.Result
 	var flushes []workflow.Future
 	inflight, next := 0, 0
 	timerSet, flushDue := false, false
@@ -103,15 +100,15 @@ func runPage(ctx workflow.Context, in BatchInput, items []metercmd.BatchItem, to
 			it := items[next]
 			next++
 			inflight++
-			f := workflow.ExecuteActivity(dctx, devices.SendMeterCommand, metercmd.SendInput{
+			f := sendMeterCommand(dctx, metercmd.SendInput{
 				CommandID: it.CommandID, MeterID: it.MeterID, Command: in.Command})
 			sel.AddFuture(f, func(f workflow.Future) {
 				inflight--
 				var resp metercmd.Response
 				if err := f.Get(ctx, &resp); err != nil {
-					waiting = append(waiting, metercmd.Outcome{CommandID: it.CommandID, Status: domain.Failed, Failure: FailureText(err)})
+					waiting = append(waiting, metercmd.Result{CommandID: it.CommandID, Status: domain.Failed, Failure: FailureText(err)})
 				} else {
-					waiting = append(waiting, metercmd.Outcome{CommandID: it.CommandID, Status: domain.Done, Response: &resp})
+					waiting = append(waiting, metercmd.Result{CommandID: it.CommandID, Status: domain.Done, Response: &resp})
 				}
 			})
 		}
@@ -125,7 +122,7 @@ func runPage(ctx workflow.Context, in BatchInput, items []metercmd.BatchItem, to
 		if len(waiting) >= in.FlushEvery || (inflight == 0 && next == len(items)) || (flushDue && len(waiting) > 0) {
 			// Recorded in the background so the window keeps refilling;
 			// groups are disjoint and totals are recounted, so they may overlap.
-			flushes = append(flushes, workflow.ExecuteActivity(local(ctx), acts.RecordMeterBatchOutcomes, metercmd.RecordInput{
+			flushes = append(flushes, recordMeterBatchOutcomes(local(ctx), metercmd.RecordInput{
 				BatchID: in.BatchID, Outcomes: waiting}))
 			waiting, flushDue = nil, false
 		}

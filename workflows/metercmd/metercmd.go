@@ -13,10 +13,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/metercmd"
-	"github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/metercmd"
+	"github.com/voltflow/voltflow/store/metercmd"
+	"github.com/voltflow/voltflow/store/meters"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
@@ -73,8 +73,6 @@ type CommandResult struct {
 // failure it records why and waits for a re-dispatch.
 func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, error) {
 	in = commandDefaults(in)
-	var acts *metercmd.Activities
-	var devices *metercmd.Devices
 
 	status := domain.Pending
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (domain.Status, error) { return status, nil }); err != nil {
@@ -110,10 +108,10 @@ func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, erro
 			return CommandResult{}, err
 		}
 		var resp metercmd.Response
-		err := workflow.ExecuteActivity(deviceCtx(ctx, in.DispatchWindow), devices.SendMeterCommand, metercmd.SendInput{
+		err := sendMeterCommand(deviceCtx(ctx, in.DispatchWindow), metercmd.SendInput{
 			CommandID: in.CommandID, MeterID: in.MeterID, Command: in.Command}).Get(ctx, &resp)
 		if err == nil {
-			if err := finish(ctx, acts, metercmd.Outcome{CommandID: in.CommandID, Status: domain.Done, Response: &resp}); err != nil {
+			if err := finish(ctx, metercmd.Result{CommandID: in.CommandID, Status: domain.Done, Response: &resp}); err != nil {
 				return CommandResult{}, err
 			}
 			if err := upsert(domain.Done); err != nil {
@@ -123,7 +121,7 @@ func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, erro
 		}
 		failure := FailureText(err)
 		workflow.GetLogger(ctx).Warn("meter command failed", "command", in.CommandID, "meter", in.MeterNo, "error", err)
-		if err := finish(ctx, acts, metercmd.Outcome{CommandID: in.CommandID, Status: domain.Failed, Failure: failure}); err != nil {
+		if err := finish(ctx, metercmd.Result{CommandID: in.CommandID, Status: domain.Failed, Failure: failure}); err != nil {
 			return CommandResult{}, err
 		}
 		if err := upsert(domain.Failed); err != nil {
@@ -139,15 +137,15 @@ func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, erro
 			return CommandResult{Status: domain.Failed, Failure: failure}, nil
 		}
 		redispatch = false
-		if err := workflow.ExecuteActivity(local(ctx), acts.SetMeterCommandStatus, metercmd.StatusInput{
+		if err := setMeterCommandStatus(local(ctx), metercmd.StatusInput{
 			CommandID: in.CommandID, Status: domain.Dispatching}).Get(ctx, nil); err != nil {
 			return CommandResult{}, err
 		}
 	}
 }
 
-func finish(ctx workflow.Context, acts *metercmd.Activities, o metercmd.Outcome) error {
-	return workflow.ExecuteActivity(local(ctx), acts.FinishMeterCommand, o).Get(ctx, nil)
+func finish(ctx workflow.Context, o metercmd.Result) error {
+	return finishMeterCommand(local(ctx), o).Get(ctx, nil)
 }
 
 func commandDefaults(in CommandInput) CommandInput {

@@ -8,13 +8,13 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/inbox"
-	"github.com/voltflow/voltflow/activities/meters"
-	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/store/billing"
+	"github.com/voltflow/voltflow/store/inbox"
+	"github.com/voltflow/voltflow/store/meters"
+	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -67,16 +67,13 @@ type Result struct {
 // Workflow runs one recharge from creation to a final status.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	in = withDefaults(in)
-	var acts *rechargeacts.Activities
-	var devices *meters.Activities
-
 	initial := domain.Approved
 	if in.NeedsApproval {
 		initial = domain.PendingApproval
 	}
 	// Update handlers first, so an Update never finds the workflow without them.
 	status, rev, step, err := delivery.Begin(ctx, initial, in.ProjectID, func(ctx workflow.Context, s domain.Status, failure string) error {
-		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SetRechargeStatus, rechargeacts.StatusInput{
+		return setRechargeStatus(delivery.DB(ctx), rechargestore.StatusInput{
 			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
 	})
 	if err != nil {
@@ -95,7 +92,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	// Booking and the move to dispatching commit together: a dispatching
 	// recharge is always booked, a rejected one never.
-	if err := workflow.ExecuteActivity(delivery.DB(ctx), acts.BookRecharge, rechargeacts.BookInput{
+	if err := bookRecharge(delivery.DB(ctx), rechargestore.BookInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
@@ -109,11 +106,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	sent, err := step.Complete(ctx, Kind, func(ctx workflow.Context) (meters.DispatchResult, error) {
 		var sent meters.DispatchResult
-		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRecharge, meters.DispatchInput{
+		err := dispatchRecharge(delivery.Device(ctx, in.DispatchWindow), meters.DispatchInput{
 			RechargeID: in.RechargeID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
 		return sent, err
 	}, func(sent meters.DispatchResult) error {
-		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SettleRecharge, rechargeacts.SettleInput{
+		return settleRecharge(delivery.DB(ctx), rechargestore.SettleInput{
 			RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount,
 			Counter: sent.Counter}).Get(ctx, nil)
 	})
@@ -126,13 +123,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 // platform credits a booked sale to a platform-side meter's wallet; the
 // activity also switches on a meter billing cut off for arrears.
 func platform(ctx workflow.Context, in Input, status *delivery.Tracker) (Result, error) {
-	var billing *billingacts.Activities
-	var credited billingacts.CreditResult
 	// Billing activities run with the sweep's, on the devices queue.
 	actx := workflow.WithTaskQueue(delivery.DB(ctx), names.DevicesQueue)
-	if err := workflow.ExecuteActivity(actx, billing.CreditRecharge, billingacts.CreditInput{
+	if err := creditRecharge(actx, billing.CreditInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo,
-		Amount: in.Amount}).Get(ctx, &credited); err != nil {
+		Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
 	if err := status.Mark(ctx, domain.Completed); err != nil {
@@ -142,7 +137,7 @@ func platform(ctx workflow.Context, in Input, status *delivery.Tracker) (Result,
 }
 
 func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
-	return status.Review(ctx, rev, inbox.OpenTaskInput{
+	return status.Review(ctx, rev, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RechargeID),
 		Subject:    fmt.Sprintf("Recharge %s to meter %s", in.Amount, in.MeterNo),

@@ -12,13 +12,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
-	"github.com/voltflow/voltflow/activities/meters"
-	refundacts "github.com/voltflow/voltflow/activities/refund"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/recharge"
 	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	"github.com/voltflow/voltflow/store/inbox"
+	"github.com/voltflow/voltflow/store/meters"
+	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
 )
@@ -62,12 +62,9 @@ type Result struct {
 // Workflow runs one refund from application to a final status.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	in = withDefaults(in)
-	var acts *refundacts.Activities
-	var devices *meters.Activities
-
 	// Update handlers first, so an Update never finds the workflow without them.
 	status, rev, step, err := delivery.Begin(ctx, domain.PendingApproval, in.ProjectID, func(ctx workflow.Context, s domain.Status, failure string) error {
-		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SetRefundStatus, refundacts.StatusInput{
+		return setRefundStatus(delivery.DB(ctx), refundstore.StatusInput{
 			RefundID: in.RefundID, Status: s, Failure: failure}).Get(ctx, nil)
 	})
 	if err != nil {
@@ -85,10 +82,10 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	// Booking and the move to dispatching commit together. The wallet is
 	// checked again at booking: another refund may have spent it since.
-	err = workflow.ExecuteActivity(delivery.DB(ctx), acts.BookRefund, refundacts.BookInput{
+	err = bookRefund(delivery.DB(ctx), refundstore.BookInput{
 		RefundID: in.RefundID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount, Kind: in.Kind}).Get(ctx, nil)
 	var refused *temporal.ApplicationError
-	if errors.As(err, &refused) && refused.Type() == refundacts.ErrTypeExceedsBalance {
+	if errors.As(err, &refused) && refused.Type() == refundstore.ErrTypeExceedsBalance {
 		return Result{Status: domain.Rejected}, status.Set(ctx, domain.Rejected, refused.Message())
 	}
 	if err != nil {
@@ -100,11 +97,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	sent, err := step.Complete(ctx, string(in.Kind), func(ctx workflow.Context) (meters.DispatchResult, error) {
 		var sent meters.DispatchResult
-		err := workflow.ExecuteActivity(delivery.Device(ctx, in.DispatchWindow), devices.DispatchRefund, meters.RefundDispatchInput{
+		err := dispatchRefund(delivery.Device(ctx, in.DispatchWindow), meters.RefundDispatchInput{
 			RefundID: in.RefundID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
 		return sent, err
 	}, func(sent meters.DispatchResult) error {
-		return workflow.ExecuteActivity(delivery.DB(ctx), acts.SettleRefund, refundacts.SettleInput{
+		return settleRefund(delivery.DB(ctx), refundstore.SettleInput{
 			RefundID: in.RefundID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount, Kind: in.Kind,
 			Counter: sent.Counter}).Get(ctx, nil)
 	})
@@ -121,7 +118,7 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 		subject = fmt.Sprintf("Reverse recharge %s of %s on meter %s", in.ReversesRechargeID, in.Amount, in.MeterNo)
 		details["reversesRechargeId"], details["reason"] = in.ReversesRechargeID, in.Reason
 	}
-	return status.Review(ctx, rev, inbox.OpenTaskInput{
+	return status.Review(ctx, rev, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RefundID), Subject: subject, Details: details,
 	}, in.ApprovalTimeout, nil) // the refund was created pending_approval: nothing to project

@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/meters"
-	sweepacts "github.com/voltflow/voltflow/activities/sweep"
+	"github.com/voltflow/voltflow/store/meters"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -65,7 +65,7 @@ type Input struct {
 type Result struct {
 	At      time.Time `json:"at"`
 	Batches int       `json:"batches"`
-	sweepacts.BatchResult
+	sweepstore.BatchResult
 }
 
 // Workflow reads every gateway of a project. Device failures are counted,
@@ -78,7 +78,6 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if at.IsZero() {
 		at = workflow.Now(ctx).UTC().Truncate(time.Second)
 	}
-	var acts *sweepacts.Activities
 	out := Result{At: at}
 	setStatus := func(s string) error {
 		return workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(s))
@@ -87,9 +86,9 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return out, err
 	}
 
-	var list sweepacts.GatewaysResult
-	if err := workflow.ExecuteActivity(listCtx(ctx), acts.SweepGateways,
-		sweepacts.GatewaysInput{ProjectID: in.ProjectID}).Get(ctx, &list); err != nil {
+	var list sweepstore.GatewaysResult
+	if err := sweepGateways(listCtx(ctx),
+		sweepstore.GatewaysInput{ProjectID: in.ProjectID}).Get(ctx, &list); err != nil {
 		return out, err
 	}
 
@@ -118,11 +117,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	sel := workflow.NewSelector(ctx)
 	for i := 0; i < len(batches) || running > 0; {
 		if i < len(batches) && running < in.Parallel {
-			f := workflow.ExecuteActivity(bctx, acts.SweepBatch, sweepacts.BatchInput{
+			f := sweepBatch(bctx, sweepstore.BatchInput{
 				ProjectID: in.ProjectID, At: at, GatewayIDs: batches[i]})
 			sel.AddFuture(f, func(f workflow.Future) {
 				running--
-				var r sweepacts.BatchResult
+				var r sweepstore.BatchResult
 				if err := f.Get(ctx, &r); err != nil {
 					if firstErr == nil {
 						firstErr = err
@@ -180,16 +179,15 @@ type MeterReadInput struct {
 
 // MeterRead is the on-demand read: one short activity, tried twice, since an
 // operator is waiting for the answer.
-func MeterRead(ctx workflow.Context, in MeterReadInput) (sweepacts.MeterReading, error) {
-	var acts *sweepacts.Activities
-	var out sweepacts.MeterReading
+func MeterRead(ctx workflow.Context, in MeterReadInput) (sweepstore.MeterReading, error) {
+	var out sweepstore.MeterReading
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           names.DevicesQueue,
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 2,
 			NonRetryableErrorTypes: []string{meters.ErrTypeMeterConfig}},
 	})
-	err := workflow.ExecuteActivity(actx, acts.SweepMeter, sweepacts.MeterInput{
+	err := sweepMeter(actx, sweepstore.MeterInput{
 		ProjectID: in.ProjectID, MeterID: in.MeterID}).Get(ctx, &out)
 	return out, err
 }

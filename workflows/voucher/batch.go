@@ -10,11 +10,11 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
-	voucheracts "github.com/voltflow/voltflow/activities/voucher"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
 	domain "github.com/voltflow/voltflow/domain/voucher"
+	"github.com/voltflow/voltflow/store/inbox"
+	voucherstore "github.com/voltflow/voltflow/store/voucher"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/options"
 )
@@ -70,7 +70,6 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	if in.ApprovalTimeout <= 0 {
 		in.ApprovalTimeout = defaultReviewWait
 	}
-	var acts *voucheracts.Activities
 	// Update handlers first, so an Update never finds the workflow without them.
 	rev, err := approval.New(ctx)
 	if err != nil {
@@ -83,7 +82,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 			return "", domain.ErrNotIssuable
 		}
 		issuing = true
-		if err := workflow.ExecuteActivity(dbCtx(ctx), acts.RecordIssuance, voucheracts.IssuanceInput{
+		if err := recordIssuance(dbCtx(ctx), voucherstore.IssuanceInput{
 			BatchID: in.BatchID, CustomerIDs: is.CustomerIDs, GroupID: is.GroupID}).Get(ctx, nil); err != nil {
 			issuing = false
 			return "", err
@@ -105,7 +104,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	// The state moves once the projection shows it: an issuance accepted
 	// earlier could be overwritten by a status write still under way.
 	set := func(s domain.BatchStatus, reason string) error {
-		err := workflow.ExecuteActivity(dbCtx(ctx), acts.SetBatchStatus, voucheracts.StatusInput{
+		err := setBatchStatus(dbCtx(ctx), voucherstore.StatusInput{
 			BatchID: in.BatchID, Status: s, Reason: reason}).Get(ctx, nil)
 		if err == nil {
 			state = s
@@ -114,7 +113,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	}
 
 	// 电子券申请审核: the application.
-	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+	out, err := rev.Request(ctx, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApply, Role: access.Approver, WorkflowID: BatchWorkflowID(in.BatchID),
 		Subject: fmt.Sprintf("Voucher batch %q: %d × %s", in.Name, in.Quantity, in.FaceValue),
 		Details: map[string]string{"batchId": in.BatchID, "name": in.Name, "faceValue": in.FaceValue.String(),
@@ -145,7 +144,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 
 	// 电子券发放审核: the issuance.
 	rev.Again()
-	out, err = rev.Request(ctx, inbox.OpenTaskInput{
+	out, err = rev.Request(ctx, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindIssue, Role: access.Approver, WorkflowID: BatchWorkflowID(in.BatchID),
 		Subject: fmt.Sprintf("Issue voucher batch %q (%s each)", in.Name, in.FaceValue),
 		Details: map[string]string{"batchId": in.BatchID, "name": in.Name, "faceValue": in.FaceValue.String()},
@@ -157,7 +156,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		return BatchResult{Status: domain.IssuanceRejected}, set(domain.IssuanceRejected, reason(out))
 	}
 	var issued int
-	if err := workflow.ExecuteActivity(dbCtx(ctx), acts.IssueBatch, voucheracts.IssueInput{
+	if err := issueBatch(dbCtx(ctx), voucherstore.IssueInput{
 		BatchID: in.BatchID, ProjectID: in.ProjectID}).Get(ctx, &issued); err != nil {
 		return BatchResult{}, err
 	}
@@ -168,7 +167,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		return BatchResult{}, err
 	}
 	var expired int
-	if err := workflow.ExecuteActivity(dbCtx(ctx), acts.ExpireBatch, voucheracts.ExpireInput{
+	if err := expireBatch(dbCtx(ctx), voucherstore.ExpireInput{
 		BatchID: in.BatchID, ProjectID: in.ProjectID}).Get(ctx, &expired); err != nil {
 		return BatchResult{}, err
 	}
@@ -207,8 +206,8 @@ type VoidInput struct {
 
 // VoidResult is the end state: the application's and the voucher's.
 type VoidResult struct {
-	Status  voucheracts.VoidStatus `json:"status"`
-	Voucher domain.Status          `json:"voucher,omitempty"`
+	Status  voucherstore.VoidStatus `json:"status"`
+	Voucher domain.Status           `json:"voucher,omitempty"`
 }
 
 // VoidWorkflow runs one void application (代金券作废).
@@ -216,12 +215,11 @@ func VoidWorkflow(ctx workflow.Context, in VoidInput) (VoidResult, error) {
 	if in.ApprovalTimeout <= 0 {
 		in.ApprovalTimeout = defaultReviewWait
 	}
-	var acts *voucheracts.Activities
 	rev, err := approval.New(ctx)
 	if err != nil {
 		return VoidResult{}, err
 	}
-	out, err := rev.Request(ctx, inbox.OpenTaskInput{
+	out, err := rev.Request(ctx, inbox.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindVoid, Role: access.Approver, WorkflowID: VoidWorkflowID(in.VoidID),
 		Subject: "Void voucher " + in.VoucherNo,
 		Details: map[string]string{"voidId": in.VoidID, "voucherNo": in.VoucherNo, "reason": in.Reason},
@@ -230,14 +228,14 @@ func VoidWorkflow(ctx workflow.Context, in VoidInput) (VoidResult, error) {
 		return VoidResult{}, err
 	}
 	if !out.Approved {
-		err := workflow.ExecuteActivity(dbCtx(ctx), acts.RejectVoid, voucheracts.VoidInput{VoidID: in.VoidID, Reason: reason(out)}).Get(ctx, nil)
-		return VoidResult{Status: voucheracts.VoidRejected}, err
+		err := rejectVoid(dbCtx(ctx), voucherstore.VoidInput{VoidID: in.VoidID, Reason: reason(out)}).Get(ctx, nil)
+		return VoidResult{Status: voucherstore.VoidRejected}, err
 	}
 	var st domain.Status
-	if err := workflow.ExecuteActivity(dbCtx(ctx), acts.VoidVoucher, voucheracts.VoidInput{VoidID: in.VoidID}).Get(ctx, &st); err != nil {
+	if err := voidVoucher(dbCtx(ctx), voucherstore.VoidInput{VoidID: in.VoidID}).Get(ctx, &st); err != nil {
 		return VoidResult{}, err
 	}
-	return VoidResult{Status: voucheracts.VoidCompleted, Voucher: st}, nil
+	return VoidResult{Status: voucherstore.VoidCompleted, Voucher: st}, nil
 }
 
 // dbCtx runs database activities: short, retried; refusals that retrying

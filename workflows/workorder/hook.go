@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/domain/charging"
 	domain "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/sms"
-	acts "github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/domain/access"
 	domain "github.com/voltflow/voltflow/domain/workorder"
+	"github.com/voltflow/voltflow/store/sms"
+	wostore "github.com/voltflow/voltflow/store/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
 )
@@ -106,12 +106,6 @@ type Result struct {
 }
 
 const continueAfter = 2000
-
-// Activity receivers: nil pointers name the methods.
-var (
-	db      *acts.Activities
-	smsActs *sms.Activities
-)
 
 type order struct {
 	in         Input
@@ -200,7 +194,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 // dbCtx carries the database activities' options (Update handlers get a
 // context without the workflow's).
 func dbCtx(ctx workflow.Context) workflow.Context {
-	return options.DB(ctx, acts.ErrTypeConflict)
+	return options.DB(ctx, wostore.ErrTypeConflict)
 }
 
 func (o *order) handlers(ctx workflow.Context) error {
@@ -249,8 +243,8 @@ func (o *order) open(ctx workflow.Context, f Fault) error {
 		return err
 	}
 	o.st = State{ID: id, Status: domain.Open, OpenedAt: workflow.Now(ctx)}
-	var opened acts.Opened
-	if err := workflow.ExecuteActivity(ctx, db.OpenWorkOrder, acts.OpenInput{ID: o.st.ID, WorkflowID: o.wfID,
+	var opened wostore.Opened
+	if err := openWorkOrder(ctx, wostore.OpenInput{ID: o.st.ID, WorkflowID: o.wfID,
 		ChargePointID: o.in.ChargePointID, Connector: o.in.Connector, FaultKey: o.in.FaultKey, Source: o.in.Source,
 		AlarmCode: f.AlarmCode, OCPPCode: f.OCPPCode, Title: o.in.Title, FaultID: f.FaultID, At: o.st.OpenedAt,
 	}).Get(ctx, &opened); err != nil {
@@ -264,7 +258,7 @@ func (o *order) open(ctx workflow.Context, f Fault) error {
 
 // fault records an episode starting again or recovering.
 func (o *order) fault(ctx workflow.Context, f Fault) error {
-	if err := workflow.ExecuteActivity(ctx, db.RecordWorkOrderFault, acts.FaultInput{ID: o.st.ID, FaultID: f.FaultID,
+	if err := recordWorkOrderFault(ctx, wostore.FaultInput{ID: o.st.ID, FaultID: f.FaultID,
 		Recovered: f.Recovered, At: f.At}).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -282,7 +276,7 @@ func (o *order) ack(ctx workflow.Context, a Ack) error {
 	if o.st.Status != domain.Open { // a concurrent update passed the validator first
 		return ErrAcknowledged
 	}
-	if err := workflow.ExecuteActivity(ctx, db.AcknowledgeWorkOrder, acts.AckInput{ID: o.st.ID, OperatorID: a.OperatorID,
+	if err := acknowledgeWorkOrder(ctx, wostore.AckInput{ID: o.st.ID, OperatorID: a.OperatorID,
 		Note: a.Note, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -302,7 +296,7 @@ func (o *order) resolve(ctx workflow.Context, r Resolve) error {
 }
 
 func (o *order) close(ctx workflow.Context, operatorID, resolution string) error {
-	if err := workflow.ExecuteActivity(ctx, db.CloseWorkOrder, acts.CloseInput{ID: o.st.ID, OperatorID: operatorID,
+	if err := closeWorkOrder(ctx, wostore.CloseInput{ID: o.st.ID, OperatorID: operatorID,
 		Resolution: resolution, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -315,7 +309,7 @@ func (o *order) close(ctx workflow.Context, operatorID, resolution string) error
 // SMS is recorded in sms_messages and the order goes on.
 func (o *order) escalate(ctx workflow.Context, stage string) error {
 	var phones []string
-	if err := workflow.ExecuteActivity(ctx, db.EscalateWorkOrder, acts.EscalateInput{ID: o.st.ID, Stage: stage,
+	if err := escalateWorkOrder(ctx, wostore.EscalateInput{ID: o.st.ID, Stage: stage,
 		At: workflow.Now(ctx)}).Get(ctx, &phones); err != nil {
 		return err
 	}
@@ -336,7 +330,7 @@ func (o *order) escalate(ctx workflow.Context, stage string) error {
 		"title": o.in.Title, "workOrderId": o.st.ID}
 	futures := make([]workflow.Future, len(phones))
 	for i, p := range phones {
-		futures[i] = workflow.ExecuteActivity(smsCtx, smsActs.SendSMS, sms.SendInput{ProjectID: projectID, WorkflowID: o.wfID,
+		futures[i] = sendSMS(smsCtx, sms.SendInput{ProjectID: projectID, WorkflowID: o.wfID,
 			AlarmID: o.st.ID, Stage: stage, Recipient: p, Kind: SMSKind, MeterNo: o.in.ChargePointID,
 			Template: "work_order_" + stage, Values: values})
 	}
