@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/store/alarm"
+	alarmstore "github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/store/report"
 )
 
@@ -18,10 +18,10 @@ import (
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	f := alarm.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"), Kind: q.Get("kind"),
+	f := alarmstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"), Kind: q.Get("kind"),
 		MeterNo: q.Get("meterNo")}
-	if f.Status != "" && !slices.Contains(alarm.Statuses(), f.Status) {
-		writeBad(w, invalid("status", fmt.Errorf("status must be one of %v", alarm.Statuses())))
+	if f.Status != "" && !slices.Contains(alarmstore.Statuses(), f.Status) {
+		writeBad(w, invalid("status", fmt.Errorf("status must be one of %v", alarmstore.Statuses())))
 		return
 	}
 	switch q.Get("format") {
@@ -33,20 +33,20 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
 		writeBad(w, invalid("format", errors.New("format must be json or xlsx")))
 		return
 	}
-	servePage(s, w, r, func(p page) ([]alarm.Record, error) {
+	servePage(s, w, r, func(p page) ([]alarmstore.Record, error) {
 		f.Limit, f.Before, f.BeforeID = p.limit, p.before, p.beforeID
-		return alarm.List(r.Context(), s.cfg.DB, f)
-	}, func(last alarm.Record) (time.Time, string) { return last.OpenedAt, last.ID })
+		return alarmstore.List(r.Context(), s.cfg.DB, f)
+	}, func(last alarmstore.Record) (time.Time, string) { return last.OpenedAt, last.ID })
 }
 
-func (s *Server) exportAlarms(w http.ResponseWriter, r *http.Request, f alarm.Filter) {
-	sheet, err := report.NewSheet("alarms", alarm.Record{}.Headers())
+func (s *Server) exportAlarms(w http.ResponseWriter, r *http.Request, f alarmstore.Filter) {
+	sheet, err := report.NewSheet("alarms", alarmstore.Record{}.Headers())
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	defer func() { _ = sheet.Close() }()
-	if err := alarm.Each(r.Context(), s.cfg.DB, f, report.Into[alarm.Record](sheet)); err != nil {
+	if err := alarmstore.Each(r.Context(), s.cfg.DB, f, report.Into[alarmstore.Record](sheet)); err != nil {
 		if errors.Is(err, report.ErrTooManyRows) {
 			writeBad(w, invalid("format", fmt.Errorf("more than %d rows: narrow the filter", report.MaxRows)))
 			return

@@ -14,10 +14,10 @@ import (
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/chargeorder"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/report"
-	wf "github.com/voltflow/voltflow/workflows/chargeorder"
+	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -37,17 +37,17 @@ func (s *Server) listChargingOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Projects = operatorFrom(r.Context()).projectsFor(access.ViewData)
-	items, err := chargeorder.List(r.Context(), s.cfg.DB, q)
+	items, err := chargeorderstore.List(r.Context(), s.cfg.DB, q)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writePage(w, items, q.Limit, func(last chargeorder.Order) (time.Time, string) { return last.CreatedAt, last.ID })
+	writePage(w, items, q.Limit, func(last chargeorderstore.Order) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
-func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool) {
+func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorderstore.Query, bool) {
 	v := r.URL.Query()
-	q := chargeorder.Query{CardNo: v.Get("cardNo"), VIN: v.Get("vin"), StationID: v.Get("stationId"), Status: v.Get("status")}
+	q := chargeorderstore.Query{CardNo: v.Get("cardNo"), VIN: v.Get("vin"), StationID: v.Get("stationId"), Status: v.Get("status")}
 	if q.Status != "" && !slices.Contains([]string{"charging", "completed", "failed"}, q.Status) {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be charging, completed or failed", "status")
 		return q, false
@@ -74,22 +74,22 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorder.Query, bool
 }
 
 func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, chargeorder.Get, chargeorder.ErrNotFound, "charging order not found")
+	getByID(s, w, r, chargeorderstore.Get, chargeorderstore.ErrNotFound, "charging order not found")
 }
 
 // stopChargingOrder is POST /charging-orders/{id}/stop: the order's
 // workflow sends RemoteStopTransaction and settles when the charger stops.
 func (s *Server) stopChargingOrder(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	o, err := chargeorder.Get(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, chargeorder.ErrNotFound, "charging order not found") {
+	o, err := chargeorderstore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, chargeorderstore.ErrNotFound, "charging order not found") {
 		return
 	}
 	if o.Status != "charging" {
 		writeProblem(w, http.StatusConflict, CodeOrderNotRunning, "charging order is "+o.Status)
 		return
 	}
-	if err := s.cfg.Temporal.SignalWorkflow(r.Context(), o.WorkflowID, "", wf.SignalStop, wf.StopRequest{By: op.ID}); err != nil {
+	if err := s.cfg.Temporal.SignalWorkflow(r.Context(), o.WorkflowID, "", chargeorderwf.SignalStop, chargeorderwf.StopRequest{By: op.ID}); err != nil {
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, err.Error())
 		return
 	}
@@ -130,14 +130,14 @@ func (s *Server) savePricingStrategy(w http.ResponseWriter, r *http.Request) {
 	req.Strategy.ID = ""
 	savePricing(s, w, r, req.ProjectID, chargeprice.ErrInvalid, CodeInvalidPricing,
 		func(ctx context.Context, project string) (chargeprice.Strategy, error) {
-			return chargeorder.SaveStrategy(ctx, s.cfg.DB, project, req.Strategy, req.StationIDs)
+			return chargeorderstore.SaveStrategy(ctx, s.cfg.DB, project, req.Strategy, req.StationIDs)
 		}, func(st chargeprice.Strategy) (string, map[string]any) {
 			return "pricing-strategy/" + st.Code, map[string]any{"versions": len(st.Versions)}
 		})
 }
 
 func (s *Server) listPricingStrategies(w http.ResponseWriter, r *http.Request) {
-	listPricing(s, w, r, chargeorder.ListStrategies)
+	listPricing(s, w, r, chargeorderstore.ListStrategies)
 }
 
 // savePricing is what the pricing POSTs share: the project written to, the
@@ -174,7 +174,7 @@ func listPricing[T any](s *Server, w http.ResponseWriter, r *http.Request, list 
 }
 
 type groupRequest struct {
-	chargeorder.Group
+	chargeorderstore.Group
 	ProjectID string `json:"projectId"`
 }
 
@@ -185,16 +185,16 @@ func (s *Server) saveCustomerGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Group.ID = ""
-	savePricing(s, w, r, req.ProjectID, chargeorder.ErrInvalidGroup, CodeInvalidGroup,
-		func(ctx context.Context, project string) (chargeorder.Group, error) {
-			return chargeorder.SaveGroup(ctx, s.cfg.DB, project, req.Group)
-		}, func(g chargeorder.Group) (string, map[string]any) {
+	savePricing(s, w, r, req.ProjectID, chargeorderstore.ErrInvalidGroup, CodeInvalidGroup,
+		func(ctx context.Context, project string) (chargeorderstore.Group, error) {
+			return chargeorderstore.SaveGroup(ctx, s.cfg.DB, project, req.Group)
+		}, func(g chargeorderstore.Group) (string, map[string]any) {
 			return "customer-group/" + g.ID, map[string]any{"name": g.Name, "members": len(g.Customers)}
 		})
 }
 
 func (s *Server) listCustomerGroups(w http.ResponseWriter, r *http.Request) {
-	listPricing(s, w, r, chargeorder.ListGroups)
+	listPricing(s, w, r, chargeorderstore.ListGroups)
 }
 
 type discountRequest struct {
@@ -211,7 +211,7 @@ func (s *Server) saveDiscount(w http.ResponseWriter, r *http.Request) {
 	req.Discount.ID = ""
 	savePricing(s, w, r, req.ProjectID, chargeprice.ErrInvalid, CodeInvalidPricing,
 		func(ctx context.Context, project string) (chargeprice.Discount, error) {
-			return chargeorder.SaveDiscount(ctx, s.cfg.DB, project, req.Discount)
+			return chargeorderstore.SaveDiscount(ctx, s.cfg.DB, project, req.Discount)
 		}, func(d chargeprice.Discount) (string, map[string]any) {
 			return "charging-discount/" + d.ID, map[string]any{"kind": d.Kind, "percent": d.Percent.String()}
 		})
@@ -238,13 +238,13 @@ func (s *Server) createChargingOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := operatorFrom(r.Context())
-	o, err := chargeorder.CreateAppOrder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy),
-		chargeorder.AppStart{CardNo: req.CardNo, ConnectorID: req.ConnectorID}, wf.AppStartID)
+	o, err := chargeorderstore.CreateAppOrder(r.Context(), s.cfg.DB, op.projectsFor(access.SellEnergy),
+		chargeorderstore.AppStart{CardNo: req.CardNo, ConnectorID: req.ConnectorID}, chargeorderwf.AppStartID)
 	switch {
-	case errors.Is(err, chargeorder.ErrNotFound):
+	case errors.Is(err, chargeorderstore.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "connector not found")
 		return
-	case errors.Is(err, chargeorder.ErrCannotStart):
+	case errors.Is(err, chargeorderstore.ErrCannotStart):
 		writeProblem(w, http.StatusConflict, CodeCannotStart, err.Error())
 		return
 	case err != nil:
@@ -252,10 +252,10 @@ func (s *Server) createChargingOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err = s.cfg.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{ID: o.WorkflowID, TaskQueue: names.MainQueue,
-		TypedSearchAttributes: names.Attributes(o.ProjectID, wf.KindAppStart, o.ID, "starting")}, wf.KindAppStart,
-		wf.AppStartInput{OrderID: o.ID, ChargePointID: o.EquipmentID, Connector: o.Connector, IdTag: req.CardNo})
+		TypedSearchAttributes: names.Attributes(o.ProjectID, chargeorderwf.KindAppStart, o.ID, "starting")}, chargeorderwf.KindAppStart,
+		chargeorderwf.AppStartInput{OrderID: o.ID, ChargePointID: o.EquipmentID, Connector: o.Connector, IdTag: req.CardNo})
 	if err != nil {
-		_ = chargeorder.FailStart(r.Context(), s.cfg.DB, o.ID, "temporal_unavailable")
+		_ = chargeorderstore.FailStart(r.Context(), s.cfg.DB, o.ID, "temporal_unavailable")
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, err.Error())
 		return
 	}
@@ -264,11 +264,11 @@ func (s *Server) createChargingOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 // orderRow adapts an order to report.Row.
-type orderRow struct{ o chargeorder.Order }
+type orderRow struct{ o chargeorderstore.Order }
 
 func (r orderRow) Cursor() string    { return r.o.ID }
-func (r orderRow) Headers() []string { return chargeorder.OrderHeaders() }
-func (r orderRow) Cells() []any      { return chargeorder.OrderCells(r.o) }
+func (r orderRow) Headers() []string { return chargeorderstore.OrderHeaders() }
+func (r orderRow) Cells() []any      { return chargeorderstore.OrderCells(r.o) }
 
 // exportChargingOrders is GET /charging-orders/export?status=&stationId=&from=&to=:
 // every order the filter selects (all, completed, or failed with reasons)
@@ -279,14 +279,14 @@ func (s *Server) exportChargingOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Projects, q.Limit = operatorFrom(r.Context()).projectsFor(access.ViewData), 500
-	sheet, err := report.NewSheet("orders", chargeorder.OrderHeaders())
+	sheet, err := report.NewSheet("orders", chargeorderstore.OrderHeaders())
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	defer func() { _ = sheet.Close() }()
 	for {
-		items, err := chargeorder.List(r.Context(), s.cfg.DB, q)
+		items, err := chargeorderstore.List(r.Context(), s.cfg.DB, q)
 		if err != nil {
 			s.internal(w, r, err)
 			return
@@ -315,7 +315,7 @@ func (s *Server) touStats(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rows, err := chargeorder.TOUStats(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData),
+	rows, err := chargeorderstore.TOUStats(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData),
 		q.StationID, q.From, q.To)
 	if err != nil {
 		s.internal(w, r, err)
@@ -325,7 +325,7 @@ func (s *Server) touStats(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(rows)})
 		return
 	}
-	sheet, err := report.NewSheet("tou", chargeorder.TOURow{}.Headers())
+	sheet, err := report.NewSheet("tou", chargeorderstore.TOURow{}.Headers())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -438,13 +438,13 @@ func (s *Server) registerVehicle(w http.ResponseWriter, r *http.Request) {
 		!checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) || !checkFormat(w, "plate", req.Plate, identifier.Plate) {
 		return
 	}
-	err := chargeorder.RegisterVehicle(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),
+	err := chargeorderstore.RegisterVehicle(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),
 		req.VIN, req.CardNo, req.Plate)
 	switch {
-	case errors.Is(err, chargeorder.ErrInvalidVehicle):
+	case errors.Is(err, chargeorderstore.ErrInvalidVehicle):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "vin")
 		return
-	case errors.Is(err, chargeorder.ErrNotFound):
+	case errors.Is(err, chargeorderstore.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "card not found")
 		return
 	case err != nil:

@@ -8,7 +8,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/identifier"
-	"github.com/voltflow/voltflow/store/chargeorder"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 )
 
 type packageRequest struct {
@@ -33,14 +33,14 @@ func (s *Server) saveChargingPackage(w http.ResponseWriter, r *http.Request) {
 	if !checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) {
 		return
 	}
-	p, err := chargeorder.SavePackage(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),
-		chargeorder.PackageRequest{CardNo: req.CardNo, Month: req.Month, EquipmentIDs: req.EquipmentIDs, QuotaKWh: req.QuotaKWh})
-	var fe chargeorder.PackageField
+	p, err := chargeorderstore.SavePackage(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),
+		chargeorderstore.PackageRequest{CardNo: req.CardNo, Month: req.Month, EquipmentIDs: req.EquipmentIDs, QuotaKWh: req.QuotaKWh})
+	var fe chargeorderstore.PackageField
 	switch {
 	case errors.As(err, &fe):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, fe.Error(), fe.Field)
 		return
-	case errors.Is(err, chargeorder.ErrNotFound):
+	case errors.Is(err, chargeorderstore.ErrNotFound):
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "card "+req.CardNo+" not found", "cardNo")
 		return
 	case err != nil:
@@ -55,7 +55,7 @@ func (s *Server) saveChargingPackage(w http.ResponseWriter, r *http.Request) {
 // listChargingPackages is GET /charging-packages?cardNo=&month=.
 func (s *Server) listChargingPackages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	items, err := chargeorder.ListPackages(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData),
+	items, err := chargeorderstore.ListPackages(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData),
 		q.Get("cardNo"), q.Get("month"))
 	if err != nil {
 		s.internal(w, r, err)

@@ -10,13 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/domain/recharge"
-	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	closingstore "github.com/voltflow/voltflow/store/closing"
 	refundstore "github.com/voltflow/voltflow/store/refund"
-	"github.com/voltflow/voltflow/workflows/closing"
+	closingwf "github.com/voltflow/voltflow/workflows/closing"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/refund"
+	refundwf "github.com/voltflow/voltflow/workflows/refund"
 )
 
 // Account closing (销户, M4): the meter takes no more sales from the moment a
@@ -55,7 +55,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 	id := uuid.NewString()
 	c, created, err := closingstore.Open(r.Context(), s.cfg.DB, closingstore.Closing{ID: id, ProjectID: m.projectID, MeterID: m.id,
 		MeterNo: m.meterNo, TransactionNo: req.TransactionNo, Reason: strings.TrimSpace(req.Reason),
-		WorkflowID: closing.WorkflowID(id), CreatedBy: op.ID})
+		WorkflowID: closingwf.WorkflowID(id), CreatedBy: op.ID})
 	switch {
 	case errors.Is(err, closingstore.ErrAlreadyClosed):
 		writeProblem(w, http.StatusConflict, CodeAccountClosed, err.Error())
@@ -71,7 +71,7 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for another meter", "transactionNo")
 		return
 	}
-	in := closing.Input{ClosingID: c.ID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo}
+	in := closingwf.Input{ClosingID: c.ID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo}
 	if c.Status == closingstore.StatusClosing {
 		// The refundable remainder, as the refund rules count it (vouchers
 		// and opening balances are not refundable cash).
@@ -84,8 +84,8 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 			if amount := b.Refundable(); amount.IsPositive() {
 				rid := uuid.NewString()
 				f, _, err := refundstore.Apply(r.Context(), s.cfg.DB, refundstore.Refund{ID: rid, ProjectID: m.projectID, MeterID: m.id,
-					MeterNo: m.meterNo, Amount: amount, TransactionNo: "close-" + c.ID, Kind: refunddomain.Refund,
-					Reason: "account closing (销户)", Status: recharge.PendingApproval, WorkflowID: refund.WorkflowID(rid), CreatedBy: op.ID})
+					MeterNo: m.meterNo, Amount: amount, TransactionNo: "close-" + c.ID, Kind: refunddom.Refund,
+					Reason: "account closing (销户)", Status: rechargedom.PendingApproval, WorkflowID: refundwf.WorkflowID(rid), CreatedBy: op.ID})
 				if err != nil {
 					s.internal(w, r, err)
 					return
@@ -98,11 +98,11 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if c.RefundID != nil {
-			in.Refund = refund.Input{RefundID: *c.RefundID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id,
-				MeterNo: m.meterNo, Amount: c.RefundAmount, Kind: refunddomain.Refund, Reason: "account closing (销户)",
+			in.Refund = refundwf.Input{RefundID: *c.RefundID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id,
+				MeterNo: m.meterNo, Amount: c.RefundAmount, Kind: refunddom.Refund, Reason: "account closing (销户)",
 				DispatchWindow: s.cfg.DispatchWindow}
 		}
-		if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, closing.Kind, names.Attributes(m.projectCode, closing.Kind, m.meterNo, string(c.Status)), in); err != nil {
+		if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, closingwf.Kind, names.Attributes(m.projectCode, closingwf.Kind, m.meterNo, string(c.Status)), in); err != nil {
 			s.log.Error("start account closing", "closing", c.ID, "error", err)
 			writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the closing is recorded; send the same request again to start it")
 			return

@@ -13,10 +13,10 @@ import (
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	creditstore "github.com/voltflow/voltflow/store/credit"
-	"github.com/voltflow/voltflow/store/mail"
-	"github.com/voltflow/voltflow/workflows/credit"
+	mailstore "github.com/voltflow/voltflow/store/mail"
+	creditwf "github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -84,7 +84,7 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 	id := uuid.NewString()
 	want := creditstore.Application{ID: id, ProjectID: e.ProjectID, EnterpriseID: e.ID, EnterpriseCode: e.Code,
 		ApplicationNo: req.ApplicationNo, Kind: req.Kind, RequestedLimit: limit, Cycle: cycle,
-		Status: recharge.PendingApproval, WorkflowID: credit.LimitWorkflowID(id), CreatedBy: op.ID}
+		Status: rechargedom.PendingApproval, WorkflowID: creditwf.LimitWorkflowID(id), CreatedBy: op.ID}
 	got, created, err := creditstore.Apply(r.Context(), s.cfg.DB, want)
 	if err != nil {
 		if errors.Is(err, creditline.ErrNotOpen) || errors.Is(err, creditline.ErrAlreadyOpen) || errors.Is(err, creditline.ErrLimitRange) ||
@@ -104,12 +104,12 @@ func (s *Server) createCreditApplication(w http.ResponseWriter, r *http.Request)
 		s.internal(w, r, err)
 		return
 	}
-	in := credit.LimitInput{ApplicationID: got.ID, ProjectID: got.ProjectID, ProjectCode: projectCode, EnterpriseID: e.ID,
+	in := creditwf.LimitInput{ApplicationID: got.ID, ProjectID: got.ProjectID, ProjectCode: projectCode, EnterpriseID: e.ID,
 		EnterpriseCode: e.Code, Kind: got.Kind, Limit: got.RequestedLimit}
 	if got.PreviousLimit != nil {
 		in.PreviousLimit = got.PreviousLimit.String()
 	}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, got.WorkflowID, credit.KindLimit, names.Attributes(projectCode, credit.KindLimit, e.Code, string(got.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, got.WorkflowID, creditwf.KindLimit, names.Attributes(projectCode, creditwf.KindLimit, e.Code, string(got.Status)), in); err != nil {
 		s.log.Error("start credit-limit workflow", "application", got.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the application is recorded; send the same request again to start it")
 		return
@@ -241,7 +241,7 @@ func (s *Server) createRepayment(w http.ResponseWriter, r *http.Request) {
 // (?ref= filters by ref prefix, e.g. "bill/").
 func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	servePage(s, w, r, func(p page) ([]mail.Sent, error) {
-		return mail.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("ref"), p.limit, p.before, p.beforeID)
-	}, func(m mail.Sent) (time.Time, string) { return m.CreatedAt, m.ID })
+	servePage(s, w, r, func(p page) ([]mailstore.Sent, error) {
+		return mailstore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("ref"), p.limit, p.before, p.beforeID)
+	}, func(m mailstore.Sent) (time.Time, string) { return m.CreatedAt, m.ID })
 }

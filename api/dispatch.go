@@ -12,7 +12,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
-	"github.com/voltflow/voltflow/workflows/dispatch"
+	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -39,9 +39,9 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	cmd := dispatch.Command{Command: req.Command, IdTag: req.IdTag}
+	cmd := dispatchwf.Command{Command: req.Command, IdTag: req.IdTag}
 	switch req.Command {
-	case dispatch.CmdStart, dispatch.CmdStop, dispatch.CmdLimit, dispatch.CmdRelease:
+	case dispatchwf.CmdStart, dispatchwf.CmdStop, dispatchwf.CmdLimit, dispatchwf.CmdRelease:
 	default:
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeUnknownCommand,
 			"command must be start, stop, limit or release", "command")
@@ -54,11 +54,11 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 		}
 		cmd.PowerKW = *req.PowerKW
 	}
-	if req.Command == dispatch.CmdLimit && req.PowerKW == nil {
+	if req.Command == dispatchwf.CmdLimit && req.PowerKW == nil {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "limit needs powerKw", "powerKw")
 		return
 	}
-	if req.Command == dispatch.CmdStart && req.IdTag == "" {
+	if req.Command == dispatchwf.CmdStart && req.IdTag == "" {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "start needs idTag", "idTag")
 		return
 	}
@@ -91,8 +91,8 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 	id := uuid.NewString()
 	cmd.Target = place.Target
 	planID := "cmd-" + id
-	wid := dispatch.WorkflowID(place.StationID, planID)
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, wid, dispatch.KindCommand, names.Attributes(projectCode, dispatch.KindCommand, req.ConnectorID, "pending"), dispatch.CommandInput{ProjectID: projectID, StationID: place.StationID, PlanID: planID, Command: cmd}); err != nil {
+	wid := dispatchwf.WorkflowID(place.StationID, planID)
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, wid, dispatchwf.KindCommand, names.Attributes(projectCode, dispatchwf.KindCommand, req.ConnectorID, "pending"), dispatchwf.CommandInput{ProjectID: projectID, StationID: place.StationID, PlanID: planID, Command: cmd}); err != nil {
 		s.log.Error("start dispatch command", "connector", req.ConnectorID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the command was not sent; try again")
 		return
@@ -127,8 +127,8 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch needs the maintenance or admin role")
 		return
 	}
-	err = s.cfg.Temporal.SignalWorkflow(r.Context(), dispatch.WorkflowID(station, plan), "", dispatch.SignalSiteLimit,
-		dispatch.SiteLimit{KW: *req.KW})
+	err = s.cfg.Temporal.SignalWorkflow(r.Context(), dispatchwf.WorkflowID(station, plan), "", dispatchwf.SignalSiteLimit,
+		dispatchwf.SiteLimit{KW: *req.KW})
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no running plan "+plan+" at station "+station)

@@ -17,9 +17,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/voltflow/voltflow/domain/access"
-	planner "github.com/voltflow/voltflow/domain/dispatch"
+	dispatchdom "github.com/voltflow/voltflow/domain/dispatch"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
-	"github.com/voltflow/voltflow/workflows/dispatch"
+	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -96,8 +96,8 @@ type planView struct {
 	dispatchstore.Plan
 	Status string `json:"status"` // not_started | running | completed | cancelled | terminated | failed | unknown
 	// Outcomes of a timed plan's commands so far; State of a smart plan.
-	Outcomes []dispatch.Outcome  `json:"outcomes,omitempty"`
-	State    *dispatch.PlanState `json:"state,omitempty"`
+	Outcomes []dispatchwf.Outcome  `json:"outcomes,omitempty"`
+	State    *dispatchwf.PlanState `json:"state,omitempty"`
 }
 
 // fieldErr is a request field that fails validation, with its problem code.
@@ -132,33 +132,33 @@ func (cs connectorSet) targets(field string, ids []string) ([]dispatchstore.Targ
 }
 
 func validPower(field string, kw *float64, max float64) error {
-	if kw != nil && !planner.ValidPower(*kw, max) {
+	if kw != nil && !dispatchdom.ValidPower(*kw, max) {
 		return badField(field, "must be 0–%.0f kW", max)
 	}
 	return nil
 }
 
 // timedInput validates a timed plan and builds its workflow input.
-func timedInput(req planRequest, cs connectorSet, now time.Time) (dispatch.TimedInput, error) {
-	in := dispatch.TimedInput{Late: time.Duration(req.LateMinutes) * time.Minute}
-	if req.LateMinutes < 0 || req.LateMinutes > planner.MaxLateMinutes {
-		return in, badField("lateMinutes", "must be 0–%d", planner.MaxLateMinutes)
+func timedInput(req planRequest, cs connectorSet, now time.Time) (dispatchwf.TimedInput, error) {
+	in := dispatchwf.TimedInput{Late: time.Duration(req.LateMinutes) * time.Minute}
+	if req.LateMinutes < 0 || req.LateMinutes > dispatchdom.MaxLateMinutes {
+		return in, badField("lateMinutes", "must be 0–%d", dispatchdom.MaxLateMinutes)
 	}
-	if len(req.Actions) == 0 || len(req.Actions) > planner.MaxActions {
-		return in, badField("actions", "a timed plan needs 1–%d actions", planner.MaxActions)
+	if len(req.Actions) == 0 || len(req.Actions) > dispatchdom.MaxActions {
+		return in, badField("actions", "a timed plan needs 1–%d actions", dispatchdom.MaxActions)
 	}
 	for i, a := range req.Actions {
 		f := fmt.Sprintf("actions[%d].", i)
 		switch a.Command {
-		case dispatch.CmdStart, dispatch.CmdStop, dispatch.CmdLimit, dispatch.CmdRelease:
+		case dispatchwf.CmdStart, dispatchwf.CmdStop, dispatchwf.CmdLimit, dispatchwf.CmdRelease:
 		default:
 			return in, fieldErr{CodeUnknownCommand, f + "command", "must be start, stop, limit or release"}
 		}
 		if a.At.IsZero() {
 			return in, badField(f+"at", "is required (RFC 3339)")
 		}
-		if a.EveryMinutes < 0 || a.EveryMinutes > planner.MaxEveryMinutes {
-			return in, badField(f+"everyMinutes", "must be 1–%d (or absent: once)", planner.MaxEveryMinutes)
+		if a.EveryMinutes < 0 || a.EveryMinutes > dispatchdom.MaxEveryMinutes {
+			return in, badField(f+"everyMinutes", "must be 1–%d (or absent: once)", dispatchdom.MaxEveryMinutes)
 		}
 		if a.EveryMinutes == 0 && a.At.Before(now.Add(-time.Minute)) {
 			return in, badField(f+"at", "%s is in the past", a.At.Format(time.RFC3339))
@@ -166,20 +166,20 @@ func timedInput(req planRequest, cs connectorSet, now time.Time) (dispatch.Timed
 		if a.Until != nil && (a.EveryMinutes == 0 || a.Until.Before(a.At)) {
 			return in, badField(f+"until", "needs everyMinutes and must not be before at")
 		}
-		if err := validPower(f+"powerKw", a.PowerKW, planner.MaxCommandKW); err != nil {
+		if err := validPower(f+"powerKw", a.PowerKW, dispatchdom.MaxCommandKW); err != nil {
 			return in, err
 		}
-		if a.Command == dispatch.CmdLimit && a.PowerKW == nil {
+		if a.Command == dispatchwf.CmdLimit && a.PowerKW == nil {
 			return in, badField(f+"powerKw", "limit needs powerKw")
 		}
-		if a.Command == dispatch.CmdStart && a.IdTag == "" {
+		if a.Command == dispatchwf.CmdStart && a.IdTag == "" {
 			return in, badField(f+"idTag", "start needs idTag")
 		}
 		targets, err := cs.targets(f+"connectorIds", a.ConnectorIDs)
 		if err != nil {
 			return in, err
 		}
-		ta := dispatch.TimedAction{At: a.At, Every: time.Duration(a.EveryMinutes) * time.Minute, Command: a.Command,
+		ta := dispatchwf.TimedAction{At: a.At, Every: time.Duration(a.EveryMinutes) * time.Minute, Command: a.Command,
 			Targets: targets, IdTag: a.IdTag}
 		if a.Until != nil {
 			ta.Until = *a.Until
@@ -203,16 +203,16 @@ func hhmm(field, s string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-func (v planVehicle) fleet(field string, t dispatchstore.Target) (dispatch.Fleet, error) {
-	f := dispatch.Fleet{Target: t, CapacityKWh: v.CapacityKWh, MaxKW: v.MaxKW, TargetSOC: v.TargetSOC, TaperSOC: v.TaperSOC}
+func (v planVehicle) fleet(field string, t dispatchstore.Target) (dispatchwf.Fleet, error) {
+	f := dispatchwf.Fleet{Target: t, CapacityKWh: v.CapacityKWh, MaxKW: v.MaxKW, TargetSOC: v.TargetSOC, TaperSOC: v.TaperSOC}
 	switch {
-	case !planner.ValidBattery(v.CapacityKWh):
-		return f, badField(field+".capacityKwh", "must be more than 0 and at most %d", planner.MaxBatteryKWh)
-	case !planner.ValidVehiclePower(v.MaxKW):
-		return f, badField(field+".maxKw", "must be more than 0 and at most %d", planner.MaxVehicleKW)
-	case !planner.ValidSOC(v.TargetSOC):
+	case !dispatchdom.ValidBattery(v.CapacityKWh):
+		return f, badField(field+".capacityKwh", "must be more than 0 and at most %d", dispatchdom.MaxBatteryKWh)
+	case !dispatchdom.ValidVehiclePower(v.MaxKW):
+		return f, badField(field+".maxKw", "must be more than 0 and at most %d", dispatchdom.MaxVehicleKW)
+	case !dispatchdom.ValidSOC(v.TargetSOC):
 		return f, badField(field+".targetSoc", "must be 0–100")
-	case !planner.ValidSOC(v.TaperSOC):
+	case !dispatchdom.ValidSOC(v.TaperSOC):
 		return f, badField(field+".taperSoc", "must be 0–100")
 	}
 	if v.Departure != nil {
@@ -223,12 +223,12 @@ func (v planVehicle) fleet(field string, t dispatchstore.Target) (dispatch.Fleet
 
 // smartInput validates a smart plan and builds its workflow input; with no
 // tou it uses the station's pricing schedule in force now.
-func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSet, all []string, now time.Time) (dispatch.SmartInput, error) {
-	in := dispatch.SmartInput{Location: "Asia/Shanghai"}
+func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSet, all []string, now time.Time) (dispatchwf.SmartInput, error) {
+	in := dispatchwf.SmartInput{Location: "Asia/Shanghai"}
 	if req.SiteLimitKW == nil {
 		return in, badField("siteLimitKw", "a smart plan needs siteLimitKw")
 	}
-	if err := validPower("siteLimitKw", req.SiteLimitKW, planner.MaxSiteLimitKW); err != nil {
+	if err := validPower("siteLimitKw", req.SiteLimitKW, dispatchdom.MaxSiteLimitKW); err != nil {
 		return in, err
 	}
 	in.SiteLimitKW = *req.SiteLimitKW
@@ -261,11 +261,11 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 			return in, err
 		}
 	}
-	if req.ReplanMinutes < 0 || req.ReplanMinutes > planner.MaxReplanMinutes {
-		return in, badField("replanMinutes", "must be 1–%d", planner.MaxReplanMinutes)
+	if req.ReplanMinutes < 0 || req.ReplanMinutes > dispatchdom.MaxReplanMinutes {
+		return in, badField("replanMinutes", "must be 1–%d", dispatchdom.MaxReplanMinutes)
 	}
-	if req.HorizonHours < 0 || req.HorizonHours > planner.MaxHorizonHours {
-		return in, badField("horizonHours", "must be 1–%d", planner.MaxHorizonHours)
+	if req.HorizonHours < 0 || req.HorizonHours > dispatchdom.MaxHorizonHours {
+		return in, badField("horizonHours", "must be 1–%d", dispatchdom.MaxHorizonHours)
 	}
 	in.Replan, in.Horizon = time.Duration(req.ReplanMinutes)*time.Minute, time.Duration(req.HorizonHours)*time.Hour
 	if req.Until != nil {
@@ -284,19 +284,19 @@ func (s *Server) smartInput(ctx context.Context, req planRequest, cs connectorSe
 		if err != nil {
 			return in, err
 		}
-		switch planner.Period(p.Period) {
-		case planner.Sharp, planner.Peak, planner.Flat, planner.Valley:
+		switch dispatchdom.Period(p.Period) {
+		case dispatchdom.Sharp, dispatchdom.Peak, dispatchdom.Flat, dispatchdom.Valley:
 		default:
 			return in, badField(field+".period", "must be sharp, peak, flat or valley")
 		}
-		in.TOU = append(in.TOU, planner.TOUPeriod{Start: start, End: end, Kind: planner.Period(p.Period)})
+		in.TOU = append(in.TOU, dispatchdom.TOUPeriod{Start: start, End: end, Kind: dispatchdom.Period(p.Period)})
 	}
 	if len(req.TOU) == 0 {
 		segs, offset, err := dispatchstore.StationSchedule(ctx, s.cfg.DB, req.StationID, now)
 		if err != nil {
 			return in, err
 		}
-		in.TOU = planner.TOUFromSchedule(segs, offset-8*60)
+		in.TOU = dispatchdom.TOUFromSchedule(segs, offset-8*60)
 	}
 	return in, nil
 }
@@ -327,15 +327,15 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "stationId is required", "stationId")
 		return
 	}
-	clock := dispatch.Clock{}
+	clock := dispatchwf.Clock{}
 	now := time.Now()
 	if req.Clock != nil {
-		if req.Clock.Epoch.IsZero() || !planner.ValidClockFactor(req.Clock.Factor) {
+		if req.Clock.Epoch.IsZero() || !dispatchdom.ValidClockFactor(req.Clock.Factor) {
 			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
-				fmt.Sprintf("clock needs an epoch and a factor %d–%d", planner.MinClockFactor, planner.MaxClockFactor), "clock")
+				fmt.Sprintf("clock needs an epoch and a factor %d–%d", dispatchdom.MinClockFactor, dispatchdom.MaxClockFactor), "clock")
 			return
 		}
-		clock = dispatch.Clock{Epoch: req.Clock.Epoch, Factor: req.Clock.Factor}
+		clock = dispatchwf.Clock{Epoch: req.Clock.Epoch, Factor: req.Clock.Factor}
 		now = req.Clock.Epoch
 	}
 	st, err := dispatchstore.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), req.StationID)
@@ -406,7 +406,7 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _, err := dispatchstore.CreatePlan(r.Context(), s.cfg.DB, dispatchstore.Plan{ID: uuid.NewString(),
-		ProjectID: st.ProjectID, StationID: st.ID, PlanID: planID, Kind: req.Kind, WorkflowID: dispatch.WorkflowID(st.ID, planID),
+		ProjectID: st.ProjectID, StationID: st.ID, PlanID: planID, Kind: req.Kind, WorkflowID: dispatchwf.WorkflowID(st.ID, planID),
 		Input: input, RequestHash: hash, IdempotencyKey: key, CreatedBy: &op.ID})
 	if err != nil {
 		s.internal(w, r, err)
@@ -458,10 +458,10 @@ func (s *Server) answerPlan(w http.ResponseWriter, r *http.Request, p dispatchst
 		writeProblemField(w, http.StatusConflict, CodePlanExists, "plan "+p.PlanID+" exists at station "+p.StationID+" with another body", "planId")
 		return
 	}
-	kind := dispatch.KindTimed
-	var in any = &dispatch.TimedInput{}
+	kind := dispatchwf.KindTimed
+	var in any = &dispatchwf.TimedInput{}
 	if p.Kind == planSmart {
-		kind, in = dispatch.KindSmart, &dispatch.SmartInput{}
+		kind, in = dispatchwf.KindSmart, &dispatchwf.SmartInput{}
 	}
 	if err := json.Unmarshal(p.Input, in); err != nil {
 		s.internal(w, r, err)
@@ -539,10 +539,10 @@ func (s *Server) getDispatchPlan(w http.ResponseWriter, r *http.Request) {
 	}
 	v := planView{Plan: p, Status: s.planStatus(r.Context(), p)}
 	if v.Status != "not_started" && v.Status != "unknown" {
-		query, target := dispatch.QueryOutcomes, any(&v.Outcomes)
+		query, target := dispatchwf.QueryOutcomes, any(&v.Outcomes)
 		if p.Kind == planSmart {
-			v.State = &dispatch.PlanState{}
-			query, target = dispatch.QueryPlan, v.State
+			v.State = &dispatchwf.PlanState{}
+			query, target = dispatchwf.QueryPlan, v.State
 		}
 		res, err := s.cfg.Temporal.QueryWorkflow(r.Context(), p.WorkflowID, "", query)
 		if err == nil {

@@ -11,10 +11,10 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/creditline"
-	domain "github.com/voltflow/voltflow/domain/enterprise"
-	"github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/domain/enterprise"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	creditstore "github.com/voltflow/voltflow/store/credit"
-	"github.com/voltflow/voltflow/workflows/credit"
+	creditwf "github.com/voltflow/voltflow/workflows/credit"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -69,7 +69,7 @@ func writeCreditRuleProblem(w http.ResponseWriter, err error) {
 
 type enterpriseRequest struct {
 	ProjectID string `json:"projectId"` // optional when the caller has one project
-	domain.Enterprise
+	enterprise.Enterprise
 }
 
 // createEnterprise adds an enterprise customer (企业客户新增).
@@ -146,7 +146,7 @@ func (s *Server) listEnterprises(w http.ResponseWriter, r *http.Request) {
 
 // addStaff records a staff member and their cards (人员管理).
 func (s *Server) addStaff(w http.ResponseWriter, r *http.Request) {
-	var req domain.Staff
+	var req enterprise.Staff
 	if !decode(w, r, &req) {
 		return
 	}
@@ -206,7 +206,7 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 		return
 	}
 	setAudit(r, e.ProjectID, e.Code, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
-	want := domain.RechargeRequest{EnterpriseID: e.ID, Amount: amount, TransactionNo: req.TransactionNo}
+	want := enterprise.RechargeRequest{EnterpriseID: e.ID, Amount: amount, TransactionNo: req.TransactionNo}
 	if field, err := want.Validate(); err != nil {
 		code := CodeInvalidField
 		if field == "amount" {
@@ -217,8 +217,8 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 	}
 	id := uuid.NewString()
 	got, created, err := creditstore.ApplyRecharge(r.Context(), s.cfg.DB, creditstore.Recharge{ID: id, ProjectID: e.ProjectID,
-		EnterpriseID: e.ID, TransactionNo: req.TransactionNo, Amount: amount, Status: recharge.PendingApproval,
-		WorkflowID: credit.RechargeWorkflowID(id), CreatedBy: op.ID})
+		EnterpriseID: e.ID, TransactionNo: req.TransactionNo, Amount: amount, Status: rechargedom.PendingApproval,
+		WorkflowID: creditwf.RechargeWorkflowID(id), CreatedBy: op.ID})
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -232,8 +232,8 @@ func (s *Server) createEnterpriseRecharge(w http.ResponseWriter, r *http.Request
 		s.internal(w, r, err)
 		return
 	}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, got.WorkflowID, credit.KindRecharge, names.Attributes(projectCode, credit.KindRecharge, e.Code, string(got.Status)),
-		credit.RechargeInput{RechargeID: got.ID, ProjectID: got.ProjectID, ProjectCode: projectCode, EnterpriseID: e.ID,
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, got.WorkflowID, creditwf.KindRecharge, names.Attributes(projectCode, creditwf.KindRecharge, e.Code, string(got.Status)),
+		creditwf.RechargeInput{RechargeID: got.ID, ProjectID: got.ProjectID, ProjectCode: projectCode, EnterpriseID: e.ID,
 			EnterpriseCode: e.Code, Amount: got.Amount}); err != nil {
 		s.log.Error("start enterprise recharge workflow", "recharge", got.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the recharge is recorded; send the same request again to start it")

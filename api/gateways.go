@@ -11,7 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/domain/meterimport"
+	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -55,7 +55,7 @@ func (s *Server) patchGateway(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if req.Address != nil && !meterimport.ValidAddress(*req.Address) {
+	if req.Address != nil && !meterimportdom.ValidAddress(*req.Address) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "address is host:port", "address")
 		return
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/invoice"
+	invoicedom "github.com/voltflow/voltflow/domain/invoice"
 	invoicestore "github.com/voltflow/voltflow/store/invoice"
-	"github.com/voltflow/voltflow/workflows/invoice"
+	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -39,9 +39,9 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, projectID, req.TransactionNo, map[string]any{"title": req.Title, "recharges": len(req.RechargeIDs)})
-	app := domain.Application{Title: strings.TrimSpace(req.Title), TaxID: strings.ToUpper(strings.TrimSpace(req.TaxID)), RechargeIDs: req.RechargeIDs}
+	app := invoicedom.Application{Title: strings.TrimSpace(req.Title), TaxID: strings.ToUpper(strings.TrimSpace(req.TaxID)), RechargeIDs: req.RechargeIDs}
 	if err := app.Validate(); err != nil {
-		field := map[error]string{domain.ErrTitle: "title", domain.ErrTaxID: "taxId"}[err]
+		field := map[error]string{invoicedom.ErrTitle: "title", invoicedom.ErrTaxID: "taxId"}[err]
 		if field == "" {
 			field = "rechargeIds"
 		}
@@ -60,12 +60,12 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 	id := uuid.NewString()
 	v, created, err := invoicestore.Apply(r.Context(), s.cfg.DB, invoicestore.Invoice{ID: id, ProjectID: projectID,
 		TransactionNo: req.TransactionNo, Title: app.Title, TaxID: app.TaxID, RechargeIDs: app.RechargeIDs,
-		WorkflowID: invoice.WorkflowID(id), CreatedBy: op.ID})
+		WorkflowID: invoicewf.WorkflowID(id), CreatedBy: op.ID})
 	switch {
-	case errors.Is(err, domain.ErrInvoiced):
+	case errors.Is(err, invoicedom.ErrInvoiced):
 		writeProblemField(w, http.StatusConflict, CodeAlreadyInvoiced, err.Error(), "rechargeIds")
 		return
-	case errors.Is(err, domain.ErrNotPaid):
+	case errors.Is(err, invoicedom.ErrNotPaid):
 		writeProblemField(w, http.StatusConflict, CodeNotInvoiceable, err.Error(), "rechargeIds")
 		return
 	case errors.Is(err, invoicestore.ErrUnknownRecharges):
@@ -79,9 +79,9 @@ func (s *Server) createInvoice(w http.ResponseWriter, r *http.Request) {
 		writeKeyReused(w, "transactionNo", req.TransactionNo, "invoice")
 		return
 	}
-	in := invoice.Input{InvoiceID: v.ID, ProjectID: v.ProjectID, ProjectCode: code, Title: v.Title, TaxID: v.TaxID,
+	in := invoicewf.Input{InvoiceID: v.ID, ProjectID: v.ProjectID, ProjectCode: code, Title: v.Title, TaxID: v.TaxID,
 		Amount: v.Amount, Lines: len(v.RechargeIDs)}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, v.WorkflowID, invoice.Kind, names.Attributes(code, invoice.Kind, v.Title, string(v.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, v.WorkflowID, invoicewf.Kind, names.Attributes(code, invoicewf.Kind, v.Title, string(v.Status)), in); err != nil {
 		s.log.Error("start invoice", "invoice", v.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the application is recorded; send the same request again to start it")
 		return
@@ -115,8 +115,8 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	status := r.URL.Query().Get("status")
-	switch domain.Status(status) {
-	case "", domain.PendingApproval, domain.Issued, domain.Rejected:
+	switch invoicedom.Status(status) {
+	case "", invoicedom.PendingApproval, invoicedom.Issued, invoicedom.Rejected:
 	default:
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be pending_approval, issued or rejected", "status")
 		return

@@ -18,9 +18,9 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/identifier"
-	domain "github.com/voltflow/voltflow/domain/metercmd"
-	cmdstore "github.com/voltflow/voltflow/store/metercmd"
-	"github.com/voltflow/voltflow/workflows/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
+	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -32,9 +32,9 @@ type meterCommandRequest struct {
 }
 
 type meterCommandAccepted struct {
-	ID         string        `json:"id"`
-	Status     domain.Status `json:"status"`
-	WorkflowID string        `json:"workflowId"`
+	ID         string             `json:"id"`
+	Status     metercmddom.Status `json:"status"`
+	WorkflowID string             `json:"workflowId"`
 }
 
 // idempotencyKey reads the optional Idempotency-Key header; it writes the
@@ -52,8 +52,8 @@ func idempotencyKey(w http.ResponseWriter, r *http.Request) (*string, bool) {
 	return &k, true
 }
 
-func parseCommand(w http.ResponseWriter, name string) (domain.Command, bool) {
-	c, err := domain.Parse(name)
+func parseCommand(w http.ResponseWriter, name string) (metercmddom.Command, bool) {
+	c, err := metercmddom.Parse(name)
 	if err != nil {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeUnknownCommand, err.Error(), "command")
 		return "", false
@@ -87,9 +87,9 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	c, created, err := cmdstore.CreateCommand(r.Context(), s.cfg.DB, cmdstore.Command{
+	c, created, err := metercmdstore.CreateCommand(r.Context(), s.cfg.DB, metercmdstore.Command{
 		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Command: string(cmd),
-		Args: cmdstore.ArgsOf(cmd), WorkflowID: metercmd.CommandWorkflowID(id), IdempotencyKey: key, CreatedBy: op.ID,
+		Args: metercmdstore.ArgsOf(cmd), WorkflowID: metercmdwf.CommandWorkflowID(id), IdempotencyKey: key, CreatedBy: op.ID,
 	})
 	if err != nil {
 		s.internal(w, r, err)
@@ -100,9 +100,9 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 			"Idempotency-Key was used for a different meter command", "Idempotency-Key")
 		return
 	}
-	in := metercmd.CommandInput{CommandID: c.ID, ProjectID: c.ProjectID, MeterID: c.MeterID, MeterNo: c.MeterNo,
+	in := metercmdwf.CommandInput{CommandID: c.ID, ProjectID: c.ProjectID, MeterID: c.MeterID, MeterNo: c.MeterNo,
 		Command: c.Command, DispatchWindow: s.cfg.DispatchWindow}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, metercmd.KindCommand, names.Attributes(m.projectCode, metercmd.KindCommand, c.MeterNo, string(domain.Pending)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, metercmdwf.KindCommand, names.Attributes(m.projectCode, metercmdwf.KindCommand, c.MeterNo, string(metercmddom.Pending)), in); err != nil {
 		s.log.Error("start meter command workflow", "command", c.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the command is recorded; send the same request with the same Idempotency-Key again to start it")
@@ -112,15 +112,15 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, cmdstore.GetCommand, cmdstore.ErrNotFound, "meter command not found")
+	getByID(s, w, r, metercmdstore.GetCommand, metercmdstore.ErrNotFound, "meter command not found")
 }
 
 // redispatchMeterCommand sends a failed single command again (an Update to
 // its workflow). Commands of a batch are re-dispatched with their batch.
 func (s *Server) redispatchMeterCommand(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	c, err := cmdstore.GetCommand(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdstore.ErrNotFound, "meter command not found") {
+	c, err := metercmdstore.GetCommand(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, metercmdstore.ErrNotFound, "meter command not found") {
 		return
 	}
 	setAudit(r, c.ProjectID, c.ID, map[string]any{"meterNo": c.MeterNo, "command": c.Command})
@@ -133,12 +133,12 @@ func (s *Server) redispatchMeterCommand(w http.ResponseWriter, r *http.Request) 
 			"the command belongs to batch "+*c.BatchID+"; re-dispatch the batch")
 		return
 	}
-	if c.Status != domain.Failed {
+	if c.Status != metercmddom.Failed {
 		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, "meter command is "+string(c.Status)+", not failed")
 		return
 	}
-	var status domain.Status
-	if !s.update(w, r, c.WorkflowID, metercmd.UpdateRedispatch, metercmd.Redispatch{OperatorID: op.ID, Roles: op.Grants[c.ProjectID]}, &status) {
+	var status metercmddom.Status
+	if !s.update(w, r, c.WorkflowID, metercmdwf.UpdateRedispatch, metercmdwf.Redispatch{OperatorID: op.ID, Roles: op.Grants[c.ProjectID]}, &status) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, meterCommandAccepted{ID: c.ID, Status: status, WorkflowID: c.WorkflowID})
@@ -150,11 +150,11 @@ type meterBatchRequest struct {
 }
 
 type meterBatchAccepted struct {
-	ID           string             `json:"id"`
-	Status       domain.BatchStatus `json:"status"`
-	Total        int                `json:"total"`
-	WorkflowID   string             `json:"workflowId"`
-	RedispatchOf *string            `json:"redispatchOf,omitempty"`
+	ID           string                  `json:"id"`
+	Status       metercmddom.BatchStatus `json:"status"`
+	Total        int                     `json:"total"`
+	WorkflowID   string                  `json:"workflowId"`
+	RedispatchOf *string                 `json:"redispatchOf,omitempty"`
 }
 
 type batchMeter struct {
@@ -217,13 +217,13 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256([]byte(string(cmd) + "\n" + strings.Join(sorted, "\n")))
 	hash := hex.EncodeToString(sum[:])
-	meters := make([]cmdstore.BatchMeter, len(ms))
+	meters := make([]metercmdstore.BatchMeter, len(ms))
 	for i, m := range ms {
-		meters[i] = cmdstore.BatchMeter{ID: m.id, MeterNo: m.meterNo}
+		meters[i] = metercmdstore.BatchMeter{ID: m.id, MeterNo: m.meterNo}
 	}
 	id := uuid.NewString()
-	b, created, err := cmdstore.CreateBatch(r.Context(), s.cfg.DB, cmdstore.Batch{ID: id, ProjectID: project, Command: string(cmd),
-		WorkflowID: metercmd.BatchWorkflowID(id), IdempotencyKey: key, RequestHash: hash, CreatedBy: op.ID}, meters)
+	b, created, err := metercmdstore.CreateBatch(r.Context(), s.cfg.DB, metercmdstore.Batch{ID: id, ProjectID: project, Command: string(cmd),
+		WorkflowID: metercmdwf.BatchWorkflowID(id), IdempotencyKey: key, RequestHash: hash, CreatedBy: op.ID}, meters)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -236,10 +236,10 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 	s.startBatch(w, r, b, ms[0].projectCode)
 }
 
-func (s *Server) startBatch(w http.ResponseWriter, r *http.Request, b cmdstore.Batch, projectCode string) {
-	in := metercmd.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, Command: b.Command, DispatchWindow: s.cfg.DispatchWindow}
+func (s *Server) startBatch(w http.ResponseWriter, r *http.Request, b metercmdstore.Batch, projectCode string) {
+	in := metercmdwf.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, Command: b.Command, DispatchWindow: s.cfg.DispatchWindow}
 	subject := fmt.Sprintf("%s x%d", b.Command, b.Total)
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, b.WorkflowID, metercmd.KindBatch, names.Attributes(projectCode, metercmd.KindBatch, subject, string(domain.BatchRunning)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, b.WorkflowID, metercmdwf.KindBatch, names.Attributes(projectCode, metercmdwf.KindBatch, subject, string(metercmddom.BatchRunning)), in); err != nil {
 		s.log.Error("start meter batch workflow", "batch", b.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the batch is recorded; send the same request again to start it")
@@ -281,9 +281,9 @@ func missing(want []string, found []batchMeter) string {
 }
 
 type meterBatchView struct {
-	cmdstore.Batch
-	Items      []cmdstore.Item `json:"items"`
-	NextCursor string          `json:"nextCursor,omitempty"`
+	metercmdstore.Batch
+	Items      []metercmdstore.Item `json:"items"`
+	NextCursor string               `json:"nextCursor,omitempty"`
 }
 
 // getMeterBatch is GET /meter-batches/{id}: totals and per-meter outcomes,
@@ -291,8 +291,8 @@ type meterBatchView struct {
 // up to 10,000, default 1,000, ?cursor=).
 func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	b, err := cmdstore.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdstore.ErrNotFound, "meter batch not found") {
+	b, err := metercmdstore.GetBatch(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, metercmdstore.ErrNotFound, "meter batch not found") {
 		return
 	}
 	q := r.URL.Query()
@@ -306,8 +306,8 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	status := q.Get("status")
-	switch domain.Status(status) {
-	case "", domain.Pending, domain.Dispatching, domain.Done, domain.Failed:
+	switch metercmddom.Status(status) {
+	case "", metercmddom.Pending, metercmddom.Dispatching, metercmddom.Done, metercmddom.Failed:
 	default:
 		writeProblem(w, http.StatusBadRequest, CodeMalformed, "status must be pending, dispatching, done or failed")
 		return
@@ -321,7 +321,7 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 		}
 		after = string(raw)
 	}
-	items, err := cmdstore.Items(r.Context(), s.cfg.DB, b.ID, status, after, limit)
+	items, err := metercmdstore.Items(r.Context(), s.cfg.DB, b.ID, status, after, limit)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -337,8 +337,8 @@ func (s *Server) getMeterBatch(w http.ResponseWriter, r *http.Request) {
 // over the meters that failed. Asking twice returns the same new batch.
 func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	orig, err := cmdstore.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-	if !s.found(w, r, err, cmdstore.ErrNotFound, "meter batch not found") {
+	orig, err := metercmdstore.GetBatch(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+	if !s.found(w, r, err, metercmdstore.ErrNotFound, "meter batch not found") {
 		return
 	}
 	setAudit(r, orig.ProjectID, orig.ID, map[string]any{"command": orig.Command, "failed": orig.Failed})
@@ -351,9 +351,9 @@ func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := uuid.NewString()
-	b, _, err := cmdstore.CreateRedispatch(r.Context(), s.cfg.DB, orig, cmdstore.Batch{ID: id,
-		WorkflowID: metercmd.BatchWorkflowID(id), CreatedBy: op.ID})
-	if errors.Is(err, cmdstore.ErrNothingToRedispatch) {
+	b, _, err := metercmdstore.CreateRedispatch(r.Context(), s.cfg.DB, orig, metercmdstore.Batch{ID: id,
+		WorkflowID: metercmdwf.BatchWorkflowID(id), CreatedBy: op.ID})
+	if errors.Is(err, metercmdstore.ErrNothingToRedispatch) {
 		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, "no meter of the batch failed")
 		return
 	}

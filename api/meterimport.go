@@ -16,9 +16,9 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/voltflow/voltflow/devices/profile"
-	"github.com/voltflow/voltflow/domain/meterimport"
-	importstore "github.com/voltflow/voltflow/store/meterimport"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
+	meterimportstore "github.com/voltflow/voltflow/store/meterimport"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 // CodeInvalidImport is a sheet with problems; nothing of it was stored.
@@ -32,8 +32,8 @@ const maxImportBytes = 64 << 20
 // problems, so the operator mends the sheet in one go.
 type importProblem struct {
 	Problem
-	ProblemCount int                   `json:"problemCount"`
-	Problems     []meterimport.Problem `json:"problems"`
+	ProblemCount int                      `json:"problemCount"`
+	Problems     []meterimportdom.Problem `json:"problems"`
 }
 
 // importMeters stores a sheet of gateways and meters (M2 bulk import):
@@ -91,19 +91,19 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	if err == nil && heading == nil {
 		err = errors.New("the sheet is empty")
 	}
-	var res importstore.Result
-	var problems importstore.Problems
+	var res meterimportstore.Result
+	var problems meterimportstore.Problems
 	if err == nil {
 		profiles := profile.Names()
-		cols, bad := meterimport.ReadHeading(heading, func(name string) bool { return slices.Contains(profiles, name) })
+		cols, bad := meterimportdom.ReadHeading(heading, func(name string) bool { return slices.Contains(profiles, name) })
 		if len(bad) > 0 {
-			problems = importstore.Problems{Count: len(bad), List: bad}
+			problems = meterimportstore.Problems{Count: len(bad), List: bad}
 		} else {
-			res, problems, err = importstore.Apply(r.Context(), s.cfg.DB, pid, cols, next, dryRun)
+			res, problems, err = meterimportstore.Apply(r.Context(), s.cfg.DB, pid, cols, next, dryRun)
 		}
 	}
 	var tooLarge *http.MaxBytesError
-	var unreadable *importstore.ReadError
+	var unreadable *meterimportstore.ReadError
 	switch {
 	case errors.As(err, &tooLarge):
 		writeProblem(w, http.StatusRequestEntityTooLarge, CodeMalformed,
@@ -196,12 +196,12 @@ func (s *Server) ensureSweeps(r *http.Request, projectID string) {
 	if s.cfg.Temporal == nil {
 		return
 	}
-	p := sweep.Project{ID: projectID, Code: chi.URLParam(r, "project")}
-	created, err := sweep.CreateSchedule(r.Context(), s.cfg.Temporal, p, s.cfg.SweepInterval)
+	p := sweepwf.Project{ID: projectID, Code: chi.URLParam(r, "project")}
+	created, err := sweepwf.CreateSchedule(r.Context(), s.cfg.Temporal, p, s.cfg.SweepInterval)
 	switch {
 	case err != nil:
 		s.log.Warn("meter import: the project's sweep schedule is missing and could not be created", "project", p.Code, "error", err)
 	case created:
-		s.log.Info("meter import: sweep schedule created", "project", p.Code, "schedule", sweep.ScheduleID(p.Code))
+		s.log.Info("meter import: sweep schedule created", "project", p.Code, "schedule", sweepwf.ScheduleID(p.Code))
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 )
 
@@ -145,7 +145,7 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, r, err)
 			return
 		}
-		a.Balance = ledger.Display(ledger.Kind(a.Kind), raw)
+		a.Balance = ledgerdom.Display(ledgerdom.Kind(a.Kind), raw)
 		items = append(items, a)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})

@@ -15,7 +15,7 @@ import (
 	"github.com/voltflow/voltflow/domain/access"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 // readMeter is POST /api/v1/meters/{meterNo}/read: read the meter now
@@ -28,7 +28,7 @@ func (s *Server) readMeter(w http.ResponseWriter, r *http.Request) {
 	if !s.found(w, r, err, pgx.ErrNoRows, "meter "+meterNo+" not found") {
 		return
 	}
-	workflowID := sweep.MeterReadWorkflowID(m.meterNo, uuid.NewString())
+	workflowID := sweepwf.MeterReadWorkflowID(m.meterNo, uuid.NewString())
 	setAudit(r, m.projectID, m.meterNo, map[string]any{"workflowId": workflowID})
 
 	// The read itself is milliseconds; the margin covers a slow or timing
@@ -37,8 +37,8 @@ func (s *Server) readMeter(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	run, err := s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflowID, TaskQueue: names.MainQueue, WorkflowExecutionTimeout: time.Minute,
-		TypedSearchAttributes: names.Attributes(m.projectCode, sweep.KindMeterRead, m.meterNo, "reading"),
-	}, sweep.KindMeterRead, sweep.MeterReadInput{ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo})
+		TypedSearchAttributes: names.Attributes(m.projectCode, sweepwf.KindMeterRead, m.meterNo, "reading"),
+	}, sweepwf.KindMeterRead, sweepwf.MeterReadInput{ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo})
 	if err != nil {
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "start the read: "+err.Error())
 		return

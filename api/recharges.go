@@ -15,12 +15,12 @@ import (
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/recharge"
+	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 )
 
 type rechargeRequest struct {
@@ -60,18 +60,18 @@ func (a jsonRawAmount) parse(w http.ResponseWriter) (money.Amount, bool) {
 func writeValidationProblem(w http.ResponseWriter, err error) {
 	code, field := CodeInvalidField, "transactionNo"
 	switch {
-	case errors.Is(err, domain.ErrAmountNotPositive), errors.Is(err, domain.ErrAmountTooLarge):
+	case errors.Is(err, rechargedom.ErrAmountNotPositive), errors.Is(err, rechargedom.ErrAmountTooLarge):
 		code, field = CodeInvalidAmount, "amount"
-	case errors.Is(err, domain.ErrMeterNo):
+	case errors.Is(err, rechargedom.ErrMeterNo):
 		field = "meterNo"
 	}
 	writeProblemField(w, http.StatusUnprocessableEntity, code, err.Error(), field)
 }
 
 type rechargeCreated struct {
-	ID         string        `json:"id"`
-	Status     domain.Status `json:"status"`
-	WorkflowID string        `json:"workflowId"`
+	ID         string             `json:"id"`
+	Status     rechargedom.Status `json:"status"`
+	WorkflowID string             `json:"workflowId"`
 }
 
 // moneyRequest is the intake every sale or refund of a meter shares: the
@@ -111,29 +111,29 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.refuseClosed(w, r, m) {
 		return
 	}
-	policy := domain.DefaultPolicy()
+	policy := rechargedom.DefaultPolicy()
 	policy.AutoApproveUpTo = m.autoApproveUpTo
-	want := domain.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}
+	want := rechargedom.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}
 	if err := policy.Validate(want); err != nil {
 		writeValidationProblem(w, err)
 		return
 	}
 	id := uuid.NewString()
 	needs := policy.NeedsApproval(amount)
-	status := domain.Approved
+	status := rechargedom.Approved
 	if needs {
-		status = domain.PendingApproval
+		status = rechargedom.PendingApproval
 	}
 	rec, created, err := rechargestore.Create(r.Context(), s.cfg.DB, rechargestore.Recharge{
 		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Amount: amount,
 		TransactionNo: req.TransactionNo, Status: status, NeedsApproval: needs,
-		WorkflowID: recharge.WorkflowID(id), CreatedBy: op.ID,
+		WorkflowID: rechargewf.WorkflowID(id), CreatedBy: op.ID,
 	})
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	if !created && !domain.SameRequest(want, domain.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: rec.TransactionNo}) {
+	if !created && !rechargedom.SameRequest(want, rechargedom.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: rec.TransactionNo}) {
 		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
 		return
 	}
@@ -149,13 +149,13 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, projectCode string) error {
-	in := recharge.Input{RechargeID: rec.ID, ProjectID: rec.ProjectID, ProjectCode: projectCode, MeterID: rec.MeterID,
+	in := rechargewf.Input{RechargeID: rec.ID, ProjectID: rec.ProjectID, ProjectCode: projectCode, MeterID: rec.MeterID,
 		MeterNo: rec.MeterNo, Amount: rec.Amount, NeedsApproval: rec.NeedsApproval, DispatchWindow: s.cfg.DispatchWindow}
 	// A platform-side meter's sale goes to its wallet, not into the meter.
 	if err := s.cfg.DB.QueryRow(ctx, `select prepaid_mode = 'platform' from meters where id=$1`, rec.MeterID).Scan(&in.Platform); err != nil {
 		return fmt.Errorf("prepaid mode of meter %s: %w", rec.MeterNo, err)
 	}
-	return names.StartOnce(ctx, s.cfg.Temporal, rec.WorkflowID, recharge.Kind, names.Attributes(projectCode, recharge.Kind, rec.MeterNo, string(rec.Status)), in)
+	return names.StartOnce(ctx, s.cfg.Temporal, rec.WorkflowID, rechargewf.Kind, names.Attributes(projectCode, rechargewf.Kind, rec.MeterNo, string(rec.Status)), in)
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
@@ -180,18 +180,18 @@ func (s *Server) redispatchRecharge(w http.ResponseWriter, r *http.Request) {
 
 // redispatch asks the workflow of a recharge or refund in dispatch_failed
 // to send it to the meter again.
-func (s *Server) redispatch(w http.ResponseWriter, r *http.Request, what, projectID, id, workflowID string, current domain.Status) {
+func (s *Server) redispatch(w http.ResponseWriter, r *http.Request, what, projectID, id, workflowID string, current rechargedom.Status) {
 	op := operatorFrom(r.Context())
 	setAudit(r, projectID, id, nil)
 	if !op.Grants.Can(projectID, access.Redispatch) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "re-dispatch needs the cashier or maintenance role")
 		return
 	}
-	if current != domain.DispatchFailed {
+	if current != rechargedom.DispatchFailed {
 		writeProblem(w, http.StatusConflict, CodeNotRedispatchable, what+" is "+string(current)+", not dispatch_failed")
 		return
 	}
-	var status domain.Status
+	var status rechargedom.Status
 	if !s.update(w, r, workflowID, delivery.UpdateRedispatch, delivery.Redispatch{OperatorID: op.ID, Roles: op.Grants[projectID]}, &status) {
 		return
 	}

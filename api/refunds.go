@@ -9,12 +9,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/recharge"
-	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/refund"
+	refundwf "github.com/voltflow/voltflow/workflows/refund"
 )
 
 // createRefund applies for a refund of a meter's balance (退电). It always
@@ -24,12 +24,12 @@ func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := domain.DefaultPolicy().Validate(domain.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}); err != nil {
+	if err := rechargedom.DefaultPolicy().Validate(rechargedom.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}); err != nil {
 		writeValidationProblem(w, err)
 		return
 	}
 	s.applyRefund(w, r, m, refundstore.Refund{MeterNo: m.meterNo, Amount: amount, TransactionNo: req.TransactionNo,
-		Kind: refunddomain.Refund})
+		Kind: refunddom.Refund})
 }
 
 type reverseRequest struct {
@@ -54,7 +54,7 @@ func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "applying for a reversal needs the cashier role")
 		return
 	}
-	if err := domain.DefaultPolicy().Validate(domain.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo}); err != nil {
+	if err := rechargedom.DefaultPolicy().Validate(rechargedom.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo}); err != nil {
 		writeValidationProblem(w, err)
 		return
 	}
@@ -62,7 +62,7 @@ func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "reason must be 1-500 characters", "reason")
 		return
 	}
-	if err := refunddomain.CheckReversible(rec.Status); err != nil {
+	if err := refunddom.CheckReversible(rec.Status); err != nil {
 		writeProblem(w, http.StatusConflict, CodeNotReversible, err.Error())
 		return
 	}
@@ -72,7 +72,7 @@ func (s *Server) reverseRecharge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.applyRefund(w, r, m, refundstore.Refund{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo,
-		Kind: refunddomain.Reversal, ReversesRechargeID: &rec.ID, Reason: req.Reason})
+		Kind: refunddom.Reversal, ReversesRechargeID: &rec.ID, Reason: req.Reason})
 }
 
 // applyRefund records the application (idempotent by transactionNo, checked
@@ -81,10 +81,10 @@ func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef,
 	op := operatorFrom(r.Context())
 	id := uuid.NewString()
 	want.ID, want.ProjectID, want.MeterID, want.CreatedBy = id, m.projectID, m.id, op.ID
-	want.Status, want.WorkflowID = domain.PendingApproval, refund.WorkflowID(id)
+	want.Status, want.WorkflowID = rechargedom.PendingApproval, refundwf.WorkflowID(id)
 	got, created, err := refundstore.Apply(r.Context(), s.cfg.DB, want)
 	switch {
-	case errors.Is(err, refunddomain.ErrExceedsBalance):
+	case errors.Is(err, refunddom.ErrExceedsBalance):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeRefundExceedsBalance, err.Error(), "amount")
 		return
 	case errors.Is(err, refundstore.ErrAlreadyReversed):
@@ -114,17 +114,17 @@ func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef,
 func sameRefund(a, b refundstore.Refund) bool {
 	same := func(x, y *string) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	return a.Kind == b.Kind && same(a.ReversesRechargeID, b.ReversesRechargeID) &&
-		domain.SameRequest(domain.Request{MeterNo: a.MeterNo, Amount: a.Amount, TransactionNo: a.TransactionNo},
-			domain.Request{MeterNo: b.MeterNo, Amount: b.Amount, TransactionNo: b.TransactionNo})
+		rechargedom.SameRequest(rechargedom.Request{MeterNo: a.MeterNo, Amount: a.Amount, TransactionNo: a.TransactionNo},
+			rechargedom.Request{MeterNo: b.MeterNo, Amount: b.Amount, TransactionNo: b.TransactionNo})
 }
 
 func (s *Server) startRefund(ctx context.Context, f refundstore.Refund, projectCode string) error {
-	in := refund.Input{RefundID: f.ID, ProjectID: f.ProjectID, ProjectCode: projectCode, MeterID: f.MeterID,
+	in := refundwf.Input{RefundID: f.ID, ProjectID: f.ProjectID, ProjectCode: projectCode, MeterID: f.MeterID,
 		MeterNo: f.MeterNo, Amount: f.Amount, Kind: f.Kind, Reason: f.Reason, DispatchWindow: s.cfg.DispatchWindow}
 	if f.ReversesRechargeID != nil {
 		in.ReversesRechargeID = *f.ReversesRechargeID
 	}
-	return names.StartOnce(ctx, s.cfg.Temporal, f.WorkflowID, refund.Kind, names.Attributes(projectCode, refund.Kind, f.MeterNo, string(f.Status)), in)
+	return names.StartOnce(ctx, s.cfg.Temporal, f.WorkflowID, refundwf.Kind, names.Attributes(projectCode, refundwf.Kind, f.MeterNo, string(f.Status)), in)
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/store/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 )
 
 // listSMS serves GET /api/v1/sms?limit=&cursor=&meterNo=: the SMS sent
@@ -22,11 +22,11 @@ func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, CodeMalformed, "bad cursor")
 		return
 	}
-	items, err := sms.List(r.Context(), s.cfg.DB, sms.Filter{Projects: nonNil(op.projectsFor(access.ViewData)),
+	items, err := smsstore.List(r.Context(), s.cfg.DB, smsstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)),
 		MeterNo: r.URL.Query().Get("meterNo"), Limit: p.limit, Before: p.before, BeforeID: p.beforeID})
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writePage(w, items, p.limit, func(last sms.Message) (time.Time, string) { return last.CreatedAt, last.ID })
+	writePage(w, items, p.limit, func(last smsstore.Message) (time.Time, string) { return last.CreatedAt, last.ID })
 }

@@ -13,10 +13,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/store/inbox"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
 	"github.com/voltflow/voltflow/workflows/approval"
-	"github.com/voltflow/voltflow/workflows/metercmd"
-	"github.com/voltflow/voltflow/workflows/recharge"
+	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 )
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
@@ -26,10 +26,10 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := inbox.Filter{Projects: op.projectsFor(access.ViewData), Status: q.Get("status"), Limit: p.limit,
+	f := inboxstore.Filter{Projects: op.projectsFor(access.ViewData), Status: q.Get("status"), Limit: p.limit,
 		Before: p.before, BeforeID: p.beforeID}
 	switch f.Status {
-	case "", inbox.Pending, inbox.Approved, inbox.Rejected, inbox.Expired:
+	case "", inboxstore.Pending, inboxstore.Approved, inboxstore.Rejected, inboxstore.Expired:
 	default:
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be pending, approved, rejected or expired", "status")
 		return
@@ -44,12 +44,12 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	if project := q.Get("project"); project != "" {
 		f.Projects = filterProjects(f.Projects, project)
 	}
-	items, err := inbox.List(r.Context(), s.cfg.DB, f)
+	items, err := inboxstore.List(r.Context(), s.cfg.DB, f)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writePage(w, items, p.limit, func(last inbox.Task) (time.Time, string) { return last.CreatedAt, last.ID })
+	writePage(w, items, p.limit, func(last inboxstore.Task) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 
 func filterProjects(ps []string, want string) []string {
@@ -62,7 +62,7 @@ func filterProjects(ps []string, want string) []string {
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, inbox.Get, inbox.ErrNotFound, "task not found")
+	getByID(s, w, r, inboxstore.Get, inboxstore.ErrNotFound, "task not found")
 }
 
 type decisionRequest struct {
@@ -82,16 +82,16 @@ func (s *Server) decide(approve bool) http.HandlerFunc {
 			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "comment longer than 2000 characters", "comment")
 			return
 		}
-		t, err := inbox.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
-		if !s.found(w, r, err, inbox.ErrNotFound, "task not found") {
+		t, err := inboxstore.Get(r.Context(), s.cfg.DB, op.Grants.Projects(), chi.URLParam(r, "id"))
+		if !s.found(w, r, err, inboxstore.ErrNotFound, "task not found") {
 			return
 		}
 		setAudit(r, t.ProjectID, t.ID, map[string]any{"approve": approve, "comment": req.Comment, "workflowId": t.WorkflowID})
-		if t.Status != inbox.Pending {
+		if t.Status != inboxstore.Pending {
 			writeProblem(w, http.StatusConflict, CodeTaskDecided, "task is "+t.Status)
 			return
 		}
-		var decided inbox.Task
+		var decided inboxstore.Task
 		if !s.update(w, r, t.WorkflowID, approval.UpdateDecide, approval.Decision{
 			TaskID: t.ID, Approve: approve, Comment: req.Comment, OperatorID: op.ID, OperatorName: op.Username,
 			Roles: op.Grants[t.ProjectID], Deadline: time.Now().Add(s.cfg.UpdateTimeout),
@@ -116,7 +116,7 @@ func updateProblem(ctx context.Context, err error) (int, string) {
 		return http.StatusForbidden, CodeForbidden
 	case msg == approval.ErrAlreadyDecided.Error(), msg == approval.ErrUnknownTask.Error():
 		return http.StatusConflict, CodeTaskDecided
-	case msg == recharge.ErrNotRedispatched.Error(), msg == metercmd.ErrNotRedispatched.Error():
+	case msg == rechargewf.ErrNotRedispatched.Error(), msg == metercmdwf.ErrNotRedispatched.Error():
 		return http.StatusConflict, CodeNotRedispatchable
 	case errors.As(err, &notFound), strings.Contains(msg, "workflow execution already completed"):
 		return http.StatusConflict, CodeTaskDecided

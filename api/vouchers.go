@@ -14,12 +14,12 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 	voucherstore "github.com/voltflow/voltflow/store/voucher"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/voucher"
+	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 )
 
 // Vouchers (代金券, F5): a cashier applies for a batch, an approver reviews it
@@ -140,7 +140,7 @@ func (s *Server) createIssuingGroup(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name must be 1-100 characters", "name")
 		return
 	}
-	if len(req.CustomerIDs) == 0 || len(req.CustomerIDs) > domain.MaxQuantity {
+	if len(req.CustomerIDs) == 0 || len(req.CustomerIDs) > voucherdom.MaxQuantity {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "customerIds names 1..10000 customers", "customerIds")
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	app := domain.Application{Name: strings.TrimSpace(req.Name), FaceValue: face, Quantity: req.Quantity, ExpiresAt: req.ExpiresAt}
+	app := voucherdom.Application{Name: strings.TrimSpace(req.Name), FaceValue: face, Quantity: req.Quantity, ExpiresAt: req.ExpiresAt}
 	if err := app.Validate(time.Now()); err != nil {
 		writeVoucherProblem(w, err)
 		return
@@ -236,7 +236,7 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	id := uuid.NewString()
 	b, created, err := voucherstore.CreateBatch(r.Context(), s.cfg.DB, voucherstore.Batch{ID: id, ProjectID: projectID,
 		TransactionNo: req.TransactionNo, Name: app.Name, FaceValue: face, Quantity: app.Quantity, ExpiresAt: app.ExpiresAt,
-		Status: domain.PendingApproval, WorkflowID: voucher.BatchWorkflowID(id), CreatedBy: op.ID})
+		Status: voucherdom.PendingApproval, WorkflowID: voucherwf.BatchWorkflowID(id), CreatedBy: op.ID})
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -245,9 +245,9 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		writeKeyReused(w, "transactionNo", req.TransactionNo, "batch")
 		return
 	}
-	in := voucher.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, ProjectCode: code, Name: b.Name, FaceValue: b.FaceValue,
+	in := voucherwf.BatchInput{BatchID: b.ID, ProjectID: b.ProjectID, ProjectCode: code, Name: b.Name, FaceValue: b.FaceValue,
 		Quantity: b.Quantity, ExpiresAt: b.ExpiresAt}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, b.WorkflowID, voucher.KindBatch, names.Attributes(code, voucher.KindBatch, b.Name, string(b.Status)), in); err != nil {
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, b.WorkflowID, voucherwf.KindBatch, names.Attributes(code, voucherwf.KindBatch, b.Name, string(b.Status)), in); err != nil {
 		s.log.Error("start voucher batch", "batch", b.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the application is recorded; send the same request again to start it")
 		return
@@ -289,23 +289,23 @@ func amountField(w http.ResponseWriter, raw jsonRawAmount, field string) (money.
 // writeVoucherProblem answers a refusal of domain/voucher's rules.
 func writeVoucherProblem(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, domain.ErrName):
+	case errors.Is(err, voucherdom.ErrName):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "name")
-	case errors.Is(err, domain.ErrFaceValue):
+	case errors.Is(err, voucherdom.ErrFaceValue):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, err.Error(), "faceValue")
-	case errors.Is(err, domain.ErrQuantity):
+	case errors.Is(err, voucherdom.ErrQuantity):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "quantity")
-	case errors.Is(err, domain.ErrExpiry):
+	case errors.Is(err, voucherdom.ErrExpiry):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "expiresAt")
-	case errors.Is(err, domain.ErrNoRecipients), errors.Is(err, domain.ErrTooMany):
+	case errors.Is(err, voucherdom.ErrNoRecipients), errors.Is(err, voucherdom.ErrTooMany):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "customerIds")
-	case errors.Is(err, domain.ErrNotIssuable):
+	case errors.Is(err, voucherdom.ErrNotIssuable):
 		writeProblem(w, http.StatusConflict, CodeNotIssuable, err.Error())
-	case errors.Is(err, domain.ErrNotRedeemable):
+	case errors.Is(err, voucherdom.ErrNotRedeemable):
 		writeProblem(w, http.StatusConflict, CodeNotRedeemable, err.Error())
-	case errors.Is(err, domain.ErrExceedsValue), errors.Is(err, domain.ErrExceedsSale):
+	case errors.Is(err, voucherdom.ErrExceedsValue), errors.Is(err, voucherdom.ErrExceedsSale):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeVoucherExceeded, err.Error(), "amount")
-	case errors.Is(err, domain.ErrNotVoidable):
+	case errors.Is(err, voucherdom.ErrNotVoidable):
 		writeProblem(w, http.StatusConflict, CodeNotVoidable, err.Error())
 	default:
 		writeProblem(w, http.StatusInternalServerError, CodeInternal, err.Error())
@@ -362,12 +362,12 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if err := domain.CheckIssuance(b.Status, b.Quantity, len(ids)); err != nil {
+	if err := voucherdom.CheckIssuance(b.Status, b.Quantity, len(ids)); err != nil {
 		writeVoucherProblem(w, err)
 		return
 	}
-	var status domain.BatchStatus
-	if !s.voucherUpdate(w, r, b.WorkflowID, voucher.Issue{CustomerIDs: ids, GroupID: req.GroupID, OperatorID: op.ID,
+	var status voucherdom.BatchStatus
+	if !s.voucherUpdate(w, r, b.WorkflowID, voucherwf.Issue{CustomerIDs: ids, GroupID: req.GroupID, OperatorID: op.ID,
 		Roles: op.Grants[b.ProjectID]}, &status) {
 		return
 	}
@@ -377,13 +377,13 @@ func (s *Server) issueVoucherBatch(w http.ResponseWriter, r *http.Request) {
 // voucherUpdate sends the issue Update. The batch's projection turns
 // approved a moment before its workflow does, so a "not approved" answer is
 // asked again shortly (a refused Update leaves no trace in history).
-func (s *Server) voucherUpdate(w http.ResponseWriter, r *http.Request, workflowID string, arg voucher.Issue, result any) bool {
+func (s *Server) voucherUpdate(w http.ResponseWriter, r *http.Request, workflowID string, arg voucherwf.Issue, result any) bool {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UpdateTimeout)
 	defer cancel()
 	var err error
 	for attempt := 1; ; attempt++ {
 		var h client.WorkflowUpdateHandle
-		h, err = s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: voucher.UpdateIssue,
+		h, err = s.cfg.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: voucherwf.UpdateIssue,
 			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
 		if err == nil {
 			err = h.Get(ctx, result)
@@ -392,7 +392,7 @@ func (s *Server) voucherUpdate(w http.ResponseWriter, r *http.Request, workflowI
 		if err != nil {
 			msg = updateDetail(err)
 		}
-		if err == nil || !strings.Contains(msg, "batch is "+string(domain.PendingApproval)) || attempt == 40 {
+		if err == nil || !strings.Contains(msg, "batch is "+string(voucherdom.PendingApproval)) || attempt == 40 {
 			break
 		}
 		select {
@@ -407,9 +407,9 @@ func (s *Server) voucherUpdate(w http.ResponseWriter, r *http.Request, workflowI
 	switch {
 	case msg == approval.ErrNotYourRole.Error():
 		writeProblem(w, http.StatusForbidden, CodeForbidden, msg)
-	case strings.Contains(msg, domain.ErrNotIssuable.Error()):
+	case strings.Contains(msg, voucherdom.ErrNotIssuable.Error()):
 		writeProblem(w, http.StatusConflict, CodeNotIssuable, msg)
-	case strings.Contains(msg, domain.ErrTooMany.Error()), strings.Contains(msg, domain.ErrNoRecipients.Error()):
+	case strings.Contains(msg, voucherdom.ErrTooMany.Error()), strings.Contains(msg, voucherdom.ErrNoRecipients.Error()):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, msg, "customerIds")
 	default:
 		status, code := updateProblem(ctx, err)
@@ -480,7 +480,7 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "recharge not found", "rechargeId")
 	case errors.Is(err, voucherstore.ErrRechargeNotPaid), errors.Is(err, voucherstore.ErrWalletShort):
 		writeProblem(w, http.StatusConflict, CodeNotRedeemable, err.Error())
-	case errors.Is(err, domain.ErrNotRedeemable), errors.Is(err, domain.ErrExceedsValue), errors.Is(err, domain.ErrExceedsSale):
+	case errors.Is(err, voucherdom.ErrNotRedeemable), errors.Is(err, voucherdom.ErrExceedsValue), errors.Is(err, voucherdom.ErrExceedsSale):
 		writeVoucherProblem(w, err)
 	case err != nil:
 		s.internal(w, r, err)
@@ -517,20 +517,20 @@ func (s *Server) voidVoucher(w http.ResponseWriter, r *http.Request) {
 	}
 	id := uuid.NewString()
 	d, err := voucherstore.ApplyVoid(r.Context(), s.cfg.DB, voucherstore.Void{ID: id, ProjectID: v.ProjectID, VoucherID: v.ID,
-		Reason: strings.TrimSpace(req.Reason), WorkflowID: voucher.VoidWorkflowID(id), CreatedBy: op.ID})
+		Reason: strings.TrimSpace(req.Reason), WorkflowID: voucherwf.VoidWorkflowID(id), CreatedBy: op.ID})
 	switch {
 	case errors.Is(err, voucherstore.ErrVoidUnderWay):
 		writeProblem(w, http.StatusConflict, CodeVoidUnderWay, err.Error())
 		return
-	case errors.Is(err, domain.ErrNotVoidable):
+	case errors.Is(err, voucherdom.ErrNotVoidable):
 		writeVoucherProblem(w, err)
 		return
 	case err != nil:
 		s.internal(w, r, err)
 		return
 	}
-	in := voucher.VoidInput{VoidID: d.ID, ProjectID: d.ProjectID, ProjectCode: code, VoucherNo: d.VoucherNo, Reason: d.Reason}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, d.WorkflowID, voucher.KindVoid, names.Attributes(code, voucher.KindVoid, d.VoucherNo, string(d.Status)), in); err != nil {
+	in := voucherwf.VoidInput{VoidID: d.ID, ProjectID: d.ProjectID, ProjectCode: code, VoucherNo: d.VoucherNo, Reason: d.Reason}
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, d.WorkflowID, voucherwf.KindVoid, names.Attributes(code, voucherwf.KindVoid, d.VoucherNo, string(d.Status)), in); err != nil {
 		s.log.Error("start voucher void", "void", d.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the void application is recorded but its review did not start")
 		return

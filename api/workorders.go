@@ -10,10 +10,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domainwo "github.com/voltflow/voltflow/domain/workorder"
+	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/store/report"
-	wostore "github.com/voltflow/voltflow/store/workorder"
-	"github.com/voltflow/voltflow/workflows/workorder"
+	workorderstore "github.com/voltflow/voltflow/store/workorder"
+	workorderwf "github.com/voltflow/voltflow/workflows/workorder"
 )
 
 // Work orders (运维工单) and the O&M views:
@@ -46,10 +46,10 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := wostore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"),
+	f := workorderstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"),
 		ChargePointID: q.Get("chargePointId"), AssigneeID: q.Get("assigneeId"), Limit: p.limit, Before: p.before, BeforeID: p.beforeID}
 	switch f.Status {
-	case "", "active", domainwo.Open, domainwo.Acknowledged, domainwo.Closed:
+	case "", "active", workorderdom.Open, workorderdom.Acknowledged, workorderdom.Closed:
 	default:
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be open, acknowledged, closed or active", "status")
 		return
@@ -60,22 +60,22 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	items, err := wostore.List(r.Context(), s.cfg.DB, f)
+	items, err := workorderstore.List(r.Context(), s.cfg.DB, f)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writePage(w, items, p.limit, func(last wostore.WorkOrder) (time.Time, string) { return last.OpenedAt, last.ID })
+	writePage(w, items, p.limit, func(last workorderstore.WorkOrder) (time.Time, string) { return last.OpenedAt, last.ID })
 }
 
-func (s *Server) findWorkOrder(w http.ResponseWriter, r *http.Request, projects []string) (wostore.WorkOrder, bool) {
+func (s *Server) findWorkOrder(w http.ResponseWriter, r *http.Request, projects []string) (workorderstore.WorkOrder, bool) {
 	id := chi.URLParam(r, "id")
 	if _, err := uuid.Parse(id); err != nil {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "work order not found")
-		return wostore.WorkOrder{}, false
+		return workorderstore.WorkOrder{}, false
 	}
-	o, err := wostore.Get(r.Context(), s.cfg.DB, nonNil(projects), id)
-	if !s.found(w, r, err, wostore.ErrNotFound, "work order not found") {
+	o, err := workorderstore.Get(r.Context(), s.cfg.DB, nonNil(projects), id)
+	if !s.found(w, r, err, workorderstore.ErrNotFound, "work order not found") {
 		return o, false
 	}
 	return o, true
@@ -104,8 +104,8 @@ func (s *Server) ackWorkOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "note longer than 2000 characters", "note")
 		return
 	}
-	s.workOrderUpdate(w, r, workorder.UpdateAck, func(op *Operator, o wostore.WorkOrder) any {
-		return workorder.Ack{WorkOrderID: o.ID, OperatorID: op.ID, Roles: op.Grants[o.ProjectID], Note: req.Note}
+	s.workOrderUpdate(w, r, workorderwf.UpdateAck, func(op *Operator, o workorderstore.WorkOrder) any {
+		return workorderwf.Ack{WorkOrderID: o.ID, OperatorID: op.ID, Roles: op.Grants[o.ProjectID], Note: req.Note}
 	}, map[string]any{"note": req.Note})
 }
 
@@ -122,14 +122,14 @@ func (s *Server) resolveWorkOrder(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "resolution longer than 2000 characters", "resolution")
 		return
 	}
-	s.workOrderUpdate(w, r, workorder.UpdateResolve, func(op *Operator, o wostore.WorkOrder) any {
-		return workorder.Resolve{WorkOrderID: o.ID, OperatorID: op.ID, Roles: op.Grants[o.ProjectID], Resolution: req.Resolution}
+	s.workOrderUpdate(w, r, workorderwf.UpdateResolve, func(op *Operator, o workorderstore.WorkOrder) any {
+		return workorderwf.Resolve{WorkOrderID: o.ID, OperatorID: op.ID, Roles: op.Grants[o.ProjectID], Resolution: req.Resolution}
 	}, map[string]any{"resolution": req.Resolution})
 }
 
 // workOrderUpdate checks role and state, sends the Update to the order's
 // workflow and answers the order as it is afterwards.
-func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name string, arg func(*Operator, wostore.WorkOrder) any, detail map[string]any) {
+func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name string, arg func(*Operator, workorderstore.WorkOrder) any, detail map[string]any) {
 	op := operatorFrom(r.Context())
 	o, ok := s.findWorkOrder(w, r, op.Grants.Projects())
 	if !ok {
@@ -142,10 +142,10 @@ func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name st
 		return
 	}
 	switch {
-	case o.Status == domainwo.Closed:
+	case o.Status == workorderdom.Closed:
 		writeProblem(w, http.StatusConflict, CodeWorkOrderClosed, "work order is closed")
 		return
-	case name == workorder.UpdateAck && o.Status == domainwo.Acknowledged:
+	case name == workorderwf.UpdateAck && o.Status == workorderdom.Acknowledged:
 		writeProblem(w, http.StatusConflict, CodeWorkOrderAcknowledged, "work order already acknowledged")
 		return
 	}
@@ -158,13 +158,13 @@ func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name st
 	}
 	if err != nil {
 		switch updateDetail(err) {
-		case workorder.ErrClosed.Error():
+		case workorderwf.ErrClosed.Error():
 			writeProblem(w, http.StatusConflict, CodeWorkOrderClosed, "work order is closed")
-		case workorder.ErrAcknowledged.Error():
+		case workorderwf.ErrAcknowledged.Error():
 			writeProblem(w, http.StatusConflict, CodeWorkOrderAcknowledged, "work order already acknowledged")
-		case workorder.ErrNotMaintenance.Error():
+		case workorderwf.ErrNotMaintenance.Error():
 			writeProblem(w, http.StatusForbidden, CodeForbidden, err.Error())
-		case workorder.ErrEmptyResolution.Error():
+		case workorderwf.ErrEmptyResolution.Error():
 			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "resolution is required", "resolution")
 		default:
 			status, code := updateProblem(ctx, err)
@@ -179,7 +179,7 @@ func (s *Server) workOrderUpdate(w http.ResponseWriter, r *http.Request, name st
 		}
 		return
 	}
-	o, err = wostore.Get(r.Context(), s.cfg.DB, []string{o.ProjectID}, o.ID)
+	o, err = workorderstore.Get(r.Context(), s.cfg.DB, []string{o.ProjectID}, o.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -199,33 +199,33 @@ func (s *Server) omView(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch name {
 	case "failure-records", "concentrator-offline":
-		f := wostore.FaultFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId")}
+		f := workorderstore.FaultFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId")}
 		if f.Period, err = optionalPeriod(r); err != nil {
 			writeBad(w, err)
 			return
 		}
 		if name == "failure-records" {
-			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.FailureRecord) error) error {
-				return wostore.FailureRecords(ctx, s.cfg.DB, f, p, fn)
+			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(workorderstore.FailureRecord) error) error {
+				return workorderstore.FailureRecords(ctx, s.cfg.DB, f, p, fn)
 			}, nil)
 		} else {
-			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.OfflineRecord) error) error {
-				return wostore.ConcentratorOffline(ctx, s.cfg.DB, f, p, fn)
+			err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(workorderstore.OfflineRecord) error) error {
+				return workorderstore.ConcentratorOffline(ctx, s.cfg.DB, f, p, fn)
 			}, nil)
 		}
 	case "terminal-status":
-		f := wostore.TerminalFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId"), StationID: q.Get("stationId")}
-		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.TerminalStatus) error) error {
-			return wostore.TerminalStatuses(ctx, s.cfg.DB, f, p, fn)
+		f := workorderstore.TerminalFilter{Projects: rq.projects, ChargePointID: q.Get("chargePointId"), StationID: q.Get("stationId")}
+		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(workorderstore.TerminalStatus) error) error {
+			return workorderstore.TerminalStatuses(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	case "station-failure-rate":
-		f := wostore.RateFilter{Projects: rq.projects}
+		f := workorderstore.RateFilter{Projects: rq.projects}
 		if f.Period, err = period(r, true); err != nil {
 			writeBad(w, err)
 			return
 		}
-		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(wostore.StationFailureRate) error) error {
-			return wostore.StationFailureRates(ctx, s.cfg.DB, f, p, fn)
+		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(workorderstore.StationFailureRate) error) error {
+			return workorderstore.StationFailureRates(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	default:
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no O&M view "+name)

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	"github.com/voltflow/voltflow/workflows"
 )
@@ -85,7 +85,7 @@ func TestWorkflowsDoNotImportActivities(t *testing.T) {
 func TestExecutedActivitiesAreRegistered(t *testing.T) {
 	reg := &activityNames{names: map[string]bool{}}
 	workflows.RegisterMain(reg, nil)
-	workflows.RegisterDevicesWithHooks(reg, nil, nil, workflows.DeviceHooks{Billing: &billingacts.Activities{}})
+	workflows.RegisterDevicesWithHooks(reg, nil, nil, workflows.DeviceHooks{Billing: &platformbillingacts.Activities{}})
 	workflows.RegisterAlarms(reg, nil, &smsacts.Activities{})
 	workflows.RegisterAlarmConditions(reg, nil)
 	workflows.RegisterInterconnect(reg, nil)

@@ -11,59 +11,59 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
-	billingacts "github.com/voltflow/voltflow/activities/billing"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
-	"github.com/voltflow/voltflow/activities/chargercmd"
-	"github.com/voltflow/voltflow/activities/charging"
+	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
 	closingacts "github.com/voltflow/voltflow/activities/closing"
 	creditacts "github.com/voltflow/voltflow/activities/credit"
 	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
-	"github.com/voltflow/voltflow/activities/inbox"
+	inboxacts "github.com/voltflow/voltflow/activities/inbox"
 	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
-	"github.com/voltflow/voltflow/activities/mail"
+	mailacts "github.com/voltflow/voltflow/activities/mail"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
-	"github.com/voltflow/voltflow/activities/meters"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
 	workorderacts "github.com/voltflow/voltflow/activities/workorder"
-	domainworkorder "github.com/voltflow/voltflow/domain/workorder"
+	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/workflows/alarm"
-	"github.com/voltflow/voltflow/workflows/chargeorder"
-	"github.com/voltflow/voltflow/workflows/closing"
-	"github.com/voltflow/voltflow/workflows/credit"
-	"github.com/voltflow/voltflow/workflows/dispatch"
+	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
+	closingwf "github.com/voltflow/voltflow/workflows/closing"
+	creditwf "github.com/voltflow/voltflow/workflows/credit"
+	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
-	"github.com/voltflow/voltflow/workflows/invoice"
-	"github.com/voltflow/voltflow/workflows/metercmd"
-	"github.com/voltflow/voltflow/workflows/recharge"
-	"github.com/voltflow/voltflow/workflows/refund"
-	"github.com/voltflow/voltflow/workflows/sweep"
-	"github.com/voltflow/voltflow/workflows/voucher"
-	"github.com/voltflow/voltflow/workflows/workorder"
+	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
+	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
+	refundwf "github.com/voltflow/voltflow/workflows/refund"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
+	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
+	workorderwf "github.com/voltflow/voltflow/workflows/workorder"
 )
 
 // RegisterMain registers business workflows and their database activities
 // (task queue voltflow-main).
 func RegisterMain(w worker.Registry, db *store.DB) {
-	w.RegisterWorkflowWithOptions(recharge.Workflow, workflow.RegisterOptions{Name: recharge.Kind})
-	w.RegisterWorkflowWithOptions(sweep.Workflow, workflow.RegisterOptions{Name: sweep.Kind})
-	w.RegisterWorkflowWithOptions(sweep.MeterRead, workflow.RegisterOptions{Name: sweep.KindMeterRead})
+	w.RegisterWorkflowWithOptions(rechargewf.Workflow, workflow.RegisterOptions{Name: rechargewf.Kind})
+	w.RegisterWorkflowWithOptions(sweepwf.Workflow, workflow.RegisterOptions{Name: sweepwf.Kind})
+	w.RegisterWorkflowWithOptions(sweepwf.MeterRead, workflow.RegisterOptions{Name: sweepwf.KindMeterRead})
 	w.RegisterActivity(&rechargeacts.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(refund.Workflow, workflow.RegisterOptions{Name: refund.Kind})
+	w.RegisterWorkflowWithOptions(refundwf.Workflow, workflow.RegisterOptions{Name: refundwf.Kind})
 	w.RegisterActivity(&refundacts.Activities{DB: db})
-	w.RegisterActivity(&inbox.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(metercmd.CommandWorkflow, workflow.RegisterOptions{Name: metercmd.KindCommand})
-	w.RegisterWorkflowWithOptions(metercmd.BatchWorkflow, workflow.RegisterOptions{Name: metercmd.KindBatch})
+	w.RegisterActivity(&inboxacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(metercmdwf.CommandWorkflow, workflow.RegisterOptions{Name: metercmdwf.KindCommand})
+	w.RegisterWorkflowWithOptions(metercmdwf.BatchWorkflow, workflow.RegisterOptions{Name: metercmdwf.KindBatch})
 	w.RegisterActivity(&metercmdacts.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(workorder.Workflow, workflow.RegisterOptions{Name: workorder.KindWorkflow})
+	w.RegisterWorkflowWithOptions(workorderwf.Workflow, workflow.RegisterOptions{Name: workorderwf.KindWorkflow})
 	w.RegisterActivity(&workorderacts.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(chargeorder.Workflow, workflow.RegisterOptions{Name: chargeorder.Kind})
-	w.RegisterWorkflowWithOptions(chargeorder.AppStart, workflow.RegisterOptions{Name: chargeorder.KindAppStart})
+	w.RegisterWorkflowWithOptions(chargeorderwf.Workflow, workflow.RegisterOptions{Name: chargeorderwf.Kind})
+	w.RegisterWorkflowWithOptions(chargeorderwf.AppStart, workflow.RegisterOptions{Name: chargeorderwf.KindAppStart})
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
 	RegisterFinance(w, db)
 	RegisterDispatch(w, db)
@@ -72,46 +72,46 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,
 // F5/F6/M4) on the main queue.
 func RegisterFinance(w worker.Registry, db *store.DB) {
-	w.RegisterWorkflowWithOptions(voucher.BatchWorkflow, workflow.RegisterOptions{Name: voucher.KindBatch})
-	w.RegisterWorkflowWithOptions(voucher.VoidWorkflow, workflow.RegisterOptions{Name: voucher.KindVoid})
+	w.RegisterWorkflowWithOptions(voucherwf.BatchWorkflow, workflow.RegisterOptions{Name: voucherwf.KindBatch})
+	w.RegisterWorkflowWithOptions(voucherwf.VoidWorkflow, workflow.RegisterOptions{Name: voucherwf.KindVoid})
 	w.RegisterActivity(&voucheracts.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(invoice.Workflow, workflow.RegisterOptions{Name: invoice.Kind})
+	w.RegisterWorkflowWithOptions(invoicewf.Workflow, workflow.RegisterOptions{Name: invoicewf.Kind})
 	w.RegisterActivity(&invoiceacts.Activities{DB: db})
-	w.RegisterWorkflowWithOptions(closing.Workflow, workflow.RegisterOptions{Name: closing.Kind})
+	w.RegisterWorkflowWithOptions(closingwf.Workflow, workflow.RegisterOptions{Name: closingwf.Kind})
 	w.RegisterActivity(&closingacts.Activities{DB: db})
 }
 
 // RegisterDispatch registers the charging dispatch plans (manual, timed,
 // smart) and their database activities (task queue voltflow-main).
 func RegisterDispatch(w worker.Registry, db *store.DB) {
-	w.RegisterWorkflowWithOptions(dispatch.CommandWorkflow, workflow.RegisterOptions{Name: dispatch.KindCommand})
-	w.RegisterWorkflowWithOptions(dispatch.TimedWorkflow, workflow.RegisterOptions{Name: dispatch.KindTimed})
-	w.RegisterWorkflowWithOptions(dispatch.SmartWorkflow, workflow.RegisterOptions{Name: dispatch.KindSmart})
+	w.RegisterWorkflowWithOptions(dispatchwf.CommandWorkflow, workflow.RegisterOptions{Name: dispatchwf.KindCommand})
+	w.RegisterWorkflowWithOptions(dispatchwf.TimedWorkflow, workflow.RegisterOptions{Name: dispatchwf.KindTimed})
+	w.RegisterWorkflowWithOptions(dispatchwf.SmartWorkflow, workflow.RegisterOptions{Name: dispatchwf.KindSmart})
 	w.RegisterActivity(&dispatchacts.Activities{DB: db})
 }
 
 // RegisterDevices registers device I/O activities (task queue voltflow-devices).
-func RegisterDevices(w worker.Registry, db *store.DB, gateways *meters.Gateways) {
+func RegisterDevices(w worker.Registry, db *store.DB, gateways *metersacts.Gateways) {
 	RegisterDevicesWithAlarms(w, db, gateways, nil)
 }
 
 // RegisterDevicesWithAlarms is RegisterDevices with the alarm hook told of
 // every reading the meter activities take (nil: no alarms).
-func RegisterDevicesWithAlarms(w worker.Registry, db *store.DB, gateways *meters.Gateways, alarms *alarm.Observer) {
+func RegisterDevicesWithAlarms(w worker.Registry, db *store.DB, gateways *metersacts.Gateways, alarms *alarmwf.Observer) {
 	RegisterDevicesWithHooks(w, db, gateways, DeviceHooks{Alarms: alarms})
 }
 
 // DeviceHooks are told of what the device activities record; nil fields
 // are off.
 type DeviceHooks struct {
-	Alarms *alarm.Observer
+	Alarms *alarmwf.Observer
 	// Billing prices the sweep's readings of platform-side meters (主站费控).
-	Billing *billingacts.Activities
+	Billing *platformbillingacts.Activities
 }
 
 // RegisterDevicesWithHooks is RegisterDevices with hooks.
-func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *meters.Gateways, h DeviceHooks) {
-	ma := &meters.Activities{DB: db, Gateways: gateways}
+func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *metersacts.Gateways, h DeviceHooks) {
+	ma := &metersacts.Activities{DB: db, Gateways: gateways}
 	sa := &sweepacts.Activities{DB: db, Gateways: gateways}
 	if h.Alarms != nil {
 		ma.Alarms, sa.Alarms = h.Alarms, h.Alarms
@@ -128,7 +128,7 @@ func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *meters.
 // RegisterAlarms registers the alarm workflows and the SMS and alarm-record
 // activities (task queue voltflow-main).
 func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) {
-	w.RegisterWorkflowWithOptions(alarm.LowBalance, workflow.RegisterOptions{Name: alarm.KindLowBalanceWorkflow})
+	w.RegisterWorkflowWithOptions(alarmwf.LowBalance, workflow.RegisterOptions{Name: alarmwf.KindLowBalanceWorkflow})
 	w.RegisterActivity(&alarmacts.Activities{DB: db})
 	w.RegisterActivity(texts)
 }
@@ -136,9 +136,9 @@ func RegisterAlarms(w worker.Registry, db *store.DB, texts *smsacts.Activities) 
 // RegisterAlarmConditions registers the condition alarms (static meter,
 // over-limit, trips, lost contact) and their scheduled scan, whose activity
 // needs the Temporal client (task queue voltflow-main).
-func RegisterAlarmConditions(w worker.Registry, scanner *alarm.Scanner) {
-	w.RegisterWorkflowWithOptions(alarm.Condition, workflow.RegisterOptions{Name: alarm.KindConditionWorkflow})
-	w.RegisterWorkflowWithOptions(alarm.Scan, workflow.RegisterOptions{Name: alarm.KindScanWorkflow})
+func RegisterAlarmConditions(w worker.Registry, scanner *alarmwf.Scanner) {
+	w.RegisterWorkflowWithOptions(alarmwf.Condition, workflow.RegisterOptions{Name: alarmwf.KindConditionWorkflow})
+	w.RegisterWorkflowWithOptions(alarmwf.Scan, workflow.RegisterOptions{Name: alarmwf.KindScanWorkflow})
 	w.RegisterActivity(scanner)
 }
 
@@ -155,18 +155,18 @@ func RegisterInterconnect(w worker.Registry, acts *push.Activities) {
 // RegisterChargers registers the activities that command chargers (task
 // queue voltflow-chargers, polled only by the process holding the OCPP
 // connections).
-func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmd.Commander) {
-	w.RegisterActivity(&chargercmd.Activities{DB: db, CS: cs})
+func RegisterChargers(w worker.Registry, db *store.DB, cs chargercmdacts.Commander) {
+	w.RegisterActivity(&chargercmdacts.Activities{DB: db, CS: cs})
 }
 
 // ChargerHooks are what the central system tells of transactions and
 // faults: each consumer (charging orders, work orders, the regulator's
 // alarm pushes) adds its hook here, so every process wires the same ones.
-func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
-	var h charging.Hooks
+func ChargerHooks(tc client.Client, log *slog.Logger) centralsystem.Hooks {
+	var h centralsystem.Hooks
 	_, _ = tc, log
-	h.Transaction = append(h.Transaction, chargeorder.Hook(tc, log))
-	h.Transaction = append(h.Transaction, dispatch.Hook(tc, log))
+	h.Transaction = append(h.Transaction, chargeorderwf.Hook(tc, log))
+	h.Transaction = append(h.Transaction, dispatchwf.Hook(tc, log))
 	if wo, err := workOrderHook(tc, log); err != nil {
 		log.Error("work orders off", "error", err)
 	} else {
@@ -178,20 +178,20 @@ func ChargerHooks(tc client.Client, log *slog.Logger) charging.Hooks {
 
 // workOrderHook opens work orders from charger faults and failed sessions
 // (configured by VOLTFLOW_WORKORDER_*).
-func workOrderHook(tc client.Client, log *slog.Logger) (*workorder.Hook, error) {
-	cfg, err := domainworkorder.ConfigFromEnv(os.Getenv)
+func workOrderHook(tc client.Client, log *slog.Logger) (*workorderwf.Hook, error) {
+	cfg, err := workorderdom.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return workorder.NewHook(tc, log, cfg), nil
+	return workorderwf.NewHook(tc, log, cfg), nil
 }
 
 // RegisterCredit registers the enterprise chains (enterprise-recharge,
 // credit-limit), the billing/<enterpriseId> cycles and their activities
 // (task queue voltflow-main); mailer sends bills (nil: the local outbox).
-func RegisterCredit(w worker.Registry, db *store.DB, mailer mail.Provider) {
-	w.RegisterWorkflowWithOptions(credit.RechargeWorkflow, workflow.RegisterOptions{Name: credit.KindRecharge})
-	w.RegisterWorkflowWithOptions(credit.LimitWorkflow, workflow.RegisterOptions{Name: credit.KindLimit})
+func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
+	w.RegisterWorkflowWithOptions(creditwf.RechargeWorkflow, workflow.RegisterOptions{Name: creditwf.KindRecharge})
+	w.RegisterWorkflowWithOptions(creditwf.LimitWorkflow, workflow.RegisterOptions{Name: creditwf.KindLimit})
 	w.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
-	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mail.Activities{DB: db, Provider: mailer}})
+	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mailacts.Activities{DB: db, Provider: mailer}})
 }

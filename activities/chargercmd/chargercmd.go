@@ -21,12 +21,12 @@ import (
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/chargercmd"
+	chargercmdstore "github.com/voltflow/voltflow/store/chargercmd"
 )
 
 // ErrOffline is the error type (temporal.ApplicationError) of a command to
 // a charger that is not connected: retryable, callers bound the attempts.
-const ErrOffline = chargercmd.ErrOffline
+const ErrOffline = chargercmdstore.ErrOffline
 
 // Commander is what the OCPP central system offers (devices/ocpp.Server).
 type Commander interface {
@@ -47,12 +47,12 @@ type Activities struct {
 // The commands and the answer live in store/chargercmd, so workflows build
 // them without importing this package.
 type (
-	Result       = chargercmd.Result
-	Start        = chargercmd.Start
-	Stop         = chargercmd.Stop
-	Limit        = chargercmd.Limit
-	Release      = chargercmd.Release
-	Availability = chargercmd.Availability
+	Result       = chargercmdstore.Result
+	Start        = chargercmdstore.Start
+	Stop         = chargercmdstore.Stop
+	Limit        = chargercmdstore.Limit
+	Release      = chargercmdstore.Release
+	Availability = chargercmdstore.Availability
 )
 
 // PowerProfile is a charging profile limiting a connector to limitW (one

@@ -8,8 +8,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/voltflow/voltflow/activities/chargercmd"
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
+	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
@@ -27,7 +27,7 @@ const (
 	cp2 = "4403000000000000000002"
 )
 
-func setup(t *testing.T) (*store.DB, *chargercmd.Activities, *chargersim.ChargePoint) {
+func setup(t *testing.T) (*store.DB, *chargercmdacts.Activities, *chargersim.ChargePoint) {
 	t.Helper()
 	ctx := context.Background()
 	db := pg.NewDB(t)
@@ -40,21 +40,21 @@ func setup(t *testing.T) (*store.DB, *chargercmd.Activities, *chargersim.ChargeP
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := charging.LoadDemo(ctx, db, p.ProjectID); err != nil {
+	if err := centralsystem.LoadDemo(ctx, db, p.ProjectID); err != nil {
 		t.Fatal(err)
 	}
-	srv, stop, err := charging.StartCentralSystem(ctx, db, charging.CentralConfig{Addr: "127.0.0.1:0",
+	srv, stop, err := centralsystem.StartCentralSystem(ctx, db, centralsystem.CentralConfig{Addr: "127.0.0.1:0",
 		HeartbeatInterval: 5 * time.Second, Grace: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	c, err := chargersim.Connect(ctx, chargersim.Config{URL: srv.URL(), Password: charging.DemoPassword}, cp1)
+	c, err := chargersim.Connect(ctx, chargersim.Config{URL: srv.URL(), Password: centralsystem.DemoPassword}, cp1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return db, &chargercmd.Activities{DB: db, CS: srv}, c
+	return db, &chargercmdacts.Activities{DB: db, CS: srv}, c
 }
 
 type logged struct {
@@ -79,7 +79,7 @@ func TestCommands(t *testing.T) {
 	db, a, c := setup(t)
 	ctx := context.Background()
 
-	res, err := a.SetLimit(ctx, chargercmd.Limit{ChargePointID: cp1, Connector: 2, LimitW: 22000, ProfileID: 7, StackLevel: 1, Origin: "test"})
+	res, err := a.SetLimit(ctx, chargercmdacts.Limit{ChargePointID: cp1, Connector: 2, LimitW: 22000, ProfileID: 7, StackLevel: 1, Origin: "test"})
 	if err != nil || !res.Accepted() {
 		t.Fatalf("set limit = %+v, %v", res, err)
 	}
@@ -92,7 +92,7 @@ func TestCommands(t *testing.T) {
 	}
 	_ = cmd
 
-	res, err = a.Start(ctx, chargercmd.Start{ChargePointID: cp1, Connector: 3, IdTag: charging.DemoCard})
+	res, err = a.Start(ctx, chargercmdacts.Start{ChargePointID: cp1, Connector: 3, IdTag: centralsystem.DemoCard})
 	if err != nil || !res.Accepted() {
 		t.Fatalf("start = %+v, %v", res, err)
 	}
@@ -102,20 +102,20 @@ func TestCommands(t *testing.T) {
 		}
 		return false, "no session"
 	})
-	res, err = a.Stop(ctx, chargercmd.Stop{ChargePointID: cp1, Connector: 3, TransactionID: c.Session(3).TransactionID})
+	res, err = a.Stop(ctx, chargercmdacts.Stop{ChargePointID: cp1, Connector: 3, TransactionID: c.Session(3).TransactionID})
 	if err != nil || !res.Accepted() {
 		t.Fatalf("stop = %+v, %v", res, err)
 	}
 	// Stopping a transaction the charger does not have: an answer, not an error.
-	res, err = a.Stop(ctx, chargercmd.Stop{ChargePointID: cp1, TransactionID: 999999})
+	res, err = a.Stop(ctx, chargercmdacts.Stop{ChargePointID: cp1, TransactionID: 999999})
 	if err != nil || res.Accepted() || res.Status != "Rejected" {
 		t.Fatalf("stop unknown = %+v, %v", res, err)
 	}
 
-	_, err = a.ClearLimit(ctx, chargercmd.Release{ChargePointID: cp2, Connector: 1, ProfileID: 7})
+	_, err = a.ClearLimit(ctx, chargercmdacts.Release{ChargePointID: cp2, Connector: 1, ProfileID: 7})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != chargercmd.ErrOffline {
-		t.Fatalf("command to an unconnected charger: %v, want %s", err, chargercmd.ErrOffline)
+	if !errors.As(err, &appErr) || appErr.Type() != chargercmdacts.ErrOffline {
+		t.Fatalf("command to an unconnected charger: %v, want %s", err, chargercmdacts.ErrOffline)
 	}
 	if l := lastCommand(t, db, cp2); l.action != "ClearChargingProfile" || l.status != "" || l.err == nil || !l.answered {
 		t.Fatalf("logged offline command = %+v", l)

@@ -10,37 +10,37 @@ import (
 	"context"
 
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/closing"
+	closingstore "github.com/voltflow/voltflow/store/closing"
 )
 
 // Status of a closing, as store/closing records it.
-type Status = closing.Status
+type Status = closingstore.Status
 
 const (
-	StatusClosing  = closing.StatusClosing
-	StatusClosed   = closing.StatusClosed
-	StatusRejected = closing.StatusRejected
+	StatusClosing  = closingstore.StatusClosing
+	StatusClosed   = closingstore.StatusClosed
+	StatusRejected = closingstore.StatusRejected
 )
 
 // Activities run on the main queue.
 type Activities struct{ DB *store.DB }
 
 // RejectInput ends a closing whose refund was refused (store/closing).
-type RejectInput = closing.RejectInput
+type RejectInput = closingstore.RejectInput
 
 // RejectClosing reopens the account: its refund was refused.
 func (a *Activities) RejectClosing(ctx context.Context, in RejectInput) error {
-	return closing.Reject(ctx, a.DB, in.ClosingID, in.Failure)
+	return closingstore.Reject(ctx, a.DB, in.ClosingID, in.Failure)
 }
 
 // SettleInput settles a closing (store/closing).
-type SettleInput = closing.SettleInput
+type SettleInput = closingstore.SettleInput
 
 // Settled is the final settlement (store/closing).
-type Settled = closing.Settled
+type Settled = closingstore.Settled
 
 // SettleClosing books what the meter still holds to consumption income and
 // closes the account (closing.Settle).
 func (a *Activities) SettleClosing(ctx context.Context, in SettleInput) (Settled, error) {
-	return closing.Settle(ctx, a.DB, in)
+	return closingstore.Settle(ctx, a.DB, in)
 }

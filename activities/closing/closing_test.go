@@ -7,13 +7,13 @@ import (
 
 	"github.com/google/uuid"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/voucher"
-	"github.com/voltflow/voltflow/store/closing"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
+	closingstore "github.com/voltflow/voltflow/store/closing"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -31,7 +31,7 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := ledger.CheckInvariant(context.Background(), db); err != nil {
+		if err := ledgerstore.CheckInvariant(context.Background(), db); err != nil {
 			t.Error(err)
 		}
 	})
@@ -41,19 +41,19 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 30.00 of cash the meter used up, 20.00 of voucher value.
-	for _, e := range []domledger.Entry{
-		domledger.Transfer("seed/cash", "recharge-delivered", "", domledger.Posting{Account: domledger.MeterWallet("M0001"), Kind: domledger.Liability},
-			domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, money.MustParse("30.00")),
-		domledger.Transfer("seed/voucher", "voucher-redeemed", "", domledger.Posting{Account: voucher.MeterAccount("M0001"), Kind: domledger.Liability},
-			domledger.Posting{Account: voucher.PromotionAccount, Kind: domledger.Expense}, money.MustParse("20.00")),
+	for _, e := range []ledgerdom.Entry{
+		ledgerdom.Transfer("seed/cash", "recharge-delivered", "", ledgerdom.Posting{Account: ledgerdom.MeterWallet("M0001"), Kind: ledgerdom.Liability},
+			ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, money.MustParse("30.00")),
+		ledgerdom.Transfer("seed/voucher", "voucher-redeemed", "", ledgerdom.Posting{Account: voucherdom.MeterAccount("M0001"), Kind: ledgerdom.Liability},
+			ledgerdom.Posting{Account: voucherdom.PromotionAccount, Kind: ledgerdom.Expense}, money.MustParse("20.00")),
 	} {
-		if _, err := ledger.Book(ctx, db, p.ProjectID, e); err != nil {
+		if _, err := ledgerstore.Book(ctx, db, p.ProjectID, e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	open := func(key string) (closing.Closing, bool, error) {
+	open := func(key string) (closingstore.Closing, bool, error) {
 		id := uuid.NewString()
-		return closing.Open(ctx, db, closing.Closing{ID: id, ProjectID: p.ProjectID, MeterID: meterID, MeterNo: "M0001", TransactionNo: key,
+		return closingstore.Open(ctx, db, closingstore.Closing{ID: id, ProjectID: p.ProjectID, MeterID: meterID, MeterNo: "M0001", TransactionNo: key,
 			WorkflowID: "account-closing/" + id, CreatedBy: operator})
 	}
 	// A sale under way blocks the closing.
@@ -62,7 +62,7 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 		workflow_id, created_by) values($1,$2,$3,'M0001','R1',10,'dispatching',false,'recharge/x',$4)`, rid, p.ProjectID, meterID, operator); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := open("C0"); !errors.Is(err, closing.ErrBusy) {
+	if _, _, err := open("C0"); !errors.Is(err, closingstore.ErrBusy) {
 		t.Fatalf("closing with a sale under way: %v", err)
 	}
 	if _, err := db.Exec(ctx, `update recharges set status='completed' where id=$1`, rid); err != nil {
@@ -75,10 +75,10 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 	if again, created, err := open("C1"); err != nil || created || again.ID != c.ID {
 		t.Fatalf("replay: %v %v", created, err)
 	}
-	if _, _, err := open("C2"); !errors.Is(err, closing.ErrAlreadyClosed) {
+	if _, _, err := open("C2"); !errors.Is(err, closingstore.ErrAlreadyClosed) {
 		t.Fatalf("second closing: %v", err)
 	}
-	if closed, _ := closing.IsClosed(ctx, db, meterID); !closed {
+	if closed, _ := closingstore.IsClosed(ctx, db, meterID); !closed {
 		t.Fatal("a closing under way must stop sales")
 	}
 	a := &Activities{DB: db}
@@ -88,9 +88,9 @@ func TestOpenRefusalsAndSettlementOnce(t *testing.T) {
 			t.Fatalf("settled %+v %v", s, err)
 		}
 	}
-	for code, want := range map[string]string{domledger.MeterWallet("M0001"): "0.00", voucher.MeterAccount("M0001"): "0.00",
-		billingacts.ConsumptionIncome: "50.00"} {
-		if got, _ := ledger.Balance(ctx, db, p.ProjectID, code); got.String() != want {
+	for code, want := range map[string]string{ledgerdom.MeterWallet("M0001"): "0.00", voucherdom.MeterAccount("M0001"): "0.00",
+		platformbillingacts.ConsumptionIncome: "50.00"} {
+		if got, _ := ledgerstore.Balance(ctx, db, p.ProjectID, code); got.String() != want {
 			t.Errorf("%s = %s, want %s", code, got, want)
 		}
 	}

@@ -7,7 +7,7 @@ package credit
 import (
 	"context"
 
-	"github.com/voltflow/voltflow/activities/mail"
+	mailacts "github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/store"
 	creditstore "github.com/voltflow/voltflow/store/credit"
 )
@@ -15,7 +15,7 @@ import (
 // Activities run on the main queue.
 type Activities struct {
 	DB   *store.DB
-	Mail *mail.Activities // bills and reminders go out through it
+	Mail *mailacts.Activities // bills and reminders go out through it
 }
 
 // The store's types, so workflows and their histories keep the same names
@@ -84,8 +84,8 @@ func (a *Activities) BookEnterpriseRecharge(ctx context.Context, in BookRecharge
 func (a *Activities) send(ctx context.Context, m creditstore.Mail) error {
 	mailer := a.Mail
 	if mailer == nil {
-		mailer = &mail.Activities{DB: a.DB}
+		mailer = &mailacts.Activities{DB: a.DB}
 	}
-	return mailer.SendMail(ctx, mail.SendInput{ProjectID: m.ProjectID, Ref: m.Ref,
-		Message: mail.Message{To: m.To, Subject: m.Subject, Body: m.Body}})
+	return mailer.SendMail(ctx, mailacts.SendInput{ProjectID: m.ProjectID, Ref: m.Ref,
+		Message: mailacts.Message{To: m.To, Subject: m.Subject, Body: m.Body}})
 }

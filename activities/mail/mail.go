@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/mail"
+	mailstore "github.com/voltflow/voltflow/store/mail"
 )
 
 // Message is one e-mail.
@@ -51,7 +51,7 @@ func (a *Activities) SendMail(ctx context.Context, in SendInput) error {
 	if p == nil {
 		p = Outbox{}
 	}
-	status, err := mail.Record(ctx, a.DB, mail.Outgoing{ProjectID: in.ProjectID, Ref: in.Ref,
+	status, err := mailstore.Record(ctx, a.DB, mailstore.Outgoing{ProjectID: in.ProjectID, Ref: in.Ref,
 		Recipient: in.Message.To, Subject: in.Message.Subject, Body: in.Message.Body, Provider: p.Name()})
 	if err != nil {
 		return err
@@ -60,8 +60,8 @@ func (a *Activities) SendMail(ctx context.Context, in SendInput) error {
 		return nil
 	}
 	if err := p.Deliver(ctx, in.Message); err != nil {
-		_ = mail.Failed(ctx, a.DB, in.Ref, err.Error())
+		_ = mailstore.Failed(ctx, a.DB, in.Ref, err.Error())
 		return fmt.Errorf("deliver mail %s to %s via %s: %w", in.Ref, in.Message.To, p.Name(), err)
 	}
-	return mail.MarkSent(ctx, a.DB, in.Ref)
+	return mailstore.MarkSent(ctx, a.DB, in.Ref)
 }

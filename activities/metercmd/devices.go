@@ -14,28 +14,28 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/voltflow/voltflow/activities/meters"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/metercmd"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 )
 
 // Error types a workflow must not retry: the meter answered and said no, or
 // took the write and shows another state. Unknown meters and profiles are
 // meters.ErrTypeMeterConfig.
 const (
-	ErrTypeRefused      = metercmd.ErrTypeRefused
-	ErrTypeNotConfirmed = metercmd.ErrTypeNotConfirmed
+	ErrTypeRefused      = metercmdstore.ErrTypeRefused
+	ErrTypeNotConfirmed = metercmdstore.ErrTypeNotConfirmed
 )
 
 // Devices runs on the devices queue.
 type Devices struct {
 	DB       *store.DB
-	Gateways *meters.Gateways
+	Gateways *metersacts.Gateways
 	Clock    clock.Clock
 	// ConfirmDelay is the pause before reading a meter again whose state
 	// did not yet confirm (a relay may lag its command); default 300 ms.
@@ -45,8 +45,8 @@ type Devices struct {
 // SendInput and Response live in store/metercmd, so workflows use them
 // without importing this package.
 type (
-	SendInput = metercmd.SendInput
-	Response  = metercmd.Response
+	SendInput = metercmdstore.SendInput
+	Response  = metercmdstore.Response
 )
 
 // Request is the device write as logged: which registers got which words.
@@ -69,20 +69,20 @@ type Request struct {
 // the attempt's error) so operators see a retrying command as it happens.
 func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response, error) {
 	attempt := int(activity.GetInfo(ctx).Attempt)
-	cmd, err := domain.Parse(in.Command)
+	cmd, err := metercmddom.Parse(in.Command)
 	if err != nil {
-		return Response{}, meters.ConfigError(err)
+		return Response{}, metersacts.ConfigError(err)
 	}
-	m, err := meters.LoadMeter(ctx, d.DB, in.MeterID)
+	m, err := metersacts.LoadMeter(ctx, d.DB, in.MeterID)
 	if err != nil {
-		if errors.Is(err, meters.ErrUnknownMeter) {
-			return Response{}, meters.ConfigError(err)
+		if errors.Is(err, metersacts.ErrUnknownMeter) {
+			return Response{}, metersacts.ConfigError(err)
 		}
 		return Response{}, err
 	}
 	gw, err := d.Gateways.Get(m.Address, m.Profile)
 	if err != nil {
-		return Response{}, meters.ConfigError(err)
+		return Response{}, metersacts.ConfigError(err)
 	}
 	w := cmd.Write()
 	var args profile.Values
@@ -94,7 +94,7 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 	}
 	addr, regs, err := gw.Profile().EncodeCommand(w.Name, args)
 	if err != nil {
-		return Response{}, meters.ConfigError(fmt.Errorf("meter %s profile %s: %w", m.MeterNo, m.Profile, err))
+		return Response{}, metersacts.ConfigError(fmt.Errorf("meter %s profile %s: %w", m.MeterNo, m.Profile, err))
 	}
 	req.Register = fmt.Sprintf("0x%04X", addr)
 	for _, r := range regs {
@@ -112,7 +112,7 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 	return resp, nil
 }
 
-func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, cmd domain.Command, w domain.Write, attempt int) (Response, error) {
+func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m metersacts.Meter, cmd metercmddom.Command, w metercmddom.Write, attempt int) (Response, error) {
 	var err error
 	switch w.Name {
 	case profile.CmdSwitchOff:
@@ -128,7 +128,7 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, 
 	case profile.CmdValveOpen:
 		err = gw.ValveOpen(ctx, m.Unit)
 	default:
-		return Response{}, meters.ConfigError(fmt.Errorf("no device write for %s", cmd))
+		return Response{}, metersacts.ConfigError(fmt.Errorf("no device write for %s", cmd))
 	}
 	if errors.Is(err, modbus.ErrRefused) {
 		// The meter answered no (e.g. switch-off in protect mode): sending
@@ -152,12 +152,12 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m meters.Meter, 
 			return Response{}, fmt.Errorf("read back meter %s after %s: %w", m.MeterNo, cmd, err)
 		}
 		at := d.Clock.Now()
-		if err := meters.SaveState(ctx, d.DB, m.ID, s, at); err != nil {
+		if err := metersacts.SaveState(ctx, d.DB, m.ID, s, at); err != nil {
 			return Response{}, err
 		}
 		resp := Response{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: money.FromCents(s.Remaining),
 			Status: int(s.Status), ReadAt: at, Attempt: attempt}
-		cerr := cmd.Confirm(domain.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status),
+		cerr := cmd.Confirm(metercmddom.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status),
 			Valve: int(s.Values[profile.Valve])})
 		if cerr == nil {
 			return resp, nil
@@ -181,7 +181,7 @@ func (d *Devices) logAttempt(ctx context.Context, commandID string, req Request)
 	if err != nil {
 		return err
 	}
-	return metercmd.LogAttempt(ctx, d.DB, commandID, raw)
+	return metercmdstore.LogAttempt(ctx, d.DB, commandID, raw)
 }
 
 // logFailure records the attempt's error while the command is still being
@@ -190,5 +190,5 @@ func (d *Devices) logAttempt(ctx context.Context, commandID string, req Request)
 func (d *Devices) logFailure(ctx context.Context, commandID string, cause error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	_ = metercmd.LogFailure(ctx, d.DB, commandID, cause.Error())
+	_ = metercmdstore.LogFailure(ctx, d.DB, commandID, cause.Error())
 }

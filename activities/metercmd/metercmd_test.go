@@ -7,10 +7,10 @@ import (
 
 	"github.com/google/uuid"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/metercmd"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -36,19 +36,19 @@ func fixture(t *testing.T) (*store.DB, string, string) {
 	return db, loaded.ProjectID, admin
 }
 
-func newBatch(t *testing.T, db *store.DB, project, admin string, meterNos ...string) metercmd.Batch {
+func newBatch(t *testing.T, db *store.DB, project, admin string, meterNos ...string) metercmdstore.Batch {
 	t.Helper()
 	ctx := context.Background()
-	var ms []metercmd.BatchMeter
+	var ms []metercmdstore.BatchMeter
 	for _, no := range meterNos {
 		var id string
 		if err := db.QueryRow(ctx, `select id from meters where meter_no=$1`, no).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		ms = append(ms, metercmd.BatchMeter{ID: id, MeterNo: no})
+		ms = append(ms, metercmdstore.BatchMeter{ID: id, MeterNo: no})
 	}
 	id := uuid.NewString()
-	b, created, err := metercmd.CreateBatch(ctx, db, metercmd.Batch{ID: id, ProjectID: project, Command: "switch_off",
+	b, created, err := metercmdstore.CreateBatch(ctx, db, metercmdstore.Batch{ID: id, ProjectID: project, Command: "switch_off",
 		WorkflowID: "meter-batch/" + id, CreatedBy: admin}, ms)
 	if err != nil || !created {
 		t.Fatalf("create batch: %v (created %v)", err, created)
@@ -66,8 +66,8 @@ func TestBatchOutcomesAreCountedOnceAndDoneStaysDone(t *testing.T) {
 		t.Fatalf("first page %+v, %v", page, err)
 	}
 	outs := []Outcome{
-		{CommandID: page[0].CommandID, Status: domain.Done, Response: &Response{Relay: 1}},
-		{CommandID: page[1].CommandID, Status: domain.Failed, Failure: "meter unreachable"},
+		{CommandID: page[0].CommandID, Status: metercmddom.Done, Response: &Response{Relay: 1}},
+		{CommandID: page[1].CommandID, Status: metercmddom.Failed, Failure: "meter unreachable"},
 	}
 	// A retried activity records the same outcomes twice; totals are recounted, not added.
 	for range 2 {
@@ -77,10 +77,10 @@ func TestBatchOutcomesAreCountedOnceAndDoneStaysDone(t *testing.T) {
 		}
 	}
 	// A late failure report cannot undo a confirmed command.
-	if err := a.FinishMeterCommand(ctx, Outcome{CommandID: page[0].CommandID, Status: domain.Failed, Failure: "late"}); err != nil {
+	if err := a.FinishMeterCommand(ctx, Outcome{CommandID: page[0].CommandID, Status: metercmddom.Failed, Failure: "late"}); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := metercmd.GetCommand(ctx, db, []string{project}, page[0].CommandID); err != nil || c.Status != domain.Done || c.Failure != "" || len(c.Response) == 0 {
+	if c, err := metercmdstore.GetCommand(ctx, db, []string{project}, page[0].CommandID); err != nil || c.Status != metercmddom.Done || c.Failure != "" || len(c.Response) == 0 {
 		t.Fatalf("done command after a late failure: %+v, %v", c, err)
 	}
 	// Finished commands are not listed again: a resumed batch sends only M0003.
@@ -88,37 +88,37 @@ func TestBatchOutcomesAreCountedOnceAndDoneStaysDone(t *testing.T) {
 	if err != nil || len(rest) != 1 || rest[0].MeterNo != "M0003" {
 		t.Fatalf("remaining %+v, %v", rest, err)
 	}
-	if _, err := a.RecordMeterBatchOutcomes(ctx, RecordInput{BatchID: b.ID, Outcomes: []Outcome{{CommandID: rest[0].CommandID, Status: domain.Done}}}); err != nil {
+	if _, err := a.RecordMeterBatchOutcomes(ctx, RecordInput{BatchID: b.ID, Outcomes: []Outcome{{CommandID: rest[0].CommandID, Status: metercmddom.Done}}}); err != nil {
 		t.Fatal(err)
 	}
 	tot, err := a.FinishMeterBatch(ctx, FinishInput{BatchID: b.ID})
 	if err != nil || tot != (Totals{Total: 3, Done: 2, Failed: 1}) {
 		t.Fatalf("final totals %+v, %v", tot, err)
 	}
-	got, err := metercmd.GetBatch(ctx, db, []string{project}, b.ID)
-	if err != nil || got.Status != domain.BatchCompletedWithFailures || got.CompletedAt == nil || got.Pending != 0 {
+	got, err := metercmdstore.GetBatch(ctx, db, []string{project}, b.ID)
+	if err != nil || got.Status != metercmddom.BatchCompletedWithFailures || got.CompletedAt == nil || got.Pending != 0 {
 		t.Fatalf("batch %+v, %v", got, err)
 	}
 
 	// Re-dispatch takes the failed meter only, once.
 	id := uuid.NewString()
-	r1, created, err := metercmd.CreateRedispatch(ctx, db, got, metercmd.Batch{ID: id, WorkflowID: "meter-batch/" + id, CreatedBy: admin})
+	r1, created, err := metercmdstore.CreateRedispatch(ctx, db, got, metercmdstore.Batch{ID: id, WorkflowID: "meter-batch/" + id, CreatedBy: admin})
 	if err != nil || !created || r1.Total != 1 || r1.RedispatchOf == nil || *r1.RedispatchOf != b.ID {
 		t.Fatalf("redispatch %+v created %v, %v", r1, created, err)
 	}
 	id2 := uuid.NewString()
-	r2, created, err := metercmd.CreateRedispatch(ctx, db, got, metercmd.Batch{ID: id2, WorkflowID: "meter-batch/" + id2, CreatedBy: admin})
+	r2, created, err := metercmdstore.CreateRedispatch(ctx, db, got, metercmdstore.Batch{ID: id2, WorkflowID: "meter-batch/" + id2, CreatedBy: admin})
 	if err != nil || created || r2.ID != r1.ID {
 		t.Fatalf("second redispatch %+v created %v, %v; want the first", r2, created, err)
 	}
-	items, err := metercmd.Items(ctx, db, r1.ID, "", "", 10)
-	if err != nil || len(items) != 1 || items[0].MeterNo != "M0002" || items[0].Status != domain.Pending {
+	items, err := metercmdstore.Items(ctx, db, r1.ID, "", "", 10)
+	if err != nil || len(items) != 1 || items[0].MeterNo != "M0002" || items[0].Status != metercmddom.Pending {
 		t.Fatalf("redispatch items %+v, %v", items, err)
 	}
 	// A batch without failures has nothing to re-dispatch.
 	ok := newBatch(t, db, project, admin, "M0004")
 	id3 := uuid.NewString()
-	if _, _, err := metercmd.CreateRedispatch(ctx, db, ok, metercmd.Batch{ID: id3, WorkflowID: "meter-batch/" + id3, CreatedBy: admin}); !errors.Is(err, metercmd.ErrNothingToRedispatch) {
+	if _, _, err := metercmdstore.CreateRedispatch(ctx, db, ok, metercmdstore.Batch{ID: id3, WorkflowID: "meter-batch/" + id3, CreatedBy: admin}); !errors.Is(err, metercmdstore.ErrNothingToRedispatch) {
 		t.Fatalf("redispatch of a batch without failures: %v", err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/meters"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
 )
@@ -47,7 +47,7 @@ func TestValveCommandsStopAndRestoreFlow(t *testing.T) {
 				values($1,$2,'V0001',$3,1,$4,$5,'platform',3.5)`, meterID, project, gwID, c.profile, c.kind); err != nil {
 				t.Fatal(err)
 			}
-			gws := &meters.Gateways{Timeout: time.Second}
+			gws := &metersacts.Gateways{Timeout: time.Second}
 			t.Cleanup(gws.Close)
 			read := func() (flow, volume int64) {
 				t.Helper()

@@ -11,17 +11,17 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/devices/modbus"
-	"github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/meters"
+	metersstore "github.com/voltflow/voltflow/store/meters"
 )
 
 // ErrTypeMeterConfig marks failures retrying cannot fix (unknown meter, bad
 // profile): the workflow goes to dispatch_failed at once.
-const ErrTypeMeterConfig = meters.ErrTypeMeterConfig
+const ErrTypeMeterConfig = metersstore.ErrTypeMeterConfig
 
 // Activities run on the devices queue.
 type Activities struct {
@@ -35,7 +35,7 @@ type Activities struct {
 
 // AlarmObserver is told of a meter's fresh state.
 type AlarmObserver interface {
-	Observe(ctx context.Context, obs alarm.Observation) error
+	Observe(ctx context.Context, obs alarmdom.Observation) error
 }
 
 // observe reports a reading to the alarms; a failure there must not fail
@@ -44,7 +44,7 @@ func (a *Activities) observe(ctx context.Context, meterID string, remaining mone
 	if a.Alarms == nil {
 		return
 	}
-	if err := a.Alarms.Observe(ctx, alarm.Observation{MeterID: meterID, Remaining: remaining, At: a.Clock.Now(), Recharged: recharged}); err != nil {
+	if err := a.Alarms.Observe(ctx, alarmdom.Observation{MeterID: meterID, Remaining: remaining, At: a.Clock.Now(), Recharged: recharged}); err != nil {
 		activitylog.Logger(ctx, nil).Warn("alarm hook failed", "meter", meterID, "error", err)
 	}
 }
@@ -52,14 +52,14 @@ func (a *Activities) observe(ctx context.Context, meterID string, remaining mone
 // The dispatch activities' inputs and result live in store/meters, so
 // workflows build them without importing this package.
 type (
-	DispatchInput       = meters.DispatchInput
-	DispatchResult      = meters.DispatchResult
-	RefundDispatchInput = meters.RefundDispatchInput
+	DispatchInput       = metersstore.DispatchInput
+	DispatchResult      = metersstore.DispatchResult
+	RefundDispatchInput = metersstore.RefundDispatchInput
 )
 
 // ErrTypeInsufficient marks a refund the meter cannot pay because it holds
 // less than the amount: retrying will not help until someone recharges it.
-const ErrTypeInsufficient = meters.ErrTypeInsufficient
+const ErrTypeInsufficient = metersstore.ErrTypeInsufficient
 
 // Kinds of counted operation; meter_purchases.kind.
 const (

@@ -9,7 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	domain "github.com/voltflow/voltflow/domain/refund"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	"github.com/voltflow/voltflow/store"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 )
@@ -45,7 +45,7 @@ func (a *Activities) BookRefund(ctx context.Context, in BookInput) error {
 func refusal(err error) error {
 	var short *refundstore.BalanceError
 	if errors.As(err, &short) {
-		return temporal.NewNonRetryableApplicationError(short.Error(), ErrTypeExceedsBalance, domain.ErrExceedsBalance)
+		return temporal.NewNonRetryableApplicationError(short.Error(), ErrTypeExceedsBalance, refunddom.ErrExceedsBalance)
 	}
 	return err
 }

@@ -6,7 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	domain "github.com/voltflow/voltflow/domain/refund"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 )
 
@@ -36,7 +36,7 @@ func TestRefusal(t *testing.T) {
 				return
 			}
 			if app.Type() != ErrTypeExceedsBalance || !app.NonRetryable() || app.Message() != tt.err.Error() ||
-				!errors.Is(got, domain.ErrExceedsBalance) {
+				!errors.Is(got, refunddom.ErrExceedsBalance) {
 				t.Fatalf("refusal = %v (type %s, non-retryable %v); want %s, non-retryable, message %q, wrapping ErrExceedsBalance",
 					app, app.Type(), app.NonRetryable(), ErrTypeExceedsBalance, tt.err)
 			}

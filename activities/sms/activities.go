@@ -11,19 +11,19 @@ import (
 
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 )
 
 // Message statuses (sms_messages.status).
 const (
-	Pending = sms.Pending
-	Sent    = sms.Sent
-	Failed  = sms.Failed
+	Pending = smsstore.Pending
+	Sent    = smsstore.Sent
+	Failed  = smsstore.Failed
 )
 
 // ErrTypeUndeliverable marks a message every configured provider rejected:
 // retrying cannot help, the alarm records it and goes on.
-const ErrTypeUndeliverable = sms.ErrTypeUndeliverable
+const ErrTypeUndeliverable = smsstore.ErrTypeUndeliverable
 
 // Outbox is the local provider: the sms_messages row is the message, so
 // sending is only giving it an id. It is the default for make run and tests,
@@ -59,7 +59,7 @@ const ErrTypeRateLimited = "SMSRateLimited"
 
 // SendInput is one SMS to one recipient; it lives in store/sms so
 // workflows build it without importing this package.
-type SendInput = sms.SendInput
+type SendInput = smsstore.SendInput
 
 // SendResult is the recorded message.
 type SendResult struct {
@@ -140,7 +140,7 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 		if code == "" {
 			code = in.Template
 		}
-		if err := sms.MarkInFlight(ctx, a.DB, row.ID, p.Name(), a.Clock.Now()); err != nil {
+		if err := smsstore.MarkInFlight(ctx, a.DB, row.ID, p.Name(), a.Clock.Now()); err != nil {
 			return SendResult{}, err
 		}
 		rec, sendErr := p.Send(ctx, Request{Phone: in.Recipient, TemplateCode: code, Params: params, Text: text, Ref: row.ID})
@@ -155,13 +155,13 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 		last := idx == len(providers)-1
 		switch {
 		case class == Rejected && last:
-			if err := sms.MarkFailed(ctx, a.DB, row.ID, sendErr.Error()); err != nil {
+			if err := smsstore.MarkFailed(ctx, a.DB, row.ID, sendErr.Error()); err != nil {
 				return SendResult{}, err
 			}
 			return SendResult{}, temporal.NewNonRetryableApplicationError(sendErr.Error(), ErrTypeUndeliverable, sendErr)
 		case !last && (class == Rejected || failures >= a.perProvider()):
 			idx++
-			if err := sms.SetProvider(ctx, a.DB, row.ID, idx); err != nil {
+			if err := smsstore.SetProvider(ctx, a.DB, row.ID, idx); err != nil {
 				return SendResult{}, err
 			}
 			continue
@@ -179,7 +179,7 @@ func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) err
 	}
 	now := a.Clock.Now()
 	// The n-th newest send in the hour decides when the next may go.
-	n, oldest, err := sms.RecentSends(ctx, a.DB, in.Recipient, now.Add(-time.Hour), id, a.PerNumberPerHour)
+	n, oldest, err := smsstore.RecentSends(ctx, a.DB, in.Recipient, now.Add(-time.Hour), id, a.PerNumberPerHour)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) err
 	}
 	wait := max(oldest.Add(time.Hour).Sub(now), time.Second)
 	msg := fmt.Sprintf("%s got %d SMS in the last hour; next in %s", in.Recipient, n, wait.Round(time.Second))
-	if err := sms.NoteError(ctx, a.DB, id, msg); err != nil {
+	if err := smsstore.NoteError(ctx, a.DB, id, msg); err != nil {
 		return err
 	}
 	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: wait})
@@ -198,7 +198,7 @@ func (a *Activities) rateLimit(ctx context.Context, in SendInput, id string) err
 // accepted the message. Found: the message is recorded as sent with the
 // provider's id (and not sent again). A provider that cannot be asked
 // (the outbox, whose acceptance is our own record) is not.
-func (a *Activities) findInFlight(ctx context.Context, in SendInput, row sms.Claimed, tpl Template, params []Param, text string, providers []Provider) (SendResult, bool, error) {
+func (a *Activities) findInFlight(ctx context.Context, in SendInput, row smsstore.Claimed, tpl Template, params []Param, text string, providers []Provider) (SendResult, bool, error) {
 	for _, p := range providers {
 		f, ok := p.(Finder)
 		if p.Name() != row.InFlight || !ok {
@@ -228,14 +228,14 @@ func (a *Activities) findInFlight(ctx context.Context, in SendInput, row sms.Cla
 }
 
 // claim inserts the message or finds the earlier one with the same key.
-func (a *Activities) claim(ctx context.Context, in SendInput, text string) (sms.Claimed, error) {
-	return sms.Claim(ctx, a.DB, sms.NewMessage{ProjectID: in.ProjectID, WorkflowID: in.WorkflowID, AlarmID: in.AlarmID,
+func (a *Activities) claim(ctx context.Context, in SendInput, text string) (smsstore.Claimed, error) {
+	return smsstore.Claim(ctx, a.DB, smsstore.NewMessage{ProjectID: in.ProjectID, WorkflowID: in.WorkflowID, AlarmID: in.AlarmID,
 		Stage: in.Stage, Recipient: in.Recipient, Kind: in.Kind, MeterNo: in.MeterNo, Template: in.Template,
 		Values: in.Values, Text: text}, a.Clock.Now())
 }
 
 func (a *Activities) markSent(ctx context.Context, id, provider, msgID string) (SendResult, error) {
-	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, sms.MarkSent(ctx, a.DB, id, provider, msgID, a.Clock.Now())
+	return SendResult{ID: id, Status: Sent, Provider: provider, ProviderMessageID: msgID}, smsstore.MarkSent(ctx, a.DB, id, provider, msgID, a.Clock.Now())
 }
 
 // recordFailure records a refused try and returns how often this provider
@@ -245,7 +245,7 @@ func (a *Activities) recordFailure(ctx context.Context, id, provider string, idx
 	// No answer (network error, 5xx) may still have sent: stay in flight.
 	var pe *Error
 	answered := errors.As(sendErr, &pe) && pe.Class != Transient
-	n, err := sms.RecordFailure(ctx, a.DB, id, sms.Failure{Provider: provider, Index: idx, Code: code, Detail: sendErr.Error(), Answered: answered}, a.Clock.Now())
+	n, err := smsstore.RecordFailure(ctx, a.DB, id, smsstore.Failure{Provider: provider, Index: idx, Code: code, Detail: sendErr.Error(), Answered: answered}, a.Clock.Now())
 	if err != nil {
 		return 0, fmt.Errorf("record SMS failure: %w", errors.Join(err, sendErr))
 	}

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/sms"
+	smsacts "github.com/voltflow/voltflow/activities/sms"
 	"github.com/voltflow/voltflow/activities/sms/smsfake"
 )
 
 // finder is a provider that can be asked for a message it accepted.
 type finder interface {
-	sms.Provider
-	sms.Finder
+	smsacts.Provider
+	smsacts.Finder
 }
 
 // providerCase is one real adapter against its fake.
@@ -53,7 +53,7 @@ func TestFindAsksTheProviderByRef(t *testing.T) {
 			if err != nil || !found || rec.MessageID != pc.msgID(fake.Accepted()[0]) {
 				t.Fatalf("find ref-1: %+v found %v err %v; accepted %+v", rec, found, err, fake.Accepted())
 			}
-			for name, r := range map[string]sms.Request{
+			for name, r := range map[string]smsacts.Request{
 				"unknown ref":  {Phone: "13800000001", Ref: "ref-3"},
 				"other number": {Phone: "13800000009", Ref: "ref-1"},
 			} {
@@ -72,13 +72,13 @@ func TestFindWithAWrongKeyFailsTheSignatureCheck(t *testing.T) {
 	for _, pc := range providerCases {
 		t.Run(pc.name, func(t *testing.T) {
 			_, fake := pc.make(t)
-			var p sms.Finder = aliyun(fake.URL, "wrong")
+			var p smsacts.Finder = aliyun(fake.URL, "wrong")
 			if pc.name == "tencent" {
 				p = tencent(fake.URL, "wrong")
 			}
 			_, found, err := p.Find(context.Background(), request(), time.Now())
-			var pe *sms.Error
-			if found || !errors.As(err, &pe) || pe.Class != sms.Rejected || fake.SignatureFailures() != 1 {
+			var pe *smsacts.Error
+			if found || !errors.As(err, &pe) || pe.Class != smsacts.Rejected || fake.SignatureFailures() != 1 {
 				t.Fatalf("found %v err %v, %d signature failures", found, err, fake.SignatureFailures())
 			}
 		})
@@ -92,13 +92,13 @@ type lossy struct {
 	deliver bool
 }
 
-func (l lossy) Send(ctx context.Context, r sms.Request) (sms.Receipt, error) {
+func (l lossy) Send(ctx context.Context, r smsacts.Request) (smsacts.Receipt, error) {
 	if l.deliver {
 		if _, err := l.finder.Send(ctx, r); err != nil {
-			return sms.Receipt{}, err
+			return smsacts.Receipt{}, err
 		}
 	}
-	return sms.Receipt{}, errors.New("connection reset by peer")
+	return smsacts.Receipt{}, errors.New("connection reset by peer")
 }
 
 func TestRetryAfterALostAnswerAsksBeforeResending(t *testing.T) {
@@ -112,7 +112,7 @@ func TestRetryAfterALostAnswerAsksBeforeResending(t *testing.T) {
 				db, project := fixture(t)
 				p, fake := pc.make(t)
 				ctx := context.Background()
-				first := &sms.Activities{DB: db, Providers: []sms.Provider{lossy{p, reached}}}
+				first := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{lossy{p, reached}}}
 				if _, err := first.SendSMS(ctx, input(project, "low_1")); err == nil {
 					t.Fatal("lost answer: want a retryable error")
 				}
@@ -120,13 +120,13 @@ func TestRetryAfterALostAnswerAsksBeforeResending(t *testing.T) {
 				if err := db.QueryRow(ctx, `select in_flight_provider from sms_messages`).Scan(&inFlight); err != nil || inFlight != pc.name {
 					t.Fatalf("in flight %q err %v, want %s", inFlight, err, pc.name)
 				}
-				retry := &sms.Activities{DB: db, Providers: []sms.Provider{p}}
+				retry := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{p}}
 				res, err := retry.SendSMS(ctx, input(project, "low_1"))
 				if err != nil {
 					t.Fatal(err)
 				}
 				acc := fake.Accepted()
-				if len(acc) != 1 || fake.Queries() != 1 || res.Duplicate != reached || res.Status != sms.Sent {
+				if len(acc) != 1 || fake.Queries() != 1 || res.Duplicate != reached || res.Status != smsacts.Sent {
 					t.Fatalf("result %+v; provider accepted %d (want 1), queried %d (want 1)", res, len(acc), fake.Queries())
 				}
 				want := acc[0].MessageID

@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/voltflow/voltflow/activities/sms"
+	smsacts "github.com/voltflow/voltflow/activities/sms"
 	"github.com/voltflow/voltflow/internal/clock"
 	smsstore "github.com/voltflow/voltflow/store/sms"
 )
@@ -20,7 +20,7 @@ func TestPerNumberRateLimitDelaysButNeverDropsOrHoldsUrgent(t *testing.T) {
 	db, project := fixture(t)
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	a := &sms.Activities{DB: db, PerNumberPerHour: 2, Clock: clock.Func(func() time.Time { return now })}
+	a := &smsacts.Activities{DB: db, PerNumberPerHour: 2, Clock: clock.Func(func() time.Time { return now })}
 	for i, stage := range []string{"low_1", "low_2"} {
 		now = now.Add(time.Duration(i*10) * time.Minute) // 10:00, 10:10
 		if _, err := a.SendSMS(ctx, input(project, stage)); err != nil {
@@ -30,7 +30,7 @@ func TestPerNumberRateLimitDelaysButNeverDropsOrHoldsUrgent(t *testing.T) {
 	now = now.Add(5 * time.Minute) // 10:15: two in the last hour
 	_, err := a.SendSMS(ctx, input(project, "low_3"))
 	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != sms.ErrTypeRateLimited || ae.NonRetryable() || ae.NextRetryDelay() != 45*time.Minute {
+	if !errors.As(err, &ae) || ae.Type() != smsacts.ErrTypeRateLimited || ae.NonRetryable() || ae.NextRetryDelay() != 45*time.Minute {
 		t.Fatalf("third within the hour: %v", err)
 	}
 	var status string
@@ -39,7 +39,7 @@ func TestPerNumberRateLimitDelaysButNeverDropsOrHoldsUrgent(t *testing.T) {
 	}
 	urgent := input(project, "arrears")
 	urgent.Urgent = true
-	if r, err := a.SendSMS(ctx, urgent); err != nil || r.Status != sms.Sent {
+	if r, err := a.SendSMS(ctx, urgent); err != nil || r.Status != smsacts.Sent {
 		t.Fatalf("urgent: %+v %v", r, err)
 	}
 	// 11:00: the 10:00 message aged out, but the urgent one counts too: the
@@ -49,7 +49,7 @@ func TestPerNumberRateLimitDelaysButNeverDropsOrHoldsUrgent(t *testing.T) {
 		t.Fatalf("at 11:00: %v", err)
 	}
 	now = now.Add(10 * time.Minute)
-	if r, err := a.SendSMS(ctx, input(project, "low_3")); err != nil || r.Status != sms.Sent {
+	if r, err := a.SendSMS(ctx, input(project, "low_3")); err != nil || r.Status != smsacts.Sent {
 		t.Fatalf("after the delay: %+v %v", r, err)
 	}
 }
@@ -59,25 +59,25 @@ func TestPerNumberRateLimitDelaysButNeverDropsOrHoldsUrgent(t *testing.T) {
 func TestDeliveryReceipts(t *testing.T) {
 	db, project := fixture(t)
 	ctx := context.Background()
-	out := &sms.Activities{DB: db}
+	out := &smsacts.Activities{DB: db}
 	if _, err := out.SendSMS(ctx, input(project, "low_1")); err != nil {
 		t.Fatal(err)
 	}
-	ali := &sms.Activities{DB: db, Providers: []sms.Provider{fakeProvider{"aliyun", "BIZ-1"}}}
+	ali := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{fakeProvider{"aliyun", "BIZ-1"}}}
 	if _, err := ali.SendSMS(ctx, input(project, "low_2")); err != nil {
 		t.Fatal(err)
 	}
-	tc := &sms.Activities{DB: db, Providers: []sms.Provider{fakeProvider{"tencent", "SID-1"}}}
+	tc := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{fakeProvider{"tencent", "SID-1"}}}
 	if _, err := tc.SendSMS(ctx, input(project, "low_3")); err != nil {
 		t.Fatal(err)
 	}
-	aliRs, err := sms.ParseAliyunReport([]byte(`[{"phone_number":"13800000001","send_time":"2026-03-02 10:00:00",
+	aliRs, err := smsacts.ParseAliyunReport([]byte(`[{"phone_number":"13800000001","send_time":"2026-03-02 10:00:00",
 		"report_time":"2026-03-02 10:00:05","success":true,"err_code":"DELIVERED","err_msg":"用户接收成功","biz_id":"BIZ-1","out_id":"x"},
 		{"biz_id":"OTHER","success":true,"err_code":"DELIVERED","report_time":"2026-03-02 10:00:05"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tcRs, err := sms.ParseTencentReport([]byte(`[{"user_receive_time":"2026-03-02 10:01:00","nationcode":"86","mobile":"13800000001",
+	tcRs, err := smsacts.ParseTencentReport([]byte(`[{"user_receive_time":"2026-03-02 10:01:00","nationcode":"86","mobile":"13800000001",
 		"report_status":"FAIL","errmsg":"MK:0001","description":"failed","sid":"SID-1"}]`))
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestDeliveryReceipts(t *testing.T) {
 			t.Fatalf("%s: %q (time %v), want %q", stage, got, at, want[stage])
 		}
 	}
-	if _, err := sms.ParseAliyunReport([]byte(`{"not":"an array"}`)); err == nil {
+	if _, err := smsacts.ParseAliyunReport([]byte(`{"not":"an array"}`)); err == nil {
 		t.Fatal("bad report parsed")
 	}
 }
@@ -114,6 +114,6 @@ func TestDeliveryReceipts(t *testing.T) {
 type fakeProvider struct{ name, id string }
 
 func (p fakeProvider) Name() string { return p.name }
-func (p fakeProvider) Send(context.Context, sms.Request) (sms.Receipt, error) {
-	return sms.Receipt{MessageID: p.id}, nil
+func (p fakeProvider) Send(context.Context, smsacts.Request) (smsacts.Receipt, error) {
+	return smsacts.Receipt{MessageID: p.id}, nil
 }

@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/voltflow/voltflow/store/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 )
 
 // Delivery states of a sent message (sms_messages.delivery).
 const (
-	DeliveryUnknown   = sms.DeliveryUnknown
-	DeliveryDelivered = sms.DeliveryDelivered
-	DeliveryFailed    = sms.DeliveryFailed
+	DeliveryUnknown   = smsstore.DeliveryUnknown
+	DeliveryDelivered = smsstore.DeliveryDelivered
+	DeliveryFailed    = smsstore.DeliveryFailed
 )
 
 // DeliveryReceipt is a provider's status report of one message, as
 // store/sms records it.
-type DeliveryReceipt = sms.DeliveryReceipt
+type DeliveryReceipt = smsstore.DeliveryReceipt
 
 // chinaTime is the zone of the providers' report times ("2006-01-02 15:04:05", Beijing time).
 var chinaTime = time.FixedZone("CST", 8*3600)

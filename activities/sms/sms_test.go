@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/sms"
+	smsacts "github.com/voltflow/voltflow/activities/sms"
 	"github.com/voltflow/voltflow/activities/sms/smsfake"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
@@ -25,17 +25,17 @@ const (
 	tcID, tcKey       = "AKID-test", "tc-secret-5678"
 )
 
-func aliyun(url, secret string) *sms.Aliyun {
-	return &sms.Aliyun{Endpoint: url, AccessKeyID: aliKey, AccessKeySecret: secret, SignName: "Voltflow"}
+func aliyun(url, secret string) *smsacts.Aliyun {
+	return &smsacts.Aliyun{Endpoint: url, AccessKeyID: aliKey, AccessKeySecret: secret, SignName: "Voltflow"}
 }
 
-func tencent(url, key string) *sms.Tencent {
-	return &sms.Tencent{Endpoint: url, SecretID: tcID, SecretKey: key, SdkAppID: "1400000001", SignName: "Voltflow"}
+func tencent(url, key string) *smsacts.Tencent {
+	return &smsacts.Tencent{Endpoint: url, SecretID: tcID, SecretKey: key, SdkAppID: "1400000001", SignName: "Voltflow"}
 }
 
-func request() sms.Request {
-	return sms.Request{Phone: "13800000001", TemplateCode: "SMS_LOW_BALANCE", Ref: "ref-1",
-		Params: []sms.Param{{Name: "meterNo", Value: "M0001"}, {Name: "remaining", Value: "19.50"}, {Name: "threshold", Value: "20.00"}},
+func request() smsacts.Request {
+	return smsacts.Request{Phone: "13800000001", TemplateCode: "SMS_LOW_BALANCE", Ref: "ref-1",
+		Params: []smsacts.Param{{Name: "meterNo", Value: "M0001"}, {Name: "remaining", Value: "19.50"}, {Name: "threshold", Value: "20.00"}},
 		Text:   "Meter M0001: balance 19.50"}
 }
 
@@ -62,8 +62,8 @@ func TestAliyunSendPassesTheFakesSignatureCheck(t *testing.T) {
 func TestAliyunWrongSecretFailsTheSignatureCheck(t *testing.T) {
 	fake := smsfake.NewAliyun(t, aliKey, aliSecret)
 	_, err := aliyun(fake.URL, "not-the-secret").Send(context.Background(), request())
-	var pe *sms.Error
-	if !errors.As(err, &pe) || pe.Code != "SignatureDoesNotMatch" || pe.Class != sms.Rejected {
+	var pe *smsacts.Error
+	if !errors.As(err, &pe) || pe.Code != "SignatureDoesNotMatch" || pe.Class != smsacts.Rejected {
 		t.Fatalf("err %v, want SignatureDoesNotMatch rejected", err)
 	}
 	if fake.SignatureFailures() != 1 || len(fake.Accepted()) != 0 {
@@ -75,13 +75,13 @@ func TestAliyunErrorsAreClassified(t *testing.T) {
 	fake := smsfake.NewAliyun(t, aliKey, aliSecret)
 	fake.Throttle(1)
 	_, err := aliyun(fake.URL, aliSecret).Send(context.Background(), request())
-	var pe *sms.Error
-	if !errors.As(err, &pe) || pe.Code != "isv.BUSINESS_LIMIT_CONTROL" || pe.Class != sms.Throttled {
+	var pe *smsacts.Error
+	if !errors.As(err, &pe) || pe.Code != "isv.BUSINESS_LIMIT_CONTROL" || pe.Class != smsacts.Throttled {
 		t.Fatalf("throttled: err %v", err)
 	}
 	fake.RejectTemplate("SMS_LOW_BALANCE")
 	_, err = aliyun(fake.URL, aliSecret).Send(context.Background(), request())
-	if !errors.As(err, &pe) || pe.Code != "isv.SMS_TEMPLATE_ILLEGAL" || pe.Class != sms.Rejected {
+	if !errors.As(err, &pe) || pe.Code != "isv.SMS_TEMPLATE_ILLEGAL" || pe.Class != smsacts.Rejected {
 		t.Fatalf("bad template: err %v", err)
 	}
 }
@@ -111,8 +111,8 @@ func TestTencentSendPassesTheFakesSignatureCheck(t *testing.T) {
 func TestTencentWrongKeyFailsTheSignatureCheck(t *testing.T) {
 	fake := smsfake.NewTencent(t, tcID, tcKey)
 	_, err := tencent(fake.URL, "not-the-key").Send(context.Background(), request())
-	var pe *sms.Error
-	if !errors.As(err, &pe) || pe.Code != "AuthFailure.SignatureFailure" || pe.Class != sms.Rejected {
+	var pe *smsacts.Error
+	if !errors.As(err, &pe) || pe.Code != "AuthFailure.SignatureFailure" || pe.Class != smsacts.Rejected {
 		t.Fatalf("err %v, want AuthFailure.SignatureFailure rejected", err)
 	}
 	if fake.SignatureFailures() != 1 || len(fake.Accepted()) != 0 {
@@ -124,13 +124,13 @@ func TestTencentErrorsAreClassified(t *testing.T) {
 	fake := smsfake.NewTencent(t, tcID, tcKey)
 	fake.Throttle(1)
 	_, err := tencent(fake.URL, tcKey).Send(context.Background(), request())
-	var pe *sms.Error
-	if !errors.As(err, &pe) || pe.Code != "LimitExceeded.PhoneNumberThirtySecondLimit" || pe.Class != sms.Throttled {
+	var pe *smsacts.Error
+	if !errors.As(err, &pe) || pe.Code != "LimitExceeded.PhoneNumberThirtySecondLimit" || pe.Class != smsacts.Throttled {
 		t.Fatalf("throttled: err %v", err)
 	}
 	fake.RejectTemplate("SMS_LOW_BALANCE")
 	_, err = tencent(fake.URL, tcKey).Send(context.Background(), request())
-	if !errors.As(err, &pe) || pe.Code != "FailedOperation.TemplateIncorrectOrUnapproved" || pe.Class != sms.Rejected {
+	if !errors.As(err, &pe) || pe.Code != "FailedOperation.TemplateIncorrectOrUnapproved" || pe.Class != smsacts.Rejected {
 		t.Fatalf("bad template: err %v", err)
 	}
 }
@@ -148,8 +148,8 @@ func fixture(t *testing.T) (*store.DB, string) {
 	return db, l.ProjectID
 }
 
-func input(project, stage string) sms.SendInput {
-	return sms.SendInput{ProjectID: project, WorkflowID: "alarm/M0001/low_balance", AlarmID: "run-1", Stage: stage,
+func input(project, stage string) smsacts.SendInput {
+	return smsacts.SendInput{ProjectID: project, WorkflowID: "alarm/M0001/low_balance", AlarmID: "run-1", Stage: stage,
 		Recipient: "13800000001", Kind: "low_balance", MeterNo: "M0001", Template: "low_balance",
 		Values: map[string]string{"meterNo": "M0001", "remaining": "19.50", "threshold": "20.00"}}
 }
@@ -188,7 +188,7 @@ func TestThrottledProviderIsRetriedThenFallsBack(t *testing.T) {
 	db, project := fixture(t)
 	ali, tc := smsfake.NewAliyun(t, aliKey, aliSecret), smsfake.NewTencent(t, tcID, tcKey)
 	ali.Throttle(10)
-	a := &sms.Activities{DB: db, Providers: []sms.Provider{aliyun(ali.URL, aliSecret), tencent(tc.URL, tcKey)}, PerProvider: 2}
+	a := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{aliyun(ali.URL, aliSecret), tencent(tc.URL, tcKey)}, PerProvider: 2}
 	ctx := context.Background()
 
 	// First attempt: throttled, a retryable error for Temporal to retry.
@@ -202,7 +202,7 @@ func TestThrottledProviderIsRetriedThenFallsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Provider != "tencent" || res.Status != sms.Sent || len(tc.Accepted()) != 1 || res.ProviderMessageID != tc.Accepted()[0].MessageID {
+	if res.Provider != "tencent" || res.Status != smsacts.Sent || len(tc.Accepted()) != 1 || res.ProviderMessageID != tc.Accepted()[0].MessageID {
 		t.Fatalf("result %+v, tencent accepted %v", res, tc.Accepted())
 	}
 	id, status, provider, providerMsg := messageID(t, db)
@@ -223,7 +223,7 @@ func TestBadTemplateFallsBackAtOnceAndSendingAgainIsANoOp(t *testing.T) {
 	db, project := fixture(t)
 	ali, tc := smsfake.NewAliyun(t, aliKey, aliSecret), smsfake.NewTencent(t, tcID, tcKey)
 	ali.RejectTemplate("SMS_LOW_BALANCE")
-	a := &sms.Activities{DB: db, Providers: []sms.Provider{aliyun(ali.URL, aliSecret), tencent(tc.URL, tcKey)}}
+	a := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{aliyun(ali.URL, aliSecret), tencent(tc.URL, tcKey)}}
 	ctx := context.Background()
 	res, err := a.SendSMS(ctx, input(project, "low_1"))
 	if err != nil || res.Provider != "tencent" {
@@ -242,11 +242,11 @@ func TestRejectedByEveryProviderIsFinal(t *testing.T) {
 	db, project := fixture(t)
 	ali := smsfake.NewAliyun(t, aliKey, aliSecret)
 	ali.RejectTemplate("SMS_LOW_BALANCE")
-	a := &sms.Activities{DB: db, Providers: []sms.Provider{aliyun(ali.URL, aliSecret)}}
+	a := &smsacts.Activities{DB: db, Providers: []smsacts.Provider{aliyun(ali.URL, aliSecret)}}
 	_, err := a.SendSMS(context.Background(), input(project, "low_1"))
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != sms.ErrTypeUndeliverable {
-		t.Fatalf("err %v, want non-retryable %s", err, sms.ErrTypeUndeliverable)
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != smsacts.ErrTypeUndeliverable {
+		t.Fatalf("err %v, want non-retryable %s", err, smsacts.ErrTypeUndeliverable)
 	}
 	if _, status, _, _ := messageID(t, db); status != "failed" {
 		t.Fatalf("status %s, want failed", status)
@@ -255,9 +255,9 @@ func TestRejectedByEveryProviderIsFinal(t *testing.T) {
 
 func TestOutboxIsTheDefault(t *testing.T) {
 	db, project := fixture(t)
-	a := &sms.Activities{DB: db}
+	a := &smsacts.Activities{DB: db}
 	res, err := a.SendSMS(context.Background(), input(project, "low_1"))
-	if err != nil || res.Provider != "outbox" || res.Status != sms.Sent {
+	if err != nil || res.Provider != "outbox" || res.Status != smsacts.Sent {
 		t.Fatalf("res %+v err %v", res, err)
 	}
 	msgs, err := smsstore.List(context.Background(), db, smsstore.Filter{Projects: []string{project}, Limit: 10})

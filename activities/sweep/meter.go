@@ -8,7 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/voltflow/voltflow/activities/meters"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/domain/money"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
@@ -26,10 +26,10 @@ type MeterReading = sweepstore.MeterReading
 func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReading, error) {
 	gws, err := sweepstore.LoadMeter(ctx, a.DB, in.ProjectID, in.MeterID)
 	if err == nil && len(gws) == 0 {
-		err = fmt.Errorf("meter %s: %w", in.MeterID, meters.ErrUnknownMeter)
+		err = fmt.Errorf("meter %s: %w", in.MeterID, metersacts.ErrUnknownMeter)
 	}
 	if err != nil {
-		return MeterReading{}, temporal.NewNonRetryableApplicationError(err.Error(), meters.ErrTypeMeterConfig, err)
+		return MeterReading{}, temporal.NewNonRetryableApplicationError(err.Error(), metersacts.ErrTypeMeterConfig, err)
 	}
 	g := gws[0]
 	// Millisecond slots: a sweep's slots are whole seconds, so an on-demand

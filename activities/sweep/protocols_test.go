@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/meters"
-	"github.com/voltflow/voltflow/activities/sweep"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
@@ -53,9 +53,9 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 	}
 
 	ids := []string{
-		addGateway(t, db, projectID, "DLT-1", sweep.ProtocolDLT645TCP, addr(servers[simulator.ProtocolDLT645]), nil,
+		addGateway(t, db, projectID, "DLT-1", sweepacts.ProtocolDLT645TCP, addr(servers[simulator.ProtocolDLT645]), nil,
 			"000000000001", "000000000002", "000000000003", "000000000009"), // the last: nobody answers
-		addGateway(t, db, projectID, "RTU-1", sweep.ProtocolModbusRTUTCP, addr(servers[simulator.ProtocolModbusRTUTCP]), nil,
+		addGateway(t, db, projectID, "RTU-1", sweepacts.ProtocolModbusRTUTCP, addr(servers[simulator.ProtocolModbusRTUTCP]), nil,
 			"R1", "R2", "R3"),
 	}
 
@@ -65,11 +65,11 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	gws := &meters.Gateways{Timeout: 300 * time.Millisecond}
+	gws := &metersacts.Gateways{Timeout: 300 * time.Millisecond}
 	t.Cleanup(gws.Close)
-	acts := &sweep.Activities{DB: db, Gateways: gws}
+	acts := &sweepacts.Activities{DB: db, Gateways: gws}
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	res := runBatch(t, acts, sweep.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
+	res := runBatch(t, acts, sweepacts.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
 	if res.Read != 6 || res.Failed != 1 || res.Skipped != 0 || res.GatewaysDown != 0 {
 		t.Fatalf("batch %+v, want 6 read and the unknown DL/T 645 address failed", res)
 	}
@@ -124,13 +124,13 @@ func TestGatewayWindowFromItsRow(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = fleet.Stop() })
 	ids := []string{
-		addGateway(t, db, projectID, "SERIAL-0", sweep.ProtocolModbusTCP, fleet.Gateway(0).Addr(), 1, "S0-1", "S0-2", "S0-3", "S0-4"),
-		addGateway(t, db, projectID, "SERIAL-1", sweep.ProtocolModbusTCP, fleet.Gateway(1).Addr(), nil, "S1-1", "S1-2", "S1-3", "S1-4"),
+		addGateway(t, db, projectID, "SERIAL-0", sweepacts.ProtocolModbusTCP, fleet.Gateway(0).Addr(), 1, "S0-1", "S0-2", "S0-3", "S0-4"),
+		addGateway(t, db, projectID, "SERIAL-1", sweepacts.ProtocolModbusTCP, fleet.Gateway(1).Addr(), nil, "S1-1", "S1-2", "S1-3", "S1-4"),
 	}
-	gws := &meters.Gateways{Timeout: 200 * time.Millisecond}
+	gws := &metersacts.Gateways{Timeout: 200 * time.Millisecond}
 	t.Cleanup(gws.Close)
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	runBatch(t, &sweep.Activities{DB: db, Gateways: gws}, sweep.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
+	runBatch(t, &sweepacts.Activities{DB: db, Gateways: gws}, sweepacts.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
 	var serial, pipelined int
 	if err := db.QueryRow(ctx, `select count(*) filter (where m.meter_no like 'S0-%'), count(*) filter (where m.meter_no like 'S1-%')
 		from readings r join meters m on m.id=r.meter_id where r.read_at=$1`, at).Scan(&serial, &pipelined); err != nil {
@@ -179,12 +179,12 @@ func TestWriteTwiceStoresOnce(t *testing.T) {
 	if _, err := db.Exec(ctx, `select readings_partition($1)`, at); err != nil {
 		t.Fatal(err)
 	}
-	acts := &sweep.Activities{DB: db}
-	if err := acts.Write(ctx, at, sweep.NewBatch(ids[:2], at, 100)); err != nil {
+	acts := &sweepacts.Activities{DB: db}
+	if err := acts.Write(ctx, at, sweepacts.NewBatch(ids[:2], at, 100)); err != nil {
 		t.Fatal(err)
 	}
 	// The second write overlaps the first in two meters and adds two.
-	if err := acts.Write(ctx, at, sweep.NewBatch(ids, at, 500)); err != nil {
+	if err := acts.Write(ctx, at, sweepacts.NewBatch(ids, at, 500)); err != nil {
 		t.Fatalf("overlapping write: %v", err)
 	}
 	var n int
@@ -232,7 +232,7 @@ func addGateway(t *testing.T, db *store.DB, projectID, code, protocol, address s
 }
 
 // runBatch runs one SweepBatch through Temporal's activity environment.
-func runBatch(t *testing.T, acts *sweep.Activities, in sweep.BatchInput) sweep.BatchResult {
+func runBatch(t *testing.T, acts *sweepacts.Activities, in sweepacts.BatchInput) sweepacts.BatchResult {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
@@ -241,7 +241,7 @@ func runBatch(t *testing.T, acts *sweep.Activities, in sweep.BatchInput) sweep.B
 	if err != nil {
 		t.Fatalf("sweep batch: %v", err)
 	}
-	var res sweep.BatchResult
+	var res sweepacts.BatchResult
 	if err := v.Get(&res); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,11 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/voltflow/voltflow/activities/meters"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
 	"github.com/voltflow/voltflow/devices/dlt645"
 	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/devices/profile"
-	"github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
@@ -65,7 +65,7 @@ func (a *Activities) write(ctx context.Context, at time.Time, b *batch) (sweepst
 // Activities run on the devices queue.
 type Activities struct {
 	DB       *store.DB
-	Gateways *meters.Gateways
+	Gateways *metersacts.Gateways
 	// Concurrency is how many gateways one batch reads at once; default 64.
 	// Each gateway is still one connection with one request at a time.
 	Concurrency int
@@ -85,7 +85,7 @@ type Activities struct {
 	// (workflows/alarm.Observer).
 	Alarms AlarmHook
 	// Billing, when set, prices the readings of platform-side meters
-	// (activities/billing.Activities.BillSweep) after each write.
+	// (activities/platformbilling.Activities.BillSweep) after each write.
 	Billing BillingHook
 
 	writeOnce  sync.Once
@@ -137,7 +137,7 @@ func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
 
 // AlarmHook is told of the readings a sweep stored.
 type AlarmHook interface {
-	ObserveMany(ctx context.Context, obs []alarm.Observation) error
+	ObserveMany(ctx context.Context, obs []alarmdom.Observation) error
 }
 
 // observe reports written readings to the alarms; a failure there is logged,
@@ -146,10 +146,10 @@ func (a *Activities) observe(ctx context.Context, rows []row) {
 	if a.Alarms == nil {
 		return
 	}
-	var obs []alarm.Observation
+	var obs []alarmdom.Observation
 	for _, r := range rows {
 		if r.Alarmed {
-			obs = append(obs, alarm.Observation{MeterID: r.Meter.String(), Remaining: money.FromCents(r.S.Remaining), At: r.TakenAt})
+			obs = append(obs, alarmdom.Observation{MeterID: r.Meter.String(), Remaining: money.FromCents(r.S.Remaining), At: r.TakenAt})
 		}
 	}
 	if len(obs) == 0 {
@@ -444,7 +444,7 @@ func (a *Activities) readGateway(ctx context.Context, g *gateway, at time.Time) 
 // profile (nearly always one), with requests pipelined (modbus.ReadMeters).
 func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutcome) gatewayOutcome {
 	out.rows = make([]row, 0, len(g.Meters))
-	addr := meters.GatewayURL(g.Protocol, g.Address, g.MaxInFlight)
+	addr := metersacts.GatewayURL(g.Protocol, g.Address, g.MaxInFlight)
 	for i := 0; i < len(g.Meters); {
 		// A run of meters with the same profile.
 		j := i + 1

@@ -9,8 +9,8 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/meters"
-	"github.com/voltflow/voltflow/activities/sweep"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 type fixture struct {
 	db        *store.DB
 	fleet     *simulator.Fleet
-	acts      *sweep.Activities
+	acts      *sweepacts.Activities
 	projectID string
 	gateways  []string // ids in code order
 	ghostID   string
@@ -62,10 +62,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.projectID = loaded.ProjectID
-	gws := &meters.Gateways{Timeout: time.Second}
+	gws := &metersacts.Gateways{Timeout: time.Second}
 	t.Cleanup(gws.Close)
-	f.acts = &sweep.Activities{DB: f.db, Gateways: gws, Concurrency: 2, FlushRows: 5}
-	list, err := f.acts.SweepGateways(ctx, sweep.GatewaysInput{ProjectID: f.projectID})
+	f.acts = &sweepacts.Activities{DB: f.db, Gateways: gws, Concurrency: 2, FlushRows: 5}
+	list, err := f.acts.SweepGateways(ctx, sweepacts.GatewaysInput{ProjectID: f.projectID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,31 +83,31 @@ func newFixture(t *testing.T) *fixture {
 
 // sweep runs one batch over every gateway through Temporal's activity
 // environment (heartbeats and activity info as on a worker).
-func (f *fixture) sweep(t *testing.T, at time.Time) sweep.BatchResult {
+func (f *fixture) sweep(t *testing.T, at time.Time) sweepacts.BatchResult {
 	t.Helper()
 	return f.run(t, at, false)
 }
 
 // retry runs the batch as a retried attempt: with the heartbeat details its
 // predecessor recorded.
-func (f *fixture) retry(t *testing.T, at time.Time) sweep.BatchResult {
+func (f *fixture) retry(t *testing.T, at time.Time) sweepacts.BatchResult {
 	t.Helper()
 	return f.run(t, at, true)
 }
 
-func (f *fixture) run(t *testing.T, at time.Time, retried bool) sweep.BatchResult {
+func (f *fixture) run(t *testing.T, at time.Time, retried bool) sweepacts.BatchResult {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
 	if retried {
-		env.SetHeartbeatDetails(sweep.Progress{GatewaysDone: 1})
+		env.SetHeartbeatDetails(sweepacts.Progress{GatewaysDone: 1})
 	}
-	v, err := env.ExecuteActivity(f.acts.SweepBatch, sweep.BatchInput{ProjectID: f.projectID, At: at, GatewayIDs: f.gateways})
+	v, err := env.ExecuteActivity(f.acts.SweepBatch, sweepacts.BatchInput{ProjectID: f.projectID, At: at, GatewayIDs: f.gateways})
 	if err != nil {
 		t.Fatalf("sweep at %s: %v", at, err)
 	}
-	var res sweep.BatchResult
+	var res sweepacts.BatchResult
 	if err := v.Get(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSweepWritesReadingsOnceAndLatestState(t *testing.T) {
 
 	res := f.sweep(t, at)
 	res.ElapsedMs, res.WriteMs, res.ReadingsMs, res.StateMs, res.HooksMs = 0, 0, 0, 0, 0
-	want := sweep.BatchResult{Gateways: 3, Meters: 13, Read: 12, Failed: 1}
+	want := sweepacts.BatchResult{Gateways: 3, Meters: 13, Read: 12, Failed: 1}
 	if res != want {
 		t.Fatalf("result %+v, want %+v", res, want)
 	}
@@ -199,7 +199,7 @@ func TestMeterLostAfterThreeFailuresAndClearedWhenBack(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	events := func() int {
 		return f.count(t, `select count(*) from device_events where kind=$1 and subject=$2 and cleared_at is null`,
-			sweep.EventMeterLost, f.ghostID)
+			sweepacts.EventMeterLost, f.ghostID)
 	}
 	for i := range 2 {
 		f.sweep(t, at.Add(time.Duration(i)*time.Minute))
@@ -250,7 +250,7 @@ func TestDeadGatewayRaisesAndClearsEvent(t *testing.T) {
 	}
 	open := func() int {
 		return f.count(t, `select count(*) from device_events where kind=$1 and subject=$2 and cleared_at is null
-			and subject_no='GW-02'`, sweep.EventGatewayLost, f.gateways[1])
+			and subject_no='GW-02'`, sweepacts.EventGatewayLost, f.gateways[1])
 	}
 	if n := open(); n != 1 {
 		t.Fatalf("%d open gateway events, want 1", n)
@@ -277,7 +277,7 @@ func TestDeadGatewayRaisesAndClearsEvent(t *testing.T) {
 	if n := open(); n != 0 {
 		t.Fatalf("gateway event still open after it came back")
 	}
-	if n := f.count(t, `select count(*) from device_events where kind=$1 and cleared_at is not null`, sweep.EventGatewayLost); n != 1 {
+	if n := f.count(t, `select count(*) from device_events where kind=$1 and cleared_at is not null`, sweepacts.EventGatewayLost); n != 1 {
 		t.Fatalf("%d cleared gateway events, want 1", n)
 	}
 	if n := f.count(t, `select count(*) from gateway_contact where reachable`); n != 3 {
@@ -295,11 +295,11 @@ func TestSweepMeterReadsOneMeter(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
-	v, err := env.ExecuteActivity(f.acts.SweepMeter, sweep.MeterInput{ProjectID: f.projectID, MeterID: id})
+	v, err := env.ExecuteActivity(f.acts.SweepMeter, sweepacts.MeterInput{ProjectID: f.projectID, MeterID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r sweep.MeterReading
+	var r sweepacts.MeterReading
 	if err := v.Get(&r); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestSweepMeterReadsOneMeter(t *testing.T) {
 	if n := f.count(t, `select count(*) from readings`); n != 1 {
 		t.Fatalf("%d readings in all, want 1", n)
 	}
-	_, err = env.ExecuteActivity(f.acts.SweepMeter, sweep.MeterInput{ProjectID: f.projectID, MeterID: f.ghostID})
+	_, err = env.ExecuteActivity(f.acts.SweepMeter, sweepacts.MeterInput{ProjectID: f.projectID, MeterID: f.ghostID})
 	if err == nil || !strings.Contains(err.Error(), "GHOST") {
 		t.Fatalf("reading the ghost: %v, want an error naming it", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 	voucherstore "github.com/voltflow/voltflow/store/voucher"
 )
@@ -50,8 +50,8 @@ func (a *Activities) RecordIssuance(ctx context.Context, in IssuanceInput) error
 // as non-retryable).
 func (a *Activities) IssueBatch(ctx context.Context, in IssueInput) (int, error) {
 	n, err := voucherstore.IssueBatch(ctx, a.DB, in)
-	if errors.Is(err, domain.ErrNoRecipients) {
-		return n, temporal.NewNonRetryableApplicationError("batch has no recipients", "NoRecipients", domain.ErrNoRecipients)
+	if errors.Is(err, voucherdom.ErrNoRecipients) {
+		return n, temporal.NewNonRetryableApplicationError("batch has no recipients", "NoRecipients", voucherdom.ErrNoRecipients)
 	}
 	return n, err
 }
@@ -68,6 +68,6 @@ func (a *Activities) RejectVoid(ctx context.Context, in VoidInput) error {
 
 // VoidVoucher voids the voucher, booking its unused value back, and reports
 // the voucher's status afterwards.
-func (a *Activities) VoidVoucher(ctx context.Context, in VoidInput) (domain.Status, error) {
+func (a *Activities) VoidVoucher(ctx context.Context, in VoidInput) (voucherdom.Status, error) {
 	return voucherstore.VoidVoucher(ctx, a.DB, in)
 }

@@ -9,12 +9,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
-	wostore "github.com/voltflow/voltflow/store/workorder"
+	workorderstore "github.com/voltflow/voltflow/store/workorder"
 )
 
 // ErrTypeConflict: another open work order holds the charger and fault
 // (the workflow id should have prevented it); retrying cannot help.
-const ErrTypeConflict = wostore.ErrTypeConflict
+const ErrTypeConflict = workorderstore.ErrTypeConflict
 
 // Activities are the work order's database steps (task queue voltflow-main).
 type Activities struct {
@@ -24,19 +24,19 @@ type Activities struct {
 // The store's types, so workflows and their histories keep the same names
 // and JSON as before the store moved out.
 type (
-	OpenInput     = wostore.OpenInput
-	Opened        = wostore.Opened
-	FaultInput    = wostore.FaultInput
-	AckInput      = wostore.AckInput
-	CloseInput    = wostore.CloseInput
-	EscalateInput = wostore.EscalateInput
+	OpenInput     = workorderstore.OpenInput
+	Opened        = workorderstore.Opened
+	FaultInput    = workorderstore.FaultInput
+	AckInput      = workorderstore.AckInput
+	CloseInput    = workorderstore.CloseInput
+	EscalateInput = workorderstore.EscalateInput
 )
 
 // OpenWorkOrder opens the work order once; a conflicting open one is a
 // non-retryable refusal.
 func (a *Activities) OpenWorkOrder(ctx context.Context, in OpenInput) (Opened, error) {
-	out, err := wostore.OpenWorkOrder(ctx, a.DB, in)
-	var conflict *wostore.ConflictError
+	out, err := workorderstore.OpenWorkOrder(ctx, a.DB, in)
+	var conflict *workorderstore.ConflictError
 	if errors.As(err, &conflict) {
 		return out, temporal.NewNonRetryableApplicationError(conflict.Error(), ErrTypeConflict, conflict.Err)
 	}
@@ -45,20 +45,20 @@ func (a *Activities) OpenWorkOrder(ctx context.Context, in OpenInput) (Opened, e
 
 // RecordWorkOrderFault records an episode in the order's fault history.
 func (a *Activities) RecordWorkOrderFault(ctx context.Context, in FaultInput) error {
-	return wostore.RecordWorkOrderFault(ctx, a.DB, in)
+	return workorderstore.RecordWorkOrderFault(ctx, a.DB, in)
 }
 
 // AcknowledgeWorkOrder marks the order taken (and assigns it to whoever took it).
 func (a *Activities) AcknowledgeWorkOrder(ctx context.Context, in AckInput) error {
-	return wostore.AcknowledgeWorkOrder(ctx, a.DB, in)
+	return workorderstore.AcknowledgeWorkOrder(ctx, a.DB, in)
 }
 
 // CloseWorkOrder records the resolution.
 func (a *Activities) CloseWorkOrder(ctx context.Context, in CloseInput) error {
-	return wostore.CloseWorkOrder(ctx, a.DB, in)
+	return workorderstore.CloseWorkOrder(ctx, a.DB, in)
 }
 
 // EscalateWorkOrder records the stage and returns the phones to tell.
 func (a *Activities) EscalateWorkOrder(ctx context.Context, in EscalateInput) ([]string, error) {
-	return wostore.EscalateWorkOrder(ctx, a.DB, in)
+	return workorderstore.EscalateWorkOrder(ctx, a.DB, in)
 }

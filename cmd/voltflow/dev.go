@@ -24,14 +24,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/simulator"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/child"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/localpg"
 )
 
@@ -136,8 +136,8 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	// in the meter; VOLTFLOW_DEMO_PLATFORM_METER=M0128 on a fresh state
 	// makes that one platform-side (主站费控), billed by each sweep.
 	demoOpts.PlatformMeter = os.Getenv("VOLTFLOW_DEMO_PLATFORM_METER")
-	demoOpts.BookTx = func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error {
-		_, err := ledger.BookTx(ctx, tx, projectID, e)
+	demoOpts.BookTx = func(ctx context.Context, tx pgx.Tx, projectID string, e ledgerdom.Entry) error {
+		_, err := ledgerstore.BookTx(ctx, tx, projectID, e)
 		return err
 	}
 	loaded, err := demo.Load(ctx, db, demoOpts)
@@ -151,7 +151,7 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		return fmt.Errorf("charging demo data: %w", err)
 	}
-	if err := charging.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
+	if err := centralsystem.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
 		return fmt.Errorf("charging demo chargers and card: %w", err)
 	}
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -41,7 +41,7 @@ func loadOCPPConfig() (ocppConfig, error) {
 // Status changes are recorded with their regulator push (group commit,
 // push.Starter.ChangeStatus); the regulator pump sends it. The returned
 // func stops it; a nil server means VOLTFLOW_OCPP_ADDR=off.
-func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter, hooks charging.Hooks) (*ocpp.Server, func(), error) {
+func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter, hooks centralsystem.Hooks) (*ocpp.Server, func(), error) {
 	cfg, err := loadOCPPConfig()
 	if err != nil {
 		return nil, nil, err
@@ -50,8 +50,8 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 		return nil, func() {}, nil
 	}
 	log = log.With("component", "ocpp")
-	var status charging.StatusRecorder
-	var statuses charging.StatusesRecorder
+	var status centralsystem.StatusRecorder
+	var statuses centralsystem.StatusesRecorder
 	if starter != nil {
 		statuses = func(ctx context.Context, changes []push.StatusChange) error {
 			chs, err := starter.ChangeStatuses(ctx, db, push.DefaultRegulator, changes)
@@ -73,13 +73,13 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	if starter != nil {
 		// A charger fault is a regulator alarm (notification_alarmInfo within
 		// 5 s); a failed signal is caught by the push workflow's sweep.
-		hooks.Fault = append(hooks.Fault, func(ctx context.Context, ev charging.FaultEvent) {
+		hooks.Fault = append(hooks.Fault, func(ctx context.Context, ev centralsystem.FaultEvent) {
 			if _, err := starter.Alarm(ctx, db, push.DefaultRegulator, regulatorAlarm(ev), ev.At); err != nil {
 				log.Warn("ocpp: regulator alarm not recorded", "chargePoint", ev.ChargePointID, "code", ev.Alarm.Code, "error", err)
 			}
 		})
 	}
-	srv, stop, err := charging.StartCentralSystem(ctx, db, charging.CentralConfig{Addr: cfg.Addr,
+	srv, stop, err := centralsystem.StartCentralSystem(ctx, db, centralsystem.CentralConfig{Addr: cfg.Addr,
 		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Statuses: statuses, Hooks: hooks, Log: log})
 	if err != nil {
 		return nil, nil, err
@@ -91,14 +91,14 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 
 // regulatorAlarm is a charger fault episode's edge as the regulator's
 // AlarmInfo (table 19); the push fills in station and type from the code.
-func regulatorAlarm(ev charging.FaultEvent) registry.AlarmInfo {
+func regulatorAlarm(ev centralsystem.FaultEvent) registry.AlarmInfo {
 	a := registry.AlarmInfo{EquipmentID: ev.ChargePointID, AlarmCode: ev.Alarm.Code, AlarmType: ev.Alarm.Type,
 		AlarmLevel: ev.Alarm.Level, AlarmStatus: 1, NoteString: ev.OCPPCode}
 	if ev.Recovered {
 		a.AlarmStatus = 0
 	}
 	if ev.Connector > 0 {
-		a.ConnectorID = charging.ConnectorID(ev.ChargePointID, ev.Connector)
+		a.ConnectorID = centralsystem.ConnectorID(ev.ChargePointID, ev.Connector)
 	}
 	return a
 }

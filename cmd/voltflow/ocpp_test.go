@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/registry"
 )
@@ -25,7 +25,7 @@ func TestRegulatorAlarmFromFault(t *testing.T) {
 				code, al.Code, al.Type, al.Level, known, typ, level)
 		}
 	}
-	ev := charging.FaultEvent{ChargePointID: "4403000000000000000001", Connector: 2, OCPPCode: "HighTemperature",
+	ev := centralsystem.FaultEvent{ChargePointID: "4403000000000000000001", Connector: 2, OCPPCode: "HighTemperature",
 		Alarm: chargefault.ChargerOverTemp}
 	if a := regulatorAlarm(ev); a.ConnectorID != "4403000000000000000001002" || a.AlarmStatus != 1 || a.AlarmCode != 17 {
 		t.Fatalf("raised = %+v", a)

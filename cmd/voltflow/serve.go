@@ -16,16 +16,16 @@ import (
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/meters"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/interconnect"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
-	"github.com/voltflow/voltflow/workflows/alarm"
-	"github.com/voltflow/voltflow/workflows/billing"
+	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 // runServe runs the API, the worker, or both, until ctx ends.
@@ -86,7 +86,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 		}
 	}
 	if withWorker {
-		gateways := &meters.Gateways{Timeout: 2 * time.Second, Log: log}
+		gateways := &metersacts.Gateways{Timeout: 2 * time.Second, Log: log}
 		defer gateways.Close()
 		var workers []worker.Worker
 		if slices.Contains(queues, "main") {
@@ -97,16 +97,16 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			workflows.RegisterAlarms(w, db, texts)
-			workflows.RegisterAlarmConditions(w, &alarm.Scanner{Client: tc, DB: db, Log: log})
+			workflows.RegisterAlarmConditions(w, &alarmwf.Scanner{Client: tc, DB: db, Log: log})
 			workflows.RegisterCredit(w, db, mailProvider(log))
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {
 			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: 256})
 			workflows.RegisterDevicesWithHooks(w, db, gateways, workflows.DeviceHooks{
-				Alarms: &alarm.Observer{Client: tc, DB: db, Log: log},
-				Billing: &billingacts.Activities{DB: db, Log: log,
-					Switch: &billing.Starter{Client: tc, DispatchWindow: cfg.DispatchWindow}},
+				Alarms: &alarmwf.Observer{Client: tc, DB: db, Log: log},
+				Billing: &platformbillingacts.Activities{DB: db, Log: log,
+					Switch: &platformbillingwf.Starter{Client: tc, DispatchWindow: cfg.DispatchWindow}},
 			})
 			workers = append(workers, w)
 		}
@@ -134,10 +134,10 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			}
 		}
 		if slices.Contains(queues, "main") {
-			if err := sweep.EnsureSchedules(ctx, tc, db, cfg.SweepInterval, log); err != nil {
+			if err := sweepwf.EnsureSchedules(ctx, tc, db, cfg.SweepInterval, log); err != nil {
 				return err
 			}
-			if err := alarm.EnsureScanSchedules(ctx, tc, db, 0, log); err != nil {
+			if err := alarmwf.EnsureScanSchedules(ctx, tc, db, 0, log); err != nil {
 				return err
 			}
 		}

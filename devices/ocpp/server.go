@@ -6,7 +6,7 @@
 // charger is dropped after heartbeat interval + grace.
 //
 // The package speaks the protocol only: what a card or a transaction means
-// is the Handler's business (activities/charging).
+// is the Handler's business (activities/centralsystem).
 package ocpp
 
 import (

@@ -1,4 +1,4 @@
-// Package charging holds what the OCPP central system (activities/charging)
+// Package charging holds what the OCPP central system (activities/centralsystem)
 // tells the rest of the platform about transactions and faults: charging
 // orders, smart dispatch and work orders follow these events.
 package charging

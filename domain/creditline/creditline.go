@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 )
 
@@ -127,15 +127,15 @@ const (
 func Receivable(enterpriseCode string) string { return ReceivablePrefix + enterpriseCode }
 
 // ConsumptionEntry charges consumption to the enterprise's credit.
-func ConsumptionEntry(key, enterpriseCode, memo string, amount money.Amount) ledger.Entry {
-	return ledger.Transfer(key, "credit-consumption", memo,
-		ledger.Posting{Account: SalesCode, Kind: ledger.Income},
-		ledger.Posting{Account: Receivable(enterpriseCode), Kind: ledger.Asset}, amount)
+func ConsumptionEntry(key, enterpriseCode, memo string, amount money.Amount) ledgerdom.Entry {
+	return ledgerdom.Transfer(key, "credit-consumption", memo,
+		ledgerdom.Posting{Account: SalesCode, Kind: ledgerdom.Income},
+		ledgerdom.Posting{Account: Receivable(enterpriseCode), Kind: ledgerdom.Asset}, amount)
 }
 
 // RepaymentEntry books cash received against the receivable (还款).
-func RepaymentEntry(key, enterpriseCode, memo string, amount money.Amount) ledger.Entry {
-	return ledger.Transfer(key, "credit-repayment", memo,
-		ledger.Posting{Account: Receivable(enterpriseCode), Kind: ledger.Asset},
-		ledger.Posting{Account: ledger.CashAccount, Kind: ledger.Asset}, amount)
+func RepaymentEntry(key, enterpriseCode, memo string, amount money.Amount) ledgerdom.Entry {
+	return ledgerdom.Transfer(key, "credit-repayment", memo,
+		ledgerdom.Posting{Account: Receivable(enterpriseCode), Kind: ledgerdom.Asset},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, amount)
 }

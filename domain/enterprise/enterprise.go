@@ -10,9 +10,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 )
 
 // Errors of validation; each maps to an API problem code and field.
@@ -22,7 +22,7 @@ var (
 	ErrEmail         = errors.New("email must be one valid address")
 	ErrPhone         = errors.New("phone must be at most 32 characters")
 	ErrCardNo        = errors.New("card numbers must be 1-32 characters of letters and digits")
-	ErrTransactionNo = recharge.ErrTransactionNo
+	ErrTransactionNo = rechargedom.ErrTransactionNo
 	ErrAmount        = errors.New("amount must be greater than zero")
 	ErrAmountTooBig  = errors.New("amount exceeds the limit of one recharge")
 )
@@ -95,7 +95,7 @@ func (r RechargeRequest) Validate() (field string, err error) {
 	if !r.Amount.IsPositive() {
 		return "amount", ErrAmount
 	}
-	if max := recharge.DefaultPolicy().MaxAmount; r.Amount.GreaterThan(max) {
+	if max := rechargedom.DefaultPolicy().MaxAmount; r.Amount.GreaterThan(max) {
 		return "amount", fmt.Errorf("%s > %s: %w", r.Amount, max, ErrAmountTooBig)
 	}
 	return "", nil
@@ -114,8 +114,8 @@ func Wallet(code string) string { return WalletPrefix + code }
 
 // RechargeEntry books an approved enterprise recharge: cash in, held for
 // the enterprise in its wallet.
-func RechargeEntry(key, code string, amount money.Amount) ledger.Entry {
-	return ledger.Transfer(key, "enterprise-recharge", "recharge of enterprise "+code,
-		ledger.Posting{Account: Wallet(code), Kind: ledger.Liability},
-		ledger.Posting{Account: ledger.CashAccount, Kind: ledger.Asset}, amount)
+func RechargeEntry(key, code string, amount money.Amount) ledgerdom.Entry {
+	return ledgerdom.Transfer(key, "enterprise-recharge", "recharge of enterprise "+code,
+		ledgerdom.Posting{Account: Wallet(code), Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, amount)
 }

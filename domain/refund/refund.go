@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 )
 
 // Kind of refund.
@@ -68,8 +68,8 @@ func (b Balance) Check(amount money.Amount) error {
 var ErrNotReversible = errors.New("only a completed recharge can be reversed")
 
 // CheckReversible reports whether a recharge in status s can be reversed.
-func CheckReversible(s recharge.Status) error {
-	if s != recharge.Completed {
+func CheckReversible(s rechargedom.Status) error {
+	if s != rechargedom.Completed {
 		return fmt.Errorf("recharge is %s: %w", s, ErrNotReversible)
 	}
 	return nil

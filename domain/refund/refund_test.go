@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 )
 
 func ptr(s string) *money.Amount { a := money.MustParse(s); return &a }
@@ -44,12 +44,12 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckReversible(t *testing.T) {
-	for _, s := range []recharge.Status{recharge.PendingApproval, recharge.Approved, recharge.Dispatching, recharge.DispatchFailed, recharge.Rejected} {
+	for _, s := range []rechargedom.Status{rechargedom.PendingApproval, rechargedom.Approved, rechargedom.Dispatching, rechargedom.DispatchFailed, rechargedom.Rejected} {
 		if err := CheckReversible(s); !errors.Is(err, ErrNotReversible) {
 			t.Errorf("%s: %v", s, err)
 		}
 	}
-	if err := CheckReversible(recharge.Completed); err != nil {
+	if err := CheckReversible(rechargedom.Completed); err != nil {
 		t.Fatal(err)
 	}
 }

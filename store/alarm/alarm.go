@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
@@ -27,14 +27,14 @@ type Recipient struct {
 
 // Policy is how one meter is alarmed, and to whom.
 type Policy struct {
-	ProjectID   string       `json:"projectId"`
-	MeterNo     string       `json:"meterNo"`
-	Mode        domain.Mode  `json:"mode"`
-	AlarmAmount money.Amount `json:"alarmAmount"`
-	Ratios      []string     `json:"ratios"`
-	Quiet       domain.Quiet `json:"quiet"`
-	RechargeSMS bool         `json:"rechargeSms"`
-	Recipients  []Recipient  `json:"recipients"`
+	ProjectID   string         `json:"projectId"`
+	MeterNo     string         `json:"meterNo"`
+	Mode        alarmdom.Mode  `json:"mode"`
+	AlarmAmount money.Amount   `json:"alarmAmount"`
+	Ratios      []string       `json:"ratios"`
+	Quiet       alarmdom.Quiet `json:"quiet"`
+	RechargeSMS bool           `json:"rechargeSms"`
+	Recipients  []Recipient    `json:"recipients"`
 }
 
 // ErrUnknownMeter: the meter to alarm does not exist.
@@ -45,7 +45,7 @@ var ErrUnknownMeter = errors.New("not found")
 // account, then the numbers set for the meter and for the project. An
 // unknown meter is ErrUnknownMeter.
 func LoadPolicy(ctx context.Context, db *store.DB, meterID string) (Policy, error) {
-	p := Policy{Mode: domain.Staged, Ratios: domain.DefaultRatios(), Quiet: domain.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480},
+	p := Policy{Mode: alarmdom.Staged, Ratios: alarmdom.DefaultRatios(), Quiet: alarmdom.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480},
 		RechargeSMS: true}
 	err := db.QueryRow(ctx, `select project_id, meter_no, alarm1 from meters where id=$1`, meterID).
 		Scan(&p.ProjectID, &p.MeterNo, &p.AlarmAmount)
@@ -102,7 +102,7 @@ type NewAlarm struct {
 	MeterNo       string        `json:"meterNo"`
 	Kind          string        `json:"kind"`
 	WorkflowID    string        `json:"workflowId"`
-	Mode          domain.Mode   `json:"mode"`
+	Mode          alarmdom.Mode `json:"mode"`
 	AlarmAmount   money.Amount  `json:"alarmAmount"`
 	At            time.Time     `json:"at"`
 	NextThreshold *money.Amount `json:"nextThreshold"`

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -50,9 +50,9 @@ type Scan struct {
 type meterRow struct {
 	id, no   string
 	hasState bool
-	sample   domain.Sample
-	watch    domain.Watch
-	limits   domain.Limits
+	sample   alarmdom.Sample
+	watch    alarmdom.Watch
+	limits   alarmdom.Limits
 }
 
 // ScanConditions evaluates every meter of the project at time at, stores
@@ -81,7 +81,7 @@ func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time
 			if !m.hasState {
 				continue
 			}
-			m.watch = domain.Advance(m.watch, m.sample, m.limits, at)
+			m.watch = alarmdom.Advance(m.watch, m.sample, m.limits, at)
 			if t := m.watch.MovedAt; t.After(first) {
 				second, first, firstID = first, t, m.id
 			} else if t.After(second) {
@@ -97,7 +97,7 @@ func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time
 			if m.id == firstID {
 				others = second
 			}
-			for _, f := range domain.Evaluate(m.watch, m.sample, m.limits, others) {
+			for _, f := range alarmdom.Evaluate(m.watch, m.sample, m.limits, others) {
 				c := Condition{Kind: f.Kind, MeterID: m.id, SubjectNo: m.no, Detail: f.Detail}
 				judged[c.Key()] = true
 				if f.Active {
@@ -125,7 +125,7 @@ func ScanConditions(ctx context.Context, db *store.DB, projectID string, at time
 		}
 		for _, o := range open {
 			scan.Open[o.Key()] = true
-			contact := o.Kind == domain.KindLostContact || o.Kind == domain.KindGatewayContact
+			contact := o.Kind == alarmdom.KindLostContact || o.Kind == alarmdom.KindGatewayContact
 			if !active[o.Key()] && (judged[o.Key()] || contact) {
 				scan.Clear = append(scan.Clear, o)
 			}
@@ -180,7 +180,7 @@ func loadMeters(ctx context.Context, tx pgx.Tx, projectID string, tripsOnly bool
 		m.limits.VoltageMax, m.limits.VoltageMin, m.limits.CurrentMax = vmax, vmin, cmax
 		m.limits.DailyKWh, m.limits.MonthlyKWh, m.limits.NightKWh = daily, monthly, nightKWh
 		m.limits.StaticAfter = time.Duration(staticSeconds * float64(time.Second))
-		m.sample.Active = domain.ActiveAccount(open, m.sample.StatusFlags, mode)
+		m.sample.Active = alarmdom.ActiveAccount(open, m.sample.StatusFlags, mode)
 		m.sample.Voltage, m.sample.Current = volt, curr
 		out = append(out, m)
 	}
@@ -239,9 +239,9 @@ func lostContact(ctx context.Context, tx pgx.Tx, projectID string) ([]Condition,
 		if err := rows.Scan(&kind, &c.MeterID, &c.SubjectNo, &c.Detail); err != nil {
 			return nil, err
 		}
-		c.Kind = domain.KindLostContact
+		c.Kind = alarmdom.KindLostContact
 		if kind == eventGatewayLost {
-			c.Kind = domain.KindGatewayContact
+			c.Kind = alarmdom.KindGatewayContact
 		}
 		out = append(out, c)
 	}
@@ -250,7 +250,7 @@ func lostContact(ctx context.Context, tx pgx.Tx, projectID string) ([]Condition,
 
 func openConditions(ctx context.Context, tx pgx.Tx, projectID string) ([]OpenCondition, error) {
 	rows, err := tx.Query(ctx, `select kind, coalesce(meter_id::text, ''), meter_no, detail, workflow_id from alarms
-		where project_id = $1 and status = 'open' and kind = any($2) order by opened_at`, projectID, domain.ConditionKinds())
+		where project_id = $1 and status = 'open' and kind = any($2) order by opened_at`, projectID, alarmdom.ConditionKinds())
 	if err != nil {
 		return nil, fmt.Errorf("open condition alarms: %w", err)
 	}
@@ -272,7 +272,7 @@ func openConditions(ctx context.Context, tx pgx.Tx, projectID string) ([]OpenCon
 // own phone: a possible-theft alarm must not warn the suspect. meterID is
 // empty for a gateway.
 func LoadConditionPolicy(ctx context.Context, db *store.DB, projectID, meterID string) (Policy, error) {
-	p := Policy{ProjectID: projectID, Mode: "condition", Quiet: domain.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480}}
+	p := Policy{ProjectID: projectID, Mode: "condition", Quiet: alarmdom.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480}}
 	err := db.QueryRow(ctx, `select quiet_start, quiet_end, utc_offset_minutes from alarm_policies
 		where project_id=$1 and (meter_id=nullif($2,'')::uuid or meter_id is null) order by meter_id nulls last limit 1`,
 		projectID, meterID).Scan(&p.Quiet.Start, &p.Quiet.End, &p.Quiet.OffsetMinutes)

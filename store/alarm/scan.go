@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
@@ -47,7 +47,7 @@ func LoadObservedMeter(ctx context.Context, db *store.DB, meterID, kind string) 
 // PickObservations are the meter ids of the readings that can change an
 // alarm of kind: a new one at or below the alarm amount, a deeper stage of
 // an open one, a balance back above it.
-func PickObservations(ctx context.Context, db *store.DB, kind string, obs []domain.Observation) ([]string, error) {
+func PickObservations(ctx context.Context, db *store.DB, kind string, obs []alarmdom.Observation) ([]string, error) {
 	ids := make([]string, len(obs))
 	amounts := make([]string, len(obs))
 	for i, ob := range obs {

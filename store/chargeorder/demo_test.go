@@ -9,7 +9,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/interconnect/registry"
-	"github.com/voltflow/voltflow/store/chargeorder"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -43,18 +43,18 @@ func TestDemoMembersDiscount(t *testing.T) {
 	if err := db.QueryRow(ctx, `select customer_id::text from cards where card_no=$1`, charger.DemoCard).Scan(&customerID); err != nil {
 		t.Fatal(err)
 	}
-	groups, err := chargeorder.ListGroups(ctx, db, []string{p.ProjectID})
+	groups, err := chargeorderstore.ListGroups(ctx, db, []string{p.ProjectID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var groupID string
 	for _, g := range groups {
-		if g.Name == chargeorder.DemoGroup && slices.Equal(g.Customers, []string{customerID}) {
+		if g.Name == chargeorderstore.DemoGroup && slices.Equal(g.Customers, []string{customerID}) {
 			groupID = g.ID
 		}
 	}
 	if len(groups) != 1 || groupID == "" {
-		t.Fatalf("groups %+v, want one %q with the demo card's customer %s", groups, chargeorder.DemoGroup, customerID)
+		t.Fatalf("groups %+v, want one %q with the demo card's customer %s", groups, chargeorderstore.DemoGroup, customerID)
 	}
 	rows, err := db.Query(ctx, `select spec from charging_discounts where project_id=$1`, p.ProjectID)
 	if err != nil {

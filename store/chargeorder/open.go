@@ -17,7 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/voltflow/voltflow/domain/chargeprice"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
@@ -169,14 +169,14 @@ func nullIfEmpty(s string) any {
 func BalanceTx(ctx context.Context, tx pgx.Tx, projectID, accountNo string) (money.Amount, error) {
 	var raw money.Amount
 	err := tx.QueryRow(ctx, `select balance from ledger_accounts where project_id=$1 and code=$2`, projectID,
-		domledger.CustomerWallet(accountNo)).Scan(&raw)
+		ledgerdom.CustomerWallet(accountNo)).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return money.Zero, nil
 	}
 	if err != nil {
 		return money.Zero, fmt.Errorf("balance of %s: %w", accountNo, err)
 	}
-	return domledger.Display(domledger.Liability, raw), nil
+	return ledgerdom.Display(ledgerdom.Liability, raw), nil
 }
 
 // AppStart is an order asked for from the app: it waits, status starting,

@@ -10,10 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/chargeprice"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // RevenueAccount is the income account charging payments are credited to.
@@ -90,10 +90,10 @@ func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) 
 			out.Abnormal = append(out.Abnormal, ZeroEnergy)
 		}
 		if p.Total.IsPositive() {
-			e := domledger.Transfer("charging/"+in.OrderID, "charging", "charging order "+in.OrderID,
-				domledger.Posting{Account: RevenueAccount, Kind: domledger.Income},
-				domledger.Posting{Account: domledger.CustomerWallet(accountNo), Kind: domledger.Liability}, p.Total)
-			if _, err := ledger.BookTx(ctx, tx, in.Opened.ProjectID, e); err != nil {
+			e := ledgerdom.Transfer("charging/"+in.OrderID, "charging", "charging order "+in.OrderID,
+				ledgerdom.Posting{Account: RevenueAccount, Kind: ledgerdom.Income},
+				ledgerdom.Posting{Account: ledgerdom.CustomerWallet(accountNo), Kind: ledgerdom.Liability}, p.Total)
+			if _, err := ledgerstore.BookTx(ctx, tx, in.Opened.ProjectID, e); err != nil {
 				return err
 			}
 			bal, err := BalanceTx(ctx, tx, in.Opened.ProjectID, accountNo)

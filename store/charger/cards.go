@@ -10,10 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/card"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // ErrCardNotFound is returned for a card number unknown in the caller's projects.
@@ -47,7 +47,7 @@ func GetCard(ctx context.Context, db *store.DB, projects []string, cardNo string
 	c.Balance = money.Zero
 	if accountNo != nil {
 		c.AccountNo = *accountNo
-		if c.Balance, err = ledger.Balance(ctx, db, c.ProjectID, domledger.CustomerWallet(*accountNo)); err != nil {
+		if c.Balance, err = ledgerstore.Balance(ctx, db, c.ProjectID, ledgerdom.CustomerWallet(*accountNo)); err != nil {
 			return Card{}, err
 		}
 	}
@@ -144,10 +144,10 @@ func IssueCard(ctx context.Context, db *store.DB, n NewCard) error {
 		if n.Opening.IsZero() {
 			return nil
 		}
-		e := domledger.Transfer("card-topup/"+n.CardNo+"/opening", "card-topup", "opening balance of card "+n.CardNo,
-			domledger.Posting{Account: domledger.CustomerWallet(accountNo), Kind: domledger.Liability},
-			domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, n.Opening)
-		_, err := ledger.BookTx(ctx, tx, n.ProjectID, e)
+		e := ledgerdom.Transfer("card-topup/"+n.CardNo+"/opening", "card-topup", "opening balance of card "+n.CardNo,
+			ledgerdom.Posting{Account: ledgerdom.CustomerWallet(accountNo), Kind: ledgerdom.Liability},
+			ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, n.Opening)
+		_, err := ledgerstore.BookTx(ctx, tx, n.ProjectID, e)
 		return err
 	})
 }

@@ -1,4 +1,4 @@
-// Package charger stores what the OCPP central system (activities/charging)
+// Package charger stores what the OCPP central system (activities/centralsystem)
 // and the API share about chargers and cards: the charge point allow-list,
 // charging cards and their history, the logged OCPP frames, and the demo.
 package charger

@@ -7,7 +7,7 @@ import (
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/chargeorder"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 )
 
 // Demo values (contracts.md, "Charging").
@@ -34,10 +34,10 @@ func LoadDemo(ctx context.Context, db *store.DB, projectID string) error {
 		Phone: "13900000001", Opening: DemoOpening}); err != nil {
 		return fmt.Errorf("demo card: %w", err)
 	}
-	if err := chargeorder.LoadDemo(ctx, db, projectID); err != nil {
+	if err := chargeorderstore.LoadDemo(ctx, db, projectID); err != nil {
 		return fmt.Errorf("demo pricing: %w", err)
 	}
-	if err := chargeorder.LoadDemoMembers(ctx, db, projectID, DemoCard); err != nil {
+	if err := chargeorderstore.LoadDemoMembers(ctx, db, projectID, DemoCard); err != nil {
 		return fmt.Errorf("demo members: %w", err)
 	}
 	return nil

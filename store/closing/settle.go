@@ -7,11 +7,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // SettleInput settles a closing.
@@ -45,10 +45,10 @@ func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) 
 			return tx.QueryRow(ctx, `select final_balance, written_off from account_closings where id=$1`, in.ClosingID).
 				Scan(&out.FinalBalance, &out.WrittenOff)
 		}
-		e := domledger.Entry{Key: "account-closing/" + in.ClosingID + "/settled", Kind: "account-closed",
+		e := ledgerdom.Entry{Key: "account-closing/" + in.ClosingID + "/settled", Kind: "account-closed",
 			Memo: "account of meter " + in.MeterNo + " closed (销户)"}
 		total := money.Zero
-		for _, code := range []string{domledger.MeterWallet(in.MeterNo), voucher.MeterAccount(in.MeterNo)} {
+		for _, code := range []string{ledgerdom.MeterWallet(in.MeterNo), voucherdom.MeterAccount(in.MeterNo)} {
 			var raw money.Amount
 			err := tx.QueryRow(ctx, `select balance from ledger_accounts where project_id=$1 and code=$2 for update`, in.ProjectID, code).Scan(&raw)
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -57,14 +57,14 @@ func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) 
 			if err != nil {
 				return err
 			}
-			if held := domledger.Display(domledger.Liability, raw); !held.IsZero() {
-				e.Postings = append(e.Postings, domledger.Posting{Account: code, Kind: domledger.Liability, Amount: held})
+			if held := ledgerdom.Display(ledgerdom.Liability, raw); !held.IsZero() {
+				e.Postings = append(e.Postings, ledgerdom.Posting{Account: code, Kind: ledgerdom.Liability, Amount: held})
 				total = total.Add(held)
 			}
 		}
 		if !total.IsZero() {
-			e.Postings = append(e.Postings, domledger.Posting{Account: domledger.ConsumptionIncome, Kind: domledger.Income, Amount: total.Neg()})
-			if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+			e.Postings = append(e.Postings, ledgerdom.Posting{Account: ledgerdom.ConsumptionIncome, Kind: ledgerdom.Income, Amount: total.Neg()})
+			if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 				return err
 			}
 		}

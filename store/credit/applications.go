@@ -11,7 +11,7 @@ import (
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
@@ -19,22 +19,22 @@ import (
 // Application is a credit-limit application (信用额度申请 / 调整申请).
 // Statuses: pending_approval, completed (limit in force), rejected.
 type Application struct {
-	ID             string          `json:"id"`
-	ProjectID      string          `json:"projectId"`
-	EnterpriseID   string          `json:"enterpriseId"`
-	EnterpriseCode string          `json:"enterpriseCode"`
-	ApplicationNo  string          `json:"applicationNo"`
-	Kind           creditline.Kind `json:"kind"`
-	RequestedLimit money.Amount    `json:"requestedLimit"`
-	PreviousLimit  *money.Amount   `json:"previousLimit,omitempty"`
-	Cycle          bill.Cycle      `json:"-"`
-	CycleMs        int64           `json:"cycleMs,omitempty"`
-	Status         recharge.Status `json:"status"`
-	Failure        string          `json:"failure,omitempty"`
-	WorkflowID     string          `json:"workflowId"`
-	CreatedBy      string          `json:"createdBy"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
+	ID             string             `json:"id"`
+	ProjectID      string             `json:"projectId"`
+	EnterpriseID   string             `json:"enterpriseId"`
+	EnterpriseCode string             `json:"enterpriseCode"`
+	ApplicationNo  string             `json:"applicationNo"`
+	Kind           creditline.Kind    `json:"kind"`
+	RequestedLimit money.Amount       `json:"requestedLimit"`
+	PreviousLimit  *money.Amount      `json:"previousLimit,omitempty"`
+	Cycle          bill.Cycle         `json:"-"`
+	CycleMs        int64              `json:"cycleMs,omitempty"`
+	Status         rechargedom.Status `json:"status"`
+	Failure        string             `json:"failure,omitempty"`
+	WorkflowID     string             `json:"workflowId"`
+	CreatedBy      string             `json:"createdBy"`
+	CreatedAt      time.Time          `json:"createdAt"`
+	UpdatedAt      time.Time          `json:"updatedAt"`
 }
 
 // Same reports whether a repeated applicationNo carries the same request.
@@ -100,7 +100,7 @@ func scanApplication(row pgx.Row) (Application, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
-	a.Kind, a.Status = creditline.Kind(kind), recharge.Status(status)
+	a.Kind, a.Status = creditline.Kind(kind), rechargedom.Status(status)
 	a.Cycle = bill.Cycle{Length: time.Duration(cycle) * time.Millisecond, DueAfter: time.Duration(due) * time.Millisecond,
 		SuspendWait: time.Duration(suspend) * time.Millisecond}
 	a.CycleMs = cycle
@@ -115,9 +115,9 @@ func GetApplication(ctx context.Context, db *store.DB, projects []string, id str
 
 // ApplicationStatusInput moves an application to a status.
 type ApplicationStatusInput struct {
-	ApplicationID string          `json:"applicationId"`
-	Status        recharge.Status `json:"status"`
-	Failure       string          `json:"failure"`
+	ApplicationID string             `json:"applicationId"`
+	Status        rechargedom.Status `json:"status"`
+	Failure       string             `json:"failure"`
 }
 
 // SetApplicationStatus writes the status the API shows.
@@ -132,9 +132,9 @@ type ApplyLimitInput struct {
 
 // ApplyLimitResult tells the workflow what happened.
 type ApplyLimitResult struct {
-	Status  recharge.Status `json:"status"`  // completed, or rejected when the account changed meanwhile
-	Failure string          `json:"failure"` // why it was refused
-	Cycle   bill.Cycle      `json:"cycle"`   // of an opened account, for its billing workflow
+	Status  rechargedom.Status `json:"status"`  // completed, or rejected when the account changed meanwhile
+	Failure string             `json:"failure"` // why it was refused
+	Cycle   bill.Cycle         `json:"cycle"`   // of an opened account, for its billing workflow
 }
 
 // ApplyCreditLimit opens the credit account or changes its limit under the
@@ -149,7 +149,7 @@ func ApplyCreditLimit(ctx context.Context, db *store.DB, in ApplyLimitInput) (Ap
 			return fmt.Errorf("application %s: %w", in.ApplicationID, err)
 		}
 		out.Cycle = app.Cycle.WithDefaults()
-		if app.Status == recharge.Completed || app.Status == recharge.Rejected {
+		if app.Status == rechargedom.Completed || app.Status == rechargedom.Rejected {
 			out.Status, out.Failure = app.Status, app.Failure
 			return nil
 		}
@@ -170,9 +170,9 @@ func ApplyCreditLimit(ctx context.Context, db *store.DB, in ApplyLimitInput) (Ap
 			refused = creditline.ErrNotOpen
 		}
 		if err := refused; err != nil {
-			out.Status, out.Failure = recharge.Rejected, err.Error()
+			out.Status, out.Failure = rechargedom.Rejected, err.Error()
 		} else {
-			out.Status = recharge.Completed
+			out.Status = rechargedom.Completed
 			if app.Kind == creditline.Open {
 				c := out.Cycle
 				_, err = tx.Exec(ctx, `insert into credit_accounts(enterprise_id, project_id, credit_limit, status, cycle_ms, due_after_ms, suspend_ms)

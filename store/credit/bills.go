@@ -13,7 +13,7 @@ import (
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // Bill is one closed billing cycle as the API shows it.
@@ -378,7 +378,7 @@ func Repay(ctx context.Context, db *store.DB, in RepayInput) (Repayment, bool, e
 			if err := acc.rules().CheckRepay(in.Amount); err != nil {
 				return err
 			}
-			if _, err := ledger.BookTx(ctx, tx, in.ProjectID, creditline.RepaymentEntry("credit-repayment/"+in.TransactionNo, code,
+			if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, creditline.RepaymentEntry("credit-repayment/"+in.TransactionNo, code,
 				"repayment by "+code, in.Amount)); err != nil {
 				return err
 			}

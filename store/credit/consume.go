@@ -12,7 +12,7 @@ import (
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // ConsumeInput charges consumption to an enterprise's credit; Key makes it
@@ -75,7 +75,7 @@ func Consume(ctx context.Context, db *store.DB, in ConsumeInput) (Consumption, b
 			return err
 		}
 		id := uuid.NewString()
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, creditline.ConsumptionEntry("credit-consumption/"+in.Key, code,
+		if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, creditline.ConsumptionEntry("credit-consumption/"+in.Key, code,
 			"consumption on credit "+in.Key, in.Amount)); err != nil {
 			return err
 		}

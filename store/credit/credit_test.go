@@ -10,15 +10,15 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/activities/mail"
+	mailacts "github.com/voltflow/voltflow/activities/mail"
 	"github.com/voltflow/voltflow/domain/bill"
 	"github.com/voltflow/voltflow/domain/creditline"
-	domain "github.com/voltflow/voltflow/domain/enterprise"
+	"github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -46,26 +46,26 @@ func setup(t *testing.T, limit string) fixture {
 		t.Fatal(err)
 	}
 	// Bills go out through the mail activities, as they do in the worker.
-	mailer := &mail.Activities{DB: db}
+	mailer := &mailacts.Activities{DB: db}
 	send := func(ctx context.Context, m Mail) error {
-		return mailer.SendMail(ctx, mail.SendInput{ProjectID: m.ProjectID, Ref: m.Ref,
-			Message: mail.Message{To: m.To, Subject: m.Subject, Body: m.Body}})
+		return mailer.SendMail(ctx, mailacts.SendInput{ProjectID: m.ProjectID, Ref: m.Ref,
+			Message: mailacts.Message{To: m.To, Subject: m.Subject, Body: m.Body}})
 	}
 	f := fixture{db: db, send: send, project: p.ProjectID}
 	if err := db.QueryRow(ctx, `select id from operators where username='cashier'`).Scan(&f.operator); err != nil {
 		t.Fatal(err)
 	}
-	if f.e, err = CreateEnterprise(ctx, db, p.ProjectID, domain.Enterprise{Code: "ACME", Name: "Acme", Email: "ap@acme.example"}); err != nil {
+	if f.e, err = CreateEnterprise(ctx, db, p.ProjectID, enterprise.Enterprise{Code: "ACME", Name: "Acme", Email: "ap@acme.example"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := ledger.CheckInvariant(context.Background(), db); err != nil {
+		if err := ledgerstore.CheckInvariant(context.Background(), db); err != nil {
 			t.Error(err)
 		}
 	})
 	if limit != "" {
 		a := f.apply(t, creditline.Open, limit)
-		if res, err := ApplyCreditLimit(ctx, f.db, ApplyLimitInput{ApplicationID: a.ID}); err != nil || res.Status != recharge.Completed {
+		if res, err := ApplyCreditLimit(ctx, f.db, ApplyLimitInput{ApplicationID: a.ID}); err != nil || res.Status != rechargedom.Completed {
 			t.Fatalf("open credit: %+v %v", res, err)
 		}
 	}
@@ -77,7 +77,7 @@ func (f fixture) apply(t *testing.T, kind creditline.Kind, limit string) Applica
 	id := uuid.NewString()
 	a, created, err := Apply(context.Background(), f.db, Application{ID: id, ProjectID: f.project, EnterpriseID: f.e.ID,
 		EnterpriseCode: f.e.Code, ApplicationNo: "A-" + id[:8], Kind: kind, RequestedLimit: money.MustParse(limit),
-		Status: recharge.PendingApproval, WorkflowID: "credit-limit/" + id, CreatedBy: f.operator})
+		Status: rechargedom.PendingApproval, WorkflowID: "credit-limit/" + id, CreatedBy: f.operator})
 	if err != nil || !created {
 		t.Fatalf("apply %s %s: %v", kind, limit, err)
 	}
@@ -92,7 +92,7 @@ func (f fixture) consume(key, amount string) error {
 
 func (f fixture) owed(t *testing.T) string {
 	t.Helper()
-	b, err := ledger.Balance(context.Background(), f.db, f.project, creditline.Receivable("ACME"))
+	b, err := ledgerstore.Balance(context.Background(), f.db, f.project, creditline.Receivable("ACME"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestOpeningTwiceOpensOnce(t *testing.T) {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		t.Fatal(err)
 	}
-	if r1.Status != recharge.Completed || r2.Status != recharge.Rejected || r2.Failure == "" || again.Status != recharge.Completed {
+	if r1.Status != rechargedom.Completed || r2.Status != rechargedom.Rejected || r2.Failure == "" || again.Status != rechargedom.Completed {
 		t.Fatalf("first %+v second %+v again %+v", r1, r2, again)
 	}
 	e, err := GetEnterprise(ctx, f.db, []string{f.project}, f.e.ID)

@@ -15,10 +15,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/creditline"
-	domain "github.com/voltflow/voltflow/domain/enterprise"
+	"github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // Errors the API maps to problem codes.
@@ -52,7 +52,7 @@ type Enterprise struct {
 }
 
 // CreateEnterprise records a new enterprise customer.
-func CreateEnterprise(ctx context.Context, db *store.DB, projectID string, e domain.Enterprise) (Enterprise, error) {
+func CreateEnterprise(ctx context.Context, db *store.DB, projectID string, e enterprise.Enterprise) (Enterprise, error) {
 	id := uuid.NewString()
 	_, err := db.Exec(ctx, `insert into enterprises(id, project_id, code, name, email, phone) values($1,$2,$3,$4,$5,$6)`,
 		id, projectID, e.Code, e.Name, e.Email, e.Phone)
@@ -83,7 +83,7 @@ func GetEnterprise(ctx context.Context, db *store.DB, projects []string, id stri
 	if err != nil {
 		return e, err
 	}
-	if e.Wallet, err = ledger.Balance(ctx, db, e.ProjectID, domain.Wallet(e.Code)); err != nil {
+	if e.Wallet, err = ledgerstore.Balance(ctx, db, e.ProjectID, enterprise.Wallet(e.Code)); err != nil {
 		return e, err
 	}
 	acc, open, err := creditAccount(ctx, db, e.ProjectID, e.ID, e.Code)
@@ -158,7 +158,7 @@ type StaffMember struct {
 
 // AddStaff records a member and their cards; a card already listed for
 // the enterprise is a duplicate and nothing is written.
-func AddStaff(ctx context.Context, db *store.DB, enterpriseID string, s domain.Staff) (StaffMember, error) {
+func AddStaff(ctx context.Context, db *store.DB, enterpriseID string, s enterprise.Staff) (StaffMember, error) {
 	m := StaffMember{ID: uuid.NewString(), EnterpriseID: enterpriseID, Name: s.Name, Phone: s.Phone, Cards: s.Cards}
 	if m.Cards == nil {
 		m.Cards = []string{}

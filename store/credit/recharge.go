@@ -8,11 +8,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domain "github.com/voltflow/voltflow/domain/enterprise"
+	"github.com/voltflow/voltflow/domain/enterprise"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
@@ -20,23 +20,23 @@ import (
 // statuses are the foundation recharge's: pending_approval, completed
 // (booked), rejected.
 type Recharge struct {
-	ID             string          `json:"id"`
-	ProjectID      string          `json:"projectId"`
-	EnterpriseID   string          `json:"enterpriseId"`
-	EnterpriseCode string          `json:"enterpriseCode"`
-	TransactionNo  string          `json:"transactionNo"`
-	Amount         money.Amount    `json:"amount"`
-	Status         recharge.Status `json:"status"`
-	WorkflowID     string          `json:"workflowId"`
-	Failure        string          `json:"failure,omitempty"`
-	CreatedBy      string          `json:"createdBy"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
+	ID             string             `json:"id"`
+	ProjectID      string             `json:"projectId"`
+	EnterpriseID   string             `json:"enterpriseId"`
+	EnterpriseCode string             `json:"enterpriseCode"`
+	TransactionNo  string             `json:"transactionNo"`
+	Amount         money.Amount       `json:"amount"`
+	Status         rechargedom.Status `json:"status"`
+	WorkflowID     string             `json:"workflowId"`
+	Failure        string             `json:"failure,omitempty"`
+	CreatedBy      string             `json:"createdBy"`
+	CreatedAt      time.Time          `json:"createdAt"`
+	UpdatedAt      time.Time          `json:"updatedAt"`
 }
 
 // Request is the recharge as domain rules see it.
-func (r Recharge) Request() domain.RechargeRequest {
-	return domain.RechargeRequest{EnterpriseID: r.EnterpriseID, Amount: r.Amount, TransactionNo: r.TransactionNo}
+func (r Recharge) Request() enterprise.RechargeRequest {
+	return enterprise.RechargeRequest{EnterpriseID: r.EnterpriseID, Amount: r.Amount, TransactionNo: r.TransactionNo}
 }
 
 // ApplyRecharge records an application once per transactionNo; a repeat
@@ -61,7 +61,7 @@ func scanRecharge(row pgx.Row) (Recharge, error) {
 	var status string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.EnterpriseID, &r.EnterpriseCode, &r.TransactionNo, &r.Amount, &status, &r.WorkflowID,
 		&r.Failure, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt)
-	r.Status = recharge.Status(status)
+	r.Status = rechargedom.Status(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -76,9 +76,9 @@ func GetRecharge(ctx context.Context, db *store.DB, projects []string, id string
 
 // RechargeStatusInput moves an enterprise recharge to a status.
 type RechargeStatusInput struct {
-	RechargeID string          `json:"rechargeId"`
-	Status     recharge.Status `json:"status"`
-	Failure    string          `json:"failure"`
+	RechargeID string             `json:"rechargeId"`
+	Status     rechargedom.Status `json:"status"`
+	Failure    string             `json:"failure"`
 }
 
 // SetEnterpriseRechargeStatus writes the status the API shows.
@@ -98,12 +98,12 @@ type BookRechargeInput struct {
 // completes the recharge in one transaction: a completed recharge is
 // always booked, a rejected one never.
 func BookEnterpriseRecharge(ctx context.Context, db *store.DB, in BookRechargeInput) error {
-	e := domain.RechargeEntry("enterprise-recharge/"+in.RechargeID, in.EnterpriseCode, in.Amount)
+	e := enterprise.RechargeEntry("enterprise-recharge/"+in.RechargeID, in.EnterpriseCode, in.Amount)
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+		if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `update enterprise_recharges set status=$2, updated_at=now() where id=$1`, in.RechargeID, string(recharge.Completed))
+		_, err := tx.Exec(ctx, `update enterprise_recharges set status=$2, updated_at=now() where id=$1`, in.RechargeID, string(rechargedom.Completed))
 		return err
 	})
 }

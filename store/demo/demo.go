@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/store"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -39,7 +39,7 @@ type Options struct {
 	PlatformOpening string
 	// BookTx books the opening balance (store/ledger.BookTx; passed in
 	// because store/ledger's tests load the demo).
-	BookTx func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error
+	BookTx func(ctx context.Context, tx pgx.Tx, projectID string, e ledgerdom.Entry) error
 }
 
 // Operator is a login with roles in the demo project.

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 )
 
@@ -52,9 +52,9 @@ func addTariffs(ctx context.Context, tx pgx.Tx, projectID string, o Options) err
 	if amount.IsZero() {
 		return nil
 	}
-	e := domledger.Transfer("demo/opening/"+o.PlatformMeter, "recharge", "demo opening balance of platform-side meter "+o.PlatformMeter,
-		domledger.Posting{Account: domledger.MeterWallet(o.PlatformMeter), Kind: domledger.Liability},
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, amount)
+	e := ledgerdom.Transfer("demo/opening/"+o.PlatformMeter, "recharge", "demo opening balance of platform-side meter "+o.PlatformMeter,
+		ledgerdom.Posting{Account: ledgerdom.MeterWallet(o.PlatformMeter), Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, amount)
 	if o.BookTx == nil {
 		return fmt.Errorf("opening balance of platform-side meter %s: Options.BookTx not set", o.PlatformMeter)
 	}

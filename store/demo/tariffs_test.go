@@ -8,10 +8,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -26,8 +26,8 @@ func TestPlatformMeterWithTOUTariff(t *testing.T) {
 	db := pg.NewDB(t)
 	o := demo.Defaults()
 	o.BcryptCost, o.MetersPerGW, o.GatewayPorts, o.PlatformMeter = 4, 4, []int{1, 2}, "M0006"
-	o.BookTx = func(ctx context.Context, tx pgx.Tx, projectID string, e domledger.Entry) error {
-		_, err := ledger.BookTx(ctx, tx, projectID, e)
+	o.BookTx = func(ctx context.Context, tx pgx.Tx, projectID string, e ledgerdom.Entry) error {
+		_, err := ledgerstore.BookTx(ctx, tx, projectID, e)
 		return err
 	}
 	if _, err := demo.Load(ctx, db, o); err != nil {

@@ -15,28 +15,28 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	domain "github.com/voltflow/voltflow/domain/invoice"
+	invoicedom "github.com/voltflow/voltflow/domain/invoice"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
 
 // Invoice is the projection the API reads.
 type Invoice struct {
-	ID            string        `json:"id"`
-	ProjectID     string        `json:"projectId"`
-	TransactionNo string        `json:"transactionNo"`
-	Title         string        `json:"title"`
-	TaxID         string        `json:"taxId"`
-	Amount        money.Amount  `json:"amount"`
-	Status        domain.Status `json:"status"`
-	InvoiceNo     *string       `json:"invoiceNo,omitempty"`
-	WorkflowID    string        `json:"workflowId"`
-	CreatedBy     string        `json:"createdBy"`
-	CreatedAt     time.Time     `json:"createdAt"`
-	UpdatedAt     time.Time     `json:"updatedAt"`
-	IssuedAt      *time.Time    `json:"issuedAt,omitempty"`
-	Reason        string        `json:"reason,omitempty"`
-	RechargeIDs   []string      `json:"rechargeIds"`
+	ID            string            `json:"id"`
+	ProjectID     string            `json:"projectId"`
+	TransactionNo string            `json:"transactionNo"`
+	Title         string            `json:"title"`
+	TaxID         string            `json:"taxId"`
+	Amount        money.Amount      `json:"amount"`
+	Status        invoicedom.Status `json:"status"`
+	InvoiceNo     *string           `json:"invoiceNo,omitempty"`
+	WorkflowID    string            `json:"workflowId"`
+	CreatedBy     string            `json:"createdBy"`
+	CreatedAt     time.Time         `json:"createdAt"`
+	UpdatedAt     time.Time         `json:"updatedAt"`
+	IssuedAt      *time.Time        `json:"issuedAt,omitempty"`
+	Reason        string            `json:"reason,omitempty"`
+	RechargeIDs   []string          `json:"rechargeIds"`
 }
 
 // Errors of the projection.
@@ -58,7 +58,7 @@ func scan(row pgx.Row) (Invoice, error) {
 	var status string
 	err := row.Scan(&v.ID, &v.ProjectID, &v.TransactionNo, &v.Title, &v.TaxID, &v.Amount, &status, &v.InvoiceNo, &v.WorkflowID,
 		&v.CreatedBy, &v.CreatedAt, &v.UpdatedAt, &v.IssuedAt, &v.Reason, &v.RechargeIDs)
-	v.Status = domain.Status(status)
+	v.Status = invoicedom.Status(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, ErrNotFound
 	}
@@ -90,8 +90,8 @@ func Apply(ctx context.Context, db *store.DB, v Invoice) (out Invoice, created b
 		if err != nil {
 			return err
 		}
-		lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Line, error) {
-			var l domain.Line
+		lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoicedom.Line, error) {
+			var l invoicedom.Line
 			err := r.Scan(&l.RechargeID, &l.Amount, &l.Completed)
 			return l, err
 		})
@@ -101,7 +101,7 @@ func Apply(ctx context.Context, db *store.DB, v Invoice) (out Invoice, created b
 		if len(lines) != len(v.RechargeIDs) {
 			return ErrUnknownRecharges
 		}
-		total, err := domain.Total(lines)
+		total, err := invoicedom.Total(lines)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func Apply(ctx context.Context, db *store.DB, v Invoice) (out Invoice, created b
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && pe.ConstraintName == "invoice_lines_once":
-		return Invoice{}, false, fmt.Errorf("%s: %w", pe.Detail, domain.ErrInvoiced)
+		return Invoice{}, false, fmt.Errorf("%s: %w", pe.Detail, invoicedom.ErrInvoiced)
 	case store.IsUniqueViolation(err):
 		// The same transaction number in a race: the first one holds it.
 		existing, err := scan(db.QueryRow(ctx, `select `+columns+` from invoices where project_id=$1 and transaction_no=$2`,
@@ -174,7 +174,7 @@ func IssueInvoice(ctx context.Context, db *store.DB, in DecideInput) (string, er
 		if err := tx.QueryRow(ctx, `select nextval('invoice_numbers'), now()`).Scan(&seq, &now); err != nil {
 			return err
 		}
-		no = domain.Number(now, seq)
+		no = invoicedom.Number(now, seq)
 		_, err := tx.Exec(ctx, `update invoices set status='issued', invoice_no=$2, issued_at=$3, updated_at=now() where id=$1`,
 			in.InvoiceID, no, now)
 		return err

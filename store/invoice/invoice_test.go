@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	domain "github.com/voltflow/voltflow/domain/invoice"
+	invoicedom "github.com/voltflow/voltflow/domain/invoice"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -57,10 +57,10 @@ func TestATransactionIsInvoicedOnce(t *testing.T) {
 		t.Fatalf("apply: %+v %v %v", first, created, err)
 	}
 	before := footprint()
-	if _, _, err := apply("I2", paid2); !errors.Is(err, domain.ErrInvoiced) {
+	if _, _, err := apply("I2", paid2); !errors.Is(err, invoicedom.ErrInvoiced) {
 		t.Fatalf("second invoice of a held recharge: %v", err)
 	}
-	if _, _, err := apply("I3", open); !errors.Is(err, domain.ErrNotPaid) {
+	if _, _, err := apply("I3", open); !errors.Is(err, invoicedom.ErrNotPaid) {
 		t.Fatalf("unpaid recharge: %v", err)
 	}
 	if _, _, err := apply("I4", uuid.NewString()); !errors.Is(err, ErrUnknownRecharges) {
@@ -90,10 +90,10 @@ func TestATransactionIsInvoicedOnce(t *testing.T) {
 		t.Fatalf("reissue gave %s, then %s", no, again)
 	}
 	got, err := Get(ctx, db, []string{p.ProjectID}, second.ID)
-	if err != nil || got.Status != domain.Issued || got.InvoiceNo == nil || *got.InvoiceNo != no || !got.Amount.Equal(money.MustParse("20.50")) {
+	if err != nil || got.Status != invoicedom.Issued || got.InvoiceNo == nil || *got.InvoiceNo != no || !got.Amount.Equal(money.MustParse("20.50")) {
 		t.Fatalf("issued: %+v %v", got, err)
 	}
-	if _, _, err := apply("I6", paid2); !errors.Is(err, domain.ErrInvoiced) {
+	if _, _, err := apply("I6", paid2); !errors.Is(err, invoicedom.ErrInvoiced) {
 		t.Fatalf("invoiced twice: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 )
@@ -24,7 +24,7 @@ type Booked struct {
 }
 
 // Book writes an entry unless its key was booked before in the project.
-func Book(ctx context.Context, db *store.DB, projectID string, e ledger.Entry) (Booked, error) {
+func Book(ctx context.Context, db *store.DB, projectID string, e ledgerdom.Entry) (Booked, error) {
 	var out Booked
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var err error
@@ -36,7 +36,7 @@ func Book(ctx context.Context, db *store.DB, projectID string, e ledger.Entry) (
 
 // BookTx is Book inside the caller's transaction, so a projection and its
 // bookkeeping commit together.
-func BookTx(ctx context.Context, tx pgx.Tx, projectID string, e ledger.Entry) (Booked, error) {
+func BookTx(ctx context.Context, tx pgx.Tx, projectID string, e ledgerdom.Entry) (Booked, error) {
 	if err := e.Validate(); err != nil {
 		return Booked{}, fmt.Errorf("book %s: %w", e.Key, err)
 	}
@@ -68,7 +68,7 @@ func BookTx(ctx context.Context, tx pgx.Tx, projectID string, e ledger.Entry) (B
 	return Booked{EntryID: id, Created: true}, nil
 }
 
-func ensureAccount(ctx context.Context, tx pgx.Tx, projectID, code string, kind ledger.Kind) (string, error) {
+func ensureAccount(ctx context.Context, tx pgx.Tx, projectID, code string, kind ledgerdom.Kind) (string, error) {
 	if kind == "" {
 		return "", fmt.Errorf("account %s: kind missing", code)
 	}
@@ -97,7 +97,7 @@ func Balance(ctx context.Context, db *store.DB, projectID, code string) (money.A
 	if err != nil {
 		return money.Zero, fmt.Errorf("balance %s: %w", code, err)
 	}
-	return ledger.Display(ledger.Kind(kind), raw), nil
+	return ledgerdom.Display(ledgerdom.Kind(kind), raw), nil
 }
 
 // CheckInvariant verifies the whole ledger: every entry sums to zero, all

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -23,9 +23,9 @@ func TestBookIdempotentAndBalanced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cash := ledger.Posting{Account: ledger.CashAccount, Kind: ledger.Asset}
-	wallet := ledger.Posting{Account: ledger.MeterWallet("M0001"), Kind: ledger.Liability}
-	e := ledger.Transfer("recharge/1", "recharge", "", wallet, cash, money.MustParse("100.00"))
+	cash := ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}
+	wallet := ledgerdom.Posting{Account: ledgerdom.MeterWallet("M0001"), Kind: ledgerdom.Liability}
+	e := ledgerdom.Transfer("recharge/1", "recharge", "", wallet, cash, money.MustParse("100.00"))
 
 	first, err := Book(ctx, db, p.ProjectID, e)
 	if err != nil || !first.Created {
@@ -35,19 +35,19 @@ func TestBookIdempotentAndBalanced(t *testing.T) {
 	if err != nil || again.Created || again.EntryID != first.EntryID {
 		t.Fatalf("replay Book = %+v, %v; want the same entry, not created", again, err)
 	}
-	if b, _ := Balance(ctx, db, p.ProjectID, ledger.MeterWallet("M0001")); b.String() != "100.00" {
+	if b, _ := Balance(ctx, db, p.ProjectID, ledgerdom.MeterWallet("M0001")); b.String() != "100.00" {
 		t.Fatalf("wallet balance = %s, want 100.00 (booked once)", b)
 	}
-	if b, _ := Balance(ctx, db, p.ProjectID, ledger.CashAccount); b.String() != "100.00" {
+	if b, _ := Balance(ctx, db, p.ProjectID, ledgerdom.CashAccount); b.String() != "100.00" {
 		t.Fatalf("cash balance = %s", b)
 	}
 	if err := CheckInvariant(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 
-	bad := ledger.Entry{Key: "bad", Kind: "x", Postings: []ledger.Posting{
-		{Account: "a", Kind: ledger.Asset, Amount: money.MustParse("1")},
-		{Account: "b", Kind: ledger.Asset, Amount: money.MustParse("-2")}}}
+	bad := ledgerdom.Entry{Key: "bad", Kind: "x", Postings: []ledgerdom.Posting{
+		{Account: "a", Kind: ledgerdom.Asset, Amount: money.MustParse("1")},
+		{Account: "b", Kind: ledgerdom.Asset, Amount: money.MustParse("-2")}}}
 	if _, err := Book(ctx, db, p.ProjectID, bad); err == nil {
 		t.Fatal("unbalanced entry booked")
 	}

@@ -3,7 +3,7 @@ package metercmd
 import (
 	"time"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 )
 
@@ -37,17 +37,17 @@ type Response struct {
 
 // StatusInput moves a command back to dispatching (an operator's re-dispatch).
 type StatusInput struct {
-	CommandID string        `json:"commandId"`
-	Status    domain.Status `json:"status"`
+	CommandID string             `json:"commandId"`
+	Status    metercmddom.Status `json:"status"`
 }
 
 // Result is the final result of a command on one meter as a workflow
 // reports it; Outcome is the same as stored (the response as raw JSON).
 type Result struct {
-	CommandID string        `json:"commandId"`
-	Status    domain.Status `json:"status"` // done or failed
-	Response  *Response     `json:"response,omitempty"`
-	Failure   string        `json:"failure,omitempty"`
+	CommandID string             `json:"commandId"`
+	Status    metercmddom.Status `json:"status"` // done or failed
+	Response  *Response          `json:"response,omitempty"`
+	Failure   string             `json:"failure,omitempty"`
 }
 
 // PageInput asks for the next commands of a batch still to be sent.

@@ -12,30 +12,30 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/store"
 )
 
 // Command is one command on one meter as the API shows it.
 type Command struct {
-	ID             string          `json:"id"`
-	ProjectID      string          `json:"-"`
-	MeterID        string          `json:"-"`
-	MeterNo        string          `json:"meterNo"`
-	Command        string          `json:"command"`
-	Args           json.RawMessage `json:"args"`
-	Status         domain.Status   `json:"status"`
-	BatchID        *string         `json:"batchId,omitempty"`
-	WorkflowID     string          `json:"workflowId"`
-	Request        json.RawMessage `json:"request,omitempty"`
-	Response       json.RawMessage `json:"response,omitempty"`
-	Failure        string          `json:"failure,omitempty"`
-	Attempts       int             `json:"attempts"`
-	IdempotencyKey *string         `json:"-"`
-	CreatedBy      string          `json:"createdBy"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
-	CompletedAt    *time.Time      `json:"completedAt,omitempty"`
+	ID             string             `json:"id"`
+	ProjectID      string             `json:"-"`
+	MeterID        string             `json:"-"`
+	MeterNo        string             `json:"meterNo"`
+	Command        string             `json:"command"`
+	Args           json.RawMessage    `json:"args"`
+	Status         metercmddom.Status `json:"status"`
+	BatchID        *string            `json:"batchId,omitempty"`
+	WorkflowID     string             `json:"workflowId"`
+	Request        json.RawMessage    `json:"request,omitempty"`
+	Response       json.RawMessage    `json:"response,omitempty"`
+	Failure        string             `json:"failure,omitempty"`
+	Attempts       int                `json:"attempts"`
+	IdempotencyKey *string            `json:"-"`
+	CreatedBy      string             `json:"createdBy"`
+	CreatedAt      time.Time          `json:"createdAt"`
+	UpdatedAt      time.Time          `json:"updatedAt"`
+	CompletedAt    *time.Time         `json:"completedAt,omitempty"`
 }
 
 // ErrNotFound is an unknown command or batch, or one of a project the caller cannot see.
@@ -50,7 +50,7 @@ func scanCommand(row pgx.Row) (Command, error) {
 	var status string
 	err := row.Scan(&c.ID, &c.ProjectID, &c.MeterID, &c.MeterNo, &c.Command, &c.Args, &status, &c.BatchID, &c.WorkflowID,
 		&c.Request, &c.Response, &c.Failure, &c.Attempts, &c.IdempotencyKey, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.CompletedAt)
-	c.Status = domain.Status(status)
+	c.Status = metercmddom.Status(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -64,7 +64,7 @@ func GetCommand(ctx context.Context, db *store.DB, projects []string, id string)
 }
 
 // ArgsOf is the logged argument object of a command (the mode it sets).
-func ArgsOf(c domain.Command) json.RawMessage {
+func ArgsOf(c metercmddom.Command) json.RawMessage {
 	if w := c.Write(); w.Name == "set_mode" {
 		return json.RawMessage(fmt.Sprintf(`{"mode":%d}`, w.Mode))
 	}
@@ -92,23 +92,23 @@ func CreateCommand(ctx context.Context, db *store.DB, c Command) (Command, bool,
 
 // Batch is one command over many meters.
 type Batch struct {
-	ID             string             `json:"id"`
-	ProjectID      string             `json:"-"`
-	Command        string             `json:"command"`
-	Status         domain.BatchStatus `json:"status"`
-	Total          int                `json:"total"`
-	Done           int                `json:"done"`
-	Failed         int                `json:"failed"`
-	Pending        int                `json:"pending"`
-	WorkflowID     string             `json:"workflowId"`
-	RedispatchOf   *string            `json:"redispatchOf,omitempty"`
-	RedispatchedBy *string            `json:"redispatchedBy,omitempty"`
-	IdempotencyKey *string            `json:"-"`
-	RequestHash    string             `json:"-"`
-	CreatedBy      string             `json:"createdBy"`
-	CreatedAt      time.Time          `json:"createdAt"`
-	UpdatedAt      time.Time          `json:"updatedAt"`
-	CompletedAt    *time.Time         `json:"completedAt,omitempty"`
+	ID             string                  `json:"id"`
+	ProjectID      string                  `json:"-"`
+	Command        string                  `json:"command"`
+	Status         metercmddom.BatchStatus `json:"status"`
+	Total          int                     `json:"total"`
+	Done           int                     `json:"done"`
+	Failed         int                     `json:"failed"`
+	Pending        int                     `json:"pending"`
+	WorkflowID     string                  `json:"workflowId"`
+	RedispatchOf   *string                 `json:"redispatchOf,omitempty"`
+	RedispatchedBy *string                 `json:"redispatchedBy,omitempty"`
+	IdempotencyKey *string                 `json:"-"`
+	RequestHash    string                  `json:"-"`
+	CreatedBy      string                  `json:"createdBy"`
+	CreatedAt      time.Time               `json:"createdAt"`
+	UpdatedAt      time.Time               `json:"updatedAt"`
+	CompletedAt    *time.Time              `json:"completedAt,omitempty"`
 }
 
 const batchColumns = `b.id, b.project_id, b.command, b.status, b.total, b.done, b.failed, b.workflow_id,
@@ -120,7 +120,7 @@ func scanBatch(row pgx.Row) (Batch, error) {
 	var status string
 	err := row.Scan(&b.ID, &b.ProjectID, &b.Command, &status, &b.Total, &b.Done, &b.Failed, &b.WorkflowID,
 		&b.RedispatchOf, &b.RedispatchedBy, &b.IdempotencyKey, &b.RequestHash, &b.CreatedBy, &b.CreatedAt, &b.UpdatedAt, &b.CompletedAt)
-	b.Status = domain.BatchStatus(status)
+	b.Status = metercmddom.BatchStatus(status)
 	b.Pending = b.Total - b.Done - b.Failed
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, ErrNotFound
@@ -173,7 +173,7 @@ func CreateBatch(ctx context.Context, db *store.DB, b Batch, ms []BatchMeter) (B
 // insertBatchCommands adds the batch's commands from a query yielding
 // (command id, meter id, meter no); its parameters start at $7.
 func insertBatchCommands(ctx context.Context, tx pgx.Tx, b Batch, source string, args ...any) error {
-	c, err := domain.Parse(b.Command)
+	c, err := metercmddom.Parse(b.Command)
 	if err != nil {
 		return err
 	}
@@ -224,13 +224,13 @@ func CreateRedispatch(ctx context.Context, db *store.DB, orig Batch, b Batch) (B
 
 // Item is one meter's outcome in a batch.
 type Item struct {
-	CommandID   string          `json:"commandId"`
-	MeterNo     string          `json:"meterNo"`
-	Status      domain.Status   `json:"status"`
-	Attempts    int             `json:"attempts"`
-	Failure     string          `json:"failure,omitempty"`
-	Response    json.RawMessage `json:"response,omitempty"`
-	CompletedAt *time.Time      `json:"completedAt,omitempty"`
+	CommandID   string             `json:"commandId"`
+	MeterNo     string             `json:"meterNo"`
+	Status      metercmddom.Status `json:"status"`
+	Attempts    int                `json:"attempts"`
+	Failure     string             `json:"failure,omitempty"`
+	Response    json.RawMessage    `json:"response,omitempty"`
+	CompletedAt *time.Time         `json:"completedAt,omitempty"`
 }
 
 // Items lists a batch's per-meter outcomes in meter number order after a
@@ -246,7 +246,7 @@ func Items(ctx context.Context, db *store.DB, batchID, status, afterMeterNo stri
 		var it Item
 		var s string
 		err := r.Scan(&it.CommandID, &it.MeterNo, &s, &it.Attempts, &it.Failure, &it.Response, &it.CompletedAt)
-		it.Status = domain.Status(s)
+		it.Status = metercmddom.Status(s)
 		return it, err
 	})
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -45,10 +45,10 @@ func TestIdempotencyKeyReturnsTheFirstCommand(t *testing.T) {
 	mk := func() Command {
 		id := uuid.NewString()
 		return Command{ID: id, ProjectID: project, MeterID: meterID, MeterNo: "M0001", Command: "protect",
-			Args: ArgsOf(domain.Protect), WorkflowID: "meter-command/" + id, IdempotencyKey: &key, CreatedBy: admin}
+			Args: ArgsOf(metercmddom.Protect), WorkflowID: "meter-command/" + id, IdempotencyKey: &key, CreatedBy: admin}
 	}
 	first, created, err := CreateCommand(ctx, db, mk())
-	if err != nil || !created || first.Status != domain.Pending || string(first.Args) != `{"mode": 1}` {
+	if err != nil || !created || first.Status != metercmddom.Pending || string(first.Args) != `{"mode": 1}` {
 		t.Fatalf("first %+v created %v, %v", first, created, err)
 	}
 	again, created, err := CreateCommand(ctx, db, mk())

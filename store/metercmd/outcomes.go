@@ -8,13 +8,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/store"
 )
 
 // SetStatus writes a non-final status; it clears the last failure so the
 // row shows the new round.
-func SetStatus(ctx context.Context, db *store.DB, commandID string, status domain.Status) error {
+func SetStatus(ctx context.Context, db *store.DB, commandID string, status metercmddom.Status) error {
 	_, err := db.Exec(ctx, `update meter_commands set status=$2, failure='', completed_at=null, updated_at=now()
 		where id=$1`, commandID, string(status))
 	if err != nil {
@@ -44,8 +44,8 @@ func LogFailure(ctx context.Context, db *store.DB, commandID, failure string) er
 // Outcome is the final result of a command on one meter.
 type Outcome struct {
 	CommandID string
-	Status    domain.Status   // done or failed
-	Response  json.RawMessage // the meter's state read back; nil keeps the stored one
+	Status    metercmddom.Status // done or failed
+	Response  json.RawMessage    // the meter's state read back; nil keeps the stored one
 	Failure   string
 }
 
@@ -64,7 +64,7 @@ func recordOutcomes(ctx context.Context, q execer, batchID string, outs []Outcom
 	responses := make([]string, len(outs))
 	failures := make([]string, len(outs))
 	for i, o := range outs {
-		if o.Status != domain.Done && o.Status != domain.Failed {
+		if o.Status != metercmddom.Done && o.Status != metercmddom.Failed {
 			return fmt.Errorf("command %s: outcome %q is not final", o.CommandID, o.Status)
 		}
 		ids[i], statuses[i], failures[i], responses[i] = o.CommandID, string(o.Status), o.Failure, string(o.Response)

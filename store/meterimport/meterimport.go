@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	dom "github.com/voltflow/voltflow/domain/meterimport"
+	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -35,12 +35,12 @@ type Result struct {
 // in row order in List.
 type Problems struct {
 	Count int
-	List  []dom.Problem
+	List  []meterimportdom.Problem
 }
 
 // add keeps a problem if it is among the first MaxProblems. Problems are
 // added in row order within each source, so List is merged and cut later.
-func (p *Problems) add(q dom.Problem) {
+func (p *Problems) add(q meterimportdom.Problem) {
 	p.Count++
 	if len(p.List) < MaxProblems {
 		p.List = append(p.List, q)
@@ -52,7 +52,7 @@ func (p *Problems) add(q dom.Problem) {
 func (p *Problems) merge(q Problems) {
 	p.Count += q.Count
 	p.List = append(p.List, q.List...)
-	slices.SortStableFunc(p.List, func(a, b dom.Problem) int { return a.Line - b.Line })
+	slices.SortStableFunc(p.List, func(a, b meterimportdom.Problem) int { return a.Line - b.Line })
 	p.List = p.List[:min(len(p.List), MaxProblems)]
 }
 
@@ -72,7 +72,7 @@ var errDryRun = errors.New("dry run")
 // Apply reads the rows after the heading (next returns false after the
 // last) and stores them in the project, or returns their problems and
 // stores nothing. dryRun checks everything and writes nothing.
-func Apply(ctx context.Context, db *store.DB, projectID string, cols dom.Columns, next func() ([]string, bool, error),
+func Apply(ctx context.Context, db *store.DB, projectID string, cols meterimportdom.Columns, next func() ([]string, bool, error),
 	dryRun bool) (Result, Problems, error) {
 	var res Result
 	var problems Problems
@@ -105,7 +105,7 @@ func Apply(ctx context.Context, db *store.DB, projectID string, cols dom.Columns
 			from import_rows where gateway is not null group by gateway`); err != nil {
 			return err
 		}
-		within, err := query(ctx, tx, sheetChecks, projectID, dom.DLT645TCP, dom.DLTAddressPattern, dom.DLTAddressRule)
+		within, err := query(ctx, tx, sheetChecks, projectID, meterimportdom.DLT645TCP, meterimportdom.DLTAddressPattern, meterimportdom.DLTAddressRule)
 		if err != nil {
 			return fmt.Errorf("check the sheet: %w", err)
 		}
@@ -165,10 +165,10 @@ func Apply(ctx context.Context, db *store.DB, projectID string, cols dom.Columns
 // rowSource feeds the checked rows to COPY one at a time, keeping only the
 // current row and the first problems.
 type rowSource struct {
-	cols     dom.Columns
+	cols     meterimportdom.Columns
 	next     func() ([]string, bool, error)
 	line     int
-	row      dom.Row
+	row      meterimportdom.Row
 	problems Problems
 	readErr  *ReadError
 }
@@ -233,7 +233,7 @@ func query(ctx context.Context, tx pgx.Tx, sql string, args ...any) (Problems, e
 		return Problems{}, err
 	}
 	var out Problems
-	var p dom.Problem
+	var p meterimportdom.Problem
 	_, err = pgx.ForEachRow(rows, []any{&p.Line, &p.Column, &p.Detail}, func() error {
 		out.add(p)
 		return nil

@@ -9,13 +9,13 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/meters"
-	"github.com/voltflow/voltflow/activities/sweep"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/simulator"
-	dom "github.com/voltflow/voltflow/domain/meterimport"
+	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/meterimport"
+	meterimportstore "github.com/voltflow/voltflow/store/meterimport"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -24,15 +24,15 @@ var pg *storetest.Server
 func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
 // apply imports CSV-like lines as the API does.
-func apply(ctx context.Context, db *store.DB, pid string, dryRun bool, lines ...string) (meterimport.Result, []dom.Problem, error) {
-	cols, problems := dom.ReadHeading(strings.Split(lines[0], ","), func(name string) bool {
+func apply(ctx context.Context, db *store.DB, pid string, dryRun bool, lines ...string) (meterimportstore.Result, []meterimportdom.Problem, error) {
+	cols, problems := meterimportdom.ReadHeading(strings.Split(lines[0], ","), func(name string) bool {
 		return name == "ref-prepaid-v1" || name == "ref-water-valve-v1"
 	})
 	if len(problems) > 0 {
-		return meterimport.Result{}, problems, nil
+		return meterimportstore.Result{}, problems, nil
 	}
 	i := 0
-	res, p, err := meterimport.Apply(ctx, db, pid, cols, func() ([]string, bool, error) {
+	res, p, err := meterimportstore.Apply(ctx, db, pid, cols, func() ([]string, bool, error) {
 		if i == len(lines)-1 {
 			return nil, false, nil
 		}
@@ -91,14 +91,14 @@ func TestImportedMetersAreRead(t *testing.T) {
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("dry run: %v %v", err, problems)
 	}
-	if res != (meterimport.Result{GatewaysCreated: 2, MetersCreated: 6, DryRun: true}) || count() != before {
+	if res != (meterimportstore.Result{GatewaysCreated: 2, MetersCreated: 6, DryRun: true}) || count() != before {
 		t.Fatalf("dry run %+v stored %d meters", res, count()-before)
 	}
 	res, problems, err = apply(ctx, db, pid, false, lines...)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("import: %v %v", err, problems)
 	}
-	if res != (meterimport.Result{GatewaysCreated: 2, MetersCreated: 6}) || count() != before+6 {
+	if res != (meterimportstore.Result{GatewaysCreated: 2, MetersCreated: 6}) || count() != before+6 {
 		t.Fatalf("import %+v stored %d meters", res, count()-before)
 	}
 	var window, ct int
@@ -112,9 +112,9 @@ func TestImportedMetersAreRead(t *testing.T) {
 	}
 
 	// The sweep reads them.
-	gws := &meters.Gateways{Timeout: time.Second}
+	gws := &metersacts.Gateways{Timeout: time.Second}
 	t.Cleanup(gws.Close)
-	acts := &sweep.Activities{DB: db, Gateways: gws}
+	acts := &sweepacts.Activities{DB: db, Gateways: gws}
 	var ids []string
 	if err := db.QueryRow(ctx, `select array_agg(id::text) from gateways where project_id=$1 and code like 'IMP-%'`, pid).Scan(&ids); err != nil {
 		t.Fatal(err)
@@ -122,11 +122,11 @@ func TestImportedMetersAreRead(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	v, err := env.ExecuteActivity(acts.SweepBatch, sweep.BatchInput{ProjectID: pid, At: time.Now().UTC().Truncate(time.Second), GatewayIDs: ids})
+	v, err := env.ExecuteActivity(acts.SweepBatch, sweepacts.BatchInput{ProjectID: pid, At: time.Now().UTC().Truncate(time.Second), GatewayIDs: ids})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var read sweep.BatchResult
+	var read sweepacts.BatchResult
 	if err := v.Get(&read); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestImportedMetersAreRead(t *testing.T) {
 
 	// The same sheet again: nothing new, nothing changed.
 	res, problems, err = apply(ctx, db, pid, false, lines...)
-	if err != nil || len(problems) > 0 || res != (meterimport.Result{MetersUnchanged: 6}) || count() != before+6 {
+	if err != nil || len(problems) > 0 || res != (meterimportstore.Result{MetersUnchanged: 6}) || count() != before+6 {
 		t.Fatalf("second import: %+v %v %v, %d meters stored", res, problems, err, count()-before)
 	}
 
@@ -277,7 +277,7 @@ func TestManyProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 1000 negative prices, and units 1..247 repeated from row 249 on.
-	if len(problems) != meterimport.MaxProblems || problems[0].Line != 2 || problems[len(problems)-1].Line != 201 {
+	if len(problems) != meterimportstore.MaxProblems || problems[0].Line != 2 || problems[len(problems)-1].Line != 201 {
 		t.Fatalf("%d problems kept, rows %d..%d", len(problems), problems[0].Line, problems[len(problems)-1].Line)
 	}
 }

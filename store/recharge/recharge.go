@@ -10,18 +10,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // StatusInput moves a recharge to a status.
 type StatusInput struct {
-	RechargeID string        `json:"rechargeId"`
-	Status     domain.Status `json:"status"`
-	Failure    string        `json:"failure"`
+	RechargeID string             `json:"rechargeId"`
+	Status     rechargedom.Status `json:"status"`
+	Failure    string             `json:"failure"`
 }
 
 // SetRechargeStatus writes the status the API shows.
@@ -32,7 +32,7 @@ func SetRechargeStatus(ctx context.Context, db *store.DB, in StatusInput) error 
 // WriteStatus writes the status the API shows of a process that follows the
 // recharge life cycle (a sale, a refund, an enterprise recharge, a credit
 // application) into its projection table; subject names it in the error.
-func WriteStatus(ctx context.Context, db *store.DB, table, subject, id string, status domain.Status, failure string) error {
+func WriteStatus(ctx context.Context, db *store.DB, table, subject, id string, status rechargedom.Status, failure string) error {
 	_, err := db.Exec(ctx, `update `+table+` set status=$2, failure=$3, updated_at=now() where id=$1`, id, string(status), failure)
 	if err != nil {
 		return fmt.Errorf("%s %s status %s: %w", subject, id, status, err)
@@ -55,11 +55,11 @@ func deliveryKey(id string) string { return "recharge/" + id + "/delivered" }
 // BookRecharge books the sale — cash in, owed to the meter until it takes it —
 // and marks the recharge dispatching, in one transaction.
 func BookRecharge(ctx context.Context, db *store.DB, in BookInput) error {
-	e := domledger.Transfer(saleKey(in.RechargeID), "recharge", "sale to meter "+in.MeterNo,
-		domledger.Posting{Account: domledger.PendingDeliveryCode, Kind: domledger.Liability},
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, in.Amount)
+	e := ledgerdom.Transfer(saleKey(in.RechargeID), "recharge", "sale to meter "+in.MeterNo,
+		ledgerdom.Posting{Account: ledgerdom.PendingDeliveryCode, Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, in.Amount)
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+		if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `update recharges set status='dispatching', updated_at=now() where id=$1`, in.RechargeID)
@@ -79,18 +79,18 @@ type SettleInput struct {
 // SettleRecharge moves the sale from pending delivery to the meter's wallet
 // and marks the recharge completed.
 func SettleRecharge(ctx context.Context, db *store.DB, in SettleInput) error {
-	e := domledger.Transfer(deliveryKey(in.RechargeID), "recharge-delivered", "meter "+in.MeterNo+" took the recharge",
-		domledger.Posting{Account: domledger.MeterWallet(in.MeterNo), Kind: domledger.Liability},
-		domledger.Posting{Account: domledger.PendingDeliveryCode, Kind: domledger.Liability}, in.Amount)
+	e := ledgerdom.Transfer(deliveryKey(in.RechargeID), "recharge-delivered", "meter "+in.MeterNo+" took the recharge",
+		ledgerdom.Posting{Account: ledgerdom.MeterWallet(in.MeterNo), Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.PendingDeliveryCode, Kind: ledgerdom.Liability}, in.Amount)
 	return Settle(ctx, db, "recharges", in.ProjectID, in.RechargeID, in.Counter, e)
 }
 
 // Settle books the entry of an operation its meter confirmed (a sale or a
 // refund) and marks its row of table completed with the meter's counter, in
 // one transaction: a completed operation is always booked.
-func Settle(ctx context.Context, db *store.DB, table, projectID, id string, counter int, e domledger.Entry) error {
+func Settle(ctx context.Context, db *store.DB, table, projectID, id string, counter int, e ledgerdom.Entry) error {
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := ledger.BookTx(ctx, tx, projectID, e); err != nil {
+		if _, err := ledgerstore.BookTx(ctx, tx, projectID, e); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `update `+table+` set status='completed', failure='', meter_counter=$2,
@@ -101,21 +101,21 @@ func Settle(ctx context.Context, db *store.DB, table, projectID, id string, coun
 
 // Recharge is the projection the API reads.
 type Recharge struct {
-	ID            string        `json:"id"`
-	ProjectID     string        `json:"-"`
-	MeterID       string        `json:"-"`
-	MeterNo       string        `json:"meterNo"`
-	Amount        money.Amount  `json:"amount"`
-	TransactionNo string        `json:"transactionNo"`
-	Status        domain.Status `json:"status"`
-	NeedsApproval bool          `json:"needsApproval"`
-	WorkflowID    string        `json:"workflowId"`
-	CreatedBy     string        `json:"createdBy"`
-	CreatedAt     time.Time     `json:"createdAt"`
-	UpdatedAt     time.Time     `json:"updatedAt"`
-	CompletedAt   *time.Time    `json:"completedAt,omitempty"`
-	MeterCounter  *int          `json:"meterCounter,omitempty"`
-	Failure       string        `json:"failure,omitempty"`
+	ID            string             `json:"id"`
+	ProjectID     string             `json:"-"`
+	MeterID       string             `json:"-"`
+	MeterNo       string             `json:"meterNo"`
+	Amount        money.Amount       `json:"amount"`
+	TransactionNo string             `json:"transactionNo"`
+	Status        rechargedom.Status `json:"status"`
+	NeedsApproval bool               `json:"needsApproval"`
+	WorkflowID    string             `json:"workflowId"`
+	CreatedBy     string             `json:"createdBy"`
+	CreatedAt     time.Time          `json:"createdAt"`
+	UpdatedAt     time.Time          `json:"updatedAt"`
+	CompletedAt   *time.Time         `json:"completedAt,omitempty"`
+	MeterCounter  *int               `json:"meterCounter,omitempty"`
+	Failure       string             `json:"failure,omitempty"`
 }
 
 // ErrNotFound is an unknown recharge, or one of a project the caller cannot see.
@@ -129,7 +129,7 @@ func scan(row pgx.Row) (Recharge, error) {
 	var status string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.MeterID, &r.MeterNo, &r.Amount, &r.TransactionNo, &status, &r.NeedsApproval,
 		&r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure)
-	r.Status = domain.Status(status)
+	r.Status = rechargedom.Status(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}

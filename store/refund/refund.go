@@ -12,20 +12,20 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
-	domain "github.com/voltflow/voltflow/domain/refund"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
 // StatusInput moves a refund to a status.
 type StatusInput struct {
-	RefundID string          `json:"refundId"`
-	Status   recharge.Status `json:"status"`
-	Failure  string          `json:"failure"`
+	RefundID string             `json:"refundId"`
+	Status   rechargedom.Status `json:"status"`
+	Failure  string             `json:"failure"`
 }
 
 // SetRefundStatus writes the status the API shows.
@@ -35,11 +35,11 @@ func SetRefundStatus(ctx context.Context, db *store.DB, in StatusInput) error {
 
 // BookInput books a refund once it is approved.
 type BookInput struct {
-	RefundID  string       `json:"refundId"`
-	ProjectID string       `json:"projectId"`
-	MeterNo   string       `json:"meterNo"`
-	Amount    money.Amount `json:"amount"`
-	Kind      domain.Kind  `json:"kind"`
+	RefundID  string         `json:"refundId"`
+	ProjectID string         `json:"projectId"`
+	MeterNo   string         `json:"meterNo"`
+	Amount    money.Amount   `json:"amount"`
+	Kind      refunddom.Kind `json:"kind"`
 }
 
 // BalanceError is BookRefund's refusal when the wallet no longer covers the
@@ -48,7 +48,7 @@ type BookInput struct {
 type BalanceError struct{ Msg string }
 
 func (e *BalanceError) Error() string { return e.Msg }
-func (e *BalanceError) Unwrap() error { return domain.ErrExceedsBalance }
+func (e *BalanceError) Unwrap() error { return refunddom.ErrExceedsBalance }
 
 // ErrTypeExceedsBalance is the error type (temporal.ApplicationError) the
 // BookRefund activity reports a BalanceError with.
@@ -62,10 +62,10 @@ func paidKey(id string) string      { return "refund/" + id + "/paid" }
 // and marks the refund dispatching, in one transaction. The wallet is
 // locked and checked first: a wallet never goes below zero.
 func BookRefund(ctx context.Context, db *store.DB, in BookInput) error {
-	wallet := domledger.MeterWallet(in.MeterNo)
-	e := domledger.Transfer(withdrawnKey(in.RefundID), string(in.Kind), string(in.Kind)+" from meter "+in.MeterNo,
-		domledger.Posting{Account: domledger.PendingRefundCode, Kind: domledger.Liability},
-		domledger.Posting{Account: wallet, Kind: domledger.Liability}, in.Amount)
+	wallet := ledgerdom.MeterWallet(in.MeterNo)
+	e := ledgerdom.Transfer(withdrawnKey(in.RefundID), string(in.Kind), string(in.Kind)+" from meter "+in.MeterNo,
+		ledgerdom.Posting{Account: ledgerdom.PendingRefundCode, Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: wallet, Kind: ledgerdom.Liability}, in.Amount)
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var booked bool
 		if err := tx.QueryRow(ctx, `select exists(select 1 from journal_entries where project_id=$1 and key=$2)`,
@@ -79,11 +79,11 @@ func BookRefund(ctx context.Context, db *store.DB, in BookInput) error {
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("lock wallet %s: %w", wallet, err)
 			}
-			if have := domledger.Display(domledger.Liability, raw); in.Amount.GreaterThan(have) {
+			if have := ledgerdom.Display(ledgerdom.Liability, raw); in.Amount.GreaterThan(have) {
 				msg := fmt.Sprintf("wallet %s holds %s, less than the %s of %s", wallet, have, in.Kind, in.Amount)
 				return &BalanceError{Msg: msg}
 			}
-			if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+			if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 				return err
 			}
 		}
@@ -94,41 +94,41 @@ func BookRefund(ctx context.Context, db *store.DB, in BookInput) error {
 
 // SettleInput completes a refund the meter took.
 type SettleInput struct {
-	RefundID  string       `json:"refundId"`
-	ProjectID string       `json:"projectId"`
-	MeterNo   string       `json:"meterNo"`
-	Amount    money.Amount `json:"amount"`
-	Kind      domain.Kind  `json:"kind"`
-	Counter   int          `json:"counter"`
+	RefundID  string         `json:"refundId"`
+	ProjectID string         `json:"projectId"`
+	MeterNo   string         `json:"meterNo"`
+	Amount    money.Amount   `json:"amount"`
+	Kind      refunddom.Kind `json:"kind"`
+	Counter   int            `json:"counter"`
 }
 
 // SettleRefund pays the refund out in cash and marks it completed.
 func SettleRefund(ctx context.Context, db *store.DB, in SettleInput) error {
-	e := domledger.Transfer(paidKey(in.RefundID), string(in.Kind)+"-paid", "meter "+in.MeterNo+" gave back the "+string(in.Kind),
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset},
-		domledger.Posting{Account: domledger.PendingRefundCode, Kind: domledger.Liability}, in.Amount)
+	e := ledgerdom.Transfer(paidKey(in.RefundID), string(in.Kind)+"-paid", "meter "+in.MeterNo+" gave back the "+string(in.Kind),
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset},
+		ledgerdom.Posting{Account: ledgerdom.PendingRefundCode, Kind: ledgerdom.Liability}, in.Amount)
 	return rechargestore.Settle(ctx, db, "refunds", in.ProjectID, in.RefundID, in.Counter, e)
 }
 
 // Refund is the projection the API reads.
 type Refund struct {
-	ID                 string          `json:"id"`
-	ProjectID          string          `json:"-"`
-	MeterID            string          `json:"-"`
-	MeterNo            string          `json:"meterNo"`
-	Amount             money.Amount    `json:"amount"`
-	TransactionNo      string          `json:"transactionNo"`
-	Kind               domain.Kind     `json:"kind"`
-	ReversesRechargeID *string         `json:"reversesRechargeId,omitempty"`
-	Reason             string          `json:"reason,omitempty"`
-	Status             recharge.Status `json:"status"`
-	WorkflowID         string          `json:"workflowId"`
-	CreatedBy          string          `json:"createdBy"`
-	CreatedAt          time.Time       `json:"createdAt"`
-	UpdatedAt          time.Time       `json:"updatedAt"`
-	CompletedAt        *time.Time      `json:"completedAt,omitempty"`
-	MeterCounter       *int            `json:"meterCounter,omitempty"`
-	Failure            string          `json:"failure,omitempty"`
+	ID                 string             `json:"id"`
+	ProjectID          string             `json:"-"`
+	MeterID            string             `json:"-"`
+	MeterNo            string             `json:"meterNo"`
+	Amount             money.Amount       `json:"amount"`
+	TransactionNo      string             `json:"transactionNo"`
+	Kind               refunddom.Kind     `json:"kind"`
+	ReversesRechargeID *string            `json:"reversesRechargeId,omitempty"`
+	Reason             string             `json:"reason,omitempty"`
+	Status             rechargedom.Status `json:"status"`
+	WorkflowID         string             `json:"workflowId"`
+	CreatedBy          string             `json:"createdBy"`
+	CreatedAt          time.Time          `json:"createdAt"`
+	UpdatedAt          time.Time          `json:"updatedAt"`
+	CompletedAt        *time.Time         `json:"completedAt,omitempty"`
+	MeterCounter       *int               `json:"meterCounter,omitempty"`
+	Failure            string             `json:"failure,omitempty"`
 }
 
 // Errors of the projection.
@@ -145,7 +145,7 @@ func scan(row pgx.Row) (Refund, error) {
 	var status, kind string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.MeterID, &r.MeterNo, &r.Amount, &r.TransactionNo, &kind, &r.ReversesRechargeID,
 		&r.Reason, &status, &r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure)
-	r.Status, r.Kind = recharge.Status(status), domain.Kind(kind)
+	r.Status, r.Kind = rechargedom.Status(status), refunddom.Kind(kind)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -166,19 +166,19 @@ func byTransactionNo(ctx context.Context, q querier, projectID, transactionNo st
 }
 
 // Balance reads what bounds a new refund on a meter (domain/refund.Balance).
-func Balance(ctx context.Context, q querier, projectID, meterID, meterNo string) (domain.Balance, error) {
-	var b domain.Balance
+func Balance(ctx context.Context, q querier, projectID, meterID, meterNo string) (refunddom.Balance, error) {
+	var b refunddom.Balance
 	var raw money.Amount
 	err := q.QueryRow(ctx, `select
 		coalesce((select balance from ledger_accounts where project_id=$1 and code=$2), 0),
 		(select remaining from meter_state where meter_id=$3),
 		coalesce((select sum(amount) from refunds where meter_id=$3 and status in ('pending_approval','approved')), 0),
 		coalesce((select sum(amount) from refunds where meter_id=$3 and status not in ('completed','rejected')), 0)`,
-		projectID, domledger.MeterWallet(meterNo), meterID).Scan(&raw, &b.Remaining, &b.Unbooked, &b.Undelivered)
+		projectID, ledgerdom.MeterWallet(meterNo), meterID).Scan(&raw, &b.Remaining, &b.Unbooked, &b.Undelivered)
 	if err != nil {
 		return b, fmt.Errorf("refundable balance of %s: %w", meterNo, err)
 	}
-	b.Wallet = domledger.Display(domledger.Liability, raw)
+	b.Wallet = ledgerdom.Display(ledgerdom.Liability, raw)
 	return b, nil
 }
 

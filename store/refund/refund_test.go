@@ -8,13 +8,13 @@ import (
 
 	"github.com/google/uuid"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
-	domain "github.com/voltflow/voltflow/domain/refund"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -33,10 +33,10 @@ func fixture(t *testing.T) (*store.DB, Refund) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sale := domledger.Transfer("recharge/seed/delivered", "recharge", "",
-		domledger.Posting{Account: domledger.MeterWallet("M0001"), Kind: domledger.Liability},
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, money.MustParse("100.00"))
-	if _, err := ledger.Book(ctx, db, p.ProjectID, sale); err != nil {
+	sale := ledgerdom.Transfer("recharge/seed/delivered", "recharge", "",
+		ledgerdom.Posting{Account: ledgerdom.MeterWallet("M0001"), Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, money.MustParse("100.00"))
+	if _, err := ledgerstore.Book(ctx, db, p.ProjectID, sale); err != nil {
 		t.Fatal(err)
 	}
 	var base Refund
@@ -44,9 +44,9 @@ func fixture(t *testing.T) (*store.DB, Refund) {
 		Scan(&base.MeterID, &base.CreatedBy); err != nil {
 		t.Fatal(err)
 	}
-	base.ProjectID, base.MeterNo, base.Kind, base.Status = p.ProjectID, "M0001", domain.Refund, recharge.PendingApproval
+	base.ProjectID, base.MeterNo, base.Kind, base.Status = p.ProjectID, "M0001", refunddom.Refund, rechargedom.PendingApproval
 	t.Cleanup(func() {
-		if err := ledger.CheckInvariant(context.Background(), db); err != nil {
+		if err := ledgerstore.CheckInvariant(context.Background(), db); err != nil {
 			t.Error(err)
 		}
 	})
@@ -77,7 +77,7 @@ func TestConcurrentApplicationsCannotSpendTheWalletTwice(t *testing.T) {
 		switch {
 		case err == nil:
 			accepted++
-		case !errors.Is(err, domain.ErrExceedsBalance):
+		case !errors.Is(err, refunddom.ErrExceedsBalance):
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
@@ -95,13 +95,13 @@ func TestBookRefundChecksTheWalletAndIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := BookInput{RefundID: first.ID, ProjectID: base.ProjectID, MeterNo: "M0001", Amount: first.Amount, Kind: domain.Refund}
+	in := BookInput{RefundID: first.ID, ProjectID: base.ProjectID, MeterNo: "M0001", Amount: first.Amount, Kind: refunddom.Refund}
 	for range 2 { // a retried activity books once
 		if err := BookRefund(ctx, db, in); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if w, _ := ledger.Balance(ctx, db, base.ProjectID, domledger.MeterWallet("M0001")); w.String() != "30.00" {
+	if w, _ := ledgerstore.Balance(ctx, db, base.ProjectID, ledgerdom.MeterWallet("M0001")); w.String() != "30.00" {
 		t.Fatalf("wallet %s after booking 70.00 of 100.00 twice; want 30.00", w)
 	}
 	// Written around the application check (as if the wallet had shrunk since):
@@ -112,23 +112,23 @@ func TestBookRefundChecksTheWalletAndIsIdempotent(t *testing.T) {
 		second.ID, base.ProjectID, base.MeterID, second.WorkflowID, base.CreatedBy); err != nil {
 		t.Fatal(err)
 	}
-	err = BookRefund(ctx, db, BookInput{RefundID: second.ID, ProjectID: base.ProjectID, MeterNo: "M0001", Amount: second.Amount, Kind: domain.Refund})
+	err = BookRefund(ctx, db, BookInput{RefundID: second.ID, ProjectID: base.ProjectID, MeterNo: "M0001", Amount: second.Amount, Kind: refunddom.Refund})
 	var short *BalanceError
-	if !errors.As(err, &short) || !errors.Is(err, domain.ErrExceedsBalance) {
+	if !errors.As(err, &short) || !errors.Is(err, refunddom.ErrExceedsBalance) {
 		t.Fatalf("booking 40.00 from 30.00: %v", err)
 	}
-	if w, _ := ledger.Balance(ctx, db, base.ProjectID, domledger.MeterWallet("M0001")); w.String() != "30.00" {
+	if w, _ := ledgerstore.Balance(ctx, db, base.ProjectID, ledgerdom.MeterWallet("M0001")); w.String() != "30.00" {
 		t.Fatalf("wallet %s after a refused booking; want 30.00", w)
 	}
 	if err := SettleRefund(ctx, db, SettleInput{RefundID: first.ID, ProjectID: base.ProjectID, MeterNo: "M0001",
-		Amount: first.Amount, Kind: domain.Refund, Counter: 2}); err != nil {
+		Amount: first.Amount, Kind: refunddom.Refund, Counter: 2}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := Get(ctx, db, []string{base.ProjectID}, first.ID)
-	if err != nil || got.Status != recharge.Completed || got.MeterCounter == nil || *got.MeterCounter != 2 {
+	if err != nil || got.Status != rechargedom.Completed || got.MeterCounter == nil || *got.MeterCounter != 2 {
 		t.Fatalf("settled refund %+v, %v", got, err)
 	}
-	if p, _ := ledger.Balance(ctx, db, base.ProjectID, domledger.PendingRefundCode); !p.IsZero() {
+	if p, _ := ledgerstore.Balance(ctx, db, base.ProjectID, ledgerdom.PendingRefundCode); !p.IsZero() {
 		t.Fatalf("refund payable %s after settling", p)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/voltflow/voltflow/store/sweep"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
 // The readings' numerics go to PostgreSQL in its binary format: what the
@@ -36,7 +36,7 @@ func TestBinaryNumericsAsPostgreSQLReadsThem(t *testing.T) {
 	for _, c := range cases {
 		vs, places = append(vs, c.v), append(places, c.places)
 	}
-	if _, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(sweep.NumericCopy(vs, places)),
+	if _, err := conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(sweepstore.NumericCopy(vs, places)),
 		"copy numerics (n) from stdin with (format binary)"); err != nil {
 		t.Fatal(err)
 	}

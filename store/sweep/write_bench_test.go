@@ -19,7 +19,7 @@ import (
 
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/sweep"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
 // BenchmarkWrite100k is the database side of a 100,000-meter sweep alone:
@@ -104,16 +104,16 @@ func BenchmarkWrite100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	var readingsT, stateT atomic.Int64
-	write := func(ctx context.Context, at time.Time, b *sweep.Batch) error {
-		ph, err := sweep.Write(ctx, db, log, at, time.Now(), b)
+	write := func(ctx context.Context, at time.Time, b *sweepstore.Batch) error {
+		ph, err := sweepstore.Write(ctx, db, log, at, time.Now(), b)
 		readingsT.Add(int64(ph.Readings))
 		stateT.Add(int64(ph.State))
 		return err
 	}
 	if os.Getenv("SWEEP_BENCH_STAGED") == "1" {
-		write = func(ctx context.Context, at time.Time, b *sweep.Batch) error {
-			var ph sweep.Phases
-			return sweep.WriteTx(ctx, db, at, time.Now(), b, true, &ph)
+		write = func(ctx context.Context, at time.Time, b *sweepstore.Batch) error {
+			var ph sweepstore.Phases
+			return sweepstore.WriteTx(ctx, db, at, time.Now(), b, true, &ph)
 		}
 	}
 	// SWEEP_BENCH_WAL_COMPRESSION="off lz4" measures one more sweep per
@@ -170,7 +170,7 @@ func BenchmarkWrite100k(b *testing.B) {
 		readingsT.Store(0)
 		stateT.Store(0)
 		slot := at.Add(time.Duration(it) * time.Second)
-		work := make(chan *sweep.Batch)
+		work := make(chan *sweepstore.Batch)
 		var wg sync.WaitGroup
 		errs := make(chan error, parallel)
 		for range parallel {
@@ -187,7 +187,7 @@ func BenchmarkWrite100k(b *testing.B) {
 		}
 		start := time.Now()
 		for i := 0; i < n; i += per {
-			work <- sweep.NewBatch(ids[i:i+per], slot, int64(it*100))
+			work <- sweepstore.NewBatch(ids[i:i+per], slot, int64(it*100))
 		}
 		close(work)
 		wg.Wait()

@@ -8,11 +8,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // Redemption is a voucher paying part of a recharge.
@@ -94,37 +94,37 @@ func Redeem(ctx context.Context, db *store.DB, in RedeemInput) (Redemption, bool
 		if status != "completed" || mode != "meter" {
 			return fmt.Errorf("recharge is %s on a %s-side meter: %w", status, mode, ErrRechargeNotPaid)
 		}
-		held := domain.Held{Status: v.Status, ExpiresAt: v.ExpiresAt, Unused: v.Unused}
+		held := voucherdom.Held{Status: v.Status, ExpiresAt: v.ExpiresAt, Unused: v.Unused}
 		if err := held.CheckRedeem(in.Now, in.Amount, amount.Sub(redeemed)); err != nil {
 			return err
 		}
-		wallet := domledger.MeterWallet(meterNo)
+		wallet := ledgerdom.MeterWallet(meterNo)
 		var raw money.Amount
 		err = tx.QueryRow(ctx, `select balance from ledger_accounts where project_id=$1 and code=$2 for update`, in.ProjectID, wallet).Scan(&raw)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("lock wallet %s: %w", wallet, err)
 		}
-		if have := domledger.Display(domledger.Liability, raw); in.Amount.GreaterThan(have) {
+		if have := ledgerdom.Display(ledgerdom.Liability, raw); in.Amount.GreaterThan(have) {
 			return fmt.Errorf("wallet %s holds %s: %w", wallet, have, ErrWalletShort)
 		}
 		entryKey := "voucher/" + v.VoucherNo + "/redeemed/" + in.ID
 		a := in.Amount
-		e := domledger.Entry{Key: entryKey, Kind: "voucher-redeemed",
+		e := ledgerdom.Entry{Key: entryKey, Kind: "voucher-redeemed",
 			Memo: fmt.Sprintf("voucher %s paid %s of recharge %s", v.VoucherNo, a, in.RechargeID),
-			Postings: []domledger.Posting{
-				{Account: domain.Account(v.VoucherNo), Kind: domledger.Liability, Amount: a},
-				{Account: domledger.CashAccount, Kind: domledger.Asset, Amount: a.Neg()},
-				{Account: wallet, Kind: domledger.Liability, Amount: a},
-				{Account: domain.MeterAccount(meterNo), Kind: domledger.Liability, Amount: a.Neg()},
+			Postings: []ledgerdom.Posting{
+				{Account: voucherdom.Account(v.VoucherNo), Kind: ledgerdom.Liability, Amount: a},
+				{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset, Amount: a.Neg()},
+				{Account: wallet, Kind: ledgerdom.Liability, Amount: a},
+				{Account: voucherdom.MeterAccount(meterNo), Kind: ledgerdom.Liability, Amount: a.Neg()},
 			}}
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+		if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `insert into voucher_redemptions(id, project_id, voucher_id, recharge_id, meter_id, amount, transaction_no, created_by)
 			values($1,$2,$3,$4,$5,$6,$7,$8)`, in.ID, in.ProjectID, v.ID, in.RechargeID, meterID, a, in.Key, in.CreatedBy); err != nil {
 			return err
 		}
-		if held.After(a) == domain.Used {
+		if held.After(a) == voucherdom.Used {
 			if _, err := tx.Exec(ctx, `update vouchers set status='used', closed_at=now() where id=$1`, v.ID); err != nil {
 				return err
 			}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -64,7 +64,7 @@ func ApplyVoid(ctx context.Context, db *store.DB, d Void) (Void, error) {
 		if err := tx.QueryRow(ctx, `select status from vouchers where id=$1 for update`, d.VoucherID).Scan(&status); err != nil {
 			return fmt.Errorf("voucher %s: %w", d.VoucherID, err)
 		}
-		if err := domain.CheckVoid(domain.Status(status)); err != nil {
+		if err := voucherdom.CheckVoid(voucherdom.Status(status)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `insert into voucher_voids(id, project_id, voucher_id, reason, status, workflow_id, created_by)
@@ -98,8 +98,8 @@ func RejectVoid(ctx context.Context, db *store.DB, in VoidInput) error {
 // in one transaction. A voucher that stopped being active meanwhile (spent
 // or expired) has nothing left to void: the application completes without
 // booking. It reports the voucher's status afterwards.
-func VoidVoucher(ctx context.Context, db *store.DB, in VoidInput) (domain.Status, error) {
-	var out domain.Status
+func VoidVoucher(ctx context.Context, db *store.DB, in VoidInput) (voucherdom.Status, error) {
+	var out voucherdom.Status
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var voucherID, projectID string
 		if err := tx.QueryRow(ctx, `select voucher_id, project_id from voucher_voids where id=$1`, in.VoidID).Scan(&voucherID, &projectID); err != nil {
@@ -110,11 +110,11 @@ func VoidVoucher(ctx context.Context, db *store.DB, in VoidInput) (domain.Status
 			return err
 		}
 		out = v.Status
-		if v.Status == domain.Active {
-			if err := closeVoucher(ctx, tx, v, domain.Voided, "voucher-void/"+in.VoidID, "voucher-voided"); err != nil {
+		if v.Status == voucherdom.Active {
+			if err := closeVoucher(ctx, tx, v, voucherdom.Voided, "voucher-void/"+in.VoidID, "voucher-voided"); err != nil {
 				return err
 			}
-			out = domain.Voided
+			out = voucherdom.Voided
 		}
 		_, err = tx.Exec(ctx, `update voucher_voids set status='completed', updated_at=now() where id=$1`, in.VoidID)
 		return err

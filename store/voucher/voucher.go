@@ -14,45 +14,45 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // Batch is the projection of one application.
 type Batch struct {
-	ID             string             `json:"id"`
-	ProjectID      string             `json:"projectId"`
-	TransactionNo  string             `json:"transactionNo"`
-	Name           string             `json:"name"`
-	FaceValue      money.Amount       `json:"faceValue"`
-	Quantity       int                `json:"quantity"`
-	ExpiresAt      time.Time          `json:"expiresAt"`
-	Status         domain.BatchStatus `json:"status"`
-	IssuingGroupID *string            `json:"issuingGroupId,omitempty"`
-	WorkflowID     string             `json:"workflowId"`
-	CreatedBy      string             `json:"createdBy"`
-	CreatedAt      time.Time          `json:"createdAt"`
-	UpdatedAt      time.Time          `json:"updatedAt"`
-	Reason         string             `json:"reason,omitempty"`
-	Recipients     []string           `json:"recipients"`
+	ID             string                 `json:"id"`
+	ProjectID      string                 `json:"projectId"`
+	TransactionNo  string                 `json:"transactionNo"`
+	Name           string                 `json:"name"`
+	FaceValue      money.Amount           `json:"faceValue"`
+	Quantity       int                    `json:"quantity"`
+	ExpiresAt      time.Time              `json:"expiresAt"`
+	Status         voucherdom.BatchStatus `json:"status"`
+	IssuingGroupID *string                `json:"issuingGroupId,omitempty"`
+	WorkflowID     string                 `json:"workflowId"`
+	CreatedBy      string                 `json:"createdBy"`
+	CreatedAt      time.Time              `json:"createdAt"`
+	UpdatedAt      time.Time              `json:"updatedAt"`
+	Reason         string                 `json:"reason,omitempty"`
+	Recipients     []string               `json:"recipients"`
 }
 
 // Voucher is one voucher with its unused value from the ledger.
 type Voucher struct {
-	ID         string        `json:"id"`
-	ProjectID  string        `json:"projectId"`
-	BatchID    string        `json:"batchId"`
-	VoucherNo  string        `json:"voucherNo"`
-	CustomerID string        `json:"customerId"`
-	FaceValue  money.Amount  `json:"faceValue"`
-	Unused     money.Amount  `json:"unused"`
-	Status     domain.Status `json:"status"`
-	ExpiresAt  time.Time     `json:"expiresAt"`
-	IssuedAt   time.Time     `json:"issuedAt"`
-	ClosedAt   *time.Time    `json:"closedAt,omitempty"`
+	ID         string            `json:"id"`
+	ProjectID  string            `json:"projectId"`
+	BatchID    string            `json:"batchId"`
+	VoucherNo  string            `json:"voucherNo"`
+	CustomerID string            `json:"customerId"`
+	FaceValue  money.Amount      `json:"faceValue"`
+	Unused     money.Amount      `json:"unused"`
+	Status     voucherdom.Status `json:"status"`
+	ExpiresAt  time.Time         `json:"expiresAt"`
+	IssuedAt   time.Time         `json:"issuedAt"`
+	ClosedAt   *time.Time        `json:"closedAt,omitempty"`
 }
 
 // Errors of the projection.
@@ -76,7 +76,7 @@ func scanBatch(row pgx.Row) (Batch, error) {
 	var status string
 	err := row.Scan(&b.ID, &b.ProjectID, &b.TransactionNo, &b.Name, &b.FaceValue, &b.Quantity, &b.ExpiresAt, &status,
 		&b.IssuingGroupID, &b.WorkflowID, &b.CreatedBy, &b.CreatedAt, &b.UpdatedAt, &b.Reason, &b.Recipients)
-	b.Status = domain.BatchStatus(status)
+	b.Status = voucherdom.BatchStatus(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, ErrNotFound
 	}
@@ -118,7 +118,7 @@ func ListBatches(ctx context.Context, db *store.DB, projects []string, limit int
 }
 
 const voucherColumns = `v.id, v.project_id, v.batch_id, v.voucher_no, v.customer_id, v.face_value,
-	coalesce((select -a.balance from ledger_accounts a where a.project_id=v.project_id and a.code='` + domain.AccountPrefix + `' || v.voucher_no), 0),
+	coalesce((select -a.balance from ledger_accounts a where a.project_id=v.project_id and a.code='` + voucherdom.AccountPrefix + `' || v.voucher_no), 0),
 	v.status, v.expires_at, v.issued_at, v.closed_at`
 
 func scanVoucher(row pgx.Row) (Voucher, error) {
@@ -126,7 +126,7 @@ func scanVoucher(row pgx.Row) (Voucher, error) {
 	var status string
 	err := row.Scan(&v.ID, &v.ProjectID, &v.BatchID, &v.VoucherNo, &v.CustomerID, &v.FaceValue, &v.Unused, &status,
 		&v.ExpiresAt, &v.IssuedAt, &v.ClosedAt)
-	v.Status = domain.Status(status)
+	v.Status = voucherdom.Status(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, ErrNotFound
 	}
@@ -192,9 +192,9 @@ func Customers(ctx context.Context, db *store.DB, projectID string, customerIDs 
 
 // StatusInput moves a batch to a status.
 type StatusInput struct {
-	BatchID string             `json:"batchId"`
-	Status  domain.BatchStatus `json:"status"`
-	Reason  string             `json:"reason"`
+	BatchID string                 `json:"batchId"`
+	Status  voucherdom.BatchStatus `json:"status"`
+	Reason  string                 `json:"reason"`
 }
 
 // SetBatchStatus writes the status the API shows.
@@ -249,25 +249,25 @@ func IssueBatch(ctx context.Context, db *store.DB, in IssueInput) (int, error) {
 		if err != nil {
 			return err
 		}
-		e := domledger.Entry{Key: "voucher-batch/" + b.ID + "/issued", Kind: "voucher-issued",
+		e := ledgerdom.Entry{Key: "voucher-batch/" + b.ID + "/issued", Kind: "voucher-issued",
 			Memo: fmt.Sprintf("%d vouchers of %s (%s)", len(b.Recipients), b.FaceValue, b.Name)}
 		total := money.Zero
 		for i, c := range b.Recipients {
-			no := domain.Number(b.ID, i+1)
+			no := voucherdom.Number(b.ID, i+1)
 			if _, err := tx.Exec(ctx, `insert into vouchers(id, project_id, batch_id, voucher_no, customer_id, face_value, status, expires_at)
 				values(gen_random_uuid(),$1,$2,$3,$4,$5,'active',$6) on conflict (voucher_no) do nothing`,
 				b.ProjectID, b.ID, no, c, b.FaceValue, b.ExpiresAt); err != nil {
 				return fmt.Errorf("voucher %s: %w", no, err)
 			}
-			e.Postings = append(e.Postings, domledger.Posting{Account: domain.Account(no), Kind: domledger.Liability, Amount: b.FaceValue.Neg()})
+			e.Postings = append(e.Postings, ledgerdom.Posting{Account: voucherdom.Account(no), Kind: ledgerdom.Liability, Amount: b.FaceValue.Neg()})
 			total = total.Add(b.FaceValue)
 		}
 		n = len(b.Recipients)
 		if n == 0 {
-			return fmt.Errorf("batch has no recipients: %w", domain.ErrNoRecipients)
+			return fmt.Errorf("batch has no recipients: %w", voucherdom.ErrNoRecipients)
 		}
-		e.Postings = append(e.Postings, domledger.Posting{Account: domain.PromotionAccount, Kind: domledger.Expense, Amount: total})
-		if _, err := ledger.BookTx(ctx, tx, b.ProjectID, e); err != nil {
+		e.Postings = append(e.Postings, ledgerdom.Posting{Account: voucherdom.PromotionAccount, Kind: ledgerdom.Expense, Amount: total})
+		if _, err := ledgerstore.BookTx(ctx, tx, b.ProjectID, e); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `update voucher_batches set status='issued', reason='', updated_at=now() where id=$1`, b.ID)
@@ -298,7 +298,7 @@ func ExpireBatch(ctx context.Context, db *store.DB, in ExpireInput) (int, error)
 			return err
 		}
 		for _, v := range vs {
-			if err := closeVoucher(ctx, tx, v, domain.Expired, "voucher/"+v.VoucherNo+"/expired", "voucher-expired"); err != nil {
+			if err := closeVoucher(ctx, tx, v, voucherdom.Expired, "voucher/"+v.VoucherNo+"/expired", "voucher-expired"); err != nil {
 				return err
 			}
 		}
@@ -312,12 +312,12 @@ func ExpireBatch(ctx context.Context, db *store.DB, in ExpireInput) (int, error)
 
 // closeVoucher books a voucher's unused value back to promotion and sets its
 // final status.
-func closeVoucher(ctx context.Context, tx pgx.Tx, v Voucher, to domain.Status, key, kind string) error {
+func closeVoucher(ctx context.Context, tx pgx.Tx, v Voucher, to voucherdom.Status, key, kind string) error {
 	if v.Unused.IsPositive() {
-		e := domledger.Transfer(key, kind, string(to)+" voucher "+v.VoucherNo+": unused value back",
-			domledger.Posting{Account: domain.PromotionAccount, Kind: domledger.Expense},
-			domledger.Posting{Account: domain.Account(v.VoucherNo), Kind: domledger.Liability}, v.Unused)
-		if _, err := ledger.BookTx(ctx, tx, v.ProjectID, e); err != nil {
+		e := ledgerdom.Transfer(key, kind, string(to)+" voucher "+v.VoucherNo+": unused value back",
+			ledgerdom.Posting{Account: voucherdom.PromotionAccount, Kind: ledgerdom.Expense},
+			ledgerdom.Posting{Account: voucherdom.Account(v.VoucherNo), Kind: ledgerdom.Liability}, v.Unused)
+		if _, err := ledgerstore.BookTx(ctx, tx, v.ProjectID, e); err != nil {
 			return err
 		}
 	}

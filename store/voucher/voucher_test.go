@@ -9,14 +9,14 @@ import (
 
 	"github.com/google/uuid"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
-	domrefund "github.com/voltflow/voltflow/domain/refund"
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -59,7 +59,7 @@ func setup(t *testing.T) fixture {
 	rows.Close()
 	hundred := money.MustParse("100.00")
 	if _, _, err := rechargestore.Create(ctx, db, rechargestore.Recharge{ID: f.rechargeID, ProjectID: f.projectID, MeterID: f.meterID,
-		MeterNo: "M0001", Amount: hundred, TransactionNo: "T1", Status: recharge.Approved, WorkflowID: "recharge/" + f.rechargeID,
+		MeterNo: "M0001", Amount: hundred, TransactionNo: "T1", Status: rechargedom.Approved, WorkflowID: "recharge/" + f.rechargeID,
 		CreatedBy: f.operator}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func setup(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := ledger.CheckInvariant(context.Background(), db); err != nil {
+		if err := ledgerstore.CheckInvariant(context.Background(), db); err != nil {
 			t.Error(err)
 		}
 	})
@@ -82,7 +82,7 @@ func (f fixture) issued(t *testing.T) Batch {
 	t.Helper()
 	id := uuid.NewString()
 	b, _, err := CreateBatch(f.ctx, f.db, Batch{ID: id, ProjectID: f.projectID, TransactionNo: "B-" + id, Name: "Opening",
-		FaceValue: money.MustParse("20.00"), Quantity: 5, ExpiresAt: time.Now().Add(time.Hour), Status: domain.Approved,
+		FaceValue: money.MustParse("20.00"), Quantity: 5, ExpiresAt: time.Now().Add(time.Hour), Status: voucherdom.Approved,
 		WorkflowID: "voucher-batch/" + id, CreatedBy: f.operator})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func (f fixture) issued(t *testing.T) Batch {
 
 func (f fixture) balance(t *testing.T, code string) string {
 	t.Helper()
-	b, err := ledger.Balance(f.ctx, f.db, f.projectID, code)
+	b, err := ledgerstore.Balance(f.ctx, f.db, f.projectID, code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func (f fixture) vouchers(t *testing.T, batchID string) []Voucher {
 func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	f := setup(t)
 	b := f.issued(t)
-	if got := f.balance(t, domain.PromotionAccount); got != "40.00" {
+	if got := f.balance(t, voucherdom.PromotionAccount); got != "40.00" {
 		t.Fatalf("promotion after issue %s", got)
 	}
 	vs := f.vouchers(t, b.ID)
@@ -130,8 +130,8 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if _, created, err := redeem(vs[0], "15.00", "R1"); err != nil || !created {
 		t.Fatalf("redeem: %v %v", created, err)
 	}
-	want := map[string]string{domledger.CashAccount: "85.00", domledger.MeterWallet("M0001"): "85.00",
-		domain.MeterAccount("M0001"): "15.00", domain.Account(vs[0].VoucherNo): "5.00"}
+	want := map[string]string{ledgerdom.CashAccount: "85.00", ledgerdom.MeterWallet("M0001"): "85.00",
+		voucherdom.MeterAccount("M0001"): "15.00", voucherdom.Account(vs[0].VoucherNo): "5.00"}
 	for code, w := range want {
 		if got := f.balance(t, code); got != w {
 			t.Errorf("%s = %s, want %s", code, got, w)
@@ -145,7 +145,7 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if got := bal.Refundable().String(); got != "85.00" {
 		t.Fatalf("refundable %s, want 85.00", got)
 	}
-	if err := bal.Check(money.MustParse("85.01")); !errors.Is(err, domrefund.ErrExceedsBalance) {
+	if err := bal.Check(money.MustParse("85.01")); !errors.Is(err, refunddom.ErrExceedsBalance) {
 		t.Fatalf("refund above cash: %v", err)
 	}
 
@@ -157,7 +157,7 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if _, _, err := redeem(vs[0], "1.00", "R1"); !errors.Is(err, ErrKeyReused) {
 		t.Fatalf("key reused: %v", err)
 	}
-	if _, _, err := redeem(vs[0], "5.01", "R2"); !errors.Is(err, domain.ErrExceedsValue) {
+	if _, _, err := redeem(vs[0], "5.01", "R2"); !errors.Is(err, voucherdom.ErrExceedsValue) {
 		t.Fatalf("above unused: %v", err)
 	}
 	if got := f.count(t); got != entries {
@@ -166,7 +166,7 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if _, _, err := redeem(vs[0], "5.00", "R3"); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := GetVoucher(f.ctx, f.db, []string{f.projectID}, vs[0].ID); v.Status != domain.Used || !v.Unused.IsZero() {
+	if v, _ := GetVoucher(f.ctx, f.db, []string{f.projectID}, vs[0].ID); v.Status != voucherdom.Used || !v.Unused.IsZero() {
 		t.Fatalf("spent voucher: %+v", v)
 	}
 
@@ -174,7 +174,7 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 	if _, err := f.db.Exec(f.ctx, `update vouchers set expires_at = now() - interval '1 second' where batch_id=$1`, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := redeem(vs[1], "1.00", "R4"); !errors.Is(err, domain.ErrNotRedeemable) {
+	if _, _, err := redeem(vs[1], "1.00", "R4"); !errors.Is(err, voucherdom.ErrNotRedeemable) {
 		t.Fatalf("expired voucher redeemed: %v", err)
 	}
 	for want := 1; want >= 0; want-- { // expiring again finds nothing
@@ -182,10 +182,10 @@ func TestRedeemedValueIsNeverRefundableCash(t *testing.T) {
 			t.Fatalf("expire: %d %v", n, err)
 		}
 	}
-	if got := f.balance(t, domain.PromotionAccount); got != "20.00" {
+	if got := f.balance(t, voucherdom.PromotionAccount); got != "20.00" {
 		t.Fatalf("promotion after expiry %s, want the 20.00 redeemed", got)
 	}
-	if got, _ := GetBatch(f.ctx, f.db, []string{f.projectID}, b.ID); got.Status != domain.BatchExpired {
+	if got, _ := GetBatch(f.ctx, f.db, []string{f.projectID}, b.ID); got.Status != voucherdom.BatchExpired {
 		t.Fatalf("batch %s", got.Status)
 	}
 }
@@ -217,22 +217,22 @@ func TestVoidBooksTheUnusedValueBackOnce(t *testing.T) {
 		t.Fatalf("second void: %v", err)
 	}
 	for range 2 {
-		if st, err := VoidVoucher(f.ctx, f.db, VoidInput{VoidID: d.ID}); err != nil || (st != domain.Voided) {
+		if st, err := VoidVoucher(f.ctx, f.db, VoidInput{VoidID: d.ID}); err != nil || (st != voucherdom.Voided) {
 			t.Fatalf("void: %s %v", st, err)
 		}
 	}
-	if got := f.balance(t, domain.PromotionAccount); got != "20.00" {
+	if got := f.balance(t, voucherdom.PromotionAccount); got != "20.00" {
 		t.Fatalf("promotion %s", got)
 	}
-	if got := f.balance(t, domain.Account(v.VoucherNo)); got != "0.00" {
+	if got := f.balance(t, voucherdom.Account(v.VoucherNo)); got != "0.00" {
 		t.Fatalf("voided voucher holds %s", got)
 	}
-	if _, err := apply(); !errors.Is(err, domain.ErrNotVoidable) {
+	if _, err := apply(); !errors.Is(err, voucherdom.ErrNotVoidable) {
 		t.Fatalf("void of a voided voucher: %v", err)
 	}
 	_, _, err = Redeem(f.ctx, f.db, RedeemInput{ID: uuid.NewString(), ProjectID: f.projectID, VoucherID: v.ID, RechargeID: f.rechargeID,
 		Amount: money.MustParse("1.00"), Key: "RV", CreatedBy: f.operator, Now: time.Now()})
-	if !errors.Is(err, domain.ErrNotRedeemable) {
+	if !errors.Is(err, voucherdom.ErrNotRedeemable) {
 		t.Fatalf("voided voucher redeemed: %v", err)
 	}
 }

@@ -7,13 +7,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/report"
 	"github.com/voltflow/voltflow/store/storetest"
-	"github.com/voltflow/voltflow/store/workorder"
+	workorderstore "github.com/voltflow/voltflow/store/workorder"
 )
 
 var pg *storetest.Server
@@ -35,7 +35,7 @@ func setup(t *testing.T) (*store.DB, string) {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := charging.LoadDemo(ctx, db, l.ProjectID); err != nil {
+	if err := centralsystem.LoadDemo(ctx, db, l.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	return db, l.ProjectID
@@ -72,35 +72,35 @@ func TestViews(t *testing.T) {
 	all := []string{project}
 	period := report.Period{From: t0, To: t0.Add(4 * time.Hour)}
 
-	recs := collect(t, func(fn func(workorder.FailureRecord) error) error {
-		return workorder.FailureRecords(ctx, db, workorder.FaultFilter{Projects: all, Period: &period}, report.Page{}, fn)
+	recs := collect(t, func(fn func(workorderstore.FailureRecord) error) error {
+		return workorderstore.FailureRecords(ctx, db, workorderstore.FaultFilter{Projects: all, Period: &period}, report.Page{}, fn)
 	})
 	if len(recs) != 3 || recs[0].ChargePointID != cp2 || recs[0].Recovered || recs[1].DurationSeconds != 3600 ||
 		recs[2].DurationSeconds != 3600 || recs[2].StationName == "" {
 		t.Fatalf("failure records %+v", recs)
 	}
-	page := collect(t, func(fn func(workorder.FailureRecord) error) error {
-		return workorder.FailureRecords(ctx, db, workorder.FaultFilter{Projects: all}, report.Page{Limit: 2, After: recs[0].Cursor()}, fn)
+	page := collect(t, func(fn func(workorderstore.FailureRecord) error) error {
+		return workorderstore.FailureRecords(ctx, db, workorderstore.FaultFilter{Projects: all}, report.Page{Limit: 2, After: recs[0].Cursor()}, fn)
 	})
 	if len(page) != 2 || page[0].FaultID != recs[1].FaultID {
 		t.Fatalf("second page %+v", page)
 	}
-	off := collect(t, func(fn func(workorder.OfflineRecord) error) error {
-		return workorder.ConcentratorOffline(ctx, db, workorder.FaultFilter{Projects: all}, report.Page{}, fn)
+	off := collect(t, func(fn func(workorderstore.OfflineRecord) error) error {
+		return workorderstore.ConcentratorOffline(ctx, db, workorderstore.FaultFilter{Projects: all}, report.Page{}, fn)
 	})
 	if len(off) != 1 || off[0].ChargePointID != cp2 || off[0].RecoveredAt != nil {
 		t.Fatalf("offline %+v", off)
 	}
-	rates := collect(t, func(fn func(workorder.StationFailureRate) error) error {
-		return workorder.StationFailureRates(ctx, db, workorder.RateFilter{Projects: all, Period: period}, report.Page{}, fn)
+	rates := collect(t, func(fn func(workorderstore.StationFailureRate) error) error {
+		return workorderstore.StationFailureRates(ctx, db, workorderstore.RateFilter{Projects: all, Period: period}, report.Page{}, fn)
 	})
 	// (1.5 h + 2 h) / (2 chargers × 4 h) = 43.75 %
 	if len(rates) != 1 || rates[0].Chargers != 2 || rates[0].FailedChargers != 2 || rates[0].Faults != 3 ||
 		rates[0].FaultSeconds != 12600 || rates[0].FailureRatePct != "43.75" || rates[0].AvailabilityPct != "56.25" {
 		t.Fatalf("rates %+v", rates)
 	}
-	terms := collect(t, func(fn func(workorder.TerminalStatus) error) error {
-		return workorder.TerminalStatuses(ctx, db, workorder.TerminalFilter{Projects: all}, report.Page{}, fn)
+	terms := collect(t, func(fn func(workorderstore.TerminalStatus) error) error {
+		return workorderstore.TerminalStatuses(ctx, db, workorderstore.TerminalFilter{Projects: all}, report.Page{}, fn)
 	})
 	if len(terms) != 24 {
 		t.Fatalf("%d terminals", len(terms))
@@ -115,11 +115,11 @@ func TestViews(t *testing.T) {
 		}
 	}
 	for name, n := range map[string]int{
-		"other project": len(collect(t, func(fn func(workorder.FailureRecord) error) error {
-			return workorder.FailureRecords(ctx, db, workorder.FaultFilter{Projects: []string{"00000000-0000-0000-0000-000000000000"}}, report.Page{}, fn)
+		"other project": len(collect(t, func(fn func(workorderstore.FailureRecord) error) error {
+			return workorderstore.FailureRecords(ctx, db, workorderstore.FaultFilter{Projects: []string{"00000000-0000-0000-0000-000000000000"}}, report.Page{}, fn)
 		})),
 		"bad cursor": func() int {
-			err := workorder.FailureRecords(ctx, db, workorder.FaultFilter{Projects: all}, report.Page{After: "x"}, func(workorder.FailureRecord) error { return nil })
+			err := workorderstore.FailureRecords(ctx, db, workorderstore.FaultFilter{Projects: all}, report.Page{After: "x"}, func(workorderstore.FailureRecord) error { return nil })
 			if err == nil {
 				return 1
 			}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	domain "github.com/voltflow/voltflow/domain/workorder"
+	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -186,7 +186,7 @@ func EscalateWorkOrder(ctx context.Context, db *store.DB, in EscalateInput) ([]s
 	var phones []string
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		maxLevel := 1
-		if in.Stage == domain.StageUnresolved {
+		if in.Stage == workorderdom.StageUnresolved {
 			maxLevel = 2
 		}
 		rows, err := tx.Query(ctx, `select c.phone from work_orders w join work_order_contacts c on c.project_id = w.project_id

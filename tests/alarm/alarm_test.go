@@ -18,7 +18,7 @@ import (
 
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
-	wfalarm "github.com/voltflow/voltflow/workflows/alarm"
+	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 )
 
 var stack *harness.Stack
@@ -181,7 +181,7 @@ func TestConditionAlarmThroughScan(t *testing.T) {
 	}
 	scan := func() {
 		run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: harness.MainQueue},
-			wfalarm.KindScanWorkflow, wfalarm.ScanInput{ProjectID: stack.ProjectID, ProjectCode: "demo"})
+			alarmwf.KindScanWorkflow, alarmwf.ScanInput{ProjectID: stack.ProjectID, ProjectCode: "demo"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
@@ -54,7 +54,7 @@ func TestMain(m *testing.M) { storetest.Main(m, &pg) }
 
 // timed is the central system's handler with every message timed.
 type timed struct {
-	*charging.Service
+	*centralsystem.Service
 	mu   sync.Mutex
 	took []time.Duration
 	on   bool
@@ -170,7 +170,7 @@ func TestChargers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range chargerIDs(largest) {
-		if err := charging.Enroll(ctx, db, id, l.ProjectID, charging.DemoPassword); err != nil {
+		if err := centralsystem.Enroll(ctx, db, id, l.ProjectID, centralsystem.DemoPassword); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -186,11 +186,11 @@ func run(t *testing.T, db *store.DB, binDir string, n int, interval time.Duratio
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := charging.ResetPresence(ctx, db); err != nil {
+	if err := centralsystem.ResetPresence(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	h := &timed{Service: &charging.Service{DB: db}}
-	msgs := charging.NewMessageLog(ctx, db, nil)
+	h := &timed{Service: &centralsystem.Service{DB: db}}
+	msgs := centralsystem.NewMessageLog(ctx, db, nil)
 	defer msgs.Close()
 	heap0, rss0 := heapInuse(), rssKB(os.Getpid())
 	srv, err := ocpp.Listen(ctx, ocpp.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), HeartbeatInterval: interval,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/internal/eventually"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -107,7 +107,7 @@ func waitStatus(t *testing.T, c *harness.Client, path, want string) map[string]a
 
 func balance(t *testing.T, code string) string {
 	t.Helper()
-	b, err := ledger.Balance(context.Background(), stack.DB, stack.ProjectID, code)
+	b, err := ledgerstore.Balance(context.Background(), stack.DB, stack.ProjectID, code)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,14 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/charging"
-	acts "github.com/voltflow/voltflow/activities/dispatch"
+	"github.com/voltflow/voltflow/activities/centralsystem"
+	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	"github.com/voltflow/voltflow/devices/chargersim"
-	planner "github.com/voltflow/voltflow/domain/dispatch"
+	dispatchdom "github.com/voltflow/voltflow/domain/dispatch"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
-	"github.com/voltflow/voltflow/workflows/dispatch"
+	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -33,10 +33,10 @@ func TestMain(m *testing.M) {
 
 var (
 	cst    = time.FixedZone("CST", 8*3600)
-	valley = []planner.TOUPeriod{
-		{Start: 23 * time.Hour, End: 7 * time.Hour, Kind: planner.Valley},
-		{Start: 7 * time.Hour, End: 18 * time.Hour, Kind: planner.Flat},
-		{Start: 18 * time.Hour, End: 23 * time.Hour, Kind: planner.Peak},
+	valley = []dispatchdom.TOUPeriod{
+		{Start: 23 * time.Hour, End: 7 * time.Hour, Kind: dispatchdom.Valley},
+		{Start: 7 * time.Hour, End: 18 * time.Hour, Kind: dispatchdom.Flat},
+		{Start: 18 * time.Hour, End: 23 * time.Hour, Kind: dispatchdom.Peak},
 	}
 )
 
@@ -53,7 +53,7 @@ const (
 
 func connect(t *testing.T, id string, epoch, at time.Time, factor float64) *chargersim.ChargePoint {
 	t.Helper()
-	cp, err := chargersim.Connect(context.Background(), chargersim.Config{URL: stack.OCPP.URL(), Password: charging.DemoPassword,
+	cp, err := chargersim.Connect(context.Background(), chargersim.Config{URL: stack.OCPP.URL(), Password: centralsystem.DemoPassword,
 		Epoch: epoch, EpochAt: at, TimeFactor: factor, Tick: 250 * time.Millisecond, Log: stack.Log}, id)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func uncontrolled(day time.Time) (valleyKWh, totalKWh float64) {
 			kwh := min(w/1000*dt.Hours(), (100-soc[i])/100*capacity)
 			soc[i] += kwh / capacity * 100
 			totalKWh += kwh
-			if planner.PeriodAt(valley, t, cst) == planner.Valley {
+			if dispatchdom.PeriodAt(valley, t, cst) == dispatchdom.Valley {
 				valleyKWh += kwh
 			}
 		}
@@ -120,27 +120,27 @@ func TestSmartPlanFleetNight(t *testing.T) {
 	epoch, origin := day.Add(21*time.Hour), time.Now().Add(2*time.Second)
 	cp := connect(t, cpID, epoch, origin, smartScale)
 
-	var conns []acts.Target
-	var fleet []dispatch.Fleet
+	var conns []dispatchacts.Target
+	var fleet []dispatchwf.Fleet
 	for c := 1; c <= 12; c++ {
-		conns = append(conns, acts.Target{ChargePointID: cpID, Connector: c})
+		conns = append(conns, dispatchacts.Target{ChargePointID: cpID, Connector: c})
 		if c <= buses {
-			fleet = append(fleet, dispatch.Fleet{Target: conns[c-1], CapacityKWh: capacity, MaxKW: busKW, Departure: departure(day, c), TaperSOC: 80})
+			fleet = append(fleet, dispatchwf.Fleet{Target: conns[c-1], CapacityKWh: capacity, MaxKW: busKW, Departure: departure(day, c), TaperSOC: 80})
 		}
 	}
-	wid := dispatch.WorkflowID(registry.DemoStationID, "fleet-night")
+	wid := dispatchwf.WorkflowID(registry.DemoStationID, "fleet-night")
 	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: names.MainQueue,
-		TypedSearchAttributes: names.Attributes("demo", dispatch.KindSmart, registry.DemoStationID, "running")},
-		dispatch.KindSmart, dispatch.SmartInput{StationID: registry.DemoStationID, PlanID: "fleet-night",
-			Clock: dispatch.Clock{Epoch: epoch, Origin: origin, Factor: smartScale}, Location: "Asia/Shanghai",
+		TypedSearchAttributes: names.Attributes("demo", dispatchwf.KindSmart, registry.DemoStationID, "running")},
+		dispatchwf.KindSmart, dispatchwf.SmartInput{StationID: registry.DemoStationID, PlanID: "fleet-night",
+			Clock: dispatchwf.Clock{Epoch: epoch, Origin: origin, Factor: smartScale}, Location: "Asia/Shanghai",
 			SiteLimitKW: cabinetKW, TOU: valley, Connectors: conns, Fleet: fleet, Replan: 30 * time.Minute,
 			Until: day.Add(31*time.Hour + 30*time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := func() dispatch.PlanState {
-		var st dispatch.PlanState
-		v, err := stack.Temporal.QueryWorkflow(ctx, wid, "", dispatch.QueryPlan)
+	plan := func() dispatchwf.PlanState {
+		var st dispatchwf.PlanState
+		v, err := stack.Temporal.QueryWorkflow(ctx, wid, "", dispatchwf.QueryPlan)
 		if err == nil {
 			err = v.Get(&st)
 		}
@@ -219,7 +219,7 @@ func TestSmartPlanFleetNight(t *testing.T) {
 		if k > 0 {
 			e := s.TotalW / 1000 * s.At.Sub(tr[k-1].At).Hours()
 			totalKWh += e
-			if planner.PeriodAt(valley, tr[k-1].At, cst) == planner.Valley {
+			if dispatchdom.PeriodAt(valley, tr[k-1].At, cst) == dispatchdom.Valley {
 				valleyKWh += e
 			}
 		}
@@ -257,21 +257,21 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 	day := time.Date(2026, 11, 23, 0, 0, 0, 0, cst)
 	epoch, origin := day.Add(22*time.Hour), time.Now().Add(time.Second)
 	cp := connect(t, cpID, epoch, origin, scale)
-	targets := []acts.Target{{ChargePointID: cpID, Connector: 2}, {ChargePointID: cpID, Connector: 5}, {ChargePointID: cpID, Connector: 7}}
+	targets := []dispatchacts.Target{{ChargePointID: cpID, Connector: 2}, {ChargePointID: cpID, Connector: 5}, {ChargePointID: cpID, Connector: 7}}
 	for c := 1; c <= 8; c++ { // buses parked on 8 connectors; the plan starts only 3
 		if err := cp.Plug(c, chargersim.Vehicle{SOC: 30, CapacityKWh: capacity, MaxKW: busKW}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wid := dispatch.WorkflowID(registry.DemoStationID, "tonight")
+	wid := dispatchwf.WorkflowID(registry.DemoStationID, "tonight")
 	start, stop := day.Add(23*time.Hour), day.Add(31*time.Hour)
 	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: names.MainQueue,
-		TypedSearchAttributes: names.Attributes("demo", dispatch.KindTimed, registry.DemoStationID, "running")},
-		dispatch.KindTimed, dispatch.TimedInput{StationID: registry.DemoStationID, PlanID: "tonight",
-			Clock: dispatch.Clock{Epoch: epoch, Origin: origin, Factor: scale},
-			Actions: []dispatch.TimedAction{
-				{At: start, Command: dispatch.CmdStart, Targets: targets, IdTag: fleetCard(t)},
-				{At: stop, Command: dispatch.CmdStop, Targets: targets},
+		TypedSearchAttributes: names.Attributes("demo", dispatchwf.KindTimed, registry.DemoStationID, "running")},
+		dispatchwf.KindTimed, dispatchwf.TimedInput{StationID: registry.DemoStationID, PlanID: "tonight",
+			Clock: dispatchwf.Clock{Epoch: epoch, Origin: origin, Factor: scale},
+			Actions: []dispatchwf.TimedAction{
+				{At: start, Command: dispatchwf.CmdStart, Targets: targets, IdTag: fleetCard(t)},
+				{At: stop, Command: dispatchwf.CmdStop, Targets: targets},
 			}})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 	if err := stack.StartWorker("main,devices"); err != nil {
 		t.Fatal(err)
 	}
-	var outs []dispatch.Outcome
+	var outs []dispatchwf.Outcome
 	if err := run.Get(ctx, &outs); err != nil {
 		t.Fatalf("timed plan: %v", err)
 	}
@@ -304,7 +304,7 @@ func TestTimedPlanTonightSurvivesWorkerRestart(t *testing.T) {
 		}
 		got[o.Command.Command] = append(got[o.Command.Command], o.Target.Connector)
 	}
-	for _, k := range []string{dispatch.CmdStart, dispatch.CmdStop} {
+	for _, k := range []string{dispatchwf.CmdStart, dispatchwf.CmdStop} {
 		sort.Ints(got[k])
 		if fmt.Sprint(got[k]) != "[2 5 7]" {
 			t.Errorf("%s sent to %v, want [2 5 7]", k, got[k])

@@ -24,7 +24,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/devices/simulator"
@@ -349,14 +349,14 @@ func (s *Stack) startOCPP(ctx context.Context) error {
 	if err := registry.LoadDemo(ctx, s.DB); err != nil {
 		return err
 	}
-	if err := charging.LoadDemo(ctx, s.DB, s.ProjectID); err != nil {
+	if err := centralsystem.LoadDemo(ctx, s.DB, s.ProjectID); err != nil {
 		return err
 	}
 	port, err := storetest.FreePort()
 	if err != nil {
 		return err
 	}
-	srv, stop, err := charging.StartCentralSystem(context.Background(), s.DB, charging.CentralConfig{
+	srv, stop, err := centralsystem.StartCentralSystem(context.Background(), s.DB, centralsystem.CentralConfig{
 		Addr: fmt.Sprintf("127.0.0.1:%d", port), HeartbeatInterval: s.opts.OCPPHeartbeat, Grace: s.opts.OCPPGrace,
 		Hooks: workflows.ChargerHooks(s.Temporal, s.Log), Log: s.Log})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // Main is TestMain for an end-to-end package: it starts the stack (nothing
@@ -44,7 +44,7 @@ func Main(m *testing.M, name string, o Options, out **Stack) {
 // entry sums to zero and every balance equals its postings.
 func (s *Stack) CheckLedger(t *testing.T) {
 	t.Cleanup(func() {
-		if err := ledger.CheckInvariant(context.Background(), s.DB); err != nil {
+		if err := ledgerstore.CheckInvariant(context.Background(), s.DB); err != nil {
 			t.Error(err)
 		}
 	})

@@ -16,12 +16,12 @@ import (
 
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/internal/eventually"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 var stack *harness.Stack
@@ -49,17 +49,17 @@ type rechargeView struct {
 func sim(unit uint8) *simulator.Meter { return stack.Fleet.Gateway(0).Meter(unit) }
 
 // runSweep starts a sweep of the demo project for slot at and waits for it.
-func runSweep(t *testing.T, at time.Time) sweep.Result {
+func runSweep(t *testing.T, at time.Time) sweepwf.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: sweep.WorkflowID("demo", at),
-		TaskQueue: names.MainQueue, TypedSearchAttributes: names.Attributes("demo", sweep.Kind, "demo", "reading")},
-		sweep.Kind, sweep.Input{ProjectID: stack.ProjectID, ProjectCode: "demo", At: at})
+	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: sweepwf.WorkflowID("demo", at),
+		TaskQueue: names.MainQueue, TypedSearchAttributes: names.Attributes("demo", sweepwf.Kind, "demo", "reading")},
+		sweepwf.Kind, sweepwf.Input{ProjectID: stack.ProjectID, ProjectCode: "demo", At: at})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res sweep.Result
+	var res sweepwf.Result
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("sweep %s: %v", at, err)
 	}
@@ -68,7 +68,7 @@ func runSweep(t *testing.T, at time.Time) sweep.Result {
 
 func wallet(t *testing.T, meterNo string) string {
 	t.Helper()
-	b, err := ledger.Balance(context.Background(), stack.DB, stack.ProjectID, domledger.MeterWallet(meterNo))
+	b, err := ledgerstore.Balance(context.Background(), stack.DB, stack.ProjectID, ledgerdom.MeterWallet(meterNo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestSaleToPlatformMeter(t *testing.T) {
 	if w3, w4 := wallet(t, "M0003"), wallet(t, "M0004"); w3 != "10.00" || w4 != "10.00" {
 		t.Fatalf("wallets M0003 %s, M0004 %s; want 10.00 each", w3, w4)
 	}
-	if b, err := ledger.Balance(ctx, stack.DB, stack.ProjectID, domledger.PendingDeliveryCode); err != nil || !b.IsZero() {
+	if b, err := ledgerstore.Balance(ctx, stack.DB, stack.ProjectID, ledgerdom.PendingDeliveryCode); err != nil || !b.IsZero() {
 		t.Fatalf("pending delivery %s (%v), want 0.00", b, err)
 	}
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/internal/eventually"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -98,7 +98,7 @@ func footprint(t *testing.T) string {
 
 func balance(t *testing.T, code string) string {
 	t.Helper()
-	b, err := ledger.Balance(context.Background(), stack.DB, stack.ProjectID, code)
+	b, err := ledgerstore.Balance(context.Background(), stack.DB, stack.ProjectID, code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func balance(t *testing.T, code string) string {
 func books(t *testing.T, meterNo string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, c := range []string{domledger.CashAccount, domledger.PendingDeliveryCode, domledger.PendingRefundCode, domledger.MeterWallet(meterNo)} {
+	for _, c := range []string{ledgerdom.CashAccount, ledgerdom.PendingDeliveryCode, ledgerdom.PendingRefundCode, ledgerdom.MeterWallet(meterNo)} {
 		out[c] = balance(t, c)
 	}
 	return out
@@ -159,7 +159,7 @@ func TestRefundAboveBalanceIsRefusedAndWritesNothing(t *testing.T) {
 	if c, n := stack.MeterRegisters(t, m); c != cents || n != counter {
 		t.Fatalf("refused and rejected refunds reached the meter: %d→%d cents, counter %d→%d", cents, c, counter, n)
 	}
-	if w := balance(t, domledger.MeterWallet(m)); w != "100.00" {
+	if w := balance(t, ledgerdom.MeterWallet(m)); w != "100.00" {
 		t.Fatalf("wallet %s after refused and rejected refunds, want 100.00", w)
 	}
 }
@@ -219,8 +219,8 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	approver := stack.Login(t, "approver", "approver")
 	recharged(t, cashier, "M0022", "100.00")
 	cents, counter := stack.MeterRegisters(t, "M0022")
-	cash := balance(t, domledger.CashAccount)
-	wallet := balance(t, domledger.MeterWallet("M0022")) // 100.00 more per earlier run (go test -count=2)
+	cash := balance(t, ledgerdom.CashAccount)
+	wallet := balance(t, ledgerdom.MeterWallet("M0022")) // 100.00 more per earlier run (go test -count=2)
 
 	code, f, _ := applyRefund(t, cashier, "M0022", "40.00", txNo(t))
 	if code != http.StatusAccepted || f.Status != "pending_approval" {
@@ -260,11 +260,11 @@ func TestApprovedRefundDeductsMeterOnce(t *testing.T) {
 	if done.MeterCounter == nil || *done.MeterCounter != int(counterAfter) {
 		t.Fatalf("refund counter %v, meter %d", done.MeterCounter, counterAfter)
 	}
-	if w, pr := balance(t, domledger.MeterWallet("M0022")), balance(t, domledger.PendingRefundCode); mustCents(t, wallet)-mustCents(t, w) != 4000 || pr != "0.00" {
+	if w, pr := balance(t, ledgerdom.MeterWallet("M0022")), balance(t, ledgerdom.PendingRefundCode); mustCents(t, wallet)-mustCents(t, w) != 4000 || pr != "0.00" {
 		t.Fatalf("wallet %s → %s, refund payable %s; want 40.00 less and 0.00", wallet, w, pr)
 	}
 	// The cash drawer paid 40.00 out.
-	if now := balance(t, domledger.CashAccount); mustCents(t, cash)-mustCents(t, now) != 4000 {
+	if now := balance(t, ledgerdom.CashAccount); mustCents(t, cash)-mustCents(t, now) != 4000 {
 		t.Fatalf("cash %s → %s; want 40.00 paid out", cash, now)
 	}
 	var m struct{ Remaining string }
@@ -376,7 +376,7 @@ func TestRefundMeterDownThenRedispatchDeductsOnce(t *testing.T) {
 		t.Fatal("dispatch_failed without a reason")
 	}
 	t.Logf("dispatch_failed: %s", failed.Failure)
-	if w := balance(t, domledger.PendingRefundCode); w != "20.00" {
+	if w := balance(t, ledgerdom.PendingRefundCode); w != "20.00" {
 		t.Fatalf("refund payable %s while the meter is down, want 20.00", w)
 	}
 	if err := gw.Start(context.Background()); err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 var stack *harness.Stack
@@ -44,7 +44,7 @@ func count(t *testing.T, sql string, args ...any) int {
 
 func TestScheduledSweepFillsReadingsAndState(t *testing.T) {
 	ctx := context.Background()
-	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweep.ScheduleID("demo"))
+	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweepwf.ScheduleID("demo"))
 	var desc *client.ScheduleDescription
 	eventually.True(t, 30*time.Second, "schedule created by the worker", func() (bool, string) {
 		var err error
@@ -83,7 +83,7 @@ func TestScheduledSweepFillsReadingsAndState(t *testing.T) {
 	if !strings.HasPrefix(first.WorkflowID, "sweep/demo-") {
 		t.Fatalf("sweep workflow id %q, want sweep/demo-<time>", first.WorkflowID)
 	}
-	var res sweep.Result
+	var res sweepwf.Result
 	if err := stack.Temporal.GetWorkflow(ctx, first.WorkflowID, first.FirstExecutionRunID).Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestImportStartsTheProjectsSweeps(t *testing.T) {
 		select id, $1, 'admin' from operators where username='admin'`, pid); err != nil {
 		t.Fatal(err)
 	}
-	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweep.ScheduleID("imported"))
+	h := stack.Temporal.ScheduleClient().GetHandle(ctx, sweepwf.ScheduleID("imported"))
 	if _, err := h.Describe(ctx); err == nil {
 		t.Fatal("the new project has a sweep schedule before any import")
 	}
@@ -185,8 +185,8 @@ func TestImportStartsTheProjectsSweeps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no sweep schedule after the import: %v", err)
 	}
-	if got := desc.Schedule.Spec.Intervals; len(got) != 1 || got[0].Every != sweep.DefaultInterval {
-		t.Fatalf("schedule intervals %+v, want the default %v", got, sweep.DefaultInterval)
+	if got := desc.Schedule.Spec.Intervals; len(got) != 1 || got[0].Every != sweepwf.DefaultInterval {
+		t.Fatalf("schedule intervals %+v, want the default %v", got, sweepwf.DefaultInterval)
 	}
 	// Its next sweep, now rather than in 30 minutes, reads the new meters.
 	if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {

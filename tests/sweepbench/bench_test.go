@@ -34,7 +34,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 const (
@@ -81,8 +81,8 @@ func TestSweep100k(t *testing.T) {
 	logCPU(t, "the bare loop", cpuBare, cpuByRole(t, ctx, stack, simPID))
 	t.Logf("bare loop before the sweep: %.2fs", before.Seconds())
 
-	p := sweep.Project{ID: projectID, Code: "bench"}
-	if err := sweep.EnsureSchedule(ctx, stack.Temporal, p, 30*time.Minute); err != nil {
+	p := sweepwf.Project{ID: projectID, Code: "bench"}
+	if err := sweepwf.EnsureSchedule(ctx, stack.Temporal, p, 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	statements := statementsReset(t, ctx, stack)
@@ -471,9 +471,9 @@ func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simA
 }
 
 // triggerSweep starts the project's Schedule now and waits for that sweep.
-func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweep.Project) (time.Duration, sweep.Result) {
+func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweepwf.Project) (time.Duration, sweepwf.Result) {
 	t.Helper()
-	h := tc.ScheduleClient().GetHandle(ctx, sweep.ScheduleID(p.Code))
+	h := tc.ScheduleClient().GetHandle(ctx, sweepwf.ScheduleID(p.Code))
 	desc, err := h.Describe(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -499,7 +499,7 @@ func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweep.P
 		}
 		return id != "", fmt.Sprint(len(desc.Info.RunningWorkflows), " running, none new")
 	})
-	var res sweep.Result
+	var res sweepwf.Result
 	if err := tc.GetWorkflow(ctx, id, runID).Get(ctx, &res); err != nil {
 		t.Fatalf("sweep %s: %v", id, err)
 	}
@@ -510,7 +510,7 @@ func triggerSweep(t *testing.T, ctx context.Context, tc client.Client, p sweep.P
 
 // breakdown logs where a sweep's time went, from its history: the Schedule
 // starting it, listing the gateways, the batches, and finishing.
-func breakdown(t *testing.T, ctx context.Context, tc client.Client, id, runID string, triggered, got time.Time, res sweep.Result) {
+func breakdown(t *testing.T, ctx context.Context, tc client.Client, id, runID string, triggered, got time.Time, res sweepwf.Result) {
 	var started, listed, firstBatch, lastBatch, completed time.Time
 	var batchTimes []time.Duration
 	scheduled := map[int64]time.Time{}

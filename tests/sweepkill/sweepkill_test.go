@@ -16,7 +16,7 @@ import (
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 var stack *harness.Stack
@@ -81,8 +81,8 @@ func TestKillWorkerMidSweep(t *testing.T) {
 
 	at := time.Now().UTC().Truncate(time.Second)
 	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: sweep.WorkflowID("demo", at), TaskQueue: names.MainQueue,
-	}, sweep.Kind, sweep.Input{ProjectID: stack.ProjectID, ProjectCode: "demo", At: at, BatchSize: 1, Parallel: 2})
+		ID: sweepwf.WorkflowID("demo", at), TaskQueue: names.MainQueue,
+	}, sweepwf.Kind, sweepwf.Input{ProjectID: stack.ProjectID, ProjectCode: "demo", At: at, BatchSize: 1, Parallel: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestKillWorkerMidSweep(t *testing.T) {
 	if err := stack.StartWorker("main,devices"); err != nil {
 		t.Fatal(err)
 	}
-	var res sweep.Result
+	var res sweepwf.Result
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("sweep after the kill: %v", err)
 	}

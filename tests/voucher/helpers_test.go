@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/internal/eventually"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -121,7 +121,7 @@ func books(t *testing.T, codes ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, c := range codes {
-		b, err := ledger.Balance(context.Background(), stack.DB, stack.ProjectID, c)
+		b, err := ledgerstore.Balance(context.Background(), stack.DB, stack.ProjectID, c)
 		if err != nil {
 			t.Fatal(err)
 		}

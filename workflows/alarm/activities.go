@@ -4,7 +4,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
-	"github.com/voltflow/voltflow/store/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 )
 
 // The alarm record and SMS activities (activities/alarm, activities/sms),
@@ -33,6 +33,6 @@ func closeAlarm(ctx workflow.Context, in alarmstore.CloseInput) workflow.Future 
 	return workflow.ExecuteActivity(ctx, "CloseAlarm", in)
 }
 
-func sendSMS(ctx workflow.Context, in sms.SendInput) workflow.Future {
+func sendSMS(ctx workflow.Context, in smsstore.SendInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "SendSMS", in)
 }

@@ -12,10 +12,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
-	"github.com/voltflow/voltflow/store/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -33,8 +33,8 @@ const (
 
 // Resolutions of an alarm.
 const (
-	Recharged = domain.Recharged
-	Recovered = domain.Recovered
+	Recharged = alarmdom.Recharged
+	Recovered = alarmdom.Recovered
 )
 
 // WorkflowID is the workflow of a meter's open alarm of one kind.
@@ -66,7 +66,7 @@ type Input struct {
 type State struct {
 	AlarmID string            `json:"alarmId"`
 	Policy  alarmstore.Policy `json:"policy"`
-	domain.LowBalance
+	alarmdom.LowBalance
 }
 
 // Result is how the alarm ended.
@@ -85,7 +85,7 @@ func LowBalance(ctx workflow.Context, in Input) (Result, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{alarmstore.ErrTypeConfig, sms.ErrTypeUndeliverable}},
+			NonRetryableErrorTypes: []string{alarmstore.ErrTypeConfig, smsstore.ErrTypeUndeliverable}},
 	})
 	a := &alarm{in: in, wfID: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	if in.Carry != nil {
@@ -94,7 +94,7 @@ func LowBalance(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	p := a.st.Policy
-	rules, err := domain.NewLowBalanceRules(p.Mode, p.AlarmAmount, p.Ratios, p.Quiet)
+	rules, err := alarmdom.NewLowBalanceRules(p.Mode, p.AlarmAmount, p.Ratios, p.Quiet)
 	if err != nil {
 		return Result{}, err
 	}
@@ -145,7 +145,7 @@ type alarm struct {
 	in    Input
 	wfID  string
 	st    State
-	rules domain.LowBalanceRules
+	rules alarmdom.LowBalanceRules
 }
 
 // open loads the policy and records the alarm. The alarm id is this first
@@ -183,7 +183,7 @@ func (a *alarm) due(ctx workflow.Context) error {
 }
 
 // take sends a step's SMS to recipients, or records it skipped.
-func (a *alarm) take(ctx workflow.Context, step domain.Step, to []alarmstore.Recipient) error {
+func (a *alarm) take(ctx workflow.Context, step alarmdom.Step, to []alarmstore.Recipient) error {
 	if step.Skip {
 		return a.record(ctx, step.Stage, nil, "skipped")
 	}
@@ -193,13 +193,13 @@ func (a *alarm) take(ctx workflow.Context, step domain.Step, to []alarmstore.Rec
 // send sends one stage to every recipient in parallel and records it. Each
 // SMS is keyed by (workflow, alarm, stage, recipient): a replay or a retry
 // after a crash finds the sent row and sends nothing.
-func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmstore.Recipient) error {
+func (a *alarm) send(ctx workflow.Context, step alarmdom.Step, to []alarmstore.Recipient) error {
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 6 * time.Hour,
 		// Above the providers' 10 s HTTP timeout: SendSMS heartbeats before each call.
 		HeartbeatTimeout: 12 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{sms.ErrTypeUndeliverable}},
+			NonRetryableErrorTypes: []string{smsstore.ErrTypeUndeliverable}},
 	})
 	p := a.st.Policy
 	stage := step.Stage
@@ -207,7 +207,7 @@ func (a *alarm) send(ctx workflow.Context, step domain.Step, to []alarmstore.Rec
 		"threshold": a.rules.Threshold(stage).String()}
 	futures := make([]workflow.Future, len(to))
 	for i, r := range to {
-		futures[i] = sendSMS(smsCtx, sms.SendInput{
+		futures[i] = sendSMS(smsCtx, smsstore.SendInput{
 			ProjectID: p.ProjectID, WorkflowID: a.wfID, AlarmID: a.st.AlarmID, Stage: stage, Recipient: r.Phone,
 			Kind: KindLowBalance, MeterNo: a.in.MeterNo, Template: step.Template, Values: values,
 			Urgent: step.Urgent()})

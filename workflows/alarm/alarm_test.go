@@ -11,7 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
-	"github.com/voltflow/voltflow/activities/sms"
+	smsacts "github.com/voltflow/voltflow/activities/sms"
 	"github.com/voltflow/voltflow/activities/sms/smsfake"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
@@ -41,7 +41,7 @@ type fixture struct {
 // setup loads a small demo (alarm amount 20.00) with an area manager for
 // the project, and a workflow environment whose clock starts at start and
 // whose activities are the real ones on that database.
-func setup(t *testing.T, start time.Time, providers ...sms.Provider) *fixture {
+func setup(t *testing.T, start time.Time, providers ...smsacts.Provider) *fixture {
 	ctx := context.Background()
 	db := pg.NewDB(t)
 	o := demo.Defaults()
@@ -64,7 +64,7 @@ func setup(t *testing.T, start time.Time, providers ...sms.Provider) *fixture {
 	f.env.SetStartTime(start)
 	f.env.RegisterWorkflowWithOptions(LowBalance, workflow.RegisterOptions{Name: KindLowBalanceWorkflow})
 	f.env.RegisterActivity(&alarmacts.Activities{DB: db})
-	f.env.RegisterActivity(&sms.Activities{DB: db, Providers: providers, PerProvider: 3})
+	f.env.RegisterActivity(&smsacts.Activities{DB: db, Providers: providers, PerProvider: 3})
 	if err := f.env.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M0001", "open")); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestThrottledProviderRetriedByTemporal(t *testing.T) {
 	fake := smsfake.NewAliyun(t, "key", "secret")
 	fake.Throttle(1)
 	f := setup(t, time.Date(2026, 3, 2, 9, 0, 0, 0, cst),
-		&sms.Aliyun{Endpoint: fake.URL, AccessKeyID: "key", AccessKeySecret: "secret", SignName: "Voltflow"})
+		&smsacts.Aliyun{Endpoint: fake.URL, AccessKeyID: "key", AccessKeySecret: "secret", SignName: "Voltflow"})
 	f.reading(time.Minute, "19.00")
 	f.recharge(time.Hour, "50.00")
 	f.run(t)

@@ -6,10 +6,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
-	"github.com/voltflow/voltflow/store/sms"
+	smsstore "github.com/voltflow/voltflow/store/sms"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -93,7 +93,7 @@ func Condition(ctx workflow.Context, in ConditionInput) (Result, error) {
 		}
 	}
 	now := workflow.Now(ctx)
-	if until := policy.Quiet.Until(now); !domain.Urgent(c.Kind) && until.After(now) {
+	if until := policy.Quiet.Until(now); !alarmdom.Urgent(c.Kind) && until.After(now) {
 		wait(until.Sub(now))
 	}
 	outcome := "skipped" // cleared during quiet hours: nobody needs to hear of it
@@ -126,16 +126,16 @@ func sendCondition(ctx workflow.Context, projectID, wfID, alarmID string, c alar
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: 6 * time.Hour, HeartbeatTimeout: 12 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{sms.ErrTypeUndeliverable}},
+			NonRetryableErrorTypes: []string{smsstore.ErrTypeUndeliverable}},
 	})
 	values := map[string]string{"subject": c.SubjectNo, "alarm": c.Kind, "detail": c.Detail}
 	futures := make([]workflow.Future, len(to))
 	phones := make([]string, len(to))
 	for i, r := range to {
 		phones[i] = r.Phone
-		futures[i] = sendSMS(smsCtx, sms.SendInput{ProjectID: projectID, WorkflowID: wfID,
+		futures[i] = sendSMS(smsCtx, smsstore.SendInput{ProjectID: projectID, WorkflowID: wfID,
 			AlarmID: alarmID, Stage: StageRaised, Recipient: r.Phone, Kind: c.Kind, MeterNo: c.SubjectNo,
-			Template: "meter_alarm", Values: values, Urgent: domain.Urgent(c.Kind)})
+			Template: "meter_alarm", Values: values, Urgent: alarmdom.Urgent(c.Kind)})
 	}
 	outcome := "sent"
 	for i, f := range futures {

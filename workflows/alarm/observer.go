@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/store"
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -29,7 +29,7 @@ type Observer struct {
 }
 
 // Observe reports one reading.
-func (o *Observer) Observe(ctx context.Context, obs domain.Observation) error {
+func (o *Observer) Observe(ctx context.Context, obs alarmdom.Observation) error {
 	m, err := alarmstore.LoadObservedMeter(ctx, o.DB, obs.MeterID, KindLowBalance)
 	if errors.Is(err, alarmstore.ErrObservedMeterNotFound) {
 		return fmt.Errorf("alarm hook: meter %s not found", obs.MeterID)
@@ -79,11 +79,11 @@ func (o *Observer) signal(ctx context.Context, id, name string, arg any) error {
 // ObserveMany reports a sweep's readings: one query picks the few that can
 // change an alarm (a new one at or below the alarm amount, a deeper stage,
 // a balance back above it), and only those are observed one by one.
-func (o *Observer) ObserveMany(ctx context.Context, obs []domain.Observation) error {
+func (o *Observer) ObserveMany(ctx context.Context, obs []alarmdom.Observation) error {
 	if len(obs) == 0 {
 		return nil
 	}
-	byID := make(map[string]domain.Observation, len(obs))
+	byID := make(map[string]alarmdom.Observation, len(obs))
 	for _, ob := range obs {
 		byID[ob.MeterID] = ob
 	}

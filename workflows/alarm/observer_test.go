@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/mocks"
 
-	domain "github.com/voltflow/voltflow/domain/alarm"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 )
 
@@ -32,12 +32,12 @@ func TestObserverSignalsOnlyWhatMatters(t *testing.T) {
 	if err := f.db.QueryRow(ctx, `select id from meters where meter_no='M0002'`).Scan(&other); err != nil {
 		t.Fatal(err)
 	}
-	obs := func(meter, remaining string) domain.Observation {
-		return domain.Observation{MeterID: meter, Remaining: money.MustParse(remaining)}
+	obs := func(meter, remaining string) alarmdom.Observation {
+		return alarmdom.Observation{MeterID: meter, Remaining: money.MustParse(remaining)}
 	}
 
 	// No open alarm: 25.00 is nothing, 19.00 on M0001 starts one.
-	if err := o.ObserveMany(ctx, []domain.Observation{obs(f.meterID, "19.00"), obs(other, "25.00")}); err != nil {
+	if err := o.ObserveMany(ctx, []alarmdom.Observation{obs(f.meterID, "19.00"), obs(other, "25.00")}); err != nil {
 		t.Fatal(err)
 	}
 	if len(starts) != 1 || starts[0] != "alarm/M0001/low_balance 19.00" || len(signals) != 0 {
@@ -49,20 +49,20 @@ func TestObserverSignalsOnlyWhatMatters(t *testing.T) {
 		f.project, f.meterID); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.ObserveMany(ctx, []domain.Observation{obs(f.meterID, "15.00")}); err != nil {
+	if err := o.ObserveMany(ctx, []alarmdom.Observation{obs(f.meterID, "15.00")}); err != nil {
 		t.Fatal(err)
 	}
 	if len(starts) != 1 || len(signals) != 0 {
 		t.Fatalf("15.00 signalled: starts %v signals %v", starts, signals)
 	}
 	// 9.00 reaches the next stage; 30.00 is a recovery; a recharge is a recharge.
-	if err := o.ObserveMany(ctx, []domain.Observation{obs(f.meterID, "9.00")}); err != nil {
+	if err := o.ObserveMany(ctx, []alarmdom.Observation{obs(f.meterID, "9.00")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.ObserveMany(ctx, []domain.Observation{obs(f.meterID, "30.00")}); err != nil {
+	if err := o.ObserveMany(ctx, []alarmdom.Observation{obs(f.meterID, "30.00")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Observe(ctx, domain.Observation{MeterID: f.meterID, Remaining: money.MustParse("80.00"), Recharged: true}); err != nil {
+	if err := o.Observe(ctx, alarmdom.Observation{MeterID: f.meterID, Remaining: money.MustParse("80.00"), Recharged: true}); err != nil {
 		t.Fatal(err)
 	}
 	if len(starts) != 2 || starts[1] != "alarm/M0001/low_balance 9.00" ||
@@ -78,7 +78,7 @@ func TestObserverRechargeWithoutAlarm(t *testing.T) {
 	c.On("SignalWorkflow", mock.Anything, mock.Anything, "", mock.Anything, mock.Anything).
 		Return(serviceerror.NewNotFound("workflow not found"))
 	o := &Observer{Client: c, DB: f.db}
-	if err := o.Observe(context.Background(), domain.Observation{MeterID: f.meterID, Remaining: money.MustParse("80.00"), Recharged: true}); err != nil {
+	if err := o.Observe(context.Background(), alarmdom.Observation{MeterID: f.meterID, Remaining: money.MustParse("80.00"), Recharged: true}); err != nil {
 		t.Fatal(err)
 	}
 	c.AssertNumberOfCalls(t, "SignalWorkflow", 1)

@@ -3,21 +3,21 @@ package approval
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/inbox"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
 )
 
 // The inbox activities (activities/inbox), executed by their registered
 // names: the API imports this package to start workflows and must not pull
 // in the activities and what they depend on.
 
-func openTask(ctx workflow.Context, in inbox.NewTask) workflow.Future {
+func openTask(ctx workflow.Context, in inboxstore.NewTask) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "OpenTask", in)
 }
 
-func decideTask(ctx workflow.Context, in inbox.Decision) workflow.Future {
+func decideTask(ctx workflow.Context, in inboxstore.Decision) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "DecideTask", in)
 }
 
-func expireTask(ctx workflow.Context, in inbox.Expiry) workflow.Future {
+func expireTask(ctx workflow.Context, in inboxstore.Expiry) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "ExpireTask", in)
 }

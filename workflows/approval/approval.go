@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/store/inbox"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
 	"github.com/voltflow/voltflow/workflows/options"
 )
 
@@ -42,7 +42,7 @@ var (
 type Outcome struct {
 	Approved bool
 	Expired  bool
-	Task     inbox.Task
+	Task     inboxstore.Task
 }
 
 // Refusal is the reason a refused review shows: it expired or an approver
@@ -58,7 +58,7 @@ func (o Outcome) Refusal() string {
 // start of the workflow: its Update handler must exist before any Update can
 // arrive, including on a replay after a worker restart.
 type Review struct {
-	task            inbox.Task
+	task            inboxstore.Task
 	open            bool // task row exists and awaits a decision
 	decided, closed bool
 	out             Outcome
@@ -86,17 +86,17 @@ func (r *Review) validate(ctx workflow.Context, d Decision) error {
 	return nil
 }
 
-func (r *Review) decide(ctx workflow.Context, d Decision) (inbox.Task, error) {
+func (r *Review) decide(ctx workflow.Context, d Decision) (inboxstore.Task, error) {
 	if r.decided { // a concurrent update passed the validator first
-		return inbox.Task{}, ErrAlreadyDecided
+		return inboxstore.Task{}, ErrAlreadyDecided
 	}
 	r.decided = true
-	var t inbox.Task
-	err := decideTask(dbCtx(ctx), inbox.Decision{TaskID: r.task.ID, Approve: d.Approve,
+	var t inboxstore.Task
+	err := decideTask(dbCtx(ctx), inboxstore.Decision{TaskID: r.task.ID, Approve: d.Approve,
 		Comment: d.Comment, OperatorID: d.OperatorID, OperatorName: d.OperatorName}).Get(ctx, &t)
 	if err != nil {
 		r.decided = false
-		return inbox.Task{}, err
+		return inboxstore.Task{}, err
 	}
 	r.out.Approved, r.out.Task, r.closed = d.Approve, t, true
 	return t, nil
@@ -104,7 +104,7 @@ func (r *Review) decide(ctx workflow.Context, d Decision) (inbox.Task, error) {
 
 // Request opens the task and blocks until it is decided or times out.
 // onOpen runs once the task exists (e.g. to project pending_approval).
-func (r *Review) Request(ctx workflow.Context, in inbox.NewTask, timeout time.Duration, onOpen func() error) (Outcome, error) {
+func (r *Review) Request(ctx workflow.Context, in inboxstore.NewTask, timeout time.Duration, onOpen func() error) (Outcome, error) {
 	if err := openTask(dbCtx(ctx), in).Get(ctx, &r.task); err != nil {
 		return Outcome{}, err
 	}
@@ -120,7 +120,7 @@ func (r *Review) Request(ctx workflow.Context, in inbox.NewTask, timeout time.Du
 	}
 	if !ok {
 		r.decided = true
-		if err := expireTask(dbCtx(ctx), inbox.Expiry{TaskID: r.task.ID}).Get(ctx, nil); err != nil {
+		if err := expireTask(dbCtx(ctx), inboxstore.Expiry{TaskID: r.task.ID}).Get(ctx, nil); err != nil {
 			return Outcome{}, err
 		}
 		r.out.Expired, r.out.Task = true, r.task

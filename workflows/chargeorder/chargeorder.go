@@ -24,8 +24,8 @@ import (
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/domain/charging"
 	"github.com/voltflow/voltflow/domain/money"
-	orders "github.com/voltflow/voltflow/store/chargeorder"
-	"github.com/voltflow/voltflow/store/chargercmd"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
+	chargercmdstore "github.com/voltflow/voltflow/store/chargercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -80,13 +80,13 @@ type Live struct {
 }
 
 // Workflow runs one order.
-func Workflow(ctx workflow.Context, in Input) (orders.Settled, error) {
+func Workflow(ctx workflow.Context, in Input) (chargeorderstore.Settled, error) {
 	if in.NoStopTimeout <= 0 {
 		in.NoStopTimeout = 6 * time.Hour
 	}
 	live := Live{Status: "charging"}
 	if err := workflow.SetQueryHandler(ctx, QueryLive, func() (Live, error) { return live, nil }); err != nil {
-		return orders.Settled{}, err
+		return chargeorderstore.Settled{}, err
 	}
 	txCh := workflow.GetSignalChannel(ctx, SignalTx)
 	stopCh := workflow.GetSignalChannel(ctx, SignalStop)
@@ -95,10 +95,10 @@ func Workflow(ctx workflow.Context, in Input) (orders.Settled, error) {
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 
-	var opened orders.Opened
-	if err := openChargingOrder(db, orders.Transaction{OrderID: in.OrderID, WorkflowID: WorkflowID(in.OrderID),
+	var opened chargeorderstore.Opened
+	if err := openChargingOrder(db, chargeorderstore.Transaction{OrderID: in.OrderID, WorkflowID: WorkflowID(in.OrderID),
 		ChargePointID: in.ChargePointID, TransactionID: in.TransactionID}).Get(ctx, &opened); err != nil {
-		return orders.Settled{}, err
+		return chargeorderstore.Settled{}, err
 	}
 	status := "charging"
 	if opened.Refused != "" {
@@ -106,11 +106,11 @@ func Workflow(ctx workflow.Context, in Input) (orders.Settled, error) {
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Project.ValueSet(opened.ProjectID),
 		names.Status.ValueSet(status)); err != nil {
-		return orders.Settled{}, err
+		return chargeorderstore.Settled{}, err
 	}
 	if opened.Refused != "" {
 		live.Status = "failed"
-		return orders.Settled{Status: "failed"}, nil
+		return chargeorderstore.Settled{Status: "failed"}, nil
 	}
 	live.Balance = opened.Balance
 
@@ -125,8 +125,8 @@ func Workflow(ctx workflow.Context, in Input) (orders.Settled, error) {
 			TaskQueue: names.ChargersQueue, StartToCloseTimeout: 30 * time.Second,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
 		})
-		var res chargercmd.Result
-		err := remoteStop(cmd, chargercmd.Stop{ChargePointID: in.ChargePointID, Connector: in.Connector,
+		var res chargercmdstore.Result
+		err := remoteStop(cmd, chargercmdstore.Stop{ChargePointID: in.ChargePointID, Connector: in.Connector,
 			TransactionID: in.TransactionID, Origin: WorkflowID(in.OrderID)}).Get(ctx, &res)
 		if err != nil || !res.Accepted() {
 			// The charger did not take it: a later event may try again.
@@ -180,9 +180,9 @@ func Workflow(ctx workflow.Context, in Input) (orders.Settled, error) {
 			sendStop(BalanceExhausted)
 		}
 	}
-	var out orders.Settled
+	var out chargeorderstore.Settled
 	// An app start adopted by this transaction is settled under its own id.
-	err := settleChargingOrder(db, orders.SettleInput{OrderID: opened.OrderID, StopReason: stopReason,
+	err := settleChargingOrder(db, chargeorderstore.SettleInput{OrderID: opened.OrderID, StopReason: stopReason,
 		NoStop: noStop, Opened: opened, At: workflow.Now(ctx)}).Get(ctx, &out)
 	if err != nil {
 		return out, err
@@ -225,15 +225,15 @@ func AppStart(ctx workflow.Context, in AppStartInput) (string, error) {
 	cmd := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue: names.ChargersQueue, StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3,
-			NonRetryableErrorTypes: []string{chargercmd.ErrOffline}},
+			NonRetryableErrorTypes: []string{chargercmdstore.ErrOffline}},
 	})
-	var res chargercmd.Result
-	err := remoteStart(cmd, chargercmd.Start{ChargePointID: in.ChargePointID, Connector: in.Connector,
+	var res chargercmdstore.Result
+	err := remoteStart(cmd, chargercmdstore.Start{ChargePointID: in.ChargePointID, Connector: in.Connector,
 		IdTag: in.IdTag, Origin: AppStartID(in.OrderID)}).Get(ctx, &res)
 	reason := ""
 	var appErr *temporal.ApplicationError
 	switch {
-	case errors.As(err, &appErr) && appErr.Type() == chargercmd.ErrOffline:
+	case errors.As(err, &appErr) && appErr.Type() == chargercmdstore.ErrOffline:
 		reason = "charger_offline"
 	case err != nil:
 		reason = "remote_start_failed"
@@ -245,7 +245,7 @@ func AppStart(ctx workflow.Context, in AppStartInput) (string, error) {
 		}
 		reason = "charger_did_not_start" // a no-op if StartTransaction adopted the order
 	}
-	if err := failAppStart(db, orders.FailStartInput{OrderID: in.OrderID, Reason: reason}).Get(ctx, nil); err != nil {
+	if err := failAppStart(db, chargeorderstore.FailStartInput{OrderID: in.OrderID, Reason: reason}).Get(ctx, nil); err != nil {
 		return "", err
 	}
 	return res.Status, nil
@@ -258,7 +258,7 @@ func Hook(tc client.Client, log *slog.Logger) func(context.Context, charging.TxE
 		if tc == nil || ev.TransactionID == 0 {
 			return
 		}
-		orderID := orders.TxOrderID(ev.ChargePointID, ev.TransactionID)
+		orderID := chargeorderstore.TxOrderID(ev.ChargePointID, ev.TransactionID)
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		_, err := tc.SignalWithStartWorkflow(ctx, WorkflowID(orderID), SignalTx,

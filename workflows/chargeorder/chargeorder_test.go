@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
-	acts "github.com/voltflow/voltflow/activities/chargeorder"
-	"github.com/voltflow/voltflow/activities/chargercmd"
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
+	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
+	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	"github.com/voltflow/voltflow/domain/money"
 )
@@ -31,40 +31,40 @@ func TestWorkflow(t *testing.T) {
 		noStop   bool
 	}{
 		{name: "charger stops", balance: "100.00",
-			events: []TxSignal{{Kind: charging.TxMeter, MeterWh: 5000, At: start.Add(5 * time.Minute)},
-				{Kind: charging.TxStopped, MeterWh: 6000, Reason: "Local", At: start.Add(6 * time.Minute)}},
+			events: []TxSignal{{Kind: centralsystem.TxMeter, MeterWh: 5000, At: start.Add(5 * time.Minute)},
+				{Kind: centralsystem.TxStopped, MeterWh: 6000, Reason: "Local", At: start.Add(6 * time.Minute)}},
 			reason: "Local"},
 		{name: "balance exhausted sends one stop", balance: "10.00",
-			events: []TxSignal{{Kind: charging.TxMeter, MeterWh: 9000, At: start.Add(5 * time.Minute)},
-				{Kind: charging.TxMeter, MeterWh: 10000, At: start.Add(6 * time.Minute)},
-				{Kind: charging.TxStopped, MeterWh: 10000, Reason: "Remote", At: start.Add(7 * time.Minute)}},
+			events: []TxSignal{{Kind: centralsystem.TxMeter, MeterWh: 9000, At: start.Add(5 * time.Minute)},
+				{Kind: centralsystem.TxMeter, MeterWh: 10000, At: start.Add(6 * time.Minute)},
+				{Kind: centralsystem.TxStopped, MeterWh: 10000, Reason: "Remote", At: start.Add(7 * time.Minute)}},
 			stops: 1, reason: BalanceExhausted},
 		{name: "user stop", balance: "100.00", userStop: true,
-			events: []TxSignal{{Kind: charging.TxStopped, MeterWh: 1000, Reason: "Remote", At: start.Add(7 * time.Minute)}},
+			events: []TxSignal{{Kind: centralsystem.TxStopped, MeterWh: 1000, Reason: "Remote", At: start.Add(7 * time.Minute)}},
 			stops:  1, reason: StopByUser},
 		{name: "no stop within the timeout", balance: "100.00",
-			events: []TxSignal{{Kind: charging.TxMeter, MeterWh: 1000, At: start.Add(5 * time.Minute)}},
+			events: []TxSignal{{Kind: centralsystem.TxMeter, MeterWh: 1000, At: start.Add(5 * time.Minute)}},
 			noStop: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
-			var a *acts.Activities
+			var a *chargeorderacts.Activities
 			env.RegisterActivity(a)
-			env.RegisterActivityWithOptions(func(chargercmd.Stop) (chargercmd.Result, error) { return chargercmd.Result{}, nil },
+			env.RegisterActivityWithOptions(func(chargercmdacts.Stop) (chargercmdacts.Result, error) { return chargercmdacts.Result{}, nil },
 				activity.RegisterOptions{Name: "Stop"})
-			env.OnActivity(a.OpenChargingOrder, mock.Anything, mock.Anything).Return(acts.Opened{OrderID: "o1", ProjectID: "p",
+			env.OnActivity(a.OpenChargingOrder, mock.Anything, mock.Anything).Return(chargeorderacts.Opened{OrderID: "o1", ProjectID: "p",
 				StationID: "st", Balance: money.MustParse(tc.balance), Version: &v, Start: chargeprice.Sample{At: start}}, nil)
 			stops := 0
-			env.OnActivity("Stop", mock.Anything).Return(func(chargercmd.Stop) (chargercmd.Result, error) {
+			env.OnActivity("Stop", mock.Anything).Return(func(chargercmdacts.Stop) (chargercmdacts.Result, error) {
 				stops++
-				return chargercmd.Result{Status: "Accepted"}, nil
+				return chargercmdacts.Result{Status: "Accepted"}, nil
 			})
-			var settled acts.SettleInput
-			env.OnActivity(a.SettleChargingOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in acts.SettleInput) (acts.Settled, error) {
+			var settled chargeorderacts.SettleInput
+			env.OnActivity(a.SettleChargingOrder, mock.Anything, mock.Anything).Return(func(_ context.Context, in chargeorderacts.SettleInput) (chargeorderacts.Settled, error) {
 				settled = in
-				return acts.Settled{Status: "completed"}, nil
+				return chargeorderacts.Settled{Status: "completed"}, nil
 			})
 			if tc.userStop {
 				env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalStop, StopRequest{By: "op"}) }, 30*time.Second)

@@ -9,11 +9,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	closingstore "github.com/voltflow/voltflow/store/closing"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
-	"github.com/voltflow/voltflow/workflows/refund"
+	refundwf "github.com/voltflow/voltflow/workflows/refund"
 )
 
 // Kind names the workflow type and its ID prefix.
@@ -24,12 +24,12 @@ func WorkflowID(closingID string) string { return Kind + "/" + closingID }
 
 // Input starts a closing. Refund is zero-valued when nothing is refundable.
 type Input struct {
-	ClosingID   string       `json:"closingId"`
-	ProjectID   string       `json:"projectId"`
-	ProjectCode string       `json:"projectCode"`
-	MeterID     string       `json:"meterId"`
-	MeterNo     string       `json:"meterNo"`
-	Refund      refund.Input `json:"refund"`
+	ClosingID   string         `json:"closingId"`
+	ProjectID   string         `json:"projectId"`
+	ProjectCode string         `json:"projectCode"`
+	MeterID     string         `json:"meterId"`
+	MeterNo     string         `json:"meterNo"`
+	Refund      refundwf.Input `json:"refund"`
 }
 
 // Result is the end state.
@@ -43,15 +43,15 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	db := options.DB(ctx)
 	if in.Refund.RefundID != "" {
 		child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: refund.WorkflowID(in.Refund.RefundID), TaskQueue: names.MainQueue,
+			WorkflowID: refundwf.WorkflowID(in.Refund.RefundID), TaskQueue: names.MainQueue,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: names.Attributes(in.ProjectCode, refund.Kind, in.MeterNo, string(recharge.PendingApproval)),
+			TypedSearchAttributes: names.Attributes(in.ProjectCode, refundwf.Kind, in.MeterNo, string(rechargedom.PendingApproval)),
 		})
-		var res refund.Result
-		if err := workflow.ExecuteChildWorkflow(child, refund.Kind, in.Refund).Get(ctx, &res); err != nil {
+		var res refundwf.Result
+		if err := workflow.ExecuteChildWorkflow(child, refundwf.Kind, in.Refund).Get(ctx, &res); err != nil {
 			return Result{}, err
 		}
-		if res.Status != recharge.Completed {
+		if res.Status != rechargedom.Completed {
 			err := rejectClosing(db, closingstore.RejectInput{ClosingID: in.ClosingID,
 				Failure: "the refund of the remainder was " + string(res.Status)}).Get(ctx, nil)
 			return Result{Status: closingstore.StatusRejected}, err

@@ -20,9 +20,9 @@ import (
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	creditstore "github.com/voltflow/voltflow/store/credit"
-	"github.com/voltflow/voltflow/store/inbox"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -59,8 +59,8 @@ type RechargeInput struct {
 
 // Result is the end state of a chain.
 type Result struct {
-	Status  recharge.Status `json:"status"`
-	Failure string          `json:"failure,omitempty"`
+	Status  rechargedom.Status `json:"status"`
+	Failure string             `json:"failure,omitempty"`
 }
 
 // RechargeWorkflow is 企业充值 → 企业充值审核 → 企业充值记账.
@@ -69,24 +69,24 @@ func RechargeWorkflow(ctx workflow.Context, in RechargeInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	setStatus := func(s recharge.Status, failure string) error {
+	setStatus := func(s rechargedom.Status, failure string) error {
 		return setEnterpriseRechargeStatus(db(ctx), creditstore.RechargeStatusInput{
 			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
 	}
-	approved, err := review(ctx, rev, inbox.NewTask{
+	approved, err := review(ctx, rev, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskRechargeReview, Role: access.Approver, WorkflowID: RechargeWorkflowID(in.RechargeID),
 		Subject: fmt.Sprintf("Recharge %s to enterprise %s", in.Amount, in.EnterpriseCode),
 		Details: map[string]string{"rechargeId": in.RechargeID, "enterpriseId": in.EnterpriseID,
 			"enterpriseCode": in.EnterpriseCode, "amount": in.Amount.String()},
 	}, in.ApprovalTimeout, setStatus)
 	if err != nil || !approved {
-		return Result{Status: recharge.Rejected}, err
+		return Result{Status: rechargedom.Rejected}, err
 	}
 	if err := bookEnterpriseRecharge(db(ctx), creditstore.BookRechargeInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, EnterpriseCode: in.EnterpriseCode, Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: recharge.Completed}, nil
+	return Result{Status: rechargedom.Completed}, nil
 }
 
 // LimitInput starts a credit-limit application.
@@ -109,7 +109,7 @@ func LimitWorkflow(ctx workflow.Context, in LimitInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	setStatus := func(s recharge.Status, failure string) error {
+	setStatus := func(s rechargedom.Status, failure string) error {
 		return setApplicationStatus(db(ctx), creditstore.ApplicationStatusInput{
 			ApplicationID: in.ApplicationID, Status: s, Failure: failure}).Get(ctx, nil)
 	}
@@ -117,19 +117,19 @@ func LimitWorkflow(ctx workflow.Context, in LimitInput) (Result, error) {
 	if in.Kind == creditline.Adjust {
 		kind, subject = TaskAdjustReview, fmt.Sprintf("Adjust credit limit of %s from %s to %s", in.EnterpriseCode, in.PreviousLimit, in.Limit)
 	}
-	approved, err := review(ctx, rev, inbox.NewTask{
+	approved, err := review(ctx, rev, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: kind, Role: access.Approver, WorkflowID: LimitWorkflowID(in.ApplicationID), Subject: subject,
 		Details: map[string]string{"applicationId": in.ApplicationID, "enterpriseId": in.EnterpriseID, "enterpriseCode": in.EnterpriseCode,
 			"kind": string(in.Kind), "limit": in.Limit.String(), "previousLimit": in.PreviousLimit},
 	}, in.ApprovalTimeout, setStatus)
 	if err != nil || !approved {
-		return Result{Status: recharge.Rejected}, err
+		return Result{Status: rechargedom.Rejected}, err
 	}
 	var applied creditstore.ApplyLimitResult
 	if err := applyCreditLimit(db(ctx), creditstore.ApplyLimitInput{ApplicationID: in.ApplicationID}).Get(ctx, &applied); err != nil {
 		return Result{}, err
 	}
-	if applied.Status == recharge.Completed && in.Kind == creditline.Open {
+	if applied.Status == rechargedom.Completed && in.Kind == creditline.Open {
 		if err := startBilling(ctx, in, applied); err != nil {
 			return Result{}, err
 		}
@@ -159,8 +159,8 @@ func startBilling(ctx workflow.Context, in LimitInput, applied creditstore.Apply
 
 // review opens the task, waits for the decision and records a rejection
 // (or an expiry) on the projection.
-func review(ctx workflow.Context, rev *approval.Review, task inbox.NewTask, timeout time.Duration,
-	setStatus func(recharge.Status, string) error) (bool, error) {
+func review(ctx workflow.Context, rev *approval.Review, task inboxstore.NewTask, timeout time.Duration,
+	setStatus func(rechargedom.Status, string) error) (bool, error) {
 	if timeout <= 0 {
 		timeout = defaultReviewWindow
 	}
@@ -171,7 +171,7 @@ func review(ctx workflow.Context, rev *approval.Review, task inbox.NewTask, time
 	if out.Approved {
 		return true, nil
 	}
-	return false, setStatus(recharge.Rejected, out.Refusal())
+	return false, setStatus(rechargedom.Rejected, out.Refusal())
 }
 
 func db(ctx workflow.Context) workflow.Context {

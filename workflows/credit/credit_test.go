@@ -11,11 +11,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	creditacts "github.com/voltflow/voltflow/activities/credit"
-	"github.com/voltflow/voltflow/activities/inbox"
+	inboxacts "github.com/voltflow/voltflow/activities/inbox"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/creditline"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -29,18 +29,18 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]string) {
 	e.RegisterWorkflowWithOptions(LimitWorkflow, workflow.RegisterOptions{Name: KindLimit})
 	e.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
 	e.RegisterActivity(&creditacts.Activities{})
-	e.RegisterActivity(&inbox.Activities{})
+	e.RegisterActivity(&inboxacts.Activities{})
 	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", KindRecharge, "ACME", "pending_approval")); err != nil {
 		t.Fatal(err)
 	}
 	calls := &[]string{}
-	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.OpenTaskInput) (inbox.Task, error) {
+	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.OpenTaskInput) (inboxacts.Task, error) {
 		*calls = append(*calls, "open:"+in.Kind)
-		return inbox.Task{ID: "task-1", Role: in.Role, Status: inbox.Pending, WorkflowID: in.WorkflowID}, nil
+		return inboxacts.Task{ID: "task-1", Role: in.Role, Status: inboxacts.Pending, WorkflowID: in.WorkflowID}, nil
 	})
-	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.DecideInput) (inbox.Task, error) {
+	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.DecideInput) (inboxacts.Task, error) {
 		*calls = append(*calls, "decide")
-		return inbox.Task{ID: in.TaskID}, nil
+		return inboxacts.Task{ID: in.TaskID}, nil
 	})
 	e.OnActivity("SetEnterpriseRechargeStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in creditacts.RechargeStatusInput) error {
 		*calls = append(*calls, "status:"+string(in.Status))
@@ -56,7 +56,7 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]string) {
 	})
 	e.OnActivity("ApplyCreditLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in creditacts.ApplyLimitInput) (creditacts.ApplyLimitResult, error) {
 		*calls = append(*calls, "apply")
-		return creditacts.ApplyLimitResult{Status: recharge.Completed}, nil
+		return creditacts.ApplyLimitResult{Status: rechargedom.Completed}, nil
 	})
 	return e, calls
 }
@@ -80,10 +80,10 @@ func TestRechargeChain(t *testing.T) {
 		name    string
 		approve bool
 		want    []string
-		status  recharge.Status
+		status  rechargedom.Status
 	}{
-		{"approved is booked", true, []string{"open:" + TaskRechargeReview, "decide", "book:800.00"}, recharge.Completed},
-		{"rejected books nothing", false, []string{"open:" + TaskRechargeReview, "decide", "status:rejected"}, recharge.Rejected},
+		{"approved is booked", true, []string{"open:" + TaskRechargeReview, "decide", "book:800.00"}, rechargedom.Completed},
+		{"rejected books nothing", false, []string{"open:" + TaskRechargeReview, "decide", "status:rejected"}, rechargedom.Rejected},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, calls := env(t)
@@ -147,7 +147,7 @@ func TestLimitChain(t *testing.T) {
 
 func TestUndecidedExpires(t *testing.T) {
 	e, calls := env(t)
-	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.ExpireInput) error {
+	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.ExpireInput) error {
 		*calls = append(*calls, "expire")
 		return nil
 	})
@@ -156,7 +156,7 @@ func TestUndecidedExpires(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != recharge.Rejected || !equal(*calls, []string{"open:" + TaskAdjustReview, "expire", "status:rejected"}) {
+	if res.Status != rechargedom.Rejected || !equal(*calls, []string{"open:" + TaskAdjustReview, "expire", "status:rejected"}) {
 		t.Fatalf("%s %v", res.Status, *calls)
 	}
 }

@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/recharge"
-	"github.com/voltflow/voltflow/store/inbox"
-	"github.com/voltflow/voltflow/store/meters"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
+	metersstore "github.com/voltflow/voltflow/store/meters"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
@@ -40,27 +40,27 @@ var ErrNotRedispatched = errors.New("not in dispatch_failed: nothing to re-dispa
 
 // Project writes a status (and failure text) where the API reads it,
 // through the workflow's own activity.
-type Project func(ctx workflow.Context, s domain.Status, failure string) error
+type Project func(ctx workflow.Context, s rechargedom.Status, failure string) error
 
 // Tracker is a workflow's status: it answers the status query, mirrors the
 // VoltflowStatus search attribute and projects to PostgreSQL (search
 // attributes are eventually consistent, the API reads PostgreSQL).
 type Tracker struct {
-	status  domain.Status
+	status  rechargedom.Status
 	project Project
 }
 
 // NewTracker registers the status query. Call it first in the workflow.
-func NewTracker(ctx workflow.Context, initial domain.Status, project Project) (*Tracker, error) {
+func NewTracker(ctx workflow.Context, initial rechargedom.Status, project Project) (*Tracker, error) {
 	t := &Tracker{status: initial, project: project}
-	err := workflow.SetQueryHandler(ctx, QueryStatus, func() (domain.Status, error) { return t.status, nil })
+	err := workflow.SetQueryHandler(ctx, QueryStatus, func() (rechargedom.Status, error) { return t.status, nil })
 	return t, err
 }
 
 // Begin registers a delivery workflow's handlers in the order the sale and
 // the refund have always used — status query (NewTracker), decide Update
 // (approval.New), redispatch Update (NewStep) — before an Update can arrive.
-func Begin(ctx workflow.Context, initial domain.Status, projectID string, project Project) (*Tracker, *approval.Review, *Step, error) {
+func Begin(ctx workflow.Context, initial rechargedom.Status, projectID string, project Project) (*Tracker, *approval.Review, *Step, error) {
 	status, err := NewTracker(ctx, initial, project)
 	if err != nil {
 		return nil, nil, nil, err
@@ -78,22 +78,22 @@ func Begin(ctx workflow.Context, initial domain.Status, projectID string, projec
 
 // Review asks for approval (rev.Request) and projects the outcome:
 // approved, or rejected with the refusal's reason.
-func (t *Tracker) Review(ctx workflow.Context, rev *approval.Review, task inbox.NewTask, timeout time.Duration, onOpen func() error) (bool, error) {
+func (t *Tracker) Review(ctx workflow.Context, rev *approval.Review, task inboxstore.NewTask, timeout time.Duration, onOpen func() error) (bool, error) {
 	out, err := rev.Request(ctx, task, timeout, onOpen)
 	if err != nil {
 		return false, err
 	}
 	if !out.Approved {
-		return false, t.Set(ctx, domain.Rejected, out.Refusal())
+		return false, t.Set(ctx, rechargedom.Rejected, out.Refusal())
 	}
-	return true, t.Set(ctx, domain.Approved, "")
+	return true, t.Set(ctx, rechargedom.Approved, "")
 }
 
 // Status is the current status.
-func (t *Tracker) Status() domain.Status { return t.status }
+func (t *Tracker) Status() rechargedom.Status { return t.status }
 
 // Set moves to a status and projects it.
-func (t *Tracker) Set(ctx workflow.Context, s domain.Status, failure string) error {
+func (t *Tracker) Set(ctx workflow.Context, s rechargedom.Status, failure string) error {
 	if err := t.Mark(ctx, s); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (t *Tracker) Set(ctx workflow.Context, s domain.Status, failure string) err
 
 // Mark moves to a status an activity has already projected (in the same
 // transaction as its bookkeeping).
-func (t *Tracker) Mark(ctx workflow.Context, s domain.Status) error {
+func (t *Tracker) Mark(ctx workflow.Context, s rechargedom.Status) error {
 	t.status = s
 	return workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(s)))
 }
@@ -119,12 +119,12 @@ type Step struct {
 func NewStep(ctx workflow.Context, status *Tracker, projectID string) (*Step, error) {
 	s := &Step{status: status, projectID: projectID}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRedispatch,
-		func(ctx workflow.Context, r Redispatch) (domain.Status, error) {
+		func(ctx workflow.Context, r Redispatch) (rechargedom.Status, error) {
 			s.redispatch = true
-			return domain.Dispatching, nil
+			return rechargedom.Dispatching, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r Redispatch) error {
-			if status.Status() != domain.DispatchFailed || s.redispatch {
+			if status.Status() != rechargedom.DispatchFailed || s.redispatch {
 				return ErrNotRedispatched
 			}
 			if !(access.Grants{projectID: r.Roles}).Can(projectID, access.Redispatch) {
@@ -136,43 +136,43 @@ func NewStep(ctx workflow.Context, status *Tracker, projectID string) (*Step, er
 }
 
 // Send runs the dispatch activity once (with its own retries).
-type Send func(ctx workflow.Context) (meters.DispatchResult, error)
+type Send func(ctx workflow.Context) (metersstore.DispatchResult, error)
 
 // Deliver sends until the meter's counter confirms the operation, then
 // settles it. A failed send leaves the operation in dispatch_failed until an
 // operator re-dispatches it; the meter's counter makes a second send
 // harmless. The caller marks the final status (or uses Complete).
-func (s *Step) Deliver(ctx workflow.Context, what string, send Send, settle func(meters.DispatchResult) error) (meters.DispatchResult, error) {
+func (s *Step) Deliver(ctx workflow.Context, what string, send Send, settle func(metersstore.DispatchResult) error) (metersstore.DispatchResult, error) {
 	for {
 		sent, err := send(ctx)
 		if err == nil {
-			if domain.Confirmed(sent.Counter, sent.PurchaseCount) {
+			if rechargedom.Confirmed(sent.Counter, sent.PurchaseCount) {
 				return sent, settle(sent)
 			}
 			err = fmt.Errorf("meter counter %d below the %s's %d", sent.PurchaseCount, what, sent.Counter)
 		}
 		workflow.GetLogger(ctx).Warn("dispatch failed", what, workflow.GetInfo(ctx).WorkflowExecution.ID, "error", err)
-		if err := s.status.Set(ctx, domain.DispatchFailed, FailureText(err)); err != nil {
-			return meters.DispatchResult{}, err
+		if err := s.status.Set(ctx, rechargedom.DispatchFailed, FailureText(err)); err != nil {
+			return metersstore.DispatchResult{}, err
 		}
 		if err := workflow.Await(ctx, func() bool { return s.redispatch }); err != nil {
-			return meters.DispatchResult{}, err
+			return metersstore.DispatchResult{}, err
 		}
 		s.redispatch = false
-		if err := s.status.Set(ctx, domain.Dispatching, ""); err != nil {
-			return meters.DispatchResult{}, err
+		if err := s.status.Set(ctx, rechargedom.Dispatching, ""); err != nil {
+			return metersstore.DispatchResult{}, err
 		}
 	}
 }
 
 // Complete delivers the operation (Deliver) and marks it completed: the
 // settle activity has projected the status with its bookkeeping.
-func (s *Step) Complete(ctx workflow.Context, what string, send Send, settle func(meters.DispatchResult) error) (meters.DispatchResult, error) {
+func (s *Step) Complete(ctx workflow.Context, what string, send Send, settle func(metersstore.DispatchResult) error) (metersstore.DispatchResult, error) {
 	sent, err := s.Deliver(ctx, what, send, settle)
 	if err != nil {
 		return sent, err
 	}
-	return sent, s.status.Mark(ctx, domain.Completed)
+	return sent, s.status.Mark(ctx, rechargedom.Completed)
 }
 
 // Windows fills in the default approval timeout (7 days: an undecided
@@ -200,7 +200,7 @@ func Device(ctx workflow.Context, window time.Duration) workflow.Context {
 		ScheduleToCloseTimeout: window,
 		StartToCloseTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,
-			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{meters.ErrTypeMeterConfig, meters.ErrTypeInsufficient}},
+			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{metersstore.ErrTypeMeterConfig, metersstore.ErrTypeInsufficient}},
 	})
 }
 

@@ -3,7 +3,7 @@ package dispatch
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/chargercmd"
+	chargercmdstore "github.com/voltflow/voltflow/store/chargercmd"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 )
 
@@ -19,18 +19,18 @@ func dispatchSnapshot(ctx workflow.Context, in dispatchstore.SnapshotInput) work
 
 // remoteStart, remoteStop, setLimit and clearLimit answer a chargercmd.Result.
 
-func remoteStart(ctx workflow.Context, in chargercmd.Start) workflow.Future {
+func remoteStart(ctx workflow.Context, in chargercmdstore.Start) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "Start", in)
 }
 
-func remoteStop(ctx workflow.Context, in chargercmd.Stop) workflow.Future {
+func remoteStop(ctx workflow.Context, in chargercmdstore.Stop) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "Stop", in)
 }
 
-func setLimit(ctx workflow.Context, in chargercmd.Limit) workflow.Future {
+func setLimit(ctx workflow.Context, in chargercmdstore.Limit) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "SetLimit", in)
 }
 
-func clearLimit(ctx workflow.Context, in chargercmd.Release) workflow.Future {
+func clearLimit(ctx workflow.Context, in chargercmdstore.Release) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "ClearLimit", in)
 }

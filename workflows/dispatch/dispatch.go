@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/chargercmd"
+	chargercmdstore "github.com/voltflow/voltflow/store/chargercmd"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -166,11 +166,11 @@ func send(ctx workflow.Context, clock Clock, c Command) Outcome {
 	}
 	cctx := chargerCtx(ctx)
 	origin := workflow.GetInfo(ctx).WorkflowExecution.ID
-	var res chargercmd.Result
+	var res chargercmdstore.Result
 	var err error
 	switch c.Command {
 	case CmdStart:
-		err = remoteStart(cctx, chargercmd.Start{ChargePointID: c.Target.ChargePointID,
+		err = remoteStart(cctx, chargercmdstore.Start{ChargePointID: c.Target.ChargePointID,
 			Connector: c.Target.Connector, IdTag: c.IdTag, LimitW: c.PowerKW * 1000, Origin: origin}).Get(ctx, &res)
 	case CmdStop:
 		var active []dispatchstore.Active
@@ -187,14 +187,14 @@ func send(ctx workflow.Context, clock Clock, c Command) Outcome {
 				workflow.GetLogger(ctx).Info("dispatch: command", "command", c.Command, "target", c.Target, "status", out.Status, "failure", out.Failure)
 				return out
 			}
-			err = remoteStop(cctx, chargercmd.Stop{ChargePointID: c.Target.ChargePointID,
+			err = remoteStop(cctx, chargercmdstore.Stop{ChargePointID: c.Target.ChargePointID,
 				Connector: c.Target.Connector, TransactionID: out.TransactionID, Origin: origin}).Get(ctx, &res)
 		}
 	case CmdLimit:
-		err = setLimit(cctx, chargercmd.Limit{ChargePointID: c.Target.ChargePointID,
+		err = setLimit(cctx, chargercmdstore.Limit{ChargePointID: c.Target.ChargePointID,
 			Connector: c.Target.Connector, LimitW: c.PowerKW * 1000, ProfileID: ProfileID(c.Target.Connector), StackLevel: 1, Origin: origin}).Get(ctx, &res)
 	case CmdRelease:
-		err = clearLimit(cctx, chargercmd.Release{ChargePointID: c.Target.ChargePointID,
+		err = clearLimit(cctx, chargercmdstore.Release{ChargePointID: c.Target.ChargePointID,
 			Connector: c.Target.Connector, ProfileID: ProfileID(c.Target.Connector), Origin: origin}).Get(ctx, &res)
 	}
 	out.CommandID, out.Status = res.CommandID, res.Status

@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/chargercmd"
-	acts "github.com/voltflow/voltflow/activities/dispatch"
-	planner "github.com/voltflow/voltflow/domain/dispatch"
+	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
+	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
+	dispatchdom "github.com/voltflow/voltflow/domain/dispatch"
 )
 
 const cp = "4403000000000000000001"
@@ -27,28 +27,28 @@ type fakeChargers struct {
 	limits  map[int]float64 // connector → kW
 	maxSum  float64
 	log     []string
-	active  []acts.Active
+	active  []dispatchacts.Active
 	started map[int]bool
 }
 
 func (f *fakeChargers) register(env *testsuite.TestWorkflowEnvironment) {
-	env.RegisterActivity(&chargercmd.Activities{})
-	env.RegisterActivity(&acts.Activities{})
-	env.OnActivity("Start", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Start) (chargercmd.Result, error) {
+	env.RegisterActivity(&chargercmdacts.Activities{})
+	env.RegisterActivity(&dispatchacts.Activities{})
+	env.OnActivity("Start", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmdacts.Start) (chargercmdacts.Result, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.started[in.Connector] = true
 		f.log = append(f.log, "start "+itoa(in.Connector))
-		return chargercmd.Result{CommandID: 1, Status: "Accepted"}, nil
+		return chargercmdacts.Result{CommandID: 1, Status: "Accepted"}, nil
 	})
-	env.OnActivity("Stop", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Stop) (chargercmd.Result, error) {
+	env.OnActivity("Stop", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmdacts.Stop) (chargercmdacts.Result, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		delete(f.started, in.Connector)
 		f.log = append(f.log, "stop "+itoa(in.Connector))
-		return chargercmd.Result{CommandID: 2, Status: "Accepted"}, nil
+		return chargercmdacts.Result{CommandID: 2, Status: "Accepted"}, nil
 	})
-	env.OnActivity("SetLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Limit) (chargercmd.Result, error) {
+	env.OnActivity("SetLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmdacts.Limit) (chargercmdacts.Result, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.limits[in.Connector] = in.LimitW / 1000
@@ -59,21 +59,21 @@ func (f *fakeChargers) register(env *testsuite.TestWorkflowEnvironment) {
 			}
 		}
 		f.maxSum = math.Max(f.maxSum, sum)
-		return chargercmd.Result{CommandID: 3, Status: "Accepted"}, nil
+		return chargercmdacts.Result{CommandID: 3, Status: "Accepted"}, nil
 	})
-	env.OnActivity("ClearLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmd.Release) (chargercmd.Result, error) {
+	env.OnActivity("ClearLimit", mock.Anything, mock.Anything).Return(func(_ context.Context, in chargercmdacts.Release) (chargercmdacts.Result, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		delete(f.limits, in.Connector)
 		f.log = append(f.log, "release "+itoa(in.Connector))
-		return chargercmd.Result{CommandID: 4, Status: "Accepted"}, nil
+		return chargercmdacts.Result{CommandID: 4, Status: "Accepted"}, nil
 	})
-	env.OnActivity("DispatchSnapshot", mock.Anything, mock.Anything).Return(func(_ context.Context, in acts.SnapshotInput) ([]acts.Active, error) {
+	env.OnActivity("DispatchSnapshot", mock.Anything, mock.Anything).Return(func(_ context.Context, in dispatchacts.SnapshotInput) ([]dispatchacts.Active, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		out := append([]acts.Active(nil), f.active...)
+		out := append([]dispatchacts.Active(nil), f.active...)
 		for c := range f.started {
-			out = append(out, acts.Active{Target: acts.Target{ChargePointID: cp, Connector: c}, TransactionID: 100 + c})
+			out = append(out, dispatchacts.Active{Target: dispatchacts.Target{ChargePointID: cp, Connector: c}, TransactionID: 100 + c})
 		}
 		return out, nil
 	})
@@ -95,7 +95,7 @@ func TestTimedTonight(t *testing.T) {
 	f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
 	f.register(env)
 	env.RegisterWorkflowWithOptions(TimedWorkflow, regOpts(KindTimed))
-	targets := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
+	targets := []dispatchacts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
 	epoch := time.Date(2026, 11, 23, 22, 0, 0, 0, cst)
 	in := TimedInput{StationID: "s", PlanID: "tonight", Clock: Clock{Epoch: epoch, Factor: 3600},
 		Actions: []TimedAction{
@@ -154,16 +154,16 @@ func TestSmartReplansOnLimit(t *testing.T) {
 	soc := 40
 	f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
 	for c := 1; c <= 4; c++ {
-		f.active = append(f.active, acts.Active{Target: acts.Target{ChargePointID: cp, Connector: c}, TransactionID: c, SOC: &soc})
+		f.active = append(f.active, dispatchacts.Active{Target: dispatchacts.Target{ChargePointID: cp, Connector: c}, TransactionID: c, SOC: &soc})
 	}
 	f.register(env)
 	env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
-	var conns []acts.Target
+	var conns []dispatchacts.Target
 	for c := 1; c <= 6; c++ {
-		conns = append(conns, acts.Target{ChargePointID: cp, Connector: c})
+		conns = append(conns, dispatchacts.Target{ChargePointID: cp, Connector: c})
 	}
 	in := SmartInput{StationID: "s", PlanID: "smart", SiteLimitKW: 300, Connectors: conns,
-		TOU:     []planner.TOUPeriod{{Start: 23 * time.Hour, End: 7 * time.Hour, Kind: planner.Valley}},
+		TOU:     []dispatchdom.TOUPeriod{{Start: 23 * time.Hour, End: 7 * time.Hour, Kind: dispatchdom.Valley}},
 		Default: Fleet{CapacityKWh: 300, MaxKW: 120}, Until: start.Add(3 * time.Hour), Location: "Asia/Shanghai"}
 	var afterFirst, afterSignal PlanState
 	env.RegisterDelayedCallback(func() {
@@ -223,10 +223,10 @@ func TestSmartReleasesWhenCancelledOrDone(t *testing.T) {
 		env.SetStartTime(start)
 		soc := 40
 		f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
-		f.active = []acts.Active{{Target: acts.Target{ChargePointID: cp, Connector: 1}, TransactionID: 1, SOC: &soc}}
+		f.active = []dispatchacts.Active{{Target: dispatchacts.Target{ChargePointID: cp, Connector: 1}, TransactionID: 1, SOC: &soc}}
 		f.register(env)
 		env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
-		conns := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
+		conns := []dispatchacts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}}
 		var installed int
 		env.RegisterDelayedCallback(func() {
 			f.mu.Lock()
@@ -261,11 +261,11 @@ func TestSmartFallsBackToEqualShare(t *testing.T) {
 	soc := 40
 	f := &fakeChargers{limits: map[int]float64{}, started: map[int]bool{}}
 	for c := 1; c <= 2; c++ {
-		f.active = append(f.active, acts.Active{Target: acts.Target{ChargePointID: cp, Connector: c}, TransactionID: c, SOC: &soc})
+		f.active = append(f.active, dispatchacts.Active{Target: dispatchacts.Target{ChargePointID: cp, Connector: c}, TransactionID: c, SOC: &soc})
 	}
 	f.register(env)
 	env.RegisterWorkflowWithOptions(SmartWorkflow, regOpts(KindSmart))
-	conns := []acts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}, {ChargePointID: cp, Connector: 3}}
+	conns := []dispatchacts.Target{{ChargePointID: cp, Connector: 1}, {ChargePointID: cp, Connector: 2}, {ChargePointID: cp, Connector: 3}}
 	var mid PlanState
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(QueryPlan)
@@ -294,13 +294,13 @@ func TestSmartFallsBackToEqualShare(t *testing.T) {
 func TestEqualShare(t *testing.T) {
 	for _, tc := range []struct {
 		site float64
-		vs   []planner.Vehicle
+		vs   []dispatchdom.Vehicle
 		want map[string]float64
 	}{
 		{100, nil, map[string]float64{}},
-		{100, []planner.Vehicle{{Connector: "a", MaxKW: 120}, {Connector: "b", MaxKW: 120}}, map[string]float64{"a": 50, "b": 50}},
-		{300, []planner.Vehicle{{Connector: "a", MaxKW: 60}, {Connector: "b", MaxKW: 200}}, map[string]float64{"a": 60, "b": 150}},
-		{-5, []planner.Vehicle{{Connector: "a", MaxKW: 60}}, map[string]float64{"a": 0}},
+		{100, []dispatchdom.Vehicle{{Connector: "a", MaxKW: 120}, {Connector: "b", MaxKW: 120}}, map[string]float64{"a": 50, "b": 50}},
+		{300, []dispatchdom.Vehicle{{Connector: "a", MaxKW: 60}, {Connector: "b", MaxKW: 200}}, map[string]float64{"a": 60, "b": 150}},
+		{-5, []dispatchdom.Vehicle{{Connector: "a", MaxKW: 60}}, map[string]float64{"a": 0}},
 	} {
 		got := EqualShare(tc.site, tc.vs).Want
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {

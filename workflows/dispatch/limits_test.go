@@ -3,16 +3,16 @@ package dispatch
 import (
 	"testing"
 
-	acts "github.com/voltflow/voltflow/activities/dispatch"
+	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 )
 
 // The limits in force after a re-plan never sum above the plan's: a small
 // decrease is sent, a small increase may wait.
 func TestLimitCommandsKeepTheSiteLimit(t *testing.T) {
 	keys := []string{"a", "b", "c"}
-	targets := map[string]acts.Target{}
+	targets := map[string]dispatchacts.Target{}
 	for _, k := range keys {
-		targets[k] = acts.Target{ChargePointID: k}
+		targets[k] = dispatchacts.Target{ChargePointID: k}
 	}
 	sum := func(m map[string]float64) (s float64) {
 		for _, v := range m {

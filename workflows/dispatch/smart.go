@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	planner "github.com/voltflow/voltflow/domain/dispatch"
+	dispatchdom "github.com/voltflow/voltflow/domain/dispatch"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
 )
 
@@ -44,32 +44,32 @@ type VehicleEvent struct {
 
 // SmartInput is a smart plan.
 type SmartInput struct {
-	ProjectID   string                 `json:"projectId"`
-	StationID   string                 `json:"stationId"`
-	PlanID      string                 `json:"planId"`
-	Clock       Clock                  `json:"clock"`
-	Location    string                 `json:"location,omitempty"` // TOU periods' zone, default Asia/Shanghai
-	SiteLimitKW float64                `json:"siteLimitKw"`
-	Limits      []SiteLimit            `json:"limits,omitempty"` // later changes (carried across continue-as-new)
-	TOU         []planner.TOUPeriod    `json:"tou"`
-	Connectors  []dispatchstore.Target `json:"connectors"` // under this plan
-	Fleet       []Fleet                `json:"fleet,omitempty"`
-	Default     Fleet                  `json:"default"`          // an unknown vehicle (default 300 kWh, 120 kW)
-	Replan      time.Duration          `json:"replan,omitempty"` // plan time between re-plans, default 15 min
-	Horizon     time.Duration          `json:"horizon,omitempty"`
-	Until       time.Time              `json:"until,omitempty"`   // plan time the plan ends (zero: never)
-	Applied     map[string]float64     `json:"applied,omitempty"` // kW last installed per connector key
+	ProjectID   string                  `json:"projectId"`
+	StationID   string                  `json:"stationId"`
+	PlanID      string                  `json:"planId"`
+	Clock       Clock                   `json:"clock"`
+	Location    string                  `json:"location,omitempty"` // TOU periods' zone, default Asia/Shanghai
+	SiteLimitKW float64                 `json:"siteLimitKw"`
+	Limits      []SiteLimit             `json:"limits,omitempty"` // later changes (carried across continue-as-new)
+	TOU         []dispatchdom.TOUPeriod `json:"tou"`
+	Connectors  []dispatchstore.Target  `json:"connectors"` // under this plan
+	Fleet       []Fleet                 `json:"fleet,omitempty"`
+	Default     Fleet                   `json:"default"`          // an unknown vehicle (default 300 kWh, 120 kW)
+	Replan      time.Duration           `json:"replan,omitempty"` // plan time between re-plans, default 15 min
+	Horizon     time.Duration           `json:"horizon,omitempty"`
+	Until       time.Time               `json:"until,omitempty"`   // plan time the plan ends (zero: never)
+	Applied     map[string]float64      `json:"applied,omitempty"` // kW last installed per connector key
 }
 
 // PlanState is what the plan query answers.
 type PlanState struct {
-	At        time.Time          `json:"at"`
-	SiteKW    float64            `json:"siteKw"`
-	LimitsKW  map[string]float64 `json:"limitsKw"`
-	Unmet     []planner.Unmet    `json:"unmet"`
-	Replans   int                `json:"replans"`
-	Outcomes  []Outcome          `json:"outcomes"`
-	EnergyKWh map[string]float64 `json:"energyKwh"`
+	At        time.Time           `json:"at"`
+	SiteKW    float64             `json:"siteKw"`
+	LimitsKW  map[string]float64  `json:"limitsKw"`
+	Unmet     []dispatchdom.Unmet `json:"unmet"`
+	Replans   int                 `json:"replans"`
+	Outcomes  []Outcome           `json:"outcomes"`
+	EnergyKWh map[string]float64  `json:"energyKwh"`
 }
 
 func key(t dispatchstore.Target) string { return t.ChargePointID + "#" + itoa(t.Connector) }
@@ -106,14 +106,14 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 	if in.Clock.Origin.IsZero() && !in.Clock.Epoch.IsZero() {
 		in.Clock.Origin = workflow.Now(ctx)
 	}
-	cadence := planner.Cadence{Replan: in.Replan, Horizon: in.Horizon}.WithDefaults()
+	cadence := dispatchdom.Cadence{Replan: in.Replan, Horizon: in.Horizon}.WithDefaults()
 	in.Replan, in.Horizon = cadence.Replan, cadence.Horizon
 	unknown := in.Default.model().WithDefaults()
 	in.Default.CapacityKWh, in.Default.MaxKW = unknown.BatteryKWh, unknown.MaxKW
 	if in.Applied == nil {
 		in.Applied = map[string]float64{}
 	}
-	loc := planner.PlanLocation(in.Location)
+	loc := dispatchdom.PlanLocation(in.Location)
 	cps := map[string]bool{}
 	var cpIDs []string
 	for _, t := range in.Connectors {
@@ -153,16 +153,16 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 			Get(ctx, &active); err != nil {
 			return state, err
 		}
-		changes := make([]planner.LimitStep, len(in.Limits))
+		changes := make([]dispatchdom.LimitStep, len(in.Limits))
 		for i, l := range in.Limits {
-			changes[i] = planner.LimitStep{From: l.From, KW: l.KW}
+			changes[i] = dispatchdom.LimitStep{From: l.From, KW: l.KW}
 		}
-		steps, siteKW, later := planner.SiteLimits(now, in.SiteLimitKW, changes)
+		steps, siteKW, later := dispatchdom.SiteLimits(now, in.SiteLimitKW, changes)
 		in.SiteLimitKW, in.Limits = siteKW, nil
 		for _, l := range later {
 			in.Limits = append(in.Limits, SiteLimit{KW: l.KW, From: l.From})
 		}
-		var vs []planner.Vehicle
+		var vs []dispatchdom.Vehicle
 		// Every controlled connector gets a limit, idle ones 0 kW: a vehicle
 		// plugging in then waits for its share instead of taking the
 		// nameplate before the re-plan (the limit is a TxDefault profile).
@@ -178,7 +178,7 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 			if !ok {
 				f = in.Default
 			}
-			vs = append(vs, planner.PluggedIn(key(a.Target), f.model(), a.SOC, f.Departure, now))
+			vs = append(vs, dispatchdom.PluggedIn(key(a.Target), f.model(), a.SOC, f.Departure, now))
 		}
 		pin := PlanInput{Now: now, Horizon: in.Horizon, Slot: in.Replan, Location: in.Location,
 			SiteLimit: steps, TOU: in.TOU, Vehicles: vs}
@@ -237,7 +237,7 @@ func SmartWorkflow(ctx workflow.Context, in SmartInput) (state PlanState, err er
 		if !plan.SlotEnd.IsZero() && plan.SlotEnd.Before(wake) {
 			wake = plan.SlotEnd
 		}
-		if b := planner.NextBoundary(in.TOU, now, loc); !b.IsZero() && b.Before(wake) {
+		if b := dispatchdom.NextBoundary(in.TOU, now, loc); !b.IsZero() && b.Before(wake) {
 			wake = b
 		}
 		if fallback {
@@ -300,30 +300,30 @@ func release(ctx workflow.Context, in SmartInput) []Outcome {
 }
 
 // model is what the planner knows of the vehicle.
-func (f Fleet) model() planner.Model {
-	return planner.Model{BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, TargetSOC: f.TargetSOC, TaperSOC: f.TaperSOC}
+func (f Fleet) model() dispatchdom.Model {
+	return dispatchdom.Model{BatteryKWh: f.CapacityKWh, MaxKW: f.MaxKW, TargetSOC: f.TargetSOC, TaperSOC: f.TaperSOC}
 }
 
 // PlanInput is the planner's input as a workflow can record it (a zone
 // name instead of a *time.Location).
 type PlanInput struct {
-	Now       time.Time           `json:"now"`
-	Horizon   time.Duration       `json:"horizon"`
-	Slot      time.Duration       `json:"slot"`
-	Location  string              `json:"location,omitempty"`
-	SiteLimit []planner.LimitStep `json:"siteLimit"`
-	TOU       []planner.TOUPeriod `json:"tou"`
-	Vehicles  []planner.Vehicle   `json:"vehicles"`
+	Now       time.Time               `json:"now"`
+	Horizon   time.Duration           `json:"horizon"`
+	Slot      time.Duration           `json:"slot"`
+	Location  string                  `json:"location,omitempty"`
+	SiteLimit []dispatchdom.LimitStep `json:"siteLimit"`
+	TOU       []dispatchdom.TOUPeriod `json:"tou"`
+	Vehicles  []dispatchdom.Vehicle   `json:"vehicles"`
 }
 
 // Planned is what a re-plan needs of the plan: the limits now, the unmet
 // vehicles, the energy per connector and when the current slot ends —
 // small enough to record on every re-plan.
 type Planned struct {
-	Want      map[string]float64 `json:"want"`
-	Unmet     []planner.Unmet    `json:"unmet"`
-	EnergyKWh map[string]float64 `json:"energyKwh"`
-	SlotEnd   time.Time          `json:"slotEnd,omitempty"`
+	Want      map[string]float64  `json:"want"`
+	Unmet     []dispatchdom.Unmet `json:"unmet"`
+	EnergyKWh map[string]float64  `json:"energyKwh"`
+	SlotEnd   time.Time           `json:"slotEnd,omitempty"`
 }
 
 // planTimeout bounds one run of the planner.
@@ -332,15 +332,15 @@ const planTimeout = 20 * time.Second
 // EqualShare is the plan when the planner fails: the site limit shared
 // equally by the plugged-in vehicles (each at most its own maximum), idle
 // connectors at 0 — never over the limit, though blind to TOU and departures.
-func EqualShare(siteKW float64, vs []planner.Vehicle) Planned {
-	return Planned{Want: planner.EqualShare(siteKW, vs)}
+func EqualShare(siteKW float64, vs []dispatchdom.Vehicle) Planned {
+	return Planned{Want: dispatchdom.EqualShare(siteKW, vs)}
 }
 
 // MakePlan runs the planner. Smart plans call it as a local activity: a
 // large plan on a busy machine may hold the CPU longer than a workflow task
 // may keep its goroutine (the SDK's deadlock detector allows 1 s).
 func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
-	p, err := planner.Make(planner.Input{Now: in.Now, Horizon: in.Horizon, Slot: in.Slot, Location: planner.PlanLocation(in.Location),
+	p, err := dispatchdom.Make(dispatchdom.Input{Now: in.Now, Horizon: in.Horizon, Slot: in.Slot, Location: dispatchdom.PlanLocation(in.Location),
 		SiteLimit: in.SiteLimit, TOU: in.TOU, Vehicles: in.Vehicles})
 	if err != nil {
 		return Planned{}, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidPlan", err)
@@ -358,8 +358,8 @@ func MakePlan(_ context.Context, in PlanInput) (Planned, error) {
 // rise left in force that let the sum pass the site limit (by 100 W in
 // tests/dispatch).
 func limitCommands(keys []string, want, applied map[string]float64, targets map[string]dispatchstore.Target, belowOnly bool) (lower, raise []Command) {
-	lc, rc := planner.LimitChanges(keys, want, applied, belowOnly)
-	cmd := func(c planner.LimitChange) Command {
+	lc, rc := dispatchdom.LimitChanges(keys, want, applied, belowOnly)
+	cmd := func(c dispatchdom.LimitChange) Command {
 		return Command{Target: targets[c.Connector], Command: CmdLimit, PowerKW: c.KW}
 	}
 	for _, c := range lc {

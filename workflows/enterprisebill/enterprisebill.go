@@ -7,7 +7,7 @@
 // bills off (核销) and reinstates credit; this workflow only keeps time.
 //
 // The ID billing/<enterpriseId> does not collide with platform-side meter
-// billing (workflows/billing), which runs no workflow of its own: its
+// billing (workflows/platformbilling), which runs no workflow of its own: its
 // switch commands are meter-command/<id> workflows.
 package enterprisebill
 

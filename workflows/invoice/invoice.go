@@ -10,9 +10,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/invoice"
+	invoicedom "github.com/voltflow/voltflow/domain/invoice"
 	"github.com/voltflow/voltflow/domain/money"
-	"github.com/voltflow/voltflow/store/inbox"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
 	invoicestore "github.com/voltflow/voltflow/store/invoice"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/options"
@@ -42,8 +42,8 @@ type Input struct {
 
 // Result is the end state.
 type Result struct {
-	Status    domain.Status `json:"status"`
-	InvoiceNo string        `json:"invoiceNo,omitempty"`
+	Status    invoicedom.Status `json:"status"`
+	InvoiceNo string            `json:"invoiceNo,omitempty"`
 }
 
 // Workflow runs one invoice application.
@@ -56,7 +56,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	db := options.DB(ctx)
-	out, err := rev.Request(ctx, inbox.NewTask{
+	out, err := rev.Request(ctx, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver, WorkflowID: WorkflowID(in.InvoiceID),
 		Subject: fmt.Sprintf("Invoice %s to %s for %d recharges", in.Amount, in.Title, in.Lines),
 		Details: map[string]string{"invoiceId": in.InvoiceID, "title": in.Title, "taxId": in.TaxID, "amount": in.Amount.String()},
@@ -66,11 +66,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	}
 	if !out.Approved {
 		err := rejectInvoice(db, invoicestore.DecideInput{InvoiceID: in.InvoiceID, Reason: out.Refusal()}).Get(ctx, nil)
-		return Result{Status: domain.Rejected}, err
+		return Result{Status: invoicedom.Rejected}, err
 	}
 	var no string
 	if err := issueInvoice(db, invoicestore.DecideInput{InvoiceID: in.InvoiceID}).Get(ctx, &no); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: domain.Issued, InvoiceNo: no}, nil
+	return Result{Status: invoicedom.Issued, InvoiceNo: no}, nil
 }

@@ -5,8 +5,8 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
-	"github.com/voltflow/voltflow/store/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -36,8 +36,8 @@ type BatchInput struct {
 
 // BatchResult is the end state of a batch.
 type BatchResult struct {
-	Status domain.BatchStatus `json:"status"`
-	metercmd.Totals
+	Status metercmddom.BatchStatus `json:"status"`
+	metercmdstore.Totals
 }
 
 // QueryProgress answers the batch's totals as last recorded.
@@ -49,13 +49,13 @@ const QueryProgress = "progress"
 // its dispatch window counts as failed and does not hold up the others.
 func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	in = batchDefaults(in)
-	var totals metercmd.Totals
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (metercmd.Totals, error) { return totals, nil }); err != nil {
+	var totals metercmdstore.Totals
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (metercmdstore.Totals, error) { return totals, nil }); err != nil {
 		return BatchResult{}, err
 	}
 	for {
-		var items []metercmd.BatchItem
-		if err := listMeterBatchPage(local(ctx), metercmd.PageInput{
+		var items []metercmdstore.BatchItem
+		if err := listMeterBatchPage(local(ctx), metercmdstore.PageInput{
 			BatchID: in.BatchID, AfterMeterNo: in.AfterMeterNo, Limit: in.PageSize}).Get(ctx, &items); err != nil {
 			return BatchResult{}, err
 		}
@@ -72,11 +72,11 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 			return BatchResult{}, workflow.NewContinueAsNewError(ctx, KindBatch, in)
 		}
 	}
-	if err := finishMeterBatch(local(ctx), metercmd.FinishInput{BatchID: in.BatchID}).
+	if err := finishMeterBatch(local(ctx), metercmdstore.FinishInput{BatchID: in.BatchID}).
 		Get(ctx, &totals); err != nil {
 		return BatchResult{}, err
 	}
-	status := domain.BatchEnd(totals.Failed)
+	status := metercmddom.BatchEnd(totals.Failed)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(status))); err != nil {
 		return BatchResult{}, err
 	}
@@ -85,13 +85,13 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 
 // runPage sends the page's commands with at most in.Concurrency in flight,
 // starting the next as soon as one ends, and records outcomes in groups.
-func runPage(ctx workflow.Context, in BatchInput, items []metercmd.BatchItem, totals *metercmd.Totals) error {
+func runPage(ctx workflow.Context, in BatchInput, items []metercmdstore.BatchItem, totals *metercmdstore.Totals) error {
 	dctx := deviceCtx(ctx, in.DispatchWindow)
 	timerCtx, cancelTimers := workflow.WithCancel(ctx)
 	defer cancelTimers()
 
 	sel := workflow.NewSelector(ctx)
-	var waiting []metercmd.Result
+	var waiting []metercmdstore.Result
 	var flushes []workflow.Future
 	inflight, next := 0, 0
 	timerSet, flushDue := false, false
@@ -100,15 +100,15 @@ func runPage(ctx workflow.Context, in BatchInput, items []metercmd.BatchItem, to
 			it := items[next]
 			next++
 			inflight++
-			f := sendMeterCommand(dctx, metercmd.SendInput{
+			f := sendMeterCommand(dctx, metercmdstore.SendInput{
 				CommandID: it.CommandID, MeterID: it.MeterID, Command: in.Command})
 			sel.AddFuture(f, func(f workflow.Future) {
 				inflight--
-				var resp metercmd.Response
+				var resp metercmdstore.Response
 				if err := f.Get(ctx, &resp); err != nil {
-					waiting = append(waiting, metercmd.Result{CommandID: it.CommandID, Status: domain.Failed, Failure: FailureText(err)})
+					waiting = append(waiting, metercmdstore.Result{CommandID: it.CommandID, Status: metercmddom.Failed, Failure: FailureText(err)})
 				} else {
-					waiting = append(waiting, metercmd.Result{CommandID: it.CommandID, Status: domain.Done, Response: &resp})
+					waiting = append(waiting, metercmdstore.Result{CommandID: it.CommandID, Status: metercmddom.Done, Response: &resp})
 				}
 			})
 		}
@@ -122,13 +122,13 @@ func runPage(ctx workflow.Context, in BatchInput, items []metercmd.BatchItem, to
 		if len(waiting) >= in.FlushEvery || (inflight == 0 && next == len(items)) || (flushDue && len(waiting) > 0) {
 			// Recorded in the background so the window keeps refilling;
 			// groups are disjoint and totals are recounted, so they may overlap.
-			flushes = append(flushes, recordMeterBatchOutcomes(local(ctx), metercmd.RecordInput{
+			flushes = append(flushes, recordMeterBatchOutcomes(local(ctx), metercmdstore.RecordInput{
 				BatchID: in.BatchID, Outcomes: waiting}))
 			waiting, flushDue = nil, false
 		}
 	}
 	for _, f := range flushes {
-		var t metercmd.Totals
+		var t metercmdstore.Totals
 		if err := f.Get(ctx, &t); err != nil {
 			return err
 		}

@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/metercmd"
-	"github.com/voltflow/voltflow/store/metercmd"
-	"github.com/voltflow/voltflow/store/meters"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
+	metersstore "github.com/voltflow/voltflow/store/meters"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
@@ -64,9 +64,9 @@ var ErrNotRedispatched = errors.New("the meter command is not failed")
 
 // CommandResult is the end state of a single command.
 type CommandResult struct {
-	Status   domain.Status      `json:"status"`
-	Response *metercmd.Response `json:"response,omitempty"`
-	Failure  string             `json:"failure,omitempty"`
+	Status   metercmddom.Status      `json:"status"`
+	Response *metercmdstore.Response `json:"response,omitempty"`
+	Failure  string                  `json:"failure,omitempty"`
 }
 
 // CommandWorkflow sends one command: dispatch → read back → confirm; on
@@ -74,20 +74,20 @@ type CommandResult struct {
 func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, error) {
 	in = commandDefaults(in)
 
-	status := domain.Pending
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (domain.Status, error) { return status, nil }); err != nil {
+	status := metercmddom.Pending
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (metercmddom.Status, error) { return status, nil }); err != nil {
 		return CommandResult{}, err
 	}
 	redispatch := false
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRedispatch,
-		func(ctx workflow.Context, r Redispatch) (domain.Status, error) {
+		func(ctx workflow.Context, r Redispatch) (metercmddom.Status, error) {
 			// Dispatching at once, so a second request is refused even
 			// before the workflow has taken this one up.
-			redispatch, status = true, domain.Dispatching
-			return domain.Dispatching, nil
+			redispatch, status = true, metercmddom.Dispatching
+			return metercmddom.Dispatching, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r Redispatch) error {
-			if status != domain.Failed || redispatch {
+			if status != metercmddom.Failed || redispatch {
 				return ErrNotRedispatched
 			}
 			if !(access.Grants{in.ProjectID: r.Roles}).Can(in.ProjectID, access.ControlMeter) {
@@ -97,34 +97,34 @@ func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, erro
 		}}); err != nil {
 		return CommandResult{}, err
 	}
-	upsert := func(s domain.Status) error {
+	upsert := func(s metercmddom.Status) error {
 		status = s
 		return workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(s)))
 	}
 
 	for {
 		// The device activity marks the row dispatching on each attempt.
-		if err := upsert(domain.Dispatching); err != nil {
+		if err := upsert(metercmddom.Dispatching); err != nil {
 			return CommandResult{}, err
 		}
-		var resp metercmd.Response
-		err := sendMeterCommand(deviceCtx(ctx, in.DispatchWindow), metercmd.SendInput{
+		var resp metercmdstore.Response
+		err := sendMeterCommand(deviceCtx(ctx, in.DispatchWindow), metercmdstore.SendInput{
 			CommandID: in.CommandID, MeterID: in.MeterID, Command: in.Command}).Get(ctx, &resp)
 		if err == nil {
-			if err := finish(ctx, metercmd.Result{CommandID: in.CommandID, Status: domain.Done, Response: &resp}); err != nil {
+			if err := finish(ctx, metercmdstore.Result{CommandID: in.CommandID, Status: metercmddom.Done, Response: &resp}); err != nil {
 				return CommandResult{}, err
 			}
-			if err := upsert(domain.Done); err != nil {
+			if err := upsert(metercmddom.Done); err != nil {
 				return CommandResult{}, err
 			}
-			return CommandResult{Status: domain.Done, Response: &resp}, nil
+			return CommandResult{Status: metercmddom.Done, Response: &resp}, nil
 		}
 		failure := FailureText(err)
 		workflow.GetLogger(ctx).Warn("meter command failed", "command", in.CommandID, "meter", in.MeterNo, "error", err)
-		if err := finish(ctx, metercmd.Result{CommandID: in.CommandID, Status: domain.Failed, Failure: failure}); err != nil {
+		if err := finish(ctx, metercmdstore.Result{CommandID: in.CommandID, Status: metercmddom.Failed, Failure: failure}); err != nil {
 			return CommandResult{}, err
 		}
-		if err := upsert(domain.Failed); err != nil {
+		if err := upsert(metercmddom.Failed); err != nil {
 			return CommandResult{}, err
 		}
 		// An operator re-dispatches when the meter is back; every command
@@ -134,17 +134,17 @@ func CommandWorkflow(ctx workflow.Context, in CommandInput) (CommandResult, erro
 			return CommandResult{}, err
 		}
 		if !ok {
-			return CommandResult{Status: domain.Failed, Failure: failure}, nil
+			return CommandResult{Status: metercmddom.Failed, Failure: failure}, nil
 		}
 		redispatch = false
-		if err := setMeterCommandStatus(local(ctx), metercmd.StatusInput{
-			CommandID: in.CommandID, Status: domain.Dispatching}).Get(ctx, nil); err != nil {
+		if err := setMeterCommandStatus(local(ctx), metercmdstore.StatusInput{
+			CommandID: in.CommandID, Status: metercmddom.Dispatching}).Get(ctx, nil); err != nil {
 			return CommandResult{}, err
 		}
 	}
 }
 
-func finish(ctx workflow.Context, o metercmd.Result) error {
+func finish(ctx workflow.Context, o metercmdstore.Result) error {
 	return finishMeterCommand(local(ctx), o).Get(ctx, nil)
 }
 
@@ -172,8 +172,8 @@ func deviceCtx(ctx workflow.Context, window time.Duration) workflow.Context {
 		StartToCloseTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second,
-			NonRetryableErrorTypes: []string{meters.ErrTypeMeterConfig, metercmd.ErrTypeRefused,
-				metercmd.ErrTypeNotConfirmed}},
+			NonRetryableErrorTypes: []string{metersstore.ErrTypeMeterConfig, metercmdstore.ErrTypeRefused,
+				metercmdstore.ErrTypeNotConfirmed}},
 	})
 }
 

@@ -15,9 +15,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/metercmd"
+	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -27,8 +27,8 @@ func newEnv(kind string) *testsuite.TestWorkflowEnvironment {
 	e := s.NewTestWorkflowEnvironment()
 	e.RegisterWorkflowWithOptions(CommandWorkflow, workflow.RegisterOptions{Name: KindCommand})
 	e.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: KindBatch})
-	e.RegisterActivity(&metercmd.Activities{})
-	e.RegisterActivity(&metercmd.Devices{})
+	e.RegisterActivity(&metercmdacts.Activities{})
+	e.RegisterActivity(&metercmdacts.Devices{})
 	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", kind, "M1", "pending")); err != nil {
 		panic(err)
 	}
@@ -38,18 +38,18 @@ func newEnv(kind string) *testsuite.TestWorkflowEnvironment {
 // outcomes records what the workflow wrote to the projection.
 type outcomes struct {
 	mu       sync.Mutex
-	finished []metercmd.Outcome
-	statuses []domain.Status
+	finished []metercmdacts.Outcome
+	statuses []metercmddom.Status
 }
 
 func (o *outcomes) mockCommand(e *testsuite.TestWorkflowEnvironment) {
-	e.OnActivity("FinishMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, out metercmd.Outcome) error {
+	e.OnActivity("FinishMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, out metercmdacts.Outcome) error {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		o.finished = append(o.finished, out)
 		return nil
 	})
-	e.OnActivity("SetMeterCommandStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmd.StatusInput) error {
+	e.OnActivity("SetMeterCommandStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmdacts.StatusInput) error {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		o.statuses = append(o.statuses, in.Status)
@@ -58,7 +58,7 @@ func (o *outcomes) mockCommand(e *testsuite.TestWorkflowEnvironment) {
 }
 
 func commandInput() CommandInput {
-	return CommandInput{CommandID: "c1", ProjectID: "p1", MeterID: "m1", MeterNo: "M1", Command: string(domain.SwitchOff),
+	return CommandInput{CommandID: "c1", ProjectID: "p1", MeterID: "m1", MeterNo: "M1", Command: string(metercmddom.SwitchOff),
 		DispatchWindow: time.Minute, RedispatchTimeout: time.Hour}
 }
 
@@ -74,21 +74,21 @@ func TestCommandDoneRecordsTheMeterState(t *testing.T) {
 	e := newEnv(KindCommand)
 	var o outcomes
 	o.mockCommand(e)
-	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmd.SendInput) (metercmd.Response, error) {
+	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmdacts.SendInput) (metercmdacts.Response, error) {
 		if in.CommandID != "c1" || in.MeterID != "m1" || in.Command != "switch_off" {
-			return metercmd.Response{}, fmt.Errorf("unexpected input %+v", in)
+			return metercmdacts.Response{}, fmt.Errorf("unexpected input %+v", in)
 		}
-		return metercmd.Response{Relay: domain.RelayOpen, Attempt: 1}, nil
+		return metercmdacts.Response{Relay: metercmddom.RelayOpen, Attempt: 1}, nil
 	})
 	e.ExecuteWorkflow(KindCommand, commandInput())
 	var res CommandResult
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Done || res.Response == nil || res.Response.Relay != domain.RelayOpen {
+	if res.Status != metercmddom.Done || res.Response == nil || res.Response.Relay != metercmddom.RelayOpen {
 		t.Fatalf("result %+v", res)
 	}
-	if len(o.finished) != 1 || o.finished[0].Status != domain.Done || o.finished[0].Response == nil || o.finished[0].Failure != "" {
+	if len(o.finished) != 1 || o.finished[0].Status != metercmddom.Done || o.finished[0].Response == nil || o.finished[0].Failure != "" {
 		t.Fatalf("recorded %+v, want one done outcome with the response", o.finished)
 	}
 }
@@ -99,14 +99,14 @@ func TestCommandNotReachedFailsAfterWindowThenRedispatchSucceeds(t *testing.T) {
 	o.mockCommand(e)
 	var mu sync.Mutex
 	attempts, meterBack := 0, false
-	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmd.SendInput) (metercmd.Response, error) {
+	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmdacts.SendInput) (metercmdacts.Response, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		attempts++
 		if !meterBack {
-			return metercmd.Response{}, errors.New("meter M1: exception 0x0B: meter unreachable")
+			return metercmdacts.Response{}, errors.New("meter M1: exception 0x0B: meter unreachable")
 		}
-		return metercmd.Response{Relay: domain.RelayOpen}, nil
+		return metercmdacts.Response{Relay: metercmddom.RelayOpen}, nil
 	})
 	var early, cashier, maintenance, twice *error
 	e.RegisterDelayedCallback(func() { early = sendRedispatch(e, access.Maintenance) }, time.Second)
@@ -123,7 +123,7 @@ func TestCommandNotReachedFailsAfterWindowThenRedispatchSucceeds(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Done {
+	if res.Status != metercmddom.Done {
 		t.Fatalf("result %+v", res)
 	}
 	if *early == nil || (*early).Error() != ErrNotRedispatched.Error() {
@@ -141,7 +141,7 @@ func TestCommandNotReachedFailsAfterWindowThenRedispatchSucceeds(t *testing.T) {
 	if attempts < 3 {
 		t.Errorf("%d attempts; the window should retry the meter several times", attempts)
 	}
-	if len(o.finished) != 2 || o.finished[0].Status != domain.Failed || o.finished[1].Status != domain.Done {
+	if len(o.finished) != 2 || o.finished[0].Status != metercmddom.Failed || o.finished[1].Status != metercmddom.Done {
 		t.Fatalf("recorded %+v, want failed then done", o.finished)
 	}
 	// The server gives up when the next retry would pass the window and
@@ -149,7 +149,7 @@ func TestCommandNotReachedFailsAfterWindowThenRedispatchSucceeds(t *testing.T) {
 	if !strings.Contains(o.finished[0].Failure, "meter unreachable") {
 		t.Errorf("failure %q", o.finished[0].Failure)
 	}
-	if len(o.statuses) != 1 || o.statuses[0] != domain.Dispatching {
+	if len(o.statuses) != 1 || o.statuses[0] != metercmddom.Dispatching {
 		t.Errorf("statuses %v, want dispatching once on re-dispatch", o.statuses)
 	}
 }
@@ -159,16 +159,16 @@ func TestRefusedCommandIsNotRetriedAndExpires(t *testing.T) {
 	var o outcomes
 	o.mockCommand(e)
 	attempts := 0
-	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(context.Context, metercmd.SendInput) (metercmd.Response, error) {
+	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(context.Context, metercmdacts.SendInput) (metercmdacts.Response, error) {
 		attempts++
-		return metercmd.Response{}, temporal.NewNonRetryableApplicationError("meter M1 refused switch_off", metercmd.ErrTypeRefused, nil)
+		return metercmdacts.Response{}, temporal.NewNonRetryableApplicationError("meter M1 refused switch_off", metercmdacts.ErrTypeRefused, nil)
 	})
 	e.ExecuteWorkflow(KindCommand, commandInput())
 	var res CommandResult
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Failed || res.Failure != "meter M1 refused switch_off" || attempts != 1 {
+	if res.Status != metercmddom.Failed || res.Failure != "meter M1 refused switch_off" || attempts != 1 {
 		t.Fatalf("result %+v after %d attempts; want failed once with the refusal, ended by the redispatch timeout", res, attempts)
 	}
 }
@@ -176,8 +176,8 @@ func TestRefusedCommandIsNotRetriedAndExpires(t *testing.T) {
 // batchDB is an in-memory stand-in for the batch's rows.
 type batchDB struct {
 	mu       sync.Mutex
-	items    []metercmd.BatchItem
-	recorded map[string]metercmd.Outcome
+	items    []metercmdacts.BatchItem
+	recorded map[string]metercmdacts.Outcome
 	records  int
 	finished int
 	inflight int
@@ -186,18 +186,18 @@ type batchDB struct {
 }
 
 func newBatchDB(n int) *batchDB {
-	b := &batchDB{recorded: map[string]metercmd.Outcome{}, attempts: map[string]int{}}
+	b := &batchDB{recorded: map[string]metercmdacts.Outcome{}, attempts: map[string]int{}}
 	for i := 1; i <= n; i++ {
-		b.items = append(b.items, metercmd.BatchItem{CommandID: fmt.Sprintf("c%04d", i), MeterID: fmt.Sprintf("m%04d", i),
+		b.items = append(b.items, metercmdacts.BatchItem{CommandID: fmt.Sprintf("c%04d", i), MeterID: fmt.Sprintf("m%04d", i),
 			MeterNo: fmt.Sprintf("M%04d", i)})
 	}
 	return b
 }
 
-func (b *batchDB) totals() metercmd.Totals {
-	t := metercmd.Totals{Total: len(b.items)}
+func (b *batchDB) totals() metercmdacts.Totals {
+	t := metercmdacts.Totals{Total: len(b.items)}
 	for _, o := range b.recorded {
-		if o.Status == domain.Done {
+		if o.Status == metercmddom.Done {
 			t.Done++
 		} else {
 			t.Failed++
@@ -207,10 +207,10 @@ func (b *batchDB) totals() metercmd.Totals {
 }
 
 func (b *batchDB) mock(e *testsuite.TestWorkflowEnvironment, dead func(meterID string) bool) {
-	e.OnActivity("ListMeterBatchPage", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmd.PageInput) ([]metercmd.BatchItem, error) {
+	e.OnActivity("ListMeterBatchPage", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmdacts.PageInput) ([]metercmdacts.BatchItem, error) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		var out []metercmd.BatchItem
+		var out []metercmdacts.BatchItem
 		for _, it := range b.items {
 			if _, done := b.recorded[it.CommandID]; !done && it.MeterNo > in.AfterMeterNo && len(out) < in.Limit {
 				out = append(out, it)
@@ -218,7 +218,7 @@ func (b *batchDB) mock(e *testsuite.TestWorkflowEnvironment, dead func(meterID s
 		}
 		return out, nil
 	})
-	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmd.SendInput) (metercmd.Response, error) {
+	e.OnActivity("SendMeterCommand", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmdacts.SendInput) (metercmdacts.Response, error) {
 		b.mu.Lock()
 		b.inflight++
 		b.maxIn = max(b.maxIn, b.inflight)
@@ -229,23 +229,23 @@ func (b *batchDB) mock(e *testsuite.TestWorkflowEnvironment, dead func(meterID s
 		b.inflight--
 		b.mu.Unlock()
 		if dead(in.MeterID) {
-			return metercmd.Response{}, temporal.NewNonRetryableApplicationError("meter "+in.MeterID+" unreachable", "test", nil)
+			return metercmdacts.Response{}, temporal.NewNonRetryableApplicationError("meter "+in.MeterID+" unreachable", "test", nil)
 		}
-		return metercmd.Response{Relay: domain.RelayOpen}, nil
+		return metercmdacts.Response{Relay: metercmddom.RelayOpen}, nil
 	})
-	e.OnActivity("RecordMeterBatchOutcomes", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmd.RecordInput) (metercmd.Totals, error) {
+	e.OnActivity("RecordMeterBatchOutcomes", mock.Anything, mock.Anything).Return(func(_ context.Context, in metercmdacts.RecordInput) (metercmdacts.Totals, error) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.records++
 		for _, o := range in.Outcomes {
 			if _, dup := b.recorded[o.CommandID]; dup {
-				return metercmd.Totals{}, fmt.Errorf("outcome of %s recorded twice", o.CommandID)
+				return metercmdacts.Totals{}, fmt.Errorf("outcome of %s recorded twice", o.CommandID)
 			}
 			b.recorded[o.CommandID] = o
 		}
 		return b.totals(), nil
 	})
-	e.OnActivity("FinishMeterBatch", mock.Anything, mock.Anything).Return(func(context.Context, metercmd.FinishInput) (metercmd.Totals, error) {
+	e.OnActivity("FinishMeterBatch", mock.Anything, mock.Anything).Return(func(context.Context, metercmdacts.FinishInput) (metercmdacts.Totals, error) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.finished++
@@ -264,14 +264,14 @@ func TestBatchSlidingWindowRecordsEveryMeter(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.BatchCompletedWithFailures || res.Total != 100 || res.Done != 97 || res.Failed != 3 {
+	if res.Status != metercmddom.BatchCompletedWithFailures || res.Total != 100 || res.Done != 97 || res.Failed != 3 {
 		t.Fatalf("result %+v, want 97 done, 3 failed", res)
 	}
 	if len(b.recorded) != 100 || b.finished != 1 {
 		t.Fatalf("%d outcomes recorded, finished %d times", len(b.recorded), b.finished)
 	}
 	for id, o := range b.recorded {
-		if failed := o.Status == domain.Failed; failed != dead("m"+id[1:]) || (failed && o.Failure == "") || (!failed && o.Response == nil) {
+		if failed := o.Status == metercmddom.Failed; failed != dead("m"+id[1:]) || (failed && o.Failure == "") || (!failed && o.Response == nil) {
 			t.Errorf("outcome of %s: %+v", id, o)
 		}
 	}
@@ -298,7 +298,7 @@ func TestBatchAllDoneIsCompleted(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.BatchCompleted || res.Done != 5 || res.Failed != 0 {
+	if res.Status != metercmddom.BatchCompleted || res.Done != 5 || res.Failed != 0 {
 		t.Fatalf("result %+v", res)
 	}
 }

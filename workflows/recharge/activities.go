@@ -3,13 +3,13 @@ package recharge
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/billing"
-	"github.com/voltflow/voltflow/store/meters"
+	metersstore "github.com/voltflow/voltflow/store/meters"
+	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 )
 
 // The activities a recharge runs (activities/recharge, activities/meters and
-// activities/billing), executed by their registered names: the API imports
+// activities/platformbilling), executed by their registered names: the API imports
 // this package to start recharges and must not pull in the activities and
 // what they depend on.
 
@@ -22,7 +22,7 @@ func bookRecharge(ctx workflow.Context, in rechargestore.BookInput) workflow.Fut
 }
 
 // dispatchRecharge's result is a meters.DispatchResult.
-func dispatchRecharge(ctx workflow.Context, in meters.DispatchInput) workflow.Future {
+func dispatchRecharge(ctx workflow.Context, in metersstore.DispatchInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "DispatchRecharge", in)
 }
 
@@ -33,6 +33,6 @@ func settleRecharge(ctx workflow.Context, in rechargestore.SettleInput) workflow
 // creditRecharge credits a platform-side meter's wallet (its result, the
 // wallet balance and any switch-on, is recorded in history; the workflow
 // does not need it).
-func creditRecharge(ctx workflow.Context, in billing.CreditInput) workflow.Future {
+func creditRecharge(ctx workflow.Context, in platformbillingstore.CreditInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "CreditRecharge", in)
 }

@@ -10,10 +10,10 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/recharge"
-	"github.com/voltflow/voltflow/store/billing"
-	"github.com/voltflow/voltflow/store/inbox"
-	"github.com/voltflow/voltflow/store/meters"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
+	metersstore "github.com/voltflow/voltflow/store/meters"
+	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
@@ -60,19 +60,19 @@ var ErrNotRedispatched = delivery.ErrNotRedispatched
 
 // Result is the end state.
 type Result struct {
-	Status  domain.Status `json:"status"`
-	Counter int           `json:"counter,omitempty"`
+	Status  rechargedom.Status `json:"status"`
+	Counter int                `json:"counter,omitempty"`
 }
 
 // Workflow runs one recharge from creation to a final status.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	in = withDefaults(in)
-	initial := domain.Approved
+	initial := rechargedom.Approved
 	if in.NeedsApproval {
-		initial = domain.PendingApproval
+		initial = rechargedom.PendingApproval
 	}
 	// Update handlers first, so an Update never finds the workflow without them.
-	status, rev, step, err := delivery.Begin(ctx, initial, in.ProjectID, func(ctx workflow.Context, s domain.Status, failure string) error {
+	status, rev, step, err := delivery.Begin(ctx, initial, in.ProjectID, func(ctx workflow.Context, s rechargedom.Status, failure string) error {
 		return setRechargeStatus(delivery.DB(ctx), rechargestore.StatusInput{
 			RechargeID: in.RechargeID, Status: s, Failure: failure}).Get(ctx, nil)
 	})
@@ -86,7 +86,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			return Result{}, err
 		}
 		if !approved {
-			return Result{Status: domain.Rejected}, nil
+			return Result{Status: rechargedom.Rejected}, nil
 		}
 	}
 
@@ -96,7 +96,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
-	if err := status.Mark(ctx, domain.Dispatching); err != nil {
+	if err := status.Mark(ctx, rechargedom.Dispatching); err != nil {
 		return Result{}, err
 	}
 
@@ -104,12 +104,12 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return platform(ctx, in, status)
 	}
 
-	sent, err := step.Complete(ctx, Kind, func(ctx workflow.Context) (meters.DispatchResult, error) {
-		var sent meters.DispatchResult
-		err := dispatchRecharge(delivery.Device(ctx, in.DispatchWindow), meters.DispatchInput{
+	sent, err := step.Complete(ctx, Kind, func(ctx workflow.Context) (metersstore.DispatchResult, error) {
+		var sent metersstore.DispatchResult
+		err := dispatchRecharge(delivery.Device(ctx, in.DispatchWindow), metersstore.DispatchInput{
 			RechargeID: in.RechargeID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
 		return sent, err
-	}, func(sent meters.DispatchResult) error {
+	}, func(sent metersstore.DispatchResult) error {
 		return settleRecharge(delivery.DB(ctx), rechargestore.SettleInput{
 			RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount,
 			Counter: sent.Counter}).Get(ctx, nil)
@@ -117,7 +117,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
+	return Result{Status: rechargedom.Completed, Counter: sent.Counter}, nil
 }
 
 // platform credits a booked sale to a platform-side meter's wallet; the
@@ -125,24 +125,24 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 func platform(ctx workflow.Context, in Input, status *delivery.Tracker) (Result, error) {
 	// Billing activities run with the sweep's, on the devices queue.
 	actx := workflow.WithTaskQueue(delivery.DB(ctx), names.DevicesQueue)
-	if err := creditRecharge(actx, billing.CreditInput{
+	if err := creditRecharge(actx, platformbillingstore.CreditInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo,
 		Amount: in.Amount}).Get(ctx, nil); err != nil {
 		return Result{}, err
 	}
-	if err := status.Mark(ctx, domain.Completed); err != nil {
+	if err := status.Mark(ctx, rechargedom.Completed); err != nil {
 		return Result{}, err
 	}
-	return Result{Status: domain.Completed}, nil
+	return Result{Status: rechargedom.Completed}, nil
 }
 
 func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
-	return status.Review(ctx, rev, inbox.NewTask{
+	return status.Review(ctx, rev, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RechargeID),
 		Subject:    fmt.Sprintf("Recharge %s to meter %s", in.Amount, in.MeterNo),
 		Details:    map[string]string{"rechargeId": in.RechargeID, "meterNo": in.MeterNo, "amount": in.Amount.String()},
-	}, in.ApprovalTimeout, func() error { return status.Set(ctx, domain.PendingApproval, "") })
+	}, in.ApprovalTimeout, func() error { return status.Set(ctx, rechargedom.PendingApproval, "") })
 }
 
 func withDefaults(in Input) Input {

@@ -13,29 +13,29 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/activities/inbox"
-	"github.com/voltflow/voltflow/activities/meters"
+	inboxacts "github.com/voltflow/voltflow/activities/inbox"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
 // env builds a test environment whose activities record the statuses written.
-func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]domain.Status, *[]string) {
+func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]rechargedom.Status, *[]string) {
 	var s testsuite.WorkflowTestSuite
 	e := s.NewTestWorkflowEnvironment()
 	e.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Kind})
 	e.RegisterActivity(&rechargeacts.Activities{})
-	e.RegisterActivity(&inbox.Activities{})
-	e.RegisterActivity(&meters.Activities{})
+	e.RegisterActivity(&inboxacts.Activities{})
+	e.RegisterActivity(&metersacts.Activities{})
 	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", "approved")); err != nil {
 		t.Fatal(err)
 	}
-	statuses := &[]domain.Status{}
+	statuses := &[]rechargedom.Status{}
 	calls := &[]string{}
 	e.OnActivity("SetRechargeStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in rechargeacts.StatusInput) error {
 		*statuses = append(*statuses, in.Status)
@@ -49,18 +49,18 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *[]domain.Status, *[
 		*calls = append(*calls, "settle")
 		return nil
 	})
-	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.OpenTaskInput) (inbox.Task, error) {
-		return inbox.Task{ID: "task-1", Role: in.Role, Status: inbox.Pending, WorkflowID: in.WorkflowID}, nil
+	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.OpenTaskInput) (inboxacts.Task, error) {
+		return inboxacts.Task{ID: "task-1", Role: in.Role, Status: inboxacts.Pending, WorkflowID: in.WorkflowID}, nil
 	})
-	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.DecideInput) (inbox.Task, error) {
+	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.DecideInput) (inboxacts.Task, error) {
 		*calls = append(*calls, "decide")
-		st := inbox.Rejected
+		st := inboxacts.Rejected
 		if in.Approve {
-			st = inbox.Approved
+			st = inboxacts.Approved
 		}
-		return inbox.Task{ID: in.TaskID, Status: st}, nil
+		return inboxacts.Task{ID: in.TaskID, Status: st}, nil
 	})
-	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.ExpireInput) error {
+	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.ExpireInput) error {
 		*calls = append(*calls, "expire")
 		return nil
 	})
@@ -89,13 +89,13 @@ func sendUpdate(e *testsuite.TestWorkflowEnvironment, name string, arg any) *upd
 
 func TestAutoApprovedRechargeCompletes(t *testing.T) {
 	e, statuses, calls := env(t)
-	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(meters.DispatchResult{Counter: 8, PurchaseCount: 8}, nil)
+	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(metersacts.DispatchResult{Counter: 8, PurchaseCount: 8}, nil)
 	e.ExecuteWorkflow(Kind, input("100", false))
 	var res Result
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Completed || res.Counter != 8 {
+	if res.Status != rechargedom.Completed || res.Counter != 8 {
 		t.Fatalf("result %+v", res)
 	}
 	if len(*statuses) != 0 || len(*calls) != 2 || (*calls)[0] != "book" || (*calls)[1] != "settle" {
@@ -108,7 +108,7 @@ func TestApprovalFlow(t *testing.T) {
 		name       string
 		decisions  []approval.Decision
 		wantErrs   []error // per decision: nil = accepted
-		wantStatus domain.Status
+		wantStatus rechargedom.Status
 		wantCalls  []string
 	}{
 		{
@@ -119,28 +119,28 @@ func TestApprovalFlow(t *testing.T) {
 				{TaskID: "task-1", Approve: false, Roles: []access.Role{access.Approver}},
 			},
 			wantErrs:   []error{approval.ErrNotYourRole, nil, approval.ErrAlreadyDecided},
-			wantStatus: domain.Completed,
+			wantStatus: rechargedom.Completed,
 			wantCalls:  []string{"decide", "book", "settle"},
 		},
 		{
 			name:       "rejected books nothing",
 			decisions:  []approval.Decision{{TaskID: "task-1", Approve: false, Roles: []access.Role{access.Admin}}},
 			wantErrs:   []error{nil},
-			wantStatus: domain.Rejected,
+			wantStatus: rechargedom.Rejected,
 			wantCalls:  []string{"decide"},
 		},
 		{
 			name:       "wrong task id",
 			decisions:  []approval.Decision{{TaskID: "other", Approve: true, Roles: []access.Role{access.Approver}}},
 			wantErrs:   []error{approval.ErrUnknownTask},
-			wantStatus: domain.Rejected, // then it expires
+			wantStatus: rechargedom.Rejected, // then it expires
 			wantCalls:  []string{"expire"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e, _, calls := env(t)
-			e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(meters.DispatchResult{Counter: 1, PurchaseCount: 1}, nil)
+			e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(metersacts.DispatchResult{Counter: 1, PurchaseCount: 1}, nil)
 			results := make([]*updateResult, len(tt.decisions))
 			e.RegisterDelayedCallback(func() {
 				for i, d := range tt.decisions {
@@ -196,12 +196,12 @@ func TestDecisionAfterDeadlineIsRefused(t *testing.T) {
 func TestDispatchFailsThenRedispatchCompletes(t *testing.T) {
 	e, statuses, _ := env(t)
 	attempts := 0
-	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(func(_ context.Context, in meters.DispatchInput) (meters.DispatchResult, error) {
+	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(func(_ context.Context, in metersacts.DispatchInput) (metersacts.DispatchResult, error) {
 		attempts++
 		if attempts == 1 {
-			return meters.DispatchResult{}, temporal.NewNonRetryableApplicationError("meter unreachable", "test", errors.New("down"))
+			return metersacts.DispatchResult{}, temporal.NewNonRetryableApplicationError("meter unreachable", "test", errors.New("down"))
 		}
-		return meters.DispatchResult{Counter: 3, PurchaseCount: 3}, nil
+		return metersacts.DispatchResult{Counter: 3, PurchaseCount: 3}, nil
 	})
 	var wrongRole, ok *updateResult
 	e.RegisterDelayedCallback(func() {
@@ -213,13 +213,13 @@ func TestDispatchFailsThenRedispatchCompletes(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Completed || attempts != 2 {
+	if res.Status != rechargedom.Completed || attempts != 2 {
 		t.Fatalf("result %+v after %d attempts", res, attempts)
 	}
 	if wrongRole.err == nil || ok.err != nil {
 		t.Fatalf("viewer redispatch err %v, cashier redispatch err %v", wrongRole.err, ok.err)
 	}
-	want := []domain.Status{domain.DispatchFailed, domain.Dispatching}
+	want := []rechargedom.Status{rechargedom.DispatchFailed, rechargedom.Dispatching}
 	if len(*statuses) != 2 || (*statuses)[0] != want[0] || (*statuses)[1] != want[1] {
 		t.Fatalf("statuses %v, want %v", *statuses, want)
 	}
@@ -230,16 +230,16 @@ func TestDispatchFailsThenRedispatchCompletes(t *testing.T) {
 // the meter and nothing is settled against a meter counter.
 func TestPlatformSaleCreditsTheWalletWithoutDispatch(t *testing.T) {
 	e, statuses, calls := env(t)
-	e.RegisterActivity(&billingacts.Activities{})
-	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(func(context.Context, meters.DispatchInput) (meters.DispatchResult, error) {
+	e.RegisterActivity(&platformbillingacts.Activities{})
+	e.OnActivity("DispatchRecharge", mock.Anything, mock.Anything).Return(func(context.Context, metersacts.DispatchInput) (metersacts.DispatchResult, error) {
 		*calls = append(*calls, "dispatch")
-		return meters.DispatchResult{}, nil
+		return metersacts.DispatchResult{}, nil
 	})
 	var queue string
-	e.OnActivity("CreditRecharge", mock.Anything, mock.Anything).Return(func(ctx context.Context, in billingacts.CreditInput) (billingacts.CreditResult, error) {
+	e.OnActivity("CreditRecharge", mock.Anything, mock.Anything).Return(func(ctx context.Context, in platformbillingacts.CreditInput) (platformbillingacts.CreditResult, error) {
 		*calls = append(*calls, "credit "+in.MeterNo+" "+in.Amount.String())
 		queue = activity.GetInfo(ctx).TaskQueue
-		return billingacts.CreditResult{Balance: in.Amount}, nil
+		return platformbillingacts.CreditResult{Balance: in.Amount}, nil
 	})
 	in := input("10.00", false)
 	in.Platform = true
@@ -248,7 +248,7 @@ func TestPlatformSaleCreditsTheWalletWithoutDispatch(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Completed || res.Counter != 0 {
+	if res.Status != rechargedom.Completed || res.Counter != 0 {
 		t.Fatalf("result %+v, want completed without a counter", res)
 	}
 	if got := strings.Join(*calls, ","); got != "book,credit M1 10.00" {

@@ -3,7 +3,7 @@ package refund
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/meters"
+	metersstore "github.com/voltflow/voltflow/store/meters"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 )
 
@@ -20,7 +20,7 @@ func bookRefund(ctx workflow.Context, in refundstore.BookInput) workflow.Future 
 }
 
 // dispatchRefund's result is a meters.DispatchResult.
-func dispatchRefund(ctx workflow.Context, in meters.RefundDispatchInput) workflow.Future {
+func dispatchRefund(ctx workflow.Context, in metersstore.RefundDispatchInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "DispatchRefund", in)
 }
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/recharge"
-	refunddomain "github.com/voltflow/voltflow/domain/refund"
-	"github.com/voltflow/voltflow/store/inbox"
-	"github.com/voltflow/voltflow/store/meters"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
+	metersstore "github.com/voltflow/voltflow/store/meters"
 	refundstore "github.com/voltflow/voltflow/store/refund"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
@@ -37,13 +37,13 @@ func WorkflowID(refundID string) string { return "refund/" + refundID }
 // Input starts a refund. New fields must have a safe zero value: running
 // workflows replay with the old input.
 type Input struct {
-	RefundID    string            `json:"refundId"`
-	ProjectID   string            `json:"projectId"`
-	ProjectCode string            `json:"projectCode"`
-	MeterID     string            `json:"meterId"`
-	MeterNo     string            `json:"meterNo"`
-	Amount      money.Amount      `json:"amount"`
-	Kind        refunddomain.Kind `json:"kind"`
+	RefundID    string         `json:"refundId"`
+	ProjectID   string         `json:"projectId"`
+	ProjectCode string         `json:"projectCode"`
+	MeterID     string         `json:"meterId"`
+	MeterNo     string         `json:"meterNo"`
+	Amount      money.Amount   `json:"amount"`
+	Kind        refunddom.Kind `json:"kind"`
 	// ReversesRechargeID and Reason describe a reversal (冲正) to the approver.
 	ReversesRechargeID string `json:"reversesRechargeId,omitempty"`
 	Reason             string `json:"reason,omitempty"`
@@ -55,15 +55,15 @@ type Input struct {
 
 // Result is the end state.
 type Result struct {
-	Status  domain.Status `json:"status"`
-	Counter int           `json:"counter,omitempty"`
+	Status  rechargedom.Status `json:"status"`
+	Counter int                `json:"counter,omitempty"`
 }
 
 // Workflow runs one refund from application to a final status.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	in = withDefaults(in)
 	// Update handlers first, so an Update never finds the workflow without them.
-	status, rev, step, err := delivery.Begin(ctx, domain.PendingApproval, in.ProjectID, func(ctx workflow.Context, s domain.Status, failure string) error {
+	status, rev, step, err := delivery.Begin(ctx, rechargedom.PendingApproval, in.ProjectID, func(ctx workflow.Context, s rechargedom.Status, failure string) error {
 		return setRefundStatus(delivery.DB(ctx), refundstore.StatusInput{
 			RefundID: in.RefundID, Status: s, Failure: failure}).Get(ctx, nil)
 	})
@@ -77,7 +77,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, err
 	}
 	if !approved {
-		return Result{Status: domain.Rejected}, nil
+		return Result{Status: rechargedom.Rejected}, nil
 	}
 
 	// Booking and the move to dispatching commit together. The wallet is
@@ -86,21 +86,21 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		RefundID: in.RefundID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount, Kind: in.Kind}).Get(ctx, nil)
 	var refused *temporal.ApplicationError
 	if errors.As(err, &refused) && refused.Type() == refundstore.ErrTypeExceedsBalance {
-		return Result{Status: domain.Rejected}, status.Set(ctx, domain.Rejected, refused.Message())
+		return Result{Status: rechargedom.Rejected}, status.Set(ctx, rechargedom.Rejected, refused.Message())
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	if err := status.Mark(ctx, domain.Dispatching); err != nil {
+	if err := status.Mark(ctx, rechargedom.Dispatching); err != nil {
 		return Result{}, err
 	}
 
-	sent, err := step.Complete(ctx, string(in.Kind), func(ctx workflow.Context) (meters.DispatchResult, error) {
-		var sent meters.DispatchResult
-		err := dispatchRefund(delivery.Device(ctx, in.DispatchWindow), meters.RefundDispatchInput{
+	sent, err := step.Complete(ctx, string(in.Kind), func(ctx workflow.Context) (metersstore.DispatchResult, error) {
+		var sent metersstore.DispatchResult
+		err := dispatchRefund(delivery.Device(ctx, in.DispatchWindow), metersstore.RefundDispatchInput{
 			RefundID: in.RefundID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
 		return sent, err
-	}, func(sent meters.DispatchResult) error {
+	}, func(sent metersstore.DispatchResult) error {
 		return settleRefund(delivery.DB(ctx), refundstore.SettleInput{
 			RefundID: in.RefundID, ProjectID: in.ProjectID, MeterNo: in.MeterNo, Amount: in.Amount, Kind: in.Kind,
 			Counter: sent.Counter}).Get(ctx, nil)
@@ -108,17 +108,17 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Status: domain.Completed, Counter: sent.Counter}, nil
+	return Result{Status: rechargedom.Completed, Counter: sent.Counter}, nil
 }
 
 func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
 	subject := fmt.Sprintf("Refund %s from meter %s", in.Amount, in.MeterNo)
 	details := map[string]string{"refundId": in.RefundID, "meterNo": in.MeterNo, "amount": in.Amount.String(), "kind": string(in.Kind)}
-	if in.Kind == refunddomain.Reversal {
+	if in.Kind == refunddom.Reversal {
 		subject = fmt.Sprintf("Reverse recharge %s of %s on meter %s", in.ReversesRechargeID, in.Amount, in.MeterNo)
 		details["reversesRechargeId"], details["reason"] = in.ReversesRechargeID, in.Reason
 	}
-	return status.Review(ctx, rev, inbox.NewTask{
+	return status.Review(ctx, rev, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApproval, Role: access.Approver,
 		WorkflowID: WorkflowID(in.RefundID), Subject: subject, Details: details,
 	}, in.ApprovalTimeout, nil) // the refund was created pending_approval: nothing to project
@@ -127,7 +127,7 @@ func review(ctx workflow.Context, rev *approval.Review, in Input, status *delive
 func withDefaults(in Input) Input {
 	in.ApprovalTimeout, in.DispatchWindow = delivery.Windows(in.ApprovalTimeout, in.DispatchWindow)
 	if in.Kind == "" {
-		in.Kind = refunddomain.Refund
+		in.Kind = refunddom.Refund
 	}
 	return in
 }

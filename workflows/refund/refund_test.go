@@ -11,13 +11,13 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
-	"github.com/voltflow/voltflow/activities/meters"
+	inboxacts "github.com/voltflow/voltflow/activities/inbox"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/recharge"
-	refunddomain "github.com/voltflow/voltflow/domain/refund"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	refunddom "github.com/voltflow/voltflow/domain/refund"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/delivery"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -25,11 +25,11 @@ import (
 
 // recorder collects what the mocked activities were asked to do, in order.
 type recorder struct {
-	statuses []domain.Status
+	statuses []rechargedom.Status
 	calls    []string
-	opened   inbox.OpenTaskInput
+	opened   inboxacts.OpenTaskInput
 	booked   refundacts.BookInput
-	sent     meters.RefundDispatchInput
+	sent     metersacts.RefundDispatchInput
 	settled  refundacts.SettleInput
 	bookErr  error // what BookRefund answers
 }
@@ -39,9 +39,9 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	e := s.NewTestWorkflowEnvironment()
 	e.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Kind})
 	e.RegisterActivity(&refundacts.Activities{})
-	e.RegisterActivity(&inbox.Activities{})
-	e.RegisterActivity(&meters.Activities{})
-	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", string(domain.PendingApproval))); err != nil {
+	e.RegisterActivity(&inboxacts.Activities{})
+	e.RegisterActivity(&metersacts.Activities{})
+	if err := e.SetTypedSearchAttributesOnStart(names.Attributes("demo", Kind, "M1", string(rechargedom.PendingApproval))); err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
@@ -57,26 +57,26 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 		rec.calls, rec.settled = append(rec.calls, "settle"), in
 		return nil
 	})
-	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.OpenTaskInput) (inbox.Task, error) {
+	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.OpenTaskInput) (inboxacts.Task, error) {
 		rec.calls, rec.opened = append(rec.calls, "open"), in
-		return inbox.Task{ID: "task-1", Role: in.Role, Status: inbox.Pending, WorkflowID: in.WorkflowID}, nil
+		return inboxacts.Task{ID: "task-1", Role: in.Role, Status: inboxacts.Pending, WorkflowID: in.WorkflowID}, nil
 	})
-	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.DecideInput) (inbox.Task, error) {
+	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.DecideInput) (inboxacts.Task, error) {
 		rec.calls = append(rec.calls, "decide")
-		st := inbox.Rejected
+		st := inboxacts.Rejected
 		if in.Approve {
-			st = inbox.Approved
+			st = inboxacts.Approved
 		}
-		return inbox.Task{ID: in.TaskID, Status: st}, nil
+		return inboxacts.Task{ID: in.TaskID, Status: st}, nil
 	})
-	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.ExpireInput) error {
+	e.OnActivity("ExpireTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.ExpireInput) error {
 		rec.calls = append(rec.calls, "expire")
 		return nil
 	})
 	return e, rec
 }
 
-func input(kind refunddomain.Kind) Input {
+func input(kind refunddom.Kind) Input {
 	return Input{RefundID: "f1", ProjectID: "p1", ProjectCode: "demo", MeterID: "m1", MeterNo: "M1",
 		Amount: money.MustParse("40.00"), Kind: kind, ApprovalTimeout: time.Hour, DispatchWindow: time.Minute}
 }
@@ -121,17 +121,17 @@ func equal[T comparable](a, b []T) bool {
 
 func TestRejectedRefundBooksNothing(t *testing.T) {
 	e, rec := env(t)
-	e.OnActivity("DispatchRefund", mock.Anything, mock.Anything).Return(meters.DispatchResult{Counter: 1, PurchaseCount: 1}, nil)
+	e.OnActivity("DispatchRefund", mock.Anything, mock.Anything).Return(metersacts.DispatchResult{Counter: 1, PurchaseCount: 1}, nil)
 	results := decideAfter(e, approval.Decision{TaskID: "task-1", Approve: false, Roles: []access.Role{access.Approver}})
-	e.ExecuteWorkflow(Kind, input(refunddomain.Refund))
+	e.ExecuteWorkflow(Kind, input(refunddom.Refund))
 	var res Result
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if results[0].err != nil || res.Status != domain.Rejected {
+	if results[0].err != nil || res.Status != rechargedom.Rejected {
 		t.Fatalf("decision err %v, result %+v", results[0].err, res)
 	}
-	if !equal(rec.calls, []string{"open", "decide"}) || !equal(rec.statuses, []domain.Status{domain.Rejected}) {
+	if !equal(rec.calls, []string{"open", "decide"}) || !equal(rec.statuses, []rechargedom.Status{rechargedom.Rejected}) {
 		t.Fatalf("calls %v statuses %v; a rejected refund must not book or dispatch", rec.calls, rec.statuses)
 	}
 	if rec.opened.Role != access.Approver || rec.opened.Kind != TaskKindApproval || rec.opened.WorkflowID != "refund/f1" {
@@ -140,12 +140,12 @@ func TestRejectedRefundBooksNothing(t *testing.T) {
 }
 
 func TestApprovedRefundBooksThenDispatchesThenSettles(t *testing.T) {
-	for _, kind := range []refunddomain.Kind{refunddomain.Refund, refunddomain.Reversal} {
+	for _, kind := range []refunddom.Kind{refunddom.Refund, refunddom.Reversal} {
 		t.Run(string(kind), func(t *testing.T) {
 			e, rec := env(t)
-			e.OnActivity("DispatchRefund", mock.Anything, mock.Anything).Return(func(_ context.Context, in meters.RefundDispatchInput) (meters.DispatchResult, error) {
+			e.OnActivity("DispatchRefund", mock.Anything, mock.Anything).Return(func(_ context.Context, in metersacts.RefundDispatchInput) (metersacts.DispatchResult, error) {
 				rec.calls, rec.sent = append(rec.calls, "dispatch"), in
-				return meters.DispatchResult{Counter: 9, PurchaseCount: 9}, nil
+				return metersacts.DispatchResult{Counter: 9, PurchaseCount: 9}, nil
 			})
 			// Refunds below any auto-approval amount still wait: a cashier
 			// cannot decide, an approver can, a second decision is refused.
@@ -154,7 +154,7 @@ func TestApprovedRefundBooksThenDispatchesThenSettles(t *testing.T) {
 				approval.Decision{TaskID: "task-1", Approve: true, Roles: []access.Role{access.Approver}},
 				approval.Decision{TaskID: "task-1", Approve: false, Roles: []access.Role{access.Approver}})
 			in := input(kind)
-			if kind == refunddomain.Reversal {
+			if kind == refunddom.Reversal {
 				in.ReversesRechargeID, in.Reason = "r9", "wrong meter"
 			}
 			e.ExecuteWorkflow(Kind, in)
@@ -167,20 +167,20 @@ func TestApprovedRefundBooksThenDispatchesThenSettles(t *testing.T) {
 					t.Errorf("decision %d: err %v, want %v", i, got, want)
 				}
 			}
-			if res.Status != domain.Completed || res.Counter != 9 {
+			if res.Status != rechargedom.Completed || res.Counter != 9 {
 				t.Fatalf("result %+v", res)
 			}
 			if !equal(rec.calls, []string{"open", "decide", "book", "dispatch", "settle"}) {
 				t.Fatalf("calls %v", rec.calls)
 			}
-			if !equal(rec.statuses, []domain.Status{domain.Approved}) {
+			if !equal(rec.statuses, []rechargedom.Status{rechargedom.Approved}) {
 				t.Fatalf("statuses %v; booking and settling project dispatching and completed themselves", rec.statuses)
 			}
 			if rec.booked.Kind != kind || !rec.booked.Amount.Equal(in.Amount) || rec.sent.RefundID != "f1" ||
 				!rec.sent.Amount.Equal(in.Amount) || rec.settled.Counter != 9 || rec.settled.Kind != kind {
 				t.Fatalf("booked %+v sent %+v settled %+v", rec.booked, rec.sent, rec.settled)
 			}
-			if kind == refunddomain.Reversal && (rec.opened.Details["reversesRechargeId"] != "r9" || rec.opened.Details["reason"] != "wrong meter") {
+			if kind == refunddom.Reversal && (rec.opened.Details["reversesRechargeId"] != "r9" || rec.opened.Details["reason"] != "wrong meter") {
 				t.Fatalf("reversal task details %v", rec.opened.Details)
 			}
 		})
@@ -189,14 +189,14 @@ func TestApprovedRefundBooksThenDispatchesThenSettles(t *testing.T) {
 
 func TestBookingRefusedAboveWalletRejects(t *testing.T) {
 	e, rec := env(t)
-	rec.bookErr = temporal.NewNonRetryableApplicationError("wallet holds 10.00", refundacts.ErrTypeExceedsBalance, refunddomain.ErrExceedsBalance)
+	rec.bookErr = temporal.NewNonRetryableApplicationError("wallet holds 10.00", refundacts.ErrTypeExceedsBalance, refunddom.ErrExceedsBalance)
 	decideAfter(e, approval.Decision{TaskID: "task-1", Approve: true, Roles: []access.Role{access.Approver}})
-	e.ExecuteWorkflow(Kind, input(refunddomain.Refund))
+	e.ExecuteWorkflow(Kind, input(refunddom.Refund))
 	var res Result
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Rejected || !equal(rec.statuses, []domain.Status{domain.Approved, domain.Rejected}) ||
+	if res.Status != rechargedom.Rejected || !equal(rec.statuses, []rechargedom.Status{rechargedom.Approved, rechargedom.Rejected}) ||
 		!equal(rec.calls, []string{"open", "decide", "book"}) {
 		t.Fatalf("result %+v statuses %v calls %v; a refused booking must not dispatch", res, rec.statuses, rec.calls)
 	}
@@ -205,12 +205,12 @@ func TestBookingRefusedAboveWalletRejects(t *testing.T) {
 func TestRefundDispatchFailsThenRedispatchCompletes(t *testing.T) {
 	e, rec := env(t)
 	attempts := 0
-	e.OnActivity("DispatchRefund", mock.Anything, mock.Anything).Return(func(_ context.Context, in meters.RefundDispatchInput) (meters.DispatchResult, error) {
+	e.OnActivity("DispatchRefund", mock.Anything, mock.Anything).Return(func(_ context.Context, in metersacts.RefundDispatchInput) (metersacts.DispatchResult, error) {
 		attempts++
 		if attempts == 1 {
-			return meters.DispatchResult{}, temporal.NewNonRetryableApplicationError("meter unreachable", "test", errors.New("down"))
+			return metersacts.DispatchResult{}, temporal.NewNonRetryableApplicationError("meter unreachable", "test", errors.New("down"))
 		}
-		return meters.DispatchResult{Counter: 3, PurchaseCount: 3}, nil
+		return metersacts.DispatchResult{Counter: 3, PurchaseCount: 3}, nil
 	})
 	decideAfter(e, approval.Decision{TaskID: "task-1", Approve: true, Roles: []access.Role{access.Approver}})
 	var early, wrongRole, ok *updateResult
@@ -221,12 +221,12 @@ func TestRefundDispatchFailsThenRedispatchCompletes(t *testing.T) {
 		wrongRole = sendUpdate(e, UpdateRedispatch, delivery.Redispatch{Roles: []access.Role{access.Viewer}})
 		ok = sendUpdate(e, UpdateRedispatch, delivery.Redispatch{Roles: []access.Role{access.Cashier}})
 	}, time.Hour)
-	e.ExecuteWorkflow(Kind, input(refunddomain.Refund))
+	e.ExecuteWorkflow(Kind, input(refunddom.Refund))
 	var res Result
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Completed || attempts != 2 {
+	if res.Status != rechargedom.Completed || attempts != 2 {
 		t.Fatalf("result %+v after %d attempts", res, attempts)
 	}
 	if early.err == nil || early.err.Error() != delivery.ErrNotRedispatched.Error() {
@@ -235,7 +235,7 @@ func TestRefundDispatchFailsThenRedispatchCompletes(t *testing.T) {
 	if wrongRole.err == nil || ok.err != nil {
 		t.Fatalf("viewer redispatch err %v, cashier redispatch err %v", wrongRole.err, ok.err)
 	}
-	want := []domain.Status{domain.Approved, domain.DispatchFailed, domain.Dispatching}
+	want := []rechargedom.Status{rechargedom.Approved, rechargedom.DispatchFailed, rechargedom.Dispatching}
 	if !equal(rec.statuses, want) {
 		t.Fatalf("statuses %v, want %v", rec.statuses, want)
 	}
@@ -243,12 +243,12 @@ func TestRefundDispatchFailsThenRedispatchCompletes(t *testing.T) {
 
 func TestUndecidedRefundExpires(t *testing.T) {
 	e, rec := env(t)
-	e.ExecuteWorkflow(Kind, input(refunddomain.Refund))
+	e.ExecuteWorkflow(Kind, input(refunddom.Refund))
 	var res Result
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.Rejected || !equal(rec.calls, []string{"open", "expire"}) {
+	if res.Status != rechargedom.Rejected || !equal(rec.calls, []string{"open", "expire"}) {
 		t.Fatalf("result %+v calls %v", res, rec.calls)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/meters"
+	metersstore "github.com/voltflow/voltflow/store/meters"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -185,7 +185,7 @@ func MeterRead(ctx workflow.Context, in MeterReadInput) (sweepstore.MeterReading
 		TaskQueue:           names.DevicesQueue,
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 2,
-			NonRetryableErrorTypes: []string{meters.ErrTypeMeterConfig}},
+			NonRetryableErrorTypes: []string{metersstore.ErrTypeMeterConfig}},
 	})
 	err := sweepMeter(actx, sweepstore.MeterInput{
 		ProjectID: in.ProjectID, MeterID: in.MeterID}).Get(ctx, &out)

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 func TestSweepBatchesGatewaysAndSumsResults(t *testing.T) {
@@ -37,11 +37,11 @@ func TestSweepBatchesGatewaysAndSumsResults(t *testing.T) {
 			return sweepacts.BatchResult{Gateways: n, Meters: 32 * n, Read: 32*n - 1, Failed: 1}, nil
 		})
 
-	env.ExecuteWorkflow(sweep.Workflow, sweep.Input{ProjectID: "p1", ProjectCode: "demo", BatchSize: 2, Parallel: 2})
+	env.ExecuteWorkflow(sweepwf.Workflow, sweepwf.Input{ProjectID: "p1", ProjectCode: "demo", BatchSize: 2, Parallel: 2})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res sweep.Result
+	var res sweepwf.Result
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSweepFailsWhenABatchCannotBeWritten(t *testing.T) {
 			return sweepacts.BatchResult{Gateways: 1}, nil
 		})
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	env.ExecuteWorkflow(sweep.Workflow, sweep.Input{ProjectID: "p1", ProjectCode: "demo", At: at, BatchSize: 1, Parallel: 3})
+	env.ExecuteWorkflow(sweepwf.Workflow, sweepwf.Input{ProjectID: "p1", ProjectCode: "demo", At: at, BatchSize: 1, Parallel: 3})
 	err := env.GetWorkflowError()
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Message() != "database gone" {
@@ -104,7 +104,7 @@ func TestMeterReadRunsTheOneMeterActivity(t *testing.T) {
 	var acts *sweepacts.Activities
 	env.OnActivity(acts.SweepMeter, mock.Anything, sweepacts.MeterInput{ProjectID: "p1", MeterID: "m1"}).
 		Return(sweepacts.MeterReading{MeterNo: "M0001", PurchaseCount: 3}, nil).Once()
-	env.ExecuteWorkflow(sweep.MeterRead, sweep.MeterReadInput{ProjectID: "p1", MeterID: "m1", MeterNo: "M0001"})
+	env.ExecuteWorkflow(sweepwf.MeterRead, sweepwf.MeterReadInput{ProjectID: "p1", MeterID: "m1", MeterNo: "M0001"})
 	var r sweepacts.MeterReading
 	if err := env.GetWorkflowResult(&r); err != nil || r.PurchaseCount != 3 {
 		t.Fatalf("reading %+v, %v", r, err)

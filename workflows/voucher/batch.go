@@ -12,8 +12,8 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/voucher"
-	"github.com/voltflow/voltflow/store/inbox"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
+	inboxstore "github.com/voltflow/voltflow/store/inbox"
 	voucherstore "github.com/voltflow/voltflow/store/voucher"
 	"github.com/voltflow/voltflow/workflows/approval"
 	"github.com/voltflow/voltflow/workflows/options"
@@ -60,9 +60,9 @@ type Issue struct {
 
 // BatchResult is the end state.
 type BatchResult struct {
-	Status  domain.BatchStatus `json:"status"`
-	Issued  int                `json:"issued"`
-	Expired int                `json:"expired"`
+	Status  voucherdom.BatchStatus `json:"status"`
+	Issued  int                    `json:"issued"`
+	Expired int                    `json:"expired"`
 }
 
 // BatchWorkflow runs one voucher batch from application to expiry.
@@ -75,11 +75,11 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	if err != nil {
 		return BatchResult{}, err
 	}
-	state := domain.PendingApproval
+	state := voucherdom.PendingApproval
 	var issuing, recorded bool
-	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateIssue, func(ctx workflow.Context, is Issue) (domain.BatchStatus, error) {
+	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateIssue, func(ctx workflow.Context, is Issue) (voucherdom.BatchStatus, error) {
 		if issuing { // a concurrent issuance passed the validator first
-			return "", domain.ErrNotIssuable
+			return "", voucherdom.ErrNotIssuable
 		}
 		issuing = true
 		if err := recordIssuance(dbCtx(ctx), voucherstore.IssuanceInput{
@@ -87,23 +87,23 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 			issuing = false
 			return "", err
 		}
-		recorded, state = true, domain.Issuing
+		recorded, state = true, voucherdom.Issuing
 		return state, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, is Issue) error {
 		if !approval.HasRole(is.Roles, access.Cashier) {
 			return approval.ErrNotYourRole
 		}
 		if issuing {
-			return fmt.Errorf("batch is %s: %w", domain.Issuing, domain.ErrNotIssuable)
+			return fmt.Errorf("batch is %s: %w", voucherdom.Issuing, voucherdom.ErrNotIssuable)
 		}
-		return domain.CheckIssuance(state, in.Quantity, len(is.CustomerIDs))
+		return voucherdom.CheckIssuance(state, in.Quantity, len(is.CustomerIDs))
 	}})
 	if err != nil {
 		return BatchResult{}, err
 	}
 	// The state moves once the projection shows it: an issuance accepted
 	// earlier could be overwritten by a status write still under way.
-	set := func(s domain.BatchStatus, reason string) error {
+	set := func(s voucherdom.BatchStatus, reason string) error {
 		err := setBatchStatus(dbCtx(ctx), voucherstore.StatusInput{
 			BatchID: in.BatchID, Status: s, Reason: reason}).Get(ctx, nil)
 		if err == nil {
@@ -113,7 +113,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	}
 
 	// 电子券申请审核: the application.
-	out, err := rev.Request(ctx, inbox.NewTask{
+	out, err := rev.Request(ctx, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindApply, Role: access.Approver, WorkflowID: BatchWorkflowID(in.BatchID),
 		Subject: fmt.Sprintf("Voucher batch %q: %d × %s", in.Name, in.Quantity, in.FaceValue),
 		Details: map[string]string{"batchId": in.BatchID, "name": in.Name, "faceValue": in.FaceValue.String(),
@@ -123,9 +123,9 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		return BatchResult{}, err
 	}
 	if !out.Approved {
-		return BatchResult{Status: domain.Rejected}, set(domain.Rejected, reason(out))
+		return BatchResult{Status: voucherdom.Rejected}, set(voucherdom.Rejected, reason(out))
 	}
-	if err := set(domain.Approved, ""); err != nil {
+	if err := set(voucherdom.Approved, ""); err != nil {
 		return BatchResult{}, err
 	}
 
@@ -138,13 +138,13 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		if issuing { // an issuance is being recorded right now: let it finish, then expire
 			_ = workflow.Await(ctx, func() bool { return recorded || !issuing })
 		}
-		state = domain.BatchExpired // no issuance from here on
-		return BatchResult{Status: domain.BatchExpired}, set(domain.BatchExpired, "not issued before expiry")
+		state = voucherdom.BatchExpired // no issuance from here on
+		return BatchResult{Status: voucherdom.BatchExpired}, set(voucherdom.BatchExpired, "not issued before expiry")
 	}
 
 	// 电子券发放审核: the issuance.
 	rev.Again()
-	out, err = rev.Request(ctx, inbox.NewTask{
+	out, err = rev.Request(ctx, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindIssue, Role: access.Approver, WorkflowID: BatchWorkflowID(in.BatchID),
 		Subject: fmt.Sprintf("Issue voucher batch %q (%s each)", in.Name, in.FaceValue),
 		Details: map[string]string{"batchId": in.BatchID, "name": in.Name, "faceValue": in.FaceValue.String()},
@@ -153,14 +153,14 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		return BatchResult{}, err
 	}
 	if !out.Approved {
-		return BatchResult{Status: domain.IssuanceRejected}, set(domain.IssuanceRejected, reason(out))
+		return BatchResult{Status: voucherdom.IssuanceRejected}, set(voucherdom.IssuanceRejected, reason(out))
 	}
 	var issued int
 	if err := issueBatch(dbCtx(ctx), voucherstore.IssueInput{
 		BatchID: in.BatchID, ProjectID: in.ProjectID}).Get(ctx, &issued); err != nil {
 		return BatchResult{}, err
 	}
-	state = domain.Issued
+	state = voucherdom.Issued
 
 	// Expiry: what is unused then goes back to promotion.
 	if err := workflow.Sleep(ctx, untilExpiry(ctx, in)); err != nil {
@@ -171,7 +171,7 @@ func BatchWorkflow(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		BatchID: in.BatchID, ProjectID: in.ProjectID}).Get(ctx, &expired); err != nil {
 		return BatchResult{}, err
 	}
-	return BatchResult{Status: domain.BatchExpired, Issued: issued, Expired: expired}, nil
+	return BatchResult{Status: voucherdom.BatchExpired, Issued: issued, Expired: expired}, nil
 }
 
 // untilExpiry is the wait until the batch expires, at least a moment so a
@@ -207,7 +207,7 @@ type VoidInput struct {
 // VoidResult is the end state: the application's and the voucher's.
 type VoidResult struct {
 	Status  voucherstore.VoidStatus `json:"status"`
-	Voucher domain.Status           `json:"voucher,omitempty"`
+	Voucher voucherdom.Status       `json:"voucher,omitempty"`
 }
 
 // VoidWorkflow runs one void application (代金券作废).
@@ -219,7 +219,7 @@ func VoidWorkflow(ctx workflow.Context, in VoidInput) (VoidResult, error) {
 	if err != nil {
 		return VoidResult{}, err
 	}
-	out, err := rev.Request(ctx, inbox.NewTask{
+	out, err := rev.Request(ctx, inboxstore.NewTask{
 		ProjectID: in.ProjectID, Kind: TaskKindVoid, Role: access.Approver, WorkflowID: VoidWorkflowID(in.VoidID),
 		Subject: "Void voucher " + in.VoucherNo,
 		Details: map[string]string{"voidId": in.VoidID, "voucherNo": in.VoucherNo, "reason": in.Reason},
@@ -231,7 +231,7 @@ func VoidWorkflow(ctx workflow.Context, in VoidInput) (VoidResult, error) {
 		err := rejectVoid(dbCtx(ctx), voucherstore.VoidInput{VoidID: in.VoidID, Reason: reason(out)}).Get(ctx, nil)
 		return VoidResult{Status: voucherstore.VoidRejected}, err
 	}
-	var st domain.Status
+	var st voucherdom.Status
 	if err := voidVoucher(dbCtx(ctx), voucherstore.VoidInput{VoidID: in.VoidID}).Get(ctx, &st); err != nil {
 		return VoidResult{}, err
 	}

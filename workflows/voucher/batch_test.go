@@ -10,11 +10,11 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/activities/inbox"
+	inboxacts "github.com/voltflow/voltflow/activities/inbox"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/money"
-	domain "github.com/voltflow/voltflow/domain/voucher"
+	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/workflows/approval"
 )
 
@@ -22,7 +22,7 @@ var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 type recorder struct {
 	calls    []string
-	statuses []domain.BatchStatus
+	statuses []voucherdom.BatchStatus
 }
 
 func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
@@ -33,19 +33,19 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	e.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: KindBatch})
 	e.RegisterWorkflowWithOptions(VoidWorkflow, workflow.RegisterOptions{Name: KindVoid})
 	e.RegisterActivity(&voucheracts.Activities{})
-	e.RegisterActivity(&inbox.Activities{})
+	e.RegisterActivity(&inboxacts.Activities{})
 	rec := &recorder{}
-	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.OpenTaskInput) (inbox.Task, error) {
+	e.OnActivity("OpenTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.OpenTaskInput) (inboxacts.Task, error) {
 		rec.calls = append(rec.calls, "open "+in.Kind)
-		return inbox.Task{ID: "task-" + in.Kind, Role: in.Role, Status: inbox.Pending, WorkflowID: in.WorkflowID}, nil
+		return inboxacts.Task{ID: "task-" + in.Kind, Role: in.Role, Status: inboxacts.Pending, WorkflowID: in.WorkflowID}, nil
 	})
-	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inbox.DecideInput) (inbox.Task, error) {
+	e.OnActivity("DecideTask", mock.Anything, mock.Anything).Return(func(_ context.Context, in inboxacts.DecideInput) (inboxacts.Task, error) {
 		rec.calls = append(rec.calls, "decide "+in.TaskID)
-		st := inbox.Rejected
+		st := inboxacts.Rejected
 		if in.Approve {
-			st = inbox.Approved
+			st = inboxacts.Approved
 		}
-		return inbox.Task{ID: in.TaskID, Status: st}, nil
+		return inboxacts.Task{ID: in.TaskID, Status: st}, nil
 	})
 	e.OnActivity("SetBatchStatus", mock.Anything, mock.Anything).Return(func(_ context.Context, in voucheracts.StatusInput) error {
 		rec.statuses = append(rec.statuses, in.Status)
@@ -63,9 +63,9 @@ func env(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
 		rec.calls = append(rec.calls, "expire")
 		return 1, nil
 	})
-	e.OnActivity("VoidVoucher", mock.Anything, mock.Anything).Return(func(_ context.Context, in voucheracts.VoidInput) (domain.Status, error) {
+	e.OnActivity("VoidVoucher", mock.Anything, mock.Anything).Return(func(_ context.Context, in voucheracts.VoidInput) (voucherdom.Status, error) {
 		rec.calls = append(rec.calls, "void")
-		return domain.Voided, nil
+		return voucherdom.Voided, nil
 	})
 	e.OnActivity("RejectVoid", mock.Anything, mock.Anything).Return(func(_ context.Context, in voucheracts.VoidInput) error {
 		rec.calls = append(rec.calls, "reject void")
@@ -120,19 +120,19 @@ func TestBatchApplyReviewIssueReviewBookExpire(t *testing.T) {
 	if err := e.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != domain.BatchExpired || res.Issued != 2 || res.Expired != 1 {
+	if res.Status != voucherdom.BatchExpired || res.Issued != 2 || res.Expired != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	refused := map[string]struct {
 		a    *answer
 		want string
 	}{
-		"issue before approval": {early, domain.ErrNotIssuable.Error()},
+		"issue before approval": {early, voucherdom.ErrNotIssuable.Error()},
 		"cashier decides":       {wrongRole, approval.ErrNotYourRole.Error()},
 		"second decision":       {again, approval.ErrUnknownTask.Error()}, // the API answers both 409 task_already_decided
 		"approver issues":       {byApprover, approval.ErrNotYourRole.Error()},
-		"too many recipients":   {tooMany, domain.ErrTooMany.Error()},
-		"second issuance":       {twice, domain.ErrNotIssuable.Error()},
+		"too many recipients":   {tooMany, voucherdom.ErrTooMany.Error()},
+		"second issuance":       {twice, voucherdom.ErrNotIssuable.Error()},
 	}
 	for name, r := range refused {
 		if r.a.err == nil || !strings.Contains(r.a.err.Error(), r.want) {
@@ -149,7 +149,7 @@ func TestBatchApplyReviewIssueReviewBookExpire(t *testing.T) {
 	if strings.Join(rec.calls, ",") != strings.Join(want, ",") {
 		t.Fatalf("calls %v\nwant  %v", rec.calls, want)
 	}
-	if len(rec.statuses) != 1 || rec.statuses[0] != domain.Approved {
+	if len(rec.statuses) != 1 || rec.statuses[0] != voucherdom.Approved {
 		t.Fatalf("statuses %v", rec.statuses)
 	}
 }
@@ -158,20 +158,20 @@ func TestBatchRejections(t *testing.T) {
 	cases := []struct {
 		name    string
 		updates func(e *testsuite.TestWorkflowEnvironment)
-		want    domain.BatchStatus
+		want    voucherdom.BatchStatus
 		calls   string
 	}{
 		{"application rejected", func(e *testsuite.TestWorkflowEnvironment) {
 			at(e, time.Minute, approval.UpdateDecide, decision(TaskKindApply, false, access.Approver))
-		}, domain.Rejected, "open voucher_application,decide task-voucher_application"},
+		}, voucherdom.Rejected, "open voucher_application,decide task-voucher_application"},
 		{"issuance rejected", func(e *testsuite.TestWorkflowEnvironment) {
 			at(e, time.Minute, approval.UpdateDecide, decision(TaskKindApply, true, access.Approver))
 			at(e, 2*time.Minute, UpdateIssue, issue(access.Cashier))
 			at(e, 3*time.Minute, approval.UpdateDecide, decision(TaskKindIssue, false, access.Approver))
-		}, domain.IssuanceRejected, "open voucher_application,decide task-voucher_application,record,open voucher_issuance,decide task-voucher_issuance"},
+		}, voucherdom.IssuanceRejected, "open voucher_application,decide task-voucher_application,record,open voucher_issuance,decide task-voucher_issuance"},
 		{"never issued", func(e *testsuite.TestWorkflowEnvironment) {
 			at(e, time.Minute, approval.UpdateDecide, decision(TaskKindApply, true, access.Approver))
-		}, domain.BatchExpired, "open voucher_application,decide task-voucher_application"},
+		}, voucherdom.BatchExpired, "open voucher_application,decide task-voucher_application"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

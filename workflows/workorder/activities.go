@@ -3,8 +3,8 @@ package workorder
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/voltflow/voltflow/store/sms"
-	wostore "github.com/voltflow/voltflow/store/workorder"
+	smsstore "github.com/voltflow/voltflow/store/sms"
+	workorderstore "github.com/voltflow/voltflow/store/workorder"
 )
 
 // The activities a work order runs (activities/workorder, activities/sms),
@@ -13,26 +13,26 @@ import (
 // depend on.
 
 // openWorkOrder's result is a wostore.Opened.
-func openWorkOrder(ctx workflow.Context, in wostore.OpenInput) workflow.Future {
+func openWorkOrder(ctx workflow.Context, in workorderstore.OpenInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "OpenWorkOrder", in)
 }
 
-func recordWorkOrderFault(ctx workflow.Context, in wostore.FaultInput) workflow.Future {
+func recordWorkOrderFault(ctx workflow.Context, in workorderstore.FaultInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "RecordWorkOrderFault", in)
 }
 
-func acknowledgeWorkOrder(ctx workflow.Context, in wostore.AckInput) workflow.Future {
+func acknowledgeWorkOrder(ctx workflow.Context, in workorderstore.AckInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "AcknowledgeWorkOrder", in)
 }
 
-func closeWorkOrder(ctx workflow.Context, in wostore.CloseInput) workflow.Future {
+func closeWorkOrder(ctx workflow.Context, in workorderstore.CloseInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "CloseWorkOrder", in)
 }
 
-func escalateWorkOrder(ctx workflow.Context, in wostore.EscalateInput) workflow.Future {
+func escalateWorkOrder(ctx workflow.Context, in workorderstore.EscalateInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "EscalateWorkOrder", in)
 }
 
-func sendSMS(ctx workflow.Context, in sms.SendInput) workflow.Future {
+func sendSMS(ctx workflow.Context, in smsstore.SendInput) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "SendSMS", in)
 }

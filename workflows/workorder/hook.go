@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/charging"
-	domain "github.com/voltflow/voltflow/domain/workorder"
+	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -23,20 +23,20 @@ import (
 type Hook struct {
 	Client client.Client
 	Log    *slog.Logger
-	Config domain.Config
+	Config workorderdom.Config
 
 	mu       sync.Mutex
-	sessions domain.Sessions
+	sessions workorderdom.Sessions
 }
 
 // NewHook makes the hook.
-func NewHook(tc client.Client, log *slog.Logger, cfg domain.Config) *Hook {
-	return &Hook{Client: tc, Log: log, Config: cfg, sessions: domain.Sessions{Threshold: cfg.FailedSessions}}
+func NewHook(tc client.Client, log *slog.Logger, cfg workorderdom.Config) *Hook {
+	return &Hook{Client: tc, Log: log, Config: cfg, sessions: workorderdom.Sessions{Threshold: cfg.FailedSessions}}
 }
 
 // Fault takes a fault episode opening or recovering.
 func (h *Hook) Fault(ctx context.Context, ev charging.FaultEvent) {
-	key := domain.FaultKey(ev.Alarm.Code)
+	key := workorderdom.FaultKey(ev.Alarm.Code)
 	f := Fault{FaultID: ev.FaultID, Recovered: ev.Recovered, OCPPCode: ev.OCPPCode, AlarmCode: ev.Alarm.Code, Info: ev.Info, At: ev.At}
 	var err error
 	if ev.Recovered {
@@ -47,7 +47,7 @@ func (h *Hook) Fault(ctx context.Context, ev charging.FaultEvent) {
 		if ev.Connector == 0 {
 			title = fmt.Sprintf("%s: %s (%s, alarm %d)", ev.ChargePointID, ev.Alarm.Description, ev.OCPPCode, ev.Alarm.Code)
 		}
-		err = h.start(ctx, ev.ChargePointID, ev.Connector, key, domain.SourceFault, title, f)
+		err = h.start(ctx, ev.ChargePointID, ev.Connector, key, workorderdom.SourceFault, title, f)
 	}
 	if err != nil {
 		h.Log.Error("work order hook", "chargePoint", ev.ChargePointID, "connector", ev.Connector, "fault", key, "error", err)
@@ -61,7 +61,7 @@ func (h *Hook) Transaction(ctx context.Context, ev charging.TxEvent) {
 	}
 	conn := ev.ChargePointID + "/" + strconv.Itoa(ev.Connector)
 	h.mu.Lock()
-	var out domain.Outcome
+	var out workorderdom.Outcome
 	switch ev.Kind {
 	case charging.TxStarted:
 		out = h.sessions.Started(conn, ev.TransactionID, ev.MeterWh, ev.Authorized)
@@ -71,13 +71,13 @@ func (h *Hook) Transaction(ctx context.Context, ev charging.TxEvent) {
 	h.mu.Unlock()
 	var err error
 	switch out {
-	case domain.Failing:
+	case workorderdom.Failing:
 		title := fmt.Sprintf("%s connector %d: %d failed sessions in a row (refused or no energy)", ev.ChargePointID,
 			ev.Connector, h.Config.FailedSessions)
-		err = h.start(ctx, ev.ChargePointID, ev.Connector, domain.FailedSessionsKey, domain.SourceFailedSessions, title,
+		err = h.start(ctx, ev.ChargePointID, ev.Connector, workorderdom.FailedSessionsKey, workorderdom.SourceFailedSessions, title,
 			Fault{OCPPCode: "FailedSessions", At: ev.At})
-	case domain.Recovered:
-		err = h.signal(ctx, ev.ChargePointID, ev.Connector, domain.FailedSessionsKey, Fault{Recovered: true, At: ev.At})
+	case workorderdom.Recovered:
+		err = h.signal(ctx, ev.ChargePointID, ev.Connector, workorderdom.FailedSessionsKey, Fault{Recovered: true, At: ev.At})
 	}
 	if err != nil {
 		h.Log.Error("work order hook", "chargePoint", ev.ChargePointID, "connector", ev.Connector, "error", err)
@@ -85,10 +85,10 @@ func (h *Hook) Transaction(ctx context.Context, ev charging.TxEvent) {
 }
 
 func (h *Hook) start(ctx context.Context, cp string, connector int, key, source, title string, f Fault) error {
-	id := domain.WorkflowID(cp, connector, key)
+	id := workorderdom.WorkflowID(cp, connector, key)
 	_, err := h.Client.SignalWithStartWorkflow(ctx, id, SignalFault, f,
 		client.StartWorkflowOptions{ID: id, TaskQueue: names.MainQueue,
-			TypedSearchAttributes: names.Attributes("", Kind, cp, domain.Open)},
+			TypedSearchAttributes: names.Attributes("", Kind, cp, workorderdom.Open)},
 		KindWorkflow, Input{ChargePointID: cp, Connector: connector, FaultKey: key, Source: source, Title: title,
 			Policy: h.Config.Policy})
 	if err != nil {
@@ -99,7 +99,7 @@ func (h *Hook) start(ctx context.Context, cp string, connector int, key, source,
 
 // signal tells a running order; none running is fine (closed already).
 func (h *Hook) signal(ctx context.Context, cp string, connector int, key string, f Fault) error {
-	id := domain.WorkflowID(cp, connector, key)
+	id := workorderdom.WorkflowID(cp, connector, key)
 	err := h.Client.SignalWorkflow(ctx, id, "", SignalFault, f)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {

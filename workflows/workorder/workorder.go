@@ -18,9 +18,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/workorder"
-	"github.com/voltflow/voltflow/store/sms"
-	wostore "github.com/voltflow/voltflow/store/workorder"
+	workorderdom "github.com/voltflow/voltflow/domain/workorder"
+	smsstore "github.com/voltflow/voltflow/store/sms"
+	workorderstore "github.com/voltflow/voltflow/store/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
 	"github.com/voltflow/voltflow/workflows/options"
 )
@@ -62,14 +62,14 @@ type Fault struct {
 // Input starts a work order. Carry is set only by continue-as-new; First
 // is a fault that arrived while the previous order was closing.
 type Input struct {
-	ChargePointID string        `json:"chargePointId"`
-	Connector     int           `json:"connector"`
-	FaultKey      string        `json:"faultKey"`
-	Source        string        `json:"source"`
-	Title         string        `json:"title"`
-	Policy        domain.Policy `json:"policy"`
-	First         *Fault        `json:"first,omitempty"`
-	Carry         *State        `json:"carry,omitempty"`
+	ChargePointID string              `json:"chargePointId"`
+	Connector     int                 `json:"connector"`
+	FaultKey      string              `json:"faultKey"`
+	Source        string              `json:"source"`
+	Title         string              `json:"title"`
+	Policy        workorderdom.Policy `json:"policy"`
+	First         *Fault              `json:"first,omitempty"`
+	Carry         *State              `json:"carry,omitempty"`
 }
 
 // State crosses continue-as-new.
@@ -136,7 +136,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			return Result{}, err
 		}
 	}
-	for o.st.Status != domain.Closed {
+	for o.st.Status != workorderdom.Closed {
 		for {
 			var f Fault
 			if !faults.ReceiveAsync(&f) {
@@ -146,7 +146,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 				return Result{}, err
 			}
 		}
-		if o.st.Status == domain.Closed {
+		if o.st.Status == workorderdom.Closed {
 			break
 		}
 		for _, stage := range o.in.Policy.Due(workflow.Now(ctx), o.st.OpenedAt, o.st.Status, o.st.Sent) {
@@ -163,7 +163,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			next.Carry, next.First = &carry, nil
 			return Result{}, workflow.NewContinueAsNewError(ctx, Workflow, next)
 		}
-		wake := func() bool { return o.st.Status == domain.Closed || faults.Len() > 0 }
+		wake := func() bool { return o.st.Status == workorderdom.Closed || faults.Len() > 0 }
 		if at, ok := o.in.Policy.Next(o.st.OpenedAt, o.st.Status, o.st.Sent); ok {
 			if _, err := workflow.AwaitWithTimeout(ctx, max(at.Sub(workflow.Now(ctx)), time.Millisecond), wake); err != nil {
 				return Result{}, err
@@ -175,7 +175,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return Result{}, err
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(domain.Closed)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(workorderdom.Closed)); err != nil {
 		return Result{}, err
 	}
 	// A fault that came in while the order was closing is a new order
@@ -194,7 +194,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 // dbCtx carries the database activities' options (Update handlers get a
 // context without the workflow's).
 func dbCtx(ctx workflow.Context) workflow.Context {
-	return options.DB(ctx, wostore.ErrTypeConflict)
+	return options.DB(ctx, workorderstore.ErrTypeConflict)
 }
 
 func (o *order) handlers(ctx workflow.Context) error {
@@ -203,9 +203,9 @@ func (o *order) handlers(ctx workflow.Context) error {
 			switch {
 			case !maintenance(a.Roles):
 				return ErrNotMaintenance
-			case o.st.Status == domain.Closed, a.WorkOrderID != "" && a.WorkOrderID != o.st.ID:
+			case o.st.Status == workorderdom.Closed, a.WorkOrderID != "" && a.WorkOrderID != o.st.ID:
 				return ErrClosed
-			case o.st.Status == domain.Acknowledged:
+			case o.st.Status == workorderdom.Acknowledged:
 				return ErrAcknowledged
 			}
 			return nil
@@ -219,7 +219,7 @@ func (o *order) handlers(ctx workflow.Context) error {
 				return ErrNotMaintenance
 			case r.Resolution == "":
 				return ErrEmptyResolution
-			case o.st.Status == domain.Closed, r.WorkOrderID != "" && r.WorkOrderID != o.st.ID:
+			case o.st.Status == workorderdom.Closed, r.WorkOrderID != "" && r.WorkOrderID != o.st.ID:
 				return ErrClosed
 			}
 			return nil
@@ -242,9 +242,9 @@ func (o *order) open(ctx workflow.Context, f Fault) error {
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.NewString() }).Get(&id); err != nil {
 		return err
 	}
-	o.st = State{ID: id, Status: domain.Open, OpenedAt: workflow.Now(ctx)}
-	var opened wostore.Opened
-	if err := openWorkOrder(ctx, wostore.OpenInput{ID: o.st.ID, WorkflowID: o.wfID,
+	o.st = State{ID: id, Status: workorderdom.Open, OpenedAt: workflow.Now(ctx)}
+	var opened workorderstore.Opened
+	if err := openWorkOrder(ctx, workorderstore.OpenInput{ID: o.st.ID, WorkflowID: o.wfID,
 		ChargePointID: o.in.ChargePointID, Connector: o.in.Connector, FaultKey: o.in.FaultKey, Source: o.in.Source,
 		AlarmCode: f.AlarmCode, OCPPCode: f.OCPPCode, Title: o.in.Title, FaultID: f.FaultID, At: o.st.OpenedAt,
 	}).Get(ctx, &opened); err != nil {
@@ -253,12 +253,12 @@ func (o *order) open(ctx workflow.Context, f Fault) error {
 	o.st.Project, o.st.ProjectID, o.opened = opened.ProjectCode, opened.ProjectID, true
 	// A run continued from a closed order inherits its "closed" status.
 	return workflow.UpsertTypedSearchAttributes(ctx, names.Project.ValueSet(opened.ProjectCode),
-		names.Status.ValueSet(domain.Open))
+		names.Status.ValueSet(workorderdom.Open))
 }
 
 // fault records an episode starting again or recovering.
 func (o *order) fault(ctx workflow.Context, f Fault) error {
-	if err := recordWorkOrderFault(ctx, wostore.FaultInput{ID: o.st.ID, FaultID: f.FaultID,
+	if err := recordWorkOrderFault(ctx, workorderstore.FaultInput{ID: o.st.ID, FaultID: f.FaultID,
 		Recovered: f.Recovered, At: f.At}).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -273,14 +273,14 @@ func (o *order) ack(ctx workflow.Context, a Ack) error {
 	if err := workflow.Await(ctx, func() bool { return o.opened }); err != nil {
 		return err
 	}
-	if o.st.Status != domain.Open { // a concurrent update passed the validator first
+	if o.st.Status != workorderdom.Open { // a concurrent update passed the validator first
 		return ErrAcknowledged
 	}
-	if err := acknowledgeWorkOrder(ctx, wostore.AckInput{ID: o.st.ID, OperatorID: a.OperatorID,
+	if err := acknowledgeWorkOrder(ctx, workorderstore.AckInput{ID: o.st.ID, OperatorID: a.OperatorID,
 		Note: a.Note, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 		return err
 	}
-	o.st.Status = domain.Acknowledged
+	o.st.Status = workorderdom.Acknowledged
 	return nil
 }
 
@@ -289,18 +289,18 @@ func (o *order) resolve(ctx workflow.Context, r Resolve) error {
 	if err := workflow.Await(ctx, func() bool { return o.opened }); err != nil {
 		return err
 	}
-	if o.st.Status == domain.Closed {
+	if o.st.Status == workorderdom.Closed {
 		return ErrClosed
 	}
 	return o.close(ctx, r.OperatorID, r.Resolution)
 }
 
 func (o *order) close(ctx workflow.Context, operatorID, resolution string) error {
-	if err := closeWorkOrder(ctx, wostore.CloseInput{ID: o.st.ID, OperatorID: operatorID,
+	if err := closeWorkOrder(ctx, workorderstore.CloseInput{ID: o.st.ID, OperatorID: operatorID,
 		Resolution: resolution, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 		return err
 	}
-	o.st.Status, o.resolution = domain.Closed, resolution
+	o.st.Status, o.resolution = workorderdom.Closed, resolution
 	return nil
 }
 
@@ -309,7 +309,7 @@ func (o *order) close(ctx workflow.Context, operatorID, resolution string) error
 // SMS is recorded in sms_messages and the order goes on.
 func (o *order) escalate(ctx workflow.Context, stage string) error {
 	var phones []string
-	if err := escalateWorkOrder(ctx, wostore.EscalateInput{ID: o.st.ID, Stage: stage,
+	if err := escalateWorkOrder(ctx, workorderstore.EscalateInput{ID: o.st.ID, Stage: stage,
 		At: workflow.Now(ctx)}).Get(ctx, &phones); err != nil {
 		return err
 	}
@@ -324,13 +324,13 @@ func (o *order) escalate(ctx workflow.Context, stage string) error {
 	smsCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{sms.ErrTypeUndeliverable}},
+			NonRetryableErrorTypes: []string{smsstore.ErrTypeUndeliverable}},
 	})
 	values := map[string]string{"chargePointId": o.in.ChargePointID, "connector": fmt.Sprint(o.in.Connector),
 		"title": o.in.Title, "workOrderId": o.st.ID}
 	futures := make([]workflow.Future, len(phones))
 	for i, p := range phones {
-		futures[i] = sendSMS(smsCtx, sms.SendInput{ProjectID: projectID, WorkflowID: o.wfID,
+		futures[i] = sendSMS(smsCtx, smsstore.SendInput{ProjectID: projectID, WorkflowID: o.wfID,
 			AlarmID: o.st.ID, Stage: stage, Recipient: p, Kind: SMSKind, MeterNo: o.in.ChargePointID,
 			Template: "work_order_" + stage, Values: values})
 	}

@@ -11,16 +11,16 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/charging"
-	"github.com/voltflow/voltflow/activities/sms"
-	acts "github.com/voltflow/voltflow/activities/workorder"
+	"github.com/voltflow/voltflow/activities/centralsystem"
+	smsacts "github.com/voltflow/voltflow/activities/sms"
+	workorderacts "github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/domain/access"
-	domain "github.com/voltflow/voltflow/domain/workorder"
+	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
-	wostore "github.com/voltflow/voltflow/store/workorder"
+	workorderstore "github.com/voltflow/voltflow/store/workorder"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -57,7 +57,7 @@ func setup(t *testing.T) *fixture {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := charging.LoadDemo(ctx, db, l.ProjectID); err != nil {
+	if err := centralsystem.LoadDemo(ctx, db, l.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, project: l.ProjectID}
@@ -72,9 +72,9 @@ func setup(t *testing.T) *fixture {
 	f.env = s.NewTestWorkflowEnvironment()
 	f.env.SetStartTime(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	f.env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: KindWorkflow})
-	f.env.RegisterActivity(&acts.Activities{DB: db})
-	f.env.RegisterActivity(&sms.Activities{DB: db})
-	if err := f.env.SetTypedSearchAttributesOnStart(names.Attributes("", Kind, cp, domain.Open)); err != nil {
+	f.env.RegisterActivity(&workorderacts.Activities{DB: db})
+	f.env.RegisterActivity(&smsacts.Activities{DB: db})
+	if err := f.env.SetTypedSearchAttributesOnStart(names.Attributes("", Kind, cp, workorderdom.Open)); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -129,10 +129,10 @@ func (f *fixture) sms(t *testing.T) map[string][]string {
 	return out
 }
 
-var policy = domain.Policy{AckWithin: 10 * time.Minute, ResolveWithin: time.Hour}
+var policy = workorderdom.Policy{AckWithin: 10 * time.Minute, ResolveWithin: time.Hour}
 
-func input(p domain.Policy) Input {
-	return Input{ChargePointID: cp, Connector: 1, FaultKey: domain.FaultKey(17), Source: domain.SourceFault,
+func input(p workorderdom.Policy) Input {
+	return Input{ChargePointID: cp, Connector: 1, FaultKey: workorderdom.FaultKey(17), Source: workorderdom.SourceFault,
 		Title: cp + " connector 1: over temperature", Policy: p}
 }
 
@@ -176,11 +176,11 @@ func TestEscalatesAndClosesWithResolution(t *testing.T) {
 	if res.Resolution != "fan replaced" || len(res.Escalated) != 2 {
 		t.Fatalf("result %+v", res)
 	}
-	o, err := wostore.Get(context.Background(), f.db, []string{f.project}, res.ID)
+	o, err := workorderstore.Get(context.Background(), f.db, []string{f.project}, res.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Status != domain.Closed || o.Resolution != "fan replaced" || o.AssigneeID == nil || *o.AssigneeID != f.fixer ||
+	if o.Status != workorderdom.Closed || o.Resolution != "fan replaced" || o.AssigneeID == nil || *o.AssigneeID != f.fixer ||
 		o.FaultActive || o.RecoveredAt == nil || len(o.Faults) != 2 {
 		t.Fatalf("order %+v", o)
 	}
@@ -188,8 +188,8 @@ func TestEscalatesAndClosesWithResolution(t *testing.T) {
 		t.Fatalf("fault durations %+v", o.Faults)
 	}
 	sent := f.sms(t)
-	if len(sent[domain.StageUnacknowledged]) != 1 || sent[domain.StageUnacknowledged][0] != contact ||
-		len(sent[domain.StageUnresolved]) != 2 {
+	if len(sent[workorderdom.StageUnacknowledged]) != 1 || sent[workorderdom.StageUnacknowledged][0] != contact ||
+		len(sent[workorderdom.StageUnresolved]) != 2 {
 		t.Fatalf("SMS %v", sent)
 	}
 	var n int

@@ -1,4 +1,4 @@
-package billing
+package platformbilling
 
 import (
 	"context"
@@ -10,20 +10,20 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 
-	billingacts "github.com/voltflow/voltflow/activities/billing"
-	"github.com/voltflow/voltflow/workflows/metercmd"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
+	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
 func TestStarterStartsTheMeterCommandWorkflow(t *testing.T) {
-	sw := billingacts.Switch{CommandID: "c1", WorkflowID: "meter-command/c1", ProjectID: "p", ProjectCode: "demo",
+	sw := platformbillingacts.Switch{CommandID: "c1", WorkflowID: "meter-command/c1", ProjectID: "p", ProjectCode: "demo",
 		MeterID: "m", MeterNo: "M0001", Command: "switch_off"}
 	c := &mocks.Client{}
 	var opts client.StartWorkflowOptions
-	var in metercmd.CommandInput
-	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, metercmd.KindCommand, mock.Anything).
+	var in metercmdwf.CommandInput
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, metercmdwf.KindCommand, mock.Anything).
 		Return(nil, nil).Once().Run(func(a mock.Arguments) {
-		opts, in = a.Get(1).(client.StartWorkflowOptions), a.Get(3).(metercmd.CommandInput)
+		opts, in = a.Get(1).(client.StartWorkflowOptions), a.Get(3).(metercmdwf.CommandInput)
 	})
 	s := &Starter{Client: c}
 	if err := s.StartSwitch(context.Background(), sw); err != nil {
@@ -36,13 +36,13 @@ func TestStarterStartsTheMeterCommandWorkflow(t *testing.T) {
 
 	// A second start of the same command (a retried billing pass) is fine;
 	// any other failure is reported.
-	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, metercmd.KindCommand, mock.Anything).
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, metercmdwf.KindCommand, mock.Anything).
 		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")).Once()
 	if err := s.StartSwitch(context.Background(), sw); err != nil {
 		t.Fatalf("already started: %v", err)
 	}
 	boom := errors.New("unavailable")
-	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, metercmd.KindCommand, mock.Anything).Return(nil, boom).Once()
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, metercmdwf.KindCommand, mock.Anything).Return(nil, boom).Once()
 	if err := s.StartSwitch(context.Background(), sw); !errors.Is(err, boom) {
 		t.Fatalf("error %v, want %v", err, boom)
 	}

@@ -1,4 +1,4 @@
-package charging_test
+package centralsystem_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -30,17 +30,17 @@ type offlinePush struct {
 // alone, or group commit) leaves exactly what one change at a time does.
 func TestDisconnectMarksEverythingOffline(t *testing.T) {
 	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	charging1 := charging.ConnectorID(cp1, 1)
-	offline2 := charging.ConnectorID(cp1, 2)
-	modes := map[string]func(*env) (charging.StatusRecorder, charging.StatusesRecorder){
-		"one at a time": func(e *env) (charging.StatusRecorder, charging.StatusesRecorder) {
+	charging1 := centralsystem.ConnectorID(cp1, 1)
+	offline2 := centralsystem.ConnectorID(cp1, 2)
+	modes := map[string]func(*env) (centralsystem.StatusRecorder, centralsystem.StatusesRecorder){
+		"one at a time": func(e *env) (centralsystem.StatusRecorder, centralsystem.StatusesRecorder) {
 			return func(ctx context.Context, info registry.ConnectorStatusInfo, at time.Time) error {
 				_, err := push.RecordStatusChange(ctx, e.db, push.DefaultRegulator, info, at)
 				return err
 			}, nil
 		},
-		"outbox": func(*env) (charging.StatusRecorder, charging.StatusesRecorder) { return nil, nil },
-		"group commit": func(e *env) (charging.StatusRecorder, charging.StatusesRecorder) {
+		"outbox": func(*env) (centralsystem.StatusRecorder, centralsystem.StatusesRecorder) { return nil, nil },
+		"group commit": func(e *env) (centralsystem.StatusRecorder, centralsystem.StatusesRecorder) {
 			b := &push.Batcher{DB: e.db, Regulator: push.DefaultRegulator, Max: 5}
 			return nil, func(ctx context.Context, changes []push.StatusChange) error {
 				_, err := b.RecordAll(ctx, changes)
@@ -54,7 +54,7 @@ func TestDisconnectMarksEverythingOffline(t *testing.T) {
 			ctx := context.Background()
 			e := setupDB(t)
 			rec := &recorder{}
-			svc := &charging.Service{DB: e.db, Hooks: rec.hooks(), Clock: clock.Fixed(at)}
+			svc := &centralsystem.Service{DB: e.db, Hooks: rec.hooks(), Clock: clock.Fixed(at)}
 			svc.Status, svc.Statuses = modes[name](e)
 			svc.Connected(ctx, cp1)
 			for _, info := range []registry.ConnectorStatusInfo{

@@ -1,4 +1,4 @@
-package charging_test
+package centralsystem_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 )
@@ -38,12 +38,12 @@ func BenchmarkMassDisconnect(b *testing.B) {
 		b.Fatalf("%d charge points, %v", len(ids), err)
 	}
 	for _, id := range ids {
-		if err := charging.Enroll(ctx, e.db, id, e.projectID, charging.DemoPassword); err != nil {
+		if err := centralsystem.Enroll(ctx, e.db, id, e.projectID, centralsystem.DemoPassword); err != nil {
 			b.Fatal(err)
 		}
 	}
 	batcher := &push.Batcher{DB: e.db, Regulator: push.DefaultRegulator}
-	recorders := map[string]*charging.Service{
+	recorders := map[string]*centralsystem.Service{
 		"outbox": {DB: e.db},
 		// As the platform records with Temporal (push.Starter.ChangeStatus and
 		// ChangeStatuses),

@@ -1,4 +1,4 @@
-package billing
+package platformbilling
 
 import (
 	"context"
@@ -8,13 +8,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
-	"github.com/voltflow/voltflow/domain/metercmd"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
-	billingstore "github.com/voltflow/voltflow/store/billing"
-	"github.com/voltflow/voltflow/store/ledger"
-	cmdstore "github.com/voltflow/voltflow/store/metercmd"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
+	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
 )
 
 // Reasons of a meter's last cut-off (LastCutOff).
@@ -42,7 +42,7 @@ func LastCutOff(ctx context.Context, q interface {
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("last cut-off of meter %s: %w", meterID, err)
-	case cmd == string(metercmd.SwitchOff) || cmd == string(metercmd.ForcedOff):
+	case cmd == string(metercmddom.SwitchOff) || cmd == string(metercmddom.ForcedOff):
 		if byOperator {
 			return CutOffManual, nil
 		}
@@ -52,8 +52,8 @@ func LastCutOff(ctx context.Context, q interface {
 }
 
 // CreditInput is a completed sale (售电) to a platform-side meter; it lives
-// in store/billing so the recharge workflow builds it without this package.
-type CreditInput = billingstore.CreditInput
+// in store/platformbilling so the recharge workflow builds it without this package.
+type CreditInput = platformbillingstore.CreditInput
 
 // CreditResult is the wallet after the credit and the switch-on it caused.
 type CreditResult struct {
@@ -101,10 +101,10 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("billing state of meter %s: %w", in.MeterNo, err)
 		}
-		e := domledger.Transfer(deliveredKey(in.RechargeID), "recharge-delivered", "platform wallet of meter "+in.MeterNo+" credited",
-			domledger.Posting{Account: domledger.MeterWallet(in.MeterNo), Kind: domledger.Liability},
-			domledger.Posting{Account: domledger.PendingDeliveryCode, Kind: domledger.Liability}, in.Amount)
-		if _, err := ledger.BookTx(ctx, tx, in.ProjectID, e); err != nil {
+		e := ledgerdom.Transfer(deliveredKey(in.RechargeID), "recharge-delivered", "platform wallet of meter "+in.MeterNo+" credited",
+			ledgerdom.Posting{Account: ledgerdom.MeterWallet(in.MeterNo), Kind: ledgerdom.Liability},
+			ledgerdom.Posting{Account: ledgerdom.PendingDeliveryCode, Kind: ledgerdom.Liability}, in.Amount)
+		if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `update recharges set status='completed', failure='',
@@ -117,7 +117,7 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		}
 		out.Balance = balance
 		sw := Switch{ProjectID: in.ProjectID, ProjectCode: projectCode, MeterID: in.MeterID, MeterNo: in.MeterNo,
-			Command: string(metercmd.SwitchOn), Balance: balance}
+			Command: string(metercmddom.SwitchOn), Balance: balance}
 		// A retry after the commit finds the command it recorded.
 		err = tx.QueryRow(ctx, `select id::text, workflow_id from meter_commands where project_id=$1 and idempotency_key=$2`,
 			in.ProjectID, switchOnKey(in.RechargeID)).Scan(&sw.CommandID, &sw.WorkflowID)
@@ -139,7 +139,7 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		sw.WorkflowID = "meter-command/" + sw.CommandID
 		if _, err := tx.Exec(ctx, `insert into meter_commands(id, project_id, meter_id, meter_no, command, args, status,
 				workflow_id, idempotency_key, created_by) values($1,$2,$3,$4,$5,$6,'pending',$7,$8,null)`,
-			sw.CommandID, in.ProjectID, in.MeterID, in.MeterNo, sw.Command, []byte(cmdstore.ArgsOf(metercmd.SwitchOn)),
+			sw.CommandID, in.ProjectID, in.MeterID, in.MeterNo, sw.Command, []byte(metercmdstore.ArgsOf(metercmddom.SwitchOn)),
 			sw.WorkflowID, switchOnKey(in.RechargeID)); err != nil {
 			return fmt.Errorf("record switch-on of meter %s: %w", in.MeterNo, err)
 		}

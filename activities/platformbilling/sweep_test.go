@@ -1,4 +1,4 @@
-package billing_test
+package platformbilling_test
 
 import (
 	"context"
@@ -9,30 +9,30 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/voltflow/voltflow/activities/billing"
-	cmdacts "github.com/voltflow/voltflow/activities/metercmd"
-	"github.com/voltflow/voltflow/activities/meters"
-	"github.com/voltflow/voltflow/activities/sweep"
+	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
+	metersacts "github.com/voltflow/voltflow/activities/meters"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
+	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/devices/simulator"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
 // deviceSwitcher sends billing's commands straight through the meter
 // command device activity (what the meter-command workflow runs), so the
 // test sees the simulator's relay move without a Temporal server.
 type deviceSwitcher struct {
-	devices *cmdacts.Devices
+	devices *metercmdacts.Devices
 	sent    []string
 }
 
-func (s *deviceSwitcher) StartSwitch(_ context.Context, sw billing.Switch) error {
+func (s *deviceSwitcher) StartSwitch(_ context.Context, sw platformbillingacts.Switch) error {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(s.devices)
-	if _, err := env.ExecuteActivity(s.devices.SendMeterCommand, cmdacts.SendInput{
+	if _, err := env.ExecuteActivity(s.devices.SendMeterCommand, metercmdacts.SendInput{
 		CommandID: sw.CommandID, MeterID: sw.MeterID, Command: sw.Command}); err != nil {
 		return err
 	}
@@ -75,27 +75,27 @@ func TestSweepBillsPlatformMeters(t *testing.T) {
 		returning id::text, gateway_id::text`).Scan(&meterID, &gatewayID); err != nil {
 		t.Fatal(err)
 	}
-	tariffID, err := billing.SaveTariff(ctx, db, loaded.ProjectID, "tou", "", touTariff())
+	tariffID, err := platformbillingacts.SaveTariff(ctx, db, loaded.ProjectID, "tou", "", touTariff())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := billing.AssignTariff(ctx, db, meterID, tariffID); err != nil {
+	if err := platformbillingacts.AssignTariff(ctx, db, meterID, tariffID); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, projectID: loaded.ProjectID}
 	f.recharge(t, "M0001", "r1", "5.00")
 
-	gws := &meters.Gateways{Timeout: time.Second}
+	gws := &metersacts.Gateways{Timeout: time.Second}
 	t.Cleanup(gws.Close)
-	sw := &deviceSwitcher{devices: &cmdacts.Devices{DB: db, Gateways: gws, ConfirmDelay: 10 * time.Millisecond}}
-	acts := &sweep.Activities{DB: db, Gateways: gws, Clock: clock.Func(fleet.Now),
-		Billing: &billing.Activities{DB: db, Switch: sw}}
+	sw := &deviceSwitcher{devices: &metercmdacts.Devices{DB: db, Gateways: gws, ConfirmDelay: 10 * time.Millisecond}}
+	acts := &sweepacts.Activities{DB: db, Gateways: gws, Clock: clock.Func(fleet.Now),
+		Billing: &platformbillingacts.Activities{DB: db, Switch: sw}}
 	var suite testsuite.WorkflowTestSuite
 	run := func() {
 		t.Helper()
 		env := suite.NewTestActivityEnvironment()
 		env.RegisterActivity(acts)
-		if _, err := env.ExecuteActivity(acts.SweepBatch, sweep.BatchInput{ProjectID: loaded.ProjectID,
+		if _, err := env.ExecuteActivity(acts.SweepBatch, sweepacts.BatchInput{ProjectID: loaded.ProjectID,
 			At: fleet.Now().UTC(), GatewayIDs: []string{gatewayID}}); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestSweepBillsPlatformMeters(t *testing.T) {
 		// The device activity marks it dispatching; the workflow records done.
 		t.Fatalf("command status %q %v", status, err)
 	}
-	if err := ledger.CheckInvariant(ctx, db); err != nil {
+	if err := ledgerstore.CheckInvariant(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 }

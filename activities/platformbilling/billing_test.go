@@ -1,4 +1,4 @@
-package billing_test
+package platformbilling_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/voltflow/voltflow/activities/billing"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
-	cmdstore "github.com/voltflow/voltflow/store/metercmd"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -26,11 +26,11 @@ type fixture struct {
 	db        *store.DB
 	projectID string
 	meters    map[string]string // meter number → id
-	acts      *billing.Activities
-	started   []billing.Switch
+	acts      *platformbillingacts.Activities
+	started   []platformbillingacts.Switch
 }
 
-func (f *fixture) StartSwitch(_ context.Context, s billing.Switch) error {
+func (f *fixture) StartSwitch(_ context.Context, s platformbillingacts.Switch) error {
 	f.started = append(f.started, s)
 	return nil
 }
@@ -60,16 +60,16 @@ func newFixture(t *testing.T) *fixture {
 		f.meters[no] = id
 	}
 	rows.Close()
-	tariffID, err := billing.SaveTariff(ctx, f.db, f.projectID, "tou-2026", "provincial TOU", touTariff())
+	tariffID, err := platformbillingacts.SaveTariff(ctx, f.db, f.projectID, "tou-2026", "provincial TOU", touTariff())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range f.meters {
-		if err := billing.AssignTariff(ctx, f.db, id, tariffID); err != nil {
+		if err := platformbillingacts.AssignTariff(ctx, f.db, id, tariffID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.acts = &billing.Activities{DB: f.db, Switch: f}
+	f.acts = &platformbillingacts.Activities{DB: f.db, Switch: f}
 	return f
 }
 
@@ -126,10 +126,10 @@ func (f *fixture) write(t *testing.T, at time.Time, rs ...reading) []string {
 	return ids
 }
 
-func (f *fixture) bill(t *testing.T, at time.Time, rs ...reading) billing.BillResult {
+func (f *fixture) bill(t *testing.T, at time.Time, rs ...reading) platformbillingacts.BillResult {
 	t.Helper()
 	ids := f.write(t, at, rs...)
-	res, err := f.acts.BillReadings(context.Background(), billing.BillInput{At: at, MeterIDs: ids})
+	res, err := f.acts.BillReadings(context.Background(), platformbillingacts.BillInput{At: at, MeterIDs: ids})
 	if err != nil {
 		t.Fatalf("bill at %s: %v", at, err)
 	}
@@ -138,24 +138,24 @@ func (f *fixture) bill(t *testing.T, at time.Time, rs ...reading) billing.BillRe
 
 func (f *fixture) recharge(t *testing.T, meterNo, key, amount string) {
 	t.Helper()
-	e := domledger.Transfer(key, "recharge", "test recharge",
-		domledger.Posting{Account: domledger.MeterWallet(meterNo), Kind: domledger.Liability},
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, money.MustParse(amount))
-	if _, err := ledger.Book(context.Background(), f.db, f.projectID, e); err != nil {
+	e := ledgerdom.Transfer(key, "recharge", "test recharge",
+		ledgerdom.Posting{Account: ledgerdom.MeterWallet(meterNo), Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, money.MustParse(amount))
+	if _, err := ledgerstore.Book(context.Background(), f.db, f.projectID, e); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (f *fixture) wallet(t *testing.T, meterNo string) string {
 	t.Helper()
-	b, err := ledger.Balance(context.Background(), f.db, f.projectID, domledger.MeterWallet(meterNo))
+	b, err := ledgerstore.Balance(context.Background(), f.db, f.projectID, ledgerdom.MeterWallet(meterNo))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
 }
 
-func switches(ss []billing.Switch) []string {
+func switches(ss []platformbillingacts.Switch) []string {
 	var out []string
 	for _, s := range ss {
 		out = append(out, s.MeterNo+" "+s.Command)
@@ -214,7 +214,7 @@ func TestTOUBoundaryChargedExactly(t *testing.T) {
 	}
 
 	// An emergency overdraft of 0.50 keeps it on below zero.
-	if err := billing.SetOverdraft(ctx, f.db, f.meters["M0001"], money.MustParse("0.50")); err != nil {
+	if err := platformbillingacts.SetOverdraft(ctx, f.db, f.meters["M0001"], money.MustParse("0.50")); err != nil {
 		t.Fatal(err)
 	}
 	// 12:00 → 12:30, flat +2.00: 2 × 0.6057 = 1.2114; 0.0041 + 1.2114 =
@@ -242,12 +242,12 @@ func TestTOUBoundaryChargedExactly(t *testing.T) {
 	}
 
 	// The same readings again (a retried sweep write): nothing booked or switched twice.
-	again, err := f.acts.BillReadings(ctx, billing.BillInput{At: at, MeterIDs: []string{f.meters["M0001"]}})
+	again, err := f.acts.BillReadings(ctx, platformbillingacts.BillInput{At: at, MeterIDs: []string{f.meters["M0001"]}})
 	if err != nil || again.Charged != 0 || len(again.SwitchOff) != 0 {
 		t.Fatalf("replay: %+v %v", again, err)
 	}
 	// The command is logged like an operator's, without an operator.
-	cmd, err := cmdstore.GetCommand(ctx, f.db, []string{f.projectID}, res.SwitchOff[0].CommandID)
+	cmd, err := metercmdstore.GetCommand(ctx, f.db, []string{f.projectID}, res.SwitchOff[0].CommandID)
 	if err != nil || cmd.Command != "switch_off" || cmd.Status != "pending" || cmd.CreatedBy != "" ||
 		cmd.WorkflowID != "meter-command/"+cmd.ID {
 		t.Fatalf("command %+v %v", cmd, err)
@@ -267,11 +267,11 @@ func TestTOUBoundaryChargedExactly(t *testing.T) {
 	if got := switches(res.SwitchOn); len(got) != 1 || got[0] != "M0001 switch_on" || f.wallet(t, "M0001") != "9.48" {
 		t.Fatalf("after recharge: switch-ons %v wallet %s", got, f.wallet(t, "M0001"))
 	}
-	if err := ledger.CheckInvariant(ctx, f.db); err != nil {
+	if err := ledgerstore.CheckInvariant(ctx, f.db); err != nil {
 		t.Fatal(err)
 	}
 	var income money.Amount
-	if err := f.db.QueryRow(ctx, `select -balance from ledger_accounts where code=$1`, billing.ConsumptionIncome).Scan(&income); err != nil {
+	if err := f.db.QueryRow(ctx, `select -balance from ledger_accounts where code=$1`, platformbillingacts.ConsumptionIncome).Scan(&income); err != nil {
 		t.Fatal(err)
 	}
 	// M0001 5.52 + M0002 2.43.
@@ -293,7 +293,7 @@ func TestProtectModeIsNeverSwitchedOff(t *testing.T) {
 	if got := switches(res.SwitchOff); len(got) != 1 || f.wallet(t, "M0003") != "-0.51" {
 		t.Fatalf("released: switch-offs %v wallet %s", got, f.wallet(t, "M0003"))
 	}
-	if err := ledger.CheckInvariant(context.Background(), f.db); err != nil {
+	if err := ledgerstore.CheckInvariant(context.Background(), f.db); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -317,13 +317,13 @@ func TestTieredMonthToDate(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	up := func(s string) *decimal.Decimal { v := decimal.RequireFromString(s); return &v }
-	id, err := billing.SaveTariff(ctx, f.db, f.projectID, "tiers", "阶梯", tariff.Tariff{Kind: tariff.Tiered,
+	id, err := platformbillingacts.SaveTariff(ctx, f.db, f.projectID, "tiers", "阶梯", tariff.Tariff{Kind: tariff.Tiered,
 		Steps: []tariff.Step{{UpToKWh: up("200"), Price: price("0.5800")}, {UpToKWh: up("400"), Price: price("0.6300")},
 			{Price: price("0.8800")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := billing.AssignTariff(ctx, f.db, f.meters["M0001"], id); err != nil {
+	if err := platformbillingacts.AssignTariff(ctx, f.db, f.meters["M0001"], id); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.db.Exec(ctx, `update meters set ct_ratio=2 where meter_no='M0001'`); err != nil {
@@ -353,7 +353,7 @@ func TestTieredMonthToDate(t *testing.T) {
 	if month != "2026-12" || !kwh.Equal(decimal.NewFromInt(10)) {
 		t.Fatalf("month %s to date %s kWh, want 2026-12 and 10", month, kwh)
 	}
-	if err := ledger.CheckInvariant(ctx, f.db); err != nil {
+	if err := ledgerstore.CheckInvariant(ctx, f.db); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,10 +1,10 @@
-// Package billing is platform-side prepaid (主站费控) in PostgreSQL: the
+// Package platformbilling is platform-side prepaid (主站费控) in PostgreSQL: the
 // meter only measures; every reading interval of a meter with
 // meters.prepaid_mode = 'platform' is priced by its tariff (domain/tariff)
 // and booked in the ledger (meter wallet → consumption income), and a meter
 // whose wallet plus overdraft allowance is at or below zero is switched off
 // through the meter-command path — and on again once it is back above zero.
-package billing
+package platformbilling
 
 import (
 	"context"
@@ -18,19 +18,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	domledger "github.com/voltflow/voltflow/domain/ledger"
-	"github.com/voltflow/voltflow/domain/metercmd"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/store"
-	billingstore "github.com/voltflow/voltflow/store/billing"
-	"github.com/voltflow/voltflow/store/ledger"
-	cmdstore "github.com/voltflow/voltflow/store/metercmd"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
+	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
+	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
 )
 
 // ConsumptionIncome is the income account consumption is booked to (售电收入).
-const ConsumptionIncome = domledger.ConsumptionIncome
+const ConsumptionIncome = ledgerdom.ConsumptionIncome
 
 // EntryKind of the consumption entries.
 const EntryKind = "consumption"
@@ -39,7 +39,7 @@ const EntryKind = "consumption"
 const modeProtect = 1
 
 // Switcher starts the meter-command workflow of a switch billing decided
-// (workflows/billing.Starter). Starting one twice must be harmless.
+// (workflows/platformbilling.Starter). Starting one twice must be harmless.
 type Switcher interface {
 	StartSwitch(ctx context.Context, s Switch) error
 }
@@ -61,8 +61,8 @@ func (a *Activities) log(ctx context.Context) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Switch is a switch-off or switch-on billing decided (store/billing).
-type Switch = billingstore.Switch
+// Switch is a switch-off or switch-on billing decided (store/platformbilling).
+type Switch = platformbillingstore.Switch
 
 // BillInput names the readings just written: the sweep slot and the meters.
 // Meters that are not platform-side are ignored.
@@ -116,7 +116,7 @@ func (a *Activities) BillReadings(ctx context.Context, in BillInput) (BillResult
 			out.Amount = out.Amount.Add(res.amount)
 		}
 		if res.sw != nil {
-			if res.sw.Command == string(metercmd.SwitchOff) {
+			if res.sw.Command == string(metercmddom.SwitchOff) {
 				out.SwitchOff = append(out.SwitchOff, *res.sw)
 			} else {
 				out.SwitchOn = append(out.SwitchOn, *res.sw)
@@ -281,10 +281,10 @@ func bill(ctx context.Context, tx pgx.Tx, r reading, log *slog.Logger) (meterRes
 		return out, nil // the state lock makes this unreachable; never book twice
 	}
 	if charge.Amount.IsPositive() {
-		e := domledger.Transfer(key, EntryKind, fmt.Sprintf("consumption of meter %s, %s kWh", r.meterNo, priced.KWh),
-			domledger.Posting{Account: ConsumptionIncome, Kind: domledger.Income},
-			domledger.Posting{Account: domledger.MeterWallet(r.meterNo), Kind: domledger.Liability}, charge.Amount)
-		if _, err := ledger.BookTx(ctx, tx, r.projectID, e); err != nil {
+		e := ledgerdom.Transfer(key, EntryKind, fmt.Sprintf("consumption of meter %s, %s kWh", r.meterNo, priced.KWh),
+			ledgerdom.Posting{Account: ConsumptionIncome, Kind: ledgerdom.Income},
+			ledgerdom.Posting{Account: ledgerdom.MeterWallet(r.meterNo), Kind: ledgerdom.Liability}, charge.Amount)
+		if _, err := ledgerstore.BookTx(ctx, tx, r.projectID, e); err != nil {
 			return out, err
 		}
 		out.charged, out.amount = true, charge.Amount
@@ -325,12 +325,12 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 		return out, err
 	}
 	available := balance.Add(s.overdraft)
-	var cmd metercmd.Command
+	var cmd metercmddom.Command
 	switch {
 	case !available.IsPositive() && !s.cutOff && r.mode != modeProtect:
-		cmd = metercmd.SwitchOff
+		cmd = metercmddom.SwitchOff
 	case available.IsPositive() && s.cutOff:
-		cmd = metercmd.SwitchOn
+		cmd = metercmddom.SwitchOn
 	default:
 		return out, nil
 	}
@@ -346,7 +346,7 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 	tag, err := tx.Exec(ctx, `insert into meter_commands(id, project_id, meter_id, meter_no, command, args, status,
 			workflow_id, idempotency_key, created_by) values($1,$2,$3,$4,$5,$6,'pending',$7,$8,null)
 		on conflict (project_id, idempotency_key) where idempotency_key is not null do nothing`,
-		id, r.projectID, r.meterID, r.meterNo, string(cmd), []byte(cmdstore.ArgsOf(cmd)), wf, key)
+		id, r.projectID, r.meterID, r.meterNo, string(cmd), []byte(metercmdstore.ArgsOf(cmd)), wf, key)
 	if err != nil {
 		return out, fmt.Errorf("record %s: %w", cmd, err)
 	}
@@ -354,7 +354,7 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 		return out, fmt.Errorf("switch command %s exists already: billing state out of step", key)
 	}
 	if _, err := tx.Exec(ctx, `update meter_billing set cut_off=$2, switch_seq=$3 where meter_id=$1`,
-		r.meterID, cmd == metercmd.SwitchOff, s.seq); err != nil {
+		r.meterID, cmd == metercmddom.SwitchOff, s.seq); err != nil {
 		return out, fmt.Errorf("billing switch state: %w", err)
 	}
 	out.sw = &Switch{CommandID: id, WorkflowID: wf, ProjectID: r.projectID, ProjectCode: r.projectCode,
@@ -366,12 +366,12 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 func walletTx(ctx context.Context, tx pgx.Tx, projectID, meterNo string) (money.Amount, error) {
 	var raw money.Amount
 	err := tx.QueryRow(ctx, `select balance from ledger_accounts where project_id=$1 and code=$2`,
-		projectID, domledger.MeterWallet(meterNo)).Scan(&raw)
+		projectID, ledgerdom.MeterWallet(meterNo)).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return money.Zero, nil
 	}
 	if err != nil {
 		return money.Zero, fmt.Errorf("wallet of meter %s: %w", meterNo, err)
 	}
-	return domledger.Display(domledger.Liability, raw), nil
+	return ledgerdom.Display(ledgerdom.Liability, raw), nil
 }

@@ -1,4 +1,4 @@
-package charging_test
+package centralsystem_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/internal/eventually"
 )
@@ -17,18 +17,18 @@ import (
 // recorder collects what the central system's hooks are told.
 type recorder struct {
 	mu     sync.Mutex
-	faults []charging.FaultEvent
-	txs    []charging.TxEvent
+	faults []centralsystem.FaultEvent
+	txs    []centralsystem.TxEvent
 }
 
-func (r *recorder) hooks() charging.Hooks {
-	return charging.Hooks{
-		Transaction: []func(context.Context, charging.TxEvent){func(_ context.Context, ev charging.TxEvent) {
+func (r *recorder) hooks() centralsystem.Hooks {
+	return centralsystem.Hooks{
+		Transaction: []func(context.Context, centralsystem.TxEvent){func(_ context.Context, ev centralsystem.TxEvent) {
 			r.mu.Lock()
 			r.txs = append(r.txs, ev)
 			r.mu.Unlock()
 		}},
-		Fault: []func(context.Context, charging.FaultEvent){func(_ context.Context, ev charging.FaultEvent) {
+		Fault: []func(context.Context, centralsystem.FaultEvent){func(_ context.Context, ev centralsystem.FaultEvent) {
 			r.mu.Lock()
 			r.faults = append(r.faults, ev)
 			r.mu.Unlock()
@@ -36,10 +36,10 @@ func (r *recorder) hooks() charging.Hooks {
 	}
 }
 
-func (r *recorder) snapshot() ([]charging.FaultEvent, []charging.TxEvent) {
+func (r *recorder) snapshot() ([]centralsystem.FaultEvent, []centralsystem.TxEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]charging.FaultEvent(nil), r.faults...), append([]charging.TxEvent(nil), r.txs...)
+	return append([]centralsystem.FaultEvent(nil), r.faults...), append([]centralsystem.TxEvent(nil), r.txs...)
 }
 
 // startCentral is setup with hooks, through StartCentralSystem as the
@@ -47,7 +47,7 @@ func (r *recorder) snapshot() ([]charging.FaultEvent, []charging.TxEvent) {
 func startCentral(t *testing.T, rec *recorder) *env {
 	t.Helper()
 	e := setupDB(t)
-	srv, stop, err := charging.StartCentralSystem(context.Background(), e.db, charging.CentralConfig{Addr: "127.0.0.1:0",
+	srv, stop, err := centralsystem.StartCentralSystem(context.Background(), e.db, centralsystem.CentralConfig{Addr: "127.0.0.1:0",
 		HeartbeatInterval: e.interval, Grace: e.grace, Hooks: rec.hooks()})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestTransactionEvents(t *testing.T) {
 	rec := &recorder{}
 	e := startCentral(t, rec)
 	c := e.connect(t, cp1)
-	s, err := c.StartSession(1, charging.DemoCard)
+	s, err := c.StartSession(1, centralsystem.DemoCard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestTransactionEvents(t *testing.T) {
 	if len(txs) != 3 {
 		t.Fatalf("tx events = %+v", txs)
 	}
-	kinds := []charging.TxKind{charging.TxStarted, charging.TxMeter, charging.TxStopped}
+	kinds := []centralsystem.TxKind{centralsystem.TxStarted, centralsystem.TxMeter, centralsystem.TxStopped}
 	for i, ev := range txs {
 		if ev.Kind != kinds[i] || ev.TransactionID != s.TransactionID || ev.ChargePointID != cp1 || ev.Connector != 1 {
 			t.Fatalf("tx event %d = %+v", i, ev)

@@ -1,9 +1,9 @@
-// Package charging is the I/O side of the OCPP central system (issue 6, C2):
+// Package centralsystem is the I/O side of the OCPP central system (issue 6, C2):
 // it answers charge points (devices/ocpp.Handler) from PostgreSQL — the
 // allow-list, presence, connector status into the charging registry
 // (interconnect/registry, with the regulator's outbox), transactions, meter
 // values — keeps the device message log, and holds charging cards (C3).
-package charging
+package centralsystem
 
 import (
 	"context"

@@ -1,10 +1,10 @@
-// Package billing tests platform-side prepaid (主站费控) end to end: a sweep
+// Package platformbilling tests platform-side prepaid (主站费控) end to end: a sweep
 // workflow on a real Temporal server reads a simulated meter over Modbus
 // TCP, billing prices the reading into the ledger in PostgreSQL, and a
 // meter with no money left is switched off through a meter-command
 // workflow until the simulator's relay is open — and on again after a
 // recharge.
-package billing
+package platformbilling
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/devices/profile"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/internal/eventually"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/tests/harness"
 	"github.com/voltflow/voltflow/workflows/names"
-	"github.com/voltflow/voltflow/workflows/sweep"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 var stack *harness.Stack
@@ -32,17 +32,17 @@ func TestMain(m *testing.M) {
 }
 
 // runSweep starts a sweep of the demo project for slot at and waits for it.
-func runSweep(t *testing.T, at time.Time) sweep.Result {
+func runSweep(t *testing.T, at time.Time) sweepwf.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: sweep.WorkflowID("demo", at),
-		TaskQueue: names.MainQueue, TypedSearchAttributes: names.Attributes("demo", sweep.Kind, "demo", "reading")},
-		sweep.Kind, sweep.Input{ProjectID: stack.ProjectID, ProjectCode: "demo", At: at})
+	run, err := stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: sweepwf.WorkflowID("demo", at),
+		TaskQueue: names.MainQueue, TypedSearchAttributes: names.Attributes("demo", sweepwf.Kind, "demo", "reading")},
+		sweepwf.Kind, sweepwf.Input{ProjectID: stack.ProjectID, ProjectCode: "demo", At: at})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res sweep.Result
+	var res sweepwf.Result
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("sweep %s: %v", at, err)
 	}
@@ -79,10 +79,10 @@ func TestPlatformMeterIsCutOffAtZeroAndBackOnAfterRecharge(t *testing.T) {
 	}
 
 	// A recharge into the platform wallet; the next sweep switches it on.
-	e := domledger.Transfer("e2e-recharge-M0002", "recharge", "platform-side recharge",
-		domledger.Posting{Account: domledger.MeterWallet("M0002"), Kind: domledger.Liability},
-		domledger.Posting{Account: domledger.CashAccount, Kind: domledger.Asset}, money.MustParse("10.00"))
-	if _, err := ledger.Book(ctx, stack.DB, stack.ProjectID, e); err != nil {
+	e := ledgerdom.Transfer("e2e-recharge-M0002", "recharge", "platform-side recharge",
+		ledgerdom.Posting{Account: ledgerdom.MeterWallet("M0002"), Kind: ledgerdom.Liability},
+		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, money.MustParse("10.00"))
+	if _, err := ledgerstore.Book(ctx, stack.DB, stack.ProjectID, e); err != nil {
 		t.Fatal(err)
 	}
 	runSweep(t, at.Add(time.Minute))

@@ -1,4 +1,4 @@
-package charging_test
+package centralsystem_test
 
 import (
 	"context"
@@ -18,17 +18,17 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/smartcharging"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
 
-	"github.com/voltflow/voltflow/activities/charging"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/devices/ocpp"
-	domcard "github.com/voltflow/voltflow/domain/card"
-	domledger "github.com/voltflow/voltflow/domain/ledger"
+	"github.com/voltflow/voltflow/domain/card"
+	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
-	"github.com/voltflow/voltflow/store/ledger"
+	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -47,7 +47,7 @@ type env struct {
 	db        *store.DB
 	projectID string
 	srv       *ocpp.Server
-	log       *charging.MessageLog
+	log       *centralsystem.MessageLog
 	interval  time.Duration
 	grace     time.Duration
 }
@@ -57,9 +57,9 @@ func setup(t *testing.T) *env {
 	ctx := context.Background()
 	e := setupDB(t)
 	var err error
-	e.log = charging.NewMessageLog(ctx, e.db, nil)
+	e.log = centralsystem.NewMessageLog(ctx, e.db, nil)
 	e.srv, err = ocpp.Listen(ctx, ocpp.Options{Addr: "127.0.0.1:0", HeartbeatInterval: e.interval, Grace: e.grace,
-		CallTimeout: 5 * time.Second, Handler: &charging.Service{DB: e.db}, Frames: e.log})
+		CallTimeout: 5 * time.Second, Handler: &centralsystem.Service{DB: e.db}, Frames: e.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func setupDB(t testing.TB) *env {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := charging.LoadDemo(ctx, db, p.ProjectID); err != nil {
+	if err := centralsystem.LoadDemo(ctx, db, p.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	return &env{db: db, projectID: p.ProjectID, interval: time.Second, grace: time.Second}
@@ -89,7 +89,7 @@ func setupDB(t testing.TB) *env {
 
 func (e *env) connect(t *testing.T, id string) *chargersim.ChargePoint {
 	t.Helper()
-	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: e.srv.URL(), Password: charging.DemoPassword}, id)
+	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: e.srv.URL(), Password: centralsystem.DemoPassword}, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,17 +147,17 @@ func TestSessionWithSimulator(t *testing.T) {
 		t.Fatalf("boot gave interval %v, want %v", c.HeartbeatInterval(), e.interval)
 	}
 	eventually.True(t, 2*time.Second, "charger online", func() (bool, string) { return e.online(t, cp1), "offline" })
-	if st, err := c.Authorize(charging.DemoCard); err != nil || st != types.AuthorizationStatusAccepted {
+	if st, err := c.Authorize(centralsystem.DemoCard); err != nil || st != types.AuthorizationStatusAccepted {
 		t.Fatalf("authorize demo card = %s, %v", st, err)
 	}
 	if st, _ := c.Authorize("NOSUCHCARD"); st != types.AuthorizationStatusInvalid {
 		t.Fatalf("authorize unknown card = %s, want Invalid", st)
 	}
-	s, err := c.StartSession(3, charging.DemoCard)
+	s, err := c.StartSession(3, centralsystem.DemoCard)
 	if err != nil || s.Authorization != types.AuthorizationStatusAccepted || s.TransactionID <= 0 {
 		t.Fatalf("start = %+v, %v", s, err)
 	}
-	conn := charging.ConnectorID(cp1, 3)
+	conn := centralsystem.ConnectorID(cp1, 3)
 	if got := e.connectorStatus(t, conn); got != registry.StatusCharging {
 		t.Fatalf("connector status while charging = %d", got)
 	}
@@ -176,7 +176,7 @@ func TestSessionWithSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := e.transaction(t, s.TransactionID)
-	if tx.status != "stopped" || tx.stop-tx.start != 12000 || tx.idTag != charging.DemoCard || tx.reason == nil || *tx.reason != "Local" {
+	if tx.status != "stopped" || tx.stop-tx.start != 12000 || tx.idTag != centralsystem.DemoCard || tx.reason == nil || *tx.reason != "Local" {
 		t.Fatalf("transaction = %+v", tx)
 	}
 	var n int
@@ -237,7 +237,7 @@ func TestBasicAuth(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("wrong password: %v, want a 401", err)
 	}
-	_, err = chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: charging.DemoPassword}, "4403000000000000000099")
+	_, err = chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: centralsystem.DemoPassword}, "4403000000000000000099")
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("charger not in the allow-list: %v, want a 401", err)
 	}
@@ -247,7 +247,7 @@ func TestBasicAuth(t *testing.T) {
 	if _, err := e.db.Exec(ctx, `update ocpp_charge_points set enabled=false where equipment_id=$1`, cp1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: charging.DemoPassword}, cp1); err == nil {
+	if _, err := chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: centralsystem.DemoPassword}, cp1); err == nil {
 		t.Fatal("a disabled charge point connected")
 	}
 }
@@ -258,18 +258,18 @@ func TestFrozenCardBlocked(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	c := e.connect(t, cp1)
-	if st, _ := c.Authorize(charging.DemoCard); st != types.AuthorizationStatusAccepted {
+	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("before freezing: %s", st)
 	}
-	card, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID},
-		To: domcard.Frozen, Reason: "reported lost"})
-	if err != nil || card.Status != domcard.Frozen || card.Balance.String() != "200.00" {
-		t.Fatalf("freeze = %+v, %v", card, err)
+	frozen, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard, Projects: []string{e.projectID},
+		To: card.Frozen, Reason: "reported lost"})
+	if err != nil || frozen.Status != card.Frozen || frozen.Balance.String() != "200.00" {
+		t.Fatalf("freeze = %+v, %v", frozen, err)
 	}
-	if st, _ := c.Authorize(charging.DemoCard); st != types.AuthorizationStatusBlocked {
+	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusBlocked {
 		t.Fatalf("frozen card authorize = %s, want Blocked", st)
 	}
-	s, err := c.StartSession(1, charging.DemoCard)
+	s, err := c.StartSession(1, centralsystem.DemoCard)
 	if err != nil || s.Authorization != types.AuthorizationStatusBlocked {
 		t.Fatalf("frozen card start = %+v, %v", s, err)
 	}
@@ -277,28 +277,28 @@ func TestFrozenCardBlocked(t *testing.T) {
 		t.Fatalf("refused transaction = %+v", tx)
 	}
 	// Freezing twice is not an error; a card of another project is not found.
-	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID}, To: domcard.Frozen}); err != nil {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard, Projects: []string{e.projectID}, To: card.Frozen}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard,
-		Projects: []string{"00000000-0000-0000-0000-000000000000"}, To: domcard.Active}); !errors.Is(err, charger.ErrCardNotFound) {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard,
+		Projects: []string{"00000000-0000-0000-0000-000000000000"}, To: card.Active}); !errors.Is(err, charger.ErrCardNotFound) {
 		t.Fatalf("other tenant: %v", err)
 	}
-	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charging.DemoCard, Projects: []string{e.projectID}, To: domcard.Active}); err != nil {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard, Projects: []string{e.projectID}, To: card.Active}); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := c.Authorize(charging.DemoCard); st != types.AuthorizationStatusAccepted {
+	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("unfrozen card authorize = %s", st)
 	}
 	var events int
-	if err := e.db.QueryRow(ctx, `select count(*) from card_events where card_no=$1`, charging.DemoCard).Scan(&events); err != nil || events != 3 {
+	if err := e.db.QueryRow(ctx, `select count(*) from card_events where card_no=$1`, centralsystem.DemoCard).Scan(&events); err != nil || events != 3 {
 		t.Fatalf("card events = %d, %v; want issued, frozen, active", events, err)
 	}
 	// The demo card's money is a customer wallet in a balanced ledger.
-	if b, err := ledger.Balance(ctx, e.db, e.projectID, domledger.CustomerWallet("C-"+charging.DemoCard)); err != nil || b.String() != "200.00" {
+	if b, err := ledgerstore.Balance(ctx, e.db, e.projectID, ledgerdom.CustomerWallet("C-"+centralsystem.DemoCard)); err != nil || b.String() != "200.00" {
 		t.Fatalf("wallet = %s, %v", b, err)
 	}
-	if err := ledger.CheckInvariant(ctx, e.db); err != nil {
+	if err := ledgerstore.CheckInvariant(ctx, e.db); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -314,7 +314,7 @@ func TestSilentChargerOffline(t *testing.T) {
 	if !e.online(t, cp1) || !e.srv.Connected(cp1) {
 		t.Fatal("a heartbeating charger was dropped")
 	}
-	conn := charging.ConnectorID(cp1, 1)
+	conn := centralsystem.ConnectorID(cp1, 1)
 	if st := e.connectorStatus(t, conn); st != registry.StatusIdle {
 		t.Fatalf("connector before = %d", st)
 	}
@@ -339,7 +339,7 @@ func TestCommands(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	c := e.connect(t, cp1)
-	st, err := e.srv.RemoteStartTransaction(ctx, cp1, 2, charging.DemoCard, nil)
+	st, err := e.srv.RemoteStartTransaction(ctx, cp1, 2, centralsystem.DemoCard, nil)
 	if err != nil || st != types.RemoteStartStopStatusAccepted {
 		t.Fatalf("remote start = %s, %v", st, err)
 	}
@@ -464,7 +464,7 @@ func TestInteropRawClient(t *testing.T) {
 	if _, resp, err := dialRaw(t, e.srv.URL(), cp2, "wrong"); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %v", err)
 	}
-	r, _, err := dialRaw(t, e.srv.URL(), cp2, charging.DemoPassword)
+	r, _, err := dialRaw(t, e.srv.URL(), cp2, centralsystem.DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,12 +473,12 @@ func TestInteropRawClient(t *testing.T) {
 		t.Fatalf("boot = %v", boot)
 	}
 	r.call("StatusNotification", map[string]any{"connectorId": 1, "errorCode": "NoError", "status": "Preparing"})
-	auth := r.call("Authorize", map[string]any{"idTag": charging.DemoCard})
+	auth := r.call("Authorize", map[string]any{"idTag": centralsystem.DemoCard})
 	if auth["idTagInfo"].(map[string]any)["status"] != "Accepted" {
 		t.Fatalf("authorize = %v", auth)
 	}
 	now := time.Now().UTC()
-	start := r.call("StartTransaction", map[string]any{"connectorId": 1, "idTag": charging.DemoCard, "meterStart": 5000,
+	start := r.call("StartTransaction", map[string]any{"connectorId": 1, "idTag": centralsystem.DemoCard, "meterStart": 5000,
 		"timestamp": now.Format(time.RFC3339)})
 	txID := int(start["transactionId"].(float64))
 	if txID <= 0 || start["idTagInfo"].(map[string]any)["status"] != "Accepted" {
@@ -497,7 +497,7 @@ func TestInteropRawClient(t *testing.T) {
 	if got := r.send(bad, "raw-bad", 4); got["errorCode"] == "" {
 		t.Fatalf("malformed start answered %v", got)
 	}
-	stop := r.call("StopTransaction", map[string]any{"transactionId": txID, "meterStop": 9000, "idTag": charging.DemoCard,
+	stop := r.call("StopTransaction", map[string]any{"transactionId": txID, "meterStop": 9000, "idTag": centralsystem.DemoCard,
 		"timestamp": now.Add(2 * time.Minute).Format(time.RFC3339), "reason": "EVDisconnected"})
 	if stop["idTagInfo"].(map[string]any)["status"] != "Accepted" {
 		t.Fatalf("stop = %v", stop)
@@ -517,7 +517,7 @@ func TestInteropRawClient(t *testing.T) {
 	if err := e.db.QueryRow(context.Background(), `select vendor from ocpp_charge_points where equipment_id=$1`, cp2).Scan(&vendor); err != nil || vendor != "RawCo" {
 		t.Fatalf("vendor = %q, %v", vendor, err)
 	}
-	if got := e.connectorStatus(t, charging.ConnectorID(cp2, 1)); got != registry.StatusIdle {
+	if got := e.connectorStatus(t, centralsystem.ConnectorID(cp2, 1)); got != registry.StatusIdle {
 		t.Fatalf("connector after = %d", got)
 	}
 }

@@ -1,7 +1,7 @@
-// Package billing holds what workflows exchange with the platform-side
-// billing activities (activities/billing), so that they and the API that
+// Package platformbilling holds what workflows exchange with the platform-side
+// billing activities (activities/platformbilling), so that they and the API that
 // starts them use it without importing the activities.
-package billing
+package platformbilling
 
 import "github.com/voltflow/voltflow/domain/money"
 

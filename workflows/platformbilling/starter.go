@@ -1,8 +1,8 @@
-// Package billing connects platform-side billing (activities/billing) to
+// Package platformbilling connects platform-side billing (activities/platformbilling) to
 // Temporal: the switch-off and switch-on commands billing decides run as
 // ordinary meter-command/<id> workflows, the same path an operator's
 // command takes (logged, retried for the dispatch window, re-dispatchable).
-package billing
+package platformbilling
 
 import (
 	"context"
@@ -11,13 +11,13 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	domain "github.com/voltflow/voltflow/domain/metercmd"
-	billingstore "github.com/voltflow/voltflow/store/billing"
-	"github.com/voltflow/voltflow/workflows/metercmd"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
+	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
+	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
-// Starter starts billing's switch commands (activities/billing.Switcher).
+// Starter starts billing's switch commands (activities/platformbilling.Switcher).
 type Starter struct {
 	Client client.Client
 	// DispatchWindow is passed to the commands (0: the workflow's default).
@@ -26,13 +26,13 @@ type Starter struct {
 
 // StartSwitch starts the command's workflow; one started before (a
 // retried billing pass) is left as it is.
-func (s *Starter) StartSwitch(ctx context.Context, sw billingstore.Switch) error {
-	if sw.WorkflowID != metercmd.CommandWorkflowID(sw.CommandID) {
+func (s *Starter) StartSwitch(ctx context.Context, sw platformbillingstore.Switch) error {
+	if sw.WorkflowID != metercmdwf.CommandWorkflowID(sw.CommandID) {
 		return fmt.Errorf("switch %s: workflow id %s is not the command's", sw.CommandID, sw.WorkflowID)
 	}
-	err := names.StartOnce(ctx, s.Client, sw.WorkflowID, metercmd.KindCommand,
-		names.Attributes(sw.ProjectCode, metercmd.KindCommand, sw.MeterNo, string(domain.Pending)),
-		metercmd.CommandInput{CommandID: sw.CommandID, ProjectID: sw.ProjectID,
+	err := names.StartOnce(ctx, s.Client, sw.WorkflowID, metercmdwf.KindCommand,
+		names.Attributes(sw.ProjectCode, metercmdwf.KindCommand, sw.MeterNo, string(metercmddom.Pending)),
+		metercmdwf.CommandInput{CommandID: sw.CommandID, ProjectID: sw.ProjectID,
 			MeterID: sw.MeterID, MeterNo: sw.MeterNo, Command: sw.Command, DispatchWindow: s.DispatchWindow})
 	if err != nil {
 		return fmt.Errorf("start %s: %w", sw.WorkflowID, err)
