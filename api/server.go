@@ -167,6 +167,7 @@ func New(cfg Config) *Server {
 			r.Get("/mail", s.listMail)
 			s.financeRoutes(r)
 			s.operatorRoutes(r)
+			s.setupRoutes(r)
 			s.workOrderRoutes(r)
 		})
 	})

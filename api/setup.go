@@ -1,0 +1,416 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/voltflow/voltflow/domain/identifier"
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/store/customer"
+	"github.com/voltflow/voltflow/store/organisation"
+	"github.com/voltflow/voltflow/store/site"
+)
+
+// Problem codes of setting up.
+const (
+	CodeOrganisationExists = "organisation_exists"
+	CodeProjectExists      = "project_exists"
+	CodeUnitExists         = "unit_exists"
+	CodeMeterInAccount     = "meter_in_account"
+)
+
+// setupRoutes are organisations, projects, the site tree, units, customers,
+// accounts (开户) and project settings (issue 17, M1, M4, S4).
+func (s *Server) setupRoutes(r chi.Router) {
+	r.With(s.audit("organisation.create")).Post("/organisations", s.createOrganisation)
+	r.Get("/organisations", s.listOrganisations)
+	r.With(s.audit("project.create")).Post("/projects", s.createProject)
+	r.Get("/projects", s.listProjects)
+	r.With(s.audit("site.create")).Post("/projects/{project}/sites", s.createSite)
+	r.Get("/projects/{project}/sites", s.siteTree)
+	r.With(s.audit("unit.create")).Post("/projects/{project}/units", s.createUnit)
+	r.With(s.audit("customer.create")).Post("/projects/{project}/customers", s.createCustomer)
+	r.With(s.audit("account.open")).Post("/projects/{project}/accounts", s.openAccount)
+	r.With(s.audit("project.settings")).Put("/projects/{project}/settings", s.putSettings)
+	r.Get("/projects/{project}/settings", s.getSettings)
+}
+
+// setupCode is an organisation, project or unit code.
+var setupCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// CodeNameRequest is POST /api/v1/organisations.
+type CodeNameRequest struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func (s *Server) platformAdmin(w http.ResponseWriter, r *http.Request, what string) bool {
+	if !operatorFrom(r.Context()).PlatformAdmin {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, what+" needs a platform administrator")
+		return false
+	}
+	return true
+}
+
+// validCode refuses a code that breaks setupCode and an empty name.
+func validCode(w http.ResponseWriter, code, name string) bool {
+	if !setupCode.MatchString(code) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "code: 1–64 of letters, digits, _ . -", "code")
+		return false
+	}
+	if name == "" {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name is required", "name")
+		return false
+	}
+	return true
+}
+
+func (s *Server) createOrganisation(w http.ResponseWriter, r *http.Request) {
+	var req CodeNameRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "organisation "+req.Code, nil)
+	if !s.platformAdmin(w, r, "creating an organisation") || !validCode(w, req.Code, req.Name) {
+		return
+	}
+	o, err := organisation.Create(r.Context(), s.cfg.DB, req.Code, req.Name)
+	if errors.Is(err, organisation.ErrExists) {
+		writeProblemField(w, http.StatusConflict, CodeOrganisationExists, "organisation "+req.Code+" exists", "code")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (s *Server) listOrganisations(w http.ResponseWriter, r *http.Request) {
+	if !s.platformAdmin(w, r, "listing organisations") {
+		return
+	}
+	os, err := organisation.List(r.Context(), s.cfg.DB)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": os})
+}
+
+// CreateProjectRequest is POST /api/v1/projects.
+type CreateProjectRequest struct {
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	Organisation string `json:"organisation"`
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
+	var req CreateProjectRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "project "+req.Code, map[string]any{"organisation": req.Organisation})
+	if !s.platformAdmin(w, r, "creating a project") || !validCode(w, req.Code, req.Name) {
+		return
+	}
+	op := operatorFrom(r.Context())
+	if op.tokenHash == nil {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "an API key cannot create projects")
+		return
+	}
+	p, err := organisation.CreateProject(r.Context(), s.cfg.DB, req.Organisation, req.Code, req.Name, op.ID)
+	switch {
+	case errors.Is(err, organisation.ErrNotFound):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "organisation "+req.Organisation+" not found", "organisation")
+	case errors.Is(err, organisation.ErrExists):
+		writeProblemField(w, http.StatusConflict, CodeProjectExists, "project "+req.Code+" exists", "code")
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		setAudit(r, p.ID, "project "+req.Code, map[string]any{"organisation": req.Organisation})
+		writeJSON(w, http.StatusCreated, p)
+	}
+}
+
+// listProjects answers the caller's projects: every one for a platform
+// administrator, else those where it holds a role.
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+	op := operatorFrom(r.Context())
+	ps, err := organisation.Projects(r.Context(), s.cfg.DB, op.Grants.Projects(), op.PlatformAdmin)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ps})
+}
+
+// CreateSiteRequest is POST /api/v1/projects/{project}/sites.
+type CreateSiteRequest struct {
+	Name     string  `json:"name"`
+	Level    int     `json:"level"`
+	ParentID *string `json:"parentId"`
+}
+
+func (s *Server) createSite(w http.ResponseWriter, r *http.Request) {
+	var req CreateSiteRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "site "+req.Name, nil)
+	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	if !ok {
+		return
+	}
+	if req.Name == "" {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name is required", "name")
+		return
+	}
+	if req.Level < 1 || req.Level > 4 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "level: 1–4", "level")
+		return
+	}
+	if req.ParentID != nil && uuid.Validate(*req.ParentID) != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "parentId: not a site id", "parentId")
+		return
+	}
+	st, err := site.Create(r.Context(), s.cfg.DB, pid, req.Name, req.Level, req.ParentID)
+	if errors.Is(err, site.ErrParent) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
+			"parentId: null at level 1, else a site of the level above in this project", "parentId")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, pid, "site "+st.ID, map[string]any{"name": req.Name, "level": req.Level})
+	writeJSON(w, http.StatusCreated, st)
+}
+
+// SiteNode is a site with the sites under it.
+type SiteNode struct {
+	site.Site
+	Children []*SiteNode `json:"children"`
+}
+
+func (s *Server) siteTree(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	sites, err := site.List(r.Context(), s.cfg.DB, pid)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	// Parents come first, so each child finds its parent's node.
+	nodes := map[string]*SiteNode{}
+	roots := []*SiteNode{}
+	for _, st := range sites {
+		n := &SiteNode{Site: st, Children: []*SiteNode{}}
+		nodes[st.ID] = n
+		if p := nodes[deref(st.ParentID)]; p != nil {
+			p.Children = append(p.Children, n)
+		} else {
+			roots = append(roots, n)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": roots})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// CreateUnitRequest is POST /api/v1/projects/{project}/units.
+type CreateUnitRequest struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	SiteID string `json:"siteId"`
+}
+
+func (s *Server) createUnit(w http.ResponseWriter, r *http.Request) {
+	var req CreateUnitRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "unit "+req.Code, nil)
+	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	if !ok || !validCode(w, req.Code, req.Name) {
+		return
+	}
+	err := site.ErrNotFound // an id that is not a uuid names no site
+	var unit site.Unit
+	if uuid.Validate(req.SiteID) == nil {
+		unit, err = site.CreateUnit(r.Context(), s.cfg.DB, pid, site.Unit{Code: req.Code, Name: req.Name, SiteID: req.SiteID})
+	}
+	switch {
+	case errors.Is(err, site.ErrNotFound):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "siteId: not a site of this project", "siteId")
+	case errors.Is(err, site.ErrExists):
+		writeProblemField(w, http.StatusConflict, CodeUnitExists, "unit "+req.Code+" exists in this project", "code")
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		writeJSON(w, http.StatusCreated, unit)
+	}
+}
+
+// CreateCustomerRequest is POST /api/v1/projects/{project}/customers.
+type CreateCustomerRequest struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+	Kind  string `json:"kind"`
+}
+
+var phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 -]{2,19}$`)
+
+func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
+	var req CreateCustomerRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "customer "+req.Name, nil)
+	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	if !ok {
+		return
+	}
+	switch {
+	case req.Name == "":
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name is required", "name")
+		return
+	case req.Phone != "" && !phonePattern.MatchString(req.Phone):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "phone: 3–20 digits", "phone")
+		return
+	case req.Kind != "person" && req.Kind != "company":
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "kind: person or company", "kind")
+		return
+	}
+	c, err := customer.Create(r.Context(), s.cfg.DB, pid, customer.Customer{Name: req.Name, Phone: req.Phone, Kind: req.Kind})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, pid, "customer "+c.ID, map[string]any{"name": req.Name})
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// OpenAccountRequest is POST /api/v1/projects/{project}/accounts (开户).
+type OpenAccountRequest struct {
+	CustomerID string   `json:"customerId"`
+	UnitID     string   `json:"unitId"`
+	Meters     []string `json:"meters"`
+}
+
+func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
+	var req OpenAccountRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "customer "+req.CustomerID, map[string]any{"unitId": req.UnitID, "meters": req.Meters})
+	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	if !ok {
+		return
+	}
+	if len(req.Meters) == 0 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "meters: at least one meter number", "meters")
+		return
+	}
+	for _, no := range req.Meters {
+		if !checkFormat(w, "meters", no, identifier.MeterNo) {
+			return
+		}
+	}
+	a, err := customer.OpenAccount(r.Context(), s.cfg.DB, pid, customer.Account{CustomerID: req.CustomerID, UnitID: req.UnitID, Meters: req.Meters})
+	var p *customer.Problem
+	switch {
+	case errors.As(err, &p) && errors.Is(err, customer.ErrMeterInAccount):
+		writeProblemField(w, http.StatusConflict, CodeMeterInAccount, "meter "+p.Value+" is already in an open account", p.Field)
+	case errors.As(err, &p):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, p.Field+": "+p.Value+" not found in this project", p.Field)
+	case err != nil:
+		s.internal(w, r, err)
+	default:
+		setAudit(r, pid, "account "+a.ID, map[string]any{"customerId": req.CustomerID, "unitId": req.UnitID, "meters": req.Meters})
+		writeJSON(w, http.StatusCreated, a)
+	}
+}
+
+// ProjectSettings is PUT and GET /api/v1/projects/{project}/settings. A
+// null is "not set": the server's default reading interval, no hoarding
+// cap, no default price.
+type ProjectSettings struct {
+	ReadingInterval *string       `json:"readingInterval"`
+	AutoApproveUpTo money.Amount  `json:"autoApproveUpTo"`
+	HoardingCap     *money.Amount `json:"hoardingCap"`
+	DefaultPrice    *money.Price  `json:"defaultPrice"`
+	Alarm1          money.Amount  `json:"alarm1"`
+	Alarm2          money.Amount  `json:"alarm2"`
+}
+
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
+	var req ProjectSettings
+	if !decode(w, r, &req) {
+		return
+	}
+	setAudit(r, "", "settings", nil)
+	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	if !ok {
+		return
+	}
+	if req.ReadingInterval != nil {
+		d, err := time.ParseDuration(*req.ReadingInterval)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "readingInterval: a duration from 1s to 24h, e.g. \"15m\"", "readingInterval")
+			return
+		}
+		norm := d.String()
+		req.ReadingInterval = &norm
+	}
+	for _, f := range []struct {
+		name string
+		v    money.Amount
+	}{{"autoApproveUpTo", req.AutoApproveUpTo}, {"alarm1", req.Alarm1}, {"alarm2", req.Alarm2}} {
+		if f.v.IsNegative() {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, f.name+": must not be negative", f.name)
+			return
+		}
+	}
+	if req.HoardingCap != nil && !req.HoardingCap.IsPositive() {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "hoardingCap: must be positive", "hoardingCap")
+		return
+	}
+	if req.DefaultPrice != nil && req.DefaultPrice.Decimal().IsNegative() {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "defaultPrice: must not be negative", "defaultPrice")
+		return
+	}
+	if err := organisation.SetProjectSettings(r.Context(), s.cfg.DB, pid, organisation.Settings(req)); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, pid, "settings", map[string]any{"readingInterval": req.ReadingInterval, "autoApproveUpTo": req.AutoApproveUpTo,
+		"hoardingCap": req.HoardingCap, "defaultPrice": req.DefaultPrice, "alarm1": req.Alarm1, "alarm2": req.Alarm2})
+	writeJSON(w, http.StatusOK, req)
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	st, err := organisation.ProjectSettings(r.Context(), s.cfg.DB, pid)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ProjectSettings(st))
+}
