@@ -391,7 +391,9 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	setAudit(r, "", "session "+chi.URLParam(r, "id"), nil)
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err == nil {
+	if err != nil {
+		err = operator.ErrNotFound // session ids are numbers: no session has this one
+	} else {
 		err = operator.EndSession(r.Context(), s.cfg.DB, op.ID, id)
 	}
 	if err != nil && !errors.Is(err, operator.ErrNotFound) {
