@@ -276,6 +276,10 @@ func (s *schemas) checkQuery(method, pattern, name, value string) *refusal {
 
 const moneyRef = "#/components/schemas/Money"
 
+// moneyPattern is the document's pattern for an amount given inline: a
+// decimal string with at most 2 places, as money.Parse accepts it.
+const moneyPattern = `^-?[0-9]+(\.[0-9]{1,2})?$`
+
 func (s *schemas) check(method, pattern string, v any) *schemaProblem {
 	schema, ok := s.ops[method+" "+pattern]
 	if !ok {
@@ -297,7 +301,7 @@ func (s *schemas) value(schema map[string]any, v any, path string, money bool) *
 		}
 		schema = target
 	}
-	if p, _ := schema["pattern"].(string); p == `^-?[0-9]+\.[0-9]{2}$` {
+	if p, _ := schema["pattern"].(string); p == moneyPattern {
 		money = true
 	}
 	code := fieldCode(path, money)
@@ -395,7 +399,7 @@ func fieldCode(path string, money bool) string {
 func isMoney(prop map[string]any) bool {
 	ref, _ := prop["$ref"].(string)
 	p, _ := prop["pattern"].(string)
-	return ref == moneyRef || p == `^-?[0-9]+\.[0-9]{2}$`
+	return ref == moneyRef || p == moneyPattern
 }
 
 func schemaTypes(schema map[string]any) []string {

@@ -2,8 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,5 +83,68 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	}
 	for _, d := range stale {
 		t.Errorf("api/openapi.json documents %s, which no route serves", d)
+	}
+}
+
+// TestOpenAPIProblemCodes fails for every problem code constant (Code… =
+// "…" in this package) the document's Problem.code enum does not list, so a
+// new code cannot reach clients undocumented.
+func TestOpenAPIProblemCodes(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Problem struct {
+					Properties struct {
+						Code struct{ Enum []string } `json:"code"`
+					} `json:"properties"`
+				} `json:"Problem"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	documented := map[string]bool{}
+	for _, c := range doc.Components.Schemas.Problem.Properties.Code.Enum {
+		documented[c] = true
+	}
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			spec, ok := n.(*ast.ValueSpec)
+			if !ok {
+				return true
+			}
+			for i, id := range spec.Names {
+				if !strings.HasPrefix(id.Name, "Code") || i >= len(spec.Values) {
+					continue
+				}
+				lit, ok := spec.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					continue
+				}
+				code, _ := strconv.Unquote(lit.Value)
+				found++
+				if !documented[code] {
+					t.Errorf("%s: problem code %q (%s) is not in the Problem.code enum of api/openapi.json", name, code, id.Name)
+				}
+			}
+			return true
+		})
+	}
+	if found < 40 {
+		t.Fatalf("found only %d problem code constants: the scan is broken", found)
 	}
 }

@@ -271,6 +271,10 @@ func TestSessionsRevocable(t *testing.T) {
 	if code, b := send(t, srv, first, "DELETE", "/api/v1/auth/sessions/"+otherID, ""); code != 204 {
 		t.Fatalf("end session: %d %s", code, b)
 	}
+	// A session id that is not a number names no session (it was a 500).
+	if code, b := send(t, srv, first, "DELETE", "/api/v1/auth/sessions/fz763", ""); code != 404 {
+		t.Errorf("end session fz763: %d %s, want 404", code, b)
+	}
 	if resp, _ := get(t, srv, second, "/api/v1/meters/M0001"); resp.StatusCode != 401 {
 		t.Errorf("ended session still works: %d", resp.StatusCode)
 	}

@@ -464,7 +464,7 @@ func (g *generator) scalar(schema map[string]any) string {
 	case "boolean":
 		return "true"
 	}
-	if p, _ := s["pattern"].(string); strings.Contains(p, `\.[0-9]{2}`) {
+	if p, _ := s["pattern"].(string); strings.Contains(p, `\.[0-9]{1,2}`) {
 		return fmt.Sprintf("%d.00", 1+g.rng.IntN(20))
 	}
 	switch s["format"] {

@@ -1,11 +1,9 @@
 package dispatch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"testing"
@@ -33,33 +31,14 @@ type planView struct {
 
 type problemBody struct{ Code, Field string }
 
-// postKey is POST with an Idempotency-Key header (the harness client sends none).
+// postKey is POST with an Idempotency-Key header (the harness client's Do sends none).
 func postKey(t *testing.T, c *harness.Client, path, key string, body, out any) int {
 	t.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, c.Base+path, bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, b, _ := c.DoHeaders(t, http.MethodPost, path, body, map[string]string{"Idempotency-Key": key})
 	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("POST %s: %d %q: %v", path, resp.StatusCode, b, err)
+		t.Fatalf("POST %s: %d %q: %v", path, code, b, err)
 	}
-	return resp.StatusCode
+	return code
 }
 
 // TestPlansAPI creates, reads and cancels timed and smart plans through the

@@ -8,16 +8,18 @@ import (
 	"testing"
 )
 
-// Client is an API caller logged in as one operator.
+// Client is an API caller logged in as one operator. Every request it sends
+// and every answer it gets is checked against the OpenAPI document.
 type Client struct {
-	Base  string
-	Token string
+	Base     string
+	Token    string
+	contract *contract
 }
 
 // Login returns a client for username/password, failing the test otherwise.
 func (s *Stack) Login(t testing.TB, username, password string) *Client {
 	t.Helper()
-	c := &Client{Base: s.API.URL}
+	c := &Client{Base: s.API.URL, contract: s.contract}
 	var out struct{ Token string }
 	if code := c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, &out); code != 200 {
 		t.Fatalf("login %s: status %d", username, code)
@@ -42,16 +44,26 @@ func (c *Client) Do(t testing.TB, method, path string, body, out any) int {
 // DoRaw is Do returning the raw body and content type.
 func (c *Client) DoRaw(t testing.TB, method, path string, body any) (int, []byte, string) {
 	t.Helper()
-	var rd io.Reader
+	return c.DoHeaders(t, method, path, body, nil)
+}
+
+// DoHeaders is DoRaw with extra request headers (Idempotency-Key, a
+// Content-Type other than JSON).
+func (c *Client) DoHeaders(t testing.TB, method, path string, body any, headers map[string]string) (int, []byte, string) {
+	t.Helper()
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = bytes.NewBufferString(b)
+		raw = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
 			t.Fatal(err)
 		}
+	}
+	var rd io.Reader
+	if body != nil {
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, c.Base+path, rd)
@@ -62,11 +74,19 @@ func (c *Client) DoRaw(t testing.TB, method, path string, body any) (int, []byte
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw, resp.Header.Get("Content-Type")
+	answer, _ := io.ReadAll(resp.Body)
+	if c.contract != nil {
+		if err := c.contract.check(req, raw, resp.StatusCode, resp.Header, answer); err != nil {
+			t.Errorf("%s %s → %d: not as api/openapi.json documents: %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode, answer, resp.Header.Get("Content-Type")
 }

@@ -75,6 +75,7 @@ type Stack struct {
 	temporal *exec.Cmd
 	worker   *exec.Cmd
 	stopOCPP func()
+	contract *contract
 }
 
 // Start brings the stack up; Stop tears it down.
@@ -149,11 +150,17 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s.API = httptest.NewServer(api.New(api.Config{DB: s.DB, Temporal: s.Temporal, Log: s.Log,
 		UpdateTimeout: o.UpdateTimeout, DispatchWindow: o.DispatchWindow}))
+	if s.contract, err = newContract(ctx, s.API.URL); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Stop ends everything Start began.
 func (s *Stack) Stop() {
+	if s.contract != nil {
+		fmt.Fprintf(os.Stderr, "openapi: %d requests and answers validated against api/openapi.json\n", s.contract.checked.Load())
+	}
 	if s.API != nil {
 		s.API.Close()
 	}

@@ -1,11 +1,9 @@
 package metercmd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -207,27 +205,13 @@ func TestProtectRefusesSwitchOffUntilReleased(t *testing.T) {
 // post sends a request with extra headers.
 func post(t *testing.T, c *harness.Client, path, body string, headers map[string]string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest("POST", c.Base+path, bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	code, raw, _ := c.DoHeaders(t, "POST", path, body, headers)
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
 			t.Fatalf("decode %q: %v", raw, err)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 func TestCommandRequestRules(t *testing.T) {

@@ -170,16 +170,9 @@ func TestImportStartsTheProjectsSweeps(t *testing.T) {
 		"IMP-1,IMP-GW," + fleet.Gateway(0).Addr() + ",modbus-tcp,1,ref-prepaid-v1,1.2\n" +
 		"IMP-2,IMP-GW,,,2,ref-prepaid-v1,1.2\nIMP-3,IMP-GW,,,3,ref-prepaid-v1,1.2\n"
 	c := stack.Login(t, "admin", "admin")
-	req, _ := http.NewRequest("POST", c.Base+"/api/v1/projects/imported/meter-imports", strings.NewReader(csv))
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("import: status %d", resp.StatusCode)
+	code, _, _ := c.DoHeaders(t, "POST", "/api/v1/projects/imported/meter-imports", csv, map[string]string{"Content-Type": "text/csv"})
+	if code != http.StatusCreated {
+		t.Fatalf("import: status %d", code)
 	}
 	desc, err := h.Describe(ctx)
 	if err != nil {
