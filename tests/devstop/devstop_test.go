@@ -160,7 +160,8 @@ func (d *dev) cycle(t *testing.T, moment int) {
 		t.Logf("exited in %v (%v)", time.Since(stopAt).Round(time.Millisecond), err)
 	case <-time.After(stopDeadline):
 		_ = syscall.Kill(pid, syscall.SIGQUIT) // its goroutines, to the log
-		<-exited                               // after the goroutine dump; the test fails below either way
+		// After the goroutine dump; the test fails below either way.
+		t.Logf("exited after SIGQUIT: %v", <-exited)
 		t.Errorf("voltflow dev still running %v after the Ctrl-C", stopDeadline)
 	}
 	// A deadline saves the stop, but a step that needs it is a bug.
