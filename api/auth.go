@@ -215,6 +215,16 @@ func (op *Operator) siteScope() (projects, sites []string) {
 	return projects, sites
 }
 
+// scopeIn is the caller's visible sites in one project: nil when the whole
+// project is visible, else the sites (empty if they are gone).
+func (op *Operator) scopeIn(projectID string) []string {
+	ss, scoped := op.sites[projectID]
+	if scoped && ss == nil {
+		ss = []string{}
+	}
+	return ss
+}
+
 // meterScopeSQL restricts meters m to the caller's site scope; its two
 // parameters are siteScope's results.
 func meterScopeSQL(projectsParam, sitesParam int) string {

@@ -101,6 +101,13 @@ func (op *Operator) adminProjects() []string {
 // administeredProject resolves {project} or a code for a caller who administers
 // it: 404 when unknown or invisible to the caller, 403 when only visible.
 func (s *Server) administeredProject(w http.ResponseWriter, r *http.Request, code string) (string, bool) {
+	return s.projectWhere(w, r, code, "the admin role", (*Operator).administers)
+}
+
+// projectWhere is the id of the project with code when the caller may act
+// there (may), else it answers 404 (not one of the caller's projects) or
+// 403 (need names what is missing).
+func (s *Server) projectWhere(w http.ResponseWriter, r *http.Request, code, need string, may func(*Operator, string) bool) (string, bool) {
 	op := operatorFrom(r.Context())
 	id, err := operator.ProjectID(r.Context(), s.cfg.DB, code)
 	if errors.Is(err, operator.ErrNotFound) || (err == nil && !op.PlatformAdmin && len(op.Grants[id]) == 0) {
@@ -112,8 +119,8 @@ func (s *Server) administeredProject(w http.ResponseWriter, r *http.Request, cod
 		return "", false
 	}
 	setAudit(r, id, auditSubject(r), nil)
-	if !op.administers(id) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "needs the admin role in project "+code)
+	if !may(op, id) {
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "needs "+need+" in project "+code)
 		return "", false
 	}
 	return id, true

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store/customer"
@@ -317,7 +318,11 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, "", "customer "+req.CustomerID, map[string]any{"unitId": req.UnitID, "meters": req.Meters})
-	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	// The service desk opens accounts: the project's admin or a cashier,
+	// a site-scoped one on units and meters of its sites only.
+	pid, ok := s.projectWhere(w, r, chi.URLParam(r, "project"), "the admin or cashier role", func(op *Operator, id string) bool {
+		return op.administers(id) || op.Grants.Can(id, access.OpenAccount)
+	})
 	if !ok {
 		return
 	}
@@ -330,7 +335,8 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a, err := customer.OpenAccount(r.Context(), s.cfg.DB, pid, customer.Account{CustomerID: req.CustomerID, UnitID: req.UnitID, Meters: req.Meters})
+	a, err := customer.OpenAccount(r.Context(), s.cfg.DB, pid, customer.Account{CustomerID: req.CustomerID, UnitID: req.UnitID, Meters: req.Meters,
+		Sites: operatorFrom(r.Context()).scopeIn(pid)})
 	var p *customer.Problem
 	switch {
 	case errors.As(err, &p) && errors.Is(err, customer.ErrMeterInAccount):

@@ -33,6 +33,7 @@ const (
 	Redispatch     Action = "redispatch" // re-send a sale the meter did not take
 	ViewData       Action = "view"
 	ControlMeter   Action = "control"
+	OpenAccount    Action = "open_account" // 开户 at the service desk
 )
 
 var grants = map[Action][]Role{
@@ -41,6 +42,7 @@ var grants = map[Action][]Role{
 	Redispatch:     {Admin, Cashier, Maintenance},
 	ViewData:       {Admin, Cashier, Approver, Maintenance, Viewer},
 	ControlMeter:   {Admin, Maintenance},
+	OpenAccount:    {Admin, Cashier},
 }
 
 // Grants maps project id to the roles held there.

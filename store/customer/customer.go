@@ -46,6 +46,9 @@ type Account struct {
 	UnitID     string   `json:"unitId"`
 	Meters     []string `json:"meters"`
 	Status     string   `json:"status"`
+	// Sites, when not nil, is the opener's site scope: the unit must lie
+	// under these sites, and so must every meter already under a unit.
+	Sites []string `json:"-"`
 }
 
 // Problem says which input an OpenAccount refused.
@@ -67,8 +70,8 @@ func OpenAccount(ctx context.Context, db *store.DB, projectID string, a Account)
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var customerOK, unitOK bool
 		if err := tx.QueryRow(ctx, `select exists (select 1 from customers where id::text=$1 and project_id=$3),
-			exists (select 1 from units where id::text=$2 and project_id=$3)`,
-			a.CustomerID, a.UnitID, projectID).Scan(&customerOK, &unitOK); err != nil {
+			exists (select 1 from units where id::text=$2 and project_id=$3 and ($4::text[] is null or site_id::text = any($4)))`,
+			a.CustomerID, a.UnitID, projectID, a.Sites).Scan(&customerOK, &unitOK); err != nil {
 			return fmt.Errorf("customer and unit: %w", err)
 		}
 		if !customerOK {
@@ -79,7 +82,10 @@ func OpenAccount(ctx context.Context, db *store.DB, projectID string, a Account)
 		}
 		rows, err := tx.Query(ctx, `select m.meter_no, coalesce(pa.status = 'open', false) from meters m
 			left join prepaid_accounts pa on pa.id = m.account_id
-			where m.project_id=$1 and m.meter_no = any($2) order by m.meter_no for update of m`, projectID, a.Meters)
+			where m.project_id=$1 and m.meter_no = any($2)
+				and ($3::text[] is null or m.unit_id is null or exists (select 1 from units su
+					where su.id = m.unit_id and su.site_id::text = any($3)))
+			order by m.meter_no for update of m`, projectID, a.Meters, a.Sites)
 		if err != nil {
 			return fmt.Errorf("lock meters: %w", err)
 		}

@@ -7,6 +7,8 @@ package harness
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +30,10 @@ import (
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/interconnect/keys"
+	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/production"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -51,6 +56,12 @@ type Options struct {
 	OCPP          bool
 	OCPPHeartbeat time.Duration // heartbeat told to chargers (default 60 s)
 	OCPPGrace     time.Duration // silence beyond it before offline (default 30 s)
+	// Production starts from an empty database with the production switch
+	// on: no demo data and no simulator fleet (the test builds its project
+	// through the API and starts its own meters), the worker run with
+	// VOLTFLOW_ENV=production and what its readiness check asks for (a
+	// master key, regulator credentials of its own, the outbox on purpose).
+	Production bool
 }
 
 // Stack is a running platform.
@@ -70,6 +81,7 @@ type Stack struct {
 	OCPP *ocpp.Server
 
 	opts     Options
+	env      []string // the worker's and the CLI's environment beyond DATABASE_URL
 	binDir   string
 	tmpDir   string
 	temporal *exec.Cmd
@@ -112,30 +124,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := store.Migrate(ctx, s.DB, s.Log); err != nil {
 		return nil, err
 	}
-	s.Fleet, err = simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: o.Gateways, Meters: o.MetersPerGW, Latency: o.Latency,
-		Meter: simulator.MeterConfig{Remaining: 5000, UnitPrice: 12000, Alarm1: 2000, Alarm2: 1000}})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Fleet.Start(context.Background()); err != nil { // lives until Stop, not until ctx
-		return nil, err
-	}
-	d := demo.Defaults()
-	d.BcryptCost = 4
-	d.MetersPerGW = o.MetersPerGW
-	d.GatewayPorts = nil
-	for _, g := range s.Fleet.Gateways() {
-		var port int
-		if _, err := fmt.Sscanf(g.Addr()[strings.LastIndex(g.Addr(), ":")+1:], "%d", &port); err != nil {
+	if o.Production {
+		if err := s.prepareProduction(ctx); err != nil {
 			return nil, err
 		}
-		d.GatewayPorts = append(d.GatewayPorts, port)
-	}
-	loaded, err := demo.Load(ctx, s.DB, d)
-	if err != nil {
+	} else if err := s.loadDemo(ctx); err != nil {
 		return nil, err
 	}
-	s.ProjectID = loaded.ProjectID
 	if s.Temporal, err = client.DialContext(ctx, client.Options{HostPort: s.TemporalAddr,
 		Logger: sdklog.NewStructuredLogger(s.Log)}); err != nil {
 		return nil, err
@@ -154,6 +149,79 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// loadDemo starts the simulator fleet and loads the demo project onto it.
+func (s *Stack) loadDemo(ctx context.Context) error {
+	o := s.opts
+	var err error
+	s.Fleet, err = simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: o.Gateways, Meters: o.MetersPerGW, Latency: o.Latency,
+		Meter: simulator.MeterConfig{Remaining: 5000, UnitPrice: 12000, Alarm1: 2000, Alarm2: 1000}})
+	if err != nil {
+		return err
+	}
+	if err := s.Fleet.Start(context.Background()); err != nil { // lives until Stop, not until ctx
+		return err
+	}
+	d := demo.Defaults()
+	d.BcryptCost = 4
+	d.MetersPerGW = o.MetersPerGW
+	d.GatewayPorts = nil
+	for _, g := range s.Fleet.Gateways() {
+		var port int
+		if _, err := fmt.Sscanf(g.Addr()[strings.LastIndex(g.Addr(), ":")+1:], "%d", &port); err != nil {
+			return err
+		}
+		d.GatewayPorts = append(d.GatewayPorts, port)
+	}
+	loaded, err := demo.Load(ctx, s.DB, d)
+	if err != nil {
+		return err
+	}
+	s.ProjectID = loaded.ProjectID
+	return nil
+}
+
+// prepareProduction satisfies the production readiness check the way an
+// installation would: a master key of its own and regulator credentials
+// sealed with it; SMS and mail stay in the outbox on purpose.
+func (s *Stack) prepareProduction(ctx context.Context) error {
+	master := make([]byte, 32)
+	if _, err := rand.Read(master); err != nil {
+		return err
+	}
+	key := hex.EncodeToString(master)
+	mk, err := keys.NewMasterKey(key)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	sec := keys.DevSecrets()
+	sec.OperatorSecret, sec.DataSecret, sec.SigSecret = randomSecret(), randomSecret(), randomSecret()
+	if err := (&keys.Store{DB: s.DB, Key: mk}).Put(ctx, push.DefaultRegulator, sec, 0); err != nil {
+		return fmt.Errorf("regulator credentials: %w", err)
+	}
+	s.env = []string{production.Env + "=" + production.Value, keys.EnvMasterKey + "=" + key, "VOLTFLOW_ALLOW_OUTBOX=1"}
+	return nil
+}
+
+// randomSecret is 16 random characters, the length of the regulator's secrets.
+func randomSecret() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read does not fail
+	return hex.EncodeToString(b)
+}
+
+// CLI runs the voltflow binary against the stack's database, with the
+// production environment when Options.Production, stdin as its input.
+func (s *Stack) CLI(ctx context.Context, stdin string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, "voltflow"), args...)
+	cmd.Env = append(os.Environ(), append([]string{"DATABASE_URL=" + s.DBURL, "VOLTFLOW_LOG_LEVEL=warn"}, s.env...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("voltflow %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
 }
 
 // Stop ends everything Start began.
@@ -193,6 +261,7 @@ func (s *Stack) Stop() {
 func (s *Stack) StartWorker(queues string) error {
 	cmd := exec.Command(filepath.Join(s.binDir, "voltflow"), "worker", "--queues", queues)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBURL, "TEMPORAL_ADDRESS="+s.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, s.env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
