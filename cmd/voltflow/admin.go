@@ -14,7 +14,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/domain/access"
-	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
 )
 
@@ -52,21 +51,11 @@ func runAdmin(ctx context.Context, log *slog.Logger, args []string, stdin io.Rea
 	if err := access.CheckPassword(*username, password); err != nil {
 		return fmt.Errorf("admin create: %w", err)
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is not set")
-	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	_, db, err := openMigrated(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := store.Migrate(ctx, db, log); err != nil {
-		return err
-	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
 		return err

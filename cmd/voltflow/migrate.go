@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
@@ -23,21 +24,11 @@ func runMigrate(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	if cfg.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is not set")
-	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	cfg, db, err := openMigrated(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := store.Migrate(ctx, db, log); err != nil {
-		return err
-	}
 	if *skipTemporal {
 		return nil
 	}
@@ -87,4 +78,26 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("demo data", "project", out.ProjectID, "created", out.Created)
 	return nil
+}
+
+// openMigrated opens DATABASE_URL and brings its schema up to date: what
+// every command that works on the database without the platform running
+// (migrate, admin create) does first.
+func openMigrated(ctx context.Context, log *slog.Logger) (config, *pgxpool.Pool, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return cfg, nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return cfg, nil, errors.New("DATABASE_URL is not set")
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if err := store.Migrate(ctx, db, log); err != nil {
+		db.Close()
+		return cfg, nil, err
+	}
+	return cfg, db, nil
 }
