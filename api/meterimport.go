@@ -18,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
 	meterimportstore "github.com/voltflow/voltflow/store/meterimport"
+	"github.com/voltflow/voltflow/store/organisation"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
@@ -197,7 +198,16 @@ func (s *Server) ensureSweeps(r *http.Request, projectID string) {
 		return
 	}
 	p := sweepwf.Project{ID: projectID, Code: chi.URLParam(r, "project")}
-	created, err := sweepwf.CreateSchedule(r.Context(), s.cfg.Temporal, p, s.cfg.SweepInterval)
+	every := s.cfg.SweepInterval
+	settings, err := organisation.ProjectSettings(r.Context(), s.cfg.DB, projectID)
+	if err == nil {
+		every, err = sweepwf.ProjectInterval(settings.ReadingInterval, s.cfg.SweepInterval)
+	}
+	if err != nil {
+		s.log.Warn("meter import: the project's reading interval is unreadable; the server's applies", "project", p.Code, "error", err)
+		every = s.cfg.SweepInterval
+	}
+	created, err := sweepwf.CreateSchedule(r.Context(), s.cfg.Temporal, p, every)
 	switch {
 	case err != nil:
 		s.log.Warn("meter import: the project's sweep schedule is missing and could not be created", "project", p.Code, "error", err)
