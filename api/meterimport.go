@@ -96,7 +96,13 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	var problems meterimportstore.Problems
 	if err == nil {
 		profiles := profile.Names()
-		cols, bad := meterimportdom.ReadHeading(heading, func(name string) bool { return slices.Contains(profiles, name) })
+		var defaults meterimportdom.Defaults
+		defaults, err = s.meterDefaults(r, pid)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		cols, bad := meterimportdom.ReadHeadingWith(heading, func(name string) bool { return slices.Contains(profiles, name) }, defaults)
 		if len(bad) > 0 {
 			problems = meterimportstore.Problems{Count: len(bad), List: bad}
 		} else {
@@ -188,6 +194,21 @@ func xlsxRows(body io.Reader) (heading []string, next func() ([]string, bool, er
 		return nil, nil, done, err
 	}
 	return heading, next, done, nil
+}
+
+// meterDefaults are the project's settings for new meters (S4): they fill
+// the sheet's empty price and alarm cells.
+func (s *Server) meterDefaults(r *http.Request, projectID string) (meterimportdom.Defaults, error) {
+	st, err := organisation.ProjectSettings(r.Context(), s.cfg.DB, projectID)
+	if err != nil {
+		return meterimportdom.Defaults{}, err
+	}
+	d := meterimportdom.Defaults{Alarm1: st.Alarm1.Decimal(), Alarm2: st.Alarm2.Decimal()}
+	if st.DefaultPrice != nil {
+		p := st.DefaultPrice.Decimal()
+		d.Price = &p
+	}
+	return d, nil
 }
 
 // ensureSweeps gives the project a sweep Schedule if it has none: workers
