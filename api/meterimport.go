@@ -18,6 +18,7 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
 	meterimportstore "github.com/voltflow/voltflow/store/meterimport"
+	"github.com/voltflow/voltflow/store/organisation"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
@@ -95,7 +96,13 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	var problems meterimportstore.Problems
 	if err == nil {
 		profiles := profile.Names()
-		cols, bad := meterimportdom.ReadHeading(heading, func(name string) bool { return slices.Contains(profiles, name) })
+		var defaults meterimportdom.Defaults
+		defaults, err = s.meterDefaults(r, pid)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		cols, bad := meterimportdom.ReadHeadingWith(heading, func(name string) bool { return slices.Contains(profiles, name) }, defaults)
 		if len(bad) > 0 {
 			problems = meterimportstore.Problems{Count: len(bad), List: bad}
 		} else {
@@ -189,6 +196,21 @@ func xlsxRows(body io.Reader) (heading []string, next func() ([]string, bool, er
 	return heading, next, done, nil
 }
 
+// meterDefaults are the project's settings for new meters (S4): they fill
+// the sheet's empty price and alarm cells.
+func (s *Server) meterDefaults(r *http.Request, projectID string) (meterimportdom.Defaults, error) {
+	st, err := organisation.ProjectSettings(r.Context(), s.cfg.DB, projectID)
+	if err != nil {
+		return meterimportdom.Defaults{}, err
+	}
+	d := meterimportdom.Defaults{Alarm1: st.Alarm1.Decimal(), Alarm2: st.Alarm2.Decimal()}
+	if st.DefaultPrice != nil {
+		p := st.DefaultPrice.Decimal()
+		d.Price = &p
+	}
+	return d, nil
+}
+
 // ensureSweeps gives the project a sweep Schedule if it has none: workers
 // create Schedules when they start, for the projects there then. A failure
 // is logged, not the import's: the next worker start creates it.
@@ -197,7 +219,16 @@ func (s *Server) ensureSweeps(r *http.Request, projectID string) {
 		return
 	}
 	p := sweepwf.Project{ID: projectID, Code: chi.URLParam(r, "project")}
-	created, err := sweepwf.CreateSchedule(r.Context(), s.cfg.Temporal, p, s.cfg.SweepInterval)
+	every := s.cfg.SweepInterval
+	settings, err := organisation.ProjectSettings(r.Context(), s.cfg.DB, projectID)
+	if err == nil {
+		every, err = sweepwf.ProjectInterval(settings.ReadingInterval, s.cfg.SweepInterval)
+	}
+	if err != nil {
+		s.log.Warn("meter import: the project's reading interval is unreadable; the server's applies", "project", p.Code, "error", err)
+		every = s.cfg.SweepInterval
+	}
+	created, err := sweepwf.CreateSchedule(r.Context(), s.cfg.Temporal, p, every)
 	switch {
 	case err != nil:
 		s.log.Warn("meter import: the project's sweep schedule is missing and could not be created", "project", p.Code, "error", err)

@@ -16,15 +16,16 @@ import (
 type meterRef struct {
 	id, projectID, projectCode, meterNo string
 	autoApproveUpTo                     money.Amount
+	hoardingCap                         *money.Amount // 囤积金额上限; nil is none
 }
 
 // findMeter finds a meter by number among the given projects.
 func (s *Server) findMeter(ctx context.Context, projects []string, meterNo string) (meterRef, error) {
 	var m meterRef
 	scoped, sites := operatorFrom(ctx).siteScope()
-	err := s.cfg.DB.QueryRow(ctx, `select m.id, m.project_id, p.code, m.meter_no, p.auto_approve_up_to
+	err := s.cfg.DB.QueryRow(ctx, `select m.id, m.project_id, p.code, m.meter_no, p.auto_approve_up_to, p.hoarding_cap
 		from meters m join projects p on p.id=m.project_id where m.meter_no=$1 and m.project_id::text = any($2)`+meterScopeSQL(3, 4),
-		meterNo, projects, scoped, sites).Scan(&m.id, &m.projectID, &m.projectCode, &m.meterNo, &m.autoApproveUpTo)
+		meterNo, projects, scoped, sites).Scan(&m.id, &m.projectID, &m.projectCode, &m.meterNo, &m.autoApproveUpTo, &m.hoardingCap)
 	return m, err
 }
 

@@ -23,6 +23,10 @@ import (
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 )
 
+// CodeHoardingCapExceeded refuses a sale that would take the meter's
+// balance above its project's hoarding cap (囤积金额上限).
+const CodeHoardingCapExceeded = "hoarding_cap_exceeded"
+
 type rechargeRequest struct {
 	MeterNo       string        `json:"meterNo"`
 	Amount        jsonRawAmount `json:"amount"`
@@ -124,11 +128,15 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	if needs {
 		status = rechargedom.PendingApproval
 	}
-	rec, created, err := rechargestore.Create(r.Context(), s.cfg.DB, rechargestore.Recharge{
+	rec, created, err := rechargestore.CreateCapped(r.Context(), s.cfg.DB, rechargestore.Recharge{
 		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Amount: amount,
 		TransactionNo: req.TransactionNo, Status: status, NeedsApproval: needs,
 		WorkflowID: rechargewf.WorkflowID(id), CreatedBy: op.ID,
-	})
+	}, m.hoardingCap)
+	if errors.Is(err, rechargedom.ErrHoardingCapExceeded) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeHoardingCapExceeded, err.Error(), "amount")
+		return
+	}
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/voltflow/voltflow/store/customer"
 	"github.com/voltflow/voltflow/store/organisation"
 	"github.com/voltflow/voltflow/store/site"
+	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
 // Problem codes of setting up.
@@ -405,7 +406,32 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, pid, "settings", map[string]any{"readingInterval": req.ReadingInterval, "autoApproveUpTo": req.AutoApproveUpTo,
 		"hoardingCap": req.HoardingCap, "defaultPrice": req.DefaultPrice, "alarm1": req.Alarm1, "alarm2": req.Alarm2})
+	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) {
+		return
+	}
 	writeJSON(w, http.StatusOK, req)
+}
+
+// applyReadingInterval brings the project's sweep Schedule to its reading
+// interval (the server's when unset) at once. It runs on every PUT, not
+// only on a change, so repeating a PUT whose Schedule update failed heals it.
+func (s *Server) applyReadingInterval(w http.ResponseWriter, r *http.Request, pid string, setting *string) bool {
+	if s.cfg.Temporal == nil {
+		return true
+	}
+	every, err := sweepwf.ProjectInterval(setting, s.cfg.SweepInterval)
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	p := sweepwf.Project{ID: pid, Code: chi.URLParam(r, "project")}
+	if _, err := sweepwf.UpdateSchedule(r.Context(), s.cfg.Temporal, p, every); err != nil {
+		s.log.Error("project settings: update the sweep schedule", "project", p.Code, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
+			"the settings are saved; send the same request again to apply the reading interval")
+		return false
+	}
+	return true
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {

@@ -99,12 +99,27 @@ type Row struct {
 type Columns struct {
 	col          map[string]int // 1-based; 0 is "absent"
 	knownProfile func(string) bool
+	defaults     Defaults
+}
+
+// Defaults fill a row's empty price and alarm cells: the project's settings
+// for new meters (S4). The zero value is none: a price is required and an
+// alarm left empty is 0.
+type Defaults struct {
+	Price          *decimal.Decimal
+	Alarm1, Alarm2 decimal.Decimal
 }
 
 // ReadHeading checks the heading row. knownProfile says whether a meter
 // profile exists. Problems mean no row can be read.
 func ReadHeading(heading []string, knownProfile func(string) bool) (Columns, []Problem) {
-	c := Columns{col: map[string]int{}, knownProfile: knownProfile}
+	return ReadHeadingWith(heading, knownProfile, Defaults{})
+}
+
+// ReadHeadingWith is ReadHeading with the project's defaults: with a
+// default price the price column may be left out or a cell left empty.
+func ReadHeadingWith(heading []string, knownProfile func(string) bool, defaults Defaults) (Columns, []Problem) {
+	c := Columns{col: map[string]int{}, knownProfile: knownProfile, defaults: defaults}
 	var problems []Problem
 	for i, h := range heading {
 		name := strings.ToLower(strings.TrimSpace(h))
@@ -122,7 +137,7 @@ func ReadHeading(heading []string, knownProfile func(string) bool) (Columns, []P
 		}
 	}
 	for _, name := range required {
-		if c.col[name] == 0 {
+		if c.col[name] == 0 && !(name == ColPrice && defaults.Price != nil) {
 			problems = append(problems, Problem{Line: 1, Column: name, Detail: "required column missing"})
 		}
 	}
@@ -165,11 +180,11 @@ func (c Columns) ReadRow(line int, cells []string) (row Row, problems []Problem,
 	}
 	m.Kind = r.oneOf(ColKind, "electricity", "electricity", "water", "gas")
 	m.PrepaidMode = r.oneOf(ColPrepaidMode, "meter", "meter", "platform")
-	m.Price = r.amount(ColPrice, true, 4)
+	m.Price = r.amountOr(ColPrice, c.defaults.Price, 4)
 	m.CT = r.integer(ColCTRatio, 1, 1, 100000)
 	m.PT = r.integer(ColPTRatio, 1, 1, 100000)
-	m.Alarm1 = r.amount(ColAlarm1, false, 2)
-	m.Alarm2 = r.amount(ColAlarm2, false, 2)
+	m.Alarm1 = r.amountOr(ColAlarm1, &c.defaults.Alarm1, 2)
+	m.Alarm2 = r.amountOr(ColAlarm2, &c.defaults.Alarm2, 2)
 	row.Meter = m
 	return row, problems, false
 }
@@ -257,13 +272,16 @@ func (r rowReader) oneOf(col, dflt string, allowed ...string) string {
 	return dflt
 }
 
-func (r rowReader) amount(col string, need bool, places int32) decimal.Decimal {
+// amountOr reads an amount; an empty cell is dflt, or a problem when dflt
+// is nil.
+func (r rowReader) amountOr(col string, dflt *decimal.Decimal, places int32) decimal.Decimal {
 	s := r.get(col)
 	if s == "" {
-		if need {
+		if dflt == nil {
 			r.fail(col, "required")
+			return decimal.Zero
 		}
-		return decimal.Zero
+		return *dflt
 	}
 	d, err := decimal.NewFromString(s)
 	switch {

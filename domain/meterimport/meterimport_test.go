@@ -3,6 +3,8 @@ package meterimport
 import (
 	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 )
 
 // read checks "a,b,c" lines as a reader does: the heading, then each row
@@ -94,5 +96,44 @@ func TestReadValues(t *testing.T) {
 	}
 	if b.PrepaidMode != "meter" || b.PT != 1 || b.Price.String() != "0.8765" || b.Gateway != "GW-A" || b.Line != 3 {
 		t.Errorf("second meter %+v", b)
+	}
+}
+
+// The project's defaults fill empty price and alarm cells, and a price
+// column may be left out; a cell given wins.
+func TestReadDefaults(t *testing.T) {
+	price := decimal.RequireFromString("1.1")
+	with := Defaults{Price: &price, Alarm1: decimal.RequireFromString("20"), Alarm2: decimal.RequireFromString("5")}
+	const noPrice = "meter_no,gateway,unit_address,profile,alarm1,alarm2"
+	for _, c := range []struct {
+		name                  string
+		defaults              Defaults
+		lines                 []string
+		problems              int
+		price, alarm1, alarm2 string
+	}{
+		{"no defaults, empty cells", Defaults{}, []string{heading + ",alarm1,alarm2", "A1,GW-A,,,1,ref-prepaid-v1,,,"}, 1, "0", "0", "0"},
+		{"no defaults, no price column", Defaults{}, []string{noPrice, "A1,GW-A,1,ref-prepaid-v1,,"}, 1, "", "", ""},
+		{"defaults fill empty cells", with, []string{heading + ",alarm1,alarm2", "A1,GW-A,,,1,ref-prepaid-v1,,,"}, 0, "1.1", "20", "5"},
+		{"defaults without a price column", with, []string{noPrice, "A1,GW-A,1,ref-prepaid-v1,,"}, 0, "1.1", "20", "5"},
+		{"a cell given wins", with, []string{heading + ",alarm1,alarm2", "A1,GW-A,,,1,ref-prepaid-v1,0.9,30,0"}, 0, "0.9", "30", "0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cols, problems := ReadHeadingWith(strings.Split(c.lines[0], ","), knownProfile, c.defaults)
+			if len(problems) > 0 {
+				if len(problems) != c.problems {
+					t.Fatalf("heading problems %v, want %d", problems, c.problems)
+				}
+				return
+			}
+			row, problems, _ := cols.ReadRow(2, strings.Split(c.lines[1], ","))
+			if len(problems) != c.problems {
+				t.Fatalf("problems %v, want %d", problems, c.problems)
+			}
+			if got := []string{row.Price.String(), row.Alarm1.String(), row.Alarm2.String()}; got[0] != c.price ||
+				got[1] != c.alarm1 || got[2] != c.alarm2 {
+				t.Errorf("price, alarm1, alarm2 = %v, want %s %s %s", got, c.price, c.alarm1, c.alarm2)
+			}
+		})
 	}
 }

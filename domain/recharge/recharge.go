@@ -74,6 +74,22 @@ func (p Policy) Validate(r Request) error {
 	return nil
 }
 
+// ErrHoardingCapExceeded refuses a sale that would take a meter's balance
+// above its project's hoarding cap (囤积金额上限).
+var ErrHoardingCapExceeded = errors.New("the sale would take the meter's balance above the project's hoarding cap")
+
+// CheckHoardingCap refuses amount when held (what the meter holds plus sales
+// on their way to it) plus amount would exceed limit; a nil limit is no cap.
+func CheckHoardingCap(limit *money.Amount, held, amount money.Amount) error {
+	if limit == nil {
+		return nil
+	}
+	if after := held.Add(amount); after.GreaterThan(*limit) {
+		return fmt.Errorf("%s held + %s = %s > cap %s: %w", held, amount, after, *limit, ErrHoardingCapExceeded)
+	}
+	return nil
+}
+
 // SameRequest reports whether a repeated transactionNo carries the same sale;
 // a different body under the same key is a conflict, never a second sale.
 func SameRequest(a, b Request) bool {

@@ -40,3 +40,28 @@ func TestNeedsApproval(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckHoardingCap(t *testing.T) {
+	limit := money.MustParse("1000.00")
+	tests := []struct {
+		name         string
+		limit        *money.Amount
+		held, amount string
+		err          error
+	}{
+		{"no cap", nil, "5000.00", "100.00", nil},
+		{"below", &limit, "800.00", "100.00", nil},
+		{"exactly at the cap", &limit, "900.00", "100.00", nil},
+		{"one cent above", &limit, "900.01", "100.00", ErrHoardingCapExceeded},
+		{"already above", &limit, "1200.00", "0.01", ErrHoardingCapExceeded},
+		{"negative balance", &limit, "-50.00", "1050.00", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckHoardingCap(tt.limit, money.MustParse(tt.held), money.MustParse(tt.amount))
+			if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+				t.Errorf("CheckHoardingCap = %v, want %v", err, tt.err)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	rechargedom "github.com/voltflow/voltflow/domain/recharge"
@@ -143,15 +144,43 @@ func Get(ctx context.Context, db *store.DB, projects []string, id string) (Recha
 
 // ByTransactionNo finds a recharge by its idempotency key.
 func ByTransactionNo(ctx context.Context, db *store.DB, projectID, transactionNo string) (Recharge, error) {
-	return scan(db.QueryRow(ctx, `select `+columns+` from recharges where project_id=$1 and transaction_no=$2`, projectID, transactionNo))
+	return byTransactionNo(ctx, db, projectID, transactionNo)
 }
 
 // Create inserts a new recharge; it reports created=false and the existing
 // row when the transaction number was used before in the project.
 func Create(ctx context.Context, db *store.DB, r Recharge) (Recharge, bool, error) {
-	_, err := db.Exec(ctx, `insert into recharges(id, project_id, meter_id, meter_no, transaction_no, amount, status,
-		needs_approval, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		r.ID, r.ProjectID, r.MeterID, r.MeterNo, r.TransactionNo, r.Amount, string(r.Status), r.NeedsApproval, r.WorkflowID, r.CreatedBy)
+	return CreateCapped(ctx, db, r, nil)
+}
+
+// CreateCapped is Create under the project's hoarding cap (囤积金额上限; nil
+// is none): a new sale that would take the meter's balance above it is
+// refused with domain/recharge.ErrHoardingCapExceeded and writes nothing. A
+// transaction number used before returns its recharge without the check.
+// The check holds a per-meter lock, so two sales cannot both fit under the
+// same headroom.
+func CreateCapped(ctx context.Context, db *store.DB, r Recharge, limit *money.Amount) (Recharge, bool, error) {
+	var err error
+	if limit == nil {
+		err = insert(ctx, db, r)
+	} else {
+		err = store.InTx(ctx, db, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtext('recharge:' || $1))`, r.MeterID); err != nil {
+				return fmt.Errorf("lock sales of %s: %w", r.MeterNo, err)
+			}
+			// A replay is not checked: its insert fails on the number, below.
+			if _, err := byTransactionNo(ctx, tx, r.ProjectID, r.TransactionNo); errors.Is(err, ErrNotFound) {
+				held, err := Held(ctx, tx, r.ProjectID, r.MeterID, r.MeterNo)
+				if err != nil {
+					return err
+				}
+				if err := rechargedom.CheckHoardingCap(limit, held, r.Amount); err != nil {
+					return err
+				}
+			}
+			return insert(ctx, tx, r)
+		})
+	}
 	if store.IsUniqueViolation(err) {
 		existing, err := ByTransactionNo(ctx, db, r.ProjectID, r.TransactionNo)
 		return existing, false, err
@@ -161,6 +190,43 @@ func Create(ctx context.Context, db *store.DB, r Recharge) (Recharge, bool, erro
 	}
 	created, err := Get(ctx, db, []string{r.ProjectID}, r.ID)
 	return created, true, err
+}
+
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func insert(ctx context.Context, q querier, r Recharge) error {
+	_, err := q.Exec(ctx, `insert into recharges(id, project_id, meter_id, meter_no, transaction_no, amount, status,
+		needs_approval, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		r.ID, r.ProjectID, r.MeterID, r.MeterNo, r.TransactionNo, r.Amount, string(r.Status), r.NeedsApproval, r.WorkflowID, r.CreatedBy)
+	return err
+}
+
+func byTransactionNo(ctx context.Context, q querier, projectID, transactionNo string) (Recharge, error) {
+	return scan(q.QueryRow(ctx, `select `+columns+` from recharges where project_id=$1 and transaction_no=$2`, projectID, transactionNo))
+}
+
+// Held is the balance a hoarding cap bounds: what the meter holds — its
+// ledger wallet when it is platform-side, else its remaining money as last
+// read (0 if never read) — plus its sales not yet completed or rejected,
+// which neither shows yet.
+func Held(ctx context.Context, q querier, projectID, meterID, meterNo string) (money.Amount, error) {
+	var wallet, remaining, pending money.Amount
+	var platform bool
+	err := q.QueryRow(ctx, `select m.prepaid_mode = 'platform',
+		coalesce((select balance from ledger_accounts where project_id=$1 and code=$2), 0),
+		coalesce((select remaining from meter_state where meter_id=$3), 0),
+		coalesce((select sum(amount) from recharges where meter_id=$3 and status not in ('completed','rejected')), 0)
+		from meters m where m.id=$3`, projectID, ledgerdom.MeterWallet(meterNo), meterID).Scan(&platform, &wallet, &remaining, &pending)
+	if err != nil {
+		return money.Zero, fmt.Errorf("balance held by %s: %w", meterNo, err)
+	}
+	if platform {
+		return ledgerdom.Display(ledgerdom.Liability, wallet).Add(pending), nil
+	}
+	return remaining.Add(pending), nil
 }
 
 // List returns recharges of the projects, newest first, after the cursor.

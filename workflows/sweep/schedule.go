@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -30,12 +31,29 @@ func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, interv
 		return err
 	}
 	for _, p := range projects {
-		if err := EnsureSchedule(ctx, tc, Project{ID: p.ID, Code: p.Code}, interval); err != nil {
+		every, err := ProjectInterval(p.ReadingInterval, interval)
+		if err != nil {
+			return fmt.Errorf("project %s: %w", p.Code, err)
+		}
+		if err := EnsureSchedule(ctx, tc, Project{ID: p.ID, Code: p.Code}, every); err != nil {
 			return err
 		}
-		log.Info("sweep schedule", "id", ScheduleID(p.Code), "every", interval)
+		log.Info("sweep schedule", "id", ScheduleID(p.Code), "every", every)
 	}
 	return nil
+}
+
+// ProjectInterval is a project's reading interval: its own setting (a Go
+// duration) when it has one, else the server's.
+func ProjectInterval(setting *string, server time.Duration) (time.Duration, error) {
+	if setting == nil {
+		return server, nil
+	}
+	d, err := time.ParseDuration(*setting)
+	if err != nil {
+		return 0, fmt.Errorf("reading interval %q: %w", *setting, err)
+	}
+	return d, nil
 }
 
 // EnsureSchedule creates the project's Schedule, or brings an existing one
@@ -45,6 +63,23 @@ func EnsureSchedule(ctx context.Context, tc client.Client, p Project, interval t
 	if err != nil || created {
 		return err
 	}
+	return updateSchedule(ctx, tc, p, spec, action)
+}
+
+// UpdateSchedule brings the project's Schedule to this interval when it has
+// one, and reports whether it had: a project without one gets it, with its
+// interval, when its first meters arrive.
+func UpdateSchedule(ctx context.Context, tc client.Client, p Project, interval time.Duration) (bool, error) {
+	spec, action := scheduleOf(p, interval)
+	err := updateSchedule(ctx, tc, p, spec, action)
+	var missing *serviceerror.NotFound
+	if errors.As(err, &missing) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func updateSchedule(ctx context.Context, tc client.Client, p Project, spec client.ScheduleSpec, action *client.ScheduleWorkflowAction) error {
 	h := tc.ScheduleClient().GetHandle(ctx, ScheduleID(p.Code))
 	if err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
@@ -70,19 +105,7 @@ func CreateSchedule(ctx context.Context, tc client.Client, p Project, interval t
 }
 
 func createSchedule(ctx context.Context, tc client.Client, p Project, interval time.Duration) (client.ScheduleSpec, *client.ScheduleWorkflowAction, bool, error) {
-	if interval <= 0 {
-		interval = DefaultInterval
-	}
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
-	action := &client.ScheduleWorkflowAction{
-		ID:        ScheduleWorkflowID(p.Code),
-		Workflow:  Kind,
-		Args:      []any{Input{ProjectID: p.ID, ProjectCode: p.Code}},
-		TaskQueue: names.MainQueue,
-		// A sweep that cannot finish within two intervals is stuck; the next one starts afresh.
-		WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
-		TypedSearchAttributes:    names.Attributes(p.Code, Kind, p.Code, "scheduled"),
-	}
+	spec, action := scheduleOf(p, interval)
 	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID: ScheduleID(p.Code), Spec: spec, Action: action,
 		// A sweep still running when the next is due: skip the next, do not queue it.
@@ -96,4 +119,22 @@ func createSchedule(ctx context.Context, tc client.Client, p Project, interval t
 	default:
 		return spec, action, false, fmt.Errorf("create schedule %s: %w", ScheduleID(p.Code), err)
 	}
+}
+
+// scheduleOf is the spec and action of a project's Schedule.
+func scheduleOf(p Project, interval time.Duration) (client.ScheduleSpec, *client.ScheduleWorkflowAction) {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
+	action := &client.ScheduleWorkflowAction{
+		ID:        ScheduleWorkflowID(p.Code),
+		Workflow:  Kind,
+		Args:      []any{Input{ProjectID: p.ID, ProjectCode: p.Code}},
+		TaskQueue: names.MainQueue,
+		// A sweep that cannot finish within two intervals is stuck; the next one starts afresh.
+		WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
+		TypedSearchAttributes:    names.Attributes(p.Code, Kind, p.Code, "scheduled"),
+	}
+	return spec, action
 }
