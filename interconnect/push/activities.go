@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/interconnect/regclient"
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -93,68 +92,6 @@ type Activities struct {
 	OperatorID string
 	// Clock is the time source; the zero Clock is the real clock.
 	Clock clock.Clock
-}
-
-// SendInput names one outbox row.
-type SendInput struct {
-	PushID int64 `json:"pushId"`
-}
-
-// SendResult is the row's final status.
-type SendResult struct {
-	Status string `json:"status"`
-}
-
-// SendPush delivers one outbox row. Already sent, dropped or rejected rows
-// are not sent again (the activity may be retried after a success whose
-// completion was lost). Retryable failures return an error so Temporal
-// retries with backoff; final ones mark the row rejected.
-func (a *Activities) SendPush(ctx context.Context, in SendInput) (SendResult, error) {
-	var iface, status string
-	var payload json.RawMessage
-	if err := a.DB.QueryRow(ctx, `update regulator_pushes set attempts = attempts + 1
-		where id=$1 returning interface, payload, status`, in.PushID).Scan(&iface, &payload, &status); err != nil {
-		return SendResult{}, fmt.Errorf("load push %d: %w", in.PushID, err)
-	}
-	if status != StatusPending {
-		return SendResult{Status: status}, nil
-	}
-	status, err := a.send(ctx, in.PushID, iface, payload)
-	if err != nil {
-		if errors.Is(err, regclient.ErrRejected) {
-			return SendResult{Status: StatusRejected}, temporal.NewNonRetryableApplicationError(err.Error(), "rejected", nil)
-		}
-		return SendResult{}, err
-	}
-	return SendResult{Status: status}, nil
-}
-
-// send posts payload and records the outcome on the row.
-func (a *Activities) send(ctx context.Context, id int64, iface string, payload json.RawMessage) (string, error) {
-	var ans struct{ Status int }
-	err := a.Client.Call(ctx, iface, payload, &ans)
-	switch {
-	case err == nil:
-		status := StatusSent
-		if ans.Status == 1 {
-			status = StatusDropped
-		}
-		if _, err := a.DB.Exec(ctx, `update regulator_pushes set status=$2, sent_at=$3, last_error=null where id=$1`,
-			id, status, a.Clock.Now()); err != nil {
-			return "", fmt.Errorf("mark push %d %s: %w", id, status, err)
-		}
-		return status, nil
-	case errors.Is(err, regclient.ErrRejected):
-		if _, uerr := a.DB.Exec(ctx, `update regulator_pushes set status='rejected', last_error=$2 where id=$1`,
-			id, err.Error()); uerr != nil {
-			return "", fmt.Errorf("mark push %d rejected: %w", id, uerr)
-		}
-		return StatusRejected, err
-	default:
-		// Keep the row pending; the error text helps an operator see why.
-		_, _ = a.DB.Exec(ctx, `update regulator_pushes set last_error=$2 where id=$1`, id, err.Error())
-		return "", err
-	}
 }
 
 // PeriodicInput is one periodic status report of a station.
@@ -360,68 +297,6 @@ func (a *Activities) stationInfoOwed(ctx context.Context, stations []string, at 
 		out = append(out, chs...)
 	}
 	return out, nil
-}
-
-// SendBatchInput names outbox rows of different lanes of one station.
-type SendBatchInput struct {
-	PushIDs []int64 `json:"pushIds"`
-}
-
-// SendBatchResult holds each row's final status, in input order.
-type SendBatchResult struct {
-	Statuses []string `json:"statuses"`
-}
-
-// batchConcurrency bounds the HTTP calls of one batch: the protocol carries
-// one connector's status per notification_stationStatus, so a batch is
-// many calls, issued concurrently.
-const batchConcurrency = 16
-
-// SendPushes delivers several outbox rows (at most one per lane, so order
-// within a lane is kept by the workflow) in one activity: one statement to
-// load them, concurrent calls, one statement to mark the taken ones. Rows
-// already final are skipped, so a retry after a partial failure resends only
-// what is still pending. Any retryable failure fails the activity (Temporal
-// retries it with backoff); rejected rows are marked and reported.
-func (a *Activities) SendPushes(ctx context.Context, in SendBatchInput) (SendBatchResult, error) {
-	type row struct {
-		ID      int64
-		Iface   string
-		Payload json.RawMessage
-		Status  string
-	}
-	r, err := a.DB.Query(ctx, `update regulator_pushes set attempts = attempts + 1
-		where id = any($1) returning id, interface, payload, status`, in.PushIDs)
-	if err != nil {
-		return SendBatchResult{}, fmt.Errorf("load pushes: %w", err)
-	}
-	rows, err := pgx.CollectRows(r, pgx.RowToStructByPos[row])
-	if err != nil {
-		return SendBatchResult{}, fmt.Errorf("load pushes: %w", err)
-	}
-	status := map[int64]string{}
-	var todo []outgoing
-	for _, x := range rows {
-		status[x.ID] = x.Status
-		if x.Status == StatusPending {
-			todo = append(todo, outgoing{id: x.ID, iface: x.Iface, payload: x.Payload})
-		}
-	}
-	outcome, failed, err := a.sendAll(ctx, todo, batchConcurrency)
-	for id, s := range outcome {
-		status[id] = s
-	}
-	res := SendBatchResult{Statuses: make([]string, len(in.PushIDs))}
-	for i, id := range in.PushIDs {
-		res.Statuses[i] = status[id]
-	}
-	if err != nil {
-		return res, err
-	}
-	if failed > 0 {
-		return res, fmt.Errorf("%d of %d pushes failed, retrying", failed, len(todo))
-	}
-	return res, nil
 }
 
 // outgoing is a pending row to send.
