@@ -81,7 +81,7 @@ func setupDB(t testing.TB) *env {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := centralsystem.LoadDemo(ctx, db, p.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, p.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	return &env{db: db, projectID: p.ProjectID, interval: time.Second, grace: time.Second}
@@ -89,7 +89,7 @@ func setupDB(t testing.TB) *env {
 
 func (e *env) connect(t *testing.T, id string) *chargersim.ChargePoint {
 	t.Helper()
-	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: e.srv.URL(), Password: centralsystem.DemoPassword}, id)
+	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: e.srv.URL(), Password: charger.DemoPassword}, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,13 +147,13 @@ func TestSessionWithSimulator(t *testing.T) {
 		t.Fatalf("boot gave interval %v, want %v", c.HeartbeatInterval(), e.interval)
 	}
 	eventually.True(t, 2*time.Second, "charger online", func() (bool, string) { return e.online(t, cp1), "offline" })
-	if st, err := c.Authorize(centralsystem.DemoCard); err != nil || st != types.AuthorizationStatusAccepted {
+	if st, err := c.Authorize(charger.DemoCard); err != nil || st != types.AuthorizationStatusAccepted {
 		t.Fatalf("authorize demo card = %s, %v", st, err)
 	}
 	if st, _ := c.Authorize("NOSUCHCARD"); st != types.AuthorizationStatusInvalid {
 		t.Fatalf("authorize unknown card = %s, want Invalid", st)
 	}
-	s, err := c.StartSession(3, centralsystem.DemoCard)
+	s, err := c.StartSession(3, charger.DemoCard)
 	if err != nil || s.Authorization != types.AuthorizationStatusAccepted || s.TransactionID <= 0 {
 		t.Fatalf("start = %+v, %v", s, err)
 	}
@@ -176,7 +176,7 @@ func TestSessionWithSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx := e.transaction(t, s.TransactionID)
-	if tx.status != "stopped" || tx.stop-tx.start != 12000 || tx.idTag != centralsystem.DemoCard || tx.reason == nil || *tx.reason != "Local" {
+	if tx.status != "stopped" || tx.stop-tx.start != 12000 || tx.idTag != charger.DemoCard || tx.reason == nil || *tx.reason != "Local" {
 		t.Fatalf("transaction = %+v", tx)
 	}
 	var n int
@@ -237,7 +237,7 @@ func TestBasicAuth(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("wrong password: %v, want a 401", err)
 	}
-	_, err = chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: centralsystem.DemoPassword}, "4403000000000000000099")
+	_, err = chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: charger.DemoPassword}, "4403000000000000000099")
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("charger not in the allow-list: %v, want a 401", err)
 	}
@@ -247,7 +247,7 @@ func TestBasicAuth(t *testing.T) {
 	if _, err := e.db.Exec(ctx, `update ocpp_charge_points set enabled=false where equipment_id=$1`, cp1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: centralsystem.DemoPassword}, cp1); err == nil {
+	if _, err := chargersim.Connect(ctx, chargersim.Config{URL: e.srv.URL(), Password: charger.DemoPassword}, cp1); err == nil {
 		t.Fatal("a disabled charge point connected")
 	}
 }
@@ -258,18 +258,18 @@ func TestFrozenCardBlocked(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	c := e.connect(t, cp1)
-	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusAccepted {
+	if st, _ := c.Authorize(charger.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("before freezing: %s", st)
 	}
-	frozen, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard, Projects: []string{e.projectID},
+	frozen, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charger.DemoCard, Projects: []string{e.projectID},
 		To: card.Frozen, Reason: "reported lost"})
 	if err != nil || frozen.Status != card.Frozen || frozen.Balance.String() != "200.00" {
 		t.Fatalf("freeze = %+v, %v", frozen, err)
 	}
-	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusBlocked {
+	if st, _ := c.Authorize(charger.DemoCard); st != types.AuthorizationStatusBlocked {
 		t.Fatalf("frozen card authorize = %s, want Blocked", st)
 	}
-	s, err := c.StartSession(1, centralsystem.DemoCard)
+	s, err := c.StartSession(1, charger.DemoCard)
 	if err != nil || s.Authorization != types.AuthorizationStatusBlocked {
 		t.Fatalf("frozen card start = %+v, %v", s, err)
 	}
@@ -277,25 +277,25 @@ func TestFrozenCardBlocked(t *testing.T) {
 		t.Fatalf("refused transaction = %+v", tx)
 	}
 	// Freezing twice is not an error; a card of another project is not found.
-	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard, Projects: []string{e.projectID}, To: card.Frozen}); err != nil {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charger.DemoCard, Projects: []string{e.projectID}, To: card.Frozen}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard,
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charger.DemoCard,
 		Projects: []string{"00000000-0000-0000-0000-000000000000"}, To: card.Active}); !errors.Is(err, charger.ErrCardNotFound) {
 		t.Fatalf("other tenant: %v", err)
 	}
-	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: centralsystem.DemoCard, Projects: []string{e.projectID}, To: card.Active}); err != nil {
+	if _, err := charger.SetCardStatus(ctx, e.db, charger.StatusChange{CardNo: charger.DemoCard, Projects: []string{e.projectID}, To: card.Active}); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusAccepted {
+	if st, _ := c.Authorize(charger.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("unfrozen card authorize = %s", st)
 	}
 	var events int
-	if err := e.db.QueryRow(ctx, `select count(*) from card_events where card_no=$1`, centralsystem.DemoCard).Scan(&events); err != nil || events != 3 {
+	if err := e.db.QueryRow(ctx, `select count(*) from card_events where card_no=$1`, charger.DemoCard).Scan(&events); err != nil || events != 3 {
 		t.Fatalf("card events = %d, %v; want issued, frozen, active", events, err)
 	}
 	// The demo card's money is a customer wallet in a balanced ledger.
-	if b, err := ledgerstore.Balance(ctx, e.db, e.projectID, ledgerdom.CustomerWallet("C-"+centralsystem.DemoCard)); err != nil || b.String() != "200.00" {
+	if b, err := ledgerstore.Balance(ctx, e.db, e.projectID, ledgerdom.CustomerWallet("C-"+charger.DemoCard)); err != nil || b.String() != "200.00" {
 		t.Fatalf("wallet = %s, %v", b, err)
 	}
 	if err := ledgerstore.CheckInvariant(ctx, e.db); err != nil {
@@ -339,7 +339,7 @@ func TestCommands(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	c := e.connect(t, cp1)
-	st, err := e.srv.RemoteStartTransaction(ctx, cp1, 2, centralsystem.DemoCard, nil)
+	st, err := e.srv.RemoteStartTransaction(ctx, cp1, 2, charger.DemoCard, nil)
 	if err != nil || st != types.RemoteStartStopStatusAccepted {
 		t.Fatalf("remote start = %s, %v", st, err)
 	}
@@ -464,7 +464,7 @@ func TestInteropRawClient(t *testing.T) {
 	if _, resp, err := dialRaw(t, e.srv.URL(), cp2, "wrong"); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %v", err)
 	}
-	r, _, err := dialRaw(t, e.srv.URL(), cp2, centralsystem.DemoPassword)
+	r, _, err := dialRaw(t, e.srv.URL(), cp2, charger.DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,12 +473,12 @@ func TestInteropRawClient(t *testing.T) {
 		t.Fatalf("boot = %v", boot)
 	}
 	r.call("StatusNotification", map[string]any{"connectorId": 1, "errorCode": "NoError", "status": "Preparing"})
-	auth := r.call("Authorize", map[string]any{"idTag": centralsystem.DemoCard})
+	auth := r.call("Authorize", map[string]any{"idTag": charger.DemoCard})
 	if auth["idTagInfo"].(map[string]any)["status"] != "Accepted" {
 		t.Fatalf("authorize = %v", auth)
 	}
 	now := time.Now().UTC()
-	start := r.call("StartTransaction", map[string]any{"connectorId": 1, "idTag": centralsystem.DemoCard, "meterStart": 5000,
+	start := r.call("StartTransaction", map[string]any{"connectorId": 1, "idTag": charger.DemoCard, "meterStart": 5000,
 		"timestamp": now.Format(time.RFC3339)})
 	txID := int(start["transactionId"].(float64))
 	if txID <= 0 || start["idTagInfo"].(map[string]any)["status"] != "Accepted" {
@@ -497,7 +497,7 @@ func TestInteropRawClient(t *testing.T) {
 	if got := r.send(bad, "raw-bad", 4); got["errorCode"] == "" {
 		t.Fatalf("malformed start answered %v", got)
 	}
-	stop := r.call("StopTransaction", map[string]any{"transactionId": txID, "meterStop": 9000, "idTag": centralsystem.DemoCard,
+	stop := r.call("StopTransaction", map[string]any{"transactionId": txID, "meterStop": 9000, "idTag": charger.DemoCard,
 		"timestamp": now.Add(2 * time.Minute).Format(time.RFC3339), "reason": "EVDisconnected"})
 	if stop["idTagInfo"].(map[string]any)["status"] != "Accepted" {
 		t.Fatalf("stop = %v", stop)

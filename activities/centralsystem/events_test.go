@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // recorder collects what the central system's hooks are told.
@@ -119,7 +120,7 @@ func TestTransactionEvents(t *testing.T) {
 	rec := &recorder{}
 	e := startCentral(t, rec)
 	c := e.connect(t, cp1)
-	s, err := c.StartSession(1, centralsystem.DemoCard)
+	s, err := c.StartSession(1, charger.DemoCard)
 	if err != nil {
 		t.Fatal(err)
 	}

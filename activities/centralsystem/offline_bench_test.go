@@ -12,6 +12,7 @@ import (
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // BenchmarkMassDisconnect: 1,000 charge points of 12 idle connectors each
@@ -38,7 +39,7 @@ func BenchmarkMassDisconnect(b *testing.B) {
 		b.Fatalf("%d charge points, %v", len(ids), err)
 	}
 	for _, id := range ids {
-		if err := centralsystem.Enroll(ctx, e.db, id, e.projectID, centralsystem.DemoPassword); err != nil {
+		if err := charger.Enroll(ctx, e.db, id, e.projectID, charger.DemoPassword); err != nil {
 			b.Fatal(err)
 		}
 	}

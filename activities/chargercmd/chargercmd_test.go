@@ -14,6 +14,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -40,7 +41,7 @@ func setup(t *testing.T) (*store.DB, *chargercmdacts.Activities, *chargersim.Cha
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := centralsystem.LoadDemo(ctx, db, p.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, p.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	srv, stop, err := centralsystem.StartCentralSystem(ctx, db, centralsystem.CentralConfig{Addr: "127.0.0.1:0",
@@ -49,7 +50,7 @@ func setup(t *testing.T) (*store.DB, *chargercmdacts.Activities, *chargersim.Cha
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	c, err := chargersim.Connect(ctx, chargersim.Config{URL: srv.URL(), Password: centralsystem.DemoPassword}, cp1)
+	c, err := chargersim.Connect(ctx, chargersim.Config{URL: srv.URL(), Password: charger.DemoPassword}, cp1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestCommands(t *testing.T) {
 	}
 	_ = cmd
 
-	res, err = a.Start(ctx, chargercmdacts.Start{ChargePointID: cp1, Connector: 3, IdTag: centralsystem.DemoCard})
+	res, err = a.Start(ctx, chargercmdacts.Start{ChargePointID: cp1, Connector: 3, IdTag: charger.DemoCard})
 	if err != nil || !res.Accepted() {
 		t.Fatalf("start = %+v, %v", res, err)
 	}

@@ -24,12 +24,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/simulator"
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/child"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/localpg"
@@ -151,7 +151,7 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		return fmt.Errorf("charging demo data: %w", err)
 	}
-	if err := centralsystem.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
 		return fmt.Errorf("charging demo chargers and card: %w", err)
 	}
 

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // runSimChargers is `voltflow sim chargers`: simulated OCPP 1.6J charge
@@ -21,7 +21,7 @@ import (
 func runSimChargers(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("sim chargers", flag.ContinueOnError)
 	url := fs.String("url", "ws://127.0.0.1:8887/ocpp", "OCPP central system prefix (the charge point id is appended)")
-	password := fs.String("password", centralsystem.DemoPassword, "basic-auth password of every charge point")
+	password := fs.String("password", charger.DemoPassword, "basic-auth password of every charge point")
 	count := fs.Int("count", 1, "number of charge points")
 	ids := fs.String("ids", "", "comma-separated charge point ids (overrides --count)")
 	connectors := fs.Int("connectors", registry.DemoConnectorsPerEquipment, "connectors per charge point")
@@ -84,7 +84,7 @@ func provisionChargers(ctx context.Context, n int, password string) error {
 		project = ""
 	}
 	for _, id := range chargerIDs(n) {
-		if err := centralsystem.Enroll(ctx, db, id, project, password); err != nil {
+		if err := charger.Enroll(ctx, db, id, project, password); err != nil {
 			return err
 		}
 	}

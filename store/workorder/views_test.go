@@ -7,9 +7,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/report"
 	"github.com/voltflow/voltflow/store/storetest"
@@ -35,7 +35,7 @@ func setup(t *testing.T) (*store.DB, string) {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := centralsystem.LoadDemo(ctx, db, l.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, l.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	return db, l.ProjectID

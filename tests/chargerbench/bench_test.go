@@ -44,6 +44,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
@@ -170,7 +171,7 @@ func TestChargers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range chargerIDs(largest) {
-		if err := centralsystem.Enroll(ctx, db, id, l.ProjectID, centralsystem.DemoPassword); err != nil {
+		if err := charger.Enroll(ctx, db, id, l.ProjectID, charger.DemoPassword); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/types"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -46,7 +45,7 @@ var (
 func chargePoint(t *testing.T) *chargersim.ChargePoint {
 	cpOnce.Do(func() {
 		cp, cpErr = chargersim.Connect(context.Background(), chargersim.Config{URL: stack.OCPP.URL(),
-			Password: centralsystem.DemoPassword}, registry.DemoEquipmentIDs[0])
+			Password: charger.DemoPassword}, registry.DemoEquipmentIDs[0])
 	})
 	if cpErr != nil {
 		t.Fatal(cpErr)
@@ -116,7 +115,7 @@ func TestSessionAcrossTOUBoundary(t *testing.T) {
 	c := stack.Login(t, "admin", "admin")
 	var customerID string
 	if err := stack.DB.QueryRow(context.Background(), `select customer_id::text from cards where card_no=$1`,
-		centralsystem.DemoCard).Scan(&customerID); err != nil {
+		charger.DemoCard).Scan(&customerID); err != nil {
 		t.Fatal(err)
 	}
 	var g struct{ ID string }
@@ -134,15 +133,15 @@ func TestSessionAcrossTOUBoundary(t *testing.T) {
 		"percent": "20"}, nil); code != http.StatusUnprocessableEntity {
 		t.Fatalf("bad discount: %d", code)
 	}
-	if got := balance(t, c, centralsystem.DemoCard); got != "200.00" {
+	if got := balance(t, c, charger.DemoCard); got != "200.00" {
 		t.Fatalf("opening balance %s", got)
 	}
 
-	s, err := chargePoint(t).StartSessionAt(1, centralsystem.DemoCard, at("10:50"))
+	s, err := chargePoint(t).StartSessionAt(1, charger.DemoCard, at("10:50"))
 	if err != nil || s.Authorization != types.AuthorizationStatusAccepted {
 		t.Fatalf("start: %v %v", s, err)
 	}
-	waitOrder(t, c, centralsystem.DemoCard, "charging")
+	waitOrder(t, c, charger.DemoCard, "charging")
 	if err := s.ChargeAt(10000, 60000, at("11:00")); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +151,7 @@ func TestSessionAcrossTOUBoundary(t *testing.T) {
 	if err := s.StopAt(core.ReasonLocal, at("11:20")); err != nil {
 		t.Fatal(err)
 	}
-	o := waitOrder(t, c, centralsystem.DemoCard, "completed")
+	o := waitOrder(t, c, charger.DemoCard, "completed")
 	// By hand: 平 10 kWh × (0.70 + 0.50) = 7.00 + 5.00; 峰 20 kWh × (1.00 + 0.60) = 20.00 + 12.00.
 	// Energy 27.00, service 17.00, 20 % off the service fee 3.40: 40.60.
 	if o.EnergyKwh != "30.000" || o.EnergyFee != "27.00" || o.ServiceFee != "17.00" || o.Discount != "3.40" || o.Amount != "40.60" {
@@ -170,7 +169,7 @@ func TestSessionAcrossTOUBoundary(t *testing.T) {
 	if len(o.Abnormal) != 0 || o.StopReason == nil || *o.StopReason != "Local" {
 		t.Fatalf("order %+v", o)
 	}
-	if got := balance(t, c, centralsystem.DemoCard); got != "159.40" {
+	if got := balance(t, c, charger.DemoCard); got != "159.40" {
 		t.Fatalf("balance after %s", got)
 	}
 

@@ -14,12 +14,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	dispatchdom "github.com/voltflow/voltflow/domain/dispatch"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/tests/harness"
 	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -53,7 +53,7 @@ const (
 
 func connect(t *testing.T, id string, epoch, at time.Time, factor float64) *chargersim.ChargePoint {
 	t.Helper()
-	cp, err := chargersim.Connect(context.Background(), chargersim.Config{URL: stack.OCPP.URL(), Password: centralsystem.DemoPassword,
+	cp, err := chargersim.Connect(context.Background(), chargersim.Config{URL: stack.OCPP.URL(), Password: charger.DemoPassword,
 		Epoch: epoch, EpochAt: at, TimeFactor: factor, Tick: 250 * time.Millisecond, Log: stack.Log}, id)
 	if err != nil {
 		t.Fatal(err)

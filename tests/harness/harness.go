@@ -35,6 +35,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/production"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 	"github.com/voltflow/voltflow/workflows"
@@ -425,7 +426,7 @@ func (s *Stack) startOCPP(ctx context.Context) error {
 	if err := registry.LoadDemo(ctx, s.DB); err != nil {
 		return err
 	}
-	if err := centralsystem.LoadDemo(ctx, s.DB, s.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, s.DB, s.ProjectID); err != nil {
 		return err
 	}
 	port, err := storetest.FreePort()

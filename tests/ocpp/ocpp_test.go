@@ -56,7 +56,7 @@ func start(t *testing.T, heartbeat, grace time.Duration) *stack {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := centralsystem.LoadDemo(ctx, db, p.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, p.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	msgs := centralsystem.NewMessageLog(ctx, db, nil)
@@ -118,37 +118,37 @@ func (c *client) do(t *testing.T, method, path string, body, out any) int {
 // freeze; the card's balance stays.
 func TestFreezeFromAPI(t *testing.T) {
 	s := start(t, 60*time.Second, 30*time.Second)
-	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: s.cs.URL(), Password: centralsystem.DemoPassword}, cp1)
+	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: s.cs.URL(), Password: charger.DemoPassword}, cp1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusAccepted {
+	if st, _ := c.Authorize(charger.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("before: %s", st)
 	}
 	var problem api.Problem
-	if code := s.login(t, "approver").do(t, http.MethodPost, "/api/v1/cards/"+centralsystem.DemoCard+"/freeze", nil, &problem); code != 404 || problem.Code != api.CodeNotFound {
+	if code := s.login(t, "approver").do(t, http.MethodPost, "/api/v1/cards/"+charger.DemoCard+"/freeze", nil, &problem); code != 404 || problem.Code != api.CodeNotFound {
 		t.Fatalf("approver freeze = %d %+v, want 404 not_found", code, problem)
 	}
 	cashier := s.login(t, "cashier")
 	var card charger.Card
-	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+centralsystem.DemoCard+"/freeze", map[string]string{"reason": "reported lost"}, &card); code != 200 ||
+	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+charger.DemoCard+"/freeze", map[string]string{"reason": "reported lost"}, &card); code != 200 ||
 		card.Status != "frozen" || card.Balance.String() != "200.00" {
 		t.Fatalf("freeze = %d %+v", code, card)
 	}
-	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusBlocked {
+	if st, _ := c.Authorize(charger.DemoCard); st != types.AuthorizationStatusBlocked {
 		t.Fatalf("after freeze: %s, want Blocked", st)
 	}
-	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+centralsystem.DemoCard+"/freeze", nil, &card); code != 200 || card.Status != "frozen" {
+	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+charger.DemoCard+"/freeze", nil, &card); code != 200 || card.Status != "frozen" {
 		t.Fatalf("second freeze = %d %+v", code, card)
 	}
 	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/NOSUCH/freeze", nil, &problem); code != 404 {
 		t.Fatalf("unknown card = %d", code)
 	}
-	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+centralsystem.DemoCard+"/unfreeze", nil, &card); code != 200 || card.Status != "active" {
+	if code := cashier.do(t, http.MethodPost, "/api/v1/cards/"+charger.DemoCard+"/unfreeze", nil, &card); code != 200 || card.Status != "active" {
 		t.Fatalf("unfreeze = %d %+v", code, card)
 	}
-	if st, _ := c.Authorize(centralsystem.DemoCard); st != types.AuthorizationStatusAccepted {
+	if st, _ := c.Authorize(charger.DemoCard); st != types.AuthorizationStatusAccepted {
 		t.Fatalf("after unfreeze: %s", st)
 	}
 	var audited int
@@ -177,7 +177,7 @@ func TestMessagesAndOffline(t *testing.T) {
 	heartbeat, grace := time.Second, 1500*time.Millisecond
 	s := start(t, heartbeat, grace)
 	before := time.Now()
-	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: s.cs.URL(), Password: centralsystem.DemoPassword}, cp1)
+	c, err := chargersim.Connect(context.Background(), chargersim.Config{URL: s.cs.URL(), Password: charger.DemoPassword}, cp1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestFleet(t *testing.T) {
 	ids := make([]string, 0, n)
 	for i := range n {
 		id := fmt.Sprintf("44%08d%012d", 1000+i/2, i%2+1)
-		if err := centralsystem.Enroll(ctx, s.db, id, s.project, "fleet-secret"); err != nil {
+		if err := charger.Enroll(ctx, s.db, id, s.project, "fleet-secret"); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)

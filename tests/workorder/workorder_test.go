@@ -16,9 +16,9 @@ import (
 
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	"github.com/voltflow/voltflow/devices/chargersim"
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -67,7 +67,7 @@ func TestFaultOpensOneWorkOrderEscalatesAndCloses(t *testing.T) {
 		stack.ProjectID, onDuty); err != nil {
 		t.Fatal(err)
 	}
-	cp, err := chargersim.Connect(ctx, chargersim.Config{URL: stack.OCPP.URL(), Password: centralsystem.DemoPassword}, chargerID)
+	cp, err := chargersim.Connect(ctx, chargersim.Config{URL: stack.OCPP.URL(), Password: charger.DemoPassword}, chargerID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,13 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	workorderacts "github.com/voltflow/voltflow/activities/workorder"
 	"github.com/voltflow/voltflow/domain/access"
 	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 	workorderstore "github.com/voltflow/voltflow/store/workorder"
@@ -57,7 +57,7 @@ func setup(t *testing.T) *fixture {
 	if err := registry.LoadDemo(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := centralsystem.LoadDemo(ctx, db, l.ProjectID); err != nil {
+	if err := charger.LoadDemo(ctx, db, l.ProjectID); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, project: l.ProjectID}
