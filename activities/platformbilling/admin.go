@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
 )
@@ -37,22 +36,6 @@ func AssignTariff(ctx context.Context, db *store.DB, meterID, tariffID string) e
 	if _, err := db.Exec(ctx, `insert into meter_tariffs(meter_id, tariff_id) values($1,$2)
 		on conflict (meter_id) do update set tariff_id=excluded.tariff_id, since=now()`, meterID, tariffID); err != nil {
 		return fmt.Errorf("assign tariff to meter %s: %w", meterID, err)
-	}
-	return nil
-}
-
-// SetOverdraft sets a platform-side meter's emergency overdraft allowance
-// (透支额度); the meter must have been billed once (its baseline reading).
-func SetOverdraft(ctx context.Context, db *store.DB, meterID string, allowance money.Amount) error {
-	if allowance.IsNegative() {
-		return fmt.Errorf("overdraft of meter %s: negative allowance %s", meterID, allowance)
-	}
-	tag, err := db.Exec(ctx, `update meter_billing set overdraft=$2 where meter_id=$1`, meterID, allowance)
-	if err != nil {
-		return fmt.Errorf("overdraft of meter %s: %w", meterID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("overdraft of meter %s: not billed yet", meterID)
 	}
 	return nil
 }

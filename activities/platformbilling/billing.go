@@ -204,7 +204,6 @@ type state struct {
 	carry                   decimal.Decimal
 	month                   string
 	monthKWh                decimal.Decimal
-	overdraft               money.Amount
 	cutOff                  bool
 	seq                     int
 }
@@ -221,10 +220,10 @@ func bill(ctx context.Context, tx pgx.Tx, r reading, log *slog.Logger) (meterRes
 	var out meterResult
 	var s state
 	err := tx.QueryRow(ctx, `select last_read_at, last_taken_at, last_energy_kwh, last_sharp_kwh, last_peak_kwh,
-			last_flat_kwh, last_valley_kwh, carry, month, month_kwh, overdraft, cut_off, switch_seq
+			last_flat_kwh, last_valley_kwh, carry, month, month_kwh, cut_off, switch_seq
 		from meter_billing where meter_id = $1 for update`, r.meterID).Scan(&s.lastReadAt, &s.lastTakenAt,
 		&s.lastEnergy, &s.lastTOU[0], &s.lastTOU[1], &s.lastTOU[2], &s.lastTOU[3], &s.carry, &s.month, &s.monthKWh,
-		&s.overdraft, &s.cutOff, &s.seq)
+		&s.cutOff, &s.seq)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		// The first reading is the baseline: billing starts from it.
@@ -324,7 +323,12 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 	if err != nil {
 		return out, err
 	}
-	available := balance.Add(s.overdraft)
+	// Read at each decision, so a changed allowance counts from the next reading.
+	overdraft, err := platformbillingstore.Overdraft(ctx, tx, r.meterID)
+	if err != nil {
+		return out, err
+	}
+	available := balance.Add(overdraft)
 	var cmd metercmddom.Command
 	switch {
 	case !available.IsPositive() && !s.cutOff && r.mode != modeProtect:

@@ -15,6 +15,7 @@ import (
 	"github.com/voltflow/voltflow/store/demo"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
+	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
 	"github.com/voltflow/voltflow/store/storetest"
 )
 
@@ -214,7 +215,8 @@ func TestTOUBoundaryChargedExactly(t *testing.T) {
 	}
 
 	// An emergency overdraft of 0.50 keeps it on below zero.
-	if err := platformbillingacts.SetOverdraft(ctx, f.db, f.meters["M0001"], money.MustParse("0.50")); err != nil {
+	allowance := money.MustParse("0.50")
+	if err := platformbillingstore.SetMeterOverdraft(ctx, f.db, f.projectID, f.meters["M0001"], &allowance); err != nil {
 		t.Fatal(err)
 	}
 	// 12:00 → 12:30, flat +2.00: 2 × 0.6057 = 1.2114; 0.0041 + 1.2114 =

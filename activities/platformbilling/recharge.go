@@ -96,8 +96,8 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		// of the same meter, so the two never both switch it on. A meter
 		// never billed has no row: it was never cut off by billing.
 		var s state
-		err = tx.QueryRow(ctx, `select overdraft, cut_off, switch_seq from meter_billing where meter_id=$1 for update`,
-			in.MeterID).Scan(&s.overdraft, &s.cutOff, &s.seq)
+		err = tx.QueryRow(ctx, `select cut_off, switch_seq from meter_billing where meter_id=$1 for update`,
+			in.MeterID).Scan(&s.cutOff, &s.seq)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("billing state of meter %s: %w", in.MeterNo, err)
 		}
@@ -128,8 +128,12 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("switch-on of recharge %s: %w", in.RechargeID, err)
 		}
-		if !s.cutOff || !balance.Add(s.overdraft).IsPositive() {
+		if !s.cutOff {
 			return nil
+		}
+		overdraft, err := platformbillingstore.Overdraft(ctx, tx, in.MeterID)
+		if err != nil || !balance.Add(overdraft).IsPositive() {
+			return err
 		}
 		reason, err := LastCutOff(ctx, tx, in.MeterID)
 		if err != nil || reason == CutOffManual {

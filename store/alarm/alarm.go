@@ -42,7 +42,8 @@ var ErrUnknownMeter = errors.New("not found")
 
 // LoadPolicy reads the meter's policy (its own row, else its project's,
 // else the defaults) and its recipients: the tenant's phone from the meter's
-// account, then the numbers set for the meter and for the project. An
+// account, then the numbers set for the meter, for the project and for the
+// sites on the meter's path up the site tree (area managers). An
 // unknown meter is ErrUnknownMeter.
 func LoadPolicy(ctx context.Context, db *store.DB, meterID string) (Policy, error) {
 	p := Policy{Mode: alarmdom.Staged, Ratios: alarmdom.DefaultRatios(), Quiet: alarmdom.Quiet{Start: 22 * 60, End: 8 * 60, OffsetMinutes: 480},
@@ -90,7 +91,23 @@ func LoadPolicy(ctx context.Context, db *store.DB, meterID string) (Policy, erro
 			p.Recipients = append(p.Recipients, r)
 		}
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	return p, addSiteRecipients(ctx, db, &p, meterID, seen)
+}
+
+// addSiteRecipients adds the area managers of the meter's sites to p, after
+// those it has (seen).
+func addSiteRecipients(ctx context.Context, db *store.DB, p *Policy, meterID string, seen map[string]bool) error {
+	rs, err := siteRecipients(ctx, db, meterID)
+	for _, r := range rs {
+		if !seen[r.Phone] {
+			seen[r.Phone] = true
+			p.Recipients = append(p.Recipients, r)
+		}
+	}
+	return err
 }
 
 // NewAlarm is an alarm record to open; the OpenAlarm activity's input, hence

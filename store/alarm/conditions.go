@@ -268,7 +268,8 @@ func openConditions(ctx context.Context, tx pgx.Tx, projectID string) ([]OpenCon
 
 // LoadConditionPolicy reads who gets a condition alarm and the quiet hours.
 // Condition alarms (theft, limits, trips, lost contact) go to the numbers set
-// for the meter and the project — area managers — and never to the tenant's
+// for the meter, the project and the sites above the meter — area managers —
+// and never to the tenant's
 // own phone: a possible-theft alarm must not warn the suspect. meterID is
 // empty for a gateway.
 func LoadConditionPolicy(ctx context.Context, db *store.DB, projectID, meterID string) (Policy, error) {
@@ -297,5 +298,8 @@ func LoadConditionPolicy(ctx context.Context, db *store.DB, projectID, meterID s
 			p.Recipients = append(p.Recipients, r)
 		}
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	return p, addSiteRecipients(ctx, db, &p, meterID, seen)
 }

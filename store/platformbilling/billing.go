@@ -1,6 +1,7 @@
 // Package platformbilling holds what workflows exchange with the platform-side
 // billing activities (activities/platformbilling), so that they and the API that
-// starts them use it without importing the activities.
+// starts them use it without importing the activities, and the emergency
+// overdraft allowances (overdraft.go) the API sets and billing reads.
 package platformbilling
 
 import "github.com/voltflow/voltflow/domain/money"
