@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/domain/money"
+	alarmstore "github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/store/customer"
 	"github.com/voltflow/voltflow/store/organisation"
 	"github.com/voltflow/voltflow/store/site"
@@ -40,6 +42,10 @@ func (s *Server) setupRoutes(r chi.Router) {
 	r.With(s.audit("account.open")).Post("/projects/{project}/accounts", s.openAccount)
 	r.With(s.audit("project.settings")).Put("/projects/{project}/settings", s.putSettings)
 	r.Get("/projects/{project}/settings", s.getSettings)
+	r.With(s.audit("account.overdraft")).Put("/projects/{project}/accounts/{id}/overdraft", s.setAccountOverdraft)
+	r.With(s.audit("meter.overdraft")).Put("/meters/{meterNo}/overdraft", s.setMeterOverdraft)
+	r.With(s.audit("site.alarm-recipients")).Put("/projects/{project}/sites/{siteId}/alarm-recipients", s.putSiteRecipients)
+	r.Get("/projects/{project}/sites/{siteId}/alarm-recipients", s.getSiteRecipients)
 }
 
 // setupCode is an organisation, project or unit code.
@@ -353,15 +359,35 @@ func (s *Server) openAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // ProjectSettings is PUT and GET /api/v1/projects/{project}/settings. A
-// null is "not set": the server's default reading interval, no hoarding
-// cap, no default price.
+// null is "not set": the server's default reading interval and alarm scan
+// interval, no hoarding cap, no default price, no overdraft. Quiet hours
+// are the project's alarm policy: a PUT without them leaves them as they
+// are, and GET answers them always (the default 22:00–08:00 until set).
 type ProjectSettings struct {
-	ReadingInterval *string       `json:"readingInterval"`
-	AutoApproveUpTo money.Amount  `json:"autoApproveUpTo"`
-	HoardingCap     *money.Amount `json:"hoardingCap"`
-	DefaultPrice    *money.Price  `json:"defaultPrice"`
-	Alarm1          money.Amount  `json:"alarm1"`
-	Alarm2          money.Amount  `json:"alarm2"`
+	ReadingInterval   *string              `json:"readingInterval"`
+	AutoApproveUpTo   money.Amount         `json:"autoApproveUpTo"`
+	HoardingCap       *money.Amount        `json:"hoardingCap"`
+	DefaultPrice      *money.Price         `json:"defaultPrice"`
+	Alarm1            money.Amount         `json:"alarm1"`
+	Alarm2            money.Amount         `json:"alarm2"`
+	Overdraft         *money.Amount        `json:"overdraft"`
+	AlarmScanInterval *string              `json:"alarmScanInterval"`
+	QuietHours        *alarmdom.QuietHours `json:"quietHours"`
+}
+
+// stored is the part kept with the project.
+func (p ProjectSettings) stored() organisation.Settings {
+	return organisation.Settings{ReadingInterval: p.ReadingInterval, AutoApproveUpTo: p.AutoApproveUpTo,
+		HoardingCap: p.HoardingCap, DefaultPrice: p.DefaultPrice, Alarm1: p.Alarm1, Alarm2: p.Alarm2,
+		Overdraft: p.Overdraft, AlarmScanInterval: p.AlarmScanInterval}
+}
+
+// settingsOf is the API view of a project's settings and quiet hours.
+func settingsOf(st organisation.Settings, quiet alarmdom.Quiet) ProjectSettings {
+	h := quiet.Hours()
+	return ProjectSettings{ReadingInterval: st.ReadingInterval, AutoApproveUpTo: st.AutoApproveUpTo,
+		HoardingCap: st.HoardingCap, DefaultPrice: st.DefaultPrice, Alarm1: st.Alarm1, Alarm2: st.Alarm2,
+		Overdraft: st.Overdraft, AlarmScanInterval: st.AlarmScanInterval, QuietHours: &h}
 }
 
 func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
@@ -400,16 +426,31 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "defaultPrice: must not be negative", "defaultPrice")
 		return
 	}
-	if err := organisation.SetProjectSettings(r.Context(), s.cfg.DB, pid, organisation.Settings(req)); err != nil {
+	if !validAlarmSettings(w, &req) {
+		return
+	}
+	if err := organisation.SetProjectSettings(r.Context(), s.cfg.DB, pid, req.stored()); err != nil {
 		s.internal(w, r, err)
 		return
 	}
+	if req.QuietHours != nil {
+		if err := alarmstore.SetProjectQuiet(r.Context(), s.cfg.DB, pid, *req.QuietHours); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
 	setAudit(r, pid, "settings", map[string]any{"readingInterval": req.ReadingInterval, "autoApproveUpTo": req.AutoApproveUpTo,
-		"hoardingCap": req.HoardingCap, "defaultPrice": req.DefaultPrice, "alarm1": req.Alarm1, "alarm2": req.Alarm2})
-	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) {
+		"hoardingCap": req.HoardingCap, "defaultPrice": req.DefaultPrice, "alarm1": req.Alarm1, "alarm2": req.Alarm2,
+		"overdraft": req.Overdraft, "alarmScanInterval": req.AlarmScanInterval, "quietHours": req.QuietHours})
+	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) || !s.applyAlarmScanInterval(w, r, pid, req.AlarmScanInterval) {
 		return
 	}
-	writeJSON(w, http.StatusOK, req)
+	quiet, err := alarmstore.ProjectQuiet(r.Context(), s.cfg.DB, pid)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, settingsOf(req.stored(), quiet))
 }
 
 // applyReadingInterval brings the project's sweep Schedule to its reading
@@ -444,5 +485,10 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ProjectSettings(st))
+	quiet, err := alarmstore.ProjectQuiet(r.Context(), s.cfg.DB, pid)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, settingsOf(st, quiet))
 }

@@ -84,12 +84,13 @@ func CloseSupersededAlarm(ctx context.Context, db *store.DB, workflowID string, 
 
 // ScanProject is a project whose condition alarms are scanned.
 type ScanProject struct {
-	ID, Code string
+	ID, Code     string
+	ScanInterval *string // the project's setting (a Go duration); nil: the server's
 }
 
 // ListScanProjects is every project, by code.
 func ListScanProjects(ctx context.Context, db *store.DB) ([]ScanProject, error) {
-	rows, err := db.Query(ctx, `select id::text, code from projects order by code`)
+	rows, err := db.Query(ctx, `select id::text, code, alarm_scan_interval from projects order by code`)
 	if err != nil {
 		return nil, fmt.Errorf("list projects: %w", err)
 	}

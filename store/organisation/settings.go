@@ -19,15 +19,21 @@ type Settings struct {
 	HoardingCap     *money.Amount // 囤积金额上限
 	DefaultPrice    *money.Price  // for new meters
 	Alarm1, Alarm2  money.Amount  // for new meters
+	// Overdraft is the emergency overdraft (应急透支) of the project's
+	// platform-side meters without one of their own or of their account.
+	Overdraft *money.Amount
+	// AlarmScanInterval (a Go duration) is how often the alarm conditions
+	// are scanned; nil is VOLTFLOW_ALARM_SCAN_INTERVAL.
+	AlarmScanInterval *string
 }
 
 // ProjectSettings reads a project's settings.
 func ProjectSettings(ctx context.Context, db *store.DB, projectID string) (Settings, error) {
 	var s Settings
-	var cap, price *string
+	var cap, price, overdraft *string
 	err := db.QueryRow(ctx, `select reading_interval, auto_approve_up_to::text, hoarding_cap::text, default_price::text,
-		alarm1::text, alarm2::text from projects where id=$1`, projectID).Scan(&s.ReadingInterval, &s.AutoApproveUpTo,
-		&cap, &price, &s.Alarm1, &s.Alarm2)
+		alarm1::text, alarm2::text, overdraft::text, alarm_scan_interval from projects where id=$1`, projectID).Scan(
+		&s.ReadingInterval, &s.AutoApproveUpTo, &cap, &price, &s.Alarm1, &s.Alarm2, &overdraft, &s.AlarmScanInterval)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, fmt.Errorf("%w: project %s", ErrNotFound, projectID)
 	}
@@ -35,6 +41,11 @@ func ProjectSettings(ctx context.Context, db *store.DB, projectID string) (Setti
 		var a money.Amount
 		a, err = money.Parse(*cap)
 		s.HoardingCap = &a
+	}
+	if err == nil && overdraft != nil {
+		var a money.Amount
+		a, err = money.Parse(*overdraft)
+		s.Overdraft = &a
 	}
 	if err == nil && price != nil {
 		var p money.Price
@@ -49,7 +60,11 @@ func ProjectSettings(ctx context.Context, db *store.DB, projectID string) (Setti
 
 // SetProjectSettings replaces a project's settings.
 func SetProjectSettings(ctx context.Context, db *store.DB, projectID string, s Settings) error {
-	var cap, price *string
+	var cap, price, overdraft *string
+	if s.Overdraft != nil {
+		v := s.Overdraft.String()
+		overdraft = &v
+	}
 	if s.HoardingCap != nil {
 		v := s.HoardingCap.String()
 		cap = &v
@@ -59,8 +74,9 @@ func SetProjectSettings(ctx context.Context, db *store.DB, projectID string, s S
 		price = &v
 	}
 	tag, err := db.Exec(ctx, `update projects set reading_interval=$2, auto_approve_up_to=$3, hoarding_cap=$4,
-		default_price=$5, alarm1=$6, alarm2=$7 where id=$1`, projectID, s.ReadingInterval, s.AutoApproveUpTo.String(),
-		cap, price, s.Alarm1.String(), s.Alarm2.String())
+		default_price=$5, alarm1=$6, alarm2=$7, overdraft=$8, alarm_scan_interval=$9 where id=$1`, projectID,
+		s.ReadingInterval, s.AutoApproveUpTo.String(), cap, price, s.Alarm1.String(), s.Alarm2.String(), overdraft,
+		s.AlarmScanInterval)
 	if err != nil {
 		return fmt.Errorf("set settings of project %s: %w", projectID, err)
 	}

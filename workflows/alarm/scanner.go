@@ -89,40 +89,65 @@ func ScanIntervalFromEnv(getenv func(string) string) time.Duration {
 	return DefaultScanInterval
 }
 
-// EnsureScanSchedules creates or updates every project's scan Schedule;
-// interval 0 reads VOLTFLOW_ALARM_SCAN_INTERVAL.
+// EnsureScanSchedules creates or updates every project's scan Schedule,
+// each at its project's interval; interval is the server's (0 reads
+// VOLTFLOW_ALARM_SCAN_INTERVAL) for projects without one.
 func EnsureScanSchedules(ctx context.Context, tc client.Client, db *store.DB, interval time.Duration, log *slog.Logger) error {
-	if interval <= 0 {
-		interval = ScanIntervalFromEnv(os.Getenv)
-	}
 	listed, err := alarmstore.ListScanProjects(ctx, db)
 	if err != nil {
 		return err
 	}
-	projects := make([]ScanInput, len(listed))
-	for i, p := range listed {
-		projects[i] = ScanInput{ProjectID: p.ID, ProjectCode: p.Code}
-	}
-	for _, p := range projects {
-		spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
-		action := &client.ScheduleWorkflowAction{ID: "alarm-scan/" + p.ProjectCode, Workflow: KindScanWorkflow, Args: []any{p},
-			TaskQueue: names.MainQueue, WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
-			TypedSearchAttributes: names.Attributes(p.ProjectCode, "alarm-scan", p.ProjectCode, "scheduled")}
-		sc := tc.ScheduleClient()
-		_, err := sc.Create(ctx, client.ScheduleOptions{ID: ScanScheduleID(p.ProjectCode), Spec: spec, Action: action,
-			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP})
-		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			err = sc.GetHandle(ctx, ScanScheduleID(p.ProjectCode)).Update(ctx, client.ScheduleUpdateOptions{
-				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-					s := in.Description.Schedule
-					s.Spec, s.Action = &spec, action
-					return &client.ScheduleUpdate{Schedule: &s}, nil
-				}})
-		}
+	for _, p := range listed {
+		every, err := ProjectScanInterval(p.ScanInterval, interval)
 		if err != nil {
-			return fmt.Errorf("alarm scan schedule %s: %w", ScanScheduleID(p.ProjectCode), err)
+			return fmt.Errorf("project %s: %w", p.Code, err)
 		}
-		log.Info("alarm scan schedule", "id", ScanScheduleID(p.ProjectCode), "every", interval)
+		if err := EnsureScanSchedule(ctx, tc, ScanInput{ProjectID: p.ID, ProjectCode: p.Code}, every); err != nil {
+			return err
+		}
+		log.Info("alarm scan schedule", "id", ScanScheduleID(p.Code), "every", every)
+	}
+	return nil
+}
+
+// ProjectScanInterval is a project's alarm scan interval: its own setting
+// (a Go duration) when it has one, else the server's (0 reads
+// VOLTFLOW_ALARM_SCAN_INTERVAL).
+func ProjectScanInterval(setting *string, server time.Duration) (time.Duration, error) {
+	if setting != nil {
+		d, err := time.ParseDuration(*setting)
+		if err != nil {
+			return 0, fmt.Errorf("alarm scan interval %q: %w", *setting, err)
+		}
+		return d, nil
+	}
+	if server <= 0 {
+		return ScanIntervalFromEnv(os.Getenv), nil
+	}
+	return server, nil
+}
+
+// EnsureScanSchedule creates the project's scan Schedule at this interval,
+// or brings an existing one to it: the API calls it when the project's
+// setting changes, so the new interval holds without a restart.
+func EnsureScanSchedule(ctx context.Context, tc client.Client, p ScanInput, interval time.Duration) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: interval}}}
+	action := &client.ScheduleWorkflowAction{ID: "alarm-scan/" + p.ProjectCode, Workflow: KindScanWorkflow, Args: []any{p},
+		TaskQueue: names.MainQueue, WorkflowExecutionTimeout: max(2*interval, 10*time.Minute),
+		TypedSearchAttributes: names.Attributes(p.ProjectCode, "alarm-scan", p.ProjectCode, "scheduled")}
+	sc := tc.ScheduleClient()
+	_, err := sc.Create(ctx, client.ScheduleOptions{ID: ScanScheduleID(p.ProjectCode), Spec: spec, Action: action,
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		err = sc.GetHandle(ctx, ScanScheduleID(p.ProjectCode)).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				s := in.Description.Schedule
+				s.Spec, s.Action = &spec, action
+				return &client.ScheduleUpdate{Schedule: &s}, nil
+			}})
+	}
+	if err != nil {
+		return fmt.Errorf("alarm scan schedule %s: %w", ScanScheduleID(p.ProjectCode), err)
 	}
 	return nil
 }
