@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/voltflow/voltflow/api"
+	alarmdom "github.com/voltflow/voltflow/domain/alarm"
+	alarmstore "github.com/voltflow/voltflow/store/alarm"
 )
 
 // TestOverdraftThroughTheAPI sets a platform-side meter's emergency
@@ -152,6 +155,25 @@ func TestAlarmSettings(t *testing.T) {
 			}
 		})
 	}
+	// The alarm path reads what the API set: quiet hours now, site
+	// recipients below.
+	var projectID, meterID string
+	if err := db.QueryRow(t.Context(), `select m.project_id::text, m.id::text from meters m join units u on u.id=m.unit_id
+		join projects p on p.id=m.project_id where p.code='demo' and u.site_id=$1 order by m.meter_no limit 1`,
+		demoSite(t, db)).Scan(&projectID, &meterID); err != nil {
+		t.Fatal(err)
+	}
+	policy := func(t *testing.T) alarmstore.Policy {
+		t.Helper()
+		p, err := alarmstore.LoadConditionPolicy(t.Context(), db, projectID, meterID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if h := policy(t).Quiet.Hours(); h != (alarmdom.QuietHours{From: "22:30", To: "07:00"}) {
+		t.Fatalf("the alarms' quiet hours %+v, want the setting 22:30–07:00", h)
+	}
 	// Without quietHours a PUT leaves them as they are.
 	if code, b := send(t, srv, admin, "PUT", "/api/v1/projects/demo/settings", `{"autoApproveUpTo":"500.00","alarm1":"0.00","alarm2":"0.00"}`); code != 200 {
 		t.Fatalf("settings: %d %s", code, b)
@@ -168,6 +190,13 @@ func TestAlarmSettings(t *testing.T) {
 	}
 	if code, b := send(t, srv, admin, "GET", path, ""); code != 200 || !strings.Contains(string(b), `["13700000001","13700000002"]`) {
 		t.Fatalf("GET recipients: %d %s", code, b)
+	}
+	var got []string
+	for _, r := range policy(t).Recipients {
+		got = append(got, r.Phone)
+	}
+	if !slices.Contains(got, "13700000001") || !slices.Contains(got, "13700000002") {
+		t.Fatalf("a meter under the site alarms %v, want the site's recipients among them", got)
 	}
 	for _, c := range []struct {
 		name, token, path, body string

@@ -21,3 +21,6 @@ create table site_alarm_recipients (
     phone   text not null,
     primary key (site_id, phone)
 );
+
+-- Superseded by meters.overdraft (copied above); nothing reads it any more.
+comment on column meter_billing.overdraft is 'superseded by meters.overdraft (0033); unused';
