@@ -25,7 +25,6 @@ import (
 	meterimportdom "github.com/voltflow/voltflow/domain/meterimport"
 	"github.com/voltflow/voltflow/domain/setup"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/store/customer"
 	meterimportstore "github.com/voltflow/voltflow/store/meterimport"
 	"github.com/voltflow/voltflow/store/operator"
@@ -113,8 +112,7 @@ func Load(ctx context.Context, db *store.DB, o Options) (Loaded, error) {
 		return out, err
 	}
 	// The area manager (片区经理) gets every meter's alarms with the tenant (seed 002).
-	if err := alarm.AddRecipient(ctx, db, out.ProjectID,
-		alarm.Recipient{Phone: "13900000000", Name: "Area manager", Role: "manager"}); err != nil {
+	if err := organisation.AddAlarmRecipient(ctx, db, out.ProjectID, "13900000000", "Area manager", "manager"); err != nil {
 		return out, err
 	}
 	floors, err := sites(ctx, db, out.ProjectID, len(o.GatewayPorts))

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	tariffdom "github.com/voltflow/voltflow/domain/tariff"
+	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -27,8 +27,8 @@ var ErrNotFound = errors.New("tariffs: not found")
 var ErrNotPlatform = errors.New("tariffs: meter is meter-side prepaid")
 
 // Create stores a tariff of the project; the caller has checked it
-// (tariffdom.Tariff.Validate). It answers when it was created.
-func Create(ctx context.Context, db *store.DB, projectID, code, name string, t tariffdom.Tariff) (time.Time, error) {
+// (tariff.Tariff.Validate). It answers when it was created.
+func Create(ctx context.Context, db *store.DB, projectID, code, name string, t tariff.Tariff) (time.Time, error) {
 	spec, err := json.Marshal(t)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("tariff %s: %w", code, err)
