@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/setup"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store/tariffs"
 )
@@ -40,8 +40,6 @@ type TariffRequest struct {
 type MeterTariffRequest struct {
 	Tariff string `json:"tariff"`
 }
-
-var tariffCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 
 // projectFor finds a project by code among those where the caller may do
 // the action; "" if none.
@@ -130,9 +128,7 @@ func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if !tariffCode.MatchString(req.Code) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
-			"code must be 1 to 32 letters, digits, '_', '.' or '-'", "code")
+	if !validSetup(w, setup.CheckTariffCode(req.Code)) {
 		return
 	}
 	if req.Tariff == nil {

@@ -1,5 +1,6 @@
 // Package setup checks what an administrator sets a project up with
-// (issue 17, M1, M4, S1): codes and names, sites, customers and usernames.
+// (issue 17, M1, M4, S1): codes and names, sites, customers, usernames,
+// roles and tariff codes.
 // The API's handlers and the demo loader (store/demo) refuse the same
 // input with the same words, so the demo is built only of what the API
 // would accept.
@@ -24,6 +25,9 @@ var code = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // username is an operator's login name.
 var username = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
+
+// tariffCode is a tariff's code in its project.
+var tariffCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 
 // phone is a customer's telephone number.
 var phone = regexp.MustCompile(`^\+?[0-9][0-9 -]{2,19}$`)
@@ -79,6 +83,15 @@ func CheckUsername(u string) *Problem {
 func CheckRole(role string) *Problem {
 	if !access.Role(role).Valid() {
 		return &Problem{"role", "role: one of admin, cashier, approver, maintenance, viewer"}
+	}
+	return nil
+}
+
+// CheckTariffCode checks a tariff's code; the tariff itself is
+// domain/tariff.Tariff.Validate's.
+func CheckTariffCode(c string) *Problem {
+	if !tariffCode.MatchString(c) {
+		return &Problem{"code", "code must be 1 to 32 letters, digits, '_', '.' or '-'"}
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ func TestChecks(t *testing.T) {
 		{"empty username", CheckUsername(""), "username"},
 		{"role", CheckRole("approver"), ""},
 		{"unknown role", CheckRole("owner"), "role"},
+		{"tariff code", CheckTariffCode("TOU-DEMO"), ""},
+		{"tariff code of 33", CheckTariffCode("a12345678901234567890123456789012"), "code"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/domain/setup"
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/tariffs"
@@ -30,6 +31,9 @@ const demoTOU = `{"kind":"tou","prices":{"sharp":"1.5000","peak":"1.2000","flat"
 // that meter by it, as PUT /meters/{meterNo}/tariff, and books its opening
 // balance.
 func addTariffs(ctx context.Context, db *store.DB, projectID string, o Options) error {
+	if p := setup.CheckTariffCode(TOUTariffCode); p != nil {
+		return fmt.Errorf("tariff %s: %w", TOUTariffCode, p)
+	}
 	var tou tariff.Tariff
 	if err := json.Unmarshal([]byte(demoTOU), &tou); err != nil {
 		return fmt.Errorf("tariff %s: %w", TOUTariffCode, err)
