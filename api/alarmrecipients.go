@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"github.com/voltflow/voltflow/domain/setup"
 	"net/http"
 	"slices"
 
@@ -40,7 +41,7 @@ func (s *Server) putSiteRecipients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, p := range req.Phones {
-		if !phonePattern.MatchString(p) {
+		if !setup.ValidPhone(p) {
 			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "phones: "+p+" is not a phone number (3–20 digits)", "phones")
 			return
 		}

@@ -96,18 +96,8 @@ func (s *Server) importMeters(w http.ResponseWriter, r *http.Request) {
 	var problems meterimportstore.Problems
 	if err == nil {
 		profiles := profile.Names()
-		var defaults meterimportdom.Defaults
-		defaults, err = s.meterDefaults(r, pid)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		cols, bad := meterimportdom.ReadHeadingWith(heading, func(name string) bool { return slices.Contains(profiles, name) }, defaults)
-		if len(bad) > 0 {
-			problems = meterimportstore.Problems{Count: len(bad), List: bad}
-		} else {
-			res, problems, err = meterimportstore.Apply(r.Context(), s.cfg.DB, pid, cols, next, dryRun)
-		}
+		res, problems, err = meterimportstore.ApplySheet(r.Context(), s.cfg.DB, pid, heading,
+			func(name string) bool { return slices.Contains(profiles, name) }, next, dryRun)
 	}
 	var tooLarge *http.MaxBytesError
 	var unreadable *meterimportstore.ReadError
@@ -194,21 +184,6 @@ func xlsxRows(body io.Reader) (heading []string, next func() ([]string, bool, er
 		return nil, nil, done, err
 	}
 	return heading, next, done, nil
-}
-
-// meterDefaults are the project's settings for new meters (S4): they fill
-// the sheet's empty price and alarm cells.
-func (s *Server) meterDefaults(r *http.Request, projectID string) (meterimportdom.Defaults, error) {
-	st, err := organisation.ProjectSettings(r.Context(), s.cfg.DB, projectID)
-	if err != nil {
-		return meterimportdom.Defaults{}, err
-	}
-	d := meterimportdom.Defaults{Alarm1: st.Alarm1.Decimal(), Alarm2: st.Alarm2.Decimal()}
-	if st.DefaultPrice != nil {
-		p := st.DefaultPrice.Decimal()
-		d.Price = &p
-	}
-	return d, nil
 }
 
 // ensureSweeps gives the project a sweep Schedule if it has none: workers

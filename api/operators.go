@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/setup"
 	"github.com/voltflow/voltflow/store/apikey"
 	"github.com/voltflow/voltflow/store/audit"
 	"github.com/voltflow/voltflow/store/operator"
@@ -38,8 +38,6 @@ func (s *Server) operatorRoutes(r chi.Router) {
 	r.With(s.audit("api-key.revoke")).Delete("/projects/{project}/api-keys/{id}", s.revokeAPIKey)
 }
 
-var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
-
 // CreateOperatorRequest is POST /api/v1/operators.
 type CreateOperatorRequest struct {
 	Username    string `json:"username"`
@@ -58,8 +56,7 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "creating operators needs the admin role or a platform administrator")
 		return
 	}
-	if !usernamePattern.MatchString(req.Username) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "username: 1–64 of letters, digits, _ . @ -", "username")
+	if !validSetup(w, setup.CheckUsername(req.Username)) {
 		return
 	}
 	if err := access.CheckPassword(req.Username, req.Password); err != nil {
@@ -190,8 +187,7 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !access.Role(req.Role).Valid() {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "role: one of admin, cashier, approver, maintenance, viewer", "role")
+	if !validSetup(w, setup.CheckRole(req.Role)) {
 		return
 	}
 	t, ok := s.grantTarget(w, r, username)

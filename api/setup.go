@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -13,6 +12,7 @@ import (
 	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/identifier"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/domain/setup"
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
 	"github.com/voltflow/voltflow/store/customer"
 	"github.com/voltflow/voltflow/store/organisation"
@@ -48,9 +48,6 @@ func (s *Server) setupRoutes(r chi.Router) {
 	r.Get("/projects/{project}/sites/{siteId}/alarm-recipients", s.getSiteRecipients)
 }
 
-// setupCode is an organisation, project or unit code.
-var setupCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 // CodeNameRequest is POST /api/v1/organisations.
 type CodeNameRequest struct {
 	Code string `json:"code"`
@@ -65,14 +62,15 @@ func (s *Server) platformAdmin(w http.ResponseWriter, r *http.Request, what stri
 	return true
 }
 
-// validCode refuses a code that breaks setupCode and an empty name.
+// validCode refuses a bad code or an empty name (domain/setup.CheckCode).
 func validCode(w http.ResponseWriter, code, name string) bool {
-	if !setupCode.MatchString(code) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "code: 1–64 of letters, digits, _ . -", "code")
-		return false
-	}
-	if name == "" {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name is required", "name")
+	return validSetup(w, setup.CheckCode(code, name))
+}
+
+// validSetup answers a domain/setup problem, if any, as invalid_field.
+func validSetup(w http.ResponseWriter, p *setup.Problem) bool {
+	if p != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, p.Detail, p.Field)
 		return false
 	}
 	return true
@@ -175,12 +173,7 @@ func (s *Server) createSite(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if req.Name == "" {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name is required", "name")
-		return
-	}
-	if req.Level < 1 || req.Level > 4 {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "level: 1–4", "level")
+	if !validSetup(w, setup.CheckSite(req.Name, req.Level)) {
 		return
 	}
 	if req.ParentID != nil && uuid.Validate(*req.ParentID) != nil {
@@ -280,8 +273,6 @@ type CreateCustomerRequest struct {
 	Kind  string `json:"kind"`
 }
 
-var phonePattern = regexp.MustCompile(`^\+?[0-9][0-9 -]{2,19}$`)
-
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	var req CreateCustomerRequest
 	if !decode(w, r, &req) {
@@ -292,15 +283,7 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	switch {
-	case req.Name == "":
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "name is required", "name")
-		return
-	case req.Phone != "" && !phonePattern.MatchString(req.Phone):
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "phone: 3–20 digits", "phone")
-		return
-	case req.Kind != "person" && req.Kind != "company":
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "kind: person or company", "kind")
+	if !validSetup(w, setup.CheckCustomer(req.Name, req.Phone, req.Kind)) {
 		return
 	}
 	c, err := customer.Create(r.Context(), s.cfg.DB, pid, customer.Customer{Name: req.Name, Phone: req.Phone, Kind: req.Kind})

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/setup"
 	"github.com/voltflow/voltflow/domain/tariff"
-	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/tariffs"
 )
 
 // Tariffs of platform-side prepaid (主站费控): a project's tariffs are data
@@ -41,8 +40,6 @@ type TariffRequest struct {
 type MeterTariffRequest struct {
 	Tariff string `json:"tariff"`
 }
-
-var tariffCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 
 // projectFor finds a project by code among those where the caller may do
 // the action; "" if none.
@@ -131,9 +128,7 @@ func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if !tariffCode.MatchString(req.Code) {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField,
-			"code must be 1 to 32 letters, digits, '_', '.' or '-'", "code")
+	if !validSetup(w, setup.CheckTariffCode(req.Code)) {
 		return
 	}
 	if req.Tariff == nil {
@@ -144,15 +139,8 @@ func (s *Server) createTariff(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidTariff, err.Error(), "tariff")
 		return
 	}
-	spec, err := json.Marshal(req.Tariff)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	var created time.Time
-	err = s.cfg.DB.QueryRow(r.Context(), `insert into tariffs(id, project_id, code, name, spec) values($1,$2,$3,$4,$5)
-		returning created_at`, uuid.NewString(), pid, req.Code, req.Name, spec).Scan(&created)
-	if store.IsUniqueViolation(err) {
+	created, err := tariffs.Create(r.Context(), s.cfg.DB, pid, req.Code, req.Name, *req.Tariff)
+	if errors.Is(err, tariffs.ErrExists) {
 		writeProblemField(w, http.StatusConflict, CodeTariffExists, "the project already has tariff "+req.Code, "code")
 		return
 	}
@@ -179,24 +167,16 @@ func (s *Server) setMeterTariff(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	var mode, tariffID string
-	if err := s.cfg.DB.QueryRow(r.Context(), `select m.prepaid_mode, coalesce((select t.id::text from tariffs t
-		where t.project_id=m.project_id and t.code=$2), '') from meters m where m.id=$1`, m.id, req.Tariff).Scan(&mode, &tariffID); err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	if tariffID == "" {
+	err = tariffs.Assign(r.Context(), s.cfg.DB, m.projectID, m.meterNo, req.Tariff)
+	switch {
+	case errors.Is(err, tariffs.ErrNotFound):
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "the project has no tariff "+fmt.Sprintf("%q", req.Tariff), "tariff")
 		return
-	}
-	if mode != "platform" {
+	case errors.Is(err, tariffs.ErrNotPlatform):
 		writeProblem(w, http.StatusConflict, CodeMeterNotPlatform,
 			"meter "+m.meterNo+" keeps its balance itself (meter-side prepaid); tariffs price platform-side meters")
 		return
-	}
-	if _, err := s.cfg.DB.Exec(r.Context(), `insert into meter_tariffs(meter_id, tariff_id, since) values($1,$2,now())
-		on conflict (meter_id) do update set tariff_id=excluded.tariff_id, since=excluded.since
-		where meter_tariffs.tariff_id <> excluded.tariff_id`, m.id, tariffID); err != nil {
+	case err != nil:
 		s.internal(w, r, err)
 		return
 	}

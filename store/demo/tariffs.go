@@ -2,13 +2,17 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/domain/setup"
+	"github.com/voltflow/voltflow/domain/tariff"
+	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/tariffs"
 )
 
 // TOUTariffCode is the demo project's time-of-use tariff (尖峰平谷).
@@ -22,24 +26,29 @@ const demoTOU = `{"kind":"tou","prices":{"sharp":"1.5000","peak":"1.2000","flat"
 	{"startMinute":1080,"period":"sharp"},{"startMinute":1260,"period":"flat"},{"startMinute":1380,"period":"valley"}],
 	"utcOffsetMinutes":480}`
 
-// addTariffs stores TOU-DEMO in the project and, if o.PlatformMeter names
-// one of its meters, makes that meter platform-side (主站费控) priced by it.
-func addTariffs(ctx context.Context, tx pgx.Tx, projectID string, o Options) error {
-	id := uuid.NewString()
-	if _, err := tx.Exec(ctx, `insert into tariffs(id, project_id, code, name, spec) values($1,$2,$3,$4,$5)`,
-		id, projectID, TOUTariffCode, "Time of use (尖峰平谷)", demoTOU); err != nil {
+// addTariffs stores TOU-DEMO in the project, as POST .../tariffs, and, if
+// o.PlatformMeter names one of its meters (imported platform-side), prices
+// that meter by it, as PUT /meters/{meterNo}/tariff, and books its opening
+// balance.
+func addTariffs(ctx context.Context, db *store.DB, projectID string, o Options) error {
+	if p := setup.CheckTariffCode(TOUTariffCode); p != nil {
+		return fmt.Errorf("tariff %s: %w", TOUTariffCode, p)
+	}
+	var tou tariff.Tariff
+	if err := json.Unmarshal([]byte(demoTOU), &tou); err != nil {
 		return fmt.Errorf("tariff %s: %w", TOUTariffCode, err)
+	}
+	if err := tou.Validate(); err != nil {
+		return fmt.Errorf("tariff %s: %w", TOUTariffCode, err)
+	}
+	if _, err := tariffs.Create(ctx, db, projectID, TOUTariffCode, "Time of use (尖峰平谷)", tou); err != nil {
+		return err
 	}
 	if o.PlatformMeter == "" {
 		return nil
 	}
-	tag, err := tx.Exec(ctx, `with m as (update meters set prepaid_mode='platform' where project_id=$1 and meter_no=$2 returning id)
-		insert into meter_tariffs(meter_id, tariff_id) select id, $3 from m`, projectID, o.PlatformMeter, id)
-	if err != nil {
+	if err := tariffs.Assign(ctx, db, projectID, o.PlatformMeter, TOUTariffCode); err != nil {
 		return fmt.Errorf("platform-side meter %s: %w", o.PlatformMeter, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("platform-side meter %s: no such meter in the demo", o.PlatformMeter)
 	}
 	opening := o.PlatformOpening
 	if opening == "" {
@@ -58,7 +67,7 @@ func addTariffs(ctx context.Context, tx pgx.Tx, projectID string, o Options) err
 	if o.BookTx == nil {
 		return fmt.Errorf("opening balance of platform-side meter %s: Options.BookTx not set", o.PlatformMeter)
 	}
-	if err := o.BookTx(ctx, tx, projectID, e); err != nil {
+	if err := store.InTx(ctx, db, func(tx pgx.Tx) error { return o.BookTx(ctx, tx, projectID, e) }); err != nil {
 		return fmt.Errorf("opening balance of platform-side meter %s: %w", o.PlatformMeter, err)
 	}
 	return nil

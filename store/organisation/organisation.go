@@ -67,7 +67,8 @@ func List(ctx context.Context, db *store.DB) ([]Organisation, error) {
 // gives its creator the admin role there, in one transaction: the project
 // is usable at once (recharges approve by the schema's default threshold,
 // ledger accounts open on first booking, the sweep Schedule starts with the
-// first meter import).
+// first meter import). An empty creatorID grants no role: the demo loader
+// (store/demo) grants its operators' roles itself.
 func CreateProject(ctx context.Context, db *store.DB, org, code, name, creatorID string) (Project, error) {
 	p := Project{ID: uuid.NewString(), Code: code, Name: name, Organisation: org}
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
@@ -85,6 +86,9 @@ func CreateProject(ctx context.Context, db *store.DB, org, code, name, creatorID
 		}
 		if err != nil {
 			return fmt.Errorf("create project %s: %w", code, err)
+		}
+		if creatorID == "" {
+			return nil
 		}
 		if _, err := tx.Exec(ctx, `insert into operator_roles(operator_id, project_id, role) values($1,$2,'admin')`,
 			creatorID, p.ID); err != nil {

@@ -1,0 +1,74 @@
+// Package tariffs is where a project's tariffs of platform-side prepaid
+// (主站费控) are written and assigned to meters.
+package tariffs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/voltflow/voltflow/domain/tariff"
+	"github.com/voltflow/voltflow/store"
+)
+
+// ErrExists is a tariff code already taken in the project.
+var ErrExists = errors.New("tariffs: code taken")
+
+// ErrNotFound is a tariff code or meter unknown in the project.
+var ErrNotFound = errors.New("tariffs: not found")
+
+// ErrNotPlatform is a meter that keeps its balance itself (meter-side
+// prepaid): tariffs price platform-side meters only.
+var ErrNotPlatform = errors.New("tariffs: meter is meter-side prepaid")
+
+// Create stores a tariff of the project; the caller has checked it
+// (tariff.Tariff.Validate). It answers when it was created.
+func Create(ctx context.Context, db *store.DB, projectID, code, name string, t tariff.Tariff) (time.Time, error) {
+	spec, err := json.Marshal(t)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("tariff %s: %w", code, err)
+	}
+	var created time.Time
+	err = db.QueryRow(ctx, `insert into tariffs(id, project_id, code, name, spec) values($1,$2,$3,$4,$5)
+		returning created_at`, uuid.NewString(), projectID, code, name, spec).Scan(&created)
+	if store.IsUniqueViolation(err) {
+		return created, fmt.Errorf("%w: %s", ErrExists, code)
+	}
+	if err != nil {
+		return created, fmt.Errorf("create tariff %s: %w", code, err)
+	}
+	return created, nil
+}
+
+// Assign prices a platform-side meter of the project with one of its
+// tariffs from now on; assigning the tariff it has changes nothing.
+// ErrNotFound: no such tariff (or meter); ErrNotPlatform: a meter-side meter.
+func Assign(ctx context.Context, db *store.DB, projectID, meterNo, code string) error {
+	var meterID, mode, tariffID string
+	err := db.QueryRow(ctx, `select m.id::text, m.prepaid_mode, coalesce((select t.id::text from tariffs t
+		where t.project_id=m.project_id and t.code=$3), '') from meters m where m.project_id=$1 and m.meter_no=$2`,
+		projectID, meterNo, code).Scan(&meterID, &mode, &tariffID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: meter %s", ErrNotFound, meterNo)
+	}
+	if err != nil {
+		return fmt.Errorf("meter %s: %w", meterNo, err)
+	}
+	if tariffID == "" {
+		return fmt.Errorf("%w: tariff %s", ErrNotFound, code)
+	}
+	if mode != "platform" {
+		return fmt.Errorf("%w: %s", ErrNotPlatform, meterNo)
+	}
+	if _, err := db.Exec(ctx, `insert into meter_tariffs(meter_id, tariff_id, since) values($1,$2,now())
+		on conflict (meter_id) do update set tariff_id=excluded.tariff_id, since=excluded.since
+		where meter_tariffs.tariff_id <> excluded.tariff_id`, meterID, tariffID); err != nil {
+		return fmt.Errorf("assign tariff %s to %s: %w", code, meterNo, err)
+	}
+	return nil
+}
