@@ -2,12 +2,12 @@ package api
 
 import (
 	"errors"
-	"github.com/voltflow/voltflow/domain/setup"
 	"net/http"
 	"slices"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/voltflow/voltflow/domain/setup"
 	alarmstore "github.com/voltflow/voltflow/store/alarm"
 )
 
