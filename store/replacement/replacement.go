@@ -134,14 +134,13 @@ func Busy(ctx context.Context, db *store.DB, meterID string) (bool, error) {
 	return busy, err
 }
 
-// Retired reports whether a meter has been retired by a replacement, or
-// is in one under way (a sale then would miss the final reading).
-func Retired(ctx context.Context, db *store.DB, meterID string) (bool, error) {
-	var retired bool
-	err := db.QueryRow(ctx, `select exists(select 1 from meters where id=$1 and status='retired')
-		or exists(select 1 from meter_replacements where (old_meter_id=$1 or new_meter_id=$1)
-			and status not in ('completed','failed'))`, meterID).Scan(&retired)
-	return retired, err
+// State reports whether a meter is retired, and whether it is in a
+// replacement under way (a sale then would miss the final reading).
+func State(ctx context.Context, db *store.DB, meterID string) (retired, replacing bool, err error) {
+	err = db.QueryRow(ctx, `select exists(select 1 from meters where id=$1 and status='retired'),
+		exists(select 1 from meter_replacements where (old_meter_id=$1 or new_meter_id=$1)
+			and status not in ('completed','failed'))`, meterID).Scan(&retired, &replacing)
+	return retired, replacing, err
 }
 
 // NewCommand is one device command row a replacement logs (meter_commands).
@@ -324,4 +323,11 @@ func Entry(replacementID, oldMeterNo, newMeterNo string, wallet, vouchers, moved
 	add(voucherdom.MeterAccount(newMeterNo), ledgerdom.Liability, newVouchers.Neg())
 	add(ledgerdom.ConsumptionIncome, ledgerdom.Income, moved.Sub(wallet).Sub(vouchers))
 	return e
+}
+
+// ByTransaction reads the replacement a transaction number started in a
+// project (ErrNotFound: none).
+func ByTransaction(ctx context.Context, db *store.DB, projectID, transactionNo string) (Replacement, error) {
+	return scan(db.QueryRow(ctx, `select `+columns+` from meter_replacements where project_id=$1 and transaction_no=$2`,
+		projectID, transactionNo))
 }
