@@ -22,11 +22,10 @@ import (
 
 // Problem codes of meter replacement (换表).
 const (
-	CodeMeterRetired        = "meter_retired"         // a retired meter: no sales, no replacement
-	CodeMeterBusy           = "meter_busy"            // a sale, refund or replacement of the meter is under way
-	CodeMeterInOpenAccount  = "meter_in_open_account" // the new meter belongs to another open account
-	CodeReplacementMismatch = "replacement_mismatch"  // same meter twice, or meters of different kinds / billing
-	CodeNoReadingWanted     = "reading_not_wanted"    // the replacement is past its reading
+	CodeMeterRetired        = "meter_retired"        // a retired meter: no sales, no replacement
+	CodeMeterBusy           = "meter_busy"           // a sale, refund or replacement of the meter is under way
+	CodeReplacementMismatch = "replacement_mismatch" // same meter twice, or meters of different kinds / billing
+	CodeNoReadingWanted     = "reading_not_wanted"   // the replacement is past its reading
 )
 
 var replacementTxNo = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -151,7 +150,7 @@ func (s *Server) createReplacement(w http.ResponseWriter, r *http.Request) {
 			"both meters must be meter-side prepaid (本地费控): a platform-side meter's balance is its wallet", "newMeterNo")
 		return
 	case nu.AccountOpen && (old.AccountID == nil || *nu.AccountID != *old.AccountID):
-		writeProblemField(w, http.StatusConflict, CodeMeterInOpenAccount,
+		writeProblemField(w, http.StatusConflict, CodeMeterInAccount,
 			"meter "+nu.MeterNo+" belongs to another open account", "newMeterNo")
 		return
 	}
