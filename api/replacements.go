@@ -154,13 +154,20 @@ func (s *Server) createReplacement(w http.ResponseWriter, r *http.Request) {
 			"meter "+nu.MeterNo+" belongs to another open account", "newMeterNo")
 		return
 	}
-	if busy, err := replacementstore.Busy(r.Context(), s.cfg.DB, old.ID); err != nil {
-		s.internal(w, r, err)
-		return
-	} else if busy {
-		writeProblemField(w, http.StatusConflict, CodeMeterBusy,
-			"meter "+old.MeterNo+" has a sale or refund under way: let it finish first", "oldMeterNo")
-		return
+	// A sale under way to the old meter would miss its final reading; one
+	// to the new meter would be wiped when it is cleared.
+	for _, m := range []struct {
+		meter replacementstore.Meter
+		field string
+	}{{old, "oldMeterNo"}, {nu, "newMeterNo"}} {
+		if busy, err := replacementstore.Busy(r.Context(), s.cfg.DB, m.meter.ID); err != nil {
+			s.internal(w, r, err)
+			return
+		} else if busy {
+			writeProblemField(w, http.StatusConflict, CodeMeterBusy,
+				"meter "+m.meter.MeterNo+" has a sale or refund under way: let it finish first", m.field)
+			return
+		}
 	}
 
 	id := uuid.NewString()
