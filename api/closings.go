@@ -129,5 +129,5 @@ func (s *Server) refuseClosed(w http.ResponseWriter, r *http.Request, m meterRef
 		writeProblemField(w, http.StatusConflict, CodeAccountClosed, "the account of meter "+m.meterNo+" is closed (销户): no more sales", "meterNo")
 		return true
 	}
-	return false
+	return s.refuseRetired(w, r, m)
 }

@@ -159,7 +159,8 @@ func TestAlarmSettings(t *testing.T) {
 	// recipients below.
 	var projectID, meterID string
 	if err := db.QueryRow(t.Context(), `select m.project_id::text, m.id::text from meters m join units u on u.id=m.unit_id
-		join projects p on p.id=m.project_id where p.code='demo' and u.site_id=$1 order by m.meter_no limit 1`,
+		join projects p on p.id=m.project_id join sites s on s.id=u.site_id
+		where p.code='demo' and (s.id=$1 or s.parent_id=$1) order by m.meter_no limit 1`,
 		demoSite(t, db)).Scan(&projectID, &meterID); err != nil {
 		t.Fatal(err)
 	}

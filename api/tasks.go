@@ -17,6 +17,7 @@ import (
 	"github.com/voltflow/voltflow/workflows/approval"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
+	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
 )
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +119,8 @@ func updateProblem(ctx context.Context, err error) (int, string) {
 		return http.StatusConflict, CodeTaskDecided
 	case msg == rechargewf.ErrNotRedispatched.Error(), msg == metercmdwf.ErrNotRedispatched.Error():
 		return http.StatusConflict, CodeNotRedispatchable
+	case msg == replacementwf.ErrNoReadingWanted.Error():
+		return http.StatusConflict, CodeNoReadingWanted
 	case errors.As(err, &notFound), strings.Contains(msg, "workflow execution already completed"):
 		return http.StatusConflict, CodeTaskDecided
 	case isUnavailable(err):

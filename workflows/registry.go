@@ -25,6 +25,7 @@ import (
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
+	replacementacts "github.com/voltflow/voltflow/activities/replacement"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
@@ -42,6 +43,7 @@ import (
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
+	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 	workorderwf "github.com/voltflow/voltflow/workflows/workorder"
@@ -67,6 +69,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
 	RegisterFinance(w, db)
 	RegisterDispatch(w, db)
+	w.RegisterWorkflowWithOptions(replacementwf.Workflow, workflow.RegisterOptions{Name: replacementwf.Kind})
+	w.RegisterActivity(&replacementacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

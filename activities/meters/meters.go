@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -199,20 +198,12 @@ func (a *Activities) read(ctx context.Context, q execer, gw *modbus.Gateway, m M
 	return s, nil
 }
 
-// ReadInput names a meter to read.
-type ReadInput struct {
-	MeterID string `json:"meterId"`
-}
-
-// Reading is a meter's state in business units.
-type Reading struct {
-	MeterNo       string       `json:"meterNo"`
-	Remaining     money.Amount `json:"remaining"`
-	PurchaseCount int          `json:"purchaseCount"`
-	Relay         int          `json:"relay"`
-	Mode          int          `json:"mode"`
-	ReadAt        time.Time    `json:"readAt"`
-}
+// ReadInput and Reading live in store/meters, so workflows use them
+// without importing this package.
+type (
+	ReadInput = metersstore.ReadInput
+	Reading   = metersstore.Reading
+)
 
 // ReadMeter reads a meter and records its state.
 func (a *Activities) ReadMeter(ctx context.Context, in ReadInput) (Reading, error) {
@@ -231,7 +222,7 @@ func (a *Activities) ReadMeter(ctx context.Context, in ReadInput) (Reading, erro
 	}
 	a.observe(ctx, m.ID, money.FromCents(s.Remaining), false)
 	return Reading{MeterNo: m.MeterNo, Remaining: money.FromCents(s.Remaining), PurchaseCount: int(s.PurchaseCount),
-		Relay: int(s.Relay), Mode: int(s.Mode), ReadAt: at}, nil
+		Relay: int(s.Relay), Mode: int(s.Mode), ReadAt: at, EnergyKwh: money.FromCents(s.Energy)}, nil
 }
 
 func configError(err error) error {

@@ -155,7 +155,7 @@ func loadMeters(ctx context.Context, tx pgx.Tx, projectID string, tripsOnly bool
 			order by l.meter_id nulls last limit 1) l on true
 		left join lateral (select voltage_v, current_a from readings r where r.meter_id = m.id and not $2
 			and r.read_at > coalesce(w.read_at, s.read_at - interval '1 hour') order by r.read_at desc limit 1) r on true
-		where m.project_id = $1 and (not $2 or s.status_flags & 24 <> 0
+		where m.project_id = $1 and m.status = 'active' and (not $2 or s.status_flags & 24 <> 0
 			or exists (select 1 from alarms a where a.meter_id = m.id and a.status = 'open' and a.kind <> 'low_balance'))
 		order by m.meter_no`, projectID, tripsOnly)
 	if err != nil {

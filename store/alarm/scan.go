@@ -57,7 +57,7 @@ func PickObservations(ctx context.Context, db *store.DB, kind string, obs []alar
 	// flattened by offset 0): a join the planner is free to turn around
 	// scans all of meters for every sweep write.
 	rows, err := db.Query(ctx, `select s.meter_id::text from unnest($1::uuid[], $2::numeric[]) as s(meter_id, remaining)
-		cross join lateral (select m.id, m.alarm1 from meters m where m.id = s.meter_id and m.alarm1 > 0 offset 0) m
+		cross join lateral (select m.id, m.alarm1 from meters m where m.id = s.meter_id and m.alarm1 > 0 and m.status = 'active' offset 0) m
 		left join alarms a on a.meter_id = m.id and a.kind = $3 and a.status = 'open'
 		where (a.id is null and s.remaining <= m.alarm1)
 			or (a.id is not null and (s.remaining > m.alarm1 or (a.next_threshold is not null and s.remaining <= a.next_threshold)))`,

@@ -4,7 +4,11 @@
 // API that starts them build these without importing the activities.
 package meters
 
-import "github.com/voltflow/voltflow/domain/money"
+import (
+	"time"
+
+	"github.com/voltflow/voltflow/domain/money"
+)
 
 // Error types (temporal.ApplicationError) the meter activities fail with
 // that retrying cannot fix.
@@ -29,6 +33,24 @@ type DispatchResult struct {
 	Counter       int          `json:"counter"`       // purchase counter this operation created
 	PurchaseCount int          `json:"purchaseCount"` // the meter's counter read back
 	Remaining     money.Amount `json:"remaining"`     // the meter's remaining money read back
+}
+
+// ReadInput names a meter to read (activities/meters.ReadMeter).
+type ReadInput struct {
+	MeterID string `json:"meterId"`
+}
+
+// Reading is a meter's state in business units. EnergyKwh is the total
+// forward active energy counter (0.01 kWh); zero in histories written
+// before it was read.
+type Reading struct {
+	MeterNo       string       `json:"meterNo"`
+	Remaining     money.Amount `json:"remaining"`
+	PurchaseCount int          `json:"purchaseCount"`
+	Relay         int          `json:"relay"`
+	Mode          int          `json:"mode"`
+	ReadAt        time.Time    `json:"readAt"`
+	EnergyKwh     money.Amount `json:"energyKwh"`
 }
 
 // RefundDispatchInput takes one refund (退电) or reversal (冲正) off its meter.

@@ -59,7 +59,7 @@ func LoadBatch(ctx context.Context, db *store.DB, projectID string, ids []string
 	}
 	err = loadMeters(ctx, db, gws, `select m.gateway_id, m.id, m.meter_no, m.profile, m.unit_address,
 		m.alarm1 > 0, m.prepaid_mode = 'platform'
-		from meters m where m.gateway_id = any($1::uuid[])`, gwIDs)
+		from meters m where m.gateway_id = any($1::uuid[]) and m.status = 'active'`, gwIDs) // retired meters (换表) are read no more
 	return gws, err
 }
 
