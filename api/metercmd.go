@@ -79,7 +79,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, m.projectID, meterNo, map[string]any{"command": cmd})
 	if !op.Grants.Can(m.projectID, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	key, ok := idempotencyKey(w, r)
@@ -125,7 +125,7 @@ func (s *Server) redispatchMeterCommand(w http.ResponseWriter, r *http.Request) 
 	}
 	setAudit(r, c.ProjectID, c.ID, map[string]any{"meterNo": c.MeterNo, "command": c.Command})
 	if !op.Grants.Can(c.ProjectID, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	if c.BatchID != nil {
@@ -208,7 +208,7 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, project, string(cmd), map[string]any{"command": cmd, "meters": len(ms)})
 	if !op.Grants.Can(project, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	key, ok := idempotencyKey(w, r)
@@ -343,7 +343,7 @@ func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, orig.ProjectID, orig.ID, map[string]any{"command": orig.Command, "failed": orig.Failed})
 	if !op.Grants.Can(orig.ProjectID, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	if !orig.Status.Final() {

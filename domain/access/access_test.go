@@ -14,6 +14,9 @@ func TestCan(t *testing.T) {
 		{"p2", DecideApproval, true},
 		{"p2", SellEnergy, false},
 		{"p3", ViewData, false},
+		{"p1", ControlMeter, true}, // the sale terminal's 拉闸/合闸
+		{"p1", DispatchStation, false},
+		{"p2", ControlMeter, false},
 	}
 	for _, tt := range tests {
 		if got := g.Can(tt.project, tt.action); got != tt.want {
