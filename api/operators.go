@@ -177,6 +177,10 @@ type GrantRoleRequest struct {
 	Project string   `json:"project"`
 	Role    string   `json:"role"`
 	SiteIDs []string `json:"siteIds"`
+	// Organisation (its code) instead of Project grants a role held on
+	// the organisation: hq, the group headquarters.
+	Organisation string   `json:"organisation"`
+	StationIDs   []string `json:"stationIds"`
 }
 
 func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +189,12 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := chi.URLParam(r, "username")
-	setAudit(r, "", username, map[string]any{"project": req.Project, "role": req.Role, "siteIds": req.SiteIDs})
+	setAudit(r, "", username, map[string]any{"project": req.Project, "role": req.Role, "siteIds": req.SiteIDs,
+		"organisation": req.Organisation, "stationIds": req.StationIDs})
+	if req.Organisation != "" || access.Role(req.Role) == access.HQ {
+		s.grantOrganisationRole(w, r, req)
+		return
+	}
 	pid, ok := s.administeredProject(w, r, req.Project)
 	if !ok {
 		return
@@ -237,7 +246,11 @@ func (s *Server) grantTarget(w http.ResponseWriter, r *http.Request, username st
 func (s *Server) revokeRole(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	username := chi.URLParam(r, "username")
-	setAudit(r, "", username, map[string]any{"project": q.Get("project"), "role": q.Get("role")})
+	setAudit(r, "", username, map[string]any{"project": q.Get("project"), "role": q.Get("role"), "organisation": q.Get("organisation")})
+	if q.Get("organisation") != "" {
+		s.revokeOrganisationRole(w, r)
+		return
+	}
 	pid, ok := s.administeredProject(w, r, q.Get("project"))
 	if !ok {
 		return

@@ -13,9 +13,13 @@ const (
 	Approver    Role = "approver"    // reviews and books (审核, 记账)
 	Maintenance Role = "maintenance" // alarms, work orders, device logs (运维)
 	Viewer      Role = "viewer"
+	// HQ is the group headquarters (集团总部): held on an organisation, it
+	// views every project of it (data and reports) and writes nothing.
+	HQ Role = "hq"
 )
 
-// Roles lists every role, for validation and the admin user.
+// Roles lists every project role, for validation and the admin user (HQ
+// is held on an organisation, not granted per project).
 var roles = []Role{Admin, Cashier, Approver, Maintenance, Viewer}
 
 // AllRoles returns every role.
@@ -44,7 +48,7 @@ var grants = map[Action][]Role{
 	SellEnergy:      {Admin, Cashier},
 	DecideApproval:  {Admin, Approver},
 	Redispatch:      {Admin, Cashier, Maintenance},
-	ViewData:        {Admin, Cashier, Approver, Maintenance, Viewer},
+	ViewData:        {Admin, Cashier, Approver, Maintenance, Viewer, HQ},
 	ControlMeter:    {Admin, Cashier, Maintenance},
 	DispatchStation: {Admin, Maintenance},
 	OpenAccount:     {Admin, Cashier},

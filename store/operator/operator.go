@@ -182,7 +182,10 @@ func Roles(ctx context.Context, q querier, operatorID string) ([]Grant, error) {
 			select s.id from sites s where s.id = any(r.site_ids)
 			union select c.id from sites c join t on c.parent_id=t.id)
 		select array_agg(id::text) from t), '{}'), cardinality(r.site_ids) > 0
-		from operator_roles r where r.operator_id=$1`, operatorID)
+		from operator_roles r where r.operator_id=$1
+		union all
+		select p.id::text, o.role, '{}', false from operator_organisation_roles o
+		join projects p on p.organisation_id=o.organisation_id where o.operator_id=$1`, operatorID)
 	if err != nil {
 		return nil, fmt.Errorf("roles of %s: %w", operatorID, err)
 	}
@@ -195,6 +198,42 @@ func Roles(ctx context.Context, q querier, operatorID string) ([]Grant, error) {
 		return nil, fmt.Errorf("roles of %s: %w", operatorID, err)
 	}
 	return gs, nil
+}
+
+// AddOrganisationRole grants a role held on an organisation (group HQ):
+// it reaches every project of the organisation, later ones too.
+func AddOrganisationRole(ctx context.Context, q querier, operatorID, organisationID, role string) error {
+	if _, err := q.Exec(ctx, `insert into operator_organisation_roles(operator_id, organisation_id, role) values($1,$2,$3)
+		on conflict do nothing`, operatorID, organisationID, role); err != nil {
+		return fmt.Errorf("grant %s in organisation %s: %w", role, organisationID, err)
+	}
+	return nil
+}
+
+// RemoveOrganisationRole revokes it; ErrNotFound when it was not held.
+func RemoveOrganisationRole(ctx context.Context, q querier, operatorID, organisationID, role string) error {
+	tag, err := q.Exec(ctx, `delete from operator_organisation_roles where operator_id=$1 and organisation_id=$2 and role=$3`,
+		operatorID, organisationID, role)
+	if err != nil {
+		return fmt.Errorf("revoke %s in organisation %s: %w", role, organisationID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// OrganisationID resolves an organisation code.
+func OrganisationID(ctx context.Context, q querier, code string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `select id::text from organisations where code=$1`, code).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("organisation %s: %w", code, err)
+	}
+	return id, nil
 }
 
 // SitesInProject reports whether every id is a site of the project.
