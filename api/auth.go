@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/apikey"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -213,6 +214,12 @@ func (op *Operator) siteScope() (projects, sites []string) {
 	}
 	slices.Sort(projects)
 	return projects, sites
+}
+
+// scope is the caller's site scope for the store's lists and reports.
+func (op *Operator) scope() store.Scope {
+	p, s := op.siteScope()
+	return store.Scope{Projects: p, Sites: s}
 }
 
 // scopeIn is the caller's visible sites in one project: nil when the whole

@@ -173,7 +173,7 @@ func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	servePage(s, w, r, func(p page) ([]rechargestore.Recharge, error) {
-		return rechargestore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
+		return rechargestore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), op.scope(), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
 	}, func(last rechargestore.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 

@@ -243,4 +243,3 @@ func (s *Server) closeWholeAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, out)
 }
-
