@@ -214,7 +214,14 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := operator.AddRole(r.Context(), s.cfg.DB, t.ID, operator.Grant{ProjectID: pid, Role: req.Role, SiteIDs: req.SiteIDs}); err != nil {
+	if len(req.StationIDs) > 0 {
+		in, err := operator.StationsInProject(r.Context(), s.cfg.DB, pid, req.StationIDs)
+		if err != nil || !in {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "stationIds: every id must be a charging station of project "+req.Project, "stationIds")
+			return
+		}
+	}
+	if err := operator.AddRole(r.Context(), s.cfg.DB, t.ID, operator.Grant{ProjectID: pid, Role: req.Role, SiteIDs: req.SiteIDs, StationIDs: req.StationIDs}); err != nil {
 		s.internal(w, r, err)
 		return
 	}
@@ -222,7 +229,12 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 	if sites == nil {
 		sites = []string{}
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"username": t.Username, "project": req.Project, "role": req.Role, "siteIds": sites})
+	stations := req.StationIDs
+	if stations == nil {
+		stations = []string{}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"username": t.Username, "project": req.Project, "role": req.Role, "siteIds": sites,
+		"stationIds": stations})
 }
 
 // grantTarget finds a person operator to grant a role to: a project admin

@@ -52,3 +52,22 @@ func (Scope) StrictSQL(projectID, meterID string, n int) string {
 		join units scope_u on scope_u.id = scope_m.unit_id where scope_m.id = ` + meterID + `
 		and scope_u.site_id::text = any($` + strconv.Itoa(n+1) + `::text[])))`
 }
+
+// StationScope is a caller's station scope (issue 17, S2): in Projects,
+// only the chargers, connectors and charging orders of Stations are
+// visible. The zero StationScope restricts nothing.
+type StationScope struct {
+	Projects []string // projects where every role of the caller is scoped
+	Stations []string // the T/CEC station ids visible there
+}
+
+// Args are the scope's two query parameters, in the order SQL expects.
+func (s StationScope) Args() []any {
+	return Scope{Projects: s.Projects, Sites: s.Stations}.Args()
+}
+
+// SQL is a condition true when a row of project projectID (SQL) about
+// station stationID (SQL) is visible in the scope at parameters $n, $n+1.
+func (StationScope) SQL(projectID, stationID string, n int) string {
+	return `(` + projectID + `::text <> all($` + strconv.Itoa(n) + `::text[]) or ` + stationID + `::text = any($` + strconv.Itoa(n+1) + `::text[]))`
+}
