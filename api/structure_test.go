@@ -15,6 +15,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/api"
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
 )
 
@@ -369,5 +371,87 @@ func TestSiteScopeInListsAndReports(t *testing.T) {
 	}
 	if resp, _ := get(t, srv, alice, "/api/v1/meters/M0001"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("meter of another building: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestStationScope: a maintenance role granted on one station sees that
+// station's chargers, connectors and charging orders only; another
+// station's charger and order are 404 to it, and it sees no meter.
+func TestStationScope(t *testing.T) {
+	srv, db, admin, _ := reportsAPI(t)
+	ctx := t.Context()
+	if err := registry.LoadDemo(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	more, err := registry.AddStations(ctx, db, 1, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var project string
+	if err := db.QueryRow(ctx, `select id::text from projects where code='demo'`).Scan(&project); err != nil {
+		t.Fatal(err)
+	}
+	mine, others := registry.DemoStationID, more[0]
+	var otherEquipment string
+	if err := db.QueryRow(ctx, `select equipment_id from charging_equipment where station_id=$1`, others).Scan(&otherEquipment); err != nil {
+		t.Fatal(err)
+	}
+	equipment := map[string]string{mine: registry.DemoEquipmentIDs[0], others: otherEquipment}
+	orders := map[string]string{}
+	for _, st := range []string{mine, others} {
+		if err := charger.Enroll(ctx, db, equipment[st], project, "secret"); err != nil {
+			t.Fatal(err)
+		}
+		orders[st] = uuid.NewString()
+		if _, err := db.Exec(ctx, `insert into charging_orders(id, project_id, workflow_id, source, id_tag, station_id, equipment_id,
+			connector_no, status) values($1::uuid,$2,'charge-order/'||$1::text,'card','D1',$3,$4,1,'completed')`, orders[st], project, st, equipment[st]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, srv, 201, admin, "POST", "/api/v1/operators", `{"username":"fixer","password":"`+alicePassword+`"}`)
+	if code, b := send(t, srv, admin, "POST", "/api/v1/operators/fixer/roles", `{"project":"demo","role":"maintenance","stationIds":["99990000000000000000"]}`); code != 422 {
+		t.Errorf("unknown station: %d %s", code, b)
+	}
+	must(t, srv, 201, admin, "POST", "/api/v1/operators/fixer/roles", `{"project":"demo","role":"maintenance","stationIds":["`+mine+`"]}`)
+	code, fixer, _ := login(t, srv, "fixer", alicePassword)
+	if code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	_, b := get(t, srv, fixer, "/api/v1/charging-orders")
+	var page struct{ Items []struct{ ID, StationID string } }
+	if err := json.Unmarshal(b, &page); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if len(page.Items) != 1 || page.Items[0].ID != orders[mine] {
+		t.Errorf("station-scoped orders: %s, want only %s", b, orders[mine])
+	}
+	_, b = get(t, srv, admin, "/api/v1/charging-orders")
+	if !strings.Contains(string(b), orders[others]) || !strings.Contains(string(b), orders[mine]) {
+		t.Errorf("the admin's orders: %s", b)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/api/v1/charging-orders/" + orders[mine], 200},
+		{"/api/v1/charging-orders/" + orders[others], 404},
+		{"/api/v1/chargers/" + equipment[mine], 200},
+		{"/api/v1/chargers/" + equipment[others], 404},
+	} {
+		if resp, b := get(t, srv, fixer, c.path); resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s, want %d", c.path, resp.StatusCode, b, c.status)
+		}
+	}
+	_, b = get(t, srv, fixer, "/api/v1/charging-stations/"+others+"/live")
+	if strings.Contains(string(b), equipment[others]) {
+		t.Errorf("another station's live view: %s", b)
+	}
+	_, b = get(t, srv, fixer, "/api/v1/charging-stations/"+mine+"/live")
+	if !strings.Contains(string(b), equipment[mine]) {
+		t.Errorf("its station's live view: %s", b)
+	}
+	_, b = get(t, srv, fixer, "/api/v1/meters")
+	if strings.Contains(string(b), `"meterNo"`) {
+		t.Errorf("a station-scoped role sees meters: %s", b)
 	}
 }
