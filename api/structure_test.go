@@ -418,7 +418,9 @@ func TestStationScope(t *testing.T) {
 		t.Fatalf("login: %d", code)
 	}
 	_, b := get(t, srv, fixer, "/api/v1/charging-orders")
-	var page struct{ Items []struct{ ID, StationID string } }
+	var page struct {
+		Items []struct{ ID, StationID string }
+	}
 	if err := json.Unmarshal(b, &page); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
