@@ -311,6 +311,11 @@ func TestSiteScopeInListsAndReports(t *testing.T) {
 			no, "scope-"+string(rune('1'+i))); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := db.Exec(ctx, `insert into tasks(id, project_id, kind, subject, role, workflow_id, status)
+			select gen_random_uuid(), project_id, 'recharge_approval', meter_no, 'viewer', 'recharge/task-'||meter_no, 'pending'
+			from meters where meter_no=$1`, no); err != nil {
+			t.Fatal(err)
+		}
 	}
 	alice := newViewer(t, srv, admin)
 	must(t, srv, 201, admin, "POST", "/api/v1/operators/alice/roles", `{"project":"demo","role":"viewer","siteIds":["`+building+`"]}`)
@@ -342,7 +347,12 @@ func TestSiteScopeInListsAndReports(t *testing.T) {
 			}
 		})
 	}
-	_, b := get(t, srv, alice, "/api/v1/reports/status-board")
+	_, b := get(t, srv, alice, "/api/v1/tasks")
+	var tasks struct{ Items []struct{ Subject string } }
+	if err := json.Unmarshal(b, &tasks); err != nil || len(tasks.Items) != 1 || tasks.Items[0].Subject != "M0002" {
+		t.Errorf("tasks of the scoped viewer: %s, want M0002's only", b)
+	}
+	_, b = get(t, srv, alice, "/api/v1/reports/status-board")
 	var board struct{ Counts map[string]int }
 	if err := json.Unmarshal(b, &board); err != nil {
 		t.Fatal(err)
