@@ -167,7 +167,12 @@ func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, 
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, rechargestore.Get, rechargestore.ErrNotFound, "recharge not found")
+	op := operatorFrom(r.Context())
+	rec, err := rechargestore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, rec.ProjectID, rec.MeterNo, rechargestore.ErrNotFound)
+	}
+	s.writeFound(w, r, rec, err, rechargestore.ErrNotFound, "recharge not found")
 }
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {

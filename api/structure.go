@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
 	closingstore "github.com/voltflow/voltflow/store/closing"
@@ -242,4 +243,18 @@ func (s *Server) closeWholeAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, out)
+}
+
+// meterInScope is nil when the caller's site scope shows the meter of a
+// row it found by id, notFound when it hides it (a recharge or refund of
+// another building is as unknown as that building's meter).
+func (s *Server) meterInScope(r *http.Request, projectID, meterNo string, notFound error) error {
+	if operatorFrom(r.Context()).scopeIn(projectID) == nil {
+		return nil
+	}
+	_, err := s.findMeter(r.Context(), []string{projectID}, meterNo)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound
+	}
+	return err
 }

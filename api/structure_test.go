@@ -382,6 +382,15 @@ func TestSiteScopeInListsAndReports(t *testing.T) {
 	if resp, _ := get(t, srv, alice, "/api/v1/meters/M0001"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("meter of another building: %d, want 404", resp.StatusCode)
 	}
+	for no, want := range map[string]int{"M0001": 404, "M0002": 200} {
+		var id string
+		if err := db.QueryRow(ctx, `select id::text from recharges where meter_no=$1 and transaction_no like 'scope-%'`, no).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if resp, b := get(t, srv, alice, "/api/v1/recharges/"+id); resp.StatusCode != want {
+			t.Errorf("recharge of %s: %d %s, want %d", no, resp.StatusCode, b, want)
+		}
+	}
 }
 
 // TestStationScope: a maintenance role granted on one station sees that
