@@ -41,8 +41,11 @@ type ChargerConnector struct {
 // among those the caller may view).
 func (s *Server) chargerVisible(r *http.Request, id string) (bool, error) {
 	var ok bool
+	sc := operatorFrom(r.Context()).stationScope()
 	err := s.cfg.DB.QueryRow(r.Context(), `select exists(select 1 from ocpp_charge_points where equipment_id=$1
-		and project_id::text = any($2))`, id, operatorFrom(r.Context()).projectsFor(access.ViewData)).Scan(&ok)
+		and project_id::text = any($2)
+		and `+store.StationScope{}.SQL("project_id", "(select e.station_id from charging_equipment e where e.equipment_id=$1)", 3)+`)`,
+		id, operatorFrom(r.Context()).projectsFor(access.ViewData), sc.Args()[0], sc.Args()[1]).Scan(&ok)
 	return ok, err
 }
 

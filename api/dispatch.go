@@ -118,6 +118,9 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 	}
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
 	st, err := dispatchstore.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), station)
+	if err == nil && !op.seesStation(st.ProjectID, station) {
+		err = dispatchstore.ErrNotFound // outside the caller's stations
+	}
 	if !s.found(w, r, err, dispatchstore.ErrNotFound, "station "+station+" not found") {
 		return
 	}

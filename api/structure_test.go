@@ -458,6 +458,9 @@ func TestStationScope(t *testing.T) {
 		{"/api/v1/charging-orders/" + orders[others], 404},
 		{"/api/v1/chargers/" + equipment[mine], 200},
 		{"/api/v1/chargers/" + equipment[others], 404},
+		{"/api/v1/chargers/" + equipment[mine] + "/messages", 200},
+		{"/api/v1/chargers/" + equipment[others] + "/messages", 404},
+		{"/api/v1/dispatch/plans", 200},
 	} {
 		if resp, b := get(t, srv, fixer, c.path); resp.StatusCode != c.status {
 			t.Errorf("%s: %d %s, want %d", c.path, resp.StatusCode, b, c.status)
