@@ -140,6 +140,9 @@ func (s *Server) startClosing(r *http.Request, op *Operator, m meterRef, transac
 func (s *Server) getAccountClosing(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	c, err := closingstore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, c.ProjectID, c.MeterNo, closingstore.ErrNotFound)
+	}
 	s.writeFound(w, r, c, err, closingstore.ErrNotFound, "account closing not found")
 }
 

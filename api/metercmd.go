@@ -112,7 +112,12 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, metercmdstore.GetCommand, metercmdstore.ErrNotFound, "meter command not found")
+	op := operatorFrom(r.Context())
+	c, err := metercmdstore.GetCommand(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, c.ProjectID, c.MeterNo, metercmdstore.ErrNotFound)
+	}
+	s.writeFound(w, r, c, err, metercmdstore.ErrNotFound, "meter command not found")
 }
 
 // redispatchMeterCommand sends a failed single command again (an Update to
