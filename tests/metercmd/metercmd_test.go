@@ -431,3 +431,19 @@ func TestBatchSwitchOffWithDeadMetersThenRedispatch(t *testing.T) {
 		t.Fatalf("redispatch of a batch without failures: %d %+v", code, p)
 	}
 }
+
+// TestCashierSwitchesFromTheBoard: the cashier switches M0010 off and on
+// again (拉闸/合闸 on seed 003's sale terminal), as maintenance does.
+func TestCashierSwitchesFromTheBoard(t *testing.T) {
+	cashier := stack.Login(t, "cashier", "cashier")
+	const m = "M0010"
+	if s := meter(t, m).State(); s.Relay != profile.RelayClosed {
+		t.Fatalf("%s starts with relay %d", m, s.Relay)
+	}
+	off := sendCommand(t, cashier, m, "switch_off")
+	waitRelay(t, m, profile.RelayOpen, 30*time.Second)
+	waitCommand(t, cashier, off.ID, "done")
+	on := sendCommand(t, cashier, m, "switch_on")
+	waitRelay(t, m, profile.RelayClosed, 30*time.Second)
+	waitCommand(t, cashier, on.ID, "done")
+}
