@@ -18,7 +18,7 @@ import (
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	q := r.URL.Query()
-	f := alarmstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"), Kind: q.Get("kind"),
+	f := alarmstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Scope: op.scope(), Status: q.Get("status"), Kind: q.Get("kind"),
 		MeterNo: q.Get("meterNo")}
 	if f.Status != "" && !slices.Contains(alarmstore.Statuses(), f.Status) {
 		writeBad(w, invalid("status", fmt.Errorf("status must be one of %v", alarmstore.Statuses())))

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/apikey"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -30,6 +31,9 @@ type Operator struct {
 	// sites maps a project where every role is site-scoped to the site ids
 	// (whole subtrees) whose meters the operator may see.
 	sites map[string][]string
+	// stations maps the same projects to the charging stations whose
+	// chargers, connectors and orders the operator may see.
+	stations map[string][]string
 	// tokenHash is the caller's session (nil for an API key).
 	tokenHash []byte
 	sessionID int64
@@ -173,31 +177,55 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.internal(w, r, err)
 			return
 		}
-		op.Grants, op.sites = grantsOf(grants)
+		op.Grants, op.sites, op.stations = grantsOf(grants)
 		setAuditOperator(r, op.ID, op.Username)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, operatorKey{}, op)))
 	})
 }
 
 // grantsOf folds stored grants into roles per project and, for projects
-// where every grant is site-scoped, the visible sites: one whole-project
-// role makes the whole project visible.
-func grantsOf(gs []operator.Grant) (access.Grants, map[string][]string) {
+// where every grant is scoped, the visible sites and stations: one
+// whole-project role makes the whole project visible.
+func grantsOf(gs []operator.Grant) (access.Grants, map[string][]string, map[string][]string) {
 	grants := access.Grants{}
 	whole := map[string]bool{}
 	sites := map[string][]string{}
+	stations := map[string][]string{}
 	for _, g := range gs {
 		grants[g.ProjectID] = append(grants[g.ProjectID], access.Role(g.Role))
 		if g.Scoped {
 			sites[g.ProjectID] = append(sites[g.ProjectID], g.SiteIDs...)
+			stations[g.ProjectID] = append(stations[g.ProjectID], g.StationIDs...)
 		} else {
 			whole[g.ProjectID] = true
 		}
 	}
 	for p := range whole {
 		delete(sites, p)
+		delete(stations, p)
 	}
-	return grants, sites
+	return grants, sites, stations
+}
+
+// stationScope is the caller's station scope for the store's queries.
+func (op *Operator) stationScope() store.StationScope {
+	sc := store.StationScope{Projects: []string{}, Stations: []string{}}
+	if op == nil {
+		return sc
+	}
+	for p, ss := range op.stations {
+		sc.Projects = append(sc.Projects, p)
+		sc.Stations = append(sc.Stations, ss...)
+	}
+	slices.Sort(sc.Projects)
+	return sc
+}
+
+// seesStation reports whether a row of a project about a station is
+// visible to the caller.
+func (op *Operator) seesStation(projectID, stationID string) bool {
+	ss, scoped := op.stations[projectID]
+	return !scoped || slices.Contains(ss, strings.TrimSpace(stationID))
 }
 
 // siteScope is the meter filter of a site-scoped operator: in the scoped
@@ -213,6 +241,12 @@ func (op *Operator) siteScope() (projects, sites []string) {
 	}
 	slices.Sort(projects)
 	return projects, sites
+}
+
+// scope is the caller's site scope for the store's lists and reports.
+func (op *Operator) scope() store.Scope {
+	p, s := op.siteScope()
+	return store.Scope{Projects: p, Sites: s}
 }
 
 // scopeIn is the caller's visible sites in one project: nil when the whole

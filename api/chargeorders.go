@@ -47,7 +47,8 @@ func (s *Server) listChargingOrders(w http.ResponseWriter, r *http.Request) {
 
 func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorderstore.Query, bool) {
 	v := r.URL.Query()
-	q := chargeorderstore.Query{CardNo: v.Get("cardNo"), VIN: v.Get("vin"), StationID: v.Get("stationId"), Status: v.Get("status")}
+	q := chargeorderstore.Query{CardNo: v.Get("cardNo"), VIN: v.Get("vin"), StationID: v.Get("stationId"), Status: v.Get("status"),
+		Scope: operatorFrom(r.Context()).stationScope()}
 	if q.Status != "" && !slices.Contains([]string{"charging", "completed", "failed"}, q.Status) {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "status must be charging, completed or failed", "status")
 		return q, false
@@ -74,7 +75,12 @@ func orderQuery(w http.ResponseWriter, r *http.Request) (chargeorderstore.Query,
 }
 
 func (s *Server) getChargingOrder(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, chargeorderstore.Get, chargeorderstore.ErrNotFound, "charging order not found")
+	op := operatorFrom(r.Context())
+	o, err := chargeorderstore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil && !op.seesStation(o.ProjectID, o.StationID) {
+		err = chargeorderstore.ErrNotFound // another station's order: as if unknown
+	}
+	s.writeFound(w, r, o, err, chargeorderstore.ErrNotFound, "charging order not found")
 }
 
 // stopChargingOrder is POST /charging-orders/{id}/stop: the order's
@@ -316,7 +322,7 @@ func (s *Server) touStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := chargeorderstore.TOUStats(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.ViewData),
-		q.StationID, q.From, q.To)
+		q.Scope, q.StationID, q.From, q.To)
 	if err != nil {
 		s.internal(w, r, err)
 		return

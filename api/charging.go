@@ -11,6 +11,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/card"
+	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/charger"
 )
 
@@ -40,17 +41,22 @@ type ChargerConnector struct {
 // among those the caller may view).
 func (s *Server) chargerVisible(r *http.Request, id string) (bool, error) {
 	var ok bool
+	sc := operatorFrom(r.Context()).stationScope()
 	err := s.cfg.DB.QueryRow(r.Context(), `select exists(select 1 from ocpp_charge_points where equipment_id=$1
-		and project_id::text = any($2))`, id, operatorFrom(r.Context()).projectsFor(access.ViewData)).Scan(&ok)
+		and project_id::text = any($2)
+		and `+store.StationScope{}.SQL("project_id", "(select e.station_id from charging_equipment e where e.equipment_id=$1)", 3)+`)`,
+		id, operatorFrom(r.Context()).projectsFor(access.ViewData), sc.Args()[0], sc.Args()[1]).Scan(&ok)
 	return ok, err
 }
 
 func (s *Server) getCharger(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	c := Charger{ID: id, Connectors: []ChargerConnector{}}
+	sc := operatorFrom(r.Context()).stationScope()
 	err := s.cfg.DB.QueryRow(r.Context(), `select online, enabled, last_seen_at, connected_at, disconnected_at, vendor, model,
-		firmware_version, status from ocpp_charge_points where equipment_id=$1 and project_id::text = any($2)`,
-		id, operatorFrom(r.Context()).projectsFor(access.ViewData)).Scan(&c.Online, &c.Enabled, &c.LastSeenAt,
+		firmware_version, status from ocpp_charge_points where equipment_id=$1 and project_id::text = any($2)
+		and `+store.StationScope{}.SQL("project_id", "(select e.station_id from charging_equipment e where e.equipment_id=$1)", 3),
+		id, operatorFrom(r.Context()).projectsFor(access.ViewData), sc.Args()[0], sc.Args()[1]).Scan(&c.Online, &c.Enabled, &c.LastSeenAt,
 		&c.ConnectedAt, &c.DisconnectedAt, &c.Vendor, &c.Model, &c.FirmwareVersion, &c.Status)
 	if !s.found(w, r, err, pgx.ErrNoRows, "charger not found") {
 		return

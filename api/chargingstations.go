@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
 )
 
 // LiveConnector is a connector as it stands now, with its running order.
@@ -25,6 +26,7 @@ type LiveConnector struct {
 // chargingStationLive is GET /charging-stations/{id}/live: every connector
 // of the station with its charger's presence, status and running order.
 func (s *Server) chargingStationLive(w http.ResponseWriter, r *http.Request) {
+	sc := operatorFrom(r.Context()).stationScope()
 	rows, err := s.cfg.DB.Query(r.Context(), `select c.connector_id, c.equipment_id, coalesce(p.online, false),
 		coalesce(st.status, 0), coalesce(st.soc, 0), coalesce(st.changed_at, c.updated_at), o.id::text, o.status
 		from charging_connectors c join charging_equipment e on e.equipment_id=c.equipment_id
@@ -33,8 +35,9 @@ func (s *Server) chargingStationLive(w http.ResponseWriter, r *http.Request) {
 		left join lateral (select id, status from charging_orders o where o.equipment_id=c.equipment_id
 			and o.connector_no=right(c.connector_id, 3)::int and o.status in ('starting','charging')
 			order by created_at desc limit 1) o on true
-		where e.station_id=$1 and p.project_id::text = any($2) order by c.connector_id`,
-		chi.URLParam(r, "id"), operatorFrom(r.Context()).projectsFor(access.ViewData))
+		where e.station_id=$1 and p.project_id::text = any($2) and `+store.StationScope{}.SQL("p.project_id", "e.station_id", 3)+`
+		order by c.connector_id`,
+		chi.URLParam(r, "id"), operatorFrom(r.Context()).projectsFor(access.ViewData), sc.Args()[0], sc.Args()[1])
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -52,68 +52,97 @@ func (s *Server) closeAccount(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "reason longer than 500 characters", "reason")
 		return
 	}
-	id := uuid.NewString()
-	c, created, err := closingstore.Open(r.Context(), s.cfg.DB, closingstore.Closing{ID: id, ProjectID: m.projectID, MeterID: m.id,
-		MeterNo: m.meterNo, TransactionNo: req.TransactionNo, Reason: strings.TrimSpace(req.Reason),
-		WorkflowID: closingwf.WorkflowID(id), CreatedBy: op.ID})
-	switch {
-	case errors.Is(err, closingstore.ErrAlreadyClosed):
-		writeProblem(w, http.StatusConflict, CodeAccountClosed, err.Error())
+	c, err := s.startClosing(r, op, m, req.TransactionNo, req.Reason)
+	if !s.closingStarted(w, r, err, req.TransactionNo) {
 		return
-	case errors.Is(err, closingstore.ErrBusy):
-		writeProblem(w, http.StatusConflict, CodeAccountBusy, err.Error())
-		return
-	case err != nil:
-		s.internal(w, r, err)
-		return
-	}
-	if !created && c.MeterNo != m.meterNo {
-		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+req.TransactionNo+" was used for another meter", "transactionNo")
-		return
-	}
-	in := closingwf.Input{ClosingID: c.ID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo}
-	if c.Status == closingstore.StatusClosing {
-		// The refundable remainder, as the refund rules count it (vouchers
-		// and opening balances are not refundable cash).
-		if c.RefundID == nil {
-			b, err := refundstore.Balance(r.Context(), s.cfg.DB, m.projectID, m.id, m.meterNo)
-			if err != nil {
-				s.internal(w, r, err)
-				return
-			}
-			if amount := b.Refundable(); amount.IsPositive() {
-				rid := uuid.NewString()
-				f, _, err := refundstore.Apply(r.Context(), s.cfg.DB, refundstore.Refund{ID: rid, ProjectID: m.projectID, MeterID: m.id,
-					MeterNo: m.meterNo, Amount: amount, TransactionNo: "close-" + c.ID, Kind: refunddom.Refund,
-					Reason: "account closing (销户)", Status: rechargedom.PendingApproval, WorkflowID: refundwf.WorkflowID(rid), CreatedBy: op.ID})
-				if err != nil {
-					s.internal(w, r, err)
-					return
-				}
-				if err := closingstore.SetRefund(r.Context(), s.cfg.DB, c.ID, f.ID, f.Amount); err != nil {
-					s.internal(w, r, err)
-					return
-				}
-				c.RefundID, c.RefundAmount = &f.ID, f.Amount
-			}
-		}
-		if c.RefundID != nil {
-			in.Refund = refundwf.Input{RefundID: *c.RefundID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id,
-				MeterNo: m.meterNo, Amount: c.RefundAmount, Kind: refunddom.Refund, Reason: "account closing (销户)",
-				DispatchWindow: s.cfg.DispatchWindow}
-		}
-		if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, closingwf.Kind, names.Attributes(m.projectCode, closingwf.Kind, m.meterNo, string(c.Status)), in); err != nil {
-			s.log.Error("start account closing", "closing", c.ID, "error", err)
-			writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the closing is recorded; send the same request again to start it")
-			return
-		}
 	}
 	writeJSON(w, http.StatusAccepted, c)
+}
+
+// errClosingOtherMeter is a transactionNo already used for another meter's closing.
+var errClosingOtherMeter = errors.New("transactionNo used for another meter")
+
+// errClosingNotStarted is a closing recorded whose workflow did not start.
+var errClosingNotStarted = errors.New("closing recorded, workflow not started")
+
+// closingStarted answers the problem of startClosing's error, if any.
+func (s *Server) closingStarted(w http.ResponseWriter, r *http.Request, err error, transactionNo string) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, closingstore.ErrAlreadyClosed):
+		writeProblem(w, http.StatusConflict, CodeAccountClosed, err.Error())
+	case errors.Is(err, closingstore.ErrBusy):
+		writeProblem(w, http.StatusConflict, CodeAccountBusy, err.Error())
+	case errors.Is(err, errClosingOtherMeter):
+		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse, "transactionNo "+transactionNo+" was used for another meter", "transactionNo")
+	case errors.Is(err, errClosingNotStarted):
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the closing is recorded; send the same request again to start it")
+	default:
+		s.internal(w, r, err)
+	}
+	return false
+}
+
+// startClosing records the closing of one meter's account (销户) and starts
+// its workflow: the refundable remainder goes back through a refund, then
+// the rest is settled. Repeating it with the same transactionNo repeats
+// nothing; it starts the workflow if an earlier attempt could not.
+func (s *Server) startClosing(r *http.Request, op *Operator, m meterRef, transactionNo, reason string) (closingstore.Closing, error) {
+	ctx := r.Context()
+	id := uuid.NewString()
+	c, created, err := closingstore.Open(ctx, s.cfg.DB, closingstore.Closing{ID: id, ProjectID: m.projectID, MeterID: m.id,
+		MeterNo: m.meterNo, TransactionNo: transactionNo, Reason: strings.TrimSpace(reason),
+		WorkflowID: closingwf.WorkflowID(id), CreatedBy: op.ID})
+	if err != nil {
+		return c, err
+	}
+	if !created && c.MeterNo != m.meterNo {
+		return c, errClosingOtherMeter
+	}
+	in := closingwf.Input{ClosingID: c.ID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo}
+	if c.Status != closingstore.StatusClosing {
+		return c, nil
+	}
+	// The refundable remainder, as the refund rules count it (vouchers
+	// and opening balances are not refundable cash).
+	if c.RefundID == nil {
+		b, err := refundstore.Balance(ctx, s.cfg.DB, m.projectID, m.id, m.meterNo)
+		if err != nil {
+			return c, err
+		}
+		if amount := b.Refundable(); amount.IsPositive() {
+			rid := uuid.NewString()
+			f, _, err := refundstore.Apply(ctx, s.cfg.DB, refundstore.Refund{ID: rid, ProjectID: m.projectID, MeterID: m.id,
+				MeterNo: m.meterNo, Amount: amount, TransactionNo: "close-" + c.ID, Kind: refunddom.Refund,
+				Reason: "account closing (销户)", Status: rechargedom.PendingApproval, WorkflowID: refundwf.WorkflowID(rid), CreatedBy: op.ID})
+			if err != nil {
+				return c, err
+			}
+			if err := closingstore.SetRefund(ctx, s.cfg.DB, c.ID, f.ID, f.Amount); err != nil {
+				return c, err
+			}
+			c.RefundID, c.RefundAmount = &f.ID, f.Amount
+		}
+	}
+	if c.RefundID != nil {
+		in.Refund = refundwf.Input{RefundID: *c.RefundID, ProjectID: c.ProjectID, ProjectCode: m.projectCode, MeterID: m.id,
+			MeterNo: m.meterNo, Amount: c.RefundAmount, Kind: refunddom.Refund, Reason: "account closing (销户)",
+			DispatchWindow: s.cfg.DispatchWindow}
+	}
+	if err := names.StartOnce(ctx, s.cfg.Temporal, c.WorkflowID, closingwf.Kind, names.Attributes(m.projectCode, closingwf.Kind, m.meterNo, string(c.Status)), in); err != nil {
+		s.log.Error("start account closing", "closing", c.ID, "error", err)
+		return c, errClosingNotStarted
+	}
+	return c, nil
 }
 
 func (s *Server) getAccountClosing(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	c, err := closingstore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, c.ProjectID, c.MeterNo, closingstore.ErrNotFound)
+	}
 	s.writeFound(w, r, c, err, closingstore.ErrNotFound, "account closing not found")
 }
 

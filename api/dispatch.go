@@ -84,7 +84,7 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, projectID, req.ConnectorID, map[string]any{"command": req.Command, "powerKw": cmd.PowerKW})
-	if !op.Grants.Can(projectID, access.ControlMeter) {
+	if !op.Grants.Can(projectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch commands need the maintenance or admin role")
 		return
 	}
@@ -118,12 +118,15 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 	}
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
 	st, err := dispatchstore.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), station)
+	if err == nil && !op.seesStation(st.ProjectID, station) {
+		err = dispatchstore.ErrNotFound // outside the caller's stations
+	}
 	if !s.found(w, r, err, dispatchstore.ErrNotFound, "station "+station+" not found") {
 		return
 	}
 	projectID := st.ProjectID
 	setAudit(r, projectID, station+"/"+plan, map[string]any{"kw": *req.KW})
-	if !op.Grants.Can(projectID, access.ControlMeter) {
+	if !op.Grants.Can(projectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch needs the maintenance or admin role")
 		return
 	}

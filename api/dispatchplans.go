@@ -339,6 +339,9 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		now = req.Clock.Epoch
 	}
 	st, err := dispatchstore.FindStation(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), req.StationID)
+	if err == nil && !op.seesStation(st.ProjectID, req.StationID) {
+		err = dispatchstore.ErrNotFound // outside the caller's stations
+	}
 	if errors.Is(err, dispatchstore.ErrNotFound) {
 		writeProblemField(w, http.StatusNotFound, CodeNotFound, "station "+req.StationID+" not found", "stationId")
 		return
@@ -348,7 +351,7 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, st.ProjectID, req.StationID+"/"+req.PlanID, map[string]any{"kind": req.Kind})
-	if !op.Grants.Can(st.ProjectID, access.ControlMeter) {
+	if !op.Grants.Can(st.ProjectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch plans need the maintenance or admin role")
 		return
 	}
@@ -507,7 +510,7 @@ func (s *Server) planStatus(ctx context.Context, p dispatchstore.Plan) string {
 
 // listDispatchPlans is GET /dispatch/plans?stationId=&kind=&limit=&cursor=.
 func (s *Server) listDispatchPlans(w http.ResponseWriter, r *http.Request) {
-	q := dispatchstore.PlanQuery{Projects: operatorFrom(r.Context()).projectsFor(access.ViewData),
+	q := dispatchstore.PlanQuery{Projects: operatorFrom(r.Context()).projectsFor(access.ViewData), Scope: operatorFrom(r.Context()).stationScope(),
 		StationID: r.URL.Query().Get("stationId"), Kind: r.URL.Query().Get("kind")}
 	if q.Kind != "" && q.Kind != planTimed && q.Kind != planSmart {
 		writeProblemField(w, http.StatusBadRequest, CodeInvalidField, "kind must be timed or smart", "kind")
@@ -560,6 +563,9 @@ func (s *Server) getDispatchPlan(w http.ResponseWriter, r *http.Request) {
 func (s *Server) findPlan(w http.ResponseWriter, r *http.Request, need access.Action) (dispatchstore.Plan, bool) {
 	station, plan := chi.URLParam(r, "stationId"), chi.URLParam(r, "planId")
 	p, err := dispatchstore.GetPlan(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(need), station, plan)
+	if err == nil && !operatorFrom(r.Context()).seesStation(p.ProjectID, p.StationID) {
+		err = dispatchstore.ErrNotFound // another station's plan: as if unknown
+	}
 	if !s.found(w, r, err, dispatchstore.ErrNotFound, "no plan "+plan+" at station "+station) {
 		return p, false
 	}
@@ -576,7 +582,7 @@ func (s *Server) cancelDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, p.ProjectID, p.StationID+"/"+p.PlanID, map[string]any{"cancel": true})
-	if !op.Grants.Can(p.ProjectID, access.ControlMeter) {
+	if !op.Grants.Can(p.ProjectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch plans need the maintenance or admin role")
 		return
 	}

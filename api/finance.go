@@ -28,7 +28,7 @@ func (s *Server) serveFinance(w http.ResponseWriter, r *http.Request, name strin
 	if !ok {
 		return
 	}
-	f := report.FinanceFilter{Projects: rq.projects, MeterNo: q.Get("meterNo"), Granularity: report.Granularity(orDefault(q.Get("granularity"), "day"))}
+	f := report.FinanceFilter{Projects: rq.projects, Scope: rq.scope, MeterNo: q.Get("meterNo"), Granularity: report.Granularity(orDefault(q.Get("granularity"), "day"))}
 	var err error
 	if f.Period, err = period(r, name != "invoices"); err != nil {
 		writeBad(w, err)

@@ -79,7 +79,7 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, m.projectID, meterNo, map[string]any{"command": cmd})
 	if !op.Grants.Can(m.projectID, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	key, ok := idempotencyKey(w, r)
@@ -112,7 +112,12 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, metercmdstore.GetCommand, metercmdstore.ErrNotFound, "meter command not found")
+	op := operatorFrom(r.Context())
+	c, err := metercmdstore.GetCommand(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, c.ProjectID, c.MeterNo, metercmdstore.ErrNotFound)
+	}
+	s.writeFound(w, r, c, err, metercmdstore.ErrNotFound, "meter command not found")
 }
 
 // redispatchMeterCommand sends a failed single command again (an Update to
@@ -125,7 +130,7 @@ func (s *Server) redispatchMeterCommand(w http.ResponseWriter, r *http.Request) 
 	}
 	setAudit(r, c.ProjectID, c.ID, map[string]any{"meterNo": c.MeterNo, "command": c.Command})
 	if !op.Grants.Can(c.ProjectID, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	if c.BatchID != nil {
@@ -208,7 +213,7 @@ func (s *Server) createMeterBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, project, string(cmd), map[string]any{"command": cmd, "meters": len(ms)})
 	if !op.Grants.Can(project, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	key, ok := idempotencyKey(w, r)
@@ -343,7 +348,7 @@ func (s *Server) redispatchMeterBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, orig.ProjectID, orig.ID, map[string]any{"command": orig.Command, "failed": orig.Failed})
 	if !op.Grants.Can(orig.ProjectID, access.ControlMeter) {
-		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the maintenance or admin role")
+		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
 		return
 	}
 	if !orig.Status.Final() {

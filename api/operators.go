@@ -174,6 +174,10 @@ type GrantRoleRequest struct {
 	Project string   `json:"project"`
 	Role    string   `json:"role"`
 	SiteIDs []string `json:"siteIds"`
+	// Organisation (its code) instead of Project grants a role held on
+	// the organisation: hq, the group headquarters.
+	Organisation string   `json:"organisation"`
+	StationIDs   []string `json:"stationIds"`
 }
 
 func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +186,12 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := chi.URLParam(r, "username")
-	setAudit(r, "", username, map[string]any{"project": req.Project, "role": req.Role, "siteIds": req.SiteIDs})
+	setAudit(r, "", username, map[string]any{"project": req.Project, "role": req.Role, "siteIds": req.SiteIDs,
+		"organisation": req.Organisation, "stationIds": req.StationIDs})
+	if req.Organisation != "" || access.Role(req.Role) == access.HQ {
+		s.grantOrganisationRole(w, r, req)
+		return
+	}
 	pid, ok := s.administeredProject(w, r, req.Project)
 	if !ok {
 		return
@@ -201,7 +210,14 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := operator.AddRole(r.Context(), s.cfg.DB, t.ID, operator.Grant{ProjectID: pid, Role: req.Role, SiteIDs: req.SiteIDs}); err != nil {
+	if len(req.StationIDs) > 0 {
+		in, err := operator.StationsInProject(r.Context(), s.cfg.DB, pid, req.StationIDs)
+		if err != nil || !in {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "stationIds: every id must be a charging station of project "+req.Project, "stationIds")
+			return
+		}
+	}
+	if err := operator.AddRole(r.Context(), s.cfg.DB, t.ID, operator.Grant{ProjectID: pid, Role: req.Role, SiteIDs: req.SiteIDs, StationIDs: req.StationIDs}); err != nil {
 		s.internal(w, r, err)
 		return
 	}
@@ -209,7 +225,12 @@ func (s *Server) grantRole(w http.ResponseWriter, r *http.Request) {
 	if sites == nil {
 		sites = []string{}
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"username": t.Username, "project": req.Project, "role": req.Role, "siteIds": sites})
+	stations := req.StationIDs
+	if stations == nil {
+		stations = []string{}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"username": t.Username, "project": req.Project, "role": req.Role, "siteIds": sites,
+		"stationIds": stations})
 }
 
 // grantTarget finds a person operator to grant a role to: a project admin
@@ -233,7 +254,11 @@ func (s *Server) grantTarget(w http.ResponseWriter, r *http.Request, username st
 func (s *Server) revokeRole(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	username := chi.URLParam(r, "username")
-	setAudit(r, "", username, map[string]any{"project": q.Get("project"), "role": q.Get("role")})
+	setAudit(r, "", username, map[string]any{"project": q.Get("project"), "role": q.Get("role"), "organisation": q.Get("organisation")})
+	if q.Get("organisation") != "" {
+		s.revokeOrganisationRole(w, r)
+		return
+	}
 	pid, ok := s.administeredProject(w, r, q.Get("project"))
 	if !ok {
 		return

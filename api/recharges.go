@@ -167,13 +167,18 @@ func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, 
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, rechargestore.Get, rechargestore.ErrNotFound, "recharge not found")
+	op := operatorFrom(r.Context())
+	rec, err := rechargestore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, rec.ProjectID, rec.MeterNo, rechargestore.ErrNotFound)
+	}
+	s.writeFound(w, r, rec, err, rechargestore.ErrNotFound, "recharge not found")
 }
 
 func (s *Server) listRecharges(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
 	servePage(s, w, r, func(p page) ([]rechargestore.Recharge, error) {
-		return rechargestore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
+		return rechargestore.List(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), op.scope(), r.URL.Query().Get("meterNo"), p.limit, p.before, p.beforeID)
 	}, func(last rechargestore.Recharge) (time.Time, string) { return last.CreatedAt, last.ID })
 }
 

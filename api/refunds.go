@@ -128,7 +128,12 @@ func (s *Server) startRefund(ctx context.Context, f refundstore.Refund, projectC
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
-	getByID(s, w, r, refundstore.Get, refundstore.ErrNotFound, "refund not found")
+	op := operatorFrom(r.Context())
+	f, err := refundstore.Get(r.Context(), s.cfg.DB, op.projectsFor(access.ViewData), chi.URLParam(r, "id"))
+	if err == nil {
+		err = s.meterInScope(r, f.ProjectID, f.MeterNo, refundstore.ErrNotFound)
+	}
+	s.writeFound(w, r, f, err, refundstore.ErrNotFound, "refund not found")
 }
 
 func (s *Server) redispatchRefund(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/report"
 )
 
@@ -46,6 +47,7 @@ type reportQuery struct {
 	xlsx     bool
 	page     report.Page
 	projects []string
+	scope    store.Scope // the caller's site scope
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +60,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch name {
 	case "status-board":
-		f := report.StatusFilter{Projects: rq.projects, Site: q.Get("site"), Status: report.Status(q.Get("status"))}
+		f := report.StatusFilter{Projects: rq.projects, Scope: rq.scope, Site: q.Get("site"), Status: report.Status(q.Get("status"))}
 		if f.Site != "" {
 			if _, perr := uuid.Parse(f.Site); perr != nil {
 				writeBad(w, malformed("site", errors.New("site must be a site id")))
@@ -77,7 +79,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 			return err
 		})
 	case "consumption":
-		f := report.ConsumptionFilter{Projects: rq.projects, MeterNo: q.Get("meterNo"),
+		f := report.ConsumptionFilter{Projects: rq.projects, Scope: rq.scope, MeterNo: q.Get("meterNo"),
 			Granularity: report.Granularity(orDefault(q.Get("granularity"), "day")),
 			GroupBy:     report.GroupBy(orDefault(q.Get("groupBy"), "meter"))}
 		f.Period, err = period(r, true)
@@ -88,7 +90,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 			return report.Consumption(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	case "statement":
-		f := report.StatementFilter{Projects: rq.projects, MeterNo: q.Get("meterNo")}
+		f := report.StatementFilter{Projects: rq.projects, Scope: rq.scope, MeterNo: q.Get("meterNo")}
 		if f.Period, err = period(r, true); err != nil {
 			writeBad(w, err)
 			return
@@ -97,7 +99,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 			return report.Statement(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	case "lost-contact":
-		f := report.LostContactFilter{Projects: rq.projects, Kind: q.Get("kind")}
+		f := report.LostContactFilter{Projects: rq.projects, Scope: rq.scope, Kind: q.Get("kind")}
 		if v := q.Get("all"); v != "" {
 			if f.All, err = strconv.ParseBool(v); err != nil {
 				writeBad(w, malformed("all", errors.New("all must be true or false")))
@@ -112,7 +114,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 			return report.LostContact(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
 	case "command-log":
-		f := report.CommandLogFilter{Projects: rq.projects, MeterNo: q.Get("meterNo"), Status: q.Get("status")}
+		f := report.CommandLogFilter{Projects: rq.projects, Scope: rq.scope, MeterNo: q.Get("meterNo"), Status: q.Get("status")}
 		f.Period, err = optionalPeriod(r)
 		if !filterOK(w, err, f) {
 			return
@@ -160,7 +162,8 @@ func filterOK(w http.ResponseWriter, err error, f validator) bool {
 // (format, limit, cursor) for the projects the caller may view; on a bad
 // parameter it answers the problem and reports false.
 func reportParams(w http.ResponseWriter, r *http.Request) (reportQuery, bool) {
-	rq := reportQuery{projects: operatorFrom(r.Context()).projectsFor(access.ViewData)}
+	op := operatorFrom(r.Context())
+	rq := reportQuery{projects: op.projectsFor(access.ViewData), scope: op.scope()}
 	if err := rq.parse(r); err != nil {
 		writeBad(w, err)
 		return rq, false

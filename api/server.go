@@ -168,6 +168,7 @@ func New(cfg Config) *Server {
 			s.financeRoutes(r)
 			s.operatorRoutes(r)
 			s.setupRoutes(r)
+			s.structureRoutes(r)
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
 		})

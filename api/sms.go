@@ -22,7 +22,7 @@ func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, CodeMalformed, "bad cursor")
 		return
 	}
-	items, err := smsstore.List(r.Context(), s.cfg.DB, smsstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)),
+	items, err := smsstore.List(r.Context(), s.cfg.DB, smsstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Scope: op.scope(),
 		MeterNo: r.URL.Query().Get("meterNo"), Limit: p.limit, Before: p.before, BeforeID: p.beforeID})
 	if err != nil {
 		s.internal(w, r, err)

@@ -27,7 +27,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := inboxstore.Filter{Projects: op.projectsFor(access.ViewData), Status: q.Get("status"), Limit: p.limit,
+	f := inboxstore.Filter{Projects: op.projectsFor(access.ViewData), Scope: op.scope(), Status: q.Get("status"), Limit: p.limit,
 		Before: p.before, BeforeID: p.beforeID}
 	switch f.Status {
 	case "", inboxstore.Pending, inboxstore.Approved, inboxstore.Rejected, inboxstore.Expired:

@@ -46,7 +46,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := workorderstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Status: q.Get("status"),
+	f := workorderstore.Filter{Projects: nonNil(op.projectsFor(access.ViewData)), Scope: op.stationScope(), Status: q.Get("status"),
 		ChargePointID: q.Get("chargePointId"), AssigneeID: q.Get("assigneeId"), Limit: p.limit, Before: p.before, BeforeID: p.beforeID}
 	switch f.Status {
 	case "", "active", workorderdom.Open, workorderdom.Acknowledged, workorderdom.Closed:

@@ -49,6 +49,7 @@ type Filter struct {
 	Limit    int        // 0: every row (the export)
 	Before   *time.Time // cursor: opened before this, or at it with a smaller id
 	BeforeID string
+	Scope    store.Scope // a site-scoped caller sees its meters' alarms only
 }
 
 // Each calls fn for each selected alarm, newest first, with its SMS.
@@ -66,8 +67,9 @@ func Each(ctx context.Context, db *store.DB, f Filter, fn func(Record) error) er
 		from alarms a
 		where a.project_id = any($1::uuid[]) and ($2 = '' or a.status = $2) and ($3 = '' or a.kind = $3)
 			and ($4 = '' or a.meter_no = $4) and ($5::timestamptz is null or (a.opened_at, a.id) < ($5, $6))
+			and `+store.Scope{}.StrictSQL("a.project_id", "a.meter_id", 8)+`
 		order by a.opened_at desc, a.id desc limit $7`,
-		f.Projects, f.Status, f.Kind, f.MeterNo, f.Before, f.BeforeID, limit)
+		f.Projects, f.Status, f.Kind, f.MeterNo, f.Before, f.BeforeID, limit, f.Scope.Args()[0], f.Scope.Args()[1])
 	if err != nil {
 		return fmt.Errorf("list alarms: %w", err)
 	}

@@ -54,6 +54,7 @@ type Query struct {
 	Limit     int
 	Before    *time.Time
 	BeforeID  string
+	Scope     store.StationScope // a station-scoped caller sees its stations' orders only
 }
 
 const orderCols = `id::text, coalesce(project_id::text,''), workflow_id, source, id_tag, card_no, vin, coalesce(station_id,''),
@@ -84,8 +85,9 @@ func List(ctx context.Context, db *store.DB, q Query) ([]Order, error) {
 		and ($4 = '' or status=$4) and ($5::timestamptz is null or started_at >= $5) and ($6::timestamptz is null or started_at < $6)
 		and ($7::timestamptz is null or (created_at, id::text) < ($7, $8))
 		and ($10 = '' or vin=$10)
+		and `+q.Scope.SQL("project_id", "station_id", 11)+`
 		order by created_at desc, id desc limit $9`,
-		q.Projects, q.CardNo, q.StationID, q.Status, q.From, q.To, q.Before, q.BeforeID, q.Limit, q.VIN)
+		q.Projects, q.CardNo, q.StationID, q.Status, q.From, q.To, q.Before, q.BeforeID, q.Limit, q.VIN, q.Scope.Args()[0], q.Scope.Args()[1])
 	if err != nil {
 		return nil, fmt.Errorf("charging orders: %w", err)
 	}

@@ -24,14 +24,15 @@ type TOURow struct {
 }
 
 // TOUStats sums the orders' per-period lines by station and period.
-func TOUStats(ctx context.Context, db *store.DB, projects []string, stationID string, from, to *time.Time) ([]TOURow, error) {
+func TOUStats(ctx context.Context, db *store.DB, projects []string, scope store.StationScope, stationID string, from, to *time.Time) ([]TOURow, error) {
 	rows, err := db.Query(ctx, `select o.station_id, l->>'period', count(distinct o.id)::int,
 		sum((l->>'kwh')::numeric), sum((l->>'energyFee')::numeric), sum((l->>'serviceFee')::numeric)
 		from charging_orders o cross join lateral jsonb_array_elements(o.lines) l
 		where o.status='completed' and o.project_id::text = any($1) and ($2 = '' or o.station_id=$2)
 		and ($3::timestamptz is null or o.started_at >= $3) and ($4::timestamptz is null or o.started_at < $4)
+		and `+scope.SQL("o.project_id", "o.station_id", 5)+`
 		group by 1, 2 order by 1, array_position(array['sharp','peak','flat','valley'], l->>'period')`,
-		projects, stationID, from, to)
+		projects, stationID, from, to, scope.Args()[0], scope.Args()[1])
 	if err != nil {
 		return nil, fmt.Errorf("tou stats: %w", err)
 	}

@@ -127,3 +127,25 @@ func OpenAccount(ctx context.Context, db *store.DB, projectID string, a Account)
 	})
 	return a, err
 }
+
+// AccountMeters answers an account's status and meter numbers. sites
+// non-nil is the caller's site scope: an account with a meter outside it,
+// or whose unit is outside it, is not found.
+func AccountMeters(ctx context.Context, db *store.DB, projectID, accountID string, sites []string) (string, []string, error) {
+	var status string
+	var meters []string
+	err := db.QueryRow(ctx, `select a.status, coalesce((select array_agg(m.meter_no order by m.meter_no) from meters m where m.account_id=a.id), '{}')
+		from prepaid_accounts a where a.id::text=$1 and a.project_id=$2
+			and ($3::text[] is null or (
+				(a.unit_id is null or exists(select 1 from units u where u.id=a.unit_id and u.site_id::text = any($3)))
+				and not exists(select 1 from meters m where m.account_id=a.id and not exists(
+					select 1 from units u where u.id=m.unit_id and u.site_id::text = any($3)))))`,
+		accountID, projectID, sites).Scan(&status, &meters)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, ErrNotFound
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("account %s: %w", accountID, err)
+	}
+	return status, meters, nil
+}

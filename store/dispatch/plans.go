@@ -171,6 +171,7 @@ type PlanQuery struct {
 	Limit     int
 	Before    *time.Time
 	BeforeID  string
+	Scope     store.StationScope // a station-scoped caller sees its stations' plans only
 }
 
 // ListPlans lists plans newest first.
@@ -178,7 +179,9 @@ func ListPlans(ctx context.Context, db *store.DB, q PlanQuery) ([]Plan, error) {
 	rows, err := db.Query(ctx, `select `+planColumns+` from dispatch_plans
 		where project_id::text = any($1) and ($2 = '' or station_id = $2) and ($3 = '' or kind = $3)
 		and ($4::timestamptz is null or (created_at, id::text) < ($4, $5))
-		order by created_at desc, id::text desc limit $6`, q.Projects, q.StationID, q.Kind, q.Before, q.BeforeID, q.Limit)
+		and `+q.Scope.SQL("project_id", "station_id", 7)+`
+		order by created_at desc, id::text desc limit $6`, q.Projects, q.StationID, q.Kind, q.Before, q.BeforeID, q.Limit,
+		q.Scope.Args()[0], q.Scope.Args()[1])
 	if err != nil {
 		return nil, fmt.Errorf("list plans: %w", err)
 	}

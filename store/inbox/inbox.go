@@ -139,6 +139,9 @@ type Filter struct {
 	Limit    int
 	Before   *time.Time
 	BeforeID string
+	// Scope keeps a site-scoped caller to tasks about its meters (a
+	// task's subject is the meter number when it is about a meter).
+	Scope store.Scope
 }
 
 // List returns tasks newest first.
@@ -149,7 +152,9 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]Task, error) {
 	rows, err := db.Query(ctx, `select `+columns+` from tasks where project_id::text = any($1)
 		and (cardinality($2::text[]) = 0 or role = any($2)) and ($3 = '' or status = $3)
 		and ($4::timestamptz is null or (created_at, id::text) < ($4, $5))
-		order by created_at desc, id::text desc limit $6`, f.Projects, f.Roles, f.Status, f.Before, f.BeforeID, f.Limit)
+		and `+f.Scope.StrictSQL("tasks.project_id", `(select m.id from meters m where m.project_id = tasks.project_id and m.meter_no = tasks.subject)`, 7)+`
+		order by created_at desc, id::text desc limit $6`, f.Projects, f.Roles, f.Status, f.Before, f.BeforeID, f.Limit,
+		f.Scope.Args()[0], f.Scope.Args()[1])
 	if err != nil {
 		return nil, err
 	}

@@ -139,23 +139,31 @@ func SetDisabled(ctx context.Context, db *store.DB, id string, disabled bool) er
 	})
 }
 
-// Grant is a role held in a project; SiteIDs empty is the whole project.
+// Grant is a role held in a project; SiteIDs and StationIDs both empty is
+// the whole project. A grant scoped to sites sees no station, one scoped to
+// stations no meter, unless it names both.
 type Grant struct {
 	ProjectID, Role string
 	SiteIDs         []string
-	// Scoped is set by Roles when the grant names sites: SiteIDs is then
-	// their whole subtree (empty if the sites are gone: nothing is visible).
+	StationIDs      []string
+	// Scoped is set by Roles when the grant names sites or stations:
+	// SiteIDs is then their whole subtree (empty if the sites are gone or
+	// none was named: no meter is visible).
 	Scoped bool
 }
 
 // AddRole grants a role (again: its site scope is replaced).
 func AddRole(ctx context.Context, q querier, operatorID string, g Grant) error {
-	sites := g.SiteIDs
+	sites, stations := g.SiteIDs, g.StationIDs
 	if sites == nil {
 		sites = []string{}
 	}
-	_, err := q.Exec(ctx, `insert into operator_roles(operator_id, project_id, role, site_ids) values($1,$2,$3,$4::uuid[])
-		on conflict (operator_id, project_id, role) do update set site_ids=excluded.site_ids`, operatorID, g.ProjectID, g.Role, sites)
+	if stations == nil {
+		stations = []string{}
+	}
+	_, err := q.Exec(ctx, `insert into operator_roles(operator_id, project_id, role, site_ids, station_ids) values($1,$2,$3,$4::uuid[],$5::text[])
+		on conflict (operator_id, project_id, role) do update set site_ids=excluded.site_ids, station_ids=excluded.station_ids`,
+		operatorID, g.ProjectID, g.Role, sites, stations)
 	if err != nil {
 		return fmt.Errorf("grant %s in %s: %w", g.Role, g.ProjectID, err)
 	}
@@ -181,14 +189,17 @@ func Roles(ctx context.Context, q querier, operatorID string) ([]Grant, error) {
 		coalesce((with recursive t(id) as (
 			select s.id from sites s where s.id = any(r.site_ids)
 			union select c.id from sites c join t on c.parent_id=t.id)
-		select array_agg(id::text) from t), '{}'), cardinality(r.site_ids) > 0
-		from operator_roles r where r.operator_id=$1`, operatorID)
+		select array_agg(id::text) from t), '{}'), r.station_ids, cardinality(r.site_ids) + cardinality(r.station_ids) > 0
+		from operator_roles r where r.operator_id=$1
+		union all
+		select p.id::text, o.role, '{}', '{}', false from operator_organisation_roles o
+		join projects p on p.organisation_id=o.organisation_id where o.operator_id=$1`, operatorID)
 	if err != nil {
 		return nil, fmt.Errorf("roles of %s: %w", operatorID, err)
 	}
 	gs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Grant, error) {
 		var g Grant
-		err := row.Scan(&g.ProjectID, &g.Role, &g.SiteIDs, &g.Scoped)
+		err := row.Scan(&g.ProjectID, &g.Role, &g.SiteIDs, &g.StationIDs, &g.Scoped)
 		return g, err
 	})
 	if err != nil {
@@ -197,11 +208,60 @@ func Roles(ctx context.Context, q querier, operatorID string) ([]Grant, error) {
 	return gs, nil
 }
 
+// AddOrganisationRole grants a role held on an organisation (group HQ):
+// it reaches every project of the organisation, later ones too.
+func AddOrganisationRole(ctx context.Context, q querier, operatorID, organisationID, role string) error {
+	if _, err := q.Exec(ctx, `insert into operator_organisation_roles(operator_id, organisation_id, role) values($1,$2,$3)
+		on conflict do nothing`, operatorID, organisationID, role); err != nil {
+		return fmt.Errorf("grant %s in organisation %s: %w", role, organisationID, err)
+	}
+	return nil
+}
+
+// RemoveOrganisationRole revokes it; ErrNotFound when it was not held.
+func RemoveOrganisationRole(ctx context.Context, q querier, operatorID, organisationID, role string) error {
+	tag, err := q.Exec(ctx, `delete from operator_organisation_roles where operator_id=$1 and organisation_id=$2 and role=$3`,
+		operatorID, organisationID, role)
+	if err != nil {
+		return fmt.Errorf("revoke %s in organisation %s: %w", role, organisationID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// OrganisationID resolves an organisation code.
+func OrganisationID(ctx context.Context, q querier, code string) (string, error) {
+	var id string
+	err := q.QueryRow(ctx, `select id::text from organisations where code=$1`, code).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("organisation %s: %w", code, err)
+	}
+	return id, nil
+}
+
 // SitesInProject reports whether every id is a site of the project.
 func SitesInProject(ctx context.Context, q querier, projectID string, ids []string) (bool, error) {
 	var n int
 	if err := q.QueryRow(ctx, `select count(*) from sites where project_id=$1 and id::text = any($2)`, projectID, ids).Scan(&n); err != nil {
 		return false, fmt.Errorf("check sites: %w", err)
+	}
+	return n == len(ids), nil
+}
+
+// StationsInProject reports whether every id is a charging station of the
+// project: one with a charger enrolled in it (stations belong to projects
+// through their chargers).
+func StationsInProject(ctx context.Context, q querier, projectID string, ids []string) (bool, error) {
+	var n int
+	if err := q.QueryRow(ctx, `select count(distinct s.station_id) from charging_stations s where s.station_id::text = any($2)
+		and exists (select 1 from charging_equipment e join ocpp_charge_points p using (equipment_id)
+			where e.station_id = s.station_id and p.project_id = $1)`, projectID, ids).Scan(&n); err != nil {
+		return false, fmt.Errorf("check stations: %w", err)
 	}
 	return n == len(ids), nil
 }

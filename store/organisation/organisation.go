@@ -117,3 +117,30 @@ func Projects(ctx context.Context, db *store.DB, ids []string, all bool) ([]Proj
 	}
 	return out, nil
 }
+
+// Rename renames the organisation with code.
+func Rename(ctx context.Context, db *store.DB, code, name string) (Organisation, error) {
+	o := Organisation{Code: code, Name: name}
+	err := db.QueryRow(ctx, `update organisations set name=$2 where code=$1 returning id::text`, code, name).Scan(&o.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, fmt.Errorf("%w: organisation %s", ErrNotFound, code)
+	}
+	if err != nil {
+		return o, fmt.Errorf("rename organisation %s: %w", code, err)
+	}
+	return o, nil
+}
+
+// RenameProject renames a project.
+func RenameProject(ctx context.Context, db *store.DB, projectID, name string) (Project, error) {
+	p := Project{ID: projectID, Name: name}
+	err := db.QueryRow(ctx, `update projects p set name=$2 from organisations o where p.id=$1 and o.id=p.organisation_id
+		returning p.code, o.code`, projectID, name).Scan(&p.Code, &p.Organisation)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, fmt.Errorf("%w: project %s", ErrNotFound, projectID)
+	}
+	if err != nil {
+		return p, fmt.Errorf("rename project %s: %w", projectID, err)
+	}
+	return p, nil
+}

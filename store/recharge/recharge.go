@@ -229,12 +229,14 @@ func Held(ctx context.Context, q querier, projectID, meterID, meterNo string) (m
 	return remaining.Add(pending), nil
 }
 
-// List returns recharges of the projects, newest first, after the cursor.
-func List(ctx context.Context, db *store.DB, projects []string, meterNo string, limit int, before *time.Time, beforeID string) ([]Recharge, error) {
+// List returns recharges of the projects, newest first, after the cursor;
+// a site-scoped caller's (scope) only of its meters.
+func List(ctx context.Context, db *store.DB, projects []string, scope store.Scope, meterNo string, limit int, before *time.Time, beforeID string) ([]Recharge, error) {
 	rows, err := db.Query(ctx, `select `+columns+` from recharges where project_id::text = any($1)
 		and ($2 = '' or meter_no = $2)
 		and ($3::timestamptz is null or (created_at, id::text) < ($3, $4))
-		order by created_at desc, id::text desc limit $5`, projects, meterNo, before, beforeID, limit)
+		and `+scope.SQL("meter_id", 6)+`
+		order by created_at desc, id::text desc limit $5`, projects, meterNo, before, beforeID, limit, scope.Args()[0], scope.Args()[1])
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/voltflow/voltflow/store"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,7 @@ type ConsumptionFilter struct {
 	Granularity Granularity
 	GroupBy     GroupBy
 	MeterNo     string // "" = every meter
+	Scope       store.Scope
 }
 
 // Validate says what is wrong with the filter, naming the field.
@@ -85,8 +87,8 @@ const lookaround = "31 days"
 // reset meter) counts as zero rather than cancelling real use.
 //
 // $1 projects, $2 from, $3 to, $4 granularity, $5 group, $6 meter no ("" all),
-// $7 location, $8/$9 keyset (bucket, key), $10 limit.
-const consumptionSQL = `with recursive building as (
+// $7 location, $8/$9 keyset (bucket, key), $10 limit, $11/$12 site scope.
+var consumptionSQL = `with recursive building as (
 	select id, name as building from sites where parent_id is null
 	union all
 	select s.id, b.building from sites s join building b on s.parent_id = b.id
@@ -95,7 +97,7 @@ const consumptionSQL = `with recursive building as (
 	from meters m
 	left join units u on u.id = m.unit_id
 	left join building b on b.id = u.site_id
-	where m.project_id::text = any($1) and ($6 = '' or m.meter_no = $6)
+	where m.project_id::text = any($1) and ($6 = '' or m.meter_no = $6) and ` + store.Scope{}.SQL("m.id", 11) + `
 ), r as (
 	select r.meter_id, r.read_at, r.energy_kwh from readings r
 	where r.meter_id in (select id from scope) and r.read_at >= $2 and r.read_at < $3
@@ -134,5 +136,5 @@ func Consumption(ctx context.Context, q Querier, f ConsumptionFilter, p Page, fn
 		err := rows.Scan(&r.Bucket, &r.Key, &r.EnergyKwh, &r.Intervals)
 		return r, err
 	}, fn, consumptionSQL, f.Projects, f.Period.From, f.Period.To, string(f.Granularity), string(f.GroupBy),
-		f.MeterNo, Location, afterAt, afterKey, p.limitArg())
+		f.MeterNo, Location, afterAt, afterKey, p.limitArg(), f.Scope.Args()[0], f.Scope.Args()[1])
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"errors"
+	"github.com/voltflow/voltflow/store"
 	"strconv"
 	"time"
 
@@ -17,6 +18,9 @@ type LostContactFilter struct {
 	All bool
 	// Period, when set, bounds raised_at.
 	Period *Period
+	// Scope hides meters outside the caller's sites, and gateways with
+	// none of their meters inside them.
+	Scope store.Scope
 }
 
 // Validate says what is wrong with the filter, naming the field.
@@ -86,8 +90,11 @@ func LostContact(ctx context.Context, q Querier, f LostContactFilter, p Page, fn
 		where e.project_id::text = any($1) and ($2 = '' or e.kind = $2) and ($3 or e.cleared_at is null)
 			and ($4::timestamptz is null or (e.raised_at >= $4 and e.raised_at < $5))
 			and ($6::timestamptz is null or (e.raised_at, e.id) < ($6, $7))
+			and `+store.Scope{}.SQL("m.id", 9)+`
+			and (e.kind <> 'gateway_lost_contact' or e.project_id::text <> all($9::text[]) or exists (select 1 from meters gm
+				join units gu on gu.id = gm.unit_id where gm.gateway_id = e.subject and gu.site_id::text = any($10::text[])))
 		order by e.raised_at desc, e.id desc limit $8`,
-		f.Projects, kind, f.All, from, to, afterAt, afterID, p.limitArg())
+		f.Projects, kind, f.All, from, to, afterAt, afterID, p.limitArg(), f.Scope.Args()[0], f.Scope.Args()[1])
 }
 
 // CommandLogFilter selects the meter command log (远程控制记录).
@@ -96,6 +103,7 @@ type CommandLogFilter struct {
 	Period   *Period // bounds created_at when set
 	MeterNo  string
 	Status   string // pending, dispatching, done, failed or ""
+	Scope    store.Scope
 }
 
 // Validate says what is wrong with the filter, naming the field.
@@ -157,6 +165,7 @@ func CommandLog(ctx context.Context, q Querier, f CommandLogFilter, p Page, fn f
 		where c.project_id::text = any($1) and ($2 = '' or c.meter_no = $2) and ($3 = '' or c.status = $3)
 			and ($4::timestamptz is null or (c.created_at >= $4 and c.created_at < $5))
 			and ($6::timestamptz is null or (c.created_at, c.id::text) < ($6, $7))
+			and `+store.Scope{}.MeterNoSQL("c.project_id", "c.meter_no", 9)+`
 		order by c.created_at desc, c.id::text desc limit $8`,
-		f.Projects, f.MeterNo, f.Status, from, to, afterAt, afterKey, p.limitArg())
+		f.Projects, f.MeterNo, f.Status, from, to, afterAt, afterKey, p.limitArg(), f.Scope.Args()[0], f.Scope.Args()[1])
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/voltflow/voltflow/store"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,10 @@ type FinanceFilter struct {
 	MeterNo  string // recharge and refund detail: "" = every meter
 	// Granularity of the sales report: day, month or year.
 	Granularity Granularity
+	// Scope keeps a site-scoped caller to its meters: their wallets,
+	// recharges, refunds and sales (customer wallets and the invoice
+	// register, which are not a meter's, stay out of its view).
+	Scope store.Scope
 }
 
 // AccountSummaryRow is one prepaid wallet over the period: its balance at the
@@ -55,7 +60,7 @@ func (r AccountSummaryRow) Cells() []any {
 func num(a money.Amount) float64 { f, _ := a.Decimal().Float64(); return f }
 
 // Wallets are credit-normal liabilities: a posting of −x raises the balance by x.
-const accountSummarySQL = `select a.code,
+var accountSummarySQL = `select a.code,
 	coalesce(-sum(p.amount) filter (where e.created_at < $2), 0),
 	coalesce(-sum(p.amount) filter (where e.created_at >= $2 and e.created_at < $3 and e.kind in ('recharge-delivered','card-topup')), 0),
 	coalesce(sum(p.amount) filter (where e.created_at >= $2 and e.created_at < $3 and e.kind in ('consumption','account-closed')), 0),
@@ -68,6 +73,8 @@ from ledger_accounts a
 left join postings p on p.account_id = a.id
 left join journal_entries e on e.id = p.entry_id
 where a.project_id::text = any($1) and (a.code like 'meter-wallet:%' or a.code like 'customer-wallet:%') and a.code > $4
+	and (a.project_id::text <> all($6::text[]) or (a.code like 'meter-wallet:%'
+		and ` + store.Scope{}.MeterNoSQL("a.project_id", "substr(a.code, 14)", 6) + `))
 group by a.code order by a.code limit $5`
 
 // AccountSummary walks the prepaid wallets in account order.
@@ -79,7 +86,8 @@ func AccountSummary(ctx context.Context, q Querier, f FinanceFilter, p Page, fn 
 		var r AccountSummaryRow
 		err := rows.Scan(&r.Account, &r.Opening, &r.Recharged, &r.Consumed, &r.Refunded, &r.VoucherPaid, &r.Other, &r.Closing)
 		return r, err
-	}, fn, accountSummarySQL, f.Projects, f.Period.From, f.Period.To, p.After, p.limitArg())
+	}, fn, accountSummarySQL, f.Projects, f.Period.From, f.Period.To, p.After, p.limitArg(),
+		f.Scope.Args()[0], f.Scope.Args()[1])
 }
 
 // MoneyDetailRow is one recharge or refund (充值明细 / 退款明细).
@@ -117,7 +125,7 @@ func (r MoneyDetailRow) Cells() []any {
 		num(r.VoucherPaid), r.Status, completed, r.InvoiceNo, r.Operator}
 }
 
-const rechargeDetailSQL = `select x.id::text, x.created_at, x.meter_no, coalesce(c.name, ''), x.transaction_no, 'recharge', x.amount,
+var rechargeDetailSQL = `select x.id::text, x.created_at, x.meter_no, coalesce(c.name, ''), x.transaction_no, 'recharge', x.amount,
 	coalesce((select sum(amount) from voucher_redemptions v where v.recharge_id = x.id), 0), x.status, x.completed_at,
 	coalesce((select i.invoice_no from invoice_lines l join invoices i on i.id = l.invoice_id
 		where l.recharge_id = x.id and not l.released and i.status = 'issued'), ''), o.username
@@ -125,14 +133,16 @@ from recharges x join meters m on m.id = x.meter_id join operators o on o.id = x
 left join prepaid_accounts pa on pa.id = m.account_id left join customers c on c.id = pa.customer_id
 where x.project_id::text = any($1) and x.created_at >= $2 and x.created_at < $3 and ($4 = '' or x.meter_no = $4)
 	and ($5::timestamptz is null or (x.created_at, x.id::text) > ($5, $6))
+	and ` + store.Scope{}.SQL("x.meter_id", 8) + `
 order by x.created_at, x.id::text limit $7`
 
-const refundDetailSQL = `select x.id::text, x.created_at, x.meter_no, coalesce(c.name, ''), x.transaction_no, x.kind, x.amount,
+var refundDetailSQL = `select x.id::text, x.created_at, x.meter_no, coalesce(c.name, ''), x.transaction_no, x.kind, x.amount,
 	0::numeric, x.status, x.completed_at, '', o.username
 from refunds x join meters m on m.id = x.meter_id join operators o on o.id = x.created_by
 left join prepaid_accounts pa on pa.id = m.account_id left join customers c on c.id = pa.customer_id
 where x.project_id::text = any($1) and x.created_at >= $2 and x.created_at < $3 and ($4 = '' or x.meter_no = $4)
 	and ($5::timestamptz is null or (x.created_at, x.id::text) > ($5, $6))
+	and ` + store.Scope{}.SQL("x.meter_id", 8) + `
 order by x.created_at, x.id::text limit $7`
 
 func moneyDetail(ctx context.Context, q Querier, sql string, f FinanceFilter, p Page, fn func(MoneyDetailRow) error) error {
@@ -148,7 +158,8 @@ func moneyDetail(ctx context.Context, q Querier, sql string, f FinanceFilter, p 
 		err := rows.Scan(&r.ID, &r.CreatedAt, &r.MeterNo, &r.Customer, &r.TransactionNo, &r.Kind, &r.Amount, &r.VoucherPaid,
 			&r.Status, &r.CompletedAt, &r.InvoiceNo, &r.Operator)
 		return r, err
-	}, fn, sql, f.Projects, f.Period.From, f.Period.To, f.MeterNo, after, key, p.limitArg())
+	}, fn, sql, f.Projects, f.Period.From, f.Period.To, f.MeterNo, after, key, p.limitArg(),
+		f.Scope.Args()[0], f.Scope.Args()[1])
 }
 
 // RechargeDetail walks the recharges applied for in the period, oldest first.
@@ -194,13 +205,15 @@ var salesFormats = map[Granularity]string{Day: "YYYY-MM-DD", Month: "YYYY-MM", Y
 var ErrGranularity = errors.New("granularity must be day, month or year")
 
 // Money counts when the meter took it (completed_at), as in the statement.
-const salesSQL = `with m as (
+var salesSQL = `with m as (
 	select to_char(completed_at at time zone '` + Location + `', $4) as period, amount, 'recharge' as kind,
 		coalesce((select sum(amount) from voucher_redemptions v where v.recharge_id = x.id), 0) as voucher
 	from recharges x where project_id::text = any($1) and status = 'completed' and completed_at >= $2 and completed_at < $3
+		and ` + store.Scope{}.SQL("x.meter_id", 7) + `
 	union all
 	select to_char(completed_at at time zone '` + Location + `', $4), amount, kind, 0
-	from refunds where project_id::text = any($1) and status = 'completed' and completed_at >= $2 and completed_at < $3)
+	from refunds x where project_id::text = any($1) and status = 'completed' and completed_at >= $2 and completed_at < $3
+		and ` + store.Scope{}.SQL("x.meter_id", 7) + `)
 select period, count(*) filter (where kind = 'recharge'),
 	coalesce(sum(amount) filter (where kind = 'recharge'), 0),
 	coalesce(sum(amount) filter (where kind = 'refund'), 0),
@@ -223,7 +236,8 @@ func Sales(ctx context.Context, q Querier, f FinanceFilter, p Page, fn func(Sale
 		r.Net = r.Recharged.Sub(r.Refunded).Sub(r.Reversed)
 		r.Cash = r.Net.Sub(r.VoucherPaid)
 		return r, err
-	}, fn, salesSQL, f.Projects, f.Period.From, f.Period.To, format, p.After, p.limitArg())
+	}, fn, salesSQL, f.Projects, f.Period.From, f.Period.To, format, p.After, p.limitArg(),
+		f.Scope.Args()[0], f.Scope.Args()[1])
 }
 
 // InvoiceRow is one invoice of the register (发票管理).
@@ -261,6 +275,7 @@ const invoicesSQL = `select i.id::text, i.created_at, coalesce(i.invoice_no, '')
 from invoices i where i.project_id::text = any($1)
 	and ($2::timestamptz is null or (i.created_at >= $2 and i.created_at < $3))
 	and ($4::timestamptz is null or (i.created_at, i.id::text) > ($4, $5))
+	and i.project_id::text <> all($7::text[])
 order by i.created_at, i.id::text limit $6`
 
 // Invoices walks the invoice register oldest first (period optional).
@@ -277,5 +292,5 @@ func Invoices(ctx context.Context, q Querier, f FinanceFilter, p Page, fn func(I
 		var r InvoiceRow
 		err := rows.Scan(&r.ID, &r.CreatedAt, &r.InvoiceNo, &r.Title, &r.TaxID, &r.Amount, &r.Lines, &r.Status, &r.IssuedAt)
 		return r, err
-	}, fn, invoicesSQL, f.Projects, from, to, after, key, p.limitArg())
+	}, fn, invoicesSQL, f.Projects, from, to, after, key, p.limitArg(), f.Scope.Args()[0])
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"github.com/voltflow/voltflow/store"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +16,7 @@ type StatementFilter struct {
 	Projects []string
 	Period   Period
 	MeterNo  string // "" = every meter
+	Scope    store.Scope
 }
 
 // StatementRow is one meter's period: its energy and remaining money at the
@@ -49,8 +51,8 @@ func (r StatementRow) Cursor() string { return r.MeterNo }
 // counted when its recharge or refund completed in [from, to), the moment
 // the meter took it.
 //
-// $1 projects, $2 from, $3 to, $4 meter no, $5 after, $6 limit.
-const statementSQL = `select m.meter_no, coalesce(u.name, ''), coalesce(c.name, ''),
+// $1 projects, $2 from, $3 to, $4 meter no, $5 after, $6 limit, $7/$8 site scope.
+var statementSQL = `select m.meter_no, coalesce(u.name, ''), coalesce(c.name, ''),
 	o.energy_kwh::text, cl.energy_kwh::text, (cl.energy_kwh - o.energy_kwh)::text,
 	o.remaining, cl.remaining, o.read_at, cl.read_at,
 	coalesce((select sum(amount) from recharges x where x.meter_id = m.id and x.status = 'completed'
@@ -73,6 +75,7 @@ left join lateral (select energy_kwh, remaining, read_at from readings where met
 	and read_at <= $3 and read_at > $2::timestamptz - interval '` + lookaround + `'
 	order by read_at desc limit 1) cl on true
 where m.project_id::text = any($1) and ($4 = '' or m.meter_no = $4) and m.meter_no > $5
+	and ` + store.Scope{}.SQL("m.id", 7) + `
 order by m.meter_no limit $6`
 
 // Statement walks the statement's meters in meter number order.
@@ -80,7 +83,8 @@ func Statement(ctx context.Context, q Querier, f StatementFilter, p Page, fn fun
 	if err := f.Period.Validate(); err != nil {
 		return err
 	}
-	return walk(ctx, q, scanStatement, fn, statementSQL, f.Projects, f.Period.From, f.Period.To, f.MeterNo, p.After, p.limitArg())
+	return walk(ctx, q, scanStatement, fn, statementSQL, f.Projects, f.Period.From, f.Period.To, f.MeterNo, p.After, p.limitArg(),
+		f.Scope.Args()[0], f.Scope.Args()[1])
 }
 
 func scanStatement(rows pgx.Rows) (StatementRow, error) {

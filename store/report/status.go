@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/store"
 )
 
 // Status is a meter's place on the status board (状态报警界面, seed 002).
@@ -68,6 +69,7 @@ type StatusFilter struct {
 	Projects []string // project ids the caller may see
 	Site     string   // a site id: meters of units in it or below it; "" = all
 	Status   Status   // "" = all
+	Scope    store.Scope
 }
 
 // StatusRow is one meter on the board.
@@ -96,8 +98,10 @@ func (r StatusRow) Cursor() string { return r.MeterNo }
 // malignant-load trip (faults), 3 = bit0 alarm 1 | bit1 alarm 2.
 //
 // It computes each meter's status in SQL so that the status filter and
-// the keyset page apply to it. $1 projects, $2 site (null = all).
-const boardSQL = `with recursive area as (
+// the keyset page apply to it. $1 projects, $2 site (null = all), $3/$4
+// the caller's site scope.
+func boardSQL() string {
+	return `with recursive area as (
 	select id from sites where id = $2::uuid
 	union all
 	select s.id from sites s join area a on s.parent_id = a.id
@@ -129,7 +133,9 @@ const boardSQL = `with recursive area as (
 			where a.meter_id = m.id and a.status = 'open'), '') as alarms) x
 	where m.project_id::text = any($1)
 		and ($2::uuid is null or u.site_id in (select id from area))
+		and ` + store.Scope{}.SQL("m.id", 3) + `
 )`
+}
 
 func siteArg(site string) *string {
 	if site == "" {
@@ -140,11 +146,11 @@ func siteArg(site string) *string {
 
 // StatusBoard walks the board in meter number order.
 func StatusBoard(ctx context.Context, q Querier, f StatusFilter, p Page, fn func(StatusRow) error) error {
-	return walk(ctx, q, scanStatus, fn, boardSQL+`
+	return walk(ctx, q, scanStatus, fn, boardSQL()+`
 		select meter_no, gateway, unit, site, customer, status, remaining, energy_kwh, relay, mode,
 			status_flags, alarms, read_at
-		from board where ($3 = '' or status = $3) and meter_no > $4 order by meter_no limit $5`,
-		f.Projects, siteArg(f.Site), string(f.Status), p.After, p.limitArg())
+		from board where ($5 = '' or status = $5) and meter_no > $6 order by meter_no limit $7`,
+		append([]any{f.Projects, siteArg(f.Site)}, append(f.Scope.Args(), string(f.Status), p.After, p.limitArg())...)...)
 }
 
 func scanStatus(rows pgx.Rows) (StatusRow, error) {
@@ -173,7 +179,8 @@ func StatusCounts(ctx context.Context, q Querier, f StatusFilter) (map[Status]in
 	}, func(c count) error {
 		out[c.s] = c.n
 		return nil
-	}, boardSQL+` select status, count(*) from board group by status`, f.Projects, siteArg(f.Site))
+	}, boardSQL()+` select status, count(*) from board group by status`,
+		append([]any{f.Projects, siteArg(f.Site)}, f.Scope.Args()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("status counts: %w", err)
 	}

@@ -37,6 +37,7 @@ type Filter struct {
 	Limit    int
 	Before   *time.Time // cursor: created before this, or at it with a smaller id
 	BeforeID string
+	Scope    store.Scope // a site-scoped caller sees its meters' messages only
 }
 
 // List returns messages newest first.
@@ -48,8 +49,10 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]Message, error) {
 		workflow_id, created_at, sent_at, delivery, delivery_code, delivered_at, alarm_id from sms_messages
 		where project_id = any($1::uuid[]) and ($2 = '' or meter_no = $2)
 		  and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid))
+		  and `+store.Scope{}.StrictSQL("sms_messages.project_id",
+		`(select m.id from meters m where m.project_id = sms_messages.project_id and m.meter_no = sms_messages.meter_no)`, 6)+`
 		order by created_at desc, id desc limit $5`,
-		f.Projects, f.MeterNo, f.Before, nullUUID(f.BeforeID), f.Limit)
+		f.Projects, f.MeterNo, f.Before, nullUUID(f.BeforeID), f.Limit, f.Scope.Args()[0], f.Scope.Args()[1])
 	if err != nil {
 		return nil, err
 	}

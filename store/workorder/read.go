@@ -121,6 +121,7 @@ type Filter struct {
 	Limit         int
 	Before        *time.Time
 	BeforeID      string
+	Scope         store.StationScope // a station-scoped caller sees its stations' chargers' orders only
 }
 
 // List reads a page of work orders.
@@ -131,8 +132,9 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]WorkOrder, error) {
 		and ($3 = '' or w.equipment_id = $3)
 		and ($4 = '' or w.assignee_id::text = $4)
 		and ($5::timestamptz is null or (w.opened_at, w.id::text) < ($5, $6))
+		and `+f.Scope.SQL("w.project_id", "(select e.station_id from charging_equipment e where e.equipment_id = w.equipment_id)", 8)+`
 		order by w.opened_at desc, w.id desc limit $7`,
-		f.Projects, f.Status, f.ChargePointID, f.AssigneeID, f.Before, f.BeforeID, f.Limit)
+		f.Projects, f.Status, f.ChargePointID, f.AssigneeID, f.Before, f.BeforeID, f.Limit, f.Scope.Args()[0], f.Scope.Args()[1])
 	if err != nil {
 		return nil, fmt.Errorf("list work orders: %w", err)
 	}

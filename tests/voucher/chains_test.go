@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -315,6 +317,7 @@ func TestInvoiceChain(t *testing.T) {
 
 type closingView struct {
 	ID           string  `json:"id"`
+	MeterNo      string  `json:"meterNo"`
 	Status       string  `json:"status"`
 	WorkflowID   string  `json:"workflowId"`
 	RefundID     *string `json:"refundId"`
@@ -373,4 +376,64 @@ func containsTask(items []harness.Task, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestCloseWholeAccount: 销户 from the account — one account over two
+// meters (一户多表) closes through the per-meter closing of each: both
+// refunds reviewed, both closings settled, the same request again starts
+// nothing new, and neither meter takes a sale afterwards.
+func TestCloseWholeAccount(t *testing.T) {
+	stack.CheckLedger(t)
+	ctx := context.Background()
+	a := login(t)
+	m1 := stack.UnsoldMeter(t, "M0011", "M0012")
+	m2 := "M0012"
+	if m1 == m2 {
+		m2 = stack.UnsoldMeter(t, "M0010")
+	}
+	// One account for both meters: the second joins the first's.
+	var account string
+	if err := stack.DB.QueryRow(ctx, `update meters set account_id=(select account_id from meters where meter_no=$1)
+		where meter_no=$2 returning account_id::text`, m1, m2).Scan(&account); err != nil {
+		t.Fatal(err)
+	}
+	recharged(t, a.cashier, m1, "30.00")
+	recharged(t, a.cashier, m2, "20.00")
+
+	path := "/api/v1/projects/demo/accounts/" + account + "/close"
+	tx := key(t) // "<tx>-<meterNo>" names each meter's closing
+	code, p := call(t, a.approver, "POST", path, map[string]string{"transactionNo": tx}, nil)
+	refused(t, "approver closes", code, p, http.StatusForbidden, "forbidden")
+	code, p = call(t, a.cashier, "POST", "/api/v1/projects/demo/accounts/"+uuid.NewString()+"/close", map[string]string{"transactionNo": tx}, nil)
+	refused(t, "unknown account", code, p, http.StatusNotFound, "not_found")
+
+	var out struct {
+		AccountID string        `json:"accountId"`
+		Closings  []closingView `json:"closings"`
+	}
+	mustCall(t, a.cashier, "POST", path, map[string]string{"transactionNo": tx, "reason": "moved out"}, http.StatusAccepted, &out)
+	if len(out.Closings) != 2 {
+		t.Fatalf("closings %+v: want one per meter", out.Closings)
+	}
+	refunds := map[string]string{m1: "30.00", m2: "20.00"}
+	for _, c := range out.Closings {
+		if c.RefundID == nil || c.RefundAmount != refunds[c.MeterNo] {
+			t.Fatalf("closing %+v: want a refund of %s", c, refunds[c.MeterNo])
+		}
+		decideChecked(t, a, harness.PendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"), true)
+	}
+	for _, c := range out.Closings {
+		statusOf(t, a.cashier, "/api/v1/account-closings/"+c.ID, "closed")
+	}
+	var again struct {
+		Closings []closingView `json:"closings"`
+	}
+	mustCall(t, a.cashier, "POST", path, map[string]string{"transactionNo": tx, "reason": "moved out"}, http.StatusAccepted, &again)
+	if len(again.Closings) != 2 || again.Closings[0].ID != out.Closings[0].ID || again.Closings[1].ID != out.Closings[1].ID {
+		t.Errorf("the same request again: %+v, want the same closings %+v", again.Closings, out.Closings)
+	}
+	for _, m := range []string{m1, m2} {
+		code, p = call(t, a.cashier, "POST", "/api/v1/recharges", map[string]string{"meterNo": m, "amount": "10.00", "transactionNo": key(t)}, nil)
+		refused(t, "sale to a closed account's meter", code, p, http.StatusConflict, "account_closed")
+	}
 }

@@ -108,13 +108,13 @@ func TestCommandNotReachedFailsAfterWindowThenRedispatchSucceeds(t *testing.T) {
 		}
 		return metercmdacts.Response{Relay: metercmddom.RelayOpen}, nil
 	})
-	var early, cashier, maintenance, twice *error
+	var early, viewer, maintenance, twice *error
 	e.RegisterDelayedCallback(func() { early = sendRedispatch(e, access.Maintenance) }, time.Second)
 	e.RegisterDelayedCallback(func() {
 		mu.Lock()
 		meterBack = true
 		mu.Unlock()
-		cashier = sendRedispatch(e, access.Cashier)
+		viewer = sendRedispatch(e, access.Viewer)
 		maintenance = sendRedispatch(e, access.Maintenance)
 		twice = sendRedispatch(e, access.Admin)
 	}, 10*time.Minute)
@@ -129,8 +129,8 @@ func TestCommandNotReachedFailsAfterWindowThenRedispatchSucceeds(t *testing.T) {
 	if *early == nil || (*early).Error() != ErrNotRedispatched.Error() {
 		t.Errorf("redispatch while dispatching: %v, want refused", *early)
 	}
-	if *cashier == nil || (*cashier).Error() != approval.ErrNotYourRole.Error() {
-		t.Errorf("cashier redispatch: %v, want not your role", *cashier)
+	if *viewer == nil || (*viewer).Error() != approval.ErrNotYourRole.Error() {
+		t.Errorf("viewer redispatch: %v, want not your role", *viewer)
 	}
 	if *maintenance != nil {
 		t.Errorf("maintenance redispatch: %v", *maintenance)
