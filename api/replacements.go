@@ -50,7 +50,7 @@ type replacementAccepted struct {
 }
 
 // replacementRoutes: meter replacement needs the admin or maintenance role
-// of the project (access.ControlMeter, as meter commands: it switches a
+// of the project (access.ReplaceMeter: it switches a
 // meter off and writes another).
 func (s *Server) replacementRoutes(r chi.Router) {
 	r.With(s.audit("meter.replace")).Post("/projects/{project}/meter-replacements", s.createReplacement)
@@ -96,7 +96,7 @@ func (s *Server) createReplacement(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, pid, req.OldMeterNo, map[string]any{"newMeterNo": req.NewMeterNo, "transactionNo": req.TransactionNo,
 		"manual": req.ManualReading != nil})
-	if !op.Grants.Can(pid, access.ControlMeter) {
+	if !op.Grants.Can(pid, access.ReplaceMeter) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "replacing a meter needs the admin or maintenance role")
 		return
 	}
@@ -274,7 +274,7 @@ func (s *Server) manualReading(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, rep.ProjectID, rep.OldMeterNo, map[string]any{"replacementId": rep.ID, "remaining": req.Remaining,
 		"counterKwh": req.CounterKwh})
-	if !op.Grants.Can(rep.ProjectID, access.ControlMeter) {
+	if !op.Grants.Can(rep.ProjectID, access.ReplaceMeter) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "replacing a meter needs the admin or maintenance role")
 		return
 	}

@@ -42,6 +42,9 @@ const (
 	// terminal switches meters, it does not plan station power).
 	DispatchStation Action = "dispatch"
 	OpenAccount     Action = "open_account" // 开户 at the service desk
+	// ReplaceMeter is 换表: field work that retires a meter and moves its
+	// balance, so it stays with maintenance although cashiers switch meters.
+	ReplaceMeter Action = "replace_meter"
 )
 
 var grants = map[Action][]Role{
@@ -52,6 +55,7 @@ var grants = map[Action][]Role{
 	ControlMeter:    {Admin, Cashier, Maintenance},
 	DispatchStation: {Admin, Maintenance},
 	OpenAccount:     {Admin, Cashier},
+	ReplaceMeter:    {Admin, Maintenance},
 }
 
 // Grants maps project id to the roles held there.
