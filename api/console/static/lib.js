@@ -245,7 +245,7 @@ export function fmtDate(v) {
 const STATUS = {
   // meters (board)
   normal: ['正常', 'Normal'], cut_off: ['已拉闸', 'Cut off'], fault: ['故障', 'Fault'], alarm: ['告警', 'Alarming'],
-  lost: ['失联', 'Lost contact'], not_opened: ['未开户', 'Not opened'],
+  alarming: ['告警', 'Alarming'], lost_contact: ['失联', 'Lost contact'], not_opened: ['未开户', 'Not opened'], unknown: ['未读取', 'Never read'],
   // processes
   pending: ['待处理', 'Pending'], pending_approval: ['待审批', 'Pending approval'], approved: ['已批准', 'Approved'],
   rejected: ['已驳回', 'Rejected'], dispatching: ['下发中', 'Dispatching'], completed: ['已完成', 'Completed'],
