@@ -49,7 +49,7 @@ const statusSQL = `case
 
 // boardFrom joins what statusSQL reads; $1 is the project, $2 the caller's
 // visible sites (null: the whole project), $3 a site whose subtree to keep
-// ('' for all).
+// (” for all).
 const boardFrom = `from meters m
 	left join prepaid_accounts acc on acc.id=m.account_id
 	left join meter_state ms on ms.meter_id=m.id

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	cdpruntime "github.com/chromedp/cdproto/runtime"
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/chromedp/chromedp"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/voltflow/voltflow/internal/eventually"
 )
