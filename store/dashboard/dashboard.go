@@ -7,6 +7,7 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,9 +57,13 @@ const boardFrom = `from meters m
 	left join units u on u.id=m.unit_id
 	left join customers cu on cu.id=acc.customer_id
 	where m.project_id=$1
-	and ($2::uuid[] is null or u.site_id = any($2::uuid[]))
+	and ($2::text[] is null or u.site_id::text = any($2::text[]))
 	and ($3 = '' or u.site_id in (with recursive sub(id) as (select id from sites where id::text=$3 and project_id=$1
 		union all select s.id from sites s join sub on s.parent_id=sub.id) select id from sub))`
+
+// likeEscaper makes a search text literal in an ILIKE pattern (backslash is
+// PostgreSQL's default escape character).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // BoardFilter selects the meters of a board.
 type BoardFilter struct {
@@ -97,7 +102,7 @@ func LoadBoard(ctx context.Context, db *store.DB, f BoardFilter) (Board, error) 
 	for _, st := range Statuses {
 		b.Counts[st] = 0
 	}
-	q := "%" + f.Query + "%"
+	q := "%" + likeEscaper.Replace(f.Query) + "%"
 	rows, err := db.Query(ctx, `with b as (select m.meter_no, `+statusSQL+` as status, ms.remaining::text as remaining,
 			coalesce(u.name, '') as unit, coalesce(cu.name, '') as tenant `+boardFrom+`
 			and ($4 = '%%' or m.meter_no ilike $4 or u.name ilike $4 or cu.name ilike $4))
@@ -285,7 +290,7 @@ func hourly(ctx context.Context, db *store.DB, projectID string, sites []string,
 	rows, err := db.Query(ctx, `with r as (
 			select r.read_at, r.energy_kwh - lag(r.energy_kwh) over (partition by r.meter_id order by r.read_at) as d
 			from readings r join meters m on m.id=r.meter_id left join units u on u.id=m.unit_id
-			where m.project_id=$1 and ($2::uuid[] is null or u.site_id = any($2::uuid[]))
+			where m.project_id=$1 and ($2::text[] is null or u.site_id::text = any($2::text[]))
 			and r.read_at >= $3::timestamptz - interval '25 hours' and r.read_at < $3::timestamptz + interval '24 hours')
 		select floor(extract(epoch from (read_at - $3::timestamptz)) / 3600)::int as h, sum(d)::numeric(14,2)::text
 		from r where d > 0 and read_at >= $3::timestamptz - interval '24 hours' group by 1`, projectID, sites, dayStart)

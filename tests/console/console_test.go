@@ -150,21 +150,25 @@ func TestCashierCannotApprove(t *testing.T) {
 			}
 		}
 	})
-	cashier := browser(t)()
-	cashier.login("cashier", "cashier", "zh")
-	cashier.goTo("/tasks", "tasks")
 	findTask := fmt.Sprintf(`[...document.querySelectorAll('[data-task]')].find(e => e.textContent.includes(%q))`, acc.ID)
-	cashier.wait(pageLoad, "the sale in the cashier's inbox", findTask, `document.querySelectorAll('[data-task]').length + ' tasks'`)
-	var buttons []string
-	if err := cashier.eval(`[...document.querySelectorAll('[data-page="tasks"] button')].map(b => b.textContent)`, &buttons); err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range buttons {
-		if strings.Contains(b, "批准") || strings.Contains(b, "驳回") {
-			t.Errorf("a cashier sees the button %q", b)
+	newTab := browser(t)
+	var cashier *tab
+	for _, lang := range []string{"zh", "en"} {
+		cashier = newTab()
+		cashier.login("cashier", "cashier", lang)
+		cashier.goTo("/tasks", "tasks")
+		cashier.wait(pageLoad, "the sale in the cashier's inbox", findTask, `document.querySelectorAll('[data-task]').length + ' tasks'`)
+		var buttons []string
+		if err := cashier.eval(`[...document.querySelectorAll('[data-page="tasks"] button')].map(b => b.textContent)`, &buttons); err != nil {
+			t.Fatal(err)
 		}
+		for _, b := range buttons {
+			if strings.Contains(b, "批准") || strings.Contains(b, "驳回") || strings.Contains(b, "Approve") || strings.Contains(b, "Reject") {
+				t.Errorf("%s: a cashier sees the button %q", lang, b)
+			}
+		}
+		cashier.shot(lang + "-inbox-cashier")
 	}
-	cashier.shot("zh-inbox-cashier")
 	var taskID string
 	if err := cashier.eval(findTask+`.dataset.task`, &taskID); err != nil {
 		t.Fatal(err)
@@ -179,6 +183,22 @@ func TestCashierCannotApprove(t *testing.T) {
 		t.Fatalf("forged approve by a cashier: status %d, want 403", status)
 	}
 	cashier.noExceptions()
+
+	// An approver in English sees Approve and Reject on it, and rejects it.
+	approver := newTab()
+	approver.login("approver", "approver", "en")
+	approver.goTo("/tasks", "tasks")
+	approver.wait(pageLoad, "the sale in the approver's inbox", findTask, "")
+	var clicked bool
+	if err := approver.eval(`(() => { const bs = [...`+findTask+`.querySelectorAll('button')];
+		if (!bs.some(b => b.textContent.includes('Approve'))) return false;
+		const r = bs.find(b => b.textContent.includes('Reject')); if (!r) return false; r.click(); return true; })()`, &clicked); err != nil || !clicked {
+		t.Fatalf("no Approve and Reject buttons on the task in English (%v)", err)
+	}
+	approver.wait(pageLoad, "the rejection shows", findTask+` === undefined || `+findTask+`.dataset.status === 'rejected'`,
+		`(document.querySelector('.vf-error')||{}).textContent`)
+	approver.shot("en-inbox-rejected")
+	approver.noExceptions()
 }
 
 // An API error shows as a readable message: a sale of an invalid amount

@@ -18,8 +18,10 @@ register({
     main.append(h('h2', null, tr('待办审批', 'Task inbox')), tabs, list);
     const decided = new Map(); // task id → the decision just made, until the list shows it
 
+    // The tabs' words avoid 批准 / 驳回 and Approve / Reject: only the decision
+    // buttons carry them (contracts.md, Console).
     function renderTabs() {
-      clear(tabs).append(...[['pending', '待审批', 'Pending'], ['approved', '已批准', 'Approved'], ['rejected', '已驳回', 'Rejected'], ['expired', '已过期', 'Expired']]
+      clear(tabs).append(...[['pending', '待处理', 'Pending'], ['approved', '已通过', 'Accepted'], ['rejected', '未通过', 'Declined'], ['expired', '已过期', 'Expired']]
         .map(([s, zh, en]) => h('button', { type: 'button', class: ['vf-btn', s === status ? 'vf-primary' : ''], dataset: { tab: s },
           onclick: () => { status = s; renderTabs(); load(); } }, tr(zh, en))));
     }
