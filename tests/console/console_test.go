@@ -80,6 +80,11 @@ func TestSaleApprovalAndBoard(t *testing.T) {
 		t.Errorf("task shows %q, want M0009 and 600.00", text)
 	}
 	approver.shot("zh-inbox")
+	// The approver's inbox on a phone.
+	approver.run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	approver.wait(pageLoad, "the task on a phone", findTask, "")
+	approver.shot("zh-inbox-phone")
+	approver.run("desktop viewport", chromedp.EmulateReset())
 	var clicked bool
 	if err := approver.eval(`(() => { const b = [...`+findTask+`.querySelectorAll('button')].find(b => b.textContent.includes('批准')); if (!b) return false; b.click(); return true; })()`, &clicked); err != nil || !clicked {
 		t.Fatalf("no 批准 button on the task (%v)", err)
@@ -328,4 +333,47 @@ func TestBoardWith10000Meters(t *testing.T) {
 		fullLoad, fromClick)
 	fmt.Printf("console board-10k full_load_ms=%.0f nav_ms=%.0f\n", fullLoad, fromClick)
 	b.noExceptions()
+}
+
+// An operator changes its password on the password page (a mismatch and a
+// weak password shown as readable errors) and logs out; the new password
+// logs in, the old one no longer does.
+func TestPasswordChangeAndLogout(t *testing.T) {
+	admin := stack.Login(t, "admin", "admin")
+	user := fmt.Sprintf("desk%d", time.Now().UnixNano()%1e9)
+	oldPassword, newPassword := "Desk-Pass-2026", "Night-Shift-2027"
+	if code := admin.Do(t, "POST", "/api/v1/operators", map[string]string{"username": user, "password": oldPassword, "displayName": "Desk"}, nil); code != http.StatusCreated {
+		t.Fatalf("create operator: status %d", code)
+	}
+	if code := admin.Do(t, "POST", "/api/v1/operators/"+user+"/roles", map[string]string{"project": "demo", "role": "cashier"}, nil); code != http.StatusCreated {
+		t.Fatalf("grant cashier: status %d", code)
+	}
+	b := browser(t)()
+	b.login(user, oldPassword, "zh")
+	b.run("open the password page", chromedp.Click(chromedp.CSS(`#vf-user a[href="#/password"]`)))
+	b.wait(pageLoad, "the password page", `document.querySelector('[data-page="password"] input[name="current"]')`, "")
+	change := func(current, next, again string) {
+		t.Helper()
+		b.run("change the password", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.querySelector('[data-page="password"] form');
+			f.elements.current.value = %q; f.elements.next.value = %q; f.elements.again.value = %q;
+			f.querySelector('button[type="submit"]').click(); })()`, current, next, again)))
+	}
+	errorText := `(document.querySelector('[data-page="password"] .vf-error')||{}).textContent`
+	change(oldPassword, newPassword, newPassword+"x")
+	b.wait(pageLoad, "a mismatch is refused", errorText+`?.includes('两次输入的新密码不一致')`, errorText)
+	change(oldPassword, "short", "short")
+	b.wait(pageLoad, "a weak password shows the API's detail", errorText+`?.includes('at least 10 characters')`, errorText)
+	b.shot("zh-password-weak")
+	change(oldPassword, newPassword, newPassword)
+	b.wait(pageLoad, "the password changed", `document.querySelector('[data-page="password"] .vf-notice')`, errorText)
+	b.shot("zh-password-changed")
+	b.run("log out", chromedp.Click(chromedp.CSS(`#vf-user a[data-action="logout"]`)))
+	b.wait(pageLoad, "back at the login page", `document.querySelector('[data-page="login"] input[name="username"]') && !sessionStorage.getItem('vf.token')`, `location.hash`)
+	b.noExceptions()
+
+	c := &harness.Client{Base: stack.API.URL}
+	if code := c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"username": user, "password": oldPassword}, nil); code != http.StatusUnauthorized {
+		t.Errorf("old password: status %d, want 401", code)
+	}
+	stack.Login(t, user, newPassword)
 }
