@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/shopspring/decimal"
 
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -376,4 +377,96 @@ func TestPasswordChangeAndLogout(t *testing.T) {
 		t.Errorf("old password: status %d, want 401", code)
 	}
 	stack.Login(t, user, newPassword)
+}
+
+// approveTask approves, through the API as the approver, the pending task
+// whose details name id (a rechargeId or refundId).
+func approveTask(t *testing.T, id string) {
+	t.Helper()
+	approver := stack.Login(t, "approver", "approver")
+	var inbox struct {
+		Items []struct {
+			ID      string
+			Details map[string]string
+		}
+	}
+	eventually.True(t, pageLoad, "the task of "+id, func() (bool, string) {
+		approver.Do(t, "GET", "/api/v1/projects/demo/inbox?status=pending", nil, &inbox)
+		for _, it := range inbox.Items {
+			if it.Details["rechargeId"] == id || it.Details["refundId"] == id {
+				if code := approver.Do(t, "POST", "/api/v1/tasks/"+it.ID+"/approve", map[string]string{"comment": "ok"}, nil); code != http.StatusOK {
+					t.Fatalf("approve %s: status %d", it.ID, code)
+				}
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d pending tasks", len(inbox.Items))
+	})
+}
+
+// At the counter a cashier sells twice, reverses the second sale (冲正) and
+// refunds (退电) part of the first;
+// the reversal and the refund wait for an approver, and the counter follows
+// each to completed; the meter ends where the three leave it.
+func TestRefundAndReversalAtTheCounter(t *testing.T) {
+	stack.CheckLedger(t)
+	admin := stack.Login(t, "admin", "admin")
+	before := readMeter(t, admin, "M0013")
+	b := browser(t)()
+	b.login("cashier", "cashier", "zh")
+	b.goTo("/sale?meterNo=M0013", "sale")
+	b.wait(pageLoad, "M0013 at the counter", `document.querySelector('[data-form="sell"]')`, "")
+	// A result, and for a final one the counter redrawn after it (the notice).
+	result := func(kind, status string) string {
+		r := fmt.Sprintf(`document.querySelector('.vf-result[data-kind=%q][data-status=%q]')`, kind, status)
+		if status == "completed" {
+			r = `(document.querySelector('.vf-follow .vf-notice') && ` + r + `)`
+		}
+		return r
+	}
+	state := `(document.querySelector('.vf-result')||{dataset:{}}).dataset.status + ' ' + (document.querySelector('.vf-error')||{}).textContent`
+	// Two sales: 60.00, then 20.00 that was a mistake.
+	var saleID string
+	for _, amount := range []string{"60.00", "20.00"} {
+		b.run("sell "+amount,
+			chromedp.SendKeys(chromedp.CSS(`[data-form="sell"] input[name="amount"]`), amount),
+			chromedp.Click(chromedp.CSS(`[data-form="sell"] button[type="submit"]`)))
+		b.wait(2*pageLoad, "the sale of "+amount+" completes", fmt.Sprintf(`%s && %s.dataset.id !== %q`, result("recharge", "completed"), result("recharge", "completed"), saleID), state)
+		if err := b.eval(`document.querySelector('.vf-result[data-kind="recharge"]').dataset.id`, &saleID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Reverse the 20.00: the button on that sale in the recent sales, a reason.
+	reverse := fmt.Sprintf(`[data-reverse=%q]`, saleID)
+	b.wait(pageLoad, "the sale's reverse button", `document.querySelector('`+reverse+`')`, "")
+	b.run("reverse", chromedp.Click(chromedp.CSS(reverse)))
+	b.run("give a reason",
+		chromedp.SendKeys(chromedp.CSS(`[data-form="reverse"] input[name="reason"]`), "wrong meter"),
+		chromedp.Click(chromedp.CSS(`[data-form="reverse"] button[type="submit"]`)))
+	b.wait(pageLoad, "the reversal waits for approval", result("refund", "pending_approval"), state)
+	b.shot("zh-sale-reversal-pending")
+	var id string
+	if err := b.eval(`document.querySelector('.vf-result[data-kind="refund"]').dataset.id`, &id); err != nil {
+		t.Fatal(err)
+	}
+	approveTask(t, id)
+	b.wait(2*pageLoad, "the reversal completes", result("refund", "completed"), state)
+
+	// Refund 10.00 of the balance.
+	b.wait(pageLoad, "the refund form", `document.querySelector('[data-form="refund"]')`, "")
+	b.run("refund 10.00",
+		chromedp.SendKeys(chromedp.CSS(`[data-form="refund"] input[name="amount"]`), "10.00"),
+		chromedp.Click(chromedp.CSS(`[data-form="refund"] button[type="submit"]`)))
+	b.wait(pageLoad, "the refund waits for approval", fmt.Sprintf(`%s && %s.dataset.id !== %q`, result("refund", "pending_approval"), result("refund", "pending_approval"), id), state)
+	if err := b.eval(`document.querySelector('.vf-result[data-kind="refund"]').dataset.id`, &id); err != nil {
+		t.Fatal(err)
+	}
+	approveTask(t, id)
+	b.wait(2*pageLoad, "the refund completes", result("refund", "completed"), state)
+	want := before.Add(decimal.RequireFromString("50.00")).StringFixed(2) // +60 +20 -20 -10
+	b.wait(pageLoad, "the counter shows "+want, fmt.Sprintf(`(document.querySelector('[data-page="sale"] [data-remaining]')||{}).textContent === %q`, want),
+		`(document.querySelector('[data-page="sale"] [data-remaining]')||{}).textContent`)
+	b.shot("zh-sale-refund-completed")
+	b.noExceptions()
 }
