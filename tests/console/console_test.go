@@ -105,6 +105,12 @@ func TestSaleApprovalAndBoard(t *testing.T) {
 	cashier.goTo("/meters/M0009", "meter")
 	cashier.wait(pageLoad, "M0009's page shows "+want, fmt.Sprintf(`(document.querySelector('[data-page="meter"] [data-remaining]')||{}).textContent === %q`, want),
 		`(document.querySelector('[data-page="meter"] [data-remaining]')||{}).textContent`)
+	cashier.wait(pageLoad, "M0009's charts and lists", `document.querySelector('[data-page="meter"] .vf-charts[data-loaded]') && document.querySelector('[data-page="meter"] .vf-lists[data-loaded]')`,
+		`(document.querySelector('[data-page="meter"] .vf-error')||{}).textContent`)
+	var meterErrors int
+	if err := cashier.eval(`document.querySelectorAll('[data-page="meter"] .vf-error').length`, &meterErrors); err != nil || meterErrors != 0 {
+		t.Errorf("M0009's page shows %d errors (%v)", meterErrors, err)
+	}
 	cashier.shot("zh-meter-M0009")
 
 	// The board: select M0010, switch it off; the tile turns black.
