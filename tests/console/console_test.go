@@ -383,6 +383,21 @@ func TestPasswordChangeAndLogout(t *testing.T) {
 		t.Errorf("old password: status %d, want 401", code)
 	}
 	stack.Login(t, user, newPassword)
+
+	// An administrator resets it: the next login lands on the password page,
+	// and once changed the console opens.
+	resetPassword, finalPassword := "Reset-Pass-2028", "Final-Pass-2029"
+	if code := admin.Do(t, "POST", "/api/v1/operators/"+user+"/password", map[string]string{"password": resetPassword}, nil); code != http.StatusNoContent {
+		t.Fatalf("reset password: status %d", code)
+	}
+	b.login(user, resetPassword, "en")
+	b.wait(pageLoad, "the password page first", `document.querySelector('[data-page="password"] .vf-warn')`, `location.hash`)
+	b.shot("en-password-reset")
+	change(resetPassword, finalPassword, finalPassword)
+	b.wait(pageLoad, "the console opens", `document.querySelector('[data-page="home"] .vf-card')`,
+		`location.hash + ' ' + (document.querySelector('.vf-error')||{}).textContent`)
+	b.noExceptions()
+	stack.Login(t, user, finalPassword)
 }
 
 // approveTask approves, through the API as the approver, the pending task
