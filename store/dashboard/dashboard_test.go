@@ -95,8 +95,14 @@ func TestBoard(t *testing.T) {
 	if tile := byNo["M0009"]; tile.Unit != "Shop M0009" || tile.Tenant != "Tenant M0009" {
 		t.Errorf("M0009 tile %+v, want its unit and tenant", tile)
 	}
+	// The demo hangs its units on floors under one building; a scope
+	// arrives expanded to the whole subtree (store/operator.Roles).
 	var building, other string
-	if err := db.QueryRow(ctx, `select site_id::text from units where project_id=$1 limit 1`, pid).Scan(&building); err != nil {
+	var subtree []string
+	if err := db.QueryRow(ctx, `select id::text from sites where project_id=$1 and level=1`, pid).Scan(&building); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(ctx, `select array_agg(id::text) from sites where project_id=$1`, pid).Scan(&subtree); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.QueryRow(ctx, `insert into sites(id, project_id, level, name) values(gen_random_uuid(), $1, 1, 'Other')
@@ -119,7 +125,7 @@ func TestBoard(t *testing.T) {
 		{"site subtree", dashboard.BoardFilter{SiteID: building}, 16, "M0001"},
 		{"a site without meters", dashboard.BoardFilter{SiteID: other}, 0, ""},
 		{"scoped to no site", dashboard.BoardFilter{Sites: []string{}}, 0, ""},
-		{"scoped to the building", dashboard.BoardFilter{Sites: []string{building}}, 16, "M0001"},
+		{"scoped to the building", dashboard.BoardFilter{Sites: subtree}, 16, "M0001"},
 		{"second page", dashboard.BoardFilter{Offset: 10, Limit: 5}, 16, "M0011"},
 	}
 	for _, tt := range tests {

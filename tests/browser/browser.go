@@ -188,6 +188,10 @@ func (b *Tab) Open(route, lang, project string) {
 	b.Run("open "+route, chromedp.Navigate(b.base+"/console/"),
 		chromedp.WaitReady(chromedp.CSS("#main")),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`localStorage.setItem('vf.lang', %q); localStorage.setItem('vf.project', %q); true`, lang, project)),
+		// Leave the document: a navigation that changes only the hash would
+		// keep the app booted with whatever project it chose before the
+		// settings above were written.
+		chromedp.Navigate("about:blank"),
 		chromedp.Navigate(b.base+"/console/#"+route))
 }
 
