@@ -169,6 +169,7 @@ func New(cfg Config) *Server {
 			s.operatorRoutes(r)
 			s.setupRoutes(r)
 			s.workOrderRoutes(r)
+			s.consoleListRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
