@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/voltflow/voltflow/api/console"
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
@@ -52,6 +54,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	router  chi.Router
+	console http.Handler
 	// dummyHash makes a login for an unknown user cost what a wrong password costs.
 	dummyHash []byte
 	lockout   operator.Lockout
@@ -165,6 +168,8 @@ func New(cfg Config) *Server {
 			r.Get("/credit-applications/{id}", s.getCreditApplication)
 			r.With(s.audit("credit.repay")).Post("/repayments", s.createRepayment)
 			r.Get("/mail", s.listMail)
+			r.Get("/auth/me", s.me)
+			s.consoleRoutes(r)
 			s.financeRoutes(r)
 			s.operatorRoutes(r)
 			s.setupRoutes(r)
@@ -179,11 +184,20 @@ func New(cfg Config) *Server {
 		writeProblem(w, http.StatusMethodNotAllowed, CodeMalformed, r.Method+" not allowed on "+r.URL.Path)
 	})
 	s.router = r
+	s.console = console.Handler()
 	return s
 }
 
-// ServeHTTP makes the server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP makes the server an http.Handler. The operator console (static
+// files, not API operations, so not in the OpenAPI document) is served at
+// /console/, and / redirects there.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p == "/" || p == "/console" || strings.HasPrefix(p, "/console/") {
+		s.console.ServeHTTP(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
