@@ -3,7 +3,7 @@
 // cards, dispatch plans, work orders, pricing and charge points.
 import {register, api, h, tr, download} from '../lib.js';
 import {
-  L, listPage, page, buildForm, pagedList, errBox, fail, act, button, query, grid, cell, svg, bars, chartBox, rangeFields, filterBar,
+  L, listPage, page, buildForm, pagedList, errBox, fail, act, button, query, grid, cell, svg, bars, chartBox, rangeFields, filterBar, withTimes,
 } from './util.js';
 
 const enc = encodeURIComponent;
@@ -98,7 +98,7 @@ function niceStep(raw) {
 function liveView(main, params, ctx) {
   const root = page(main, 'charging-live', L('实时监控', 'Live connectors'));
   const box = errBox();
-  const tiles = h('div', {class: 'vf-tiles'});
+  const tiles = h('div', {class: 'vf-board vf-tiles'});
   const stamp = h('p', {class: 'vf-stamp'});
   const pick = buildForm([{name: 'station', label: L('电站编号', 'Station ID'), type: 'text', required: true,
     value: params.id || '', keep: true}], async v => { ctx.go(`/charging/live/${enc(v.station)}`); return false; },
@@ -123,7 +123,7 @@ function liveView(main, params, ctx) {
         const st = c.online ? c.status : 0;
         counts[st] = (counts[st] || 0) + 1;
         return h('div', {class: 'vf-tile', dataset: {connector: c.connectorId, status: String(st)},
-          style: `border-left: 6px solid ${(CONNECTOR[st] || CONNECTOR[0]).colour}`},
+          style: {borderLeft: `6px solid ${(CONNECTOR[st] || CONNECTOR[0]).colour}`}},
         h('strong', {}, c.connectorId), h('div', {}, statusText(st)),
         h('div', {}, c.soc ? `SOC ${c.soc}%` : ''),
         h('div', {}, c.orderId ? `${tr('订单', 'Order')} ${c.orderStatus}` : ''),
@@ -167,8 +167,8 @@ const orderFilters = [
 listPage({
   id: 'charging-orders', path: '/charging/orders', section: 'charging', label: L('充电订单', 'Charging orders'),
   filters: orderFilters,
-  url: p => '/api/v1/charging-orders' + query(p),
-  export: p => '/api/v1/charging-orders/export' + query(p),
+  url: p => '/api/v1/charging-orders' + query(withTimes(p)),
+  export: p => '/api/v1/charging-orders/export' + query(withTimes(p)),
   columns: ['createdAt', 'stationId', 'equipmentId', 'connector', 'source', 'cardNo', 'status', 'energyKwh', 'energyFee',
     'serviceFee', 'amount', 'startedAt', 'stoppedAt',
     {key: 'stop', label: L('操作', 'Actions'), render: r => {
@@ -197,7 +197,7 @@ register({
       cur = v;
       box.replaceChildren();
       try {
-        const {items} = await api('GET', '/api/v1/charging-orders/tou-stats' + query(v));
+        const {items} = await api('GET', '/api/v1/charging-orders/tou-stats' + query(withTimes(v)));
         const by = {};
         for (const r of items || []) by[r.period] = (by[r.period] || 0) + Number(r.kwh || 0);
         out.replaceChildren(
@@ -211,7 +211,7 @@ register({
     root.append(filterBar(orderFilters.map(f => ({...f, value: cur[f.name] ?? f.value})), show,
       [button(L('导出 Excel', 'Export Excel'), async () => {
         try {
-          await download('/api/v1/charging-orders/tou-stats' + query({...cur, format: 'xlsx'}), 'tou-stats.xlsx');
+          await download('/api/v1/charging-orders/tou-stats' + query({...withTimes(cur), format: 'xlsx'}), 'tou-stats.xlsx');
         } catch (e) {
           fail(box, e);
         }
@@ -238,15 +238,15 @@ register({
         grid(['cardNo', 'holder', 'status', 'balance', 'accountNo', 'updatedAt'].map(k => ({key: k, label: k})), [c]),
         h('div', {class: 'vf-actions'}, reason, button(L('冻结', 'Freeze'), st('freeze')),
           button(L('解冻', 'Unfreeze'), st('unfreeze')), button(L('作废', 'Void'), st('void'), 'vf-danger')), box,
-        h('details', {class: 'vf-create'}, h('summary', {}, tr('变更持卡人', 'Change holder')),
+        h('details', {class: 'vf-create vf-card'}, h('summary', {}, tr('变更持卡人', 'Change holder')),
           buildForm([{name: 'holder', label: L('持卡人', 'Holder'), type: 'text', required: true},
             {name: 'phone', label: L('电话', 'Phone'), type: 'text'}],
           async v => { await api('PUT', `/api/v1/cards/${enc(cardNo)}/holder`, v); await again(); })),
-        h('details', {class: 'vf-create'}, h('summary', {}, tr('绑定车辆 (VIN)', 'Register a vehicle (VIN)')),
+        h('details', {class: 'vf-create vf-card'}, h('summary', {}, tr('绑定车辆 (VIN)', 'Register a vehicle (VIN)')),
           buildForm([{name: 'vin', label: 'VIN', type: 'text', required: true},
             {name: 'plate', label: L('车牌', 'Plate'), type: 'text'}],
           v => api('POST', '/api/v1/vehicles', {...v, cardNo}).then(() => tr('已绑定', 'Registered')))),
-        h('details', {class: 'vf-create'}, h('summary', {}, tr('月度套餐', 'Monthly package')),
+        h('details', {class: 'vf-create vf-card'}, h('summary', {}, tr('月度套餐', 'Monthly package')),
           buildForm([{name: 'month', label: L('月份 (YYYY-MM)', 'Month (YYYY-MM)'), type: 'text', required: true,
             value: new Date().toISOString().slice(0, 7)},
           {name: 'quotaKwh', label: L('额度 (kWh)', 'Quota (kWh)'), type: 'text', required: true},
@@ -260,7 +260,7 @@ register({
     root.append(
       buildForm([{name: 'cardNo', label: L('卡号', 'Card number'), type: 'text', required: true}],
         async v => { await show(v.cardNo); return false; }, {submit: L('查询', 'Look up'), inline: true, reset: false}),
-      h('details', {class: 'vf-create'}, h('summary', {}, tr('开卡', 'Activate a card')),
+      h('details', {class: 'vf-create vf-card'}, h('summary', {}, tr('开卡', 'Activate a card')),
         buildForm([{name: 'cardNo', label: L('卡号', 'Card number'), type: 'text', required: true},
           {name: 'holder', label: L('持卡人', 'Holder'), type: 'text', required: true},
           {name: 'phone', label: L('电话', 'Phone'), type: 'text'}],

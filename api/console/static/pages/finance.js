@@ -195,7 +195,7 @@ register({
           .then(async r => { await load(); await bills.reload(); return r; })],
     ];
     for (const [title, fields, submit] of forms) {
-      root.append(h('details', {class: 'vf-create'}, h('summary', {}, tr(title.zh, title.en)),
+      root.append(h('details', {class: 'vf-create vf-card'}, h('summary', {}, tr(title.zh, title.en)),
         buildForm(fields, async v => { const r = await submit(v); return h('pre', {class: 'vf-json'}, JSON.stringify(r, null, 2)); })));
     }
     root.append(h('h3', {}, tr('人员与卡', 'Staff and cards')), staff.el, h('h3', {}, tr('账单', 'Bills')), bills.el);

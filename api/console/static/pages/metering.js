@@ -49,7 +49,7 @@ register({
   roles: ['admin'],
   render: async (main, params, ctx) => {
     const root = page(main, 'meter-imports', L('批量导入', 'Meter import'));
-    root.append(h('p', {class: 'vf-intro'}, tr(
+    root.append(h('p', {class: 'vf-muted vf-intro'}, tr(
       '第一行为表头：meter_no, gateway, unit_address, profile, price（必填），gateway_address, protocol, kind, prepaid_mode, ct_ratio, pt_ratio, alarm1, alarm2（可选）。整表成功或整表不入库。',
       'A heading row: meter_no, gateway, unit_address, profile, price (required); gateway_address, protocol, kind, prepaid_mode, ct_ratio, pt_ratio, alarm1, alarm2 (optional). All rows or none.')));
     const result = h('div', {class: 'vf-import-result'});

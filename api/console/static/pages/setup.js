@@ -19,7 +19,7 @@ function projectPage({id, path, label, roles, render}) {
       root.append(box);
       try {
         const p = await currentProject(ctx);
-        root.append(h('p', {class: 'vf-intro'}, tr('项目：', 'Project: ') + `${p.name} (${p.code})`));
+        root.append(h('p', {class: 'vf-muted vf-intro'}, tr('项目：', 'Project: ') + `${p.name} (${p.code})`));
         await render(root, p, ctx, params);
       } catch (e) {
         fail(box, e);
@@ -162,7 +162,7 @@ projectPage({
 projectPage({
   id: 'accounts', path: '/setup/accounts', label: L('开户', 'Open an account'),
   render: async (root, p) => {
-    root.append(h('p', {class: 'vf-intro'}, tr('一户多表：一个客户在一个单元开户，可包含多块电表，每块表余额独立。',
+    root.append(h('p', {class: 'vf-muted vf-intro'}, tr('一户多表：一个客户在一个单元开户，可包含多块电表，每块表余额独立。',
       'One account, several meters: a customer on a unit; each meter keeps its own balance.')),
     buildForm([{name: 'customerId', label: L('客户编号', 'Customer ID'), type: 'text', required: true},
       {name: 'unitId', label: L('单元编号', 'Unit ID'), type: 'text', required: true},
@@ -224,7 +224,7 @@ register({
         : api('POST', `/api/v1/operators/${enc(v._username)}/${v._what}`))],
     ];
     for (const [title, fields, submit] of forms) {
-      root.append(h('details', {class: 'vf-create'}, h('summary', {}, tr(title.zh, title.en)),
+      root.append(h('details', {class: 'vf-create vf-card'}, h('summary', {}, tr(title.zh, title.en)),
         buildForm(fields, async v => { const r = await submit(v); await load(); return r ? created(r) : undefined; })));
     }
     root.append(list);

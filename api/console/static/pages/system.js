@@ -1,7 +1,7 @@
 // System (系统): the audit log of writes (filters and xlsx) and the
 // caller's own sessions.
 import {api, h, tr} from '../lib.js';
-import {L, listPage, errBox, act, button, query} from './util.js';
+import {L, listPage, errBox, act, button, query, withTimes} from './util.js';
 
 listPage({
   id: 'audit-log', path: '/system/audit', section: 'system', label: L('审计日志', 'Audit log'),
@@ -10,15 +10,10 @@ listPage({
     {name: 'subject', label: L('对象', 'Subject'), type: 'text'},
     {name: 'from', label: L('开始日期', 'From'), type: 'date'}, {name: 'to', label: L('结束日期', 'To'), type: 'date'}],
   limit: 100,
-  url: p => '/api/v1/audit-log' + query({...p, from: iso(p.from), to: iso(p.to), cursor: undefined}),
-  export: p => '/api/v1/audit-log' + query({...p, from: iso(p.from), to: iso(p.to), format: 'xlsx'}),
+  url: p => '/api/v1/audit-log' + query({...withTimes(p), cursor: undefined}),
+  export: p => '/api/v1/audit-log' + query({...withTimes(p), format: 'xlsx'}),
   columns: ['at', 'operator', 'action', 'subject', 'status'],
 });
-
-// iso reads a date field as midnight China time, as the reports do.
-function iso(d) {
-  return d ? `${d}T00:00:00+08:00` : undefined;
-}
 
 listPage({
   id: 'sessions', path: '/system/sessions', section: 'system', label: L('我的会话', 'My sessions'),

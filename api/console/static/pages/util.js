@@ -1,7 +1,7 @@
 // Builders shared by the list, form and report pages (engineer "consolepages").
 // Everything here is on top of lib.js: a form from field specs, a paged list
 // page from a route and columns, hand-drawn SVG charts and small helpers.
-import {api, download, tr, h, register, showError, fmtTime} from '../lib.js';
+import {api, download, tr, h, register, showError, fmtTime, badge} from '../lib.js';
 
 export const L = (zh, en) => ({zh, en});
 
@@ -74,14 +74,21 @@ export function grid(columns, rows, {empty} = {}) {
   return h('div', {class: 'vf-table-wrap'}, h('table', {class: 'vf-table'},
     h('thead', {}, h('tr', {}, ...columns.map(c => h('th', {}, label(c))))),
     h('tbody', {}, ...rows.map(r => h('tr', {}, ...columns.map(c => {
-      const v = c.render ? c.render(r) : cell(c.key, r[c.key]);
+      const v = c.render ? c.render(r) : c.key === 'status' && typeof r.status === 'string' ? badge(r.status) : cell(c.key, r[c.key]);
       return h('td', {}, v instanceof Node ? v : String(v ?? '—'));
     }))))));
 }
 
 // page makes the root of a page: <section data-page=id> with its title.
+// The shell hands render() its root (data-page = the page's id) as main;
+// a page rendered under another id (a detail route) gets its own root.
 export function page(main, id, label) {
-  const root = h('section', {class: 'vf-page', dataset: {page: id}}, h('h1', {}, tr(label.zh, label.en)));
+  const title = h('h2', {class: 'vf-page-title'}, tr(label.zh, label.en));
+  if (main.dataset && main.dataset.page === id) {
+    main.replaceChildren(title);
+    return main;
+  }
+  const root = h('section', {class: 'vf-page', dataset: {page: id}}, title);
   main.replaceChildren(root);
   return root;
 }
@@ -97,7 +104,7 @@ export function fail(box, err) {
 }
 
 export function note(box, text) {
-  box.replaceChildren(h('p', {class: 'vf-ok'}, text));
+  box.replaceChildren(h('div', {class: 'vf-notice', role: 'status'}, text));
 }
 
 // newKey is a unique transaction / idempotency number for a write.
@@ -211,7 +218,8 @@ export function buildForm(fields, onSubmit, {submit = L('提交', 'Submit'), tit
     try {
       const res = await onSubmit(values, form);
       if (res instanceof Node) out.replaceChildren(res);
-      else if (res !== undefined && res !== null && res !== false) note(out, String(res));
+      else if (res === false) out.replaceChildren();
+      else if (res !== undefined && res !== null) note(out, String(res));
       else note(out, tr('已提交', 'Done'));
       if (reset && res !== false) {
         for (const [f, el] of inputs) if (f.type !== 'select' && f.type !== 'checkbox' && !f.keep) el.value = f.value ?? '';
@@ -303,11 +311,11 @@ export function listPage(spec) {
         limit: spec.limit || 50, after: spec.after, empty: spec.empty,
       });
       let current = {...(spec.defaults || {})};
-      if (spec.intro) root.append(h('p', {class: 'vf-intro'}, tr(spec.intro.zh, spec.intro.en)));
+      if (spec.intro) root.append(h('p', {class: 'vf-muted vf-intro'}, tr(spec.intro.zh, spec.intro.en)));
       if (spec.before) await spec.before(root, ctx, () => list.reload(), params);
       for (const c of spec.create || []) {
         if (c.show && !c.show(ctx)) continue;
-        root.append(h('details', {class: 'vf-create', open: c.open || undefined},
+        root.append(h('details', {class: 'vf-create vf-card', open: c.open || undefined},
           h('summary', {}, tr(c.title.zh, c.title.en)),
           buildForm(typeof c.fields === 'function' ? c.fields(ctx) : c.fields,
             async v => { const r = await c.submit(v, ctx); await list.reload(); return c.result ? c.result(r) : r && r.id ? tr('已创建 ', 'Created ') + r.id : undefined; },
@@ -444,4 +452,15 @@ export async function hasRoute(method, pattern) {
   if (!doc) doc = fetch('/api/v1/openapi.json').then(r => (r.ok ? r.json() : {paths: {}})).catch(() => ({paths: {}}));
   const d = await doc;
   return !!(d.paths && d.paths[pattern] && d.paths[pattern][method.toLowerCase()]);
+}
+
+// dayStart reads a date field (YYYY-MM-DD) as midnight China time in RFC
+// 3339, for the routes that take only full times (charging orders, audit log).
+export function dayStart(d) {
+  return d ? `${d}T00:00:00+08:00` : undefined;
+}
+
+// withTimes is params with from / to turned into RFC 3339 times.
+export function withTimes(p) {
+  return {...p, from: dayStart(p.from), to: dayStart(p.to)};
 }
