@@ -209,6 +209,7 @@ var han = regexp.MustCompile(`\p{Han}`)
 // administrator (every role, platform administrator), in Chinese then in
 // English.
 func TestEveryNavEntry(t *testing.T) {
+	seed(t)
 	b := newBrowser(t)
 	b.login(t, "admin", "admin")
 	labels := map[string]map[string]string{}
@@ -291,4 +292,130 @@ func TestFormShowsProblemDetail(t *testing.T) {
 		chromedp.Poll(`[...document.querySelectorAll('[data-page="organisations"] td')].some(td => td.textContent === 'console-org')`,
 			&listed, chromedp.WithPollingTimeout(10*time.Second)),
 	)
+}
+
+// seed writes a row into the lists the pages show, so each draws its table
+// (and chart) from real answers rather than an empty note.
+func seed(t *testing.T) {
+	t.Helper()
+	admin := stack.Login(t, "admin", "admin")
+	n := time.Now().UnixNano()
+	var customer struct{ ID string }
+	if code := admin.Do(t, "POST", "/api/v1/projects/demo/customers", map[string]string{"name": "Seed customer", "kind": "person"}, &customer); code != 201 {
+		t.Fatalf("seed customer: %d", code)
+	}
+	for _, w := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/recharges", map[string]string{"meterNo": "M0003", "amount": "10.00", "transactionNo": fmt.Sprint("SEED-R-", n)}},
+		{"POST", "/api/v1/meters/M0005/commands", map[string]string{"command": "switch_on"}},
+		{"POST", "/api/v1/enterprises", map[string]string{"projectId": stack.ProjectID, "code": "SEED-E", "name": "Seed Co", "email": "seed@example.com"}},
+		{"POST", "/api/v1/voucher-batches", map[string]any{"projectId": stack.ProjectID, "name": "Seed vouchers", "faceValue": "5.00",
+			"quantity": 3, "expiresAt": time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339), "transactionNo": fmt.Sprint("SEED-V-", n)}},
+		{"POST", "/api/v1/projects/demo/api-keys", map[string]any{"name": "seed key", "roles": []string{"viewer"}}},
+		{"POST", "/api/v1/customer-groups", map[string]any{"projectId": stack.ProjectID, "name": "Seed group", "kind": "person",
+			"customerIds": []string{customer.ID}}},
+	} {
+		code, raw, _ := admin.DoRaw(t, w.method, w.path, w.body)
+		if code/100 != 2 {
+			t.Fatalf("seed %s %s: %d %s", w.method, w.path, code, raw)
+		}
+	}
+}
+
+// TestChartsMapAndLive: the sales report draws its chart from a completed
+// sale, the station map plots the demo station, and the live connector view
+// polls (its "updated" stamp moves without a reload).
+func TestChartsMapAndLive(t *testing.T) {
+	admin := stack.Login(t, "admin", "admin")
+	var sale struct{ ID string }
+	if code := admin.Do(t, "POST", "/api/v1/recharges", map[string]string{"meterNo": "M0006", "amount": "12.00",
+		"transactionNo": fmt.Sprint("CHART-", time.Now().UnixNano())}, &sale); code/100 != 2 {
+		t.Fatalf("sale: %d", code)
+	}
+	b := newBrowser(t)
+	b.login(t, "admin", "admin")
+	b.setLang(t, "en")
+	var stamp1, stamp2 string
+	b.run(t, "sales chart",
+		// Searching again until the sale has completed and is counted.
+		chromedp.Evaluate(`location.hash = '#/reports/sales'`, nil),
+		chromedp.Poll(`(() => {
+			const c = document.querySelector('[data-page="report-sales"] svg.vf-chart rect');
+			if (!c) document.querySelector('[data-page="report-sales"] form.vf-filters button[type=submit]')?.click();
+			return !!c; })()`, nil, chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(time.Second)),
+	)
+	b.screenshot(t, "sales-chart")
+	b.run(t, "station map",
+		chromedp.Evaluate(`location.hash = '#/charging/map'`, nil),
+		chromedp.WaitVisible(`[data-page="station-map"] svg.vf-map g.vf-map-station`),
+	)
+	b.screenshot(t, "station-map")
+	b.run(t, "live view",
+		chromedp.Click(`[data-page="station-map"] g.vf-map-station circle`),
+		chromedp.WaitVisible(`[data-page="charging-live"] [data-connector]`),
+		chromedp.Text(`[data-page="charging-live"] .vf-stamp`, &stamp1),
+	)
+	b.run(t, "live view polls",
+		chromedp.Poll(fmt.Sprintf(`document.querySelector('[data-page="charging-live"] .vf-stamp').textContent !== %q`, stamp1),
+			nil, chromedp.WithPollingTimeout(6*time.Second)),
+		chromedp.Text(`[data-page="charging-live"] .vf-stamp`, &stamp2),
+	)
+	b.screenshot(t, "charging-live")
+	if exceptions, _ := b.take(); len(exceptions) > 0 {
+		t.Errorf("uncaught JavaScript errors: %v", exceptions)
+	}
+	if stamp1 == "" || stamp1 == stamp2 {
+		t.Errorf("live view stamp %q then %q, want it to move every 2 s", stamp1, stamp2)
+	}
+}
+
+// TestImportProblemsAndKeyOnce: a meter sheet with bad rows shows every
+// row's problem as a table (422 invalid_import) and nothing is stored; a new
+// API key is shown once, in the answer to its creation.
+func TestImportProblemsAndKeyOnce(t *testing.T) {
+	sheet := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(sheet, []byte("meter_no,gateway,unit_address,profile,price\nX1,GW-NEW,999,generic,1.0000\n,GW-NEW,2,generic,abc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.login(t, "admin", "admin")
+	b.setLang(t, "en")
+	var rows int
+	var key string
+	b.run(t, "import",
+		chromedp.Evaluate(`location.hash = '#/meter-imports'`, nil),
+		chromedp.WaitVisible(`[data-page="meter-imports"] input[type=file]`),
+		chromedp.SetUploadFiles(`[data-page="meter-imports"] input[type=file]`, []string{sheet}),
+		chromedp.Click(`[data-page="meter-imports"] form button[type=submit]`),
+		chromedp.WaitVisible(`[data-page="meter-imports"] .vf-import-result table`),
+		chromedp.WaitVisible(`[data-page="meter-imports"] .vf-error`),
+		chromedp.Evaluate(`document.querySelectorAll('[data-page="meter-imports"] .vf-import-result tbody tr').length`, &rows),
+	)
+	b.screenshot(t, "meter-import-problems")
+	if rows < 2 {
+		t.Errorf("%d problem rows shown, want one per problem (2+)", rows)
+	}
+	b.run(t, "api key",
+		chromedp.Evaluate(`location.hash = '#/setup/api-keys'`, nil),
+		chromedp.WaitVisible(`[data-page="api-keys"] form input[name="name"]`),
+		chromedp.SendKeys(`[data-page="api-keys"] form input[name="name"]`, "console test"),
+		chromedp.SendKeys(`[data-page="api-keys"] form input[name="roles"]`, "viewer"),
+		chromedp.Click(`[data-page="api-keys"] form button[type=submit]`),
+		chromedp.WaitVisible(`[data-page="api-keys"] code.vf-key`),
+		chromedp.Text(`[data-page="api-keys"] code.vf-key`, &key),
+	)
+	b.screenshot(t, "api-key-once")
+	if len(key) < 20 {
+		t.Errorf("key shown %q, want the new key", key)
+	}
+	// The key works once copied: a viewer key reads the meters of the project.
+	c := &harness.Client{Base: stack.API.URL, Token: key}
+	if code := c.Do(t, "GET", "/api/v1/meters?limit=1", nil, nil); code != 200 {
+		t.Errorf("GET /meters with the key shown: %d", code)
+	}
+	if exceptions, _ := b.take(); len(exceptions) > 0 {
+		t.Errorf("uncaught JavaScript errors: %v", exceptions)
+	}
 }

@@ -103,7 +103,8 @@ function liveView(main, params, ctx) {
   const pick = buildForm([{name: 'station', label: L('电站编号', 'Station ID'), type: 'text', required: true,
     value: params.id || '', keep: true}], async v => { ctx.go(`/charging/live/${enc(v.station)}`); return false; },
   {submit: L('查看', 'Show'), inline: true, reset: false});
-  root.append(pick, box, stamp, tiles);
+  const chart = h('div', {class: 'vf-chart-box', style: {maxWidth: '520px'}});
+  root.append(pick, box, stamp, chart, tiles);
   const load = async () => {
     let id = params.id;
     if (!id) {
@@ -124,12 +125,12 @@ function liveView(main, params, ctx) {
         counts[st] = (counts[st] || 0) + 1;
         return h('div', {class: 'vf-tile', dataset: {connector: c.connectorId, status: String(st)},
           style: {borderLeft: `6px solid ${(CONNECTOR[st] || CONNECTOR[0]).colour}`}},
-        h('strong', {}, c.connectorId), h('div', {}, statusText(st)),
+        h('b', {title: c.connectorId}, '…' + c.connectorId.slice(-7)), h('div', {}, statusText(st)),
         h('div', {}, c.soc ? `SOC ${c.soc}%` : ''),
         h('div', {}, c.orderId ? `${tr('订单', 'Order')} ${c.orderStatus}` : ''),
         h('small', {}, cell('changedAt', c.changedAt)));
       }));
-      tiles.prepend(chartBox(tr('枪状态分布', 'Connectors by state'),
+      chart.replaceChildren(chartBox(tr('枪状态分布', 'Connectors by state'),
         bars(Object.entries(counts).map(([s, n]) => ({label: statusText(Number(s)), value: n})), {height: 160, width: 480})));
       stamp.textContent = tr('更新于 ', 'Updated ') + new Date().toLocaleTimeString();
     } catch (e) {

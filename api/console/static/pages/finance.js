@@ -22,7 +22,7 @@ listPage({
       return el;
     }}],
   create: [{
-    title: L('申请冲正', 'Apply for a reversal (冲正)'),
+    title: L('申请冲正', 'Apply for a reversal'),
     fields: [{name: 'rechargeId', label: L('售电记录编号', 'Recharge ID'), type: 'text', required: true},
       {name: 'reason', label: L('原因', 'Reason'), type: 'text', required: true}],
     submitLabel: L('申请', 'Apply'),
@@ -41,14 +41,14 @@ listPage({
   export: p => '/api/v1/finance-reports/refund-detail' + query({...p, format: 'xlsx'}),
   columns: ['createdAt', 'meterNo', 'customer', 'kind', 'amount', 'status', 'transactionNo', 'operator', 'completedAt'],
   create: [{
-    title: L('申请退电', 'Apply for a refund (退电)'),
+    title: L('申请退电', 'Apply for a refund'),
     fields: [{name: 'meterNo', label: L('表号', 'Meter'), type: 'text', required: true},
       {name: 'amount', label: L('金额', 'Amount'), type: 'money', required: true, placeholder: '10.00'}],
     submitLabel: L('申请', 'Apply'),
     submit: v => api('POST', '/api/v1/refunds', {...v, transactionNo: newKey('RF')}),
     result: r => tr(`退电 ${r.id}：${r.status}（待审批）`, `Refund ${r.id}: ${r.status} (awaits an approver)`),
   }, {
-    title: L('销户', 'Close an account (销户)'),
+    title: L('销户', 'Close an account'),
     fields: [{name: 'meterNo', label: L('表号', 'Meter'), type: 'text', required: true},
       {name: 'reason', label: L('原因', 'Reason'), type: 'text'}],
     submitLabel: L('销户', 'Close'),

@@ -10,11 +10,9 @@ function reportPage(spec) {
   let chart = null;
   listPage({
     ...spec,
-    before: async (root) => {
-      if (spec.chart) {
-        chart = h('div', {class: 'vf-chart-box'});
-        root.append(chart);
-      }
+    aboveList: () => {
+      chart = h('div', {class: 'vf-chart-box', style: {maxWidth: '960px'}});
+      return chart;
     },
     after: (res, rows) => {
       if (chart && spec.chart) {

@@ -124,7 +124,7 @@ projectPage({
         fail(box, e);
       }
     };
-    root.append(form, box, tree);
+    root.append(box, tree, form);
     await load();
   },
 });

@@ -194,7 +194,7 @@ export function buildForm(fields, onSubmit, {submit = L('提交', 'Submit'), tit
   const form = h('form', {class: inline ? 'vf-form vf-inline' : 'vf-form', novalidate: true},
     ...(title ? [h('h2', {}, tr(title.zh, title.en))] : []),
     ...inputs.map(([f, el]) => (f.type === 'checkbox'
-      ? h('label', {class: 'vf-field vf-check'}, el, ' ', tr(f.label.zh, f.label.en))
+      ? h('label', {class: 'vf-check'}, el, ' ', tr(f.label.zh, f.label.en))
       : h('label', {class: 'vf-field'}, h('span', {}, tr(f.label.zh, f.label.en) + (f.required ? ' *' : '')), el))),
     btn, out);
   form.addEventListener('submit', async ev => {
@@ -339,6 +339,7 @@ export function listPage(spec) {
       } else if (extra.length) {
         root.append(h('div', {class: 'vf-toolbar'}, ...extra));
       }
+      if (spec.aboveList) root.append(spec.aboveList());
       root.append(list.el);
       await list.reload(current);
       if (spec.live) ctx.poll(() => list.reload(), spec.live);
@@ -371,13 +372,15 @@ export async function currentProject(ctx) {
 
 export const ROLES = ['admin', 'cashier', 'approver', 'maintenance', 'viewer'];
 
+// rangeFields are from / to date fields covering the last days up to the
+// end of today, in China days (the reports' days), whatever the browser's zone.
 export function rangeFields(days = 7) {
-  const today = new Date();
-  const from = new Date(today.getTime() - days * 86400000);
-  const d = x => x.toISOString().slice(0, 10);
+  const day = 86400000;
+  const today = Date.now() + 8 * 3600000; // China time read as UTC
+  const d = ms => new Date(ms).toISOString().slice(0, 10);
   return [
-    {name: 'from', label: L('开始日期', 'From'), type: 'date', value: d(from)},
-    {name: 'to', label: L('结束日期', 'To'), type: 'date', value: d(new Date(today.getTime() + 86400000))},
+    {name: 'from', label: L('开始日期', 'From'), type: 'date', value: d(today - days * day)},
+    {name: 'to', label: L('结束日期', 'To'), type: 'date', value: d(today + day)},
   ];
 }
 
