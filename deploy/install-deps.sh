@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need and a fresh machine lacks:
-# the PostgreSQL 15 server binaries. Go's toolchain comes via GOTOOLCHAIN=auto.
+# the PostgreSQL 15 server binaries, and Chromium with CJK fonts for the
+# console's browser tests (tests/console). Go's toolchain comes via GOTOOLCHAIN=auto.
 set -euo pipefail
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   echo "installing PostgreSQL 15 (Debian package postgresql)..."
@@ -10,6 +11,13 @@ if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
   $SUDO apt-get install -y -qq postgresql >/dev/null
   # The Debian package starts a system cluster on 5432; Voltflow runs its own.
   $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
+  echo "installing Chromium and CJK fonts (Debian packages chromium, fonts-noto-cjk) for tests/console..."
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 if ! command -v go >/dev/null; then
   echo "Go is not installed (need go >= 1.26; GOTOOLCHAIN=auto fetches the exact patch)" >&2

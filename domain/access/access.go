@@ -41,7 +41,7 @@ var grants = map[Action][]Role{
 	DecideApproval: {Admin, Approver},
 	Redispatch:     {Admin, Cashier, Maintenance},
 	ViewData:       {Admin, Cashier, Approver, Maintenance, Viewer},
-	ControlMeter:   {Admin, Maintenance},
+	ControlMeter:   {Admin, Cashier, Maintenance},
 	OpenAccount:    {Admin, Cashier},
 }
 

@@ -216,7 +216,9 @@ func post(t *testing.T, c *harness.Client, path, body string, headers map[string
 
 func TestCommandRequestRules(t *testing.T) {
 	admin := stack.Login(t, "admin", "admin")
-	cashier := stack.Login(t, "cashier", "cashier")
+	// The cashier switches meters from the sale terminal (拉闸/合闸); the
+	// approver does not.
+	approver := stack.Login(t, "approver", "approver")
 	ctx := context.Background()
 
 	// Rows count from here: an earlier run (go test -count=2) left its own.
@@ -258,14 +260,14 @@ func TestCommandRequestRules(t *testing.T) {
 		{"unknown command", admin, "/api/v1/meters/M0009/commands", `{"command":"reboot"}`, 422, "unknown_command"},
 		{"missing command", admin, "/api/v1/meters/M0009/commands", `{}`, 422, "unknown_command"},
 		{"unknown field", admin, "/api/v1/meters/M0009/commands", `{"command":"switch_off","x":1}`, 400, "malformed_request"},
-		{"cashier may not", cashier, "/api/v1/meters/M0009/commands", `{"command":"switch_off"}`, 403, "forbidden"},
+		{"approver may not", approver, "/api/v1/meters/M0009/commands", `{"command":"switch_off"}`, 403, "forbidden"},
 		{"other project's meter", admin, "/api/v1/meters/X0001/commands", `{"command":"switch_off"}`, 404, "not_found"},
 		{"unknown meter", admin, "/api/v1/meters/M9999/commands", `{"command":"switch_off"}`, 404, "not_found"},
 		{"batch with other project's meter", admin, "/api/v1/meter-batches", `{"command":"switch_off","meterNos":["M0009","X0001"]}`, 404, "not_found"},
 		{"batch twice the same meter", admin, "/api/v1/meter-batches", `{"command":"switch_off","meterNos":["M0009","M0009"]}`, 422, "invalid_field"},
 		{"empty batch", admin, "/api/v1/meter-batches", `{"command":"switch_off","meterNos":[]}`, 422, "invalid_field"},
 		{"batch unknown command", admin, "/api/v1/meter-batches", `{"command":"explode","meterNos":["M0009"]}`, 422, "unknown_command"},
-		{"cashier batch", cashier, "/api/v1/meter-batches", `{"command":"switch_off","meterNos":["M0009"]}`, 403, "forbidden"},
+		{"approver batch", approver, "/api/v1/meter-batches", `{"command":"switch_off","meterNos":["M0009"]}`, 403, "forbidden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,19 @@
 // lib.js — what every page of the console uses (the contract of CONSOLE.md).
 // It imports nothing from pages. No framework: DOM built with h(), text
 // always as text nodes (API data never goes through innerHTML).
+//
+// A page's render(main, params, ctx) gets:
+//   main    its root element (data-page="<id>"), empty;
+//   params  the route's :parameters, decoded;
+//   ctx     { project: {id, code, name, roles} — the project picked in the
+//             header (API paths take project.code),
+//             me: GET /api/v1/auth/me {id, username, displayName,
+//             platformAdmin, projects: [{id, code, name, roles}]},
+//             can(role) — holds role (or admin) in the project,
+//             poll(fn, ms = 2000) — runs fn every ms after the previous run
+//             ended, first after ms; returns stop(); stopped on navigation,
+//             go(path) }.
+// query() reads the hash route's ?query (e.g. #/meters/board?status=cut_off).
 
 const TOKEN = 'vf.token';
 const LANG = 'vf.lang';
@@ -245,7 +258,7 @@ export function fmtDate(v) {
 const STATUS = {
   // meters (board)
   normal: ['正常', 'Normal'], cut_off: ['已拉闸', 'Cut off'], fault: ['故障', 'Fault'], alarm: ['告警', 'Alarming'],
-  lost: ['失联', 'Lost contact'], not_opened: ['未开户', 'Not opened'],
+  alarming: ['告警', 'Alarming'], lost_contact: ['失联', 'Lost contact'], not_opened: ['未开户', 'Not opened'], unknown: ['未读取', 'Never read'],
   // processes
   pending: ['待处理', 'Pending'], pending_approval: ['待审批', 'Pending approval'], approved: ['已批准', 'Approved'],
   rejected: ['已驳回', 'Rejected'], dispatching: ['下发中', 'Dispatching'], completed: ['已完成', 'Completed'],
@@ -367,6 +380,10 @@ export function link(path, text) {
 
 const PALETTE = ['#1f6feb', '#f0883e', '#2da44e', '#cf222e', '#8250df', '#bf8700'];
 
+function tick(v) {
+  return String(Number(v.toPrecision(3)));
+}
+
 function niceMax(v) {
   if (!(v > 0)) return 1;
   const p = Math.pow(10, Math.floor(Math.log10(v)));
@@ -393,7 +410,7 @@ export function lineChart(points, opts = {}) {
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4, y = ys(v);
     svg.appendChild(s('line', { x1: L, x2: W - R, y1: y, y2: y, class: 'vf-grid' }));
-    svg.appendChild(s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end', class: 'vf-axis' }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
+    svg.appendChild(s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end', class: 'vf-axis' }, tick(v)));
   }
   const step = Math.max(1, Math.ceil(labels.length / 12));
   labels.forEach((lb, i) => {
@@ -429,7 +446,7 @@ export function barChart(points, opts = {}) {
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4, y = T + (H - T - B) * (1 - v / max);
     svg.appendChild(s('line', { x1: L, x2: W - R, y1: y, y2: y, class: 'vf-grid' }));
-    svg.appendChild(s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end', class: 'vf-axis' }, Number.isInteger(v) ? String(v) : v.toFixed(1)));
+    svg.appendChild(s('text', { x: L - 4, y: y + 4, 'text-anchor': 'end', class: 'vf-axis' }, tick(v)));
   }
   const n = Math.max(1, points.length), bw = (W - L - R) / n;
   const step = Math.max(1, Math.ceil(points.length / 12));

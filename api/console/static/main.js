@@ -35,16 +35,17 @@ function makeCtx(seq) {
     // page is left; a run that throws does not stop it.
     poll(fn, ms = 2000) {
       let timer = null;
+      let stopped = false;
+      const stop = () => { stopped = true; clearTimeout(timer); };
       const tick = async () => {
-        if (seq !== state.seq) return;
+        if (stopped || seq !== state.seq) return;
         try { await fn(); } catch (err) { console.error(err); }
-        if (seq !== state.seq) return;
+        if (stopped || seq !== state.seq) return;
         timer = setTimeout(tick, ms);
-        state.timers.add(() => clearTimeout(timer));
       };
       timer = setTimeout(tick, ms);
-      state.timers.add(() => clearTimeout(timer));
-      return () => clearTimeout(timer);
+      state.timers.add(stop);
+      return stop;
     },
   };
   return ctx;
