@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/tests/harness"
 )
@@ -68,10 +69,13 @@ func pagesSeed(t *testing.T) {
 	})
 }
 
-// pagesConsoleErrors wraps console.error in the page so a test can read what
-// was logged (showError logs every error it shows); hash navigation keeps it.
-const pagesConsoleErrors = `(() => { if (!window.__vfErrs) { window.__vfErrs = []; const o = console.error;
-	console.error = (...a) => { window.__vfErrs.push(a.map(x => x && x.stack ? x.stack : String(x)).join(' ')); o(...a); }; } return true; })()`
+// pagesWatch wraps console.error in the page so a test can read what was
+// logged (showError logs every error it shows), and fetch so it can wait
+// for a page's requests to be answered; hash navigation keeps both.
+const pagesWatch = `(() => { if (!window.__vfErrs) { window.__vfErrs = []; const o = console.error;
+	console.error = (...a) => { window.__vfErrs.push(a.map(x => x && x.stack ? x.stack : String(x)).join(' ')); o(...a); };
+	window.__vfPending = 0; const f = window.fetch;
+	window.fetch = (...a) => { window.__vfPending++; return f(...a).finally(() => { window.__vfPending--; }); }; } return true; })()`
 
 type pagesState struct {
 	Text     string
@@ -91,7 +95,7 @@ func TestEveryPageShowsContent(t *testing.T) {
 	for _, lang := range []string{"zh", "en"} {
 		b.open("/", lang, "demo")
 		b.wait(pageLoad, "nav in "+lang, `document.querySelector('#vf-nav a[data-nav]')`, "")
-		if err := b.eval(pagesConsoleErrors, nil); err != nil {
+		if err := b.eval(pagesWatch, nil); err != nil {
 			t.Fatal(err)
 		}
 		var nav []struct{ Href, Text, ID string }
@@ -108,11 +112,21 @@ func TestEveryPageShowsContent(t *testing.T) {
 			labels[n.ID][lang] = n.Text
 			b.goTo(strings.TrimPrefix(n.Href, "#"), n.ID)
 			root := fmt.Sprintf(`document.querySelector('#main [data-page=%q]')`, n.ID)
-			// Settled: more than a heading in the root, and no submit still
-			// running (a disabled button) nor a first load still pending.
-			b.wait(pageLoad, lang+" "+n.ID+" shows content",
-				fmt.Sprintf(`(() => { const p = %s; return p && p.querySelectorAll('*').length > 2 && p.innerText.trim() !== ''
-					&& !document.querySelector('#main button[disabled]'); })()`, root), root+`?.innerText`)
+			// Settled: more than a heading in the root, every request of
+			// the page answered and drawn (a request may lead to another:
+			// the condition holds on two checks in a row).
+			settled := fmt.Sprintf(`(() => { const p = %s; return !!p && p.querySelectorAll('*').length > 2 && p.innerText.trim() !== ''
+				&& window.__vfPending === 0; })()`, root)
+			eventually.True(t, pageLoad, lang+" "+n.ID+" shows content", func() (bool, string) {
+				var ok bool
+				err := b.eval(`(async () => `+settled+` && await new Promise(r => setTimeout(() => r(`+settled+`), 100)))()`, &ok)
+				if err != nil {
+					return false, err.Error()
+				}
+				var text string
+				_ = b.eval(`String(`+root+`?.innerText)`, &text)
+				return ok, text
+			})
 			var st pagesState
 			if err := b.eval(fmt.Sprintf(`(() => { const p = %s; const s = {text: p.innerText.trim(), elements: p.querySelectorAll('*').length,
 				errors: [...p.querySelectorAll('.vf-error')].map(e => e.textContent.trim()).join(' | '), logged: window.__vfErrs || []};
