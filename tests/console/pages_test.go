@@ -147,6 +147,19 @@ func TestEveryPageShowsContent(t *testing.T) {
 			t.Errorf("nav %s: want a Chinese and an English label, got %v", id, l)
 		}
 	}
+	// A detail page reached by a link: the seeded enterprise with its
+	// wallet, staff and bills.
+	b.goTo("/enterprises", "enterprises")
+	b.wait(pageLoad, "the enterprise's link", `document.querySelector('[data-page="enterprises"] a[href^="#/enterprises/"]')`, "")
+	b.run("open the enterprise", chromedp.Click(chromedp.CSS(`[data-page="enterprises"] a[href^="#/enterprises/"]`)))
+	b.wait(pageLoad, "the enterprise page", `(document.querySelector('[data-page="enterprise"] h2:not(.vf-page-title)')||{}).textContent?.includes('Seed Co')
+		&& document.querySelectorAll('[data-page="enterprise"] .vf-list').length === 2 && window.__vfPending === 0`,
+		`(document.querySelector('[data-page="enterprise"]')||{}).innerText`)
+	var errs string
+	if err := b.eval(`[...document.querySelectorAll('[data-page="enterprise"] .vf-error')].map(e => e.textContent).join(' | ')`, &errs); err != nil || errs != "" {
+		t.Errorf("enterprise page: errors %q (%v)", errs, err)
+	}
+	b.shot("pages-enterprise")
 	b.noExceptions()
 }
 

@@ -2,7 +2,7 @@
 // customers with their credit and bills, account closing and the mail outbox.
 import {register, api, h, tr, showError} from '../lib.js';
 import {
-  L, listPage, page, buildForm, pagedList, errBox, act, button, query, newKey, currentProject, rangeFields, cell,
+  L, listPage, page, buildForm, pagedList, errBox, act, button, query, newKey, currentProject, rangeFields, cell, keyLabel, prefill,
 } from './util.js';
 
 const enc = encodeURIComponent;
@@ -17,6 +17,9 @@ listPage({
       const el = h('span', {class: 'vf-actions'});
       if (r.status === 'dispatch_failed') {
         el.append(button(L('重新下发', 'Redispatch'), act(box, () => api('POST', `/api/v1/recharges/${enc(r.id)}/redispatch`))));
+      }
+      if (r.status === 'completed') {
+        el.append(button(L('冲正', 'Reverse'), ev => prefill(ev.target, 'rechargeId', r.id)));
       }
       el.append(box);
       return el;
@@ -72,7 +75,9 @@ listPage({
 listPage({
   id: 'voucher-batches', path: '/voucher-batches', section: 'finance', label: L('电子券', 'Vouchers'),
   url: p => '/api/v1/voucher-batches' + query(p),
-  columns: ['name', 'faceValue', 'quantity', 'status', 'expiresAt', 'createdAt', 'id'],
+  columns: ['name', 'faceValue', 'quantity', 'status', 'expiresAt', 'createdAt', 'id',
+    {key: 'issue', label: L('操作', 'Actions'), render: r => (r.status === 'approved'
+      ? button(L('发放', 'Issue'), ev => prefill(ev.target, 'batchId', r.id)) : '—')}],
   create: [{
     title: L('电子券申请', 'Apply for a voucher batch'),
     fields: [{name: 'name', label: L('名称', 'Name'), type: 'text', required: true},
@@ -147,7 +152,7 @@ listPage({
 function kv(obj) {
   return h('dl', {class: 'vf-kv'}, ...Object.entries(obj || {})
     .filter(([, v]) => v === null || typeof v !== 'object')
-    .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, cell(k, v))]));
+    .flatMap(([k, v]) => [h('dt', {}, keyLabel(k)), h('dd', {}, cell(k, v))]));
 }
 
 register({

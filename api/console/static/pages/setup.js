@@ -29,7 +29,7 @@ function projectPage({id, path, label, roles, render}) {
 }
 
 listPage({
-  id: 'organisations', path: '/setup/organisations', section: 'setup', label: L('组织', 'Organisations'),
+  id: 'organisations', path: '/setup/organisations', section: 'setup', label: L('组织', 'Organisations'), roles: ['admin'],
   url: () => '/api/v1/organisations',
   columns: ['code', 'name', 'id', {key: 'rename', label: L('改名', 'Rename'), render: r => renameCell(
     'PATCH', '/api/v1/organisations/{code}', `/api/v1/organisations/${enc(r.code)}`, r.name)}],
@@ -174,7 +174,7 @@ projectPage({
 // Operators: create; then per username grant / revoke roles, disable,
 // enable, reset the password, end sessions. A list appears when the API has one.
 register({
-  id: 'operators', path: '/setup/operators', section: 'setup', label: L('操作员与角色', 'Operators & roles'),
+  id: 'operators', path: '/setup/operators', section: 'setup', label: L('操作员与角色', 'Operators & roles'), roles: ['admin'],
   render: async (main, params, ctx) => {
     const root = page(main, 'operators', L('操作员与角色', 'Operators & roles'));
     const box = errBox();

@@ -4,7 +4,7 @@ import {api, h, tr} from '../lib.js';
 import {L, listPage, errBox, act, button, query, withTimes} from './util.js';
 
 listPage({
-  id: 'audit-log', path: '/system/audit', section: 'system', label: L('审计日志', 'Audit log'),
+  id: 'audit-log', path: '/system/audit', section: 'system', label: L('审计日志', 'Audit log'), roles: ['admin'],
   filters: [{name: 'operator', label: L('操作员', 'Operator'), type: 'text'},
     {name: 'action', label: L('操作', 'Action'), type: 'text', placeholder: 'recharge.create'},
     {name: 'subject', label: L('对象', 'Subject'), type: 'text'},

@@ -39,6 +39,9 @@ const KEYS = {
   chargers: L('桩数', 'Chargers'), month: L('月份', 'Month'), quotaKwh: L('额度(kWh)', 'Quota (kWh)'), usedKwh: L('已用(kWh)', 'Used (kWh)'),
   versions: L('版本', 'Versions'), customerIds: L('成员', 'Members'), limit: L('额度', 'Limit'), cycleStart: L('账期开始', 'Cycle start'),
   due: L('应还', 'Due'), paid: L('已还', 'Paid'), dueAt: L('到期', 'Due at'), ref: L('关联', 'Ref'), to: L('收件人', 'To'),
+  walletBalance: L('钱包余额', 'Wallet balance'), credit: L('信用账户', 'Credit'), cycleNo: L('账期', 'Cycle'), periodStart: L('账期开始', 'Period start'),
+  periodEnd: L('账期结束', 'Period end'), amountDue: L('应还金额', 'Amount due'), suspendAt: L('停用时间', 'Suspend at'),
+  available: L('可用额度', 'Available'), used: L('已用额度', 'Used'),
   workflowId: L('流程', 'Workflow'), needsApproval: L('需审批', 'Needs approval'), projectId: L('项目', 'Project'),
 };
 
@@ -466,4 +469,17 @@ export function dayStart(d) {
 // withTimes is params with from / to turned into RFC 3339 times.
 export function withTimes(p) {
   return {...p, from: dayStart(p.from), to: dayStart(p.to)};
+}
+
+// prefill puts value into the field name of a create form on the page (the
+// form's <details> opened), so a row's button starts an action on that row.
+export function prefill(from, name, value) {
+  const root = from.closest('[data-page]') || document;
+  const input = root.querySelector(`details.vf-create [name="${name}"]`);
+  if (!input) return;
+  input.value = value;
+  const d = input.closest('details');
+  if (d) d.open = true;
+  input.scrollIntoView({block: 'center'});
+  input.focus();
 }
