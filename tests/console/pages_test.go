@@ -82,6 +82,7 @@ type pagesState struct {
 	Elements int
 	Errors   string
 	Logged   []string
+	Raw      []string // column headings that are a bare API key (no label)
 }
 
 // pagesNav is an entry of the navigation.
@@ -121,7 +122,8 @@ func pagesWalk(t *testing.T, b *tab, who, lang string) ([]pagesNav, map[string]p
 		})
 		var st pagesState
 		if err := b.eval(fmt.Sprintf(`(() => { const p = %s; const s = {text: p.innerText.trim(), elements: p.querySelectorAll('*').length,
-			errors: [...p.querySelectorAll('.vf-error')].map(e => e.textContent.trim()).join(' | '), logged: window.__vfErrs || []};
+			errors: [...p.querySelectorAll('.vf-error')].map(e => e.textContent.trim()).join(' | '), logged: window.__vfErrs || [],
+			raw: [...p.querySelectorAll('th')].map(th => th.textContent).filter(x => /^[a-z][A-Za-z]*$/.test(x))};
 			window.__vfErrs = []; return s; })()`, root), &st); err != nil {
 			t.Fatalf("%s %s %s: %v", who, lang, n.ID, err)
 		}
@@ -153,6 +155,9 @@ func TestEveryPageShowsContent(t *testing.T) {
 				t.Errorf("%s %s: shows an error to the administrator: %s", lang, n.ID, st.Errors)
 			} else if len(st.Logged) > 0 {
 				t.Errorf("%s %s: console errors: %v", lang, n.ID, st.Logged)
+			}
+			if len(shown[n.ID].Raw) > 0 {
+				t.Logf("%s %s: headings without a label: %v", lang, n.ID, shown[n.ID].Raw)
 			}
 		}
 	}
@@ -299,5 +304,43 @@ func TestEveryPageAsCashier(t *testing.T) {
 			}
 		}
 	}
+	b.noExceptions()
+}
+
+// The gateway screen looks a gateway up (its codes from the project's
+// meters); the site tree creates a site, which appears in the tree, and —
+// where the API has PATCH …/sites/{id} — renames it inline.
+func TestGatewayAndSiteTree(t *testing.T) {
+	b := browser(t)()
+	b.login("admin", "admin", "en")
+	b.goTo("/setup/gateways", "gateways")
+	b.wait(pageLoad, "gateway codes", `document.querySelector('[data-page="gateways"] select[name="code"] option')`, "")
+	b.run("look the first gateway up", chromedp.Click(chromedp.CSS(`[data-page="gateways"] form button[type="submit"]`)))
+	b.wait(pageLoad, "the gateway and its form", `document.querySelector('[data-page="gateways"] input[name="address"]')
+		&& [...document.querySelectorAll('[data-page="gateways"] td')].some(td => /modbus|dlt645/.test(td.textContent))`,
+		`(document.querySelector('[data-page="gateways"]')||{}).innerText`)
+	b.shot("pages-gateway")
+
+	b.goTo("/setup/sites", "sites")
+	b.wait(pageLoad, "the site form", `document.querySelector('[data-page="sites"] form input[name="name"]')`, "")
+	b.run("create a site",
+		chromedp.SendKeys(chromedp.CSS(`[data-page="sites"] form input[name="name"]`), "Pages Tower"),
+		chromedp.Click(chromedp.CSS(`[data-page="sites"] form button[type="submit"]`)))
+	b.wait(pageLoad, "the site in the tree", `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node strong')].some(s => s.textContent === 'Pages Tower')`,
+		`(document.querySelector('[data-page="sites"] .vf-error')||{}).textContent`)
+	var canPatch bool
+	if err := b.eval(`fetch('/api/v1/openapi.json').then(r => r.json()).then(d => !!d.paths['/api/v1/projects/{project}/sites/{id}']?.patch)`, &canPatch); err != nil {
+		t.Fatal(err)
+	}
+	if canPatch {
+		node := `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node')].find(n => n.querySelector('strong').textContent === 'Pages Tower')`
+		if err := b.eval(`(() => { const n = `+node+`; n.querySelector('.vf-tree-edit').hidden = false;
+			n.querySelector('input[name="siteName"]').value = 'Pages Tower B'; [...n.querySelectorAll('button')].find(x => /Save name/.test(x.textContent)).click(); return true; })()`, nil); err != nil {
+			t.Fatal(err)
+		}
+		b.wait(pageLoad, "the renamed site", `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node strong')].some(s => s.textContent === 'Pages Tower B')`,
+			`(document.querySelector('[data-page="sites"] .vf-error')||{}).textContent`)
+	}
+	b.shot("pages-site-tree")
 	b.noExceptions()
 }

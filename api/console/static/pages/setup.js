@@ -100,16 +100,18 @@ projectPage({
         h('strong', {}, n.name), ' ', h('small', {}, `L${n.level} ${LEVELS[n.level] ? tr(LEVELS[n.level].zh, LEVELS[n.level].en) : ''} · ${n.id}`), ' ',
         ...(n.level < 4 ? [button(L('添加下级', 'Add child'), () => { parentSel.input.value = n.id; form.querySelector('[name=name]').focus(); })] : []));
       if (canPatch) {
+        // Rename and move inline: a name field, and a choice of the new
+        // parent among the other sites (or level 1); the API refuses a
+        // move under the site itself or past level 4, shown readably.
         const nb = errBox();
-        line.append(button(L('改名', 'Rename'), act(nb, async () => {
-          const name = prompt(tr('新名称', 'New name'), n.name);
-          if (!name) return tr('未更改', 'Unchanged');
-          await api('PATCH', `${base}/${enc(n.id)}`, {name});
-        }, load)), button(L('移动', 'Move'), act(nb, async () => {
-          const to = prompt(tr('新的上级站点编号（空 = 第一级）', 'New parent site ID (empty = level 1)'), n.parentId || '');
-          if (to === null) return tr('未更改', 'Unchanged');
-          await api('PATCH', `${base}/${enc(n.id)}`, {parentId: to.trim() || null});
-        }, load)), nb);
+        const edit = h('span', {class: 'vf-tree-edit', hidden: true});
+        const name = h('input', {type: 'text', name: 'siteName', value: n.name});
+        const parent = h('select', {name: 'siteParent'}, h('option', {value: ''}, tr('（第一级）', '(level 1)')),
+          ...[...flat.values()].filter(x => x.id !== n.id && x.level < 4)
+            .map(x => h('option', {value: x.id, selected: x.id === n.parentId}, `${'· '.repeat(x.level - 1)}${x.name}`)));
+        edit.append(name, button(L('保存名称', 'Save name'), act(nb, () => api('PATCH', `${base}/${enc(n.id)}`, {name: name.value.trim()}), load)),
+          parent, button(L('移到此处', 'Move here'), act(nb, () => api('PATCH', `${base}/${enc(n.id)}`, {parentId: parent.value || null}), load)));
+        line.append(button(L('改名 / 移动', 'Rename / move'), () => { edit.hidden = !edit.hidden; }), edit, nb);
       }
       return h('li', {}, line, ...(n.children && n.children.length ? [h('ul', {}, ...n.children.map(node))] : []));
     };
@@ -118,6 +120,8 @@ projectPage({
       try {
         flat.clear();
         const {items} = await api('GET', base);
+        const index = ns => ns.forEach(x => { flat.set(x.id, x); index(x.children || []); });
+        index(items || []);
         tree.replaceChildren(items && items.length ? h('ul', {}, ...items.map(node))
           : h('p', {class: 'vf-empty'}, tr('还没有站点', 'No sites yet')));
       } catch (e) {
@@ -282,7 +286,12 @@ projectPage({
   render: async (root, p) => {
     const base = `/api/v1/projects/${enc(p.code)}/gateways/`;
     const out = h('div', {});
-    root.append(buildForm([{name: 'code', label: L('网关编号', 'Gateway code'), type: 'text', required: true, keep: true}],
+    // No list route for gateways: their codes come from the project's meters.
+    const codes = async () => {
+      const {items} = await api('GET', '/api/v1/meters?limit=500');
+      return [...new Set((items || []).map(m => m.gateway).filter(Boolean))].sort();
+    };
+    root.append(buildForm([{name: 'code', label: L('网关编号', 'Gateway code'), type: 'select', required: true, options: codes}],
       async v => {
         const g = await api('GET', base + enc(v.code));
         out.replaceChildren(grid(['code', 'protocol', 'address', 'maxInFlight', 'meters', 'reachable', 'lastSweepAt'].map(k => ({key: k, label: k})), [g]),
