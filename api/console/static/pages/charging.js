@@ -216,7 +216,7 @@ register({
         } catch (e) {
           fail(box, e);
         }
-      })]), box, out);
+      }, 'vf-export')]), box, out);
     await show(cur);
   },
 });
