@@ -84,7 +84,7 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, projectID, req.ConnectorID, map[string]any{"command": req.Command, "powerKw": cmd.PowerKW})
-	if !op.Grants.Can(projectID, access.ControlMeter) {
+	if !op.Grants.Can(projectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch commands need the maintenance or admin role")
 		return
 	}
@@ -123,7 +123,7 @@ func (s *Server) setSiteLimit(w http.ResponseWriter, r *http.Request) {
 	}
 	projectID := st.ProjectID
 	setAudit(r, projectID, station+"/"+plan, map[string]any{"kw": *req.KW})
-	if !op.Grants.Can(projectID, access.ControlMeter) {
+	if !op.Grants.Can(projectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch needs the maintenance or admin role")
 		return
 	}

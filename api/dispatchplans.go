@@ -348,7 +348,7 @@ func (s *Server) createDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, st.ProjectID, req.StationID+"/"+req.PlanID, map[string]any{"kind": req.Kind})
-	if !op.Grants.Can(st.ProjectID, access.ControlMeter) {
+	if !op.Grants.Can(st.ProjectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch plans need the maintenance or admin role")
 		return
 	}
@@ -576,7 +576,7 @@ func (s *Server) cancelDispatchPlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, p.ProjectID, p.StationID+"/"+p.PlanID, map[string]any{"cancel": true})
-	if !op.Grants.Can(p.ProjectID, access.ControlMeter) {
+	if !op.Grants.Can(p.ProjectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch plans need the maintenance or admin role")
 		return
 	}

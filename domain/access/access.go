@@ -32,17 +32,22 @@ const (
 	DecideApproval Action = "approve"    // approve / reject tasks of the approver role
 	Redispatch     Action = "redispatch" // re-send a sale the meter did not take
 	ViewData       Action = "view"
-	ControlMeter   Action = "control"
-	OpenAccount    Action = "open_account" // 开户 at the service desk
+	ControlMeter   Action = "control" // switch a meter off/on (拉闸/合闸), redispatch a failed command
+	// DispatchStation is power dispatch of charging stations: kept to
+	// maintenance when the cashier gained meter control (seed 003's sale
+	// terminal switches meters, it does not plan station power).
+	DispatchStation Action = "dispatch"
+	OpenAccount     Action = "open_account" // 开户 at the service desk
 )
 
 var grants = map[Action][]Role{
-	SellEnergy:     {Admin, Cashier},
-	DecideApproval: {Admin, Approver},
-	Redispatch:     {Admin, Cashier, Maintenance},
-	ViewData:       {Admin, Cashier, Approver, Maintenance, Viewer},
-	ControlMeter:   {Admin, Cashier, Maintenance},
-	OpenAccount:    {Admin, Cashier},
+	SellEnergy:      {Admin, Cashier},
+	DecideApproval:  {Admin, Approver},
+	Redispatch:      {Admin, Cashier, Maintenance},
+	ViewData:        {Admin, Cashier, Approver, Maintenance, Viewer},
+	ControlMeter:    {Admin, Cashier, Maintenance},
+	DispatchStation: {Admin, Maintenance},
+	OpenAccount:     {Admin, Cashier},
 }
 
 // Grants maps project id to the roles held there.

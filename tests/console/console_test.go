@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/tests/browser"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -44,85 +45,91 @@ func TestSaleApprovalAndBoard(t *testing.T) {
 	before := readMeter(t, admin, "M0009")
 	want := before.Add(decimal.RequireFromString("600.00")).StringFixed(2)
 
-	newTab := browser(t)
+	newTab := browser.New(t, stack.API.URL)
 	cashier := newTab()
-	cashier.login("cashier", "cashier", "zh")
-	cashier.wait(pageLoad, "the dashboard", `document.querySelector('[data-page="home"] .vf-card')`, "")
-	cashier.shot("zh-home")
+	cashier.Login("cashier", "cashier", "zh")
+	cashier.Wait(browser.PageLoad, "the dashboard", `document.querySelector('[data-page="home"] .vf-card')`, "")
+	cashier.Shot("zh-home")
 
 	// The counter: find M0009, sell 600.00; above the auto-approval line it waits.
-	cashier.goTo("/sale", "sale")
-	cashier.run("find M0009",
+	cashier.GoTo("/sale", "sale")
+	cashier.Run("find M0009",
 		chromedp.SendKeys(chromedp.CSS(`[data-form="find"] input[name="find"]`), "M0009"),
 		chromedp.Click(chromedp.CSS(`[data-form="find"] button[type="submit"]`)))
-	cashier.wait(pageLoad, "M0009 at the counter", `document.querySelector('[data-form="sell"]')`, "")
-	cashier.run("sell 600.00",
+	cashier.Wait(browser.PageLoad, "M0009 at the counter", `document.querySelector('[data-form="sell"]')`, "")
+	cashier.Run("sell 600.00",
 		chromedp.SendKeys(chromedp.CSS(`[data-form="sell"] input[name="amount"]`), "600.00"),
 		chromedp.Click(chromedp.CSS(`[data-form="sell"] button[type="submit"]`)))
-	cashier.wait(pageLoad, "the sale waits for approval", `document.querySelector('.vf-result[data-kind="recharge"][data-status="pending_approval"]')`,
+	cashier.Wait(browser.PageLoad, "the sale waits for approval", `document.querySelector('.vf-result[data-kind="recharge"][data-status="pending_approval"]')`,
 		`(document.querySelector('.vf-result')||{dataset:{}}).dataset.status + ' ' + (document.querySelector('.vf-error')||{}).textContent`)
 	var rechargeID string
-	if err := cashier.eval(`document.querySelector('.vf-result[data-kind="recharge"]').dataset.id`, &rechargeID); err != nil {
+	if err := cashier.Eval(`document.querySelector('.vf-result[data-kind="recharge"]').dataset.id`, &rechargeID); err != nil {
 		t.Fatal(err)
 	}
-	cashier.shot("zh-sale-pending-approval")
+	cashier.Shot("zh-sale-pending-approval")
 
 	// The approver finds it in the inbox and approves it.
 	approver := newTab()
-	approver.login("approver", "approver", "zh")
-	approver.goTo("/tasks", "tasks")
+	approver.Login("approver", "approver", "zh")
+	approver.GoTo("/tasks", "tasks")
 	findTask := fmt.Sprintf(`[...document.querySelectorAll('[data-task]')].find(e => e.textContent.includes(%q))`, rechargeID)
-	approver.wait(pageLoad, "the sale in the approver's inbox", findTask, `document.querySelectorAll('[data-task]').length + ' tasks'`)
+	approver.Wait(browser.PageLoad, "the sale in the approver's inbox", findTask, `document.querySelectorAll('[data-task]').length + ' tasks'`)
 	var text string
-	if err := approver.eval(findTask+`.textContent`, &text); err != nil {
+	if err := approver.Eval(findTask+`.textContent`, &text); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text, "M0009") || !strings.Contains(text, "600.00") {
 		t.Errorf("task shows %q, want M0009 and 600.00", text)
 	}
-	approver.shot("zh-inbox")
+	approver.Shot("zh-inbox")
 	// The approver's inbox on a phone.
-	approver.run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-	approver.wait(pageLoad, "the task on a phone", findTask, "")
-	approver.shot("zh-inbox-phone")
-	approver.run("desktop viewport", chromedp.EmulateReset())
+	approver.Run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	approver.Wait(browser.PageLoad, "the task on a phone", findTask, "")
+	approver.Shot("zh-inbox-phone")
+	approver.Run("desktop viewport", chromedp.EmulateReset())
 	var clicked bool
-	if err := approver.eval(`(() => { const b = [...`+findTask+`.querySelectorAll('button')].find(b => b.textContent.includes('批准')); if (!b) return false; b.click(); return true; })()`, &clicked); err != nil || !clicked {
+	if err := approver.Eval(`(() => { const b = [...`+findTask+`.querySelectorAll('button')].find(b => b.textContent.includes('批准')); if (!b) return false; b.click(); return true; })()`, &clicked); err != nil || !clicked {
 		t.Fatalf("no 批准 button on the task (%v)", err)
 	}
-	approver.wait(pageLoad, "the decision shows", findTask+` === undefined || `+findTask+`.dataset.status === 'approved'`,
+	approver.Wait(browser.PageLoad, "the decision shows", findTask+` === undefined || `+findTask+`.dataset.status === 'approved'`,
 		`(document.querySelector('.vf-error')||{}).textContent`)
-	approver.shot("zh-inbox-approved")
-	approver.noExceptions()
+	approver.Shot("zh-inbox-approved")
+	approver.NoExceptions()
 
 	// The cashier's counter follows the sale to completed; the meter's page shows the new balance.
-	cashier.wait(2*pageLoad, "the sale completes", `document.querySelector('.vf-result[data-kind="recharge"][data-status="completed"]')`,
+	cashier.Wait(2*browser.PageLoad, "the sale completes", `document.querySelector('.vf-result[data-kind="recharge"][data-status="completed"]')`,
 		`(document.querySelector('.vf-result')||{dataset:{}}).dataset.status`)
-	cashier.shot("zh-sale-completed")
-	cashier.goTo("/receipt/"+rechargeID, "receipt")
-	cashier.wait(pageLoad, "the receipt", `document.querySelector('.vf-receipt') && document.querySelector('.vf-receipt').textContent.includes('600.00')`, "")
-	cashier.shot("zh-receipt")
-	cashier.goTo("/meters/M0009", "meter")
-	cashier.wait(pageLoad, "M0009's page shows "+want, fmt.Sprintf(`(document.querySelector('[data-page="meter"] [data-remaining]')||{}).textContent === %q`, want),
+	cashier.Shot("zh-sale-completed")
+	cashier.GoTo("/receipt/"+rechargeID, "receipt")
+	cashier.Wait(browser.PageLoad, "the receipt", `document.querySelector('.vf-receipt') && document.querySelector('.vf-receipt').textContent.includes('600.00')`, "")
+	cashier.Shot("zh-receipt")
+	cashier.GoTo("/meters/M0009", "meter")
+	cashier.Wait(browser.PageLoad, "M0009's page shows "+want, fmt.Sprintf(`(document.querySelector('[data-page="meter"] [data-remaining]')||{}).textContent === %q`, want),
 		`(document.querySelector('[data-page="meter"] [data-remaining]')||{}).textContent`)
-	cashier.shot("zh-meter-M0009")
+	cashier.Wait(browser.PageLoad, "M0009's charts and lists", `document.querySelector('[data-page="meter"] .vf-charts[data-loaded]') && document.querySelector('[data-page="meter"] .vf-lists[data-loaded]')`,
+		`(document.querySelector('[data-page="meter"] .vf-error')||{}).textContent`)
+	var meterErrors int
+	if err := cashier.Eval(`document.querySelectorAll('[data-page="meter"] .vf-error').length`, &meterErrors); err != nil || meterErrors != 0 {
+		t.Errorf("M0009's page shows %d errors (%v)", meterErrors, err)
+	}
+	cashier.Shot("zh-meter-M0009")
 
 	// The board: select M0010, switch it off; the tile turns black.
-	cashier.goTo("/meters/board", "board")
+	cashier.GoTo("/meters/board", "board")
 	tile := `document.querySelector('[data-page="board"] [data-meter="M0010"]')`
-	cashier.wait(pageLoad, "M0010's tile", tile, "")
-	cashier.shot("zh-board")
-	cashier.run("select M0010", chromedp.Click(chromedp.CSS(`[data-page="board"] [data-meter="M0010"]`)))
-	cashier.wait(pageLoad, "M0010 selected", tile+`.classList.contains('vf-sel') && !document.querySelector('[data-action="run-command"]').disabled`, "")
-	cashier.run("choose switch_off", chromedp.SetValue(chromedp.CSS(`[data-page="board"] select[name="command"]`), "switch_off"))
+	cashier.Wait(browser.PageLoad, "M0010's tile", tile, "")
+	cashier.Shot("zh-board")
+	cashier.Run("select M0010", chromedp.Click(chromedp.CSS(`[data-page="board"] [data-meter="M0010"]`)))
+	cashier.Wait(browser.PageLoad, "M0010 selected", tile+`.classList.contains('vf-sel') && !document.querySelector('[data-action="run-command"]').disabled`, "")
+	cashier.Run("choose switch_off", chromedp.SetValue(chromedp.CSS(`[data-page="board"] select[name="command"]`), "switch_off"))
 	start := time.Now()
-	cashier.run("send switch_off", chromedp.Click(chromedp.CSS(`[data-action="run-command"]`)))
-	cashier.wait(5*time.Second, "M0010's tile black within 5 s", tile+`.dataset.status === 'cut_off' && getComputedStyle(`+tile+`).backgroundColor === 'rgb(31, 31, 31)'`,
+	cashier.Run("send switch_off", chromedp.Click(chromedp.CSS(`[data-action="run-command"]`)))
+	cashier.Wait(5*time.Second, "M0010's tile black within 5 s", tile+`.dataset.status === 'cut_off' && getComputedStyle(`+tile+`).backgroundColor === 'rgb(31, 31, 31)'`,
 		tile+`.dataset.status + ' ' + (document.querySelector('.vf-batch')||{textContent:''}).textContent + ' ' + (document.querySelector('.vf-error')||{}).textContent`)
 	t.Logf("M0010's tile turned black %s after the click", time.Since(start).Round(time.Millisecond))
-	cashier.wait(pageLoad, "the batch's outcome", `document.querySelector('.vf-outcomes [data-meter="M0010"][data-status="done"]')`, "")
-	cashier.shot("zh-board-M0010-off")
-	cashier.noExceptions()
+	cashier.Wait(browser.PageLoad, "the batch's outcome", `document.querySelector('.vf-outcomes [data-meter="M0010"][data-status="done"]')`, "")
+	cashier.Shot("zh-board-M0010-off")
+	cashier.NoExceptions()
 
 	// Put M0010 back on for the other tests.
 	var acc struct{ ID string }
@@ -157,15 +164,15 @@ func TestCashierCannotApprove(t *testing.T) {
 		}
 	})
 	findTask := fmt.Sprintf(`[...document.querySelectorAll('[data-task]')].find(e => e.textContent.includes(%q))`, acc.ID)
-	newTab := browser(t)
-	var cashier *tab
+	newTab := browser.New(t, stack.API.URL)
+	var cashier *browser.Tab
 	for _, lang := range []string{"zh", "en"} {
 		cashier = newTab()
-		cashier.login("cashier", "cashier", lang)
-		cashier.goTo("/tasks", "tasks")
-		cashier.wait(pageLoad, "the sale in the cashier's inbox", findTask, `document.querySelectorAll('[data-task]').length + ' tasks'`)
+		cashier.Login("cashier", "cashier", lang)
+		cashier.GoTo("/tasks", "tasks")
+		cashier.Wait(browser.PageLoad, "the sale in the cashier's inbox", findTask, `document.querySelectorAll('[data-task]').length + ' tasks'`)
 		var buttons []string
-		if err := cashier.eval(`[...document.querySelectorAll('[data-page="tasks"] button')].map(b => b.textContent)`, &buttons); err != nil {
+		if err := cashier.Eval(`[...document.querySelectorAll('[data-page="tasks"] button')].map(b => b.textContent)`, &buttons); err != nil {
 			t.Fatal(err)
 		}
 		for _, b := range buttons {
@@ -173,38 +180,38 @@ func TestCashierCannotApprove(t *testing.T) {
 				t.Errorf("%s: a cashier sees the button %q", lang, b)
 			}
 		}
-		cashier.shot(lang + "-inbox-cashier")
+		cashier.Shot(lang + "-inbox-cashier")
 	}
 	var taskID string
-	if err := cashier.eval(findTask+`.dataset.task`, &taskID); err != nil {
+	if err := cashier.Eval(findTask+`.dataset.task`, &taskID); err != nil {
 		t.Fatal(err)
 	}
 	// The same request the approver's button sends, with the cashier's token.
 	var status int
-	if err := cashier.eval(fmt.Sprintf(`fetch('/api/v1/tasks/%s/approve', {method: 'POST', headers: {Authorization: 'Bearer ' + sessionStorage.getItem('vf.token'),
+	if err := cashier.Eval(fmt.Sprintf(`fetch('/api/v1/tasks/%s/approve', {method: 'POST', headers: {Authorization: 'Bearer ' + sessionStorage.getItem('vf.token'),
 		'Content-Type': 'application/json'}, body: '{"comment":"forged"}'}).then(r => r.status)`, taskID), &status); err != nil {
 		t.Fatal(err)
 	}
 	if status != http.StatusForbidden {
 		t.Fatalf("forged approve by a cashier: status %d, want 403", status)
 	}
-	cashier.noExceptions()
+	cashier.NoExceptions()
 
 	// An approver in English sees Approve and Reject on it, and rejects it.
 	approver := newTab()
-	approver.login("approver", "approver", "en")
-	approver.goTo("/tasks", "tasks")
-	approver.wait(pageLoad, "the sale in the approver's inbox", findTask, "")
+	approver.Login("approver", "approver", "en")
+	approver.GoTo("/tasks", "tasks")
+	approver.Wait(browser.PageLoad, "the sale in the approver's inbox", findTask, "")
 	var clicked bool
-	if err := approver.eval(`(() => { const bs = [...`+findTask+`.querySelectorAll('button')];
+	if err := approver.Eval(`(() => { const bs = [...`+findTask+`.querySelectorAll('button')];
 		if (!bs.some(b => b.textContent.includes('Approve'))) return false;
 		const r = bs.find(b => b.textContent.includes('Reject')); if (!r) return false; r.click(); return true; })()`, &clicked); err != nil || !clicked {
 		t.Fatalf("no Approve and Reject buttons on the task in English (%v)", err)
 	}
-	approver.wait(pageLoad, "the rejection shows", findTask+` === undefined || `+findTask+`.dataset.status === 'rejected'`,
+	approver.Wait(browser.PageLoad, "the rejection shows", findTask+` === undefined || `+findTask+`.dataset.status === 'rejected'`,
 		`(document.querySelector('.vf-error')||{}).textContent`)
-	approver.shot("en-inbox-rejected")
-	approver.noExceptions()
+	approver.Shot("en-inbox-rejected")
+	approver.NoExceptions()
 }
 
 // An API error shows as a readable message: a sale of an invalid amount
@@ -221,17 +228,17 @@ func TestAPIErrorIsReadable(t *testing.T) {
 		t.Fatalf("the API gives no detail for a bad amount: %+v", p)
 	}
 	for _, lang := range []string{"zh", "en"} {
-		b := browser(t)()
-		b.login("cashier", "cashier", lang)
-		b.goTo("/sale?meterNo=M0012", "sale")
-		b.wait(pageLoad, "M0012 at the counter", `document.querySelector('[data-form="sell"]')`, "")
-		b.run("sell -5",
+		b := browser.New(t, stack.API.URL)()
+		b.Login("cashier", "cashier", lang)
+		b.GoTo("/sale?meterNo=M0012", "sale")
+		b.Wait(browser.PageLoad, "M0012 at the counter", `document.querySelector('[data-form="sell"]')`, "")
+		b.Run("sell -5",
 			chromedp.SendKeys(chromedp.CSS(`[data-form="sell"] input[name="amount"]`), "-5"),
 			chromedp.Click(chromedp.CSS(`[data-form="sell"] button[type="submit"]`)))
-		b.wait(pageLoad, "the problem's detail shows", fmt.Sprintf(`(document.querySelector('[data-form="sell"] .vf-error')||{}).textContent?.includes(%q)`, p.Detail),
+		b.Wait(browser.PageLoad, "the problem's detail shows", fmt.Sprintf(`(document.querySelector('[data-form="sell"] .vf-error')||{}).textContent?.includes(%q)`, p.Detail),
 			`(document.querySelector('.vf-error')||{}).textContent`)
-		b.shot(lang + "-sale-error")
-		b.noExceptions()
+		b.Shot(lang + "-sale-error")
+		b.NoExceptions()
 	}
 }
 
@@ -240,13 +247,13 @@ var han = regexp.MustCompile(`\p{Han}`)
 // Every page in the navigation opens in both languages, with a label in
 // that language, and shows something — never a blank page.
 func TestEveryNavPageInBothLanguages(t *testing.T) {
-	b := browser(t)()
-	b.login("admin", "admin", "zh")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "zh")
 	for _, lang := range []string{"zh", "en"} {
-		b.open("/", lang, "demo")
-		b.wait(pageLoad, "home in "+lang, `document.querySelector('[data-page="home"]') && document.querySelector('#vf-nav a')`, "")
+		b.Open("/", lang, "demo")
+		b.Wait(browser.PageLoad, "home in "+lang, `document.querySelector('[data-page="home"]') && document.querySelector('#vf-nav a')`, "")
 		var nav []struct{ Href, Text, ID string }
-		if err := b.eval(`[...document.querySelectorAll('#vf-nav a')].map(a => ({href: a.getAttribute('href'), text: a.textContent, id: a.dataset.nav}))`, &nav); err != nil {
+		if err := b.Eval(`[...document.querySelectorAll('#vf-nav a')].map(a => ({href: a.getAttribute('href'), text: a.textContent, id: a.dataset.nav}))`, &nav); err != nil {
 			t.Fatal(err)
 		}
 		if len(nav) < 4 {
@@ -260,15 +267,15 @@ func TestEveryNavPageInBothLanguages(t *testing.T) {
 				t.Errorf("en: nav label %q (%s) is not English", n.Text, n.Href)
 			}
 			route := strings.TrimPrefix(n.Href, "#")
-			b.goTo(route, n.ID)
+			b.GoTo(route, n.ID)
 			// Shown: the page root has text beyond nothing, and whatever it
 			// loads has either arrived or failed readably.
-			b.wait(pageLoad, lang+" "+route+" not blank",
+			b.Wait(browser.PageLoad, lang+" "+route+" not blank",
 				fmt.Sprintf(`(() => { const p = document.querySelector('[data-page=%q]'); return p && p.innerText.trim().length > 0; })()`, n.ID), "")
-			b.shot(lang + "-nav-" + safe(n.ID))
+			b.Shot(lang + "-nav-" + browser.Safe(n.ID))
 		}
 	}
-	b.noExceptions()
+	b.NoExceptions()
 }
 
 // The board with 10,000 meters (imported into a project of their own, on
@@ -297,43 +304,43 @@ func TestBoardWith10000Meters(t *testing.T) {
 		t.Fatalf("import 10,000 meters: status %d: %.500s", code, body)
 	}
 
-	b := browser(t)()
-	b.login("admin", "admin", "zh")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "zh")
 	// A full load of the console at the board: from navigation start.
-	b.open("/meters/board", "zh", project)
+	b.Open("/meters/board", "zh", project)
 	ready := `document.querySelector('[data-page="board"][data-ready-at]')`
-	b.wait(pageLoad, "the 10k board", ready, "")
+	b.Wait(browser.PageLoad, "the 10k board", ready, "")
 	var fullLoad float64
-	if err := b.eval(`Number(document.querySelector('[data-page="board"]').dataset.readyAt)`, &fullLoad); err != nil {
+	if err := b.Eval(`Number(document.querySelector('[data-page="board"]').dataset.readyAt)`, &fullLoad); err != nil {
 		t.Fatal(err)
 	}
 	var total string
-	if err := b.eval(`document.querySelector('.vf-pager span').textContent`, &total); err != nil {
+	if err := b.Eval(`document.querySelector('.vf-pager span').textContent`, &total); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(total, "10000") {
 		t.Errorf("board pager says %q, want 10000 meters", total)
 	}
-	b.shot("zh-board-10000")
+	b.Shot("zh-board-10000")
 	// In the app: from the hash change to the tiles drawn and clickable.
-	b.goTo("/", "home")
+	b.GoTo("/", "home")
 	var fromClick float64
-	if err := b.eval(`new Promise(done => { const t0 = performance.now(); location.hash = '#/meters/board';
+	if err := b.Eval(`new Promise(done => { const t0 = performance.now(); location.hash = '#/meters/board';
 		const check = () => { const p = document.querySelector('[data-page="board"][data-ready-at]');
 			if (p) done(Number(p.dataset.readyAt) - t0); else setTimeout(check, 5); }; check(); })`, &fromClick); err != nil {
 		t.Fatal(err)
 	}
 	// Clickable: a click selects a tile at once.
 	first := fmt.Sprintf(`document.querySelector('[data-page="board"] [data-meter="%s-00001"]')`, project)
-	b.run("click a tile", chromedp.Click(chromedp.CSS(`[data-page="board"] .vf-tile`)))
-	b.wait(pageLoad, "the tile selected", first+`.classList.contains('vf-sel')`, "")
+	b.Run("click a tile", chromedp.Click(chromedp.CSS(`[data-page="board"] .vf-tile`)))
+	b.Wait(browser.PageLoad, "the tile selected", first+`.classList.contains('vf-sel')`, "")
 	// The next page answers too.
-	b.run("next page", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('.vf-pager button')].pop().click(); true`))
-	b.wait(pageLoad, "page 2", fmt.Sprintf(`document.querySelector('[data-page="board"] [data-meter="%s-00501"]')`, project), "")
+	b.Run("next page", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('.vf-pager button')].pop().click(); true`))
+	b.Wait(browser.PageLoad, "page 2", fmt.Sprintf(`document.querySelector('[data-page="board"] [data-meter="%s-00501"]')`, project), "")
 	t.Logf("board with 10,000 meters interactive: %.0f ms from a full page load, %.0f ms from the navigation click",
 		fullLoad, fromClick)
 	fmt.Printf("console board-10k full_load_ms=%.0f nav_ms=%.0f\n", fullLoad, fromClick)
-	b.noExceptions()
+	b.NoExceptions()
 }
 
 // An operator changes its password on the password page (a mismatch and a
@@ -349,34 +356,49 @@ func TestPasswordChangeAndLogout(t *testing.T) {
 	if code := admin.Do(t, "POST", "/api/v1/operators/"+user+"/roles", map[string]string{"project": "demo", "role": "cashier"}, nil); code != http.StatusCreated {
 		t.Fatalf("grant cashier: status %d", code)
 	}
-	b := browser(t)()
-	b.login(user, oldPassword, "zh")
-	b.run("open the password page", chromedp.Click(chromedp.CSS(`#vf-user a[href="#/password"]`)))
-	b.wait(pageLoad, "the password page", `document.querySelector('[data-page="password"] input[name="current"]')`, "")
+	b := browser.New(t, stack.API.URL)()
+	b.Login(user, oldPassword, "zh")
+	b.Run("open the password page", chromedp.Click(chromedp.CSS(`#vf-user a[href="#/password"]`)))
+	b.Wait(browser.PageLoad, "the password page", `document.querySelector('[data-page="password"] input[name="current"]')`, "")
 	change := func(current, next, again string) {
 		t.Helper()
-		b.run("change the password", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.querySelector('[data-page="password"] form');
+		b.Run("change the password", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.querySelector('[data-page="password"] form');
 			f.elements.current.value = %q; f.elements.next.value = %q; f.elements.again.value = %q;
 			f.querySelector('button[type="submit"]').click(); })()`, current, next, again)))
 	}
 	errorText := `(document.querySelector('[data-page="password"] .vf-error')||{}).textContent`
 	change(oldPassword, newPassword, newPassword+"x")
-	b.wait(pageLoad, "a mismatch is refused", errorText+`?.includes('两次输入的新密码不一致')`, errorText)
+	b.Wait(browser.PageLoad, "a mismatch is refused", errorText+`?.includes('两次输入的新密码不一致')`, errorText)
 	change(oldPassword, "short", "short")
-	b.wait(pageLoad, "a weak password shows the API's detail", errorText+`?.includes('at least 10 characters')`, errorText)
-	b.shot("zh-password-weak")
+	b.Wait(browser.PageLoad, "a weak password shows the API's detail", errorText+`?.includes('at least 10 characters')`, errorText)
+	b.Shot("zh-password-weak")
 	change(oldPassword, newPassword, newPassword)
-	b.wait(pageLoad, "the password changed", `document.querySelector('[data-page="password"] .vf-notice')`, errorText)
-	b.shot("zh-password-changed")
-	b.run("log out", chromedp.Click(chromedp.CSS(`#vf-user a[data-action="logout"]`)))
-	b.wait(pageLoad, "back at the login page", `document.querySelector('[data-page="login"] input[name="username"]') && !sessionStorage.getItem('vf.token')`, `location.hash`)
-	b.noExceptions()
+	b.Wait(browser.PageLoad, "the password changed", `document.querySelector('[data-page="password"] .vf-notice')`, errorText)
+	b.Shot("zh-password-changed")
+	b.Run("log out", chromedp.Click(chromedp.CSS(`#vf-user a[data-action="logout"]`)))
+	b.Wait(browser.PageLoad, "back at the login page", `document.querySelector('[data-page="login"] input[name="username"]') && !sessionStorage.getItem('vf.token')`, `location.hash`)
+	b.NoExceptions()
 
 	c := &harness.Client{Base: stack.API.URL}
 	if code := c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"username": user, "password": oldPassword}, nil); code != http.StatusUnauthorized {
 		t.Errorf("old password: status %d, want 401", code)
 	}
 	stack.Login(t, user, newPassword)
+
+	// An administrator resets it: the next login lands on the password page,
+	// and once changed the console opens.
+	resetPassword, finalPassword := "Reset-Pass-2028", "Final-Pass-2029"
+	if code := admin.Do(t, "POST", "/api/v1/operators/"+user+"/password", map[string]string{"password": resetPassword}, nil); code != http.StatusNoContent {
+		t.Fatalf("reset password: status %d", code)
+	}
+	b.Login(user, resetPassword, "en")
+	b.Wait(browser.PageLoad, "the password page first", `document.querySelector('[data-page="password"] .vf-warn')`, `location.hash`)
+	b.Shot("en-password-reset")
+	change(resetPassword, finalPassword, finalPassword)
+	b.Wait(browser.PageLoad, "the console opens", `document.querySelector('[data-page="home"] .vf-card')`,
+		`location.hash + ' ' + (document.querySelector('.vf-error')||{}).textContent`)
+	b.NoExceptions()
+	stack.Login(t, user, finalPassword)
 }
 
 // approveTask approves, through the API as the approver, the pending task
@@ -390,7 +412,7 @@ func approveTask(t *testing.T, id string) {
 			Details map[string]string
 		}
 	}
-	eventually.True(t, pageLoad, "the task of "+id, func() (bool, string) {
+	eventually.True(t, browser.PageLoad, "the task of "+id, func() (bool, string) {
 		approver.Do(t, "GET", "/api/v1/projects/demo/inbox?status=pending", nil, &inbox)
 		for _, it := range inbox.Items {
 			if it.Details["rechargeId"] == id || it.Details["refundId"] == id {
@@ -412,10 +434,10 @@ func TestRefundAndReversalAtTheCounter(t *testing.T) {
 	stack.CheckLedger(t)
 	admin := stack.Login(t, "admin", "admin")
 	before := readMeter(t, admin, "M0013")
-	b := browser(t)()
-	b.login("cashier", "cashier", "zh")
-	b.goTo("/sale?meterNo=M0013", "sale")
-	b.wait(pageLoad, "M0013 at the counter", `document.querySelector('[data-form="sell"]')`, "")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("cashier", "cashier", "zh")
+	b.GoTo("/sale?meterNo=M0013", "sale")
+	b.Wait(browser.PageLoad, "M0013 at the counter", `document.querySelector('[data-form="sell"]')`, "")
 	// A result, and for a final one the counter redrawn after it (the notice).
 	result := func(kind, status string) string {
 		r := fmt.Sprintf(`document.querySelector('.vf-result[data-kind=%q][data-status=%q]')`, kind, status)
@@ -428,45 +450,45 @@ func TestRefundAndReversalAtTheCounter(t *testing.T) {
 	// Two sales: 60.00, then 20.00 that was a mistake.
 	var saleID string
 	for _, amount := range []string{"60.00", "20.00"} {
-		b.run("sell "+amount,
+		b.Run("sell "+amount,
 			chromedp.SendKeys(chromedp.CSS(`[data-form="sell"] input[name="amount"]`), amount),
 			chromedp.Click(chromedp.CSS(`[data-form="sell"] button[type="submit"]`)))
-		b.wait(2*pageLoad, "the sale of "+amount+" completes", fmt.Sprintf(`%s && %s.dataset.id !== %q`, result("recharge", "completed"), result("recharge", "completed"), saleID), state)
-		if err := b.eval(`document.querySelector('.vf-result[data-kind="recharge"]').dataset.id`, &saleID); err != nil {
+		b.Wait(2*browser.PageLoad, "the sale of "+amount+" completes", fmt.Sprintf(`%s && %s.dataset.id !== %q`, result("recharge", "completed"), result("recharge", "completed"), saleID), state)
+		if err := b.Eval(`document.querySelector('.vf-result[data-kind="recharge"]').dataset.id`, &saleID); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	// Reverse the 20.00: the button on that sale in the recent sales, a reason.
 	reverse := fmt.Sprintf(`[data-reverse=%q]`, saleID)
-	b.wait(pageLoad, "the sale's reverse button", `document.querySelector('`+reverse+`')`, "")
-	b.run("reverse", chromedp.Click(chromedp.CSS(reverse)))
-	b.run("give a reason",
+	b.Wait(browser.PageLoad, "the sale's reverse button", `document.querySelector('`+reverse+`')`, "")
+	b.Run("reverse", chromedp.Click(chromedp.CSS(reverse)))
+	b.Run("give a reason",
 		chromedp.SendKeys(chromedp.CSS(`[data-form="reverse"] input[name="reason"]`), "wrong meter"),
 		chromedp.Click(chromedp.CSS(`[data-form="reverse"] button[type="submit"]`)))
-	b.wait(pageLoad, "the reversal waits for approval", result("refund", "pending_approval"), state)
-	b.shot("zh-sale-reversal-pending")
+	b.Wait(browser.PageLoad, "the reversal waits for approval", result("refund", "pending_approval"), state)
+	b.Shot("zh-sale-reversal-pending")
 	var id string
-	if err := b.eval(`document.querySelector('.vf-result[data-kind="refund"]').dataset.id`, &id); err != nil {
+	if err := b.Eval(`document.querySelector('.vf-result[data-kind="refund"]').dataset.id`, &id); err != nil {
 		t.Fatal(err)
 	}
 	approveTask(t, id)
-	b.wait(2*pageLoad, "the reversal completes", result("refund", "completed"), state)
+	b.Wait(2*browser.PageLoad, "the reversal completes", result("refund", "completed"), state)
 
 	// Refund 10.00 of the balance.
-	b.wait(pageLoad, "the refund form", `document.querySelector('[data-form="refund"]')`, "")
-	b.run("refund 10.00",
+	b.Wait(browser.PageLoad, "the refund form", `document.querySelector('[data-form="refund"]')`, "")
+	b.Run("refund 10.00",
 		chromedp.SendKeys(chromedp.CSS(`[data-form="refund"] input[name="amount"]`), "10.00"),
 		chromedp.Click(chromedp.CSS(`[data-form="refund"] button[type="submit"]`)))
-	b.wait(pageLoad, "the refund waits for approval", fmt.Sprintf(`%s && %s.dataset.id !== %q`, result("refund", "pending_approval"), result("refund", "pending_approval"), id), state)
-	if err := b.eval(`document.querySelector('.vf-result[data-kind="refund"]').dataset.id`, &id); err != nil {
+	b.Wait(browser.PageLoad, "the refund waits for approval", fmt.Sprintf(`%s && %s.dataset.id !== %q`, result("refund", "pending_approval"), result("refund", "pending_approval"), id), state)
+	if err := b.Eval(`document.querySelector('.vf-result[data-kind="refund"]').dataset.id`, &id); err != nil {
 		t.Fatal(err)
 	}
 	approveTask(t, id)
-	b.wait(2*pageLoad, "the refund completes", result("refund", "completed"), state)
+	b.Wait(2*browser.PageLoad, "the refund completes", result("refund", "completed"), state)
 	want := before.Add(decimal.RequireFromString("50.00")).StringFixed(2) // +60 +20 -20 -10
-	b.wait(pageLoad, "the counter shows "+want, fmt.Sprintf(`(document.querySelector('[data-page="sale"] [data-remaining]')||{}).textContent === %q`, want),
+	b.Wait(browser.PageLoad, "the counter shows "+want, fmt.Sprintf(`(document.querySelector('[data-page="sale"] [data-remaining]')||{}).textContent === %q`, want),
 		`(document.querySelector('[data-page="sale"] [data-remaining]')||{}).textContent`)
-	b.shot("zh-sale-refund-completed")
-	b.noExceptions()
+	b.Shot("zh-sale-refund-completed")
+	b.NoExceptions()
 }

@@ -154,7 +154,8 @@ function setAttrs(el, attrs, svg) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.setAttribute('class', Array.isArray(v) ? v.filter(Boolean).join(' ') : v);
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'style' && typeof v === 'object') Object.assign(el.style, v);
+    // Styles through the CSSOM: the CSP (no 'unsafe-inline') refuses style attributes.
+    else if (k === 'style') { if (typeof v === 'object') Object.assign(el.style, v); else el.style.cssText = v; }
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
     else if (!svg && (k === 'value' || k === 'checked' || k === 'disabled' || k === 'selected')) el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));

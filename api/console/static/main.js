@@ -115,9 +115,15 @@ async function route() {
     } catch (err) {
       if (seq !== state.seq) return;
       if (!token()) return; // 401: the API sent us to the login page
-      renderChrome();
-      showError(main, err);
-      return;
+      if (err.code === 'password_change_required') {
+        // Until the password changes the API answers nothing else.
+        mustChange();
+        if (!m || m.page.id !== 'password') { go('/password'); return; }
+      } else {
+        renderChrome();
+        showError(main, err);
+        return;
+      }
     }
     if (seq !== state.seq) return;
   }
@@ -143,12 +149,24 @@ async function route() {
   }
 }
 
+// mustChange stands in for the operator whose password an administrator
+// reset: no project, nothing but the password page.
+function mustChange() {
+  state.me = { username: '', displayName: '', platformAdmin: false, mustChangePassword: true, projects: [] };
+  state.project = null;
+}
+
 /** session hooks the login and logout pages call (window-level so pages need not import main.js). */
 window.vfSession = {
   async loggedIn(t) {
     setToken(t);
     state.me = null;
-    await loadMe();
+    try {
+      await loadMe();
+    } catch (err) {
+      if (err.code !== 'password_change_required') throw err;
+      mustChange();
+    }
     if (state.me && state.me.mustChangePassword) { go('/password'); return; }
     const back = sessionStorage.getItem('vf.back');
     sessionStorage.removeItem('vf.back');

@@ -50,7 +50,9 @@ register({
       if (v.next !== v.again) throw new Error(tr('两次输入的新密码不一致', 'The new passwords differ'));
       await api('POST', '/api/v1/auth/password', { oldPassword: v.current, newPassword: v.next });
       el.reset();
+      const forced = ctx.me && ctx.me.mustChangePassword;
       await window.vfSession.refresh();
+      if (forced) { go('/'); return; }
       notice(main, tr('密码已修改。', 'Password changed.'));
     }, { submit: { zh: '修改', en: 'Change' } }));
   },

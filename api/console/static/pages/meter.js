@@ -16,9 +16,10 @@ register({
     const code = encodeURIComponent(ctx.project.code);
     const canControl = ctx.can('cashier') || ctx.can('maintenance');
     const head = h('div');
-    const charts = h('div', { class: 'vf-grid2' });
+    const loading = () => h('p', { class: 'vf-muted' }, tr('加载中…', 'Loading…'));
+    const charts = h('div', { class: 'vf-grid2 vf-charts' }, loading());
     const cmdBox = h('div');
-    const lists = h('div');
+    const lists = h('div', { class: 'vf-lists' }, loading());
     main.append(
       h('h2', null, tr('电表 ', 'Meter '), h('span', { class: 'vf-meter-no' }, no)),
       h('div', { class: 'vf-toolbar' },
@@ -82,6 +83,7 @@ register({
       ]);
       const pts = (rd.items || []).map((r) => ({ x: fmtTime(r.readAt).slice(5, 16), y: Number(r.remaining) }));
       const epts = (rd.items || []).map((r) => ({ x: fmtTime(r.readAt).slice(5, 16), y: Number(r.energyKwh) }));
+      charts.dataset.loaded = '1';
       clear(charts).append(
         card(tr('余额（近 48 小时读数）', 'Balance (readings, last 48 h)'), pts.length ? lineChart(pts, { height: 200 }) : h('p', { class: 'vf-muted' }, tr('暂无读数', 'No readings yet')),
           epts.length ? lineChart(epts, { height: 160, name: tr('累计电量 kWh', 'Energy register kWh') }) : null),
@@ -96,6 +98,7 @@ register({
         api('GET', '/api/v1/reports/command-log' + qs({ meterNo: no, limit: 10 })).catch((e) => ({ error: e })),
         api('GET', '/api/v1/alarms' + qs({ meterNo: no, limit: 10 })),
       ]);
+      lists.dataset.loaded = '1';
       clear(lists).append(
         card(tr('售电记录', 'Sales'), table([
           { label: { zh: '时间', en: 'Time' }, render: (r) => fmtTime(r.createdAt) },

@@ -1,4 +1,9 @@
-package console
+// Package browser drives the operator console in a headless Chromium
+// (Debian's chromium package, installed by deploy/install-deps.sh) through
+// chromedp, for the browser tests (tests/console): tabs as operators,
+// waits on conditions evaluated in the page, screenshots to
+// .voltflow/screens/ at the repository root.
+package browser
 
 import (
 	"context"
@@ -20,23 +25,24 @@ import (
 	"github.com/voltflow/voltflow/internal/eventually"
 )
 
-// pageLoad bounds a page's wait for its data: the browser, the API, the
+// PageLoad bounds a page's wait for its data: the browser, the API, the
 // worker and PostgreSQL share a loaded 2-core machine.
-const pageLoad = 30 * time.Second
+const PageLoad = 30 * time.Second
 
-// tab is one browser tab of one operator (the token lives in the tab's
+// Tab is one browser tab of one operator (the token lives in the tab's
 // sessionStorage, so two tabs are two sessions).
-type tab struct {
-	t   *testing.T
-	ctx context.Context
+type Tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string // the API's URL: the console is at base + "/console/"
 
 	mu         sync.Mutex
 	exceptions []string
 }
 
-// browser starts a headless Chromium for the test and returns a function
-// opening tabs in it.
-func browser(t *testing.T) func() *tab {
+// New starts a headless Chromium for the test and returns a function
+// opening tabs in it on the console served at base (the API's URL).
+func New(t *testing.T, base string) func() *Tab {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -52,8 +58,8 @@ func browser(t *testing.T) func() *tab {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	var root context.Context
-	return func() *tab {
-		tb := &tab{t: t}
+	return func() *Tab {
+		tb := &Tab{t: t, base: base}
 		listen := chromedp.WithListener(func(ev any) {
 			var e *cdpruntime.EventExceptionThrown
 			switch x := ev.(type) {
@@ -95,20 +101,20 @@ func exceptionText(e *cdpruntime.EventExceptionThrown) string {
 	return d.Text
 }
 
-// run runs browser actions, failing the test on error.
-func (b *tab) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+// Run runs browser actions, failing the test on error.
+func (b *Tab) Run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, pageLoad)
+	ctx, cancel := context.WithTimeout(b.ctx, PageLoad)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.shot("failed-" + safe(what))
+		b.Shot("failed-" + Safe(what))
 		b.t.Fatalf("%s: %v", what, err)
 	}
 }
 
-// eval evaluates a JavaScript expression (awaiting a promise) into out.
-func (b *tab) eval(expr string, out any) error {
-	ctx, cancel := context.WithTimeout(b.ctx, pageLoad)
+// Eval evaluates a JavaScript expression (awaiting a promise) into out.
+func (b *Tab) Eval(expr string, out any) error {
+	ctx, cancel := context.WithTimeout(b.ctx, PageLoad)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[jsontext.Value](expr, chromedp.EvalAwaitPromise))
 	if err != nil || out == nil {
@@ -117,45 +123,45 @@ func (b *tab) eval(expr string, out any) error {
 	return json.Unmarshal(v, out)
 }
 
-// wait polls a JavaScript condition (an expression that is true when met)
+// Wait polls a JavaScript condition (an expression that is true when met)
 // until it holds or timeout passes; state is a JavaScript expression whose
 // value the failure shows.
-func (b *tab) wait(timeout time.Duration, what, cond, state string) {
+func (b *Tab) Wait(timeout time.Duration, what, cond, state string) {
 	b.t.Helper()
 	var last string
 	defer func() {
 		if b.t.Failed() {
-			b.shot("failed-" + safe(what))
+			b.Shot("failed-" + Safe(what))
 		}
 	}()
 	eventually.True(b.t, timeout, what, func() (bool, string) {
 		var ok bool
-		if err := b.eval("!!("+cond+")", &ok); err != nil {
+		if err := b.Eval("!!("+cond+")", &ok); err != nil {
 			return false, err.Error()
 		}
 		if !ok && state != "" {
-			_ = b.eval("String("+state+")", &last)
+			_ = b.Eval("String("+state+")", &last)
 		}
 		return ok, last
 	})
 }
 
-// screens is .voltflow/screens at the repository root.
-func screens() string {
+// Screens is .voltflow/screens at the repository root.
+func Screens() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", ".voltflow", "screens")
 }
 
-// shot saves a screenshot of the whole page as .voltflow/screens/<name>.png.
-func (b *tab) shot(name string) {
-	ctx, cancel := context.WithTimeout(b.ctx, pageLoad)
+// Shot saves a screenshot of the whole page as .voltflow/screens/<name>.png.
+func (b *Tab) Shot(name string) {
+	ctx, cancel := context.WithTimeout(b.ctx, PageLoad)
 	defer cancel()
 	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	dir := screens()
+	dir := Screens()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
@@ -165,7 +171,8 @@ func (b *tab) shot(name string) {
 	}
 }
 
-func safe(s string) string {
+// Safe makes s a file name.
+func Safe(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
 			return r
@@ -174,39 +181,39 @@ func safe(s string) string {
 	}, s)
 }
 
-// open loads the console (a full page load) at a hash route, in a language
+// Open loads the console (a full page load) at a hash route, in a language
 // and a project.
-func (b *tab) open(route, lang, project string) {
+func (b *Tab) Open(route, lang, project string) {
 	b.t.Helper()
-	b.run("open "+route, chromedp.Navigate(stack.API.URL+"/console/"),
+	b.Run("open "+route, chromedp.Navigate(b.base+"/console/"),
 		chromedp.WaitReady(chromedp.CSS("#main")),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`localStorage.setItem('vf.lang', %q); localStorage.setItem('vf.project', %q); true`, lang, project)),
-		chromedp.Navigate(stack.API.URL+"/console/#"+route))
+		chromedp.Navigate(b.base+"/console/#"+route))
 }
 
-// login logs in through the login form and waits for the shell.
-func (b *tab) login(user, password, lang string) {
+// Login logs in through the login form and waits for the shell.
+func (b *Tab) Login(user, password, lang string) {
 	b.t.Helper()
-	b.open("/login", lang, "demo")
-	b.wait(pageLoad, "login form", `document.querySelector('[data-page="login"] input[name="username"]')`, "")
-	b.run("fill the login form",
+	b.Open("/login", lang, "demo")
+	b.Wait(PageLoad, "login form", `document.querySelector('[data-page="login"] input[name="username"]')`, "")
+	b.Run("fill the login form",
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password))
-	b.shot(lang + "-login")
-	b.run("log in", chromedp.Click(chromedp.CSS(`[data-page="login"] button[type="submit"]`)))
-	b.wait(pageLoad, user+" logged in", `!document.body.classList.contains('vf-anon') && document.querySelector('#vf-nav a')`,
+	b.Shot(lang + "-login")
+	b.Run("log in", chromedp.Click(chromedp.CSS(`[data-page="login"] button[type="submit"]`)))
+	b.Wait(PageLoad, user+" logged in", `!document.body.classList.contains('vf-anon') && document.querySelector('#vf-nav a')`,
 		`(document.querySelector('.vf-error')||{}).textContent`)
 }
 
-// goTo navigates inside the app (hash route) and waits for the page's root.
-func (b *tab) goTo(route, page string) {
+// GoTo navigates inside the app (hash route) and waits for the page's root.
+func (b *Tab) GoTo(route, page string) {
 	b.t.Helper()
-	b.run("go "+route, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q; true`, "#"+route)))
-	b.wait(pageLoad, "page "+page, fmt.Sprintf(`document.querySelector('[data-page=%q]')`, page), `location.hash`)
+	b.Run("go "+route, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`location.hash = %q; true`, "#"+route)))
+	b.Wait(PageLoad, "page "+page, fmt.Sprintf(`document.querySelector('[data-page=%q]')`, page), `location.hash`)
 }
 
-// noExceptions fails the test if a page threw.
-func (b *tab) noExceptions() {
+// NoExceptions fails the test if a page threw.
+func (b *Tab) NoExceptions() {
 	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
