@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/store/charger"
+	"github.com/voltflow/voltflow/tests/browser"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
@@ -93,42 +94,42 @@ type pagesNav struct{ Href, Text, ID string }
 // answered and drawn (a request may lead to another: the condition must
 // hold on two checks 100 ms apart). It returns the entries and what each
 // page showed; screenshots are named pages-<who>-<lang>-<page>.
-func pagesWalk(t *testing.T, b *tab, who, lang string) ([]pagesNav, map[string]pagesState) {
+func pagesWalk(t *testing.T, b *browser.Tab, who, lang string) ([]pagesNav, map[string]pagesState) {
 	t.Helper()
-	b.open("/", lang, "demo")
-	b.wait(pageLoad, "nav in "+lang, `document.querySelector('#vf-nav a[data-nav]')`, "")
-	if err := b.eval(pagesWatch, nil); err != nil {
+	b.Open("/", lang, "demo")
+	b.Wait(browser.PageLoad, "nav in "+lang, `document.querySelector('#vf-nav a[data-nav]')`, "")
+	if err := b.Eval(pagesWatch, nil); err != nil {
 		t.Fatal(err)
 	}
 	var nav []pagesNav
-	if err := b.eval(`[...document.querySelectorAll('#vf-nav a[data-nav]')].map(a => ({href: a.getAttribute('href'), text: a.textContent.trim(), id: a.dataset.nav}))`, &nav); err != nil {
+	if err := b.Eval(`[...document.querySelectorAll('#vf-nav a[data-nav]')].map(a => ({href: a.getAttribute('href'), text: a.textContent.trim(), id: a.dataset.nav}))`, &nav); err != nil {
 		t.Fatal(err)
 	}
 	shown := map[string]pagesState{}
 	for _, n := range nav {
-		b.goTo(strings.TrimPrefix(n.Href, "#"), n.ID)
+		b.GoTo(strings.TrimPrefix(n.Href, "#"), n.ID)
 		root := fmt.Sprintf(`document.querySelector('#main [data-page=%q]')`, n.ID)
 		settled := fmt.Sprintf(`(() => { const p = %s; return !!p && p.querySelectorAll('*').length > 2 && p.innerText.trim() !== ''
 			&& window.__vfPending === 0; })()`, root)
-		eventually.True(t, pageLoad, who+" "+lang+" "+n.ID+" shows content", func() (bool, string) {
+		eventually.True(t, browser.PageLoad, who+" "+lang+" "+n.ID+" shows content", func() (bool, string) {
 			var ok bool
-			err := b.eval(`(async () => `+settled+` && await new Promise(r => setTimeout(() => r(`+settled+`), 100)))()`, &ok)
+			err := b.Eval(`(async () => `+settled+` && await new Promise(r => setTimeout(() => r(`+settled+`), 100)))()`, &ok)
 			if err != nil {
 				return false, err.Error()
 			}
 			var text string
-			_ = b.eval(`String(`+root+`?.innerText)`, &text)
+			_ = b.Eval(`String(`+root+`?.innerText)`, &text)
 			return ok, text
 		})
 		var st pagesState
-		if err := b.eval(fmt.Sprintf(`(() => { const p = %s; const s = {text: p.innerText.trim(), elements: p.querySelectorAll('*').length,
+		if err := b.Eval(fmt.Sprintf(`(() => { const p = %s; const s = {text: p.innerText.trim(), elements: p.querySelectorAll('*').length,
 			errors: [...p.querySelectorAll('.vf-error')].map(e => e.textContent.trim()).join(' | '), logged: window.__vfErrs || [],
 			raw: [...p.querySelectorAll('th')].map(th => th.textContent).filter(x => /^[a-z][A-Za-z]*$/.test(x))};
 			window.__vfErrs = []; return s; })()`, root), &st); err != nil {
 			t.Fatalf("%s %s %s: %v", who, lang, n.ID, err)
 		}
 		shown[n.ID] = st
-		b.shot("pages-" + who + "-" + lang + "-" + safe(n.ID))
+		b.Shot("pages-" + who + "-" + lang + "-" + browser.Safe(n.ID))
 	}
 	return nav, shown
 }
@@ -138,8 +139,8 @@ func pagesWalk(t *testing.T, b *tab, who, lang string) ([]pagesNav, map[string]p
 // title once its loads settle, shows no error, logs none and throws none.
 func TestEveryPageShowsContent(t *testing.T) {
 	pagesSeed(t)
-	b := browser(t)()
-	b.login("admin", "admin", "zh")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "zh")
 	labels := map[string]map[string]string{}
 	for _, lang := range []string{"zh", "en"} {
 		nav, shown := pagesWalk(t, b, "admin", lang)
@@ -168,45 +169,45 @@ func TestEveryPageShowsContent(t *testing.T) {
 	}
 	// A detail page reached by a link: the seeded enterprise with its
 	// wallet, staff and bills.
-	b.goTo("/enterprises", "enterprises")
-	b.wait(pageLoad, "the enterprise's link", `document.querySelector('[data-page="enterprises"] a[href^="#/enterprises/"]')`, "")
-	b.run("open the enterprise", chromedp.Click(chromedp.CSS(`[data-page="enterprises"] a[href^="#/enterprises/"]`)))
-	b.wait(pageLoad, "the enterprise page", `(document.querySelector('[data-page="enterprise"] h2:not(.vf-page-title)')||{}).textContent?.includes('Seed Co')
+	b.GoTo("/enterprises", "enterprises")
+	b.Wait(browser.PageLoad, "the enterprise's link", `document.querySelector('[data-page="enterprises"] a[href^="#/enterprises/"]')`, "")
+	b.Run("open the enterprise", chromedp.Click(chromedp.CSS(`[data-page="enterprises"] a[href^="#/enterprises/"]`)))
+	b.Wait(browser.PageLoad, "the enterprise page", `(document.querySelector('[data-page="enterprise"] h2:not(.vf-page-title)')||{}).textContent?.includes('Seed Co')
 		&& document.querySelectorAll('[data-page="enterprise"] .vf-list').length === 2 && window.__vfPending === 0`,
 		`(document.querySelector('[data-page="enterprise"]')||{}).innerText`)
 	var errs string
-	if err := b.eval(`[...document.querySelectorAll('[data-page="enterprise"] .vf-error')].map(e => e.textContent).join(' | ')`, &errs); err != nil || errs != "" {
+	if err := b.Eval(`[...document.querySelectorAll('[data-page="enterprise"] .vf-error')].map(e => e.textContent).join(' | ')`, &errs); err != nil || errs != "" {
 		t.Errorf("enterprise page: errors %q (%v)", errs, err)
 	}
-	b.shot("pages-enterprise")
-	b.noExceptions()
+	b.Shot("pages-enterprise")
+	b.NoExceptions()
 }
 
 // An organisation with a code the API refuses (422 invalid_field): the form
 // shows the problem's detail in a .vf-error and stays; corrected, it creates
 // the organisation, which the list then shows.
 func TestSetupFormShowsProblemDetail(t *testing.T) {
-	b := browser(t)()
-	b.login("admin", "admin", "en")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "en")
 	form := `[data-page="organisations"] details.vf-create form`
-	b.goTo("/setup/organisations", "organisations")
-	b.wait(pageLoad, "organisation form", `document.querySelector('`+form+` input[name="code"]')`, "")
-	b.run("invalid code",
+	b.GoTo("/setup/organisations", "organisations")
+	b.Wait(browser.PageLoad, "organisation form", `document.querySelector('`+form+` input[name="code"]')`, "")
+	b.Run("invalid code",
 		chromedp.SendKeys(chromedp.CSS(form+` input[name="code"]`), "not a code!"),
 		chromedp.SendKeys(chromedp.CSS(form+` input[name="name"]`), "Bad code"),
 		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
 	// api/setup.go validCode: "code: 1–64 of letters, digits, _ . -", invalid_field.
-	b.wait(pageLoad, "the problem's detail shows",
+	b.Wait(browser.PageLoad, "the problem's detail shows",
 		`(document.querySelector('`+form+` .vf-error')||{}).textContent?.includes('code: 1–64 of letters, digits')`,
 		`(document.querySelector('.vf-error')||{}).textContent`)
-	b.shot("pages-organisation-invalid-code")
-	b.run("valid code",
+	b.Shot("pages-organisation-invalid-code")
+	b.Run("valid code",
 		chromedp.SetValue(chromedp.CSS(form+` input[name="code"]`), "console-org"),
 		chromedp.SetValue(chromedp.CSS(form+` input[name="name"]`), "Console Org"),
 		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
-	b.wait(pageLoad, "the new organisation is listed",
+	b.Wait(browser.PageLoad, "the new organisation is listed",
 		`[...document.querySelectorAll('[data-page="organisations"] td')].some(td => td.textContent === 'console-org')`, "")
-	b.noExceptions()
+	b.NoExceptions()
 }
 
 // The sales report draws its chart from a completed sale, the station map
@@ -219,27 +220,27 @@ func TestChartsMapAndLiveView(t *testing.T) {
 		"transactionNo": fmt.Sprint("PAGES-C-", time.Now().UnixNano())}, nil); code/100 != 2 {
 		t.Fatalf("sale: %d", code)
 	}
-	b := browser(t)()
-	b.login("admin", "admin", "en")
-	b.goTo("/reports/sales", "report-sales")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "en")
+	b.GoTo("/reports/sales", "report-sales")
 	// Searching again until the sale has completed and is counted.
-	b.wait(pageLoad, "the sales chart", `(() => {
+	b.Wait(browser.PageLoad, "the sales chart", `(() => {
 		const c = document.querySelector('[data-page="report-sales"] svg.vf-chart rect');
 		if (!c) document.querySelector('[data-page="report-sales"] form.vf-filters button[type=submit]')?.click();
 		return !!c; })()`, "")
-	b.shot("pages-sales-chart")
-	b.goTo("/charging/map", "station-map")
-	b.wait(pageLoad, "the station on the map", `document.querySelector('[data-page="station-map"] svg.vf-map g.vf-map-station')`, "")
-	b.shot("pages-station-map")
-	b.run("open the station", chromedp.Click(chromedp.CSS(`[data-page="station-map"] g.vf-map-station circle`)))
-	b.wait(pageLoad, "its connectors", `document.querySelector('[data-page="charging-live"] [data-connector]')`, "location.hash")
+	b.Shot("pages-sales-chart")
+	b.GoTo("/charging/map", "station-map")
+	b.Wait(browser.PageLoad, "the station on the map", `document.querySelector('[data-page="station-map"] svg.vf-map g.vf-map-station')`, "")
+	b.Shot("pages-station-map")
+	b.Run("open the station", chromedp.Click(chromedp.CSS(`[data-page="station-map"] g.vf-map-station circle`)))
+	b.Wait(browser.PageLoad, "its connectors", `document.querySelector('[data-page="charging-live"] [data-connector]')`, "location.hash")
 	var stamp string
-	if err := b.eval(`document.querySelector('[data-page="charging-live"] .vf-stamp').textContent`, &stamp); err != nil || stamp == "" {
+	if err := b.Eval(`document.querySelector('[data-page="charging-live"] .vf-stamp').textContent`, &stamp); err != nil || stamp == "" {
 		t.Fatalf("live view stamp %q: %v", stamp, err)
 	}
-	b.wait(6*time.Second, "the live view polls", fmt.Sprintf(`document.querySelector('[data-page="charging-live"] .vf-stamp')?.textContent !== %q`, stamp), "")
-	b.shot("pages-charging-live")
-	b.noExceptions()
+	b.Wait(6*time.Second, "the live view polls", fmt.Sprintf(`document.querySelector('[data-page="charging-live"] .vf-stamp')?.textContent !== %q`, stamp), "")
+	b.Shot("pages-charging-live")
+	b.NoExceptions()
 }
 
 // A meter sheet with bad rows shows every row's problem in a table (422
@@ -249,35 +250,35 @@ func TestImportProblemsAndAPIKeyOnce(t *testing.T) {
 	if err := os.WriteFile(sheet, []byte("meter_no,gateway,unit_address,profile,price\nX1,GW-NEW,999,generic,1.0000\n,GW-NEW,2,generic,abc\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b := browser(t)()
-	b.login("admin", "admin", "en")
-	b.goTo("/meter-imports", "meter-imports")
-	b.wait(pageLoad, "the upload form", `document.querySelector('[data-page="meter-imports"] input[type=file]')`, "")
-	b.run("upload a bad sheet",
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "en")
+	b.GoTo("/meter-imports", "meter-imports")
+	b.Wait(browser.PageLoad, "the upload form", `document.querySelector('[data-page="meter-imports"] input[type=file]')`, "")
+	b.Run("upload a bad sheet",
 		chromedp.SetUploadFiles(chromedp.CSS(`[data-page="meter-imports"] input[type=file]`), []string{sheet}),
 		chromedp.Click(chromedp.CSS(`[data-page="meter-imports"] form button[type=submit]`)))
-	b.wait(pageLoad, "a row per problem", `document.querySelectorAll('[data-page="meter-imports"] .vf-import-result tbody tr').length >= 2
+	b.Wait(browser.PageLoad, "a row per problem", `document.querySelectorAll('[data-page="meter-imports"] .vf-import-result tbody tr').length >= 2
 		&& document.querySelector('[data-page="meter-imports"] .vf-error')`, "")
-	b.shot("pages-meter-import-problems")
+	b.Shot("pages-meter-import-problems")
 
-	b.goTo("/setup/api-keys", "api-keys")
-	b.wait(pageLoad, "the key form", `document.querySelector('[data-page="api-keys"] form input[name="name"]')`, "")
-	b.run("create a key",
+	b.GoTo("/setup/api-keys", "api-keys")
+	b.Wait(browser.PageLoad, "the key form", `document.querySelector('[data-page="api-keys"] form input[name="name"]')`, "")
+	b.Run("create a key",
 		chromedp.SendKeys(chromedp.CSS(`[data-page="api-keys"] form input[name="name"]`), "console test"),
 		chromedp.SendKeys(chromedp.CSS(`[data-page="api-keys"] form input[name="roles"]`), "viewer"),
 		chromedp.Click(chromedp.CSS(`[data-page="api-keys"] form button[type=submit]`)))
-	b.wait(pageLoad, "the key shown", `document.querySelector('[data-page="api-keys"] code.vf-key')`, "")
+	b.Wait(browser.PageLoad, "the key shown", `document.querySelector('[data-page="api-keys"] code.vf-key')`, "")
 	var key string
-	if err := b.eval(`document.querySelector('[data-page="api-keys"] code.vf-key').textContent`, &key); err != nil {
+	if err := b.Eval(`document.querySelector('[data-page="api-keys"] code.vf-key').textContent`, &key); err != nil {
 		t.Fatal(err)
 	}
-	b.shot("pages-api-key-once")
+	b.Shot("pages-api-key-once")
 	// Copied from the screen, the key reads the project's meters.
 	c := &harness.Client{Base: stack.API.URL, Token: key}
 	if code := c.Do(t, "GET", "/api/v1/meters?limit=1", nil, nil); code != 200 {
 		t.Errorf("GET /meters with the key shown (%d characters): %d", len(key), code)
 	}
-	b.noExceptions()
+	b.NoExceptions()
 }
 
 // The cashier sees fewer entries (no organisations, operators, audit log,
@@ -286,8 +287,8 @@ func TestImportProblemsAndAPIKeyOnce(t *testing.T) {
 // message (its detail), never a blank page or a thrown error.
 func TestEveryPageAsCashier(t *testing.T) {
 	pagesSeed(t)
-	b := browser(t)()
-	b.login("cashier", "cashier", "en")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("cashier", "cashier", "en")
 	nav, shown := pagesWalk(t, b, "cashier", "en")
 	for _, n := range nav {
 		switch n.ID {
@@ -304,56 +305,56 @@ func TestEveryPageAsCashier(t *testing.T) {
 			}
 		}
 	}
-	b.noExceptions()
+	b.NoExceptions()
 }
 
 // The gateway screen looks a gateway up (its codes from the project's
 // meters); the site tree creates a site, which appears in the tree, and —
 // where the API has PATCH …/sites/{id} — renames it inline.
 func TestGatewayAndSiteTree(t *testing.T) {
-	b := browser(t)()
-	b.login("admin", "admin", "en")
-	b.goTo("/setup/gateways", "gateways")
-	b.wait(pageLoad, "gateway codes", `document.querySelector('[data-page="gateways"] select[name="code"] option')`, "")
-	b.run("look the first gateway up", chromedp.Click(chromedp.CSS(`[data-page="gateways"] form button[type="submit"]`)))
-	b.wait(pageLoad, "the gateway and its form", `document.querySelector('[data-page="gateways"] input[name="address"]')
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "en")
+	b.GoTo("/setup/gateways", "gateways")
+	b.Wait(browser.PageLoad, "gateway codes", `document.querySelector('[data-page="gateways"] select[name="code"] option')`, "")
+	b.Run("look the first gateway up", chromedp.Click(chromedp.CSS(`[data-page="gateways"] form button[type="submit"]`)))
+	b.Wait(browser.PageLoad, "the gateway and its form", `document.querySelector('[data-page="gateways"] input[name="address"]')
 		&& [...document.querySelectorAll('[data-page="gateways"] td')].some(td => /modbus|dlt645/.test(td.textContent))`,
 		`(document.querySelector('[data-page="gateways"]')||{}).innerText`)
-	b.shot("pages-gateway")
+	b.Shot("pages-gateway")
 
-	b.goTo("/setup/sites", "sites")
-	b.wait(pageLoad, "the site form", `document.querySelector('[data-page="sites"] form input[name="name"]')`, "")
-	b.run("create a site",
+	b.GoTo("/setup/sites", "sites")
+	b.Wait(browser.PageLoad, "the site form", `document.querySelector('[data-page="sites"] form input[name="name"]')`, "")
+	b.Run("create a site",
 		chromedp.SendKeys(chromedp.CSS(`[data-page="sites"] form input[name="name"]`), "Pages Tower"),
 		chromedp.Click(chromedp.CSS(`[data-page="sites"] form button[type="submit"]`)))
-	b.wait(pageLoad, "the site in the tree", `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node strong')].some(s => s.textContent === 'Pages Tower')`,
+	b.Wait(browser.PageLoad, "the site in the tree", `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node strong')].some(s => s.textContent === 'Pages Tower')`,
 		`(document.querySelector('[data-page="sites"] .vf-error')||{}).textContent`)
 	var canPatch bool
-	if err := b.eval(`fetch('/api/v1/openapi.json').then(r => r.json()).then(d => !!d.paths['/api/v1/projects/{project}/sites/{id}']?.patch)`, &canPatch); err != nil {
+	if err := b.Eval(`fetch('/api/v1/openapi.json').then(r => r.json()).then(d => !!d.paths['/api/v1/projects/{project}/sites/{id}']?.patch)`, &canPatch); err != nil {
 		t.Fatal(err)
 	}
 	if canPatch {
 		node := `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node')].find(n => n.querySelector('strong').textContent === 'Pages Tower')`
-		if err := b.eval(`(() => { const n = `+node+`; n.querySelector('.vf-tree-edit').hidden = false;
+		if err := b.Eval(`(() => { const n = `+node+`; n.querySelector('.vf-tree-edit').hidden = false;
 			n.querySelector('input[name="siteName"]').value = 'Pages Tower B'; [...n.querySelectorAll('button')].find(x => /Save name/.test(x.textContent)).click(); return true; })()`, nil); err != nil {
 			t.Fatal(err)
 		}
-		b.wait(pageLoad, "the renamed site", `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node strong')].some(s => s.textContent === 'Pages Tower B')`,
+		b.Wait(browser.PageLoad, "the renamed site", `[...document.querySelectorAll('[data-page="sites"] .vf-tree-node strong')].some(s => s.textContent === 'Pages Tower B')`,
 			`(document.querySelector('[data-page="sites"] .vf-error')||{}).textContent`)
 	}
-	b.shot("pages-site-tree")
-	b.noExceptions()
+	b.Shot("pages-site-tree")
+	b.NoExceptions()
 }
 
 // Every "Export Excel" button downloads a workbook of the page's filter
 // through the API (the blob's type is xlsx), with no error shown.
 func TestExcelExports(t *testing.T) {
 	pagesSeed(t)
-	b := browser(t)()
-	b.login("admin", "admin", "en")
-	b.goTo("/alarms", "alarms")
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "en")
+	b.GoTo("/alarms", "alarms")
 	// Record the blobs download() hands to an <a download>.
-	if err := b.eval(pagesWatch+` && (() => { if (!window.__vfBlobs) { window.__vfBlobs = []; const c = URL.createObjectURL;
+	if err := b.Eval(pagesWatch+` && (() => { if (!window.__vfBlobs) { window.__vfBlobs = []; const c = URL.createObjectURL;
 		URL.createObjectURL = x => { window.__vfBlobs.push({type: x.type, size: x.size}); return c(x); }; } return true; })()`, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -364,26 +365,26 @@ func TestExcelExports(t *testing.T) {
 		{"/reports/finance", "report-finance"}, {"/reports/om", "report-om"}, {"/charging/orders", "charging-orders"},
 		{"/charging/tou", "charging-tou"}, {"/system/audit", "audit-log"},
 	} {
-		b.goTo(p.route, p.id)
+		b.GoTo(p.route, p.id)
 		sel := fmt.Sprintf(`[data-page=%q] .vf-export`, p.id)
-		b.wait(pageLoad, p.id+" export button", `document.querySelector('`+sel+`') && window.__vfPending === 0`, "")
+		b.Wait(browser.PageLoad, p.id+" export button", `document.querySelector('`+sel+`') && window.__vfPending === 0`, "")
 		var before int
-		if err := b.eval(`window.__vfBlobs.length`, &before); err != nil {
+		if err := b.Eval(`window.__vfBlobs.length`, &before); err != nil {
 			t.Fatal(err)
 		}
-		b.run("export "+p.id, chromedp.Click(chromedp.CSS(sel)))
-		b.wait(pageLoad, p.id+" downloaded", fmt.Sprintf(`window.__vfBlobs.length > %d || document.querySelector('[data-page=%q] .vf-error')`, before, p.id), "")
+		b.Run("export "+p.id, chromedp.Click(chromedp.CSS(sel)))
+		b.Wait(browser.PageLoad, p.id+" downloaded", fmt.Sprintf(`window.__vfBlobs.length > %d || document.querySelector('[data-page=%q] .vf-error')`, before, p.id), "")
 		var got struct {
 			Type   string
 			Size   int
 			Errors string
 		}
-		if err := b.eval(fmt.Sprintf(`({...(window.__vfBlobs[%d] || {}), errors: [...document.querySelectorAll('[data-page=%q] .vf-error')].map(e => e.textContent).join(' | ')})`, before, p.id), &got); err != nil {
+		if err := b.Eval(fmt.Sprintf(`({...(window.__vfBlobs[%d] || {}), errors: [...document.querySelectorAll('[data-page=%q] .vf-error')].map(e => e.textContent).join(' | ')})`, before, p.id), &got); err != nil {
 			t.Fatal(err)
 		}
 		if got.Errors != "" || !strings.Contains(got.Type, "spreadsheetml") || got.Size == 0 {
 			t.Errorf("%s: export %+v, want an xlsx workbook and no error", p.id, got)
 		}
 	}
-	b.noExceptions()
+	b.NoExceptions()
 }
