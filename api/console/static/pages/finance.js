@@ -113,6 +113,14 @@ listPage({
       {name: 'reason', label: L('原因', 'Reason'), type: 'text', required: true}],
     submitLabel: L('申请', 'Apply'),
     submit: v => api('POST', `/api/v1/vouchers/${enc(v._voucher)}/void`, {reason: v.reason}),
+  }, {
+    title: L('使用代金券（抵扣一笔已完成的售电）', 'Redeem a voucher on a completed recharge'),
+    fields: [{name: 'voucher', label: L('券号或编号', 'Voucher number or ID'), type: 'text', required: true, omit: true},
+      {name: 'rechargeId', label: L('售电记录编号', 'Recharge ID'), type: 'text', required: true},
+      {name: 'amount', label: L('抵扣金额', 'Amount'), type: 'money', required: true}],
+    submitLabel: L('使用', 'Redeem'),
+    submit: v => api('POST', `/api/v1/vouchers/${enc(v._voucher)}/redeem`,
+      {rechargeId: v.rechargeId, amount: v.amount, transactionNo: newKey('VR')}),
   }],
 });
 
