@@ -7,15 +7,20 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/store/charger"
+	"github.com/voltflow/voltflow/store/customer"
 	"github.com/voltflow/voltflow/store/operator"
+	"github.com/voltflow/voltflow/store/site"
 )
 
 // consoleListRoutes are the lists the web console needed and the API
 // lacked (issue 18): the charging stations with their position, for the
-// station list and the offline map, and the operators with their roles.
+// station list and the offline map; the operators with their roles; a
+// project's units and customers, to pick them when opening an account.
 func (s *Server) consoleListRoutes(r chi.Router) {
 	r.Get("/charging-stations", s.listChargingStations)
 	r.Get("/operators", s.listOperators)
+	r.Get("/projects/{project}/units", s.listUnits)
+	r.Get("/projects/{project}/customers", s.listCustomers)
 }
 
 func (s *Server) listChargingStations(w http.ResponseWriter, r *http.Request) {
@@ -44,4 +49,34 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// listUnits answers the project's units a caller may view: a site-scoped
+// operator only those under its sites.
+func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	items, err := site.Units(r.Context(), s.cfg.DB, pid, operatorFrom(r.Context()).scopeIn(pid))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+}
+
+// listCustomers answers the project's customers a caller may view: a
+// site-scoped operator only those with an account under its sites.
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	items, err := customer.List(r.Context(), s.cfg.DB, pid, operatorFrom(r.Context()).scopeIn(pid))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
 }

@@ -109,3 +109,72 @@ func TestConsoleLists(t *testing.T) {
 		}
 	}
 }
+
+// A project's units and customers: every one to a whole-project viewer; a
+// site-scoped operator only units under its sites and customers with an
+// account there.
+func TestUnitAndCustomerLists(t *testing.T) {
+	srv, _, admin, other := reportsAPI(t)
+	id := func(code int, b []byte) string {
+		t.Helper()
+		var out struct{ ID string }
+		if code != http.StatusCreated || json.Unmarshal(b, &out) != nil || out.ID == "" {
+			t.Fatalf("create: %d %s", code, b)
+		}
+		return out.ID
+	}
+	east := id(send(t, srv, admin, "POST", "/api/v1/projects/demo/sites", `{"name":"East","level":1}`))
+	west := id(send(t, srv, admin, "POST", "/api/v1/projects/demo/sites", `{"name":"West","level":1}`))
+	id(send(t, srv, admin, "POST", "/api/v1/projects/demo/units", `{"code":"E-101","name":"East 101","siteId":"`+east+`"}`))
+	id(send(t, srv, admin, "POST", "/api/v1/projects/demo/units", `{"code":"W-101","name":"West 101","siteId":"`+west+`"}`))
+	id(send(t, srv, admin, "POST", "/api/v1/projects/demo/customers", `{"name":"Zhao","kind":"person"}`))
+	if code, b := send(t, srv, admin, "POST", "/api/v1/operators", `{"username":"dave","password":"`+alicePassword+`"}`); code != http.StatusCreated {
+		t.Fatalf("create dave: %d %s", code, b)
+	}
+	if code, b := send(t, srv, admin, "POST", "/api/v1/operators/dave/roles", `{"project":"demo","role":"viewer","siteIds":["`+east+`"]}`); code != http.StatusCreated {
+		t.Fatalf("grant dave: %d %s", code, b)
+	}
+	_, dave, _ := login(t, srv, "dave", alicePassword)
+
+	names := func(token, path string) ([]string, int) {
+		resp, b := get(t, srv, token, path)
+		var out struct{ Items []struct{ Name string } }
+		if resp.StatusCode == 200 {
+			if err := json.Unmarshal(b, &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ns []string
+		for _, x := range out.Items {
+			ns = append(ns, x.Name)
+		}
+		return ns, resp.StatusCode
+	}
+	for _, c := range []struct {
+		name, token, path string
+		status            int
+		has, hasNot       []string
+	}{
+		{"admin's units", admin, "/api/v1/projects/demo/units", 200, []string{"East 101", "West 101"}, nil},
+		{"scoped units", dave, "/api/v1/projects/demo/units", 200, []string{"East 101"}, []string{"West 101"}},
+		{"admin's customers", admin, "/api/v1/projects/demo/customers", 200, []string{"Zhao"}, nil},
+		{"scoped customers", dave, "/api/v1/projects/demo/customers", 200, nil, []string{"Zhao"}},
+		{"another project's viewer", other, "/api/v1/projects/demo/units", 404, nil, nil},
+	} {
+		ns, status := names(c.token, c.path)
+		if status != c.status {
+			t.Errorf("%s: %d, want %d", c.name, status, c.status)
+			continue
+		}
+		for _, n := range c.has {
+			if !slices.Contains(ns, n) {
+				t.Errorf("%s: %v, want %s in it", c.name, ns, n)
+			}
+		}
+		for _, n := range c.hasNot {
+			if slices.Contains(ns, n) {
+				t.Errorf("%s: %v, want no %s", c.name, ns, n)
+			}
+		}
+	}
+}

@@ -388,3 +388,25 @@ func TestExcelExports(t *testing.T) {
 	}
 	b.NoExceptions()
 }
+
+// Opening an account (开户) picks the customer and the unit from the
+// project's lists; a meter the project lacks is refused with the field
+// named, shown readably.
+func TestOpenAccountForm(t *testing.T) {
+	pagesSeed(t)
+	b := browser.New(t, stack.API.URL)()
+	b.Login("admin", "admin", "en")
+	b.GoTo("/setup/accounts", "accounts")
+	form := `[data-page="accounts"] form`
+	b.Wait(browser.PageLoad, "customers and units to pick", `document.querySelector('`+form+` select[name="customerId"] option')
+		&& document.querySelector('`+form+` select[name="unitId"] option')`, "")
+	b.Run("open an account on an unknown meter",
+		chromedp.SendKeys(chromedp.CSS(form+` input[name="meters"]`), "NO-SUCH-METER"),
+		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
+	b.Wait(browser.PageLoad, "the refusal", `(document.querySelector('`+form+` .vf-error')||{}).textContent?.includes('NO-SUCH-METER')`,
+		`(document.querySelector('`+form+`')||{}).innerText`)
+	b.Shot("pages-open-account-refused")
+	b.GoTo("/setup/units", "units")
+	b.Wait(browser.PageLoad, "the units and customers listed", `[...document.querySelectorAll('[data-page="units"] td')].some(td => td.textContent === 'Seed customer')`, "")
+	b.NoExceptions()
+}

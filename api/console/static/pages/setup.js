@@ -137,6 +137,16 @@ projectPage({
   id: 'units', path: '/setup/units', label: L('单元与客户', 'Units & customers'),
   render: async (root, p) => {
     const base = `/api/v1/projects/${enc(p.code)}`;
+    const units = h('div', {}), customers = h('div', {}), box = errBox();
+    const lists = async () => {
+      try {
+        const [us, cs] = await Promise.all([api('GET', base + '/units'), api('GET', base + '/customers')]);
+        units.replaceChildren(grid(['code', 'name', 'siteId', 'id'].map(k => ({key: k, label: k})), us.items));
+        customers.replaceChildren(grid(['name', 'phone', 'kind', 'id'].map(k => ({key: k, label: k})), cs.items));
+      } catch (e) {
+        fail(box, e);
+      }
+    };
     const sites = async () => {
       const {items} = await api('GET', base + '/sites');
       const out = [];
@@ -148,12 +158,14 @@ projectPage({
       buildForm([{name: 'code', label: L('单元编码', 'Unit code'), type: 'text', required: true},
         {name: 'name', label: L('名称', 'Name'), type: 'text', required: true},
         {name: 'siteId', label: L('所属站点', 'Site'), type: 'select', required: true, options: sites}],
-      async v => created(await api('POST', base + '/units', v)), {title: L('新建单元', 'New unit')}),
+      async v => { const r = await api('POST', base + '/units', v); await lists(); return created(r); }, {title: L('新建单元', 'New unit')}),
       buildForm([{name: 'name', label: L('客户名称', 'Customer name'), type: 'text', required: true},
         {name: 'phone', label: L('电话', 'Phone'), type: 'text'},
         {name: 'kind', label: L('类型', 'Kind'), type: 'select', required: true, options: [
           {value: 'person', label: L('个人', 'person')}, {value: 'company', label: L('企业', 'company')}]}],
-      async v => created(await api('POST', base + '/customers', v)), {title: L('新建客户', 'New customer')}));
+      async v => { const r = await api('POST', base + '/customers', v); await lists(); return created(r); }, {title: L('新建客户', 'New customer')}),
+      box, h('h3', {}, tr('单元', 'Units')), units, h('h3', {}, tr('客户', 'Customers')), customers);
+    await lists();
     if (await hasRoute('GET', '/api/v1/projects/{project}/units/{id}')) {
       const out = h('div', {});
       root.append(buildForm([{name: 'id', label: L('单元编号', 'Unit ID'), type: 'text', required: true}],
@@ -168,8 +180,10 @@ projectPage({
   render: async (root, p) => {
     root.append(h('p', {class: 'vf-muted vf-intro'}, tr('一户多表：一个客户在一个单元开户，可包含多块电表，每块表余额独立。',
       'One account, several meters: a customer on a unit; each meter keeps its own balance.')),
-    buildForm([{name: 'customerId', label: L('客户编号', 'Customer ID'), type: 'text', required: true},
-      {name: 'unitId', label: L('单元编号', 'Unit ID'), type: 'text', required: true},
+    buildForm([{name: 'customerId', label: L('客户', 'Customer'), type: 'select', required: true,
+      options: () => api('GET', `/api/v1/projects/${enc(p.code)}/customers`).then(r => (r.items || []).map(c => ({value: c.id, label: `${c.name} ${c.phone || ''}`})))},
+    {name: 'unitId', label: L('单元', 'Unit'), type: 'select', required: true,
+      options: () => api('GET', `/api/v1/projects/${enc(p.code)}/units`).then(r => (r.items || []).map(u => ({value: u.id, label: `${u.name} (${u.code})`})))},
       {name: 'meters', label: L('表号（逗号分隔）', 'Meters (comma separated)'), type: 'list', required: true}],
     async v => created(await api('POST', `/api/v1/projects/${enc(p.code)}/accounts`, v)), {submit: L('开户', 'Open')}));
   },

@@ -39,7 +39,7 @@ const KEYS = {
   chargers: L('桩数', 'Chargers'), month: L('月份', 'Month'), quotaKwh: L('额度(kWh)', 'Quota (kWh)'), usedKwh: L('已用(kWh)', 'Used (kWh)'),
   versions: L('版本', 'Versions'), customerIds: L('成员', 'Members'), limit: L('额度', 'Limit'), cycleStart: L('账期开始', 'Cycle start'),
   due: L('应还', 'Due'), paid: L('已还', 'Paid'), dueAt: L('到期', 'Due at'), ref: L('关联', 'Ref'), to: L('收件人', 'To'),
-  walletBalance: L('钱包余额', 'Wallet balance'), credit: L('信用账户', 'Credit'), cycleNo: L('账期', 'Cycle'), periodStart: L('账期开始', 'Period start'),
+  siteId: L('站点', 'Site'), walletBalance: L('钱包余额', 'Wallet balance'), credit: L('信用账户', 'Credit'), cycleNo: L('账期', 'Cycle'), periodStart: L('账期开始', 'Period start'),
   periodEnd: L('账期结束', 'Period end'), amountDue: L('应还金额', 'Amount due'), suspendAt: L('停用时间', 'Suspend at'),
   available: L('可用额度', 'Available'), used: L('已用额度', 'Used'),
   openingEnergyKwh: L('期初读数(kWh)', 'Opening (kWh)'), closingEnergyKwh: L('期末读数(kWh)', 'Closing (kWh)'),
