@@ -176,6 +176,7 @@ func New(cfg Config) *Server {
 			s.structureRoutes(r)
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
+			s.consoleListRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
