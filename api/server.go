@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/domain/card"
+	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	// Regulator, when set, serves the regulator's calls at /shevcs/v1/...
 	// (interconnect/serve; it authenticates by its own envelope and token).
 	Regulator http.Handler
+	// RegulatorKeys keeps the regulator's credentials (nil: a store on the
+	// environment's master key).
+	RegulatorKeys *keys.Store
 }
 
 // Server is the HTTP API.
@@ -172,6 +176,7 @@ func New(cfg Config) *Server {
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
 			s.walletRoutes(r)
+			s.regulatorRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
