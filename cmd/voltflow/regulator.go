@@ -18,7 +18,7 @@ import (
 const regulatorUsage = `usage: voltflow regulator credentials set --operator-id X [--regulator R] [--secrets-file F] [--overlap 24h]
        voltflow regulator credentials show [--regulator R]
 The four secrets (OperatorSecret, DataSecret, DataSecretIV, SigSecret) come from the file or standard input,
-as JSON or as four lines in that order — never from the command line.`
+as JSON or as four lines in that order, never from the command line`
 
 // runRegulator is `voltflow regulator credentials set|show` (R5): it
 // installs the credentials the regulator issued, sealed with the master key
