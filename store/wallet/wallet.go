@@ -57,7 +57,7 @@ func (r Request) Same(o Request) bool {
 // to compare.
 func Apply(ctx context.Context, db *store.DB, want Request) (Request, bool, error) {
 	tag, err := db.Exec(ctx, `insert into card_wallet_requests(id, project_id, kind, card_no, account_no, method, transaction_no,
-		amount, status, needs_approval, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+		amount, status, needs_approval, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,nullif($12,'')::uuid)
 		on conflict (project_id, kind, transaction_no) do nothing`,
 		want.ID, want.ProjectID, string(want.Kind), want.CardNo, want.AccountNo, string(want.Method), want.TransactionNo,
 		want.Amount, string(want.Status), want.NeedsApproval, want.WorkflowID, want.CreatedBy)
