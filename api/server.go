@@ -20,6 +20,7 @@ import (
 
 	"github.com/voltflow/voltflow/api/console"
 	"github.com/voltflow/voltflow/domain/card"
+	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -46,6 +47,9 @@ type Config struct {
 	// Regulator, when set, serves the regulator's calls at /shevcs/v1/...
 	// (interconnect/serve; it authenticates by its own envelope and token).
 	Regulator http.Handler
+	// RegulatorKeys keeps the regulator's credentials (nil: a store on the
+	// environment's master key).
+	RegulatorKeys *keys.Store
 }
 
 // Server is the HTTP API.
@@ -177,6 +181,8 @@ func New(cfg Config) *Server {
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
 			s.consoleListRoutes(r)
+			s.walletRoutes(r)
+			s.regulatorRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

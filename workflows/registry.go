@@ -29,6 +29,7 @@ import (
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
+	walletacts "github.com/voltflow/voltflow/activities/wallet"
 	workorderacts "github.com/voltflow/voltflow/activities/workorder"
 	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
@@ -46,6 +47,7 @@ import (
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
+	walletwf "github.com/voltflow/voltflow/workflows/wallet"
 	workorderwf "github.com/voltflow/voltflow/workflows/workorder"
 )
 
@@ -83,6 +85,10 @@ func RegisterFinance(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&invoiceacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(closingwf.Workflow, workflow.RegisterOptions{Name: closingwf.Kind})
 	w.RegisterActivity(&closingacts.Activities{DB: db})
+	// Card wallets (F2): one workflow, a type per kind.
+	w.RegisterWorkflowWithOptions(walletwf.Workflow, workflow.RegisterOptions{Name: walletwf.KindRecharge})
+	w.RegisterWorkflowWithOptions(walletwf.Workflow, workflow.RegisterOptions{Name: walletwf.KindRefund})
+	w.RegisterActivity(&walletacts.Activities{DB: db})
 }
 
 // RegisterDispatch registers the charging dispatch plans (manual, timed,

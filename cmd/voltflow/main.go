@@ -7,6 +7,7 @@
 //	voltflow migrate    database migrations and Temporal search attributes
 //	voltflow demo       load the demo data into an empty database
 //	voltflow admin create  the first platform administrator (password on stdin)
+//	voltflow regulator credentials set|show  the regulator's credentials (secrets on stdin)
 //	voltflow sim meters meter gateway simulators
 package main
 
@@ -45,6 +46,8 @@ func main() {
 		err = runDemo(ctx, log, args)
 	case "admin":
 		err = runAdmin(ctx, log, args, os.Stdin)
+	case "regulator":
+		err = runRegulator(ctx, log, args, os.Stdin, os.Stdout)
 	case "sim":
 		if len(args) > 0 && args[0] == "chargers" {
 			err = runSimChargers(ctx, log, args[1:])
@@ -77,6 +80,10 @@ commands:
   demo         load the demo data into an empty database
   admin create --username U [--password-file F]
                create a platform administrator (password from the file or standard input)
+  regulator credentials set --operator-id X [--regulator R] [--secrets-file F] [--overlap 24h]
+               install the regulator's credentials (secrets as JSON or four lines on stdin or in the file)
+  regulator credentials show [--regulator R]
+               the installed credentials as fingerprints
   sim meters   run meter gateway simulators
   sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
   sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision)

@@ -146,7 +146,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 		srv := &http.Server{Addr: cfg.HTTPAddr, ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Config{
 			DB: db, Temporal: tc, Log: log, UpdateTimeout: cfg.UpdateTimeout, DispatchWindow: cfg.DispatchWindow,
 			SweepInterval: cfg.SweepInterval,
-			Regulator:     regulator.Handler,
+			Regulator:     regulator.Handler, RegulatorKeys: regulator.Keys,
 		})}
 		g.Go(func() error {
 			log.Info("API listening", "url", "http://"+cfg.HTTPAddr)

@@ -13,6 +13,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -154,8 +155,40 @@ type Store struct {
 // positive, every older row of the same regulator and operator stays valid
 // for overlap more and then expires (rotation); zero leaves them as they are.
 func (s *Store) Put(ctx context.Context, regulator string, sec envelope.Secrets, overlap time.Duration) error {
+	return s.put(ctx, regulator, sec, func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		if overlap <= 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `update regulator_credentials set valid_until = $4
+			where regulator=$1 and operator_id=$2 and (valid_until is null or valid_until > $4) and valid_from <= $3`,
+			regulator, sec.OperatorID, now, now.Add(overlap))
+		return err
+	})
+}
+
+// Install is how an operator installs the credentials the regulator issued
+// (CLI and admin route): they become current now, and every older set of
+// the regulator, whatever its OperatorID, still opens incoming requests
+// for overlap more (zero or less: it ends now).
+func (s *Store) Install(ctx context.Context, regulator string, sec envelope.Secrets, overlap time.Duration) error {
+	if err := Check(sec); err != nil {
+		return err
+	}
+	return s.put(ctx, regulator, sec, func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		_, err := tx.Exec(ctx, `update regulator_credentials set valid_until = $3
+			where regulator=$1 and (valid_until is null or valid_until > $3) and valid_from <= $2`,
+			regulator, now, now.Add(max(overlap, 0)))
+		return err
+	})
+}
+
+func (s *Store) put(ctx context.Context, regulator string, sec envelope.Secrets,
+	retire func(ctx context.Context, tx pgx.Tx, now time.Time) error) error {
 	if _, err := envelope.NewCodec(sec); err != nil {
 		return err
+	}
+	if len(sec.OperatorID) > 9 {
+		return fmt.Errorf("%w: OperatorID longer than 9 characters", ErrInvalid)
 	}
 	box, err := s.Key.seal(regulator, sec)
 	if err != nil {
@@ -163,12 +196,8 @@ func (s *Store) Put(ctx context.Context, regulator string, sec envelope.Secrets,
 	}
 	now := s.Clock.Now()
 	return store.InTx(ctx, s.DB, func(tx pgx.Tx) error {
-		if overlap > 0 {
-			if _, err := tx.Exec(ctx, `update regulator_credentials set valid_until = $4
-				where regulator=$1 and operator_id=$2 and (valid_until is null or valid_until > $4) and valid_from <= $3`,
-				regulator, sec.OperatorID, now, now.Add(overlap)); err != nil {
-				return fmt.Errorf("keys: retire old credentials: %w", err)
-			}
+		if err := retire(ctx, tx, now); err != nil {
+			return fmt.Errorf("keys: retire old credentials: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `insert into regulator_credentials (regulator, operator_id, sealed, valid_from)
 			values ($1,$2,$3,$4)`, regulator, sec.OperatorID, box, now); err != nil {
@@ -176,6 +205,50 @@ func (s *Store) Put(ctx context.Context, regulator string, sec envelope.Secrets,
 		}
 		return nil
 	})
+}
+
+// Installed describes one credential set without its secrets: what the
+// admin route and the CLI show.
+type Installed struct {
+	OperatorID   string            `json:"operatorId"`
+	Fingerprints map[string]string `json:"fingerprints"`
+	InstalledAt  time.Time         `json:"installedAt"`
+	// ValidUntil ends a rotation's overlap; nil while the set is current.
+	ValidUntil *time.Time `json:"validUntil"`
+}
+
+// List describes the regulator's credential sets still valid (now or
+// until their overlap ends), newest first. A set the master key cannot
+// open (sealed under an earlier key) is listed without fingerprints.
+func (s *Store) List(ctx context.Context, regulator string) ([]Installed, error) {
+	rows, err := s.DB.Query(ctx, `select operator_id, sealed, valid_from, valid_until from regulator_credentials
+		where regulator=$1 and (valid_until is null or valid_until > $2) order by valid_from desc, id desc`, regulator, s.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("keys: list credentials: %w", err)
+	}
+	defer rows.Close()
+	out := []Installed{}
+	for rows.Next() {
+		var in Installed
+		var box []byte
+		if err := rows.Scan(&in.OperatorID, &box, &in.InstalledAt, &in.ValidUntil); err != nil {
+			return nil, fmt.Errorf("keys: list credentials: %w", err)
+		}
+		in.Fingerprints = map[string]string{}
+		if sec, err := s.Key.open(regulator, in.OperatorID, box); err == nil {
+			in.Fingerprints = map[string]string{"operatorSecret": fingerprint(sec.OperatorSecret),
+				"dataSecret": fingerprint(sec.DataSecret), "dataSecretIV": fingerprint(sec.DataSecretIV), "sigSecret": fingerprint(sec.SigSecret)}
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// fingerprint tells two secrets apart without revealing either: the first
+// 16 hex digits of SHA-256.
+func fingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:8])
 }
 
 // EnsureDev stores the dev credentials for regulator unless some exist.
