@@ -11,6 +11,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/network"
 )
@@ -144,7 +145,17 @@ func (s *Server) writeStation(w http.ResponseWriter, r *http.Request, status int
 		s.networkProblem(w, r, err)
 		return
 	}
+	for i := range st.Equipment {
+		withQRCodes(&st.Equipment[i])
+	}
 	writeJSON(w, status, st)
+}
+
+// withQRCodes fills in each connector's appendix A URI.
+func withQRCodes(e *network.Equipment) {
+	for i, c := range e.Connectors {
+		e.Connectors[i].QRCode = registry.QRCode(c.ConnectorID, c.OperatorID, "")
+	}
 }
 
 func (s *Server) getStation(w http.ResponseWriter, r *http.Request) {
@@ -291,6 +302,7 @@ func (s *Server) writeEquipment(w http.ResponseWriter, r *http.Request, status i
 		s.networkProblem(w, r, err)
 		return
 	}
+	withQRCodes(&e)
 	writeJSON(w, status, e)
 }
 
@@ -315,6 +327,7 @@ func (s *Server) getEquipment(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	withQRCodes(&e)
 	writeJSON(w, http.StatusOK, e)
 }
 
@@ -385,6 +398,7 @@ func (s *Server) connectorView(r *http.Request, id string) (ConnectorView, error
 	if err != nil {
 		return ConnectorView{}, err
 	}
+	withQRCodes(&e)
 	for _, c := range e.Connectors {
 		if c.ConnectorID == id {
 			return ConnectorView{Connector: c, EquipmentID: e.EquipmentID, StationID: e.StationID}, nil

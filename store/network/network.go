@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -97,8 +96,10 @@ type Equipment struct {
 }
 
 // Connector is a charging interface (tables 6 and 7). QRCode and Paused
-// are ours: the appendix A URI printed on it and its operating switch
-// (a paused station pauses all of its connectors).
+// are ours: the appendix A URI printed on it (registry.QRCode, filled in
+// by the API from OperatorID: the registry package loads its demo through
+// this one, so this one cannot import it) and its operating switch (a
+// paused station pauses all of its connectors).
 type Connector struct {
 	ConnectorID        string  `json:"connectorId"`
 	ConnectorName      string  `json:"connectorName"`
@@ -112,6 +113,7 @@ type Connector struct {
 	BMSPowerType       int     `json:"bmsPowerType"`
 	Paused             bool    `json:"paused"`
 	QRCode             string  `json:"qrCode"`
+	OperatorID         string  `json:"-"` // of its station
 }
 
 var (
@@ -288,7 +290,7 @@ func SaveStation(ctx context.Context, db *store.DB, projectID string, s Station,
 		if !known {
 			return invalid("operatorId", "is not a charging operator of the registry")
 		}
-		args := append(stationArgs(s), projectID)
+		args := append(stationArgs(s), nullable(projectID))
 		if create {
 			_, err := tx.Exec(ctx, `insert into charging_stations (`+stationColumns+`, project_id)
 				values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,
@@ -413,7 +415,7 @@ func equipmentWhere(ctx context.Context, db *store.DB, where string, arg string)
 			rows.Close()
 			return nil, fmt.Errorf("scan connector: %w", err)
 		}
-		c.QRCode = registry.QRCode(c.ConnectorID, operator, "")
+		c.OperatorID = operator
 		if e := byID[eq]; e != nil {
 			e.Connectors = append(e.Connectors, c)
 		}
