@@ -35,6 +35,9 @@ func (s *Server) networkRoutes(r chi.Router) {
 	r.With(s.audit("station.start")).Post("/charging-stations/{id}/start", s.pauseStation(false))
 	r.With(s.audit("station.pause")).Post("/charging-stations/{id}/pause", s.pauseStation(true))
 	r.With(s.audit("equipment.create")).Post("/charging-stations/{id}/equipment", s.createEquipment)
+	r.With(s.audit("concentrator.create")).Post("/charging-stations/{id}/concentrators", s.saveConcentrator(true))
+	r.Get("/charging-stations/{id}/concentrators", s.listConcentrators)
+	r.With(s.audit("concentrator.update")).Put("/charging-stations/{id}/concentrators/{code}", s.saveConcentrator(false))
 	r.Get("/charging-equipment/{equipmentId}", s.getEquipment)
 	r.With(s.audit("equipment.update")).Patch("/charging-equipment/{equipmentId}", s.patchEquipment)
 	r.Get("/charging-connectors/{connectorId}", s.getConnector)
@@ -549,4 +552,59 @@ func (s *Server) rotateChargePointPassword(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	writeJSON(w, http.StatusOK, ChargePointSecret{ChargePointID: id, Password: password})
+}
+
+// saveConcentrator creates (POST) or replaces (PUT …/{code}) a station's
+// concentrator (集控器) with the chargers on its CAN bus.
+func (s *Server) saveConcentrator(create bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		station := chi.URLParam(r, "id")
+		pid, ok := s.stationAccess(w, r, station, "charging-station/"+station, true)
+		if !ok {
+			return
+		}
+		var c network.Concentrator
+		if !decode(w, r, &c) {
+			return
+		}
+		if !create {
+			if c.Code != "" && c.Code != chi.URLParam(r, "code") {
+				writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "code is the path's", "code")
+				return
+			}
+			c.Code = chi.URLParam(r, "code")
+		}
+		c.StationID = station
+		if c.Chargers == nil {
+			c.Chargers = []network.ConcentratorSlot{}
+		}
+		setAudit(r, pid, "concentrator/"+station+"/"+c.Code, map[string]any{"chargers": len(c.Chargers)})
+		if err := network.SaveConcentrator(r.Context(), s.cfg.DB, c, create); err != nil {
+			s.networkProblem(w, r, err)
+			return
+		}
+		out, err := network.GetConcentrator(r.Context(), s.cfg.DB, station, c.Code)
+		if err != nil {
+			s.networkProblem(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if create {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, out)
+	}
+}
+
+func (s *Server) listConcentrators(w http.ResponseWriter, r *http.Request) {
+	station := chi.URLParam(r, "id")
+	if _, ok := s.stationAccess(w, r, station, "charging-station/"+station, false); !ok {
+		return
+	}
+	items, err := network.Concentrators(r.Context(), s.cfg.DB, station)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }

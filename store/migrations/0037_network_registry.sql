@@ -21,3 +21,25 @@ alter table charging_connectors add column paused boolean not null default false
 -- The protocol a registered charge point speaks.
 alter table ocpp_charge_points add column protocol text not null default 'ocpp1.6j'
     check (protocol in ('ocpp1.6j','ykc'));
+
+-- Concentrators (集控器): the controller of a station's split chargers,
+-- each charger on its CAN bus at an address. Not in the T/CEC model (the
+-- regulator never hears of them): operations use them to find a charger's
+-- power cabinet on site.
+create table charging_concentrators (
+    station_id  char(20) not null references charging_stations(station_id),
+    code        text not null,
+    name        text not null default '',
+    model       text not null default '',
+    created_at  timestamptz not null default now(),
+    updated_at  timestamptz not null default now(),
+    primary key (station_id, code)
+);
+create table charging_concentrator_chargers (
+    station_id   char(20) not null,
+    code         text not null,
+    equipment_id varchar(23) not null unique references charging_equipment(equipment_id), -- behind one concentrator
+    can_address  integer not null check (can_address between 1 and 254),
+    foreign key (station_id, code) references charging_concentrators(station_id, code) on delete cascade,
+    unique (station_id, code, can_address)
+);

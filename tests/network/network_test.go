@@ -200,6 +200,26 @@ func TestSetUpAStationAndOnboardItsCharger(t *testing.T) {
 		return false, fmt.Sprintf("%d station infos", len(got))
 	})
 
+	// Its concentrator (集控器), the charger at CAN address 1; a charger is
+	// behind one concentrator only.
+	var jk struct {
+		Code     string `json:"code"`
+		Chargers []struct {
+			EquipmentID string `json:"equipmentId"`
+			CANAddress  int    `json:"canAddress"`
+		} `json:"chargers"`
+	}
+	slot := []map[string]any{{"equipmentId": equipment, "canAddress": 1}}
+	if code := admin.Do(t, "POST", "/api/v1/charging-stations/"+station+"/concentrators", map[string]any{
+		"code": "JK-01", "name": "Cabinet A", "chargers": slot}, &jk); code != 201 || len(jk.Chargers) != 1 || jk.Chargers[0].CANAddress != 1 {
+		t.Fatalf("concentrator: %d %+v", code, jk)
+	}
+	var pb problem
+	if code := admin.Do(t, "POST", "/api/v1/charging-stations/"+station+"/concentrators", map[string]any{
+		"code": "JK-02", "chargers": slot}, &pb); code != 422 || pb.Field != "chargers[0].equipmentId" {
+		t.Fatalf("second concentrator with the same charger: %d %+v", code, pb)
+	}
+
 	// 2. Its charge point: a password shown once.
 	var secret struct {
 		ChargePointID string `json:"chargePointId"`
@@ -210,7 +230,6 @@ func TestSetUpAStationAndOnboardItsCharger(t *testing.T) {
 	}, &secret); code != 201 || secret.Password == "" || secret.Password == charger.DemoPassword {
 		t.Fatalf("register: %d %+v", code, secret)
 	}
-	var pb problem
 	if code := admin.Do(t, "POST", "/api/v1/projects/demo/charge-points", map[string]any{"chargePointId": equipment}, &pb); code != 409 || pb.Code != "charge_point_exists" {
 		t.Fatalf("register again: %d %+v", code, pb)
 	}
