@@ -54,7 +54,8 @@ func (s *Server) networkRoutes(r chi.Router) {
 func (s *Server) stationAccess(w http.ResponseWriter, r *http.Request, stationID, subject string, admin bool) (string, bool) {
 	pid, err := network.StationProject(r.Context(), s.cfg.DB, stationID)
 	op := operatorFrom(r.Context())
-	if errors.Is(err, network.ErrNotFound) || (err == nil && !op.PlatformAdmin && !op.Grants.Can(pid, access.ViewData)) {
+	if errors.Is(err, network.ErrNotFound) || (err == nil && !op.PlatformAdmin &&
+		(!op.Grants.Can(pid, access.ViewData) || !op.seesStation(pid, stationID))) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "charging station "+stationID+" not found")
 		return "", false
 	}
