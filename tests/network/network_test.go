@@ -298,6 +298,17 @@ func TestSetUpAStationAndOnboardItsCharger(t *testing.T) {
 			fmt.Sprintf("%d station infos, %d before, last %q", len(got), before, last.StationName)
 	})
 
+	// Only the project's admins change the network or its chargers.
+	cashier := stack.Login(t, "cashier", "cashier")
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/api/v1/charging-connectors/" + paused + "/pause"},
+		{"POST", "/api/v1/projects/demo/charge-points/" + equipment + "/password"},
+	} {
+		if code := cashier.Do(t, c.method, c.path, nil, &pb); code != 403 || pb.Code != "forbidden" {
+			t.Fatalf("cashier %s %s: %d %+v", c.method, c.path, code, pb)
+		}
+	}
+
 	// 6. Rotating the password: the old one stops working.
 	old := secret.Password
 	if code := admin.Do(t, "POST", "/api/v1/projects/demo/charge-points/"+equipment+"/password", nil, &secret); code != 200 || secret.Password == old {
