@@ -149,4 +149,3 @@ func GetConcentrator(ctx context.Context, db *store.DB, stationID, code string) 
 	}
 	return Concentrator{}, fmt.Errorf("concentrator %s: %w", code, ErrNotFound)
 }
-

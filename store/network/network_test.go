@@ -46,7 +46,11 @@ func TestValidate(t *testing.T) {
 			e.Connectors[0].ConnectorID = "4403000000000000000901001"
 			return e.Validate()
 		}(), "connectorInfos[0].connectorId"},
-		{"connector 000", func() error { e := equipment(); e.Connectors[0].ConnectorID = e.EquipmentID + "000"; return e.Validate() }(),
+		{"connector 000", func() error {
+			e := equipment()
+			e.Connectors[0].ConnectorID = e.EquipmentID + "000"
+			return e.Validate()
+		}(),
 			"connectorInfos[0].connectorId"},
 		{"voltage range upside down", func() error { e := equipment(); e.Connectors[0].VoltageLowerLimits = 800; return e.Validate() }(),
 			"connectorInfos[0].voltageUpperLimits"},
