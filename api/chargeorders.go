@@ -250,6 +250,9 @@ func (s *Server) createChargingOrder(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, chargeorderstore.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "connector not found")
 		return
+	case errors.Is(err, chargeorderstore.ErrPaused):
+		writeProblemField(w, http.StatusConflict, CodeConnectorPaused, err.Error(), "connectorId")
+		return
 	case errors.Is(err, chargeorderstore.ErrCannotStart):
 		writeProblem(w, http.StatusConflict, CodeCannotStart, err.Error())
 		return

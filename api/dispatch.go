@@ -12,6 +12,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	dispatchstore "github.com/voltflow/voltflow/store/dispatch"
+	"github.com/voltflow/voltflow/store/network"
 	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -84,6 +85,17 @@ func (s *Server) createDispatchCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, projectID, req.ConnectorID, map[string]any{"command": req.Command, "powerKw": cmd.PowerKW})
+	if req.Command == dispatchwf.CmdStart {
+		paused, err := network.Paused(r.Context(), s.cfg.DB, req.ConnectorID)
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		if paused {
+			writeProblemField(w, http.StatusConflict, CodeConnectorPaused, "connector "+req.ConnectorID+" is paused (暂停运营)", "connectorId")
+			return
+		}
+	}
 	if !op.Grants.Can(projectID, access.DispatchStation) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "dispatch commands need the maintenance or admin role")
 		return

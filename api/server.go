@@ -183,6 +183,7 @@ func New(cfg Config) *Server {
 			s.consoleListRoutes(r)
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)
+			s.networkRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,7 @@ import (
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/charger"
+	"github.com/voltflow/voltflow/store/network"
 )
 
 // StatusRecorder records a connector status change and the push the
@@ -339,6 +340,20 @@ func (s *Service) StartTransaction(ctx context.Context, id string, req *core.Sta
 	st, err := s.authorization(ctx, req.IdTag)
 	if err != nil {
 		return nil, err
+	}
+	if st == types.AuthorizationStatusAccepted {
+		// A paused connector (暂停运营) takes no new session. OCPP 1.6 can
+		// refuse a StartTransaction only through idTagInfo: Blocked ("not
+		// allowed for charging") rather than Invalid ("unknown"), which
+		// would be a lie about the card. The charger stops the transaction
+		// (StopTransactionOnInvalidId, reason DeAuthorized).
+		paused, err := network.Paused(ctx, s.DB, ConnectorID(id, req.ConnectorId))
+		if err != nil {
+			return nil, err
+		}
+		if paused {
+			st = types.AuthorizationStatusBlocked
+		}
 	}
 	started := s.Clock.Now()
 	if req.Timestamp != nil && !req.Timestamp.IsZero() {

@@ -2,11 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/network"
 )
 
 // Demo ids (contracts.md, "Charging").
@@ -23,20 +23,16 @@ const DemoConnectorsPerEquipment = 12
 
 // LoadDemo adds the contract's charging demo: operator 123456789, station
 // 44030000000000000001, two split chargers with connectors <equipment id>001
-// … 012, every connector idle. Existing rows are left alone, so it is safe on
-// every start.
+// … 012, every connector idle. The station and chargers are created through
+// store/network, as the API creates an operator's. Existing rows are left
+// alone, so it is safe on every start.
 func LoadDemo(ctx context.Context, db *store.DB) error {
-	return store.InTx(ctx, db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `insert into charging_operators (operator_id, operator_name, operator_tel1, operator_tel2,
-			operator_reg_address) values ($1, 'Voltflow Demo Charging Co.', '0755-00000000', '13800000000', 'Shenzhen')
-			on conflict do nothing`, DemoOperatorID); err != nil {
-			return fmt.Errorf("demo operator: %w", err)
-		}
-		if err := addStation(ctx, tx, DemoStationID, "Demo Mall Charging Station", DemoEquipmentIDs[:], DemoConnectorsPerEquipment); err != nil {
-			return err
-		}
-		return nil
-	})
+	if _, err := db.Exec(ctx, `insert into charging_operators (operator_id, operator_name, operator_tel1, operator_tel2,
+		operator_reg_address) values ($1, 'Voltflow Demo Charging Co.', '0755-00000000', '13800000000', 'Shenzhen')
+		on conflict do nothing`, DemoOperatorID); err != nil {
+		return fmt.Errorf("demo operator: %w", err)
+	}
+	return addStation(ctx, db, DemoStationID, "Demo Mall Charging Station", DemoEquipmentIDs[:], DemoConnectorsPerEquipment)
 }
 
 // AddStations adds n further stations of the demo's shape (equipment ×
@@ -44,53 +40,54 @@ func LoadDemo(ctx context.Context, db *store.DB) error {
 // 4403xxxxxxxxxxxx1000+i, equipment <station tail>… as 22 digits.
 func AddStations(ctx context.Context, db *store.DB, n, equipment, connectors int) ([]string, error) {
 	var ids []string
-	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
-		for i := range n {
-			station := fmt.Sprintf("4403%016d", 1000+i)
-			var eqs []string
-			for j := range equipment {
-				eqs = append(eqs, fmt.Sprintf("44%08d%012d", 1000+i, j+1))
-			}
-			if err := addStation(ctx, tx, station, fmt.Sprintf("Load Station %d", i), eqs, connectors); err != nil {
-				return err
-			}
-			ids = append(ids, station)
+	for i := range n {
+		station := fmt.Sprintf("4403%016d", 1000+i)
+		var eqs []string
+		for j := range equipment {
+			eqs = append(eqs, fmt.Sprintf("44%08d%012d", 1000+i, j+1))
 		}
-		return nil
-	})
-	return ids, err
+		if err := addStation(ctx, db, station, fmt.Sprintf("Load Station %d", i), eqs, connectors); err != nil {
+			return ids, err
+		}
+		ids = append(ids, station)
+	}
+	return ids, nil
 }
 
-func addStation(ctx context.Context, tx pgx.Tx, stationID, name string, equipment []string, connectors int) error {
-	if _, err := tx.Exec(ctx, `insert into charging_stations (station_id, operator_id, equipment_owner_id, station_name,
-		country_code, area_code, address, station_tel, service_tel, station_type, station_status, park_nums,
-		station_lng, station_lat, site_guide, construction, pictures, busine_hours, payment, support_order,
-		open_all_day, park_free, oprator_type)
-		values ($1, $2, $2, $3, 'CN', '440305', 'Nanshan District, Shenzhen', '13800000000', '400-000-0000', 1, 50, $4,
-		114.057868, 22.543099, 'B2 car park, bays 1-24', 9, '{}', '00:00-24:00', 'online', 0, 1, 0, 1)
-		on conflict do nothing`, stationID, DemoOperatorID, name, len(equipment)*connectors); err != nil {
+// addStation creates a demo-shaped station unless it exists (in no
+// project: the demo's chargers give it theirs when enrolled), its
+// equipment unless each exists, and an idle status for each connector.
+func addStation(ctx context.Context, db *store.DB, stationID, name string, equipment []string, connectors int) error {
+	all := 1
+	st := network.Station{StationID: stationID, OperatorID: DemoOperatorID, EquipmentOwnerID: DemoOperatorID,
+		StationName: name, CountryCode: "CN", AreaCode: "440305", Address: "Nanshan District, Shenzhen",
+		StationTel: "13800000000", ServiceTel: "400-000-0000", StationType: 1, StationStatus: 50,
+		ParkNums: len(equipment) * connectors, StationLng: 114.057868, StationLat: 22.543099,
+		SiteGuide: "B2 car park, bays 1-24", Construction: 9, Pictures: []string{}, BusineHours: "00:00-24:00",
+		Payment: "online", SupportOrder: new(int), OpenAllDay: &all, ParkFree: new(int), OpratorType: 1}
+	if err := network.SaveStation(ctx, db, "", st, true); err != nil && !errors.Is(err, network.ErrExists) {
 		return fmt.Errorf("station %s: %w", stationID, err)
 	}
 	for i, eq := range equipment {
-		if _, err := tx.Exec(ctx, `insert into charging_equipment (equipment_id, station_id, manufacturer_id, equipment_model,
-			production_date, equipment_type, equipment_name, power, manufacturer_name, equipment_status,
-			equipment_power, new_national_standard)
-			values ($1, $2, $3, 'SPLIT-480', '2024-01-15', 1, $4, 480.0, 'Demo Power', 50, 480.0, 2)
-			on conflict do nothing`, eq, stationID, DemoOperatorID, fmt.Sprintf("#%02d split charger", i+1)); err != nil {
+		e := network.Equipment{EquipmentID: eq, StationID: stationID, ManufacturerID: DemoOperatorID,
+			EquipmentModel: "SPLIT-480", ProductionDate: "2024-01-15", EquipmentType: 1,
+			EquipmentName: fmt.Sprintf("#%02d split charger", i+1), Power: 480, ManufacturerName: "Demo Power",
+			EquipmentStatus: 50, EquipmentPower: 480, NewNationalStandard: 2}
+		for k := 1; k <= connectors; k++ {
+			e.Connectors = append(e.Connectors, network.Connector{ConnectorID: fmt.Sprintf("%s%03d", eq, k),
+				ConnectorName: fmt.Sprintf("%02d#", k), ConnectorType: 4, VoltageUpperLimits: 1000,
+				VoltageLowerLimits: 200, Current: 250, Power: 160, ParkNo: fmt.Sprintf("P%d-%02d", i+1, k),
+				Voltage: 750, BMSPowerType: 3})
+		}
+		if err := network.SaveEquipment(ctx, db, e, true); err != nil && !errors.Is(err, network.ErrExists) {
 			return fmt.Errorf("equipment %s: %w", eq, err)
 		}
-		for k := 1; k <= connectors; k++ {
-			id := fmt.Sprintf("%s%03d", eq, k)
-			if _, err := tx.Exec(ctx, `insert into charging_connectors (connector_id, equipment_id, connector_name,
-				connector_type, voltage_upper_limits, voltage_lower_limits, current, power, park_no, voltage, bms_power_type)
-				values ($1, $2, $3, 4, 1000, 200, 250, 160.0, $4, 750, 3) on conflict do nothing`,
-				id, eq, fmt.Sprintf("%02d#", k), fmt.Sprintf("P%d-%02d", i+1, k)); err != nil {
-				return fmt.Errorf("connector %s: %w", id, err)
-			}
-			if _, err := tx.Exec(ctx, `insert into connector_status (connector_id, status, park_status, lock_status)
-				values ($1, 1, 10, 10) on conflict do nothing`, id); err != nil {
-				return fmt.Errorf("connector %s status: %w", id, err)
-			}
+		// Idle until the charger says otherwise (the demo's chargers are
+		// simulated and connect at once).
+		if _, err := db.Exec(ctx, `insert into connector_status (connector_id, status, park_status, lock_status)
+			select c.connector_id, 1, 10, 10 from charging_connectors c where c.equipment_id=$1
+			on conflict do nothing`, eq); err != nil {
+			return fmt.Errorf("equipment %s status: %w", eq, err)
 		}
 	}
 	return nil

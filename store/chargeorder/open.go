@@ -20,6 +20,7 @@ import (
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	"github.com/voltflow/voltflow/store/network"
 )
 
 // Opened is what the workflow needs to follow the session: the payer, its
@@ -190,6 +191,10 @@ type AppStart struct {
 // ErrCannotStart is an app start the card or connector does not allow.
 var ErrCannotStart = errors.New("cannot start charging")
 
+// ErrPaused refuses a start on a connector whose operation is paused (it
+// or its station: store/network).
+var ErrPaused = errors.New("connector paused")
+
 // CreateAppOrder validates and records an app start; it returns the order
 // with the charger to command.
 func CreateAppOrder(ctx context.Context, db *store.DB, projects []string, in AppStart, workflowID func(string) string) (Order, error) {
@@ -207,6 +212,13 @@ func CreateAppOrder(ctx context.Context, db *store.DB, projects []string, in App
 		}
 		if err != nil {
 			return err
+		}
+		paused, err := network.Paused(ctx, tx, in.ConnectorID)
+		if err != nil {
+			return err
+		}
+		if paused {
+			return fmt.Errorf("%w: connector %s is paused (暂停运营)", ErrPaused, in.ConnectorID)
 		}
 		py, err := findPayer(ctx, tx, in.CardNo)
 		if err != nil {
