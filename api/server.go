@@ -171,6 +171,7 @@ func New(cfg Config) *Server {
 			s.structureRoutes(r)
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
+			s.chargingMoneyRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -25,8 +25,8 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
-	"github.com/voltflow/voltflow/store/charger"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
+	"github.com/voltflow/voltflow/store/charger"
 )
 
 // StatusRecorder records a connector status change and the push the

@@ -143,3 +143,54 @@ func Split(paidBy Mode, amount, voucher, packageWaived money.Amount) Deduction {
 	}
 	return d
 }
+
+// Invoicing charging orders (F7).
+
+// MaxInvoiceOrders bounds the orders of one invoice.
+const MaxInvoiceOrders = 500
+
+// Errors of invoicing orders.
+var (
+	ErrNoOrders        = fmt.Errorf("an invoice names 1..%d orders", MaxInvoiceOrders)
+	ErrOrderRepeated   = errors.New("an order is named twice")
+	ErrNotInvoiceable  = errors.New("only a completed order with an amount to pay can be invoiced")
+	ErrAlreadyInvoiced = errors.New("an order is already invoiced")
+)
+
+// CheckOrderIDs checks the orders an invoice names.
+func CheckOrderIDs(ids []string) error {
+	if len(ids) == 0 || len(ids) > MaxInvoiceOrders {
+		return ErrNoOrders
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return fmt.Errorf("%s: %w", id, ErrOrderRepeated)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// InvoiceLine is one order as an invoice finds it.
+type InvoiceLine struct {
+	OrderID  string
+	Status   string
+	Amount   money.Amount // what the payer paid (after any voucher: voucher value is not invoiced)
+	Invoiced bool
+}
+
+// InvoiceTotal checks the orders and sums what their payers paid.
+func InvoiceTotal(lines []InvoiceLine) (money.Amount, error) {
+	sum := money.Zero
+	for _, l := range lines {
+		switch {
+		case l.Invoiced:
+			return money.Zero, fmt.Errorf("order %s: %w", l.OrderID, ErrAlreadyInvoiced)
+		case l.Status != "completed" || !l.Amount.IsPositive():
+			return money.Zero, fmt.Errorf("order %s (%s, %s): %w", l.OrderID, l.Status, l.Amount, ErrNotInvoiceable)
+		}
+		sum = sum.Add(l.Amount)
+	}
+	return sum, nil
+}

@@ -101,3 +101,47 @@ func TestRuleValid(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckOrderIDs(t *testing.T) {
+	tests := []struct {
+		name string
+		ids  []string
+		want error
+	}{
+		{"one", []string{"a"}, nil},
+		{"none", nil, ErrNoOrders},
+		{"repeated", []string{"a", "b", "a"}, ErrOrderRepeated},
+		{"too many", make([]string, MaxInvoiceOrders+1), ErrNoOrders},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := CheckOrderIDs(tt.ids); !errors.Is(err, tt.want) {
+				t.Fatalf("CheckOrderIDs = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestInvoiceTotal(t *testing.T) {
+	ok := InvoiceLine{OrderID: "a", Status: "completed", Amount: m("6.00")}
+	tests := []struct {
+		name  string
+		lines []InvoiceLine
+		want  string
+		err   error
+	}{
+		{"two orders", []InvoiceLine{ok, {OrderID: "b", Status: "completed", Amount: m("18.00")}}, "24.00", nil},
+		{"invoiced", []InvoiceLine{ok, {OrderID: "b", Status: "completed", Amount: m("1.00"), Invoiced: true}}, "0.00", ErrAlreadyInvoiced},
+		{"failed order", []InvoiceLine{{OrderID: "c", Status: "failed", Amount: m("0")}}, "0.00", ErrNotInvoiceable},
+		{"running order", []InvoiceLine{{OrderID: "c", Status: "charging", Amount: m("3.00")}}, "0.00", ErrNotInvoiceable},
+		{"paid by voucher entirely", []InvoiceLine{{OrderID: "d", Status: "completed", Amount: m("0.00")}}, "0.00", ErrNotInvoiceable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := InvoiceTotal(tt.lines)
+			if !errors.Is(err, tt.err) || got.String() != tt.want {
+				t.Fatalf("InvoiceTotal = %s, %v; want %s, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

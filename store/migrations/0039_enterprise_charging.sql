@@ -29,6 +29,7 @@ create table charging_voucher_redemptions (
 );
 
 -- Invoices of charging orders; an order is on at most one (order_id is the key).
+create sequence charging_invoice_seq;
 create table charging_invoices (
     id         uuid primary key,
     project_id uuid not null references projects(id),
