@@ -14,8 +14,6 @@ import (
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
-type problemView struct{ Code, Detail string }
-
 // issueVoucher runs a one-voucher batch with a charging rule through both
 // reviews to one customer and returns the voucher's id.
 func issueVoucher(t *testing.T, cashier, approver *harness.Client, customerID, face, rule string) string {
@@ -36,7 +34,9 @@ func issueVoucher(t *testing.T, cashier, approver *harness.Client, customerID, f
 	postOK(t, cashier, "/api/v1/voucher-batches/"+b.ID+"/issue", map[string]any{"customerIds": []string{customerID}}, http.StatusAccepted, nil)
 	postOK(t, approver, "/api/v1/tasks/"+harness.PendingTask(t, approver, b.WorkflowID, "voucher_issuance").ID+"/approve", nil, http.StatusOK, nil)
 	batchStatus("issued")
-	var list struct{ Items []struct{ ID, ChargingRule string } }
+	var list struct {
+		Items []struct{ ID, ChargingRule string }
+	}
 	cashier.Do(t, http.MethodGet, "/api/v1/vouchers?batchId="+b.ID, nil, &list)
 	if len(list.Items) != 1 || list.Items[0].ChargingRule != rule {
 		t.Fatalf("vouchers %+v", list.Items)
