@@ -31,6 +31,7 @@ func (s *Server) chargingMoneyRoutes(r chi.Router) {
 	r.Get("/charging-orders/deductions", s.orderDeductions)
 	r.With(s.audit("charging.invoice")).Post("/charging-invoices", s.createChargingInvoice)
 	r.Get("/charging-invoices/{id}", s.getChargingInvoice)
+	s.vehicleRoutes(r)
 }
 
 type orderVoucherRequest struct {

@@ -48,3 +48,16 @@ create table charging_invoice_orders (
 
 -- The monthly package's fee (终端包月), booked once when the package is bought.
 alter table charging_packages add column fee numeric(18,2) not null default 0 check (fee >= 0);
+
+-- Vehicles and fleets (C6): bus routes (公交线路) a vehicle is bound to, for
+-- the vehicle list, its export and per-vehicle charging statistics.
+create table bus_routes (
+    id         uuid primary key,
+    project_id uuid not null references projects(id),
+    code       text not null,
+    name       text not null,
+    created_at timestamptz not null default now(),
+    unique (project_id, code)
+);
+alter table vehicles add column route_id uuid references bus_routes(id);
+create index charging_orders_vin on charging_orders(vin, started_at) where vin is not null;
