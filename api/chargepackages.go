@@ -8,6 +8,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/identifier"
+	"github.com/voltflow/voltflow/domain/money"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 )
 
@@ -16,6 +17,9 @@ type packageRequest struct {
 	Month        string          `json:"month"`
 	QuotaKWh     decimal.Decimal `json:"quotaKwh"`
 	EquipmentIDs []string        `json:"equipmentIds"`
+	// Fee is the package's price, booked from the card's wallet when the
+	// package is bought (optional; 0.00 for a free package).
+	Fee jsonRawAmount `json:"fee"`
 }
 
 // saveChargingPackage is POST /charging-packages: grants (or changes) the
@@ -33,8 +37,16 @@ func (s *Server) saveChargingPackage(w http.ResponseWriter, r *http.Request) {
 	if !checkFormat(w, "cardNo", req.CardNo, identifier.CardNo) {
 		return
 	}
+	fee := money.Zero
+	if len(req.Fee.raw) > 0 {
+		var ok bool
+		if fee, ok = amountField(w, req.Fee, "fee"); !ok {
+			return
+		}
+	}
 	p, err := chargeorderstore.SavePackage(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy),
-		chargeorderstore.PackageRequest{CardNo: req.CardNo, Month: req.Month, EquipmentIDs: req.EquipmentIDs, QuotaKWh: req.QuotaKWh})
+		chargeorderstore.PackageRequest{CardNo: req.CardNo, Month: req.Month, EquipmentIDs: req.EquipmentIDs, QuotaKWh: req.QuotaKWh,
+			Fee: fee})
 	var fe chargeorderstore.PackageField
 	switch {
 	case errors.As(err, &fe):
@@ -48,7 +60,7 @@ func (s *Server) saveChargingPackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setAudit(r, p.ProjectID, "charging-package/"+p.ID, map[string]any{"cardNo": req.CardNo, "month": p.Month,
-		"quotaKwh": p.QuotaKWh.String()})
+		"quotaKwh": p.QuotaKWh.String(), "fee": p.Fee.String()})
 	writeJSON(w, http.StatusCreated, p)
 }
 

@@ -184,6 +184,7 @@ func New(cfg Config) *Server {
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)
 			s.networkRoutes(r)
+			s.chargingMoneyRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

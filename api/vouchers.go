@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/chargepay"
 	"github.com/voltflow/voltflow/domain/money"
 	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	"github.com/voltflow/voltflow/store"
@@ -201,6 +202,9 @@ type voucherBatchRequest struct {
 	Quantity      int           `json:"quantity"`
 	ExpiresAt     time.Time     `json:"expiresAt"`
 	TransactionNo string        `json:"transactionNo"`
+	// ChargingRule is what the batch's vouchers pay of a charging order
+	// (whole, the default, or service_fee).
+	ChargingRule string `json:"chargingRule"`
 }
 
 type applied struct {
@@ -233,15 +237,23 @@ func (s *Server) createVoucherBatch(w http.ResponseWriter, r *http.Request) {
 	if !checkTransactionNo(w, req.TransactionNo) {
 		return
 	}
+	if req.ChargingRule == "" {
+		req.ChargingRule = string(chargepay.Whole)
+	}
+	if !chargepay.Rule(req.ChargingRule).Valid() {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "chargingRule must be whole or service_fee", "chargingRule")
+		return
+	}
 	id := uuid.NewString()
 	b, created, err := voucherstore.CreateBatch(r.Context(), s.cfg.DB, voucherstore.Batch{ID: id, ProjectID: projectID,
 		TransactionNo: req.TransactionNo, Name: app.Name, FaceValue: face, Quantity: app.Quantity, ExpiresAt: app.ExpiresAt,
-		Status: voucherdom.PendingApproval, WorkflowID: voucherwf.BatchWorkflowID(id), CreatedBy: op.ID})
+		Status: voucherdom.PendingApproval, WorkflowID: voucherwf.BatchWorkflowID(id), CreatedBy: op.ID, ChargingRule: req.ChargingRule})
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	if !created && (b.Name != app.Name || !b.FaceValue.Equal(face) || b.Quantity != app.Quantity || !b.ExpiresAt.Equal(app.ExpiresAt)) {
+	if !created && (b.Name != app.Name || !b.FaceValue.Equal(face) || b.Quantity != app.Quantity || !b.ExpiresAt.Equal(app.ExpiresAt) ||
+		b.ChargingRule != req.ChargingRule) {
 		writeKeyReused(w, "transactionNo", req.TransactionNo, "batch")
 		return
 	}

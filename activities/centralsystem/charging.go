@@ -25,6 +25,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/network"
 )
@@ -306,9 +307,31 @@ func (s *Service) Authorize(ctx context.Context, id string, req *core.AuthorizeR
 }
 
 func (s *Service) authorization(ctx context.Context, idTag string) (types.AuthorizationStatus, error) {
+	st, err := s.cardAuthorization(ctx, idTag)
+	if err != nil || st != types.AuthorizationStatusAccepted {
+		return st, err
+	}
+	// A card bound to an enterprise charges on its credit (or prepaid
+	// wallet): with nothing left there, the card is Blocked (F3).
+	ent, ok, err := chargeorderstore.EnterpriseOf(ctx, s.DB, idTag)
+	if err != nil || !ok {
+		return st, err
+	}
+	if err := ent.Funding.CheckStart(); err != nil {
+		s.Log.Info("ocpp: enterprise card refused", "idTag", idTag, "enterprise", ent.Code, "reason", err)
+		return types.AuthorizationStatusBlocked, nil
+	}
+	return st, nil
+}
+
+func (s *Service) cardAuthorization(ctx context.Context, idTag string) (types.AuthorizationStatus, error) {
 	var st card.Status
 	err := s.DB.QueryRow(ctx, `select status from cards where card_no=$1`, idTag).Scan(&st)
 	if errors.Is(err, pgx.ErrNoRows) {
+		// An enterprise card need not be issued as a customer card.
+		if _, ok, err := chargeorderstore.EnterpriseOf(ctx, s.DB, idTag); err != nil || ok {
+			return types.AuthorizationStatusAccepted, err
+		}
 		// Not a card: a registered vehicle's VIN charges on its owner's open account (C6).
 		var vin bool
 		if err := s.DB.QueryRow(ctx, `select exists(select 1 from vehicles v join prepaid_accounts a

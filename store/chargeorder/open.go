@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/voltflow/voltflow/domain/chargepay"
 	"github.com/voltflow/voltflow/domain/chargeprice"
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
@@ -42,13 +43,52 @@ type Opened struct {
 type payer struct {
 	source, cardNo, vin, customerID, accountNo string
 	active                                     bool
+	// A card bound to an enterprise charges on the enterprise (F3).
+	enterprise *EnterpriseCard
+}
+
+// paidBy is who pays the payer's orders.
+func (p payer) paidBy() chargepay.Mode {
+	if p.enterprise != nil {
+		return p.enterprise.Funding.Mode
+	}
+	return chargepay.Wallet
+}
+
+func (p payer) enterpriseID() string {
+	if p.enterprise != nil {
+		return p.enterprise.EnterpriseID
+	}
+	return ""
+}
+
+// refusal is why the payer cannot start a session ("" when it can).
+func (p payer) refusal() string {
+	switch {
+	case !p.active:
+		return "id_tag_refused"
+	case p.enterprise != nil:
+		if err := p.enterprise.Funding.CheckStart(); err != nil {
+			return "enterprise_funds_exhausted"
+		}
+	case p.accountNo == "":
+		return "no_prepaid_account"
+	}
+	return ""
 }
 
 func findPayer(ctx context.Context, q pgx.Tx, idTag string) (payer, error) {
 	p := payer{source: "card", cardNo: idTag}
+	ent, isEnt, err := EnterpriseOf(ctx, q, idTag)
+	if err != nil {
+		return p, err
+	}
+	if isEnt {
+		p.enterprise = &ent
+	}
 	var status string
 	var customer, account *string
-	err := q.QueryRow(ctx, `select c.status, c.customer_id::text, a.account_no from cards c
+	err = q.QueryRow(ctx, `select c.status, c.customer_id::text, a.account_no from cards c
 		left join prepaid_accounts a on a.id=c.account_id where c.card_no=$1`, idTag).Scan(&status, &customer, &account)
 	if err == nil {
 		p.active = status == "active"
@@ -62,6 +102,12 @@ func findPayer(ctx context.Context, q pgx.Tx, idTag string) (payer, error) {
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return p, err
+	}
+	if isEnt {
+		// An enterprise card need not be issued as a customer card: the
+		// enterprise's listing of it is its standing.
+		p.active = true
+		return p, nil
 	}
 	// A VIN: the owner's open prepaid account pays.
 	p = payer{source: "vin", vin: idTag}
@@ -111,12 +157,12 @@ func Open(ctx context.Context, db *store.DB, in Transaction) (Opened, error) {
 		if err != nil {
 			return fmt.Errorf("payer of %s: %w", idTag, err)
 		}
-		status, reason := "charging", ""
+		status, reason := "charging", py.refusal()
 		switch {
-		case !authorized || !py.active:
+		case reason != "":
+			status = "failed"
+		case !authorized:
 			status, reason = "failed", "id_tag_refused"
-		case py.accountNo == "":
-			status, reason = "failed", "no_prepaid_account"
 		}
 		// Already opened (a retry), or an app start waiting for this transaction, or new.
 		err = tx.QueryRow(ctx, `select id::text from charging_orders where equipment_id=$1 and transaction_id=$2`,
@@ -133,11 +179,12 @@ func Open(ctx context.Context, db *store.DB, in Transaction) (Opened, error) {
 			out.OrderID = in.OrderID
 			_, err = tx.Exec(ctx, `insert into charging_orders (id, project_id, workflow_id, source, id_tag, card_no, vin,
 			customer_id, account_no, station_id, equipment_id, connector_no, transaction_id, status, failure_reason,
-			meter_start_wh, started_at)
-			values ($1,$2,$3,$4,$5,nullif($6,''),nullif($7,''),nullif($8,'')::uuid,nullif($9,''),$10,$11,$12,$13,$14,nullif($15,''),$16,$17)`,
+			meter_start_wh, started_at, enterprise_id, paid_by)
+			values ($1,$2,$3,$4,$5,nullif($6,''),nullif($7,''),nullif($8,'')::uuid,nullif($9,''),$10,$11,$12,$13,$14,nullif($15,''),$16,$17,
+				nullif($18,'')::uuid,$19)`,
 				in.OrderID, nullIfEmpty(out.ProjectID), in.WorkflowID, py.source, idTag, py.cardNo, py.vin, py.customerID,
 				py.accountNo, out.StationID, in.ChargePointID, connector, in.TransactionID, status, reason,
-				out.Start.Wh, out.Start.At)
+				out.Start.Wh, out.Start.At, py.enterpriseID(), string(py.paidBy()))
 		}
 		if err != nil {
 			return fmt.Errorf("order of %s/%d: %w", in.ChargePointID, in.TransactionID, err)
@@ -151,7 +198,11 @@ func Open(ctx context.Context, db *store.DB, in Transaction) (Opened, error) {
 			out.Refused = *fr
 			return nil
 		}
-		if out.Balance, err = BalanceTx(ctx, tx, out.ProjectID, py.accountNo); err != nil {
+		// The workflow stops the session when its cost reaches Balance: for
+		// an enterprise card, the credit (or enterprise wallet) available.
+		if py.enterprise != nil {
+			out.Balance = py.enterprise.Funding.Available
+		} else if out.Balance, err = BalanceTx(ctx, tx, out.ProjectID, py.accountNo); err != nil {
 			return err
 		}
 		return loadPricing(ctx, tx, &out, py.customerID, out.Start.At)
@@ -224,15 +275,21 @@ func CreateAppOrder(ctx context.Context, db *store.DB, projects []string, in App
 		if err != nil {
 			return err
 		}
-		if py.source != "card" || !py.active || py.accountNo == "" {
+		if py.source != "card" || !py.active || (py.accountNo == "" && py.enterprise == nil) {
 			return fmt.Errorf("%w: card %s is not an active card with an account", ErrCannotStart, in.CardNo)
 		}
-		bal, err := BalanceTx(ctx, tx, project, py.accountNo)
-		if err != nil {
-			return err
-		}
-		if !bal.IsPositive() {
-			return fmt.Errorf("%w: card %s has no balance", ErrCannotStart, in.CardNo)
+		if py.enterprise != nil {
+			if err := py.enterprise.Funding.CheckStart(); err != nil {
+				return fmt.Errorf("%w: card %s of enterprise %s: %w", ErrCannotStart, in.CardNo, py.enterprise.Code, err)
+			}
+		} else {
+			bal, err := BalanceTx(ctx, tx, project, py.accountNo)
+			if err != nil {
+				return err
+			}
+			if !bal.IsPositive() {
+				return fmt.Errorf("%w: card %s has no balance", ErrCannotStart, in.CardNo)
+			}
 		}
 		var busy bool
 		if err := tx.QueryRow(ctx, `select exists(select 1 from charging_orders where equipment_id=$1 and connector_no=$2
@@ -243,8 +300,10 @@ func CreateAppOrder(ctx context.Context, db *store.DB, projects []string, in App
 			return fmt.Errorf("%w: connector %s is busy", ErrCannotStart, in.ConnectorID)
 		}
 		_, err = tx.Exec(ctx, `insert into charging_orders (id, project_id, workflow_id, source, id_tag, card_no, customer_id,
-			account_no, station_id, equipment_id, connector_no, status) values ($1,$2,$3,'app',$4,$4,$5,$6,$7,$8,$9,'starting')`,
-			id, project, workflowID(id), in.CardNo, py.customerID, py.accountNo, station, equipment, connector)
+			account_no, station_id, equipment_id, connector_no, status, enterprise_id, paid_by)
+			values ($1,$2,$3,'app',$4,$4,nullif($5,'')::uuid,nullif($6,''),$7,$8,$9,'starting',nullif($10,'')::uuid,$11)`,
+			id, project, workflowID(id), in.CardNo, py.customerID, py.accountNo, station, equipment, connector,
+			py.enterpriseID(), string(py.paidBy()))
 		return err
 	})
 	if err != nil {

@@ -41,6 +41,14 @@ type Order struct {
 	Periods       []chargeprice.Line `json:"periods"`
 	Abnormal      []string           `json:"abnormal"`
 	CreatedAt     time.Time          `json:"createdAt"`
+	// Who paid (wallet, credit, enterprise_wallet), the enterprise of an
+	// enterprise card, what a voucher took off, what the package waived
+	// and the invoice the order is on.
+	PaidBy        string       `json:"paidBy"`
+	EnterpriseID  *string      `json:"enterpriseId"`
+	VoucherAmount money.Amount `json:"voucherAmount"`
+	PackageWaived money.Amount `json:"packageWaived"`
+	InvoiceID     *string      `json:"invoiceId"`
 }
 
 // Query filters orders.
@@ -59,7 +67,9 @@ type Query struct {
 
 const orderCols = `id::text, coalesce(project_id::text,''), workflow_id, source, id_tag, card_no, vin, coalesce(station_id,''),
 	equipment_id, connector_no, transaction_id, status, failure_reason, stop_reason, started_at, stopped_at,
-	energy_kwh::text, energy_fee, service_fee, discount, amount, strategy_version, lines, abnormal, created_at`
+	energy_kwh::text, energy_fee, service_fee, discount, amount, strategy_version, lines, abnormal, created_at,
+	paid_by, enterprise_id::text, voucher_amount, package_waived,
+	(select invoice_id::text from charging_invoice_orders i where i.order_id=charging_orders.id)`
 
 func scanOrder(r pgx.CollectableRow) (Order, error) {
 	var o Order
@@ -67,7 +77,7 @@ func scanOrder(r pgx.CollectableRow) (Order, error) {
 	err := r.Scan(&o.ID, &o.ProjectID, &o.WorkflowID, &o.Source, &o.IdTag, &o.CardNo, &o.VIN, &o.StationID,
 		&o.EquipmentID, &o.Connector, &o.TransactionID, &o.Status, &o.FailureReason, &o.StopReason, &o.StartedAt,
 		&o.StoppedAt, &o.EnergyKWh, &o.EnergyFee, &o.ServiceFee, &o.Discount, &o.Amount, &o.StrategyVer, &lines,
-		&o.Abnormal, &o.CreatedAt)
+		&o.Abnormal, &o.CreatedAt, &o.PaidBy, &o.EnterpriseID, &o.VoucherAmount, &o.PackageWaived, &o.InvoiceID)
 	if err != nil {
 		return o, err
 	}

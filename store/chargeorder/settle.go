@@ -9,10 +9,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/voltflow/voltflow/domain/chargepay"
 	"github.com/voltflow/voltflow/domain/chargeprice"
+	"github.com/voltflow/voltflow/domain/enterprise"
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	creditstore "github.com/voltflow/voltflow/store/credit"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 )
 
@@ -51,12 +54,14 @@ type Settled struct {
 func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) {
 	var out Settled
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
-		var status, accountNo, equipmentID, stationID string
+		var status, accountNo, equipmentID, stationID, enterpriseID string
+		var paidBy chargepay.Mode
 		var txID int
 		var customerID *string
 		err := tx.QueryRow(ctx, `select status, coalesce(account_no,''), equipment_id, coalesce(station_id,''),
-			coalesce(transaction_id,0), customer_id::text from charging_orders where id=$1 for update`, in.OrderID).
-			Scan(&status, &accountNo, &equipmentID, &stationID, &txID, &customerID)
+			coalesce(transaction_id,0), customer_id::text, coalesce(enterprise_id::text,''), paid_by
+			from charging_orders where id=$1 for update`, in.OrderID).
+			Scan(&status, &accountNo, &equipmentID, &stationID, &txID, &customerID, &enterpriseID, &paidBy)
 		if err != nil {
 			return fmt.Errorf("order %s: %w", in.OrderID, err)
 		}
@@ -90,17 +95,11 @@ func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) 
 			out.Abnormal = append(out.Abnormal, ZeroEnergy)
 		}
 		if p.Total.IsPositive() {
-			e := ledgerdom.Transfer("charging/"+in.OrderID, "charging", "charging order "+in.OrderID,
-				ledgerdom.Posting{Account: RevenueAccount, Kind: ledgerdom.Income},
-				ledgerdom.Posting{Account: ledgerdom.CustomerWallet(accountNo), Kind: ledgerdom.Liability}, p.Total)
-			if _, err := ledgerstore.BookTx(ctx, tx, in.Opened.ProjectID, e); err != nil {
-				return err
-			}
-			bal, err := BalanceTx(ctx, tx, in.Opened.ProjectID, accountNo)
+			overdrawn, err := pay(ctx, tx, in.Opened.ProjectID, in.OrderID, paidBy, accountNo, enterpriseID, p.Total)
 			if err != nil {
 				return err
 			}
-			if bal.IsNegative() {
+			if overdrawn {
 				out.Abnormal = append(out.Abnormal, Overdrawn)
 			}
 		}
@@ -116,13 +115,49 @@ func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) 
 		}
 		_, err = tx.Exec(ctx, `update charging_orders set status='completed', stop_reason=nullif($2,''), meter_stop_wh=$3,
 			stopped_at=$4, energy_kwh=$5::numeric, energy_fee=$6, service_fee=$7, discount=$8, amount=$9, strategy_version=$10,
-			lines=$11, abnormal=$12, updated_at=now() where id=$1`,
+			lines=$11, abnormal=$12, package_waived=$13, updated_at=now() where id=$1`,
 			in.OrderID, in.StopReason, stopWh, stoppedAt, p.KWh, p.EnergyFee, p.ServiceFee.Sub(p.PackageWaived),
-			p.DiscountAmount, p.Total, p.Version, lines, out.Abnormal)
+			p.DiscountAmount, p.Total, p.Version, lines, out.Abnormal, p.PackageWaived)
 		return err
 	})
 	slices.Sort(out.Abnormal)
 	return out, err
+}
+
+// pay books an order's amount on its payer (key charging/<order id>, once)
+// and reports whether the payer is left overdrawn: the card's wallet below
+// zero, the enterprise's credit past its limit or its wallet below zero.
+// An order on credit becomes a consumption the enterprise's next bill lists.
+func pay(ctx context.Context, tx pgx.Tx, projectID, orderID string, paidBy chargepay.Mode, accountNo, enterpriseID string,
+	amount money.Amount) (bool, error) {
+	memo := "charging order " + orderID
+	switch paidBy {
+	case chargepay.Credit:
+		c, err := creditstore.ConsumeSettledTx(ctx, tx, creditstore.ConsumeInput{ProjectID: projectID, EnterpriseID: enterpriseID,
+			Key: "charging/" + orderID, Amount: amount, Description: memo})
+		return c.OverLimit, err
+	case chargepay.EnterpriseWallet:
+		var code string
+		if err := tx.QueryRow(ctx, `select code from enterprises where id=$1`, enterpriseID).Scan(&code); err != nil {
+			return false, fmt.Errorf("enterprise of order %s: %w", orderID, err)
+		}
+		e := ledgerdom.Transfer("charging/"+orderID, "charging", memo+" (enterprise "+code+")",
+			ledgerdom.Posting{Account: RevenueAccount, Kind: ledgerdom.Income},
+			ledgerdom.Posting{Account: enterprise.Wallet(code), Kind: ledgerdom.Liability}, amount)
+		if _, err := ledgerstore.BookTx(ctx, tx, projectID, e); err != nil {
+			return false, err
+		}
+		bal, err := ledgerBalance(ctx, tx, projectID, enterprise.Wallet(code), ledgerdom.Liability)
+		return bal.IsNegative(), err
+	}
+	e := ledgerdom.Transfer("charging/"+orderID, "charging", memo,
+		ledgerdom.Posting{Account: RevenueAccount, Kind: ledgerdom.Income},
+		ledgerdom.Posting{Account: ledgerdom.CustomerWallet(accountNo), Kind: ledgerdom.Liability}, amount)
+	if _, err := ledgerstore.BookTx(ctx, tx, projectID, e); err != nil {
+		return false, err
+	}
+	bal, err := BalanceTx(ctx, tx, projectID, accountNo)
+	return bal.IsNegative(), err
 }
 
 // loadSamples is the transaction's meter: start, MeterValues, stop.

@@ -101,3 +101,51 @@ func scanConsumption(row pgx.Row) (Consumption, error) {
 	}
 	return c, err
 }
+
+// SettledConsumption is a charging order settled on credit.
+type SettledConsumption struct {
+	Consumption
+	OverLimit bool `json:"overLimit"` // the order took the account past its limit
+}
+
+// ConsumeSettledTx books a settled charging order on the enterprise's
+// credit inside the caller's transaction (the order's settlement). Unlike
+// Consume it never refuses: the energy is already delivered, and the
+// session was started and stopped against the available credit, so the
+// last few cents past the limit, or a suspension during the session, are
+// still owed and listed on the next bill; OverLimit says so. A repeated
+// key returns the first booking.
+func ConsumeSettledTx(ctx context.Context, tx pgx.Tx, in ConsumeInput) (SettledConsumption, error) {
+	var code string
+	// The same lock as Consume's, so the two never pass each other.
+	if err := tx.QueryRow(ctx, `select e.code from credit_accounts c join enterprises e on e.id=c.enterprise_id
+		where c.enterprise_id=$1 and c.project_id=$2 for update of c`, in.EnterpriseID, in.ProjectID).Scan(&code); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return SettledConsumption{}, creditline.ErrNotOpen
+		}
+		return SettledConsumption{}, fmt.Errorf("lock credit of %s: %w", in.EnterpriseID, err)
+	}
+	prev, err := scanConsumption(tx.QueryRow(ctx, `select `+consumptionColumns+` from credit_consumptions
+		where project_id=$1 and key=$2`, in.ProjectID, in.Key))
+	if err == nil {
+		return SettledConsumption{Consumption: prev}, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return SettledConsumption{}, err
+	}
+	acc, _, err := creditAccount(ctx, tx, in.ProjectID, in.EnterpriseID, code)
+	if err != nil {
+		return SettledConsumption{}, err
+	}
+	if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, creditline.ConsumptionEntry("credit-consumption/"+in.Key, code,
+		in.Description, in.Amount)); err != nil {
+		return SettledConsumption{}, err
+	}
+	c, err := scanConsumption(tx.QueryRow(ctx, `insert into credit_consumptions(id, project_id, enterprise_id, key, amount, description)
+		values($1,$2,$3,$4,$5,$6) returning `+consumptionColumns, uuid.NewString(), in.ProjectID, in.EnterpriseID, in.Key, in.Amount, in.Description))
+	if err != nil {
+		return SettledConsumption{}, fmt.Errorf("record consumption %s: %w", in.Key, err)
+	}
+	c.Available = acc.Limit.Sub(acc.Used).Sub(in.Amount)
+	return SettledConsumption{Consumption: c, OverLimit: c.Available.IsNegative()}, nil
+}

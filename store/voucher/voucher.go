@@ -38,6 +38,8 @@ type Batch struct {
 	UpdatedAt      time.Time              `json:"updatedAt"`
 	Reason         string                 `json:"reason,omitempty"`
 	Recipients     []string               `json:"recipients"`
+	// ChargingRule is what its vouchers pay of a charging order: whole or service_fee.
+	ChargingRule string `json:"chargingRule"`
 }
 
 // Voucher is one voucher with its unused value from the ledger.
@@ -53,6 +55,8 @@ type Voucher struct {
 	ExpiresAt  time.Time         `json:"expiresAt"`
 	IssuedAt   time.Time         `json:"issuedAt"`
 	ClosedAt   *time.Time        `json:"closedAt,omitempty"`
+	// ChargingRule is what it pays of a charging order: whole or service_fee.
+	ChargingRule string `json:"chargingRule"`
 }
 
 // Errors of the projection.
@@ -69,13 +73,13 @@ type querier interface {
 
 const batchColumns = `id, project_id, transaction_no, name, face_value, quantity, expires_at, status, issuing_group_id,
 	workflow_id, created_by, created_at, updated_at, reason,
-	array(select customer_id::text from voucher_batch_recipients r where r.batch_id = voucher_batches.id order by 1)`
+	array(select customer_id::text from voucher_batch_recipients r where r.batch_id = voucher_batches.id order by 1), charging_rule`
 
 func scanBatch(row pgx.Row) (Batch, error) {
 	var b Batch
 	var status string
 	err := row.Scan(&b.ID, &b.ProjectID, &b.TransactionNo, &b.Name, &b.FaceValue, &b.Quantity, &b.ExpiresAt, &status,
-		&b.IssuingGroupID, &b.WorkflowID, &b.CreatedBy, &b.CreatedAt, &b.UpdatedAt, &b.Reason, &b.Recipients)
+		&b.IssuingGroupID, &b.WorkflowID, &b.CreatedBy, &b.CreatedAt, &b.UpdatedAt, &b.Reason, &b.Recipients, &b.ChargingRule)
 	b.Status = voucherdom.BatchStatus(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, ErrNotFound
@@ -91,9 +95,13 @@ func GetBatch(ctx context.Context, q querier, projects []string, id string) (Bat
 // CreateBatch records an application; a transaction number used before in
 // the project returns that batch (created=false).
 func CreateBatch(ctx context.Context, db *store.DB, b Batch) (Batch, bool, error) {
+	if b.ChargingRule == "" {
+		b.ChargingRule = "whole"
+	}
 	_, err := db.Exec(ctx, `insert into voucher_batches(id, project_id, transaction_no, name, face_value, quantity, expires_at,
-		status, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		b.ID, b.ProjectID, b.TransactionNo, b.Name, b.FaceValue, b.Quantity, b.ExpiresAt, string(b.Status), b.WorkflowID, b.CreatedBy)
+		status, workflow_id, created_by, charging_rule) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		b.ID, b.ProjectID, b.TransactionNo, b.Name, b.FaceValue, b.Quantity, b.ExpiresAt, string(b.Status), b.WorkflowID, b.CreatedBy,
+		b.ChargingRule)
 	if store.IsUniqueViolation(err) {
 		existing, err := scanBatch(db.QueryRow(ctx, `select `+batchColumns+` from voucher_batches where project_id=$1 and transaction_no=$2`,
 			b.ProjectID, b.TransactionNo))
@@ -119,13 +127,13 @@ func ListBatches(ctx context.Context, db *store.DB, projects []string, limit int
 
 const voucherColumns = `v.id, v.project_id, v.batch_id, v.voucher_no, v.customer_id, v.face_value,
 	coalesce((select -a.balance from ledger_accounts a where a.project_id=v.project_id and a.code='` + voucherdom.AccountPrefix + `' || v.voucher_no), 0),
-	v.status, v.expires_at, v.issued_at, v.closed_at`
+	v.status, v.expires_at, v.issued_at, v.closed_at, v.charging_rule`
 
 func scanVoucher(row pgx.Row) (Voucher, error) {
 	var v Voucher
 	var status string
 	err := row.Scan(&v.ID, &v.ProjectID, &v.BatchID, &v.VoucherNo, &v.CustomerID, &v.FaceValue, &v.Unused, &status,
-		&v.ExpiresAt, &v.IssuedAt, &v.ClosedAt)
+		&v.ExpiresAt, &v.IssuedAt, &v.ClosedAt, &v.ChargingRule)
 	v.Status = voucherdom.Status(status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, ErrNotFound
@@ -254,8 +262,9 @@ func IssueBatch(ctx context.Context, db *store.DB, in IssueInput) (int, error) {
 		total := money.Zero
 		for i, c := range b.Recipients {
 			no := voucherdom.Number(b.ID, i+1)
-			if _, err := tx.Exec(ctx, `insert into vouchers(id, project_id, batch_id, voucher_no, customer_id, face_value, status, expires_at)
-				values(gen_random_uuid(),$1,$2,$3,$4,$5,'active',$6) on conflict (voucher_no) do nothing`,
+			if _, err := tx.Exec(ctx, `insert into vouchers(id, project_id, batch_id, voucher_no, customer_id, face_value, status, expires_at,
+				charging_rule) values(gen_random_uuid(),$1,$2,$3,$4,$5,'active',$6,
+				(select charging_rule from voucher_batches where id=$2)) on conflict (voucher_no) do nothing`,
 				b.ProjectID, b.ID, no, c, b.FaceValue, b.ExpiresAt); err != nil {
 				return fmt.Errorf("voucher %s: %w", no, err)
 			}
