@@ -23,7 +23,7 @@ import (
 const DefaultFontPath = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 
 // ErrFontMissing: the CJK font is not installed.
-var ErrFontMissing = errors.New("CJK font for PDF papers missing: install the Debian package fonts-droid-fallback (deploy/install-deps.sh) or set VOLTFLOW_CJK_FONT to a TrueType (.ttf) font with Chinese glyphs")
+var ErrFontMissing = errors.New("CJK font for PDF papers missing: install the Debian package fonts-droid-fallback (deploy/install-deps.sh)")
 
 // Fonts reads the CJK font once, on first use, and keeps it for every
 // later paper (it is 4 MB; each PDF embeds only the glyphs it uses).
