@@ -110,7 +110,8 @@ type Table struct {
 }
 
 // WriteTable renders a table on landscape pages, the header repeated on
-// each page.
+// each page. Columns are as wide as their widest cell; a table wider than
+// the page is set in a smaller type, so no cell runs into the next.
 func (f *Fonts) WriteTable(w io.Writer, t Table) error {
 	pdf, err := f.newDoc("L")
 	if err != nil {
@@ -118,15 +119,47 @@ func (f *Fonts) WriteTable(w io.Writer, t Table) error {
 	}
 	pageW, _ := pdf.GetPageSize()
 	left, _, right, _ := pdf.GetMargins()
-	colW := (pageW - left - right) / float64(max(len(t.Headers), 1))
-	header := func() {
-		pdf.SetFont(fontName, "", 6.5)
-		y := pdf.GetY()
-		for i, h := range t.Headers {
-			pdf.SetXY(left+float64(i)*colW, y)
-			pdf.MultiCell(colW, 3.5, h, "1", "C", false)
+	size := 7.0
+	pdf.SetFont(fontName, "", size)
+	widths := make([]float64, len(t.Headers))
+	for i, h := range t.Headers {
+		for _, part := range strings.Fields(h) { // a header wraps at its spaces
+			widths[i] = max(widths[i], pdf.GetStringWidth(part)+2)
 		}
-		pdf.SetXY(left, y+7)
+	}
+	for r, row := range t.Rows {
+		for i, c := range row {
+			if i < len(widths) {
+				t.Rows[r][i] = clip(c, 40)
+				widths[i] = max(widths[i], pdf.GetStringWidth(t.Rows[r][i])+2)
+			}
+		}
+	}
+	total := 0.0
+	for _, wd := range widths {
+		total += wd
+	}
+	scale := (pageW - left - right) / max(total, 1)
+	if scale < 1 {
+		size *= scale
+	}
+	for i := range widths {
+		widths[i] *= scale
+	}
+	lineH := size * 0.55
+	header := func() {
+		pdf.SetFont(fontName, "", size)
+		y, x, lines := pdf.GetY(), left, 1
+		for i, h := range t.Headers {
+			lines = max(lines, len(pdf.SplitText(h, widths[i]-1)))
+		}
+		for i, h := range t.Headers {
+			pdf.SetXY(x, y)
+			pdf.MultiCell(widths[i], lineH, h, "", "C", false)
+			pdf.Rect(x, y, widths[i], float64(lines)*lineH, "D")
+			x += widths[i]
+		}
+		pdf.SetXY(left, y+float64(lines)*lineH)
 	}
 	pdf.SetHeaderFunc(func() {
 		if pdf.PageNo() > 1 {
@@ -142,13 +175,14 @@ func (f *Fonts) WriteTable(w io.Writer, t Table) error {
 	}
 	pdf.Ln(2)
 	header()
-	pdf.SetFont(fontName, "", 7)
 	for _, row := range t.Rows {
-		for _, c := range row {
-			pdf.CellFormat(colW, 5, clip(c, 28), "1", 0, "L", false, 0, "")
+		pdf.SetFont(fontName, "", size)
+		for i, c := range row {
+			if i < len(widths) {
+				pdf.CellFormat(widths[i], lineH+1, c, "1", 0, "L", false, 0, "")
+			}
 		}
 		pdf.Ln(-1)
-		pdf.SetFont(fontName, "", 7)
 	}
 	return finish(pdf, w)
 }
