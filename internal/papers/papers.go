@@ -70,6 +70,60 @@ func (f *Fonts) newDoc(orientation string) (*fpdf.Fpdf, error) {
 	return pdf, nil
 }
 
+// Latin letters and digits are set in the PDF core font Helvetica: Droid
+// Sans Fallback's Latin glyphs are nearly full width, so transaction numbers
+// would run off the page. Each string is drawn as runs of one font.
+const latinFont = "Helvetica"
+
+type run struct {
+	font string
+	text string
+}
+
+func runs(s string) []run {
+	var out []run
+	for _, r := range s {
+		font := fontName
+		if r < 0x80 {
+			font = latinFont
+		}
+		if n := len(out); n > 0 && out[n-1].font == font {
+			out[n-1].text += string(r)
+			continue
+		}
+		out = append(out, run{font: font, text: string(r)})
+	}
+	return out
+}
+
+// width is the width of s set at size.
+func width(pdf *fpdf.Fpdf, s string, size float64) float64 {
+	w := 0.0
+	for _, r := range runs(s) {
+		pdf.SetFont(r.font, "", size)
+		w += pdf.GetStringWidth(r.text)
+	}
+	return w
+}
+
+// text sets s with its left end at x on the baseline y.
+func text(pdf *fpdf.Fpdf, x, y float64, s string, size float64) {
+	for _, r := range runs(s) {
+		pdf.SetFont(r.font, "", size)
+		pdf.Text(x, y, r.text)
+		x += pdf.GetStringWidth(r.text)
+	}
+}
+
+// cell sets s in a box of w × h at (x, y), 1 mm in from the left, with a
+// frame when border.
+func cell(pdf *fpdf.Fpdf, x, y, w, h float64, s string, size float64, border bool) {
+	if border {
+		pdf.Rect(x, y, w, h, "D")
+	}
+	text(pdf, x+1, y+h/2+size*0.35*25.4/72, s, size)
+}
+
 // Line is one labelled value of a receipt.
 type Line struct {
 	Label string // e.g. "金额 Amount"
@@ -89,13 +143,20 @@ func (f *Fonts) WriteReceipt(w io.Writer, rc Receipt) error {
 		return err
 	}
 	pdf.AddPage()
-	pdf.SetFont(fontName, "", 16)
-	pdf.CellFormat(0, 10, rc.Title, "", 1, "C", false, 0, "")
-	pdf.Ln(4)
-	pdf.SetFont(fontName, "", 11)
+	pageW, _ := pdf.GetPageSize()
+	left, top, right, _ := pdf.GetMargins()
+	y := top
+	cell(pdf, (pageW-width(pdf, rc.Title, 16))/2-1, y, 0, 10, rc.Title, 16, false)
+	y += 14
 	for _, l := range rc.Lines {
-		pdf.CellFormat(60, 8, l.Label, "B", 0, "L", false, 0, "")
-		pdf.CellFormat(0, 8, l.Value, "B", 1, "L", false, 0, "")
+		cell(pdf, left, y, 62, 8, l.Label, 11, false)
+		size := 11.0
+		if room := pageW - right - left - 64; width(pdf, l.Value, size) > room {
+			size *= room / width(pdf, l.Value, size) // a long value in smaller type, on one line
+		}
+		cell(pdf, left+62, y, 0, 8, l.Value, size, false)
+		pdf.Line(left, y+8, pageW-right, y+8)
+		y += 8
 	}
 	return finish(pdf, w)
 }
@@ -109,85 +170,86 @@ type Table struct {
 	Rows     [][]string
 }
 
-// WriteTable renders a table on landscape pages, the header repeated on
-// each page. Columns are as wide as their widest cell; a table wider than
-// the page is set in a smaller type, so no cell runs into the next.
+// WriteTable renders a table on landscape pages, the header (its Chinese
+// and its English part on two lines) repeated on each page. Columns are as
+// wide as their widest text; a table wider than the page is set in smaller
+// type, so no cell runs into the next.
 func (f *Fonts) WriteTable(w io.Writer, t Table) error {
 	pdf, err := f.newDoc("L")
 	if err != nil {
 		return err
 	}
-	pageW, _ := pdf.GetPageSize()
-	left, _, right, _ := pdf.GetMargins()
-	size := 7.0
-	pdf.SetFont(fontName, "", size)
-	widths := make([]float64, len(t.Headers))
+	pageW, pageH := pdf.GetPageSize()
+	left, top, right, bottom := pdf.GetMargins()
+	n := len(t.Headers)
+	heads := make([][2]string, n)
 	for i, h := range t.Headers {
-		for _, part := range strings.Fields(h) { // a header wraps at its spaces
-			widths[i] = max(widths[i], pdf.GetStringWidth(part)+2)
-		}
+		zh, en, _ := strings.Cut(h, " ")
+		heads[i] = [2]string{zh, en}
+	}
+	size := 8.0
+	widths := make([]float64, n)
+	for i, h := range heads {
+		widths[i] = max(width(pdf, h[0], size), width(pdf, h[1], size))
 	}
 	for r, row := range t.Rows {
-		for i, c := range row {
-			if i < len(widths) {
-				t.Rows[r][i] = clip(c, 40)
-				widths[i] = max(widths[i], pdf.GetStringWidth(t.Rows[r][i])+2)
-			}
+		for i := range min(len(row), n) {
+			t.Rows[r][i] = clip(row[i], 40)
+			widths[i] = max(widths[i], width(pdf, t.Rows[r][i], size))
 		}
 	}
+	const pad = 2.5 // mm around the text of a cell
 	total := 0.0
 	for _, wd := range widths {
 		total += wd
 	}
-	scale := (pageW - left - right) / max(total, 1)
-	if scale < 1 {
+	if scale := (pageW - left - right - float64(n)*pad) / max(total, 1); scale < 1 {
 		size *= scale
+		for i := range widths {
+			widths[i] *= scale
+		}
 	}
 	for i := range widths {
-		widths[i] *= scale
+		widths[i] += pad
 	}
-	lineH := size * 0.55
+	rowH := size*25.4/72 + 2
+	y := top
 	header := func() {
-		pdf.SetFont(fontName, "", size)
-		y, x, lines := pdf.GetY(), left, 1
-		for i, h := range t.Headers {
-			lines = max(lines, len(pdf.SplitText(h, widths[i]-1)))
-		}
-		for i, h := range t.Headers {
-			pdf.SetXY(x, y)
-			pdf.MultiCell(widths[i], lineH, h, "", "C", false)
-			pdf.Rect(x, y, widths[i], float64(lines)*lineH, "D")
+		x := left
+		for i, h := range heads {
+			cell(pdf, x, y, widths[i], rowH, h[0], size, true)
+			cell(pdf, x, y+rowH, widths[i], rowH, h[1], size, true)
 			x += widths[i]
 		}
-		pdf.SetXY(left, y+float64(lines)*lineH)
+		y += 2 * rowH
 	}
-	pdf.SetHeaderFunc(func() {
-		if pdf.PageNo() > 1 {
-			header()
-		}
-	})
+	pdf.SetAutoPageBreak(false, 0)
 	pdf.AddPage()
-	pdf.SetFont(fontName, "", 14)
-	pdf.CellFormat(0, 9, t.Title, "", 1, "C", false, 0, "")
-	pdf.SetFont(fontName, "", 9)
+	cell(pdf, (pageW-width(pdf, t.Title, 14))/2-1, y, 0, 9, t.Title, 14, false)
+	y += 10
 	for _, s := range t.Subtitle {
-		pdf.CellFormat(0, 6, s, "", 1, "L", false, 0, "")
+		cell(pdf, left, y, 0, 6, s, 9, false)
+		y += 6
 	}
-	pdf.Ln(2)
+	y += 2
 	header()
 	for _, row := range t.Rows {
-		pdf.SetFont(fontName, "", size)
-		for i, c := range row {
-			if i < len(widths) {
-				pdf.CellFormat(widths[i], lineH+1, c, "1", 0, "L", false, 0, "")
-			}
+		if y+rowH > pageH-bottom {
+			pdf.AddPage()
+			y = top
+			header()
 		}
-		pdf.Ln(-1)
+		x := left
+		for i := range min(len(row), n) {
+			cell(pdf, x, y, widths[i], rowH, row[i], size, true)
+			x += widths[i]
+		}
+		y += rowH
 	}
 	return finish(pdf, w)
 }
 
-// clip keeps a cell on one line.
+// clip keeps a cell short.
 func clip(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {

@@ -119,6 +119,9 @@ func TestHoardingCapOnEveryPath(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { settings(t, nil) })
+	// A first sale has the platform read the meter: the cap bounds what it last read.
+	_, first, _ := post(t, cashier, "/api/v1/recharges", fmt.Sprintf(`{"meterNo":%q,"amount":"1.00","transactionNo":%q}`, m, txNo(t)))
+	wait(t, cashier, "/api/v1/recharges/", first.ID, "completed")
 	held, _ := stack.MeterRegisters(t, m)
 	settings(t, yuan(held+1000))
 	count := func() (n int) {
