@@ -58,6 +58,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := chi.URLParam(r, "name")
+	if rq.pdf && name != "statement" { // the printable papers: the statement
+		writeBad(w, invalid("format", errors.New("format=pdf is for the statement; use json or xlsx")))
+		return
+	}
 	var err error
 	switch name {
 	case "status-board":

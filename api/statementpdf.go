@@ -16,17 +16,13 @@ import (
 	"github.com/voltflow/voltflow/store/report"
 )
 
-// format=pdf on a report: the same header and cells as its xlsx export on
+// format=pdf on the statement: the same header and cells as its xlsx export on
 // printable pages, titled with the projects and the period — the monthly
 // energy-and-finance statement (电能与财务月报) is
 // GET /reports/statement?format=pdf&from=2026-11-01&to=2026-12-01&project=<code>.
 
 var reportTitles = map[string]string{
-	"statement":    "电能与财务月报 Energy and finance statement",
-	"status-board": "表计状态 Meter status",
-	"consumption":  "用电量报表 Consumption",
-	"lost-contact": "失联记录 Lost contact",
-	"command-log":  "命令记录 Command log",
+	"statement": "电能与财务月报 Energy and finance statement",
 }
 
 // cellText writes a cell as the xlsx shows it: numbers in their shortest
