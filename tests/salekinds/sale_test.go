@@ -26,10 +26,10 @@ func TestSaleByKWh(t *testing.T) {
 
 	for _, body := range []string{
 		fmt.Sprintf(`{"meterNo":%q,"amount":"10.00","kwh":"1.00","transactionNo":%q}`, m, txNo(t)), // both
-		fmt.Sprintf(`{"meterNo":%q,"transactionNo":%q}`, m, txNo(t)),                              // neither
-		fmt.Sprintf(`{"meterNo":%q,"kwh":"1.234","transactionNo":%q}`, m, txNo(t)),                // three places
-		fmt.Sprintf(`{"meterNo":%q,"kwh":"0.00","transactionNo":%q}`, m, txNo(t)),                 // nothing
-		fmt.Sprintf(`{"meterNo":%q,"kwh":3,"transactionNo":%q}`, m, txNo(t)),                      // a number
+		fmt.Sprintf(`{"meterNo":%q,"transactionNo":%q}`, m, txNo(t)),                               // neither
+		fmt.Sprintf(`{"meterNo":%q,"kwh":"1.234","transactionNo":%q}`, m, txNo(t)),                 // three places
+		fmt.Sprintf(`{"meterNo":%q,"kwh":"0.00","transactionNo":%q}`, m, txNo(t)),                  // nothing
+		fmt.Sprintf(`{"meterNo":%q,"kwh":3,"transactionNo":%q}`, m, txNo(t)),                       // a number
 	} {
 		if code, _, p := post(t, cashier, "/api/v1/recharges", body); code != http.StatusUnprocessableEntity {
 			t.Errorf("%s: %d %+v, want 422", body, code, p)
