@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -31,6 +32,11 @@ type rechargeRequest struct {
 	MeterNo       string        `json:"meterNo"`
 	Amount        jsonRawAmount `json:"amount"`
 	TransactionNo string        `json:"transactionNo"`
+	// KWh sells energy by the kilowatt-hour (电度方式) instead of Amount.
+	KWh *string `json:"kwh"`
+	// Kind sale (default) or adjustment (调整电费充值, Reason required).
+	Kind   rechargedom.Kind `json:"kind"`
+	Reason string           `json:"reason"`
 }
 
 // jsonRawAmount defers amount parsing so a bad amount is a 422 with its own
@@ -78,61 +84,122 @@ type rechargeCreated struct {
 	WorkflowID string             `json:"workflowId"`
 }
 
-// moneyRequest is the intake every sale or refund of a meter shares: the
-// body, its amount, the meter among the caller's projects (404 otherwise),
-// the audit subject, and the cashier's right. It writes the problem and
-// returns false on failure.
-func (s *Server) moneyRequest(w http.ResponseWriter, r *http.Request, forbidden string) (rechargeRequest, money.Amount, meterRef, bool) {
+// meterIntake finds the meter of a sale or refund among the caller's
+// projects (404 otherwise), sets the audit subject and checks the cashier's
+// right. It writes the problem and returns false on failure.
+func (s *Server) meterIntake(w http.ResponseWriter, r *http.Request, meterNo, forbidden string, audit map[string]any) (meterRef, bool) {
 	op := operatorFrom(r.Context())
-	var req rechargeRequest
-	if !decode(w, r, &req) {
-		return req, money.Zero, meterRef{}, false
+	if !checkFormat(w, "meterNo", meterNo, identifier.MeterNo) {
+		return meterRef{}, false
 	}
-	amount, ok := req.Amount.parse(w)
-	if !ok || !checkFormat(w, "meterNo", req.MeterNo, identifier.MeterNo) {
-		return req, money.Zero, meterRef{}, false
-	}
-	m, err := s.findMeter(r.Context(), op.Grants.Projects(), req.MeterNo)
-	if errors.Is(err, pgx.ErrNoRows) || req.MeterNo == "" {
-		writeProblemField(w, http.StatusNotFound, CodeNotFound, "meter "+req.MeterNo+" not found", "meterNo")
-		return req, money.Zero, meterRef{}, false
+	m, err := s.findMeter(r.Context(), op.Grants.Projects(), meterNo)
+	if errors.Is(err, pgx.ErrNoRows) || meterNo == "" {
+		writeProblemField(w, http.StatusNotFound, CodeNotFound, "meter "+meterNo+" not found", "meterNo")
+		return meterRef{}, false
 	}
 	if err != nil {
 		s.internal(w, r, err)
-		return req, money.Zero, meterRef{}, false
+		return meterRef{}, false
 	}
-	setAudit(r, m.projectID, req.MeterNo, map[string]any{"amount": amount.String(), "transactionNo": req.TransactionNo})
+	setAudit(r, m.projectID, meterNo, audit)
 	if !op.Grants.Can(m.projectID, access.SellEnergy) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, forbidden)
-		return req, money.Zero, meterRef{}, false
+		return meterRef{}, false
 	}
-	return req, amount, m, true
+	return m, true
+}
+
+// saleAmount reads what a sale is worth: its amount, or its kWh priced at
+// the meter's price and CT × PT ratio (domain/recharge.KWhAmount), exactly
+// one of the two. It writes the problem and returns false on failure.
+func (s *Server) saleAmount(w http.ResponseWriter, r *http.Request, req rechargeRequest, rec *rechargestore.Recharge) bool {
+	if (req.KWh == nil) == (len(req.Amount.raw) == 0) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, rechargedom.ErrAmountKWh.Error(), "amount")
+		return false
+	}
+	if req.KWh == nil {
+		amount, ok := req.Amount.parse(w)
+		rec.Amount = amount
+		return ok
+	}
+	kwh, err := rechargedom.ParseKWh(*req.KWh)
+	if err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, err.Error(), "kwh")
+		return false
+	}
+	var price string
+	var ct, pt int64
+	if err := s.cfg.DB.QueryRow(r.Context(), `select price::text, ct_ratio, pt_ratio from meters where id=$1`, rec.MeterID).Scan(&price, &ct, &pt); err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	p, err := money.ParsePrice(price)
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	amount, err := rechargedom.KWhAmount(kwh, p, ct, pt)
+	if err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, err.Error(), "kwh")
+		return false
+	}
+	ratio := int(max(ct, 1) * max(pt, 1))
+	rec.Amount, rec.KWh, rec.Price, rec.Ratio = amount, &kwh, &p, &ratio
+	return true
 }
 
 func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	op := operatorFrom(r.Context())
-	req, amount, m, ok := s.moneyRequest(w, r, "selling energy needs the cashier role")
+	var req rechargeRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	audit := map[string]any{"transactionNo": req.TransactionNo}
+	if len(req.Amount.raw) > 0 {
+		audit["amount"] = strings.Trim(string(req.Amount.raw), `"`)
+	}
+	if req.KWh != nil {
+		audit["kwh"] = *req.KWh
+	}
+	if req.Kind != "" {
+		audit["kind"], audit["reason"] = string(req.Kind), req.Reason
+	}
+	m, ok := s.meterIntake(w, r, req.MeterNo, "selling energy needs the cashier role", audit)
 	if !ok || s.refuseClosed(w, r, m) {
+		return
+	}
+	if req.Kind == "" {
+		req.Kind = rechargedom.Sale
+	}
+	if req.Kind != rechargedom.Sale && req.Kind != rechargedom.Adjustment {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, rechargedom.ErrKind.Error(), "kind")
+		return
+	}
+	if err := rechargedom.CheckReason(req.Kind, req.Reason); err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "reason")
+		return
+	}
+	id := uuid.NewString()
+	rec := rechargestore.Recharge{ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo,
+		TransactionNo: req.TransactionNo, WorkflowID: rechargewf.WorkflowID(id), CreatedBy: op.ID,
+		Kind: req.Kind, Reason: req.Reason}
+	if !s.saleAmount(w, r, req, &rec) {
 		return
 	}
 	policy := rechargedom.DefaultPolicy()
 	policy.AutoApproveUpTo = m.autoApproveUpTo
-	want := rechargedom.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}
+	want := rechargedom.Request{MeterNo: req.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo}
 	if err := policy.Validate(want); err != nil {
 		writeValidationProblem(w, err)
 		return
 	}
-	id := uuid.NewString()
-	needs := policy.NeedsApproval(amount)
-	status := rechargedom.Approved
-	if needs {
-		status = rechargedom.PendingApproval
+	// An adjustment brings no cash: someone else always approves it.
+	rec.NeedsApproval = policy.NeedsApproval(rec.Amount) || req.Kind == rechargedom.Adjustment
+	rec.Status = rechargedom.Approved
+	if rec.NeedsApproval {
+		rec.Status = rechargedom.PendingApproval
 	}
-	rec, created, err := rechargestore.CreateCapped(r.Context(), s.cfg.DB, rechargestore.Recharge{
-		ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo, Amount: amount,
-		TransactionNo: req.TransactionNo, Status: status, NeedsApproval: needs,
-		WorkflowID: rechargewf.WorkflowID(id), CreatedBy: op.ID,
-	}, m.hoardingCap)
+	got, created, err := rechargestore.CreateCapped(r.Context(), s.cfg.DB, rec, m.hoardingCap)
 	if errors.Is(err, rechargedom.ErrHoardingCapExceeded) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeHoardingCapExceeded, err.Error(), "amount")
 		return
@@ -141,19 +208,20 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	if !created && !rechargedom.SameRequest(want, rechargedom.Request{MeterNo: rec.MeterNo, Amount: rec.Amount, TransactionNo: rec.TransactionNo}) {
+	if !created && (!rechargedom.SameRequest(want, rechargedom.Request{MeterNo: got.MeterNo, Amount: got.Amount, TransactionNo: got.TransactionNo}) ||
+		got.Kind != rec.Kind || got.Reason != rec.Reason || (got.KWh == nil) != (rec.KWh == nil)) {
 		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
 		return
 	}
 	// Starting again on a replay is harmless (the ID is taken) and heals a
 	// recharge whose first start never reached Temporal.
-	if err := s.startRecharge(r.Context(), rec, m.projectCode); err != nil {
-		s.log.Error("start recharge workflow", "recharge", rec.ID, "error", err)
+	if err := s.startRecharge(r.Context(), got, m.projectCode); err != nil {
+		s.log.Error("start recharge workflow", "recharge", got.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the recharge is recorded; send the same request again to start it")
 		return
 	}
-	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: rec.ID, Status: rec.Status, WorkflowID: rec.WorkflowID})
+	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: got.ID, Status: got.Status, WorkflowID: got.WorkflowID})
 }
 
 func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, projectCode string) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/money"
 	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	refunddom "github.com/voltflow/voltflow/domain/refund"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
@@ -17,19 +18,52 @@ import (
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 )
 
+type refundRequest struct {
+	MeterNo       string        `json:"meterNo"`
+	Amount        jsonRawAmount `json:"amount"`
+	TransactionNo string        `json:"transactionNo"`
+	// Full (彻底退费) refunds the whole refundable balance, read when the
+	// application is recorded; no amount then.
+	Full bool `json:"full"`
+	// KeepPower (不断电退费) keeps the relay closed: the meter goes into
+	// protect mode (保电) before the deduction.
+	KeepPower bool `json:"keepPower"`
+}
+
 // createRefund applies for a refund of a meter's balance (退电). It always
 // waits for an approver; one above the refundable balance is refused here.
 func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
-	req, amount, m, ok := s.moneyRequest(w, r, "applying for a refund needs the cashier role")
+	var req refundRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	audit := map[string]any{"transactionNo": req.TransactionNo, "full": req.Full, "keepPower": req.KeepPower}
+	amount := money.Zero
+	if req.Full != (len(req.Amount.raw) == 0) {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "give exactly one of amount and full", "amount")
+		return
+	}
+	if !req.Full {
+		var ok bool
+		if amount, ok = req.Amount.parse(w); !ok {
+			return
+		}
+		audit["amount"] = amount.String()
+	}
+	m, ok := s.meterIntake(w, r, req.MeterNo, "applying for a refund needs the cashier role", audit)
 	if !ok {
 		return
 	}
-	if err := rechargedom.DefaultPolicy().Validate(rechargedom.Request{MeterNo: req.MeterNo, Amount: amount, TransactionNo: req.TransactionNo}); err != nil {
+	check := amount
+	if req.Full {
+		check = money.FromCents(1) // the amount is read under the lock in Apply
+	}
+	if err := rechargedom.DefaultPolicy().Validate(rechargedom.Request{MeterNo: req.MeterNo, Amount: check, TransactionNo: req.TransactionNo}); err != nil {
 		writeValidationProblem(w, err)
 		return
 	}
 	s.applyRefund(w, r, m, refundstore.Refund{MeterNo: m.meterNo, Amount: amount, TransactionNo: req.TransactionNo,
-		Kind: refunddom.Refund})
+		Kind: refunddom.Refund, Full: req.Full, KeepPower: req.KeepPower})
 }
 
 type reverseRequest struct {
@@ -113,14 +147,17 @@ func (s *Server) applyRefund(w http.ResponseWriter, r *http.Request, m meterRef,
 // application; another body under the same key is a conflict.
 func sameRefund(a, b refundstore.Refund) bool {
 	same := func(x, y *string) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return a.Kind == b.Kind && same(a.ReversesRechargeID, b.ReversesRechargeID) &&
+	if a.Full || b.Full { // a full refund's amount is what was refundable then
+		a.Amount = b.Amount
+	}
+	return a.Kind == b.Kind && a.Full == b.Full && a.KeepPower == b.KeepPower && same(a.ReversesRechargeID, b.ReversesRechargeID) &&
 		rechargedom.SameRequest(rechargedom.Request{MeterNo: a.MeterNo, Amount: a.Amount, TransactionNo: a.TransactionNo},
 			rechargedom.Request{MeterNo: b.MeterNo, Amount: b.Amount, TransactionNo: b.TransactionNo})
 }
 
 func (s *Server) startRefund(ctx context.Context, f refundstore.Refund, projectCode string) error {
 	in := refundwf.Input{RefundID: f.ID, ProjectID: f.ProjectID, ProjectCode: projectCode, MeterID: f.MeterID,
-		MeterNo: f.MeterNo, Amount: f.Amount, Kind: f.Kind, Reason: f.Reason, DispatchWindow: s.cfg.DispatchWindow}
+		MeterNo: f.MeterNo, Amount: f.Amount, Kind: f.Kind, Reason: f.Reason, DispatchWindow: s.cfg.DispatchWindow, KeepPower: f.KeepPower}
 	if f.ReversesRechargeID != nil {
 		in.ReversesRechargeID = *f.ReversesRechargeID
 	}

@@ -45,6 +45,7 @@ func invalid(field string, err error) *badParam {
 // reportQuery is what every report reads from the query string.
 type reportQuery struct {
 	xlsx     bool
+	pdf      bool // a printable PDF of every row (api/statementpdf.go)
 	page     report.Page
 	projects []string
 	scope    store.Scope // the caller's site scope
@@ -53,10 +54,14 @@ type reportQuery struct {
 func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	rq, ok := reportParams(w, r)
-	if !ok {
+	if !ok || !s.reportProject(w, r, &rq) {
 		return
 	}
 	name := chi.URLParam(r, "name")
+	if rq.pdf && name != "statement" { // the printable papers: the statement
+		writeBad(w, invalid("format", errors.New("format=pdf is for the statement; use json or xlsx")))
+		return
+	}
 	var err error
 	switch name {
 	case "status-board":
@@ -196,8 +201,11 @@ func (rq *reportQuery) parse(r *http.Request) error {
 	case "xlsx":
 		rq.xlsx = true
 		return nil // an export has every row: no page
+	case "pdf":
+		rq.pdf = true
+		return nil
 	default:
-		return invalid("format", errors.New("format must be json or xlsx"))
+		return invalid("format", errors.New("format must be json, xlsx or pdf"))
 	}
 	rq.page.Limit = 50
 	if v := q.Get("limit"); v != "" {
@@ -280,6 +288,9 @@ func orDefault(v, d string) string {
 func serveReport[T report.Row](s *Server, w http.ResponseWriter, r *http.Request, name string, rq reportQuery,
 	run func(context.Context, report.Page, func(T) error) error, extra func(context.Context, map[string]any) error) error {
 	ctx := r.Context()
+	if rq.pdf {
+		return servePDF(s, w, r, name, rq, run)
+	}
 	if !rq.xlsx {
 		items := []T{}
 		if err := run(ctx, rq.page, func(row T) error { items = append(items, row); return nil }); err != nil {

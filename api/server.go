@@ -21,6 +21,7 @@ import (
 	"github.com/voltflow/voltflow/api/console"
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/interconnect/keys"
+	"github.com/voltflow/voltflow/internal/papers"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -62,6 +63,7 @@ type Server struct {
 	// dummyHash makes a login for an unknown user cost what a wrong password costs.
 	dummyHash []byte
 	lockout   operator.Lockout
+	fonts     papers.Fonts // the CJK font of PDF papers, read on first use
 }
 
 // New builds the API with its own Prometheus registry (no global state).
@@ -100,10 +102,12 @@ func New(cfg Config) *Server {
 			r.With(s.audit("recharge.create")).Post("/recharges", s.createRecharge)
 			r.Get("/recharges", s.listRecharges)
 			r.Get("/recharges/{id}", s.getRecharge)
+			r.With(s.audit("recharge.receipt")).Get("/recharges/{id}/receipt.pdf", s.getRechargeReceipt)
 			r.With(s.audit("recharge.redispatch")).Post("/recharges/{id}/redispatch", s.redispatchRecharge)
 			r.With(s.audit("recharge.reverse")).Post("/recharges/{id}/reverse", s.reverseRecharge)
 			r.With(s.audit("refund.create")).Post("/refunds", s.createRefund)
 			r.Get("/refunds/{id}", s.getRefund)
+			r.With(s.audit("refund.receipt")).Get("/refunds/{id}/receipt.pdf", s.getRefundReceipt)
 			r.With(s.audit("refund.redispatch")).Post("/refunds/{id}/redispatch", s.redispatchRefund)
 			r.Get("/tasks", s.listTasks)
 			r.Get("/tasks/{id}", s.getTask)

@@ -19,6 +19,15 @@ if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sa
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
+if [ ! -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || ! command -v pdftotext >/dev/null; then
+  # PDF papers embed a TrueType CJK font (fpdf cannot read the .ttc of
+  # fonts-noto-cjk); the tests read PDFs back with pdftotext.
+  echo "installing the CJK TrueType font and poppler-utils (Debian packages fonts-droid-fallback, poppler-utils) for PDF receipts..."
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq fonts-droid-fallback poppler-utils >/dev/null
+fi
 if ! command -v go >/dev/null; then
   echo "Go is not installed (need go >= 1.26; GOTOOLCHAIN=auto fetches the exact patch)" >&2
   exit 1

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/devices/modbus"
+	"github.com/voltflow/voltflow/devices/profile"
 	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/internal/activitylog"
@@ -68,10 +69,11 @@ const (
 
 // counted is one operation that takes a purchase-counter value on a meter.
 type counted struct {
-	kind   string
-	id     string
-	meter  string
-	amount money.Amount
+	kind      string
+	id        string
+	meter     string
+	amount    money.Amount
+	keepPower bool
 }
 
 // DispatchRecharge writes a recharge into a meter-side prepaid meter exactly
@@ -87,7 +89,7 @@ func (a *Activities) DispatchRecharge(ctx context.Context, in DispatchInput) (Di
 // DispatchRefund deducts a refund from a meter-side prepaid meter exactly
 // once (see dispatch), through the meter's refund command.
 func (a *Activities) DispatchRefund(ctx context.Context, in RefundDispatchInput) (DispatchResult, error) {
-	res, err := a.dispatch(ctx, counted{kind: opRefund, id: in.RefundID, meter: in.MeterID, amount: in.Amount})
+	res, err := a.dispatch(ctx, counted{kind: opRefund, id: in.RefundID, meter: in.MeterID, amount: in.Amount, keepPower: in.KeepPower})
 	if err == nil {
 		a.observe(ctx, in.MeterID, res.Remaining, false)
 	}
@@ -133,9 +135,16 @@ func (a *Activities) dispatch(ctx context.Context, op counted) (DispatchResult, 
 		err := fmt.Errorf("meter %s holds %s, less than the refund of %s", m.MeterNo, money.FromCents(before.Remaining), op.amount)
 		return DispatchResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInsufficient, err)
 	}
+	if op.keepPower && before.Mode != profile.ModeProtect {
+		// 不断电退费: protect mode first, so the deduction cannot trip the
+		// relay; a failed switch is retried before anything is deducted.
+		if err := gw.SetMode(ctx, m.Unit, profile.ModeProtect); err != nil {
+			return DispatchResult{}, fmt.Errorf("protect mode on %s before the refund: %w", m.MeterNo, err)
+		}
+	}
 	counter := int(before.PurchaseCount) + 1
-	if _, err := conn.Exec(ctx, `insert into meter_purchases(meter_id, counter, recharge_id, amount, state, kind)
-		values($1,$2,$3,$4,'claimed',$5)`, m.ID, counter, op.id, op.amount, op.kind); err != nil {
+	if _, err := conn.Exec(ctx, `insert into meter_purchases(meter_id, counter, recharge_id, amount, state, kind, remaining_before)
+		values($1,$2,$3,$4,'claimed',$5,$6)`, m.ID, counter, op.id, op.amount, op.kind, money.FromCents(before.Remaining)); err != nil {
 		if store.IsUniqueViolation(err) {
 			return DispatchResult{}, fmt.Errorf("meter %s: counter %d already claimed although the meter shows %d (meter reset?)",
 				m.MeterNo, counter, before.PurchaseCount)

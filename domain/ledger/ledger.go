@@ -31,6 +31,10 @@ const (
 	PendingRefundCode   = "pending-refund"   // refund payable: out of a wallet, not yet taken off the meter (退电)
 )
 
+// AdjustmentAccount is where adjustment recharges (调整电费充值) come from:
+// energy credited without cash, an expense of the property company.
+const AdjustmentAccount = "adjustment"
+
 // ConsumptionIncome is the income account energy the meters used up is
 // booked to (售电收入): by billing, and by closings settling what is left.
 const ConsumptionIncome = "consumption-income"

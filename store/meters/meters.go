@@ -58,4 +58,7 @@ type RefundDispatchInput struct {
 	RefundID string       `json:"refundId"`
 	MeterID  string       `json:"meterId"`
 	Amount   money.Amount `json:"amount"`
+	// KeepPower (不断电退费): the meter is put into protect mode (保电) before
+	// the deduction, so a balance run down to zero does not trip it.
+	KeepPower bool `json:"keepPower,omitempty"`
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
+
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
 	"github.com/voltflow/voltflow/domain/money"
 	rechargedom "github.com/voltflow/voltflow/domain/recharge"
@@ -54,12 +56,23 @@ func saleKey(id string) string     { return "recharge/" + id + "/sale" }
 func deliveryKey(id string) string { return "recharge/" + id + "/delivered" }
 
 // BookRecharge books the sale — cash in, owed to the meter until it takes it —
-// and marks the recharge dispatching, in one transaction.
+// and marks the recharge dispatching, in one transaction. An adjustment
+// (调整电费充值) brings no cash: it is booked from the adjustment account. The
+// kind is read from the row, so the workflow's input needs no new field.
 func BookRecharge(ctx context.Context, db *store.DB, in BookInput) error {
-	e := ledgerdom.Transfer(saleKey(in.RechargeID), "recharge", "sale to meter "+in.MeterNo,
-		ledgerdom.Posting{Account: ledgerdom.PendingDeliveryCode, Kind: ledgerdom.Liability},
-		ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}, in.Amount)
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
+		var kind string
+		if err := tx.QueryRow(ctx, `select kind from recharges where id=$1`, in.RechargeID).Scan(&kind); err != nil {
+			return fmt.Errorf("kind of recharge %s: %w", in.RechargeID, err)
+		}
+		from := ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}
+		entryKind, memo := "recharge", "sale to meter "+in.MeterNo
+		if rechargedom.Kind(kind) == rechargedom.Adjustment {
+			from = ledgerdom.Posting{Account: ledgerdom.AdjustmentAccount, Kind: ledgerdom.Expense}
+			entryKind, memo = "recharge-adjustment", "adjustment recharge of meter "+in.MeterNo
+		}
+		e := ledgerdom.Transfer(saleKey(in.RechargeID), entryKind, memo,
+			ledgerdom.Posting{Account: ledgerdom.PendingDeliveryCode, Kind: ledgerdom.Liability}, from, in.Amount)
 		if _, err := ledgerstore.BookTx(ctx, tx, in.ProjectID, e); err != nil {
 			return err
 		}
@@ -117,24 +130,49 @@ type Recharge struct {
 	CompletedAt   *time.Time         `json:"completedAt,omitempty"`
 	MeterCounter  *int               `json:"meterCounter,omitempty"`
 	Failure       string             `json:"failure,omitempty"`
+	// Kind is sale or adjustment; Reason explains an adjustment.
+	Kind   rechargedom.Kind `json:"kind"`
+	Reason string           `json:"reason,omitempty"`
+	// KWh, Price and Ratio describe a sale by kWh (电度方式): amount =
+	// kwh × ratio (CT × PT) × price.
+	KWh   *decimal.Decimal `json:"kwh,omitempty"`
+	Price *money.Price     `json:"price,omitempty"`
+	Ratio *int             `json:"ratio,omitempty"`
 }
 
 // ErrNotFound is an unknown recharge, or one of a project the caller cannot see.
 var ErrNotFound = errors.New("recharge not found")
 
 const columns = `id, project_id, meter_id, meter_no, amount, transaction_no, status, needs_approval, workflow_id,
-	created_by, created_at, updated_at, completed_at, meter_counter, failure`
+	created_by, created_at, updated_at, completed_at, meter_counter, failure, kind, reason, kwh, price::text, ratio`
 
 func scan(row pgx.Row) (Recharge, error) {
 	var r Recharge
-	var status string
+	var status, kind string
+	var kwh decimal.NullDecimal
+	var price *string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.MeterID, &r.MeterNo, &r.Amount, &r.TransactionNo, &status, &r.NeedsApproval,
-		&r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure)
-	r.Status = rechargedom.Status(status)
+		&r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure,
+		&kind, &r.Reason, &kwh, &price, &r.Ratio)
+	r.Status, r.Kind = rechargedom.Status(status), rechargedom.Kind(kind)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	if kwh.Valid {
+		k := kwh.Decimal.Round(2)
+		r.KWh = &k
+	}
+	if price != nil {
+		p, err := money.ParsePrice(*price)
+		if err != nil {
+			return r, fmt.Errorf("price of recharge %s: %w", r.ID, err)
+		}
+		r.Price = &p
+	}
+	return r, nil
 }
 
 // Get reads one recharge within the given projects.
@@ -198,9 +236,19 @@ type querier interface {
 }
 
 func insert(ctx context.Context, q querier, r Recharge) error {
+	if r.Kind == "" {
+		r.Kind = rechargedom.Sale
+	}
+	var price *string
+	if r.Price != nil {
+		p := r.Price.String()
+		price = &p
+	}
 	_, err := q.Exec(ctx, `insert into recharges(id, project_id, meter_id, meter_no, transaction_no, amount, status,
-		needs_approval, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-		r.ID, r.ProjectID, r.MeterID, r.MeterNo, r.TransactionNo, r.Amount, string(r.Status), r.NeedsApproval, r.WorkflowID, r.CreatedBy)
+		needs_approval, workflow_id, created_by, kind, reason, kwh, price, ratio)
+		values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14::numeric,$15)`,
+		r.ID, r.ProjectID, r.MeterID, r.MeterNo, r.TransactionNo, r.Amount, string(r.Status), r.NeedsApproval, r.WorkflowID, r.CreatedBy,
+		string(r.Kind), r.Reason, r.KWh, price, r.Ratio)
 	return err
 }
 

@@ -129,6 +129,11 @@ type Refund struct {
 	CompletedAt        *time.Time         `json:"completedAt,omitempty"`
 	MeterCounter       *int               `json:"meterCounter,omitempty"`
 	Failure            string             `json:"failure,omitempty"`
+	// Full: a full refund (彻底退费), its amount the whole refundable balance
+	// read when it was applied for. KeepPower: a refund without cutting
+	// power (不断电退费), the meter kept on in protect mode (保电).
+	Full      bool `json:"full"`
+	KeepPower bool `json:"keepPower"`
 }
 
 // Errors of the projection.
@@ -138,13 +143,14 @@ var (
 )
 
 const columns = `id, project_id, meter_id, meter_no, amount, transaction_no, kind, reverses_recharge_id, reason, status,
-	workflow_id, created_by, created_at, updated_at, completed_at, meter_counter, failure`
+	workflow_id, created_by, created_at, updated_at, completed_at, meter_counter, failure, full_refund, keep_power`
 
 func scan(row pgx.Row) (Refund, error) {
 	var r Refund
 	var status, kind string
 	err := row.Scan(&r.ID, &r.ProjectID, &r.MeterID, &r.MeterNo, &r.Amount, &r.TransactionNo, &kind, &r.ReversesRechargeID,
-		&r.Reason, &status, &r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure)
+		&r.Reason, &status, &r.WorkflowID, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CompletedAt, &r.MeterCounter, &r.Failure,
+		&r.Full, &r.KeepPower)
 	r.Status, r.Kind = rechargedom.Status(status), refunddom.Kind(kind)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
@@ -215,13 +221,21 @@ func Apply(ctx context.Context, db *store.DB, r Refund) (out Refund, created boo
 		if err != nil {
 			return err
 		}
+		if r.Full {
+			// The amount is read here, under the lock: everything refundable now.
+			r.Amount = b.Refundable()
+			if !r.Amount.IsPositive() {
+				return fmt.Errorf("nothing refundable: %w", refunddom.ErrExceedsBalance)
+			}
+		}
 		if err := b.Check(r.Amount); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `insert into refunds(id, project_id, meter_id, meter_no, transaction_no, amount, kind,
-			reverses_recharge_id, reason, status, workflow_id, created_by) values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
+			reverses_recharge_id, reason, status, workflow_id, created_by, full_refund, keep_power)
+			values($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 			r.ID, r.ProjectID, r.MeterID, r.MeterNo, r.TransactionNo, r.Amount, string(r.Kind), r.ReversesRechargeID,
-			r.Reason, string(r.Status), r.WorkflowID, r.CreatedBy); err != nil {
+			r.Reason, string(r.Status), r.WorkflowID, r.CreatedBy, r.Full, r.KeepPower); err != nil {
 			return err
 		}
 		out, err = scan(tx.QueryRow(ctx, `select `+columns+` from refunds where id=$1`, r.ID))

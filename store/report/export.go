@@ -226,3 +226,7 @@ func (r CommandRow) Cells() []any {
 	return []any{r.ID, r.MeterNo, r.Command, r.Status, r.Attempts, r.Failure, str(r.BatchID), str(r.Request),
 		str(r.Response), r.CreatedBy, cellTime(&r.CreatedAt), cellTime(r.CompletedAt)}
 }
+
+// MaxPDFRows is the most rows a printable (PDF) report takes: past it,
+// export xlsx instead.
+const MaxPDFRows = 20_000

@@ -51,6 +51,10 @@ type Input struct {
 	ApprovalTimeout time.Duration `json:"approvalTimeout"`
 	// DispatchWindow is how long the meter is retried before dispatch_failed.
 	DispatchWindow time.Duration `json:"dispatchWindow"`
+	// KeepPower (不断电退费) keeps the relay closed: the dispatch puts the
+	// meter into protect mode first. It changes an activity's input, not
+	// the workflow's steps, so older runs replay unchanged (false).
+	KeepPower bool `json:"keepPower,omitempty"`
 }
 
 // Result is the end state.
@@ -98,7 +102,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	sent, err := step.Complete(ctx, string(in.Kind), func(ctx workflow.Context) (metersstore.DispatchResult, error) {
 		var sent metersstore.DispatchResult
 		err := dispatchRefund(delivery.Device(ctx, in.DispatchWindow), metersstore.RefundDispatchInput{
-			RefundID: in.RefundID, MeterID: in.MeterID, Amount: in.Amount}).Get(ctx, &sent)
+			RefundID: in.RefundID, MeterID: in.MeterID, Amount: in.Amount, KeepPower: in.KeepPower}).Get(ctx, &sent)
 		return sent, err
 	}, func(sent metersstore.DispatchResult) error {
 		return settleRefund(delivery.DB(ctx), refundstore.SettleInput{
@@ -114,6 +118,9 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 func review(ctx workflow.Context, rev *approval.Review, in Input, status *delivery.Tracker) (bool, error) {
 	subject := fmt.Sprintf("Refund %s from meter %s", in.Amount, in.MeterNo)
 	details := map[string]string{"refundId": in.RefundID, "meterNo": in.MeterNo, "amount": in.Amount.String(), "kind": string(in.Kind)}
+	if in.KeepPower {
+		details["keepPower"] = "true"
+	}
 	if in.Kind == refunddom.Reversal {
 		subject = fmt.Sprintf("Reverse recharge %s of %s on meter %s", in.ReversesRechargeID, in.Amount, in.MeterNo)
 		details["reversesRechargeId"], details["reason"] = in.ReversesRechargeID, in.Reason
