@@ -53,7 +53,7 @@ func addOutcome(b *batch, o gatewayOutcome) {
 	b.Rows = append(b.Rows, o.rows...)
 	b.Failed = append(b.Failed, o.failed...)
 	if o.skipped < len(o.gw.Meters) || len(o.gw.Meters) == 0 {
-		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.ID, Down: o.down})
+		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.ID, Down: o.down, NoPipeliningAt: o.noPipeliningAt})
 	}
 }
 
@@ -401,6 +401,9 @@ type gatewayOutcome struct {
 	failed  []failure
 	down    string // why the gateway could not be connected; "" if it could
 	skipped int
+	// noPipeliningAt: the client fell back to one request at a time (it
+	// found the gateway dropping the second request in flight).
+	noPipeliningAt time.Time
 }
 
 // readGateway reads the gateway's meters one after the other over its one
@@ -472,6 +475,11 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 		}
 		res := client.ReadMeters(ctx, units)
 		takenAt := a.Clock.Now()
+		// Recorded while the row still asks for pipelining; afterwards the
+		// row's window is 1 and a new client is never found dropping.
+		if no, at := client.PipeliningUnsupported(); no && g.MaxInFlight != 1 {
+			out.noPipeliningAt = at
+		}
 		for k, r := range res {
 			m := valid[k]
 			if r.Err != nil {
