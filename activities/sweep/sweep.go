@@ -26,9 +26,11 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	safetydom "github.com/voltflow/voltflow/domain/safety"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
+	safetystore "github.com/voltflow/voltflow/store/safety"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
@@ -87,6 +89,9 @@ type Activities struct {
 	// Billing, when set, prices the readings of platform-side meters
 	// (activities/platformbilling.Activities.BillSweep) after each write.
 	Billing BillingHook
+	// Safety, when set, checks the readings against the meters' safety
+	// limits (workflows/safety.Observer) after each write.
+	Safety SafetyHook
 
 	writeOnce  sync.Once
 	writeSlots chan struct{} // one token per sweep statement in PostgreSQL
@@ -132,6 +137,33 @@ func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
 	}
 	if err := a.Billing.BillSweep(ctx, at, ids); err != nil {
 		a.log(ctx).Warn("billing hook failed", "at", at, "error", err)
+	}
+}
+
+// SafetyHook is told of the readings that drew power or that a meter's own
+// safety trip flags.
+type SafetyHook interface {
+	ObserveSafety(ctx context.Context, obs []safetystore.Observed) error
+}
+
+// checkSafety hands readings to the safety limits; a failure is logged,
+// never a failed sweep (the next reading over the limit trips it).
+func (a *Activities) checkSafety(ctx context.Context, rows []row) {
+	if a.Safety == nil {
+		return
+	}
+	var obs []safetystore.Observed
+	for _, r := range rows {
+		if r.S.Power > 0 || r.S.Status&(profile.StatusOverloadTrip|profile.StatusMalignantTrip) != 0 {
+			obs = append(obs, safetystore.Observed{MeterID: r.Meter.String(),
+				Reading: safetydom.Reading{PowerW: r.S.Power, Status: r.S.Status, At: r.TakenAt}})
+		}
+	}
+	if len(obs) == 0 {
+		return
+	}
+	if err := a.Safety.ObserveSafety(ctx, obs); err != nil {
+		a.log(ctx).Warn("safety hook failed", "error", err)
 	}
 }
 
@@ -295,6 +327,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 				t = time.Now()
 				a.observe(ctx, b.Rows)
 				a.bill(ctx, at, b.Rows)
+				a.checkSafety(ctx, b.Rows)
 				hooksT += time.Since(t)
 			}
 			release()
