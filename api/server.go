@@ -176,6 +176,7 @@ func New(cfg Config) *Server {
 			s.structureRoutes(r)
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
+			s.safetyRoutes(r)
 			s.consoleListRoutes(r)
 		})
 	})
