@@ -7,7 +7,8 @@ alter table gateways add column pipelining_detected_at timestamptz;
 
 -- Safety limits (安全用电, issue 20 §3, seed 002) of a project (meter_id null)
 -- or one meter (its row replaces the project's). A null limit is that check
--- off. tou_limits is [{"from":"HH:MM","to":"HH:MM","kw":"x.xxx"}], local time.
+-- off. tou_limits is [{"from":"HH:MM","to":"HH:MM","kw":"x.xxx"}], local time
+-- (utc_offset_minutes). A trip keeps the meter off 3 minutes (seed 002).
 create table safety_limits (
     id                    bigserial primary key,
     project_id            uuid not null references projects(id),
@@ -15,7 +16,6 @@ create table safety_limits (
     max_load_kw           numeric(10,3) check (max_load_kw > 0),
     malignant_start_kw    numeric(10,3) check (malignant_start_kw > 0),
     allowed_trips         integer not null default 3 check (allowed_trips >= 0),
-    off_seconds           integer not null default 180 check (off_seconds > 0),
     tou_limits            jsonb not null default '[]',
     utc_offset_minutes    smallint not null default 480,
     updated_at            timestamptz not null default now(),
