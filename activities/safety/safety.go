@@ -49,8 +49,15 @@ type Devices struct {
 }
 
 // SafetySwitch opens (Off) or closes the meter's relay. Both are states,
-// so a retry after a lost answer writes again harmlessly.
+// so a retry after a lost answer writes again harmlessly. A switch-on is
+// skipped when an operator switched the meter off since the trip.
 func (d *Devices) SafetySwitch(ctx context.Context, in SwitchInput) error {
+	if !in.Off && !in.Since.IsZero() {
+		off, err := safetystore.OperatorOffSince(ctx, d.DB, in.MeterID, in.Since)
+		if err != nil || off {
+			return err
+		}
+	}
 	m, err := metersacts.LoadMeter(ctx, d.DB, in.MeterID)
 	if err != nil {
 		if errors.Is(err, metersacts.ErrUnknownMeter) {

@@ -173,10 +173,26 @@ func GetState(ctx context.Context, db *store.DB, meterID string) (State, error) 
 	return s, err
 }
 
-// SwitchInput switches a meter off (Off) or on for safety.
+// SwitchInput switches a meter off (Off) or on for safety. A switch-on
+// carries the trip's time (Since): an operator's switch-off sent after it
+// keeps the meter off.
 type SwitchInput struct {
-	MeterID string `json:"meterId"`
-	Off     bool   `json:"off"`
+	MeterID string    `json:"meterId"`
+	Off     bool      `json:"off"`
+	Since   time.Time `json:"since,omitzero"`
+}
+
+// OperatorOffSince reports whether a switch-off command (远程拉闸) for the
+// meter was created since t and did not fail: the safety switch-on must
+// not undo it.
+func OperatorOffSince(ctx context.Context, db *store.DB, meterID string, t time.Time) (bool, error) {
+	var off bool
+	err := db.QueryRow(ctx, `select exists (select 1 from meter_commands where meter_id = $1 and command = 'switch_off'
+		and created_at >= $2 and status <> 'failed')`, meterID, t).Scan(&off)
+	if err != nil {
+		return false, fmt.Errorf("operator switch-off of %s: %w", meterID, err)
+	}
+	return off, nil
 }
 
 // LimitsInput asks for a meter's effective limits.

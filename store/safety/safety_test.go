@@ -100,4 +100,21 @@ func TestLimitsAndCandidates(t *testing.T) {
 	if s, err := safetystore.GetState(ctx, db, ids["M0003"]); err != nil || s.Status != safetydom.Normal {
 		t.Fatalf("a meter that never tripped: %+v %v", s, err)
 	}
+
+	// An operator's switch-off after the trip keeps the meter off.
+	trip := time.Now().Add(-time.Minute)
+	if off, err := safetystore.OperatorOffSince(ctx, db, ids["M0002"], trip); err != nil || off {
+		t.Fatalf("no command: off %v (%v)", off, err)
+	}
+	if _, err := db.Exec(ctx, `insert into meter_commands(id, project_id, meter_id, meter_no, command, status, workflow_id, created_by)
+		select gen_random_uuid(), $1, $2, 'M0002', 'switch_off', 'done', 'meter-cmd/x', (select id from operators limit 1)`,
+		loaded.ProjectID, ids["M0002"]); err != nil {
+		t.Fatal(err)
+	}
+	if off, err := safetystore.OperatorOffSince(ctx, db, ids["M0002"], trip); err != nil || !off {
+		t.Fatalf("switch-off after the trip: off %v (%v)", off, err)
+	}
+	if off, err := safetystore.OperatorOffSince(ctx, db, ids["M0002"], time.Now().Add(time.Minute)); err != nil || off {
+		t.Fatalf("switch-off before the trip: off %v (%v)", off, err)
+	}
 }

@@ -102,7 +102,11 @@ func Workflow(ctx workflow.Context, in Input) error {
 		// A meter that stays unreachable for the switch's whole retry
 		// window is left to the next trip or restore; the state says what
 		// the platform asked for.
-		if err := safetySwitch(ctx, safetystore.SwitchInput{MeterID: in.MeterID, Off: off}).Get(ctx, nil); err != nil {
+		sw := safetystore.SwitchInput{MeterID: in.MeterID, Off: off}
+		if !off && state.LastTripAt != nil {
+			sw.Since = *state.LastTripAt
+		}
+		if err := safetySwitch(ctx, sw).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Warn("safety switch failed", "meter", in.MeterNo, "off", off, "error", err)
 		}
 	}
