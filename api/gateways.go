@@ -22,10 +22,16 @@ type Gateway struct {
 	Address  string `json:"address"`
 	// MaxInFlight is how many Modbus TCP requests it takes at once; null is
 	// the platform's default.
-	MaxInFlight *int       `json:"maxInFlight"`
-	Meters      int        `json:"meters"`
-	Reachable   *bool      `json:"reachable"` // at its last sweep; null before the first
-	LastSweepAt *time.Time `json:"lastSweepAt"`
+	MaxInFlight *int `json:"maxInFlight"`
+	// Pipelining is how sweeps send it requests: "pipelined" (several in
+	// flight), "one_at_a_time" (its maxInFlight is 1, or not Modbus TCP),
+	// or "unsupported": a sweep found it dropping the second request in
+	// flight and fell back to one at a time (since PipeliningDetectedAt).
+	Pipelining           string     `json:"pipelining"`
+	PipeliningDetectedAt *time.Time `json:"pipeliningDetectedAt"`
+	Meters               int        `json:"meters"`
+	Reachable            *bool      `json:"reachable"` // at its last sweep; null before the first
+	LastSweepAt          *time.Time `json:"lastSweepAt"`
 }
 
 // GatewayPatch changes a gateway: an absent field stays as it is;
@@ -45,7 +51,9 @@ func (s *Server) getGateway(w http.ResponseWriter, r *http.Request) {
 
 // patchGateway changes a gateway's address (its IP changed) or its
 // pipelining window (a serial server that drops what arrives while its bus
-// is busy needs 1). The next sweep dials the new address.
+// is busy needs 1; sweeps find most such servers by themselves). Setting
+// maxInFlight clears a detected "unsupported": the operator's word wins.
+// The next sweep dials the new address.
 func (s *Server) patchGateway(w http.ResponseWriter, r *http.Request) {
 	pid, ok := s.adminProject(w, r, "changing gateways")
 	if !ok {
@@ -72,7 +80,9 @@ func (s *Server) patchGateway(w http.ResponseWriter, r *http.Request) {
 	code := chi.URLParam(r, "code")
 	var protocol string
 	err := s.cfg.DB.QueryRow(r.Context(), `update gateways set address = coalesce($3, address),
-			max_in_flight = case when $4 then $5::smallint else max_in_flight end
+			max_in_flight = case when $4 then $5::smallint else max_in_flight end,
+			pipelining = case when $4 then null else pipelining end,
+			pipelining_detected_at = case when $4 then null else pipelining_detected_at end
 		where project_id = $1 and code = $2 returning protocol`, pid, code, req.Address, setWindow, window).Scan(&protocol)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -106,9 +116,13 @@ func (s *Server) writeGateway(w http.ResponseWriter, r *http.Request, status int
 func loadGateway(ctx context.Context, db *store.DB, projectID, code string) (Gateway, error) {
 	var g Gateway
 	err := db.QueryRow(ctx, `select g.code, g.protocol, g.address, g.max_in_flight::int,
+			case when g.pipelining = 'unsupported' then 'unsupported'
+				when g.protocol = 'modbus-tcp' and coalesce(g.max_in_flight, 0) <> 1 then 'pipelined'
+				else 'one_at_a_time' end, g.pipelining_detected_at,
 			(select count(*) from meters m where m.gateway_id = g.id), c.reachable, c.last_sweep_at
 		from gateways g left join gateway_contact c on c.gateway_id = g.id
 		where g.project_id = $1 and g.code = $2`, projectID, code).
-		Scan(&g.Code, &g.Protocol, &g.Address, &g.MaxInFlight, &g.Meters, &g.Reachable, &g.LastSweepAt)
+		Scan(&g.Code, &g.Protocol, &g.Address, &g.MaxInFlight, &g.Pipelining, &g.PipeliningDetectedAt,
+			&g.Meters, &g.Reachable, &g.LastSweepAt)
 	return g, err
 }

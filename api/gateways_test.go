@@ -22,11 +22,23 @@ func TestGatewayAPI(t *testing.T) {
 	}
 	code, body := send(t, srv, admin, "GET", path, "")
 	if g := gateway(body); code != http.StatusOK || g.Protocol != "modbus-tcp" || g.Meters != 4 || g.MaxInFlight != nil ||
-		g.Reachable != nil {
+		g.Reachable != nil || g.Pipelining != "pipelined" || g.PipeliningDetectedAt != nil {
 		t.Fatalf("get: %d %s", code, body)
 	}
+	// A sweep found it dropping the second request in flight (store/sweep
+	// records it): the gateway says it is read one at a time, and since when.
+	if _, err := db.Exec(ctx, `update gateways set pipelining='unsupported', pipelining_detected_at='2026-11-23T10:00:00Z'
+		where code='GW-01'`); err != nil {
+		t.Fatal(err)
+	}
+	code, body = send(t, srv, admin, "GET", path, "")
+	if g := gateway(body); code != http.StatusOK || g.Pipelining != "unsupported" || g.PipeliningDetectedAt == nil ||
+		g.PipeliningDetectedAt.UTC().Format("15:04") != "10:00" {
+		t.Fatalf("get after detection: %d %s", code, body)
+	}
 	code, body = send(t, srv, admin, "PATCH", path, `{"address":"10.9.8.7:4001","maxInFlight":1}`)
-	if g := gateway(body); code != http.StatusOK || g.Address != "10.9.8.7:4001" || g.MaxInFlight == nil || *g.MaxInFlight != 1 {
+	if g := gateway(body); code != http.StatusOK || g.Address != "10.9.8.7:4001" || g.MaxInFlight == nil || *g.MaxInFlight != 1 ||
+		g.Pipelining != "one_at_a_time" || g.PipeliningDetectedAt != nil {
 		t.Fatalf("patch: %d %s", code, body)
 	}
 	// Only the window, back to the default: the address stays.

@@ -184,6 +184,7 @@ func New(cfg Config) *Server {
 			s.structureRoutes(r)
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
+			s.safetyRoutes(r)
 			s.consoleListRoutes(r)
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)

@@ -18,6 +18,7 @@ import (
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
+	safetywf "github.com/voltflow/voltflow/workflows/safety"
 )
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
@@ -121,6 +122,8 @@ func updateProblem(ctx context.Context, err error) (int, string) {
 		return http.StatusConflict, CodeNotRedispatchable
 	case msg == replacementwf.ErrNoReadingWanted.Error():
 		return http.StatusConflict, CodeNoReadingWanted
+	case msg == safetywf.ErrNotLockedOut.Error():
+		return http.StatusConflict, CodeNotLockedOut
 	case errors.As(err, &notFound), strings.Contains(msg, "workflow execution already completed"):
 		return http.StatusConflict, CodeTaskDecided
 	case isUnavailable(err):

@@ -26,6 +26,7 @@ import (
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	replacementacts "github.com/voltflow/voltflow/activities/replacement"
+	safetyacts "github.com/voltflow/voltflow/activities/safety"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
@@ -45,6 +46,7 @@ import (
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
+	safetywf "github.com/voltflow/voltflow/workflows/safety"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 	walletwf "github.com/voltflow/voltflow/workflows/wallet"
@@ -73,6 +75,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	RegisterDispatch(w, db)
 	w.RegisterWorkflowWithOptions(replacementwf.Workflow, workflow.RegisterOptions{Name: replacementwf.Kind})
 	w.RegisterActivity(&replacementacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(safetywf.Workflow, workflow.RegisterOptions{Name: safetywf.Kind})
+	w.RegisterActivity(&safetyacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,
@@ -117,6 +121,8 @@ type DeviceHooks struct {
 	Alarms *alarmwf.Observer
 	// Billing prices the sweep's readings of platform-side meters (主站费控).
 	Billing *platformbillingacts.Activities
+	// Safety trips meters over their safety limits (安全用电).
+	Safety *safetywf.Observer
 }
 
 // RegisterDevicesWithHooks is RegisterDevices with hooks.
@@ -130,8 +136,12 @@ func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *metersa
 		sa.Billing = h.Billing
 		w.RegisterActivity(h.Billing)
 	}
+	if h.Safety != nil {
+		sa.Safety = h.Safety
+	}
 	w.RegisterActivity(ma)
 	w.RegisterActivity(sa)
+	w.RegisterActivity(&safetyacts.Devices{DB: db, Gateways: gateways})
 	w.RegisterActivity(&metercmdacts.Devices{DB: db, Gateways: gateways})
 }
 

@@ -106,7 +106,7 @@ func loadMeter(ctx context.Context, db *store.DB, id string) (Meter, error) {
 	var unit int
 	var window int
 	err := db.QueryRow(ctx, `select m.id, m.project_id, m.meter_no, g.address, g.protocol, m.unit_address, m.profile,
-			coalesce(g.max_in_flight, 0)
+			case when g.pipelining = 'unsupported' then 1 else coalesce(g.max_in_flight, 0) end
 		from meters m join gateways g on g.id=m.gateway_id where m.id=$1`, id).
 		Scan(&m.ID, &m.ProjectID, &m.MeterNo, &m.Address, &m.Protocol, &unit, &m.Profile, &window)
 	if errors.Is(err, pgx.ErrNoRows) {

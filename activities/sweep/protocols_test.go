@@ -2,7 +2,10 @@ package sweep_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -110,7 +113,9 @@ func TestSweepReadsDLT645AndRTUGateways(t *testing.T) {
 
 // TestGatewayWindowFromItsRow sweeps two gateways that drop requests
 // arriving while they answer: the one whose row says max_in_flight 1 reads
-// every meter, the other (the platform's pipelining default) loses reads.
+// every meter one at a time from the start; the other (the platform's
+// pipelining default) is found dropping, falls back and reads every meter
+// too, and its row records that.
 func TestGatewayWindowFromItsRow(t *testing.T) {
 	ctx := context.Background()
 	db, projectID := smallProject(t)
@@ -131,21 +136,142 @@ func TestGatewayWindowFromItsRow(t *testing.T) {
 	t.Cleanup(gws.Close)
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	runBatch(t, &sweepacts.Activities{DB: db, Gateways: gws}, sweepacts.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids})
-	var serial, pipelined int
+	var serial, fellBack int
 	if err := db.QueryRow(ctx, `select count(*) filter (where m.meter_no like 'S0-%'), count(*) filter (where m.meter_no like 'S1-%')
-		from readings r join meters m on m.id=r.meter_id where r.read_at=$1`, at).Scan(&serial, &pipelined); err != nil {
+		from readings r join meters m on m.id=r.meter_id where r.read_at=$1`, at).Scan(&serial, &fellBack); err != nil {
 		t.Fatal(err)
 	}
-	if serial != 4 {
-		t.Errorf("gateway with max_in_flight 1: %d of 4 meters read", serial)
+	if serial != 4 || fellBack != 4 {
+		t.Errorf("max_in_flight 1: %d of 4 meters read; default window: %d of 4", serial, fellBack)
 	}
-	if pipelined == 4 {
-		t.Error("the pipelined gateway read all 4 meters: the simulator does not drop, the test proves nothing")
+	if got := pipelining(t, db, ids...); got != "SERIAL-0: SERIAL-1:unsupported" {
+		t.Errorf("recorded pipelining %q", got)
 	}
 	// A window a Modbus client cannot honour is refused by the database.
 	if _, err := db.Exec(ctx, `update gateways set max_in_flight=2, protocol='modbus-rtu-tcp' where id=$1`, ids[0]); err == nil {
 		t.Error("RTU over TCP gateway accepted max_in_flight 2")
 	}
+}
+
+// TestSweepFallsBackForAGatewayThatCannotPipeline sweeps, in one batch, a
+// gateway that pipelines (the simulator) and one written here that does
+// one read per request and drops whatever else that read brought. The
+// first sweep reads every meter of both; only the dropping gateway is read
+// one at a time from then on, and its row says so.
+func TestSweepFallsBackForAGatewayThatCannotPipeline(t *testing.T) {
+	ctx := context.Background()
+	db, projectID := smallProject(t)
+	fleet, err := simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Gateways: 2, Meters: 6,
+		Meter: simulator.MeterConfig{Remaining: 1000, UnitPrice: 12000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fleet.Stop() })
+	dropping := oneReadServer(t, fleet.Gateway(1).Addr())
+	ids := []string{
+		addGateway(t, db, projectID, "PIPE", sweepacts.ProtocolModbusTCP, fleet.Gateway(0).Addr(), nil,
+			"P-1", "P-2", "P-3", "P-4", "P-5", "P-6"),
+		addGateway(t, db, projectID, "DROP", sweepacts.ProtocolModbusTCP, dropping, nil,
+			"D-1", "D-2", "D-3", "D-4", "D-5", "D-6"),
+	}
+	gws := &metersacts.Gateways{Timeout: 300 * time.Millisecond}
+	t.Cleanup(gws.Close)
+	acts := &sweepacts.Activities{DB: db, Gateways: gws}
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if res := runBatch(t, acts, sweepacts.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids}); res.Read != 12 || res.Failed != 0 {
+		t.Fatalf("first sweep %+v, want all 12 meters read", res)
+	}
+	if got := pipelining(t, db, ids...); got != "DROP:unsupported PIPE:" {
+		t.Fatalf("recorded pipelining %q", got)
+	}
+	prof := "ref-prepaid-v1"
+	for _, c := range []struct {
+		url  string
+		want bool
+	}{{fleet.Gateway(0).Addr(), false}, {dropping, true}} {
+		g, err := gws.Get(c.url, prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if no, _ := g.PipeliningUnsupported(); no != c.want {
+			t.Errorf("%s: pipelining unsupported %v, want %v", c.url, no, c.want)
+		}
+	}
+	// The next sweep loads the row's window of 1: a fresh client, no
+	// timeout to find it again, every meter read.
+	at = at.Add(15 * time.Minute)
+	if res := runBatch(t, acts, sweepacts.BatchInput{ProjectID: projectID, At: at, GatewayIDs: ids}); res.Read != 12 || res.Failed != 0 {
+		t.Fatalf("second sweep %+v", res)
+	}
+}
+
+// oneReadServer is a Modbus TCP gateway as cheap serial servers are: each
+// TCP read is one request, forwarded to the meters at upstream and
+// answered; any further frames that read brought are dropped.
+func oneReadServer(t *testing.T, upstream string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { _ = c.Close() }()
+				up, err := net.Dial("tcp", upstream)
+				if err != nil {
+					return
+				}
+				defer func() { _ = up.Close() }()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if err != nil || n < 7 {
+						return
+					}
+					size := 6 + int(binary.BigEndian.Uint16(buf[4:]))
+					if size > n {
+						return // a frame split over reads: not what this server does
+					}
+					if _, err := up.Write(buf[:size]); err != nil {
+						return
+					}
+					var head [7]byte
+					if _, err := io.ReadFull(up, head[:]); err != nil {
+						return
+					}
+					body := make([]byte, int(binary.BigEndian.Uint16(head[4:]))-1)
+					if _, err := io.ReadFull(up, body); err != nil {
+						return
+					}
+					if _, err := c.Write(append(head[:], body...)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// pipelining lists the gateways' codes with their recorded pipelining.
+func pipelining(t *testing.T, db *store.DB, ids ...string) string {
+	t.Helper()
+	var s string
+	if err := db.QueryRow(context.Background(), `select string_agg(code || ':' || coalesce(pipelining, '') ||
+			case when (pipelining is null) = (pipelining_detected_at is null) then '' else ' (detected_at?)' end, ' ' order by code)
+		from gateways where id = any($1::uuid[])`, ids).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestWriteTwiceStoresOnce is a zombie attempt's write landing after the

@@ -26,9 +26,11 @@ import (
 	"github.com/voltflow/voltflow/devices/profile"
 	alarmdom "github.com/voltflow/voltflow/domain/alarm"
 	"github.com/voltflow/voltflow/domain/money"
+	safetydom "github.com/voltflow/voltflow/domain/safety"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/store"
+	safetystore "github.com/voltflow/voltflow/store/safety"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
@@ -53,7 +55,7 @@ func addOutcome(b *batch, o gatewayOutcome) {
 	b.Rows = append(b.Rows, o.rows...)
 	b.Failed = append(b.Failed, o.failed...)
 	if o.skipped < len(o.gw.Meters) || len(o.gw.Meters) == 0 {
-		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.ID, Down: o.down})
+		b.Gateways = append(b.Gateways, sweepstore.Contact{GatewayID: o.gw.ID, Down: o.down, NoPipeliningAt: o.noPipeliningAt})
 	}
 }
 
@@ -87,6 +89,9 @@ type Activities struct {
 	// Billing, when set, prices the readings of platform-side meters
 	// (activities/platformbilling.Activities.BillSweep) after each write.
 	Billing BillingHook
+	// Safety, when set, checks the readings against the meters' safety
+	// limits (workflows/safety.Observer) after each write.
+	Safety SafetyHook
 
 	writeOnce  sync.Once
 	writeSlots chan struct{} // one token per sweep statement in PostgreSQL
@@ -132,6 +137,33 @@ func (a *Activities) bill(ctx context.Context, at time.Time, rows []row) {
 	}
 	if err := a.Billing.BillSweep(ctx, at, ids); err != nil {
 		a.log(ctx).Warn("billing hook failed", "at", at, "error", err)
+	}
+}
+
+// SafetyHook is told of the readings that drew power or that a meter's own
+// safety trip flags.
+type SafetyHook interface {
+	ObserveSafety(ctx context.Context, obs []safetystore.Observed) error
+}
+
+// checkSafety hands readings to the safety limits; a failure is logged,
+// never a failed sweep (the next reading over the limit trips it).
+func (a *Activities) checkSafety(ctx context.Context, rows []row) {
+	if a.Safety == nil {
+		return
+	}
+	var obs []safetystore.Observed
+	for _, r := range rows {
+		if r.S.Power > 0 || r.S.Status&(profile.StatusOverloadTrip|profile.StatusMalignantTrip) != 0 {
+			obs = append(obs, safetystore.Observed{MeterID: r.Meter.String(),
+				Reading: safetydom.Reading{PowerW: r.S.Power, Status: r.S.Status, At: r.TakenAt}})
+		}
+	}
+	if len(obs) == 0 {
+		return
+	}
+	if err := a.Safety.ObserveSafety(ctx, obs); err != nil {
+		a.log(ctx).Warn("safety hook failed", "error", err)
 	}
 }
 
@@ -295,6 +327,7 @@ func (a *Activities) SweepBatch(ctx context.Context, in BatchInput) (BatchResult
 				t = time.Now()
 				a.observe(ctx, b.Rows)
 				a.bill(ctx, at, b.Rows)
+				a.checkSafety(ctx, b.Rows)
 				hooksT += time.Since(t)
 			}
 			release()
@@ -401,6 +434,9 @@ type gatewayOutcome struct {
 	failed  []failure
 	down    string // why the gateway could not be connected; "" if it could
 	skipped int
+	// noPipeliningAt: the client fell back to one request at a time (it
+	// found the gateway dropping the second request in flight).
+	noPipeliningAt time.Time
 }
 
 // readGateway reads the gateway's meters one after the other over its one
@@ -472,6 +508,11 @@ func (a *Activities) readModbus(ctx context.Context, g *gateway, out gatewayOutc
 		}
 		res := client.ReadMeters(ctx, units)
 		takenAt := a.Clock.Now()
+		// Recorded while the row still asks for pipelining; afterwards the
+		// row's window is 1 and a new client is never found dropping.
+		if no, at := client.PipeliningUnsupported(); no && g.MaxInFlight != 1 {
+			out.noPipeliningAt = at
+		}
 		for k, r := range res {
 			m := valid[k]
 			if r.Err != nil {

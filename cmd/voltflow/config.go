@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,6 +21,10 @@ type config struct {
 	DispatchWindow    time.Duration
 	UpdateTimeout     time.Duration
 	SweepInterval     time.Duration // between scheduled sweeps of a project
+	// SafetySpeed is how much faster than real time the meters' world runs
+	// (simulated meters on an accelerated clock): a safety trip's 3 minutes
+	// off shrink by it. 1 (real time) unless VOLTFLOW_SAFETY_SPEED says.
+	SafetySpeed float64
 }
 
 func loadConfig() (config, error) {
@@ -38,6 +43,9 @@ func loadConfig() (config, error) {
 	}
 	if c.SweepInterval, err = time.ParseDuration(envOr("VOLTFLOW_SWEEP_INTERVAL", "30m")); err != nil || c.SweepInterval <= 0 {
 		return c, fmt.Errorf("VOLTFLOW_SWEEP_INTERVAL %q: want a positive duration (%v)", os.Getenv("VOLTFLOW_SWEEP_INTERVAL"), err)
+	}
+	if c.SafetySpeed, err = strconv.ParseFloat(envOr("VOLTFLOW_SAFETY_SPEED", "1"), 64); err != nil || c.SafetySpeed < 1 {
+		return c, fmt.Errorf("VOLTFLOW_SAFETY_SPEED %q: want a number ≥ 1 (%v)", os.Getenv("VOLTFLOW_SAFETY_SPEED"), err)
 	}
 	return c, nil
 }

@@ -90,7 +90,8 @@ commands:
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info),
-VOLTFLOW_SWEEP_INTERVAL (30m, between scheduled meter sweeps),
+VOLTFLOW_SWEEP_INTERVAL (30m, between scheduled meter sweeps), VOLTFLOW_SAFETY_SPEED (1; a safety
+trip keeps a meter off 3 minutes divided by it, for meters on an accelerated clock),
 VOLTFLOW_ENV=production (the production switch: readiness check at start, no demo data;
 VOLTFLOW_PRODUCTION=1 is its deprecated spelling), VOLTFLOW_ALLOW_OUTBOX=1 (keep SMS and mail in
 the local outbox in production on purpose).`)

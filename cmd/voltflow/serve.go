@@ -25,6 +25,7 @@ import (
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	"github.com/voltflow/voltflow/workflows/names"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
+	safetywf "github.com/voltflow/voltflow/workflows/safety"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
@@ -105,6 +106,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: 256})
 			workflows.RegisterDevicesWithHooks(w, db, gateways, workflows.DeviceHooks{
 				Alarms: &alarmwf.Observer{Client: tc, DB: db, Log: log},
+				Safety: &safetywf.Observer{Client: tc, DB: db, Log: log, Speed: cfg.SafetySpeed},
 				Billing: &platformbillingacts.Activities{DB: db, Log: log,
 					Switch: &platformbillingwf.Starter{Client: tc, DispatchWindow: cfg.DispatchWindow}},
 			})

@@ -5,6 +5,7 @@
 package modbus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mb "github.com/simonvetter/modbus"
@@ -59,13 +61,19 @@ type Gateway struct {
 	url    string
 	prof   *profile.Profile
 	tr     transport
-	window int             // requests in flight for ReadMeters
+	window atomic.Int32    // requests in flight for ReadMeters; 1 once pipelining proved unsupported
 	blocks []profile.Block // the profile's reads
 	reads  []readField     // how a snapshot is decoded from them
 	turn   chan struct{}   // holds one token while a caller owns the connection
 	open   bool            // client connected; guarded by turn
 	done   chan struct{}   // closed by Close, to release callers still queued
 	once   sync.Once
+	// pipelined: a batch of several requests was answered in full, so a
+	// later timeout mid-batch is a silent meter, not a gateway that drops.
+	pipelined atomic.Bool
+	// noPipelining is when the gateway was found to drop a second request
+	// in flight (unix nanoseconds; 0 while it has not been).
+	noPipelining atomic.Int64
 }
 
 // New prepares a gateway client. It does not connect: the first request
@@ -104,16 +112,28 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		tr = libTransport{client}
 	}
-	return &Gateway{
+	g := &Gateway{
 		url:    url,
 		prof:   cfg.Profile,
 		tr:     tr,
-		window: window,
 		blocks: cfg.Profile.Blocks(),
 		reads:  planReads(cfg.Profile),
 		turn:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
-	}, nil
+	}
+	g.window.Store(int32(window))
+	return g, nil
+}
+
+// PipeliningUnsupported reports whether this client found the gateway
+// dropping the second request in flight (and since when): it then sends
+// one request at a time.
+func (g *Gateway) PipeliningUnsupported() (bool, time.Time) {
+	at := g.noPipelining.Load()
+	if at == 0 {
+		return false, time.Time{}
+	}
+	return true, time.Unix(0, at).UTC()
 }
 
 // MaxInFlightLimit bounds a gateway's pipelining window: far more than a
@@ -234,10 +254,22 @@ func (c *conn) exchange(reqs []request, answers []answer) (int, error) {
 	n := 0
 	var err error
 	for n < len(reqs) && err == nil {
-		end := min(n+max(c.g.window, 1), len(reqs))
+		sent := min(max(int(c.g.window.Load()), 1), len(reqs)-n)
 		var got int
-		got, err = c.g.tr.exchange(reqs[n:end], answers[n:end])
+		got, err = c.g.tr.exchange(reqs[n:n+sent], answers[n:n+sent])
 		n += got
+		switch {
+		case err == nil && sent > 1:
+			c.g.pipelined.Store(true)
+		case err != nil && sent > 1 && got > 0 && !errors.Is(err, errFrame) && !c.g.pipelined.Load():
+			// The first answer came and a later one never did: either the
+			// gateway drops what arrives while it answers, or that meter is
+			// silent. Asked alone, a dropping gateway answers.
+			err = c.probeAlone(reqs[n:n+1], answers[n:n+1])
+			if err == nil {
+				n++
+			}
+		}
 	}
 	if err == nil {
 		return n, nil
@@ -248,6 +280,24 @@ func (c *conn) exchange(reqs []request, answers []answer) (int, error) {
 	c.broken = true
 	r := reqs[n]
 	return n, fmt.Errorf("modbus %s unit %d: %s: %w: %w", c.g.url, r.unit, r.describe(), ErrUnreachable, err)
+}
+
+// probeAlone sends the request whose answer did not come in a pipelined
+// batch again, alone, on a fresh connection. If it is answered, the
+// gateway cannot pipeline: this client sends one request at a time from
+// now on, and says so (PipeliningUnsupported).
+func (c *conn) probeAlone(req []request, answer []answer) error {
+	_ = c.g.disconnect()
+	if err := c.connect(); err != nil {
+		return err
+	}
+	got, err := c.g.tr.exchange(req, answer)
+	if err != nil || got != 1 {
+		return cmp.Or(err, errFrame)
+	}
+	c.g.window.Store(1)
+	c.g.noPipelining.CompareAndSwap(0, time.Now().UnixNano())
+	return nil
 }
 
 // call runs one request: an exception answer is its error.

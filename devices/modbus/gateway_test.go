@@ -537,9 +537,10 @@ func TestReadMetersPipelined(t *testing.T) {
 	}
 }
 
-// A gateway that drops requests arriving while it answers loses pipelined
-// reads; its URL's max_in_flight=1 keeps one request on the wire and reads
-// every meter.
+// A gateway that drops requests arriving while it answers is found out by
+// the first pipelined read (one answer, then silence; the request alone is
+// answered): the client falls back to one request at a time and still
+// reads every meter. Its URL's max_in_flight=1 does so from the start.
 func TestMaxInFlightFromURL(t *testing.T) {
 	const units = 6
 	f, err := simulator.NewFleet(simulator.Config{Addr: "127.0.0.1:0", Meters: units, Start: start,
@@ -560,8 +561,15 @@ func TestMaxInFlightFromURL(t *testing.T) {
 		}
 		return n
 	}
-	if n := failed(client(t, f.Gateway(0).URL(), 200*time.Millisecond)); n == 0 {
-		t.Fatal("pipelined reads all answered by a gateway that drops waiting requests: the simulator does not drop")
+	pipelined := client(t, f.Gateway(0).URL(), 200*time.Millisecond)
+	if no, _ := pipelined.PipeliningUnsupported(); no {
+		t.Fatal("unsupported before any request")
+	}
+	if n := failed(pipelined); n != 0 {
+		t.Fatalf("%d of %d meters failed on the default window: no fallback", n, units)
+	}
+	if no, at := pipelined.PipeliningUnsupported(); !no || at.IsZero() {
+		t.Fatalf("pipelining unsupported %v at %v after the fallback", no, at)
 	}
 	one := client(t, f.Gateway(0).URL()+"?max_in_flight=1", 200*time.Millisecond)
 	if one.URL() != f.Gateway(0).URL() {
@@ -569,5 +577,8 @@ func TestMaxInFlightFromURL(t *testing.T) {
 	}
 	if n := failed(one); n != 0 {
 		t.Fatalf("%d of %d meters failed with max_in_flight=1", n, units)
+	}
+	if no, _ := one.PipeliningUnsupported(); no {
+		t.Error("a client that never pipelined says pipelining is unsupported")
 	}
 }

@@ -131,7 +131,7 @@ func (g *Gateway) readMeters(ctx context.Context, units []uint8, values bool) []
 		return out
 	}
 	per := len(blocks)
-	window := max(g.window/per, 1)
+	window := max(int(g.window.Load())/per, 1)
 	reqs := make([]request, 0, window*per)
 	answers := make([]answer, window*per)
 	for i := 0; i < len(units); {

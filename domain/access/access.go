@@ -45,6 +45,9 @@ const (
 	// ReplaceMeter is 换表: field work that retires a meter and moves its
 	// balance, so it stays with maintenance although cashiers switch meters.
 	ReplaceMeter Action = "replace_meter"
+	// ManageSafety sets safety limits (安全用电) and restores a meter they
+	// locked out: a manager who has checked the premises (seed 002).
+	ManageSafety Action = "manage_safety"
 )
 
 var grants = map[Action][]Role{
@@ -56,6 +59,7 @@ var grants = map[Action][]Role{
 	DispatchStation: {Admin, Maintenance},
 	OpenAccount:     {Admin, Cashier},
 	ReplaceMeter:    {Admin, Maintenance},
+	ManageSafety:    {Admin, Maintenance},
 }
 
 // Grants maps project id to the roles held there.

@@ -17,7 +17,7 @@ import (
 type Gateway struct {
 	ID, ProjectID, Code, Address, Protocol string
 	UUID                                   uuid.UUID
-	MaxInFlight                            int // gateways.max_in_flight, 0 for the default
+	MaxInFlight                            int // gateways.max_in_flight (1 when pipelining proved unsupported), 0 for the default
 	Meters                                 []Meter
 }
 
@@ -41,7 +41,7 @@ type Meter struct {
 // where "= any(array)" is an index condition.
 func LoadBatch(ctx context.Context, db *store.DB, projectID string, ids []string) ([]*Gateway, error) {
 	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol,
-			coalesce(g.max_in_flight, 0)
+			case when g.pipelining = 'unsupported' then 1 else coalesce(g.max_in_flight, 0) end
 		from unnest($2::text[]::uuid[]) as b(id) join gateways g on g.id = b.id
 		where g.project_id = $1`, projectID, ids)
 	if err != nil {
@@ -66,7 +66,7 @@ func LoadBatch(ctx context.Context, db *store.DB, projectID string, ids []string
 // LoadMeter reads one meter with its gateway.
 func LoadMeter(ctx context.Context, db *store.DB, projectID, meterID string) ([]*Gateway, error) {
 	gws, err := loadGateways(ctx, db, `select g.id, g.project_id::text, g.code, g.address, g.protocol,
-			coalesce(g.max_in_flight, 0)
+			case when g.pipelining = 'unsupported' then 1 else coalesce(g.max_in_flight, 0) end
 		from meters m join gateways g on g.id = m.gateway_id
 		where g.project_id = $1 and m.id = $2::uuid`, projectID, meterID)
 	if err != nil || len(gws) == 0 {

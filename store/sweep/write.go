@@ -52,6 +52,9 @@ type Failure struct {
 type Contact struct {
 	GatewayID string
 	Down      string // why the gateway could not be connected; "" if it could
+	// NoPipeliningAt is when the client found the gateway dropping a
+	// second request in flight; zero if it did not.
+	NoPipeliningAt time.Time
 }
 
 var stageColumns = []string{"meter_id", "taken_at", "energy", "sharp", "peak", "flat", "valley", "voltage", "current",
@@ -296,6 +299,27 @@ func writeGatewayContact(ctx context.Context, tx pgx.Tx, at, now time.Time, gws 
 		where saved.reachable and e.kind=$6 and e.subject=saved.gateway_id and e.cleared_at is null`,
 		ids, up, errs, at, now, EventGatewayLost); err != nil {
 		return fmt.Errorf("gateway contact of %d gateways: %w", len(ids), err)
+	}
+	return writePipelining(ctx, tx, gws)
+}
+
+// writePipelining records the gateways found unable to pipeline, once: the
+// first detection's time stays.
+func writePipelining(ctx context.Context, tx pgx.Tx, gws []Contact) error {
+	var ids []string
+	var ats []time.Time
+	for _, g := range gws {
+		if !g.NoPipeliningAt.IsZero() {
+			ids, ats = append(ids, g.GatewayID), append(ats, g.NoPipeliningAt)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `update gateways g set pipelining = 'unsupported', pipelining_detected_at = d.at
+		from unnest($1::uuid[], $2::timestamptz[]) as d(id, at)
+		where g.id = d.id and g.pipelining is null`, ids, ats); err != nil {
+		return fmt.Errorf("record %d gateways without pipelining: %w", len(ids), err)
 	}
 	return nil
 }

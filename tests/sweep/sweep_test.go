@@ -6,7 +6,10 @@ package sweep
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -190,4 +193,109 @@ func TestImportStartsTheProjectsSweeps(t *testing.T) {
 		return n == 3, fmt.Sprintf("%d of 3 meters read", n)
 	})
 	_ = h.Delete(ctx)
+}
+
+// TestGatewayThatCannotPipelineIsFoundAndReadOneAtATime adds to the demo
+// project a gateway written here that, like many serial servers, does one
+// read per request and drops what else that read brought. The scheduled
+// sweep finds it: its first sweep reads every meter behind it (after the
+// automatic fallback), the gateway shows it is read one at a time, and the
+// demo's gateways keep pipelining. It runs last: it adds meters.
+func TestGatewayThatCannotPipelineIsFoundAndReadOneAtATime(t *testing.T) {
+	ctx := context.Background()
+	addr := oneReadServer(t, stack.Fleet.Gateway(0).Addr())
+	gw := "00000000-0000-4000-8000-00000000a1a1"
+	if _, err := stack.DB.Exec(ctx, `insert into gateways(id, project_id, code, protocol, address) values($1, $2, 'NOPIPE', 'modbus-tcp', $3)`,
+		gw, stack.ProjectID, addr); err != nil {
+		t.Fatal(err)
+	}
+	for u := 1; u <= 4; u++ {
+		if _, err := stack.DB.Exec(ctx, `insert into meters(id, project_id, meter_no, gateway_id, unit_address, profile, price)
+			values(gen_random_uuid(), $1, $2, $3, $4, 'ref-prepaid-v1', 1.2)`, stack.ProjectID, fmt.Sprintf("NP-%d", u), gw, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually.True(t, 60*time.Second, "a sweep of the new gateway", func() (bool, string) {
+		n := count(t, `select count(*) from gateway_contact where gateway_id = $1`, gw)
+		return n == 1, fmt.Sprintf("%d contacts", n)
+	})
+	// Its first sweep read every meter; no read of any failed (a failure
+	// leaves a meter_contact row).
+	if n := count(t, `select count(*) from readings r join meters m on m.id = r.meter_id
+		where m.gateway_id = $1 and r.read_at = (select min(r2.read_at) from readings r2 join meters m2 on m2.id = r2.meter_id
+			where m2.gateway_id = $1)`, gw); n != 4 {
+		t.Fatalf("first sweep of the gateway read %d of 4 meters", n)
+	}
+	if n := count(t, `select count(*) from meter_contact c join meters m on m.id = c.meter_id where m.gateway_id = $1 and c.failures > 0`, gw); n != 0 {
+		t.Fatalf("%d meters behind the gateway failed a read", n)
+	}
+	c := stack.Login(t, "admin", "admin")
+	var g struct {
+		Pipelining           string
+		PipeliningDetectedAt *time.Time
+	}
+	if code := c.Do(t, http.MethodGet, "/api/v1/projects/demo/gateways/NOPIPE", nil, &g); code != http.StatusOK ||
+		g.Pipelining != "unsupported" || g.PipeliningDetectedAt == nil {
+		t.Fatalf("gateway NOPIPE: %d %+v", code, g)
+	}
+	if code := c.Do(t, http.MethodGet, "/api/v1/projects/demo/gateways/GW-01", nil, &g); code != http.StatusOK ||
+		g.Pipelining != "pipelined" || g.PipeliningDetectedAt != nil {
+		t.Fatalf("gateway GW-01: %d %+v", code, g)
+	}
+}
+
+// oneReadServer is a Modbus TCP gateway as cheap serial servers are: each
+// TCP read is one request, forwarded to the meters at upstream and
+// answered; any further frames that read brought are dropped.
+func oneReadServer(t *testing.T, upstream string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveOneRead(c, upstream)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func serveOneRead(c net.Conn, upstream string) {
+	defer func() { _ = c.Close() }()
+	up, err := net.Dial("tcp", upstream)
+	if err != nil {
+		return
+	}
+	defer func() { _ = up.Close() }()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if err != nil || n < 7 {
+			return
+		}
+		size := 6 + int(binary.BigEndian.Uint16(buf[4:]))
+		if size > n {
+			return
+		}
+		if _, err := up.Write(buf[:size]); err != nil {
+			return
+		}
+		var head [7]byte
+		if _, err := io.ReadFull(up, head[:]); err != nil {
+			return
+		}
+		body := make([]byte, int(binary.BigEndian.Uint16(head[4:]))-1)
+		if _, err := io.ReadFull(up, body); err != nil {
+			return
+		}
+		if _, err := c.Write(append(head[:], body...)); err != nil {
+			return
+		}
+	}
 }
