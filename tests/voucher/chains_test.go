@@ -416,11 +416,18 @@ func TestCloseWholeAccount(t *testing.T) {
 		t.Fatalf("closings %+v: want one per meter", out.Closings)
 	}
 	refunds := map[string]string{m1: "30.00", m2: "20.00"}
+	// Both closings run at once: wait until each waits for its approver
+	// before deciding any, so that the "a refused decision changes
+	// nothing" check is not taken while the other closing still books.
+	var tasks []harness.Task
 	for _, c := range out.Closings {
 		if c.RefundID == nil || c.RefundAmount != refunds[c.MeterNo] {
 			t.Fatalf("closing %+v: want a refund of %s", c, refunds[c.MeterNo])
 		}
-		decideChecked(t, a, harness.PendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"), true)
+		tasks = append(tasks, harness.PendingTask(t, a.approver, "refund/"+*c.RefundID, "refund_approval"))
+	}
+	for _, tk := range tasks {
+		decideChecked(t, a, tk, true)
 	}
 	for _, c := range out.Closings {
 		statusOf(t, a.cashier, "/api/v1/account-closings/"+c.ID, "closed")
