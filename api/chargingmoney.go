@@ -14,7 +14,6 @@ import (
 	invoicedom "github.com/voltflow/voltflow/domain/invoice"
 	voucherdom "github.com/voltflow/voltflow/domain/voucher"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
-	"github.com/voltflow/voltflow/store/report"
 	voucherstore "github.com/voltflow/voltflow/store/voucher"
 )
 
@@ -175,32 +174,11 @@ func (s *Server) orderDeductions(w http.ResponseWriter, r *http.Request) {
 		writePage(w, items, q.Limit, func(last chargeorderstore.DeductionRow) (time.Time, string) { return last.CreatedAt, last.OrderID })
 		return
 	}
-	sheet, err := report.NewSheet("deductions", chargeorderstore.DeductionRow{}.Headers())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	defer func() { _ = sheet.Close() }()
-	q.Limit, q.Before, q.BeforeID = 500, nil, ""
-	for {
-		items, err := chargeorderstore.Deductions(r.Context(), s.cfg.DB, q)
-		if err != nil {
-			s.internal(w, r, err)
-			return
+	exportKeyset(s, w, r, "deductions", "order-deductions.xlsx", func(after *chargeorderstore.DeductionRow, limit int) ([]chargeorderstore.DeductionRow, error) {
+		q.Limit, q.Before, q.BeforeID = limit, nil, ""
+		if after != nil {
+			q.Before, q.BeforeID = &after.CreatedAt, after.OrderID
 		}
-		for _, d := range items {
-			if err := sheet.Add(d); err != nil {
-				s.internal(w, r, err)
-				return
-			}
-		}
-		if len(items) < q.Limit {
-			break
-		}
-		last := items[len(items)-1]
-		q.Before, q.BeforeID = &last.CreatedAt, last.OrderID
-	}
-	w.Header().Set("Content-Type", xlsxType)
-	w.Header().Set("Content-Disposition", `attachment; filename="order-deductions.xlsx"`)
-	_, _ = sheet.WriteTo(w)
+		return chargeorderstore.Deductions(r.Context(), s.cfg.DB, q)
+	})
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/fleet"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
-	"github.com/voltflow/voltflow/store/report"
 )
 
 // CodeRouteExists is a bus route code already used in the project.
@@ -122,34 +121,13 @@ func (s *Server) exportVehicles(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sheet, err := report.NewSheet("vehicles", chargeorderstore.Vehicle{}.Headers())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	defer func() { _ = sheet.Close() }()
-	q.Limit, q.Before, q.BeforeID = 500, nil, ""
-	for {
-		items, err := chargeorderstore.ListVehicles(r.Context(), s.cfg.DB, q)
-		if err != nil {
-			s.internal(w, r, err)
-			return
+	exportKeyset(s, w, r, "vehicles", "vehicles.xlsx", func(after *chargeorderstore.Vehicle, limit int) ([]chargeorderstore.Vehicle, error) {
+		q.Limit, q.Before, q.BeforeID = limit, nil, ""
+		if after != nil {
+			q.Before, q.BeforeID = &after.CreatedAt, after.VIN
 		}
-		for _, v := range items {
-			if err := sheet.Add(v); err != nil {
-				s.internal(w, r, err)
-				return
-			}
-		}
-		if len(items) < q.Limit {
-			break
-		}
-		last := items[len(items)-1]
-		q.Before, q.BeforeID = &last.CreatedAt, last.VIN
-	}
-	w.Header().Set("Content-Type", xlsxType)
-	w.Header().Set("Content-Disposition", `attachment; filename="vehicles.xlsx"`)
-	_, _ = sheet.WriteTo(w)
+		return chargeorderstore.ListVehicles(r.Context(), s.cfg.DB, q)
+	})
 }
 
 // vehicleStats is GET /vehicles/{vin}/stats?from=&to=: the vehicle's
