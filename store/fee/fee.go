@@ -279,11 +279,25 @@ type Project struct {
 	ID, Code string
 }
 
-// ListProjects is every project, for the fee Schedules.
+// ListProjects is every project with a fee schedule: each gets a daily
+// Schedule (a project gets its first when its first fee schedule is made).
 func ListProjects(ctx context.Context, db *store.DB) ([]Project, error) {
-	rows, err := db.Query(ctx, `select id::text, code from projects order by code`)
+	rows, err := db.Query(ctx, `select p.id::text, p.code from projects p
+		where exists (select 1 from fee_schedules s where s.project_id=p.id) order by p.code`)
 	if err != nil {
 		return nil, fmt.Errorf("fee projects: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[Project])
+}
+
+// BatchInput books several due fees of one day.
+type BatchInput struct {
+	ProjectID string    `json:"projectId"`
+	Day       time.Time `json:"day"`
+	Fees      []Due     `json:"fees"`
+}
+
+// BatchResult is what booking a batch did, fee by fee.
+type BatchResult struct {
+	Booked []Booked `json:"booked"`
 }
