@@ -56,7 +56,8 @@ type Input struct {
 type Result struct {
 	Day     time.Time `json:"day"`
 	Due     int       `json:"due"`
-	Booked  int       `json:"booked"`  // booked by this run
+	Done    int       `json:"done"`    // booked, now or before (an attempt that died, an earlier run)
+	Booked  int       `json:"booked"`  // booked by a completed attempt of this run
 	Arrears int       `json:"arrears"` // fees that left arrears
 	Skipped int       `json:"skipped"` // no open account, no area
 }
@@ -114,6 +115,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		case b.Created:
 			out.Booked++
 		}
+		out.Done++
 		if !b.Arrears.IsPositive() {
 			continue
 		}
