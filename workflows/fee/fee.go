@@ -43,12 +43,18 @@ func ScheduleID(projectCode string) string { return Kind + "-schedule/" + projec
 // recipient, whichever run sends it.
 func smsWorkflowID(projectCode string) string { return Kind + "/" + projectCode }
 
+// scheduledStart is the search attribute Temporal gives a Schedule's runs.
+func scheduledStart() temporal.SearchAttributeKeyTime {
+	return temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+}
+
 // Input starts a run. New fields must have a safe zero value.
 type Input struct {
 	ProjectID   string `json:"projectId"`
 	ProjectCode string `json:"projectCode"`
 	// Day is the calendar day whose fees are booked; zero means the local
-	// day the workflow starts on (what the Schedule's runs use).
+	// day the run was scheduled for, or started on (what the Schedule's
+	// runs use).
 	Day time.Time `json:"day"`
 }
 
@@ -66,7 +72,13 @@ type Result struct {
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	day := in.Day
 	if day.IsZero() {
-		day = feedom.LocalDay(workflow.Now(ctx))
+		// A Schedule's run books its scheduled day, also when it runs late
+		// (a catch-up after Temporal was down).
+		at := workflow.Now(ctx)
+		if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStart()); ok && !t.IsZero() {
+			at = t
+		}
+		day = feedom.LocalDay(at)
 	}
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 	out := Result{Day: day}

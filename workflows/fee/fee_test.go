@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	feeacts "github.com/voltflow/voltflow/activities/fee"
@@ -95,6 +96,27 @@ func TestRunBooksEachFeeOnceAcrossARetriedBatch(t *testing.T) {
 	}
 	if len(sms) != 20 {
 		t.Fatalf("%d SMS, want 20: %v", len(sms), sms)
+	}
+}
+
+// TestScheduledRunBooksItsScheduledLocalDay: a Schedule's run (no Day)
+// books the China-time day it was scheduled for, even when it starts late.
+func TestScheduledRunBooksItsScheduledLocalDay(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	// Fired 00:10 China time on 30 April; the run starts a day late.
+	scheduled := time.Date(2026, 4, 29, 16, 10, 0, 0, time.UTC)
+	env.SetStartTime(scheduled.Add(24 * time.Hour))
+	if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+		temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime").ValueSet(scheduled))); err != nil {
+		t.Fatal(err)
+	}
+	var acts *feeacts.Activities
+	env.OnActivity(acts.DueFees, mock.Anything, feestore.DueInput{ProjectID: "p1", Day: time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC)}).
+		Return(feestore.DueResult{}, nil)
+	env.ExecuteWorkflow(feewf.Workflow, feewf.Input{ProjectID: "p1", ProjectCode: "demo"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
 	}
 }
 
