@@ -185,6 +185,7 @@ func New(cfg Config) *Server {
 			s.workOrderRoutes(r)
 			s.replacementRoutes(r)
 			s.safetyRoutes(r)
+			s.feeRoutes(r)
 			s.consoleListRoutes(r)
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)

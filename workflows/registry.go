@@ -17,6 +17,7 @@ import (
 	closingacts "github.com/voltflow/voltflow/activities/closing"
 	creditacts "github.com/voltflow/voltflow/activities/credit"
 	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
+	feeacts "github.com/voltflow/voltflow/activities/fee"
 	inboxacts "github.com/voltflow/voltflow/activities/inbox"
 	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	mailacts "github.com/voltflow/voltflow/activities/mail"
@@ -41,6 +42,7 @@ import (
 	creditwf "github.com/voltflow/voltflow/workflows/credit"
 	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
+	feewf "github.com/voltflow/voltflow/workflows/fee"
 	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
@@ -77,6 +79,9 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&replacementacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(safetywf.Workflow, workflow.RegisterOptions{Name: safetywf.Kind})
 	w.RegisterActivity(&safetyacts.Activities{DB: db})
+	// Property fees (M13); their arrears SMS is SendSMS (RegisterAlarms).
+	w.RegisterWorkflowWithOptions(feewf.Workflow, workflow.RegisterOptions{Name: feewf.Kind})
+	w.RegisterActivity(&feeacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

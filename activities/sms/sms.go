@@ -128,6 +128,8 @@ func DefaultTemplates() Templates {
 			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNACK", "1000006")},
 		"work_order_unresolved": {Text: "Work order {workOrderId} not resolved in time: {title}.",
 			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNRESOLVED", "1000007")},
+		"fee_arrears": {Text: "Meter {meterNo}: the {fee} fee of {amount} yuan left the account {arrears} yuan in arrears. Please recharge.",
+			Params: []string{"meterNo", "fee", "amount", "arrears"}, Codes: codes("SMS_FEE_ARREARS", "1000008")},
 	}
 }
 

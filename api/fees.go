@@ -1,0 +1,192 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	feedom "github.com/voltflow/voltflow/domain/fee"
+	"github.com/voltflow/voltflow/domain/money"
+	feestore "github.com/voltflow/voltflow/store/fee"
+	"github.com/voltflow/voltflow/store/report"
+	feewf "github.com/voltflow/voltflow/workflows/fee"
+)
+
+// FeeScheduleRequest is POST /api/v1/projects/{project}/fee-schedules: a
+// rent, management or capacity fee of one unit, or of every unit below a
+// site, fixed or per m² of the unit's area, due monthly on dayOfMonth (a
+// day past the month's end falls on its last day).
+type FeeScheduleRequest struct {
+	UnitID     string `json:"unitId"`
+	SiteID     string `json:"siteId"`
+	Kind       string `json:"kind"`
+	Basis      string `json:"basis"`
+	Amount     string `json:"amount"`
+	DayOfMonth int    `json:"dayOfMonth"`
+}
+
+// FeeRules is PUT /api/v1/projects/{project}/fee-rules.
+type FeeRules struct {
+	FeeArrearsCutOff bool `json:"feeArrearsCutOff"`
+}
+
+// UnitAreaRequest is PUT /api/v1/projects/{project}/units/{id}/area.
+type UnitAreaRequest struct {
+	Area string `json:"area"`
+}
+
+// feeRoutes: schedules, rules and areas are the project admin's; the fee
+// list is for whoever views the project's data.
+func (s *Server) feeRoutes(r chi.Router) {
+	r.With(s.audit("fee_schedule.create")).Post("/projects/{project}/fee-schedules", s.createFeeSchedule)
+	r.With(s.audit("project.fee_rules")).Put("/projects/{project}/fee-rules", s.putFeeRules)
+	r.With(s.audit("unit.area")).Put("/projects/{project}/units/{id}/area", s.putUnitArea)
+	r.Get("/projects/{project}/fees", s.listFees)
+}
+
+func (s *Server) createFeeSchedule(w http.ResponseWriter, r *http.Request) {
+	var req FeeScheduleRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	code := chi.URLParam(r, "project")
+	setAudit(r, "", "project "+code, nil)
+	pid, ok := s.adminProject(w, r, "fee schedules")
+	if !ok {
+		return
+	}
+	setAudit(r, pid, "project "+code, map[string]any{"unitId": req.UnitID, "siteId": req.SiteID, "kind": req.Kind,
+		"basis": req.Basis, "amount": req.Amount, "dayOfMonth": req.DayOfMonth})
+	if (req.UnitID == "") == (req.SiteID == "") {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "give unitId or siteId, not both", "unitId")
+		return
+	}
+	for field, id := range map[string]string{"unitId": req.UnitID, "siteId": req.SiteID} {
+		if id != "" && uuid.Validate(id) != nil {
+			writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, field+" is not an id", field)
+			return
+		}
+	}
+	amount, err := money.Parse(req.Amount)
+	if err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "amount is a decimal string, e.g. \"12.50\"", "amount")
+		return
+	}
+	dom := feedom.Schedule{Kind: feedom.Kind(req.Kind), Basis: feedom.Basis(req.Basis), Amount: amount, DayOfMonth: req.DayOfMonth}
+	if err := dom.Validate(); err != nil {
+		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error())
+		return
+	}
+	sch, err := feestore.CreateSchedule(r.Context(), s.cfg.DB, feestore.Schedule{ProjectID: pid, UnitID: req.UnitID,
+		SiteID: req.SiteID, Kind: dom.Kind, Basis: dom.Basis, Amount: amount, DayOfMonth: dom.DayOfMonth},
+		operatorFrom(r.Context()).ID)
+	switch {
+	case errors.Is(err, feestore.ErrTarget):
+		writeProblem(w, http.StatusUnprocessableEntity, CodeInvalidField, "unitId or siteId: not a unit or site of this project")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	// The project's daily run starts with its first fee schedule.
+	if err := feewf.EnsureSchedule(r.Context(), s.cfg.Temporal, pid, code); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sch)
+}
+
+func (s *Server) putFeeRules(w http.ResponseWriter, r *http.Request) {
+	var req FeeRules
+	if !decode(w, r, &req) {
+		return
+	}
+	code := chi.URLParam(r, "project")
+	setAudit(r, "", "project "+code, nil)
+	pid, ok := s.adminProject(w, r, "fee rules")
+	if !ok {
+		return
+	}
+	setAudit(r, pid, "project "+code, map[string]any{"feeArrearsCutOff": req.FeeArrearsCutOff})
+	if err := feestore.SetCutOffRule(r.Context(), s.cfg.DB, pid, req.FeeArrearsCutOff); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, req)
+}
+
+func (s *Server) putUnitArea(w http.ResponseWriter, r *http.Request) {
+	var req UnitAreaRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	setAudit(r, "", "unit "+id, nil)
+	pid, ok := s.adminProject(w, r, "unit areas")
+	if !ok {
+		return
+	}
+	setAudit(r, pid, "unit "+id, map[string]any{"area": req.Area})
+	area, err := decimal.NewFromString(req.Area)
+	if err != nil || !area.IsPositive() || area.Exponent() < -2 {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "area is a positive decimal string of m², at most 2 places", "area")
+		return
+	}
+	if err := feestore.SetArea(r.Context(), s.cfg.DB, pid, id, area); errors.Is(err, feestore.ErrUnitNotFound) {
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "unit "+id+" not found")
+		return
+	} else if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"unitId": id, "area": area.StringFixed(2)})
+}
+
+// listFees serves GET /projects/{project}/fees?month=YYYY-MM[&format=xlsx]:
+// per unit the fees deducted that month and the arrears they left.
+func (s *Server) listFees(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	month := q.Get("month")
+	if _, err := time.Parse("2006-01", month); err != nil {
+		writeBad(w, invalid("month", errors.New("month is YYYY-MM")))
+		return
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "xlsx" {
+		writeBad(w, invalid("format", errors.New("format must be json or xlsx")))
+		return
+	}
+	lines, err := feestore.List(r.Context(), s.cfg.DB, pid, month)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if format != "xlsx" {
+		writeJSON(w, http.StatusOK, map[string]any{"month": month, "items": nonNil(lines)})
+		return
+	}
+	sheet, err := report.NewSheet("fees", feestore.Line{}.Headers())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	defer func() { _ = sheet.Close() }()
+	for _, l := range lines {
+		if err := sheet.Add(l); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", xlsxType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="fees-%s.xlsx"`, month))
+	_, _ = sheet.WriteTo(w)
+}
