@@ -1,7 +1,8 @@
 -- Master/sub meters and common-area (公摊) allocation (M9).
 
 -- Floor area of a unit (m²): the weight of the by-area allocation rule.
-alter table units add column area numeric(12,2) not null default 0 check (area >= 0);
+-- "if not exists": the property-fee work may add the same column (per-m² fees).
+alter table units add column if not exists area numeric(12,2) not null default 0 check (area >= 0);
 
 -- A master meter's sub meters (总表/分表): a sub meter has one master.
 create table meter_sub_meters (
