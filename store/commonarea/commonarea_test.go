@@ -60,7 +60,7 @@ func newFixture(t *testing.T) fixture {
 func (f fixture) reading(t *testing.T, meterNo string, at time.Time, kwh string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := f.db.Exec(ctx, `select readings_partition($1)`, at); err != nil {
+	if _, err := f.db.Exec(ctx, `select readings_partition($1::timestamptz)`, at); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.db.Exec(ctx, `insert into readings(meter_id, read_at, taken_at, energy_kwh, sharp_kwh, peak_kwh,
