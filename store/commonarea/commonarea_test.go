@@ -191,3 +191,71 @@ func TestSubMeters(t *testing.T) {
 		t.Fatalf("sub meters after refusals %v", got)
 	}
 }
+
+// TestAllocateByConsumptionAndRatio: in November the shops' meters use
+// 120, 80 and 50 kWh (M0003 with CT 2: 25 on its register); M0004 uses
+// 102.88 kWh × 1.2000 = 123.456 → 123.46. By consumption (250 kWh):
+// 59.2608 → 59.26, 39.5072 → 39.51, 24.692 → 24.69 (sum 123.46, nothing
+// left over). Changed to ratio 1/1/1 and allocated for December (100.00
+// kWh → 120.00): 40.00 each.
+func TestAllocateByConsumptionAndRatio(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	cst, err := time.LoadLocation(Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec(ctx, `update meters set ct_ratio = 2 where meter_no = 'M0003'`); err != nil {
+		t.Fatal(err)
+	}
+	nov, dec, jan := time.Date(2026, 11, 1, 0, 0, 0, 0, cst), time.Date(2026, 12, 1, 0, 0, 0, 0, cst),
+		time.Date(2027, 1, 1, 0, 0, 0, 0, cst)
+	for no, kwh := range map[string][3]string{"M0001": {"10.00", "130.00", "130.00"}, "M0002": {"5.00", "85.00", "85.00"},
+		"M0003": {"100.00", "125.00", "125.00"}, "M0004": {"500.00", "602.88", "702.88"}} {
+		f.reading(t, no, nov.Add(5*time.Minute), kwh[0]) // the first reading after the bound counts
+		f.reading(t, no, dec, kwh[1])
+		f.reading(t, no, jan, kwh[2])
+	}
+	units := []RuleUnit{{UnitID: f.units["M0001"], Ratio: decimal.NewFromInt(1)},
+		{UnitID: f.units["M0002"], Ratio: decimal.NewFromInt(1)}, {UnitID: f.units["M0003"], Ratio: decimal.NewFromInt(1)}}
+	if err := SetRules(ctx, f.db, f.projectID, []Rule{{MeterNo: "M0004", Method: commonareadom.ByConsumption, Units: units}}); err != nil {
+		t.Fatal(err)
+	}
+	shares := func(period string) map[string]string {
+		t.Helper()
+		if _, err := Allocate(ctx, f.db, AllocateInput{ProjectID: f.projectID, Period: period}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Allocations(ctx, f.db, f.projectID, period)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("allocations %+v, %v", got, err)
+		}
+		out := map[string]string{"total": got[0].Total.String()}
+		for _, s := range got[0].Shares {
+			out[s.MeterNo] = s.Amount.String()
+		}
+		return out
+	}
+	got := shares("2026-11")
+	for k, w := range map[string]string{"total": "123.46", "M0001": "59.26", "M0002": "39.51", "M0003": "24.69"} {
+		if got[k] != w {
+			t.Errorf("November by consumption: %s = %s, want %s", k, got[k], w)
+		}
+	}
+	if err := SetRules(ctx, f.db, f.projectID, []Rule{{MeterNo: "M0004", Method: commonareadom.ByRatio, Units: units}}); err != nil {
+		t.Fatal(err)
+	}
+	got = shares("2026-12")
+	for k, w := range map[string]string{"total": "120.00", "M0001": "40.00", "M0002": "40.00", "M0003": "40.00"} {
+		if got[k] != w {
+			t.Errorf("December by ratio: %s = %s, want %s", k, got[k], w)
+		}
+	}
+	// November stays as it was booked under its rule.
+	if got := shares("2026-11"); got["M0001"] != "59.26" {
+		t.Errorf("November changed to %v", got)
+	}
+	if err := ledgerstore.CheckInvariant(ctx, f.db); err != nil {
+		t.Fatal(err)
+	}
+}
