@@ -5,7 +5,8 @@
 // Rounding: each share is total × weight / Σweights rounded half-up to the
 // cent; the difference between the total and the sum of the rounded shares
 // (at most a few cents) goes to the largest share (the first of equals, in
-// the order given), so the shares always sum exactly to the total.
+// the order given), so the shares always sum exactly to the total. A zero
+// total gives zero shares even when no unit has a weight.
 package commonarea
 
 import (
@@ -64,6 +65,15 @@ func Allocate(total money.Amount, parts []Part) ([]Share, error) {
 		sum = sum.Add(p.Weight)
 	}
 	if !sum.IsPositive() {
+		if total.IsZero() && len(parts) > 0 {
+			// Nothing to share (a month without common-area use): zero
+			// shares, whatever the weights.
+			out := make([]Share, len(parts))
+			for i, p := range parts {
+				out[i] = Share{UnitID: p.UnitID, Weight: p.Weight}
+			}
+			return out, nil
+		}
 		return nil, ErrNoWeight
 	}
 	out := make([]Share, len(parts))

@@ -67,6 +67,12 @@ func TestAllocate(t *testing.T) {
 			want:  []string{"0.00", "50.00"},
 		},
 		{name: "no weight", total: "50.00", parts: []Part{{"a", d("0")}}, err: ErrNoWeight},
+		{
+			// A month without common-area use: nothing to share, even when no unit used anything.
+			name: "nothing to share", total: "0.00",
+			parts: []Part{{"a", d("0")}, {"b", d("0")}},
+			want:  []string{"0.00", "0.00"},
+		},
 		{name: "no units", total: "50.00", err: ErrNoWeight},
 	}
 	for _, tt := range tests {

@@ -58,8 +58,15 @@ func SetSubMeters(ctx context.Context, db *store.DB, projectID, masterNo string,
 			if err != nil {
 				return err
 			}
-			if sub == master {
-				return fmt.Errorf("%w: meter %s cannot be its own sub meter", ErrInvalid, no)
+			// No cycles: the sub meter must not be the master or above it.
+			var above bool
+			if err := tx.QueryRow(ctx, `with recursive up(id) as (
+					select $1::uuid union select x.master_meter_id from meter_sub_meters x join up on x.sub_meter_id = up.id)
+				select exists(select 1 from up where id = $2::uuid)`, master, sub).Scan(&above); err != nil {
+				return fmt.Errorf("masters of %s: %w", masterNo, err)
+			}
+			if above {
+				return fmt.Errorf("%w: meter %s is %s itself or one of its masters", ErrInvalid, no, masterNo)
 			}
 			if _, err := tx.Exec(ctx, `insert into meter_sub_meters(master_meter_id, sub_meter_id) values($1,$2)
 				on conflict (sub_meter_id) do update set master_meter_id = excluded.master_meter_id`, master, sub); err != nil {

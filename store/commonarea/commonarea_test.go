@@ -183,6 +183,10 @@ func TestSubMeters(t *testing.T) {
 	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"M0001"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("own sub meter: %v", err)
 	}
+	// M0002 under M0001 cannot be M0001's master (a cycle).
+	if err := SetSubMeters(ctx, f.db, f.projectID, "M0002", []string{"M0001"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("cycle: %v", err)
+	}
 	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"X9"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown meter: %v", err)
 	}
