@@ -36,12 +36,16 @@ func (s *Server) commonAreaRoutes(r chi.Router) {
 // SubMetersRequest is PUT /api/v1/meters/{meterNo}/sub-meters.
 type SubMetersRequest struct {
 	Meters []string `json:"meters"`
+	// Merged (合并账户): the master's wallet pays the sub meters'
+	// platform-side consumption and its arrears switch them all off.
+	Merged bool `json:"merged"`
 }
 
 // SubMeters answers it: the master's sub meters now.
 type SubMeters struct {
 	MeterNo string   `json:"meterNo"`
 	Meters  []string `json:"meters"`
+	Merged  bool     `json:"merged"`
 }
 
 // writeCommonAreaErr maps the store's refusals to problems.
@@ -67,21 +71,21 @@ func (s *Server) setSubMeters(w http.ResponseWriter, r *http.Request) {
 	if !s.found(w, r, err, pgx.ErrNoRows, "meter not found") {
 		return
 	}
-	setAudit(r, m.projectID, "meter "+m.meterNo, map[string]any{"subMeters": req.Meters})
+	setAudit(r, m.projectID, "meter "+m.meterNo, map[string]any{"subMeters": req.Meters, "merged": req.Merged})
 	if !op.administers(m.projectID) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "setting sub meters needs the admin role in the project")
 		return
 	}
-	if err := commonareastore.SetSubMeters(r.Context(), s.cfg.DB, m.projectID, m.meterNo, req.Meters); err != nil {
+	if err := commonareastore.SetSubMeters(r.Context(), s.cfg.DB, m.projectID, m.meterNo, req.Meters, req.Merged); err != nil {
 		s.writeCommonAreaErr(w, r, err)
 		return
 	}
-	subs, err := commonareastore.SubMeters(r.Context(), s.cfg.DB, m.projectID, m.meterNo)
+	subs, merged, err := commonareastore.SubMeters(r.Context(), s.cfg.DB, m.projectID, m.meterNo)
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SubMeters{MeterNo: m.meterNo, Meters: subs})
+	writeJSON(w, http.StatusOK, SubMeters{MeterNo: m.meterNo, Meters: subs, Merged: merged})
 }
 
 // UnitAreaRequest is PUT /api/v1/projects/{project}/units/{id}/area.

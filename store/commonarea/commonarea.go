@@ -43,8 +43,10 @@ func EntryKey(meterNo, period, unitID string) string {
 	return "common-area/" + meterNo + "/" + period + "/" + unitID
 }
 
-// SetSubMeters replaces the sub meters of a master meter of the project.
-func SetSubMeters(ctx context.Context, db *store.DB, projectID, masterNo string, subNos []string) error {
+// SetSubMeters replaces the sub meters of a master meter of the project;
+// merged: the master's wallet pays their platform-side consumption and its
+// arrears switch them off (store/platformbilling.Payer).
+func SetSubMeters(ctx context.Context, db *store.DB, projectID, masterNo string, subNos []string, merged bool) error {
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
 		master, err := meterID(ctx, tx, projectID, masterNo)
 		if err != nil {
@@ -68,8 +70,9 @@ func SetSubMeters(ctx context.Context, db *store.DB, projectID, masterNo string,
 			if above {
 				return fmt.Errorf("%w: meter %s is %s itself or one of its masters", ErrInvalid, no, masterNo)
 			}
-			if _, err := tx.Exec(ctx, `insert into meter_sub_meters(master_meter_id, sub_meter_id) values($1,$2)
-				on conflict (sub_meter_id) do update set master_meter_id = excluded.master_meter_id`, master, sub); err != nil {
+			if _, err := tx.Exec(ctx, `insert into meter_sub_meters(master_meter_id, sub_meter_id, merged) values($1,$2,$3)
+				on conflict (sub_meter_id) do update set master_meter_id = excluded.master_meter_id,
+					merged = excluded.merged`, master, sub, merged); err != nil {
 				return fmt.Errorf("sub meter %s: %w", no, err)
 			}
 		}
@@ -77,24 +80,27 @@ func SetSubMeters(ctx context.Context, db *store.DB, projectID, masterNo string,
 	})
 }
 
-// SubMeters lists a master meter's sub meters (meter numbers, sorted).
-func SubMeters(ctx context.Context, db *store.DB, projectID, masterNo string) ([]string, error) {
+// SubMeters lists a master meter's sub meters (meter numbers, sorted) and
+// whether they are merged into it.
+func SubMeters(ctx context.Context, db *store.DB, projectID, masterNo string) ([]string, bool, error) {
 	out := []string{}
-	rows, err := db.Query(ctx, `select s.meter_no from meter_sub_meters x
+	merged := false
+	rows, err := db.Query(ctx, `select s.meter_no, x.merged from meter_sub_meters x
 		join meters m on m.id = x.master_meter_id join meters s on s.id = x.sub_meter_id
 		where m.project_id = $1 and m.meter_no = $2 order by s.meter_no`, projectID, masterNo)
 	if err != nil {
-		return nil, fmt.Errorf("sub meters of %s: %w", masterNo, err)
+		return nil, false, fmt.Errorf("sub meters of %s: %w", masterNo, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var no string
-		if err := rows.Scan(&no); err != nil {
-			return nil, err
+		var m bool
+		if err := rows.Scan(&no, &m); err != nil {
+			return nil, false, err
 		}
-		out = append(out, no)
+		out, merged = append(out, no), merged || m
 	}
-	return out, rows.Err()
+	return out, merged, rows.Err()
 }
 
 type querier interface {

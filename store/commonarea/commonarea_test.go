@@ -174,24 +174,24 @@ func TestAllocateAMonthByArea(t *testing.T) {
 func TestSubMeters(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"M0003", "M0002"}); err != nil {
+	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"M0003", "M0002"}, true); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := SubMeters(ctx, f.db, f.projectID, "M0001"); err != nil || len(got) != 2 || got[0] != "M0002" {
-		t.Fatalf("sub meters %v, %v", got, err)
+	if got, merged, err := SubMeters(ctx, f.db, f.projectID, "M0001"); err != nil || len(got) != 2 || got[0] != "M0002" || !merged {
+		t.Fatalf("sub meters %v, %v, %v", got, merged, err)
 	}
-	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"M0001"}); !errors.Is(err, ErrInvalid) {
+	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"M0001"}, false); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("own sub meter: %v", err)
 	}
 	// M0002 under M0001 cannot be M0001's master (a cycle).
-	if err := SetSubMeters(ctx, f.db, f.projectID, "M0002", []string{"M0001"}); !errors.Is(err, ErrInvalid) {
+	if err := SetSubMeters(ctx, f.db, f.projectID, "M0002", []string{"M0001"}, false); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("cycle: %v", err)
 	}
-	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"X9"}); !errors.Is(err, ErrNotFound) {
+	if err := SetSubMeters(ctx, f.db, f.projectID, "M0001", []string{"X9"}, false); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown meter: %v", err)
 	}
 	// A refused change leaves the relation as it was.
-	if got, _ := SubMeters(ctx, f.db, f.projectID, "M0001"); len(got) != 2 {
+	if got, _, _ := SubMeters(ctx, f.db, f.projectID, "M0001"); len(got) != 2 {
 		t.Fatalf("sub meters after refusals %v", got)
 	}
 }

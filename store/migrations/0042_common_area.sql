@@ -5,9 +5,12 @@
 alter table units add column if not exists area numeric(12,2) not null default 0 check (area >= 0);
 
 -- A master meter's sub meters (总表/分表): a sub meter has one master.
+-- merged (合并账户): the master's wallet pays the sub meter's platform-side
+-- consumption, and the master's arrears switch the sub meter off.
 create table meter_sub_meters (
     master_meter_id uuid not null references meters(id),
     sub_meter_id    uuid primary key references meters(id),
+    merged          boolean not null default false,
     check (master_meter_id <> sub_meter_id)
 );
 create index meter_sub_meters_master on meter_sub_meters(master_meter_id);
