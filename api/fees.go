@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
 	feedom "github.com/voltflow/voltflow/domain/fee"
 	"github.com/voltflow/voltflow/domain/money"
@@ -35,17 +34,12 @@ type FeeRules struct {
 	FeeArrearsCutOff bool `json:"feeArrearsCutOff"`
 }
 
-// UnitAreaRequest is PUT /api/v1/projects/{project}/units/{id}/area.
-type UnitAreaRequest struct {
-	Area string `json:"area"`
-}
-
-// feeRoutes: schedules, rules and areas are the project admin's; the fee
+// feeRoutes: schedules and rules are the project admin's (a unit's area,
+// the per_m2 basis, is set with the common-area routes); the fee
 // list is for whoever views the project's data.
 func (s *Server) feeRoutes(r chi.Router) {
 	r.With(s.audit("fee_schedule.create")).Post("/projects/{project}/fee-schedules", s.createFeeSchedule)
 	r.With(s.audit("project.fee_rules")).Put("/projects/{project}/fee-rules", s.putFeeRules)
-	r.With(s.audit("unit.area")).Put("/projects/{project}/units/{id}/area", s.putUnitArea)
 	r.Get("/projects/{project}/fees", s.listFees)
 }
 
@@ -118,33 +112,6 @@ func (s *Server) putFeeRules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, req)
-}
-
-func (s *Server) putUnitArea(w http.ResponseWriter, r *http.Request) {
-	var req UnitAreaRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	id := chi.URLParam(r, "id")
-	setAudit(r, "", "unit "+id, nil)
-	pid, ok := s.adminProject(w, r, "unit areas")
-	if !ok {
-		return
-	}
-	setAudit(r, pid, "unit "+id, map[string]any{"area": req.Area})
-	area, err := decimal.NewFromString(req.Area)
-	if err != nil || !area.IsPositive() || area.Exponent() < -2 {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "area is a positive decimal string of m², at most 2 places", "area")
-		return
-	}
-	if err := feestore.SetArea(r.Context(), s.cfg.DB, pid, id, area); errors.Is(err, feestore.ErrUnitNotFound) {
-		writeProblem(w, http.StatusNotFound, CodeNotFound, "unit "+id+" not found")
-		return
-	} else if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"unitId": id, "area": area.StringFixed(2)})
 }
 
 // listFees serves GET /projects/{project}/fees?month=YYYY-MM[&format=xlsx]:

@@ -191,6 +191,7 @@ func New(cfg Config) *Server {
 			s.regulatorRoutes(r)
 			s.networkRoutes(r)
 			s.chargingMoneyRoutes(r)
+			s.commonAreaRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

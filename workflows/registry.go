@@ -15,6 +15,7 @@ import (
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
 	closingacts "github.com/voltflow/voltflow/activities/closing"
+	commonareaacts "github.com/voltflow/voltflow/activities/commonarea"
 	creditacts "github.com/voltflow/voltflow/activities/credit"
 	dispatchacts "github.com/voltflow/voltflow/activities/dispatch"
 	feeacts "github.com/voltflow/voltflow/activities/fee"
@@ -39,6 +40,7 @@ import (
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
+	commonareawf "github.com/voltflow/voltflow/workflows/commonarea"
 	creditwf "github.com/voltflow/voltflow/workflows/credit"
 	dispatchwf "github.com/voltflow/voltflow/workflows/dispatch"
 	"github.com/voltflow/voltflow/workflows/enterprisebill"
@@ -82,6 +84,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	// Property fees (M13); their arrears SMS is SendSMS (RegisterAlarms).
 	w.RegisterWorkflowWithOptions(feewf.Workflow, workflow.RegisterOptions{Name: feewf.Kind})
 	w.RegisterActivity(&feeacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(commonareawf.Workflow, workflow.RegisterOptions{Name: commonareawf.Kind})
+	w.RegisterActivity(&commonareaacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

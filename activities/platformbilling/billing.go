@@ -280,9 +280,18 @@ func bill(ctx context.Context, tx pgx.Tx, r reading, log *slog.Logger) (meterRes
 		return out, nil // the state lock makes this unreachable; never book twice
 	}
 	if charge.Amount.IsPositive() {
-		e := ledgerdom.Transfer(key, EntryKind, fmt.Sprintf("consumption of meter %s, %s kWh", r.meterNo, priced.KWh),
+		// A merged sub meter's consumption is paid from its master's wallet.
+		_, payerNo, err := platformbillingstore.Payer(ctx, tx, r.meterID, r.meterNo)
+		if err != nil {
+			return out, err
+		}
+		memo := fmt.Sprintf("consumption of meter %s, %s kWh", r.meterNo, priced.KWh)
+		if payerNo != r.meterNo {
+			memo += ", paid by master meter " + payerNo
+		}
+		e := ledgerdom.Transfer(key, EntryKind, memo,
 			ledgerdom.Posting{Account: ConsumptionIncome, Kind: ledgerdom.Income},
-			ledgerdom.Posting{Account: ledgerdom.MeterWallet(r.meterNo), Kind: ledgerdom.Liability}, charge.Amount)
+			ledgerdom.Posting{Account: ledgerdom.MeterWallet(payerNo), Kind: ledgerdom.Liability}, charge.Amount)
 		if _, err := ledgerstore.BookTx(ctx, tx, r.projectID, e); err != nil {
 			return out, err
 		}
@@ -319,12 +328,18 @@ func EntryKey(meterNo string, readAt time.Time) string {
 // written here, in the charge's transaction, with an idempotency key per
 // meter and switch decision, so the decision is never lost nor doubled.
 func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult) (meterResult, error) {
-	balance, err := walletTx(ctx, tx, r.projectID, r.meterNo)
+	// A merged sub meter follows its master's wallet and allowance: the
+	// master's arrears switch it off at its next reading.
+	payerID, payerNo, err := platformbillingstore.Payer(ctx, tx, r.meterID, r.meterNo)
+	if err != nil {
+		return out, err
+	}
+	balance, err := walletTx(ctx, tx, r.projectID, payerNo)
 	if err != nil {
 		return out, err
 	}
 	// Read at each decision, so a changed allowance counts from the next reading.
-	overdraft, err := platformbillingstore.Overdraft(ctx, tx, r.meterID)
+	overdraft, err := platformbillingstore.Overdraft(ctx, tx, payerID)
 	if err != nil {
 		return out, err
 	}

@@ -302,20 +302,5 @@ type BatchResult struct {
 	Booked []Booked `json:"booked"`
 }
 
-// ErrUnitNotFound is an unknown unit of the project.
-var ErrUnitNotFound = errors.New("unit not found")
-
-// SetArea sets a unit's area in m² (the per_m2 fees' basis).
-func SetArea(ctx context.Context, db *store.DB, projectID, unitID string, area decimal.Decimal) error {
-	tag, err := db.Exec(ctx, `update units set area=$3 where id::text=$2 and project_id=$1`, projectID, unitID, area)
-	if err != nil {
-		return fmt.Errorf("unit %s area: %w", unitID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrUnitNotFound
-	}
-	return nil
-}
-
 // Cursor identifies a line for the sheet writer.
 func (l Line) Cursor() string { return l.UnitID }
