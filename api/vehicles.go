@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/voltflow/voltflow/domain/access"
 	"github.com/voltflow/voltflow/domain/fleet"
@@ -81,6 +82,10 @@ func (s *Server) bindVehicleRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vin := chi.URLParam(r, "vin")
+	if req.RouteID != "" && uuid.Validate(req.RouteID) != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "routeId is not a route id", "routeId")
+		return
+	}
 	v, err := chargeorderstore.BindRoute(r.Context(), s.cfg.DB, operatorFrom(r.Context()).projectsFor(access.SellEnergy), vin, req.RouteID)
 	switch {
 	case errors.Is(err, chargeorderstore.ErrNotFound):
