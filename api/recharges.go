@@ -144,7 +144,7 @@ func (s *Server) saleAmount(w http.ResponseWriter, r *http.Request, req recharge
 		return false
 	}
 	ratio := int(max(ct, 1) * max(pt, 1))
-	rec.Amount, rec.KWh, rec.Price, rec.Ratio = amount, &kwh, &p, &ratio
+	rec.Amount, rec.KWh, rec.Price, rec.Ratio = amount, &rechargedom.Energy{Decimal: kwh}, &p, &ratio
 	return true
 }
 

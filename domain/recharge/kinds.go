@@ -60,3 +60,10 @@ func CheckReason(k Kind, reason string) error {
 	}
 	return nil
 }
+
+// Energy is a quantity of energy sold, shown as the API's convention for
+// kWh: a decimal string with two places ("10.00", not "10").
+type Energy struct{ decimal.Decimal }
+
+// MarshalJSON writes the two-place string.
+func (e Energy) MarshalJSON() ([]byte, error) { return []byte(`"` + e.StringFixed(2) + `"`), nil }

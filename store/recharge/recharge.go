@@ -135,9 +135,9 @@ type Recharge struct {
 	Reason string           `json:"reason,omitempty"`
 	// KWh, Price and Ratio describe a sale by kWh (电度方式): amount =
 	// kwh × ratio (CT × PT) × price.
-	KWh   *decimal.Decimal `json:"kwh,omitempty"`
-	Price *money.Price     `json:"price,omitempty"`
-	Ratio *int             `json:"ratio,omitempty"`
+	KWh   *rechargedom.Energy `json:"kwh,omitempty"`
+	Price *money.Price        `json:"price,omitempty"`
+	Ratio *int                `json:"ratio,omitempty"`
 }
 
 // ErrNotFound is an unknown recharge, or one of a project the caller cannot see.
@@ -162,8 +162,7 @@ func scan(row pgx.Row) (Recharge, error) {
 		return r, err
 	}
 	if kwh.Valid {
-		k := kwh.Decimal.Round(2)
-		r.KWh = &k
+		r.KWh = &rechargedom.Energy{Decimal: kwh.Decimal.Round(2)}
 	}
 	if price != nil {
 		p, err := money.ParsePrice(*price)
