@@ -6,7 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/voltflow/voltflow/domain/recharge"
+	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 )
 
 func TestEnergyJSON(t *testing.T) {
@@ -15,11 +15,11 @@ func TestEnergyJSON(t *testing.T) {
 		{"3.25", `"3.25"`},
 		{"0.5", `"0.50"`},
 	} {
-		b, err := json.Marshal(recharge.Energy{Decimal: decimal.RequireFromString(c.in)})
+		b, err := json.Marshal(rechargedom.Energy{Decimal: decimal.RequireFromString(c.in)})
 		if err != nil || string(b) != c.want {
 			t.Errorf("%s: %s %v, want %s", c.in, b, err, c.want)
 		}
-		var back recharge.Energy
+		var back rechargedom.Energy
 		if err := json.Unmarshal(b, &back); err != nil || !back.Equal(decimal.RequireFromString(c.in)) {
 			t.Errorf("%s: read back %v %v", c.in, back, err)
 		}
