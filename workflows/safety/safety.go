@@ -71,11 +71,18 @@ func Manager(roles []access.Role) bool {
 func Workflow(ctx workflow.Context, in Input) error {
 	state := safetystore.State{MeterID: in.MeterID, Status: safetydom.Normal, Trips: in.Trips}
 	var restore *Restore
+	// stored is the status as last written to PostgreSQL: a restore answers
+	// once the meter's new status is readable there, not merely decided.
+	stored := state.Status
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRestore,
 		func(ctx workflow.Context, r Restore) (safetystore.State, error) {
 			restore = &r
 			// The main loop switches the meter on and records it.
-			if err := workflow.Await(ctx, func() bool { return state.Status != safetydom.LockedOut }); err != nil {
+			done := func() bool { return state.Status != safetydom.LockedOut }
+			if workflow.GetVersion(ctx, "restore-answers-when-stored", workflow.DefaultVersion, 1) == 1 {
+				done = func() bool { return stored != safetydom.LockedOut }
+			}
+			if err := workflow.Await(ctx, done); err != nil {
 				return state, err
 			}
 			return state, nil
@@ -96,6 +103,7 @@ func Workflow(ctx workflow.Context, in Input) error {
 		if err := setSafetyState(ctx, state).Get(ctx, nil); err != nil {
 			return err
 		}
+		stored = s
 		return workflow.UpsertTypedSearchAttributes(ctx, names.Status.ValueSet(string(s)))
 	}
 	switchTo := func(off bool) {
