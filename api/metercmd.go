@@ -63,7 +63,6 @@ func parseCommand(w http.ResponseWriter, name string) (metercmddom.Command, bool
 
 // createMeterCommand is POST /meters/{meterNo}/commands.
 func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
 	var req meterCommandRequest
 	if !decode(w, r, &req) {
 		return
@@ -72,19 +71,30 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	meterNo := chi.URLParam(r, "meterNo")
+	c, ok := s.commandMeter(w, r, chi.URLParam(r, "meterNo"), cmd)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, meterCommandAccepted{ID: c.ID, Status: c.Status, WorkflowID: c.WorkflowID})
+}
+
+// commandMeter records one command to a meter and starts its workflow,
+// idempotent by the Idempotency-Key header (the operator API and the open
+// API share it). It writes the problem and returns false on failure.
+func (s *Server) commandMeter(w http.ResponseWriter, r *http.Request, meterNo string, cmd metercmddom.Command) (metercmdstore.Command, bool) {
+	op := operatorFrom(r.Context())
 	m, err := s.findMeter(r.Context(), op.Grants.Projects(), meterNo)
 	if !s.found(w, r, err, pgx.ErrNoRows, "meter "+meterNo+" not found") {
-		return
+		return metercmdstore.Command{}, false
 	}
 	setAudit(r, m.projectID, meterNo, map[string]any{"command": cmd})
 	if !op.Grants.Can(m.projectID, access.ControlMeter) {
 		writeProblem(w, http.StatusForbidden, CodeForbidden, "meter commands need the cashier, maintenance or admin role")
-		return
+		return metercmdstore.Command{}, false
 	}
 	key, ok := idempotencyKey(w, r)
 	if !ok {
-		return
+		return metercmdstore.Command{}, false
 	}
 	id := uuid.NewString()
 	c, created, err := metercmdstore.CreateCommand(r.Context(), s.cfg.DB, metercmdstore.Command{
@@ -93,12 +103,12 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return metercmdstore.Command{}, false
 	}
 	if !created && (c.MeterID != m.id || c.Command != string(cmd) || c.BatchID != nil) {
 		writeProblemField(w, http.StatusConflict, CodeIdempotencyReuse,
 			"Idempotency-Key was used for a different meter command", "Idempotency-Key")
-		return
+		return metercmdstore.Command{}, false
 	}
 	in := metercmdwf.CommandInput{CommandID: c.ID, ProjectID: c.ProjectID, MeterID: c.MeterID, MeterNo: c.MeterNo,
 		Command: c.Command, DispatchWindow: s.cfg.DispatchWindow}
@@ -106,9 +116,9 @@ func (s *Server) createMeterCommand(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("start meter command workflow", "command", c.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the command is recorded; send the same request with the same Idempotency-Key again to start it")
-		return
+		return metercmdstore.Command{}, false
 	}
-	writeJSON(w, http.StatusAccepted, meterCommandAccepted{ID: c.ID, Status: c.Status, WorkflowID: c.WorkflowID})
+	return c, true
 }
 
 func (s *Server) getMeterCommand(w http.ResponseWriter, r *http.Request) {

@@ -149,11 +149,22 @@ func (s *Server) saleAmount(w http.ResponseWriter, r *http.Request, req recharge
 }
 
 func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
-	op := operatorFrom(r.Context())
 	var req rechargeRequest
 	if !decode(w, r, &req) {
 		return
 	}
+	got, ok := s.sell(w, r, req)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: got.ID, Status: got.Status, WorkflowID: got.WorkflowID})
+}
+
+// sell records a sale and starts its recharge workflow, idempotent by the
+// transaction number (the operator API and the open API share it). It
+// writes the problem and returns false on failure.
+func (s *Server) sell(w http.ResponseWriter, r *http.Request, req rechargeRequest) (rechargestore.Recharge, bool) {
+	op := operatorFrom(r.Context())
 	audit := map[string]any{"transactionNo": req.TransactionNo}
 	if len(req.Amount.raw) > 0 {
 		audit["amount"] = strings.Trim(string(req.Amount.raw), `"`)
@@ -166,32 +177,32 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	}
 	m, ok := s.meterIntake(w, r, req.MeterNo, "selling energy needs the cashier role", audit)
 	if !ok || s.refuseClosed(w, r, m) {
-		return
+		return rechargestore.Recharge{}, false
 	}
 	if req.Kind == "" {
 		req.Kind = rechargedom.Sale
 	}
 	if req.Kind != rechargedom.Sale && req.Kind != rechargedom.Adjustment {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, rechargedom.ErrKind.Error(), "kind")
-		return
+		return rechargestore.Recharge{}, false
 	}
 	if err := rechargedom.CheckReason(req.Kind, req.Reason); err != nil {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "reason")
-		return
+		return rechargestore.Recharge{}, false
 	}
 	id := uuid.NewString()
 	rec := rechargestore.Recharge{ID: id, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo,
 		TransactionNo: req.TransactionNo, WorkflowID: rechargewf.WorkflowID(id), CreatedBy: op.ID,
 		Kind: req.Kind, Reason: req.Reason}
 	if !s.saleAmount(w, r, req, &rec) {
-		return
+		return rechargestore.Recharge{}, false
 	}
 	policy := rechargedom.DefaultPolicy()
 	policy.AutoApproveUpTo = m.autoApproveUpTo
 	want := rechargedom.Request{MeterNo: req.MeterNo, Amount: rec.Amount, TransactionNo: req.TransactionNo}
 	if err := policy.Validate(want); err != nil {
 		writeValidationProblem(w, err)
-		return
+		return rechargestore.Recharge{}, false
 	}
 	// An adjustment brings no cash: someone else always approves it.
 	rec.NeedsApproval = policy.NeedsApproval(rec.Amount) || req.Kind == rechargedom.Adjustment
@@ -202,16 +213,16 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 	got, created, err := rechargestore.CreateCapped(r.Context(), s.cfg.DB, rec, m.hoardingCap)
 	if errors.Is(err, rechargedom.ErrHoardingCapExceeded) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeHoardingCapExceeded, err.Error(), "amount")
-		return
+		return rechargestore.Recharge{}, false
 	}
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return rechargestore.Recharge{}, false
 	}
 	if !created && (!rechargedom.SameRequest(want, rechargedom.Request{MeterNo: got.MeterNo, Amount: got.Amount, TransactionNo: got.TransactionNo}) ||
 		got.Kind != rec.Kind || got.Reason != rec.Reason || (got.KWh == nil) != (rec.KWh == nil)) {
 		writeKeyReused(w, "transactionNo", req.TransactionNo, "recharge")
-		return
+		return rechargestore.Recharge{}, false
 	}
 	// Starting again on a replay is harmless (the ID is taken) and heals a
 	// recharge whose first start never reached Temporal.
@@ -219,9 +230,9 @@ func (s *Server) createRecharge(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("start recharge workflow", "recharge", got.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the recharge is recorded; send the same request again to start it")
-		return
+		return rechargestore.Recharge{}, false
 	}
-	writeJSON(w, http.StatusAccepted, rechargeCreated{ID: got.ID, Status: got.Status, WorkflowID: got.WorkflowID})
+	return got, true
 }
 
 func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, projectCode string) error {
