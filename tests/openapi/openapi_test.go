@@ -33,7 +33,7 @@ import (
 // timestamp\nnonce\nbody).
 func hmacHex(key, method, pathQuery, ts, nonce, body string) string {
 	m := hmac.New(sha256.New, []byte(key))
-	fmt.Fprintf(m, "%s\n%s\n%s\n%s\n%s", method, pathQuery, ts, nonce, body)
+	m.Write([]byte(method + "\n" + pathQuery + "\n" + ts + "\n" + nonce + "\n" + body)) // a hash.Hash never fails a write
 	return hex.EncodeToString(m.Sum(nil))
 }
 
