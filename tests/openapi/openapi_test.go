@@ -560,6 +560,11 @@ func TestSignatureAndReplay(t *testing.T) {
 	if err := stack.DB.QueryRow(ctx, `select count(*) from recharges where transaction_no=$1`, txn).Scan(&sales); err != nil || sales != 1 {
 		t.Fatalf("%d sales (%v), want 1", sales, err)
 	}
+	// The refused replay is on record.
+	var refused int
+	if err := stack.DB.QueryRow(ctx, `select count(*) from audit_log where action='open.recharge' and status=401`).Scan(&refused); err != nil || refused < 1 {
+		t.Fatalf("%d refused open recharges audited (%v), want the replay", refused, err)
+	}
 	// A login token is no API key.
 	if code, b, _ := raw(t, stack.API.URL, admin.Token, "GET", path, "", nil); code != http.StatusUnauthorized || problemCode(t, b) != "unauthenticated" {
 		t.Fatalf("login token on the open API: %d %s", code, b)
