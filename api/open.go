@@ -53,6 +53,7 @@ type openKeyCtx struct{}
 // openRoutes are the 11 calls of the open API (seed 002) and the per-key
 // settings an administrator gives them.
 func (s *Server) openRoutes(r chi.Router) {
+	r.Get("/projects/{project}/api-keys/{id}/settings", s.getAPIKeySettings)
 	r.With(s.audit("api-key.settings")).Put("/projects/{project}/api-keys/{id}/settings", s.setAPIKeySettings)
 	// The gate runs inside the audit of a write, so a refused signature or
 	// a rate-limited sale is on record too.
@@ -570,5 +571,15 @@ func (s *Server) setAPIKeySettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := openapi.SetSettings(r.Context(), s.cfg.DB, pid, id, req)
+	s.writeFound(w, r, out, err, openapi.ErrNotFound, "api key not found")
+}
+
+// getAPIKeySettings is GET /projects/{project}/api-keys/{id}/settings.
+func (s *Server) getAPIKeySettings(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.administeredProject(w, r, chi.URLParam(r, "project"))
+	if !ok {
+		return
+	}
+	out, err := openapi.SettingsOf(r.Context(), s.cfg.DB, pid, chi.URLParam(r, "id"))
 	s.writeFound(w, r, out, err, openapi.ErrNotFound, "api key not found")
 }

@@ -108,6 +108,21 @@ func SetSettings(ctx context.Context, db *store.DB, projectID, keyID string, s S
 	return out, nil
 }
 
+// SettingsOf reads a key of the project's settings; ErrNotFound when it has
+// none such (or it is revoked).
+func SettingsOf(ctx context.Context, db *store.DB, projectID, keyID string) (Settings, error) {
+	var out Settings
+	err := db.QueryRow(ctx, `select require_signature, rate_limit, rate_window_seconds from api_keys
+		where project_id=$1 and id::text=$2 and revoked_at is null`, projectID, keyID).Scan(&out.RequireSignature, &out.RateLimit, &out.RateWindowSeconds)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Settings{}, ErrNotFound
+	}
+	if err != nil {
+		return Settings{}, fmt.Errorf("api key settings: %w", err)
+	}
+	return out, nil
+}
+
 // Meter is a meter as the open API shows it (calls 1, 2 and 6).
 type Meter struct {
 	MeterNo   string        `json:"meterNo"`

@@ -146,6 +146,14 @@ func setSettings(t *testing.T, admin *harness.Client, project, id string, requir
 		map[string]any{"requireSignature": requireSig, "rateLimit": limit, "rateWindowSeconds": window}); code != http.StatusOK {
 		t.Fatalf("key settings: %d %s", code, b)
 	}
+	var got struct {
+		RequireSignature             bool
+		RateLimit, RateWindowSeconds int
+	}
+	if code := admin.Do(t, "GET", "/api/v1/projects/"+project+"/api-keys/"+id+"/settings", nil, &got); code != http.StatusOK ||
+		got.RequireSignature != requireSig || got.RateLimit != limit || got.RateWindowSeconds != window {
+		t.Fatalf("key settings read back: %d %+v", code, got)
+	}
 }
 
 // sweepNow runs the demo project's sweep Schedule once and waits for it,
