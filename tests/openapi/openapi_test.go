@@ -657,3 +657,40 @@ func TestAnotherProjectsKey(t *testing.T) {
 		t.Fatalf("another project's abnormal devices: %d %s", code, b)
 	}
 }
+
+// A gateway that stops answering: after the next sweep, call 10 names it
+// and its meters as lost contact, with reasons, and call 1 says so too.
+func TestAbnormalGateway(t *testing.T) {
+	admin := stack.Login(t, "admin", "admin")
+	_, key := createKey(t, admin, "demo", "viewer")
+	erp := newOutside(admin, key)
+	if err := stack.Fleet.Gateway(3).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stack.Fleet.Gateway(3).Start(context.Background()) }()
+	sweepNow(t)
+	type device struct{ Kind, ID, Status, Reason string }
+	var abnormal struct{ Items []device }
+	if code, b := erp.call(t, "GET", "/api/v1/open/devices/abnormal", "", &abnormal); code != http.StatusOK {
+		t.Fatalf("call 10: %d %s", code, b)
+	}
+	if len(abnormal.Items) == 0 || abnormal.Items[0] != (device{"gateway", "GW-04", "lost_contact", abnormal.Items[0].Reason}) || abnormal.Items[0].Reason == "" {
+		t.Fatalf("call 10 starts with %+v, want gateway GW-04 lost contact", abnormal.Items[:min(1, len(abnormal.Items))])
+	}
+	lost := 0
+	for _, d := range abnormal.Items {
+		if d.Kind == "meter" && d.ID >= "M0097" && d.ID <= "M0128" {
+			if d.Status != "lost_contact" || d.Reason == "" {
+				t.Fatalf("call 10: %+v", d)
+			}
+			lost++
+		}
+	}
+	if lost != 32 {
+		t.Fatalf("call 10 lists %d of GW-04's 32 meters", lost)
+	}
+	var m openMeter
+	if code, b := erp.call(t, "GET", "/api/v1/open/meters/M0100", "", &m); code != http.StatusOK || m.Status != "lost_contact" {
+		t.Fatalf("call 1 behind a dead gateway: %d %s", code, b)
+	}
+}
