@@ -624,6 +624,16 @@ func TestRateLimitPerKey(t *testing.T) {
 	if code, b, _ := raw(t, stack.API.URL, otherKey, "GET", path, "", nil); code != http.StatusOK {
 		t.Fatalf("another key: %d %s", code, b)
 	}
+	// A viewer's key reads but neither sells nor switches.
+	viewer := newOutside(admin, otherKey)
+	for _, c := range []struct{ path, body string }{
+		{"/api/v1/open/recharges", `{"meterNo":"M0001","amount":"10.00","transactionNo":"VIEWER-1"}`},
+		{"/api/v1/open/meters/M0001/mode", `{"mode":"switch_off"}`},
+	} {
+		if code, b := viewer.call(t, "POST", c.path, c.body, nil); code != http.StatusForbidden || problemCode(t, b) != "forbidden" {
+			t.Fatalf("viewer POST %s: %d %s", c.path, code, b)
+		}
+	}
 }
 
 // A key of another project sees none of the demo project's meters or sales.
