@@ -127,7 +127,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				Billing: &platformbillingacts.Activities{DB: db, Log: log,
 					Switch: &platformbillingwf.Starter{Client: tc, DispatchWindow: cfg.DispatchWindow}},
 			}
-			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: 256})
+			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: cfg.DeviceSlots})
 			workflows.RegisterDevicesWithHooks(w, db, gateways, hooks)
 			// The interactive lane's device activities: slots and pollers of
 			// their own (a sweep's batches and a batch command's 32 sends
