@@ -149,7 +149,7 @@ func RegisterInteractiveDevices(w worker.Registry, db *store.DB, gateways *meter
 
 func registerDevices(w worker.Registry, db *store.DB, gateways *metersacts.Gateways, h DeviceHooks, interactive bool) {
 	ma := &metersacts.Activities{DB: db, Gateways: gateways, Interactive: interactive}
-	sa := &sweepacts.Activities{DB: db, Gateways: gateways}
+	sa := &sweepacts.Activities{DB: db, Gateways: gateways, Interactive: interactive}
 	if h.Alarms != nil {
 		ma.Alarms, sa.Alarms = h.Alarms, h.Alarms
 	}

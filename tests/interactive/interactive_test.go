@@ -181,6 +181,10 @@ func TestCommandsAndSalesPassABulkLaneHeldBySweepAndBatch(t *testing.T) {
 		cashier.Do(t, "GET", "/api/v1/recharges/"+sale.ID, nil, &r)
 		return r.Status == "completed", r.Status + " " + r.Failure
 	})
+	// An on-demand read answers too (the API waits for it).
+	if code := admin.Do(t, "POST", "/api/v1/meters/M0010/read", nil, nil); code != http.StatusOK {
+		t.Fatalf("read M0010: status %d", code)
+	}
 	// All of it while the bulk lane stayed full: nothing of theirs waited for its slot.
 	if ok, why := bulkLaneFull(t, ctx, sweepID, b.WorkflowID); !ok {
 		t.Fatalf("the bulk lane was freed before the commands and the sale were done (%s): they may have waited for it", why)
