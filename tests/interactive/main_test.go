@@ -1,5 +1,5 @@
-// Package interactive checks that operator commands and sales never wait
-// behind bulk work (issue 20 section 11): with the devices queue's one slot
+// Package interactive checks that operator commands, on-demand reads and sales
+// never wait behind bulk work (issue 20 section 11): with the devices queue's one slot
 // (VOLTFLOW_DEVICE_SLOTS=1) provably held by a sweep batch stuck on a
 // gateway that never answers, and a batch command queued behind it, single
 // meter commands and a sale still reach their meters — through the
