@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-regulator bench-chargers fuzz fuzz-api clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-regulator bench-chargers fuzz fuzz-api clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -75,6 +75,19 @@ bench-sweep: deps build
 	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-sweep.log; \
 	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-sweep.log; exit $$rc; fi; \
 	  grep '^sweep meters=' .voltflow/bench-sweep.log | tail -1
+
+# Operator commands while bulk work runs (issue 20 section 11): 100,000
+# simulated meters swept back to back, 50 single switch commands (each to a
+# meter of its own) timed from the API call to the meter taking the write,
+# then the same with a 10,000-meter batch command running; two lines:
+# `interactive case=sweep|sweep+batch meters=100000 commands=50 p50_ms=<> p99_ms=<> max_ms=<>`.
+bench-interactive: deps build
+	@mkdir -p .voltflow
+	@VOLTFLOW_BENCH_INTERACTIVE=1 VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestInteractive100k$$' -timeout 25m \
+	  ./tests/interactivebench/ > .voltflow/bench-interactive.log 2>&1; rc=$$?; \
+	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-interactive.log; \
+	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-interactive.log; exit $$rc; fi; \
+	  grep '^interactive case=' .voltflow/bench-interactive.log
 
 # Regulator push latency (connector status change → simulator receipt,
 # p50/p99) and push rate at REGULATOR_CONNECTORS connectors, all pushed

@@ -112,7 +112,8 @@ func (s *Server) commandMeter(w http.ResponseWriter, r *http.Request, meterNo st
 	}
 	in := metercmdwf.CommandInput{CommandID: c.ID, ProjectID: c.ProjectID, MeterID: c.MeterID, MeterNo: c.MeterNo,
 		Command: c.Command, DispatchWindow: s.cfg.DispatchWindow}
-	if err := names.StartOnce(r.Context(), s.cfg.Temporal, c.WorkflowID, metercmdwf.KindCommand, names.Attributes(m.projectCode, metercmdwf.KindCommand, c.MeterNo, string(metercmddom.Pending)), in); err != nil {
+	// On the interactive lane: an operator waits for it (issue 20 §11).
+	if err := names.StartInteractive(r.Context(), s.cfg.Temporal, c.WorkflowID, metercmdwf.KindCommand, names.Attributes(m.projectCode, metercmdwf.KindCommand, c.MeterNo, string(metercmddom.Pending)), in); err != nil {
 		s.log.Error("start meter command workflow", "command", c.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
 			"the command is recorded; send the same request with the same Idempotency-Key again to start it")

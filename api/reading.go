@@ -36,7 +36,8 @@ func (s *Server) readMeter(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UpdateTimeout+10*time.Second)
 	defer cancel()
 	run, err := s.cfg.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflowID, TaskQueue: names.MainQueue, WorkflowExecutionTimeout: time.Minute,
+		// The interactive lane: the operator waits for the answer.
+		ID: workflowID, TaskQueue: names.InteractiveQueue, WorkflowExecutionTimeout: time.Minute,
 		TypedSearchAttributes: names.Attributes(m.projectCode, sweepwf.KindMeterRead, m.meterNo, "reading"),
 	}, sweepwf.KindMeterRead, sweepwf.MeterReadInput{ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo})
 	if err != nil {

@@ -242,7 +242,8 @@ func (s *Server) startRecharge(ctx context.Context, rec rechargestore.Recharge, 
 	if err := s.cfg.DB.QueryRow(ctx, `select prepaid_mode = 'platform' from meters where id=$1`, rec.MeterID).Scan(&in.Platform); err != nil {
 		return fmt.Errorf("prepaid mode of meter %s: %w", rec.MeterNo, err)
 	}
-	return names.StartOnce(ctx, s.cfg.Temporal, rec.WorkflowID, rechargewf.Kind, names.Attributes(projectCode, rechargewf.Kind, rec.MeterNo, string(rec.Status)), in)
+	// A sale is waited for at the counter: the interactive lane.
+	return names.StartInteractive(ctx, s.cfg.Temporal, rec.WorkflowID, rechargewf.Kind, names.Attributes(projectCode, rechargewf.Kind, rec.MeterNo, string(rec.Status)), in)
 }
 
 func (s *Server) getRecharge(w http.ResponseWriter, r *http.Request) {

@@ -161,7 +161,8 @@ func (s *Server) startRefund(ctx context.Context, f refundstore.Refund, projectC
 	if f.ReversesRechargeID != nil {
 		in.ReversesRechargeID = *f.ReversesRechargeID
 	}
-	return names.StartOnce(ctx, s.cfg.Temporal, f.WorkflowID, refundwf.Kind, names.Attributes(projectCode, refundwf.Kind, f.MeterNo, string(f.Status)), in)
+	// Waited for at the counter, as a sale: the interactive lane.
+	return names.StartInteractive(ctx, s.cfg.Temporal, f.WorkflowID, refundwf.Kind, names.Attributes(projectCode, refundwf.Kind, f.MeterNo, string(f.Status)), in)
 }
 
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {

@@ -136,8 +136,20 @@ type DeviceHooks struct {
 
 // RegisterDevicesWithHooks is RegisterDevices with hooks.
 func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *metersacts.Gateways, h DeviceHooks) {
-	ma := &metersacts.Activities{DB: db, Gateways: gateways}
-	sa := &sweepacts.Activities{DB: db, Gateways: gateways}
+	registerDevices(w, db, gateways, h, false)
+}
+
+// RegisterInteractiveDevices registers the device activities on the
+// interactive devices queue (names.InteractiveDevicesQueue): the same
+// activities, sharing the gateways' connections with the bulk queue's, whose
+// meter writes go before the bulk requests queued on a gateway.
+func RegisterInteractiveDevices(w worker.Registry, db *store.DB, gateways *metersacts.Gateways, h DeviceHooks) {
+	registerDevices(w, db, gateways, h, true)
+}
+
+func registerDevices(w worker.Registry, db *store.DB, gateways *metersacts.Gateways, h DeviceHooks, interactive bool) {
+	ma := &metersacts.Activities{DB: db, Gateways: gateways, Interactive: interactive}
+	sa := &sweepacts.Activities{DB: db, Gateways: gateways, Interactive: interactive}
 	if h.Alarms != nil {
 		ma.Alarms, sa.Alarms = h.Alarms, h.Alarms
 	}
@@ -151,7 +163,7 @@ func RegisterDevicesWithHooks(w worker.Registry, db *store.DB, gateways *metersa
 	w.RegisterActivity(ma)
 	w.RegisterActivity(sa)
 	w.RegisterActivity(&safetyacts.Devices{DB: db, Gateways: gateways})
-	w.RegisterActivity(&metercmdacts.Devices{DB: db, Gateways: gateways})
+	w.RegisterActivity(&metercmdacts.Devices{DB: db, Gateways: gateways, Interactive: interactive})
 }
 
 // RegisterAlarms registers the alarm workflows and the SMS and alarm-record

@@ -40,6 +40,10 @@ type Devices struct {
 	// ConfirmDelay is the pause before reading a meter again whose state
 	// did not yet confirm (a relay may lag its command); default 300 ms.
 	ConfirmDelay time.Duration
+	// Interactive is set on the interactive devices queue's worker: its
+	// commands (an operator waiting) go before the sweep's and the
+	// batches' requests queued on the same gateway (modbus.Interactive).
+	Interactive bool
 }
 
 // SendInput and Response live in store/metercmd, so workflows use them
@@ -68,6 +72,9 @@ type Request struct {
 // harmlessly. Each attempt is logged on the command row (attempts, request,
 // the attempt's error) so operators see a retrying command as it happens.
 func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response, error) {
+	if d.Interactive {
+		ctx = modbus.Interactive(ctx)
+	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	cmd, err := metercmddom.Parse(in.Command)
 	if err != nil {

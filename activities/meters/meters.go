@@ -31,6 +31,10 @@ type Activities struct {
 	// Alarms, when set, hears every fresh reading (workflows/alarm.Observer
 	// starts or signals the meter's low-balance alarm).
 	Alarms AlarmObserver
+	// Interactive is set on the interactive devices queue's worker: a
+	// sale's writes go before the sweep's and the batches' requests queued
+	// on the same gateway (modbus.Interactive).
+	Interactive bool
 }
 
 // AlarmObserver is told of a meter's fresh state.
@@ -104,6 +108,9 @@ func (a *Activities) DispatchRefund(ctx context.Context, in RefundDispatchInput)
 // worker killed mid-write, an operator's re-dispatch — the meter takes it
 // once. Recharges and refunds share the counter, hence the lock and claims.
 func (a *Activities) dispatch(ctx context.Context, op counted) (DispatchResult, error) {
+	if a.Interactive {
+		ctx = modbus.Interactive(ctx)
+	}
 	m, err := loadMeter(ctx, a.DB, op.meter)
 	if err != nil {
 		return DispatchResult{}, configError(err)

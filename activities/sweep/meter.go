@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	metersacts "github.com/voltflow/voltflow/activities/meters"
+	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/domain/money"
 	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
@@ -24,6 +25,9 @@ type MeterReading = sweepstore.MeterReading
 // latest state and the contact counters are written as a sweep writes them,
 // with the read time as the slot. A meter that does not answer is an error.
 func (a *Activities) SweepMeter(ctx context.Context, in MeterInput) (MeterReading, error) {
+	if a.Interactive {
+		ctx = modbus.Interactive(ctx)
+	}
 	gws, err := sweepstore.LoadMeter(ctx, a.DB, in.ProjectID, in.MeterID)
 	if err == nil && len(gws) == 0 {
 		err = fmt.Errorf("meter %s: %w", in.MeterID, metersacts.ErrUnknownMeter)

@@ -92,6 +92,10 @@ type Activities struct {
 	// Safety, when set, checks the readings against the meters' safety
 	// limits (workflows/safety.Observer) after each write.
 	Safety SafetyHook
+	// Interactive is set on the interactive devices queue's worker: an
+	// on-demand read (SweepMeter) goes before the bulk requests queued on
+	// its gateway (modbus.Interactive).
+	Interactive bool
 
 	writeOnce  sync.Once
 	writeSlots chan struct{} // one token per sweep statement in PostgreSQL

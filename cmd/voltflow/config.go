@@ -25,6 +25,10 @@ type config struct {
 	// (simulated meters on an accelerated clock): a safety trip's 3 minutes
 	// off shrink by it. 1 (real time) unless VOLTFLOW_SAFETY_SPEED says.
 	SafetySpeed float64
+	// DeviceSlots is how many device activities (sweep batches, batch
+	// commands) the devices worker runs at once: VOLTFLOW_DEVICE_SLOTS,
+	// default 256. The interactive lane has slots of its own.
+	DeviceSlots int
 }
 
 func loadConfig() (config, error) {
@@ -46,6 +50,9 @@ func loadConfig() (config, error) {
 	}
 	if c.SafetySpeed, err = strconv.ParseFloat(envOr("VOLTFLOW_SAFETY_SPEED", "1"), 64); err != nil || c.SafetySpeed < 1 {
 		return c, fmt.Errorf("VOLTFLOW_SAFETY_SPEED %q: want a number ≥ 1 (%v)", os.Getenv("VOLTFLOW_SAFETY_SPEED"), err)
+	}
+	if c.DeviceSlots, err = strconv.Atoi(envOr("VOLTFLOW_DEVICE_SLOTS", "256")); err != nil || c.DeviceSlots < 1 {
+		return c, fmt.Errorf("VOLTFLOW_DEVICE_SLOTS %q: want a whole number ≥ 1 (%v)", os.Getenv("VOLTFLOW_DEVICE_SLOTS"), err)
 	}
 	return c, nil
 }

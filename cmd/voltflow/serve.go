@@ -30,6 +30,13 @@ import (
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
+// interactiveOptions are the interactive lane's workers': few tasks, each
+// waited for, so more pollers than the default two keep one always waiting.
+func interactiveOptions() worker.Options {
+	return worker.Options{MaxConcurrentActivityExecutionSize: 64,
+		MaxConcurrentActivityTaskPollers: 4, MaxConcurrentWorkflowTaskPollers: 4}
+}
+
 // runServe runs the API, the worker, or both, until ctx ends.
 func runServe(ctx context.Context, log *slog.Logger, args []string, withAPI, withWorker bool) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -92,26 +99,43 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 		defer gateways.Close()
 		var workers []worker.Worker
 		if slices.Contains(queues, "main") {
-			w := worker.New(tc, names.MainQueue, worker.Options{})
-			workflows.RegisterMain(w, db)
 			texts, err := smsActivities(db)
 			if err != nil {
 				return err
 			}
-			workflows.RegisterAlarms(w, db, texts)
-			workflows.RegisterAlarmConditions(w, &alarmwf.Scanner{Client: tc, DB: db, Log: log})
-			workflows.RegisterCredit(w, db, mailProvider(log))
-			workers = append(workers, w)
+			scanner, mail := &alarmwf.Scanner{Client: tc, DB: db, Log: log}, mailProvider(log)
+			register := func(w worker.Worker) {
+				workflows.RegisterMain(w, db)
+				workflows.RegisterAlarms(w, db, texts)
+				workflows.RegisterAlarmConditions(w, scanner)
+				workflows.RegisterCredit(w, db, mail)
+			}
+			w := worker.New(tc, names.MainQueue, worker.Options{})
+			register(w)
+			// The interactive lane (single meter commands, sales): the same
+			// registrations on a queue of its own, so their workflow tasks
+			// and database activities never wait behind a sweep's or a
+			// batch's on the main queue.
+			iw := worker.New(tc, names.InteractiveQueue, interactiveOptions())
+			register(iw)
+			workers = append(workers, w, iw)
 		}
 		if slices.Contains(queues, "devices") {
-			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: 256})
-			workflows.RegisterDevicesWithHooks(w, db, gateways, workflows.DeviceHooks{
+			hooks := workflows.DeviceHooks{
 				Alarms: &alarmwf.Observer{Client: tc, DB: db, Log: log},
 				Safety: &safetywf.Observer{Client: tc, DB: db, Log: log, Speed: cfg.SafetySpeed},
 				Billing: &platformbillingacts.Activities{DB: db, Log: log,
 					Switch: &platformbillingwf.Starter{Client: tc, DispatchWindow: cfg.DispatchWindow}},
-			})
-			workers = append(workers, w)
+			}
+			w := worker.New(tc, names.DevicesQueue, worker.Options{MaxConcurrentActivityExecutionSize: cfg.DeviceSlots})
+			workflows.RegisterDevicesWithHooks(w, db, gateways, hooks)
+			// The interactive lane's device activities: slots and pollers of
+			// their own (a sweep's batches and a batch command's 32 sends
+			// fill the devices queue, served first come, first served), and
+			// the same gateway connections, where they go first.
+			iw := worker.New(tc, names.InteractiveDevicesQueue, interactiveOptions())
+			workflows.RegisterInteractiveDevices(iw, db, gateways, hooks)
+			workers = append(workers, w, iw)
 		}
 		if slices.Contains(queues, "interconnect") {
 			// More pollers than the default 2: pushes are many small tasks and

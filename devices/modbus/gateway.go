@@ -64,7 +64,7 @@ type Gateway struct {
 	window atomic.Int32    // requests in flight for ReadMeters; 1 once pipelining proved unsupported
 	blocks []profile.Block // the profile's reads
 	reads  []readField     // how a snapshot is decoded from them
-	turn   chan struct{}   // holds one token while a caller owns the connection
+	turn   lane            // held while a caller owns the connection
 	open   bool            // client connected; guarded by turn
 	done   chan struct{}   // closed by Close, to release callers still queued
 	once   sync.Once
@@ -118,7 +118,6 @@ func New(cfg Config) (*Gateway, error) {
 		tr:     tr,
 		blocks: cfg.Profile.Blocks(),
 		reads:  planReads(cfg.Profile),
-		turn:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
 	g.window.Store(int32(window))
@@ -183,8 +182,8 @@ func (g *Gateway) Profile() *profile.Profile { return g.prof }
 // for a request in flight to finish.
 func (g *Gateway) Close() error {
 	g.once.Do(func() { close(g.done) })
-	g.turn <- struct{}{}
-	defer func() { <-g.turn }()
+	_ = g.turn.acquire(context.Background(), true, nil) // nothing cancels it
+	defer g.turn.release()
 	return g.disconnect()
 }
 
@@ -196,33 +195,33 @@ type conn struct {
 	broken bool // a transport error closed it during this turn
 }
 
-// acquire waits for the connection, connecting if needed. Waiting in the
-// queue honours ctx; a request already on the wire does not (see call).
+// acquire waits for the connection, connecting if needed; an Interactive
+// ctx goes before bulk callers waiting. Waiting in the queue honours ctx; a
+// request already on the wire does not (see call).
 func (g *Gateway) acquire(ctx context.Context, unit uint8) (*conn, error) {
 	if unit == 0 || unit > 247 {
 		return nil, fmt.Errorf("modbus %s: unit %d: %w", g.url, unit, ErrBadUnit)
 	}
-	select {
-	case g.turn <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("modbus %s unit %d: waiting for the connection: %w", g.url, unit, ctx.Err())
-	case <-g.done:
-		return nil, fmt.Errorf("modbus %s: %w", g.url, ErrClosed)
+	if err := g.turn.acquire(ctx, isInteractive(ctx), g.done); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil, fmt.Errorf("modbus %s: %w", g.url, ErrClosed)
+		}
+		return nil, fmt.Errorf("modbus %s unit %d: waiting for the connection: %w", g.url, unit, err)
 	}
 	// Both may have become ready while we waited for the turn.
 	select {
 	case <-g.done:
-		<-g.turn
+		g.turn.release()
 		return nil, fmt.Errorf("modbus %s: %w", g.url, ErrClosed)
 	default:
 	}
 	if err := ctx.Err(); err != nil {
-		<-g.turn
+		g.turn.release()
 		return nil, fmt.Errorf("modbus %s unit %d: %w", g.url, unit, err)
 	}
 	c := &conn{g: g, unit: unit, reused: g.open}
 	if err := c.connect(); err != nil {
-		<-g.turn
+		g.turn.release()
 		return nil, err
 	}
 	return c, nil
@@ -240,7 +239,7 @@ func (c *conn) connect() error {
 	return nil
 }
 
-func (c *conn) release() { <-c.g.turn }
+func (c *conn) release() { c.g.turn.release() }
 
 // exchange runs requests and classifies a transport error. An exception
 // is an answer (the connection is in step) and stays in answers. The

@@ -11,6 +11,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mb "github.com/simonvetter/modbus"
@@ -35,6 +36,20 @@ type Gateway struct {
 	bus sync.Mutex // one request on the simulated RS-485 bus at a time
 
 	srv streamServer
+
+	onWrite atomic.Pointer[func(unit uint8, at time.Time)] // see OnWrite
+}
+
+// OnWrite has f told of every write (function 06 or 16) a meter of this
+// gateway took, with the time it took it: load tests time commands from
+// the API call to the meter. f runs on the bus, so it must be quick; nil
+// stops the reports.
+func (g *Gateway) OnWrite(f func(unit uint8, at time.Time)) {
+	if f == nil {
+		g.onWrite.Store(nil)
+		return
+	}
+	g.onWrite.Store(&f)
 }
 
 // NewGateway puts meters behind a gateway that will listen on addr
@@ -183,6 +198,9 @@ func (g *Gateway) handleTCP(unit uint8, pdu []byte) []byte {
 		return exception(0x0B)
 	}
 	out, code := g.request(m, fn, addr, qty, regs)
+	if f := g.onWrite.Load(); f != nil && code == 0 && fn != fnReadHolding {
+		(*f)(unit, time.Now())
+	}
 	switch {
 	case code != 0:
 		return exception(code)

@@ -63,6 +63,9 @@ type Options struct {
 	// VOLTFLOW_ENV=production and what its readiness check asks for (a
 	// master key, regulator credentials of its own, the outbox on purpose).
 	Production bool
+	// WorkerEnv is added to the worker process's environment (e.g.
+	// VOLTFLOW_DEVICE_SLOTS=1 to fill the devices queue on purpose).
+	WorkerEnv []string
 }
 
 // Stack is a running platform.
@@ -262,7 +265,7 @@ func (s *Stack) Stop() {
 func (s *Stack) StartWorker(queues string) error {
 	cmd := exec.Command(filepath.Join(s.binDir, "voltflow"), "worker", "--queues", queues)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBURL, "TEMPORAL_ADDRESS="+s.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn")
-	cmd.Env = append(cmd.Env, s.env...)
+	cmd.Env = append(append(cmd.Env, s.env...), s.opts.WorkerEnv...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -193,10 +193,11 @@ func DB(ctx workflow.Context) workflow.Context {
 	return options.DB(ctx)
 }
 
-// Device retries the meter with backoff for the dispatch window.
+// Device retries the meter with backoff for the dispatch window, on the
+// interactive devices queue for a sale started on the interactive lane.
 func Device(ctx workflow.Context, window time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              names.DevicesQueue,
+		TaskQueue:              names.DeviceQueue(ctx),
 		ScheduleToCloseTimeout: window,
 		StartToCloseTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,

@@ -164,10 +164,12 @@ func local(ctx workflow.Context) workflow.Context {
 }
 
 // deviceCtx retries the meter with backoff for the dispatch window; refusals,
-// unconfirmed states and unknown meters are not retried.
+// unconfirmed states and unknown meters are not retried. A single command
+// started on the interactive lane sends on its devices queue; a batch's
+// commands, and runs started before the lane, on the bulk one.
 func deviceCtx(ctx workflow.Context, window time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              names.DevicesQueue,
+		TaskQueue:              names.DeviceQueue(ctx),
 		ScheduleToCloseTimeout: window,
 		StartToCloseTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2,

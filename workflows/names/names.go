@@ -12,6 +12,15 @@ const (
 	// ChargersQueue carries commands to chargers: only the process holding
 	// their OCPP connections polls it.
 	ChargersQueue = "voltflow-chargers"
+	// InteractiveQueue and InteractiveDevicesQueue are the lane of work an
+	// operator or a customer waits for — single meter commands, sales —
+	// with workers and slots of their own, so it never queues behind a
+	// sweep or a batch on MainQueue and DevicesQueue (issue 20 section 11).
+	// A workflow started on InteractiveQueue runs its database activities
+	// there too and its device activities on InteractiveDevicesQueue
+	// (DeviceQueue).
+	InteractiveQueue        = "voltflow-interactive"
+	InteractiveDevicesQueue = "voltflow-interactive-devices"
 )
 
 // Search attributes, registered at start, so operators can filter in the Web UI.

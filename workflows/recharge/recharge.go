@@ -123,8 +123,9 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 // platform credits a booked sale to a platform-side meter's wallet; the
 // activity also switches on a meter billing cut off for arrears.
 func platform(ctx workflow.Context, in Input, status *delivery.Tracker) (Result, error) {
-	// Billing activities run with the sweep's, on the devices queue.
-	actx := workflow.WithTaskQueue(delivery.DB(ctx), names.DevicesQueue)
+	// Billing activities run with the sweep's, on the devices queue (the
+	// interactive one for a sale started on the interactive lane).
+	actx := workflow.WithTaskQueue(delivery.DB(ctx), names.DeviceQueue(ctx))
 	if err := creditRecharge(actx, platformbillingstore.CreditInput{
 		RechargeID: in.RechargeID, ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo,
 		Amount: in.Amount}).Get(ctx, nil); err != nil {

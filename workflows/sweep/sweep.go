@@ -178,11 +178,12 @@ type MeterReadInput struct {
 }
 
 // MeterRead is the on-demand read: one short activity, tried twice, since an
-// operator is waiting for the answer.
+// operator is waiting for the answer (on the interactive devices queue when
+// started on the interactive lane).
 func MeterRead(ctx workflow.Context, in MeterReadInput) (sweepstore.MeterReading, error) {
 	var out sweepstore.MeterReading
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           names.DevicesQueue,
+		TaskQueue:           names.DeviceQueue(ctx),
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumAttempts: 2,
 			NonRetryableErrorTypes: []string{metersstore.ErrTypeMeterConfig}},
