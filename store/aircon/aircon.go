@@ -521,3 +521,18 @@ func AllocationOf(ctx context.Context, db *store.DB, projectID, code, period str
 	}
 	return a, found, rows.Err()
 }
+
+// ReadInput asks for the controller's counters of a system at a period
+// bound (read now, stored for that bound unless stored before).
+type ReadInput struct {
+	SystemID string    `json:"systemId"`
+	Bound    time.Time `json:"bound"`
+}
+
+// ReadResult tells what a read did: Stored is false when the bound had been
+// read before (nothing was asked of the controller).
+type ReadResult struct {
+	Units  int       `json:"units"`
+	ReadAt time.Time `json:"readAt"`
+	Stored bool      `json:"stored"`
+}
