@@ -453,8 +453,8 @@ type ShareView struct {
 	EndRuntime     int64           `json:"endRuntimeMin"`
 	StartValve     int64           `json:"startValveOpenMin"`
 	EndValve       int64           `json:"endValveOpenMin"`
-	CapacityKW     decimal.Decimal `json:"capacityKw"`
-	Weight         decimal.Decimal `json:"weight"`
+	CapacityKW     string          `json:"capacityKw"` // 2 places
+	Weight         decimal.Decimal `json:"weight"`     // kW·min or min, by the method
 	Amount         money.Amount    `json:"amount"`
 	EntryKey       string          `json:"entryKey"`
 }
@@ -467,11 +467,11 @@ type Allocation struct {
 	To           time.Time        `json:"to"`
 	Method       aircondom.Method `json:"method"`
 	PlantMeterNo string           `json:"plantMeterNo"`
-	StartKWh     decimal.Decimal  `json:"startKwh"`
-	EndKWh       decimal.Decimal  `json:"endKwh"`
-	Ratio        int64            `json:"ratio"`
-	KWh          decimal.Decimal  `json:"kwh"`
-	Price        decimal.Decimal  `json:"price"`
+	StartKWh     string           `json:"startKwh"` // the plant's register at From, 2 places
+	EndKWh       string           `json:"endKwh"`
+	Ratio        int64            `json:"ratio"` // CT × PT
+	KWh          string           `json:"kwh"`   // (end − start) × ratio
+	Price        string           `json:"price"` // yuan/kWh, 4 places
 	Total        money.Amount     `json:"total"`
 	CreatedAt    time.Time        `json:"createdAt"`
 	Shares       []ShareView      `json:"shares"`
@@ -510,12 +510,15 @@ func AllocationOf(ctx context.Context, db *store.DB, projectID, code, period str
 	for rows.Next() {
 		var s ShareView
 		var method string
-		if err := rows.Scan(&a.SystemCode, &a.Period, &method, &a.PlantMeterNo, &a.StartKWh, &a.EndKWh, &a.Ratio, &a.KWh,
-			&a.Price, &a.Total, &a.CreatedAt, &s.IndoorUnitID, &s.IndoorUnitCode, &s.ControllerUnit, &s.UnitID, &s.UnitName,
+		var start, end, kwh, price, capKW decimal.Decimal
+		if err := rows.Scan(&a.SystemCode, &a.Period, &method, &a.PlantMeterNo, &start, &end, &a.Ratio, &kwh,
+			&price, &a.Total, &a.CreatedAt, &s.IndoorUnitID, &s.IndoorUnitCode, &s.ControllerUnit, &s.UnitID, &s.UnitName,
 			&s.MeterNo, &s.StartReadAt, &s.EndReadAt, &s.StartRuntime, &s.EndRuntime, &s.StartValve, &s.EndValve,
-			&s.CapacityKW, &s.Weight, &s.Amount, &s.EntryKey); err != nil {
+			&capKW, &s.Weight, &s.Amount, &s.EntryKey); err != nil {
 			return a, false, err
 		}
+		a.StartKWh, a.EndKWh, a.KWh, a.Price = start.StringFixed(2), end.StringFixed(2), kwh.StringFixed(2), price.StringFixed(4)
+		s.CapacityKW = capKW.StringFixed(2)
 		a.Method, found = aircondom.Method(method), true
 		a.Shares = append(a.Shares, s)
 	}

@@ -131,7 +131,7 @@ func TestAllocateOnce(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("allocation: %v %v", ok, err)
 	}
-	if a.Total.String() != "296.28" || a.KWh.String() != "246.9" || a.Ratio != 2 || len(a.Shares) != 3 ||
+	if a.Total.String() != "296.28" || a.KWh != "246.90" || a.Price != "1.2000" || a.Ratio != 2 || len(a.Shares) != 3 ||
 		a.Shares[2].Weight.String() != "900" || a.Shares[2].StartRuntime != 2000 || a.Shares[2].Amount.String() != "141.83" {
 		t.Fatalf("allocation %+v", a)
 	}
