@@ -214,7 +214,7 @@ func ControllerOf(ctx context.Context, db *store.DB, systemID string, bound time
 	var c Controller
 	var have bool
 	err := db.QueryRow(ctx, `select controller_address, profile,
-			exists(select 1 from aircon_readings where system_id = $1 and bound = $2)
+			exists(select 1 from aircon_readings where system_id::text = $1 and bound = $2)
 		from aircon_systems where id::text = $1`, systemID, bound).Scan(&c.Address, &c.Profile, &have)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, fmt.Errorf("%w: system %s", ErrNotFound, systemID)

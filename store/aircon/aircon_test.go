@@ -93,7 +93,13 @@ func TestAllocateOnce(t *testing.T) {
 		}
 		return stored
 	}
+	if c, have, err := ControllerOf(ctx, db, sys.ID, from); err != nil || have || len(c.Units) != 3 || c.Profile != DefaultProfile {
+		t.Fatalf("controller before reading: %+v %v %v", c, have, err)
+	}
 	save(from, counters(100, 50, "5.60"), counters(0, 0, "7.10"), counters(2000, 100, "2.80"))
+	if _, have, err := ControllerOf(ctx, db, sys.ID, from); err != nil || !have {
+		t.Fatalf("controller after reading: %v %v", have, err)
+	}
 	if _, err := Allocate(ctx, db, in); !errors.Is(err, ErrNoReading) {
 		t.Fatalf("allocate without the closing reading: %v, want ErrNoReading", err)
 	}
