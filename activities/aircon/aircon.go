@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	metersacts "github.com/voltflow/voltflow/activities/meters"
-	aircondom "github.com/voltflow/voltflow/domain/aircon"
 	"github.com/voltflow/voltflow/devices/profile"
+	aircondom "github.com/voltflow/voltflow/domain/aircon"
 	"github.com/voltflow/voltflow/store"
 	airconstore "github.com/voltflow/voltflow/store/aircon"
 )
