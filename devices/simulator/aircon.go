@@ -201,3 +201,40 @@ func (c *AirconController) mapped(addr, n uint16) bool {
 	}
 	return false
 }
+
+// DemoIndoorUnits is n indoor units of assorted sizes (2.80 kW up) and
+// valve duties, every other one switched on, for `voltflow sim aircon`.
+func DemoIndoorUnits(n int) []IndoorUnit {
+	out := make([]IndoorUnit, n)
+	for i := range out {
+		out[i] = IndoorUnit{CapacityCentiKW: 280 + 90*int64(i%8), ValveDuty: 600 + 50*int64(i%8), Running: i%2 == 0}
+	}
+	return out
+}
+
+// RunAircon serves a controller on addr with units and advances its clock
+// by tick×speed every real tick until ctx is done, then stops it. It is
+// the body of `voltflow sim aircon`.
+func RunAircon(ctx context.Context, addr string, units []IndoorUnit, speed float64, tick time.Duration) error {
+	if tick <= 0 || speed < 0 {
+		return fmt.Errorf("simulator: tick %v, speed %v: out of range", tick, speed)
+	}
+	c, err := NewAirconController(addr, units)
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	step := time.Duration(float64(tick) * speed)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return c.Stop()
+		case <-t.C:
+			c.Advance(step)
+		}
+	}
+}
