@@ -93,6 +93,26 @@ func TestMonthBilledByValveTimeBooksOnce(t *testing.T) {
 	if code, _, _ := cashier.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/aircon-systems", system); code != http.StatusForbidden {
 		t.Fatalf("cashier POST system: %d, want 403", code)
 	}
+	// Refusals change nothing: an unknown rule, an unknown plant meter, an
+	// indoor unit on a unit id the controller cannot have.
+	for _, bad := range []struct {
+		field string
+		value any
+		want  int
+	}{
+		{"method", "area", http.StatusUnprocessableEntity},
+		{"plantMeterNo", "M9999", http.StatusNotFound},
+		{"indoorUnits", []map[string]any{{"code": "IU-9", "unitId": units["M0001"], "controllerUnit": 0}}, http.StatusUnprocessableEntity},
+	} {
+		b := map[string]any{}
+		for k, v := range system {
+			b[k] = v
+		}
+		b[bad.field] = bad.value
+		if code, body, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/aircon-systems", b); code != bad.want {
+			t.Fatalf("POST system with %s %v: %d %s, want %d", bad.field, bad.value, code, body, bad.want)
+		}
+	}
 	if code, b, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/aircon-systems", system); code != http.StatusCreated {
 		t.Fatalf("POST system: %d %s", code, b)
 	}
@@ -246,6 +266,10 @@ func TestMonthBilledByValveTimeBooksOnce(t *testing.T) {
 			!s.EndReadAt.After(s.StartReadAt) {
 			t.Errorf("share %+v, want inputs %v and amount %s", s, in, want[s.MeterNo])
 		}
+	}
+	if code, _, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/aircon-systems/AC-1/allocations",
+		map[string]any{"period": "2026-13"}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("POST a period 2026-13: %d, want 422", code)
 	}
 	if code, _, _ := admin.DoRaw(t, http.MethodGet, "/api/v1/projects/demo/aircon-systems/AC-1/allocations/2026-09", nil); code != http.StatusNotFound {
 		t.Fatalf("GET an unallocated period: %d, want 404", code)
