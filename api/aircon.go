@@ -107,8 +107,16 @@ func (s *Server) createAirconSystem(w http.ResponseWriter, r *http.Request) {
 		sys.IndoorUnits = append(sys.IndoorUnits, airconstore.IndoorUnit{Code: iu.Code, UnitID: iu.UnitID,
 			ControllerUnit: iu.ControllerUnit})
 	}
-	if _, err := airconstore.CreateSystem(r.Context(), s.cfg.DB, pid, sys); err != nil {
+	created, err := airconstore.CreateSystem(r.Context(), s.cfg.DB, pid, sys)
+	if err != nil {
 		s.writeAirconErr(w, r, err)
+		return
+	}
+	// Every month from the next on is billed by the system's monthly
+	// Schedule; the month under way is started by hand (its opening is
+	// read then: the system is commissioned mid-month).
+	if err := airconwf.EnsureSchedule(r.Context(), s.cfg.Temporal, created.ID, chi.URLParam(r, "project"), req.Code); err != nil {
+		s.internal(w, r, err)
 		return
 	}
 	got, err := airconstore.SystemByCode(r.Context(), s.cfg.DB, pid, req.Code)
@@ -159,7 +167,7 @@ type AirconAllocationStarted struct {
 
 // allocateAircon starts (once) the period's billing workflow (admin): it
 // reads the controller at the period's start and end and allocates an
-// hour after the end (closingReadingLag, as common-area).
+// hour after the end (airconwf.ClosingReadingLag, as common-area).
 func (s *Server) allocateAircon(w http.ResponseWriter, r *http.Request) {
 	var req AllocateRequest
 	if !decode(w, r, &req) {
@@ -189,7 +197,7 @@ func (s *Server) allocateAircon(w http.ResponseWriter, r *http.Request) {
 	}
 	from, to := p.Bounds(loc)
 	in := airconwf.Input{SystemID: sys.ID, ProjectCode: project, SystemCode: code, Period: req.Period,
-		From: from.UTC(), To: to.UTC(), NotBefore: to.Add(closingReadingLag).UTC()}
+		From: from.UTC(), To: to.UTC(), NotBefore: to.Add(airconwf.ClosingReadingLag).UTC()}
 	id := airconwf.WorkflowID(project, code, req.Period)
 	if err := names.StartOnce(r.Context(), s.cfg.Temporal, id, airconwf.Kind,
 		names.Attributes(project, airconwf.Kind, code+"/"+req.Period, airconwf.StatusWaiting), in); err != nil {

@@ -116,6 +116,14 @@ func TestMonthBilledByValveTimeBooksOnce(t *testing.T) {
 	if code, b, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/aircon-systems", system); code != http.StatusCreated {
 		t.Fatalf("POST system: %d %s", code, b)
 	}
+	// Later months are billed by the system's monthly Schedule.
+	sched, err := stack.Temporal.ScheduleClient().GetHandle(ctx, airconwf.ScheduleID("demo", "AC-1")).Describe(ctx)
+	if err != nil {
+		t.Fatalf("monthly schedule: %v", err)
+	}
+	if a, ok := sched.Schedule.Action.(*client.ScheduleWorkflowAction); !ok || a.Workflow != airconwf.Kind {
+		t.Fatalf("monthly schedule's action %+v", sched.Schedule.Action)
+	}
 	if code, _, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/aircon-systems", system); code != http.StatusConflict {
 		t.Fatalf("POST system again: %d, want 409", code)
 	}

@@ -70,9 +70,30 @@ type Result struct {
 	Allocation airconstore.AllocateResult `json:"allocation"`
 }
 
-// Workflow runs the period.
+// ClosingReadingLag is how long after a period's end the allocation waits
+// for the plant meter's closing reading (the sweep reads every meter well
+// within it).
+const ClosingReadingLag = time.Hour
+
+// china is Asia/Shanghai as a fixed offset (no daylight saving since
+// 1991): a workflow must not read the zone database.
+func china() *time.Location { return time.FixedZone("Asia/Shanghai", 8*3600) }
+
+// PeriodAt is the billing month holding t (Asia/Shanghai) and its bounds.
+func PeriodAt(t time.Time) (period string, from, to time.Time) {
+	l := t.In(china())
+	start := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, l.Location())
+	return start.Format("2006-01"), start.UTC(), start.AddDate(0, 1, 0).UTC()
+}
+
+// Workflow runs the period. A run without a period (the monthly Schedule's,
+// started at the start of a month) bills the month it starts in.
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	var out Result
+	if in.Period == "" {
+		in.Period, in.From, in.To = PeriodAt(workflow.Now(ctx))
+		in.NotBefore = in.To.Add(ClosingReadingLag)
+	}
 	err := run(ctx, in, &out)
 	status := StatusDone
 	if err != nil {

@@ -27,13 +27,23 @@ func TestWorkflow(t *testing.T) {
 	ahead := current
 	ahead.Period, ahead.From, ahead.To, ahead.NotBefore = "2026-12", current.To,
 		time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 17, 0, 0, 0, time.UTC)
+	// The monthly Schedule's run: no period, started at 00:00 China time
+	// on 1 Dec, bills December.
+	scheduled := Input{SystemID: "s1", ProjectCode: "demo", SystemCode: "AC-1"}
+	decFrom, decTo := time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name       string
+		start      time.Time
 		in         Input
 		refuse     bool
+		wantPeriod string
+		wantBounds []time.Time
 		wantReads  []time.Time // when each bound was read
 		wantStatus string
 	}{
+		{name: "scheduled: bills the month it starts in, read at its bounds", start: decFrom, in: scheduled,
+			wantPeriod: "2026-12", wantBounds: []time.Time{decFrom, decTo}, wantReads: []time.Time{decFrom, decTo},
+			wantStatus: StatusDone},
 		{name: "period over: reads and allocates at once", in: past, wantReads: []time.Time{now, now}, wantStatus: StatusDone},
 		{name: "period under way: opening at once, closing at its end", in: current,
 			wantReads: []time.Time{now, current.To}, wantStatus: StatusDone},
@@ -42,9 +52,15 @@ func TestWorkflow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.start.IsZero() {
+				tt.start = now
+			}
+			if tt.wantPeriod == "" {
+				tt.wantPeriod, tt.wantBounds = tt.in.Period, []time.Time{tt.in.From, tt.in.To}
+			}
 			var s testsuite.WorkflowTestSuite
 			e := s.NewTestWorkflowEnvironment()
-			e.SetStartTime(now)
+			e.SetStartTime(tt.start)
 			e.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: Kind})
 			e.RegisterActivity(&airconacts.Activities{})
 			e.RegisterActivity(&airconacts.Devices{})
@@ -58,7 +74,7 @@ func TestWorkflow(t *testing.T) {
 			var reads []time.Time
 			e.OnActivity("ReadAirconController", mock.Anything, mock.Anything).Return(
 				func(ctx context.Context, in airconacts.ReadInput) (airconacts.ReadResult, error) {
-					want := []time.Time{tt.in.From, tt.in.To}[len(reads)]
+					want := tt.wantBounds[len(reads)]
 					if in.SystemID != "s1" || !in.Bound.Equal(want) {
 						t.Errorf("read %+v, want bound %s", in, want)
 					}
@@ -69,7 +85,7 @@ func TestWorkflow(t *testing.T) {
 			e.OnActivity("AllocateAircon", mock.Anything, mock.Anything).Return(
 				func(ctx context.Context, in airconacts.AllocateInput) (airconacts.AllocateResult, error) {
 					allocatedAt = e.Now()
-					if in.SystemID != "s1" || in.Period != tt.in.Period {
+					if in.SystemID != "s1" || in.Period != tt.wantPeriod {
 						t.Errorf("allocate %+v", in)
 					}
 					if tt.refuse {
@@ -95,8 +111,8 @@ func TestWorkflow(t *testing.T) {
 			if len(reads) != 2 || !reads[0].Equal(tt.wantReads[0]) || !reads[1].Equal(tt.wantReads[1]) {
 				t.Fatalf("read at %v, want %v", reads, tt.wantReads)
 			}
-			if allocatedAt.Before(tt.in.NotBefore) {
-				t.Fatalf("allocated at %s, before %s", allocatedAt, tt.in.NotBefore)
+			if notBefore := tt.wantBounds[1].Add(ClosingReadingLag); allocatedAt.Before(notBefore) {
+				t.Fatalf("allocated at %s, before %s", allocatedAt, notBefore)
 			}
 			if status != tt.wantStatus {
 				t.Fatalf("status %q, want %q", status, tt.wantStatus)
@@ -105,5 +121,22 @@ func TestWorkflow(t *testing.T) {
 	}
 	if id := WorkflowID("demo", "AC-1", "2026-11"); id != "aircon/demo.AC-1/2026-11" {
 		t.Fatal(id)
+	}
+}
+
+func TestPeriodAt(t *testing.T) {
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 30, 15, 59, 59, 0, time.UTC), "2026-11"},
+		{time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), "2026-12"}, // 1 Dec 00:00 in China
+		{time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC), "2027-01"},
+	}
+	for _, tt := range tests {
+		p, from, to := PeriodAt(tt.at)
+		if p != tt.want || tt.at.Before(from) || !tt.at.Before(to) || from.In(time.UTC).Hour() != 16 {
+			t.Errorf("PeriodAt(%s) = %s [%s, %s), want %s", tt.at, p, from, to, tt.want)
+		}
 	}
 }
