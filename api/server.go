@@ -193,6 +193,7 @@ func New(cfg Config) *Server {
 			s.chargingMoneyRoutes(r)
 			s.commonAreaRoutes(r)
 			s.openRoutes(r)
+			s.airconRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

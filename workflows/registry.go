@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	airconacts "github.com/voltflow/voltflow/activities/aircon"
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
@@ -37,6 +38,7 @@ import (
 	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
+	airconwf "github.com/voltflow/voltflow/workflows/aircon"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
@@ -86,6 +88,10 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&feeacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(commonareawf.Workflow, workflow.RegisterOptions{Name: commonareawf.Kind})
 	w.RegisterActivity(&commonareaacts.Activities{DB: db})
+	// Central air-conditioning billing (M14); its controller read is a
+	// device activity (RegisterDevicesWithHooks).
+	w.RegisterWorkflowWithOptions(airconwf.Workflow, workflow.RegisterOptions{Name: airconwf.Kind})
+	w.RegisterActivity(&airconacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,
@@ -164,6 +170,7 @@ func registerDevices(w worker.Registry, db *store.DB, gateways *metersacts.Gatew
 	w.RegisterActivity(sa)
 	w.RegisterActivity(&safetyacts.Devices{DB: db, Gateways: gateways})
 	w.RegisterActivity(&metercmdacts.Devices{DB: db, Gateways: gateways, Interactive: interactive})
+	w.RegisterActivity(&airconacts.Devices{DB: db, Gateways: gateways})
 }
 
 // RegisterAlarms registers the alarm workflows and the SMS and alarm-record

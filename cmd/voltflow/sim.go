@@ -16,8 +16,11 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 	if len(args) > 0 && args[0] == "regulator" {
 		return runRegulatorSim(ctx, log, args[1:])
 	}
+	if len(args) > 0 && args[0] == "aircon" {
+		return runAirconSim(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "meters" {
-		return errors.New("usage: voltflow sim meters|regulator [flags]")
+		return errors.New("usage: voltflow sim meters|regulator|aircon [flags]")
 	}
 	cfg, err := meterSimFlags(args[1:])
 	if err != nil {
@@ -52,4 +55,18 @@ func meterSimFlags(args []string) (simulator.Config, error) {
 		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency, NoPipelining: *noPipelining, Protocol: *protocol,
 		Meter: simulator.MeterConfig{Remaining: *remaining, UnitPrice: *price, Alarm1: 2000, Alarm2: 1000, Load: *load},
 	}, nil
+}
+
+// runAirconSim runs a simulated central air-conditioning controller
+// (profile ref-aircon-v1): indoor unit n is unit id n.
+func runAirconSim(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("sim aircon", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:15030", "the controller's Modbus TCP address")
+	units := fs.Int("units", 8, "indoor units (unit ids 1..N), every other one running")
+	speed := fs.Float64("speed", 120, "simulated seconds per real second")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log.Info("simulated AC controller", "addr", *addr, "indoorUnits", *units, "profile", "ref-aircon-v1")
+	return simulator.RunAircon(ctx, *addr, simulator.DemoIndoorUnits(*units), *speed, time.Second)
 }
