@@ -14,8 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	settlementdom "github.com/voltflow/voltflow/domain/settlement"
 	"github.com/voltflow/voltflow/domain/money"
+	settlementdom "github.com/voltflow/voltflow/domain/settlement"
 	"github.com/voltflow/voltflow/store"
 )
 

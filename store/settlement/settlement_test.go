@@ -58,7 +58,9 @@ func bookAt(t *testing.T, db *store.DB, projectID, key, kind string, at time.Tim
 	}
 }
 
-func cst(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, settlementdom.China) }
+func cst(m time.Month, d, h int) time.Time {
+	return time.Date(2026, m, d, h, 0, 0, 0, settlementdom.China)
+}
 
 // TestSettleHandComputed settles October and November 2026 over a hand-made
 // ledger: the figures, a rerun that changes nothing, a late entry that falls
