@@ -29,6 +29,7 @@ import (
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	replacementacts "github.com/voltflow/voltflow/activities/replacement"
 	safetyacts "github.com/voltflow/voltflow/activities/safety"
+	settlementacts "github.com/voltflow/voltflow/activities/settlement"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
@@ -51,6 +52,7 @@ import (
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
 	safetywf "github.com/voltflow/voltflow/workflows/safety"
+	settlementwf "github.com/voltflow/voltflow/workflows/settlement"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 	walletwf "github.com/voltflow/voltflow/workflows/wallet"
@@ -86,6 +88,9 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&feeacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(commonareawf.Workflow, workflow.RegisterOptions{Name: commonareawf.Kind})
 	w.RegisterActivity(&commonareaacts.Activities{DB: db})
+	// Month-end settlement (月底结算日).
+	w.RegisterWorkflowWithOptions(settlementwf.Workflow, workflow.RegisterOptions{Name: settlementwf.Kind})
+	w.RegisterActivity(&settlementacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

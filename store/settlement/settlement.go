@@ -280,6 +280,9 @@ type AccountMonth struct {
 	Closing   money.Amount `json:"closing"`
 }
 
+// Cursor is the row's position (report.Row).
+func (r AccountMonth) Cursor() string { return r.Account }
+
 // Headers names the spreadsheet columns.
 func (AccountMonth) Headers() []string {
 	return []string{"账户 Account", "期初 Opening", "充值 Recharged", "退费 Refunded", "消费 Consumed", "费用 Fees",
