@@ -542,6 +542,13 @@ func (m *Meter) SetProfile(p *profile.Profile) {
 	m.prof, m.blocks = p, p.Blocks()
 }
 
+// SetRatios sets the CT and PT ratios a three-phase meter shows (0: 1).
+func (m *Meter) SetRatios(ct, pt int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ct, m.pt = max(ct, 1), max(pt, 1)
+}
+
 // profileOf is the meter's own register map, nil for the gateway's.
 func (m *Meter) profileOf() (*profile.Profile, []profile.Block) {
 	m.mu.Lock()
