@@ -70,7 +70,9 @@ func bookAt(t *testing.T, key, kind string, at time.Time, source, dest ledgerdom
 	}
 }
 
-func cst(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, settlementdom.China) }
+func cst(m time.Month, d, h int) time.Time {
+	return time.Date(2026, m, d, h, 0, 0, 0, settlementdom.China)
+}
 
 type settled struct {
 	Month, SettlementDay string
