@@ -127,6 +127,8 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		err = serveReport(s, w, r, name, rq, func(ctx context.Context, p report.Page, fn func(report.CommandRow) error) error {
 			return report.CommandLog(ctx, s.cfg.DB, f, p, fn)
 		}, nil)
+	case "electrical-parameters":
+		err = s.electricalReport(w, r, rq)
 	default:
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no report "+name)
 		return

@@ -194,6 +194,7 @@ func New(cfg Config) *Server {
 			s.commonAreaRoutes(r)
 			s.openRoutes(r)
 			s.airconRoutes(r)
+			s.settlementRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -356,6 +356,9 @@ type ProjectSettings struct {
 	Overdraft         *money.Amount        `json:"overdraft"`
 	AlarmScanInterval *string              `json:"alarmScanInterval"`
 	QuietHours        *alarmdom.QuietHours `json:"quietHours"`
+	// SettlementDay (月底结算日) is "1".."28" or "last"; like quiet hours
+	// a PUT without it leaves it as it is (api/settlement.go).
+	SettlementDay *string `json:"settlementDay"`
 }
 
 // stored is the part kept with the project.
@@ -409,7 +412,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidAmount, "defaultPrice: must not be negative", "defaultPrice")
 		return
 	}
-	if !validAlarmSettings(w, &req) {
+	if !validAlarmSettings(w, &req) || !validSettlementDay(w, &req) {
 		return
 	}
 	if err := organisation.SetProjectSettings(r.Context(), s.cfg.DB, pid, req.stored()); err != nil {
@@ -424,8 +427,10 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	setAudit(r, pid, "settings", map[string]any{"readingInterval": req.ReadingInterval, "autoApproveUpTo": req.AutoApproveUpTo,
 		"hoardingCap": req.HoardingCap, "defaultPrice": req.DefaultPrice, "alarm1": req.Alarm1, "alarm2": req.Alarm2,
-		"overdraft": req.Overdraft, "alarmScanInterval": req.AlarmScanInterval, "quietHours": req.QuietHours})
-	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) || !s.applyAlarmScanInterval(w, r, pid, req.AlarmScanInterval) {
+		"overdraft": req.Overdraft, "alarmScanInterval": req.AlarmScanInterval, "quietHours": req.QuietHours,
+		"settlementDay": req.SettlementDay})
+	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) || !s.applyAlarmScanInterval(w, r, pid, req.AlarmScanInterval) ||
+		!s.applySettlementDay(w, r, pid, req.SettlementDay) {
 		return
 	}
 	quiet, err := alarmstore.ProjectQuiet(r.Context(), s.cfg.DB, pid)
@@ -433,7 +438,12 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, settingsOf(req.stored(), quiet))
+	out, err := s.withSettlementDay(r, pid, settingsOf(req.stored(), quiet))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // applyReadingInterval brings the project's sweep Schedule to its reading
@@ -473,5 +483,10 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, settingsOf(st, quiet))
+	out, err := s.withSettlementDay(r, pid, settingsOf(st, quiet))
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }

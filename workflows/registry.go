@@ -30,6 +30,7 @@ import (
 	refundacts "github.com/voltflow/voltflow/activities/refund"
 	replacementacts "github.com/voltflow/voltflow/activities/replacement"
 	safetyacts "github.com/voltflow/voltflow/activities/safety"
+	settlementacts "github.com/voltflow/voltflow/activities/settlement"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
 	sweepacts "github.com/voltflow/voltflow/activities/sweep"
 	voucheracts "github.com/voltflow/voltflow/activities/voucher"
@@ -53,6 +54,7 @@ import (
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
 	safetywf "github.com/voltflow/voltflow/workflows/safety"
+	settlementwf "github.com/voltflow/voltflow/workflows/settlement"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 	walletwf "github.com/voltflow/voltflow/workflows/wallet"
@@ -92,6 +94,9 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	// device activity (RegisterDevicesWithHooks).
 	w.RegisterWorkflowWithOptions(airconwf.Workflow, workflow.RegisterOptions{Name: airconwf.Kind})
 	w.RegisterActivity(&airconacts.Activities{DB: db})
+	// Month-end settlement (月底结算日).
+	w.RegisterWorkflowWithOptions(settlementwf.Workflow, workflow.RegisterOptions{Name: settlementwf.Kind})
+	w.RegisterActivity(&settlementacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

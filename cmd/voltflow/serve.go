@@ -27,6 +27,7 @@ import (
 	"github.com/voltflow/voltflow/workflows/names"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
 	safetywf "github.com/voltflow/voltflow/workflows/safety"
+	settlementwf "github.com/voltflow/voltflow/workflows/settlement"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
@@ -168,6 +169,9 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			if err := feewf.EnsureSchedules(ctx, tc, db, log); err != nil {
+				return err
+			}
+			if err := settlementwf.EnsureSchedules(ctx, tc, db, log); err != nil {
 				return err
 			}
 		}

@@ -45,15 +45,24 @@ func meterSimFlags(args []string) (simulator.Config, error) {
 	noPipelining := fs.Bool("no-pipelining", false, "Modbus TCP gateways drop requests that arrive while they answer (serial servers that need max_in_flight=1)")
 	protocol := fs.String("protocol", simulator.ProtocolModbusTCP,
 		"gateway protocol: modbus-tcp, modbus-rtu-tcp (RTU over TCP) or dlt645 (DL/T 645-2007 over TCP; gateway i's unit u is address i×1000+u)")
+	prof := fs.String("profile", "", "register map of every meter (default ref-prepaid-v1; ref-3phase-v1 for three-phase meters)")
+	meterProfiles := fs.String("meter-profile", "", "unit=profile[,unit=profile…]: meters with a register map of their own on every gateway, e.g. 3=ref-3phase-v1")
+	ct := fs.Int64("ct", 1, "CT ratio three-phase meters show")
+	pt := fs.Int64("pt", 1, "PT ratio three-phase meters show")
 	if err := fs.Parse(args); err != nil {
 		return simulator.Config{}, err
+	}
+	perMeter, err := simulator.ParseMeterProfiles(*meterProfiles)
+	if err != nil {
+		return simulator.Config{}, fmt.Errorf("--meter-profile: %w", err)
 	}
 	if !slices.Contains(simulator.Protocols(), *protocol) {
 		return simulator.Config{}, fmt.Errorf("--protocol %q: want one of %v", *protocol, simulator.Protocols())
 	}
 	return simulator.Config{
+		Profile: *prof, MeterProfiles: perMeter,
 		Addr: *addr, Gateways: *gateways, Meters: *perGateway, Speed: *speed, Tick: time.Second, Latency: *latency, NoPipelining: *noPipelining, Protocol: *protocol,
-		Meter: simulator.MeterConfig{Remaining: *remaining, UnitPrice: *price, Alarm1: 2000, Alarm2: 1000, Load: *load},
+		Meter: simulator.MeterConfig{Remaining: *remaining, UnitPrice: *price, Alarm1: 2000, Alarm2: 1000, Load: *load, CTRatio: *ct, PTRatio: *pt},
 	}, nil
 }
 

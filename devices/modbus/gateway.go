@@ -64,6 +64,7 @@ type Gateway struct {
 	window atomic.Int32    // requests in flight for ReadMeters; 1 once pipelining proved unsupported
 	blocks []profile.Block // the profile's reads
 	reads  []readField     // how a snapshot is decoded from them
+	params []paramRead     // its electrical parameters, if it has any
 	turn   lane            // held while a caller owns the connection
 	open   bool            // client connected; guarded by turn
 	done   chan struct{}   // closed by Close, to release callers still queued
@@ -118,6 +119,7 @@ func New(cfg Config) (*Gateway, error) {
 		tr:     tr,
 		blocks: cfg.Profile.Blocks(),
 		reads:  planReads(cfg.Profile),
+		params: planParams(cfg.Profile),
 		done:   make(chan struct{}),
 	}
 	g.window.Store(int32(window))

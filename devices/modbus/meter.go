@@ -39,6 +39,10 @@ type Snapshot struct {
 	// Values holds every quantity as the profile reports it, unscaled,
 	// including ones without a field above.
 	Values profile.Values
+
+	// Params are the electrical parameters of a meter whose profile has
+	// them (three-phase); nil otherwise, so single-phase reads cost nothing.
+	Params *Params
 }
 
 // snapshotFields says where each named quantity lands and in which decimal
@@ -196,6 +200,9 @@ func (g *Gateway) decode(unit uint8, answers []answer, values bool) MeterResult 
 	for _, f := range g.reads {
 		words := answers[f.block].regs[f.off : f.off+f.q.Words]
 		f.set(&s, rescale(g.prof.DecodeQuantity(f.q, words), f.q.Scale.Exp(), f.exp))
+	}
+	if len(g.params) > 0 {
+		s.Params = g.decodeParams(answers)
 	}
 	if values {
 		s.Values = profile.Values{}

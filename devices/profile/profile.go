@@ -52,6 +52,38 @@ const (
 	Status              = "status"
 )
 
+// RefThreePhaseV1 is the reference three-phase profile (Acrel
+// DTSY1352-style, ref-3phase-v1.md): ref-prepaid-v1 plus the electrical
+// parameters below.
+const RefThreePhaseV1 = "ref-3phase-v1"
+
+// Electrical parameters (电参量) of three-phase meters: per phase (a, b, c)
+// and total. A profile with any of them is read for them by the sweep.
+const (
+	VoltageA           = "voltage_a"
+	VoltageB           = "voltage_b"
+	VoltageC           = "voltage_c"
+	CurrentA           = "current_a"
+	CurrentB           = "current_b"
+	CurrentC           = "current_c"
+	ActivePowerA       = "active_power_a"
+	ActivePowerB       = "active_power_b"
+	ActivePowerC       = "active_power_c"
+	ActivePowerTotal   = "active_power_total"
+	ReactivePowerA     = "reactive_power_a"
+	ReactivePowerB     = "reactive_power_b"
+	ReactivePowerC     = "reactive_power_c"
+	ReactivePowerTotal = "reactive_power_total"
+	PowerFactorA       = "power_factor_a"
+	PowerFactorB       = "power_factor_b"
+	PowerFactorC       = "power_factor_c"
+	PowerFactorTotal   = "power_factor_total"
+	CTRatio            = "ct_ratio"
+	PTRatio            = "pt_ratio"
+	MaxDemand          = "max_demand"      // 最大需量
+	MaxDemandTime      = "max_demand_time" // Unix seconds
+)
+
 // Command names and the names of their argument fields.
 const (
 	CmdRecharge       = "recharge" // 充值

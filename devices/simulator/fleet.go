@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ type Config struct {
 	Meters   int // per gateway, unit ids 1..Meters; default 32, at most 247
 	// Profile names the register map; default profile.RefPrepaidV1.
 	Profile string
+	// MeterProfiles gives the meters at these unit ids, on every gateway,
+	// a register map of their own (e.g. profile.RefThreePhaseV1).
+	MeterProfiles map[uint8]string
 	// Protocol is what Run's gateways speak: ProtocolModbusTCP (default),
 	// ProtocolModbusRTUTCP or ProtocolDLT645 (see Fleet.Servers).
 	Protocol string
@@ -93,6 +97,12 @@ func NewFleet(cfg Config) (*Fleet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
+	own := map[uint8]*profile.Profile{}
+	for unit, name := range cfg.MeterProfiles {
+		if own[unit], err = profile.Load(name); err != nil {
+			return nil, fmt.Errorf("simulator: unit %d: %w", unit, err)
+		}
+	}
 	host, portStr, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("simulator: address %q: %w", cfg.Addr, err)
@@ -111,6 +121,9 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		meters := make([]*Meter, cfg.Meters)
 		for u := range meters {
 			meters[u] = NewMeter(cfg.Meter)
+			if p := own[uint8(u+1)]; p != nil {
+				meters[u].SetProfile(p)
+			}
 		}
 		g := NewGateway(net.JoinHostPort(host, strconv.Itoa(p)), prof, meters)
 		g.latency = cfg.Latency
@@ -213,4 +226,25 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
+}
+
+// ParseMeterProfiles reads "3=ref-3phase-v1,7=ref-3phase-v1" (unit id =
+// profile name) into Config.MeterProfiles; "" is none.
+func ParseMeterProfiles(s string) (map[uint8]string, error) {
+	out := map[uint8]string{}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		unit, name, ok := strings.Cut(part, "=")
+		u, err := strconv.Atoi(unit)
+		if !ok || err != nil || u < 1 || u > 247 {
+			return nil, fmt.Errorf("%q: want unit=profile with unit 1..247", part)
+		}
+		if _, err := profile.Load(name); err != nil {
+			return nil, err
+		}
+		out[uint8(u)] = name
+	}
+	return out, nil
 }

@@ -233,7 +233,11 @@ func (g *Gateway) request(m *Meter, fn uint8, addr, qty uint16, regs []uint16) (
 }
 
 func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
-	if !g.mapped(addr, n) {
+	prof, blocks := m.profileOf()
+	if prof == nil {
+		prof, blocks = g.prof, g.blocks
+	}
+	if !mapped(blocks, addr, n) {
 		return nil, mb.ErrIllegalDataAddress
 	}
 	st := m.State()
@@ -241,12 +245,12 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 		v := st.value(name)
 		if name == profile.Volume {
 			// Volume is kept in litres; a gas profile counts it in 0.01 m³.
-			q, _ := g.prof.Quantity(profile.Volume)
+			q, _ := prof.Quantity(profile.Volume)
 			v = rescale(v, -3, q.Scale.Exp())
 		}
 		return v
 	}
-	regs, err := g.prof.EncodeBlockFunc(value, addr, int(n))
+	regs, err := prof.EncodeBlockFunc(value, addr, int(n))
 	if err != nil {
 		g.logger.Printf("unit register out of range: %v", err)
 		return nil, mb.ErrServerDeviceFailure
@@ -257,9 +261,9 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 // mapped reports whether every register in the read lies in one of the
 // profile's register areas; reads elsewhere get exception 02 as on a real
 // meter.
-func (g *Gateway) mapped(addr, n uint16) bool {
+func mapped(blocks []profile.Block, addr, n uint16) bool {
 	end := uint32(addr) + uint32(n)
-	for _, b := range g.blocks {
+	for _, b := range blocks {
 		if uint32(addr) >= uint32(b.Address) && end <= uint32(b.Address)+uint32(b.Words) {
 			return true
 		}
@@ -268,7 +272,11 @@ func (g *Gateway) mapped(addr, n uint16) bool {
 }
 
 func (g *Gateway) write(m *Meter, addr uint16, regs []uint16) error {
-	name, args, err := g.prof.DecodeCommand(addr, regs)
+	prof, _ := m.profileOf()
+	if prof == nil {
+		prof = g.prof
+	}
+	name, args, err := prof.DecodeCommand(addr, regs)
 	switch {
 	case errors.Is(err, profile.ErrNoCommand):
 		return mb.ErrIllegalDataAddress

@@ -61,6 +61,9 @@ type MeterConfig struct {
 	// Flow is a water or gas meter's draw while its valve is open, in
 	// 0.001 m³/h (litres per hour); volume counts in 0.001 m³.
 	Flow int64
+	// CTRatio and PTRatio are what a three-phase profile's CT and PT
+	// registers show; 0 means 1 (direct connection).
+	CTRatio, PTRatio int64
 }
 
 // State is a meter's registers and the one internal fact they do not show
@@ -87,6 +90,12 @@ type State struct {
 	Volume int64  // 0.001 m³
 	Flow   int64  // 0.001 m³/h, 0 while the valve is closed
 	Valve  uint16 // profile.ValveOpen or ValveClosed
+	// Three-phase (ref-3phase-v1): the ratios and the largest load drawn
+	// (W) with the simulated time it began; the phases are derived from
+	// Power, Voltage and PowerFactor (State.value).
+	CT, PT      int64
+	MaxDemand   int64
+	MaxDemandAt time.Time
 }
 
 // MaxLoad is the largest load the power register (i16, 0.001 kW) can show;
@@ -133,6 +142,15 @@ type Meter struct {
 	volume      int64 // 0.001 m³
 	volumeRem   int64 // 0.001 m³ × ns/h measured but not yet a whole litre
 	valveClosed bool  // by command (关阀); a water or gas meter's relay
+
+	// A meter with a register map of its own (SetProfile), else nil: the
+	// gateway's.
+	prof   *profile.Profile
+	blocks []profile.Block
+
+	ct, pt      int64
+	maxDemand   int64 // W
+	maxDemandAt time.Time
 }
 
 // NewMeter builds a meter in its initial state.
@@ -148,6 +166,8 @@ func NewMeter(c MeterConfig) *Meter {
 		price:     c.UnitPrice,
 		schedule:  DefaultTOU,
 		flow:      max(c.Flow, 0),
+		ct:        max(c.CTRatio, 1),
+		pt:        max(c.PTRatio, 1),
 	}
 	if m.voltage == 0 {
 		m.voltage = 2200
@@ -312,6 +332,9 @@ func (m *Meter) Advance(at time.Time, d time.Duration) {
 		m.volume += total / int64(time.Hour)
 		m.volumeRem = total % int64(time.Hour)
 	}
+	if d > 0 && !m.relayOpen() && m.load > m.maxDemand {
+		m.maxDemand, m.maxDemandAt = m.load, at // 最大需量: the load is constant between changes
+	}
 	for d > 0 {
 		if m.relayOpen() || m.load == 0 {
 			break
@@ -379,6 +402,10 @@ func (m *Meter) State() State {
 		LastAdvance:         m.last,
 		Volume:              m.volume,
 		Valve:               profile.ValveOpen,
+		CT:                  m.ct,
+		PT:                  m.pt,
+		MaxDemand:           m.maxDemand,
+		MaxDemandAt:         m.maxDemandAt,
 	}
 	if m.valveClosed {
 		s.Valve = profile.ValveClosed
@@ -451,7 +478,82 @@ func (s *State) value(name string) int64 {
 	case profile.Valve:
 		return int64(s.Valve)
 	}
+	return s.threePhase(name)
+}
+
+// Phase shares of the load (A, B, C) in percent and the offsets of the
+// phase voltages from Voltage (0.1 V): a fixed, documented imbalance
+// (devices/profile/ref-3phase-v1.md), so figures can be computed by hand.
+var (
+	phaseShare   = [3]int64{40, 35, 25}
+	phaseVoltage = [3]int64{0, 10, -10}
+)
+
+// threePhase is a ref-3phase-v1 quantity of the state.
+func (s *State) threePhase(name string) int64 {
+	power := func(ph int) int64 { // W
+		if ph == 2 {
+			return s.Power - s.Power*phaseShare[0]/100 - s.Power*phaseShare[1]/100
+		}
+		return s.Power * phaseShare[ph] / 100
+	}
+	reactive := func(ph int) int64 { // var: Q = P·tan φ
+		pf := float64(s.PowerFactor) / 1000
+		return int64(math.Round(float64(power(ph)) * math.Sqrt(1-pf*pf) / pf))
+	}
+	current := func(ph int) int64 { // 0.01 A, as the single-phase register
+		return power(ph) * 1_000_000 / ((s.Voltage + phaseVoltage[ph]) * s.PowerFactor)
+	}
+	switch name {
+	case profile.VoltageA, profile.VoltageB, profile.VoltageC:
+		return s.Voltage + phaseVoltage[int(name[len(name)-1]-'a')]
+	case profile.CurrentA, profile.CurrentB, profile.CurrentC:
+		return current(int(name[len(name)-1] - 'a'))
+	case profile.ActivePowerA, profile.ActivePowerB, profile.ActivePowerC:
+		return power(int(name[len(name)-1] - 'a'))
+	case profile.ActivePowerTotal:
+		return s.Power
+	case profile.ReactivePowerA, profile.ReactivePowerB, profile.ReactivePowerC:
+		return reactive(int(name[len(name)-1] - 'a'))
+	case profile.ReactivePowerTotal:
+		return reactive(0) + reactive(1) + reactive(2)
+	case profile.PowerFactorA, profile.PowerFactorB, profile.PowerFactorC, profile.PowerFactorTotal:
+		return s.PowerFactor
+	case profile.CTRatio:
+		return s.CT
+	case profile.PTRatio:
+		return s.PT
+	case profile.MaxDemand:
+		return s.MaxDemand
+	case profile.MaxDemandTime:
+		if s.MaxDemandAt.IsZero() {
+			return 0
+		}
+		return s.MaxDemandAt.Unix()
+	}
 	return 0
+}
+
+// SetProfile gives the meter a register map of its own, served instead of
+// its gateway's (a three-phase meter on a bus of single-phase ones).
+func (m *Meter) SetProfile(p *profile.Profile) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.prof, m.blocks = p, p.Blocks()
+}
+
+// SetRatios sets the CT and PT ratios a three-phase meter shows (0: 1).
+func (m *Meter) SetRatios(ct, pt int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ct, m.pt = max(ct, 1), max(pt, 1)
+}
+
+// profileOf is the meter's own register map, nil for the gateway's.
+func (m *Meter) profileOf() (*profile.Profile, []profile.Block) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.prof, m.blocks
 }
 
 // SetValve opens or closes a water or gas meter's valve (开阀 / 关阀);

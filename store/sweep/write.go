@@ -95,6 +95,9 @@ func WriteTx(ctx context.Context, db *store.DB, at, now time.Time, b *Batch, sta
 			if err := write(ctx, tx, at, b.Rows); err != nil {
 				return err
 			}
+			if err := writeParameters(ctx, tx, at, b.Rows); err != nil {
+				return err
+			}
 			ph.Readings = time.Since(t)
 			t = time.Now()
 			if err := writeState(ctx, tx, at, now, b.Rows); err != nil {

@@ -37,10 +37,25 @@ import (
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
 )
 
-const (
-	gateways   = 3125
-	perGateway = 32
-)
+const perGateway = 32
+
+// gateways is 3,125 (100,000 meters) unless VOLTFLOW_BENCH_GATEWAYS asks for
+// fewer: a smaller sweep to compare two versions of the code on a busy
+// machine. Set once, read only.
+var gateways = benchGateways()
+
+func benchGateways() int {
+	if n, err := strconv.Atoi(os.Getenv("VOLTFLOW_BENCH_GATEWAYS")); err == nil && n > 0 {
+		return n
+	}
+	return 3125
+}
+
+// threePhaseUnit, when VOLTFLOW_BENCH_THREE_PHASE_UNIT names a unit id,
+// makes that meter of every gateway a three-phase one (ref-3phase-v1, in
+// the database and on the simulators): the cost of storing electrical
+// parameters. 0: every meter single-phase, the contract's sweep.
+var threePhaseUnit, _ = strconv.Atoi(os.Getenv("VOLTFLOW_BENCH_THREE_PHASE_UNIT"))
 
 // basePorts are where the simulators may listen: below the ephemeral range,
 // above the fixed ports. Test clusters of other packages take random ports
@@ -107,6 +122,16 @@ func TestSweep100k(t *testing.T) {
 	}
 	if rows != gateways*perGateway || states != gateways*perGateway {
 		t.Fatalf("%d readings and %d states written for the sweep, want %d", rows, states, gateways*perGateway)
+	}
+	if threePhaseUnit > 0 {
+		var params int
+		if err := stack.DB.QueryRow(ctx, `select count(*) from reading_parameters where read_at=$1`, res.At).Scan(&params); err != nil {
+			t.Fatal(err)
+		}
+		if params != gateways {
+			t.Fatalf("%d three-phase meters' parameters written, want %d", params, gateways)
+		}
+		t.Logf("electrical parameters of %d three-phase meters (unit %d) written", params, threePhaseUnit)
 	}
 	// Steady state, what 47 of a day's 48 sweeps are: the worker keeps its
 	// gateway connections between sweeps and every meter has a state row.
@@ -280,6 +305,9 @@ find:
 	// More simulator flags for one run, e.g. VOLTFLOW_BENCH_SIM_ARGS="--latency 100ms"
 	// for a bus that takes time to answer.
 	args = append(args, strings.Fields(os.Getenv("VOLTFLOW_BENCH_SIM_ARGS"))...)
+	if threePhaseUnit > 0 {
+		args = append(args, "--meter-profile", fmt.Sprintf("%d=%s", threePhaseUnit, profile.RefThreePhaseV1))
+	}
 	cmd := exec.Command(filepath.Join(binDir, "voltflow"), args...)
 	cmd.Env = append(os.Environ(), "VOLTFLOW_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -359,8 +387,12 @@ func loadBenchProject(t *testing.T, ctx context.Context, stack *harness.Stack, s
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"meters"}, []string{"id", "project_id", "meter_no", "gateway_id", "unit_address", "profile", "price"},
 		pgx.CopyFromSlice(gateways*perGateway, func(i int) ([]any, error) {
 			meterIDs[i] = uuid.New()
+			prof := profile.RefPrepaidV1
+			if i%perGateway+1 == threePhaseUnit {
+				prof = profile.RefThreePhaseV1
+			}
 			return []any{meterIDs[i], pid, fmt.Sprintf("B%06d", i+1), gwIDs[i/perGateway], int32(i%perGateway + 1),
-				profile.RefPrepaidV1, "1.2000"}, nil
+				prof, "1.2000"}, nil
 		})); err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +496,7 @@ func bareLoop(t *testing.T, ctx context.Context, stack *harness.Stack, sims simA
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != gateways*perGateway {
+	if n != int64(gateways*perGateway) {
 		t.Fatalf("baseline copied %d rows", n)
 	}
 	return time.Since(start)
