@@ -245,7 +245,8 @@ type Line struct {
 
 // Headers and Cells make the list an xlsx sheet.
 func (Line) Headers() []string {
-	return []string{"Unit", "Account", "Meter", "Rent", "Management", "Capacity", "Total", "Arrears"}
+	return []string{"单元 Unit", "账户 Account", "表号 Meter", "房租 Rent", "物业费 Management", "容量费 Capacity",
+		"合计 Total", "欠费 Arrears"}
 }
 
 // Cells is the line's row in the sheet.
@@ -257,13 +258,21 @@ func (l Line) Cells() []any {
 // List is the fee list of a month (YYYY-MM): per unit the fees deducted and
 // the arrears they left.
 func List(ctx context.Context, db *store.DB, projectID, month string) ([]Line, error) {
+	return ListIn(ctx, db, projectID, month, nil)
+}
+
+// ListIn is List for a caller who sees only the units hung on sites (a
+// site-scoped role, sites already expanded to their subtrees); nil sites:
+// every unit of the project.
+func ListIn(ctx context.Context, db *store.DB, projectID, month string, sites []string) ([]Line, error) {
 	rows, err := db.Query(ctx, `select c.unit_id::text, u.name, min(c.account_no), min(c.meter_no),
 			coalesce(sum(c.amount) filter (where c.kind='rent'),0),
 			coalesce(sum(c.amount) filter (where c.kind='management'),0),
 			coalesce(sum(c.amount) filter (where c.kind='capacity'),0),
 			sum(c.amount), sum(c.arrears)
 		from fee_charges c join units u on u.id=c.unit_id
-		where c.project_id=$1 and c.period=$2 group by c.unit_id, u.name order by u.name, c.unit_id`, projectID, month)
+		where c.project_id=$1 and c.period=$2 and ($3::text[] is null or u.site_id::text = any($3::text[]))
+		group by c.unit_id, u.name order by u.name, c.unit_id`, projectID, month, sites)
 	if err != nil {
 		return nil, fmt.Errorf("fee list: %w", err)
 	}
