@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -41,6 +42,8 @@ type FeeRules struct {
 // list is for whoever views the project's data.
 func (s *Server) feeRoutes(r chi.Router) {
 	r.With(s.audit("fee_schedule.create")).Post("/projects/{project}/fee-schedules", s.createFeeSchedule)
+	r.Get("/projects/{project}/fee-schedules", s.listFeeSchedules)
+	r.With(s.audit("fee_schedule.end")).Delete("/projects/{project}/fee-schedules/{id}", s.endFeeSchedule)
 	r.With(s.audit("project.fee_rules")).Put("/projects/{project}/fee-rules", s.putFeeRules)
 	r.Get("/projects/{project}/fees", s.listFees)
 }
@@ -95,6 +98,52 @@ func (s *Server) createFeeSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, sch)
+}
+
+// listFeeSchedules serves GET /projects/{project}/fee-schedules[?ended=true]:
+// the running schedules, and with ended=true the ended ones after them.
+func (s *Server) listFeeSchedules(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	withEnded := false
+	if v := r.URL.Query().Get("ended"); v != "" {
+		var err error
+		if withEnded, err = strconv.ParseBool(v); err != nil {
+			writeBad(w, malformed("ended", errors.New("ended must be true or false")))
+			return
+		}
+	}
+	list, err := feestore.ListSchedules(r.Context(), s.cfg.DB, pid, withEnded)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": list})
+}
+
+// endFeeSchedule serves DELETE /projects/{project}/fee-schedules/{id}: the
+// schedule ends (no fee of it is due from now on) but is kept, because the
+// fees it booked name it; the answer is the ended schedule.
+func (s *Server) endFeeSchedule(w http.ResponseWriter, r *http.Request) {
+	code, id := chi.URLParam(r, "project"), chi.URLParam(r, "id")
+	setAudit(r, "", "fee schedule "+id, nil)
+	pid, ok := s.adminProject(w, r, "fee schedules")
+	if !ok {
+		return
+	}
+	setAudit(r, pid, "fee schedule "+id, map[string]any{"project": code})
+	sch, err := feestore.EndSchedule(r.Context(), s.cfg.DB, pid, id, operatorFrom(r.Context()).ID)
+	switch {
+	case errors.Is(err, feestore.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "fee schedule "+id+" not found in this project")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sch)
 }
 
 func (s *Server) putFeeRules(w http.ResponseWriter, r *http.Request) {

@@ -1,3 +1,0 @@
--- The statement shows each meter's common-area shares (issue 20 §5): it
--- looks them up by the paying meter and the month, once per meter row.
-create index common_area_shares_payer on common_area_shares(meter_no, period);
