@@ -17,6 +17,7 @@ import (
 
 	feedom "github.com/voltflow/voltflow/domain/fee"
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
@@ -202,6 +203,9 @@ type Booked struct {
 	CutOff     bool         `json:"cutOff"`
 	// Skipped says why nothing could be booked (no account, no area).
 	Skipped string `json:"skipped,omitempty"`
+	// Switch is the fee hold's switch-off for the activity to start (see
+	// cutoff.go); not part of the workflow's history.
+	Switch *Switch `json:"-"`
 }
 
 // Book books one fee of one unit for the day's month, once. The paying
@@ -268,9 +272,17 @@ func Book(ctx context.Context, db *store.DB, in BookInput) (Booked, error) {
 			return fmt.Errorf("fee %s: %w", out.Key, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return tx.QueryRow(ctx, `select amount, arrears, meter_no, cut_off from fee_charges
+			if err := tx.QueryRow(ctx, `select amount, arrears, meter_no, cut_off from fee_charges
 				where schedule_id=$1 and unit_id=$2 and period=$3`, in.ScheduleID, in.UnitID, period).
-				Scan(&out.Amount, &out.Arrears, &out.MeterNo, &out.CutOff)
+				Scan(&out.Amount, &out.Arrears, &out.MeterNo, &out.CutOff); err != nil {
+				return err
+			}
+			if out.CutOff {
+				// Booked by a try that died before starting its switch-off.
+				out.Switch, err = pendingCommand(ctx, tx, in.ProjectID, out.MeterID, out.MeterNo, cutOffKey(out.Key),
+					metercmddom.SwitchOff)
+			}
+			return err
 		}
 		wallet := ledgerdom.MeterWallet(out.MeterNo)
 		// Lock the wallet's balance so two fees of one wallet see each other.
@@ -293,6 +305,11 @@ func Book(ctx context.Context, db *store.DB, in BookInput) (Booked, error) {
 		if _, err := tx.Exec(ctx, `update fee_charges set arrears=$4, cut_off=$5 where schedule_id=$1 and unit_id=$2 and period=$3`,
 			in.ScheduleID, in.UnitID, period, out.Arrears, out.CutOff); err != nil {
 			return fmt.Errorf("fee %s arrears: %w", out.Key, err)
+		}
+		if out.CutOff {
+			if out.Switch, err = cutOffTx(ctx, tx, in.ProjectID, out.MeterID, out.MeterNo, out.Key); err != nil {
+				return err
+			}
 		}
 		out.Created = true
 		return nil
