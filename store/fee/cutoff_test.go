@@ -90,6 +90,23 @@ func TestFeeHoldCutsOffAndReleasesOnce(t *testing.T) {
 	if n := count(`select count(*) from fee_cut_offs where meter_no='MA' and fee_key=$1 and released_at is null`, a.Key); n != 1 {
 		t.Errorf("MA's fee hold: %d open rows", n)
 	}
+	listed := func(unitName string) bool {
+		t.Helper()
+		lines, err := feestore.List(ctx, db, f.project, "2026-04")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if l.UnitName == unitName {
+				return l.CutOff
+			}
+		}
+		t.Fatalf("no fee list line of %s", unitName)
+		return false
+	}
+	if !listed("UA") {
+		t.Error("the fee list does not show UA cut off")
+	}
 	// MB pays 150.00 of its 100.00 and 30.00 more: both in arrears once the
 	// rent is booked; MC pays both.
 	if b := book(mgmt, 1); b.CutOff || b.Switch != nil {
@@ -119,6 +136,9 @@ func TestFeeHoldCutsOffAndReleasesOnce(t *testing.T) {
 	}
 	if n := count(`select count(*) from fee_cut_offs where meter_no='MA' and released_at is not null`); n != 1 {
 		t.Errorf("MA's hold not released")
+	}
+	if listed("UA") {
+		t.Error("the fee list shows UA cut off after the release")
 	}
 
 	// MB: the rent leaves 50.00 owed (100.00 − 30.00 − 150.00 = −80.00;

@@ -328,18 +328,29 @@ type Line struct {
 	Capacity  money.Amount `json:"capacity"`
 	Total     money.Amount `json:"total"`
 	Arrears   money.Amount `json:"arrears"`
+	// CutOff: a meter of the unit is off for fee arrears now (an open fee
+	// hold, cutoff.go), whatever month is listed.
+	CutOff bool `json:"cutOff"`
 }
 
 // Headers and Cells make the list an xlsx sheet.
 func (Line) Headers() []string {
 	return []string{"单元 Unit", "账户 Account", "表号 Meter", "房租 Rent", "物业费 Management", "容量费 Capacity",
-		"合计 Total", "欠费 Arrears"}
+		"合计 Total", "欠费 Arrears", "欠费断电 Cut off"}
 }
 
 // Cells is the line's row in the sheet.
 func (l Line) Cells() []any {
 	return []any{l.UnitName, l.AccountNo, l.MeterNo, l.Rent.String(), l.Mgmt.String(), l.Capacity.String(),
-		l.Total.String(), l.Arrears.String()}
+		l.Total.String(), l.Arrears.String(), yes(l.CutOff)}
+}
+
+// yes is a flag as the printed list shows it: 是 or nothing.
+func yes(b bool) string {
+	if b {
+		return "是 yes"
+	}
+	return ""
 }
 
 // List is the fee list of a month (YYYY-MM): per unit the fees deducted and
@@ -356,7 +367,9 @@ func ListIn(ctx context.Context, db *store.DB, projectID, month string, sites []
 			coalesce(sum(c.amount) filter (where c.kind='rent'),0),
 			coalesce(sum(c.amount) filter (where c.kind='management'),0),
 			coalesce(sum(c.amount) filter (where c.kind='capacity'),0),
-			sum(c.amount), sum(c.arrears)
+			sum(c.amount), sum(c.arrears),
+			exists(select 1 from fee_cut_offs h join meters m on m.id=h.meter_id
+				where m.unit_id=c.unit_id and h.released_at is null)
 		from fee_charges c join units u on u.id=c.unit_id
 		where c.project_id=$1 and c.period=$2 and ($3::text[] is null or u.site_id::text = any($3::text[]))
 		group by c.unit_id, u.name order by u.name, c.unit_id`, projectID, month, sites)

@@ -138,12 +138,37 @@ func TestFeeArrearsSwitchOffAndBackOn(t *testing.T) {
 		r := relay(meterNo)
 		return r == profile.RelayOpen, fmt.Sprintf("relay %d", r)
 	})
-	if n := count(t, `select count(*) from meter_commands where meter_no=$1 and command='switch_off' and created_by is null
-		and idempotency_key=$2 and status='done'`, meterNo, "fee-cut-off/"+feeKey); n != 1 {
-		t.Errorf("%d done fee switch-offs", n)
-	}
+	// The command is marked done just after the meter answered.
+	eventually.True(t, time.Minute, "the fee switch-off done", func() (bool, string) {
+		n := count(t, `select count(*) from meter_commands where meter_no=$1 and command='switch_off' and created_by is null
+			and idempotency_key=$2 and status='done'`, meterNo, "fee-cut-off/"+feeKey)
+		return n == 1, fmt.Sprintf("%d done", n)
+	})
 	if n := count(t, `select count(*) from fee_cut_offs where meter_no=$1 and fee_key=$2 and released_at is null`, meterNo, feeKey); n != 1 {
 		t.Fatalf("no open fee hold naming %s", feeKey)
+	}
+
+	listed := func() bool {
+		t.Helper()
+		var list struct {
+			Items []struct {
+				UnitID string `json:"unitId"`
+				CutOff bool   `json:"cutOff"`
+			} `json:"items"`
+		}
+		if code := admin.Do(t, http.MethodGet, "/api/v1/projects/demo/fees?month=2026-05", nil, &list); code != http.StatusOK {
+			t.Fatalf("fee list: %d", code)
+		}
+		for _, l := range list.Items {
+			if l.UnitID == unit {
+				return l.CutOff
+			}
+		}
+		t.Fatalf("no fee list line of the unit")
+		return false
+	}
+	if !listed() {
+		t.Error("the fee list does not show the unit cut off")
 	}
 
 	// 10.00 of 25.00: still owed, still off.
@@ -168,11 +193,15 @@ func TestFeeArrearsSwitchOffAndBackOn(t *testing.T) {
 		r := relay(meterNo)
 		return r == profile.RelayClosed, fmt.Sprintf("relay %d", r)
 	})
-	if n := count(t, `select count(*) from meter_commands where meter_no=$1 and command='switch_on' and created_by is null
-		and idempotency_key=$2 and status='done'`, meterNo, "fee-cut-off/"+feeKey+"/switch_on"); n != 1 {
-		t.Errorf("%d done fee switch-ons", n)
-	}
+	eventually.True(t, time.Minute, "the fee switch-on done", func() (bool, string) {
+		n := count(t, `select count(*) from meter_commands where meter_no=$1 and command='switch_on' and created_by is null
+			and idempotency_key=$2 and status='done'`, meterNo, "fee-cut-off/"+feeKey+"/switch_on")
+		return n == 1, fmt.Sprintf("%d done", n)
+	})
 	if n := count(t, `select count(*) from fee_cut_offs where meter_no=$1 and released_at is not null`, meterNo); n != 1 {
 		t.Errorf("the fee hold is not released")
+	}
+	if listed() {
+		t.Error("the fee list shows the unit cut off after the release")
 	}
 }
