@@ -93,3 +93,36 @@ func TestFeeHoldAndBillingDoNotFight(t *testing.T) {
 		t.Errorf("%d switch-on commands (%v), want 1", n, err)
 	}
 }
+
+// TestSweepBillingLeavesAFeeHoldOff: M0003 (empty wallet) is switched off
+// by billing at its first reading; a fee hold is then put on it too. After
+// a recharge the next reading ends billing's hold without a switch-on (the
+// fee hold is open); the fee release then sends the switch-on.
+func TestSweepBillingLeavesAFeeHoldOff(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	meterID := f.meters["M0003"]
+	r := reading{meter: "M0003", energy: "5.00", sharp: "0", peak: "0", flat: "0", valley: "0"}
+	if res := f.bill(t, cst(9, 0), r); len(res.SwitchOff) != 1 {
+		t.Fatalf("first reading of an empty wallet: %+v", res)
+	}
+	if _, err := f.db.Exec(ctx, `insert into fee_cut_offs(meter_id, project_id, meter_no, fee_key) values($1,$2,'M0003','fee:test')`,
+		meterID, f.projectID); err != nil {
+		t.Fatal(err)
+	}
+	f.recharge(t, "M0003", "r-fee", "10.00")
+	if res := f.bill(t, cst(9, 30), r); len(res.SwitchOn)+len(res.SwitchOff) != 0 {
+		t.Fatalf("billing switched %v %v under a fee hold", switches(res.SwitchOn), switches(res.SwitchOff))
+	}
+	var cutOff bool
+	if err := f.db.QueryRow(ctx, `select cut_off from meter_billing where meter_id=$1`, meterID).Scan(&cutOff); err != nil || cutOff {
+		t.Fatalf("billing still holds M0003: %v %v", cutOff, err)
+	}
+	if res := f.bill(t, cst(10, 0), r); len(res.SwitchOn)+len(res.SwitchOff) != 0 {
+		t.Fatalf("billing switched %v %v at the next reading", switches(res.SwitchOn), switches(res.SwitchOff))
+	}
+	sw, err := feestore.Release(ctx, f.db, f.projectID, "M0003")
+	if err != nil || sw == nil || sw.Command != "switch_on" {
+		t.Fatalf("fee release: %+v %v", sw, err)
+	}
+}
