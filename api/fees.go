@@ -32,7 +32,9 @@ type FeeScheduleRequest struct {
 	DayOfMonth int    `json:"dayOfMonth"`
 }
 
-// FeeRules is PUT /api/v1/projects/{project}/fee-rules.
+// FeeRules is PUT /api/v1/projects/{project}/fee-rules: with
+// feeArrearsCutOff a fee that leaves arrears switches the paying meter off
+// until they are paid (store/fee cutoff.go).
 type FeeRules struct {
 	FeeArrearsCutOff bool `json:"feeArrearsCutOff"`
 }
