@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -11,6 +13,7 @@ import (
 
 	feedom "github.com/voltflow/voltflow/domain/fee"
 	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/internal/papers"
 	feestore "github.com/voltflow/voltflow/store/fee"
 	"github.com/voltflow/voltflow/store/report"
 	feewf "github.com/voltflow/voltflow/workflows/fee"
@@ -29,7 +32,9 @@ type FeeScheduleRequest struct {
 	DayOfMonth int    `json:"dayOfMonth"`
 }
 
-// FeeRules is PUT /api/v1/projects/{project}/fee-rules.
+// FeeRules is PUT /api/v1/projects/{project}/fee-rules: with
+// feeArrearsCutOff a fee that leaves arrears switches the paying meter off
+// until they are paid (store/fee cutoff.go).
 type FeeRules struct {
 	FeeArrearsCutOff bool `json:"feeArrearsCutOff"`
 }
@@ -39,6 +44,8 @@ type FeeRules struct {
 // list is for whoever views the project's data.
 func (s *Server) feeRoutes(r chi.Router) {
 	r.With(s.audit("fee_schedule.create")).Post("/projects/{project}/fee-schedules", s.createFeeSchedule)
+	r.Get("/projects/{project}/fee-schedules", s.listFeeSchedules)
+	r.With(s.audit("fee_schedule.end")).Delete("/projects/{project}/fee-schedules/{id}", s.endFeeSchedule)
 	r.With(s.audit("project.fee_rules")).Put("/projects/{project}/fee-rules", s.putFeeRules)
 	r.Get("/projects/{project}/fees", s.listFees)
 }
@@ -95,6 +102,52 @@ func (s *Server) createFeeSchedule(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, sch)
 }
 
+// listFeeSchedules serves GET /projects/{project}/fee-schedules[?ended=true]:
+// the running schedules, and with ended=true the ended ones after them.
+func (s *Server) listFeeSchedules(w http.ResponseWriter, r *http.Request) {
+	pid, ok := s.viewProject(w, r)
+	if !ok {
+		return
+	}
+	withEnded := false
+	if v := r.URL.Query().Get("ended"); v != "" {
+		var err error
+		if withEnded, err = strconv.ParseBool(v); err != nil {
+			writeBad(w, malformed("ended", errors.New("ended must be true or false")))
+			return
+		}
+	}
+	list, err := feestore.ListSchedules(r.Context(), s.cfg.DB, pid, withEnded)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": list})
+}
+
+// endFeeSchedule serves DELETE /projects/{project}/fee-schedules/{id}: the
+// schedule ends (no fee of it is due from now on) but is kept, because the
+// fees it booked name it; the answer is the ended schedule.
+func (s *Server) endFeeSchedule(w http.ResponseWriter, r *http.Request) {
+	code, id := chi.URLParam(r, "project"), chi.URLParam(r, "id")
+	setAudit(r, "", "fee schedule "+id, nil)
+	pid, ok := s.adminProject(w, r, "fee schedules")
+	if !ok {
+		return
+	}
+	setAudit(r, pid, "fee schedule "+id, map[string]any{"project": code})
+	sch, err := feestore.EndSchedule(r.Context(), s.cfg.DB, pid, id, operatorFrom(r.Context()).ID)
+	switch {
+	case errors.Is(err, feestore.ErrNotFound):
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "fee schedule "+id+" not found in this project")
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sch)
+}
+
 func (s *Server) putFeeRules(w http.ResponseWriter, r *http.Request) {
 	var req FeeRules
 	if !decode(w, r, &req) {
@@ -114,8 +167,11 @@ func (s *Server) putFeeRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, req)
 }
 
-// listFees serves GET /projects/{project}/fees?month=YYYY-MM[&format=xlsx]:
-// per unit the fees deducted that month and the arrears they left.
+// listFees serves GET /projects/{project}/fees?month=YYYY-MM[&format=xlsx|pdf]:
+// per unit the fees deducted that month and the arrears they left (a
+// site-scoped caller sees its sites' units only). The PDF (物业费用清单,
+// seed 004: 各用户费用清单) prints the xlsx's header and cells, and the
+// month's totals.
 func (s *Server) listFees(w http.ResponseWriter, r *http.Request) {
 	pid, ok := s.viewProject(w, r)
 	if !ok {
@@ -128,16 +184,21 @@ func (s *Server) listFees(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	format := q.Get("format")
-	if format != "" && format != "json" && format != "xlsx" {
-		writeBad(w, invalid("format", errors.New("format must be json or xlsx")))
+	if format != "" && format != "json" && format != "xlsx" && format != "pdf" {
+		writeBad(w, invalid("format", errors.New("format must be json, xlsx or pdf")))
 		return
 	}
-	lines, err := feestore.List(r.Context(), s.cfg.DB, pid, month)
+	lines, err := feestore.ListIn(r.Context(), s.cfg.DB, pid, month, operatorFrom(r.Context()).scopeIn(pid))
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	if format != "xlsx" {
+	switch format {
+	case "pdf":
+		s.feeListPDF(w, r, chi.URLParam(r, "project"), month, lines)
+		return
+	case "xlsx":
+	default:
 		writeJSON(w, http.StatusOK, map[string]any{"month": month, "items": nonNil(lines)})
 		return
 	}
@@ -156,4 +217,37 @@ func (s *Server) listFees(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", xlsxType)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="fees-%s.xlsx"`, month))
 	_, _ = sheet.WriteTo(w)
+}
+
+// feeListPDF prints the fee list: one row a unit as in the xlsx, the
+// project and month above, the month's sums below the title.
+func (s *Server) feeListPDF(w http.ResponseWriter, r *http.Request, code, month string, lines []feestore.Line) {
+	if len(lines) > report.MaxPDFRows {
+		writeBad(w, invalid("format", fmt.Errorf("more than %d units: use xlsx", report.MaxPDFRows)))
+		return
+	}
+	var name string
+	if err := s.cfg.DB.QueryRow(r.Context(), `select name from projects where code=$1`, code).Scan(&name); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	t := papers.Table{Title: "物业费用清单 Fee list per unit", Headers: feestore.Line{}.Headers()}
+	total, arrears := money.Zero, money.Zero
+	for _, l := range lines {
+		cells := l.Cells()
+		row := make([]string, len(cells))
+		for i, c := range cells {
+			row[i] = cellText(c)
+		}
+		t.Rows = append(t.Rows, row)
+		total, arrears = total.Add(l.Total), arrears.Add(l.Arrears)
+	}
+	t.Subtitle = []string{"项目 Project: " + name, "月份 Month: " + month,
+		fmt.Sprintf("合计 Total: %s · 欠费 Arrears: %s · 共 %d 户 units · 打印时间 Printed %s", total, arrears, len(lines), time.Now().In(chinaTime).Format("2006-01-02 15:04"))}
+	var buf bytes.Buffer
+	if err := s.fonts.WriteTable(&buf, t); err != nil {
+		s.paperFailed(w, r, err)
+		return
+	}
+	writePDF(w, buf.Bytes(), "fees-"+month)
 }

@@ -170,7 +170,7 @@ func TestReportsHTTP(t *testing.T) {
 		{"/api/v1/reports/consumption?from=2026-05-03&to=2026-05-01", 422, "invalid_field", "from"},
 		{"/api/v1/reports/consumption?to=2026-05-01", 422, "invalid_field", "from"},
 		{"/api/v1/reports/consumption?from=2026-05-01&to=2026-05-03&granularity=week", 422, "invalid_field", "granularity"},
-		{"/api/v1/reports/consumption?from=2026-05-01&to=2026-05-03&groupBy=floor", 422, "invalid_field", "groupBy"},
+		{"/api/v1/reports/consumption?from=2026-05-01&to=2026-05-03&groupBy=room", 422, "invalid_field", "groupBy"},
 		{"/api/v1/reports/status-board?status=purple", 422, "invalid_field", "status"},
 		{"/api/v1/reports/status-board?site=abc", 400, "malformed_request", "site"},
 		{"/api/v1/reports/status-board?format=pdf", 422, "invalid_field", "format"},

@@ -50,6 +50,7 @@ import (
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
@@ -67,7 +68,7 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(rechargewf.Workflow, workflow.RegisterOptions{Name: rechargewf.Kind})
 	w.RegisterWorkflowWithOptions(sweepwf.Workflow, workflow.RegisterOptions{Name: sweepwf.Kind})
 	w.RegisterWorkflowWithOptions(sweepwf.MeterRead, workflow.RegisterOptions{Name: sweepwf.KindMeterRead})
-	w.RegisterActivity(&rechargeacts.Activities{DB: db})
+	w.RegisterActivity(&rechargeacts.Activities{DB: db, Switch: platformbillingwf.ActivityStarter{}})
 	w.RegisterWorkflowWithOptions(refundwf.Workflow, workflow.RegisterOptions{Name: refundwf.Kind})
 	w.RegisterActivity(&refundacts.Activities{DB: db})
 	w.RegisterActivity(&inboxacts.Activities{DB: db})
@@ -87,7 +88,7 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&safetyacts.Activities{DB: db})
 	// Property fees (M13); their arrears SMS is SendSMS (RegisterAlarms).
 	w.RegisterWorkflowWithOptions(feewf.Workflow, workflow.RegisterOptions{Name: feewf.Kind})
-	w.RegisterActivity(&feeacts.Activities{DB: db})
+	w.RegisterActivity(&feeacts.Activities{DB: db, Switch: platformbillingwf.ActivityStarter{}})
 	w.RegisterWorkflowWithOptions(commonareawf.Workflow, workflow.RegisterOptions{Name: commonareawf.Kind})
 	w.RegisterActivity(&commonareaacts.Activities{DB: db})
 	// Central air-conditioning billing (M14); its controller read is a

@@ -4,6 +4,7 @@ package fee
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -23,9 +24,18 @@ type (
 	BatchResult = feestore.BatchResult
 )
 
+// Switcher starts the meter-command workflow of a fee hold's switch-off
+// (workflows/platformbilling, as billing's); starting one twice is harmless.
+type Switcher interface {
+	StartSwitch(ctx context.Context, s feestore.Switch) error
+}
+
 // Activities run on the main queue.
 type Activities struct {
 	DB *store.DB
+	// Switch starts the switch-offs of fees in arrears on projects with the
+	// cut-off rule (nil: recorded, not started — unit tests).
+	Switch Switcher
 	// PerFee is a pause before each fee: zero in production; the crash test
 	// sets it so a run is still booking when its worker is killed.
 	PerFee time.Duration
@@ -53,6 +63,13 @@ func (a *Activities) BookFees(ctx context.Context, in BatchInput) (BatchResult, 
 			UnitID: d.UnitID, Day: in.Day})
 		if err != nil {
 			return out, err
+		}
+		// The fee and its switch-off committed together; a failed start
+		// fails the batch, whose retry finds the command pending and starts it.
+		if b.Switch != nil && a.Switch != nil {
+			if err := a.Switch.StartSwitch(ctx, *b.Switch); err != nil {
+				return out, fmt.Errorf("start fee cut-off of meter %s: %w", b.MeterNo, err)
+			}
 		}
 		out.Booked = append(out.Booked, b)
 		activity.RecordHeartbeat(ctx, len(out.Booked))

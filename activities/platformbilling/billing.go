@@ -24,6 +24,7 @@ import (
 	"github.com/voltflow/voltflow/domain/tariff"
 	"github.com/voltflow/voltflow/internal/activitylog"
 	"github.com/voltflow/voltflow/store"
+	feestore "github.com/voltflow/voltflow/store/fee"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
@@ -357,6 +358,17 @@ func decide(ctx context.Context, tx pgx.Tx, r reading, s state, out meterResult)
 	// neither switches it on after a recharge nor adds its own switch-off.
 	if reason, err := LastCutOff(ctx, tx, r.meterID); err != nil || reason == CutOffManual {
 		return out, err
+	}
+	// A meter under a property-fee hold is switched on by the fee release
+	// (store/fee cutoff.go), not here: billing's own hold just ends.
+	if cmd == metercmddom.SwitchOn {
+		held, err := feestore.HeldTx(ctx, tx, r.meterID)
+		if err != nil || held {
+			if err == nil {
+				_, err = tx.Exec(ctx, `update meter_billing set cut_off=false where meter_id=$1`, r.meterID)
+			}
+			return out, err
+		}
 	}
 	s.seq++
 	id := uuid.NewString()

@@ -12,6 +12,7 @@ import (
 	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
+	feestore "github.com/voltflow/voltflow/store/fee"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 	platformbillingstore "github.com/voltflow/voltflow/store/platformbilling"
@@ -79,8 +80,9 @@ func switchOnKey(rechargeID string) string { return "recharge/" + rechargeID + "
 // twice and starts the same command again (harmless).
 func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (CreditResult, error) {
 	var out CreditResult
+	var feeOn *Switch // the property-fee hold's switch-on, if this credit released it
 	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		out = CreditResult{}
+		out, feeOn = CreditResult{}, nil
 		// The billing row lock orders this credit with the sweep's billing
 		// of the same meter, so the two never both switch it on.
 		var projectCode string
@@ -116,6 +118,12 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 			return err
 		}
 		out.Balance = balance
+		// The property-fee hold is released first (store/fee cutoff.go): it
+		// switches the meter on only when billing does not hold it as well;
+		// billing, below, leaves its switch-on to a fee hold still open.
+		if feeOn, err = feestore.ReleaseTx(ctx, tx, in.ProjectID, in.MeterNo); err != nil {
+			return err
+		}
 		sw := Switch{ProjectID: in.ProjectID, ProjectCode: projectCode, MeterID: in.MeterID, MeterNo: in.MeterNo,
 			Command: string(metercmddom.SwitchOn), Balance: balance}
 		// A retry after the commit finds the command it recorded.
@@ -139,6 +147,13 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 		if err != nil || reason == CutOffManual {
 			return err
 		}
+		if held, err := feestore.HeldTx(ctx, tx, in.MeterID); err != nil || held {
+			if err == nil {
+				// Billing's own hold ends; the fee release switches it on.
+				_, err = tx.Exec(ctx, `update meter_billing set cut_off=false where meter_id=$1`, in.MeterID)
+			}
+			return err
+		}
 		sw.CommandID = uuid.NewString()
 		sw.WorkflowID = "meter-command/" + sw.CommandID
 		if _, err := tx.Exec(ctx, `insert into meter_commands(id, project_id, meter_id, meter_no, command, args, status,
@@ -160,6 +175,11 @@ func (a *Activities) CreditRecharge(ctx context.Context, in CreditInput) (Credit
 	if out.SwitchOn != nil && a.Switch != nil {
 		if err := a.Switch.StartSwitch(ctx, *out.SwitchOn); err != nil {
 			return out, fmt.Errorf("start switch-on of meter %s: %w", in.MeterNo, err)
+		}
+	}
+	if feeOn != nil && a.Switch != nil {
+		if err := a.Switch.StartSwitch(ctx, *feeOn); err != nil {
+			return out, fmt.Errorf("start fee hold switch-on of meter %s: %w", in.MeterNo, err)
 		}
 	}
 	return out, nil

@@ -17,6 +17,7 @@ import (
 
 	feedom "github.com/voltflow/voltflow/domain/fee"
 	ledgerdom "github.com/voltflow/voltflow/domain/ledger"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	"github.com/voltflow/voltflow/domain/money"
 	"github.com/voltflow/voltflow/store"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
@@ -24,7 +25,8 @@ import (
 
 // Errors the API maps to problems.
 var (
-	ErrTarget = errors.New("unit or site not found in the project")
+	ErrTarget   = errors.New("unit or site not found in the project")
+	ErrNotFound = errors.New("fee schedule not found in the project")
 )
 
 // Schedule is one fee schedule as the API shows it.
@@ -38,6 +40,9 @@ type Schedule struct {
 	Amount     money.Amount `json:"amount"`
 	DayOfMonth int          `json:"dayOfMonth"`
 	CreatedAt  time.Time    `json:"createdAt"`
+	// EndedAt is when the schedule was ended (null while it runs): from
+	// then on no fee of it is due; what it booked stays on the fee list.
+	EndedAt *time.Time `json:"endedAt"`
 }
 
 // CreateSchedule stores a validated schedule after checking its unit or
@@ -64,6 +69,57 @@ func CreateSchedule(ctx context.Context, db *store.DB, s Schedule, createdBy str
 		s.ID, s.ProjectID, s.UnitID, s.SiteID, string(s.Kind), string(s.Basis), s.Amount, s.DayOfMonth, createdBy).Scan(&s.CreatedAt)
 	if err != nil {
 		return s, fmt.Errorf("create fee schedule: %w", err)
+	}
+	return s, nil
+}
+
+const scheduleColumns = `id::text, project_id::text, coalesce(unit_id::text, ''), coalesce(site_id::text, ''),
+	kind, basis, amount, day_of_month, created_at, ended_at`
+
+func scanSchedule(row pgx.Row) (Schedule, error) {
+	var s Schedule
+	err := row.Scan(&s.ID, &s.ProjectID, &s.UnitID, &s.SiteID, &s.Kind, &s.Basis, &s.Amount, &s.DayOfMonth, &s.CreatedAt, &s.EndedAt)
+	return s, err
+}
+
+// ListSchedules is the project's fee schedules, running ones first, then
+// by creation; ended ones only when withEnded.
+func ListSchedules(ctx context.Context, db *store.DB, projectID string, withEnded bool) ([]Schedule, error) {
+	rows, err := db.Query(ctx, `select `+scheduleColumns+` from fee_schedules
+		where project_id=$1 and ($2 or ended_at is null) order by ended_at is not null, created_at, id`, projectID, withEnded)
+	if err != nil {
+		return nil, fmt.Errorf("fee schedules: %w", err)
+	}
+	defer rows.Close()
+	out := []Schedule{}
+	for rows.Next() {
+		s, err := scanSchedule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("fee schedules: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// EndSchedule ends a schedule of the project: no fee of it is due from now
+// on. It is not deleted, as its booked charges (the fee list, the ledger
+// keys) name it. Ending an ended schedule changes nothing and answers it
+// as it is (a repeated DELETE is harmless); ErrNotFound for a schedule
+// that is not the project's.
+func EndSchedule(ctx context.Context, db *store.DB, projectID, id, endedBy string) (Schedule, error) {
+	if uuid.Validate(id) != nil {
+		return Schedule{}, ErrNotFound
+	}
+	s, err := scanSchedule(db.QueryRow(ctx, `with ended as (
+			update fee_schedules set ended_at=coalesce(ended_at, now()), ended_by=coalesce(ended_by, nullif($3,'')::uuid)
+			where id=$1::uuid and project_id=$2 returning *)
+		select `+scheduleColumns+` from ended`, id, projectID, endedBy))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, ErrNotFound
+	}
+	if err != nil {
+		return s, fmt.Errorf("end fee schedule %s: %w", id, err)
 	}
 	return s, nil
 }
@@ -110,7 +166,7 @@ func ListDue(ctx context.Context, db *store.DB, in DueInput) (DueResult, error) 
 			select t.schedule_id, u.id from tree t join units u on u.site_id = t.site_id
 		)
 		select t.schedule_id::text, t.unit_id::text from targets t join fee_schedules s on s.id=t.schedule_id
-		where least(s.day_of_month, $2) = $3
+		where least(s.day_of_month, $2) = $3 and s.ended_at is null
 		  and not exists (select 1 from fee_charges c where c.schedule_id=t.schedule_id and c.unit_id=t.unit_id and c.period=$4)
 		order by 2, 1`, in.ProjectID, last, day.Day(), feedom.Period(day))
 	if err != nil {
@@ -147,6 +203,9 @@ type Booked struct {
 	CutOff     bool         `json:"cutOff"`
 	// Skipped says why nothing could be booked (no account, no area).
 	Skipped string `json:"skipped,omitempty"`
+	// Switch is the fee hold's switch-off for the activity to start (see
+	// cutoff.go); not part of the workflow's history.
+	Switch *Switch `json:"-"`
 }
 
 // Book books one fee of one unit for the day's month, once. The paying
@@ -161,13 +220,28 @@ func Book(ctx context.Context, db *store.DB, in BookInput) (Booked, error) {
 	err := store.InTx(ctx, db, func(tx pgx.Tx) error {
 		var s feedom.Schedule
 		var area *decimal.Decimal
-		var cutOffRule bool
-		err := tx.QueryRow(ctx, `select s.kind, s.basis, s.amount, s.day_of_month, u.area, p.fee_arrears_cut_off
+		var cutOffRule, ended bool
+		err := tx.QueryRow(ctx, `select s.kind, s.basis, s.amount, s.day_of_month, u.area, p.fee_arrears_cut_off,
+				s.ended_at is not null
 			from fee_schedules s join units u on u.id=$3 and u.project_id=s.project_id join projects p on p.id=s.project_id
 			where s.id=$2 and s.project_id=$1`, in.ProjectID, in.ScheduleID, in.UnitID).
-			Scan(&s.Kind, &s.Basis, &s.Amount, &s.DayOfMonth, &area, &cutOffRule)
+			Scan(&s.Kind, &s.Basis, &s.Amount, &s.DayOfMonth, &area, &cutOffRule, &ended)
 		if err != nil {
 			return fmt.Errorf("fee %s: %w", out.Key, err)
+		}
+		out.Kind = s.Kind
+		if ended {
+			// Ended after the day's run listed it: nothing more is due. (A fee
+			// booked before the end stays: the claim below finds it first.)
+			var booked bool
+			if err := tx.QueryRow(ctx, `select exists(select 1 from fee_charges where schedule_id=$1 and unit_id=$2 and period=$3)`,
+				in.ScheduleID, in.UnitID, period).Scan(&booked); err != nil {
+				return fmt.Errorf("fee %s: %w", out.Key, err)
+			}
+			if !booked {
+				out.Skipped = "the fee schedule has ended"
+				return nil
+			}
 		}
 		out.Kind = s.Kind
 		amount, err := s.Charge(area)
@@ -198,9 +272,17 @@ func Book(ctx context.Context, db *store.DB, in BookInput) (Booked, error) {
 			return fmt.Errorf("fee %s: %w", out.Key, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return tx.QueryRow(ctx, `select amount, arrears, meter_no, cut_off from fee_charges
+			if err := tx.QueryRow(ctx, `select amount, arrears, meter_no, cut_off from fee_charges
 				where schedule_id=$1 and unit_id=$2 and period=$3`, in.ScheduleID, in.UnitID, period).
-				Scan(&out.Amount, &out.Arrears, &out.MeterNo, &out.CutOff)
+				Scan(&out.Amount, &out.Arrears, &out.MeterNo, &out.CutOff); err != nil {
+				return err
+			}
+			if out.CutOff {
+				// Booked by a try that died before starting its switch-off.
+				out.Switch, err = pendingCommand(ctx, tx, in.ProjectID, out.MeterID, out.MeterNo, cutOffKey(out.Key),
+					metercmddom.SwitchOff)
+			}
+			return err
 		}
 		wallet := ledgerdom.MeterWallet(out.MeterNo)
 		// Lock the wallet's balance so two fees of one wallet see each other.
@@ -224,6 +306,11 @@ func Book(ctx context.Context, db *store.DB, in BookInput) (Booked, error) {
 			in.ScheduleID, in.UnitID, period, out.Arrears, out.CutOff); err != nil {
 			return fmt.Errorf("fee %s arrears: %w", out.Key, err)
 		}
+		if out.CutOff {
+			if out.Switch, err = cutOffTx(ctx, tx, in.ProjectID, out.MeterID, out.MeterNo, out.Key); err != nil {
+				return err
+			}
+		}
 		out.Created = true
 		return nil
 	})
@@ -241,29 +328,51 @@ type Line struct {
 	Capacity  money.Amount `json:"capacity"`
 	Total     money.Amount `json:"total"`
 	Arrears   money.Amount `json:"arrears"`
+	// CutOff: a meter of the unit is off for fee arrears now (an open fee
+	// hold, cutoff.go), whatever month is listed.
+	CutOff bool `json:"cutOff"`
 }
 
 // Headers and Cells make the list an xlsx sheet.
 func (Line) Headers() []string {
-	return []string{"Unit", "Account", "Meter", "Rent", "Management", "Capacity", "Total", "Arrears"}
+	return []string{"单元 Unit", "账户 Account", "表号 Meter", "房租 Rent", "物业费 Management", "容量费 Capacity",
+		"合计 Total", "欠费 Arrears", "欠费断电 Cut off"}
 }
 
 // Cells is the line's row in the sheet.
 func (l Line) Cells() []any {
 	return []any{l.UnitName, l.AccountNo, l.MeterNo, l.Rent.String(), l.Mgmt.String(), l.Capacity.String(),
-		l.Total.String(), l.Arrears.String()}
+		l.Total.String(), l.Arrears.String(), yes(l.CutOff)}
+}
+
+// yes is a flag as the printed list shows it: 是 or nothing.
+func yes(b bool) string {
+	if b {
+		return "是 yes"
+	}
+	return ""
 }
 
 // List is the fee list of a month (YYYY-MM): per unit the fees deducted and
 // the arrears they left.
 func List(ctx context.Context, db *store.DB, projectID, month string) ([]Line, error) {
+	return ListIn(ctx, db, projectID, month, nil)
+}
+
+// ListIn is List for a caller who sees only the units hung on sites (a
+// site-scoped role, sites already expanded to their subtrees); nil sites:
+// every unit of the project.
+func ListIn(ctx context.Context, db *store.DB, projectID, month string, sites []string) ([]Line, error) {
 	rows, err := db.Query(ctx, `select c.unit_id::text, u.name, min(c.account_no), min(c.meter_no),
 			coalesce(sum(c.amount) filter (where c.kind='rent'),0),
 			coalesce(sum(c.amount) filter (where c.kind='management'),0),
 			coalesce(sum(c.amount) filter (where c.kind='capacity'),0),
-			sum(c.amount), sum(c.arrears)
+			sum(c.amount), sum(c.arrears),
+			exists(select 1 from fee_cut_offs h join meters m on m.id=h.meter_id
+				where m.unit_id=c.unit_id and h.released_at is null)
 		from fee_charges c join units u on u.id=c.unit_id
-		where c.project_id=$1 and c.period=$2 group by c.unit_id, u.name order by u.name, c.unit_id`, projectID, month)
+		where c.project_id=$1 and c.period=$2 and ($3::text[] is null or u.site_id::text = any($3::text[]))
+		group by c.unit_id, u.name order by u.name, c.unit_id`, projectID, month, sites)
 	if err != nil {
 		return nil, fmt.Errorf("fee list: %w", err)
 	}

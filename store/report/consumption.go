@@ -24,12 +24,14 @@ const (
 // GroupBy is what consumption is summed over.
 type GroupBy string
 
-// Groupings: one meter, a unit (shop / flat), or a building (the level-1
-// site above the unit's site, 楼栋).
+// Groupings: one meter, a unit (shop / flat), a building (the level-1
+// site above the unit's site, 楼栋), or a floor (the level-2 site at or
+// above the unit's site, 楼层; seed 004: 楼层、大楼总表).
 const (
 	ByMeter    GroupBy = "meter"
 	ByUnit     GroupBy = "unit"
 	ByBuilding GroupBy = "building"
+	ByFloor    GroupBy = "floor"
 )
 
 // ConsumptionFilter selects consumption rows.
@@ -53,19 +55,23 @@ func (f ConsumptionFilter) Validate() (field string, err error) {
 		return "granularity", errors.New("granularity must be hour, day, month or year")
 	}
 	switch f.GroupBy {
-	case ByMeter, ByUnit, ByBuilding:
+	case ByMeter, ByUnit, ByBuilding, ByFloor:
 	default:
-		return "groupBy", errors.New("groupBy must be meter, unit or building")
+		return "groupBy", errors.New("groupBy must be meter, unit, building or floor")
 	}
 	return "", nil
 }
 
 // ConsumptionRow is the energy used by one group in one bucket.
 type ConsumptionRow struct {
-	Bucket    time.Time `json:"bucket"` // start of the hour / day / month / year, China time
-	Key       string    `json:"key"`    // meter number, unit name or building name
-	EnergyKwh string    `json:"energyKwh"`
-	Intervals int       `json:"intervals"` // reading intervals summed
+	Bucket time.Time `json:"bucket"` // start of the hour / day / month / year, China time
+	// Key is the meter number, unit name, building name, or for a floor
+	// "<building> / <floor>" (floor names repeat from building to
+	// building); "" for meters on no unit, or for a floor, on no floor (a
+	// unit hung on the building itself).
+	Key       string `json:"key"`
+	EnergyKwh string `json:"energyKwh"`
+	Intervals int    `json:"intervals"` // reading intervals summed
 }
 
 // Cursor is the row's keyset position.
@@ -88,12 +94,18 @@ const lookaround = "31 days"
 //
 // $1 projects, $2 from, $3 to, $4 granularity, $5 group, $6 meter no ("" all),
 // $7 location, $8/$9 keyset (bucket, key), $10 limit, $11/$12 site scope.
+//
+// The building CTE walks the site tree from each building down, carrying the
+// building's name and the floor (the level-2 site) each site is on or under,
+// so a unit on an area of a floor (level 3 or 4) counts for that floor.
 var consumptionSQL = `with recursive building as (
-	select id, name as building from sites where parent_id is null
+	select id, name as building, null::text as floor from sites where parent_id is null
 	union all
-	select s.id, b.building from sites s join building b on s.parent_id = b.id
+	select s.id, b.building, case when s.level = 2 then s.name else b.floor end
+	from sites s join building b on s.parent_id = b.id
 ), scope as (
-	select m.id, m.meter_no, coalesce(u.name, '') as unit_name, coalesce(b.building, '') as building
+	select m.id, m.meter_no, coalesce(u.name, '') as unit_name, coalesce(b.building, '') as building,
+		coalesce(b.building || ' / ' || b.floor, '') as floor
 	from meters m
 	left join units u on u.id = m.unit_id
 	left join building b on b.id = u.site_id
@@ -112,7 +124,7 @@ var consumptionSQL = `with recursive building as (
 	from r
 ), agg as (
 	select date_trunc($4, d.read_at, $7) as bucket,
-		case $5 when 'unit' then s.unit_name when 'building' then s.building else s.meter_no end as key,
+		case $5 when 'unit' then s.unit_name when 'building' then s.building when 'floor' then s.floor else s.meter_no end as key,
 		sum(greatest(d.delta, 0)) as energy, count(*) as intervals
 	from d join scope s on s.id = d.meter_id
 	where d.read_at < $3 and d.delta is not null

@@ -188,7 +188,8 @@ func (r ConsumptionRow) Cells() []any {
 func (StatementRow) Headers() []string {
 	return []string{"表号 Meter", "单元 Unit", "用户 Customer", "期初电能 Opening kWh", "期末电能 Closing kWh",
 		"用电量 Used kWh", "期初剩余 Opening remaining", "期末剩余 Closing remaining", "售电 Recharged",
-		"退电 Refunded", "冲正 Reversed", "消费 Spent", "期初时间 Opened at", "期末时间 Closed at"}
+		"退电 Refunded", "冲正 Reversed", "消费 Spent", "期初时间 Opened at", "期末时间 Closed at",
+		"公摊 Common area", "公摊规则 Common-area rule"}
 }
 
 // Cells of a statement row.
@@ -196,7 +197,7 @@ func (r StatementRow) Cells() []any {
 	return []any{r.MeterNo, r.Unit, r.Customer, cellNumber(r.OpeningEnergyKwh), cellNumber(r.ClosingEnergyKwh),
 		cellNumber(r.UsedEnergyKwh), cellMoney(r.OpeningRemaining), cellMoney(r.ClosingRemaining),
 		cellMoney(&r.Recharged), cellMoney(&r.Refunded), cellMoney(&r.Reversed), cellMoney(r.Spent),
-		cellTime(r.OpenedAt), cellTime(r.ClosedAt)}
+		cellTime(r.OpenedAt), cellTime(r.ClosedAt), cellMoney(&r.CommonArea), r.CommonAreaRule}
 }
 
 // Headers of the lost-contact report.

@@ -156,6 +156,59 @@ func TestConsumptionByDayAcrossMonthPartitions(t *testing.T) {
 	}
 }
 
+// Consumption by floor (楼层): the demo's Building A has Floor 1 (M0001–
+// M0008) and Floor 2 (M0009–M0016). M0003's unit moves to an area (level 3)
+// under Floor 2, so it counts for Floor 2; M0004's unit moves to Floor 1 of
+// Building B, a floor of the same name elsewhere; M0005's unit hangs on
+// Building B itself (on no floor: key ""). A site-scoped caller of Building
+// B sees only Building B's floors.
+func TestConsumptionByFloor(t *testing.T) {
+	db, project := fixture(t)
+	bldB, floorB1, area := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	exec(t, db, `insert into sites(id, project_id, level, name) values($1,$2,1,'Building B')`, bldB, project)
+	exec(t, db, `insert into sites(id, project_id, parent_id, level, name) values($1,$2,$3,2,'Floor 1')`, floorB1, project, bldB)
+	exec(t, db, `insert into sites(id, project_id, parent_id, level, name)
+		select $1, $2, id, 3, 'East wing' from sites where project_id=$2 and name='Floor 2'`, area, project)
+	move := func(meterNo, site string) {
+		exec(t, db, `update units set site_id=$1 where id=(select unit_id from meters where meter_no=$2)`, site, meterNo)
+	}
+	move("M0003", area)
+	move("M0004", floorB1)
+	move("M0005", bldB)
+	day := func(meterNo, open, mid, close string) {
+		reading(t, db, meterNo, at("2026-05-01 00:00"), open, "50.00")
+		reading(t, db, meterNo, at("2026-05-01 12:00"), mid, "50.00")
+		reading(t, db, meterNo, at("2026-05-02 00:00"), close, "50.00")
+	}
+	day("M0001", "100.00", "101.50", "103.00") // Floor 1: 3.00
+	day("M0002", "20.00", "20.25", "21.00")    // Floor 1: 1.00
+	day("M0009", "5.00", "6.00", "7.50")       // Floor 2: 2.50
+	day("M0003", "40.00", "44.00", "44.40")    // Floor 2 via the East wing: 4.40
+	day("M0004", "10.00", "10.10", "10.20")    // Building B / Floor 1: 0.20
+	day("M0005", "1.00", "2.00", "3.00")       // Building B, no floor: 2.00
+
+	f := report.ConsumptionFilter{Projects: []string{project}, Period: report.Period{From: at("2026-05-01 00:00"),
+		To: at("2026-05-02 00:00")}, Granularity: report.Day, GroupBy: report.ByFloor}
+	check(t, consumption(t, db, f, report.Page{}), []want{
+		{"2026-05-01 00:00", "", "2.00", 2},
+		{"2026-05-01 00:00", "Building A / Floor 1", "4.00", 4},
+		{"2026-05-01 00:00", "Building A / Floor 2", "6.90", 4},
+		{"2026-05-01 00:00", "Building B / Floor 1", "0.20", 2},
+	})
+	f.Granularity = report.Hour
+	check(t, consumption(t, db, f, report.Page{Limit: 2, After: consumption(t, db, f, report.Page{Limit: 3})[2].Cursor()}), []want{
+		{"2026-05-01 00:00", "Building B / Floor 1", "0.10", 1},
+		{"2026-05-01 12:00", "", "1.00", 1},
+	})
+
+	// A building manager of Building B (scope: its subtree).
+	f.Granularity, f.Scope = report.Day, store.Scope{Projects: []string{project}, Sites: []string{bldB, floorB1}}
+	check(t, consumption(t, db, f, report.Page{}), []want{
+		{"2026-05-01 00:00", "", "2.00", 2},
+		{"2026-05-01 00:00", "Building B / Floor 1", "0.20", 2},
+	})
+}
+
 func TestStatementOpeningClosingAndMoney(t *testing.T) {
 	db, project := fixture(t)
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 
 	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
@@ -38,4 +39,15 @@ func (s *Starter) StartSwitch(ctx context.Context, sw platformbillingstore.Switc
 		return fmt.Errorf("start %s: %w", sw.WorkflowID, err)
 	}
 	return nil
+}
+
+// ActivityStarter is a Starter on the Temporal client of the worker running
+// the calling activity (activity.GetClient), for activities registered
+// where no client is at hand (RegisterMain): the property fees' arrears
+// cut-off and the fee hold's switch-on after a meter-side recharge.
+type ActivityStarter struct{}
+
+// StartSwitch starts the command's workflow as Starter does.
+func (ActivityStarter) StartSwitch(ctx context.Context, sw platformbillingstore.Switch) error {
+	return (&Starter{Client: activity.GetClient(ctx)}).StartSwitch(ctx, sw)
 }
