@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
+	allowanceacts "github.com/voltflow/voltflow/activities/allowance"
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
@@ -38,6 +39,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	allowancewf "github.com/voltflow/voltflow/workflows/allowance"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
 	commonareawf "github.com/voltflow/voltflow/workflows/commonarea"
@@ -86,6 +88,9 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterActivity(&feeacts.Activities{DB: db})
 	w.RegisterWorkflowWithOptions(commonareawf.Workflow, workflow.RegisterOptions{Name: commonareawf.Kind})
 	w.RegisterActivity(&commonareaacts.Activities{DB: db})
+	// Monthly allowance (月补电量); its grants are recharges (above).
+	w.RegisterWorkflowWithOptions(allowancewf.Workflow, workflow.RegisterOptions{Name: allowancewf.Kind})
+	w.RegisterActivity(&allowanceacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,
