@@ -72,3 +72,52 @@ func Assign(ctx context.Context, db *store.DB, projectID, meterNo, code string) 
 	}
 	return nil
 }
+
+// ErrNoPriceBlock is a meter-side meter whose profile cannot take a tariff.
+var ErrNoPriceBlock = errors.New("tariffs: the meter's profile has no price block")
+
+// Download is what writing a tariff into a meter-side meter's price block
+// needs: the meter, its profile and CT × PT, and the tariff.
+type Download struct {
+	MeterID string
+	Profile string
+	Ratio   int64
+	Tariff  tariff.Tariff
+}
+
+// AssignMeterSide assigns a tariff to a meter-side prepaid meter (recorded
+// like a platform-side meter's; billing prices only platform-side meters)
+// and returns what its download needs. ErrNotFound: no such tariff or
+// meter; ErrNotPlatform is never returned.
+// supports says whether a profile has the price block; a meter whose
+// profile has not gets ErrNoPriceBlock and nothing is assigned.
+func AssignMeterSide(ctx context.Context, db *store.DB, projectID, meterNo, code string, supports func(profile string) bool) (Download, error) {
+	var d Download
+	var tariffID string
+	var spec []byte
+	err := db.QueryRow(ctx, `select m.id::text, m.profile, m.ct_ratio::bigint * m.pt_ratio, coalesce(t.id::text, ''), t.spec
+		from meters m left join tariffs t on t.project_id=m.project_id and t.code=$3
+		where m.project_id=$1 and m.meter_no=$2 and m.prepaid_mode='meter'`, projectID, meterNo, code).
+		Scan(&d.MeterID, &d.Profile, &d.Ratio, &tariffID, &spec)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, fmt.Errorf("%w: meter-side meter %s", ErrNotFound, meterNo)
+	}
+	if err != nil {
+		return d, fmt.Errorf("meter %s: %w", meterNo, err)
+	}
+	if tariffID == "" {
+		return d, fmt.Errorf("%w: tariff %s", ErrNotFound, code)
+	}
+	if !supports(d.Profile) {
+		return d, fmt.Errorf("%w: meter %s, profile %s", ErrNoPriceBlock, meterNo, d.Profile)
+	}
+	if err := json.Unmarshal(spec, &d.Tariff); err != nil {
+		return d, fmt.Errorf("tariff %s: %w", code, err)
+	}
+	if _, err := db.Exec(ctx, `insert into meter_tariffs(meter_id, tariff_id, since) values($1,$2,now())
+		on conflict (meter_id) do update set tariff_id=excluded.tariff_id, since=excluded.since
+		where meter_tariffs.tariff_id <> excluded.tariff_id`, d.MeterID, tariffID); err != nil {
+		return d, fmt.Errorf("assign tariff %s to %s: %w", code, meterNo, err)
+	}
+	return d, nil
+}
