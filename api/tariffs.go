@@ -190,9 +190,9 @@ func (s *Server) setMeterTariff(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"meterNo": m.meterNo, "tariff": req.Tariff})
 }
 
-// MeterTariffDownload is the meter command that writes a tariff into a
-// meter-side meter's price block (set_tariff).
-type MeterTariffDownload struct {
+// MeterDownload is the meter command that writes a setting block into a
+// meter (set_tariff, set_safety_limits).
+type MeterDownload struct {
 	CommandID  string `json:"commandId"`
 	WorkflowID string `json:"workflowId"`
 	Status     string `json:"status"`
@@ -233,11 +233,11 @@ func (s *Server) downloadTariff(w http.ResponseWriter, r *http.Request, m meterR
 
 // sendDownload records a download command with its register values as args
 // and starts its meter-command workflow; false when a problem was written.
-func (s *Server) sendDownload(w http.ResponseWriter, r *http.Request, m meterRef, cmd metercmddom.Command, values map[string]int64) (MeterTariffDownload, bool) {
+func (s *Server) sendDownload(w http.ResponseWriter, r *http.Request, m meterRef, cmd metercmddom.Command, values map[string]int64) (MeterDownload, bool) {
 	args, err := json.Marshal(values)
 	if err != nil {
 		s.internal(w, r, err)
-		return MeterTariffDownload{}, false
+		return MeterDownload{}, false
 	}
 	id := uuid.NewString()
 	c, _, err := metercmdstore.CreateCommand(r.Context(), s.cfg.DB, metercmdstore.Command{
@@ -245,7 +245,7 @@ func (s *Server) sendDownload(w http.ResponseWriter, r *http.Request, m meterRef
 		WorkflowID: metercmdwf.CommandWorkflowID(id), CreatedBy: operatorFrom(r.Context()).ID})
 	if err != nil {
 		s.internal(w, r, err)
-		return MeterTariffDownload{}, false
+		return MeterDownload{}, false
 	}
 	in := metercmdwf.CommandInput{CommandID: c.ID, ProjectID: c.ProjectID, MeterID: c.MeterID, MeterNo: c.MeterNo,
 		Command: c.Command, DispatchWindow: s.cfg.DispatchWindow}
@@ -253,7 +253,7 @@ func (s *Server) sendDownload(w http.ResponseWriter, r *http.Request, m meterRef
 		names.Attributes(m.projectCode, metercmdwf.KindCommand, c.MeterNo, string(metercmddom.Pending)), in); err != nil {
 		s.log.Error("start download workflow", "command", c.ID, "error", err)
 		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the download is recorded but not started; send the request again")
-		return MeterTariffDownload{}, false
+		return MeterDownload{}, false
 	}
-	return MeterTariffDownload{CommandID: c.ID, WorkflowID: c.WorkflowID, Status: string(c.Status)}, true
+	return MeterDownload{CommandID: c.ID, WorkflowID: c.WorkflowID, Status: string(c.Status)}, true
 }

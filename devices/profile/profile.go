@@ -29,6 +29,11 @@ import (
 // RefPrepaidV1 is the reference prepaid profile our simulators implement.
 const RefPrepaidV1 = "ref-prepaid-v1"
 
+// RefPrepaidBlocksV1 is RefPrepaidV1 with the optional setting blocks (the
+// price block and the safety-limit block, README.md here). The simulators
+// implement it: a superset, so they serve ref-prepaid-v1 meters unchanged.
+const RefPrepaidBlocksV1 = "ref-prepaid-blocks-v1"
+
 // Quantity names a profile may define. The Modbus client maps these onto its
 // Snapshot; a profile that lacks one leaves that field zero.
 const (

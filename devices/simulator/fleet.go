@@ -22,7 +22,8 @@ type Config struct {
 	Addr     string
 	Gateways int // default 1
 	Meters   int // per gateway, unit ids 1..Meters; default 32, at most 247
-	// Profile names the register map; default profile.RefPrepaidV1.
+	// Profile names the register map; default profile.RefPrepaidBlocksV1
+	// (ref-prepaid-v1 and its optional setting blocks).
 	Profile string
 	// Protocol is what Run's gateways speak: ProtocolModbusTCP (default),
 	// ProtocolModbusRTUTCP or ProtocolDLT645 (see Fleet.Servers).
@@ -71,7 +72,7 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		cfg.Meters = 32
 	}
 	if cfg.Profile == "" {
-		cfg.Profile = profile.RefPrepaidV1
+		cfg.Profile = profile.RefPrepaidBlocksV1
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()

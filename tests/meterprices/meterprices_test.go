@@ -22,8 +22,17 @@ var stack *harness.Stack
 
 func TestMain(m *testing.M) {
 	_ = os.Setenv("VOLTFLOW_SWEEP_INTERVAL", "24h")
-	harness.Main(m, "meterprices", harness.Options{Gateways: 1, MetersPerGW: 4, DispatchWindow: 20 * time.Second,
+	harness.Main(m, "meterprices", harness.Options{Gateways: 1, MetersPerGW: 5, DispatchWindow: 20 * time.Second,
 		UpdateTimeout: 30 * time.Second}, &stack)
+}
+
+// blocks gives meters the profile with the setting blocks (the simulators
+// implement it; the demo imports its meters as ref-prepaid-v1).
+func blocks(t *testing.T, meterNos ...string) {
+	t.Helper()
+	if _, err := stack.DB.Exec(context.Background(), `update meters set profile='ref-prepaid-blocks-v1' where meter_no = any($1)`, meterNos); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type download struct {
@@ -94,6 +103,7 @@ func meter(t *testing.T, meterNo string) interface{ SetLoad(int64) } {
 // single price. The meter next to it, left on its single price, takes
 // 57.60 for the same day.
 func TestTOUTariffDownloadedAndDeducted(t *testing.T) {
+	blocks(t, "M0001", "M0002")
 	admin := stack.Login(t, "admin", "admin")
 	cashier := stack.Login(t, "cashier", "cashier")
 	if c := cashier.Do(t, http.MethodPut, "/api/v1/meters/M0001/tariff", map[string]string{"tariff": "TOU-DEMO"}, nil); c != http.StatusForbidden {
@@ -145,6 +155,7 @@ func TestTOUTariffDownloadedAndDeducted(t *testing.T) {
 // 2 kW = 30 kWh costs 5.00 + 8.00 + 10.00 = 23.00 of its 50.00, leaving
 // 27.00 — unless the 15 h span a month's start, which the test avoids.
 func TestTieredTariffDownloadedAndDeducted(t *testing.T) {
+	blocks(t, "M0003")
 	admin := stack.Login(t, "admin", "admin")
 	if code, raw, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/tariffs", map[string]any{"code": "TIER-MP", "name": "阶梯",
 		"tariff": map[string]any{"kind": "tiered", "steps": []map[string]any{{"upToKwh": "10", "price": "0.5000"},
@@ -167,13 +178,10 @@ func TestTieredTariffDownloadedAndDeducted(t *testing.T) {
 	}
 }
 
-// TestNoPriceBlockRefused: a water meter's profile has no price
-// block: 409, nothing sent.
+// TestNoPriceBlockRefused: ref-prepaid-v1 has no price block: 409,
+// nothing sent.
 func TestNoPriceBlockRefused(t *testing.T) {
 	admin := stack.Login(t, "admin", "admin")
-	if _, err := stack.DB.Exec(context.Background(), `update meters set profile='ref-water-valve-v1' where meter_no='M0004'`); err != nil {
-		t.Fatal(err)
-	}
 	if code, raw, _ := admin.DoRaw(t, http.MethodPut, "/api/v1/meters/M0004/tariff", map[string]string{"tariff": "TOU-DEMO"}); code != http.StatusConflict {
 		t.Fatalf("tariff to a meter without a price block: %d %s, want 409", code, raw)
 	}
