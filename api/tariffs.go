@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/access"
@@ -19,6 +20,7 @@ import (
 	metercmdstore "github.com/voltflow/voltflow/store/metercmd"
 	"github.com/voltflow/voltflow/store/tariffs"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	meterpricewf "github.com/voltflow/voltflow/workflows/meterprice"
 	"github.com/voltflow/voltflow/workflows/names"
 )
 
@@ -202,12 +204,26 @@ type MeterDownload struct {
 // meter as a set_tariff command (visible, retried and logged like every
 // meter command); a profile without the price block is refused (409).
 func (s *Server) downloadTariff(w http.ResponseWriter, r *http.Request, m meterRef, code string) {
-	supports := func(name string) bool {
+	block := false
+	check := func(name string, t tariff.Tariff) error {
 		p, err := profile.Load(name)
-		return err == nil && p.Supports(profile.CmdSetTariff)
+		switch {
+		case err == nil && p.Supports(profile.CmdSetTariff):
+			block = true
+			return nil
+		case err == nil && p.Supports(profile.CmdSetUnitPrice):
+			// No block: the unit price is rewritten at each boundary.
+			_, _, err := tariff.RateAt(t, 1, time.Now())
+			return err
+		}
+		return tariffs.ErrNoPriceBlock
 	}
-	d, err := tariffs.AssignMeterSide(r.Context(), s.cfg.DB, m.projectID, m.meterNo, code, supports)
+	d, err := tariffs.AssignMeterSide(r.Context(), s.cfg.DB, m.projectID, m.meterNo, code, check)
 	switch {
+	case errors.Is(err, tariff.ErrNotFollowable):
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "meter "+m.meterNo+
+			" has no price block: only single and time-of-use tariffs can be kept by rewriting its unit price", "tariff")
+		return
 	case errors.Is(err, tariffs.ErrNoPriceBlock):
 		writeProblem(w, http.StatusConflict, CodeMeterNotPlatform, "meter "+m.meterNo+
 			" keeps its balance itself (meter-side prepaid) and its profile has no price block to take a tariff")
@@ -219,12 +235,16 @@ func (s *Server) downloadTariff(w http.ResponseWriter, r *http.Request, m meterR
 		s.internal(w, r, err)
 		return
 	}
-	block, err := tariff.MeterBlock(d.Tariff, d.Ratio)
+	if !block {
+		s.followTariff(w, r, m, code)
+		return
+	}
+	values, err := tariff.MeterBlock(d.Tariff, d.Ratio)
 	if err != nil {
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, err.Error(), "tariff")
 		return
 	}
-	dl, ok := s.sendDownload(w, r, m, metercmddom.SetTariff, block)
+	dl, ok := s.sendDownload(w, r, m, metercmddom.SetTariff, values)
 	if !ok {
 		return
 	}
@@ -256,4 +276,27 @@ func (s *Server) sendDownload(w http.ResponseWriter, r *http.Request, m meterRef
 		return MeterDownload{}, false
 	}
 	return MeterDownload{CommandID: c.ID, WorkflowID: c.WorkflowID, Status: string(c.Status)}, true
+}
+
+// followTariff starts (or wakes) meter-price/<meterNo>, which writes the
+// tariff's price in force into the meter's unit price register at each
+// boundary.
+func (s *Server) followTariff(w http.ResponseWriter, r *http.Request, m meterRef, code string) {
+	id := meterpricewf.WorkflowID(m.meterNo)
+	err := names.StartOnce(r.Context(), s.cfg.Temporal, id, meterpricewf.Kind, names.Attributes(m.projectCode, meterpricewf.Kind, m.meterNo, "started"),
+		meterpricewf.Input{ProjectID: m.projectID, ProjectCode: m.projectCode, MeterID: m.id, MeterNo: m.meterNo, DispatchWindow: s.cfg.DispatchWindow})
+	if err == nil {
+		// Already running: price the new tariff now, not at the old boundary.
+		err = s.cfg.Temporal.SignalWorkflow(r.Context(), id, "", meterpricewf.SignalTariffChanged, nil)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			err = nil // it ended meanwhile (the tariff it had was removed)
+		}
+	}
+	if err != nil {
+		s.log.Error("start meter price workflow", "workflow", id, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "the tariff is assigned; send the request again to start following it")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"meterNo": m.meterNo, "tariff": code, "follow": map[string]string{"workflowId": id}})
 }

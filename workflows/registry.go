@@ -24,6 +24,7 @@ import (
 	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	mailacts "github.com/voltflow/voltflow/activities/mail"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
+	meterpriceacts "github.com/voltflow/voltflow/activities/meterprice"
 	metersacts "github.com/voltflow/voltflow/activities/meters"
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
@@ -49,6 +50,7 @@ import (
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	meterpricewf "github.com/voltflow/voltflow/workflows/meterprice"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
@@ -91,6 +93,9 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	// Monthly allowance (月补电量); its grants are recharges (above).
 	w.RegisterWorkflowWithOptions(allowancewf.Workflow, workflow.RegisterOptions{Name: allowancewf.Kind})
 	w.RegisterActivity(&allowanceacts.Activities{DB: db})
+	// TOU prices for meter-side meters without the price block.
+	w.RegisterWorkflowWithOptions(meterpricewf.Workflow, workflow.RegisterOptions{Name: meterpricewf.Kind})
+	w.RegisterActivity(&meterpriceacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

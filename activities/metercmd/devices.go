@@ -124,7 +124,7 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m metersacts.Met
 	args profile.Values, attempt int) (Response, error) {
 	var err error
 	switch w.Name {
-	case profile.CmdSetTariff, profile.CmdSetSafetyLimits:
+	case profile.CmdSetTariff, profile.CmdSetSafetyLimits, profile.CmdSetUnitPrice:
 		// A setting block: written whole; the same block again is harmless.
 		err = gw.WriteCommand(ctx, m.Unit, w.Name, args)
 	case profile.CmdSwitchOff:
@@ -172,7 +172,7 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m metersacts.Met
 		var cerr error
 		if cmd.Download() {
 			// Confirmed when the block reads back as written.
-			cerr = confirmSettings(ctx, gw, m.Unit, cmd, args)
+			cerr = confirmSettings(ctx, gw, m.Unit, cmd, args, s.Values)
 		} else {
 			cerr = cmd.Confirm(metercmddom.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status),
 				Valve: int(s.Values[profile.Valve])})
@@ -213,10 +213,20 @@ func (d *Devices) logFailure(ctx context.Context, commandID string, cause error)
 
 // confirmSettings reads the meter's setting blocks back and compares every
 // value the download wrote.
-func confirmSettings(ctx context.Context, gw *modbus.Gateway, unit uint8, cmd metercmddom.Command, args profile.Values) error {
-	got, err := gw.ReadSettings(ctx, unit)
-	if err != nil {
-		return fmt.Errorf("%w: %s: read back: %v", metercmddom.ErrNotConfirmed, cmd, err)
+func confirmSettings(ctx context.Context, gw *modbus.Gateway, unit uint8, cmd metercmddom.Command, args, read profile.Values) error {
+	got := read // a quantity (the unit price) is in the state just read
+	if len(gw.Profile().SettingBlocks()) > 0 {
+		settings, err := gw.ReadSettings(ctx, unit)
+		if err != nil {
+			return fmt.Errorf("%w: %s: read back: %v", metercmddom.ErrNotConfirmed, cmd, err)
+		}
+		got = profile.Values{}
+		for k, v := range read {
+			got[k] = v
+		}
+		for k, v := range settings {
+			got[k] = v
+		}
 	}
 	for k, want := range args {
 		if got[k] != want {

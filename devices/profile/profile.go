@@ -69,6 +69,9 @@ const (
 	// safety limits, each written as one block.
 	CmdSetTariff       = "set_tariff"
 	CmdSetSafetyLimits = "set_safety_limits"
+	// CmdSetUnitPrice rewrites the single unit price (0x010B): how the
+	// platform keeps a meter without the price block on a TOU tariff.
+	CmdSetUnitPrice = "set_unit_price"
 
 	FieldCounter = "counter" // the purchase counter the command expects to create
 	FieldAmount  = "amount"

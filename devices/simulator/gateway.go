@@ -296,6 +296,8 @@ func (g *Gateway) write(m *Meter, addr uint16, regs []uint16) error {
 		m.SetValve(false)
 	case profile.CmdSetTariff:
 		err = m.SetTariff(args)
+	case profile.CmdSetUnitPrice:
+		m.SetUnitPrice(args[profile.UnitPrice])
 	case profile.CmdSetSafetyLimits:
 		m.SetSafetyLimits(args["max_load"], args["malignant_start"], args["allowed_trips"])
 	default:

@@ -322,6 +322,14 @@ func (m *Meter) SetTariff(v profile.Values) error {
 	return nil
 }
 
+// SetUnitPrice sets the single unit price (0.0001 yuan/kWh, register
+// 0x010B); consumption from now on is priced at it.
+func (m *Meter) SetUnitPrice(price int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.price = max(price, 0)
+}
+
 // SetSafetyLimits takes the safety-limit block (command
 // set_safety_limits): maximum load and malignant-load start power in W
 // (0 = off) and the trips allowed before the meter stays off.

@@ -33,10 +33,11 @@ var commands = []Command{SwitchOff, SwitchOn, Protect, Release, PrepaidMode, For
 const (
 	SetTariff       Command = "set_tariff"        // the price block: TOU prices and hour table, tiers
 	SetSafetyLimits Command = "set_safety_limits" // maximum load, malignant-load start, allowed trips
+	SetUnitPrice    Command = "set_unit_price"    // the single unit price, rewritten at each TOU boundary
 )
 
-// Download reports whether c writes a setting block from its args.
-func (c Command) Download() bool { return c == SetTariff || c == SetSafetyLimits }
+// Download reports whether c writes registers from its args.
+func (c Command) Download() bool { return c == SetTariff || c == SetSafetyLimits || c == SetUnitPrice }
 
 // ParseAny is Parse that also knows the downloads (the device activity's
 // view: it runs whatever command row the platform recorded).
@@ -105,7 +106,7 @@ func (c Command) Write() Write {
 		return Write{Name: "valve_close"}
 	case ValveOpen:
 		return Write{Name: "valve_open"}
-	case SetTariff, SetSafetyLimits:
+	case SetTariff, SetSafetyLimits, SetUnitPrice:
 		return Write{Name: string(c)}
 	}
 	return Write{}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -104,4 +105,25 @@ func periodIndex(p Period) int {
 		}
 	}
 	return 2
+}
+
+// ErrNotFollowable is a tariff a meter without the price block cannot be
+// kept on by rewriting its single unit price: a tiered tariff needs the
+// meter's energy of the month, which only billing readings know.
+var ErrNotFollowable = errors.New("only single and time-of-use tariffs can be followed by rewriting the unit price")
+
+// RateAt is the price in force at at, in 0.0001 yuan per register kWh (×
+// ratio, as MeterBlock), and when it next changes (zero: never, a single
+// price). A meter without the price block is kept on a TOU tariff by
+// writing this into its unit price register at each boundary.
+func RateAt(t Tariff, ratio int64, at time.Time) (int64, time.Time, error) {
+	ratio = max(ratio, 1)
+	switch t.Kind {
+	case Single:
+		return t.Price.Units() * ratio, time.Time{}, nil
+	case TOU:
+		p, end := t.segmentAt(at)
+		return t.Prices[p].Units() * ratio, end, nil
+	}
+	return 0, time.Time{}, fmt.Errorf("%w: %s", ErrNotFollowable, t.Kind)
 }

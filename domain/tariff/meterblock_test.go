@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestMeterBlock(t *testing.T) {
@@ -44,5 +45,22 @@ func TestMeterBlock(t *testing.T) {
 				t.Errorf("%d values, want the 34 fields of set_tariff", len(got))
 			}
 		})
+	}
+}
+
+func TestRateAt(t *testing.T) {
+	var tou Tariff
+	if err := json.Unmarshal([]byte(`{"kind":"tou","prices":{"sharp":"1.5000","peak":"1.2000","flat":"0.8000","valley":"0.4000"},
+		"schedule":[{"startMinute":0,"period":"valley"},{"startMinute":480,"period":"flat"},{"startMinute":600,"period":"peak"},
+		{"startMinute":1080,"period":"sharp"},{"startMinute":1260,"period":"flat"},{"startMinute":1380,"period":"valley"}]}`), &tou); err != nil {
+		t.Fatal(err)
+	}
+	// 09:30 UTC is 17:30 China time: peak until 18:00 (10:00 UTC), CT×PT 2.
+	price, next, err := RateAt(tou, 2, time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC))
+	if err != nil || price != 24000 || !next.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("%d until %v (%v)", price, next, err)
+	}
+	if _, _, err := RateAt(Tariff{Kind: Tiered}, 1, time.Now()); !errors.Is(err, ErrNotFollowable) {
+		t.Fatalf("tiered: %v", err)
 	}
 }

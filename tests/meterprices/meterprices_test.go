@@ -178,11 +178,57 @@ func TestTieredTariffDownloadedAndDeducted(t *testing.T) {
 	}
 }
 
-// TestNoPriceBlockRefused: ref-prepaid-v1 has no price block: 409,
-// nothing sent.
-func TestNoPriceBlockRefused(t *testing.T) {
+// TestTOUFollowedOnAMeterWithoutBlock: M0004 is ref-prepaid-v1 (no price
+// block). A tiered tariff cannot be kept by rewriting its unit price
+// (422); TOU-DEMO is: meter-price/M0004 writes the price of the current
+// China-time period into 0x010B as a set_unit_price command and waits for
+// the next boundary; removing the tariff and signalling ends it.
+func TestTOUFollowedOnAMeterWithoutBlock(t *testing.T) {
+	ctx := context.Background()
 	admin := stack.Login(t, "admin", "admin")
-	if code, raw, _ := admin.DoRaw(t, http.MethodPut, "/api/v1/meters/M0004/tariff", map[string]string{"tariff": "TOU-DEMO"}); code != http.StatusConflict {
-		t.Fatalf("tariff to a meter without a price block: %d %s, want 409", code, raw)
+	if code, raw, _ := admin.DoRaw(t, http.MethodPost, "/api/v1/projects/demo/tariffs", map[string]any{"code": "TIER-NB", "name": "阶梯",
+		"tariff": map[string]any{"kind": "tiered", "steps": []map[string]any{{"upToKwh": "10", "price": "0.5000"}, {"price": "1.0000"}}}}); code != http.StatusCreated {
+		t.Fatalf("create tiered tariff: %d %s", code, raw)
+	}
+	if code, raw, _ := admin.DoRaw(t, http.MethodPut, "/api/v1/meters/M0004/tariff", map[string]string{"tariff": "TIER-NB"}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("tiered to a meter without the block: %d %s, want 422", code, raw)
+	}
+	var out struct {
+		Follow struct{ WorkflowID string } `json:"follow"`
+	}
+	if code := admin.Do(t, http.MethodPut, "/api/v1/meters/M0004/tariff", map[string]string{"tariff": "TOU-DEMO"}, &out); code != http.StatusOK ||
+		out.Follow.WorkflowID != "meter-price/M0004" {
+		t.Fatalf("TOU-DEMO to M0004: %d %+v", code, out)
+	}
+	// The price of this China-time hour under TOU-DEMO.
+	h := time.Now().In(time.FixedZone("CST", 8*3600)).Hour()
+	want := map[bool]uint32{true: 4000}[h < 8 || h >= 23]
+	switch {
+	case h >= 8 && h < 10, h >= 21 && h < 23:
+		want = 8000
+	case h >= 10 && h < 18:
+		want = 12000
+	case h >= 18 && h < 21:
+		want = 15000
+	}
+	eventually.True(t, time.Minute, "set_unit_price done on M0004", func() (bool, string) {
+		var n int
+		_ = stack.DB.QueryRow(ctx, `select count(*) from meter_commands where meter_no='M0004' and command='set_unit_price' and status='done'`).Scan(&n)
+		return n == 1, fmt.Sprint(n)
+	})
+	regs := registers(t, "M0004", 0x010B, 2)
+	if got := uint32(regs[0])<<16 | uint32(regs[1]); got != want {
+		t.Fatalf("M0004 unit price %d at China hour %d, want %d", got, h, want)
+	}
+	t.Logf("M0004 unit price %d at China hour %d", want, h)
+	if _, err := stack.DB.Exec(ctx, `delete from meter_tariffs where meter_id=(select id from meters where meter_no='M0004')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.Temporal.SignalWorkflow(ctx, "meter-price/M0004", "", "tariff-changed", nil); err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Stopped string }
+	if err := stack.Temporal.GetWorkflow(ctx, "meter-price/M0004", "").Get(ctx, &res); err != nil || res.Stopped == "" {
+		t.Fatalf("meter-price/M0004 ended %+v (%v)", res, err)
 	}
 }
