@@ -7,13 +7,13 @@ import (
 	"context"
 
 	"github.com/voltflow/voltflow/store"
-	tariffsstore "github.com/voltflow/voltflow/store/tariffs"
+	"github.com/voltflow/voltflow/store/tariffs"
 )
 
 // Inputs and results live in store/tariffs.
 type (
-	FollowInput = tariffsstore.FollowInput
-	FollowStep  = tariffsstore.FollowStep
+	FollowInput = tariffs.FollowInput
+	FollowStep  = tariffs.FollowStep
 )
 
 // Activities run on the main queue.
@@ -24,5 +24,5 @@ type Activities struct {
 // FollowTariff records the unit price to write now and says when it next
 // changes.
 func (a *Activities) FollowTariff(ctx context.Context, in FollowInput) (FollowStep, error) {
-	return tariffsstore.Follow(ctx, a.DB, in, func(id string) string { return "meter-command/" + id })
+	return tariffs.Follow(ctx, a.DB, in, func(id string) string { return "meter-command/" + id })
 }

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	tariffsstore "github.com/voltflow/voltflow/store/tariffs"
+	"github.com/voltflow/voltflow/store/tariffs"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -58,8 +58,8 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	changed := workflow.GetSignalChannel(ctx, SignalTariffChanged)
 	var out Result
 	for out.Steps < stepsPerRun {
-		var step tariffsstore.FollowStep
-		if err := followTariff(actx, tariffsstore.FollowInput{ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo,
+		var step tariffs.FollowStep
+		if err := followTariff(actx, tariffs.FollowInput{ProjectID: in.ProjectID, MeterID: in.MeterID, MeterNo: in.MeterNo,
 			At: workflow.Now(ctx)}).Get(ctx, &step); err != nil {
 			return out, err
 		}

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	meterpriceacts "github.com/voltflow/voltflow/activities/meterprice"
-	tariffsstore "github.com/voltflow/voltflow/store/tariffs"
+	"github.com/voltflow/voltflow/store/tariffs"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	meterpricewf "github.com/voltflow/voltflow/workflows/meterprice"
 )
@@ -24,14 +24,14 @@ func TestWritesEachPeriodsPriceAtItsBoundary(t *testing.T) {
 	start := time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	var acts *meterpriceacts.Activities
-	steps := []tariffsstore.FollowStep{
+	steps := []tariffs.FollowStep{
 		{Price: 12000, Next: start.Add(30 * time.Minute), CommandID: "c1", WorkflowID: "meter-command/c1"},
 		{Price: 15000, Next: start.Add(210 * time.Minute), CommandID: "c2", WorkflowID: "meter-command/c2"},
 		{Stop: "tariff removed"},
 	}
 	var calls []time.Time
 	env.OnActivity(acts.FollowTariff, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in tariffsstore.FollowInput) (tariffsstore.FollowStep, error) {
+		func(_ context.Context, in tariffs.FollowInput) (tariffs.FollowStep, error) {
 			calls = append(calls, in.At)
 			return steps[len(calls)-1], nil
 		})
