@@ -305,6 +305,12 @@ func (s *Server) restoreMeterSafety(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.Status != safetydom.LockedOut {
+		if targets, err := safetystore.Targets(r.Context(), s.cfg.DB, m.projectID, m.id); err == nil && len(targets) == 1 && safetyBlock(targets[0].Profile) {
+			// The meter enforces its limits itself: writing its limit block
+			// again clears its trip count and lockout (devices/profile/README.md).
+			s.restoreInMeter(w, r, m)
+			return
+		}
 		writeProblem(w, http.StatusConflict, CodeNotLockedOut, "meter "+m.meterNo+" is "+string(st.Status)+", not locked out")
 		return
 	}
@@ -345,4 +351,22 @@ func (s *Server) downloadSafety(w http.ResponseWriter, r *http.Request, projectI
 		out = append(out, d)
 	}
 	return out, true
+}
+
+// restoreInMeter is a manager's restore of a meter that enforces its own
+// limits: the limits in force are downloaded again.
+func (s *Server) restoreInMeter(w http.ResponseWriter, r *http.Request, m meterRef) {
+	l, _, err := safetystore.Effective(r.Context(), s.cfg.DB, m.id)
+	if errors.Is(err, safetystore.ErrNotFound) {
+		writeProblem(w, http.StatusConflict, CodeNotLockedOut, "meter "+m.meterNo+" has no safety limits to restore")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	downloads, ok := s.downloadSafety(w, r, m.projectID, m.projectCode, m.id, l)
+	if ok {
+		s.writeMeterSafety(w, r, m, downloads...)
+	}
 }

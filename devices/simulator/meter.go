@@ -332,11 +332,14 @@ func (m *Meter) SetUnitPrice(price int64) {
 
 // SetSafetyLimits takes the safety-limit block (command
 // set_safety_limits): maximum load and malignant-load start power in W
-// (0 = off) and the trips allowed before the meter stays off.
+// (0 = off) and the trips allowed before the meter stays off. Writing the
+// block is also a manager's restore: it clears the trip count and a
+// lockout (not an operator's switch-off).
 func (m *Meter) SetSafetyLimits(maxLoad, malignantStart, allowedTrips int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.maxLoad, m.malignantStart, m.allowedTrips = max(maxLoad, 0), max(malignantStart, 0), max(allowedTrips, 0)
+	m.tripCount, m.lockedOut, m.safetyOpen, m.safetyBits = 0, false, false, 0
 }
 
 // Settings returns the setting blocks' registers, by setting name.

@@ -104,12 +104,17 @@ func TestSafetyLimitsDownloadedAndEnforcedByTheMeter(t *testing.T) {
 	if regs := registers(t, "M0005", 0x0145, 1); regs[0] != 2 {
 		t.Fatalf("trip count %d, want 2", regs[0])
 	}
-	// A manager switches it on (the meter command) once the load is gone.
+	// A cashier cannot restore it; a manager can once the load is gone:
+	// the limits are written again, which clears the meter's lockout.
 	m.SetLoad(1000)
-	code, raw, _ := admin.DoHeaders(t, http.MethodPost, "/api/v1/meters/M0005/commands", map[string]string{"command": "switch_on"},
-		map[string]string{"Idempotency-Key": "restore-M0005"})
-	if code != http.StatusAccepted {
-		t.Fatalf("switch on: %d %s", code, raw)
+	cashier := stack.Login(t, "cashier", "cashier")
+	if code := cashier.Do(t, http.MethodPost, "/api/v1/meters/M0005/safety/restore", map[string]string{"comment": "ok"}, nil); code != http.StatusForbidden {
+		t.Fatalf("cashier's restore: %d, want 403", code)
+	}
+	var restored meterSafety
+	if code := admin.Do(t, http.MethodPost, "/api/v1/meters/M0005/safety/restore", map[string]string{"comment": "heater removed"}, &restored); code != http.StatusOK ||
+		len(restored.Downloads) != 1 {
+		t.Fatalf("manager's restore: %d %+v", code, restored)
 	}
 	eventually.True(t, time.Minute, "M0005 back on", func() (bool, string) {
 		relay, st := relayStatus(t, "M0005")
