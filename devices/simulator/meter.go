@@ -346,6 +346,10 @@ func (m *Meter) SetSafetyLimits(maxLoad, malignantStart, allowedTrips int64) {
 func (m *Meter) Settings() profile.Values {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.settingsLocked()
+}
+
+func (m *Meter) settingsLocked() profile.Values {
 	v := profile.Values{"tariff_mode": m.tariffMode, "price_sharp": m.prices[Sharp], "price_peak": m.prices[Peak],
 		"price_flat": m.prices[Flat], "price_valley": m.prices[Valley], "tier1_kwh": m.tiers[0], "tier2_kwh": m.tiers[1],
 		"tier1_price": m.tierPrices[0], "tier2_price": m.tierPrices[1], "tier3_price": m.tierPrices[2],

@@ -110,3 +110,21 @@ func TestSafetyLimitBlock(t *testing.T) {
 		t.Fatalf("malignant step: relay %d, status %b", s.Relay, s.Status)
 	}
 }
+
+// TestSettingsSurviveARestart: a downloaded tariff and limits are kept in
+// the saved state, as a real meter keeps them in non-volatile memory.
+func TestSettingsSurviveARestart(t *testing.T) {
+	m := NewMeter(MeterConfig{Remaining: 5000, UnitPrice: 12000})
+	if err := m.SetTariff(demoTable()); err != nil {
+		t.Fatal(err)
+	}
+	m.SetSafetyLimits(3000, 2000, 2)
+	again := NewMeter(MeterConfig{Remaining: 5000, UnitPrice: 12000})
+	again.restore(m.save())
+	want, got := m.Settings(), again.Settings()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %d after restore, want %d", k, got[k], v)
+		}
+	}
+}
