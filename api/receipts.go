@@ -55,6 +55,9 @@ func (s *Server) getRechargeReceipt(w http.ResponseWriter, r *http.Request) {
 	if rec.Kind == rechargedom.Adjustment {
 		title, kind = "调整电费充值小票 Adjustment receipt", "调整电费充值 Adjustment"
 	}
+	if rec.Kind == rechargedom.Allowance {
+		title, kind = "月补电量小票 Monthly allowance receipt", "月补电量 Monthly allowance"
+	}
 	energy := "—"
 	if rec.KWh != nil && rec.Price != nil && rec.Ratio != nil {
 		kind += " · 电度方式 by kWh"

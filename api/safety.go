@@ -9,7 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/voltflow/voltflow/devices/profile"
 	"github.com/voltflow/voltflow/domain/access"
+	metercmddom "github.com/voltflow/voltflow/domain/metercmd"
 	safetydom "github.com/voltflow/voltflow/domain/safety"
 	safetystore "github.com/voltflow/voltflow/store/safety"
 	safetywf "github.com/voltflow/voltflow/workflows/safety"
@@ -58,12 +60,17 @@ type MeterSafety struct {
 	// profile yet has registers to take the limits into the meter.
 	Enforcement string      `json:"enforcement"`
 	State       SafetyState `json:"state"`
+	// Downloads are the set_safety_limits commands a PUT sent.
+	Downloads []MeterDownload `json:"downloads,omitempty"`
 }
 
 // ProjectSafety is a project's limits (null: none set).
 type ProjectSafety struct {
 	Project string        `json:"project"`
 	Limits  *SafetyLimits `json:"limits"`
+	// Downloads are the set_safety_limits commands a PUT sent, one per
+	// meter without limits of its own whose profile has the block.
+	Downloads []MeterDownload `json:"downloads,omitempty"`
 }
 
 type safetyRestoreRequest struct {
@@ -160,8 +167,18 @@ func (s *Server) safetyMeter(w http.ResponseWriter, r *http.Request, action acce
 	return m, true
 }
 
-func (s *Server) writeMeterSafety(w http.ResponseWriter, r *http.Request, m meterRef) {
-	out := MeterSafety{MeterNo: m.meterNo, Enforcement: "platform", Source: "none"}
+func (s *Server) writeMeterSafety(w http.ResponseWriter, r *http.Request, m meterRef, downloads ...MeterDownload) {
+	out := MeterSafety{MeterNo: m.meterNo, Enforcement: "platform", Source: "none", Downloads: downloads}
+	targets, err := safetystore.Targets(r.Context(), s.cfg.DB, m.projectID, m.id)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if len(targets) == 1 && safetyBlock(targets[0].Profile) {
+		// The meter trips itself (its limit block); the platform still
+		// enforces the time-of-use limits from readings.
+		out.Enforcement = "meter"
+	}
 	own, err := safetystore.Get(r.Context(), s.cfg.DB, m.projectID, m.id)
 	switch {
 	case err == nil:
@@ -212,7 +229,11 @@ func (s *Server) putMeterSafety(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.writeMeterSafety(w, r, m)
+	downloads, ok := s.downloadSafety(w, r, m.projectID, m.projectCode, m.id, l)
+	if !ok {
+		return
+	}
+	s.writeMeterSafety(w, r, m, downloads...)
 }
 
 func (s *Server) getProjectSafety(w http.ResponseWriter, r *http.Request) {
@@ -223,8 +244,8 @@ func (s *Server) getProjectSafety(w http.ResponseWriter, r *http.Request) {
 	s.writeProjectSafety(w, r, pid)
 }
 
-func (s *Server) writeProjectSafety(w http.ResponseWriter, r *http.Request, pid string) {
-	out := ProjectSafety{Project: chi.URLParam(r, "project")}
+func (s *Server) writeProjectSafety(w http.ResponseWriter, r *http.Request, pid string, downloads ...MeterDownload) {
+	out := ProjectSafety{Project: chi.URLParam(r, "project"), Downloads: downloads}
 	l, err := safetystore.Get(r.Context(), s.cfg.DB, pid, "")
 	switch {
 	case err == nil:
@@ -258,7 +279,11 @@ func (s *Server) putProjectSafety(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.writeProjectSafety(w, r, pid)
+	downloads, ok := s.downloadSafety(w, r, pid, chi.URLParam(r, "project"), "", l)
+	if !ok {
+		return
+	}
+	s.writeProjectSafety(w, r, pid, downloads...)
 }
 
 // restoreMeterSafety switches a locked-out meter back on: the restore
@@ -280,6 +305,12 @@ func (s *Server) restoreMeterSafety(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.Status != safetydom.LockedOut {
+		if targets, err := safetystore.Targets(r.Context(), s.cfg.DB, m.projectID, m.id); err == nil && len(targets) == 1 && safetyBlock(targets[0].Profile) {
+			// The meter enforces its limits itself: writing its limit block
+			// again clears its trip count and lockout (devices/profile/README.md).
+			s.restoreInMeter(w, r, m)
+			return
+		}
 		writeProblem(w, http.StatusConflict, CodeNotLockedOut, "meter "+m.meterNo+" is "+string(st.Status)+", not locked out")
 		return
 	}
@@ -289,4 +320,53 @@ func (s *Server) restoreMeterSafety(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeMeterSafety(w, r, m)
+}
+
+// safetyBlock reports whether a profile has the safety-limit block.
+func safetyBlock(name string) bool {
+	p, err := profile.Load(name)
+	return err == nil && p.Supports(profile.CmdSetSafetyLimits)
+}
+
+// downloadSafety writes the limits into the meter (meterID) or the
+// project's meters without limits of their own, each whose profile has the
+// safety-limit block, as set_safety_limits commands; false when a problem
+// was written.
+func (s *Server) downloadSafety(w http.ResponseWriter, r *http.Request, projectID, projectCode, meterID string, l safetydom.Limits) ([]MeterDownload, bool) {
+	targets, err := safetystore.Targets(r.Context(), s.cfg.DB, projectID, meterID)
+	if err != nil {
+		s.internal(w, r, err)
+		return nil, false
+	}
+	var out []MeterDownload
+	for _, t := range targets {
+		if !safetyBlock(t.Profile) {
+			continue
+		}
+		d, ok := s.sendDownload(w, r, meterRef{id: t.ID, projectID: projectID, projectCode: projectCode, meterNo: t.MeterNo},
+			metercmddom.SetSafetyLimits, l.MeterBlock())
+		if !ok {
+			return nil, false
+		}
+		out = append(out, d)
+	}
+	return out, true
+}
+
+// restoreInMeter is a manager's restore of a meter that enforces its own
+// limits: the limits in force are downloaded again.
+func (s *Server) restoreInMeter(w http.ResponseWriter, r *http.Request, m meterRef) {
+	l, _, err := safetystore.Effective(r.Context(), s.cfg.DB, m.id)
+	if errors.Is(err, safetystore.ErrNotFound) {
+		writeProblem(w, http.StatusConflict, CodeNotLockedOut, "meter "+m.meterNo+" has no safety limits to restore")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	downloads, ok := s.downloadSafety(w, r, m.projectID, m.projectCode, m.id, l)
+	if ok {
+		s.writeMeterSafety(w, r, m, downloads...)
+	}
 }

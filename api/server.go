@@ -186,6 +186,7 @@ func New(cfg Config) *Server {
 			s.replacementRoutes(r)
 			s.safetyRoutes(r)
 			s.feeRoutes(r)
+			s.allowanceRoutes(r)
 			s.consoleListRoutes(r)
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)

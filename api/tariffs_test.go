@@ -101,7 +101,12 @@ func TestTariffAPI(t *testing.T) {
 		t.Fatalf("%d tariffs stored, want only TOU-1", n)
 	}
 
-	// Assigning: only to a platform-side meter, only a tariff of its project.
+	// Assigning: only to a platform-side meter, only a tariff of its project
+	// (a meter-side meter takes one only where its profile can: a water
+	// meter's cannot; tests/meterprices downloads to those that can).
+	if _, err := db.Exec(ctx, `update meters set profile='ref-water-valve-v1' where meter_no='M0001'`); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name, meter, body string
 		status            int

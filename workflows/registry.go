@@ -12,6 +12,7 @@ import (
 
 	airconacts "github.com/voltflow/voltflow/activities/aircon"
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
+	allowanceacts "github.com/voltflow/voltflow/activities/allowance"
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
@@ -24,6 +25,7 @@ import (
 	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	mailacts "github.com/voltflow/voltflow/activities/mail"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
+	meterpriceacts "github.com/voltflow/voltflow/activities/meterprice"
 	metersacts "github.com/voltflow/voltflow/activities/meters"
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
@@ -41,6 +43,7 @@ import (
 	"github.com/voltflow/voltflow/store"
 	airconwf "github.com/voltflow/voltflow/workflows/aircon"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	allowancewf "github.com/voltflow/voltflow/workflows/allowance"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
 	commonareawf "github.com/voltflow/voltflow/workflows/commonarea"
@@ -50,6 +53,7 @@ import (
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	meterpricewf "github.com/voltflow/voltflow/workflows/meterprice"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
@@ -98,6 +102,12 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	// Month-end settlement (月底结算日).
 	w.RegisterWorkflowWithOptions(settlementwf.Workflow, workflow.RegisterOptions{Name: settlementwf.Kind})
 	w.RegisterActivity(&settlementacts.Activities{DB: db})
+	// Monthly allowance (月补电量); its grants are recharges (above).
+	w.RegisterWorkflowWithOptions(allowancewf.Workflow, workflow.RegisterOptions{Name: allowancewf.Kind})
+	w.RegisterActivity(&allowanceacts.Activities{DB: db})
+	// TOU prices for meter-side meters without the price block.
+	w.RegisterWorkflowWithOptions(meterpricewf.Workflow, workflow.RegisterOptions{Name: meterpricewf.Kind})
+	w.RegisterActivity(&meterpriceacts.Activities{DB: db})
 }
 
 // RegisterFinance registers vouchers, invoices and account closing (issue 7,

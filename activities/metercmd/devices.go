@@ -76,7 +76,7 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 		ctx = modbus.Interactive(ctx)
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
-	cmd, err := metercmddom.Parse(in.Command)
+	cmd, err := metercmddom.ParseAny(in.Command)
 	if err != nil {
 		return Response{}, metersacts.ConfigError(err)
 	}
@@ -99,6 +99,14 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 		args = profile.Values{profile.FieldMode: int64(w.Mode)}
 		req.Mode = &w.Mode
 	}
+	if cmd.Download() {
+		if !gw.Profile().Supports(w.Name) {
+			return Response{}, metersacts.ConfigError(fmt.Errorf("meter %s: profile %s has no %s block", m.MeterNo, m.Profile, w.Name))
+		}
+		if args, err = metercmdstore.DownloadArgs(ctx, d.DB, in.CommandID); err != nil {
+			return Response{}, err
+		}
+	}
 	addr, regs, err := gw.Profile().EncodeCommand(w.Name, args)
 	if err != nil {
 		return Response{}, metersacts.ConfigError(fmt.Errorf("meter %s profile %s: %w", m.MeterNo, m.Profile, err))
@@ -111,7 +119,7 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 		return Response{}, err
 	}
 
-	resp, err := d.send(ctx, gw, m, cmd, w, attempt)
+	resp, err := d.send(ctx, gw, m, cmd, w, args, attempt)
 	if err != nil {
 		d.logFailure(ctx, in.CommandID, err)
 		return Response{}, err
@@ -119,9 +127,13 @@ func (d *Devices) SendMeterCommand(ctx context.Context, in SendInput) (Response,
 	return resp, nil
 }
 
-func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m metersacts.Meter, cmd metercmddom.Command, w metercmddom.Write, attempt int) (Response, error) {
+func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m metersacts.Meter, cmd metercmddom.Command, w metercmddom.Write,
+	args profile.Values, attempt int) (Response, error) {
 	var err error
 	switch w.Name {
+	case profile.CmdSetTariff, profile.CmdSetSafetyLimits, profile.CmdSetUnitPrice:
+		// A setting block: written whole; the same block again is harmless.
+		err = gw.WriteCommand(ctx, m.Unit, w.Name, args)
 	case profile.CmdSwitchOff:
 		err = gw.SwitchOff(ctx, m.Unit)
 	case profile.CmdSwitchOn:
@@ -164,8 +176,14 @@ func (d *Devices) send(ctx context.Context, gw *modbus.Gateway, m metersacts.Met
 		}
 		resp := Response{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: money.FromCents(s.Remaining),
 			Status: int(s.Status), ReadAt: at, Attempt: attempt}
-		cerr := cmd.Confirm(metercmddom.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status),
-			Valve: int(s.Values[profile.Valve])})
+		var cerr error
+		if cmd.Download() {
+			// Confirmed when the block reads back as written.
+			cerr = confirmSettings(ctx, gw, m.Unit, cmd, args, s.Values)
+		} else {
+			cerr = cmd.Confirm(metercmddom.State{Relay: int(s.Relay), Mode: int(s.Mode), Remaining: s.Remaining, Status: int(s.Status),
+				Valve: int(s.Values[profile.Valve])})
+		}
 		if cerr == nil {
 			return resp, nil
 		}
@@ -198,4 +216,29 @@ func (d *Devices) logFailure(ctx context.Context, commandID string, cause error)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_ = metercmdstore.LogFailure(ctx, d.DB, commandID, cause.Error())
+}
+
+// confirmSettings reads the meter's setting blocks back and compares every
+// value the download wrote.
+func confirmSettings(ctx context.Context, gw *modbus.Gateway, unit uint8, cmd metercmddom.Command, args, read profile.Values) error {
+	got := read // a quantity (the unit price) is in the state just read
+	if len(gw.Profile().SettingBlocks()) > 0 {
+		settings, err := gw.ReadSettings(ctx, unit)
+		if err != nil {
+			return fmt.Errorf("%w: %s: read back: %v", metercmddom.ErrNotConfirmed, cmd, err)
+		}
+		got = profile.Values{}
+		for k, v := range read {
+			got[k] = v
+		}
+		for k, v := range settings {
+			got[k] = v
+		}
+	}
+	for k, want := range args {
+		if got[k] != want {
+			return fmt.Errorf("%w: %s: %s reads %d, wrote %d", metercmddom.ErrNotConfirmed, cmd, k, got[k], want)
+		}
+	}
+	return nil
 }

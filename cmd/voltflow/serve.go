@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	allowancewf "github.com/voltflow/voltflow/workflows/allowance"
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	"github.com/voltflow/voltflow/workflows/names"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
@@ -172,6 +173,9 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			if err := settlementwf.EnsureSchedules(ctx, tc, db, log); err != nil {
+				return err
+			}
+			if err := allowancewf.EnsureSchedules(ctx, tc, db, log); err != nil {
 				return err
 			}
 		}

@@ -275,6 +275,42 @@ func (g *Gateway) ValveOpen(ctx context.Context, unit uint8) error {
 	return g.command(ctx, unit, profile.CmdValveOpen, nil)
 }
 
+// WriteCommand writes any command of the profile with its args (a setting
+// block such as set_tariff).
+func (g *Gateway) WriteCommand(ctx context.Context, unit uint8, name string, args profile.Values) error {
+	return g.command(ctx, unit, name, args)
+}
+
+// ReadSettings reads the profile's setting blocks (prices, safety limits),
+// one request each; a profile without settings reads nothing.
+func (g *Gateway) ReadSettings(ctx context.Context, unit uint8) (profile.Values, error) {
+	out := profile.Values{}
+	for _, b := range g.prof.SettingBlocks() {
+		regs, err := g.ReadRegisters(ctx, unit, b.Address, b.Words)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range g.prof.Decode(b.Address, regs) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// ReadRegisters reads n holding registers from addr (function 03).
+func (g *Gateway) ReadRegisters(ctx context.Context, unit uint8, addr, n uint16) ([]uint16, error) {
+	c, err := g.acquire(ctx, unit)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release()
+	a, err := c.call(request{unit: unit, fn: fnReadHolding, addr: addr, words: n})
+	if err != nil {
+		return nil, err
+	}
+	return a.regs, nil
+}
+
 // command writes a profile command: one register with function 06, more
 // with function 16.
 func (g *Gateway) command(ctx context.Context, unit uint8, name string, args profile.Values) error {

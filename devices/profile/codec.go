@@ -15,7 +15,7 @@ type Values map[string]int64
 func (p *Profile) Decode(start uint16, regs []uint16) Values {
 	v := Values{}
 	end := uint32(start) + uint32(len(regs))
-	for _, q := range p.Quantities {
+	for _, q := range p.all() {
 		if uint32(q.Address) < uint32(start) || q.end() > end {
 			continue
 		}
@@ -38,7 +38,7 @@ func (p *Profile) EncodeBlock(values Values, start uint16, count int) ([]uint16,
 func (p *Profile) EncodeBlockFunc(value func(name string) int64, start uint16, count int) ([]uint16, error) {
 	regs := make([]uint16, count)
 	end := uint32(start) + uint32(count)
-	for _, q := range p.Quantities {
+	for _, q := range p.all() {
 		if q.end() <= uint32(start) || uint32(q.Address) >= end {
 			continue
 		}

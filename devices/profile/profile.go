@@ -29,6 +29,11 @@ import (
 // RefPrepaidV1 is the reference prepaid profile our simulators implement.
 const RefPrepaidV1 = "ref-prepaid-v1"
 
+// RefPrepaidBlocksV1 is RefPrepaidV1 with the optional setting blocks (the
+// price block and the safety-limit block, README.md here). The simulators
+// implement it: a superset, so they serve ref-prepaid-v1 meters unchanged.
+const RefPrepaidBlocksV1 = "ref-prepaid-blocks-v1"
+
 // Quantity names a profile may define. The Modbus client maps these onto its
 // Snapshot; a profile that lacks one leaves that field zero.
 const (
@@ -92,6 +97,13 @@ const (
 	CmdSwitchOff      = "switch_off" // 拉闸
 	CmdSwitchOn       = "switch_on"  // 合闸
 	CmdSetMode        = "set_mode"
+	// The optional setting blocks (README.md here): the price block and the
+	// safety limits, each written as one block.
+	CmdSetTariff       = "set_tariff"
+	CmdSetSafetyLimits = "set_safety_limits"
+	// CmdSetUnitPrice rewrites the single unit price (0x010B): how the
+	// platform keeps a meter without the price block on a TOU tariff.
+	CmdSetUnitPrice = "set_unit_price"
 
 	FieldCounter = "counter" // the purchase counter the command expects to create
 	FieldAmount  = "amount"
@@ -137,10 +149,17 @@ type Profile struct {
 	MaxReadGap int                `json:"max_read_gap"`
 	Quantities []Quantity         `json:"quantities"`
 	Commands   map[string]Command `json:"commands"`
+	// Settings are registers the meter keeps as configuration (a price
+	// block, safety limits): readable, written by a command, but not read
+	// by the sweep — a command reads them back to confirm its write.
+	Settings []Quantity `json:"settings,omitempty"`
 
-	lowFirst bool
-	blocks   []Block
-	byName   map[string]int
+	lowFirst      bool
+	blocks        []Block
+	settingBlocks []Block
+	byName        map[string]int
+	settingByName map[string]int
+	everything    []Quantity // quantities, then settings
 }
 
 // Quantity is one measured or stored value.
@@ -300,14 +319,33 @@ func (p *Profile) init() error {
 		}
 		p.byName[q.Name] = i
 	}
+	p.settingByName = make(map[string]int, len(p.Settings))
+	for i, q := range p.Settings {
+		if q.Name == "" || q.Type.Words() == 0 || q.Words != q.Type.Words() || q.end() > 0x10000 {
+			return invalid("setting %q at 0x%04X: %d words of type %q", q.Name, uint16(q.Address), q.Words, q.Type)
+		}
+		if _, dup := p.byName[q.Name]; dup {
+			return invalid("setting %q is also a quantity", q.Name)
+		}
+		if _, dup := p.settingByName[q.Name]; dup {
+			return invalid("setting %q defined twice", q.Name)
+		}
+		p.settingByName[q.Name] = i
+	}
 	// Overlapping quantities would make encoding ambiguous.
-	sorted := slices.Clone(p.Quantities)
-	slices.SortFunc(sorted, func(a, b Quantity) int { return int(a.Address) - int(b.Address) })
-	for i := 1; i < len(sorted); i++ {
-		if uint32(sorted[i].Address) < sorted[i-1].end() {
-			return invalid("quantities %q and %q overlap", sorted[i-1].Name, sorted[i].Name)
+	all := append(slices.Clone(p.Quantities), p.Settings...)
+	slices.SortFunc(all, func(a, b Quantity) int { return int(a.Address) - int(b.Address) })
+	for i := 1; i < len(all); i++ {
+		if uint32(all[i].Address) < all[i-1].end() {
+			return invalid("quantities %q and %q overlap", all[i-1].Name, all[i].Name)
 		}
 	}
+	sorted := slices.Clone(p.Quantities)
+	slices.SortFunc(sorted, func(a, b Quantity) int { return int(a.Address) - int(b.Address) })
+	settings := slices.Clone(p.Settings)
+	slices.SortFunc(settings, func(a, b Quantity) int { return int(a.Address) - int(b.Address) })
+	p.settingBlocks = planBlocks(settings, p.MaxReadGap)
+	p.everything = append(slices.Clone(p.Quantities), p.Settings...)
 	for name, c := range p.Commands {
 		if (len(c.Fields) == 0) == (len(c.Values) == 0) {
 			return invalid("command %q needs either fields or values", name)
@@ -348,6 +386,29 @@ func planBlocks(sorted []Quantity, maxGap int) []Block {
 
 // Blocks returns the reads that cover every quantity, in address order.
 func (p *Profile) Blocks() []Block { return slices.Clone(p.blocks) }
+
+// SettingBlocks returns the reads that cover every setting, in address
+// order (none for a profile without settings).
+func (p *Profile) SettingBlocks() []Block { return slices.Clone(p.settingBlocks) }
+
+// Setting looks up a setting by name.
+func (p *Profile) Setting(name string) (Quantity, bool) {
+	i, ok := p.settingByName[name]
+	if !ok {
+		return Quantity{}, false
+	}
+	return p.Settings[i], true
+}
+
+// Supports reports whether the profile has the command (e.g. a meter that
+// takes a price block or safety limits).
+func (p *Profile) Supports(command string) bool {
+	_, ok := p.Commands[command]
+	return ok
+}
+
+// all is every register the profile defines: quantities, then settings.
+func (p *Profile) all() []Quantity { return p.everything }
 
 // Quantity looks up a quantity by name.
 func (p *Profile) Quantity(name string) (Quantity, bool) {

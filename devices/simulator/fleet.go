@@ -23,7 +23,8 @@ type Config struct {
 	Addr     string
 	Gateways int // default 1
 	Meters   int // per gateway, unit ids 1..Meters; default 32, at most 247
-	// Profile names the register map; default profile.RefPrepaidV1.
+	// Profile names the register map; default profile.RefPrepaidBlocksV1
+	// (ref-prepaid-v1 and its optional setting blocks).
 	Profile string
 	// MeterProfiles gives the meters at these unit ids, on every gateway,
 	// a register map of their own (e.g. profile.RefThreePhaseV1).
@@ -75,7 +76,7 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		cfg.Meters = 32
 	}
 	if cfg.Profile == "" {
-		cfg.Profile = profile.RefPrepaidV1
+		cfg.Profile = profile.RefPrepaidBlocksV1
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()

@@ -238,7 +238,15 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 		prof, blocks = g.prof, g.blocks
 	}
 	if !mapped(blocks, addr, n) {
-		return nil, mb.ErrIllegalDataAddress
+		if !inSettings(prof, addr, n) {
+			return nil, mb.ErrIllegalDataAddress
+		}
+		// The setting blocks (prices, safety limits): read on demand.
+		regs, err := prof.EncodeBlock(m.Settings(), addr, int(n))
+		if err != nil {
+			return nil, mb.ErrServerDeviceFailure
+		}
+		return regs, nil
 	}
 	st := m.State()
 	value := func(name string) int64 {
@@ -256,6 +264,18 @@ func (g *Gateway) read(m *Meter, addr, n uint16) ([]uint16, error) {
 		return nil, mb.ErrServerDeviceFailure
 	}
 	return regs, nil
+}
+
+// inSettings reports whether the read lies in one of the profile's setting
+// blocks.
+func inSettings(prof *profile.Profile, addr, n uint16) bool {
+	end := uint32(addr) + uint32(n)
+	for _, b := range prof.SettingBlocks() {
+		if uint32(addr) >= uint32(b.Address) && end <= uint32(b.Address)+uint32(b.Words) {
+			return true
+		}
+	}
+	return false
 }
 
 // mapped reports whether every register in the read lies in one of the
@@ -300,6 +320,12 @@ func (g *Gateway) write(m *Meter, addr uint16, regs []uint16) error {
 		m.SetValve(true)
 	case profile.CmdValveClose:
 		m.SetValve(false)
+	case profile.CmdSetTariff:
+		err = m.SetTariff(args)
+	case profile.CmdSetUnitPrice:
+		m.SetUnitPrice(args[profile.UnitPrice])
+	case profile.CmdSetSafetyLimits:
+		m.SetSafetyLimits(args["max_load"], args["malignant_start"], args["allowed_trips"])
 	default:
 		return mb.ErrIllegalDataAddress // a profile command this meter does not implement
 	}

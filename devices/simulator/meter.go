@@ -151,7 +151,36 @@ type Meter struct {
 	ct, pt      int64
 	maxDemand   int64 // W
 	maxDemandAt time.Time
+
+	// The price block (set_tariff, devices/profile/README.md).
+	tariffMode  int64    // TariffSingle, TariffTOU or TariffTiered
+	prices      [4]int64 // 0.0001 yuan/kWh by Period
+	tiers       [2]int64 // 0.01 kWh of the month: top of tier 1 and 2
+	tierPrices  [3]int64 // 0.0001 yuan/kWh
+	monthEnergy int64    // 0.01 kWh counted in the current month
+	month       int      // year×12+month of monthEnergy
+
+	// The safety-limit block (set_safety_limits).
+	maxLoad        int64 // W; 0 = off
+	malignantStart int64 // W of a sudden load step; 0 = off
+	allowedTrips   int64
+	tripCount      int64
+	safetyOpen     bool      // relay opened by a safety trip
+	safetyBits     uint16    // StatusOverloadTrip or StatusMalignantTrip while open
+	reclose        time.Time // when a safety trip closes the relay again
+	lockedOut      bool      // past allowedTrips: open until switch_on
 }
+
+// Price modes of the price block (setting "tariff_mode").
+const (
+	TariffSingle = 0 // the unit price register 0x010B
+	TariffTOU    = 1 // price_<period> by the hour table tou_hour_00..23
+	TariffTiered = 2 // tier<n>_price by the month's energy
+)
+
+// SafetyOffTime is how long a safety trip keeps the relay open before the
+// meter closes it again (seed 002: 断电 3 分钟), unless it is locked out.
+const SafetyOffTime = 3 * time.Minute
 
 // NewMeter builds a meter in its initial state.
 func NewMeter(c MeterConfig) *Meter {
@@ -200,7 +229,7 @@ func (m *Meter) relayOpen() bool {
 	case profile.ModeForcedOff:
 		return true
 	}
-	return m.switchedOff || m.arrears
+	return m.switchedOff || m.arrears || m.safetyOpen
 }
 
 // Recharge (充值) credits amount (0.01 yuan) if counter is the purchase
@@ -278,6 +307,90 @@ func (m *Meter) SwitchOn() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.switchedOff = false
+	// A manager's restore of a meter its safety limits locked out.
+	if m.lockedOut {
+		m.lockedOut, m.safetyOpen, m.safetyBits, m.tripCount = false, false, 0, 0
+	}
+}
+
+// SetTariff takes the price block (command set_tariff): the price mode, four
+// period prices, the hour table (hour of the meter's local day → Period) and
+// the tiers. From then on consumption is priced by it.
+func (m *Meter) SetTariff(v profile.Values) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mode := v["tariff_mode"]
+	if mode < TariffSingle || mode > TariffTiered {
+		return fmt.Errorf("%w: tariff mode %d", ErrInvalid, mode)
+	}
+	var table [24]Period
+	for h := range table {
+		p := v[fmt.Sprintf("tou_hour_%02d", h)]
+		if p < 0 || p > int64(Valley) {
+			return fmt.Errorf("%w: hour %d period %d", ErrInvalid, h, p)
+		}
+		table[h] = Period(p)
+	}
+	if v["tier2_kwh"] < v["tier1_kwh"] {
+		return fmt.Errorf("%w: tier 2 below tier 1", ErrInvalid)
+	}
+	m.tariffMode = mode
+	m.prices = [4]int64{v["price_sharp"], v["price_peak"], v["price_flat"], v["price_valley"]}
+	m.schedule = table
+	m.tiers = [2]int64{v["tier1_kwh"], v["tier2_kwh"]}
+	m.tierPrices = [3]int64{v["tier1_price"], v["tier2_price"], v["tier3_price"]}
+	return nil
+}
+
+// SetUnitPrice sets the single unit price (0.0001 yuan/kWh, register
+// 0x010B); consumption from now on is priced at it.
+func (m *Meter) SetUnitPrice(price int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.price = max(price, 0)
+}
+
+// SetSafetyLimits takes the safety-limit block (command
+// set_safety_limits): maximum load and malignant-load start power in W
+// (0 = off) and the trips allowed before the meter stays off. Writing the
+// block is also a manager's restore: it clears the trip count and a
+// lockout (not an operator's switch-off).
+func (m *Meter) SetSafetyLimits(maxLoad, malignantStart, allowedTrips int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.maxLoad, m.malignantStart, m.allowedTrips = max(maxLoad, 0), max(malignantStart, 0), max(allowedTrips, 0)
+	m.tripCount, m.lockedOut, m.safetyOpen, m.safetyBits = 0, false, false, 0
+}
+
+// Settings returns the setting blocks' registers, by setting name.
+func (m *Meter) Settings() profile.Values {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.settingsLocked()
+}
+
+func (m *Meter) settingsLocked() profile.Values {
+	v := profile.Values{"tariff_mode": m.tariffMode, "price_sharp": m.prices[Sharp], "price_peak": m.prices[Peak],
+		"price_flat": m.prices[Flat], "price_valley": m.prices[Valley], "tier1_kwh": m.tiers[0], "tier2_kwh": m.tiers[1],
+		"tier1_price": m.tierPrices[0], "tier2_price": m.tierPrices[1], "tier3_price": m.tierPrices[2],
+		"month_energy": m.monthEnergy, "max_load": m.maxLoad, "malignant_start": m.malignantStart,
+		"allowed_trips": m.allowedTrips, "trip_count": m.tripCount}
+	for h, p := range m.schedule {
+		v[fmt.Sprintf("tou_hour_%02d", h)] = int64(p)
+	}
+	return v
+}
+
+// trip opens the relay for a safety limit at simulated time at: for
+// SafetyOffTime, or for good once the trips exceed the allowed count.
+func (m *Meter) trip(at time.Time, bit uint16) {
+	m.tripCount++
+	m.safetyOpen, m.safetyBits = true, bit
+	if m.tripCount > m.allowedTrips {
+		m.lockedOut = true
+		return
+	}
+	m.reclose = at.Add(SafetyOffTime)
 }
 
 // SetMode switches between prepaid, protect and forced off.
@@ -314,7 +427,13 @@ func (m *Meter) Dead() bool {
 func (m *Meter) SetLoad(watts int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.load = min(max(watts, 0), MaxLoad)
+	watts = min(max(watts, 0), MaxLoad)
+	// A sudden step of at least the malignant-load start power (恶性负载,
+	// e.g. a kettle on a dormitory line) trips a meter with that limit.
+	if m.malignantStart > 0 && watts-m.load >= m.malignantStart && !m.relayOpen() {
+		m.trip(m.last, profile.StatusMalignantTrip)
+	}
+	m.load = watts
 }
 
 // Advance runs the meter from simulated time at for d: energy is counted
@@ -335,9 +454,25 @@ func (m *Meter) Advance(at time.Time, d time.Duration) {
 	if d > 0 && !m.relayOpen() && m.load > m.maxDemand {
 		m.maxDemand, m.maxDemandAt = m.load, at // 最大需量: the load is constant between changes
 	}
+	end := at.Add(d)
 	for d > 0 {
+		if m.safetyOpen && !m.lockedOut {
+			// A safety trip closes the relay again after SafetyOffTime.
+			wait := m.reclose.Sub(at)
+			if wait >= d {
+				break
+			}
+			if wait > 0 {
+				at, d = at.Add(wait), d-wait
+			}
+			m.safetyOpen, m.safetyBits = false, 0
+		}
 		if m.relayOpen() || m.load == 0 {
 			break
+		}
+		if m.maxLoad > 0 && m.load > m.maxLoad {
+			m.trip(at, profile.StatusOverloadTrip)
+			continue
 		}
 		step := d
 		// TOU boundaries fall on the hour (Truncate works on absolute time,
@@ -345,23 +480,48 @@ func (m *Meter) Advance(at time.Time, d time.Duration) {
 		if toHour := at.Truncate(time.Hour).Add(time.Hour).Sub(at); toHour < step {
 			step = toHour
 		}
-		step = m.consume(m.schedule[at.Hour()], step)
+		period := m.schedule[at.Hour()]
+		if month := at.Year()*12 + int(at.Month()); month != m.month {
+			m.month, m.monthEnergy = month, 0 // tiers count the month's energy
+		}
+		price := m.price
+		switch m.tariffMode {
+		case TariffTOU:
+			price = m.prices[period]
+		case TariffTiered:
+			// A step stops at the next tier threshold, so one price applies.
+			tier := 2
+			for i, top := range m.tiers {
+				if m.monthEnergy < top {
+					tier = i
+					break
+				}
+			}
+			price = m.tierPrices[tier]
+			if tier < 2 {
+				toNext := m.tiers[tier] - m.monthEnergy
+				if upTo := time.Duration((toNext*wnsPerUnit - m.energyRem + m.load - 1) / m.load); upTo < step {
+					step = upTo
+				}
+			}
+		}
+		step = m.consume(period, price, step)
 		at, d = at.Add(step), d-step
 		m.settle()
 	}
-	m.last = at.Add(d)
+	m.last = end
 }
 
 // consume counts energy for up to d and returns the time actually used,
 // which is shorter when a prepaid meter's money runs out within d.
-func (m *Meter) consume(p Period, d time.Duration) time.Duration {
+func (m *Meter) consume(p Period, price int64, d time.Duration) time.Duration {
 	total := m.energyRem + m.load*int64(d) // MaxLoad × 1 h ≈ 1.2e17 fits int64
 	units := total / wnsPerUnit
 	used := d
-	if m.mode == profile.ModePrepaid && m.price > 0 {
+	if m.mode == profile.ModePrepaid && price > 0 {
 		// Units after which remaining ≤ 0: ceil(money left / price per unit).
 		left := m.remaining*microPerCent - m.moneyRem
-		if need := (left + m.price - 1) / m.price; need <= units {
+		if need := (left + price - 1) / price; need <= units {
 			units = need
 			// Time to measure exactly that many units, rounded up to whole
 			// nanoseconds, so the trip happens at (not before) the last unit.
@@ -372,7 +532,8 @@ func (m *Meter) consume(p Period, d time.Duration) time.Duration {
 	m.energyRem = total - units*wnsPerUnit
 	m.energy += units
 	m.tou[p] += units
-	m.moneyRem += units * m.price
+	m.monthEnergy += units
+	m.moneyRem += units * price
 	cents := m.moneyRem / microPerCent
 	m.moneyRem -= cents * microPerCent
 	m.remaining -= cents
@@ -427,6 +588,9 @@ func (m *Meter) State() State {
 	}
 	if m.arrears && m.mode == profile.ModePrepaid {
 		s.Status |= profile.StatusArrearsTrip
+	}
+	if m.safetyOpen && m.mode != profile.ModeProtect {
+		s.Status |= m.safetyBits
 	}
 	return s
 }

@@ -24,6 +24,10 @@ type saved struct {
 	Consumed    int64    `json:"consumed"`
 	EnergyRem   int64    `json:"energyRem"`
 	MoneyRem    int64    `json:"moneyRem"`
+	// Settings are the setting blocks (prices, safety limits) a download
+	// wrote; absent in states saved before them.
+	Settings map[string]int64 `json:"settings,omitempty"`
+	Month    int              `json:"month,omitempty"`
 }
 
 func (m *Meter) save() saved {
@@ -31,7 +35,7 @@ func (m *Meter) save() saved {
 	defer m.mu.Unlock()
 	return saved{Energy: m.energy, TOU: m.tou, Remaining: m.remaining, Count: m.count, Cumulative: m.cumulative,
 		Mode: m.mode, Alarm1: m.alarm1, Alarm2: m.alarm2, Price: m.price, SwitchedOff: m.switchedOff,
-		Consumed: m.consumed, EnergyRem: m.energyRem, MoneyRem: m.moneyRem}
+		Consumed: m.consumed, EnergyRem: m.energyRem, MoneyRem: m.moneyRem, Settings: m.settingsLocked(), Month: m.month}
 }
 
 func (m *Meter) restore(s saved) {
@@ -40,6 +44,18 @@ func (m *Meter) restore(s saved) {
 	m.energy, m.tou, m.remaining, m.count, m.cumulative = s.Energy, s.TOU, s.Remaining, s.Count, s.Cumulative
 	m.mode, m.alarm1, m.alarm2, m.price, m.switchedOff = s.Mode, s.Alarm1, s.Alarm2, s.Price, s.SwitchedOff
 	m.consumed, m.energyRem, m.moneyRem = s.Consumed, s.EnergyRem, s.MoneyRem
+	if v := s.Settings; v != nil {
+		m.tariffMode, m.monthEnergy, m.month = v["tariff_mode"], v["month_energy"], s.Month
+		m.prices = [4]int64{v["price_sharp"], v["price_peak"], v["price_flat"], v["price_valley"]}
+		m.tiers = [2]int64{v["tier1_kwh"], v["tier2_kwh"]}
+		m.tierPrices = [3]int64{v["tier1_price"], v["tier2_price"], v["tier3_price"]}
+		for h := range m.schedule {
+			if p, ok := v[fmt.Sprintf("tou_hour_%02d", h)]; ok && p >= 0 && p <= int64(Valley) {
+				m.schedule[h] = Period(p)
+			}
+		}
+		m.maxLoad, m.malignantStart, m.allowedTrips, m.tripCount = v["max_load"], v["malignant_start"], v["allowed_trips"], v["trip_count"]
+	}
 	m.settle()
 }
 

@@ -35,6 +35,10 @@ const (
 // energy credited without cash, an expense of the property company.
 const AdjustmentAccount = "adjustment"
 
+// AllowanceAccount pays the monthly allowance (月补电量): energy credited to
+// each eligible meter every month, an expense of the property company.
+const AllowanceAccount = "allowance"
+
 // ConsumptionIncome is the income account energy the meters used up is
 // booked to (售电收入): by billing, and by closings settling what is left.
 const ConsumptionIncome = "consumption-income"

@@ -27,6 +27,27 @@ const (
 
 var commands = []Command{SwitchOff, SwitchOn, Protect, Release, PrepaidMode, ForcedOff, ClearRemaining, ValveClose, ValveOpen}
 
+// Downloads write a setting block into a meter whose profile has it; the
+// platform makes them (a tariff assigned, safety limits set), with their
+// register values as the command's args, never an operator by name.
+const (
+	SetTariff       Command = "set_tariff"        // the price block: TOU prices and hour table, tiers
+	SetSafetyLimits Command = "set_safety_limits" // maximum load, malignant-load start, allowed trips
+	SetUnitPrice    Command = "set_unit_price"    // the single unit price, rewritten at each TOU boundary
+)
+
+// Download reports whether c writes registers from its args.
+func (c Command) Download() bool { return c == SetTariff || c == SetSafetyLimits || c == SetUnitPrice }
+
+// ParseAny is Parse that also knows the downloads (the device activity's
+// view: it runs whatever command row the platform recorded).
+func ParseAny(s string) (Command, error) {
+	if c := Command(s); c.Download() {
+		return c, nil
+	}
+	return Parse(s)
+}
+
 // Commands lists every command, for validation messages and the OpenAPI document.
 func Commands() []Command { return slices.Clone(commands) }
 
@@ -85,6 +106,8 @@ func (c Command) Write() Write {
 		return Write{Name: "valve_close"}
 	case ValveOpen:
 		return Write{Name: "valve_open"}
+	case SetTariff, SetSafetyLimits, SetUnitPrice:
+		return Write{Name: string(c)}
 	}
 	return Write{}
 }

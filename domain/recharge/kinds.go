@@ -15,6 +15,9 @@ type Kind string
 const (
 	Sale       Kind = "sale"       // 售电: cash in, energy to the meter
 	Adjustment Kind = "adjustment" // 调整电费充值: credited without cash, booked to the adjustment account, always approved
+	// Allowance is the monthly allowance (月补电量): made by the allowance
+	// workflow, never by a cashier, booked from the allowance account.
+	Allowance Kind = "allowance"
 )
 
 // Errors of the sale kinds; each maps to one API problem.

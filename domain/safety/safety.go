@@ -163,3 +163,17 @@ func OffFor(speed float64) time.Duration {
 	}
 	return time.Duration(float64(DefaultOff) / speed)
 }
+
+// MeterBlock renders limits as the register values of a meter's
+// safety-limit block (command set_safety_limits, devices/profile/README.md):
+// kW in W (0.001 kW), a check that is off as 0. Time-of-use limits have no
+// registers: the platform keeps enforcing them from readings.
+func (l Limits) MeterBlock() map[string]int64 {
+	w := func(kw *decimal.Decimal) int64 {
+		if kw == nil {
+			return 0
+		}
+		return kw.Shift(3).Round(0).IntPart()
+	}
+	return map[string]int64{"max_load": w(l.MaxLoadKW), "malignant_start": w(l.MalignantStartKW), "allowed_trips": int64(l.AllowedTrips)}
+}

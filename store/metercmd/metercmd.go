@@ -250,3 +250,17 @@ func Items(ctx context.Context, db *store.DB, batchID, status, afterMeterNo stri
 		return it, err
 	})
 }
+
+// DownloadArgs reads the register values a download command (set_tariff,
+// set_safety_limits) writes: its args as recorded when it was made.
+func DownloadArgs(ctx context.Context, db *store.DB, commandID string) (map[string]int64, error) {
+	var raw []byte
+	if err := db.QueryRow(ctx, `select args from meter_commands where id=$1`, commandID).Scan(&raw); err != nil {
+		return nil, fmt.Errorf("args of meter command %s: %w", commandID, err)
+	}
+	var out map[string]int64
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("args of meter command %s: %w", commandID, err)
+	}
+	return out, nil
+}

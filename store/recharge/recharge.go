@@ -57,7 +57,8 @@ func deliveryKey(id string) string { return "recharge/" + id + "/delivered" }
 
 // BookRecharge books the sale — cash in, owed to the meter until it takes it —
 // and marks the recharge dispatching, in one transaction. An adjustment
-// (调整电费充值) brings no cash: it is booked from the adjustment account. The
+// (调整电费充值) brings no cash: it is booked from the adjustment account, a
+// monthly allowance (月补电量) from the allowance account. The
 // kind is read from the row, so the workflow's input needs no new field.
 func BookRecharge(ctx context.Context, db *store.DB, in BookInput) error {
 	return store.InTx(ctx, db, func(tx pgx.Tx) error {
@@ -67,9 +68,14 @@ func BookRecharge(ctx context.Context, db *store.DB, in BookInput) error {
 		}
 		from := ledgerdom.Posting{Account: ledgerdom.CashAccount, Kind: ledgerdom.Asset}
 		entryKind, memo := "recharge", "sale to meter "+in.MeterNo
-		if rechargedom.Kind(kind) == rechargedom.Adjustment {
+		switch rechargedom.Kind(kind) {
+		case rechargedom.Adjustment:
 			from = ledgerdom.Posting{Account: ledgerdom.AdjustmentAccount, Kind: ledgerdom.Expense}
 			entryKind, memo = "recharge-adjustment", "adjustment recharge of meter "+in.MeterNo
+		case rechargedom.Allowance:
+			// 月补电量: the property company's subsidy, no cash.
+			from = ledgerdom.Posting{Account: ledgerdom.AllowanceAccount, Kind: ledgerdom.Expense}
+			entryKind, memo = "recharge-allowance", "monthly allowance of meter "+in.MeterNo
 		}
 		e := ledgerdom.Transfer(saleKey(in.RechargeID), entryKind, memo,
 			ledgerdom.Posting{Account: ledgerdom.PendingDeliveryCode, Kind: ledgerdom.Liability}, from, in.Amount)

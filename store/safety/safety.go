@@ -199,3 +199,22 @@ func OperatorOffSince(ctx context.Context, db *store.DB, meterID string, t time.
 type LimitsInput struct {
 	MeterID string `json:"meterId"`
 }
+
+// Target is a meter whose limits changed: a download candidate when its
+// profile has the safety-limit block.
+type Target struct {
+	ID, MeterNo, Profile string
+}
+
+// Targets is the meter (meterID) or, for a project's limits (meterID ""),
+// every active meter of the project that has no limits of its own.
+func Targets(ctx context.Context, db *store.DB, projectID, meterID string) ([]Target, error) {
+	rows, err := db.Query(ctx, `select m.id::text, m.meter_no, m.profile from meters m
+		where m.project_id=$1 and m.status='active' and m.kind='electricity'
+		  and case when $2 = '' then not exists (select 1 from safety_limits s where s.meter_id=m.id) else m.id::text=$2 end
+		order by m.meter_no`, projectID, meterID)
+	if err != nil {
+		return nil, fmt.Errorf("safety download targets: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Target])
+}
