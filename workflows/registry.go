@@ -12,6 +12,7 @@ import (
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	"github.com/voltflow/voltflow/activities/centralsystem"
+	bulkacts "github.com/voltflow/voltflow/activities/bulk"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
 	closingacts "github.com/voltflow/voltflow/activities/closing"
@@ -38,6 +39,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	bulkwf "github.com/voltflow/voltflow/workflows/bulk"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
 	commonareawf "github.com/voltflow/voltflow/workflows/commonarea"
@@ -75,6 +77,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(chargeorderwf.Workflow, workflow.RegisterOptions{Name: chargeorderwf.Kind})
 	w.RegisterWorkflowWithOptions(chargeorderwf.AppStart, workflow.RegisterOptions{Name: chargeorderwf.KindAppStart})
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(bulkwf.Workflow, workflow.RegisterOptions{Name: bulkwf.Kind})
+	w.RegisterActivity(&bulkacts.Activities{DB: db})
 	RegisterFinance(w, db)
 	RegisterDispatch(w, db)
 	w.RegisterWorkflowWithOptions(replacementwf.Workflow, workflow.RegisterOptions{Name: replacementwf.Kind})
