@@ -1,0 +1,18 @@
+// Package bulk drives bulk operations (M11) end to end: an Excel sheet of
+// recharges or account openings → checks → the batch workflow bulk/<id> →
+// recharge workflows → simulated meters over Modbus TCP → PostgreSQL, with
+// a real Temporal server and PostgreSQL.
+package bulk
+
+import (
+	"testing"
+	"time"
+
+	"github.com/voltflow/voltflow/tests/harness"
+)
+
+var stack *harness.Stack
+
+func TestMain(m *testing.M) {
+	harness.Main(m, "bulk", harness.Options{DispatchWindow: 10 * time.Second, UpdateTimeout: 30 * time.Second}, &stack)
+}
