@@ -91,9 +91,9 @@ const MaxRows = 10_000
 // (other bytes, same rows) is the same batch.
 func Hash(k Kind, rows []Row) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n", k)
+	_, _ = fmt.Fprintf(h, "%s\n", k)
 	for _, r := range rows {
-		fmt.Fprintf(h, "%q,%q,%s,%q,%q,%q\n", r.MeterNo, r.TransactionNo, r.Amount.String(), r.CustomerName, r.Phone, r.Unit)
+		_, _ = fmt.Fprintf(h, "%q,%q,%s,%q,%q,%q\n", r.MeterNo, r.TransactionNo, r.Amount.String(), r.CustomerName, r.Phone, r.Unit)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
