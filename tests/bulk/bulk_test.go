@@ -1,9 +1,11 @@
 package bulk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -342,8 +344,20 @@ func TestOpeningsSheetOpensAccounts(t *testing.T) {
 			t.Errorf("meter %d: account of %q %s", i, name, status)
 		}
 	}
-	// Sent again: the same batch, nothing opened twice.
-	code, raw = upload(t, admin, "openings", workbook(t, sheet))
+	// Sent again, as a browser's form this time: the same batch, nothing opened twice.
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, err := mw.CreateFormFile("file", "开户.xlsx")
+	if err == nil {
+		_, err = fw.Write([]byte(workbook(t, sheet)))
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, raw, _ = admin.DoHeaders(t, "POST", project+"/bulk/openings", form.String(), map[string]string{"Content-Type": mw.FormDataContentType()})
 	if code != http.StatusOK || decodeJSON[batch](t, raw).ID != b.ID {
 		t.Fatalf("openings again: status %d: %s", code, raw)
 	}
