@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
-	"github.com/voltflow/voltflow/activities/centralsystem"
 	bulkacts "github.com/voltflow/voltflow/activities/bulk"
+	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
 	closingacts "github.com/voltflow/voltflow/activities/closing"

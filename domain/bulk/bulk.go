@@ -148,7 +148,9 @@ func Read(k Kind, sheet [][]string) ([]Row, []Problem) {
 			problems = append(problems, Problem{Line: line, Detail: fmt.Sprintf("more than %d rows: split the sheet", MaxRows)})
 			break
 		}
-		fail := func(column, detail string) { problems = append(problems, Problem{Line: line, Column: column, Detail: detail}) }
+		fail := func(column, detail string) {
+			problems = append(problems, Problem{Line: line, Column: column, Detail: detail})
+		}
 		r := Row{Line: line, MeterNo: get(ColMeterNo)}
 		switch {
 		case r.MeterNo == "":
