@@ -366,3 +366,56 @@ func TestOpeningsSheetOpensAccounts(t *testing.T) {
 		t.Fatalf("template: status %d %s", code, ctype)
 	}
 }
+
+// Two uploads of the same 1,000-row sheet (issue 21's done-when), the
+// second while the first runs: one batch, each row sold once — 8 sales of
+// 1.00 to each of 125 meters.
+func TestThousandRowSheetSentTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 sales")
+	}
+	stack.CheckLedger(t)
+	cashier := stack.Login(t, "cashier", "cashier")
+	run := fmt.Sprint(time.Now().UnixNano())
+	const meters, perMeter = 125, 8
+	type before struct {
+		cents   int64
+		counter uint16
+	}
+	was := map[string]before{}
+	sheet := [][]any{{"meter_no", "amount", "transaction_no"}}
+	for i := range meters * perMeter {
+		// Consecutive rows go to different meters, so the rows running at
+		// once never queue on one meter.
+		no := fmt.Sprintf("M%04d", i%meters+1)
+		if _, ok := was[no]; !ok {
+			c, n := stack.MeterRegisters(t, no)
+			was[no] = before{c, n}
+		}
+		sheet = append(sheet, []any{no, "1.00", fmt.Sprintf("K-%s-%d", run, i)})
+	}
+	cashBefore := balance(t, "cash")
+	body := workbook(t, sheet)
+	code, raw := upload(t, cashier, "recharges", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("upload: status %d: %s", code, raw)
+	}
+	id := decodeJSON[batch](t, raw).ID
+	code, raw = upload(t, cashier, "recharges", body)
+	if code != http.StatusOK || decodeJSON[batch](t, raw).ID != id {
+		t.Fatalf("second upload: status %d: %s", code, raw)
+	}
+	b := waitCompleted(t, cashier, id, 8*time.Minute)
+	if b.Counts["done"] != meters*perMeter {
+		t.Fatalf("counts %v", b.Counts)
+	}
+	for no, w := range was {
+		cents, counter := stack.MeterRegisters(t, no)
+		if cents-w.cents != 100*perMeter || counter != w.counter+perMeter {
+			t.Errorf("meter %s: remaining %d→%d, counter %d→%d; want +%d and +%d", no, w.cents, cents, w.counter, counter, 100*perMeter, perMeter)
+		}
+	}
+	if d := balance(t, "cash").Sub(cashBefore); !d.Equal(money.MustParse("1000.00")) && !d.Equal(money.MustParse("-1000.00")) {
+		t.Errorf("cash moved by %s; want 1000.00", d)
+	}
+}
