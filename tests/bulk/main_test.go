@@ -13,6 +13,10 @@ import (
 
 var stack *harness.Stack
 
+// DispatchWindow outlasts a worker restart (TestRechargeSheetSellsEachRowOnce
+// kills the worker mid-batch): a sale whose dispatch window ran out while no
+// worker was up waits in dispatch_failed for a re-dispatch, and its batch
+// with it.
 func TestMain(m *testing.M) {
-	harness.Main(m, "bulk", harness.Options{DispatchWindow: 10 * time.Second, UpdateTimeout: 30 * time.Second}, &stack)
+	harness.Main(m, "bulk", harness.Options{DispatchWindow: time.Minute, UpdateTimeout: 30 * time.Second}, &stack)
 }
