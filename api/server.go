@@ -196,6 +196,7 @@ func New(cfg Config) *Server {
 			s.openRoutes(r)
 			s.airconRoutes(r)
 			s.settlementRoutes(r)
+			s.bulkRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

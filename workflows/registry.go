@@ -13,6 +13,7 @@ import (
 	airconacts "github.com/voltflow/voltflow/activities/aircon"
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	allowanceacts "github.com/voltflow/voltflow/activities/allowance"
+	bulkacts "github.com/voltflow/voltflow/activities/bulk"
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
@@ -44,6 +45,7 @@ import (
 	airconwf "github.com/voltflow/voltflow/workflows/aircon"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	allowancewf "github.com/voltflow/voltflow/workflows/allowance"
+	bulkwf "github.com/voltflow/voltflow/workflows/bulk"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
 	commonareawf "github.com/voltflow/voltflow/workflows/commonarea"
@@ -84,6 +86,8 @@ func RegisterMain(w worker.Registry, db *store.DB) {
 	w.RegisterWorkflowWithOptions(chargeorderwf.Workflow, workflow.RegisterOptions{Name: chargeorderwf.Kind})
 	w.RegisterWorkflowWithOptions(chargeorderwf.AppStart, workflow.RegisterOptions{Name: chargeorderwf.KindAppStart})
 	w.RegisterActivity(&chargeorderacts.Activities{DB: db})
+	w.RegisterWorkflowWithOptions(bulkwf.Workflow, workflow.RegisterOptions{Name: bulkwf.Kind})
+	w.RegisterActivity(&bulkacts.Activities{DB: db})
 	RegisterFinance(w, db)
 	RegisterDispatch(w, db)
 	w.RegisterWorkflowWithOptions(replacementwf.Workflow, workflow.RegisterOptions{Name: replacementwf.Kind})
