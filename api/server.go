@@ -22,6 +22,7 @@ import (
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/internal/papers"
+	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -51,6 +52,12 @@ type Config struct {
 	// RegulatorKeys keeps the regulator's credentials (nil: a store on the
 	// environment's master key).
 	RegulatorKeys *keys.Store
+	// WeChatPay places online payment orders and verifies their callbacks
+	// (nil: online payment by WeChat is off).
+	WeChatPay *wechatpay.Client
+	// PaymentQueryAfter is how long a payment waits for its callback
+	// before asking the provider (0: the workflow's default).
+	PaymentQueryAfter time.Duration
 }
 
 // Server is the HTTP API.
@@ -97,9 +104,12 @@ func New(cfg Config) *Server {
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Get("/openapi.json", serveOpenAPI)
 		r.With(s.audit("auth.login")).Post("/auth/login", s.login)
+		r.With(s.audit("payment.notify")).Post("/payments/wechat/notify", s.wechatNotify)
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate)
 			r.With(s.audit("recharge.create")).Post("/recharges", s.createRecharge)
+			r.With(s.audit("payment.create")).Post("/payments", s.createPayment)
+			r.Get("/payments/{orderNo}", s.getPayment)
 			r.Get("/recharges", s.listRecharges)
 			r.Get("/recharges/{id}", s.getRecharge)
 			r.With(s.audit("recharge.receipt")).Get("/recharges/{id}/receipt.pdf", s.getRechargeReceipt)

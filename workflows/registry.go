@@ -22,6 +22,7 @@ import (
 	inboxacts "github.com/voltflow/voltflow/activities/inbox"
 	invoiceacts "github.com/voltflow/voltflow/activities/invoice"
 	mailacts "github.com/voltflow/voltflow/activities/mail"
+	paymentacts "github.com/voltflow/voltflow/activities/payment"
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	metersacts "github.com/voltflow/voltflow/activities/meters"
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
@@ -36,6 +37,7 @@ import (
 	workorderacts "github.com/voltflow/voltflow/activities/workorder"
 	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
@@ -47,6 +49,7 @@ import (
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
+	paymentwf "github.com/voltflow/voltflow/workflows/payment"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
@@ -223,4 +226,12 @@ func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
 	w.RegisterWorkflowWithOptions(creditwf.LimitWorkflow, workflow.RegisterOptions{Name: creditwf.KindLimit})
 	w.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
 	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mailacts.Activities{DB: db, Provider: mailer}})
+}
+
+// RegisterPayments registers online payment orders (payment/<order>) and
+// their activities (task queue voltflow-main); wechat asks WeChat Pay about
+// late callbacks (nil: not configured).
+func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client) {
+	w.RegisterWorkflowWithOptions(paymentwf.Workflow, workflow.RegisterOptions{Name: paymentwf.Kind})
+	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat})
 }

@@ -25,6 +25,9 @@ type config struct {
 	// (simulated meters on an accelerated clock): a safety trip's 3 minutes
 	// off shrink by it. 1 (real time) unless VOLTFLOW_SAFETY_SPEED says.
 	SafetySpeed float64
+	// PaymentQueryAfter is how long a payment waits for its callback
+	// before asking the provider (VOLTFLOW_PAYMENT_QUERY_AFTER, default 1m).
+	PaymentQueryAfter time.Duration
 }
 
 func loadConfig() (config, error) {
@@ -46,6 +49,9 @@ func loadConfig() (config, error) {
 	}
 	if c.SafetySpeed, err = strconv.ParseFloat(envOr("VOLTFLOW_SAFETY_SPEED", "1"), 64); err != nil || c.SafetySpeed < 1 {
 		return c, fmt.Errorf("VOLTFLOW_SAFETY_SPEED %q: want a number ≥ 1 (%v)", os.Getenv("VOLTFLOW_SAFETY_SPEED"), err)
+	}
+	if c.PaymentQueryAfter, err = time.ParseDuration(envOr("VOLTFLOW_PAYMENT_QUERY_AFTER", "1m")); err != nil {
+		return c, fmt.Errorf("VOLTFLOW_PAYMENT_QUERY_AFTER: %w", err)
 	}
 	return c, nil
 }

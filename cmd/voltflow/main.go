@@ -86,6 +86,7 @@ commands:
                the installed credentials as fingerprints
   sim meters   run meter gateway simulators
   sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
+  sim pay      run the payment provider simulator (WeChat Pay API v3) on :9500
   sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision)
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,

@@ -16,8 +16,11 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 	if len(args) > 0 && args[0] == "regulator" {
 		return runRegulatorSim(ctx, log, args[1:])
 	}
+	if len(args) > 0 && args[0] == "pay" {
+		return runPaySim(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "meters" {
-		return errors.New("usage: voltflow sim meters|regulator [flags]")
+		return errors.New("usage: voltflow sim meters|regulator|pay [flags]")
 	}
 	cfg, err := meterSimFlags(args[1:])
 	if err != nil {

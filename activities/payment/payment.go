@@ -1,0 +1,65 @@
+// Package payment is the Temporal face of store/payment and of the payment
+// providers' clients: credit a paid order, close an unpaid one, and ask the
+// provider about an order whose callback is late.
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/voltflow/voltflow/payproviders/wechatpay"
+	"github.com/voltflow/voltflow/store"
+	paymentstore "github.com/voltflow/voltflow/store/payment"
+)
+
+// Activities run on the main queue.
+type Activities struct {
+	DB     *store.DB
+	WeChat *wechatpay.Client // nil: WeChat Pay is not configured
+}
+
+// Inputs and results are the store's.
+type (
+	CreditInput = paymentstore.CreditInput
+	Credit      = paymentstore.Credit
+	CloseInput  = paymentstore.CloseInput
+	QueryInput  = paymentstore.QueryInput
+	QueryResult = paymentstore.QueryResult
+)
+
+// CreditPayment turns a paid order into its recharge, once.
+func (a *Activities) CreditPayment(ctx context.Context, in CreditInput) (Credit, error) {
+	return paymentstore.CreditPayment(ctx, a.DB, in)
+}
+
+// ClosePayment marks an order never paid closed.
+func (a *Activities) ClosePayment(ctx context.Context, in CloseInput) error {
+	return paymentstore.ClosePayment(ctx, a.DB, in)
+}
+
+// QueryPayment asks the provider whether an order is paid.
+func (a *Activities) QueryPayment(ctx context.Context, in QueryInput) (QueryResult, error) {
+	if in.Provider != paymentstore.WeChat || a.WeChat == nil {
+		return QueryResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("payment provider %q is not configured on this worker", in.Provider), "ProviderNotConfigured", nil)
+	}
+	t, err := a.WeChat.Query(ctx, in.OrderNo)
+	var apiErr *wechatpay.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == "ORDER_NOT_EXIST" {
+		return QueryResult{State: wechatpay.StateNotPay}, nil
+	}
+	if err != nil {
+		return QueryResult{}, err
+	}
+	out := QueryResult{State: t.TradeState, ProviderTxnID: t.TransactionID, PaidCents: t.Amount.Total}
+	if t.SuccessTime != "" {
+		if out.PaidAt, err = time.Parse(time.RFC3339, t.SuccessTime); err != nil {
+			return QueryResult{}, fmt.Errorf("success_time of %s: %w", in.OrderNo, err)
+		}
+	}
+	return out, nil
+}
