@@ -1,0 +1,351 @@
+package payment
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/voltflow/voltflow/internal/child"
+	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/tests/harness"
+)
+
+const (
+	mchID    = "1900000009"
+	appID    = "wxpaytest"
+	apiv3Key = "e2e-apiv3-key-0123456789abcdefgh"
+)
+
+// world is the payment stack: the provider simulator, an API and a worker
+// configured against it.
+type world struct {
+	api, sim string
+	cashier  *harness.Client
+}
+
+var (
+	once     sync.Once
+	theWorld *world
+	worldErr error
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start runs a voltflow subcommand until the stack stops; the kernel ends
+// it should this test process die first.
+func start(t *testing.T, env []string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(stack.Binary(), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	p, err := child.Start(cmd, syscall.SIGTERM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack.OnStop(func() { _ = p.Stop(syscall.SIGTERM, 15*time.Second) })
+}
+
+func setup(t *testing.T) *world {
+	t.Helper()
+	once.Do(func() {
+		dir, err := os.MkdirTemp("", "voltflow-pay-")
+		if err != nil {
+			worldErr = err
+			return
+		}
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			worldErr = err
+			return
+		}
+		writePEM(t, filepath.Join(dir, "merchant.pem"), "PRIVATE KEY", mustPKCS8(t, key))
+		pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		writePEM(t, filepath.Join(dir, "merchant.pub.pem"), "PUBLIC KEY", pub)
+		platform := filepath.Join(dir, "platform.pub.pem")
+		simAddr, apiAddr := freePort(t), freePort(t)
+		start(t, []string{"VOLTFLOW_LOG_LEVEL=warn"}, "sim", "pay", "--addr", simAddr, "--mchid", mchID, "--appid", appID,
+			"--apiv3-key", apiv3Key, "--merchant-public-key", filepath.Join(dir, "merchant.pub.pem"), "--platform-key-out", platform)
+		eventually.True(t, 30*time.Second, "payment simulator's platform key", func() (bool, string) {
+			_, err := os.Stat(platform)
+			return err == nil, fmt.Sprint(err)
+		})
+		env := []string{"DATABASE_URL=" + stack.DBURL, "TEMPORAL_ADDRESS=" + stack.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn",
+			"VOLTFLOW_HTTP_ADDR=" + apiAddr, "VOLTFLOW_DISPATCH_WINDOW=4s", "VOLTFLOW_UPDATE_TIMEOUT=30s",
+			"VOLTFLOW_PAYMENT_QUERY_AFTER=2s",
+			"VOLTFLOW_WECHATPAY_URL=http://" + simAddr, "VOLTFLOW_WECHATPAY_MCHID=" + mchID, "VOLTFLOW_WECHATPAY_APPID=" + appID,
+			"VOLTFLOW_WECHATPAY_SERIAL=MERCHANT-1", "VOLTFLOW_WECHATPAY_APIV3_KEY=" + apiv3Key,
+			"VOLTFLOW_WECHATPAY_PRIVATE_KEY=" + filepath.Join(dir, "merchant.pem"), "VOLTFLOW_WECHATPAY_PLATFORM_KEY=" + platform,
+			"VOLTFLOW_WECHATPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/wechat/notify"}
+		// The stack's own worker knows no payment provider: this package's
+		// worker replaces it.
+		stack.StopWorker()
+		start(t, env, "worker", "--queues", "main,devices")
+		start(t, env, "api")
+		base := "http://" + apiAddr
+		eventually.True(t, 60*time.Second, "payment API ready", func() (bool, string) {
+			resp, err := http.Get(base + "/readyz")
+			if err != nil {
+				return false, err.Error()
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200, resp.Status
+		})
+		theWorld = &world{api: base, sim: "http://" + simAddr, cashier: stack.LoginAt(t, base, "cashier", "cashier")}
+	})
+	if worldErr != nil {
+		t.Fatal(worldErr)
+	}
+	if theWorld == nil {
+		t.Fatal("payment stack did not start")
+	}
+	return theWorld
+}
+
+func mustPKCS8(t *testing.T, k *rsa.PrivateKey) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+type payment struct {
+	ID, OrderNo, MeterNo, Status, Amount, CodeURL, RechargeID, WorkflowID string
+}
+
+func (w *world) order(t *testing.T, meterNo, amount string) payment {
+	t.Helper()
+	var p payment
+	if code := w.cashier.Do(t, "POST", "/api/v1/payments", map[string]string{"meterNo": meterNo, "amount": amount}, &p); code != 201 {
+		t.Fatalf("order payment for %s: status %d", meterNo, code)
+	}
+	if p.CodeURL == "" || p.OrderNo == "" {
+		t.Fatalf("order without code URL: %+v", p)
+	}
+	return p
+}
+
+// simCall posts to the simulator's control endpoints.
+func (w *world) simCall(t *testing.T, path string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(w.sim+path, "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 200 {
+		t.Fatalf("sim %s: %d %v", path, resp.StatusCode, out)
+	}
+	return out
+}
+
+func (w *world) payment(t *testing.T, orderNo string) payment {
+	t.Helper()
+	var p payment
+	if code := w.cashier.Do(t, "GET", "/api/v1/payments/"+orderNo, nil, &p); code != 200 {
+		t.Fatalf("get payment %s: %d", orderNo, code)
+	}
+	return p
+}
+
+// waitCredited waits for the order's recharge to complete and returns it.
+func (w *world) waitCredited(t *testing.T, orderNo string) payment {
+	t.Helper()
+	var p payment
+	eventually.True(t, 60*time.Second, "payment "+orderNo+" credited and its recharge completed", func() (bool, string) {
+		p = w.payment(t, orderNo)
+		if p.RechargeID == "" {
+			return false, p.Status
+		}
+		var r struct{ Status, TransactionNo, Amount string }
+		w.cashier.Do(t, "GET", "/api/v1/recharges/"+p.RechargeID, nil, &r)
+		return p.Status == "credited" && r.Status == "completed" && r.TransactionNo == orderNo, p.Status + "/" + r.Status
+	})
+	return p
+}
+
+// recharges counts the meter's recharges and sums them.
+func recharges(t *testing.T, meterNo string) (int, string) {
+	t.Helper()
+	var n int
+	var sum string
+	if err := stack.DB.QueryRow(context.Background(), `select count(*), coalesce(sum(amount), 0)::text from recharges where meter_no=$1`,
+		meterNo).Scan(&n, &sum); err != nil {
+		t.Fatal(err)
+	}
+	return n, sum
+}
+
+func TestPaidCallbackCreditsOnceThoughReplayed(t *testing.T) {
+	w := setup(t)
+	stack.CheckLedger(t)
+	meter := stack.UnsoldMeter(t, "M0101", "M0102", "M0103", "M0104")
+	before, _ := stack.MeterRegisters(t, meter)
+	p := w.order(t, meter, "50.00")
+
+	paid := w.simCall(t, "/sim/orders/"+p.OrderNo+"/pay")
+	if paid["status"] != float64(204) {
+		t.Fatalf("callback answered %v", paid)
+	}
+	// WeChat Pay repeats a callback it is unsure of: three byte-identical
+	// replays, at once, while the first is being credited.
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := w.simCall(t, "/sim/orders/"+p.OrderNo+"/notify")
+			if out["status"] != float64(204) {
+				t.Errorf("replayed callback answered %v", out)
+			}
+		}()
+	}
+	wg.Wait()
+	w.waitCredited(t, p.OrderNo)
+	w.simCall(t, "/sim/orders/"+p.OrderNo+"/notify?fresh=true") // a fresh signature, same payment
+	if n, sum := recharges(t, meter); n != 1 || sum != "50.00" {
+		t.Fatalf("meter %s has %d recharges summing %s, want one of 50.00", meter, n, sum)
+	}
+	eventually.True(t, 30*time.Second, "meter holds 50.00 more", func() (bool, string) {
+		after, _ := stack.MeterRegisters(t, meter)
+		return after-before == 5000, fmt.Sprintf("%d → %d", before, after)
+	})
+	var verified int
+	if err := stack.DB.QueryRow(context.Background(), `select count(*) from payment_notifications where order_no=$1 and verified`,
+		p.OrderNo).Scan(&verified); err != nil || verified != 5 {
+		t.Fatalf("want 5 verified callbacks recorded, got %d (%v)", verified, err)
+	}
+}
+
+func TestForgedCallbackIsRefusedAndCreditsNothing(t *testing.T) {
+	w := setup(t)
+	meter := stack.UnsoldMeter(t, "M0105", "M0106", "M0107", "M0108")
+	p := w.order(t, meter, "50.00")
+	// The forger knows the order and even the APIv3 key, not the platform key.
+	forger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := forgedCallback(t, p.OrderNo, 5000)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sum := sha256.Sum256([]byte(ts + "\nforged-nonce\n" + string(body) + "\n"))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, forger, crypto.SHA256, sum[:])
+	code, answer, _ := harness.ClientAt(t, w.api).DoHeaders(t, "POST", "/api/v1/payments/wechat/notify", string(body), map[string]string{
+		"Wechatpay-Timestamp": ts, "Wechatpay-Nonce": "forged-nonce", "Wechatpay-Signature": base64.StdEncoding.EncodeToString(sig),
+		"Wechatpay-Serial": "SIM-PLATFORM-1"})
+	if code != http.StatusUnauthorized || !bytes.Contains(answer, []byte("payment_signature_invalid")) {
+		t.Fatalf("forged callback: %d %s", code, answer)
+	}
+	// Unsigned, too.
+	if code, _, _ := harness.ClientAt(t, w.api).DoRaw(t, "POST", "/api/v1/payments/wechat/notify", string(body)); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned callback: %d", code)
+	}
+	var refused int
+	if err := stack.DB.QueryRow(context.Background(), `select count(*) from payment_notifications where not verified and outcome like 'refused:%'
+		and received_at > now() - interval '1 minute'`).Scan(&refused); err != nil || refused < 2 {
+		t.Fatalf("refused callbacks recorded: %d (%v)", refused, err)
+	}
+	var audited int
+	if err := stack.DB.QueryRow(context.Background(), `select count(*) from audit_log where action='payment.notify' and status=401`).Scan(&audited); err != nil || audited < 2 {
+		t.Fatalf("refused callbacks audited: %d (%v)", audited, err)
+	}
+	// Nothing credited, also after the workflow asked the provider (which
+	// says the order is unpaid).
+	eventually.True(t, 30*time.Second, "payment workflow asked the provider", func() (bool, string) {
+		return queried(t, p.WorkflowID), "no QueryPayment scheduled yet"
+	})
+	if got := w.payment(t, p.OrderNo); got.Status != "created" || got.RechargeID != "" {
+		t.Fatalf("forged callback changed the order: %+v", got)
+	}
+	if n, _ := recharges(t, meter); n != 0 {
+		t.Fatalf("forged callback credited meter %s: %d recharges", meter, n)
+	}
+}
+
+func TestLateCallbackActiveQueryCredits(t *testing.T) {
+	w := setup(t)
+	meter := stack.UnsoldMeter(t, "M0109", "M0110", "M0111", "M0112")
+	p := w.order(t, meter, "30.00")
+	w.simCall(t, "/sim/orders/"+p.OrderNo+"/pay?notify=false") // paid; the callback is late
+	w.waitCredited(t, p.OrderNo)
+	// The callback arrives after all: nothing more.
+	if out := w.simCall(t, "/sim/orders/"+p.OrderNo+"/notify"); out["status"] != float64(204) {
+		t.Fatalf("late callback answered %v", out)
+	}
+	if n, sum := recharges(t, meter); n != 1 || sum != "30.00" {
+		t.Fatalf("meter %s has %d recharges summing %s, want one of 30.00", meter, n, sum)
+	}
+}
+
+// forgedCallback builds a well-formed callback body for the order,
+// encrypted with the APIv3 key.
+func forgedCallback(t *testing.T, orderNo string, cents int64) []byte {
+	t.Helper()
+	plain, _ := json.Marshal(map[string]any{"appid": appID, "mchid": mchID, "out_trade_no": orderNo, "transaction_id": "4200FORGED",
+		"trade_type": "NATIVE", "trade_state": "SUCCESS", "success_time": time.Now().Format(time.RFC3339),
+		"amount": map[string]any{"total": cents, "payer_total": cents, "currency": "CNY"}})
+	block, _ := aes.NewCipher([]byte(apiv3Key))
+	gcm, _ := cipher.NewGCM(block)
+	nonce := []byte("forgednonce1")
+	ct := gcm.Seal(nil, nonce, plain, []byte("transaction"))
+	body, _ := json.Marshal(map[string]any{"id": "forged", "event_type": "TRANSACTION.SUCCESS", "resource_type": "encrypt-resource",
+		"resource": map[string]string{"algorithm": "AEAD_AES_256_GCM", "ciphertext": base64.StdEncoding.EncodeToString(ct),
+			"associated_data": "transaction", "nonce": string(nonce), "original_type": "transaction"}})
+	return body
+}
+
+// queried reports whether the workflow has asked the provider (QueryPayment).
+func queried(t *testing.T, workflowID string) bool {
+	t.Helper()
+	it := stack.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "QueryPayment" {
+			return true
+		}
+	}
+	return false
+}
