@@ -105,6 +105,16 @@ func New(cfg Config) *Server {
 		r.Get("/openapi.json", serveOpenAPI)
 		r.With(s.audit("auth.login")).Post("/auth/login", s.login)
 		r.With(s.audit("payment.notify")).Post("/payments/wechat/notify", s.wechatNotify)
+		// Tenant self-service: phone + SMS code, then a tenant session.
+		r.With(s.audit("tenant.login_code")).Post("/tenant/login-codes", s.tenantLoginCode)
+		r.With(s.audit("tenant.login")).Post("/tenant/sessions", s.tenantLogin)
+		r.Group(func(r chi.Router) {
+			r.Use(s.tenantAuth)
+			r.Get("/tenant/meters", s.tenantMeters)
+			r.Get("/tenant/meters/{meterNo}", s.tenantMeter)
+			r.With(s.audit("tenant.payment")).Post("/tenant/payments", s.tenantPayment)
+			r.Get("/tenant/payments/{orderNo}", s.tenantGetPayment)
+		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate)
 			r.With(s.audit("recharge.create")).Post("/recharges", s.createRecharge)

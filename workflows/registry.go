@@ -55,6 +55,7 @@ import (
 	replacementwf "github.com/voltflow/voltflow/workflows/replacement"
 	safetywf "github.com/voltflow/voltflow/workflows/safety"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
+	tenantwf "github.com/voltflow/voltflow/workflows/tenant"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 	walletwf "github.com/voltflow/voltflow/workflows/wallet"
 	workorderwf "github.com/voltflow/voltflow/workflows/workorder"
@@ -234,4 +235,6 @@ func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
 func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client) {
 	w.RegisterWorkflowWithOptions(paymentwf.Workflow, workflow.RegisterOptions{Name: paymentwf.Kind})
 	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat})
+	// Tenant self-service: the login code's SMS (SendSMS, RegisterAlarms).
+	w.RegisterWorkflowWithOptions(tenantwf.LoginCode, workflow.RegisterOptions{Name: tenantwf.KindLoginCode})
 }
