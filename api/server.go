@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/api/console"
+	"github.com/voltflow/voltflow/api/mobile"
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/internal/papers"
@@ -67,6 +68,7 @@ type Server struct {
 	metrics *metrics
 	router  chi.Router
 	console http.Handler
+	mobile  http.Handler // the tenant's phone page at /m/
 	// dummyHash makes a login for an unknown user cost what a wrong password costs.
 	dummyHash []byte
 	lockout   operator.Lockout
@@ -222,6 +224,7 @@ func New(cfg Config) *Server {
 	})
 	s.router = r
 	s.console = console.Handler()
+	s.mobile = mobile.Handler()
 	return s
 }
 
@@ -231,6 +234,10 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p == "/" || p == "/console" || strings.HasPrefix(p, "/console/") {
 		s.console.ServeHTTP(w, r)
+		return
+	}
+	if p := r.URL.Path; p == "/m" || strings.HasPrefix(p, "/m/") {
+		s.mobile.ServeHTTP(w, r)
 		return
 	}
 	s.router.ServeHTTP(w, r)

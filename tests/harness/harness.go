@@ -90,6 +90,7 @@ type Stack struct {
 	stopOCPP func()
 	contract *contract
 	onStop   []func() // run first by Stop (OnStop)
+	paymentsState
 }
 
 // Start brings the stack up; Stop tears it down.

@@ -9,33 +9,25 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/voltflow/voltflow/internal/child"
 	"github.com/voltflow/voltflow/internal/eventually"
 	"github.com/voltflow/voltflow/tests/harness"
 )
 
 const (
-	mchID    = "1900000009"
-	appID    = "wxpaytest"
-	apiv3Key = "e2e-apiv3-key-0123456789abcdefgh"
+	mchID    = harness.PayMchID
+	appID    = harness.PayAppID
+	apiv3Key = harness.PayAPIv3Key
 )
 
 // world is the payment stack: the provider simulator, an API and a worker
@@ -45,106 +37,10 @@ type world struct {
 	cashier  *harness.Client
 }
 
-var (
-	once     sync.Once
-	theWorld *world
-	worldErr error
-)
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// start runs a voltflow subcommand until the stack stops; the kernel ends
-// it should this test process die first.
-func start(t *testing.T, env []string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(stack.Binary(), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	p, err := child.Start(cmd, syscall.SIGTERM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack.OnStop(func() { _ = p.Stop(syscall.SIGTERM, 15*time.Second) })
-}
-
 func setup(t *testing.T) *world {
 	t.Helper()
-	once.Do(func() {
-		dir, err := os.MkdirTemp("", "voltflow-pay-")
-		if err != nil {
-			worldErr = err
-			return
-		}
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			worldErr = err
-			return
-		}
-		writePEM(t, filepath.Join(dir, "merchant.pem"), "PRIVATE KEY", mustPKCS8(t, key))
-		pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		writePEM(t, filepath.Join(dir, "merchant.pub.pem"), "PUBLIC KEY", pub)
-		platform := filepath.Join(dir, "platform.pub.pem")
-		simAddr, apiAddr := freePort(t), freePort(t)
-		start(t, []string{"VOLTFLOW_LOG_LEVEL=warn"}, "sim", "pay", "--addr", simAddr, "--mchid", mchID, "--appid", appID,
-			"--apiv3-key", apiv3Key, "--merchant-public-key", filepath.Join(dir, "merchant.pub.pem"), "--platform-key-out", platform)
-		eventually.True(t, 30*time.Second, "payment simulator's platform key", func() (bool, string) {
-			_, err := os.Stat(platform)
-			return err == nil, fmt.Sprint(err)
-		})
-		env := []string{"DATABASE_URL=" + stack.DBURL, "TEMPORAL_ADDRESS=" + stack.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn",
-			"VOLTFLOW_HTTP_ADDR=" + apiAddr, "VOLTFLOW_DISPATCH_WINDOW=4s", "VOLTFLOW_UPDATE_TIMEOUT=30s",
-			"VOLTFLOW_PAYMENT_QUERY_AFTER=2s",
-			"VOLTFLOW_WECHATPAY_URL=http://" + simAddr, "VOLTFLOW_WECHATPAY_MCHID=" + mchID, "VOLTFLOW_WECHATPAY_APPID=" + appID,
-			"VOLTFLOW_WECHATPAY_SERIAL=MERCHANT-1", "VOLTFLOW_WECHATPAY_APIV3_KEY=" + apiv3Key,
-			"VOLTFLOW_WECHATPAY_PRIVATE_KEY=" + filepath.Join(dir, "merchant.pem"), "VOLTFLOW_WECHATPAY_PLATFORM_KEY=" + platform,
-			"VOLTFLOW_WECHATPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/wechat/notify"}
-		// The stack's own worker knows no payment provider: this package's
-		// worker replaces it.
-		stack.StopWorker()
-		start(t, env, "worker", "--queues", "main,devices")
-		start(t, env, "api")
-		base := "http://" + apiAddr
-		eventually.True(t, 60*time.Second, "payment API ready", func() (bool, string) {
-			resp, err := http.Get(base + "/readyz")
-			if err != nil {
-				return false, err.Error()
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200, resp.Status
-		})
-		theWorld = &world{api: base, sim: "http://" + simAddr, cashier: stack.LoginAt(t, base, "cashier", "cashier")}
-	})
-	if worldErr != nil {
-		t.Fatal(worldErr)
-	}
-	if theWorld == nil {
-		t.Fatal("payment stack did not start")
-	}
-	return theWorld
-}
-
-func mustPKCS8(t *testing.T, k *rsa.PrivateKey) []byte {
-	t.Helper()
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
+	p := stack.StartPayments(t)
+	return &world{api: p.API, sim: p.Sim, cashier: stack.LoginAt(t, p.API, "cashier", "cashier")}
 }
 
 type payment struct {
