@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/money"
 	rechargedom "github.com/voltflow/voltflow/domain/recharge"
+	"github.com/voltflow/voltflow/payproviders/alipay"
 	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	paymentstore "github.com/voltflow/voltflow/store/payment"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
@@ -74,8 +76,12 @@ func (s *Server) placePayment(w http.ResponseWriter, r *http.Request, m meterRef
 	if req.Channel == "" {
 		req.Channel = "native"
 	}
-	if req.Provider != paymentstore.WeChat {
-		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "provider must be wechat", "provider")
+	if req.Provider != paymentstore.WeChat && req.Provider != paymentstore.Alipay {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "provider must be wechat or alipay", "provider")
+		return
+	}
+	if req.Provider == paymentstore.Alipay && req.Channel != "native" {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "an Alipay payment is a QR code (channel native)", "channel")
 		return
 	}
 	if req.Channel != "native" && req.Channel != "jsapi" {
@@ -106,8 +112,8 @@ func (s *Server) placePayment(w http.ResponseWriter, r *http.Request, m meterRef
 		writeProblemField(w, http.StatusUnprocessableEntity, CodeHoardingCapExceeded, err.Error(), "amount")
 		return
 	}
-	if s.cfg.WeChatPay == nil {
-		writeProblem(w, http.StatusServiceUnavailable, CodePaymentUnavailable, "WeChat Pay is not configured (VOLTFLOW_WECHATPAY_URL)")
+	if (req.Provider == paymentstore.WeChat && s.cfg.WeChatPay == nil) || (req.Provider == paymentstore.Alipay && s.cfg.Alipay == nil) {
+		writeProblem(w, http.StatusServiceUnavailable, CodePaymentUnavailable, req.Provider+" is not configured (VOLTFLOW_WECHATPAY_URL, VOLTFLOW_ALIPAY_URL)")
 		return
 	}
 	p := paymentstore.Payment{ID: uuid.NewString(), OrderNo: orderNo, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo,
@@ -130,14 +136,16 @@ func (s *Server) placePayment(w http.ResponseWriter, r *http.Request, m meterRef
 		return
 	}
 	order := wechatpay.Order{OutTradeNo: orderNo, Description: "电费充值 " + m.meterNo, Cents: amount.Cents(), OpenID: req.OpenID}
-	if req.Channel == "jsapi" {
+	if req.Provider == paymentstore.Alipay {
+		p.CodeURL, err = s.cfg.Alipay.Precreate(r.Context(), orderNo, order.Description, amount.String())
+	} else if req.Channel == "jsapi" {
 		p.PrepayID, err = s.cfg.WeChatPay.JSAPI(r.Context(), order)
 	} else {
 		p.CodeURL, err = s.cfg.WeChatPay.Native(r.Context(), order)
 	}
 	if err != nil {
-		s.log.Error("place WeChat Pay order", "order", orderNo, "error", err)
-		writeProblem(w, http.StatusServiceUnavailable, CodePaymentUnavailable, "WeChat Pay did not take the order: "+err.Error())
+		s.log.Error("place payment order", "provider", req.Provider, "order", orderNo, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodePaymentUnavailable, req.Provider+" did not take the order: "+err.Error())
 		return
 	}
 	if err := paymentstore.SetProviderRefs(r.Context(), s.cfg.DB, orderNo, p.CodeURL, p.PrepayID); err != nil {
@@ -220,23 +228,32 @@ func (s *Server) wechatNotify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	paidAt, _ := time.Parse(time.RFC3339, tx.SuccessTime)
-	err = s.cfg.Temporal.SignalWorkflow(ctx, p.WorkflowID, "", paymentwf.SignalPaid, paymentstore.CreditInput{
-		OrderNo: p.OrderNo, ProviderTxnID: tx.TransactionID, PaidCents: tx.Amount.Total, PaidAt: paidAt})
+	if !s.signalPaid(w, r, p, paymentstore.CreditInput{OrderNo: p.OrderNo, ProviderTxnID: tx.TransactionID, PaidCents: tx.Amount.Total, PaidAt: paidAt}) {
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "try again")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// signalPaid tells the order's workflow it is paid, and records the
+// callback; false means Temporal did not take it (the provider retries).
+func (s *Server) signalPaid(w http.ResponseWriter, r *http.Request, p paymentstore.Payment, paid paymentstore.CreditInput) bool {
+	ctx := r.Context()
+	err := s.cfg.Temporal.SignalWorkflow(ctx, p.WorkflowID, "", paymentwf.SignalPaid, paid)
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
 		// The workflow has ended: the order was credited a moment ago, or
 		// closed unpaid before this payment; reconciliation names the latter.
 		s.log.Warn("payment callback after its workflow ended", "order", p.OrderNo)
-		s.recordNotification(ctx, paymentstore.WeChat, p.OrderNo, true, "workflow ended")
+		s.recordNotification(ctx, p.Provider, p.OrderNo, true, "workflow ended")
 	case err != nil:
 		s.log.Error("signal payment", "order", p.OrderNo, "error", err)
-		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "try again")
-		return
+		return false
 	default:
-		s.recordNotification(ctx, paymentstore.WeChat, p.OrderNo, true, "signalled")
+		s.recordNotification(ctx, p.Provider, p.OrderNo, true, "signalled")
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 func (s *Server) recordNotification(ctx context.Context, provider, orderNo string, verified bool, outcome string) {
@@ -245,3 +262,69 @@ func (s *Server) recordNotification(ctx context.Context, provider, orderNo strin
 	}
 }
 
+
+// alipayNotify is Alipay's asynchronous notification: a signed form. Only
+// one that verifies with Alipay's key and names our app and an order of
+// ours reaches the order's workflow; Alipay reads the text "success" as
+// received and retries anything else.
+func (s *Server) alipayNotify(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	setAudit(r, "", "alipay", nil)
+	answer := func(status int, text string) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, text)
+	}
+	if s.cfg.Alipay == nil {
+		answer(http.StatusServiceUnavailable, "failure")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		answer(http.StatusBadRequest, "failure")
+		return
+	}
+	n, err := s.cfg.Alipay.ParseNotification(r.PostForm)
+	if err == nil && n.AppID != s.cfg.Alipay.AppID() {
+		err = fmt.Errorf("notification for app %s, not ours", n.AppID)
+	}
+	if err != nil {
+		s.log.Warn("refused payment callback", "provider", "alipay", "remote", r.RemoteAddr, "reason", err)
+		s.recordNotification(ctx, paymentstore.Alipay, n.OutTradeNo, false, "refused: "+err.Error())
+		setAudit(r, "", "alipay", map[string]any{"refused": err.Error()})
+		answer(http.StatusUnauthorized, "failure")
+		return
+	}
+	p, err := paymentstore.ByOrderNo(ctx, s.cfg.DB, n.OutTradeNo)
+	if errors.Is(err, paymentstore.ErrNotFound) {
+		s.recordNotification(ctx, paymentstore.Alipay, n.OutTradeNo, true, "unknown order")
+		answer(http.StatusNotFound, "failure")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	setAudit(r, p.ProjectID, p.OrderNo, map[string]any{"tradeStatus": n.TradeStatus, "tradeNo": n.TradeNo})
+	if n.TradeStatus != alipay.TradeSuccess && n.TradeStatus != alipay.TradeFinished {
+		s.recordNotification(ctx, paymentstore.Alipay, p.OrderNo, true, "ignored: "+n.TradeStatus)
+		answer(http.StatusOK, "success")
+		return
+	}
+	if p.Status != paymentstore.Created {
+		s.recordNotification(ctx, paymentstore.Alipay, p.OrderNo, true, "duplicate: order is "+p.Status)
+		answer(http.StatusOK, "success")
+		return
+	}
+	paid, err := money.Parse(n.TotalAmount)
+	if err != nil {
+		s.recordNotification(ctx, paymentstore.Alipay, p.OrderNo, true, "refused: total_amount "+n.TotalAmount)
+		answer(http.StatusBadRequest, "failure")
+		return
+	}
+	if !s.signalPaid(w, r, p, paymentstore.CreditInput{OrderNo: p.OrderNo, ProviderTxnID: n.TradeNo, PaidCents: paid.Cents(), PaidAt: n.GmtPayment}) {
+		answer(http.StatusServiceUnavailable, "failure")
+		return
+	}
+	answer(http.StatusOK, "success")
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/internal/papers"
+	"github.com/voltflow/voltflow/payproviders/alipay"
 	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
@@ -56,6 +57,8 @@ type Config struct {
 	// WeChatPay places online payment orders and verifies their callbacks
 	// (nil: online payment by WeChat is off).
 	WeChatPay *wechatpay.Client
+	// Alipay places face-to-face orders and verifies notifications (nil: off).
+	Alipay *alipay.Client
 	// PaymentQueryAfter is how long a payment waits for its callback
 	// before asking the provider (0: the workflow's default).
 	PaymentQueryAfter time.Duration
@@ -107,6 +110,7 @@ func New(cfg Config) *Server {
 		r.Get("/openapi.json", serveOpenAPI)
 		r.With(s.audit("auth.login")).Post("/auth/login", s.login)
 		r.With(s.audit("payment.notify")).Post("/payments/wechat/notify", s.wechatNotify)
+		r.With(s.audit("payment.notify")).Post("/payments/alipay/notify", s.alipayNotify)
 		// Tenant self-service: phone + SMS code, then a tenant session.
 		r.With(s.audit("tenant.login_code")).Post("/tenant/login-codes", s.tenantLoginCode)
 		r.With(s.audit("tenant.login")).Post("/tenant/sessions", s.tenantLogin)

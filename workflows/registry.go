@@ -37,6 +37,7 @@ import (
 	workorderacts "github.com/voltflow/voltflow/activities/workorder"
 	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/payproviders/alipay"
 	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
@@ -230,11 +231,11 @@ func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
 }
 
 // RegisterPayments registers online payment orders (payment/<order>) and
-// their activities (task queue voltflow-main); wechat asks WeChat Pay about
-// late callbacks (nil: not configured).
-func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client) {
+// their activities (task queue voltflow-main); wechat and ali ask the
+// providers about late callbacks (nil: not configured).
+func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client, ali *alipay.Client) {
 	w.RegisterWorkflowWithOptions(paymentwf.Workflow, workflow.RegisterOptions{Name: paymentwf.Kind})
-	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat})
+	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat, Alipay: ali})
 	// Tenant self-service: the login code's SMS (SendSMS, RegisterAlarms).
 	w.RegisterWorkflowWithOptions(tenantwf.LoginCode, workflow.RegisterOptions{Name: tenantwf.KindLoginCode})
 }

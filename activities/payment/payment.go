@@ -11,6 +11,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/voltflow/voltflow/domain/money"
+	"github.com/voltflow/voltflow/payproviders/alipay"
 	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	paymentstore "github.com/voltflow/voltflow/store/payment"
@@ -20,6 +22,7 @@ import (
 type Activities struct {
 	DB     *store.DB
 	WeChat *wechatpay.Client // nil: WeChat Pay is not configured
+	Alipay *alipay.Client    // nil: Alipay is not configured
 }
 
 // Inputs and results are the store's.
@@ -43,6 +46,9 @@ func (a *Activities) ClosePayment(ctx context.Context, in CloseInput) error {
 
 // QueryPayment asks the provider whether an order is paid.
 func (a *Activities) QueryPayment(ctx context.Context, in QueryInput) (QueryResult, error) {
+	if in.Provider == paymentstore.Alipay && a.Alipay != nil {
+		return a.queryAlipay(ctx, in)
+	}
 	if in.Provider != paymentstore.WeChat || a.WeChat == nil {
 		return QueryResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("payment provider %q is not configured on this worker", in.Provider), "ProviderNotConfigured", nil)
@@ -60,6 +66,33 @@ func (a *Activities) QueryPayment(ctx context.Context, in QueryInput) (QueryResu
 		if out.PaidAt, err = time.Parse(time.RFC3339, t.SuccessTime); err != nil {
 			return QueryResult{}, fmt.Errorf("success_time of %s: %w", in.OrderNo, err)
 		}
+	}
+	return out, nil
+}
+
+func (a *Activities) queryAlipay(ctx context.Context, in QueryInput) (QueryResult, error) {
+	t, err := a.Alipay.Query(ctx, in.OrderNo)
+	var apiErr *alipay.APIError
+	if errors.As(err, &apiErr) && apiErr.SubCode == "ACQ.TRADE_NOT_EXIST" {
+		return QueryResult{State: "NOTPAY"}, nil
+	}
+	if err != nil {
+		return QueryResult{}, err
+	}
+	out := QueryResult{ProviderTxnID: t.TradeNo, State: "NOTPAY"}
+	switch t.TradeStatus {
+	case alipay.TradeSuccess, alipay.TradeFinished:
+		out.State = "SUCCESS"
+	case alipay.TradeClosed:
+		out.State = "CLOSED"
+	}
+	paid, err := money.Parse(t.TotalAmount)
+	if err != nil {
+		return QueryResult{}, fmt.Errorf("total_amount of %s: %w", in.OrderNo, err)
+	}
+	out.PaidCents = paid.Cents()
+	if t.SendPayDate != "" {
+		out.PaidAt, _ = time.ParseInLocation(time.DateTime, t.SendPayDate, time.FixedZone("CST", 8*3600))
 	}
 	return out, nil
 }

@@ -20,6 +20,7 @@ import (
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/interconnect"
+	"github.com/voltflow/voltflow/payproviders/alipay"
 	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
@@ -74,6 +75,10 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 	if err != nil {
 		return err
 	}
+	ali, err := alipay.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	if withAPI && withWorker {
 		// The OCPP central system runs in the all-in-one process (serve,
 		// dev) only: one process owns the port and the connections, and
@@ -106,7 +111,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			workflows.RegisterAlarms(w, db, texts)
 			workflows.RegisterAlarmConditions(w, &alarmwf.Scanner{Client: tc, DB: db, Log: log})
 			workflows.RegisterCredit(w, db, mailProvider(log))
-			workflows.RegisterPayments(w, db, wechat)
+			workflows.RegisterPayments(w, db, wechat, ali)
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {
@@ -159,7 +164,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			DB: db, Temporal: tc, Log: log, UpdateTimeout: cfg.UpdateTimeout, DispatchWindow: cfg.DispatchWindow,
 			SweepInterval: cfg.SweepInterval,
 			Regulator:     regulator.Handler, RegulatorKeys: regulator.Keys,
-			WeChatPay:     wechat, PaymentQueryAfter: cfg.PaymentQueryAfter,
+			WeChatPay:     wechat, Alipay: ali, PaymentQueryAfter: cfg.PaymentQueryAfter,
 		})}
 		g.Go(func() error {
 			log.Info("API listening", "url", "http://"+cfg.HTTPAddr)

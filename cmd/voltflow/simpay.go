@@ -13,14 +13,15 @@ import (
 // configures against it (dev only: a production start uses the real
 // provider's values).
 const (
-	devPayAddr  = "127.0.0.1:9500"
-	devMchID    = "1900000001"
-	devAppID    = "wxvoltflowdemo"
-	devAPIv3Key = "voltflow-dev-apiv3-key-32-bytes!"
+	devPayAddr     = "127.0.0.1:9500"
+	devMchID       = "1900000001"
+	devAppID       = "wxvoltflowdemo"
+	devAPIv3Key    = "voltflow-dev-apiv3-key-32-bytes!"
+	devAlipayAppID = "2021000000000001"
 )
 
-// runPaySim is `voltflow sim pay`: a fake WeChat Pay (payproviders/paysim)
-// with its own platform key pair.
+// runPaySim is `voltflow sim pay`: a fake WeChat Pay and Alipay
+// (payproviders/paysim) with its own key pairs.
 func runPaySim(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("sim pay", flag.ContinueOnError)
 	addr := fs.String("addr", devPayAddr, "listen address")
@@ -30,10 +31,13 @@ func runPaySim(ctx context.Context, log *slog.Logger, args []string) error {
 	merchantKey := fs.String("merchant-public-key", "", "PEM file of the merchant's public key: requests are checked against it (empty: not checked)")
 	platformKey := fs.String("platform-private-key", "", "PEM file of the platform's private key (empty: one is generated at start)")
 	platformOut := fs.String("platform-key-out", "", "write the platform's public key (PEM) here once listening")
+	alipayApp := fs.String("alipay-appid", devAlipayAppID, "Alipay app id")
+	alipayOut := fs.String("alipay-key-out", "", "write Alipay's public key (PEM) here once listening")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := paysim.Config{Addr: *addr, MchID: *mchid, AppID: *appid, APIv3Key: *apiv3, PlatformKeyOut: *platformOut,
+		AlipayAppID: *alipayApp, AlipayKeyOut: *alipayOut,
 		Log: log.With("component", "pay-sim")}
 	if *merchantKey != "" {
 		k, err := wechatpay.ReadPublicKey(*merchantKey)

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -51,11 +52,18 @@ type Config struct {
 	// PlatformKeyOut, when set, receives the platform public key (PEM) once
 	// the fake listens, for the merchant to verify with.
 	PlatformKeyOut string
-	Log            *slog.Logger
+	// AlipayAppID, AlipayKey (nil: generated) and AlipayKeyOut play Alipay:
+	// the app the merchant is, the key Alipay signs with, and where its
+	// public key is written.
+	AlipayAppID  string
+	AlipayKey    *rsa.PrivateKey
+	AlipayKeyOut string
+	Log          *slog.Logger
 }
 
 type order struct {
 	OutTradeNo    string    `json:"outTradeNo"`
+	Provider      string    `json:"provider"` // wechat or alipay
 	TransactionID string    `json:"transactionId"`
 	TradeType     string    `json:"tradeType"`
 	State         string    `json:"state"`
@@ -67,6 +75,7 @@ type order struct {
 	// lastNotify is the callback as sent, so a replay is byte-identical.
 	lastNotify []byte
 	lastHeader http.Header
+	lastForm   url.Values // Alipay's
 }
 
 // Sim is a running fake.
@@ -116,6 +125,16 @@ func Listen(cfg Config) (*Sim, net.Listener, error) {
 		}
 		cfg.PlatformKey = k
 	}
+	if cfg.AlipayKey == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.AlipayKey = k
+	}
+	if cfg.AlipayAppID == "" {
+		cfg.AlipayAppID = "2021000000000001"
+	}
 	if cfg.PlatformSerial == "" {
 		cfg.PlatformSerial = "SIM-PLATFORM-1"
 	}
@@ -128,23 +147,32 @@ func Listen(cfg Config) (*Sim, net.Listener, error) {
 	}
 	s := &Sim{cfg: cfg, log: cfg.Log, orders: map[string]*order{}, billAmount: map[string]int64{},
 		base: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 10 * time.Second}}
-	if cfg.PlatformKeyOut != "" {
-		der, err := x509.MarshalPKIXPublicKey(&cfg.PlatformKey.PublicKey)
-		if err != nil {
-			_ = ln.Close()
-			return nil, nil, err
+	for _, out := range []struct {
+		path string
+		key  *rsa.PrivateKey
+	}{{cfg.PlatformKeyOut, cfg.PlatformKey}, {cfg.AlipayKeyOut, cfg.AlipayKey}} {
+		if out.path == "" {
+			continue
 		}
-		tmp := cfg.PlatformKeyOut + ".tmp"
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
-			_ = ln.Close()
-			return nil, nil, err
-		}
-		if err := os.Rename(tmp, cfg.PlatformKeyOut); err != nil { // written whole or not at all
+		if err := writePublic(out.path, out.key); err != nil {
 			_ = ln.Close()
 			return nil, nil, err
 		}
 	}
 	return s, ln, nil
+}
+
+// writePublic writes key's public half as PEM, whole or not at all.
+func writePublic(path string, key *rsa.PrivateKey) error {
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // URL is where the fake listens.
@@ -158,6 +186,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", s.merchant(s.query))
 	mux.HandleFunc("GET /v3/bill/tradebill", s.merchant(s.billApply))
 	mux.HandleFunc("GET /v3/billdownload/file", s.merchant(s.billFile))
+	mux.HandleFunc("POST /gateway.do", s.gateway)
 	mux.HandleFunc("POST /sim/orders/{no}/pay", s.pay)
 	mux.HandleFunc("POST /sim/orders/{no}/notify", s.renotify)
 	mux.HandleFunc("GET /sim/orders", s.list)
@@ -292,7 +321,7 @@ func (s *Sim) place(tradeType string) func(http.ResponseWriter, *http.Request, [
 		s.mu.Lock()
 		o, ok := s.orders[in.OutTradeNo]
 		if !ok {
-			o = &order{OutTradeNo: in.OutTradeNo, TradeType: tradeType, State: "NOTPAY", Total: in.Amount.Total,
+			o = &order{OutTradeNo: in.OutTradeNo, Provider: "wechat", TradeType: tradeType, State: "NOTPAY", Total: in.Amount.Total,
 				NotifyURL: in.NotifyURL, Description: in.Description, CreatedAt: time.Now()}
 			s.orders[in.OutTradeNo] = o
 		}
@@ -348,6 +377,9 @@ func (s *Sim) pay(w http.ResponseWriter, r *http.Request) {
 	if ok && o.State == "NOTPAY" {
 		o.State, o.PaidAt = "SUCCESS", time.Now()
 		o.TransactionID = "4200" + strings.ReplaceAll(o.PaidAt.Format("20060102150405.000000"), ".", "")
+		if o.Provider == "alipay" {
+			o.TransactionID = "2026" + strings.ReplaceAll(o.PaidAt.Format("20060102150405.000000"), ".", "")
+		}
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -390,6 +422,10 @@ func (s *Sim) notify(ctx context.Context, no string, replay bool) (int, error) {
 	if !ok || o.State != "SUCCESS" {
 		s.mu.Unlock()
 		return 0, fmt.Errorf("order %s is not paid", no)
+	}
+	if o.Provider == "alipay" {
+		s.mu.Unlock()
+		return s.alipayNotify(ctx, o, replay)
 	}
 	body, header := o.lastNotify, o.lastHeader
 	t := s.transaction(o)
@@ -511,7 +547,7 @@ func (s *Sim) bill(day string) []byte {
 	s.mu.Lock()
 	rows := []order{}
 	for _, o := range s.orders {
-		if o.State == "SUCCESS" {
+		if o.State == "SUCCESS" && o.Provider != "alipay" {
 			c := *o
 			if v, ok := s.billAmount[o.OutTradeNo]; ok {
 				c.Total = v

@@ -22,9 +22,10 @@ import (
 
 // The merchant the payment tests configure against the simulator.
 const (
-	PayMchID    = "1900000009"
-	PayAppID    = "wxpaytest"
-	PayAPIv3Key = "e2e-apiv3-key-0123456789abcdefgh"
+	PayMchID     = "1900000009"
+	PayAppID     = "wxpaytest"
+	PayAPIv3Key  = "e2e-apiv3-key-0123456789abcdefgh"
+	PayAlipayApp = "2021000000000009"
 )
 
 // Payments is online payment on the stack: the payment provider simulator
@@ -112,7 +113,7 @@ func (s *Stack) startPayments(t testing.TB) (*Payments, error) {
 	}
 	if err := s.startProcess([]string{"VOLTFLOW_LOG_LEVEL=warn"}, "sim", "pay", "--addr", simAddr, "--mchid", PayMchID,
 		"--appid", PayAppID, "--apiv3-key", PayAPIv3Key, "--merchant-public-key", filepath.Join(dir, "merchant.pub.pem"),
-		"--platform-key-out", platform); err != nil {
+		"--platform-key-out", platform, "--alipay-appid", PayAlipayApp, "--alipay-key-out", filepath.Join(dir, "alipay.pub.pem")); err != nil {
 		return nil, err
 	}
 	eventually.True(t, 30*time.Second, "payment simulator's platform key", func() (bool, string) {
@@ -125,7 +126,10 @@ func (s *Stack) startPayments(t testing.TB) (*Payments, error) {
 		"VOLTFLOW_WECHATPAY_URL=http://" + simAddr, "VOLTFLOW_WECHATPAY_MCHID=" + PayMchID, "VOLTFLOW_WECHATPAY_APPID=" + PayAppID,
 		"VOLTFLOW_WECHATPAY_SERIAL=MERCHANT-1", "VOLTFLOW_WECHATPAY_APIV3_KEY=" + PayAPIv3Key,
 		"VOLTFLOW_WECHATPAY_PRIVATE_KEY=" + filepath.Join(dir, "merchant.pem"), "VOLTFLOW_WECHATPAY_PLATFORM_KEY=" + platform,
-		"VOLTFLOW_WECHATPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/wechat/notify"}, s.env...)
+		"VOLTFLOW_WECHATPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/wechat/notify",
+		"VOLTFLOW_ALIPAY_URL=http://" + simAddr + "/gateway.do", "VOLTFLOW_ALIPAY_APPID=" + PayAlipayApp,
+		"VOLTFLOW_ALIPAY_PRIVATE_KEY=" + filepath.Join(dir, "merchant.pem"), "VOLTFLOW_ALIPAY_PUBLIC_KEY=" + filepath.Join(dir, "alipay.pub.pem"),
+		"VOLTFLOW_ALIPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/alipay/notify"}, s.env...)
 	s.StopWorker()
 	if err := s.startProcess(env, "worker", "--queues", "main,devices"); err != nil {
 		return nil, err

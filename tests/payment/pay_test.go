@@ -13,7 +13,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -244,4 +247,81 @@ func queried(t *testing.T, workflowID string) bool {
 		}
 	}
 	return false
+}
+
+func (w *world) orderAlipay(t *testing.T, meterNo, amount string) payment {
+	t.Helper()
+	var p payment
+	if code := w.cashier.Do(t, "POST", "/api/v1/payments", map[string]string{"meterNo": meterNo, "amount": amount, "provider": "alipay"}, &p); code != 201 {
+		t.Fatalf("order Alipay payment for %s: status %d", meterNo, code)
+	}
+	if p.CodeURL == "" {
+		t.Fatalf("Alipay order without QR code: %+v", p)
+	}
+	return p
+}
+
+// Alipay, the same rule: a notification verified with Alipay's key credits
+// once however often it comes; a forged one is refused.
+func TestAlipayPaidOnceForgedRefused(t *testing.T) {
+	w := setup(t)
+	stack.CheckLedger(t)
+	meter := stack.UnsoldMeter(t, "M0113", "M0114", "M0115", "M0116")
+	p := w.orderAlipay(t, meter, "20.00")
+
+	// Forged first: signed with a key of the forger's.
+	forger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"app_id": {harness.PayAlipayApp}, "out_trade_no": {p.OrderNo}, "trade_no": {"2026FORGED"},
+		"trade_status": {"TRADE_SUCCESS"}, "total_amount": {"20.00"}, "notify_type": {"trade_status_sync"}, "sign_type": {"RSA2"}}
+	keys := []string{}
+	for k := range form {
+		if k != "sign_type" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := []string{}
+	for _, k := range keys {
+		parts = append(parts, k+"="+form.Get(k))
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "&")))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, forger, crypto.SHA256, sum[:])
+	form.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	code, answer, _ := harness.ClientAt(t, w.api).DoHeaders(t, "POST", "/api/v1/payments/alipay/notify", form.Encode(),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if code != http.StatusUnauthorized || string(answer) != "failure" {
+		t.Fatalf("forged Alipay notification: %d %q", code, answer)
+	}
+	if got := w.payment(t, p.OrderNo); got.Status != "created" {
+		t.Fatalf("forged notification changed the order: %+v", got)
+	}
+
+	if out := w.simCall(t, "/sim/orders/"+p.OrderNo+"/pay"); out["status"] != float64(200) || out["notified"] != true {
+		t.Fatalf("Alipay notification answered %v", out)
+	}
+	for range 3 {
+		if out := w.simCall(t, "/sim/orders/"+p.OrderNo+"/notify"); out["notified"] != true {
+			t.Fatalf("replayed Alipay notification answered %v", out)
+		}
+	}
+	w.waitCredited(t, p.OrderNo)
+	if n, sum := recharges(t, meter); n != 1 || sum != "20.00" {
+		t.Fatalf("meter %s has %d recharges summing %s, want one of 20.00", meter, n, sum)
+	}
+}
+
+// An Alipay payment whose notification never comes is credited by the
+// active query (alipay.trade.query).
+func TestAlipayLateNotificationActiveQueryCredits(t *testing.T) {
+	w := setup(t)
+	meter := stack.UnsoldMeter(t, "M0117", "M0118", "M0119", "M0120")
+	p := w.orderAlipay(t, meter, "15.00")
+	w.simCall(t, "/sim/orders/"+p.OrderNo+"/pay?notify=false")
+	w.waitCredited(t, p.OrderNo)
+	if n, sum := recharges(t, meter); n != 1 || sum != "15.00" {
+		t.Fatalf("meter %s has %d recharges summing %s, want one of 15.00", meter, n, sum)
+	}
 }
