@@ -262,7 +262,6 @@ func (s *Server) recordNotification(ctx context.Context, provider, orderNo strin
 	}
 }
 
-
 // alipayNotify is Alipay's asynchronous notification: a signed form. Only
 // one that verifies with Alipay's key and names our app and an order of
 // ours reaches the order's workflow; Alipay reads the text "success" as

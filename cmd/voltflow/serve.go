@@ -164,7 +164,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			DB: db, Temporal: tc, Log: log, UpdateTimeout: cfg.UpdateTimeout, DispatchWindow: cfg.DispatchWindow,
 			SweepInterval: cfg.SweepInterval,
 			Regulator:     regulator.Handler, RegulatorKeys: regulator.Keys,
-			WeChatPay:     wechat, Alipay: ali, PaymentQueryAfter: cfg.PaymentQueryAfter,
+			WeChatPay: wechat, Alipay: ali, PaymentQueryAfter: cfg.PaymentQueryAfter,
 		})}
 		g.Go(func() error {
 			log.Info("API listening", "url", "http://"+cfg.HTTPAddr)
