@@ -327,3 +327,44 @@ func (s *Server) alipayNotify(w http.ResponseWriter, r *http.Request) {
 	}
 	answer(http.StatusOK, "success")
 }
+
+// createReconciliation starts (or finds) the reconciliation of one
+// provider's day: payment-reconciliation/<provider>/<day>. Tasks of billed
+// orders that are not ours go to the project named.
+func (s *Server) createReconciliation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Provider string `json:"provider"`
+		Day      string `json:"day"`
+		Project  string `json:"project"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	pid, err := s.projectFor(r, req.Project, access.DecideApproval)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if pid == "" {
+		writeProblemField(w, http.StatusNotFound, CodeNotFound, "project "+req.Project+" not found (reconciliation needs the approver role)", "project")
+		return
+	}
+	setAudit(r, pid, req.Provider+"/"+req.Day, nil)
+	if req.Provider != paymentstore.WeChat {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "provider must be wechat (bills are downloaded from WeChat Pay only)", "provider")
+		return
+	}
+	if _, err := time.Parse(time.DateOnly, req.Day); err != nil {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeInvalidField, "day must be YYYY-MM-DD", "day")
+		return
+	}
+	id := paymentwf.ReconciliationID(req.Provider, req.Day)
+	if err := names.StartOnce(r.Context(), s.cfg.Temporal, id, paymentwf.KindReconciliation,
+		names.Attributes(req.Project, paymentwf.KindReconciliation, req.Provider+"/"+req.Day, "running"),
+		paymentwf.ReconcileInput{Provider: req.Provider, Day: req.Day, ProjectID: pid}); err != nil {
+		s.log.Error("start reconciliation", "workflow", id, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable, "try again")
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"workflowId": id})
+}

@@ -126,6 +126,7 @@ func New(cfg Config) *Server {
 			r.With(s.audit("recharge.create")).Post("/recharges", s.createRecharge)
 			r.With(s.audit("payment.create")).Post("/payments", s.createPayment)
 			r.Get("/payments/{orderNo}", s.getPayment)
+			r.With(s.audit("payment.reconcile")).Post("/payment-reconciliations", s.createReconciliation)
 			r.Get("/recharges", s.listRecharges)
 			r.Get("/recharges/{id}", s.getRecharge)
 			r.With(s.audit("recharge.receipt")).Get("/recharges/{id}/receipt.pdf", s.getRechargeReceipt)

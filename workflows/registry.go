@@ -235,6 +235,7 @@ func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
 // providers about late callbacks (nil: not configured).
 func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client, ali *alipay.Client) {
 	w.RegisterWorkflowWithOptions(paymentwf.Workflow, workflow.RegisterOptions{Name: paymentwf.Kind})
+	w.RegisterWorkflowWithOptions(paymentwf.Reconcile, workflow.RegisterOptions{Name: paymentwf.KindReconciliation})
 	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat, Alipay: ali})
 	// Tenant self-service: the login code's SMS (SendSMS, RegisterAlarms).
 	w.RegisterWorkflowWithOptions(tenantwf.LoginCode, workflow.RegisterOptions{Name: tenantwf.KindLoginCode})

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/domain/money"
+	paymentdom "github.com/voltflow/voltflow/domain/payment"
 	"github.com/voltflow/voltflow/payproviders/alipay"
 	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
@@ -27,11 +28,13 @@ type Activities struct {
 
 // Inputs and results are the store's.
 type (
-	CreditInput = paymentstore.CreditInput
-	Credit      = paymentstore.Credit
-	CloseInput  = paymentstore.CloseInput
-	QueryInput  = paymentstore.QueryInput
-	QueryResult = paymentstore.QueryResult
+	CreditInput    = paymentstore.CreditInput
+	Credit         = paymentstore.Credit
+	CloseInput     = paymentstore.CloseInput
+	QueryInput     = paymentstore.QueryInput
+	QueryResult    = paymentstore.QueryResult
+	ReconcileInput = paymentstore.ReconcileInput
+	Mismatch       = paymentdom.Mismatch
 )
 
 // CreditPayment turns a paid order into its recharge, once.
@@ -95,4 +98,32 @@ func (a *Activities) queryAlipay(ctx context.Context, in QueryInput) (QueryResul
 		out.PaidAt, _ = time.ParseInLocation(time.DateTime, t.SendPayDate, time.FixedZone("CST", 8*3600))
 	}
 	return out, nil
+}
+
+// ReconcilePayments downloads the provider's bill of the day and matches
+// it against the day's orders; only the mismatches go into history.
+func (a *Activities) ReconcilePayments(ctx context.Context, in ReconcileInput) ([]Mismatch, error) {
+	if in.Provider != paymentstore.WeChat || a.WeChat == nil {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no bill download for provider %q on this worker", in.Provider), "ProviderNotConfigured", nil)
+	}
+	raw, err := a.WeChat.TradeBill(ctx, in.Day)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := wechatpay.ParseTradeBill(raw)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "BadBill", err)
+	}
+	bill := make([]paymentdom.BillRow, 0, len(rows))
+	for _, r := range rows {
+		if r.TradeState == wechatpay.StateSuccess {
+			bill = append(bill, paymentdom.BillRow{OrderNo: r.OutTradeNo, ProviderTxnID: r.TransactionID, Cents: r.Cents})
+		}
+	}
+	orders, err := paymentstore.DayOrders(ctx, a.DB, in.Provider, in.Day)
+	if err != nil {
+		return nil, err
+	}
+	return paymentdom.Match(bill, orders), nil
 }

@@ -492,3 +492,67 @@ func (c *Client) Decrypt(r Resource) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// BillRow is one transaction line of a trade bill.
+type BillRow struct {
+	TransactionID string
+	OutTradeNo    string
+	TradeState    string
+	Cents         int64
+}
+
+// ParseTradeBill reads a trade bill (ALL): a header line, one line per
+// transaction with every field prefixed by a backtick, then the summary
+// header (总交易单数...) and line. Columns are found by their header names.
+func ParseTradeBill(b []byte) ([]BillRow, error) {
+	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		return nil, errors.New("wechatpay: empty bill")
+	}
+	col := map[string]int{}
+	for i, h := range strings.Split(lines[0], ",") {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, need := range []string{"微信订单号", "商户订单号", "交易状态", "应结订单金额"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("wechatpay: bill has no column %s", need)
+		}
+	}
+	var out []BillRow
+	for _, line := range lines[1:] {
+		if line == "" || strings.HasPrefix(line, "总交易单数") {
+			break
+		}
+		f := strings.Split(line, ",")
+		for i := range f {
+			f[i] = strings.TrimPrefix(strings.TrimSpace(f[i]), "`")
+		}
+		if len(f) < len(col) {
+			return nil, fmt.Errorf("wechatpay: bill line %q has %d fields", line, len(f))
+		}
+		cents, err := yuanToCents(f[col["应结订单金额"]])
+		if err != nil {
+			return nil, fmt.Errorf("wechatpay: bill line %q: %w", line, err)
+		}
+		out = append(out, BillRow{TransactionID: f[col["微信订单号"]], OutTradeNo: f[col["商户订单号"]], TradeState: f[col["交易状态"]], Cents: cents})
+	}
+	return out, nil
+}
+
+func yuanToCents(s string) (int64, error) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 2 {
+		return 0, fmt.Errorf("amount %q", s)
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("amount %q", s)
+	}
+	var c int64
+	if frac != "" {
+		if c, err = strconv.ParseInt((frac + "0")[:2], 10, 64); err != nil {
+			return 0, fmt.Errorf("amount %q", s)
+		}
+	}
+	return w*100 + c, nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/voltflow/voltflow/domain/money"
+	paymentdom "github.com/voltflow/voltflow/domain/payment"
 	rechargedom "github.com/voltflow/voltflow/domain/recharge"
 	"github.com/voltflow/voltflow/store"
 	rechargestore "github.com/voltflow/voltflow/store/recharge"
@@ -246,4 +247,33 @@ type QueryResult struct {
 	ProviderTxnID string    `json:"providerTxnId"`
 	PaidCents     int64     `json:"paidCents"`
 	PaidAt        time.Time `json:"paidAt"`
+}
+
+// ReconcileInput reconciles one provider's bill of one day (YYYY-MM-DD,
+// China Standard Time, as the providers' bills are).
+type ReconcileInput struct {
+	Provider string `json:"provider"`
+	Day      string `json:"day"`
+}
+
+// DayOrders are the provider's orders created or paid on the CST day, as
+// reconciliation compares them.
+func DayOrders(ctx context.Context, db *store.DB, provider, day string) ([]paymentdom.Order, error) {
+	from, err := time.ParseInLocation(time.DateOnly, day, time.FixedZone("CST", 8*3600))
+	if err != nil {
+		return nil, fmt.Errorf("day %q: %w", day, err)
+	}
+	ps, err := ForDay(ctx, db, provider, from, from.AddDate(0, 0, 1))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]paymentdom.Order, 0, len(ps))
+	for _, p := range ps {
+		cents := p.Amount.Cents()
+		if p.PaidAmount != nil {
+			cents = p.PaidAmount.Cents()
+		}
+		out = append(out, paymentdom.Order{OrderNo: p.OrderNo, ProjectID: p.ProjectID, Cents: cents, Credited: p.Status == Credited})
+	}
+	return out, nil
 }

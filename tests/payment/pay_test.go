@@ -325,3 +325,64 @@ func TestAlipayLateNotificationActiveQueryCredits(t *testing.T) {
 		t.Fatalf("meter %s has %d recharges summing %s, want one of 15.00", meter, n, sum)
 	}
 }
+
+// Reconciliation of a day's WeChat Pay bill finds each of three planted
+// mismatches — paid but not credited, credited but not paid, amount
+// differs — and opens a task for finance for each, and nothing else.
+func TestReconciliationOpensATaskPerMismatch(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	meter := stack.UnsoldMeter(t, "M0121", "M0122", "M0123", "M0124")
+	post := func(path string, body any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		resp, err := http.Post(w.sim+path, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("sim %s: %d", path, resp.StatusCode)
+		}
+	}
+	// Paid at the provider, unknown here.
+	extra := fmt.Sprintf("VFEXTRA%d", time.Now().UnixNano()%1e9)
+	post("/sim/bill/extra", map[string]any{"outTradeNo": extra, "total": 700})
+	// Paid and credited, billed with another amount.
+	differs := w.order(t, meter, "10.00")
+	w.simCall(t, "/sim/orders/"+differs.OrderNo+"/pay")
+	w.waitCredited(t, differs.OrderNo)
+	post("/sim/bill/amount", map[string]any{"outTradeNo": differs.OrderNo, "total": 1100})
+	// Credited here (as by a fault), never paid.
+	unpaid := w.order(t, meter, "12.00")
+	if _, err := stack.DB.Exec(ctx, `update payments set status='credited' where order_no=$1`, unpaid.OrderNo); err != nil {
+		t.Fatal(err)
+	}
+
+	day := time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)
+	admin := stack.LoginAt(t, w.api, "admin", "admin")
+	var started struct{ WorkflowID string }
+	if code := admin.Do(t, "POST", "/api/v1/payment-reconciliations", map[string]string{"provider": "wechat", "day": day, "project": "demo"}, &started); code != 202 {
+		t.Fatalf("start reconciliation: %d", code)
+	}
+	if started.WorkflowID != "payment-reconciliation/wechat/"+day {
+		t.Fatalf("workflow id %q", started.WorkflowID)
+	}
+	want := map[string]string{extra: "paid_not_credited", differs.OrderNo: "amount_differs", unpaid.OrderNo: "credited_not_paid"}
+	eventually.True(t, 60*time.Second, "a finance task per planted mismatch", func() (bool, string) {
+		var tasks struct {
+			Items []struct {
+				Kind, Subject, WorkflowID string
+				Details                   map[string]string
+			}
+		}
+		admin.Do(t, "GET", "/api/v1/tasks?status=pending&limit=500", nil, &tasks)
+		got := map[string]string{}
+		for _, task := range tasks.Items {
+			if task.Kind == "payment_reconciliation" {
+				got[task.Details["orderNo"]] = task.Details["kind"]
+			}
+		}
+		return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprintf("got %v want %v", got, want)
+	})
+}

@@ -27,3 +27,8 @@ func queryPayment(ctx workflow.Context, in paymentstore.QueryInput) workflow.Fut
 func openTask(ctx workflow.Context, in inboxstore.NewTask) workflow.Future {
 	return workflow.ExecuteActivity(ctx, "OpenTask", in)
 }
+
+// reconcilePayments' result is a []paymentdom.Mismatch.
+func reconcilePayments(ctx workflow.Context, in paymentstore.ReconcileInput) workflow.Future {
+	return workflow.ExecuteActivity(ctx, "ReconcilePayments", in)
+}
