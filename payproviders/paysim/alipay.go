@@ -57,7 +57,7 @@ func (s *Sim) alipayAnswer(w http.ResponseWriter, method string, node map[string
 		return
 	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	fmt.Fprintf(w, `{"%s_response":%s,"sign":"%s"}`, strings.ReplaceAll(method, ".", "_"), raw, sig)
+	_, _ = fmt.Fprintf(w, `{"%s_response":%s,"sign":"%s"}`, strings.ReplaceAll(method, ".", "_"), raw, sig)
 }
 
 func (s *Sim) gateway(w http.ResponseWriter, r *http.Request) {

@@ -40,7 +40,7 @@ func TestClientAgainstFake(t *testing.T) {
 	}
 	srv := &http.Server{Handler: sim.Handler()}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() { _ = srv.Close() }()
 
 	var mu sync.Mutex
 	var got []wechatpay.Transaction
