@@ -33,6 +33,7 @@ func runPaySim(ctx context.Context, log *slog.Logger, args []string) error {
 	platformOut := fs.String("platform-key-out", "", "write the platform's public key (PEM) here once listening")
 	alipayApp := fs.String("alipay-appid", devAlipayAppID, "Alipay app id")
 	alipayOut := fs.String("alipay-key-out", "", "write Alipay's public key (PEM) here once listening")
+	alipayKey := fs.String("alipay-private-key", "", "PEM file of Alipay's private key (empty: one is generated at start)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +53,13 @@ func runPaySim(ctx context.Context, log *slog.Logger, args []string) error {
 			return err
 		}
 		cfg.PlatformKey = k
+	}
+	if *alipayKey != "" {
+		k, err := wechatpay.ReadPrivateKey(*alipayKey)
+		if err != nil {
+			return err
+		}
+		cfg.AlipayKey = k
 	}
 	return paysim.Run(ctx, cfg)
 }

@@ -258,3 +258,17 @@ func Recharges(ctx context.Context, db *store.DB, meterID string, limit int) ([]
 	}
 	return out, rows.Err()
 }
+
+// DemoPhones gives the demo project's tenants who have no phone the number
+// 1380000 followed by their meter's four digits (M0001 → 13800000001), so
+// the phone page can be tried on `make run`. Dev only; a number already
+// set is kept.
+func DemoPhones(ctx context.Context, db *store.DB, projectID string) error {
+	_, err := db.Exec(ctx, `update customers c set phone = '1380000' || right(m.meter_no, 4)
+		from prepaid_accounts a join meters m on m.account_id=a.id
+		where a.customer_id=c.id and c.project_id=$1 and c.phone='' and m.meter_no ~ '^M[0-9]{4}$'`, projectID)
+	if err != nil {
+		return fmt.Errorf("demo tenant phones: %w", err)
+	}
+	return nil
+}
