@@ -113,7 +113,9 @@ func (s *Server) placePayment(w http.ResponseWriter, r *http.Request, m meterRef
 		return
 	}
 	if (req.Provider == paymentstore.WeChat && s.cfg.WeChatPay == nil) || (req.Provider == paymentstore.Alipay && s.cfg.Alipay == nil) {
-		writeProblem(w, http.StatusServiceUnavailable, CodePaymentUnavailable, req.Provider+" is not configured (VOLTFLOW_WECHATPAY_URL, VOLTFLOW_ALIPAY_URL)")
+		// A provider this installation does not offer is the request's
+		// problem, not a fault: 422, not 5xx.
+		writeProblemField(w, http.StatusUnprocessableEntity, CodePaymentUnavailable, req.Provider+" is not offered here (VOLTFLOW_WECHATPAY_URL, VOLTFLOW_ALIPAY_URL)", "provider")
 		return
 	}
 	p := paymentstore.Payment{ID: uuid.NewString(), OrderNo: orderNo, ProjectID: m.projectID, MeterID: m.id, MeterNo: m.meterNo,
@@ -183,8 +185,8 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 func (s *Server) wechatNotify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	setAudit(r, "", "wechat", nil)
-	if s.cfg.WeChatPay == nil {
-		writeProblem(w, http.StatusServiceUnavailable, CodePaymentUnavailable, "WeChat Pay is not configured")
+	if s.cfg.WeChatPay == nil { // no merchant here: nothing answers at this address
+		writeProblem(w, http.StatusNotFound, CodeNotFound, "WeChat Pay is not configured here")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -274,8 +276,8 @@ func (s *Server) alipayNotify(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, text)
 	}
-	if s.cfg.Alipay == nil {
-		answer(http.StatusServiceUnavailable, "failure")
+	if s.cfg.Alipay == nil { // no merchant here: nothing answers at this address
+		answer(http.StatusNotFound, "failure")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
