@@ -37,21 +37,27 @@ func TestLoginCodes(t *testing.T) {
 		t.Fatalf("a nobody's phone: %v", err)
 	}
 	t0 := time.Now()
+	issue := func(code string, at time.Duration) func() error {
+		return func() error { _, err := tenantstore.IssueCode(ctx, db, phone, code, t0.Add(at)); return err }
+	}
+	check := func(code string, at time.Duration) func() error {
+		return func() error { return tenantstore.CheckCode(ctx, db, phone, code, t0.Add(at)) }
+	}
 	var limited *tenantstore.RateLimited
 	steps := []struct {
 		name string
 		run  func() error
 		want func(error) bool
 	}{
-		{"first code", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "123456", t0); return err }, isNil},
-		{"second within the minute", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "222222", t0.Add(30*time.Second)); return err },
+		{"first code", issue("123456", 0), isNil},
+		{"second within the minute", issue("222222", 30*time.Second),
 			func(err error) bool { return errors.As(err, &limited) && limited.RetryAfter <= 30*time.Second }},
-		{"wrong guess", func() error { return tenantstore.CheckCode(ctx, db, phone, "654321", t0.Add(time.Second)) }, isBad},
-		{"right code", func() error { return tenantstore.CheckCode(ctx, db, phone, "123456", t0.Add(2*time.Second)) }, isNil},
-		{"spent", func() error { return tenantstore.CheckCode(ctx, db, phone, "123456", t0.Add(3*time.Second)) }, isBad},
-		{"code after a minute", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "333333", t0.Add(61*time.Second)); return err }, isNil},
-		{"expired", func() error { return tenantstore.CheckCode(ctx, db, phone, "333333", t0.Add(61*time.Second+tenantstore.CodeTTL)) }, isBad},
-		{"third code", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "444444", t0.Add(2*time.Minute+time.Second)); return err }, isNil},
+		{"wrong guess", check("654321", time.Second), isBad},
+		{"right code", check("123456", 2*time.Second), isNil},
+		{"spent", check("123456", 3*time.Second), isBad},
+		{"code after a minute", issue("333333", 61*time.Second), isNil},
+		{"expired", check("333333", 61*time.Second+tenantstore.CodeTTL), isBad},
+		{"third code", issue("444444", 2*time.Minute+time.Second), isNil},
 		{"five wrong guesses", func() error {
 			for range tenantstore.MaxCodeGuesses {
 				if err := tenantstore.CheckCode(ctx, db, phone, "000000", t0.Add(2*time.Minute+2*time.Second)); !errors.Is(err, tenantstore.ErrBadCode) {
@@ -60,10 +66,10 @@ func TestLoginCodes(t *testing.T) {
 			}
 			return nil
 		}, isNil},
-		{"spoiled", func() error { return tenantstore.CheckCode(ctx, db, phone, "444444", t0.Add(2*time.Minute+3*time.Second)) }, isBad},
-		{"fourth", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "555555", t0.Add(3*time.Minute+2*time.Second)); return err }, isNil},
-		{"fifth", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "666666", t0.Add(4*time.Minute+3*time.Second)); return err }, isNil},
-		{"sixth in the hour", func() error { _, err := tenantstore.IssueCode(ctx, db, phone, "777777", t0.Add(5*time.Minute+4*time.Second)); return err },
+		{"spoiled", check("444444", 2*time.Minute+3*time.Second), isBad},
+		{"fourth", issue("555555", 3*time.Minute+2*time.Second), isNil},
+		{"fifth", issue("666666", 4*time.Minute+3*time.Second), isNil},
+		{"sixth in the hour", issue("777777", 5*time.Minute+4*time.Second),
 			func(err error) bool { return errors.As(err, &limited) && limited.RetryAfter > 50*time.Minute }},
 	}
 	for _, s := range steps {
