@@ -23,6 +23,6 @@ create index tenant_sessions_phone on tenant_sessions(phone);
 -- A tenant's meters are found from the phone: customer → open account →
 -- meters, each step by index, so the balance page stays fast with 100,000
 -- meters.
-create index if not exists customers_phone on customers(phone) where phone <> '';
+create index if not exists customers_phone on customers(phone);
 create index if not exists prepaid_accounts_customer on prepaid_accounts(customer_id);
 create index if not exists meters_account on meters(account_id);
