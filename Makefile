@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-regulator bench-chargers fuzz fuzz-api clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-regulator bench-chargers bench-tenant fuzz fuzz-api clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -48,7 +48,7 @@ unit:
 # each GetVersion branch's old side is recorded on the code from before it
 # (workflows/testdata/histories/README.md).
 HISTORIES   := $(CURDIR)/workflows/testdata/histories
-RECORD_PKGS := aircon alarm allowance billing bulk charging commonarea credit dispatch e2e feekill metercmd meterprices refund regulator replacement safety settlement sweep voucher wallet workorder
+RECORD_PKGS := aircon alarm allowance billing bulk charging commonarea credit dispatch e2e feekill metercmd meterprices payment refund regulator replacement safety settlement sweep tenant voucher wallet workorder
 record-histories: deps build
 	find $(HISTORIES) -name '*.json' ! -name '*.before-*' -delete
 	VOLTFLOW_RECORD_HISTORIES=$(HISTORIES) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -p 2 -timeout 30m \
@@ -111,6 +111,15 @@ bench-chargers: deps build
 	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-chargers.log; \
 	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-chargers.log; exit $$rc; fi; \
 	  grep '^chargers n=' .voltflow/bench-chargers.log
+
+# Tenant balance page (GET /api/v1/tenant/meters) with 64 concurrent clients
+# and 100,000 tenants' meters, next to GET /healthz on the same API process;
+# two lines: `tenant-balance ... rate=<>/s p50_ms=<> p99_ms=<>` and `healthz ...`.
+bench-tenant: deps build
+	@mkdir -p .voltflow
+	@VOLTFLOW_BENCH_TENANT=1 VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestTenantBalanceBench$$' -timeout 15m \
+	  ./tests/tenant/ > .voltflow/bench-tenant.log 2>&1; rc=$$?; \
+	  grep -E '^(tenant-balance|healthz) |^(--- |ok|FAIL)' .voltflow/bench-tenant.log; exit $$rc
 
 # Run every fuzz target of the module for FUZZTIME each. Only packages whose
 # tests declare a Fuzz function are asked for the list: asking runs the test

@@ -19,9 +19,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/voltflow/voltflow/api/console"
+	"github.com/voltflow/voltflow/api/mobile"
 	"github.com/voltflow/voltflow/domain/card"
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/internal/papers"
+	"github.com/voltflow/voltflow/payproviders/alipay"
+	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/operator"
 )
@@ -51,6 +54,14 @@ type Config struct {
 	// RegulatorKeys keeps the regulator's credentials (nil: a store on the
 	// environment's master key).
 	RegulatorKeys *keys.Store
+	// WeChatPay places online payment orders and verifies their callbacks
+	// (nil: online payment by WeChat is off).
+	WeChatPay *wechatpay.Client
+	// Alipay places face-to-face orders and verifies notifications (nil: off).
+	Alipay *alipay.Client
+	// PaymentQueryAfter is how long a payment waits for its callback
+	// before asking the provider (0: the workflow's default).
+	PaymentQueryAfter time.Duration
 }
 
 // Server is the HTTP API.
@@ -60,6 +71,7 @@ type Server struct {
 	metrics *metrics
 	router  chi.Router
 	console http.Handler
+	mobile  http.Handler // the tenant's phone page at /m/
 	// dummyHash makes a login for an unknown user cost what a wrong password costs.
 	dummyHash []byte
 	lockout   operator.Lockout
@@ -97,9 +109,24 @@ func New(cfg Config) *Server {
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Get("/openapi.json", serveOpenAPI)
 		r.With(s.audit("auth.login")).Post("/auth/login", s.login)
+		r.With(s.audit("payment.notify")).Post("/payments/wechat/notify", s.wechatNotify)
+		r.With(s.audit("payment.notify")).Post("/payments/alipay/notify", s.alipayNotify)
+		// Tenant self-service: phone + SMS code, then a tenant session.
+		r.With(s.audit("tenant.login_code")).Post("/tenant/login-codes", s.tenantLoginCode)
+		r.With(s.audit("tenant.login")).Post("/tenant/sessions", s.tenantLogin)
+		r.Group(func(r chi.Router) {
+			r.Use(s.tenantAuth)
+			r.Get("/tenant/meters", s.tenantMeters)
+			r.Get("/tenant/meters/{meterNo}", s.tenantMeter)
+			r.With(s.audit("tenant.payment")).Post("/tenant/payments", s.tenantPayment)
+			r.Get("/tenant/payments/{orderNo}", s.tenantGetPayment)
+		})
 		r.Group(func(r chi.Router) {
 			r.Use(s.authenticate)
 			r.With(s.audit("recharge.create")).Post("/recharges", s.createRecharge)
+			r.With(s.audit("payment.create")).Post("/payments", s.createPayment)
+			r.Get("/payments/{orderNo}", s.getPayment)
+			r.With(s.audit("payment.reconcile")).Post("/payment-reconciliations", s.createReconciliation)
 			r.Get("/recharges", s.listRecharges)
 			r.Get("/recharges/{id}", s.getRecharge)
 			r.With(s.audit("recharge.receipt")).Get("/recharges/{id}/receipt.pdf", s.getRechargeReceipt)
@@ -207,6 +234,7 @@ func New(cfg Config) *Server {
 	})
 	s.router = r
 	s.console = console.Handler()
+	s.mobile = mobile.Handler()
 	return s
 }
 
@@ -216,6 +244,10 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p == "/" || p == "/console" || strings.HasPrefix(p, "/console/") {
 		s.console.ServeHTTP(w, r)
+		return
+	}
+	if p := r.URL.Path; p == "/m" || strings.HasPrefix(p, "/m/") {
+		s.mobile.ServeHTTP(w, r)
 		return
 	}
 	s.router.ServeHTTP(w, r)

@@ -28,6 +28,7 @@ import (
 	metercmdacts "github.com/voltflow/voltflow/activities/metercmd"
 	meterpriceacts "github.com/voltflow/voltflow/activities/meterprice"
 	metersacts "github.com/voltflow/voltflow/activities/meters"
+	paymentacts "github.com/voltflow/voltflow/activities/payment"
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	rechargeacts "github.com/voltflow/voltflow/activities/recharge"
 	refundacts "github.com/voltflow/voltflow/activities/refund"
@@ -41,6 +42,8 @@ import (
 	workorderacts "github.com/voltflow/voltflow/activities/workorder"
 	workorderdom "github.com/voltflow/voltflow/domain/workorder"
 	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/payproviders/alipay"
+	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	airconwf "github.com/voltflow/voltflow/workflows/aircon"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
@@ -56,6 +59,7 @@ import (
 	invoicewf "github.com/voltflow/voltflow/workflows/invoice"
 	metercmdwf "github.com/voltflow/voltflow/workflows/metercmd"
 	meterpricewf "github.com/voltflow/voltflow/workflows/meterprice"
+	paymentwf "github.com/voltflow/voltflow/workflows/payment"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
 	rechargewf "github.com/voltflow/voltflow/workflows/recharge"
 	refundwf "github.com/voltflow/voltflow/workflows/refund"
@@ -63,6 +67,7 @@ import (
 	safetywf "github.com/voltflow/voltflow/workflows/safety"
 	settlementwf "github.com/voltflow/voltflow/workflows/settlement"
 	sweepwf "github.com/voltflow/voltflow/workflows/sweep"
+	tenantwf "github.com/voltflow/voltflow/workflows/tenant"
 	voucherwf "github.com/voltflow/voltflow/workflows/voucher"
 	walletwf "github.com/voltflow/voltflow/workflows/wallet"
 	workorderwf "github.com/voltflow/voltflow/workflows/workorder"
@@ -262,4 +267,15 @@ func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
 	w.RegisterWorkflowWithOptions(creditwf.LimitWorkflow, workflow.RegisterOptions{Name: creditwf.KindLimit})
 	w.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
 	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mailacts.Activities{DB: db, Provider: mailer}})
+}
+
+// RegisterPayments registers online payment orders (payment/<order>) and
+// their activities (task queue voltflow-main); wechat and ali ask the
+// providers about late callbacks (nil: not configured).
+func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client, ali *alipay.Client) {
+	w.RegisterWorkflowWithOptions(paymentwf.Workflow, workflow.RegisterOptions{Name: paymentwf.Kind})
+	w.RegisterWorkflowWithOptions(paymentwf.Reconcile, workflow.RegisterOptions{Name: paymentwf.KindReconciliation})
+	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat, Alipay: ali})
+	// Tenant self-service: the login code's SMS (SendSMS, RegisterAlarms).
+	w.RegisterWorkflowWithOptions(tenantwf.LoginCode, workflow.RegisterOptions{Name: tenantwf.KindLoginCode})
 }

@@ -130,6 +130,8 @@ func DefaultTemplates() Templates {
 			Params: []string{"workOrderId", "title"}, Codes: codes("SMS_WORK_ORDER_UNRESOLVED", "1000007")},
 		"fee_arrears": {Text: "Meter {meterNo}: the {fee} fee of {amount} yuan left the account {arrears} yuan in arrears. Please recharge.",
 			Params: []string{"meterNo", "fee", "amount", "arrears"}, Codes: codes("SMS_FEE_ARREARS", "1000008")},
+		"login_code": {Text: "您的登录验证码为 {code}，5 分钟内有效。请勿告诉他人。",
+			Params: []string{"code"}, Codes: codes("SMS_LOGIN_CODE", "1000009")},
 	}
 }
 

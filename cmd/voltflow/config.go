@@ -29,6 +29,9 @@ type config struct {
 	// commands) the devices worker runs at once: VOLTFLOW_DEVICE_SLOTS,
 	// default 256. The interactive lane has slots of its own.
 	DeviceSlots int
+	// PaymentQueryAfter is how long a payment waits for its callback
+	// before asking the provider (VOLTFLOW_PAYMENT_QUERY_AFTER, default 1m).
+	PaymentQueryAfter time.Duration
 }
 
 func loadConfig() (config, error) {
@@ -53,6 +56,9 @@ func loadConfig() (config, error) {
 	}
 	if c.DeviceSlots, err = strconv.Atoi(envOr("VOLTFLOW_DEVICE_SLOTS", "256")); err != nil || c.DeviceSlots < 1 {
 		return c, fmt.Errorf("VOLTFLOW_DEVICE_SLOTS %q: want a whole number ≥ 1 (%v)", os.Getenv("VOLTFLOW_DEVICE_SLOTS"), err)
+	}
+	if c.PaymentQueryAfter, err = time.ParseDuration(envOr("VOLTFLOW_PAYMENT_QUERY_AFTER", "1m")); err != nil {
+		return c, fmt.Errorf("VOLTFLOW_PAYMENT_QUERY_AFTER: %w", err)
 	}
 	return c, nil
 }

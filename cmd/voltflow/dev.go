@@ -33,6 +33,7 @@ import (
 	"github.com/voltflow/voltflow/store/demo"
 	ledgerstore "github.com/voltflow/voltflow/store/ledger"
 	"github.com/voltflow/voltflow/store/localpg"
+	tenantstore "github.com/voltflow/voltflow/store/tenant"
 )
 
 // runDev is `make run`: the whole platform on embedded defaults. State lives
@@ -154,8 +155,20 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	if err := charger.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
 		return fmt.Errorf("charging demo chargers and card: %w", err)
 	}
+	if err := tenantstore.DemoPhones(ctx, db, loaded.ProjectID); err != nil {
+		return err
+	}
 
 	parts := newParts(ctx)
+	payArgs, err := devPayments(*stateDir, cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("payment simulator keys: %w", err)
+	}
+	if payArgs != nil {
+		parts.Go("payment simulator", func(ctx context.Context) error {
+			return runPaySim(ctx, log, payArgs)
+		})
+	}
 	if !*noSim {
 		simCfg, err := meterSimFlags([]string{"--addr", *simAddr})
 		if err != nil {
@@ -187,9 +200,13 @@ Voltflow is running (Ctrl-C stops everything; state stays in %s/)
   Meter gateways %s (Modbus TCP, ref-prepaid-v1, 32 meters each: M0001-M0128)
   OCPP 1.6J      ws://%s/ocpp/<chargePointId> (basic auth <id>:demo-secret; 4403000000000000000002 is free; card D0000001)
 
+  Tenant page    http://%s/m/ (M0001's tenant: 13800000001; the SMS code is in GET /api/v1/sms)
+  Payment sim    http://%s (fake WeChat Pay / Alipay; pay an order: POST /sim/orders/<orderNo>/pay)
+
   Logins (dev only): admin/admin  cashier/cashier  approver/approver
 
-`, *stateDir, cfg.HTTPAddr, uiURL, cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL, gatewayRange(*simAddr, 4), ocppCfg.Addr)
+`, *stateDir, cfg.HTTPAddr, uiURL, cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL, gatewayRange(*simAddr, 4), ocppCfg.Addr,
+		cfg.HTTPAddr, devPayAddr)
 	// A part that does not stop in time is logged by name and left behind:
 	// the Temporal server and PostgreSQL are stopped all the same.
 	err = parts.Wait(log, 30*time.Second)

@@ -87,6 +87,7 @@ commands:
   sim meters   run meter gateway simulators
   sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
   sim aircon     run a simulated central AC controller (ref-aircon-v1) on :15030 (--units N)
+  sim pay        run the payment provider simulator (WeChat Pay API v3) on :9500
   sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision)
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,

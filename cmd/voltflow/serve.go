@@ -20,6 +20,8 @@ import (
 	platformbillingacts "github.com/voltflow/voltflow/activities/platformbilling"
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/interconnect"
+	"github.com/voltflow/voltflow/payproviders/alipay"
+	"github.com/voltflow/voltflow/payproviders/wechatpay"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
@@ -78,6 +80,14 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 	if err != nil {
 		return err
 	}
+	wechat, err := wechatpay.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	ali, err := alipay.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	if withAPI && withWorker {
 		// The OCPP central system runs in the all-in-one process (serve,
 		// dev) only: one process owns the port and the connections, and
@@ -111,6 +121,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				workflows.RegisterAlarms(w, db, texts)
 				workflows.RegisterAlarmConditions(w, scanner)
 				workflows.RegisterCredit(w, db, mail)
+				workflows.RegisterPayments(w, db, wechat, ali)
 			}
 			w := worker.New(tc, names.MainQueue, worker.Options{})
 			register(w)
@@ -185,6 +196,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			DB: db, Temporal: tc, Log: log, UpdateTimeout: cfg.UpdateTimeout, DispatchWindow: cfg.DispatchWindow,
 			SweepInterval: cfg.SweepInterval,
 			Regulator:     regulator.Handler, RegulatorKeys: regulator.Keys,
+			WeChatPay: wechat, Alipay: ali, PaymentQueryAfter: cfg.PaymentQueryAfter,
 		})}
 		g.Go(func() error {
 			log.Info("API listening", "url", "http://"+cfg.HTTPAddr)

@@ -19,8 +19,11 @@ func runSim(ctx context.Context, log *slog.Logger, args []string) error {
 	if len(args) > 0 && args[0] == "aircon" {
 		return runAirconSim(ctx, log, args[1:])
 	}
+	if len(args) > 0 && args[0] == "pay" {
+		return runPaySim(ctx, log, args[1:])
+	}
 	if len(args) == 0 || args[0] != "meters" {
-		return errors.New("usage: voltflow sim meters|regulator|aircon [flags]")
+		return errors.New("usage: voltflow sim meters|regulator|aircon|pay [flags]")
 	}
 	cfg, err := meterSimFlags(args[1:])
 	if err != nil {

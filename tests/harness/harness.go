@@ -92,6 +92,8 @@ type Stack struct {
 	worker   *exec.Cmd
 	stopOCPP func()
 	contract *contract
+	onStop   []func() // run first by Stop (OnStop)
+	paymentsState
 }
 
 // Start brings the stack up; Stop tears it down.
@@ -230,6 +232,9 @@ func (s *Stack) CLI(ctx context.Context, stdin string, args ...string) ([]byte, 
 
 // Stop ends everything Start began.
 func (s *Stack) Stop() {
+	for _, f := range s.onStop {
+		f()
+	}
 	if s.contract != nil {
 		fmt.Fprintf(os.Stderr, "openapi: %d requests and answers validated against api/openapi.json\n", s.contract.checked.Load())
 	}
