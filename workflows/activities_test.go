@@ -91,6 +91,7 @@ func TestExecutedActivitiesAreRegistered(t *testing.T) {
 	workflows.RegisterInterconnect(reg, nil)
 	workflows.RegisterChargers(reg, nil, nil)
 	workflows.RegisterCredit(reg, nil, nil)
+	workflows.RegisterArchive(reg, nil, "")
 
 	executed := executedNames(t)
 	if len(executed) < 40 {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
+	archiveacts "github.com/voltflow/voltflow/activities/archive"
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
 	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
@@ -38,6 +39,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/store"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	archivewf "github.com/voltflow/voltflow/workflows/archive"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
 	commonareawf "github.com/voltflow/voltflow/workflows/commonarea"
@@ -223,4 +225,13 @@ func RegisterCredit(w worker.Registry, db *store.DB, mailer mailacts.Provider) {
 	w.RegisterWorkflowWithOptions(creditwf.LimitWorkflow, workflow.RegisterOptions{Name: creditwf.KindLimit})
 	w.RegisterWorkflowWithOptions(enterprisebill.Workflow, workflow.RegisterOptions{Name: enterprisebill.Kind})
 	w.RegisterActivity(&creditacts.Activities{DB: db, Mail: &mailacts.Activities{DB: db, Provider: mailer}})
+}
+
+// RegisterArchive registers the reading archive (S5): the archive and
+// restore workflows and their activities, which keep the monthly files in
+// dir (task queue voltflow-main).
+func RegisterArchive(w worker.Registry, db *store.DB, dir string) {
+	w.RegisterWorkflowWithOptions(archivewf.Workflow, workflow.RegisterOptions{Name: archivewf.Kind})
+	w.RegisterWorkflowWithOptions(archivewf.RestoreWorkflow, workflow.RegisterOptions{Name: archivewf.KindRestore})
+	w.RegisterActivity(&archiveacts.Activities{DB: db, Dir: dir})
 }

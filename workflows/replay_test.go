@@ -60,6 +60,7 @@ func newReplayer() *replayRegistry {
 	workflows.RegisterInterconnect(r, nil)
 	workflows.RegisterChargers(r, nil, nil)
 	workflows.RegisterCredit(r, nil, nil)
+	workflows.RegisterArchive(r, nil, "")
 	return r
 }
 

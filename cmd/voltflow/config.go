@@ -25,6 +25,10 @@ type config struct {
 	// (simulated meters on an accelerated clock): a safety trip's 3 minutes
 	// off shrink by it. 1 (real time) unless VOLTFLOW_SAFETY_SPEED says.
 	SafetySpeed float64
+	// ArchiveDir holds the reading archive's monthly files
+	// (VOLTFLOW_ARCHIVE_DIR; `voltflow dev` defaults it under its state
+	// directory). Empty: archiving fails with a message saying so.
+	ArchiveDir string
 }
 
 func loadConfig() (config, error) {
@@ -33,6 +37,7 @@ func loadConfig() (config, error) {
 		TemporalAddress:   envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace: envOr("TEMPORAL_NAMESPACE", "default"),
 		HTTPAddr:          envOr("VOLTFLOW_HTTP_ADDR", "127.0.0.1:8080"),
+		ArchiveDir:        os.Getenv("VOLTFLOW_ARCHIVE_DIR"),
 	}
 	var err error
 	if c.DispatchWindow, err = time.ParseDuration(envOr("VOLTFLOW_DISPATCH_WINDOW", "10m")); err != nil {

@@ -101,6 +101,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 			workflows.RegisterAlarms(w, db, texts)
 			workflows.RegisterAlarmConditions(w, &alarmwf.Scanner{Client: tc, DB: db, Log: log})
 			workflows.RegisterCredit(w, db, mailProvider(log))
+			workflows.RegisterArchive(w, db, cfg.ArchiveDir)
 			workers = append(workers, w)
 		}
 		if slices.Contains(queues, "devices") {
