@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	archivestore "github.com/voltflow/voltflow/store/archive"
 	"github.com/voltflow/voltflow/store"
+	archivestore "github.com/voltflow/voltflow/store/archive"
 	"github.com/voltflow/voltflow/store/demo"
 	"github.com/voltflow/voltflow/store/storetest"
 )
