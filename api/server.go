@@ -192,6 +192,7 @@ func New(cfg Config) *Server {
 			s.networkRoutes(r)
 			s.chargingMoneyRoutes(r)
 			s.commonAreaRoutes(r)
+			s.archiveRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
