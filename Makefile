@@ -48,7 +48,7 @@ unit:
 # each GetVersion branch's old side is recorded on the code from before it
 # (workflows/testdata/histories/README.md).
 HISTORIES   := $(CURDIR)/workflows/testdata/histories
-RECORD_PKGS := alarm billing charging commonarea credit dispatch e2e feekill metercmd refund regulator replacement safety sweep voucher wallet workorder
+RECORD_PKGS := alarm archive billing charging commonarea credit dispatch e2e feekill metercmd refund regulator replacement safety sweep voucher wallet workorder
 record-histories: deps build
 	find $(HISTORIES) -name '*.json' ! -name '*.before-*' -delete
 	VOLTFLOW_RECORD_HISTORIES=$(HISTORIES) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -p 2 -timeout 30m \

@@ -151,3 +151,19 @@ func (s *Server) startArchiveWorkflow(w http.ResponseWriter, r *http.Request, ki
 	}
 	writeJSON(w, http.StatusAccepted, ArchiveStarted{WorkflowID: id})
 }
+
+// applyRetention creates the project's nightly archive Schedule once it
+// has a retention (a PUT repeated after a failure heals it).
+func (s *Server) applyRetention(w http.ResponseWriter, r *http.Request, pid string, months *int) bool {
+	if s.cfg.Temporal == nil || months == nil {
+		return true
+	}
+	code := chi.URLParam(r, "project")
+	if err := archivewf.EnsureSchedule(r.Context(), s.cfg.Temporal, pid, code); err != nil {
+		s.log.Error("project settings: create the reading archive schedule", "project", code, "error", err)
+		writeProblem(w, http.StatusServiceUnavailable, CodeTemporalUnavailable,
+			"the settings are saved; send the same request again to schedule the reading archive")
+		return false
+	}
+	return true
+}

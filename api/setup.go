@@ -433,6 +433,9 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) || !s.applyAlarmScanInterval(w, r, pid, req.AlarmScanInterval) {
 		return
 	}
+	if !s.applyRetention(w, r, pid, req.ReadingRetentionMonths) {
+		return
+	}
 	quiet, err := alarmstore.ProjectQuiet(r.Context(), s.cfg.DB, pid)
 	if err != nil {
 		s.internal(w, r, err)

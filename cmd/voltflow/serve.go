@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/workflows"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
+	archivewf "github.com/voltflow/voltflow/workflows/archive"
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	"github.com/voltflow/voltflow/workflows/names"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
@@ -145,6 +146,9 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			if err := feewf.EnsureSchedules(ctx, tc, db, log); err != nil {
+				return err
+			}
+			if err := archivewf.EnsureSchedules(ctx, tc, db, log); err != nil {
 				return err
 			}
 		}

@@ -739,3 +739,23 @@ func insertChunk(ctx context.Context, db *store.DB, month time.Time, rows []byte
 	}
 	return n, nil
 }
+
+// Project is a project that keeps readings for a limited time.
+type Project struct{ ID, Code string }
+
+// ProjectsWithRetention lists the projects with a retention set.
+func ProjectsWithRetention(ctx context.Context, db *store.DB) ([]Project, error) {
+	rows, err := db.Query(ctx, `select id::text, code from projects where reading_retention_months is not null order by code`)
+	if err != nil {
+		return nil, fmt.Errorf("projects with a retention: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Project, error) {
+		var p Project
+		err := r.Scan(&p.ID, &p.Code)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("projects with a retention: %w", err)
+	}
+	return out, nil
+}

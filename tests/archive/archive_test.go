@@ -135,6 +135,10 @@ func TestArchiveKilledMidDropThenRestoreRoundTrips(t *testing.T) {
 		settings["readingRetentionMonths"] != float64(2) {
 		t.Fatalf("set retention: %d %v", code, settings)
 	}
+	// A retention schedules the nightly archive of every month past it.
+	if _, err := stack.Temporal.ScheduleClient().GetHandle(ctx, archivewf.ScheduleID("demo")).Describe(ctx); err != nil {
+		t.Fatalf("archive schedule after setting a retention: %v", err)
+	}
 	cashier := stack.Login(t, "cashier", "cashier")
 	if code := cashier.Do(t, http.MethodPost, "/api/v1/projects/demo/archives", map[string]any{"month": m}, nil); code != http.StatusForbidden &&
 		code != http.StatusNotFound {
