@@ -78,4 +78,6 @@ func TestCorruptArchiveIsNotRetried(t *testing.T) {
 	}
 }
 
-func workflowOptions(name string) workflow.RegisterOptions { return workflow.RegisterOptions{Name: name} }
+func workflowOptions(name string) workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: name}
+}
