@@ -356,15 +356,19 @@ func Export(ctx context.Context, db *store.DB, dir string, in MonthInput, o Opti
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return Archive{}, fmt.Errorf("archive directory: %w", err)
 	}
-	// Written beside its place and renamed once complete and synced: a
-	// crash leaves a .tmp that the next attempt truncates, never a file
-	// that looks finished.
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	// Written beside its place under a name of its own and renamed once
+	// complete and synced: a crash leaves a .tmp, never a file that looks
+	// finished, and two attempts running at once (a zombie activity)
+	// never write into the same file.
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return Archive{}, fmt.Errorf("create archive file: %w", err)
 	}
-	defer func() { _ = f.Close() }()
+	tmp := f.Name()
+	defer func() {
+		_ = f.Close()
+		_ = os.Remove(tmp) // gone once renamed
+	}()
 	fileHash := sha256.New()
 	size := &counterBytes{}
 	bw := bufio.NewWriterSize(io.MultiWriter(f, fileHash, size), 1<<20)
@@ -541,7 +545,9 @@ func deleteRows(ctx context.Context, db *store.DB, in MonthInput, o Options) (in
 		return deleted, fmt.Errorf("count archived readings left: %w", err)
 	}
 	if left != 0 {
-		return deleted, fmt.Errorf("%d readings of %s appeared after the export: not archived", left, Partition(in.Month))
+		// Kept in PostgreSQL, and the run stops for someone to look:
+		// the file lacks them (nothing writes a month past retention).
+		return deleted, fmt.Errorf("%w: %d readings of %s appeared after the export and are kept", ErrBusy, left, Partition(in.Month))
 	}
 	return deleted, nil
 }
