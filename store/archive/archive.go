@@ -644,7 +644,7 @@ func Restore(ctx context.Context, db *store.DB, dir string, in MonthInput, o Opt
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := read(dir, a, pw)
-		pw.CloseWithError(err)
+		_ = pw.CloseWithError(err) // always nil
 	}()
 	defer func() { _ = pr.Close() }()
 	lines := bufio.NewReaderSize(pr, 1<<20)
