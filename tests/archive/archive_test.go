@@ -116,8 +116,9 @@ func TestArchiveKilledMidDropThenRestoreRoundTrips(t *testing.T) {
 	admin := stack.Login(t, "admin", "admin")
 	month := monthOf(time.Now()).AddDate(0, -3, 0)
 	m := month.Format("2006-01")
-	// 4,000 meters every 2 hours: 1.4 million readings, 8 chunks of 500 meters.
-	total := generate(t, month, 4000, 2*time.Hour)
+	// 2,000 meters every 4 hours: about 360,000 readings, 10 chunks of 200
+	// meters (the activity's default), so the kill lands between chunks.
+	total := generate(t, month, 2000, 4*time.Hour)
 	sum := monthSum(t, month)
 	t.Logf("generated %d readings of %s", total, m)
 
