@@ -48,7 +48,7 @@ unit:
 # each GetVersion branch's old side is recorded on the code from before it
 # (workflows/testdata/histories/README.md).
 HISTORIES   := $(CURDIR)/workflows/testdata/histories
-RECORD_PKGS := aircon alarm allowance billing bulk charging commonarea credit dispatch e2e feekill metercmd meterprices payment refund regulator replacement safety settlement sweep tenant voucher wallet workorder
+RECORD_PKGS := aircon alarm allowance archive billing bulk charging commonarea credit dispatch e2e feekill metercmd meterprices payment refund regulator replacement safety settlement sweep tenant voucher wallet workorder
 record-histories: deps build
 	find $(HISTORIES) -name '*.json' ! -name '*.before-*' -delete
 	VOLTFLOW_RECORD_HISTORIES=$(HISTORIES) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -p 2 -timeout 30m \

@@ -224,6 +224,7 @@ func New(cfg Config) *Server {
 			s.airconRoutes(r)
 			s.settlementRoutes(r)
 			s.bulkRoutes(r)
+			s.archiveRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -359,13 +359,16 @@ type ProjectSettings struct {
 	// SettlementDay (月底结算日) is "1".."28" or "last"; like quiet hours
 	// a PUT without it leaves it as it is (api/settlement.go).
 	SettlementDay *string `json:"settlementDay"`
+	// ReadingRetentionMonths (1–120): months of readings kept in
+	// PostgreSQL before the archive moves them to files; null: all.
+	ReadingRetentionMonths *int `json:"readingRetentionMonths"`
 }
 
 // stored is the part kept with the project.
 func (p ProjectSettings) stored() organisation.Settings {
 	return organisation.Settings{ReadingInterval: p.ReadingInterval, AutoApproveUpTo: p.AutoApproveUpTo,
 		HoardingCap: p.HoardingCap, DefaultPrice: p.DefaultPrice, Alarm1: p.Alarm1, Alarm2: p.Alarm2,
-		Overdraft: p.Overdraft, AlarmScanInterval: p.AlarmScanInterval}
+		Overdraft: p.Overdraft, AlarmScanInterval: p.AlarmScanInterval, ReadingRetentionMonths: p.ReadingRetentionMonths}
 }
 
 // settingsOf is the API view of a project's settings and quiet hours.
@@ -373,7 +376,8 @@ func settingsOf(st organisation.Settings, quiet alarmdom.Quiet) ProjectSettings 
 	h := quiet.Hours()
 	return ProjectSettings{ReadingInterval: st.ReadingInterval, AutoApproveUpTo: st.AutoApproveUpTo,
 		HoardingCap: st.HoardingCap, DefaultPrice: st.DefaultPrice, Alarm1: st.Alarm1, Alarm2: st.Alarm2,
-		Overdraft: st.Overdraft, AlarmScanInterval: st.AlarmScanInterval, QuietHours: &h}
+		Overdraft: st.Overdraft, AlarmScanInterval: st.AlarmScanInterval, QuietHours: &h,
+		ReadingRetentionMonths: st.ReadingRetentionMonths}
 }
 
 func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
@@ -428,9 +432,12 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 	setAudit(r, pid, "settings", map[string]any{"readingInterval": req.ReadingInterval, "autoApproveUpTo": req.AutoApproveUpTo,
 		"hoardingCap": req.HoardingCap, "defaultPrice": req.DefaultPrice, "alarm1": req.Alarm1, "alarm2": req.Alarm2,
 		"overdraft": req.Overdraft, "alarmScanInterval": req.AlarmScanInterval, "quietHours": req.QuietHours,
-		"settlementDay": req.SettlementDay})
+		"settlementDay": req.SettlementDay, "readingRetentionMonths": req.ReadingRetentionMonths})
 	if !s.applyReadingInterval(w, r, pid, req.ReadingInterval) || !s.applyAlarmScanInterval(w, r, pid, req.AlarmScanInterval) ||
 		!s.applySettlementDay(w, r, pid, req.SettlementDay) {
+		return
+	}
+	if !s.applyRetention(w, r, pid, req.ReadingRetentionMonths) {
 		return
 	}
 	quiet, err := alarmstore.ProjectQuiet(r.Context(), s.cfg.DB, pid)

@@ -92,6 +92,7 @@ func TestExecutedActivitiesAreRegistered(t *testing.T) {
 	workflows.RegisterChargers(reg, nil, nil)
 	workflows.RegisterCredit(reg, nil, nil)
 	workflows.RegisterPayments(reg, nil, nil, nil)
+	workflows.RegisterArchive(reg, nil, "")
 
 	executed := executedNames(t)
 	if len(executed) < 40 {

@@ -13,6 +13,7 @@ import (
 	airconacts "github.com/voltflow/voltflow/activities/aircon"
 	alarmacts "github.com/voltflow/voltflow/activities/alarm"
 	allowanceacts "github.com/voltflow/voltflow/activities/allowance"
+	archiveacts "github.com/voltflow/voltflow/activities/archive"
 	bulkacts "github.com/voltflow/voltflow/activities/bulk"
 	"github.com/voltflow/voltflow/activities/centralsystem"
 	chargeorderacts "github.com/voltflow/voltflow/activities/chargeorder"
@@ -48,6 +49,7 @@ import (
 	airconwf "github.com/voltflow/voltflow/workflows/aircon"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	allowancewf "github.com/voltflow/voltflow/workflows/allowance"
+	archivewf "github.com/voltflow/voltflow/workflows/archive"
 	bulkwf "github.com/voltflow/voltflow/workflows/bulk"
 	chargeorderwf "github.com/voltflow/voltflow/workflows/chargeorder"
 	closingwf "github.com/voltflow/voltflow/workflows/closing"
@@ -278,4 +280,13 @@ func RegisterPayments(w worker.Registry, db *store.DB, wechat *wechatpay.Client,
 	w.RegisterActivity(&paymentacts.Activities{DB: db, WeChat: wechat, Alipay: ali})
 	// Tenant self-service: the login code's SMS (SendSMS, RegisterAlarms).
 	w.RegisterWorkflowWithOptions(tenantwf.LoginCode, workflow.RegisterOptions{Name: tenantwf.KindLoginCode})
+}
+
+// RegisterArchive registers the reading archive (S5): the archive and
+// restore workflows and their activities, which keep the monthly files in
+// dir (task queue voltflow-main).
+func RegisterArchive(w worker.Registry, db *store.DB, dir string) {
+	w.RegisterWorkflowWithOptions(archivewf.Workflow, workflow.RegisterOptions{Name: archivewf.Kind})
+	w.RegisterWorkflowWithOptions(archivewf.RestoreWorkflow, workflow.RegisterOptions{Name: archivewf.KindRestore})
+	w.RegisterActivity(&archiveacts.Activities{DB: db, Dir: dir})
 }

@@ -61,6 +61,7 @@ func newReplayer() *replayRegistry {
 	workflows.RegisterChargers(r, nil, nil)
 	workflows.RegisterCredit(r, nil, nil)
 	workflows.RegisterPayments(r, nil, nil, nil)
+	workflows.RegisterArchive(r, nil, "")
 	return r
 }
 

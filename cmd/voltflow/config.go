@@ -32,6 +32,10 @@ type config struct {
 	// PaymentQueryAfter is how long a payment waits for its callback
 	// before asking the provider (VOLTFLOW_PAYMENT_QUERY_AFTER, default 1m).
 	PaymentQueryAfter time.Duration
+	// ArchiveDir holds the reading archive's monthly files
+	// (VOLTFLOW_ARCHIVE_DIR; `voltflow dev` defaults it under its state
+	// directory). Empty: archiving fails with a message saying so.
+	ArchiveDir string
 }
 
 func loadConfig() (config, error) {
@@ -40,6 +44,7 @@ func loadConfig() (config, error) {
 		TemporalAddress:   envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace: envOr("TEMPORAL_NAMESPACE", "default"),
 		HTTPAddr:          envOr("VOLTFLOW_HTTP_ADDR", "127.0.0.1:8080"),
+		ArchiveDir:        os.Getenv("VOLTFLOW_ARCHIVE_DIR"),
 	}
 	var err error
 	if c.DispatchWindow, err = time.ParseDuration(envOr("VOLTFLOW_DISPATCH_WINDOW", "10m")); err != nil {

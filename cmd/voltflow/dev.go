@@ -187,6 +187,9 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 			})
 		}
 	}
+	if cfg.ArchiveDir == "" {
+		cfg.ArchiveDir = filepath.Join(*stateDir, "archive")
+	}
 	parts.Go("API and workers", func(ctx context.Context) error {
 		return serve(ctx, log, cfg, db, tc, true, true, []string{"main", "devices", "interconnect"})
 	})

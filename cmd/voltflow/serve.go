@@ -26,6 +26,7 @@ import (
 	"github.com/voltflow/voltflow/workflows"
 	alarmwf "github.com/voltflow/voltflow/workflows/alarm"
 	allowancewf "github.com/voltflow/voltflow/workflows/allowance"
+	archivewf "github.com/voltflow/voltflow/workflows/archive"
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 	"github.com/voltflow/voltflow/workflows/names"
 	platformbillingwf "github.com/voltflow/voltflow/workflows/platformbilling"
@@ -122,6 +123,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				workflows.RegisterAlarmConditions(w, scanner)
 				workflows.RegisterCredit(w, db, mail)
 				workflows.RegisterPayments(w, db, wechat, ali)
+				workflows.RegisterArchive(w, db, cfg.ArchiveDir)
 			}
 			w := worker.New(tc, names.MainQueue, worker.Options{})
 			register(w)
@@ -187,6 +189,9 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, db *store.DB, tc c
 				return err
 			}
 			if err := allowancewf.EnsureSchedules(ctx, tc, db, log); err != nil {
+				return err
+			}
+			if err := archivewf.EnsureSchedules(ctx, tc, db, log); err != nil {
 				return err
 			}
 		}

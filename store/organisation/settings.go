@@ -25,6 +25,9 @@ type Settings struct {
 	// AlarmScanInterval (a Go duration) is how often the alarm conditions
 	// are scanned; nil is VOLTFLOW_ALARM_SCAN_INTERVAL.
 	AlarmScanInterval *string
+	// ReadingRetentionMonths is how many months of readings stay in
+	// PostgreSQL before the archive moves them to files (S5); nil: all.
+	ReadingRetentionMonths *int
 }
 
 // ProjectSettings reads a project's settings.
@@ -32,8 +35,9 @@ func ProjectSettings(ctx context.Context, db *store.DB, projectID string) (Setti
 	var s Settings
 	var cap, price, overdraft *string
 	err := db.QueryRow(ctx, `select reading_interval, auto_approve_up_to::text, hoarding_cap::text, default_price::text,
-		alarm1::text, alarm2::text, overdraft::text, alarm_scan_interval from projects where id=$1`, projectID).Scan(
-		&s.ReadingInterval, &s.AutoApproveUpTo, &cap, &price, &s.Alarm1, &s.Alarm2, &overdraft, &s.AlarmScanInterval)
+		alarm1::text, alarm2::text, overdraft::text, alarm_scan_interval, reading_retention_months from projects where id=$1`, projectID).Scan(
+		&s.ReadingInterval, &s.AutoApproveUpTo, &cap, &price, &s.Alarm1, &s.Alarm2, &overdraft, &s.AlarmScanInterval,
+		&s.ReadingRetentionMonths)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, fmt.Errorf("%w: project %s", ErrNotFound, projectID)
 	}
@@ -74,9 +78,9 @@ func SetProjectSettings(ctx context.Context, db *store.DB, projectID string, s S
 		price = &v
 	}
 	tag, err := db.Exec(ctx, `update projects set reading_interval=$2, auto_approve_up_to=$3, hoarding_cap=$4,
-		default_price=$5, alarm1=$6, alarm2=$7, overdraft=$8, alarm_scan_interval=$9 where id=$1`, projectID,
+		default_price=$5, alarm1=$6, alarm2=$7, overdraft=$8, alarm_scan_interval=$9, reading_retention_months=$10 where id=$1`, projectID,
 		s.ReadingInterval, s.AutoApproveUpTo.String(), cap, price, s.Alarm1.String(), s.Alarm2.String(), overdraft,
-		s.AlarmScanInterval)
+		s.AlarmScanInterval, s.ReadingRetentionMonths)
 	if err != nil {
 		return fmt.Errorf("set settings of project %s: %w", projectID, err)
 	}
