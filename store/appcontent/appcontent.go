@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	appdom "github.com/voltflow/voltflow/domain/appcontent"
+	appcontentdom "github.com/voltflow/voltflow/domain/appcontent"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -89,14 +89,14 @@ func DriverByToken(ctx context.Context, db *store.DB, hash []byte) (Driver, erro
 
 const postCols = `id::text, kind, title, body, image_url, link_url, position, publish_from, publish_to, created_at, updated_at`
 
-func scanPost(r pgx.CollectableRow) (appdom.Post, error) {
-	var p appdom.Post
+func scanPost(r pgx.CollectableRow) (appcontentdom.Post, error) {
+	var p appcontentdom.Post
 	return p, r.Scan(&p.ID, &p.Kind, &p.Title, &p.Body, &p.ImageURL, &p.LinkURL, &p.Position,
 		&p.PublishFrom, &p.PublishTo, &p.CreatedAt, &p.UpdatedAt)
 }
 
 // SavePost creates a post (ID empty) or replaces one of the project.
-func SavePost(ctx context.Context, db *store.DB, projectID string, p appdom.Post) (appdom.Post, error) {
+func SavePost(ctx context.Context, db *store.DB, projectID string, p appcontentdom.Post) (appcontentdom.Post, error) {
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
@@ -136,7 +136,7 @@ func DeletePost(ctx context.Context, db *store.DB, projectID, id string) error {
 
 // ListPosts is every post of the project (kind "" for both), newest
 // created first, whatever their window: the operator's list.
-func ListPosts(ctx context.Context, db *store.DB, projectID, kind string, p Page) ([]appdom.Post, error) {
+func ListPosts(ctx context.Context, db *store.DB, projectID, kind string, p Page) ([]appcontentdom.Post, error) {
 	rows, err := db.Query(ctx, `select `+postCols+` from app_posts
 		where project_id=$1 and ($2='' or kind=$2)`+keyset("created_at", "id", 3)+`
 		order by created_at desc, id desc limit $5`, projectID, kind, p.Before, p.BeforeID, p.limit())
@@ -151,7 +151,7 @@ func ListPosts(ctx context.Context, db *store.DB, projectID, kind string, p Page
 // publication first). The window is applied here, in SQL, so that a banner
 // outside it never leaves the database. The list is short and ordered by
 // position, not time, so it is one bounded page (limit, at most 500).
-func ServedPosts(ctx context.Context, db *store.DB, projectID, kind string, now time.Time, limit int) ([]appdom.Post, error) {
+func ServedPosts(ctx context.Context, db *store.DB, projectID, kind string, now time.Time, limit int) ([]appcontentdom.Post, error) {
 	rows, err := db.Query(ctx, `select `+postCols+` from app_posts
 		where project_id=$1 and ($2='' or kind=$2)
 		  and publish_from <= $3 and (publish_to is null or publish_to > $3)

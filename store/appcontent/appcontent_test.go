@@ -8,10 +8,10 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	appdom "github.com/voltflow/voltflow/domain/appcontent"
+	appcontentdom "github.com/voltflow/voltflow/domain/appcontent"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
-	appstore "github.com/voltflow/voltflow/store/appcontent"
+	appcontentstore "github.com/voltflow/voltflow/store/appcontent"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/customer"
@@ -45,13 +45,13 @@ func setup(t *testing.T) (*store.DB, string) {
 	return db, l.ProjectID
 }
 
-func driver(t *testing.T, db *store.DB, projectID, name string) appstore.Driver {
+func driver(t *testing.T, db *store.DB, projectID, name string) appcontentstore.Driver {
 	t.Helper()
 	c, err := customer.Create(context.Background(), db, projectID, customer.Customer{Name: name, Kind: "person"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return appstore.Driver{ProjectID: projectID, CustomerID: c.ID, Name: name}
+	return appcontentstore.Driver{ProjectID: projectID, CustomerID: c.ID, Name: name}
 }
 
 func TestServedPostsKeepTheWindow(t *testing.T) {
@@ -60,19 +60,19 @@ func TestServedPostsKeepTheWindow(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	at := func(h int) time.Time { return now.Add(time.Duration(h) * time.Hour) }
 	ptr := func(t time.Time) *time.Time { return &t }
-	posts := []appdom.Post{
-		{Kind: appdom.Banner, Title: "current, second", Position: 2, PublishFrom: at(-1), PublishTo: ptr(at(1))},
-		{Kind: appdom.Banner, Title: "current, first", Position: 1, PublishFrom: at(-5)},
-		{Kind: appdom.Banner, Title: "expired", Position: 0, PublishFrom: at(-5), PublishTo: ptr(now)},
-		{Kind: appdom.Banner, Title: "future", Position: 0, PublishFrom: at(1)},
-		{Kind: appdom.News, Title: "news", PublishFrom: at(-1)},
+	posts := []appcontentdom.Post{
+		{Kind: appcontentdom.Banner, Title: "current, second", Position: 2, PublishFrom: at(-1), PublishTo: ptr(at(1))},
+		{Kind: appcontentdom.Banner, Title: "current, first", Position: 1, PublishFrom: at(-5)},
+		{Kind: appcontentdom.Banner, Title: "expired", Position: 0, PublishFrom: at(-5), PublishTo: ptr(now)},
+		{Kind: appcontentdom.Banner, Title: "future", Position: 0, PublishFrom: at(1)},
+		{Kind: appcontentdom.News, Title: "news", PublishFrom: at(-1)},
 	}
 	for _, p := range posts {
-		if _, err := appstore.SavePost(ctx, db, pid, p); err != nil {
+		if _, err := appcontentstore.SavePost(ctx, db, pid, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := appstore.ServedPosts(ctx, db, pid, appdom.Banner, now, 50)
+	got, err := appcontentstore.ServedPosts(ctx, db, pid, appcontentdom.Banner, now, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +83,12 @@ func TestServedPostsKeepTheWindow(t *testing.T) {
 	if len(titles) != 2 || titles[0] != "current, first" || titles[1] != "current, second" {
 		t.Fatalf("served banners %q, want [current, first; current, second]", titles)
 	}
-	all, err := appstore.ListPosts(ctx, db, pid, "", appstore.Page{Limit: 10})
+	all, err := appcontentstore.ListPosts(ctx, db, pid, "", appcontentstore.Page{Limit: 10})
 	if err != nil || len(all) != 5 {
 		t.Fatalf("operator list: %d posts, %v; want 5", len(all), err)
 	}
-	bad := appdom.Post{Kind: appdom.Banner, Title: "x", PublishFrom: now, PublishTo: ptr(now)}
-	if _, err := appstore.SavePost(ctx, db, pid, bad); !errors.Is(err, appdom.ErrInvalid) {
+	bad := appcontentdom.Post{Kind: appcontentdom.Banner, Title: "x", PublishFrom: now, PublishTo: ptr(now)}
+	if _, err := appcontentstore.SavePost(ctx, db, pid, bad); !errors.Is(err, appcontentdom.ErrInvalid) {
 		t.Fatalf("empty window: %v, want ErrInvalid", err)
 	}
 }
@@ -102,17 +102,17 @@ func TestGroupMessageReachesExactlyTheGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toGroup, err := appstore.SendMessage(ctx, db, pid, appdom.Message{Audience: appdom.ToGroup, GroupID: g.ID, Title: "group"})
+	toGroup, err := appcontentstore.SendMessage(ctx, db, pid, appcontentdom.Message{Audience: appcontentdom.ToGroup, GroupID: g.ID, Title: "group"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if toGroup.Recipients != 2 {
 		t.Fatalf("group message reached %d, want 2", toGroup.Recipients)
 	}
-	if _, err := appstore.SendMessage(ctx, db, pid, appdom.Message{Audience: appdom.ToCustomer, CustomerID: c.CustomerID, Title: "c only"}); err != nil {
+	if _, err := appcontentstore.SendMessage(ctx, db, pid, appcontentdom.Message{Audience: appcontentdom.ToCustomer, CustomerID: c.CustomerID, Title: "c only"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := appstore.SendMessage(ctx, db, pid, appdom.Message{Audience: appdom.ToAll, Title: "all"}); err != nil {
+	if _, err := appcontentstore.SendMessage(ctx, db, pid, appcontentdom.Message{Audience: appcontentdom.ToAll, Title: "all"}); err != nil {
 		t.Fatal(err)
 	}
 	// Joining the group later does not bring its earlier messages.
@@ -121,8 +121,8 @@ func TestGroupMessageReachesExactlyTheGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{a.Name: {"all", "group"}, b.Name: {"all", "group"}, c.Name: {"all", "c only"}}
-	for _, d := range []appstore.Driver{a, b, c} {
-		ms, err := appstore.DriverMessages(ctx, db, d, false, appstore.Page{Limit: 10})
+	for _, d := range []appcontentstore.Driver{a, b, c} {
+		ms, err := appcontentstore.DriverMessages(ctx, db, d, false, appcontentstore.Page{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,14 +134,14 @@ func TestGroupMessageReachesExactlyTheGroup(t *testing.T) {
 			t.Errorf("%s got %q, want %q", d.Name, titles, want[d.Name])
 		}
 	}
-	if _, err := appstore.MarkRead(ctx, db, c, toGroup.ID); !errors.Is(err, appstore.ErrNotFound) {
+	if _, err := appcontentstore.MarkRead(ctx, db, c, toGroup.ID); !errors.Is(err, appcontentstore.ErrNotFound) {
 		t.Fatalf("C marks the group's message read: %v, want ErrNotFound", err)
 	}
-	m, err := appstore.MarkRead(ctx, db, a, toGroup.ID)
+	m, err := appcontentstore.MarkRead(ctx, db, a, toGroup.ID)
 	if err != nil || m.ReadAt == nil {
 		t.Fatalf("A marks read: %+v, %v", m, err)
 	}
-	unread, err := appstore.DriverMessages(ctx, db, a, true, appstore.Page{Limit: 10})
+	unread, err := appcontentstore.DriverMessages(ctx, db, a, true, appcontentstore.Page{Limit: 10})
 	if err != nil || len(unread) != 1 || unread[0].Title != "all" {
 		t.Fatalf("A unread after marking: %+v, %v", unread, err)
 	}
@@ -151,32 +151,32 @@ func TestFeedbackThread(t *testing.T) {
 	ctx := context.Background()
 	db, pid := setup(t)
 	a, b := driver(t, db, pid, "A"), driver(t, db, pid, "B")
-	f, err := appstore.CreateFeedback(ctx, db, a, "slow charger", "connector 3 stops at 20 kW")
-	if err != nil || f.Status != appdom.Open || len(f.Posts) != 1 {
+	f, err := appcontentstore.CreateFeedback(ctx, db, a, "slow charger", "connector 3 stops at 20 kW")
+	if err != nil || f.Status != appcontentdom.Open || len(f.Posts) != 1 {
 		t.Fatalf("create: %+v, %v", f, err)
 	}
-	if _, err := appstore.GetFeedback(ctx, db, pid, b.CustomerID, f.ID); !errors.Is(err, appstore.ErrNotFound) {
+	if _, err := appcontentstore.GetFeedback(ctx, db, pid, b.CustomerID, f.ID); !errors.Is(err, appcontentstore.ErrNotFound) {
 		t.Fatalf("another driver reads it: %v, want ErrNotFound", err)
 	}
 	var opID string
 	if err := db.QueryRow(ctx, `select id::text from operators limit 1`).Scan(&opID); err != nil {
 		t.Fatal(err)
 	}
-	f, err = appstore.PostFeedback(ctx, db, pid, "", f.ID, appdom.ByOperator, opID, "we sent a technician")
-	if err != nil || f.Status != appdom.Answered || len(f.Posts) != 2 || f.Posts[1].Operator == "" {
+	f, err = appcontentstore.PostFeedback(ctx, db, pid, "", f.ID, appcontentdom.ByOperator, opID, "we sent a technician")
+	if err != nil || f.Status != appcontentdom.Answered || len(f.Posts) != 2 || f.Posts[1].Operator == "" {
 		t.Fatalf("reply: %+v, %v", f, err)
 	}
-	f, err = appstore.PostFeedback(ctx, db, pid, a.CustomerID, f.ID, appdom.ByDriver, "", "still slow")
-	if err != nil || f.Status != appdom.Open {
+	f, err = appcontentstore.PostFeedback(ctx, db, pid, a.CustomerID, f.ID, appcontentdom.ByDriver, "", "still slow")
+	if err != nil || f.Status != appcontentdom.Open {
 		t.Fatalf("driver again: %+v, %v", f, err)
 	}
-	if f, err = appstore.CloseFeedback(ctx, db, pid, f.ID); err != nil || f.Status != appdom.Closed {
+	if f, err = appcontentstore.CloseFeedback(ctx, db, pid, f.ID); err != nil || f.Status != appcontentdom.Closed {
 		t.Fatalf("close: %+v, %v", f, err)
 	}
-	if _, err := appstore.PostFeedback(ctx, db, pid, a.CustomerID, f.ID, appdom.ByDriver, "", "hello?"); !errors.Is(err, appdom.ErrClosed) {
+	if _, err := appcontentstore.PostFeedback(ctx, db, pid, a.CustomerID, f.ID, appcontentdom.ByDriver, "", "hello?"); !errors.Is(err, appcontentdom.ErrClosed) {
 		t.Fatalf("post to closed: %v, want ErrClosed", err)
 	}
-	mine, err := appstore.ListFeedback(ctx, db, pid, b.CustomerID, "", appstore.Page{Limit: 10})
+	mine, err := appcontentstore.ListFeedback(ctx, db, pid, b.CustomerID, "", appcontentstore.Page{Limit: 10})
 	if err != nil || len(mine) != 0 {
 		t.Fatalf("B's list: %+v, %v", mine, err)
 	}
@@ -186,42 +186,42 @@ func TestHiddenCommentIsNotServed(t *testing.T) {
 	ctx := context.Background()
 	db, pid := setup(t)
 	a := driver(t, db, pid, "A")
-	keep, err := appstore.AddComment(ctx, db, a, station, 5, "fast and clean")
+	keep, err := appcontentstore.AddComment(ctx, db, a, station, 5, "fast and clean")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rude, err := appstore.AddComment(ctx, db, a, station, 1, "rude words")
+	rude, err := appcontentstore.AddComment(ctx, db, a, station, 1, "rude words")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := appstore.AddComment(ctx, db, a, "44039999999999999999", 3, ""); !errors.Is(err, appstore.ErrNotFound) {
+	if _, err := appcontentstore.AddComment(ctx, db, a, "44039999999999999999", 3, ""); !errors.Is(err, appcontentstore.ErrNotFound) {
 		t.Fatalf("unknown station: %v", err)
 	}
 	var opID string
 	if err := db.QueryRow(ctx, `select id::text from operators limit 1`).Scan(&opID); err != nil {
 		t.Fatal(err)
 	}
-	if k, err := appstore.Moderate(ctx, db, pid, rude.ID, opID, true); err != nil || !k.Hidden || k.ModeratedBy == "" {
+	if k, err := appcontentstore.Moderate(ctx, db, pid, rude.ID, opID, true); err != nil || !k.Hidden || k.ModeratedBy == "" {
 		t.Fatalf("hide: %+v, %v", k, err)
 	}
-	served, err := appstore.ListComments(ctx, db, pid, appstore.CommentFilter{StationID: station, Visible: true}, appstore.Page{Limit: 10})
+	served, err := appcontentstore.ListComments(ctx, db, pid, appcontentstore.CommentFilter{StationID: station, Visible: true}, appcontentstore.Page{Limit: 10})
 	if err != nil || len(served) != 1 || served[0].ID != keep.ID {
 		t.Fatalf("served: %+v, %v; want only %s", served, err, keep.ID)
 	}
-	all, err := appstore.ListComments(ctx, db, pid, appstore.CommentFilter{}, appstore.Page{Limit: 10})
+	all, err := appcontentstore.ListComments(ctx, db, pid, appcontentstore.CommentFilter{}, appcontentstore.Page{Limit: 10})
 	if err != nil || len(all) != 2 {
 		t.Fatalf("operator list: %d, %v", len(all), err)
 	}
-	if _, err := appstore.Moderate(ctx, db, pid, rude.ID, opID, false); err != nil {
+	if _, err := appcontentstore.Moderate(ctx, db, pid, rude.ID, opID, false); err != nil {
 		t.Fatal(err)
 	}
-	served, _ = appstore.ListComments(ctx, db, pid, appstore.CommentFilter{StationID: station, Visible: true}, appstore.Page{Limit: 10})
+	served, _ = appcontentstore.ListComments(ctx, db, pid, appcontentstore.CommentFilter{StationID: station, Visible: true}, appcontentstore.Page{Limit: 10})
 	if len(served) != 2 {
 		t.Fatalf("shown again: %d served, want 2", len(served))
 	}
 	// Paging: one at a time, newest first, no repeats.
-	first, _ := appstore.ListComments(ctx, db, pid, appstore.CommentFilter{}, appstore.Page{Limit: 1})
-	next, _ := appstore.ListComments(ctx, db, pid, appstore.CommentFilter{}, appstore.Page{Limit: 1, Before: &first[0].CreatedAt, BeforeID: first[0].ID})
+	first, _ := appcontentstore.ListComments(ctx, db, pid, appcontentstore.CommentFilter{}, appcontentstore.Page{Limit: 1})
+	next, _ := appcontentstore.ListComments(ctx, db, pid, appcontentstore.CommentFilter{}, appcontentstore.Page{Limit: 1, Before: &first[0].CreatedAt, BeforeID: first[0].ID})
 	if len(first) != 1 || len(next) != 1 || first[0].ID == next[0].ID {
 		t.Fatalf("paging: %+v then %+v", first, next)
 	}
@@ -231,21 +231,21 @@ func TestDriverToken(t *testing.T) {
 	ctx := context.Background()
 	db, pid := setup(t)
 	a := driver(t, db, pid, "A")
-	id, err := appstore.IssueToken(ctx, db, pid, a.CustomerID, []byte("hash-a"))
+	id, err := appcontentstore.IssueToken(ctx, db, pid, a.CustomerID, []byte("hash-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := appstore.DriverByToken(ctx, db, []byte("hash-a"))
+	d, err := appcontentstore.DriverByToken(ctx, db, []byte("hash-a"))
 	if err != nil || d != a {
 		t.Fatalf("by token: %+v, %v; want %+v", d, err, a)
 	}
-	if err := appstore.RevokeToken(ctx, db, pid, id); err != nil {
+	if err := appcontentstore.RevokeToken(ctx, db, pid, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := appstore.DriverByToken(ctx, db, []byte("hash-a")); !errors.Is(err, appstore.ErrNotFound) {
+	if _, err := appcontentstore.DriverByToken(ctx, db, []byte("hash-a")); !errors.Is(err, appcontentstore.ErrNotFound) {
 		t.Fatalf("revoked: %v", err)
 	}
-	if _, err := appstore.IssueToken(ctx, db, pid, "00000000-0000-0000-0000-000000000000", []byte("x")); !errors.Is(err, appstore.ErrNotFound) {
+	if _, err := appcontentstore.IssueToken(ctx, db, pid, "00000000-0000-0000-0000-000000000000", []byte("x")); !errors.Is(err, appcontentstore.ErrNotFound) {
 		t.Fatalf("unknown customer: %v", err)
 	}
 }

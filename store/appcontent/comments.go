@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	appdom "github.com/voltflow/voltflow/domain/appcontent"
+	appcontentdom "github.com/voltflow/voltflow/domain/appcontent"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -29,11 +29,11 @@ type Comment struct {
 
 // AddComment stores a driver's comment on a station of its project.
 func AddComment(ctx context.Context, db *store.DB, d Driver, stationID string, rating int, body string) (Comment, error) {
-	if err := appdom.CheckRating(rating); err != nil {
+	if err := appcontentdom.CheckRating(rating); err != nil {
 		return Comment{}, err
 	}
 	if len([]rune(body)) > 2000 {
-		return Comment{}, fmt.Errorf("%w: body must be at most 2000 characters", appdom.ErrInvalid)
+		return Comment{}, fmt.Errorf("%w: body must be at most 2000 characters", appcontentdom.ErrInvalid)
 	}
 	id := uuid.NewString()
 	tag, err := db.Exec(ctx, `insert into station_comments (id, project_id, station_id, customer_id, rating, body)

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	appdom "github.com/voltflow/voltflow/domain/appcontent"
+	appcontentdom "github.com/voltflow/voltflow/domain/appcontent"
 	"github.com/voltflow/voltflow/store"
 )
 
@@ -36,10 +36,10 @@ type FeedbackPost struct {
 
 // CreateFeedback opens a thread for the driver with its first post.
 func CreateFeedback(ctx context.Context, db *store.DB, d Driver, subject, body string) (Feedback, error) {
-	if err := appdom.CheckText("subject", subject, 200); err != nil {
+	if err := appcontentdom.CheckText("subject", subject, 200); err != nil {
 		return Feedback{}, err
 	}
-	if err := appdom.CheckText("body", body, 4000); err != nil {
+	if err := appcontentdom.CheckText("body", body, 4000); err != nil {
 		return Feedback{}, err
 	}
 	id := uuid.NewString()
@@ -61,7 +61,7 @@ func CreateFeedback(ctx context.Context, db *store.DB, d Driver, subject, body s
 // PostFeedback adds a post to a thread of the project (customerID set: only
 // that driver's thread) and moves its status (domain/appcontent.AfterPost).
 func PostFeedback(ctx context.Context, db *store.DB, projectID, customerID, id, author, operatorID, body string) (Feedback, error) {
-	if err := appdom.CheckText("body", body, 4000); err != nil {
+	if err := appcontentdom.CheckText("body", body, 4000); err != nil {
 		return Feedback{}, err
 	}
 	var op any
@@ -78,7 +78,7 @@ func PostFeedback(ctx context.Context, db *store.DB, projectID, customerID, id, 
 		if err != nil {
 			return err
 		}
-		next, err := appdom.AfterPost(status, author)
+		next, err := appcontentdom.AfterPost(status, author)
 		if err != nil {
 			return err
 		}
