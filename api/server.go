@@ -195,7 +195,9 @@ func New(cfg Config) *Server {
 			s.openRoutes(r)
 			s.airconRoutes(r)
 			s.settlementRoutes(r)
+			s.appContentRoutes(r)
 		})
+		s.driverRoutes(r)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no route "+r.URL.Path)
