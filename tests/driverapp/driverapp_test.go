@@ -244,7 +244,9 @@ func TestHiddenCommentIsNotServed(t *testing.T) {
 	if got := served(); !slices.Contains(got, rude.ID) {
 		t.Fatalf("shown again, but not served: %q", got)
 	}
-	var audit struct{ Items []struct{ Action, Subject string } }
+	var audit struct {
+		Items []struct{ Action, Subject string }
+	}
 	w.admin.Do(t, "GET", "/api/v1/audit-log?action=app.comment.hide&limit=10", nil, &audit)
 	if !slices.ContainsFunc(audit.Items, func(a struct{ Action, Subject string }) bool { return a.Subject == "station-comment/"+rude.ID }) {
 		t.Fatalf("hide not audited: %+v", audit.Items)
