@@ -47,6 +47,8 @@ func (p Post) Validate() error {
 		return fmt.Errorf("%w: kind must be news or banner", ErrInvalid)
 	case strings.TrimSpace(p.Title) == "" || utf8.RuneCountInString(p.Title) > 200:
 		return fmt.Errorf("%w: title must be 1..200 characters", ErrInvalid)
+	case p.Position < -1000000 || p.Position > 1000000:
+		return fmt.Errorf("%w: position must be within ±1000000", ErrInvalid)
 	case p.PublishFrom.IsZero():
 		return fmt.Errorf("%w: publishFrom is required", ErrInvalid)
 	case p.PublishTo != nil && !p.PublishTo.After(p.PublishFrom):
