@@ -225,7 +225,9 @@ func New(cfg Config) *Server {
 			s.settlementRoutes(r)
 			s.bulkRoutes(r)
 			s.archiveRoutes(r)
+			s.appContentRoutes(r)
 		})
+		s.driverRoutes(r)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, "no route "+r.URL.Path)

@@ -90,3 +90,9 @@ func (c *Client) DoHeaders(t testing.TB, method, path string, body any, headers 
 	}
 	return resp.StatusCode, answer, resp.Header.Get("Content-Type")
 }
+
+// Bearer returns a client calling with a token obtained otherwise (a
+// driver token, an API key); its exchanges are checked like Login's.
+func (s *Stack) Bearer(token string) *Client {
+	return &Client{Base: s.API.URL, Token: token, contract: s.contract}
+}
