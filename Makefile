@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-regulator bench-chargers bench-tenant fuzz fuzz-api clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-archive bench-regulator bench-chargers bench-tenant fuzz fuzz-api clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -94,6 +94,12 @@ bench-interactive: deps build
 # periodically every 5 s; two lines: case=realistic (2 % changing per
 # cadence) and case=every-connector (each changing every 5 s).
 REGULATOR_CONNECTORS ?= 6000
+# A sweep of 10,016 meters while a month of their readings is archived:
+# the sweep's usual time and its time during the archive (issue 20 §9).
+bench-archive: deps build
+	VOLTFLOW_BENCH_ARCHIVE=1 VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestSweepKeepsItsSpeedDuringArchive$$' -timeout 30m \
+	  ./tests/archive/ 2>&1 | grep -E '^archive meters=|^(--- |ok|FAIL)'
+
 bench-regulator: deps build
 	@mkdir -p .voltflow
 	@VOLTFLOW_REGULATOR_BENCH_CONNECTORS=$(REGULATOR_CONNECTORS) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v \

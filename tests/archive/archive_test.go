@@ -256,8 +256,12 @@ func median(d []time.Duration) time.Duration {
 // A sweep while the archive runs stays within 20 % of its usual time (the
 // issue's bar; see limit below). VOLTFLOW_ARCHIVE_BENCH_STEP sets how often the generated
 // month was read (default 6h: 1.2 million readings; 30m is a real month,
-// 14.4 million).
+// 14.4 million). A measurement, not a unit test (speed is measured in
+// benchmarks): it runs with VOLTFLOW_BENCH_ARCHIVE=1, `make bench-archive`.
 func TestSweepKeepsItsSpeedDuringArchive(t *testing.T) {
+	if os.Getenv("VOLTFLOW_BENCH_ARCHIVE") == "" {
+		t.Skip("a measurement: VOLTFLOW_BENCH_ARCHIVE=1 (make bench-archive)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	step := 6 * time.Hour
@@ -316,12 +320,9 @@ func TestSweepKeepsItsSpeedDuringArchive(t *testing.T) {
 	t.Log(line)
 	t.Logf("sweeps before %v, during %v, after %v", before, during, after)
 	fmt.Println(line)
-	// The issue's bar is 1.2 (measured: 0.92–1.15). Under `make test` other
-	// packages' tests share the 2 cores and make single sweeps jump either
-	// way, so the default only catches a real regression (a lock on
-	// readings, an unpaced copy); VOLTFLOW_ARCHIVE_SWEEP_LIMIT=1.2 checks
-	// the bar on a quiet machine.
-	limit := 1.5
+	// The issue's bar (measured: 0.92–1.15); VOLTFLOW_ARCHIVE_SWEEP_LIMIT
+	// loosens it on a machine shared with other work.
+	limit := 1.2
 	if v, err := strconv.ParseFloat(os.Getenv("VOLTFLOW_ARCHIVE_SWEEP_LIMIT"), 64); err == nil {
 		limit = v
 	}
