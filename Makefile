@@ -98,7 +98,7 @@ REGULATOR_CONNECTORS ?= 6000
 # the sweep's usual time and its time during the archive (issue 20 §9).
 bench-archive: deps build
 	VOLTFLOW_BENCH_ARCHIVE=1 VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestSweepKeepsItsSpeedDuringArchive$$' -timeout 30m \
-	  ./tests/archive/ 2>&1 | grep -E '^archive meters=|^(--- |ok|FAIL)'
+	  ./tests/archive/ 2>&1 | grep -E '^archive meters=|^(--- |ok|FAIL)'; exit $${PIPESTATUS[0]}
 
 bench-regulator: deps build
 	@mkdir -p .voltflow
