@@ -14,11 +14,12 @@ import (
 	"github.com/voltflow/voltflow/store"
 )
 
-// Registered reports an allow-listed, enabled charger (YKC logins carry no
-// password: the charger number is the credential).
+// Registered reports an allow-listed, enabled YKC charger (YKC logins carry
+// no password: the charger number, registered with protocol ykc, is the
+// credential).
 func Registered(ctx context.Context, db *store.DB, id string) (bool, error) {
 	var ok bool
-	err := db.QueryRow(ctx, `select exists(select 1 from ocpp_charge_points where equipment_id=$1 and enabled)`, id).Scan(&ok)
+	err := db.QueryRow(ctx, `select exists(select 1 from ocpp_charge_points where equipment_id=$1 and enabled and protocol='ykc')`, id).Scan(&ok)
 	return ok, err
 }
 
