@@ -41,7 +41,10 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	Grace             time.Duration
 	CallTimeout       time.Duration // for remote start/stop/reboot answers
-	Log               *slog.Logger
+	// Zone is the chargers' clock (CP56Time2a carries no zone): time sync
+	// sets it, transaction records are read in it. Default China (UTC+8).
+	Zone *time.Location
+	Log  *slog.Logger
 }
 
 // Server holds YKC charger connections.
@@ -72,6 +75,9 @@ func Listen(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	if opts.Zone == nil {
+		opts.Zone = time.FixedZone("CST", 8*3600)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -366,7 +372,7 @@ func (c *conn) login(f Frame, m *Login) bool {
 	}
 	_ = c.send(f.Seq, true, &LoginReply{Charger: c.id})
 	// The charger's clock drives its TOU periods: set it at login.
-	_ = c.send(0, false, &TimeSync{Charger: c.id, Now: NewCP56(time.Now())})
+	_ = c.send(0, false, &TimeSync{Charger: c.id, Now: NewCP56(time.Now().In(c.s.opts.Zone))})
 	return true
 }
 
@@ -506,7 +512,7 @@ func (c *conn) transaction(ctx context.Context, seq uint16, m *Transaction) {
 	}
 	c.mu.Unlock()
 	if txID != 0 {
-		end := m.End.Time(time.Local)
+		end := m.End.Time(c.s.opts.Zone)
 		if m.End.IsZero() {
 			end = time.Now()
 		}
@@ -599,7 +605,7 @@ func (s *Server) RemoteStartTransaction(ctx context.Context, id string, connecto
 	g := fmt.Sprintf("%02d", connectorID)
 	now := time.Now()
 	c.mu.Lock()
-	trade := TradeNo(id, g, now, int(c.seq))
+	trade := TradeNo(id, g, now.In(s.opts.Zone), int(c.seq))
 	c.mu.Unlock()
 	r, err := c.call(ctx, "33/"+trade, &RemoteStart{Trade: trade, Charger: id, Gun: g, LogicalCard: "0", Balance: 0})
 	if err != nil {
@@ -666,7 +672,7 @@ func (s *Server) SyncTime(ctx context.Context, id string, now time.Time) (CP56, 
 	if c == nil {
 		return CP56{}, ErrNotConnected
 	}
-	r, err := c.call(ctx, "55", &TimeSync{Charger: id, Now: NewCP56(now)})
+	r, err := c.call(ctx, "55", &TimeSync{Charger: id, Now: NewCP56(now.In(s.opts.Zone))})
 	if err != nil {
 		return CP56{}, err
 	}
