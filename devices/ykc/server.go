@@ -45,6 +45,9 @@ type Options struct {
 	// sets it, transaction records are read in it. Default China (UTC+8).
 	Zone *time.Location
 	Log  *slog.Logger
+	// Handled, when set, is told the time each frame from a charger took
+	// from decoded to answered (benchmarks).
+	Handled func(frameType byte, d time.Duration)
 }
 
 // Server holds YKC charger connections.
@@ -179,7 +182,12 @@ func (s *Server) serve(nc net.Conn) {
 			}
 			break
 		}
-		if !c.handle(f) {
+		began := time.Now()
+		ok := c.handle(f)
+		if s.opts.Handled != nil {
+			s.opts.Handled(f.Type, time.Since(began))
+		}
+		if !ok {
 			break
 		}
 	}
