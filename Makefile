@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-regulator bench-chargers fuzz fuzz-api clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-regulator bench-chargers bench-ykc fuzz fuzz-api clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -111,6 +111,12 @@ bench-chargers: deps build
 	  grep -E '^\s+bench_test.go|^(--- |ok|FAIL)' .voltflow/bench-chargers.log; \
 	  if [ $$rc -ne 0 ]; then tail -50 .voltflow/bench-chargers.log; exit $$rc; fi; \
 	  grep '^chargers n=' .voltflow/bench-chargers.log
+
+# YKC chargers held by the YKC server (tests/chargerbench TestYKCChargers).
+BENCH_YKC ?= 5000
+bench-ykc: deps build
+	@VOLTFLOW_BENCH_YKC=$(BENCH_YKC) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestYKCChargers$$' -timeout 30m \
+	  ./tests/chargerbench/ 2>&1 | grep -E '^ykc chargers|^(--- |ok|FAIL)'
 
 # Run every fuzz target of the module for FUZZTIME each. Only packages whose
 # tests declare a Fuzz function are asked for the list: asking runs the test
