@@ -193,10 +193,14 @@ func (s *Server) serve(nc net.Conn) {
 	}
 	if c.id != "" {
 		s.mu.Lock()
-		if s.conns[c.id] == c {
+		current := s.conns[c.id] == c
+		if current {
 			delete(s.conns, c.id)
 		}
 		s.mu.Unlock()
+		if !current {
+			return // replaced by the charger's new connection, which is online
+		}
 		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 		s.opts.Handler.Disconnected(ctx, c.id)
 		cancel()

@@ -3,6 +3,7 @@ package ykcsim
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ type recorder struct {
 	frames int
 }
 
-func (r *recorder) add(s string) { r.mu.Lock(); r.calls = append(r.calls, s); r.mu.Unlock() }
+func (r *recorder) add(s string)   { r.mu.Lock(); r.calls = append(r.calls, s); r.mu.Unlock() }
 func (r *recorder) String() string { r.mu.Lock(); defer r.mu.Unlock(); return fmt.Sprint(r.calls) }
 func (r *recorder) has(s string) bool {
 	r.mu.Lock()
@@ -137,4 +138,35 @@ func TestSimulatorAgainstServer(t *testing.T) {
 	if rec.frames < 10 {
 		t.Fatalf("%d frames logged", rec.frames)
 	}
+}
+
+// TestSilentChargerGoesOffline: a charger that logs in and then says
+// nothing is dropped after heartbeat interval + grace and goes offline.
+func TestSilentChargerGoesOffline(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{bms: map[byte]int{}}
+	srv, err := ykc.Listen(ctx, ykc.Options{Addr: "127.0.0.1:0", Handler: rec,
+		Registered:        func(context.Context, string) bool { return true },
+		HeartbeatInterval: 100 * time.Millisecond, Grace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Close() }()
+	nc, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = nc.Close() }()
+	f, err := ykc.NewFrame(0, &ykc.Login{Charger: "32010200000007", Guns: 1, ProtocolVersion: 0x10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := f.Marshal()
+	if _, err := nc.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, 5*time.Second, "logged in, then offline when silent", func() (bool, string) {
+		return rec.has("connected 32010200000007") && rec.has("disconnected 32010200000007") && !srv.Connected("32010200000007"), rec.String()
+	})
 }
