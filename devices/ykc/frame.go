@@ -50,6 +50,12 @@ type Frame struct {
 	Encrypted byte
 	Type      byte
 	Body      []byte
+	// CRCHighFirst: the CRC came (or goes) high byte first. The
+	// specification sends it low byte first, but chargers in the field send
+	// it either way (the frames published by sanbing-java/
+	// JChargePointProtocol show both), so the reader accepts both and a
+	// frame re-encodes as it was read.
+	CRCHighFirst bool
 }
 
 // CRC16 is CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF); the
@@ -83,6 +89,9 @@ func (f Frame) Append(dst []byte) ([]byte, error) {
 	dst = binary.LittleEndian.AppendUint16(dst, f.Seq)
 	dst = append(dst, f.Encrypted, f.Type)
 	dst = append(dst, f.Body...)
+	if f.CRCHighFirst {
+		return binary.BigEndian.AppendUint16(dst, CRC16(dst[from:])), nil
+	}
 	return binary.LittleEndian.AppendUint16(dst, CRC16(dst[from:])), nil
 }
 
@@ -117,7 +126,13 @@ func parsePayload(p []byte, crc uint16) (Frame, error) {
 		Type:      p[3],
 		Body:      p[headerLen:],
 	}
-	if got := CRC16(p); got != crc {
+	// crc was read low byte first; a charger sending high byte first gives
+	// the swapped value.
+	switch got := CRC16(p); {
+	case got == crc:
+	case got == crc>>8|crc<<8:
+		f.CRCHighFirst = true
+	default:
 		return f, fmt.Errorf("%w: frame type 0x%02X carries %04X, computed %04X", ErrCRC, f.Type, crc, got)
 	}
 	return f, nil

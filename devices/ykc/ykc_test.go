@@ -170,6 +170,104 @@ func TestPublishedFrames(t *testing.T) {
 	}
 }
 
+// TestJCPPFrames decodes and re-encodes, byte for byte, the YKC 1.5 frames
+// published by the project sanbing-java/JChargePointProtocol in
+// jcpp-protocol-yunkuaichong/READMD.md ("云快充1.5模拟报文", charger
+// 20231212000010, gun 01): login, heartbeat, billing model check and
+// request, real-time data, remote start and its answer, transaction record
+// and its confirmation, time sync. Their CRCs are all correct, some sent
+// high byte first (the charger's frames), some low byte first.
+func TestJCPPFrames(t *testing.T) {
+	const no = "20231212000010"
+	tests := []struct {
+		name    string
+		wire    string
+		highCRC bool
+		check   func(t *testing.T, b Body)
+	}{
+		{"login", "68 22 00 19 00 01 20 23 12 12 00 00 10 01 01 10 47 56 2E 39 35 72 31 33 00 89 86 04 D1 17 22 D0 34 86 06 02 87 4E", false,
+			func(t *testing.T, b Body) {
+				m := b.(*Login)
+				if m.Charger != no || m.Kind != 1 || m.Guns != 1 || m.ProtocolVersion != 0x10 || ASCII(m.Software) != "GV.95r13" || m.Carrier != 2 {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{"login answer", "68 0C 00 19 00 02 20 23 12 12 00 00 10 00 A1 55", false, nil},
+		{"time sync", "68 12 01 00 00 56 20 23 12 12 00 00 10 30 75 0F 11 12 0C 18 04 7D", false,
+			func(t *testing.T, b Body) {
+				want := time.Date(2024, 12, 18, 17, 15, 30, 0, time.UTC)
+				if got := b.(*TimeSync).Now.Time(time.UTC); !got.Equal(want) {
+					t.Fatalf("time %v", got)
+				}
+			}},
+		{"heartbeat", "68 0d 25 d3 00 03 20 23 12 12 00 00 10 01 00 D1 AC", true, nil},
+		{"billing model check", "68 0d 71 ad 00 05 20 23 12 12 00 00 10 00 00 22 2B", true, nil},
+		{"billing model check answer", "68 0E AD 71 00 06 20 23 12 12 00 00 10 00 00 00 9E 1A", false, nil},
+		{"billing model request", "68 0B 00 07 00 09 20 23 12 12 00 00 10 72 ED", true, nil},
+		{"real-time data", "68 40 bb bd 00 13 20 23 12 12 00 00 10 00 00 00 00 10 05 71 36 00 32 01 06 00 39 56 00 02 03 02 01 94 0e f4 03 54 00 00 00 00 00 00 00 00 4e 55 10 00 20 00 c0 57 01 00 00 00 00 00 60 6c 01 00 00 00 93 73", true,
+			func(t *testing.T, b Body) {
+				m := b.(*RealTime)
+				// Charging, plugged, 373.2 V, 101.2 A, SOC 78 %, 8.8 kWh, 9.3280 yuan.
+				if m.Charger != "32010600395600" || m.Status != GunCharging || m.Plugged != 1 || m.Voltage != 3732 ||
+					m.Current != 1012 || m.SOC != 0x4E || m.Energy != 88000 || m.Amount != 93280 {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{"remote start", "68 30 01 00 00 34 00 00 00 00 00 00 12 34 56 78 90 12 34 56 78 90 20 23 12 12 00 00 10 01 56 78 90 12 34 56 78 90 56 78 90 12 34 56 78 90 10 27 00 00 5f d9", false,
+			func(t *testing.T, b Body) {
+				if m := b.(*RemoteStart); m.Charger != no || m.Gun != "01" || m.Balance != 10000 {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{"remote start answer", "68 1E 00 02 00 33 00 00 00 00 00 00 12 34 56 78 90 12 34 56 78 90 20 23 12 12 00 00 10 01 01 00 41 1D", true, nil},
+		{"transaction record", "68 a2 00 46 00 3b 20 23 12 12 00 00 10 32 32 39 00 00 00 00 00 00 20 23 12 12 00 00 10 01 b0 36 04 11 6d 0c 17 a0 8c 09 11 6d 0c 17 f0 49 02 00 00 00 00 00 00 00 00 00 00 00 00 00 d0 fb 01 00 00 00 00 00 00 00 00 00 00 00 00 00 b0 ad 01 00 00 00 00 00 00 00 00 00 00 00 00 00 90 5f 01 00 72 06 00 00 72 06 00 00 78 05 00 00 00 00 00 00 00 00 00 00 00 00 72 06 00 00 72 06 00 00 78 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 a0 8c 09 11 6d 0c 17 40 00 00 00 00 00 00 00 00 03 E0", true,
+			func(t *testing.T, b Body) {
+				m := b.(*Transaction)
+				// Valley 0.9 yuan/kWh: 0.1650 kWh, 0.1400 yuan; started by app, stopped by the app (0x40).
+				v := m.Periods[RateValley]
+				if m.Charger != no || v.Price != 90000 || v.Energy != 1650 || v.Amount != 1400 || m.Energy != 1650 ||
+					m.Amount != 1400 || m.StartedBy != 1 || m.StopReason != 0x40 {
+					t.Fatalf("%+v", m)
+				}
+				if got := m.Start.Time(time.UTC); !got.Equal(time.Date(2023, 12, 13, 17, 4, 14, 0, time.UTC)) {
+					t.Fatalf("start %v", got)
+				}
+			}},
+		{"transaction confirmation", "68 15 46 00 00 40 20 23 12 12 00 00 10 32 32 39 00 00 00 00 00 00 00 9D 7B", false, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wire := unhex(t, tc.wire)
+			r := NewReader(bytes.NewReader(wire))
+			f, err := r.Read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.CRCHighFirst != tc.highCRC {
+				t.Fatalf("CRC high first %v", f.CRCHighFirst)
+			}
+			b, err := Decode(f.Type, f.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil {
+				tc.check(t, b)
+			}
+			body, err := Encode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Frame{Seq: f.Seq, Type: f.Type, Body: body, CRCHighFirst: f.CRCHighFirst}.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, wire) {
+				t.Fatalf("encoded %X\n   want %X", out, wire)
+			}
+		})
+	}
+}
+
 func TestCP56(t *testing.T) {
 	// The specification's example: 98B70E11100314 is 2020-03-16 17:14:47.
 	c := CP56{0x98, 0xB7, 0x0E, 0x11, 0x10, 0x03, 0x14}
