@@ -44,8 +44,10 @@ func StartYKC(ctx context.Context, db *store.DB, svc *Service, msgs *MessageLog,
 			}
 			return ok
 		},
-		Billing: func(ctx context.Context, id string) (ykc.BillingModel, error) { return YKCBillingModel(ctx, db, id, time.Now()) },
-		BMS:     bms.add,
+		Billing: func(ctx context.Context, id string) (ykc.BillingModel, error) {
+			return YKCBillingModel(ctx, db, id, time.Now())
+		},
+		BMS: bms.add,
 	})
 	if err != nil {
 		bms.close()
