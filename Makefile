@@ -6,7 +6,7 @@ export GOTOOLCHAIN := auto
 GO   ?= go
 BIN  := $(CURDIR)/.voltflow/bin
 
-.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-archive bench-regulator bench-chargers bench-tenant fuzz fuzz-api clean
+.PHONY: run test deps build vet lint unit e2e record-histories bench bench-recharge bench-sweep bench-interactive bench-archive bench-regulator bench-chargers bench-tenant bench-ykc fuzz fuzz-api clean
 
 run: deps build
 	$(BIN)/voltflow dev
@@ -126,6 +126,12 @@ bench-tenant: deps build
 	@VOLTFLOW_BENCH_TENANT=1 VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestTenantBalanceBench$$' -timeout 15m \
 	  ./tests/tenant/ > .voltflow/bench-tenant.log 2>&1; rc=$$?; \
 	  grep -E '^(tenant-balance|healthz) |^(--- |ok|FAIL)' .voltflow/bench-tenant.log; exit $$rc
+
+# YKC chargers held by the YKC server (tests/chargerbench TestYKCChargers).
+BENCH_YKC ?= 5000
+bench-ykc: deps build
+	@VOLTFLOW_BENCH_YKC=$(BENCH_YKC) VOLTFLOW_BIN_DIR=$(BIN) $(GO) test -count=1 -v -run '^TestYKCChargers$$' -timeout 30m \
+	  ./tests/chargerbench/ 2>&1 | grep -E '^ykc chargers|^(--- |ok|FAIL)'; exit $${PIPESTATUS[0]}
 
 # Run every fuzz target of the module for FUZZTIME each. Only packages whose
 # tests declare a Fuzz function are asked for the list: asking runs the test

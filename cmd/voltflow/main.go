@@ -88,7 +88,7 @@ commands:
   sim regulator  run the regulator simulator (DB4403/T 77-2020) on :9400
   sim aircon     run a simulated central AC controller (ref-aircon-v1) on :15030 (--units N)
   sim pay        run the payment provider simulator (WeChat Pay API v3) on :9500
-  sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision)
+  sim chargers   run simulated OCPP 1.6J charge points (--count N, --provision; --protocol ykc for YKC chargers)
 
 Configuration comes from the environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 VOLTFLOW_HTTP_ADDR (127.0.0.1:8080), VOLTFLOW_DISPATCH_WINDOW (10m), VOLTFLOW_LOG_LEVEL (info),

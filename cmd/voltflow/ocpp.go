@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/activities/centralsystem"
-	"github.com/voltflow/voltflow/devices/ocpp"
+	chargercmdacts "github.com/voltflow/voltflow/activities/chargercmd"
+	"github.com/voltflow/voltflow/devices/ykc"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
@@ -19,10 +20,14 @@ import (
 //	VOLTFLOW_OCPP_ADDR       127.0.0.1:8887 (contracts.md); "off" runs none
 //	VOLTFLOW_OCPP_HEARTBEAT  60s, the heartbeat interval told to chargers
 //	VOLTFLOW_OCPP_GRACE      30s, silence beyond the interval before a charger is offline
+//	VOLTFLOW_YKC_ADDR        127.0.0.1:8767 (contracts.md), the YKC (云快充) server; "off" runs none
+//	VOLTFLOW_YKC_HEARTBEAT   10s, the YKC heartbeat period chargers keep (specification default)
+//	VOLTFLOW_YKC_GRACE       20s, silence beyond it before a YKC charger is offline
 type ocppConfig struct {
 	Addr              string
 	HeartbeatInterval time.Duration
 	Grace             time.Duration
+	YKC               centralsystem.YKCConfig
 }
 
 func loadOCPPConfig() (ocppConfig, error) {
@@ -34,6 +39,13 @@ func loadOCPPConfig() (ocppConfig, error) {
 	if c.Grace, err = time.ParseDuration(envOr("VOLTFLOW_OCPP_GRACE", "30s")); err != nil || c.Grace <= 0 {
 		return c, fmt.Errorf("VOLTFLOW_OCPP_GRACE %q: want a positive duration", os.Getenv("VOLTFLOW_OCPP_GRACE"))
 	}
+	c.YKC.Addr = envOr("VOLTFLOW_YKC_ADDR", "127.0.0.1:8767")
+	if c.YKC.HeartbeatInterval, err = time.ParseDuration(envOr("VOLTFLOW_YKC_HEARTBEAT", "10s")); err != nil || c.YKC.HeartbeatInterval < time.Second {
+		return c, fmt.Errorf("VOLTFLOW_YKC_HEARTBEAT %q: want a duration of at least 1s", os.Getenv("VOLTFLOW_YKC_HEARTBEAT"))
+	}
+	if c.YKC.Grace, err = time.ParseDuration(envOr("VOLTFLOW_YKC_GRACE", "20s")); err != nil || c.YKC.Grace <= 0 {
+		return c, fmt.Errorf("VOLTFLOW_YKC_GRACE %q: want a positive duration", os.Getenv("VOLTFLOW_YKC_GRACE"))
+	}
 	return c, nil
 }
 
@@ -41,7 +53,9 @@ func loadOCPPConfig() (ocppConfig, error) {
 // Status changes are recorded with their regulator push (group commit,
 // push.Starter.ChangeStatus); the regulator pump sends it. The returned
 // func stops it; a nil server means VOLTFLOW_OCPP_ADDR=off.
-func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter, hooks centralsystem.Hooks) (*ocpp.Server, func(), error) {
+// With VOLTFLOW_YKC_ADDR not off, the YKC server runs on the same adapter,
+// and the commander returned routes each command by the charger's protocol.
+func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *push.Starter, hooks centralsystem.Hooks) (chargercmdacts.Commander, func(), error) {
 	cfg, err := loadOCPPConfig()
 	if err != nil {
 		return nil, nil, err
@@ -79,14 +93,23 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 			}
 		})
 	}
-	srv, stop, err := centralsystem.StartCentralSystem(ctx, db, centralsystem.CentralConfig{Addr: cfg.Addr,
-		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Statuses: statuses, Hooks: hooks, Log: log})
+	var yc *centralsystem.YKCConfig
+	if cfg.YKC.Addr != "off" {
+		yc = &cfg.YKC
+		yc.Log = log.With("protocol", "ykc")
+	}
+	srv, ys, stop, err := centralsystem.StartChargerServers(ctx, db, centralsystem.CentralConfig{Addr: cfg.Addr,
+		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Statuses: statuses, Hooks: hooks, Log: log,
+		YKC: yc})
 	if err != nil {
 		return nil, nil, err
 	}
 	log.Info("OCPP central system listening", "url", srv.URL()+"<chargePointId>",
 		"heartbeat", cfg.HeartbeatInterval, "grace", cfg.Grace)
-	return srv, stop, nil
+	if ys != nil {
+		log.Info("YKC server listening", "addr", ys.Addr().String(), "heartbeat", cfg.YKC.HeartbeatInterval, "grace", cfg.YKC.Grace)
+	}
+	return ykc.Router{Server: srv, YKC: ys}, stop, nil
 }
 
 // regulatorAlarm is a charger fault episode's edge as the regulator's

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/voltflow/voltflow/devices/chargersim"
+	"github.com/voltflow/voltflow/devices/ykcsim"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/charger"
@@ -27,8 +29,18 @@ func runSimChargers(ctx context.Context, log *slog.Logger, args []string) error 
 	connectors := fs.Int("connectors", registry.DemoConnectorsPerEquipment, "connectors per charge point")
 	meterEvery := fs.Duration("meter-interval", 0, "send MeterValues this often (0: only in sessions)")
 	provision := fs.Bool("provision", false, "add the load stations to the registry and allow-list them (needs DATABASE_URL)")
+	protocol := fs.String("protocol", "ocpp", "ocpp, or ykc: YKC (云快充) chargers with a BMS, dialing --ykc-addr")
+	ykcAddr := fs.String("ykc-addr", "127.0.0.1:8767", "YKC server (with --protocol ykc)")
+	faultRate := fs.Float64("fault-rate", 0, "YKC: chance per real-time tick that a fault starts or ends")
+	realtime := fs.Duration("realtime-interval", 15*time.Second, "YKC: real-time data (0x13) period")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *protocol == "ykc" {
+		return runSimYKC(ctx, log, *ykcAddr, *count, *ids, *faultRate, *realtime)
+	}
+	if *protocol != "ocpp" {
+		return fmt.Errorf("sim chargers: --protocol %q: want ocpp or ykc", *protocol)
 	}
 	list := chargerIDs(*count)
 	if *ids != "" {
@@ -89,4 +101,29 @@ func provisionChargers(ctx context.Context, n int, password string) error {
 		}
 	}
 	return nil
+}
+
+// runSimYKC runs simulated YKC chargers: ids as given, else --count numbers
+// 3201020000 0001… (14 digits; register them with protocol ykc).
+func runSimYKC(ctx context.Context, log *slog.Logger, addr string, count int, ids string, faultRate float64, realtime time.Duration) error {
+	var list []string
+	if ids != "" {
+		list = strings.Split(ids, ",")
+	}
+	for i := range count * boolInt(ids == "") {
+		list = append(list, fmt.Sprintf("3201020%07d", i+1))
+	}
+	if len(list) == 0 {
+		return errors.New("sim chargers: no chargers (--count or --ids)")
+	}
+	log.Info("YKC charger simulator", "chargers", len(list), "addr", addr)
+	return ykcsim.Run(ctx, ykcsim.Config{Addr: addr, FaultRate: faultRate, RealTimeInterval: realtime,
+		Log: log.With("component", "ykc-sim")}, list)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

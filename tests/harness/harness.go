@@ -30,6 +30,7 @@ import (
 	"github.com/voltflow/voltflow/api"
 	"github.com/voltflow/voltflow/devices/ocpp"
 	"github.com/voltflow/voltflow/devices/simulator"
+	"github.com/voltflow/voltflow/devices/ykc"
 	"github.com/voltflow/voltflow/interconnect/keys"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
@@ -57,6 +58,8 @@ type Options struct {
 	OCPP          bool
 	OCPPHeartbeat time.Duration // heartbeat told to chargers (default 60 s)
 	OCPPGrace     time.Duration // silence beyond it before offline (default 30 s)
+	// YKC runs the YKC server too (with OCPP), on a free port.
+	YKC bool
 	// Production starts from an empty database with the production switch
 	// on: no demo data and no simulator fleet (the test builds its project
 	// through the API and starts its own meters), the worker run with
@@ -83,6 +86,8 @@ type Stack struct {
 	// OCPP is the central system when Options.OCPP (charge points dial
 	// OCPP.URL()+<chargePointId>).
 	OCPP *ocpp.Server
+	// YKC is the YKC server when Options.YKC.
+	YKC *ykc.Server
 
 	opts     Options
 	env      []string // the worker's and the CLI's environment beyond DATABASE_URL
@@ -441,14 +446,24 @@ func (s *Stack) startOCPP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, stop, err := centralsystem.StartCentralSystem(context.Background(), s.DB, centralsystem.CentralConfig{
+	var yc *centralsystem.YKCConfig
+	if s.opts.YKC {
+		yport, err := storetest.FreePort()
+		if err != nil {
+			return err
+		}
+		yc = &centralsystem.YKCConfig{Addr: fmt.Sprintf("127.0.0.1:%d", yport), HeartbeatInterval: s.opts.OCPPHeartbeat,
+			Grace: s.opts.OCPPGrace}
+	}
+	srv, ys, stop, err := centralsystem.StartChargerServers(context.Background(), s.DB, centralsystem.CentralConfig{
 		Addr: fmt.Sprintf("127.0.0.1:%d", port), HeartbeatInterval: s.opts.OCPPHeartbeat, Grace: s.opts.OCPPGrace,
-		Hooks: workflows.ChargerHooks(s.Temporal, s.Log), Log: s.Log})
+		Hooks: workflows.ChargerHooks(s.Temporal, s.Log), Log: s.Log, YKC: yc})
 	if err != nil {
 		return err
 	}
+	s.YKC = ys
 	w := worker.New(s.Temporal, names.ChargersQueue, worker.Options{})
-	workflows.RegisterChargers(w, s.DB, srv)
+	workflows.RegisterChargers(w, s.DB, ykc.Router{Server: srv, YKC: ys})
 	if err := w.Start(); err != nil {
 		stop()
 		return fmt.Errorf("start chargers worker: %w", err)
