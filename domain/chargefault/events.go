@@ -45,6 +45,9 @@ func EventCode(kind EventKind, a Alarm, where string) (code int, note string) {
 		case TypeDistribution:
 			code = EventDistributionFault
 		}
+		if a.Description == "" {
+			a.Description = Describe(a.Code) // a recovery read back from storage
+		}
 		verb := "故障"
 		if kind == FaultRecovered {
 			verb = "故障恢复"

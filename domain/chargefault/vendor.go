@@ -73,3 +73,19 @@ func FromStatus(errorCode, vendor string) (Alarm, bool) {
 	}
 	return FromOCPP(errorCode)
 }
+
+// known lists the alarms named in this package, for describing a code.
+var known = []Alarm{ContactorFault, MeterCommFault, InsulationFault, PowerLoss, ConnectorLockFault, PilotFault,
+	ChargerOverTemp, Offline, ModuleFault, BatteryOverCurrent, SupplyOverVoltage, DistributionOverload,
+	EmergencyStop, SurgeArrester, MaintenanceDoor, GunOverTemp, SmokeAlarm, InsulationAbnorm, ACBreakerFault,
+	ConnectorNotHome, SwitchTrip, TransformerOverT, AmbientOverTemp}
+
+// Describe gives table B.3's description of a code named here ("" if none).
+func Describe(code int) string {
+	for _, a := range known {
+		if a.Code == code {
+			return a.Description
+		}
+	}
+	return ""
+}

@@ -1,0 +1,159 @@
+package ocpp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
+
+	"github.com/voltflow/voltflow/devices/chargersim"
+	"github.com/voltflow/voltflow/domain/chargefault"
+	"github.com/voltflow/voltflow/interconnect/envelope"
+	"github.com/voltflow/voltflow/interconnect/keys"
+	"github.com/voltflow/voltflow/interconnect/push"
+	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/interconnect/serve"
+	"github.com/voltflow/voltflow/internal/clock"
+	"github.com/voltflow/voltflow/internal/eventually"
+	"github.com/voltflow/voltflow/store/charger"
+)
+
+// regulator is the regulator exchange served over real HTTP next to the
+// central system, called with the standard's envelope.
+type regulator struct {
+	srv   *httptest.Server
+	codec *envelope.Codec
+	seq   *envelope.SeqGenerator
+	token string
+}
+
+func newRegulator(t *testing.T, s *stack) *regulator {
+	t.Helper()
+	ctx := context.Background()
+	mk, err := keys.MasterKeyFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := &keys.Store{DB: s.db, Key: mk}
+	if err := ks.EnsureDev(ctx, push.DefaultRegulator); err != nil {
+		t.Fatal(err)
+	}
+	r := &regulator{srv: httptest.NewServer(serve.New(serve.Config{DB: s.db, Keys: ks, TokenTTL: time.Hour,
+		Log: slog.New(slog.DiscardHandler)})), seq: envelope.NewSeqGenerator(clock.Clock{})}
+	t.Cleanup(r.srv.Close)
+	if r.codec, err = envelope.NewCodec(keys.DevSecrets()); err != nil {
+		t.Fatal(err)
+	}
+	var tok serve.TokenAnswer
+	r.call(t, serve.QueryToken, serve.TokenQuery{OperatorID: "123456789", OperatorSecret: "1234567890abcdef"}, &tok)
+	r.token = tok.AccessToken
+	return r
+}
+
+// call seals payload, posts it and opens a Ret 0 answer into out.
+func (r *regulator) call(t *testing.T, name string, payload, out any) {
+	t.Helper()
+	st, err := r.seq.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := r.codec.SealRequest(payload, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(req)
+	hr, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/shevcs/v1/"+name, bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json;charset=utf-8")
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	ans, err := r.codec.OpenResponse(raw, out)
+	if err != nil || ans.Ret != envelope.RetOK {
+		t.Fatalf("%s: Ret %v: %v (%s)", name, ans.Ret, err, raw)
+	}
+}
+
+// TestRegulatorEventsFromCharger: a simulated OCPP charger's session, a
+// cabinet protection tripping (vendor code) and its recovery, and a
+// connector paused and started from the API become the station's
+// notification_eventInfo pushes in the outbox, and query_event_info over
+// the envelope answers them with their appendix B codes.
+func TestRegulatorEventsFromCharger(t *testing.T) {
+	s := start(t, 60*time.Second, 30*time.Second)
+	reg := newRegulator(t, s)
+	ctx := context.Background()
+	c, err := chargersim.Connect(ctx, chargersim.Config{URL: s.cs.URL(), Password: charger.DemoPassword}, cp1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.StartSession(1, charger.DemoCard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Charge(1500, 7000); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Stop(core.ReasonLocal); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.VendorFault(2, core.OtherError, chargefault.VendorWaterImmersion); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Status(2, core.ChargePointStatusAvailable); err != nil {
+		t.Fatal(err)
+	}
+	admin := s.login(t, "admin")
+	conn := cp1 + "003"
+	for _, action := range []string{"pause", "start"} {
+		if code := admin.do(t, http.MethodPost, "/api/v1/charging-connectors/"+conn+"/"+action, nil, nil); code != 200 {
+			t.Fatalf("%s %s: %d", action, conn, code)
+		}
+	}
+	want := []struct {
+		code int
+		note string
+	}{
+		{1003, "充电开始 " + cp1 + "001"},
+		{1003, "充电结束 " + cp1 + "001"},
+		{7002, "故障 4 绝缘监测故障 " + cp1 + "002"},
+		{7002, "故障恢复 4 绝缘监测故障 " + cp1 + "002"},
+		{7002, "暂停运营 " + conn},
+		{1003, "恢复运营 " + conn},
+	}
+	var ans serve.EventAnswer
+	eventually.True(t, 10*time.Second, "events answered", func() (bool, string) {
+		ans = serve.EventAnswer{}
+		reg.call(t, serve.QueryEventInfo, serve.EventQuery{StationID: registry.DemoStationID}, &ans)
+		return len(ans.EventInfos) >= len(want), strings.Repeat("x", len(ans.EventInfos))
+	})
+	if len(ans.EventInfos) != len(want) {
+		t.Fatalf("events %+v", ans.EventInfos)
+	}
+	for i, w := range want {
+		e := ans.EventInfos[i]
+		if e.EventCode != w.code || e.EventType != w.code/1000 || e.NoteString != w.note || e.StationName == "" ||
+			e.OperatorID != "123456789" {
+			t.Errorf("event %d = %+v; want code %d note %q", i, e, w.code, w.note)
+		}
+	}
+	var pushed int
+	if err := s.db.QueryRow(ctx, `select count(*) from regulator_pushes where interface=$1 and station_id=$2`,
+		push.NotificationEventInfo, registry.DemoStationID).Scan(&pushed); err != nil || pushed != len(want) {
+		t.Fatalf("event pushes in the outbox: %d (%v), want %d", pushed, err, len(want))
+	}
+}
