@@ -23,6 +23,7 @@ import (
 	"github.com/voltflow/voltflow/interconnect/serve"
 	"github.com/voltflow/voltflow/internal/clock"
 	"github.com/voltflow/voltflow/internal/eventually"
+	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
 )
 
@@ -155,5 +156,73 @@ func TestRegulatorEventsFromCharger(t *testing.T) {
 	if err := s.db.QueryRow(ctx, `select count(*) from regulator_pushes where interface=$1 and station_id=$2`,
 		push.NotificationEventInfo, registry.DemoStationID).Scan(&pushed); err != nil || pushed != len(want) {
 		t.Fatalf("event pushes in the outbox: %d (%v), want %d", pushed, err, len(want))
+	}
+}
+
+// TestRegulatorChargeStatsFromOrders: OCPP sessions settled as charging
+// orders (the store calls the charging-order workflow makes) roll up into
+// the connector's day; query_station_charge_stats answers the
+// hand-computed sums per connector, equipment and station, a second
+// Settle adds nothing, and the discharge statistics answer zeros in the
+// same shape.
+func TestRegulatorChargeStatsFromOrders(t *testing.T) {
+	s := start(t, 60*time.Second, 30*time.Second)
+	reg := newRegulator(t, s)
+	ctx := context.Background()
+	c, err := chargersim.Connect(ctx, chargersim.Config{URL: s.cs.URL(), Password: charger.DemoPassword}, cp1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// connector 1: 1.5 kWh, 2: 0.8 kWh, 3: 2.2 kWh; the equipment and station 4.5 kWh.
+	for _, run := range []struct{ connector, wh int }{{1, 1500}, {2, 800}, {3, 2200}} {
+		sess, err := c.StartSession(run.connector, charger.DemoCard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Charge(run.wh, 7000); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Stop(core.ReasonLocal); err != nil {
+			t.Fatal(err)
+		}
+		id := chargeorderstore.TxOrderID(cp1, sess.TransactionID)
+		opened, err := chargeorderstore.Open(ctx, s.db, chargeorderstore.Transaction{OrderID: id, WorkflowID: "charging/" + id,
+			ChargePointID: cp1, TransactionID: sess.TransactionID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := chargeorderstore.SettleInput{OrderID: id, Opened: opened, At: time.Now()}
+		for range 2 { // the activity may run twice
+			st, err := chargeorderstore.Settle(ctx, s.db, in)
+			if err != nil || st.Status != "completed" {
+				t.Fatalf("settle %s: %+v %v", id, st, err)
+			}
+		}
+	}
+	var ans serve.ChargeStatsAnswer
+	reg.call(t, serve.QueryChargeStats, serve.StatsQuery{StationID: registry.DemoStationID}, &ans)
+	st := ans.StationStats
+	today := time.Now().In(registry.ChinaTime).Format(registry.DateLayout)
+	if st.StationID != registry.DemoStationID || st.StartTime != today || st.EndTime != today || st.StationChargeElectricity != 4.5 {
+		t.Fatalf("station stats %+v", st)
+	}
+	got := map[string]registry.Fixed1{}
+	for _, e := range st.EquipmentChargeStatsInfos {
+		got[e.EquipmentID] = e.EquipmentChargeElectricity
+		for _, cs := range e.ConnectorChargeStatsInfos {
+			got[cs.ConnectorID] = cs.ConnectorChargeElectricity
+		}
+	}
+	if got[cp1] != 4.5 || got[cp1+"001"] != 1.5 || got[cp1+"002"] != 0.8 || got[cp1+"003"] != 2.2 || got[cp1+"004"] != 0 {
+		t.Fatalf("stats %v", got)
+	}
+	var dis serve.DischargeStatsAnswer
+	reg.call(t, serve.QueryDischargeStats, serve.StatsQuery{StationID: registry.DemoStationID}, &dis)
+	if dis.StationStats.StationDischargeElectricity != 0 ||
+		len(dis.StationStats.EquipmentDischargeStatsInfos) != len(st.EquipmentChargeStatsInfos) ||
+		len(dis.StationStats.EquipmentDischargeStatsInfos[0].ConnectorDischargeStatsInfos) !=
+			len(st.EquipmentChargeStatsInfos[0].ConnectorChargeStatsInfos) {
+		t.Fatalf("discharge stats %+v", dis.StationStats)
 	}
 }
