@@ -190,6 +190,7 @@ func New(cfg Config) *Server {
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)
 			s.networkRoutes(r)
+			s.regulatorDataRoutes(r)
 			s.chargingMoneyRoutes(r)
 			s.commonAreaRoutes(r)
 			s.openRoutes(r)

@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 
 	"github.com/voltflow/voltflow/devices/chargersim"
+	"github.com/voltflow/voltflow/devices/modbus"
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/envelope"
 	"github.com/voltflow/voltflow/interconnect/keys"
@@ -25,6 +28,7 @@ import (
 	"github.com/voltflow/voltflow/internal/eventually"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
+	"github.com/voltflow/voltflow/store/sweep"
 )
 
 // regulator is the regulator exchange served over real HTTP next to the
@@ -224,5 +228,90 @@ func TestRegulatorChargeStatsFromOrders(t *testing.T) {
 		len(dis.StationStats.EquipmentDischargeStatsInfos[0].ConnectorDischargeStatsInfos) !=
 			len(st.EquipmentChargeStatsInfos[0].ConnectorChargeStatsInfos) {
 		t.Fatalf("discharge stats %+v", dis.StationStats)
+	}
+}
+
+// TestRegulatorDistributionAndVideo: distribution equipment linked through
+// the API to a meter answers query_disequipmentstatus_info from what the
+// metering sweep stored for it (reading and three-phase electrical
+// parameters, written by the sweep's store); a camera entry set through the
+// API answers query_video_info.
+func TestRegulatorDistributionAndVideo(t *testing.T) {
+	s := start(t, 60*time.Second, 30*time.Second)
+	reg := newRegulator(t, s)
+	ctx := context.Background()
+	admin := s.login(t, "admin")
+	var meterNo, meterID string
+	if err := s.db.QueryRow(ctx, `select meter_no, id::text from meters where project_id=$1 order by meter_no limit 1`,
+		s.project).Scan(&meterNo, &meterID); err != nil {
+		t.Fatal(err)
+	}
+	const dis = "DE0000000001"
+	link := map[string]any{"meterNo": meterNo, "manufacturerId": "123456789", "equipmentModel": "SCB13-1250",
+		"ratedInVoltage": 10, "ratedOutVoltage": 400, "ratedPower": 1250, "feedNum": 4}
+	path := "/api/v1/charging-stations/" + registry.DemoStationID + "/distribution-equipment/" + dis
+	if code := admin.do(t, http.MethodPut, path, link, nil); code != 200 {
+		t.Fatalf("link: %d", code)
+	}
+	bad := map[string]any{"meterNo": "no-such-meter", "manufacturerId": "123456789", "equipmentModel": "X",
+		"ratedInVoltage": 10, "ratedOutVoltage": 400, "ratedPower": 1250, "feedNum": 4}
+	if code := admin.do(t, http.MethodPut, path, bad, nil); code != 422 {
+		t.Fatalf("link to an unknown meter: %d", code)
+	}
+	// Not read yet: nothing to answer.
+	var ans serve.DisEquipmentAnswer
+	reg.call(t, serve.QueryDisEquipment, serve.DisEquipmentQuery{StationID: registry.DemoStationID}, &ans)
+	if len(ans.DisEquipmentStatusInfos) != 0 {
+		t.Fatalf("before a reading: %+v", ans)
+	}
+	at := time.Now().Truncate(time.Minute)
+	if err := sweep.EnsurePartitions(ctx, s.db, at); err != nil {
+		t.Fatal(err)
+	}
+	p := &modbus.Params{}
+	for i, v := range map[int]int64{modbus.ParamUa: 2301, modbus.ParamUb: 2302, modbus.ParamUc: 2291,
+		modbus.ParamIa: 10500, modbus.ParamIb: 10000, modbus.ParamIc: 9500, modbus.ParamP: 7200, modbus.ParamQ: 960,
+		modbus.ParamPF: 991} {
+		p.V[i], p.Has = v, p.Has|1<<i
+	}
+	row := sweep.Row{Meter: uuid.MustParse(meterID), TakenAt: at,
+		S: modbus.Snapshot{Energy: 123456, Voltage: 2301, Current: 1050, Power: 7200, Params: p}}
+	if _, err := sweep.Write(ctx, s.db, slog.New(slog.DiscardHandler), at, at, &sweep.Batch{Rows: []sweep.Row{row}}); err != nil {
+		t.Fatal(err)
+	}
+	ans = serve.DisEquipmentAnswer{}
+	reg.call(t, serve.QueryDisEquipment, serve.DisEquipmentQuery{StationID: registry.DemoStationID, DisequipmentID: dis}, &ans)
+	if len(ans.DisEquipmentStatusInfos) != 1 {
+		t.Fatalf("distribution status %+v", ans)
+	}
+	got := ans.DisEquipmentStatusInfos[0]
+	want := registry.DisEquipmentStatusInfo{StationID: registry.DemoStationID, OperatorID: "123456789", DisequipmentID: dis,
+		FoPEnergy: 1234.56, AVoltage: 230.1, BVoltage: 230.2, CVoltage: 229.1, ACurrent: 10.5, BCurrent: 10, CCurrent: 9.5,
+		CurPPower: 7.2, CurQPower: 0.96, Factor: 0.991, CurSPower: 7.264, FeedState: "1111"}
+	if got != want {
+		t.Fatalf("distribution status\n got %+v\nwant %+v", got, want)
+	}
+
+	video := map[string]any{"videoLink": "rtsp://cam.example/station1/ch1", "videoType": 1, "videoUser": "regulator",
+		"videoAuthCode": "s3cret"}
+	var created registry.Video
+	if code := admin.do(t, http.MethodPost, "/api/v1/charging-stations/"+registry.DemoStationID+"/videos", video, &created); code != 201 ||
+		!created.HasAuthCode {
+		t.Fatalf("add video: %d %+v", code, created)
+	}
+	var va serve.VideoAnswer
+	reg.call(t, serve.QueryVideoInfo, serve.VideoQuery{StationID: registry.DemoStationID}, &va)
+	if len(va.VideoInfos) != 1 || va.VideoInfos[0].VideoLink != video["videoLink"] || va.VideoInfos[0].VideoType != 1 ||
+		va.VideoInfos[0].VideoUser != "regulator" || va.VideoInfos[0].VideoAuthCode != "s3cret" || va.VideoInfos[0].StationName == "" {
+		t.Fatalf("videos %+v", va)
+	}
+	if code := admin.do(t, http.MethodDelete, "/api/v1/charging-stations/"+registry.DemoStationID+"/videos/"+
+		strconv.FormatInt(created.ID, 10), nil, nil); code != 204 {
+		t.Fatalf("delete video: %d", code)
+	}
+	va = serve.VideoAnswer{}
+	reg.call(t, serve.QueryVideoInfo, serve.VideoQuery{StationID: registry.DemoStationID}, &va)
+	if len(va.VideoInfos) != 0 {
+		t.Fatalf("after delete %+v", va)
 	}
 }
