@@ -300,10 +300,10 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	switch mode {
 	case ModeBusy:
-		s.write(w, http.StatusOK, s.codec.SealRawResponse(envelope.RetBusy, "", nil))
+		s.write(w, http.StatusOK, s.codec.SealRawResponse(envelope.RetBusy, envelope.DefaultMsg(envelope.RetBusy), nil))
 		return
 	case ModeError:
-		s.write(w, http.StatusInternalServerError, s.codec.SealRawResponse(envelope.RetSystem, "", nil))
+		s.write(w, http.StatusInternalServerError, s.codec.SealRawResponse(envelope.RetSystem, envelope.DefaultMsg(envelope.RetSystem), nil))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
@@ -346,7 +346,7 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) {
 		s.record(Received{Interface: name, At: time.Now(), TimeStamp: req.TimeStamp, Seq: req.Seq,
 			Data: json.RawMessage(plain), Status: status})
 	}
-	resp, err := s.codec.SealResponse(envelope.RetOK, "", map[string]int{"Status": status})
+	resp, err := s.codec.SealResponse(envelope.RetOK, envelope.DefaultMsg(envelope.RetOK), map[string]int{"Status": status})
 	if err != nil {
 		s.write(w, http.StatusOK, s.codec.SealError(err))
 		return
@@ -386,7 +386,7 @@ func (s *Sim) issueToken(w http.ResponseWriter, plain []byte) {
 		s.mu.Unlock()
 		ans["SuccStat"], ans["AccessToken"], ans["TokenAvailableTime"] = 0, tok, int(s.cfg.TokenTTL/time.Second)
 	}
-	resp, err := s.codec.SealResponse(envelope.RetOK, "", ans)
+	resp, err := s.codec.SealResponse(envelope.RetOK, envelope.DefaultMsg(envelope.RetOK), ans)
 	if err != nil {
 		s.write(w, http.StatusOK, s.codec.SealError(err))
 		return

@@ -18,6 +18,11 @@ insert into connector_energy_daily (connector_id, day, charge_kwh)
 alter table distribution_equipment add column meter_id uuid references meters(id);
 create unique index distribution_equipment_meter on distribution_equipment(meter_id) where meter_id is not null;
 
--- The ±5 min freshness window of incoming requests, per regulator (null:
--- the platform default).
-alter table regulator_settings add column freshness_s integer check (freshness_s > 0);
+-- Per-regulator policy of incoming requests: the accepted TimeStamp skew
+-- (the ±5 min freshness window is ours, not the standard's; null or no
+-- row: the platform default).
+create table regulator_policies (
+    regulator   text primary key,
+    freshness_s integer check (freshness_s between 1 and 86400),
+    updated_at  timestamptz not null default now()
+);
