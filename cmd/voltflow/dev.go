@@ -154,6 +154,9 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	if err := charger.LoadDemo(ctx, db, loaded.ProjectID); err != nil {
 		return fmt.Errorf("charging demo chargers and card: %w", err)
 	}
+	if err := registry.LoadDemoMonitoring(ctx, db, loaded.ProjectID); err != nil {
+		return fmt.Errorf("regulator demo data: %w", err)
+	}
 
 	parts := newParts(ctx)
 	if !*noSim {

@@ -198,3 +198,37 @@ func DeleteStationVideo(ctx context.Context, q Querier, stationID string, id int
 	}
 	return nil
 }
+
+// Demo regulator data (contracts.md, "Regulator data in the demo").
+const (
+	DemoDisEquipmentID = "DE0000000001"
+	DemoVideoLink      = "rtsp://127.0.0.1:8554/demo-station/ch1"
+)
+
+// LoadDemoMonitoring gives the demo station a camera entry and, when the
+// project has a three-phase meter (profile ref-3phase-v1), its
+// distribution equipment DemoDisEquipmentID read through that meter. Run
+// by `voltflow dev` only (tests seed their own); idempotent.
+func LoadDemoMonitoring(ctx context.Context, q Querier, projectID string) error {
+	var has bool
+	if err := q.QueryRow(ctx, `select exists(select 1 from station_videos where station_id=$1)`, DemoStationID).Scan(&has); err != nil {
+		return fmt.Errorf("demo video: %w", err)
+	}
+	if !has {
+		if _, err := AddStationVideo(ctx, q, DemoStationID, DemoVideoLink, 1, "regulator", "demo-video"); err != nil {
+			return err
+		}
+	}
+	var meterNo string
+	err := q.QueryRow(ctx, `select meter_no from meters where project_id::text=$1 and profile='ref-3phase-v1'
+		order by meter_no limit 1`, projectID).Scan(&meterNo)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // no three-phase meter in the demo: nothing to read the transformer with
+	}
+	if err != nil {
+		return fmt.Errorf("demo distribution meter: %w", err)
+	}
+	return LinkDisEquipmentMeter(ctx, q, projectID, DemoStationID, DisEquipmentInfo{DisequipmentID: DemoDisEquipmentID,
+		ManufacturerID: DemoOperatorID, ManufacturerName: "Demo Power", EquipmentModel: "SCB13-1250/10",
+		ProductionDate: "2024-01-15", RatedInVoltage: 10, RatedOutVoltage: 400, RatedPower: 1250, FeedNum: 4}, meterNo)
+}

@@ -315,3 +315,34 @@ func TestRegulatorDistributionAndVideo(t *testing.T) {
 		t.Fatalf("after delete %+v", va)
 	}
 }
+
+// TestDemoMonitoring: the demo's regulator data — one camera entry
+// however often it loads, and DE0000000001 read through the project's
+// three-phase meter once there is one.
+func TestDemoMonitoring(t *testing.T) {
+	s := start(t, 60*time.Second, 30*time.Second)
+	ctx := context.Background()
+	for range 2 {
+		if err := registry.LoadDemoMonitoring(ctx, s.db, s.project); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := registry.StationVideos(ctx, s.db, registry.DemoStationID)
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("videos %+v %v", vs, err)
+	}
+	if ok, err := registry.DisEquipmentOf(ctx, s.db, registry.DemoStationID, registry.DemoDisEquipmentID); err != nil || ok {
+		t.Fatalf("linked without a three-phase meter: %v %v", ok, err)
+	}
+	// A three-phase meter in the project (what the demo gateways would carry).
+	if _, err := s.db.Exec(ctx, `update meters set profile='ref-3phase-v1' where meter_no=(select min(meter_no) from meters
+		where project_id=$1)`, s.project); err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.LoadDemoMonitoring(ctx, s.db, s.project); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := registry.DisEquipmentOf(ctx, s.db, registry.DemoStationID, registry.DemoDisEquipmentID); err != nil || !ok {
+		t.Fatalf("not linked: %v %v", ok, err)
+	}
+}
