@@ -191,6 +191,7 @@ func New(cfg Config) *Server {
 			s.regulatorRoutes(r)
 			s.networkRoutes(r)
 			s.regulatorDataRoutes(r)
+			s.regulatorPolicyRoutes(r)
 			s.chargingMoneyRoutes(r)
 			s.commonAreaRoutes(r)
 			s.openRoutes(r)

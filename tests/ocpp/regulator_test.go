@@ -346,3 +346,25 @@ func TestDemoMonitoring(t *testing.T) {
 		t.Fatalf("not linked: %v %v", ok, err)
 	}
 }
+
+// TestRegulatorFreshnessSetting: the per-regulator freshness window is set
+// and read through the API, and bad values are refused.
+func TestRegulatorFreshnessSetting(t *testing.T) {
+	s := start(t, 60*time.Second, 30*time.Second)
+	admin := s.login(t, "admin")
+	var got struct{ Regulator, Freshness, DefaultFreshness string }
+	if code := admin.do(t, http.MethodPut, "/api/v1/regulators/"+push.DefaultRegulator+"/settings",
+		map[string]string{"freshness": "15m"}, &got); code != 200 || got.Freshness != "15m0s" || got.DefaultFreshness != "5m0s" {
+		t.Fatalf("put: %d %+v", code, got)
+	}
+	for _, bad := range []string{"1.5s", "48h", "soon"} {
+		if code := admin.do(t, http.MethodPut, "/api/v1/regulators/"+push.DefaultRegulator+"/settings",
+			map[string]string{"freshness": bad}, nil); code != 422 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
+	if code := admin.do(t, http.MethodPut, "/api/v1/regulators/"+push.DefaultRegulator+"/settings",
+		map[string]string{"freshness": ""}, &got); code != 200 || got.Freshness != "" {
+		t.Fatalf("reset: %d %+v", code, got)
+	}
+}
