@@ -28,7 +28,7 @@ import (
 	"github.com/voltflow/voltflow/internal/eventually"
 	chargeorderstore "github.com/voltflow/voltflow/store/chargeorder"
 	"github.com/voltflow/voltflow/store/charger"
-	"github.com/voltflow/voltflow/store/sweep"
+	sweepstore "github.com/voltflow/voltflow/store/sweep"
 )
 
 // regulator is the regulator exchange served over real HTTP next to the
@@ -265,7 +265,7 @@ func TestRegulatorDistributionAndVideo(t *testing.T) {
 		t.Fatalf("before a reading: %+v", ans)
 	}
 	at := time.Now().Truncate(time.Minute)
-	if err := sweep.EnsurePartitions(ctx, s.db, at); err != nil {
+	if err := sweepstore.EnsurePartitions(ctx, s.db, at); err != nil {
 		t.Fatal(err)
 	}
 	p := &modbus.Params{}
@@ -274,9 +274,9 @@ func TestRegulatorDistributionAndVideo(t *testing.T) {
 		modbus.ParamPF: 991} {
 		p.V[i], p.Has = v, p.Has|1<<i
 	}
-	row := sweep.Row{Meter: uuid.MustParse(meterID), TakenAt: at,
+	row := sweepstore.Row{Meter: uuid.MustParse(meterID), TakenAt: at,
 		S: modbus.Snapshot{Energy: 123456, Voltage: 2301, Current: 1050, Power: 7200, Params: p}}
-	if _, err := sweep.Write(ctx, s.db, slog.New(slog.DiscardHandler), at, at, &sweep.Batch{Rows: []sweep.Row{row}}); err != nil {
+	if _, err := sweepstore.Write(ctx, s.db, slog.New(slog.DiscardHandler), at, at, &sweepstore.Batch{Rows: []sweepstore.Row{row}}); err != nil {
 		t.Fatal(err)
 	}
 	ans = serve.DisEquipmentAnswer{}
