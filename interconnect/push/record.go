@@ -171,6 +171,12 @@ func RecordEvent(ctx context.Context, db *store.DB, regulator string, e registry
 	return out, nil
 }
 
+// RecordBMS is the BMS entry point for charger integrations (the YKC
+// protocol's BMS frames): one call per sample, with Starter.BMS in a
+// process with Temporal (it also makes sure the pump runs). It stores the
+// sample for query_bms_info, supplement_collect (supplement_bmsInfo) and
+// supplement_query_bms_intact, and owes notification_bmsInfo.
+//
 // RecordBMS records a BMS sample of a charging connector (table 20) taken
 // at at, and the notification_bmsInfo it owes. The connector's current
 // status goes with it; BmsInfo is sent only while it charges (table 45).
