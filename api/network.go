@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/voltflow/voltflow/domain/access"
+	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/push"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store/charger"
@@ -236,7 +237,28 @@ func (s *Server) pauseStation(paused bool) http.HandlerFunc {
 			return
 		}
 		s.pushStationInfo(r, id)
+		s.pushPauseEvent(r, paused, id, "", "")
 		s.writeStation(w, r, http.StatusOK, id)
+	}
+}
+
+// pushPauseEvent records the notification_eventInfo of operation paused
+// or resumed (a station, or one connector when equipmentID is set). Like
+// pushStationInfo, a failure is logged: the change itself is committed.
+func (s *Server) pushPauseEvent(r *http.Request, paused bool, stationID, equipmentID, connectorID string) {
+	kind := chargefault.OperationResumed
+	if paused {
+		kind = chargefault.OperationPaused
+	}
+	var err error
+	if equipmentID == "" {
+		_, err = push.RecordStationEvent(r.Context(), s.cfg.DB, push.DefaultRegulator, kind, stationID, time.Now())
+	} else {
+		_, err = push.RecordOperatingEvent(r.Context(), s.cfg.DB, push.DefaultRegulator, kind, chargefault.Alarm{},
+			equipmentID, connectorID, time.Now())
+	}
+	if err != nil {
+		s.log.Warn("pause event push not recorded", "station", stationID, "connector", connectorID, "error", err)
 	}
 }
 
@@ -458,6 +480,7 @@ func (s *Server) pauseConnector(paused bool) http.HandlerFunc {
 			return
 		}
 		s.pushStationInfo(r, v.StationID)
+		s.pushPauseEvent(r, paused, v.StationID, v.EquipmentID, v.ConnectorID)
 		s.writeConnector(w, r, v.ConnectorID)
 	}
 }

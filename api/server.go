@@ -218,6 +218,8 @@ func New(cfg Config) *Server {
 			s.walletRoutes(r)
 			s.regulatorRoutes(r)
 			s.networkRoutes(r)
+			s.regulatorDataRoutes(r)
+			s.regulatorPolicyRoutes(r)
 			s.chargingMoneyRoutes(r)
 			s.commonAreaRoutes(r)
 			s.openRoutes(r)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/domain/charging"
+	"github.com/voltflow/voltflow/interconnect/push"
 )
 
 // The events live in domain/charging, so workflows and their hooks use
@@ -35,14 +36,39 @@ type Hooks struct {
 }
 
 func (s *Service) emitTx(ctx context.Context, ev TxEvent) {
+	switch ev.Kind {
+	case TxStarted:
+		s.regulatorEvent(ctx, chargefault.SessionStarted, chargefault.Alarm{}, ev.ChargePointID, ev.Connector, ev.At)
+	case TxStopped:
+		s.regulatorEvent(ctx, chargefault.SessionStopped, chargefault.Alarm{}, ev.ChargePointID, ev.Connector, ev.At)
+	}
 	for _, h := range s.Hooks.Transaction {
 		h(ctx, ev)
 	}
 }
 
 func (s *Service) emitFault(ctx context.Context, ev FaultEvent) {
+	kind := chargefault.FaultRaised
+	if ev.Recovered {
+		kind = chargefault.FaultRecovered
+	}
+	s.regulatorEvent(ctx, kind, ev.Alarm, ev.ChargePointID, ev.Connector, ev.At)
 	for _, h := range s.Hooks.Fault {
 		h(ctx, ev)
+	}
+}
+
+// regulatorEvent records the regulator's notification_eventInfo of an
+// operating event in the outbox (the pump, woken by the insert, sends
+// it). A failure is logged: the charger's message is answered regardless,
+// and the fault or transaction itself is stored.
+func (s *Service) regulatorEvent(ctx context.Context, kind chargefault.EventKind, a chargefault.Alarm, chargePointID string, connector int, at time.Time) {
+	cid := ""
+	if connector > 0 {
+		cid = ConnectorID(chargePointID, connector)
+	}
+	if _, err := push.RecordOperatingEvent(ctx, s.DB, push.DefaultRegulator, kind, a, chargePointID, cid, at); err != nil {
+		s.log().Warn("ocpp: regulator event not recorded", "chargePoint", chargePointID, "connector", connector, "kind", kind, "error", err)
 	}
 }
 
@@ -96,7 +122,7 @@ func (s *Service) recoverFaults(ctx context.Context, id string, connector, code 
 
 // statusFault opens or closes fault episodes from a StatusNotification.
 func (s *Service) statusFault(ctx context.Context, id string, connector int, errorCode, vendor, info string, at time.Time) error {
-	a, faulty := chargefault.FromOCPP(errorCode)
+	a, faulty := chargefault.FromStatus(errorCode, vendor)
 	if !faulty {
 		return s.recoverFaults(ctx, id, connector, 0, at)
 	}

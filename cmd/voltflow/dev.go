@@ -158,6 +158,9 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	if err := tenantstore.DemoPhones(ctx, db, loaded.ProjectID); err != nil {
 		return err
 	}
+	if err := registry.LoadDemoMonitoring(ctx, db, loaded.ProjectID); err != nil {
+		return fmt.Errorf("regulator demo data: %w", err)
+	}
 
 	parts := newParts(ctx)
 	payArgs, err := devPayments(*stateDir, cfg.HTTPAddr)

@@ -333,6 +333,15 @@ func (c *ChargePoint) Fault(connector int, code core.ChargePointErrorCode) error
 	return err
 }
 
+// VendorFault reports a connector Faulted with an OCPP error code and a
+// vendorErrorCode (a cabinet protection, domain/chargefault's vendor codes).
+func (c *ChargePoint) VendorFault(connector int, code core.ChargePointErrorCode, vendor string) error {
+	_, err := c.cp.StatusNotification(connector, code, core.ChargePointStatusFaulted, func(r *core.StatusNotificationRequest) {
+		r.VendorErrorCode = vendor
+	})
+	return err
+}
+
 // Authorize asks whether idTag may charge.
 func (c *ChargePoint) Authorize(idTag string) (types.AuthorizationStatus, error) {
 	conf, err := c.cp.Authorize(idTag)

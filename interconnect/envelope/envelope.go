@@ -167,8 +167,9 @@ func unmarshalPayload(plain []byte, v any) error {
 }
 
 // SealResponse marshals v (no Data when v is nil), encrypts and signs a
-// response. Msg defaults to ret's text when empty, since the standard makes
-// Msg mandatory.
+// response. Msg is sent and signed as given, an empty one too (the
+// standard's published examples carry "Msg": ""); callers wanting the
+// standard's "success message" pass DefaultMsg(ret).
 func (c *Codec) SealResponse(ret Ret, msg string, v any) (Response, error) {
 	if v == nil {
 		return c.SealRawResponse(ret, msg, nil), nil
@@ -183,9 +184,6 @@ func (c *Codec) SealResponse(ret Ret, msg string, v any) (Response, error) {
 // SealRawResponse is SealResponse for an encoded JSON plaintext; nil means
 // no Data.
 func (c *Codec) SealRawResponse(ret Ret, msg string, plaintext []byte) Response {
-	if msg == "" {
-		msg = ret.text()
-	}
 	r := Response{Ret: ret, Msg: jsonString(msg)}
 	if plaintext != nil {
 		r.Data = c.Encrypt(plaintext)

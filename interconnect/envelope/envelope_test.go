@@ -290,12 +290,26 @@ func TestNewCodecRejects(t *testing.T) {
 func TestResponseRoundTrip(t *testing.T) {
 	c := mustCodec(t, vecSecrets())
 	type result struct{ Status int }
-	r, err := c.SealResponse(RetOK, "", result{Status: 7})
+	r, err := c.SealResponse(RetOK, DefaultMsg(RetOK), result{Status: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Msg != "success" || r.Sig != c.SignResponse(RetOK, "success", r.Data) {
 		t.Fatalf("SealResponse = %+v", r)
+	}
+	// An empty Msg is sent and signed as the empty string (the standard's
+	// published response examples), not replaced.
+	empty, err := c.SealResponse(RetOK, "", result{Status: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Msg != "" || empty.Sig != c.SignResponse(RetOK, "", empty.Data) {
+		t.Fatalf("SealResponse with empty Msg = %+v", empty)
+	}
+	raw, _ := json.Marshal(empty)
+	var back result
+	if got, err := c.OpenResponse(raw, &back); err != nil || got.Msg != "" || back.Status != 7 {
+		t.Fatalf("OpenResponse(empty Msg) = %+v, %v (%s)", got, err, raw)
 	}
 	var out result
 	got, err := c.OpenResponse(mustJSON(t, r), &out)

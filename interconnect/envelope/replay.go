@@ -71,13 +71,21 @@ func NewReplayGuard(window time.Duration, capacity int, c clock.Clock) *ReplayGu
 // wrapping ErrStaleTimeStamp or ErrReplay. A full cache gives RetBusy
 // wrapping ErrReplayCacheFull: failing closed keeps replays out, and -1
 // tells the peer to retry later.
-func (g *ReplayGuard) Check(r Request) error {
+func (g *ReplayGuard) Check(r Request) error { return g.CheckWithin(r, 0) }
+
+// CheckWithin is Check with the caller's own ±window (a regulator's
+// setting); zero or negative means the guard's. A triple is remembered
+// until its TimeStamp leaves the window it was accepted in.
+func (g *ReplayGuard) CheckWithin(r Request, window time.Duration) error {
+	if window <= 0 {
+		window = g.window
+	}
 	if err := checkStamp(r.TimeStamp, r.Seq); err != nil {
 		return err
 	}
 	ts, _ := ParseTimeStamp(r.TimeStamp) // validated by checkStamp
 	now := g.clock.Now()
-	if ts.Before(now.Add(-g.window)) || ts.After(now.Add(g.window)) {
+	if ts.Before(now.Add(-window)) || ts.After(now.Add(window)) {
 		return &Error{Ret: RetEnvelope, Msg: "TimeStamp out of range",
 			Err: fmt.Errorf("envelope: TimeStamp %s vs now %s: %w", r.TimeStamp, FormatTimeStamp(now), ErrStaleTimeStamp)}
 	}
@@ -99,7 +107,7 @@ func (g *ReplayGuard) Check(r Request) error {
 		set = new(seqSet)
 		g.seen[k] = set
 		// Once now passes ts+window the window check alone rejects the triples.
-		heap.Push(&g.exp, expiry{at: ts.Add(g.window), key: k})
+		heap.Push(&g.exp, expiry{at: ts.Add(window), key: k})
 	}
 	set.add(seq)
 	g.n++

@@ -24,6 +24,10 @@ func (r Ret) String() string {
 	return strconv.Itoa(int(r)) + " " + r.text()
 }
 
+// DefaultMsg is the short English meaning of ret ("success" for 0), the
+// Msg our answers send when they have nothing more specific to say.
+func DefaultMsg(ret Ret) string { return ret.text() }
+
 // text is the short English meaning, used as the default Msg.
 func (r Ret) text() string {
 	switch r {

@@ -3,11 +3,13 @@ package push
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/voltflow/voltflow/domain/chargefault"
 	"github.com/voltflow/voltflow/interconnect/registry"
 	"github.com/voltflow/voltflow/store"
 )
@@ -169,6 +171,12 @@ func RecordEvent(ctx context.Context, db *store.DB, regulator string, e registry
 	return out, nil
 }
 
+// RecordBMS is the BMS entry point for charger integrations (the YKC
+// protocol's BMS frames): one call per sample, with Starter.BMS in a
+// process with Temporal (it also makes sure the pump runs). It stores the
+// sample for query_bms_info, supplement_collect (supplement_bmsInfo) and
+// supplement_query_bms_intact, and owes notification_bmsInfo.
+//
 // RecordBMS records a BMS sample of a charging connector (table 20) taken
 // at at, and the notification_bmsInfo it owes. The connector's current
 // status goes with it; BmsInfo is sent only while it charges (table 45).
@@ -260,4 +268,39 @@ func RecordStationInfo(ctx context.Context, db *store.DB, regulator, stationID s
 		return nil, fmt.Errorf("record station info of %s: %w", stationID, err)
 	}
 	return out, nil
+}
+
+// RecordOperatingEvent records an operating event of a charger (a session
+// starting or stopping, a fault raised or recovered, operation paused or
+// resumed) as the station's notification_eventInfo: the table B.4 code
+// and note come from chargefault.EventCode, the station from the
+// equipment. connectorID may be empty (the equipment as a whole).
+func RecordOperatingEvent(ctx context.Context, db *store.DB, regulator string, kind chargefault.EventKind,
+	a chargefault.Alarm, equipmentID, connectorID string, at time.Time) (Change, error) {
+	where := equipmentID
+	if connectorID != "" {
+		where = connectorID
+	}
+	code, note := chargefault.EventCode(kind, a, where)
+	if code == 0 {
+		return Change{}, fmt.Errorf("event kind %d has no appendix B code", kind)
+	}
+	var station string
+	if err := db.QueryRow(ctx, `select station_id from charging_equipment where equipment_id=$1`, equipmentID).Scan(&station); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Change{}, fmt.Errorf("equipment %q: %w", equipmentID, registry.ErrUnknown)
+		}
+		return Change{}, fmt.Errorf("station of %s: %w", equipmentID, err)
+	}
+	return RecordEvent(ctx, db, regulator, registry.EventInfo{StationID: station, EventCode: code, NoteString: note}, at)
+}
+
+// RecordStationEvent records a station-wide operating event (operation
+// paused or resumed) as its notification_eventInfo.
+func RecordStationEvent(ctx context.Context, db *store.DB, regulator string, kind chargefault.EventKind, stationID string, at time.Time) (Change, error) {
+	code, note := chargefault.EventCode(kind, chargefault.Alarm{}, stationID)
+	if code == 0 {
+		return Change{}, fmt.Errorf("event kind %d has no appendix B code", kind)
+	}
+	return RecordEvent(ctx, db, regulator, registry.EventInfo{StationID: stationID, EventCode: code, NoteString: note}, at)
 }

@@ -320,15 +320,15 @@ func SetDisEquipmentStatus(ctx context.Context, q Querier, st DisEquipmentStatus
 }
 
 // DisEquipmentStatus answers query_disequipmentstatus_info (table 67):
-// the station's distribution equipment with a status, optionally one.
+// the station's distribution equipment with a status, optionally one —
+// equipment read through a meter answers from its latest reading and
+// parameters, other equipment from the status last set.
 func DisEquipmentStatus(ctx context.Context, db *store.DB, stationID, disID string) ([]DisEquipmentStatusInfo, error) {
 	h, err := Head(ctx, db, stationID)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, `select status from distribution_equipment where station_id=$1
-		and ($2 = '' or dis_equipment_id=$2) and status is not null order by dis_equipment_id`, stationID, disID)
-	out, err := collectJSON[DisEquipmentStatusInfo](rows, err)
+	out, err := disEquipmentRows(ctx, db, stationID, disID)
 	if err != nil {
 		return nil, fmt.Errorf("distribution status of %s: %w", stationID, err)
 	}

@@ -300,10 +300,10 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	switch mode {
 	case ModeBusy:
-		s.write(w, http.StatusOK, s.codec.SealRawResponse(envelope.RetBusy, "", nil))
+		s.write(w, http.StatusOK, s.codec.SealRawResponse(envelope.RetBusy, envelope.DefaultMsg(envelope.RetBusy), nil))
 		return
 	case ModeError:
-		s.write(w, http.StatusInternalServerError, s.codec.SealRawResponse(envelope.RetSystem, "", nil))
+		s.write(w, http.StatusInternalServerError, s.codec.SealRawResponse(envelope.RetSystem, envelope.DefaultMsg(envelope.RetSystem), nil))
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
@@ -346,7 +346,7 @@ func (s *Sim) handle(w http.ResponseWriter, r *http.Request) {
 		s.record(Received{Interface: name, At: time.Now(), TimeStamp: req.TimeStamp, Seq: req.Seq,
 			Data: json.RawMessage(plain), Status: status})
 	}
-	resp, err := s.codec.SealResponse(envelope.RetOK, "", map[string]int{"Status": status})
+	resp, err := s.codec.SealResponse(envelope.RetOK, envelope.DefaultMsg(envelope.RetOK), map[string]int{"Status": status})
 	if err != nil {
 		s.write(w, http.StatusOK, s.codec.SealError(err))
 		return
@@ -386,7 +386,7 @@ func (s *Sim) issueToken(w http.ResponseWriter, plain []byte) {
 		s.mu.Unlock()
 		ans["SuccStat"], ans["AccessToken"], ans["TokenAvailableTime"] = 0, tok, int(s.cfg.TokenTTL/time.Second)
 	}
-	resp, err := s.codec.SealResponse(envelope.RetOK, "", ans)
+	resp, err := s.codec.SealResponse(envelope.RetOK, envelope.DefaultMsg(envelope.RetOK), ans)
 	if err != nil {
 		s.write(w, http.StatusOK, s.codec.SealError(err))
 		return
@@ -441,9 +441,38 @@ func (s *Sim) control(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// InvalidPush names a stored push whose Data is not valid JSON.
+type InvalidPush struct {
+	Index     int    `json:"index"`
+	Interface string `json:"interface"`
+	Seq       string `json:"seq"`
+	Error     string `json:"error"`
+}
+
+// ListError is the answer of GET /received when the list cannot be
+// encoded: the encoding error and the pushes that caused it, instead of
+// an empty body.
+type ListError struct {
+	Error   string        `json:"error"`
+	Invalid []InvalidPush `json:"invalid"`
+}
+
 func (s *Sim) list(w http.ResponseWriter, r *http.Request) {
+	all := s.Received(r.URL.Query().Get("interface"))
+	body, err := json.Marshal(all)
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.Received(r.URL.Query().Get("interface")))
+	if err != nil {
+		le := ListError{Error: err.Error(), Invalid: []InvalidPush{}}
+		for i, x := range all {
+			if _, err := json.Marshal(x.Data); err != nil {
+				le.Invalid = append(le.Invalid, InvalidPush{Index: i, Interface: x.Interface, Seq: x.Seq, Error: err.Error()})
+			}
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		_ = json.NewEncoder(w).Encode(le)
+		return
+	}
+	_, _ = w.Write(append(body, '\n'))
 }
 
 // Run starts a simulator and blocks until ctx ends (voltflow sim regulator).

@@ -136,7 +136,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 			writeEnvelope(w, codec.SealError(err))
 			return
 		}
-		resp, err := codec.SealResponse(envelope.RetOK, "", v)
+		resp, err := codec.SealResponse(envelope.RetOK, envelope.DefaultMsg(envelope.RetOK), v)
 		if err != nil {
 			writeEnvelope(w, codec.SealError(err))
 			return
@@ -149,7 +149,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.guard.Check(req); err != nil {
+	window, err := Freshness(ctx, h.cfg.DB, req.OperatorID)
+	if err != nil {
+		answer(nil, err)
+		return
+	}
+	if err := h.guard.CheckWithin(req, window); err != nil {
 		answer(nil, err)
 		return
 	}

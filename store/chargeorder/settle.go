@@ -118,7 +118,10 @@ func Settle(ctx context.Context, db *store.DB, in SettleInput) (Settled, error) 
 			lines=$11, abnormal=$12, package_waived=$13, updated_at=now() where id=$1`,
 			in.OrderID, in.StopReason, stopWh, stoppedAt, p.KWh, p.EnergyFee, p.ServiceFee.Sub(p.PackageWaived),
 			p.DiscountAmount, p.Total, p.Version, lines, out.Abnormal, p.PackageWaived)
-		return err
+		if err != nil {
+			return err
+		}
+		return rollUpEnergy(ctx, tx, in.OrderID)
 	})
 	slices.Sort(out.Abnormal)
 	return out, err
@@ -189,4 +192,29 @@ func loadSamples(ctx context.Context, tx pgx.Tx, equipmentID string, txID int) (
 		last, at = *stopWh, *stoppedAt
 	}
 	return out, at, last, nil
+}
+
+// EnergyRollup adds completed orders' energy to their connector's day
+// (China time, the day the order stopped) in connector_energy_daily, the
+// daily rollup the regulator's charge statistics (query_station_charge_stats)
+// sum: a statistics query reads one row per connector and day instead of
+// scanning orders. Orders on connectors the charging registry lacks are
+// left out (the registry is what the regulator knows). $1 filters orders
+// (the ids; null: every completed order, as migration 0055 backfills).
+const EnergyRollup = `insert into connector_energy_daily (connector_id, day, charge_kwh)
+	select c.connector_id, ((o.stopped_at at time zone 'UTC') + interval '8 hours')::date, sum(o.energy_kwh)
+	from charging_orders o join charging_connectors c
+		on c.connector_id = o.equipment_id || lpad(o.connector_no::text, 3, '0')
+	where o.status = 'completed' and o.energy_kwh > 0 and o.stopped_at is not null and ($1::text[] is null or o.id::text = any($1))
+	group by 1, 2
+	on conflict (connector_id, day) do update set charge_kwh = connector_energy_daily.charge_kwh + excluded.charge_kwh`
+
+// rollUpEnergy books a just-completed order's energy (inside Settle's
+// transaction, so it is counted exactly once: a settled order returns
+// early on a second Settle).
+func rollUpEnergy(ctx context.Context, tx pgx.Tx, orderID string) error {
+	if _, err := tx.Exec(ctx, EnergyRollup, []string{orderID}); err != nil {
+		return fmt.Errorf("energy rollup of %s: %w", orderID, err)
+	}
+	return nil
 }
