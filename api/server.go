@@ -195,6 +195,7 @@ func New(cfg Config) *Server {
 			s.openRoutes(r)
 			s.airconRoutes(r)
 			s.settlementRoutes(r)
+			s.analyticsRoutes(r)
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
