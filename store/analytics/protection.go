@@ -62,10 +62,10 @@ func ProtectionByModel(ctx context.Context, db *store.DB, f Filter, p report.Pag
 			from charging_stations s join charging_equipment e on e.station_id = s.station_id
 			left join ocpp_charge_points cp on cp.equipment_id = e.equipment_id
 			where `+stationWhere+`),
-		r as (select r.equipment_id, sum(r.orders) as orders, sum(r.protection) as protection, sum(r.abnormal) as abnormal,
+		r as materialized (select r.equipment_id, sum(r.orders) as orders, sum(r.protection) as protection, sum(r.abnormal) as abnormal,
 				sum(r.failed) as failed
-			from charging_daily_rollup r where r.project_id::text = any($1) and r.day >= $5::date and r.day < $6::date
-				and r.equipment_id in (select equipment_id from eq)
+			from charging_daily_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+				and r.equipment_id = any(array(select equipment_id from eq))
 			group by 1)
 		select eq.brand, eq.model, count(*)::int, coalesce(sum(r.orders), 0)::int, coalesce(sum(r.protection), 0)::int,
 			coalesce(sum(r.abnormal), 0)::int, coalesce(sum(r.failed), 0)::int
@@ -114,10 +114,10 @@ func Customers(ctx context.Context, db *store.DB, f Filter, p report.Page, fn fu
 		r.EnergyKWh, r.Amount = kwh(energy), money(amount)
 		return r, err
 	}, fn, `with st as (select s.station_id from charging_stations s where `+stationWhere+`),
-		r as (select r.customer_id, sum(r.orders)::int as orders, sum(r.energy_kwh) as energy, sum(r.amount) as amount,
+		r as materialized (select r.customer_id, sum(r.orders)::int as orders, sum(r.energy_kwh) as energy, sum(r.amount) as amount,
 				count(distinct r.station_id)::int as stations, min(r.day)::text as first_day, max(r.day)::text as last_day
-			from charging_customer_rollup r where r.project_id::text = any($1) and r.day >= $5::date and r.day < $6::date
-				and r.station_id in (select station_id from st) and r.customer_id::text > $7
+			from charging_customer_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+				and r.station_id = any(array(select station_id from st)) and r.customer_id::text > $7
 				and r.orders <> 0
 			group by 1 having sum(r.orders) > 0)
 		select r.customer_id::text, c.name, coalesce(c.phone, ''), c.kind, r.orders, r.energy, r.amount, r.stations,

@@ -75,21 +75,25 @@ func Stations(ctx context.Context, db *store.DB, f Filter, p report.Page, fn fun
 			r.AvgOrderSeconds = r.ChargeSeconds / int64(r.Orders)
 		}
 		return r, err
-	}, fn, `with st as (
+	}, fn, `with st as materialized (
 			select s.station_id, s.station_name, s.area_code, s.address, s.paused,
 				(select count(*) from charging_equipment e where e.station_id = s.station_id)::int as chargers,
 				(select count(*) from charging_connectors c join charging_equipment e using (equipment_id)
 					where e.station_id = s.station_id)::int as connectors,
 				(select coalesce(sum(e.power), 0) from charging_equipment e where e.station_id = s.station_id) as rated
 			from charging_stations s where `+stationWhere+` and s.station_id > $7
-			order by s.station_id limit $8)
+			order by s.station_id limit $8),
+		r as materialized (
+			select r.station_id, sum(r.orders)::int as orders, sum(r.failed)::int as failed, sum(r.energy_kwh) as energy,
+				sum(r.amount) as amount, sum(r.charge_seconds)::bigint as charge, sum(r.busy_seconds)::bigint as busy,
+				sum(r.busy_kwh) as busy_kwh
+			from charging_daily_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+				and r.station_id = any(array(select station_id from st))
+			group by 1)
 		select st.station_id, st.station_name, st.area_code, st.address, st.paused, st.chargers, st.connectors, st.rated,
-			coalesce(sum(r.orders), 0)::int, coalesce(sum(r.failed), 0)::int, coalesce(sum(r.energy_kwh), 0),
-			coalesce(sum(r.amount), 0), coalesce(sum(r.charge_seconds), 0)::bigint, coalesce(sum(r.busy_seconds), 0)::bigint,
-			coalesce(sum(r.busy_kwh), 0)
-		from st left join charging_daily_rollup r on r.station_id = st.station_id and r.project_id::text = any($1)
-			and r.day >= $5::date and r.day < $6::date
-		group by st.station_id, st.station_name, st.area_code, st.address, st.paused, st.chargers, st.connectors, st.rated
+			coalesce(r.orders, 0), coalesce(r.failed, 0), coalesce(r.energy, 0), coalesce(r.amount, 0), coalesce(r.charge, 0),
+			coalesce(r.busy, 0), coalesce(r.busy_kwh, 0)
+		from st left join r on r.station_id = st.station_id
 		order by st.station_id`, append(f.args(), p.After, limitArg(p))...)
 }
 
@@ -187,9 +191,9 @@ func UtilisationOf(ctx context.Context, db *store.DB, f Filter, g Grouping, p re
 		r.TimeUtilPct = pct(decimal.NewFromInt(r.BusySeconds), decimal.NewFromInt(r.AvailableSeconds))
 		r.PowerUtilPct = pct(energy, capacity)
 		return r, err
-	}, fn, `with st as (
+	}, fn, `with st as materialized (
 			select s.station_id, s.station_name from charging_stations s where `+stationWhere+`),
-		units as ( -- what a row is about: a station (its connectors summed) or one connector
+		units as materialized ( -- what a row is about: a station (its connectors summed) or one connector
 			select st.station_id, st.station_name,
 				case when $7 then c.connector_id else '' end as connector_id,
 				count(*)::int as connectors,
@@ -198,22 +202,27 @@ func UtilisationOf(ctx context.Context, db *store.DB, f Filter, g Grouping, p re
 			from st join charging_equipment e on e.station_id = st.station_id
 			join charging_connectors c on c.equipment_id = e.equipment_id
 			group by 1, 2, 3),
-		days as (
+		days as materialized (
 			select case when $8 then d::date::text else '' end as day from generate_series($5::date, $6::date - 1, interval '1 day') d
 			group by 1),
-		r as (
-			select r.station_id,
-				case when $7 then r.equipment_id || lpad(r.connector_no::text, 3, '0') else '' end as connector_id,
-				case when $8 then r.day::text else '' end as day,
-				sum(r.orders)::int as orders, sum(r.busy_seconds)::bigint as busy, sum(r.busy_kwh) as kwh
+		-- every unit and day once with nothing (so empty ones are rows), and the rollup's figures; summed by
+		-- aggregation rather than joined, so no plan can loop over the rollup
+		grid as (
+			select u.station_id::text, u.connector_id, d.day, u.station_name, u.connectors, u.rated,
+				0 as orders, 0::bigint as busy, 0::numeric as kwh
+			from units u cross join days d
+			union all
+			select r.station_id::text,
+				case when $7 then r.equipment_id || lpad(r.connector_no::text, 3, '0') else '' end,
+				case when $8 then r.day::text else '' end, null, null, null, r.orders, r.busy_seconds, r.busy_kwh
 			from charging_daily_rollup r
-			where r.project_id::text = any($1) and r.day >= $5::date and r.day < $6::date and r.station_id in (select station_id from st)
-			group by 1, 2, 3),
+			where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+				and r.station_id = any(array(select station_id from st))),
 		rows as (
-			select u.station_id || '|' || u.connector_id || '|' || days.day as k, u.station_id, u.station_name, u.connector_id,
-				days.day, u.connectors, u.rated, coalesce(r.orders, 0) as orders, coalesce(r.busy, 0) as busy, coalesce(r.kwh, 0) as kwh
-			from units u cross join days
-			left join r on r.station_id = u.station_id and r.connector_id = u.connector_id and r.day = days.day)
+			select station_id || '|' || connector_id || '|' || day as k, station_id, max(station_name) as station_name,
+				connector_id, day, max(connectors) as connectors, max(rated) as rated, sum(orders)::int as orders,
+				sum(busy)::bigint as busy, sum(kwh) as kwh
+			from grid group by station_id, connector_id, day having count(station_name) > 0)
 		select * from rows where k > $9 order by k limit $10`,
 		append(f.args(), perConnector, perDay, p.After, limitArg(p))...)
 }
@@ -245,7 +254,7 @@ func Total(ctx context.Context, db *store.DB, f Filter) (StationSummary, error) 
 	}
 	if err := db.QueryRow(ctx, `select coalesce(sum(r.busy_kwh), 0) from charging_daily_rollup r
 		join charging_stations s on s.station_id = r.station_id
-		where `+stationWhere+` and r.project_id::text = any($1) and r.day >= $5::date and r.day < $6::date`, f.args()...).Scan(&busyKWh); err != nil {
+		where `+stationWhere+` and r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date`, f.args()...).Scan(&busyKWh); err != nil {
 		return t, err
 	}
 	days := int64(f.Days())

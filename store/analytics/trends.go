@@ -75,11 +75,11 @@ func Trends(ctx context.Context, db *store.DB, f Filter, g Granularity, p report
 		conn as (select count(*)::bigint as n from charging_connectors c join charging_equipment e using (equipment_id)
 			where e.station_id in (select station_id from st)),
 		days as (select to_char(d, $7) as k, count(*)::bigint as n from generate_series($5::date, $6::date - 1, interval '1 day') d group by 1),
-		r as (select to_char(r.day, $7) as k, sum(r.orders)::int as orders, sum(r.failed)::int as failed,
+		r as materialized (select to_char(r.day, $7) as k, sum(r.orders)::int as orders, sum(r.failed)::int as failed,
 				sum(r.energy_kwh) as energy, sum(r.amount) as amount, sum(r.charge_seconds)::bigint as charge,
 				sum(r.busy_seconds)::bigint as busy
-			from charging_daily_rollup r where r.project_id::text = any($1) and r.day >= $5::date and r.day < $6::date
-				and r.station_id in (select station_id from st)
+			from charging_daily_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+				and r.station_id = any(array(select station_id from st))
 			group by 1)
 		select days.k, coalesce(r.orders, 0), coalesce(r.failed, 0), coalesce(r.energy, 0), coalesce(r.amount, 0),
 			coalesce(r.charge, 0), coalesce(r.busy, 0), days.n * 86400 * (select n from conn)
@@ -126,8 +126,8 @@ func PowerByHour(ctx context.Context, db *store.DB, f Filter, p report.Page, fn 
 		r.EnergyKWh, r.AvgPowerKW, r.PeakPowerKW = kwh(e), e.DivRound(days, 3).StringFixed(3), peak.Shift(-3).StringFixed(3)
 		return r, err
 	}, fn, `with st as (select s.station_id from charging_stations s where `+stationWhere+`),
-		r as (select r.hour, sum(r.energy_wh) as wh, max(r.max_power_w) as peak from charging_power_rollup r
-			where r.project_id::text = any($1) and r.day >= $5::date and r.day < $6::date and r.station_id in (select station_id from st)
+		r as materialized (select r.hour, sum(r.energy_wh) as wh, max(r.max_power_w) as peak from charging_power_rollup r
+			where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date and r.station_id = any(array(select station_id from st))
 			group by 1)
 		select h, coalesce(r.wh, 0), coalesce(r.peak, 0) from generate_series(0, 23) h left join r on r.hour = h
 		where chr(65 + h) > $7 order by h limit $8`, append(f.args(), p.After, limitArg(p))...)

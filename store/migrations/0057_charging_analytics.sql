@@ -24,6 +24,8 @@ create table charging_daily_rollup (
     abnormal       integer not null default 0,  -- completed orders that ended abnormally (异常中止)
     primary key (project_id, station_id, day, equipment_id, connector_no)
 );
+-- Periods across all stations read a project's days.
+create index charging_daily_rollup_day on charging_daily_rollup (project_id, day);
 
 -- Per customer, station and day: who charged at our stations (公司客户查询).
 create table charging_customer_rollup (
@@ -36,6 +38,7 @@ create table charging_customer_rollup (
     amount      numeric not null default 0,
     primary key (project_id, customer_id, day, station_id)
 );
+create index charging_customer_rollup_day on charging_customer_rollup (project_id, day);
 
 -- Per connector, day and hour of the day: energy from the order's meter
 -- samples, each interval's Wh put in the hour its later sample fell in,
@@ -51,6 +54,7 @@ create table charging_power_rollup (
     max_power_w  numeric not null default 0,
     primary key (project_id, station_id, day, hour, equipment_id, connector_no)
 );
+create index charging_power_rollup_day on charging_power_rollup (project_id, day);
 
 -- Whether an order ended by the charger's protection: OCPP EmergencyStop,
 -- or a stop reason naming a protective trip (YKC and vendors send text).
