@@ -310,6 +310,16 @@ func TestSeededMonth(t *testing.T) {
 		t.Errorf("scoped caller sees %d customers", n)
 	}
 
+	// The station rollup is the connector rollup summed.
+	var off int
+	if err := f.db.QueryRow(f.ctx, `select count(*) from (select project_id, station_id, day, sum(orders) as orders,
+			sum(failed) as failed, sum(energy_kwh) as energy_kwh, sum(busy_seconds) as busy_seconds, sum(busy_kwh) as busy_kwh
+			from charging_daily_rollup group by 1, 2, 3) d
+		full join charging_station_rollup s using (project_id, station_id, day)
+		where (d.orders, d.failed, d.energy_kwh, d.busy_seconds, d.busy_kwh)
+			is distinct from (s.orders, s.failed, s.energy_kwh, s.busy_seconds, s.busy_kwh)`).Scan(&off); err != nil || off != 0 {
+		t.Errorf("%d station-days differ from their connectors (%v)", off, err)
+	}
 	// The changed and deleted #8 left no row with anything in it.
 	var left int
 	if err := f.db.QueryRow(f.ctx, `select count(*) from charging_daily_rollup where equipment_id = $1 and connector_no = 5

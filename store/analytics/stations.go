@@ -87,7 +87,7 @@ func Stations(ctx context.Context, db *store.DB, f Filter, p report.Page, fn fun
 			select r.station_id, sum(r.orders)::int as orders, sum(r.failed)::int as failed, sum(r.energy_kwh) as energy,
 				sum(r.amount) as amount, sum(r.charge_seconds)::bigint as charge, sum(r.busy_seconds)::bigint as busy,
 				sum(r.busy_kwh) as busy_kwh
-			from charging_daily_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+			from charging_station_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
 				and r.station_id = any(array(select station_id from st))
 			group by 1)
 		select st.station_id, st.station_name, st.area_code, st.address, st.paused, st.chargers, st.connectors, st.rated,
@@ -174,6 +174,11 @@ func UtilisationOf(ctx context.Context, db *store.DB, f Filter, g Grouping, p re
 	if perDay {
 		days = 1
 	}
+	// station rows read the station rollup, connector rows the connector rollup
+	table, connector := "charging_station_rollup", "''"
+	if perConnector {
+		table, connector = "charging_daily_rollup", "r.equipment_id || lpad(r.connector_no::text, 3, '0')"
+	}
 	return walk(ctx, db, func(rows pgx.Rows) (Utilisation, error) {
 		var r Utilisation
 		var rated, energy decimal.Decimal
@@ -213,9 +218,9 @@ func UtilisationOf(ctx context.Context, db *store.DB, f Filter, g Grouping, p re
 			from units u cross join days d
 			union all
 			select r.station_id::text,
-				case when $7 then r.equipment_id || lpad(r.connector_no::text, 3, '0') else '' end,
+				`+connector+`,
 				case when $8 then r.day::text else '' end, null, null, null, r.orders, r.busy_seconds, r.busy_kwh
-			from charging_daily_rollup r
+			from `+table+` r
 			where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
 				and r.station_id = any(array(select station_id from st))),
 		rows as (
@@ -252,7 +257,7 @@ func Total(ctx context.Context, db *store.DB, f Filter) (StationSummary, error) 
 	if err != nil {
 		return t, err
 	}
-	if err := db.QueryRow(ctx, `select coalesce(sum(r.busy_kwh), 0) from charging_daily_rollup r
+	if err := db.QueryRow(ctx, `select coalesce(sum(r.busy_kwh), 0) from charging_station_rollup r
 		join charging_stations s on s.station_id = r.station_id
 		where `+stationWhere+` and r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date`, f.args()...).Scan(&busyKWh); err != nil {
 		return t, err

@@ -78,7 +78,7 @@ func Trends(ctx context.Context, db *store.DB, f Filter, g Granularity, p report
 		r as materialized (select to_char(r.day, $7) as k, sum(r.orders)::int as orders, sum(r.failed)::int as failed,
 				sum(r.energy_kwh) as energy, sum(r.amount) as amount, sum(r.charge_seconds)::bigint as charge,
 				sum(r.busy_seconds)::bigint as busy
-			from charging_daily_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+			from charging_station_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
 				and r.station_id = any(array(select station_id from st))
 			group by 1)
 		select days.k, coalesce(r.orders, 0), coalesce(r.failed, 0), coalesce(r.energy, 0), coalesce(r.amount, 0),

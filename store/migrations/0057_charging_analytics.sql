@@ -27,6 +27,46 @@ create table charging_daily_rollup (
 -- Periods across all stations read a project's days.
 create index charging_daily_rollup_day on charging_daily_rollup (project_id, day);
 
+-- Per station and day: the connector rows summed, for the station-level
+-- analytics (a month of 50 stations is 1,500 rows, not 30,000). Kept from
+-- charging_daily_rollup by its own trigger, below.
+create table charging_station_rollup (
+    project_id     uuid not null,
+    station_id     char(20) not null,
+    day            date not null,
+    orders         integer not null default 0,
+    failed         integer not null default 0,
+    energy_kwh     numeric not null default 0,
+    amount         numeric not null default 0,
+    charge_seconds bigint not null default 0,
+    busy_seconds   bigint not null default 0,
+    busy_kwh       numeric not null default 0,
+    protection     integer not null default 0,
+    abnormal       integer not null default 0,
+    primary key (project_id, day, station_id)
+);
+
+create function charging_station_rollup_add() returns trigger language plpgsql as $$
+begin
+    insert into charging_station_rollup as r (project_id, station_id, day, orders, failed, energy_kwh, amount, charge_seconds,
+        busy_seconds, busy_kwh, protection, abnormal)
+    values (new.project_id, new.station_id, new.day, new.orders - coalesce(old.orders, 0), new.failed - coalesce(old.failed, 0),
+        new.energy_kwh - coalesce(old.energy_kwh, 0), new.amount - coalesce(old.amount, 0),
+        new.charge_seconds - coalesce(old.charge_seconds, 0), new.busy_seconds - coalesce(old.busy_seconds, 0),
+        new.busy_kwh - coalesce(old.busy_kwh, 0), new.protection - coalesce(old.protection, 0),
+        new.abnormal - coalesce(old.abnormal, 0))
+    on conflict (project_id, day, station_id) do update set orders = r.orders + excluded.orders,
+        failed = r.failed + excluded.failed, energy_kwh = r.energy_kwh + excluded.energy_kwh,
+        amount = r.amount + excluded.amount, charge_seconds = r.charge_seconds + excluded.charge_seconds,
+        busy_seconds = r.busy_seconds + excluded.busy_seconds, busy_kwh = r.busy_kwh + excluded.busy_kwh,
+        protection = r.protection + excluded.protection, abnormal = r.abnormal + excluded.abnormal;
+    return null;
+end
+$$;
+
+create trigger charging_daily_rollup_station after insert or update on charging_daily_rollup
+    for each row execute function charging_station_rollup_add();
+
 -- Per customer, station and day: who charged at our stations (公司客户查询).
 create table charging_customer_rollup (
     project_id  uuid not null,
