@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voltflow/voltflow/interconnect/registry"
+	"github.com/voltflow/voltflow/store"
 	"github.com/voltflow/voltflow/store/analytics"
 	"github.com/voltflow/voltflow/store/charger"
 	"github.com/voltflow/voltflow/store/demo"
@@ -23,10 +24,25 @@ import (
 //
 //	VOLTFLOW_BENCH_1M=1 go test -run '^$' -bench Utilisation1M -benchtime 200x -timeout 60m ./store/analytics/
 //
-// VOLTFLOW_BENCH_ORDERS changes the number of orders.
+// VOLTFLOW_BENCH_ORDERS changes the number of orders; VOLTFLOW_BENCH_DB (a
+// database URL) measures the queries on a database a run before filled.
 func BenchmarkUtilisation1M(b *testing.B) {
 	if os.Getenv("VOLTFLOW_BENCH_1M") == "" {
 		b.Skip("set VOLTFLOW_BENCH_1M=1 to generate 1,000,000 orders")
+	}
+	ctx := context.Background()
+	if url := os.Getenv("VOLTFLOW_BENCH_DB"); url != "" {
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		var project string
+		if err := db.QueryRow(ctx, `select project_id::text from charging_stations where station_id = $1`, registry.DemoStationID).Scan(&project); err != nil {
+			b.Fatal(err)
+		}
+		benchQueries(b, db, project)
+		return
 	}
 	n := 1_000_000
 	if v := os.Getenv("VOLTFLOW_BENCH_ORDERS"); v != "" {
@@ -35,7 +51,6 @@ func BenchmarkUtilisation1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	ctx := context.Background()
 	db := pg.NewDB(b)
 	o := demo.Defaults()
 	o.MetersPerGW, o.GatewayPorts, o.BcryptCost = 1, []int{15021}, 4
@@ -85,9 +100,15 @@ func BenchmarkUtilisation1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("%d orders inserted and rolled up in %s (%d rollup rows)", n, time.Since(start).Round(time.Second), rollups)
+	benchQueries(b, db, p.ProjectID)
+}
+
+// benchQueries measures each analytic on a database holding the orders.
+func benchQueries(b *testing.B, db *store.DB, project string) {
+	ctx := context.Background()
 
 	cst := time.FixedZone("CST", 8*3600)
-	month := analytics.Filter{Projects: []string{p.ProjectID},
+	month := analytics.Filter{Projects: []string{project},
 		Period: report.Period{From: time.Date(2026, 6, 1, 0, 0, 0, 0, cst), To: time.Date(2026, 7, 1, 0, 0, 0, 0, cst)}}
 	year := month
 	year.Period = report.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, cst), To: time.Date(2027, 1, 1, 0, 0, 0, 0, cst)}
@@ -117,6 +138,9 @@ func BenchmarkUtilisation1M(b *testing.B) {
 		}},
 		{"trends/day/year", func() error {
 			return analytics.Trends(ctx, db, year, analytics.Daily, report.Page{Limit: 500}, func(analytics.Trend) error { return count(0) })
+		}},
+		{"protection/month", func() error {
+			return analytics.ProtectionByModel(ctx, db, month, page, func(analytics.Protection) error { return count(0) })
 		}},
 		{"protection/year", func() error {
 			return analytics.ProtectionByModel(ctx, db, year, page, func(analytics.Protection) error { return count(0) })
