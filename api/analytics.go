@@ -92,5 +92,8 @@ func (s *Server) chargingAnalytics(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no charging analytics %q", name))
 		return
 	}
+	if errors.Is(err, analytics.ErrTooLong) {
+		err = invalid("to", err)
+	}
 	s.reportAnswered(w, r, err)
 }

@@ -80,6 +80,9 @@ func TestChargingAnalyticsHTTP(t *testing.T) {
 		{"stations", http.StatusUnprocessableEntity},
 		{"stations?from=yesterday&to=2026-12-01", http.StatusBadRequest},
 		{"nothing?" + period, http.StatusNotFound},
+		{"stations?stationId=x-y&" + period, http.StatusUnprocessableEntity},
+		{"stations?from=0000-01-01&to=2026-12-01", http.StatusUnprocessableEntity},
+		{"utilisation?groupBy=connector-day&from=2020-01-01&to=2026-12-01", http.StatusUnprocessableEntity},
 	} {
 		if resp, body := get(t, srv, admin, "/api/v1/charging-analytics/"+tc.query); resp.StatusCode != tc.want {
 			t.Errorf("%s: %d %s, want %d", tc.query, resp.StatusCode, body, tc.want)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,8 @@ type Filter struct {
 	Period    report.Period
 }
 
+var stationIDRule = regexp.MustCompile(`^[0-9A-Za-z]{0,20}$`)
+
 // Validate says which field is wrong: the period must be whole China days.
 func (f Filter) Validate() (string, error) {
 	if err := f.Period.Validate(); err != nil {
@@ -47,8 +50,14 @@ func (f Filter) Validate() (string, error) {
 			return name, errors.New("analytics count whole China days: give a date (YYYY-MM-DD)")
 		}
 	}
+	if f.Period.From.Year() < 2000 || f.Period.To.Year() > 2199 {
+		return "from", errors.New("the period must lie within 2000–2199")
+	}
 	if f.Days() > 3660 {
 		return "to", errors.New("at most ten years")
+	}
+	if !stationIDRule.MatchString(f.StationID) {
+		return "stationId", errors.New("stationId must be a station id (up to 20 letters and digits)")
 	}
 	return "", nil
 }

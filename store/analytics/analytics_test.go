@@ -366,6 +366,7 @@ func TestValidate(t *testing.T) {
 		{"whole days", at(1, 0, 0), at(2, 0, 0), ""},
 		{"not midnight", at(1, 0, 0), at(2, 3, 0), "to"},
 		{"backwards", at(2, 0, 0), at(1, 0, 0), "from"},
+		{"year 0", time.Date(0, 1, 1, 0, 0, 0, 0, cst), at(1, 0, 0), "from"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			field, _ := analytics.Filter{Period: report.Period{From: tc.from, To: tc.to}}.Validate()

@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -97,6 +98,9 @@ func Stations(ctx context.Context, db *store.DB, f Filter, p report.Page, fn fun
 		order by st.station_id`, append(f.args(), p.After, limitArg(p))...)
 }
 
+// ErrTooLong refuses a day-by-day utilisation of more than 366 days.
+var ErrTooLong = errors.New("analytics: a day-by-day utilisation covers at most 366 days")
+
 // Grouping of the utilisation.
 type Grouping string
 
@@ -170,6 +174,9 @@ func UtilisationOf(ctx context.Context, db *store.DB, f Filter, g Grouping, p re
 	}
 	perConnector := g == ByConnector || g == ByConnectorDay
 	perDay := g == ByStationDay || g == ByConnectorDay
+	if perDay && f.Days() > 366 {
+		return ErrTooLong
+	}
 	days := f.Days()
 	if perDay {
 		days = 1
