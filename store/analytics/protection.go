@@ -64,7 +64,7 @@ func ProtectionByModel(ctx context.Context, db *store.DB, f Filter, p report.Pag
 			where `+stationWhere+`),
 		r as materialized (select r.equipment_id, sum(r.orders) as orders, sum(r.protection) as protection, sum(r.abnormal) as abnormal,
 				sum(r.failed) as failed
-			from charging_daily_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
+			from charging_equipment_rollup r where r.project_id = any($1::uuid[]) and r.day >= $5::date and r.day < $6::date
 				and r.equipment_id = any(array(select equipment_id from eq))
 			group by 1)
 		select eq.brand, eq.model, count(*)::int, coalesce(sum(r.orders), 0)::int, coalesce(sum(r.protection), 0)::int,

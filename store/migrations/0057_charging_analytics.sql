@@ -46,8 +46,32 @@ create table charging_station_rollup (
     primary key (project_id, day, station_id)
 );
 
+-- Per charger and day: the protection analysis by brand and model reads
+-- chargers (100 a day for 50 stations), not connectors.
+create table charging_equipment_rollup (
+    project_id   uuid not null,
+    day          date not null,
+    equipment_id varchar(23) not null,
+    station_id   char(20) not null,
+    orders       integer not null default 0,
+    failed       integer not null default 0,
+    protection   integer not null default 0,
+    abnormal     integer not null default 0,
+    primary key (project_id, day, equipment_id)
+);
+
 create function charging_station_rollup_add() returns trigger language plpgsql as $$
 begin
+    if (new.orders, new.failed, new.protection, new.abnormal)
+            is distinct from (old.orders, old.failed, old.protection, old.abnormal) then
+        insert into charging_equipment_rollup as r (project_id, day, equipment_id, station_id, orders, failed, protection, abnormal)
+        values (new.project_id, new.day, new.equipment_id, new.station_id, new.orders - coalesce(old.orders, 0),
+            new.failed - coalesce(old.failed, 0), new.protection - coalesce(old.protection, 0),
+            new.abnormal - coalesce(old.abnormal, 0))
+        on conflict (project_id, day, equipment_id) do update set orders = r.orders + excluded.orders,
+            failed = r.failed + excluded.failed, protection = r.protection + excluded.protection,
+            abnormal = r.abnormal + excluded.abnormal;
+    end if;
     insert into charging_station_rollup as r (project_id, station_id, day, orders, failed, energy_kwh, amount, charge_seconds,
         busy_seconds, busy_kwh, protection, abnormal)
     values (new.project_id, new.station_id, new.day, new.orders - coalesce(old.orders, 0), new.failed - coalesce(old.failed, 0),
