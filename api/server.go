@@ -228,6 +228,7 @@ func New(cfg Config) *Server {
 			s.bulkRoutes(r)
 			s.archiveRoutes(r)
 			s.appContentRoutes(r)
+			s.analyticsRoutes(r)
 		})
 		s.driverRoutes(r)
 	})

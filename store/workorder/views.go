@@ -256,8 +256,10 @@ func TerminalStatuses(ctx context.Context, db *store.DB, f TerminalFilter, p rep
 
 // RateFilter selects stations and the period of the failure rate.
 type RateFilter struct {
-	Projects []string
-	Period   report.Period
+	Projects  []string
+	Scope     store.StationScope // the caller's station scope (zero: none)
+	StationID string             // one station; empty: all
+	Period    report.Period
 }
 
 // Validate says which field is wrong.
@@ -336,7 +338,7 @@ func StationFailureRates(ctx context.Context, db *store.DB, f RateFilter, p repo
 			coalesce(extract(epoch from sum(m.secs))::bigint, 0)
 		from charging_stations s join eq on eq.station_id = s.station_id
 		left join merged m on m.equipment_id = eq.equipment_id
-		where s.station_id > $4
+		where s.station_id > $4 and ($6 = '' or s.station_id = $6) and `+f.Scope.SQL("s.project_id", "s.station_id", 7)+`
 		group by s.station_id, s.station_name order by s.station_id limit $5`,
-		f.Projects, f.Period.From, f.Period.To, p.After, limitArg(p))
+		f.Projects, f.Period.From, f.Period.To, p.After, limitArg(p), f.StationID, f.Scope.Args()[0], f.Scope.Args()[1])
 }
