@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	aircondom "github.com/voltflow/voltflow/domain/aircon"
 	commonareadom "github.com/voltflow/voltflow/domain/commonarea"
+	"github.com/voltflow/voltflow/store"
 	airconstore "github.com/voltflow/voltflow/store/aircon"
 	airconwf "github.com/voltflow/voltflow/workflows/aircon"
 	"github.com/voltflow/voltflow/workflows/names"
@@ -21,6 +24,15 @@ import (
 
 // CodeAirconSystemExists: the system code is used in the project.
 const CodeAirconSystemExists = "aircon_system_exists"
+
+// CodeAirconBoundsNotRead: the period is past and the controller was not
+// read at its bounds; reading it now would bill figures of another time.
+const CodeAirconBoundsNotRead = "aircon_bounds_not_read"
+
+// AirconClosingGrace is how long after a period's end a missing closing
+// reading may still be taken (the workflow reads at once): the counters
+// have moved little. Later, the figures would be wrong.
+const AirconClosingGrace = 24 * time.Hour
 
 func (s *Server) airconRoutes(r chi.Router) {
 	r.Get("/projects/{project}/aircon-systems", s.listAirconSystems)
@@ -196,6 +208,13 @@ func (s *Server) allocateAircon(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from, to := p.Bounds(loc)
+	if problem, err := airconBoundsProblem(r.Context(), s.cfg.DB, sys.ID, from, to, time.Now()); err != nil {
+		s.internal(w, r, err)
+		return
+	} else if problem != "" {
+		writeProblemField(w, http.StatusUnprocessableEntity, CodeAirconBoundsNotRead, problem, "period")
+		return
+	}
 	in := airconwf.Input{SystemID: sys.ID, ProjectCode: project, SystemCode: code, Period: req.Period,
 		From: from.UTC(), To: to.UTC(), NotBefore: to.Add(airconwf.ClosingReadingLag).UTC()}
 	id := airconwf.WorkflowID(project, code, req.Period)
@@ -206,6 +225,34 @@ func (s *Server) allocateAircon(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, AirconAllocationStarted{Period: req.Period, WorkflowID: id,
 		From: in.From.Format(time.RFC3339), To: in.To.Format(time.RFC3339), NotBefore: in.NotBefore.Format(time.RFC3339)})
+}
+
+// airconBoundsProblem says why a period cannot be allocated any more ("" if
+// it can). The workflow reads a bound not read yet at once: right for the
+// month under way (its opening read at commissioning) and for a month that
+// just ended, wrong for one long past: the counters read now are not the
+// month's. A past month whose bounds were read (a rerun) allocates.
+func airconBoundsProblem(ctx context.Context, db *store.DB, systemID string, from, to, now time.Time) (string, error) {
+	if !now.After(to) {
+		return "", nil
+	}
+	_, opened, err := airconstore.ControllerOf(ctx, db, systemID, from.UTC())
+	if err != nil {
+		return "", err
+	}
+	_, closed, err := airconstore.ControllerOf(ctx, db, systemID, to.UTC())
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case !opened:
+		return fmt.Sprintf("the controller was not read at the start of the period (%s), which has ended: it cannot be allocated",
+			from.Format(time.RFC3339)), nil
+	case !closed && now.Sub(to) > AirconClosingGrace:
+		return fmt.Sprintf("the controller was not read at the end of the period (%s), more than %s ago: it cannot be allocated",
+			to.Format(time.RFC3339), AirconClosingGrace), nil
+	}
+	return "", nil
 }
 
 // getAirconAllocation shows a period's allocation: the plant's boundary

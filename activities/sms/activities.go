@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -27,14 +28,25 @@ const ErrTypeUndeliverable = smsstore.ErrTypeUndeliverable
 
 // Outbox is the local provider: the sms_messages row is the message, so
 // sending is only giving it an id. It is the default for make run and tests,
-// and the messages show at GET /api/v1/sms.
-type Outbox struct{}
+// and the messages show at GET /api/v1/sms — with their secret values
+// masked (SendInput.Secret). Inbox, when set (VOLTFLOW_SMS_OUTBOX_INBOX,
+// development and tests only), is a file the outbox appends each message to
+// as the recipient would read it, one JSON Delivered a line: where a test or
+// a demo finds a tenant's login code.
+type Outbox struct {
+	Inbox string
+}
 
 // Name is the provider's name in configuration and records.
 func (Outbox) Name() string { return "outbox" }
 
 // Send accepts every message.
-func (Outbox) Send(_ context.Context, r Request) (Receipt, error) {
+func (o Outbox) Send(_ context.Context, r Request) (Receipt, error) {
+	if o.Inbox != "" {
+		if err := appendInbox(o.Inbox, Delivered{Phone: r.Phone, Text: r.Text, Ref: r.Ref}); err != nil {
+			return Receipt{}, err
+		}
+	}
 	return Receipt{MessageID: "outbox-" + r.Ref}, nil
 }
 
@@ -52,6 +64,8 @@ type Activities struct {
 	// Urgent messages (arrears cut-off, trips) are never delayed.
 	PerNumberPerHour int
 	Clock            clock.Clock
+	// Inbox is the default outbox's Inbox (when Providers is empty).
+	Inbox string
 }
 
 // ErrTypeRateLimited marks a message held back by the per-number limit.
@@ -71,9 +85,12 @@ type SendResult struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
+// Masked stands for a secret value in the stored message.
+const Masked = "******"
+
 func (a *Activities) providers() []Provider {
 	if len(a.Providers) == 0 {
-		return []Provider{Outbox{}}
+		return []Provider{Outbox{Inbox: a.Inbox}}
 	}
 	return a.Providers
 }
@@ -111,7 +128,21 @@ func (a *Activities) SendSMS(ctx context.Context, in SendInput) (SendResult, err
 	if err != nil {
 		return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndeliverable, err)
 	}
-	row, err := a.claim(ctx, in, text)
+	// The stored message, which operators read, has the secret values
+	// masked; the providers get text and params as rendered above.
+	stored, storedText := in, text
+	if len(in.Secret) > 0 {
+		stored.Values = maps.Clone(in.Values)
+		for _, n := range in.Secret {
+			if _, ok := stored.Values[n]; ok {
+				stored.Values[n] = Masked
+			}
+		}
+		if storedText, _, err = tpl.render(stored.Values); err != nil {
+			return SendResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUndeliverable, err)
+		}
+	}
+	row, err := a.claim(ctx, stored, storedText)
 	if err != nil {
 		return SendResult{}, err
 	}

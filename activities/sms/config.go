@@ -16,6 +16,9 @@ type Config struct {
 	// PerNumberPerHour caps the SMS one number gets in an hour (0: none);
 	// VOLTFLOW_SMS_PER_NUMBER_PER_HOUR.
 	PerNumberPerHour int
+	// OutboxInbox is VOLTFLOW_SMS_OUTBOX_INBOX: the outbox's Inbox file
+	// (development and tests only).
+	OutboxInbox string
 }
 
 // ConfigFromEnv reads VOLTFLOW_SMS_PROVIDERS (e.g. "aliyun,tencent"; default
@@ -31,6 +34,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Tencent: Tencent{Endpoint: or(getenv("VOLTFLOW_SMS_TENCENT_ENDPOINT"), "https://sms.tencentcloudapi.com"),
 			SecretID: getenv("VOLTFLOW_SMS_TENCENT_SECRET_ID"), SecretKey: getenv("VOLTFLOW_SMS_TENCENT_SECRET_KEY"),
 			SdkAppID: getenv("VOLTFLOW_SMS_TENCENT_APP_ID"), SignName: getenv("VOLTFLOW_SMS_TENCENT_SIGN_NAME")},
+		OutboxInbox: getenv("VOLTFLOW_SMS_OUTBOX_INBOX"),
 	}
 	for _, p := range strings.Split(getenv("VOLTFLOW_SMS_PROVIDERS"), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -58,7 +62,7 @@ func (c Config) Build() ([]Provider, error) {
 	for _, name := range c.Providers {
 		switch name {
 		case "outbox":
-			out = append(out, Outbox{})
+			out = append(out, Outbox{Inbox: c.OutboxInbox})
 		case "aliyun":
 			a := c.Aliyun
 			if a.AccessKeyID == "" || a.AccessKeySecret == "" || a.SignName == "" {

@@ -80,6 +80,13 @@ func runDev(ctx context.Context, log *slog.Logger, args []string) (err error) {
 	if err := os.MkdirAll(*stateDir, 0o755); err != nil {
 		return err
 	}
+	if os.Getenv("VOLTFLOW_SMS_OUTBOX_INBOX") == "" {
+		// GET /api/v1/sms masks login codes: the demo tenant reads theirs
+		// from the outbox's inbox, as from a phone.
+		if err := os.Setenv("VOLTFLOW_SMS_OUTBOX_INBOX", filepath.Join(*stateDir, "sms-inbox.jsonl")); err != nil {
+			return err
+		}
+	}
 	unlock, err := lockState(*stateDir)
 	if err != nil {
 		return err

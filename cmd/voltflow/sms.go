@@ -19,5 +19,5 @@ func smsActivities(db *store.DB) (*smsacts.Activities, error) {
 		return nil, err
 	}
 	return &smsacts.Activities{DB: db, Providers: providers, Templates: cfg.Templates,
-		PerNumberPerHour: cfg.PerNumberPerHour}, nil
+		PerNumberPerHour: cfg.PerNumberPerHour, Inbox: cfg.OutboxInbox}, nil
 }

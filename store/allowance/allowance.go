@@ -81,23 +81,38 @@ const eligible = `select m.id, m.meter_no, coalesce(own.basis, p.basis) basis, c
 	left join allowance_settings p on p.project_id=m.project_id and p.meter_id is null
 	where m.project_id=$1 and m.kind='electricity' and m.status='active' and coalesce(own.quantity, p.quantity, 0) > 0`
 
-// DueInput asks for the meters owed a month's allowance.
+// DueInput asks for a page of the meters owed a month's allowance: those
+// after meter id After (keyset; "" is the start), at most Limit of them.
 type DueInput struct {
 	ProjectID string `json:"projectId"`
 	Period    string `json:"period"` // YYYY-MM
+	After     string `json:"after,omitempty"`
+	// Limit bounds the page (zero: DefaultPage) so that a project of
+	// 100,000 meters never puts them all in one activity result (Temporal
+	// refuses payloads above 2 MB).
+	Limit int `json:"limit,omitempty"`
 }
 
-// DueResult lists meter ids, by meter number; the workflow grants them in
-// batches.
+// DefaultPage is the page size of a zero DueInput.Limit.
+const DefaultPage = 500
+
+// DueResult is a page of meter ids, by meter id; the workflow grants them
+// in batches and asks for the page after the last.
 type DueResult struct {
 	MeterIDs []string `json:"meterIds"`
 }
 
-// ListDue is every eligible meter without a grant of the month yet.
+// ListDue is a page of the eligible meters without a grant of the month
+// yet, by meter id.
 func ListDue(ctx context.Context, db *store.DB, in DueInput) (DueResult, error) {
+	limit := in.Limit
+	if limit <= 0 {
+		limit = DefaultPage
+	}
 	rows, err := db.Query(ctx, `select e.id::text from (`+eligible+`) e
 		where not exists (select 1 from allowance_grants g where g.meter_id=e.id and g.period=$2)
-		order by e.meter_no`, in.ProjectID, in.Period)
+			and e.id > coalesce(nullif($3::text, '')::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
+		order by e.id limit $4`, in.ProjectID, in.Period, in.After, limit)
 	if err != nil {
 		return DueResult{}, fmt.Errorf("due allowances: %w", err)
 	}

@@ -20,4 +20,8 @@ type SendInput struct {
 	// Urgent messages (arrears cut-off, a trip) are never held back by the
 	// per-number rate limit.
 	Urgent bool `json:"urgent,omitempty"`
+	// Secret names the values only the recipient may read (a login code):
+	// the provider gets them, the stored message (what operators read at
+	// GET /api/v1/sms) has them masked.
+	Secret []string `json:"secret,omitempty"`
 }

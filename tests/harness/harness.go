@@ -274,7 +274,8 @@ func (s *Stack) Stop() {
 // StartWorker runs `voltflow worker` as a child process polling the queues.
 func (s *Stack) StartWorker(queues string) error {
 	cmd := exec.Command(filepath.Join(s.binDir, "voltflow"), "worker", "--queues", queues)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBURL, "TEMPORAL_ADDRESS="+s.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+s.DBURL, "TEMPORAL_ADDRESS="+s.TemporalAddr, "VOLTFLOW_LOG_LEVEL=warn",
+		"VOLTFLOW_SMS_OUTBOX_INBOX="+s.SMSInbox())
 	cmd.Env = append(append(cmd.Env, s.env...), s.opts.WorkerEnv...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {

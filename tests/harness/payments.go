@@ -129,7 +129,8 @@ func (s *Stack) startPayments(t testing.TB) (*Payments, error) {
 		"VOLTFLOW_WECHATPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/wechat/notify",
 		"VOLTFLOW_ALIPAY_URL=http://" + simAddr + "/gateway.do", "VOLTFLOW_ALIPAY_APPID=" + PayAlipayApp,
 		"VOLTFLOW_ALIPAY_PRIVATE_KEY=" + filepath.Join(dir, "merchant.pem"), "VOLTFLOW_ALIPAY_PUBLIC_KEY=" + filepath.Join(dir, "alipay.pub.pem"),
-		"VOLTFLOW_ALIPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/alipay/notify"}, s.env...)
+		"VOLTFLOW_ALIPAY_NOTIFY_URL=http://" + apiAddr + "/api/v1/payments/alipay/notify",
+		"VOLTFLOW_SMS_OUTBOX_INBOX=" + s.SMSInbox()}, s.env...)
 	s.StopWorker()
 	if err := s.startProcess(env, "worker", "--queues", "main,devices"); err != nil {
 		return nil, err

@@ -37,22 +37,48 @@ func tenantOf(t *testing.T, meterNo string) string {
 
 var codeRe = regexp.MustCompile(`[0-9]{6}`)
 
-// smsCode reads the newest login code SMS sent to the phone (the local
-// outbox keeps what a provider would deliver).
+// smsCode reads the newest login code SMS delivered to the phone, where
+// the tenant reads it: the outbox's inbox (harness.Stack.SMSInbox), not
+// the SMS log operators read, which has the code masked.
 func smsCode(t *testing.T, phone string) string {
 	t.Helper()
 	var code string
 	eventually.True(t, 30*time.Second, "login code SMS to "+phone, func() (bool, string) {
-		var text string
-		err := stack.DB.QueryRow(context.Background(), `select text from sms_messages where recipient=$1 and kind='login_code'
-			and status='sent' order by created_at desc limit 1`, phone).Scan(&text)
-		if err != nil {
-			return false, err.Error()
+		got, err := stack.SMSDelivered(phone)
+		if err != nil || len(got) == 0 {
+			return false, fmt.Sprintf("%d messages (%v)", len(got), err)
 		}
+		text := got[len(got)-1].Text
 		code = codeRe.FindString(text)
 		return code != "", text
 	})
 	return code
+}
+
+// operatorSeesNoCode fails when GET /api/v1/sms shows an operator the code
+// (the message is logged, masked).
+func operatorSeesNoCode(t *testing.T, phone, code string) {
+	t.Helper()
+	admin := stack.Login(t, "admin", "admin")
+	var page struct {
+		Items []struct {
+			Recipient, Kind, Text string
+		}
+	}
+	eventually.True(t, 30*time.Second, "login code SMS logged for "+phone, func() (bool, string) {
+		if st := admin.Do(t, "GET", "/api/v1/sms?limit=200", nil, &page); st != 200 {
+			return false, fmt.Sprintf("GET /api/v1/sms: %d", st)
+		}
+		for _, m := range page.Items {
+			if m.Recipient == phone && m.Kind == "login_code" {
+				if strings.Contains(m.Text, code) {
+					t.Fatalf("an operator reads the login code: %q", m.Text)
+				}
+				return true, m.Text
+			}
+		}
+		return false, fmt.Sprintf("%d messages, none to %s", len(page.Items), phone)
+	})
 }
 
 func simPost(t *testing.T, url string) map[string]any {
@@ -98,6 +124,7 @@ func TestTenantLogsInByCodeAndPaysOnline(t *testing.T) {
 		t.Fatalf("unknown phone: %d", code)
 	}
 	sms := smsCode(t, phone)
+	operatorSeesNoCode(t, phone, sms)
 	var stored int
 	if err := stack.DB.QueryRow(context.Background(), `select count(*) from tenant_login_codes where phone=$1 and code_hash = convert_to($2, 'UTF8')`,
 		phone, sms).Scan(&stored); err != nil || stored != 0 {

@@ -29,6 +29,20 @@ const Kind = "monthly-allowance"
 // history stays short.
 const BatchSize = 25
 
+// PageSize is the due meters listed per activity (keyset by meter id): a
+// project of 100,000 meters never lists them in one result.
+const PageSize = 500
+
+// HistoryLimit is the history length (events) after which a run continues
+// as new, carrying its cursor and counts: a page of 500 meters with their
+// recharge children adds some 2,500 events, well under Temporal's limits
+// (50,000 events, 50 MB) with this bound.
+const HistoryLimit = 10000
+
+// PagesPerRun also bounds a run (20 pages: 10,000 meters), whatever the
+// history length says.
+const PagesPerRun = 20
+
 // WorkflowID is the run of one project's allowance of one month (YYYY-MM).
 func WorkflowID(projectCode, period string) string {
 	return fmt.Sprintf("%s/%s/%s", Kind, projectCode, period)
@@ -50,6 +64,15 @@ type Input struct {
 	Period string `json:"period"`
 	// DispatchWindow is passed to the recharges (zero: their default).
 	DispatchWindow time.Duration `json:"dispatchWindow,omitempty"`
+	// After is the last meter id listed by the runs before this one (a run
+	// continued as new goes on from it); Sofar is their counts.
+	After string  `json:"after,omitempty"`
+	Sofar *Result `json:"sofar,omitempty"`
+	// PageSize, HistoryLimit and PagesPerRun override the constants (zero:
+	// them); tests make them small.
+	PageSize     int `json:"pageSize,omitempty"`
+	HistoryLimit int `json:"historyLimit,omitempty"`
+	PagesPerRun  int `json:"pagesPerRun,omitempty"`
 }
 
 // Result counts the run.
@@ -87,17 +110,60 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		HeartbeatTimeout: 20 * time.Second,
 		RetryPolicy:      &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second},
 	})
-	var due allowancestore.DueResult
-	if err := dueAllowances(actx, allowancestore.DueInput{ProjectID: in.ProjectID, Period: period}).Get(ctx, &due); err != nil {
+	pageSize, historyLimit, pagesPerRun := in.PageSize, in.HistoryLimit, in.PagesPerRun
+	if pageSize <= 0 {
+		pageSize = PageSize
+	}
+	if historyLimit <= 0 {
+		historyLimit = HistoryLimit
+	}
+	if pagesPerRun <= 0 {
+		pagesPerRun = PagesPerRun
+	}
+	if in.Sofar != nil {
+		out = *in.Sofar
+		out.Period = period
+	}
+	after := in.After
+	for pages := 1; ; pages++ {
+		var due allowancestore.DueResult
+		if err := dueAllowances(actx, allowancestore.DueInput{ProjectID: in.ProjectID, Period: period, After: after, Limit: pageSize}).Get(ctx, &due); err != nil {
+			_ = setStatus("failed")
+			return out, err
+		}
+		if err := grantPage(ctx, actx, in, period, due.MeterIDs, &out); err != nil {
+			_ = setStatus("failed")
+			return out, err
+		}
+		if len(due.MeterIDs) < pageSize {
+			break
+		}
+		after = due.MeterIDs[len(due.MeterIDs)-1]
+		if pages >= pagesPerRun || workflow.GetInfo(ctx).GetCurrentHistoryLength() >= historyLimit {
+			// The month goes on in a new run from the cursor: one run's
+			// history stays bounded whatever the project's size.
+			next := in
+			next.Period, next.After, next.Sofar = period, after, &out
+			return out, workflow.NewContinueAsNewError(ctx, Kind, next)
+		}
+	}
+	if err := setStatus("completed"); err != nil {
 		return out, err
 	}
-	out.Due = len(due.MeterIDs)
-	for ids := due.MeterIDs; len(ids) > 0; {
+	workflow.GetLogger(ctx).Info("monthly allowance granted", "project", in.ProjectCode, "period", period,
+		"due", out.Due, "granted", out.Granted, "skipped", out.Skipped)
+	return out, nil
+}
+
+// grantPage grants a page of due meters in batches and starts their
+// recharges, adding to out.
+func grantPage(ctx, actx workflow.Context, in Input, period string, ids []string, out *Result) error {
+	out.Due += len(ids)
+	for len(ids) > 0 {
 		n := min(BatchSize, len(ids))
 		var r allowancestore.BatchResult
 		if err := grantAllowances(actx, allowancestore.BatchInput{ProjectID: in.ProjectID, Period: period, MeterIDs: ids[:n]}).Get(ctx, &r); err != nil {
-			_ = setStatus("failed")
-			return out, err
+			return err
 		}
 		ids = ids[n:]
 		var starts []workflow.ChildWorkflowFuture
@@ -123,17 +189,11 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			case temporal.IsWorkflowExecutionAlreadyStartedError(err):
 				// Started by an earlier run of the month: it goes on.
 			default:
-				_ = setStatus("failed")
-				return out, err
+				return err
 			}
 		}
 	}
-	if err := setStatus("completed"); err != nil {
-		return out, err
-	}
-	workflow.GetLogger(ctx).Info("monthly allowance granted", "project", in.ProjectCode, "period", period,
-		"due", out.Due, "granted", out.Granted, "skipped", out.Skipped)
-	return out, nil
+	return nil
 }
 
 // startRecharge starts the grant's recharge as a child that outlives this

@@ -41,5 +41,7 @@ func LoginCode(ctx workflow.Context, in LoginCodeInput) error {
 	})
 	return sendSMS(ctx, smsstore.SendInput{ProjectID: in.ProjectID, WorkflowID: LoginCodeWorkflowID(in.CodeID), AlarmID: in.CodeID,
 		Stage: "login_code", Recipient: in.Phone, Kind: "login_code", Template: TemplateLoginCode,
-		Values: map[string]string{"code": in.Code}, Urgent: true}).Get(ctx, nil)
+		Values: map[string]string{"code": in.Code}, Urgent: true,
+		// Operators read the SMS log: the code is for the tenant alone.
+		Secret: []string{"code"}}).Get(ctx, nil)
 }
