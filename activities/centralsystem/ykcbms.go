@@ -32,6 +32,7 @@ type bmsSample struct {
 	info     registry.BmsInfo
 	ratedKWh float64
 	demand   bool // a 0x23 frame came: without SOC the sample is not worth a push
+	firstSoc int  // the session's first SOC, for the energy charged
 	dirty    bool
 	at       time.Time
 	last     time.Time // when it was last recorded
@@ -61,8 +62,10 @@ func newRegulatorBMS(db *store.DB, rec BMSRecorder, every time.Duration) *regula
 
 // MergeBMS folds one YKC BMS frame into info (DB4403/T 77-2020 table 20),
 // and returns the battery's rated energy in kWh when the frame carries it
-// (0 otherwise). Fields no decoded frame carries (MaxChargeCellVoltage,
-// the charge-parameter frame 0x17) stay zero.
+// (0 otherwise). The limits of table 20 (MaxChargeCellVoltage, MaxTemp:
+// 最高允许) come in the charge-parameter frame 0x17, which devices/ykc does
+// not decode: they stay zero. MaxChargeCurrent is the BMS's demand current
+// (0x23), the most it accepts at that moment.
 func MergeBMS(info *registry.BmsInfo, at time.Time, b ykc.Body) (ratedKWh float64) {
 	switch m := b.(type) {
 	case *ykc.Handshake:
@@ -83,7 +86,6 @@ func MergeBMS(info *registry.BmsInfo, at time.Time, b ykc.Body) (ratedKWh float6
 		info.StartChargingTime = registry.FormatTime(at.Add(-time.Duration(m.ChargedMinutes) * time.Minute))
 	case *ykc.BMSStatus:
 		info.VoltageHNumIndex = int(m.MaxCellNo) + 1
-		info.MaxTemp = int(m.MaxTemp) - 50
 		info.TemptureH, info.TemptureHNumIndex = int(m.MaxTemp)-50, int(m.MaxTempPoint)+1
 		info.TemptureL, info.TemptureLNumIndex = int(m.MinTemp)-50, int(m.MinTempPoint)+1
 	}
@@ -121,9 +123,14 @@ func (r *regulatorBMS) add(id string, at time.Time, b ykc.Body) {
 		s.ratedKWh = k
 	}
 	if _, ok := b.(*ykc.BMSDemand); ok {
+		if !s.demand {
+			s.firstSoc = s.info.Soc
+		}
 		s.demand = true
 	}
-	s.info.CurrentCapacity = registry.KWh3(s.ratedKWh * float64(s.info.Soc) / 100)
+	// CurrentCapacity is the energy change on the battery side (充放电侧能量
+	// 变化): the rated energy times the SOC gained since the session began.
+	s.info.CurrentCapacity = registry.KWh3(s.ratedKWh * float64(s.info.Soc-s.firstSoc) / 100)
 	s.dirty, s.at = true, at
 }
 

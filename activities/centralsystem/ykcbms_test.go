@@ -30,7 +30,7 @@ func TestMergeBMS(t *testing.T) {
 			registry.BmsInfo{Soc: 55, MaxChargeCurrent: 120, TatalVoltage: 395, TotalCurrent: 119, VoltageH: 3.95,
 				StartChargingTime: registry.FormatTime(at.Add(-12 * time.Minute))}},
 		{"status", &ykc.BMSStatus{Gun: "01", MaxCellNo: 17, MaxTemp: 80, MaxTempPoint: 3, MinTemp: 72, MinTempPoint: 9}, 0,
-			registry.BmsInfo{VoltageHNumIndex: 18, MaxTemp: 30, TemptureH: 30, TemptureHNumIndex: 4, TemptureL: 22,
+			registry.BmsInfo{VoltageHNumIndex: 18, TemptureH: 30, TemptureHNumIndex: 4, TemptureL: 22,
 				TemptureLNumIndex: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

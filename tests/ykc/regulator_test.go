@@ -89,9 +89,9 @@ func checkRegulatorBMS(t *testing.T, conn string) {
 	ctx := context.Background()
 	reg := newRegulator(t)
 	want := registry.BmsInfo{VINCode: "LSVAU2180N2183294", BMSVer: "V1.1.0", BMSCode: "CATL1", ConnectorID: conn,
-		MaxChargeCurrent: 120, MaxTemp: 30, RatedCapacity: 57, TatalVoltage: 395, TotalCurrent: 119, Soc: 55,
+		MaxChargeCurrent: 120, RatedCapacity: 57, TatalVoltage: 395, TotalCurrent: 119, Soc: 55,
 		VoltageH: 3.95, VoltageHNumIndex: 18, TemptureH: 30, TemptureHNumIndex: 4, TemptureL: 22, TemptureLNumIndex: 10,
-		CurrentCapacity: 31.35}
+		CurrentCapacity: 0} // one demand frame: no SOC gained yet
 	eventually.True(t, 30*time.Second, "query_bms_info answers the YKC BMS frames", func() (bool, string) {
 		var got registry.ConnectorBms
 		reg.call(t, serve.QueryBmsInfo, serve.BmsQuery{ConnectorID: conn}, &got)
