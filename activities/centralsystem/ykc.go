@@ -22,18 +22,25 @@ type YKCConfig struct {
 	HeartbeatInterval time.Duration
 	Grace             time.Duration
 	Log               *slog.Logger
+	// BMS records the regulator's BMS samples merged from the BMS frames
+	// (nil: push.RecordBMS, the outbox only); BMSEvery is the least time
+	// between two of one connector (0: DefaultBMSEvery).
+	BMS      BMSRecorder
+	BMSEvery time.Duration
 }
 
 // StartYKC runs the YKC server behind svc, the same adapter the OCPP central
 // system answers from (so YKC and OCPP chargers share charging orders,
 // statuses and faults), with msgs as its device message log. BMS frames go
-// to ykc_bms_records (store/charger.RecordBMS). stop closes the server and
+// to ykc_bms_records (store/charger.RecordBMS) and, merged per connector,
+// to the regulator exchange (cfg.BMS: query_bms_info, the supplements and
+// notification_bmsInfo). stop closes the server and
 // flushes the BMS writer; call it before closing msgs.
 func StartYKC(ctx context.Context, db *store.DB, svc *Service, msgs *MessageLog, cfg YKCConfig) (*ykc.Server, func(), error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	bms := newBMSWriter(ctx, db, cfg.Log)
+	bms := newBMSWriter(ctx, db, cfg.Log, newRegulatorBMS(db, cfg.BMS, cfg.BMSEvery))
 	srv, err := ykc.Listen(ctx, ykc.Options{
 		Addr: cfg.Addr, Handler: svc, Frames: msgs, Log: cfg.Log,
 		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace,
@@ -112,13 +119,22 @@ func BMSRecord(id string, at time.Time, b ykc.Body) (charger.BMSRecord, bool) {
 type bmsWriter struct {
 	db   *store.DB
 	log  *slog.Logger
-	ch   chan charger.BMSRecord
+	ch   chan bmsFrame
+	reg  *regulatorBMS
 	once sync.Once
 	done chan struct{}
 }
 
-func newBMSWriter(ctx context.Context, db *store.DB, log *slog.Logger) *bmsWriter {
-	w := &bmsWriter{db: db, log: log, ch: make(chan charger.BMSRecord, 4096), done: make(chan struct{})}
+// bmsFrame is a BMS frame with its stored record.
+type bmsFrame struct {
+	rec charger.BMSRecord
+	id  string
+	at  time.Time
+	b   ykc.Body
+}
+
+func newBMSWriter(ctx context.Context, db *store.DB, log *slog.Logger, reg *regulatorBMS) *bmsWriter {
+	w := &bmsWriter{db: db, log: log, reg: reg, ch: make(chan bmsFrame, 4096), done: make(chan struct{})}
 	go w.run(context.WithoutCancel(ctx))
 	return w
 }
@@ -129,7 +145,7 @@ func (w *bmsWriter) add(id string, at time.Time, b ykc.Body) {
 		return
 	}
 	select {
-	case w.ch <- r:
+	case w.ch <- bmsFrame{rec: r, id: id, at: at, b: b}:
 	default:
 		w.log.Warn("ykc: BMS writer behind, record dropped", "charger", id)
 	}
@@ -146,22 +162,25 @@ func (w *bmsWriter) run(ctx context.Context) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		if len(batch) > 0 {
+			if err := charger.RecordBMS(ctx, w.db, batch); err != nil {
+				w.log.Error("ykc: BMS records lost", "records", len(batch), "error", err)
+			}
+			batch = batch[:0]
 		}
-		if err := charger.RecordBMS(ctx, w.db, batch); err != nil {
-			w.log.Error("ykc: BMS records lost", "records", len(batch), "error", err)
-		}
-		batch = batch[:0]
+		// After the store, so the regulator's sample never runs ahead of
+		// ykc_bms_records.
+		w.reg.flush(ctx, time.Now(), w.log.Warn)
 	}
 	for {
 		select {
-		case r, ok := <-w.ch:
+		case f, ok := <-w.ch:
 			if !ok {
 				flush()
 				return
 			}
-			batch = append(batch, r)
+			batch = append(batch, f.rec)
+			w.reg.add(f.id, f.at, f.b)
 			if len(batch) >= 500 {
 				flush()
 			}

@@ -97,6 +97,17 @@ func startOCPP(ctx context.Context, log *slog.Logger, db *store.DB, starter *pus
 	if cfg.YKC.Addr != "off" {
 		yc = &cfg.YKC
 		yc.Log = log.With("protocol", "ykc")
+		if starter != nil {
+			// BMS samples for the regulator (query_bms_info, notification_bmsInfo).
+			yc.BMS = func(ctx context.Context, connectorID string, b registry.BmsInfo, at time.Time) error {
+				ch, err := starter.BMS(ctx, db, push.DefaultRegulator, connectorID, b, at)
+				if err != nil && ch.PushID != 0 {
+					log.Warn("ykc: regulator pump not started (it sends the BMS push once it runs)", "connector", connectorID, "error", err)
+					return nil
+				}
+				return err
+			}
+		}
 	}
 	srv, ys, stop, err := centralsystem.StartChargerServers(ctx, db, centralsystem.CentralConfig{Addr: cfg.Addr,
 		HeartbeatInterval: cfg.HeartbeatInterval, Grace: cfg.Grace, Status: status, Statuses: statuses, Hooks: hooks, Log: log,

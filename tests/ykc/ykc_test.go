@@ -283,6 +283,7 @@ func TestYKCSession(t *testing.T) {
 		}
 		return len(recs) == 3, fmt.Sprintf("%d records", len(recs))
 	})
+	checkRegulatorBMS(t, conn)
 
 	// Stop from the API → 0x36; the charger stops (0x35) and sends its
 	// transaction record (0x3B): 10 kWh, confirmed by 0x40.
