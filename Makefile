@@ -58,6 +58,7 @@ record-histories: deps build
 	tests/harness/record-before.sh plan-in-local-activity dispatch-smart tests/dispatch TestSmartPlan
 	tests/harness/record-before.sh small-change-below-plan-only dispatch-smart tests/dispatch TestSmartPlan
 	tests/harness/record-before.sh restore-answers-when-stored safety tests/safety TestOverMaxLoadTripsThenLocksOutUntilAManagerRestores
+	tests/harness/record-before.sh fee-due-pages property-fees tests/feekill TestKillWorkerMidFeeRun
 	$(GO) test -count=1 -run 'Replay|History|Histories' ./workflows/
 
 # Recharges per second end to end next to a bare one-activity workflow.

@@ -136,6 +136,14 @@ func SetCutOffRule(ctx context.Context, db *store.DB, projectID string, cutOff b
 type DueInput struct {
 	ProjectID string    `json:"projectId"`
 	Day       time.Time `json:"day"` // a calendar day (UTC midnight)
+	// Limit > 0 lists a page of at most Limit fees after the cursor
+	// (AfterUnit, AfterSchedule; empty is the start), keyset by unit then
+	// schedule, so that a project of 100,000 units never lists them in
+	// one result (Temporal's 2 MB payload limit). Zero lists every fee:
+	// what runs started before paging (their DueInput has no Limit) ask.
+	Limit         int    `json:"limit,omitempty"`
+	AfterUnit     string `json:"afterUnit,omitempty"`
+	AfterSchedule string `json:"afterSchedule,omitempty"`
 }
 
 // Due is one fee of one unit due on the day, not yet booked when listed.
@@ -154,6 +162,10 @@ type DueResult struct {
 func ListDue(ctx context.Context, db *store.DB, in DueInput) (DueResult, error) {
 	day := in.Day.UTC()
 	last := time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	afterSchedule := in.AfterSchedule
+	if in.AfterUnit != "" && afterSchedule == "" {
+		afterSchedule = "00000000-0000-0000-0000-000000000000"
+	}
 	// Due: the schedule's day, or the month's last day for a day past it
 	// (feedom.DueDay, written in SQL to select only what is due).
 	rows, err := db.Query(ctx, `with recursive tree(schedule_id, site_id) as (
@@ -168,7 +180,10 @@ func ListDue(ctx context.Context, db *store.DB, in DueInput) (DueResult, error) 
 		select t.schedule_id::text, t.unit_id::text from targets t join fee_schedules s on s.id=t.schedule_id
 		where least(s.day_of_month, $2) = $3 and s.ended_at is null
 		  and not exists (select 1 from fee_charges c where c.schedule_id=t.schedule_id and c.unit_id=t.unit_id and c.period=$4)
-		order by 2, 1`, in.ProjectID, last, day.Day(), feedom.Period(day))
+		  and ($5::text = '' or (t.unit_id, t.schedule_id) > (nullif($5::text, '')::uuid, nullif($6::text, '')::uuid))
+		order by t.unit_id, t.schedule_id
+		limit case when $7::int > 0 then $7::int end`, in.ProjectID, last, day.Day(), feedom.Period(day),
+		in.AfterUnit, afterSchedule, in.Limit)
 	if err != nil {
 		return DueResult{}, fmt.Errorf("due fees: %w", err)
 	}

@@ -2,6 +2,7 @@ package fee_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,23 @@ func TestBookOnceUnderConcurrentRuns(t *testing.T) {
 	due, err := feestore.ListDue(ctx, db, feestore.DueInput{ProjectID: f.project, Day: day})
 	if err != nil || len(due.Fees) != len(f.units) {
 		t.Fatalf("due: %v %v", due, err)
+	}
+	// Pages of one (keyset by unit, schedule) list the same fees in the
+	// same order.
+	var paged []feestore.Due
+	for in := (feestore.DueInput{ProjectID: f.project, Day: day, Limit: 1}); ; {
+		page, err := feestore.ListDue(ctx, db, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, page.Fees...)
+		if len(page.Fees) < in.Limit {
+			break
+		}
+		in.AfterUnit, in.AfterSchedule = page.Fees[0].UnitID, page.Fees[0].ScheduleID
+	}
+	if fmt.Sprint(paged) != fmt.Sprint(due.Fees) {
+		t.Fatalf("paged %v, want %v", paged, due.Fees)
 	}
 	var wg sync.WaitGroup
 	created := make(chan feestore.Booked, 3*len(due.Fees))

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	feeacts "github.com/voltflow/voltflow/activities/fee"
 	smsacts "github.com/voltflow/voltflow/activities/sms"
@@ -19,6 +22,143 @@ import (
 	smsstore "github.com/voltflow/voltflow/store/sms"
 	feewf "github.com/voltflow/voltflow/workflows/fee"
 )
+
+// pageOf is the store's keyset page (by unit, then schedule) of the sorted
+// fees after the input's cursor; a Limit of zero is every fee after it.
+func pageOf(fees []feestore.Due, in feestore.DueInput) feestore.DueResult {
+	var out feestore.DueResult
+	for _, d := range fees {
+		if in.Limit > 0 && len(out.Fees) >= in.Limit {
+			break
+		}
+		if in.AfterUnit == "" || d.UnitID > in.AfterUnit || d.UnitID == in.AfterUnit && d.ScheduleID > in.AfterSchedule {
+			out.Fees = append(out.Fees, d)
+		}
+	}
+	return out
+}
+
+// fakeDay is a project's fees due on a day and the bookings made, in
+// memory: the store's keyset paging and once-per-fee booking without the
+// database (tests/feekill runs the real one).
+type fakeDay struct {
+	mu     sync.Mutex
+	fees   []feestore.Due // sorted by unit, schedule
+	booked map[feestore.Due]int
+	sms    map[string]int
+	pages  int
+}
+
+func (f *fakeDay) due(_ context.Context, in feestore.DueInput) (feestore.DueResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pages++
+	var open []feestore.Due
+	for _, d := range f.fees {
+		if f.booked[d] == 0 {
+			open = append(open, d)
+		}
+	}
+	return pageOf(open, in), nil
+}
+
+func (f *fakeDay) book(_ context.Context, in feestore.BatchInput) (feestore.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out feestore.BatchResult
+	for _, d := range in.Fees {
+		f.booked[d]++
+		b := feestore.Booked{ScheduleID: d.ScheduleID, UnitID: d.UnitID, Key: "fee:" + d.ScheduleID + ":" + d.UnitID,
+			Kind: "rent", Amount: money.MustParse("100.00"), MeterNo: "M" + d.UnitID, Phone: "138", Created: f.booked[d] == 1}
+		if d.ScheduleID == "s2" { // the second schedule's fees leave arrears
+			b.Arrears = money.MustParse("40.00")
+		}
+		out.Booked = append(out.Booked, b)
+	}
+	return out, nil
+}
+
+func (f *fakeDay) send(_ context.Context, in smsstore.SendInput) (smsacts.SendResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sms[in.AlarmID]++
+	return smsacts.SendResult{}, nil
+}
+
+// TestPagesAndContinuesAsNewBookingEachFeeOnce: 300 fees (150 units, two
+// schedules each) in pages of 20, three pages a run: every fee is booked
+// once and every fee in arrears gets one SMS over six runs, each continuing
+// as new with its cursor and counts.
+func TestPagesAndContinuesAsNewBookingEachFeeOnce(t *testing.T) {
+	const units, page = 150, 20
+	f := &fakeDay{booked: map[feestore.Due]int{}, sms: map[string]int{}}
+	for i := range units {
+		for _, s := range []string{"s1", "s2"} {
+			f.fees = append(f.fees, feestore.Due{ScheduleID: s, UnitID: fmt.Sprintf("u%04d", i)})
+		}
+	}
+	day := time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC)
+	in := feewf.Input{ProjectID: "p1", ProjectCode: "demo", Day: day, PageSize: page, PagesPerRun: 3}
+	var s testsuite.WorkflowTestSuite
+	runs := 0
+	var res feewf.Result
+	for {
+		runs++
+		if runs > 20 {
+			t.Fatal("the day never finished")
+		}
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterWorkflowWithOptions(feewf.Workflow, workflow.RegisterOptions{Name: feewf.Kind})
+		env.RegisterActivityWithOptions(f.due, activity.RegisterOptions{Name: "DueFees"})
+		env.RegisterActivityWithOptions(f.book, activity.RegisterOptions{Name: "BookFees"})
+		env.RegisterActivityWithOptions(f.send, activity.RegisterOptions{Name: "SendSMS"})
+		env.ExecuteWorkflow(feewf.Kind, in)
+		if !env.IsWorkflowCompleted() {
+			t.Fatal("run did not complete")
+		}
+		err := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if errors.As(err, &can) {
+			var next feewf.Input
+			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+				t.Fatal(err)
+			}
+			if next.AfterUnit == "" || next.AfterSchedule == "" || next.Sofar == nil || !next.Day.Equal(day) {
+				t.Fatalf("continued without its day, cursor or counts: %+v", next)
+			}
+			in = next
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.GetWorkflowResult(&res); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	// 15 full pages and an empty 16th, 3 a run: 6 runs.
+	if runs != 6 || f.pages != 16 {
+		t.Errorf("runs %d, pages %d; want 6 and 16", runs, f.pages)
+	}
+	for _, d := range f.fees {
+		if f.booked[d] != 1 {
+			t.Fatalf("fee %+v booked %d times", d, f.booked[d])
+		}
+	}
+	if len(f.sms) != units {
+		t.Errorf("%d SMS keys, want %d", len(f.sms), units)
+	}
+	for k, n := range f.sms {
+		if n != 1 {
+			t.Errorf("SMS %s sent %d times", k, n)
+		}
+	}
+	want := feewf.Result{Day: day, Due: 2 * units, Done: 2 * units, Booked: 2 * units, Arrears: units}
+	if res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+}
 
 // TestRunBooksEachFeeOnceAcrossARetriedBatch: the first batch's activity
 // dies after booking part of it (a killed worker); its retry books only the
@@ -38,8 +178,13 @@ func TestRunBooksEachFeeOnceAcrossARetriedBatch(t *testing.T) {
 		due = append(due, feestore.Due{ScheduleID: "s1", UnitID: fmt.Sprintf("u%02d", i)})
 		short[due[i].UnitID] = i%3 == 0
 	}
-	env.OnActivity(acts.DueFees, mock.Anything, feestore.DueInput{ProjectID: "p1", Day: day}).
-		Return(feestore.DueResult{Fees: due}, nil)
+	env.OnActivity(acts.DueFees, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in feestore.DueInput) (feestore.DueResult, error) {
+			if in.ProjectID != "p1" || !in.Day.Equal(day) {
+				t.Errorf("due %+v", in)
+			}
+			return pageOf(due, in), nil
+		})
 
 	var mu sync.Mutex
 	booked := map[string]int{}
@@ -112,8 +257,8 @@ func TestScheduledRunBooksItsScheduledLocalDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	var acts *feeacts.Activities
-	env.OnActivity(acts.DueFees, mock.Anything, feestore.DueInput{ProjectID: "p1", Day: time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC)}).
-		Return(feestore.DueResult{}, nil)
+	env.OnActivity(acts.DueFees, mock.Anything, feestore.DueInput{ProjectID: "p1", Day: time.Date(2026, 4, 30, 0, 0, 0, 0, time.UTC),
+		Limit: feewf.PageSize}).Return(feestore.DueResult{}, nil)
 	env.ExecuteWorkflow(feewf.Workflow, feewf.Input{ProjectID: "p1", ProjectCode: "demo"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
