@@ -2,13 +2,10 @@ package aircon
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/workflows/names"
 )
@@ -27,7 +24,7 @@ func ScheduleID(projectCode, systemCode string) string {
 // period once, and a bound read by one is not read again by the other.
 func EnsureSchedule(ctx context.Context, tc client.Client, systemID, projectCode, systemCode string) error {
 	id := ScheduleID(projectCode, systemCode)
-	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return names.CreateSchedule(ctx, tc, client.ScheduleOptions{
 		ID: id,
 		Spec: client.ScheduleSpec{
 			Calendars: []client.ScheduleCalendarSpec{{DayOfMonth: []client.ScheduleRange{{Start: 1}},
@@ -48,8 +45,4 @@ func EnsureSchedule(ctx context.Context, tc client.Client, systemID, projectCode
 		// (its opening reading then shows how late it was taken).
 		CatchupWindow: 7 * 24 * time.Hour,
 	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", id, err)
-	}
-	return nil
 }

@@ -2,14 +2,11 @@ package allowance
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
 	allowancestore "github.com/voltflow/voltflow/store/allowance"
@@ -38,7 +35,7 @@ func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, log *s
 // WorkflowID (monthly-allowance/<project>/<YYYY-MM>). Either grants a meter
 // once a month: the grant is keyed by meter and month.
 func EnsureSchedule(ctx context.Context, tc client.Client, projectID, projectCode string) error {
-	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return names.CreateSchedule(ctx, tc, client.ScheduleOptions{
 		ID: ScheduleID(projectCode),
 		Spec: client.ScheduleSpec{
 			Calendars: []client.ScheduleCalendarSpec{{DayOfMonth: []client.ScheduleRange{{Start: 1}},
@@ -57,8 +54,4 @@ func EnsureSchedule(ctx context.Context, tc client.Client, projectID, projectCod
 		// A missed 1st (Temporal down) still runs within the week.
 		CatchupWindow: 7 * 24 * time.Hour,
 	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", ScheduleID(projectCode), err)
-	}
-	return nil
 }

@@ -2,14 +2,11 @@ package archive
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
 	archivestore "github.com/voltflow/voltflow/store/archive"
@@ -39,7 +36,7 @@ func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, log *s
 // fires at 03:30 China time, outside business hours, and archives every
 // month past the retention (none, most nights: the run ends at once).
 func EnsureSchedule(ctx context.Context, tc client.Client, projectID, projectCode string) error {
-	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return names.CreateSchedule(ctx, tc, client.ScheduleOptions{
 		ID: ScheduleID(projectCode),
 		Spec: client.ScheduleSpec{
 			Calendars:    []client.ScheduleCalendarSpec{{Hour: []client.ScheduleRange{{Start: 3}}, Minute: []client.ScheduleRange{{Start: 30}}}},
@@ -58,8 +55,4 @@ func EnsureSchedule(ctx context.Context, tc client.Client, projectID, projectCod
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: 24 * time.Hour,
 	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", ScheduleID(projectCode), err)
-	}
-	return nil
 }

@@ -2,14 +2,11 @@ package fee
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/voltflow/voltflow/store"
 	feestore "github.com/voltflow/voltflow/store/fee"
@@ -39,7 +36,7 @@ func EnsureSchedules(ctx context.Context, tc client.Client, db *store.DB, log *s
 // use WorkflowID (property-fees/<project>/<YYYY-MM-DD>). Either books a
 // fee once: the ledger key is per schedule, unit and month.
 func EnsureSchedule(ctx context.Context, tc client.Client, projectID, projectCode string) error {
-	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return names.CreateSchedule(ctx, tc, client.ScheduleOptions{
 		ID: ScheduleID(projectCode),
 		Spec: client.ScheduleSpec{
 			Calendars:    []client.ScheduleCalendarSpec{{Hour: []client.ScheduleRange{{Start: 0}}, Minute: []client.ScheduleRange{{Start: 10}}}},
@@ -59,8 +56,4 @@ func EnsureSchedule(ctx context.Context, tc client.Client, projectID, projectCod
 		// A missed day (Temporal down at 00:10) still runs when it is back.
 		CatchupWindow: 24 * time.Hour,
 	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", ScheduleID(projectCode), err)
-	}
-	return nil
 }
